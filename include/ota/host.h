@@ -1,0 +1,58 @@
+/*
+ * ota/host.h - host-side helpers (Linux): keys, signing, files.
+ *
+ * Used by the `ota` tool, ota-server, ota-agent and ota-sim. Never linked into
+ * the portable core. Keys are ECDSA P-256 only, held by OpenSSL.
+ */
+#ifndef OTA_HOST_H
+#define OTA_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ota/crypto.h"
+#include "ota/error.h"
+#include "ota/io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ota_key ota_key; /* an ECDSA P-256 key, private or public only */
+
+ota_err ota_key_generate(ota_key **out);
+/* Load a PEM or DER private key, or a PEM/DER public key (SPKI). On failure
+ * writes a message naming the file and the reason into err. */
+ota_err ota_key_load(const char *path, ota_key **out, char *err, size_t errlen);
+/* Save as PEM (private: PKCS#8, file mode 0600; public: SPKI). */
+ota_err ota_key_save_private(const ota_key *k, const char *path);
+ota_err ota_key_save_public(const ota_key *k, const char *path);
+int ota_key_has_private(const ota_key *k);
+/* The 91-byte SPKI DER form the core trusts (and its SHA-256 = key hash). */
+ota_err ota_key_pubkey(const ota_key *k, struct ota_pubkey *out);
+/* ECDSA P-256 signature (DER) over a 32-byte digest. sig must hold
+ * OTA_P256_SIG_DER_MAX bytes; *sig_len receives the length. */
+ota_err ota_key_sign_digest(const ota_key *k, const uint8_t digest[OTA_SHA256_LEN],
+                            uint8_t *sig, size_t *sig_len);
+void ota_key_free(ota_key *k);
+
+/* Whole-file helpers. ota_file_read mallocs *data (caller frees). */
+ota_err ota_file_read(const char *path, uint8_t **data, size_t *len);
+/* Write to path.tmp, fsync, rename over path. */
+ota_err ota_file_write_atomic(const char *path, const void *data, size_t len);
+
+/* A reader over an open file descriptor (pread). */
+struct ota_fd_reader {
+    int fd;
+};
+void ota_reader_from_fd(struct ota_reader *r, struct ota_fd_reader *f, int fd,
+                        uint32_t size);
+
+/* Hex helpers: out must hold 2*len+1 chars. ota_hex_decode returns bytes
+ * written or -1 on a bad digit / odd length / overflow of max. */
+void ota_hex_encode(const uint8_t *in, size_t len, char *out);
+int ota_hex_decode(const char *in, uint8_t *out, size_t max);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian package ota needs to build, test and benchmark.
+# Idempotent: re-running installs nothing new. Uses sudo when not root.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config git ca-certificates
+  clang libclang-rt-14-dev llvm valgrind
+  libmbedtls-dev libssl-dev openssl
+  libcurl4-openssl-dev libmicrohttpd-dev
+  libsqlite3-dev sqlite3 libpq-dev postgresql
+  libjansson-dev libdivsufsort-dev libzstd-dev zstd liblzma-dev xz-utils
+  python3 python3-pytest python3-cryptography
+  bsdiff xdelta3 wrk nginx-light curl
+)
+# npm (only used by benchmarks to fetch the firmware corpus when ../shared is
+# absent) comes with some Node.js builds; install Debian's only if none exists.
+if ! command -v npm >/dev/null 2>&1; then PKGS+=(npm); fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PKGS[@]} packages already installed"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"
