@@ -87,6 +87,10 @@ struct ota_image_info {
     uint8_t has_keyhash;
     uint8_t has_signature;
     int key_index;           /* verify: which trusted key signed; -1 otherwise */
+    /* Where parse found the variable-length TLVs (offsets from image start). */
+    uint32_t sig_off;        /* ECDSA signature value */
+    uint16_t sig_len;
+    uint32_t pubkey_off;     /* PUBKEY TLV value (91-byte SPKI), 0 if absent */
 };
 
 struct ota_verify_params {
