@@ -39,6 +39,9 @@ void ota_key_free(ota_key *k);
 ota_err ota_file_read(const char *path, uint8_t **data, size_t *len);
 /* Write to path.tmp, fsync, rename over path. */
 ota_err ota_file_write_atomic(const char *path, const void *data, size_t len);
+/* Same, with an explicit file mode (e.g. 0600 for private keys). */
+ota_err ota_file_write_atomic_mode(const char *path, const void *data, size_t len,
+                                   unsigned mode);
 
 /* A reader over an open file descriptor (pread). */
 struct ota_fd_reader {

@@ -1,0 +1,193 @@
+/*
+ * src/host/file.c - whole-file read, crash-safe file write, and a reader over
+ * a file descriptor.
+ *
+ * Why it exists: host tools must never leave a half-written image or key
+ * behind (write to a temporary, fsync, rename), and the core's streaming
+ * verifier reads files through the same struct ota_reader it uses for flash.
+ * On failure errno is left describing the cause so callers can report it.
+ */
+#include "ota/host.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+ota_err ota_file_read(const char *path, uint8_t **data, size_t *len)
+{
+    int fd, saved;
+    struct stat st;
+    uint8_t *buf = NULL;
+    size_t cap = 0, n = 0;
+
+    if (!path || !data || !len) {
+        errno = EINVAL;
+        return OTA_ERR_INVALID_ARG;
+    }
+    *data = NULL;
+    *len = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return OTA_ERR_FILE;
+    if (fstat(fd, &st) != 0)
+        goto fail;
+    if (S_ISDIR(st.st_mode)) {
+        errno = EISDIR;
+        goto fail;
+    }
+    /* Regular files: one allocation; pipes and devices: grow as we go. */
+    cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
+    buf = malloc(cap);
+    if (!buf)
+        goto fail;
+    for (;;) {
+        ssize_t r;
+        if (n == cap) {
+            uint8_t *nb;
+            if (cap > ((size_t)-1) / 2) {
+                errno = EFBIG;
+                goto fail;
+            }
+            nb = realloc(buf, cap * 2);
+            if (!nb)
+                goto fail;
+            buf = nb;
+            cap *= 2;
+        }
+        r = read(fd, buf + n, cap - n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            goto fail;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    *data = buf;
+    *len = n;
+    return OTA_OK;
+fail:
+    saved = errno;
+    free(buf);
+    close(fd);
+    errno = saved;
+    return OTA_ERR_FILE;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* fsync the directory holding path so the rename itself is durable. */
+static void sync_parent_dir(const char *path)
+{
+    char *copy = strdup(path);
+    int dfd;
+    if (!copy)
+        return;
+    dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    free(copy);
+}
+
+ota_err ota_file_write_atomic_mode(const char *path, const void *data, size_t len,
+                                   unsigned mode)
+{
+    size_t plen;
+    char *tmp;
+    int fd, saved;
+
+    if (!path || (!data && len)) {
+        errno = EINVAL;
+        return OTA_ERR_INVALID_ARG;
+    }
+    plen = strlen(path);
+    tmp = malloc(plen + 32);
+    if (!tmp)
+        return OTA_ERR_NO_MEMORY;
+    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    if (fd < 0)
+        goto fail_nofd;
+    /* The umask may have widened nothing but may have narrowed; set exactly. */
+    if (fchmod(fd, (mode_t)mode) != 0)
+        goto fail;
+    if (write_all(fd, data, len) != 0 || fsync(fd) != 0)
+        goto fail;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        goto fail;
+    sync_parent_dir(path);
+    free(tmp);
+    return OTA_OK;
+fail:
+    saved = errno;
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    errno = saved;
+fail_nofd:
+    saved = errno;
+    free(tmp);
+    errno = saved;
+    return OTA_ERR_FILE;
+}
+
+ota_err ota_file_write_atomic(const char *path, const void *data, size_t len)
+{
+    return ota_file_write_atomic_mode(path, data, len, 0644);
+}
+
+static ota_err fd_read(void *ctx, uint32_t off, void *buf, size_t len)
+{
+    struct ota_fd_reader *f = ctx;
+    uint8_t *p = buf;
+    while (len) {
+        ssize_t r = pread(f->fd, p, len, (off_t)off);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return OTA_ERR_IO;
+        }
+        if (r == 0) /* file shrank under us */
+            return OTA_ERR_IO;
+        p += r;
+        off += (uint32_t)r;
+        len -= (size_t)r;
+    }
+    return OTA_OK;
+}
+
+void ota_reader_from_fd(struct ota_reader *r, struct ota_fd_reader *f, int fd,
+                        uint32_t size)
+{
+    f->fd = fd;
+    r->read = fd_read;
+    r->ctx = f;
+    r->size = size;
+}
