@@ -1,0 +1,79 @@
+/*
+ * manifest_encode.c - write a manifest's signed part and append its
+ * signature; the server uses it to build offers and tests use it to build
+ * good and bad manifests. Portable (the device core never needs it, but it
+ * costs nothing there and keeps encoder and parser side by side).
+ */
+#include <string.h>
+
+#include "ota/manifest.h"
+
+static void st16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void st32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void st64(uint8_t *p, uint64_t v)
+{
+    st32(p, (uint32_t)v);
+    st32(p + 4, (uint32_t)(v >> 32));
+}
+
+ota_err ota_manifest_encode_signed(const struct ota_manifest *m, uint8_t *buf,
+                                   size_t cap, size_t *len)
+{
+    size_t n;
+    if (!m || !buf || !len)
+        return OTA_ERR_INVALID_ARG;
+    if (m->device_id_len == 0 || m->device_id_len > OTA_MANIFEST_DEVICE_ID_MAX ||
+        m->hw_id_len > OTA_HW_ID_MAX ||
+        (m->payload_kind != OTA_PAYLOAD_FULL && m->payload_kind != OTA_PAYLOAD_DELTA))
+        return OTA_ERR_INVALID_ARG;
+    n = OTA_MANIFEST_FIXED_LEN + (size_t)m->device_id_len + m->hw_id_len;
+    if (cap < n)
+        return OTA_ERR_TOO_LARGE;
+    memset(buf, 0, OTA_MANIFEST_FIXED_LEN);
+    memcpy(buf, OTA_MANIFEST_MAGIC, 4);
+    buf[4] = OTA_MANIFEST_FORMAT;
+    buf[5] = m->payload_kind;
+    buf[6] = m->device_id_len;
+    buf[7] = m->hw_id_len;
+    memcpy(buf + 8, m->key_id, OTA_MANIFEST_KEY_ID_LEN);
+    st64(buf + 16, m->campaign_id);
+    st64(buf + 24, m->issued_at);
+    st64(buf + 32, m->expires_at);
+    memcpy(buf + 40, m->target_digest, OTA_SHA256_LEN);
+    st32(buf + 72, m->target_size);
+    buf[76] = m->target_version.major;
+    buf[77] = m->target_version.minor;
+    st16(buf + 78, m->target_version.revision);
+    st32(buf + 80, m->target_version.build);
+    st32(buf + 84, m->target_security_counter);
+    memcpy(buf + 88, m->payload_digest, OTA_SHA256_LEN);
+    st32(buf + 120, m->payload_size);
+    memcpy(buf + 124, m->base_digest, OTA_SHA256_LEN);
+    memcpy(buf + OTA_MANIFEST_FIXED_LEN, m->device_id, m->device_id_len);
+    memcpy(buf + OTA_MANIFEST_FIXED_LEN + m->device_id_len, m->hw_id, m->hw_id_len);
+    *len = n;
+    return OTA_OK;
+}
+
+ota_err ota_manifest_append_sig(uint8_t *buf, size_t cap, size_t signed_len,
+                                const uint8_t *sig, size_t sig_len, size_t *len)
+{
+    if (!buf || !sig || !len || sig_len == 0 || sig_len > OTA_P256_SIG_DER_MAX)
+        return OTA_ERR_INVALID_ARG;
+    if (cap < signed_len + 1 + sig_len)
+        return OTA_ERR_TOO_LARGE;
+    buf[signed_len] = (uint8_t)sig_len;
+    memcpy(buf + signed_len + 1, sig, sig_len);
+    *len = signed_len + 1 + sig_len;
+    return OTA_OK;
+}

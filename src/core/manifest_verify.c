@@ -1,0 +1,120 @@
+/*
+ * manifest_verify.c - decide whether a device may act on an offer: the
+ * signature by a trusted server key first, then the policy (device id,
+ * hardware id, expiry, anti-rollback floor, slot size). Portable: no malloc,
+ * no stdio; crypto through struct ota_crypto.
+ */
+#include <string.h>
+
+#include "ota/manifest.h"
+
+static ota_err fail_v(struct ota_diag *d, ota_err e, const char *field, uint32_t off,
+                      uint32_t expected, uint32_t found, uint8_t has_values)
+{
+    if (d) {
+        d->field = field;
+        d->offset = off;
+        d->expected = expected;
+        d->found = found;
+        d->has_values = has_values;
+    }
+    return e;
+}
+
+ota_err ota_manifest_digest(const struct ota_crypto *c, const uint8_t *buf,
+                            size_t signed_len, uint8_t out[OTA_SHA256_LEN])
+{
+    if (!c || !buf || !out)
+        return OTA_ERR_INVALID_ARG;
+    return ota_sha256(c, buf, signed_len, out);
+}
+
+ota_err ota_manifest_key_id(const struct ota_crypto *c, const struct ota_pubkey *k,
+                            uint8_t out[OTA_MANIFEST_KEY_ID_LEN])
+{
+    uint8_t h[OTA_SHA256_LEN];
+    ota_err e;
+    if (!c || !k || !out)
+        return OTA_ERR_INVALID_ARG;
+    e = ota_sha256(c, k->spki, sizeof(k->spki), h);
+    if (e == OTA_OK)
+        memcpy(out, h, OTA_MANIFEST_KEY_ID_LEN);
+    return e;
+}
+
+/* Verify with one key: OTA_OK, OTA_ERR_MANIFEST_SIG_INVALID or a crypto error. */
+static ota_err verify_with(const struct ota_crypto *c, const struct ota_pubkey *k,
+                           const uint8_t digest[OTA_SHA256_LEN],
+                           const struct ota_manifest *m)
+{
+    const uint8_t *pt = ota_pubkey_point(k);
+    ota_err e;
+    if (!pt)
+        return OTA_ERR_MANIFEST_SIG_INVALID;
+    e = c->p256_verify(pt, digest, m->sig, m->sig_len);
+    if (e == OTA_ERR_IMAGE_SIG_INVALID)
+        return OTA_ERR_MANIFEST_SIG_INVALID;
+    return e;
+}
+
+static ota_err check_signature(const struct ota_manifest_policy *p, const uint8_t *buf,
+                               const struct ota_manifest *m, struct ota_diag *diag)
+{
+    uint8_t digest[OTA_SHA256_LEN], kid[OTA_MANIFEST_KEY_ID_LEN];
+    ota_err e = ota_manifest_digest(p->crypto, buf, m->signed_len, digest);
+    int matched = 0;
+    if (e != OTA_OK)
+        return e;
+    /* Normal path: the key id names the key; verify with exactly that one. */
+    for (size_t i = 0; i < p->n_server_keys; i++) {
+        e = ota_manifest_key_id(p->crypto, &p->server_keys[i], kid);
+        if (e != OTA_OK)
+            return e;
+        if (memcmp(kid, m->key_id, sizeof(kid)) != 0)
+            continue;
+        matched = 1;
+        e = verify_with(p->crypto, &p->server_keys[i], digest, m);
+        if (e != OTA_ERR_MANIFEST_SIG_INVALID)
+            return e; /* OTA_OK or a backend failure */
+    }
+    if (matched)
+        return fail_v(diag, OTA_ERR_MANIFEST_SIG_INVALID, "signature", m->signed_len + 1,
+                      0, 0, 0);
+    return fail_v(diag, OTA_ERR_MANIFEST_SIG_INVALID, "key_id", 8, 0, 0, 0);
+}
+
+ota_err ota_manifest_verify(const uint8_t *buf, size_t len,
+                            const struct ota_manifest_policy *p,
+                            struct ota_manifest *m, struct ota_diag *diag)
+{
+    ota_err e;
+    size_t devlen;
+    if (!p || !p->crypto || !p->device_id || !m || (!p->server_keys && p->n_server_keys))
+        return fail_v(diag, OTA_ERR_INVALID_ARG, "policy", 0, 0, 0, 0);
+    e = ota_manifest_parse(buf, len, m, diag);
+    if (e != OTA_OK)
+        return e;
+    e = check_signature(p, buf, m, diag);
+    if (e != OTA_OK)
+        return e;
+    devlen = strlen(p->device_id);
+    if (devlen != m->device_id_len || memcmp(p->device_id, m->device_id, devlen) != 0)
+        return fail_v(diag, OTA_ERR_MANIFEST_WRONG_DEVICE, "device_id", 156, 0, 0, 0);
+    if (p->hw_id && (p->hw_id_len != m->hw_id_len ||
+                     memcmp(p->hw_id, m->hw_id, m->hw_id_len) != 0))
+        return fail_v(diag, OTA_ERR_IMAGE_HW_MISMATCH, "hw_id", 156u + m->device_id_len,
+                      (uint32_t)p->hw_id_len, m->hw_id_len, 1);
+    if (p->now != 0 && p->now >= m->expires_at)
+        return fail_v(diag, OTA_ERR_MANIFEST_EXPIRED, "expires_at", 32,
+                      (uint32_t)m->expires_at, (uint32_t)p->now, 1);
+    if (m->target_security_counter < p->min_security_counter)
+        return fail_v(diag, OTA_ERR_IMAGE_ROLLBACK, "target_security_counter", 84,
+                      p->min_security_counter, m->target_security_counter, 1);
+    if (p->max_target_size && m->target_size > p->max_target_size)
+        return fail_v(diag, OTA_ERR_IMAGE_TOO_LARGE, "target_size", 72,
+                      p->max_target_size, m->target_size, 1);
+    if (p->max_target_size && m->payload_size > p->max_target_size)
+        return fail_v(diag, OTA_ERR_IMAGE_TOO_LARGE, "payload_size", 120,
+                      p->max_target_size, m->payload_size, 1);
+    return OTA_OK;
+}
