@@ -26,16 +26,17 @@ if command -v clang >/dev/null 2>&1; then
   echo "== fuzz (${FUZZ_SECONDS}s per target)"
   cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOTA_FUZZ=ON \
         -DCMAKE_C_COMPILER=clang >/dev/null
-  cmake --build build-fuzz -j "$JOBS" --target all
   shopt -s nullglob
-  for f in build-fuzz/fuzz/fuzz_*; do
-    [ -x "$f" ] || continue
-    name=$(basename "$f")
+  targets=()
+  for src in fuzz/fuzz_*.c; do targets+=("$(basename "$src" .c)"); done
+  [ ${#targets[@]} -gt 0 ] && cmake --build build-fuzz -j "$JOBS" --target "${targets[@]}"
+  for name in "${targets[@]}"; do
+    f=build-fuzz/fuzz/$name
     corpus=fuzz/corpus/${name#fuzz_}
     work=$(mktemp -d)
     [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
     echo "-- $name"
-    "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$work" 2>&1 | tail -n 12
+    "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$work" 2>&1 | tail -n 30
     rm -rf "$work"
   done
 else
