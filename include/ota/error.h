@@ -65,6 +65,9 @@ typedef enum ota_err {
     OTA_ERR_BOOT_ROM_HASH = 86,     /* stage 0: bootloader region does not match OTP hash */
     OTA_ERR_OTP = 87,               /* OTP area unreadable or inconsistent */
     OTA_ERR_BOOT_LAYOUT = 88,       /* flash layout does not fit the geometry */
+    OTA_ERR_BOOT_NOT_ON_TRIAL = 89, /* confirm: the slot is neither on trial nor confirmed */
+    OTA_ERR_OTP_FULL = 90,          /* OTP counter area has no unburned record left */
+    OTA_ERR_FLASH_PROTECTED = 91,   /* erase of a sector that may never be erased (OTP) */
 
     /* delta: 120..149 */
     OTA_ERR_DELTA_BAD_MAGIC = 120,    /* patch does not start with the delta magic */

@@ -53,6 +53,9 @@ static const struct err_text ERRORS[] = {
     {OTA_ERR_BOOT_ROM_HASH, "OTA_ERR_BOOT_ROM_HASH", "bootloader hash does not match OTP"},
     {OTA_ERR_OTP, "OTA_ERR_OTP", "OTP area invalid"},
     {OTA_ERR_BOOT_LAYOUT, "OTA_ERR_BOOT_LAYOUT", "flash layout does not fit the geometry"},
+    {OTA_ERR_BOOT_NOT_ON_TRIAL, "OTA_ERR_BOOT_NOT_ON_TRIAL", "slot is neither on trial nor confirmed"},
+    {OTA_ERR_OTP_FULL, "OTA_ERR_OTP_FULL", "OTP counter area exhausted"},
+    {OTA_ERR_FLASH_PROTECTED, "OTA_ERR_FLASH_PROTECTED", "erase of a protected (OTP) sector"},
 
     {OTA_ERR_DELTA_BAD_MAGIC, "OTA_ERR_DELTA_BAD_MAGIC", "delta patch magic invalid"},
     {OTA_ERR_DELTA_VERSION, "OTA_ERR_DELTA_VERSION", "delta patch version unsupported"},
