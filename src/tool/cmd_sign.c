@@ -1,0 +1,261 @@
+/*
+ * src/tool/cmd_sign.c - `ota sign`: wrap a raw firmware binary into a signed
+ * MCUboot-compatible image (header, protected TLVs, hash, key hash, ECDSA
+ * P-256 signature), optionally padded to a slot with the boot trailer.
+ * Option names follow MCUboot's imgtool so existing build scripts translate
+ * one to one.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ota/host.h"
+#include "ota/image_build.h"
+#include "tool.h"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "Usage: ota sign --key KEY.pem --version VER [options] IN OUT\n\n"
+            "Sign the raw firmware binary IN into the image OUT (MCUboot format: the\n"
+            "header is prepended, like imgtool sign --pad-header).\n\n"
+            "Required:\n"
+            "  -k, --key FILE             ECDSA P-256 private key (PEM or DER)\n"
+            "  -v, --version VER          MAJOR[.MINOR[.REVISION]][+BUILD], e.g. 1.2.3+4\n"
+            "                             (major, minor <= 255; revision <= 65535)\n\n"
+            "Protected (signed) metadata:\n"
+            "  -s, --security-counter N   anti-rollback counter (uint32) or 'auto'\n"
+            "                             ((major << 24) + (minor << 16) + revision)\n"
+            "      --hw-id ID             hardware/product id the image is for: text, or\n"
+            "                             0x followed by hex bytes (1..32 bytes; TLV 0xa0)\n\n"
+            "Layout:\n"
+            "  -H, --header-size N        header size incl. padding (default 32; e.g.\n"
+            "                             0x200 for vector-table alignment)\n"
+            "  -x, --load-addr A          RAM-load address (sets the RAM_LOAD flag)\n"
+            "      --rom-fixed A          fixed flash address (sets the ROM_FIXED flag)\n"
+            "  -S, --slot-size N          slot size: the image plus the trailer must fit\n"
+            "      --pad                  pad OUT to the slot size and write the boot\n"
+            "                             trailer magic (marks the image for test/upgrade)\n"
+            "      --confirm              also set image_ok (a permanent upgrade; implies\n"
+            "                             --pad)\n"
+            "      --align N              flash write size for the trailer: 1, 2, 4, 8,\n"
+            "                             16 or 32 (default 1)\n"
+            "      --max-align N          trailer alignment (default max(8, align))\n"
+            "  -M, --max-sectors N        sectors in the swap status (default 128)\n"
+            "      --overwrite-only       trailer for overwrite-only upgrades\n"
+            "  -R, --erased-val V         value of erased flash: 0xff (default) or 0\n\n"
+            "Other:\n"
+            "  -q, --quiet                print nothing on success\n"
+            "  -h, --help                 this help\n\n"
+            "Sizes and addresses take decimal or 0x hex; sizes also a K or M suffix.\n"
+            "Example:\n"
+            "  ota sign --key key.pem --version 1.4.0+17 --security-counter 3 \\\n"
+            "           --hw-id acme-gw-rev2 --slot-size 0x60000 --pad app.bin app.img\n");
+}
+
+enum {
+    OPT_HW_ID = 256,
+    OPT_ROM_FIXED,
+    OPT_PAD,
+    OPT_CONFIRM,
+    OPT_ALIGN,
+    OPT_MAX_ALIGN,
+    OPT_OVERWRITE_ONLY,
+};
+
+static int bad_value(const char *opt, const char *val, const char *want)
+{
+    tool_error("sign", "invalid value '%s' for %s: expected %s", val, opt, want);
+    return OTA_EXIT_USAGE;
+}
+
+int ota_cmd_sign(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"key", required_argument, 0, 'k'},
+        {"version", required_argument, 0, 'v'},
+        {"security-counter", required_argument, 0, 's'},
+        {"hw-id", required_argument, 0, OPT_HW_ID},
+        {"header-size", required_argument, 0, 'H'},
+        {"load-addr", required_argument, 0, 'x'},
+        {"rom-fixed", required_argument, 0, OPT_ROM_FIXED},
+        {"slot-size", required_argument, 0, 'S'},
+        {"pad", no_argument, 0, OPT_PAD},
+        {"confirm", no_argument, 0, OPT_CONFIRM},
+        {"align", required_argument, 0, OPT_ALIGN},
+        {"max-align", required_argument, 0, OPT_MAX_ALIGN},
+        {"max-sectors", required_argument, 0, 'M'},
+        {"overwrite-only", no_argument, 0, OPT_OVERWRITE_ONLY},
+        {"erased-val", required_argument, 0, 'R'},
+        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    struct ota_build_params bp;
+    const char *key_path = NULL, *version = NULL, *sec = NULL, *in, *outp;
+    uint8_t hw_id[OTA_HW_ID_MAX];
+    int hw_len = 0, quiet = 0, c, ret;
+    uint32_t v;
+    char err[512];
+    ota_key *key = NULL;
+    uint8_t *payload = NULL, *image = NULL;
+    size_t payload_len = 0, image_len = 0;
+    ota_err rc;
+
+    memset(&bp, 0, sizeof(bp));
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":k:v:s:H:x:S:M:R:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k': key_path = optarg; break;
+        case 'v': version = optarg; break;
+        case 's': sec = optarg; break;
+        case OPT_HW_ID:
+            hw_len = tool_parse_hw_id(optarg, hw_id);
+            if (hw_len <= 0)
+                return bad_value("--hw-id", optarg,
+                                 "1..32 bytes of text, or 0x followed by hex bytes");
+            break;
+        case 'H':
+            if (tool_parse_u32(optarg, 0xffff, 1, &v) || v < OTA_IMAGE_HEADER_SIZE)
+                return bad_value("--header-size", optarg, "32..65535");
+            bp.header_size = (uint16_t)v;
+            break;
+        case 'x':
+            if (tool_parse_u32(optarg, 0xffffffffu, 0, &bp.load_addr) || !bp.load_addr)
+                return bad_value("--load-addr", optarg, "a non-zero 32-bit address");
+            break;
+        case OPT_ROM_FIXED:
+            if (tool_parse_u32(optarg, 0xffffffffu, 0, &bp.rom_fixed) || !bp.rom_fixed)
+                return bad_value("--rom-fixed", optarg, "a non-zero 32-bit address");
+            break;
+        case 'S':
+            if (tool_parse_u32(optarg, 0xffffffffu, 1, &bp.slot_size) || !bp.slot_size)
+                return bad_value("--slot-size", optarg, "a non-zero size");
+            break;
+        case OPT_PAD: bp.pad = 1; break;
+        case OPT_CONFIRM: bp.confirm = 1; break;
+        case OPT_ALIGN:
+            if (tool_parse_u32(optarg, 32, 0, &bp.align) || !bp.align ||
+                (bp.align & (bp.align - 1)))
+                return bad_value("--align", optarg, "1, 2, 4, 8, 16 or 32");
+            break;
+        case OPT_MAX_ALIGN:
+            if (tool_parse_u32(optarg, 32, 0, &bp.max_align) || bp.max_align < 8 ||
+                (bp.max_align & (bp.max_align - 1)))
+                return bad_value("--max-align", optarg, "8, 16 or 32");
+            break;
+        case 'M':
+            if (tool_parse_u32(optarg, 0x10000, 0, &bp.max_sectors) || !bp.max_sectors)
+                return bad_value("--max-sectors", optarg, "1..65536");
+            break;
+        case OPT_OVERWRITE_ONLY: bp.overwrite_only = 1; break;
+        case 'R':
+            if (tool_parse_u32(optarg, 0xff, 0, &v) || (v != 0 && v != 0xff))
+                return bad_value("--erased-val", optarg, "0 or 0xff");
+            bp.erased_val = (uint8_t)v;
+            bp.erased_val_set = 1;
+            break;
+        case 'q': quiet = 1; break;
+        case 'h': help(stdout); return OTA_EXIT_OK;
+        case ':':
+            tool_error("sign", "option %s needs a value", argv[optind - 1]);
+            return OTA_EXIT_USAGE;
+        default:
+            tool_error("sign", "unknown option %s (see 'ota sign --help')", argv[optind - 1]);
+            return OTA_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 2) {
+        tool_error("sign", "expected IN and OUT files, got %d argument%s (see 'ota sign --help')",
+                   argc - optind, argc - optind == 1 ? "" : "s");
+        return OTA_EXIT_USAGE;
+    }
+    in = argv[optind];
+    outp = argv[optind + 1];
+    if (!key_path) {
+        tool_error("sign", "missing --key KEY.pem (create one with 'ota keygen -o KEY.pem')");
+        return OTA_EXIT_USAGE;
+    }
+    if (!version) {
+        tool_error("sign", "missing --version (e.g. --version 1.2.3+4)");
+        return OTA_EXIT_USAGE;
+    }
+    if (ota_image_version_parse(version, &bp.version) != OTA_OK)
+        return bad_value("--version", version,
+                         "MAJOR[.MINOR[.REVISION]][+BUILD] with major, minor <= 255, "
+                         "revision <= 65535, build <= 4294967295, no leading zeros");
+    if (sec) {
+        if (!strcmp(sec, "auto")) {
+            bp.security_counter = ota_image_version_security_counter(&bp.version);
+        } else if (tool_parse_u32(sec, 0xffffffffu, 0, &bp.security_counter)) {
+            return bad_value("--security-counter", sec, "a 32-bit number or 'auto'");
+        }
+        bp.has_security_counter = 1;
+    }
+    if (hw_len > 0) {
+        bp.hw_id = hw_id;
+        bp.hw_id_len = (size_t)hw_len;
+    }
+    if ((bp.pad || bp.confirm) && !bp.slot_size) {
+        tool_error("sign", "--pad and --confirm need --slot-size");
+        return OTA_EXIT_USAGE;
+    }
+    if (bp.load_addr && bp.rom_fixed) {
+        tool_error("sign", "--load-addr and --rom-fixed cannot be used together");
+        return OTA_EXIT_USAGE;
+    }
+    if (!strcmp(in, outp)) {
+        tool_error("sign", "IN and OUT are the same file (%s); refusing to overwrite the input",
+                   in);
+        return OTA_EXIT_USAGE;
+    }
+
+    rc = ota_key_load(key_path, &key, err, sizeof(err));
+    if (rc != OTA_OK) {
+        tool_error("sign", "%s", err);
+        return tool_exit_code(rc);
+    }
+    if (!ota_key_has_private(key)) {
+        tool_error("sign", "%s: is a public key; signing needs the private key", key_path);
+        ota_key_free(key);
+        return OTA_EXIT_KEY;
+    }
+    bp.key = key;
+    if (ota_file_read(in, &payload, &payload_len) != OTA_OK) {
+        tool_error("sign", "%s: cannot read input: %s", in, strerror(errno));
+        ota_key_free(key);
+        return OTA_EXIT_FILE;
+    }
+    if (payload_len >= 4 && payload[0] == 0x3d && payload[1] == 0xb8 && payload[2] == 0xf3 &&
+        payload[3] == 0x96) {
+        tool_error("sign", "%s: is already a signed image (starts with the image magic); "
+                           "sign the raw firmware binary instead", in);
+        ret = OTA_EXIT_USAGE;
+        goto out;
+    }
+    rc = ota_image_build(&bp, payload, payload_len, &image, &image_len, err, sizeof(err));
+    if (rc != OTA_OK) {
+        tool_error("sign", "%s: %s", in, err);
+        ret = tool_exit_code(rc);
+        goto out;
+    }
+    if (ota_file_write_atomic(outp, image, image_len) != OTA_OK) {
+        tool_error("sign", "%s: cannot write output: %s", outp, strerror(errno));
+        ret = OTA_EXIT_FILE;
+        goto out;
+    }
+    if (!quiet) {
+        char vs[32];
+        printf("%s: signed %s (%zu payload bytes) as version %s, %zu bytes%s\n", outp, in,
+               payload_len, ota_image_version_str(&bp.version, vs, sizeof(vs)), image_len,
+               bp.pad || bp.confirm ? (bp.confirm ? " (padded, confirmed)" : " (padded)") : "");
+    }
+    ret = OTA_EXIT_OK;
+out:
+    free(payload);
+    free(image);
+    ota_key_free(key);
+    return ret;
+}

@@ -1,0 +1,212 @@
+/*
+ * src/tool/cmd_verify.c - `ota verify`: run the device core's streaming
+ * verifier (the same code the bootloader and agent run) on an image file,
+ * with the trusted keys and policy given on the command line. Exit 0 only
+ * for a valid, trusted image; otherwise the exit code says why and the
+ * message names the file, the field, its offset and expected vs found.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ota/host.h"
+#include "tool.h"
+
+#define MAX_KEYS 16
+#define VERIFY_BUF (256u * 1024u)
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "Usage: ota verify --key KEY [--key KEY ...] [options] IMAGE\n\n"
+            "Verify IMAGE exactly as a device does: structure (header, both TLV areas,\n"
+            "every length), SHA-256 of header+payload+protected TLVs, the key hash\n"
+            "against the trusted keys, the ECDSA P-256 signature, then policy.\n"
+            "Exit status 0 means valid and trusted; anything else is a refusal\n"
+            "(see exit codes in 'ota --help').\n\n"
+            "Options:\n"
+            "  -k, --key FILE                trusted key (public or private, PEM or DER);\n"
+            "                                repeat for several (up to %d)\n"
+            "      --hw-id ID                require this hardware id (text, or 0x + hex)\n"
+            "      --min-security-counter N  refuse images whose security counter is\n"
+            "                                lower (anti-rollback floor)\n"
+            "  -S, --slot-size N             refuse images larger than the slot\n"
+            "      --backend NAME            crypto backend: openssl (default) or mbedtls\n"
+            "                                (the one MCUs run)\n"
+            "  -q, --quiet                   print nothing on success\n"
+            "  -h, --help                    this help\n",
+            MAX_KEYS);
+}
+
+enum { OPT_HW_ID = 256, OPT_MIN_SEC, OPT_BACKEND };
+
+int ota_cmd_verify(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"key", required_argument, 0, 'k'},
+        {"hw-id", required_argument, 0, OPT_HW_ID},
+        {"min-security-counter", required_argument, 0, OPT_MIN_SEC},
+        {"slot-size", required_argument, 0, 'S'},
+        {"backend", required_argument, 0, OPT_BACKEND},
+        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *key_paths[MAX_KEYS], *path;
+    struct ota_pubkey keys[MAX_KEYS];
+    size_t n_keys = 0, i;
+    uint8_t hw_id[OTA_HW_ID_MAX];
+    int hw_len = 0, quiet = 0, c, fd, ret;
+    struct ota_verify_params vp;
+    struct ota_image_info info;
+    struct ota_diag diag;
+    struct ota_reader reader;
+    struct ota_fd_reader fdr;
+    struct stat st;
+    char err[512];
+    ota_err rc;
+
+    memset(&vp, 0, sizeof(vp));
+    vp.crypto = ota_crypto_openssl();
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":k:S:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            if (n_keys == MAX_KEYS) {
+                tool_error("verify", "too many --key options (at most %d)", MAX_KEYS);
+                return OTA_EXIT_USAGE;
+            }
+            key_paths[n_keys++] = optarg;
+            break;
+        case OPT_HW_ID:
+            hw_len = tool_parse_hw_id(optarg, hw_id);
+            if (hw_len <= 0) {
+                tool_error("verify", "invalid --hw-id '%s': expected 1..32 bytes of text, "
+                                     "or 0x followed by hex bytes", optarg);
+                return OTA_EXIT_USAGE;
+            }
+            break;
+        case OPT_MIN_SEC:
+            if (tool_parse_u32(optarg, 0xffffffffu, 0, &vp.min_security_counter)) {
+                tool_error("verify", "invalid --min-security-counter '%s'", optarg);
+                return OTA_EXIT_USAGE;
+            }
+            break;
+        case 'S':
+            if (tool_parse_u32(optarg, 0xffffffffu, 1, &vp.max_total_size) ||
+                !vp.max_total_size) {
+                tool_error("verify", "invalid --slot-size '%s'", optarg);
+                return OTA_EXIT_USAGE;
+            }
+            break;
+        case OPT_BACKEND:
+            if (!strcmp(optarg, "openssl")) {
+                vp.crypto = ota_crypto_openssl();
+            } else if (!strcmp(optarg, "mbedtls")) {
+                vp.crypto = ota_crypto_mbedtls();
+            } else {
+                tool_error("verify", "unknown --backend '%s' (openssl or mbedtls)", optarg);
+                return OTA_EXIT_USAGE;
+            }
+            break;
+        case 'q': quiet = 1; break;
+        case 'h': help(stdout); return OTA_EXIT_OK;
+        case ':':
+            tool_error("verify", "option %s needs a value", argv[optind - 1]);
+            return OTA_EXIT_USAGE;
+        default:
+            tool_error("verify", "unknown option %s (see 'ota verify --help')",
+                       argv[optind - 1]);
+            return OTA_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 1) {
+        tool_error("verify", argc == optind ? "missing IMAGE (see 'ota verify --help')"
+                                            : "expected exactly one IMAGE");
+        return OTA_EXIT_USAGE;
+    }
+    path = argv[optind];
+    if (n_keys == 0) {
+        tool_error("verify", "missing --key: give the public key(s) the image must be "
+                             "signed with");
+        return OTA_EXIT_USAGE;
+    }
+    for (i = 0; i < n_keys; i++) {
+        ota_key *k = NULL;
+        rc = ota_key_load(key_paths[i], &k, err, sizeof(err));
+        if (rc == OTA_OK) {
+            rc = ota_key_pubkey(k, &keys[i]);
+            ota_key_free(k);
+            if (rc != OTA_OK)
+                snprintf(err, sizeof(err), "%s: cannot export public key: %s", key_paths[i],
+                         ota_strerror(rc));
+        }
+        if (rc != OTA_OK) {
+            tool_error("verify", "%s", err);
+            return tool_exit_code(rc);
+        }
+    }
+    vp.keys = keys;
+    vp.n_keys = n_keys;
+    if (hw_len > 0) {
+        vp.hw_id = hw_id;
+        vp.hw_id_len = (size_t)hw_len;
+    }
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        tool_error("verify", "%s: cannot open: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return OTA_EXIT_FILE;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        tool_error("verify", "%s: not a regular file", path);
+        close(fd);
+        return OTA_EXIT_FILE;
+    }
+    if ((uint64_t)st.st_size > 0xffffffffu) {
+        tool_error("verify", "%s: %lld bytes; images are limited to 4 GiB", path,
+                   (long long)st.st_size);
+        close(fd);
+        return OTA_EXIT_TOO_LARGE;
+    }
+    ota_reader_from_fd(&reader, &fdr, fd, (uint32_t)st.st_size);
+    vp.buf = malloc(VERIFY_BUF);
+    vp.buf_len = vp.buf ? VERIFY_BUF : 0;
+    memset(&diag, 0, sizeof(diag));
+    rc = ota_image_verify(&reader, &vp, &info, &diag);
+    free(vp.buf);
+    close(fd);
+    if (rc != OTA_OK) {
+        tool_error_diag("verify", path, rc, &diag);
+        if (rc == OTA_ERR_IMAGE_UNKNOWN_KEY && info.has_keyhash) {
+            char hex[2 * OTA_SHA256_LEN + 1];
+            ota_hex_encode(info.keyhash, OTA_SHA256_LEN, hex);
+            fprintf(stderr, "ota verify: %s: the image names key hash %s; compare with "
+                            "'ota pubkey KEY --format hash'\n", path, hex);
+        }
+        return tool_exit_code(rc);
+    }
+    ret = OTA_EXIT_OK;
+    if (!quiet) {
+        char vs[32], hex[2 * OTA_SHA256_LEN + 1];
+        ota_hex_encode(info.hash, OTA_SHA256_LEN, hex);
+        printf("%s: OK: version %s", path, ota_image_version_str(&info.hdr.version, vs, sizeof(vs)));
+        if (info.has_security_counter)
+            printf(", security counter %lu", (unsigned long)info.security_counter);
+        if (info.hw_id_len) {
+            char id[2 * OTA_HW_ID_MAX + 3];
+            tool_format_hw_id(info.hw_id, info.hw_id_len, id, sizeof(id));
+            printf(", hw id %s", id);
+        }
+        printf(", signed by %s (%s backend), sha256 %s\n", key_paths[info.key_index],
+               vp.crypto->name, hex);
+    }
+    return ret;
+}

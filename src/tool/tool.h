@@ -1,0 +1,70 @@
+/*
+ * src/tool/tool.h - shared declarations of the `ota` command-line tool:
+ * exit codes, command prototypes, and the small helpers every command uses
+ * (option parsing of numbers, error printing, mapping ota_err to exit codes).
+ */
+#ifndef OTA_TOOL_H
+#define OTA_TOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ota/error.h"
+#include "ota/image.h"
+
+/*
+ * Exit codes (documented in `ota --help` and docs/tool.md; never renumber).
+ */
+enum ota_exit {
+    OTA_EXIT_OK = 0,          /* success (for verify: the image is valid) */
+    OTA_EXIT_ERROR = 1,       /* internal or unexpected error */
+    OTA_EXIT_USAGE = 2,       /* bad command line */
+    OTA_EXIT_FILE = 3,        /* a file could not be read or written */
+    OTA_EXIT_KEY = 4,         /* key file unusable (format, curve, no private part) */
+    OTA_EXIT_MALFORMED = 5,   /* image structure invalid (magic, header, TLV areas) */
+    OTA_EXIT_TRUNCATED = 6,   /* image ends before a region it declares */
+    OTA_EXIT_TLV_MISSING = 7, /* required TLV (hash, signature, key) absent */
+    OTA_EXIT_HASH = 8,        /* SHA-256 mismatch: header, payload or protected TLVs altered */
+    OTA_EXIT_SIGNATURE = 9,   /* signature invalid or malformed */
+    OTA_EXIT_UNKNOWN_KEY = 10,/* signed by a key that is not trusted */
+    OTA_EXIT_HW_ID = 11,      /* hardware id differs */
+    OTA_EXIT_ROLLBACK = 12,   /* security counter below the floor */
+    OTA_EXIT_TOO_LARGE = 13,  /* image does not fit the slot */
+    OTA_EXIT_UNSUPPORTED = 14,/* valid but uses an unsupported feature (encryption) */
+};
+
+/* The text block `ota --help` prints for the exit codes. */
+extern const char ota_exit_codes_help[];
+
+/* Command entry points (one file per command: cmd_<name>.c). */
+#define OTA_COMMAND(name, summary) int ota_cmd_##name(int argc, char **argv);
+#include "commands.h"
+#undef OTA_COMMAND
+
+/* Map an ota_err to the exit code above. */
+int tool_exit_code(ota_err e);
+
+/* "ota <cmd>: <message>\n" on stderr. */
+void tool_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print a diag-rich failure: "ota <cmd>: <file>: <strerror> (<ERRNAME>): <field> at offset
+ * 0x.. (expected .., found ..)". */
+void tool_error_diag(const char *cmd, const char *file, ota_err e,
+                     const struct ota_diag *d);
+
+/* Parse an unsigned number (decimal, 0x hex, optional K/M suffix when
+ * allow_suffix) into *out, refusing overflow past max. 0 on success. */
+int tool_parse_u32(const char *s, uint32_t max, int allow_suffix, uint32_t *out);
+
+/* Parse a hardware id: "0x" + hex digits gives raw bytes, anything else its
+ * UTF-8 bytes (imgtool --custom-tlv convention). Returns length or -1. */
+int tool_parse_hw_id(const char *s, uint8_t out[OTA_HW_ID_MAX]);
+
+/* Format a hardware id for humans: printable ASCII as is, else 0x + hex. */
+void tool_format_hw_id(const uint8_t *id, size_t len, char *out, size_t outlen);
+
+/* Does argv[i] ask for help? */
+int tool_is_help(const char *arg);
+
+#endif
