@@ -11,3 +11,4 @@ OTA_COMMAND(pubkey, "print a key's public part (PEM, C array for the bootloader,
 OTA_COMMAND(sign, "wrap a firmware binary into a signed image")
 OTA_COMMAND(verify, "check an image's structure, hash, signature and policy")
 OTA_COMMAND(inspect, "show an image's header, TLVs, hash and trailer")
+OTA_COMMAND(delta, "create, apply or inspect a delta patch between two images")

@@ -1,0 +1,179 @@
+/*
+ * ota/delta.h - delta (binary patch) updates: creation on the host, streaming
+ * application in the portable core.
+ *
+ * A patch turns one exact base image (identified by its SHA-256) into one
+ * target image (identified by its SHA-256). The host creates it with
+ * ota_delta_create() (bsdiff-style approximate matching over a suffix array,
+ * optional ARM/Thumb branch filtering, adaptive binary range coding). The
+ * device applies it with struct ota_delta_apply: a fixed-size state the
+ * caller owns (no malloc, no stdio), fed patch bytes in chunks of any size as
+ * they arrive, reading the old image through a struct ota_reader and writing
+ * the new image strictly sequentially through a write callback. Nothing is
+ * written before the base image's hash has been checked; the result hash is
+ * checked at the end. Byte-level format: docs/delta-format.md.
+ */
+#ifndef OTA_DELTA_H
+#define OTA_DELTA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ota/crypto.h"
+#include "ota/error.h"
+#include "ota/io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OTA_DELTA_MAGIC "OTAD"
+#define OTA_DELTA_VERSION 1u
+#define OTA_DELTA_HEADER_SIZE 88u
+
+/* Executable filters (header byte 5): how branch targets are rewritten
+ * before matching so that moved code produces identical bytes. */
+#define OTA_DELTA_FILTER_NONE 0u
+#define OTA_DELTA_FILTER_THUMB 1u /* Thumb-2 BL / B.W: relative -> absolute */
+#define OTA_DELTA_FILTER_ARM 2u   /* ARM BL (cond AL): relative -> absolute */
+#define OTA_DELTA_FILTER_COUNT 3u
+
+/* The decoded header of a patch. */
+struct ota_delta_header {
+    uint8_t version;
+    uint8_t filter;
+    uint32_t old_len;
+    uint32_t new_len;
+    uint32_t stream_len; /* coded bytes after the header */
+    uint8_t base_hash[OTA_SHA256_LEN];
+    uint8_t result_hash[OTA_SHA256_LEN];
+};
+
+/* Decode and check the fixed header (magic, version, reserved fields).
+ * Returns OTA_ERR_DELTA_TRUNCATED when len < OTA_DELTA_HEADER_SIZE. */
+ota_err ota_delta_header_decode(const uint8_t *raw, size_t len,
+                                struct ota_delta_header *hdr,
+                                struct ota_diag *diag);
+
+/* ------------------------------------------------------------------ */
+/* Host: patch creation (library ota_delta, src/delta/).               */
+
+struct ota_delta_stats {
+    uint32_t old_len;
+    uint32_t new_len;
+    uint32_t commands;      /* control triples */
+    uint32_t diff_bytes;    /* bytes produced as old + difference */
+    uint32_t diff_nonzero;  /* ... of which the difference was not zero */
+    uint32_t extra_bytes;   /* bytes coded as literals */
+    uint8_t filter;         /* OTA_DELTA_FILTER_* chosen */
+    size_t size_by_filter[OTA_DELTA_FILTER_COUNT]; /* 0 = not tried */
+};
+
+/*
+ * Create a patch from old to new_. *patch is malloc'd (caller frees) and
+ * holds *patch_len bytes. stats may be NULL. Tries each applicable filter
+ * and keeps the smallest patch (never larger than the unfiltered one).
+ * Sizes above 2^31 - 1 bytes are refused with OTA_ERR_TOO_LARGE.
+ */
+ota_err ota_delta_create(const uint8_t *old, size_t old_len, const uint8_t *new_,
+                         size_t new_len, uint8_t **patch, size_t *patch_len,
+                         struct ota_delta_stats *stats);
+
+/*
+ * Host convenience: apply a whole patch held in memory with the core applier
+ * (fed in chunks of `chunk` bytes; 0 = all at once) and return the new image
+ * malloc'd in *out (caller frees). diag may be NULL.
+ */
+ota_err ota_delta_apply_buffer(const struct ota_crypto *crypto, const uint8_t *old,
+                               size_t old_len, const uint8_t *patch, size_t patch_len,
+                               size_t chunk, uint8_t **out, size_t *out_len,
+                               struct ota_diag *diag);
+
+/* ------------------------------------------------------------------ */
+/* Core: streaming application.                                        */
+
+/*
+ * Sequential sink for the new image: called with off = 0, then off = previous
+ * off + previous len, ... Data is only valid during the call.
+ */
+typedef ota_err (*ota_delta_write_fn)(void *ctx, uint32_t off, const void *data,
+                                      size_t len);
+
+struct ota_delta_apply_cfg {
+    const struct ota_crypto *crypto; /* required: SHA-256 */
+    const struct ota_reader *old;    /* the base image (size >= old_len) */
+    ota_delta_write_fn write;        /* required */
+    void *write_ctx;
+    uint32_t max_new_len;            /* e.g. slot size; 0 = no limit */
+    struct ota_diag *diag;           /* optional: where/why it failed */
+};
+
+/* Sizes of the applier's buffers (all inside struct ota_delta_apply). */
+#define OTA_DELTA_IN_BUF 96u   /* patch bytes waiting to be decoded */
+#define OTA_DELTA_OLD_BUF 1024u /* window of the old image (+ filter context) */
+#define OTA_DELTA_OUT_BUF 1024u /* new bytes before the write callback */
+
+/* Number of 16-bit adaptive probabilities of the model. */
+#define OTA_DELTA_NPROBS 4864u
+
+/*
+ * The whole applier state: every buffer and the complete decoder model. Treat
+ * as opaque. sizeof(struct ota_delta_apply) is the applier's RAM apart from
+ * its (small, bounded) stack; tests assert it stays <= 16 KiB with the stack.
+ */
+struct ota_delta_apply {
+    struct ota_delta_apply_cfg cfg;
+    struct ota_delta_header hdr;
+    ota_err err;       /* sticky: once failed, every call returns it */
+    uint8_t phase;
+    uint8_t op;        /* what the stream decodes next */
+    uint8_t hdr_len;
+    uint8_t last_lit;
+    uint32_t in_total; /* patch bytes received (header included) */
+    uint32_t in_pos, in_len;
+    uint32_t rc_range, rc_code;
+    uint32_t rc_consumed; /* stream bytes consumed by the range decoder */
+    uint32_t remaining; /* bytes left in the current diff/extra run */
+    uint32_t extra_len;
+    uint32_t old_pos;
+    uint32_t new_pos;   /* bytes decoded (before filtering/writing) */
+    uint32_t written;   /* bytes handed to the write callback */
+    uint32_t old_win_pos, old_win_len; /* valid filtered old bytes */
+    uint32_t old_buf_base; /* old image offset of old_buf[0] */
+    uint32_t diff_run;  /* diff length of the current command */
+    uint32_t hist;      /* recent zero/non-zero pattern of the differences */
+    uint32_t last_diff; /* recent non-zero differences, one byte per lane */
+    uint32_t out_len;
+    uint16_t probs[OTA_DELTA_NPROBS];
+    uint8_t in_buf[OTA_DELTA_IN_BUF];
+    uint8_t hdr_buf[OTA_DELTA_HEADER_SIZE];
+    uint8_t old_buf[OTA_DELTA_OLD_BUF + 16];
+    uint8_t out_buf[OTA_DELTA_OUT_BUF];
+    ota_sha256_ctx sha;
+};
+
+/* Prepare st for one patch. cfg is copied. */
+ota_err ota_delta_apply_init(struct ota_delta_apply *st,
+                             const struct ota_delta_apply_cfg *cfg);
+
+/*
+ * Feed the next len patch bytes (any split, len may be 0). Once the header is
+ * complete, hashes the old image and refuses a mismatch
+ * (OTA_ERR_DELTA_BASE_MISMATCH) before writing anything. Decodes as far as
+ * the bytes received allow and writes the new image as it goes.
+ */
+ota_err ota_delta_apply_feed(struct ota_delta_apply *st, const void *data,
+                             size_t len);
+
+/* All bytes were fed: decode the rest, flush, and check the result hash
+ * (OTA_ERR_DELTA_RESULT_MISMATCH) and that the patch was complete
+ * (OTA_ERR_DELTA_TRUNCATED) and had nothing after its stream
+ * (OTA_ERR_DELTA_CORRUPT). */
+ota_err ota_delta_apply_finish(struct ota_delta_apply *st);
+
+/* The header, once ota_delta_apply_feed has seen all of it (else NULL). */
+const struct ota_delta_header *ota_delta_apply_header(const struct ota_delta_apply *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

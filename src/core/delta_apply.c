@@ -1,0 +1,509 @@
+/*
+ * delta_apply.c - the streaming delta applier of the portable core.
+ *
+ * A push decoder: the caller feeds patch bytes as they arrive (any split);
+ * the applier keeps at most OTA_DELTA_IN_BUF of them, decodes one symbol
+ * group ("step") at a time only when enough input is buffered for any step
+ * (DA_STEP_MAX bytes, or the whole rest of the stream), reads the old image
+ * through a window, and writes the new image sequentially. All state lives
+ * in the caller's struct ota_delta_apply: no malloc, no stdio.
+ *
+ * Hostile patches: every length and seek is checked against the old and new
+ * sizes before use, every command must produce at least one byte (so the
+ * number of steps is bounded by the image size), the range decoder never
+ * reads past the declared stream, and the result hash is checked at the end.
+ */
+#include <string.h>
+
+#include "delta_internal.h"
+
+#define DA_STEP_MAX 48u /* input bytes one step can consume, with margin */
+
+enum {
+    PH_HEADER = 0,
+    PH_STREAM,
+    PH_DONE,
+    PH_FINISHED
+};
+
+enum {
+    OP_INIT = 0, /* the range decoder's first 5 bytes */
+    OP_SEEK,
+    OP_DIFF_LEN,
+    OP_DIFF,
+    OP_EXTRA_LEN,
+    OP_EXTRA
+};
+
+_Static_assert(OTA_DELTA_IN_BUF >= DA_STEP_MAX + 16u, "input buffer too small");
+
+static ota_err da_fail(struct ota_delta_apply *st, ota_err e, const char *field,
+                       uint32_t off, uint32_t expected, uint32_t found, int has_values)
+{
+    struct ota_diag *d = st->cfg.diag;
+    if (d) {
+        d->field = field;
+        d->offset = off;
+        d->expected = expected;
+        d->found = found;
+        d->has_values = (uint8_t)has_values;
+    }
+    st->err = e;
+    return e;
+}
+
+/* Offset in the patch of the next byte the range decoder reads. */
+static uint32_t da_patch_off(const struct ota_delta_apply *st)
+{
+    return OTA_DELTA_HEADER_SIZE + st->rc_consumed;
+}
+
+ota_err ota_delta_apply_init(struct ota_delta_apply *st,
+                             const struct ota_delta_apply_cfg *cfg)
+{
+    if (!st || !cfg || !cfg->crypto || !cfg->old || !cfg->old->read || !cfg->write)
+        return OTA_ERR_INVALID_ARG;
+    memset(st, 0, sizeof(*st));
+    st->cfg = *cfg;
+    st->phase = PH_HEADER;
+    st->op = OP_INIT;
+    for (uint32_t i = 0; i < OTA_DELTA_NPROBS; i++)
+        st->probs[i] = (uint16_t)DM_PROB_INIT;
+    return OTA_OK;
+}
+
+const struct ota_delta_header *ota_delta_apply_header(const struct ota_delta_apply *st)
+{
+    return st && st->phase != PH_HEADER ? &st->hdr : NULL;
+}
+
+/* ---- range decoder ---------------------------------------------------- */
+
+static uint8_t rc_byte(struct ota_delta_apply *st)
+{
+    st->rc_consumed++;
+    if (st->in_pos < st->in_len)
+        return st->in_buf[st->in_pos++];
+    /* Only reachable when the whole stream was buffered: the stream claims
+     * more symbols than its bytes can carry. Flagged, checked by the step. */
+    st->err = OTA_ERR_DELTA_CORRUPT;
+    return 0;
+}
+
+static unsigned rc_bit(struct ota_delta_apply *st, uint16_t *p)
+{
+    uint32_t bound = (st->rc_range >> DM_PROB_BITS) * *p;
+    unsigned bit;
+    if (st->rc_code < bound) {
+        st->rc_range = bound;
+        *p = (uint16_t)(*p + ((DM_PROB_ONE - *p) >> DM_MOVE_BITS));
+        bit = 0;
+    } else {
+        st->rc_code -= bound;
+        st->rc_range -= bound;
+        *p = (uint16_t)(*p - (*p >> DM_MOVE_BITS));
+        bit = 1;
+    }
+    while (st->rc_range < DM_TOP) {
+        st->rc_range <<= 8;
+        st->rc_code = (st->rc_code << 8) | rc_byte(st);
+    }
+    return bit;
+}
+
+static unsigned rc_direct(struct ota_delta_apply *st)
+{
+    unsigned bit = 0;
+    st->rc_range >>= 1;
+    if (st->rc_code >= st->rc_range) {
+        st->rc_code -= st->rc_range;
+        bit = 1;
+    }
+    while (st->rc_range < DM_TOP) {
+        st->rc_range <<= 8;
+        st->rc_code = (st->rc_code << 8) | rc_byte(st);
+    }
+    return bit;
+}
+
+static unsigned rc_tree8(struct ota_delta_apply *st, uint16_t *probs)
+{
+    unsigned m = 1;
+    while (m < 256u)
+        m = (m << 1) | rc_bit(st, probs + m);
+    return m - 256u;
+}
+
+/* A number as coded by renc_num(); returns 0 and sets err when n > 32. */
+static uint32_t rc_num(struct ota_delta_apply *st, unsigned kind)
+{
+    uint16_t *p = st->probs + DM_P_NUM + kind * DM_NUM_SIZE;
+    unsigned m = 1;
+    while (m < DM_NUM_TREE)
+        m = (m << 1) | rc_bit(st, p + m);
+    uint32_t n = m - DM_NUM_TREE;
+    if (n > 32u) {
+        da_fail(st, OTA_ERR_DELTA_CORRUPT, "number bit length", da_patch_off(st), 32, n, 1);
+        return 0;
+    }
+    if (n < 2u)
+        return n;
+    uint32_t v = 1;
+    for (uint32_t k = 0; k + 1u < n; k++) {
+        unsigned b;
+        if (k < DM_NUM_HI)
+            b = rc_bit(st, p + DM_NUM_TREE + n * DM_NUM_HI + k);
+        else
+            b = rc_direct(st);
+        v = (v << 1) | b;
+    }
+    return v;
+}
+
+/* ---- old image window --------------------------------------------------- */
+
+/* Filtered old byte at st->old_pos (old_pos < old_len is checked by caller). */
+static ota_err old_byte(struct ota_delta_apply *st, uint8_t *out)
+{
+    uint32_t pos = st->old_pos;
+    if (pos - st->old_win_pos >= st->old_win_len || pos < st->old_win_pos) {
+        uint32_t old_len = st->hdr.old_len;
+        uint32_t start = pos & ~3u;
+        uint32_t rs = start >= 4u ? start - 4u : 0u;
+        uint32_t n = old_len - rs;
+        if (n > sizeof(st->old_buf))
+            n = sizeof(st->old_buf);
+        ota_err e = st->cfg.old->read(st->cfg.old->ctx, rs, st->old_buf, n);
+        if (e != OTA_OK)
+            return da_fail(st, e, "old image read", rs, 0, 0, 0);
+        ota_delta_filter(st->hdr.filter, 0, st->old_buf, n, rs);
+        /* Bytes near a window edge are final only when an instruction
+         * covering them fits in the window (or the edge is the image's). */
+        uint32_t lo = rs ? rs + 4u : 0u;
+        uint32_t hi = rs + n < old_len ? rs + n - 4u : old_len;
+        st->old_win_pos = lo;
+        st->old_win_len = hi - lo;
+        st->old_buf_base = rs;
+    }
+    *out = st->old_buf[pos - st->old_buf_base];
+    return OTA_OK;
+}
+
+/* ---- output ----------------------------------------------------------- */
+
+static ota_err out_emit(struct ota_delta_apply *st, size_t n)
+{
+    ota_err e = st->cfg.crypto->sha256_update(&st->sha, st->out_buf, n);
+    if (e != OTA_OK)
+        return da_fail(st, e, "sha256 of the new image", st->written, 0, 0, 0);
+    e = st->cfg.write(st->cfg.write_ctx, st->written, st->out_buf, n);
+    if (e != OTA_OK)
+        return da_fail(st, e, "write of the new image", st->written, 0, 0, 0);
+    st->written += (uint32_t)n;
+    st->out_len -= (uint32_t)n;
+    memmove(st->out_buf, st->out_buf + n, st->out_len);
+    return OTA_OK;
+}
+
+/* Write what is final; with last, everything. */
+static ota_err out_flush(struct ota_delta_apply *st, int last)
+{
+    size_t n = ota_delta_filter(st->hdr.filter, 1, st->out_buf, st->out_len, st->written);
+    if (last)
+        n = st->out_len;
+    return n ? out_emit(st, n) : OTA_OK;
+}
+
+static ota_err out_put(struct ota_delta_apply *st, uint8_t b)
+{
+    st->out_buf[st->out_len++] = b;
+    st->new_pos++;
+    if (st->out_len == OTA_DELTA_OUT_BUF)
+        return out_flush(st, 0);
+    return OTA_OK;
+}
+
+/* ---- the stream --------------------------------------------------------- */
+
+static void after_command(struct ota_delta_apply *st)
+{
+    st->op = OP_SEEK;
+    if (st->new_pos == st->hdr.new_len)
+        st->phase = PH_DONE;
+}
+
+/* Decode one symbol group. The caller guarantees enough buffered input. */
+static ota_err step(struct ota_delta_apply *st)
+{
+    const struct ota_delta_header *h = &st->hdr;
+    switch (st->op) {
+    case OP_INIT: {
+        uint8_t first = rc_byte(st);
+        st->rc_code = 0;
+        for (int i = 0; i < 4; i++)
+            st->rc_code = (st->rc_code << 8) | rc_byte(st);
+        st->rc_range = 0xFFFFFFFFu;
+        if (first != 0 || st->rc_code == 0xFFFFFFFFu)
+            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "range coder start",
+                           OTA_DELTA_HEADER_SIZE, 0, first, 1);
+        st->op = OP_SEEK;
+        if (h->new_len == 0)
+            st->phase = PH_DONE;
+        break;
+    }
+    case OP_SEEK: {
+        uint32_t off = da_patch_off(st);
+        if (rc_bit(st, st->probs + DM_P_SEEK_ZERO)) {
+            unsigned neg = rc_bit(st, st->probs + DM_P_SEEK_SIGN);
+            uint32_t mag = rc_num(st, DM_NUM_SEEK);
+            if (st->err)
+                return st->err;
+            uint64_t m = (uint64_t)mag + 1u;
+            if (neg ? m > st->old_pos : (uint64_t)st->old_pos + m > h->old_len)
+                return da_fail(st, OTA_ERR_DELTA_CORRUPT, "seek out of the old image",
+                               off, h->old_len, (uint32_t)(neg ? st->old_pos - m : st->old_pos + m), 1);
+            st->old_pos = neg ? st->old_pos - (uint32_t)m : st->old_pos + (uint32_t)m;
+        }
+        st->op = OP_DIFF_LEN;
+        break;
+    }
+    case OP_DIFF_LEN: {
+        uint32_t off = da_patch_off(st);
+        uint32_t n = rc_num(st, DM_NUM_DIFF_LEN);
+        if (st->err)
+            return st->err;
+        if ((uint64_t)st->old_pos + n > h->old_len)
+            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "diff run past the old image",
+                           off, h->old_len - st->old_pos, n, 1);
+        if ((uint64_t)st->new_pos + n > h->new_len)
+            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "diff run past the new image",
+                           off, h->new_len - st->new_pos, n, 1);
+        st->remaining = n;
+        st->diff_run = n;
+        st->op = n ? OP_DIFF : OP_EXTRA_LEN;
+        break;
+    }
+    case OP_DIFF: {
+        uint8_t ob, d;
+        ota_err e = old_byte(st, &ob);
+        if (e != OTA_OK)
+            return e;
+        uint32_t np = st->new_pos, lane = dm_lane(np);
+        if (!rc_bit(st, st->probs + DM_P_ZERO + dm_zero_ctx(np, st->hist))) {
+            d = 0;
+            st->hist <<= 1;
+        } else {
+            if (rc_bit(st, st->probs + DM_P_REP + dm_rep_ctx(np, st->hist)))
+                d = (uint8_t)(st->last_diff >> (8u * lane));
+            else
+                d = (uint8_t)rc_tree8(st, st->probs + DM_P_DIFF + lane * 256u);
+            st->last_diff = (st->last_diff & ~(0xFFu << (8u * lane))) |
+                            ((uint32_t)d << (8u * lane));
+            st->hist = (st->hist << 1) | 1u;
+        }
+        st->old_pos++;
+        e = out_put(st, (uint8_t)(ob + d));
+        if (e != OTA_OK)
+            return e;
+        if (--st->remaining == 0)
+            st->op = OP_EXTRA_LEN;
+        break;
+    }
+    case OP_EXTRA_LEN: {
+        uint32_t off = da_patch_off(st);
+        uint32_t n = rc_num(st, DM_NUM_EXTRA_LEN);
+        if (st->err)
+            return st->err;
+        if ((uint64_t)st->new_pos + n > h->new_len)
+            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "literal run past the new image",
+                           off, h->new_len - st->new_pos, n, 1);
+        if (n == 0 && st->diff_run == 0)
+            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "empty command", off, 1, 0, 1);
+        st->remaining = n;
+        if (n)
+            st->op = OP_EXTRA;
+        else
+            after_command(st);
+        break;
+    }
+    case OP_EXTRA: {
+        uint8_t b = (uint8_t)rc_tree8(st, st->probs + DM_P_LIT + dm_lit_ctx(st->last_lit) * 256u);
+        st->last_lit = b;
+        ota_err e = out_put(st, b);
+        if (e != OTA_OK)
+            return e;
+        if (--st->remaining == 0)
+            after_command(st);
+        break;
+    }
+    default:
+        return da_fail(st, OTA_ERR_INTERNAL, "decoder state", 0, 0, st->op, 1);
+    }
+    return st->err;
+}
+
+/* ---- header, base check, feed, finish ----------------------------------- */
+
+static ota_err start_stream(struct ota_delta_apply *st)
+{
+    struct ota_delta_header *h = &st->hdr;
+    ota_err e = ota_delta_header_decode(st->hdr_buf, OTA_DELTA_HEADER_SIZE, h, st->cfg.diag);
+    if (e != OTA_OK) {
+        st->err = e;
+        return e;
+    }
+    if (st->cfg.max_new_len && h->new_len > st->cfg.max_new_len)
+        return da_fail(st, OTA_ERR_TOO_LARGE, "new image size vs. slot", 12,
+                       st->cfg.max_new_len, h->new_len, 1);
+    if (st->cfg.old->size < h->old_len)
+        return da_fail(st, OTA_ERR_DELTA_BASE_MISMATCH, "old image size", 8,
+                       h->old_len, st->cfg.old->size, 1);
+    /* The base must be exactly the image the patch was made from: hash it
+     * all before anything is written. */
+    const struct ota_crypto *c = st->cfg.crypto;
+    e = c->sha256_init(&st->sha);
+    for (uint32_t off = 0; e == OTA_OK && off < h->old_len;) {
+        uint32_t n = h->old_len - off;
+        if (n > sizeof(st->old_buf))
+            n = sizeof(st->old_buf);
+        e = st->cfg.old->read(st->cfg.old->ctx, off, st->old_buf, n);
+        if (e != OTA_OK)
+            return da_fail(st, e, "old image read", off, 0, 0, 0);
+        e = c->sha256_update(&st->sha, st->old_buf, n);
+        off += n;
+    }
+    uint8_t digest[OTA_SHA256_LEN];
+    if (e == OTA_OK)
+        e = c->sha256_final(&st->sha, digest);
+    if (e != OTA_OK)
+        return da_fail(st, e, "sha256 of the old image", 0, 0, 0, 0);
+    if (memcmp(digest, h->base_hash, OTA_SHA256_LEN) != 0)
+        return da_fail(st, OTA_ERR_DELTA_BASE_MISMATCH, "base image sha256", 24,
+                       ((uint32_t)h->base_hash[0] << 24) | ((uint32_t)h->base_hash[1] << 16) |
+                           ((uint32_t)h->base_hash[2] << 8) | h->base_hash[3],
+                       ((uint32_t)digest[0] << 24) | ((uint32_t)digest[1] << 16) |
+                           ((uint32_t)digest[2] << 8) | digest[3],
+                       1);
+    e = c->sha256_init(&st->sha);
+    if (e != OTA_OK)
+        return da_fail(st, e, "sha256 of the new image", 0, 0, 0, 0);
+    st->old_win_pos = 0;
+    st->old_win_len = 0;
+    st->phase = PH_STREAM;
+    return OTA_OK;
+}
+
+static int stream_complete(const struct ota_delta_apply *st)
+{
+    return st->in_total - OTA_DELTA_HEADER_SIZE == st->hdr.stream_len;
+}
+
+static ota_err run(struct ota_delta_apply *st)
+{
+    while (st->phase == PH_STREAM) {
+        if (!stream_complete(st) && st->in_len - st->in_pos < DA_STEP_MAX)
+            break;
+        ota_err e = step(st);
+        if (e != OTA_OK)
+            return st->err = e;
+    }
+    return OTA_OK;
+}
+
+ota_err ota_delta_apply_feed(struct ota_delta_apply *st, const void *data, size_t len)
+{
+    if (!st || (!data && len))
+        return OTA_ERR_INVALID_ARG;
+    if (st->err != OTA_OK)
+        return st->err;
+    if (st->phase == PH_FINISHED)
+        return OTA_ERR_UPDATE_STATE;
+    const uint8_t *p = data;
+    while (len) {
+        if (st->phase == PH_HEADER) {
+            size_t take = OTA_DELTA_HEADER_SIZE - st->hdr_len;
+            if (take > len)
+                take = len;
+            memcpy(st->hdr_buf + st->hdr_len, p, take);
+            st->hdr_len = (uint8_t)(st->hdr_len + take);
+            st->in_total += (uint32_t)take;
+            p += take;
+            len -= take;
+            if (st->hdr_len == OTA_DELTA_HEADER_SIZE) {
+                ota_err e = start_stream(st);
+                if (e != OTA_OK)
+                    return e;
+            }
+            continue;
+        }
+        uint32_t left = st->hdr.stream_len - (st->in_total - OTA_DELTA_HEADER_SIZE);
+        if (left == 0)
+            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "bytes after the stream", st->in_total,
+                           OTA_DELTA_HEADER_SIZE + st->hdr.stream_len,
+                           st->in_total + (uint32_t)(len > 0xFFFFFFFFu - st->in_total ? 0xFFFFFFFFu - st->in_total : len), 1);
+        if (st->in_pos) {
+            memmove(st->in_buf, st->in_buf + st->in_pos, st->in_len - st->in_pos);
+            st->in_len -= st->in_pos;
+            st->in_pos = 0;
+        }
+        size_t take = OTA_DELTA_IN_BUF - st->in_len;
+        if (take > len)
+            take = len;
+        if (take > left)
+            take = left;
+        if (st->phase == PH_STREAM) {
+            memcpy(st->in_buf + st->in_len, p, take);
+            st->in_len += (uint32_t)take;
+        } /* else done: extra stream bytes are only counted (finish refuses them) */
+        st->in_total += (uint32_t)take;
+        p += take;
+        len -= take;
+        ota_err e = run(st);
+        if (e != OTA_OK)
+            return e;
+    }
+    return OTA_OK;
+}
+
+ota_err ota_delta_apply_finish(struct ota_delta_apply *st)
+{
+    if (!st)
+        return OTA_ERR_INVALID_ARG;
+    if (st->err != OTA_OK)
+        return st->err;
+    if (st->phase == PH_FINISHED)
+        return OTA_ERR_UPDATE_STATE;
+    if (st->phase == PH_HEADER)
+        return da_fail(st, OTA_ERR_DELTA_TRUNCATED, "header", st->in_total,
+                       OTA_DELTA_HEADER_SIZE, st->in_total, 1);
+    if (!stream_complete(st))
+        return da_fail(st, OTA_ERR_DELTA_TRUNCATED, "patch length", st->in_total,
+                       OTA_DELTA_HEADER_SIZE + st->hdr.stream_len, st->in_total, 1);
+    ota_err e = run(st);
+    if (e != OTA_OK)
+        return e;
+    if (st->phase != PH_DONE)
+        return da_fail(st, OTA_ERR_INTERNAL, "decoder did not finish", st->in_total, 0, 0, 0);
+    if (st->rc_consumed != st->hdr.stream_len)
+        return da_fail(st, OTA_ERR_DELTA_CORRUPT, "stream bytes left after the last command",
+                       da_patch_off(st), st->hdr.stream_len, st->rc_consumed, 1);
+    e = out_flush(st, 1);
+    if (e != OTA_OK)
+        return e;
+    uint8_t digest[OTA_SHA256_LEN];
+    e = st->cfg.crypto->sha256_final(&st->sha, digest);
+    if (e != OTA_OK)
+        return da_fail(st, e, "sha256 of the new image", 0, 0, 0, 0);
+    if (st->written != st->hdr.new_len)
+        return da_fail(st, OTA_ERR_INTERNAL, "bytes written", st->written, st->hdr.new_len,
+                       st->written, 1);
+    if (memcmp(digest, st->hdr.result_hash, OTA_SHA256_LEN) != 0)
+        return da_fail(st, OTA_ERR_DELTA_RESULT_MISMATCH, "result image sha256", 56,
+                       ((uint32_t)st->hdr.result_hash[0] << 24) | ((uint32_t)st->hdr.result_hash[1] << 16) |
+                           ((uint32_t)st->hdr.result_hash[2] << 8) | st->hdr.result_hash[3],
+                       ((uint32_t)digest[0] << 24) | ((uint32_t)digest[1] << 16) |
+                           ((uint32_t)digest[2] << 8) | digest[3],
+                       1);
+    st->phase = PH_FINISHED;
+    return OTA_OK;
+}

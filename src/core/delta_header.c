@@ -1,0 +1,64 @@
+/*
+ * delta_header.c - decoding and checking the fixed 88-byte header of a delta
+ * patch (docs/delta-format.md), shared by the applier and `ota delta info`.
+ */
+#include <string.h>
+
+#include "ota/delta.h"
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
+static ota_err fail(struct ota_diag *d, ota_err e, const char *field, uint32_t off,
+                    uint32_t expected, uint32_t found, int has_values)
+{
+    if (d) {
+        d->field = field;
+        d->offset = off;
+        d->expected = expected;
+        d->found = found;
+        d->has_values = (uint8_t)has_values;
+    }
+    return e;
+}
+
+ota_err ota_delta_header_decode(const uint8_t *raw, size_t len,
+                                struct ota_delta_header *hdr, struct ota_diag *diag)
+{
+    if (!raw || !hdr)
+        return OTA_ERR_INVALID_ARG;
+    if (len < 4 || memcmp(raw, OTA_DELTA_MAGIC, 4) != 0) {
+        if (len < 4 && memcmp(raw, OTA_DELTA_MAGIC, len) == 0)
+            return fail(diag, OTA_ERR_DELTA_TRUNCATED, "header", 0,
+                        OTA_DELTA_HEADER_SIZE, (uint32_t)len, 1);
+        return fail(diag, OTA_ERR_DELTA_BAD_MAGIC, "magic", 0,
+                    0x4441544fu, len >= 4 ? get32(raw) : 0, len >= 4);
+    }
+    if (len < OTA_DELTA_HEADER_SIZE)
+        return fail(diag, OTA_ERR_DELTA_TRUNCATED, "header", 0,
+                    OTA_DELTA_HEADER_SIZE, (uint32_t)len, 1);
+    if (raw[4] != OTA_DELTA_VERSION)
+        return fail(diag, OTA_ERR_DELTA_VERSION, "version", 4, OTA_DELTA_VERSION,
+                    raw[4], 1);
+    if (raw[5] >= OTA_DELTA_FILTER_COUNT)
+        return fail(diag, OTA_ERR_DELTA_CORRUPT, "filter", 5,
+                    OTA_DELTA_FILTER_COUNT - 1u, raw[5], 1);
+    if (raw[6] || raw[7])
+        return fail(diag, OTA_ERR_DELTA_CORRUPT, "reserved", 6, 0,
+                    (uint32_t)raw[6] | ((uint32_t)raw[7] << 8), 1);
+    if (get32(raw + 20))
+        return fail(diag, OTA_ERR_DELTA_CORRUPT, "reserved", 20, 0, get32(raw + 20), 1);
+    hdr->version = raw[4];
+    hdr->filter = raw[5];
+    hdr->old_len = get32(raw + 8);
+    hdr->new_len = get32(raw + 12);
+    hdr->stream_len = get32(raw + 16);
+    if (hdr->stream_len < 5u || hdr->stream_len > 0xFFFFFFFFu - OTA_DELTA_HEADER_SIZE)
+        return fail(diag, OTA_ERR_DELTA_CORRUPT, "stream_len", 16, 5, hdr->stream_len, 1);
+    memcpy(hdr->base_hash, raw + 24, OTA_SHA256_LEN);
+    memcpy(hdr->result_hash, raw + 56, OTA_SHA256_LEN);
+    return OTA_OK;
+}

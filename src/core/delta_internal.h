@@ -1,0 +1,114 @@
+/*
+ * delta_internal.h - the parts of the delta format that the host encoder
+ * (src/delta/) and the device applier (src/core/delta_apply.c) must agree on
+ * bit for bit: the layout of the adaptive probability model, the context
+ * functions, the range-coder constants and the executable filters.
+ *
+ * Not a public header: the format is specified in docs/delta-format.md.
+ */
+#ifndef OTA_DELTA_INTERNAL_H
+#define OTA_DELTA_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ota/delta.h"
+
+/* Range coder (LZMA style): 11-bit probabilities, adaptation shift 5. */
+#define DM_PROB_BITS 11u
+#define DM_PROB_ONE (1u << DM_PROB_BITS)
+#define DM_PROB_INIT (DM_PROB_ONE / 2u)
+#define DM_MOVE_BITS 5u
+#define DM_TOP (1u << 24)
+
+/*
+ * Numbers (lengths, seek magnitudes): bit count n (0..32) by a 6-bit tree,
+ * then the DM_NUM_HI bits under the leading one with a probability per
+ * (n, bit index), then the rest as direct bits.
+ */
+#define DM_NUM_HI 8u
+#define DM_NUM_TREE 64u
+#define DM_NUM_SIZE (DM_NUM_TREE + 33u * DM_NUM_HI)
+
+/* Kinds of number, each with its own tables, split by a small context. */
+enum dm_num_kind {
+    DM_NUM_DIFF_LEN = 0,
+    DM_NUM_EXTRA_LEN = 1,
+    DM_NUM_SEEK = 2,
+    DM_NUM_KINDS = 3
+};
+
+/* Differences: lane = new position mod 4 (Thumb halfwords, 32-bit words). */
+#define DM_LANES 4u
+#define DM_HIST_BITS 4u
+#define DM_ZERO_CTX (DM_LANES << DM_HIST_BITS)
+#define DM_REP_CTX (DM_LANES * 2u)
+#define DM_DIFF_CTX DM_LANES
+#define DM_LIT_CTX 8u /* top 3 bits of the previous literal */
+
+/* Probability table layout (offsets into the uint16_t array). */
+#define DM_P_NUM 0u
+#define DM_P_SEEK_SIGN (DM_P_NUM + DM_NUM_KINDS * DM_NUM_SIZE)
+#define DM_P_SEEK_ZERO (DM_P_SEEK_SIGN + 2u)
+#define DM_P_ZERO (DM_P_SEEK_ZERO + 2u)
+#define DM_P_REP (DM_P_ZERO + DM_ZERO_CTX)
+#define DM_P_DIFF (DM_P_REP + DM_REP_CTX)
+#define DM_P_LIT (DM_P_DIFF + DM_DIFF_CTX * 256u)
+#define DM_P_END (DM_P_LIT + DM_LIT_CTX * 256u)
+
+_Static_assert(DM_P_END <= OTA_DELTA_NPROBS, "model larger than the state's table");
+
+/* Context of the zero/non-zero flag of a difference byte. */
+static inline uint32_t dm_zero_ctx(uint32_t new_pos, uint32_t hist)
+{
+    return ((new_pos & (DM_LANES - 1u)) << DM_HIST_BITS) | (hist & ((1u << DM_HIST_BITS) - 1u));
+}
+
+/* Context of the "same as the last non-zero difference in this lane" flag. */
+static inline uint32_t dm_rep_ctx(uint32_t new_pos, uint32_t hist)
+{
+    return ((new_pos & (DM_LANES - 1u)) << 1) | (hist & 1u);
+}
+
+static inline uint32_t dm_lane(uint32_t new_pos)
+{
+    return new_pos & (DM_LANES - 1u);
+}
+
+/* Context of a literal (extra) byte from the previous literal. */
+static inline uint32_t dm_lit_ctx(uint8_t prev)
+{
+    return (uint32_t)prev >> 5;
+}
+
+/* Bit count of v: 0 for 0, else 1 + floor(log2 v). */
+static inline uint32_t dm_bitlen(uint32_t v)
+{
+    uint32_t n = 0;
+    while (v) {
+        n++;
+        v >>= 1;
+    }
+    return n;
+}
+
+/*
+ * Executable filters. Forward (encode) rewrites relative branch offsets into
+ * absolute targets; inverse undoes it. Both act in place on buf, which holds
+ * the image bytes starting at image offset `base`. An instruction is
+ * rewritten only when all its 4 bytes are inside buf. Returns the index in
+ * buf from which an instruction could still start but not fit (the caller
+ * keeps those bytes for the next call, or they are final at the image end).
+ *
+ * Thumb: at even image offsets, a halfword 11110xxxxxxxxxxx followed by a
+ * halfword 1x111xxxxxxxxxxx (BL or B.W T4 with J1 = J2 = 1, i.e. any target
+ * within +-4 MiB) is one instruction; its 22 offset bits (S:imm10:imm11) get
+ * (offset/2 + position/2) mod 2^22. The first pattern can never be a second
+ * halfword and vice versa, so every offset is decided locally, with no parse
+ * state: filtered bytes can be computed at any position (random access).
+ * ARM: a word at a 4-aligned offset whose top byte is 0xEB (BL, condition
+ * always); its imm24 gets (imm24 + position/4) mod 2^24.
+ */
+size_t ota_delta_filter(uint8_t filter, int inverse, uint8_t *buf, size_t len,
+                        uint32_t base);
+
+#endif

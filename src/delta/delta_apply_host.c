@@ -1,0 +1,71 @@
+/*
+ * delta_apply_host.c - ota_delta_apply_buffer(): runs the portable core's
+ * streaming applier over in-memory buffers, for the `ota` tool, the server
+ * (to check a patch it generated) and tests. The state struct is on the heap
+ * here only because it is host code; the core never allocates.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ota/delta.h"
+
+struct membuf {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+static ota_err mem_write(void *ctx, uint32_t off, const void *data, size_t len)
+{
+    struct membuf *m = ctx;
+    if (off != m->len || len > m->cap - m->len)
+        return OTA_ERR_INTERNAL;
+    memcpy(m->p + m->len, data, len);
+    m->len += len;
+    return OTA_OK;
+}
+
+ota_err ota_delta_apply_buffer(const struct ota_crypto *crypto, const uint8_t *old,
+                               size_t old_len, const uint8_t *patch, size_t patch_len,
+                               size_t chunk, uint8_t **out, size_t *out_len,
+                               struct ota_diag *diag)
+{
+    if (!crypto || !out || !out_len || (!old && old_len) || (!patch && patch_len))
+        return OTA_ERR_INVALID_ARG;
+    *out = NULL;
+    *out_len = 0;
+    if (old_len > 0xFFFFFFFFu)
+        return OTA_ERR_TOO_LARGE;
+    struct ota_delta_header h;
+    ota_err e = ota_delta_header_decode(patch, patch_len, &h, diag);
+    if (e != OTA_OK)
+        return e;
+    struct membuf m = {malloc(h.new_len ? h.new_len : 1u), 0, h.new_len};
+    struct ota_delta_apply *st = malloc(sizeof(*st));
+    if (!m.p || !st) {
+        free(m.p);
+        free(st);
+        return OTA_ERR_NO_MEMORY;
+    }
+    struct ota_mem_reader mr;
+    struct ota_reader r;
+    ota_reader_from_mem(&r, &mr, old, (uint32_t)old_len);
+    struct ota_delta_apply_cfg cfg = {
+        .crypto = crypto, .old = &r, .write = mem_write, .write_ctx = &m, .diag = diag};
+    e = ota_delta_apply_init(st, &cfg);
+    if (chunk == 0)
+        chunk = patch_len ? patch_len : 1u;
+    for (size_t off = 0; e == OTA_OK && off < patch_len; off += chunk) {
+        size_t n = patch_len - off < chunk ? patch_len - off : chunk;
+        e = ota_delta_apply_feed(st, patch + off, n);
+    }
+    if (e == OTA_OK)
+        e = ota_delta_apply_finish(st);
+    free(st);
+    if (e != OTA_OK) {
+        free(m.p);
+        return e;
+    }
+    *out = m.p;
+    *out_len = m.len;
+    return OTA_OK;
+}

@@ -1,0 +1,162 @@
+/*
+ * delta_create.c - ota_delta_create(): the host entry point that turns an old
+ * and a new image into a patch. Filters both images for each applicable
+ * executable filter, matches, codes, and keeps the smallest result, so a
+ * filter can never make a patch larger than the unfiltered one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ota/delta.h"
+#include "delta_host.h"
+#include "../core/delta_internal.h"
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+/* Count candidate branch instructions, to skip filters that cannot pay. */
+static size_t count_candidates(uint8_t filter, const uint8_t *img, size_t len)
+{
+    size_t n = 0;
+    if (filter == OTA_DELTA_FILTER_THUMB) {
+        for (size_t i = 0; i + 4 <= len; i += 2) {
+            if ((img[i + 1] & 0xF8u) == 0xF0u && (img[i + 3] & 0xB8u) == 0xB8u) {
+                n++;
+                i += 2;
+            }
+        }
+    } else if (filter == OTA_DELTA_FILTER_ARM) {
+        for (size_t i = 0; i + 4 <= len; i += 4)
+            n += img[i + 3] == 0xEBu;
+    }
+    return n;
+}
+
+static ota_err encode_with(uint8_t filter, const uint8_t *old, uint32_t old_len,
+                           const uint8_t *nw, uint32_t new_len, struct dbuf *out,
+                           struct ota_delta_stats *st)
+{
+    uint8_t *fo = NULL, *fn = NULL;
+    struct dctl_list ctl = {0};
+    ota_err err = OTA_OK;
+    if (filter != OTA_DELTA_FILTER_NONE) {
+        fo = malloc(old_len ? old_len : 1u);
+        fn = malloc(new_len ? new_len : 1u);
+        if (!fo || !fn) {
+            err = OTA_ERR_NO_MEMORY;
+            goto out;
+        }
+        memcpy(fo, old, old_len);
+        memcpy(fn, nw, new_len);
+        ota_delta_filter(filter, 0, fo, old_len, 0);
+        ota_delta_filter(filter, 0, fn, new_len, 0);
+        old = fo;
+        nw = fn;
+    }
+    err = dmatch_run(old, old_len, nw, new_len, &ctl);
+    if (err)
+        goto out;
+    err = dencode_run(old, old_len, nw, new_len, &ctl, out);
+    if (err)
+        goto out;
+    if (st) {
+        memset(st, 0, sizeof(*st));
+        st->commands = (uint32_t)ctl.n;
+        uint32_t op = 0, np = 0;
+        for (size_t i = 0; i < ctl.n; i++) {
+            op = (uint32_t)((int64_t)op + ctl.v[i].seek);
+            for (uint32_t j = 0; j < ctl.v[i].diff_len; j++)
+                st->diff_nonzero += old[op + j] != nw[np + j];
+            op += ctl.v[i].diff_len;
+            np += ctl.v[i].diff_len + ctl.v[i].extra_len;
+            st->diff_bytes += ctl.v[i].diff_len;
+            st->extra_bytes += ctl.v[i].extra_len;
+        }
+    }
+out:
+    free(ctl.v);
+    free(fo);
+    free(fn);
+    return err;
+}
+
+ota_err ota_delta_create(const uint8_t *old, size_t old_len, const uint8_t *new_,
+                         size_t new_len, uint8_t **patch, size_t *patch_len,
+                         struct ota_delta_stats *stats)
+{
+    if (!patch || !patch_len || (!old && old_len) || (!new_ && new_len))
+        return OTA_ERR_INVALID_ARG;
+    *patch = NULL;
+    *patch_len = 0;
+    if (old_len > 0x7FFFFFFFu || new_len > 0x7FFFFFFFu)
+        return OTA_ERR_TOO_LARGE;
+
+    const struct ota_crypto *c = ota_crypto_openssl();
+    uint8_t hdr[OTA_DELTA_HEADER_SIZE];
+    memset(hdr, 0, sizeof(hdr));
+    memcpy(hdr, OTA_DELTA_MAGIC, 4);
+    hdr[4] = OTA_DELTA_VERSION;
+    put32(hdr + 8, (uint32_t)old_len);
+    put32(hdr + 12, (uint32_t)new_len);
+    ota_err err = ota_sha256(c, old, old_len, hdr + 24);
+    if (!err)
+        err = ota_sha256(c, new_, new_len, hdr + 56);
+    if (err)
+        return err;
+
+    struct ota_delta_stats best_st, cur_st;
+    struct dbuf best = {0};
+    uint8_t best_filter = 0;
+    size_t sizes[OTA_DELTA_FILTER_COUNT] = {0};
+    for (uint8_t f = 0; f < OTA_DELTA_FILTER_COUNT; f++) {
+        if (f != OTA_DELTA_FILTER_NONE &&
+            count_candidates(f, new_, new_len) < 16u + new_len / 4096u)
+            continue;
+        struct dbuf cur = {0};
+        err = encode_with(f, old, (uint32_t)old_len, new_, (uint32_t)new_len, &cur, &cur_st);
+        if (err) {
+            free(cur.p);
+            free(best.p);
+            return err;
+        }
+        sizes[f] = OTA_DELTA_HEADER_SIZE + cur.len;
+        if (!best.p || cur.len < best.len) {
+            free(best.p);
+            best = cur;
+            best_filter = f;
+            best_st = cur_st;
+        } else {
+            free(cur.p);
+        }
+    }
+    if (best.len > 0xFFFFFFFFu - OTA_DELTA_HEADER_SIZE) {
+        free(best.p);
+        return OTA_ERR_TOO_LARGE;
+    }
+    hdr[5] = best_filter;
+    put32(hdr + 16, (uint32_t)best.len);
+    uint8_t *p = malloc(OTA_DELTA_HEADER_SIZE + best.len);
+    if (!p) {
+        free(best.p);
+        return OTA_ERR_NO_MEMORY;
+    }
+    memcpy(p, hdr, OTA_DELTA_HEADER_SIZE);
+    if (best.len)
+        memcpy(p + OTA_DELTA_HEADER_SIZE, best.p, best.len);
+    free(best.p);
+    *patch = p;
+    *patch_len = OTA_DELTA_HEADER_SIZE + best.len;
+    if (stats) {
+        *stats = best_st;
+        stats->old_len = (uint32_t)old_len;
+        stats->new_len = (uint32_t)new_len;
+        stats->filter = best_filter;
+        memcpy(stats->size_by_filter, sizes, sizeof(sizes));
+    }
+    return OTA_OK;
+}
