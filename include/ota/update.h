@@ -1,0 +1,161 @@
+/*
+ * ota/update.h - the portable update engine: from a signed offer and a
+ * stream of payload bytes to a verified image pending trial in the inactive
+ * slot.
+ *
+ * Why it exists: the agent (Linux), the simulated device and an MCU port all
+ * need the same careful sequence, and it must not depend on how bytes arrive:
+ *
+ *   begin   verify the manifest (server signature, device id, hardware id,
+ *           expiry, security counter >= OTP counter, sizes <= slot) and, for a
+ *           delta, that the running image is exactly the patch's base --
+ *           all BEFORE a single payload byte is accepted;
+ *   write   accept payload bytes (never more than the manifest's payload
+ *           size), hash them, and write the new image into the inactive slot:
+ *           directly (full image) or through the streaming delta applier
+ *           reading the active slot (delta);
+ *   finish  payload digest, read-back digest of the slot against the
+ *           manifest's target digest, then full image verification exactly
+ *           as the bootloader will (ota_install_finish), and only then mark
+ *           the slot pending for a trial boot.
+ *
+ * Resumable: ota_update_checkpoint() yields a small progress record (payload
+ * digest, durable offset, SHA-256 of the payload prefix) the device stores
+ * wherever it likes. ota_update_begin() with that record re-reads the written
+ * prefix from flash, re-hashes it and continues only if it matches;
+ * otherwise it starts over from byte 0. Full images resume at the last
+ * completed flash sector; delta payloads (small by design) restart.
+ *
+ * Flash comes through struct ota_boot_dev (ota/boot.h), time and transport
+ * through the small HAL structs below. No malloc, no stdio; the whole state
+ * is one caller-owned struct ota_update (about 16 KiB with the delta
+ * applier inside it).
+ */
+#ifndef OTA_UPDATE_H
+#define OTA_UPDATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ota/boot.h"
+#include "ota/crypto.h"
+#include "ota/delta.h"
+#include "ota/error.h"
+#include "ota/flash.h"
+#include "ota/image.h"
+#include "ota/manifest.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Time HAL: unix seconds now, or 0 when the device has no trustworthy clock
+ * (manifest expiry is then not checked). */
+struct ota_update_clock {
+    uint64_t (*now)(void *ctx);
+    void *ctx;
+};
+
+/* Transport HAL for pull mode (ota_update_pump): read up to cap bytes of the
+ * payload continuing at the engine's offset; *got = 0 means end of stream. */
+struct ota_update_transport {
+    ota_err (*read)(void *ctx, void *buf, size_t cap, size_t *got);
+    void *ctx;
+};
+
+struct ota_update_cfg {
+    const struct ota_boot_dev *dev;       /* flash, crypto, scratch (required) */
+    const struct ota_pubkey *server_keys; /* trusted manifest-signing keys */
+    size_t n_server_keys;
+    const char *device_id;                /* this device's id (required) */
+    struct ota_update_clock clock;        /* now == NULL: no clock */
+    int running_slot;                     /* slot the firmware runs from; -1: unknown.
+                                             Installing over it is refused. */
+};
+
+/* What a device persists to resume an interrupted download. */
+struct ota_update_progress {
+    uint8_t payload_digest[OTA_SHA256_LEN]; /* which payload (from the manifest) */
+    uint8_t prefix_digest[OTA_SHA256_LEN];  /* SHA-256 of payload[0, offset) */
+    uint32_t offset;                        /* payload bytes durably in flash */
+    uint8_t slot;                           /* slot being written */
+};
+
+enum ota_update_phase {
+    OTA_UPDATE_IDLE = 0,
+    OTA_UPDATE_RECEIVING = 1,
+    OTA_UPDATE_DONE = 2,   /* verified and pending */
+    OTA_UPDATE_FAILED = 3, /* sticky: begin again */
+};
+
+/* The engine's state. Treat as opaque. */
+struct ota_update {
+    struct ota_update_cfg cfg;
+    struct ota_diag *diag;
+    ota_err err;
+    uint8_t phase;
+    uint8_t resumed;                 /* begin continued a previous download */
+    struct ota_manifest m;
+    struct ota_boot_config boot_cfg;
+    uint32_t otp_counter;
+    struct ota_install ins;          /* target slot, its writer, pending mark */
+    uint32_t received;               /* payload offset of the next byte */
+    uint32_t start;                  /* where this session's writer starts */
+    uint32_t ckpt_off;               /* last sector boundary reached (full) */
+    ota_sha256_ctx sha;              /* over payload[0, received) */
+    ota_sha256_ctx ckpt_sha;         /* over payload[0, ckpt_off) */
+    struct ota_flash_area active_area;
+    struct ota_reader active;        /* delta base: the running image */
+    struct ota_delta_apply delta;    /* used only for delta payloads */
+};
+
+/*
+ * Verify the manifest and prepare the inactive slot. Refusals, before any
+ * payload byte is taken (diag names the field, expected/found):
+ *   OTA_ERR_MANIFEST_MALFORMED / _VERSION / _SIG_INVALID / _WRONG_DEVICE /
+ *   _EXPIRED, OTA_ERR_IMAGE_HW_MISMATCH, OTA_ERR_IMAGE_ROLLBACK (security
+ *   counter below the OTP counter), OTA_ERR_IMAGE_TOO_LARGE (target or
+ *   payload larger than the slot), OTA_ERR_DELTA_BASE_MISMATCH (the running
+ *   image is not the delta's base), OTA_ERR_UPDATE_STATE (target slot is the
+ *   running one).
+ * resume may be NULL. When it names the same payload and slot and its prefix
+ * re-verifies from flash, the engine continues at resume->offset (see
+ * ota_update_offset); otherwise at 0.
+ */
+ota_err ota_update_begin(struct ota_update *u, const struct ota_update_cfg *cfg,
+                         const uint8_t *manifest, size_t manifest_len,
+                         const struct ota_update_progress *resume,
+                         struct ota_diag *diag);
+
+/* Payload offset the next write() must continue at (the Range start). */
+uint32_t ota_update_offset(const struct ota_update *u);
+
+/* The verified manifest (valid after a successful begin). */
+const struct ota_manifest *ota_update_manifest(const struct ota_update *u);
+
+/* Slot being written (valid after a successful begin). */
+int ota_update_slot(const struct ota_update *u);
+
+/* Next payload bytes. More than the manifest's payload size in total ->
+ * OTA_ERR_UPDATE_PAYLOAD_SIZE (nothing of this call is taken). Any error is
+ * sticky. */
+ota_err ota_update_write(struct ota_update *u, const void *data, size_t len);
+
+/* Sync flash and fill *p with the furthest durable resume point. */
+ota_err ota_update_checkpoint(struct ota_update *u, struct ota_update_progress *p);
+
+/*
+ * All payload bytes were written: check size and payload digest, finish the
+ * delta, read back the slot against the target digest, verify the image as
+ * the bootloader will and that it is the image the manifest names (size,
+ * version, security counter), then mark the slot pending. info may be NULL.
+ */
+ota_err ota_update_finish(struct ota_update *u, struct ota_image_info *info);
+
+/* Pull mode: read from t until the payload is complete, then finish. */
+ota_err ota_update_pump(struct ota_update *u, const struct ota_update_transport *t,
+                        uint8_t *buf, size_t buf_len, struct ota_image_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

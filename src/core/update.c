@@ -1,0 +1,484 @@
+/*
+ * update.c - the portable update engine (ota/update.h): manifest checks
+ * before any download, streaming write of a full image or a delta into the
+ * inactive slot, resumable progress, and the verify-then-mark-pending finish.
+ *
+ * Why it exists: one implementation of the sequence that must never brick a
+ * device, shared by ota-agent, the simulated devices and MCU ports. No
+ * malloc, no stdio; flash through struct ota_boot_dev, time and transport
+ * through the HAL structs of ota/update.h.
+ */
+#include "ota/update.h"
+
+#include <string.h>
+
+static ota_err fail(struct ota_update *u, ota_err e, const char *field, uint32_t off)
+{
+    if (u->diag && field) {
+        memset(u->diag, 0, sizeof *u->diag);
+        u->diag->field = field;
+        u->diag->offset = off;
+    }
+    u->err = e;
+    u->phase = OTA_UPDATE_FAILED;
+    return e;
+}
+
+static ota_err fail_values(struct ota_update *u, ota_err e, const char *field,
+                           uint32_t off, uint32_t expected, uint32_t found)
+{
+    fail(u, e, field, off);
+    if (u->diag) {
+        u->diag->expected = expected;
+        u->diag->found = found;
+        u->diag->has_values = 1;
+    }
+    return e;
+}
+
+/* Hash [off, off + len) of flash into ctx (ctx already initialised). */
+static ota_err hash_flash(const struct ota_boot_dev *dev, uint32_t off, uint32_t len,
+                          ota_sha256_ctx *ctx)
+{
+    uint8_t local[256];
+    uint8_t *buf = local;
+    size_t cap = sizeof local;
+
+    if (dev->buf && dev->buf_len > cap) {
+        buf = dev->buf;
+        cap = dev->buf_len;
+    }
+    while (len) {
+        uint32_t n = len < cap ? len : (uint32_t)cap;
+        ota_err e = ota_flash_read(dev->flash, off, buf, n);
+        if (e)
+            return e;
+        e = dev->crypto->sha256_update(ctx, buf, n);
+        if (e)
+            return e;
+        off += n;
+        len -= n;
+    }
+    return OTA_OK;
+}
+
+static ota_err digest_flash(const struct ota_boot_dev *dev, uint32_t off, uint32_t len,
+                            uint8_t out[OTA_SHA256_LEN])
+{
+    ota_sha256_ctx ctx;
+    ota_err e = dev->crypto->sha256_init(&ctx);
+    if (!e)
+        e = hash_flash(dev, off, len, &ctx);
+    if (!e)
+        e = dev->crypto->sha256_final(&ctx, out);
+    return e;
+}
+
+/* SHA-256 of a copy of ctx, leaving ctx usable. */
+static ota_err digest_copy(const struct ota_crypto *c, const ota_sha256_ctx *ctx,
+                           uint8_t out[OTA_SHA256_LEN])
+{
+    ota_sha256_ctx tmp = *ctx;
+    return c->sha256_final(&tmp, out);
+}
+
+static uint64_t clock_now(const struct ota_update_clock *c)
+{
+    return c->now ? c->now(c->ctx) : 0;
+}
+
+/* The delta applier's sink: strictly sequential bytes of the new image. */
+static ota_err delta_sink(void *ctx, uint32_t off, const void *data, size_t len)
+{
+    struct ota_update *u = ctx;
+    if (off != u->ins.w.pos)
+        return OTA_ERR_INTERNAL;
+    return ota_install_write(&u->ins, data, len);
+}
+
+/* Delta only: the running image must be exactly the patch's base. */
+static ota_err check_delta_base(struct ota_update *u, int active)
+{
+    const struct ota_boot_dev *dev = u->cfg.dev;
+    const struct ota_boot_layout *l = &u->boot_cfg.layout;
+    struct ota_image_info info;
+    uint8_t digest[OTA_SHA256_LEN];
+    struct ota_diag pd;
+    ota_err e;
+
+    if (active < 0)
+        return fail(u, OTA_ERR_DELTA_BASE_MISMATCH, "active slot (none confirmed)", 0);
+    ota_reader_from_flash(&u->active, &u->active_area, dev->flash, l->slot_off[active],
+                          l->slot_size);
+    e = ota_image_parse(&u->active, &info, &pd);
+    if (e)
+        return fail(u, OTA_ERR_DELTA_BASE_MISMATCH, "active image (does not parse)", 0);
+    e = digest_flash(dev, l->slot_off[active], info.total_size, digest);
+    if (e)
+        return fail(u, e, "active image read", 0);
+    if (memcmp(digest, u->m.base_digest, OTA_SHA256_LEN) != 0)
+        return fail(u, OTA_ERR_DELTA_BASE_MISMATCH, "manifest base_digest", 0);
+    /* The applier reads only the base image's bytes. */
+    u->active.size = info.total_size;
+    return OTA_OK;
+}
+
+/* Re-read the prefix a previous session wrote and continue after it if it
+ * still hashes to what was recorded. Returns the offset to continue at. */
+static uint32_t try_resume(struct ota_update *u, const struct ota_update_progress *p,
+                           uint32_t slot_off)
+{
+    const struct ota_boot_dev *dev = u->cfg.dev;
+    uint8_t digest[OTA_SHA256_LEN];
+
+    if (!p || u->m.payload_kind != OTA_PAYLOAD_FULL || p->offset == 0)
+        return 0;
+    if (memcmp(p->payload_digest, u->m.payload_digest, OTA_SHA256_LEN) != 0 ||
+        p->slot != (uint8_t)u->ins.slot || p->offset > u->m.payload_size ||
+        p->offset % dev->flash->sector_size != 0)
+        return 0;
+    if (hash_flash(dev, slot_off, p->offset, &u->sha) ||
+        digest_copy(dev->crypto, &u->sha, digest) ||
+        memcmp(digest, p->prefix_digest, OTA_SHA256_LEN) != 0) {
+        /* Torn or foreign prefix: start over with a clean hash. */
+        (void)dev->crypto->sha256_init(&u->sha);
+        return 0;
+    }
+    return p->offset;
+}
+
+ota_err ota_update_begin(struct ota_update *u, const struct ota_update_cfg *cfg,
+                         const uint8_t *manifest, size_t manifest_len,
+                         const struct ota_update_progress *resume,
+                         struct ota_diag *diag)
+{
+    struct ota_manifest_policy pol;
+    struct ota_otp_counter otp;
+    struct ota_boot_state bst;
+    const struct ota_boot_dev *dev;
+    const struct ota_boot_layout *l;
+    int target, active;
+    ota_err e;
+
+    if (!u)
+        return OTA_ERR_INVALID_ARG;
+    memset(u, 0, sizeof *u);
+    u->diag = diag;
+    u->phase = OTA_UPDATE_FAILED;
+    u->err = OTA_ERR_INVALID_ARG;
+    if (!cfg || !cfg->dev || !cfg->dev->flash || !cfg->dev->crypto || !cfg->device_id ||
+        !manifest || (!cfg->server_keys && cfg->n_server_keys))
+        return fail(u, OTA_ERR_INVALID_ARG, "update config", 0);
+    u->cfg = *cfg;
+    dev = cfg->dev;
+
+    e = ota_boot_config_read(dev->flash, &u->boot_cfg, diag);
+    if (e)
+        return fail(u, e, NULL, 0);
+    l = &u->boot_cfg.layout;
+    e = ota_otp_read_counter(dev->flash, l, &otp);
+    if (e)
+        return fail(u, e, "OTP anti-rollback counter", 0);
+    u->otp_counter = otp.value;
+
+    /* 1. The offer itself: signature, addressee, hardware, time, counter, size. */
+    memset(&pol, 0, sizeof pol);
+    pol.crypto = dev->crypto;
+    pol.server_keys = cfg->server_keys;
+    pol.n_server_keys = cfg->n_server_keys;
+    pol.device_id = cfg->device_id;
+    if (u->boot_cfg.hw_id_len) {
+        pol.hw_id = u->boot_cfg.hw_id;
+        pol.hw_id_len = u->boot_cfg.hw_id_len;
+    }
+    pol.now = clock_now(&cfg->clock);
+    pol.min_security_counter = otp.value;
+    pol.max_target_size = l->slot_size;
+    e = ota_manifest_verify(manifest, manifest_len, &pol, &u->m, diag);
+    if (e) {
+        u->err = e;
+        return e;
+    }
+    if (u->m.payload_kind == OTA_PAYLOAD_FULL && u->m.payload_size != u->m.target_size)
+        return fail_values(u, OTA_ERR_MANIFEST_MALFORMED, "payload_size (full image)", 0,
+                           u->m.target_size, u->m.payload_size);
+
+    /* 2. Which slot: never the confirmed (known good) one, never the running one. */
+    e = ota_boot_state_read(dev->flash, l, &bst, NULL);
+    if (e)
+        return fail(u, e, "boot state", 0);
+    active = bst.confirmed <= 1 ? bst.confirmed : -1;
+    target = active == 0 ? 1 : 0;
+    if (cfg->running_slot == target)
+        return fail_values(u, OTA_ERR_UPDATE_STATE,
+                           "target slot is the running slot (confirm it first)", 0,
+                           (uint32_t)(target ^ 1), (uint32_t)target);
+
+    /* 3. Delta: the running image must be exactly the base. */
+    if (u->m.payload_kind == OTA_PAYLOAD_DELTA) {
+        e = check_delta_base(u, active);
+        if (e)
+            return e;
+    }
+
+    /* Only now touch the boot state / slot. */
+    e = ota_install_begin(&u->ins, dev, u->m.target_size, diag);
+    if (e) {
+        u->err = e;
+        return e;
+    }
+    if (u->ins.slot != target)
+        return fail_values(u, OTA_ERR_INTERNAL, "installer target slot", 0,
+                           (uint32_t)target, (uint32_t)u->ins.slot);
+
+    e = dev->crypto->sha256_init(&u->sha);
+    if (e)
+        return fail(u, e, "sha256", 0);
+    u->start = try_resume(u, resume, l->slot_off[target]);
+    u->resumed = u->start != 0;
+    u->received = u->start;
+    u->ckpt_off = u->start;
+    u->ckpt_sha = u->sha;
+
+    if (u->start) {
+        /* Continue the installer's writer after the verified prefix: it
+         * erases ahead from the next sector on, and finish expects exactly
+         * the remaining bytes. */
+        e = ota_flash_writer_init(&u->ins.w, dev->flash, l->slot_off[target] + u->start,
+                                  l->slot_size - u->start, dev->prog_chunk);
+        if (e)
+            return fail(u, e, "slot writer", 0);
+        u->ins.size = u->m.target_size - u->start;
+    }
+
+    if (u->m.payload_kind == OTA_PAYLOAD_DELTA) {
+        struct ota_delta_apply_cfg dc;
+        memset(&dc, 0, sizeof dc);
+        dc.crypto = dev->crypto;
+        dc.old = &u->active;
+        dc.write = delta_sink;
+        dc.write_ctx = u;
+        dc.max_new_len = l->slot_size;
+        dc.diag = diag;
+        e = ota_delta_apply_init(&u->delta, &dc);
+        if (e)
+            return fail(u, e, "delta applier", 0);
+    }
+    u->err = OTA_OK;
+    u->phase = OTA_UPDATE_RECEIVING;
+    return OTA_OK;
+}
+
+uint32_t ota_update_offset(const struct ota_update *u)
+{
+    return u ? u->received : 0;
+}
+
+const struct ota_manifest *ota_update_manifest(const struct ota_update *u)
+{
+    return u && u->phase != OTA_UPDATE_IDLE ? &u->m : NULL;
+}
+
+int ota_update_slot(const struct ota_update *u)
+{
+    return u ? u->ins.slot : -1;
+}
+
+/* Consume n payload bytes (n never crosses a sector boundary of a full image). */
+static ota_err take(struct ota_update *u, const uint8_t *p, uint32_t n)
+{
+    const struct ota_boot_dev *dev = u->cfg.dev;
+    ota_err e = dev->crypto->sha256_update(&u->sha, p, n);
+    if (e)
+        return e;
+    if (u->m.payload_kind == OTA_PAYLOAD_DELTA) {
+        e = ota_delta_apply_feed(&u->delta, p, n);
+        if (e)
+            return e;
+        u->received += n;
+        return OTA_OK;
+    }
+    e = ota_install_write(&u->ins, p, n);
+    if (e)
+        return e;
+    u->received += n;
+    if (u->received % dev->flash->sector_size == 0) {
+        u->ckpt_off = u->received;
+        u->ckpt_sha = u->sha;
+    }
+    return OTA_OK;
+}
+
+ota_err ota_update_write(struct ota_update *u, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    uint32_t sector;
+
+    if (!u || (!data && len))
+        return OTA_ERR_INVALID_ARG;
+    if (u->phase != OTA_UPDATE_RECEIVING)
+        return u->phase == OTA_UPDATE_FAILED && u->err ? u->err : OTA_ERR_UPDATE_STATE;
+    if (len > (size_t)(u->m.payload_size - u->received))
+        return fail_values(u, OTA_ERR_UPDATE_PAYLOAD_SIZE, "payload bytes", u->received,
+                           u->m.payload_size,
+                           len > UINT32_MAX - u->received ? UINT32_MAX
+                                                          : u->received + (uint32_t)len);
+    sector = u->cfg.dev->flash->sector_size;
+    while (len) {
+        uint32_t n = (uint32_t)len;
+        ota_err e;
+        if (u->m.payload_kind == OTA_PAYLOAD_FULL) {
+            uint32_t to_boundary = sector - u->received % sector;
+            if (n > to_boundary)
+                n = to_boundary;
+        }
+        e = take(u, p, n);
+        if (e)
+            return fail(u, e, "payload write", u->received);
+        p += n;
+        len -= n;
+    }
+    return OTA_OK;
+}
+
+ota_err ota_update_checkpoint(struct ota_update *u, struct ota_update_progress *p)
+{
+    const struct ota_crypto *c;
+    ota_err e;
+
+    if (!u || !p || !u->cfg.dev)
+        return OTA_ERR_INVALID_ARG;
+    if (u->phase != OTA_UPDATE_RECEIVING && u->phase != OTA_UPDATE_DONE)
+        return u->err ? u->err : OTA_ERR_UPDATE_STATE;
+    c = u->cfg.dev->crypto;
+    memset(p, 0, sizeof *p);
+    memcpy(p->payload_digest, u->m.payload_digest, OTA_SHA256_LEN);
+    p->slot = (uint8_t)u->ins.slot;
+    if (u->m.payload_kind != OTA_PAYLOAD_FULL) {
+        /* Delta payloads restart from 0 after an interruption. */
+        return ota_sha256(c, "", 0, p->prefix_digest);
+    }
+    e = ota_flash_sync(u->cfg.dev->flash);
+    if (e)
+        return e;
+    p->offset = u->ckpt_off;
+    return digest_copy(c, &u->ckpt_sha, p->prefix_digest);
+}
+
+/* The verified slot is the image the manifest names. */
+static ota_err check_matches_manifest(struct ota_update *u, const struct ota_image_info *info)
+{
+    const struct ota_manifest *m = &u->m;
+    if (info->total_size != m->target_size)
+        return fail_values(u, OTA_ERR_UPDATE_PAYLOAD_SIZE, "image size vs manifest target_size",
+                           0, m->target_size, info->total_size);
+    if (ota_image_version_cmp(&info->hdr.version, &m->target_version) != 0)
+        return fail(u, OTA_ERR_MANIFEST_MALFORMED, "image version vs manifest target_version", 0);
+    if (info->security_counter != m->target_security_counter)
+        return fail_values(u, OTA_ERR_MANIFEST_MALFORMED,
+                           "image security counter vs manifest", 0,
+                           m->target_security_counter, info->security_counter);
+    return OTA_OK;
+}
+
+ota_err ota_update_finish(struct ota_update *u, struct ota_image_info *info)
+{
+    const struct ota_boot_dev *dev;
+    const struct ota_boot_layout *l;
+    struct ota_image_info local;
+    uint8_t digest[OTA_SHA256_LEN];
+    uint32_t slot_off;
+    ota_err e;
+
+    if (!u)
+        return OTA_ERR_INVALID_ARG;
+    if (u->phase != OTA_UPDATE_RECEIVING)
+        return u->phase == OTA_UPDATE_FAILED && u->err ? u->err : OTA_ERR_UPDATE_STATE;
+    if (!info)
+        info = &local;
+    dev = u->cfg.dev;
+    l = &u->boot_cfg.layout;
+    slot_off = l->slot_off[u->ins.slot];
+
+    if (u->received != u->m.payload_size)
+        return fail_values(u, OTA_ERR_UPDATE_PAYLOAD_SIZE, "payload bytes received", 0,
+                           u->m.payload_size, u->received);
+    e = dev->crypto->sha256_final(&u->sha, digest);
+    if (e)
+        return fail(u, e, "sha256", 0);
+    if (memcmp(digest, u->m.payload_digest, OTA_SHA256_LEN) != 0)
+        return fail(u, OTA_ERR_UPDATE_PAYLOAD_HASH, "payload digest", 0);
+
+    if (u->m.payload_kind == OTA_PAYLOAD_DELTA) {
+        e = ota_delta_apply_finish(&u->delta);
+        if (e) {
+            u->err = e;
+            u->phase = OTA_UPDATE_FAILED;
+            return e;
+        }
+    }
+    if (u->start + u->ins.w.pos != u->m.target_size)
+        return fail_values(u, OTA_ERR_UPDATE_PAYLOAD_SIZE, "image bytes written", 0,
+                           u->m.target_size, u->start + u->ins.w.pos);
+    e = ota_flash_writer_finish(&u->ins.w);
+    if (e)
+        return fail(u, e, "slot write", u->ins.w.pos);
+
+    /* Read back what is really in flash: the manifest's signed digest. */
+    e = digest_flash(dev, slot_off, u->m.target_size, digest);
+    if (e)
+        return fail(u, e, "slot read-back", 0);
+    if (memcmp(digest, u->m.target_digest, OTA_SHA256_LEN) != 0)
+        return fail(u, OTA_ERR_IMAGE_HASH_MISMATCH, "slot digest vs manifest target_digest", 0);
+
+    /* Exactly as the bootloader will, then that it is the promised image. */
+    e = ota_boot_verify_slot(dev, &u->boot_cfg, u->ins.slot, u->otp_counter, info, u->diag);
+    if (e) {
+        u->err = e;
+        u->phase = OTA_UPDATE_FAILED;
+        return e;
+    }
+    e = check_matches_manifest(u, info);
+    if (e)
+        return e;
+
+    /* Only now: pending, for a trial boot. */
+    e = ota_install_finish(&u->ins, 0, info, u->diag);
+    if (e) {
+        u->err = e;
+        u->phase = OTA_UPDATE_FAILED;
+        return e;
+    }
+    u->phase = OTA_UPDATE_DONE;
+    return OTA_OK;
+}
+
+ota_err ota_update_pump(struct ota_update *u, const struct ota_update_transport *t,
+                        uint8_t *buf, size_t buf_len, struct ota_image_info *info)
+{
+    if (!u || !t || !t->read || !buf || !buf_len)
+        return OTA_ERR_INVALID_ARG;
+    for (;;) {
+        size_t got = 0;
+        size_t want = buf_len;
+        uint32_t left = u->m.payload_size - u->received;
+        ota_err e;
+        if (u->phase != OTA_UPDATE_RECEIVING)
+            return u->err ? u->err : OTA_ERR_UPDATE_STATE;
+        if (left == 0)
+            break;
+        if (want > left)
+            want = left;
+        e = t->read(t->ctx, buf, want, &got);
+        if (e)
+            return e;
+        if (got == 0)
+            break;
+        if (got > want)
+            return fail(u, OTA_ERR_UPDATE_PAYLOAD_SIZE, "transport read", u->received);
+        e = ota_update_write(u, buf, got);
+        if (e)
+            return e;
+    }
+    return ota_update_finish(u, info);
+}

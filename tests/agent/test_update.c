@@ -1,0 +1,664 @@
+/*
+ * test_update.c - unit tests of the portable update engine (ota/update.h)
+ * on a RAM NOR flash with the real bootloader core: full and delta updates
+ * end in a pending trial the bootloader runs; every refusal happens before a
+ * single flash write; corrupted or oversized payloads never get marked
+ * pending; downloads resume after a restart with the prefix re-verified; and
+ * power cut at every flash operation of a download + install (both cut
+ * models) always leaves a bootable verified image and completes afterwards.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ota/boot.h"
+#include "ota/delta.h"
+#include "ota/host.h"
+#include "ota/image_build.h"
+#include "ota/manifest_sign.h"
+#include "ota/update.h"
+#include "../test.h"
+#include "ram_flash.h"
+
+#define SECTOR 4096u
+#define SECTORS 64u /* 256 KiB: 16 KiB boot, 2 x ~112 KiB slots */
+#define PROG 8u
+#define NOW 1800000000ull
+#define HW "hub-test"
+
+static ota_key *g_fw, *g_srv, *g_other;
+static struct ota_pubkey g_fw_pub, g_srv_pub, g_other_pub;
+static const struct ota_crypto *g_c;
+
+struct dev {
+    struct ram_flash rf;
+    struct ota_flash f;
+    struct ota_boot_dev bd;
+    uint8_t scratch[1024];
+};
+
+static uint64_t fixed_now(void *ctx)
+{
+    (void)ctx;
+    return NOW;
+}
+
+static void dev_init(struct dev *d)
+{
+    struct ota_boot_config cfg;
+    ram_flash_init(&d->rf, &d->f, SECTOR, SECTORS, PROG);
+    memset(&d->bd, 0, sizeof d->bd);
+    d->bd.flash = &d->f;
+    d->bd.crypto = g_c;
+    d->bd.buf = d->scratch;
+    d->bd.buf_len = sizeof d->scratch;
+    memset(&cfg, 0, sizeof cfg);
+    if (ota_boot_layout_make(&d->f, 0, 0, &cfg.layout) != OTA_OK)
+        abort();
+    cfg.key = g_fw_pub;
+    memcpy(cfg.hw_id, HW, strlen(HW));
+    cfg.hw_id_len = (uint8_t)strlen(HW);
+    cfg.max_attempts = 3;
+    if (ota_boot_provision(&d->bd, &cfg, NULL) != OTA_OK)
+        abort();
+}
+
+static void dev_free(struct dev *d)
+{
+    free(d->rf.mem);
+}
+
+/* A signed image: payload derived from seed, with `change` bytes edited. */
+static uint8_t *make_image(const ota_key *key, int major, uint32_t seccnt, const char *hw,
+                           uint32_t payload_len, int edits, size_t *len)
+{
+    struct ota_build_params p;
+    uint8_t *payload = malloc(payload_len), *out = NULL;
+    char err[256];
+    uint32_t i, x = 99;
+    for (i = 0; i < payload_len; i++) {
+        x = x * 1103515245u + 12345u;
+        payload[i] = (uint8_t)(i < payload_len / 2 ? (i * 13) >> 3 : x >> 16);
+    }
+    for (i = 0; i < (uint32_t)edits; i++)
+        payload[(i * 7919u) % payload_len] ^= 0x5a;
+    memset(&p, 0, sizeof p);
+    p.key = key;
+    p.version.major = (uint8_t)major;
+    p.has_security_counter = 1;
+    p.security_counter = seccnt;
+    p.hw_id = (const uint8_t *)hw;
+    p.hw_id_len = strlen(hw);
+    if (ota_image_build(&p, payload, payload_len, &out, len, err, sizeof err) != OTA_OK) {
+        fprintf(stderr, "image build: %s\n", err);
+        abort();
+    }
+    free(payload);
+    return out;
+}
+
+/* Put img into slot 0 as the confirmed image (factory state). */
+static void factory_install(struct dev *d, const uint8_t *img, size_t len)
+{
+    struct ota_install ins;
+    if (ota_install_begin(&ins, &d->bd, (uint32_t)len, NULL) ||
+        ota_install_write(&ins, img, len) || ota_install_finish(&ins, 1, NULL, NULL))
+        abort();
+}
+
+struct offer {
+    const char *device;
+    const char *hw;
+    uint64_t expires;
+    const ota_key *key;
+    int delta;
+    const uint8_t *base;
+    size_t base_len;
+    uint32_t seccnt_override; /* 0: from image */
+};
+
+static size_t make_manifest(const struct offer *o, const uint8_t *target, size_t tlen,
+                            const uint8_t *payload, size_t plen, uint8_t *buf)
+{
+    struct ota_manifest m;
+    struct ota_image_info info;
+    struct ota_reader r;
+    struct ota_mem_reader mr;
+    size_t len = 0;
+    memset(&m, 0, sizeof m);
+    ota_reader_from_mem(&r, &mr, target, (uint32_t)tlen);
+    if (ota_image_parse(&r, &info, NULL))
+        abort();
+    m.payload_kind = o->delta ? OTA_PAYLOAD_DELTA : OTA_PAYLOAD_FULL;
+    m.campaign_id = 42;
+    m.issued_at = NOW - 10;
+    m.expires_at = o->expires ? o->expires : NOW + 3600;
+    ota_sha256(g_c, target, tlen, m.target_digest);
+    m.target_size = (uint32_t)tlen;
+    m.target_version = info.hdr.version;
+    m.target_security_counter = o->seccnt_override ? o->seccnt_override : info.security_counter;
+    ota_sha256(g_c, payload, plen, m.payload_digest);
+    m.payload_size = (uint32_t)plen;
+    if (o->delta)
+        ota_sha256(g_c, o->base, o->base_len, m.base_digest);
+    m.device_id_len = (uint8_t)strlen(o->device ? o->device : "dev-1");
+    strcpy(m.device_id, o->device ? o->device : "dev-1");
+    m.hw_id_len = (uint8_t)strlen(o->hw ? o->hw : HW);
+    memcpy(m.hw_id, o->hw ? o->hw : HW, m.hw_id_len);
+    if (ota_manifest_sign(o->key ? o->key : g_srv, &m, buf, OTA_MANIFEST_MAX_LEN, &len))
+        abort();
+    return len;
+}
+
+static void cfg_for(struct ota_update_cfg *c, struct dev *d)
+{
+    memset(c, 0, sizeof *c);
+    c->dev = &d->bd;
+    c->server_keys = &g_srv_pub;
+    c->n_server_keys = 1;
+    c->device_id = "dev-1";
+    c->clock.now = fixed_now;
+    c->running_slot = 0;
+}
+
+/* Feed payload in uneven chunks. */
+static ota_err feed(struct ota_update *u, const uint8_t *p, size_t len, size_t from)
+{
+    size_t off = from, step = 1;
+    while (off < len) {
+        size_t n = step < len - off ? step : len - off;
+        ota_err e = ota_update_write(u, p + off, n);
+        if (e)
+            return e;
+        off += n;
+        step = step * 3 + 1;
+        if (step > 5000)
+            step = 7;
+    }
+    return OTA_OK;
+}
+
+static int boots_slot(struct dev *d, int *trial, uint8_t *major)
+{
+    struct ota_boot_result res;
+    ota_err e = ota_boot(&d->bd, &res);
+    if (e || res.slot < 0)
+        return -1;
+    if (trial)
+        *trial = res.trial;
+    if (major)
+        *major = res.info.hdr.version.major;
+    return res.slot;
+}
+
+static size_t g_v1_len, g_v2_len, g_v3_len;
+static uint8_t *g_v1, *g_v2, *g_v3;
+
+static void test_full_update_then_trial_boot(void)
+{
+    struct dev d;
+    struct ota_update_cfg c;
+    struct ota_update u;
+    struct ota_image_info info;
+    struct ota_diag diag;
+    uint8_t man[OTA_MANIFEST_MAX_LEN];
+    struct offer o = {0};
+    size_t mlen;
+    int trial = 0;
+    uint8_t major = 0;
+
+    dev_init(&d);
+    factory_install(&d, g_v1, g_v1_len);
+    cfg_for(&c, &d);
+    mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
+    REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+    CHECK_EQ(ota_update_slot(&u), 1);
+    CHECK_EQ(ota_update_offset(&u), 0);
+    CHECK(feed(&u, g_v2, g_v2_len, 0) == OTA_OK);
+    /* one byte more than the manifest allows is refused */
+    CHECK_EQ(ota_update_write(&u, "x", 1), OTA_ERR_UPDATE_PAYLOAD_SIZE);
+    dev_free(&d);
+
+    dev_init(&d);
+    factory_install(&d, g_v1, g_v1_len);
+    REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+    CHECK(feed(&u, g_v2, g_v2_len, 0) == OTA_OK);
+    CHECK(ota_update_finish(&u, &info) == OTA_OK);
+    CHECK_EQ(info.hdr.version.major, 2);
+    CHECK_EQ(boots_slot(&d, &trial, &major), 1);
+    CHECK_EQ(trial, 1);
+    CHECK_EQ(major, 2);
+    CHECK(d.rf.double_prog == 0);
+    dev_free(&d);
+}
+
+static void test_refusals_before_any_write(void)
+{
+    struct dev d;
+    struct ota_update_cfg c;
+    struct ota_update u;
+    struct ota_diag diag;
+    uint8_t man[OTA_MANIFEST_MAX_LEN];
+    size_t mlen;
+    uint64_t ops;
+    size_t big_len;
+    uint8_t *big;
+    uint8_t *v0;
+    size_t v0_len;
+
+    dev_init(&d);
+    factory_install(&d, g_v1, g_v1_len);
+    cfg_for(&c, &d);
+    ops = d.rf.ops;
+    {
+        struct offer o = {0};
+        o.key = g_other;
+        mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
+        CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_MANIFEST_SIG_INVALID);
+    }
+    {
+        struct offer o = {0};
+        o.device = "dev-2";
+        mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
+        CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_MANIFEST_WRONG_DEVICE);
+    }
+    {
+        struct offer o = {0};
+        o.expires = NOW - 1;
+        mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
+        CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_MANIFEST_EXPIRED);
+    }
+    {
+        struct offer o = {0};
+        o.hw = "hub-other";
+        mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
+        CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_IMAGE_HW_MISMATCH);
+    }
+    {
+        /* payload larger than the slot */
+        struct offer o = {0};
+        big = make_image(g_fw, 3, 3, HW, 130000, 0, &big_len);
+        mlen = make_manifest(&o, big, big_len, big, big_len, man);
+        CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_IMAGE_TOO_LARGE);
+        free(big);
+    }
+    {
+        /* a delta whose base is not the running image */
+        struct offer o = {0};
+        o.delta = 1;
+        o.base = g_v3; /* device runs v1 */
+        o.base_len = g_v3_len;
+        mlen = make_manifest(&o, g_v2, g_v2_len, (const uint8_t *)"patch", 5, man);
+        CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_DELTA_BASE_MISMATCH);
+    }
+    {
+        /* a manifest with a flipped byte */
+        struct offer o = {0};
+        mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
+        man[40] ^= 1;
+        CHECK(ota_update_begin(&u, &c, man, mlen, NULL, &diag) != OTA_OK);
+    }
+    {
+        /* installing over the running slot (device runs unconfirmed slot 1) */
+        struct offer o = {0};
+        c.running_slot = 1;
+        mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
+        CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_UPDATE_STATE);
+        c.running_slot = 0;
+    }
+    CHECK_EQ(d.rf.ops, ops); /* not one erase or program */
+
+    /* security counter below the OTP counter (raise OTP to 5 first) */
+    {
+        struct ota_boot_config bc;
+        struct offer o = {0};
+        REQUIRE(ota_boot_config_read(&d.f, &bc, NULL) == OTA_OK);
+        REQUIRE(ota_otp_raise_counter(&d.f, &bc.layout, 5) == OTA_OK);
+        ops = d.rf.ops;
+        v0 = make_image(g_fw, 4, 4, HW, 20000, 3, &v0_len);
+        mlen = make_manifest(&o, v0, v0_len, v0, v0_len, man);
+        CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_IMAGE_ROLLBACK);
+        CHECK_EQ(diag.expected, 5);
+        CHECK_EQ(diag.found, 4);
+        CHECK_EQ(d.rf.ops, ops);
+        free(v0);
+    }
+    dev_free(&d);
+}
+
+static void test_bad_payloads_never_pending(void)
+{
+    struct dev d;
+    struct ota_update_cfg c;
+    struct ota_update u;
+    struct ota_diag diag;
+    uint8_t man[OTA_MANIFEST_MAX_LEN];
+    uint8_t *bad;
+    size_t mlen, flen;
+    int trial = 1;
+    uint8_t *foreign;
+
+    dev_init(&d);
+    factory_install(&d, g_v1, g_v1_len);
+    cfg_for(&c, &d);
+    /* one flipped byte in transit */
+    {
+        struct offer o = {0};
+        mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
+        bad = malloc(g_v2_len);
+        memcpy(bad, g_v2, g_v2_len);
+        bad[g_v2_len / 3] ^= 0x10;
+        REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+        CHECK(feed(&u, bad, g_v2_len, 0) == OTA_OK);
+        CHECK_EQ(ota_update_finish(&u, NULL), OTA_ERR_UPDATE_PAYLOAD_HASH);
+        CHECK_EQ(ota_update_write(&u, "x", 1), OTA_ERR_UPDATE_PAYLOAD_HASH); /* sticky */
+        free(bad);
+        CHECK_EQ(boots_slot(&d, &trial, NULL), 0);
+        CHECK_EQ(trial, 0);
+    }
+    /* truncated payload */
+    {
+        struct offer o = {0};
+        mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
+        REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+        CHECK(feed(&u, g_v2, g_v2_len - 100, 0) == OTA_OK);
+        CHECK_EQ(ota_update_finish(&u, NULL), OTA_ERR_UPDATE_PAYLOAD_SIZE);
+        CHECK_EQ(boots_slot(&d, &trial, NULL), 0);
+    }
+    /* a server-signed manifest for an image the bootloader would not trust */
+    {
+        struct offer o = {0};
+        foreign = make_image(g_other, 2, 2, HW, 30000, 1, &flen);
+        mlen = make_manifest(&o, foreign, flen, foreign, flen, man);
+        REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+        CHECK(feed(&u, foreign, flen, 0) == OTA_OK);
+        CHECK_EQ(ota_update_finish(&u, NULL), OTA_ERR_IMAGE_UNKNOWN_KEY);
+        CHECK_EQ(boots_slot(&d, &trial, NULL), 0);
+        CHECK_EQ(trial, 0);
+        free(foreign);
+    }
+    /* manifest promises another security counter than the image carries */
+    {
+        struct offer o = {0};
+        o.seccnt_override = 9;
+        mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
+        REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+        CHECK(feed(&u, g_v2, g_v2_len, 0) == OTA_OK);
+        CHECK(ota_update_finish(&u, NULL) != OTA_OK);
+        CHECK_EQ(boots_slot(&d, &trial, NULL), 0);
+    }
+    dev_free(&d);
+}
+
+static void test_delta_update(void)
+{
+    struct dev d;
+    struct ota_update_cfg c;
+    struct ota_update u;
+    struct ota_diag diag;
+    uint8_t man[OTA_MANIFEST_MAX_LEN];
+    uint8_t *patch = NULL;
+    size_t plen = 0, mlen;
+    int trial = 0;
+    uint8_t major = 0;
+    struct offer o = {0};
+
+    REQUIRE(ota_delta_create(g_v1, g_v1_len, g_v2, g_v2_len, &patch, &plen, NULL) == OTA_OK);
+    CHECK(plen < g_v2_len / 4);
+    dev_init(&d);
+    factory_install(&d, g_v1, g_v1_len);
+    cfg_for(&c, &d);
+    o.delta = 1;
+    o.base = g_v1;
+    o.base_len = g_v1_len;
+    mlen = make_manifest(&o, g_v2, g_v2_len, patch, plen, man);
+    REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+    CHECK(feed(&u, patch, plen, 0) == OTA_OK);
+    CHECK(ota_update_finish(&u, NULL) == OTA_OK);
+    CHECK_EQ(boots_slot(&d, &trial, &major), 1);
+    CHECK_EQ(trial, 1);
+    CHECK_EQ(major, 2);
+    printf("     delta payload %zu bytes for a %zu-byte image; engine state %zu bytes\n", plen,
+           g_v2_len, sizeof(struct ota_update));
+
+    /* corrupted patch: refused, never pending (slot 1 trial ended by begin) */
+    dev_free(&d);
+    dev_init(&d);
+    factory_install(&d, g_v1, g_v1_len);
+    patch[plen / 2] ^= 0x21;
+    REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+    {
+        ota_err e = feed(&u, patch, plen, 0);
+        if (!e)
+            e = ota_update_finish(&u, NULL);
+        CHECK(e != OTA_OK);
+    }
+    CHECK_EQ(boots_slot(&d, &trial, NULL), 0);
+    CHECK_EQ(trial, 0);
+    free(patch);
+    dev_free(&d);
+}
+
+static void test_resume_reverifies_prefix(void)
+{
+    struct dev d;
+    struct ota_update_cfg c;
+    struct ota_update u;
+    struct ota_update_progress p;
+    struct ota_diag diag;
+    uint8_t man[OTA_MANIFEST_MAX_LEN];
+    size_t mlen;
+    struct offer o = {0};
+    int trial = 0;
+
+    dev_init(&d);
+    factory_install(&d, g_v1, g_v1_len);
+    cfg_for(&c, &d);
+    mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
+    REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+    CHECK(feed(&u, g_v2, 3 * SECTOR + 1000, 0) == OTA_OK);
+    REQUIRE(ota_update_checkpoint(&u, &p) == OTA_OK);
+    CHECK_EQ(p.offset, 3 * SECTOR);
+
+    /* "restart": a fresh engine continues at the checkpoint */
+    REQUIRE(ota_update_begin(&u, &c, man, mlen, &p, &diag) == OTA_OK);
+    CHECK_EQ(ota_update_offset(&u), 3 * SECTOR);
+    CHECK(feed(&u, g_v2, g_v2_len, 3 * SECTOR) == OTA_OK);
+    CHECK(ota_update_finish(&u, NULL) == OTA_OK);
+    CHECK_EQ(boots_slot(&d, &trial, NULL), 1);
+    dev_free(&d);
+
+    /* the prefix changed in flash behind our back: start over at 0 */
+    dev_init(&d);
+    factory_install(&d, g_v1, g_v1_len);
+    REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+    CHECK(feed(&u, g_v2, 2 * SECTOR + 5, 0) == OTA_OK);
+    REQUIRE(ota_update_checkpoint(&u, &p) == OTA_OK);
+    CHECK_EQ(p.offset, 2 * SECTOR);
+    {
+        struct ota_boot_config bc;
+        REQUIRE(ota_boot_config_read(&d.f, &bc, NULL) == OTA_OK);
+        d.rf.mem[bc.layout.slot_off[1] + 100] &= 0x0f;
+    }
+    REQUIRE(ota_update_begin(&u, &c, man, mlen, &p, &diag) == OTA_OK);
+    CHECK_EQ(ota_update_offset(&u), 0);
+    CHECK(feed(&u, g_v2, g_v2_len, 0) == OTA_OK);
+    CHECK(ota_update_finish(&u, NULL) == OTA_OK);
+    CHECK_EQ(boots_slot(&d, &trial, NULL), 1);
+    /* progress for another payload is ignored */
+    dev_free(&d);
+}
+
+/*
+ * Cut power at op n of "download (with checkpoints) + install", reboot, and
+ * resume from the persisted progress. Returns 0 on a correct outcome.
+ */
+static unsigned g_resumed; /* restarts that continued after a verified prefix */
+
+static int cut_run(uint64_t n, int torn, int delta, const uint8_t *payload, size_t plen,
+                   const uint8_t *man, size_t mlen, uint64_t *total_ops, int *cut_happened)
+{
+    struct dev d;
+    struct ota_update_cfg c;
+    struct ota_update u;
+    struct ota_update_progress saved, p;
+    struct ota_diag diag;
+    int have_saved = 0, slot, trial = 0, rc = 0, attempt;
+    uint8_t major = 0;
+    uint64_t base_ops;
+    ota_err e;
+
+    dev_init(&d);
+    factory_install(&d, g_v1, g_v1_len);
+    cfg_for(&c, &d);
+    base_ops = d.rf.ops;
+    d.rf.cut_at = n ? base_ops + n : 0;
+    d.rf.torn = torn;
+    d.rf.rng = (uint32_t)(n * 2654435761u + 1);
+    *cut_happened = 0;
+    for (attempt = 0; attempt < 2; attempt++) {
+        size_t off, chunk = 1500;
+        e = ota_update_begin(&u, &c, man, mlen, have_saved ? &saved : NULL, &diag);
+        off = ota_update_offset(&u);
+        if (!e && u.resumed)
+            g_resumed++;
+        while (!e && off < plen) {
+            size_t k = chunk < plen - off ? chunk : plen - off;
+            e = ota_update_write(&u, payload + off, k);
+            off += k;
+            if (!e && ota_update_checkpoint(&u, &p) == OTA_OK && !d.rf.dead) {
+                saved = p; /* "persisted" only when the flash sync succeeded */
+                have_saved = 1;
+            }
+        }
+        if (!e)
+            e = ota_update_finish(&u, NULL);
+        if (e == OTA_OK)
+            break;
+        if (!d.rf.dead) {
+            fprintf(stderr, "cut %llu torn %d: update failed without a cut: %s\n",
+                    (unsigned long long)n, torn, ota_errname(e));
+            rc = 1;
+            break;
+        }
+        /* power cut: reboot. The old image, or the new one if it was already
+         * marked pending, must boot. */
+        *cut_happened = 1;
+        ram_flash_power_on(&d.rf);
+        slot = boots_slot(&d, &trial, &major);
+        if (!(slot == 0 && major == 1) && !(slot == 1 && major == 2 && trial)) {
+            fprintf(stderr, "cut %llu torn %d: after the cut boots slot %d v%u\n",
+                    (unsigned long long)n, torn, slot, major);
+            rc = 1;
+            break;
+        }
+        if (slot == 1) {
+            /* the cut came after the pending mark: nothing left to do */
+            e = OTA_OK;
+            break;
+        }
+    }
+    *total_ops = d.rf.ops - base_ops; /* the update's ops, not the checks below */
+    if (!rc && e != OTA_OK) {
+        fprintf(stderr, "cut %llu torn %d delta %d: second attempt failed: %s\n",
+                (unsigned long long)n, torn, delta, ota_errname(e));
+        rc = 1;
+    }
+    if (!rc) {
+        slot = boots_slot(&d, &trial, &major);
+        if (slot != 1 || major != 2) {
+            fprintf(stderr, "cut %llu torn %d: ends on slot %d v%u\n", (unsigned long long)n,
+                    torn, slot, major);
+            rc = 1;
+        }
+    }
+    if (d.rf.double_prog) {
+        fprintf(stderr, "cut %llu torn %d: programmed a non-erased location\n",
+                (unsigned long long)n, torn);
+        rc = 1;
+    }
+    dev_free(&d);
+    return rc;
+}
+
+static void power_cut_scenario(int delta)
+{
+    uint8_t man[OTA_MANIFEST_MAX_LEN];
+    uint8_t *patch = NULL;
+    const uint8_t *payload = g_v2;
+    size_t plen = g_v2_len, mlen;
+    struct offer o = {0};
+    uint64_t ops = 0, n, covered = 0, cuts = 0, dummy;
+    int torn, happened, failures = 0;
+
+    g_resumed = 0;
+    if (delta) {
+        REQUIRE(ota_delta_create(g_v1, g_v1_len, g_v2, g_v2_len, &patch, &plen, NULL) == OTA_OK);
+        payload = patch;
+        o.delta = 1;
+        o.base = g_v1;
+        o.base_len = g_v1_len;
+    }
+    mlen = make_manifest(&o, g_v2, g_v2_len, payload, plen, man);
+    /* count the operations of an uninterrupted run */
+    REQUIRE(cut_run(0, 0, delta, payload, plen, man, mlen, &ops, &happened) == 0);
+    CHECK(ops > 10);
+    for (torn = 0; torn <= 1; torn++) {
+        for (n = 1; n <= ops; n++) {
+            failures += cut_run(n, torn, delta, payload, plen, man, mlen, &dummy, &happened);
+            cuts += (uint64_t)happened;
+            covered++;
+        }
+    }
+    printf("     %s update: %llu flash ops, %llu cut points (before + torn), %llu cuts "
+           "taken, %u resumed mid-payload, %d failures\n",
+           delta ? "delta" : "full", (unsigned long long)ops, (unsigned long long)covered,
+           (unsigned long long)cuts, g_resumed, failures);
+    CHECK_EQ(failures, 0);
+    CHECK_EQ(cuts, covered);
+    if (!delta)
+        CHECK(g_resumed > covered / 4); /* most cuts resume, not restart */
+    free(patch);
+}
+
+static void test_power_cut_every_op_full(void)
+{
+    power_cut_scenario(0);
+}
+
+static void test_power_cut_every_op_delta(void)
+{
+    power_cut_scenario(1);
+}
+
+int main(void)
+{
+    struct ota_pubkey pub;
+    g_c = ota_crypto_openssl();
+    if (ota_key_generate(&g_fw) || ota_key_generate(&g_srv) || ota_key_generate(&g_other))
+        return 2;
+    ota_key_pubkey(g_fw, &g_fw_pub);
+    ota_key_pubkey(g_srv, &g_srv_pub);
+    ota_key_pubkey(g_other, &g_other_pub);
+    (void)pub;
+    g_v1 = make_image(g_fw, 1, 1, HW, 40000, 0, &g_v1_len);
+    g_v2 = make_image(g_fw, 2, 2, HW, 42000, 40, &g_v2_len);
+    g_v3 = make_image(g_fw, 3, 3, HW, 41000, 90, &g_v3_len);
+
+    RUN(test_full_update_then_trial_boot);
+    RUN(test_refusals_before_any_write);
+    RUN(test_bad_payloads_never_pending);
+    RUN(test_delta_update);
+    RUN(test_resume_reverifies_prefix);
+    RUN(test_power_cut_every_op_full);
+    g_c = ota_crypto_mbedtls();
+    RUN(test_power_cut_every_op_delta);
+    RUN(test_full_update_then_trial_boot);
+
+    free(g_v1);
+    free(g_v2);
+    free(g_v3);
+    ota_key_free(g_fw);
+    ota_key_free(g_srv);
+    ota_key_free(g_other);
+    return test_summary();
+}
