@@ -98,7 +98,8 @@ static int no_password(char *buf, int size, int rwflag, void *u)
     (void)buf;
     (void)size;
     (void)rwflag;
-    *(int *)u = 1;
+    if (u)
+        *(int *)u = 1;
     return -1;
 }
 
@@ -144,7 +145,7 @@ ota_err ota_key_load(const char *path, ota_key **out, char *err, size_t errlen)
                 BIO_free(b);
                 b = BIO_new_mem_buf(data, (int)len);
                 if (b)
-                    pkey = PEM_read_bio_PUBKEY(b, NULL, no_password, NULL);
+                    pkey = PEM_read_bio_PUBKEY(b, NULL, no_password, &wanted_password);
             }
             BIO_free(b);
         }
