@@ -1,0 +1,79 @@
+/*
+ * src/sim/cli.c - helpers every ota-sim command uses: load/save the device
+ * file, attach the core's boot device, name slots, print errors the same way.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_cli.h"
+
+const char sim_exit_codes_help[] =
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  the operation was refused or failed (reason on stderr)\n"
+    "  2  bad command line\n"
+    "  3  boot: no verifiable image to run, the device stays in recovery\n"
+    "  4  a file (flash, key, image) cannot be read or written\n";
+
+int sim_is_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+const char *sim_slot_name(int slot)
+{
+    return slot == 0 ? "A" : slot == 1 ? "B" : "none";
+}
+
+void sim_print_err(const char *cmd, const char *what, int err, const struct ota_diag *d)
+{
+    fprintf(stderr, "ota-sim %s: %s: %s: %s", cmd, what, ota_errname((ota_err)err),
+            ota_strerror((ota_err)err));
+    if (d && d->field) {
+        fprintf(stderr, " (%s at offset %u", d->field, d->offset);
+        if (d->has_values)
+            fprintf(stderr, ": expected %u, found %u", d->expected, d->found);
+        fputc(')', stderr);
+    }
+    fputc('\n', stderr);
+}
+
+void sim_device_attach(struct sim_device *d)
+{
+    const char *c = getenv("OTA_SIM_CRYPTO");
+    memset(&d->dev, 0, sizeof d->dev);
+    d->dev.flash = &d->sim.flash;
+    d->dev.crypto = c && strcmp(c, "mbedtls") == 0 ? ota_crypto_mbedtls() : ota_crypto_openssl();
+    d->dev.buf = d->buf;
+    d->dev.buf_len = sizeof d->buf;
+    d->dev.prog_chunk = 256;
+    d->cfg_ok = ota_boot_config_read(&d->sim.flash, &d->cfg, NULL) == OTA_OK;
+}
+
+int sim_device_open(struct sim_device *d, const char *path)
+{
+    char err[512];
+    memset(d, 0, sizeof *d);
+    d->path = path;
+    if (ota_sim_load(&d->sim, path, err, sizeof err) != OTA_OK) {
+        fprintf(stderr, "ota-sim: %s\n", err);
+        return SIM_EXIT_FILE;
+    }
+    sim_device_attach(d);
+    return SIM_EXIT_OK;
+}
+
+int sim_device_save(struct sim_device *d)
+{
+    char err[512];
+    if (ota_sim_save(&d->sim, d->path, err, sizeof err) != OTA_OK) {
+        fprintf(stderr, "ota-sim: %s\n", err);
+        return SIM_EXIT_FILE;
+    }
+    return SIM_EXIT_OK;
+}
+
+void sim_device_close(struct sim_device *d)
+{
+    ota_sim_free(&d->sim);
+}

@@ -1,0 +1,126 @@
+/*
+ * src/sim/cmd_boot.c - `ota-sim boot`: a reset of the simulated device (power
+ * on, watchdog or reset button: a boot without confirmation). Runs stage 0
+ * and the bootloader from the core and reports which slot and version run,
+ * or why the device stays in recovery.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "sim_cli.h"
+
+static void help(FILE *f)
+{
+    fprintf(f, "Usage: ota-sim boot FLASH [--json]\n\n"
+               "Reset the device: stage 0 checks the bootloader region against the hash in\n"
+               "OTP, then the bootloader picks the pending slot while trial attempts remain\n"
+               "(counting the attempt first), else the confirmed slot, else the other valid\n"
+               "slot, and runs it only after full verification. Prints the slot and version\n"
+               "that run, or the recovery reason (exit code 3).\n\n"
+               "Options:\n"
+               "  --json   print the result as one JSON object\n\n");
+    fputs(sim_exit_codes_help, f);
+}
+
+static const char *slot_err_name(ota_err e)
+{
+    return (int)e == -1 ? NULL : ota_errname(e);
+}
+
+int sim_cmd_boot(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int json = 0, c, rc, i;
+    struct sim_device *d;
+    struct ota_boot_result res;
+    char ver[32];
+    ota_err e;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': json = 1; break;
+        case 'h': help(stdout); return SIM_EXIT_OK;
+        default:
+            fprintf(stderr, "ota-sim boot: see 'ota-sim boot --help'\n");
+            return SIM_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "ota-sim boot: expected exactly one FLASH argument\n");
+        return SIM_EXIT_USAGE;
+    }
+    d = malloc(sizeof *d);
+    if (!d)
+        return SIM_EXIT_FAIL;
+    rc = sim_device_open(d, argv[optind]);
+    if (rc) {
+        free(d);
+        return rc;
+    }
+    e = ota_boot(&d->dev, &res);
+    d->sim.boot_count++;
+    d->sim.running_slot = res.slot;
+    ota_image_version_str(&res.info.hdr.version, ver, sizeof ver);
+
+    if (json) {
+        json_t *o = json_object(), *errs = json_object();
+        char *txt;
+        json_object_set_new(o, "running", res.slot >= 0 ? json_string(sim_slot_name(res.slot))
+                                                        : json_null());
+        json_object_set_new(o, "recovery", json_boolean(res.slot < 0));
+        if (res.slot >= 0) {
+            json_object_set_new(o, "version", json_string(ver));
+            json_object_set_new(o, "security_counter", json_integer(res.info.security_counter));
+            json_object_set_new(o, "trial", json_boolean(res.trial));
+            json_object_set_new(o, "attempts_left", json_integer(res.attempts_left));
+        } else {
+            json_object_set_new(o, "reason", json_string(ota_errname(res.reason)));
+            json_object_set_new(o, "reason_text", json_string(ota_strerror(res.reason)));
+        }
+        json_object_set_new(o, "reverted", json_boolean(res.reverted));
+        json_object_set_new(o, "fell_back", json_boolean(res.fell_back));
+        json_object_set_new(o, "otp_counter", json_integer(res.otp_counter));
+        for (i = 0; i < 2; i++) {
+            const char *n = slot_err_name(res.slot_err[i]);
+            json_object_set_new(errs, sim_slot_name(i), n ? json_string(n) : json_null());
+        }
+        json_object_set_new(o, "slot_checks", errs);
+        txt = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        puts(txt);
+        free(txt);
+        json_decref(o);
+    } else {
+        for (i = 0; i < 2; i++)
+            if ((int)res.slot_err[i] != -1 && res.slot_err[i] != OTA_OK)
+                printf("slot %s refused: %s (%s)\n", sim_slot_name(i),
+                       ota_strerror(res.slot_err[i]), ota_errname(res.slot_err[i]));
+        if (res.reverted)
+            printf("trial ended without confirmation: reverted\n");
+        if (res.slot >= 0) {
+            printf("booted slot %s: version %s, security counter %u", sim_slot_name(res.slot),
+                   ver, res.info.security_counter);
+            if (res.trial)
+                printf(", on trial (%u attempt%s left; run 'ota-sim confirm')\n",
+                       res.attempts_left, res.attempts_left == 1 ? "" : "s");
+            else
+                printf(", confirmed%s\n", res.fell_back ? " (fell back: preferred slot invalid)" : "");
+        } else {
+            printf("recovery: %s (%s)", ota_strerror(res.reason), ota_errname(res.reason));
+            if (res.diag.field)
+                printf(": %s", res.diag.field);
+            printf("\n");
+        }
+    }
+    (void)e;
+    rc = sim_device_save(d);
+    if (!rc && res.slot < 0)
+        rc = SIM_EXIT_RECOVERY;
+    sim_device_close(d);
+    free(d);
+    return rc;
+}

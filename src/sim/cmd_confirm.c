@@ -1,0 +1,82 @@
+/*
+ * src/sim/cmd_confirm.c - `ota-sim confirm`: what healthy firmware does after
+ * a trial boot: confirm its own slot (ota_boot_confirm), which ends the trial
+ * and raises the OTP anti-rollback counter to the image's security counter.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+
+#include "sim_cli.h"
+
+static void help(FILE *f)
+{
+    fprintf(f, "Usage: ota-sim confirm FLASH\n\n"
+               "The running firmware (the slot the last 'ota-sim boot' started) confirms\n"
+               "itself: its slot becomes the confirmed one, the trial ends, and the OTP\n"
+               "anti-rollback counter is raised to its security counter (never lowered).\n"
+               "Confirming an already confirmed slot changes nothing.\n\n");
+    fputs(sim_exit_codes_help, f);
+}
+
+int sim_cmd_confirm(int argc, char **argv)
+{
+    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    struct sim_device *d;
+    struct ota_diag diag = {0};
+    struct ota_otp_counter before, after;
+    int c, rc, slot;
+    ota_err e;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            help(stdout);
+            return SIM_EXIT_OK;
+        }
+        fprintf(stderr, "ota-sim confirm: see 'ota-sim confirm --help'\n");
+        return SIM_EXIT_USAGE;
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "ota-sim confirm: expected exactly one FLASH argument\n");
+        return SIM_EXIT_USAGE;
+    }
+    d = malloc(sizeof *d);
+    if (!d)
+        return SIM_EXIT_FAIL;
+    rc = sim_device_open(d, argv[optind]);
+    if (rc) {
+        free(d);
+        return rc;
+    }
+    slot = d->sim.running_slot;
+    if (slot < 0) {
+        fprintf(stderr, "ota-sim confirm: %s: no firmware is running (boot the device first: "
+                "'ota-sim boot %s')\n", d->path, d->path);
+        sim_device_close(d);
+        free(d);
+        return SIM_EXIT_FAIL;
+    }
+    if (!d->cfg_ok || ota_otp_read_counter(&d->sim.flash, &d->cfg.layout, &before) != OTA_OK)
+        before.value = 0;
+    e = ota_boot_confirm(&d->dev, slot, &diag);
+    if (e) {
+        sim_print_err("confirm", d->path, e, &diag);
+        rc = SIM_EXIT_FAIL;
+    } else {
+        if (ota_otp_read_counter(&d->sim.flash, &d->cfg.layout, &after) != OTA_OK)
+            after.value = before.value;
+        printf("confirmed slot %s; OTP anti-rollback counter %u", sim_slot_name(slot), after.value);
+        if (after.value != before.value)
+            printf(" (raised from %u)", before.value);
+        printf("\n");
+        rc = SIM_EXIT_OK;
+    }
+    {
+        int src = sim_device_save(d);
+        if (src)
+            rc = src;
+    }
+    sim_device_close(d);
+    free(d);
+    return rc;
+}
