@@ -1,0 +1,85 @@
+"""
+tests/tool/imgtool_ref.py - a reference model, in Python, of the bytes that
+MCUboot's `imgtool sign --pad-header` writes for an ECDSA P-256 key, derived
+from reading imgtool's image.py (Image.load/create/add_header/pad_to) and
+keys/ecdsa.py; no imgtool code is copied. Used by test_compat.py to check
+that `ota sign` is byte-identical to imgtool wherever imgtool is
+deterministic (everything but the randomised ECDSA signature, which the model
+takes from ota's output and checks separately).
+
+imgtool behaviour modelled:
+  * --pad-header: header_size bytes of the erased value (0xff default) are
+    prepended, then the 32-byte header overwrites the first 32 bytes;
+  * header: <IIHHIIBBHII: magic, load_addr, hdr_size, protected TLV size,
+    image size, flags (RAM_LOAD 0x20 when load_addr != 0), version, 0;
+  * protected TLVs (magic 0x6908) only when something is protected:
+    SEC_CNT first, then custom TLVs in command-line order; each entry is
+    <BBH type, 0, len> (== <HH> for types < 256); the info total includes
+    the 4-byte info header;
+  * SHA-256 over header + payload + protected TLVs;
+  * unprotected TLVs (magic 0x6907): SHA256, KEYHASH (SHA-256 of the DER
+    SubjectPublicKeyInfo), ECDSA256 signature (DER, unpadded);
+  * --pad: erased bytes up to slot_size - trailer, then the trailer of
+    erased bytes ending with the 16-byte boot magic; --confirm sets
+    image_ok (at -(align_up(16, max_align) + max_align)) to 0x01;
+    trailer = max_sectors*3*align + max_align*4 + align_up(16, max_align).
+"""
+import hashlib
+import struct
+
+BOOT_MAGIC = bytes([0x77, 0xC2, 0x95, 0xF3, 0x60, 0xD2, 0xEF, 0x7F,
+                    0x35, 0x52, 0x50, 0x0F, 0x2C, 0xB6, 0x79, 0x80])
+
+
+def align_up(n, a):
+    return (n + a - 1) & ~(a - 1)
+
+
+def trailer_size(align=1, max_sectors=128, max_align=8, overwrite_only=False):
+    magic_align = align_up(16, max_align)
+    if overwrite_only:
+        return max_align * 2 + magic_align
+    return max_sectors * 3 * align + max_align * 4 + magic_align
+
+
+def tlv_area(magic, entries):
+    body = b"".join(struct.pack("<BBH", t, 0, len(v)) + v for t, v in entries)
+    if not body:
+        return b""
+    return struct.pack("<HH", magic, 4 + len(body)) + body
+
+
+def build(payload, version=(0, 0, 0, 0), header_size=32, load_addr=0,
+          security_counter=None, custom_tlvs=(), spki=None, signature=None,
+          slot_size=0, pad=False, confirm=False, erased_val=0xFF, align=1,
+          max_sectors=128, max_align=8):
+    """Return (image bytes, sha256 digest of the signed region)."""
+    body = bytearray([erased_val] * header_size) + payload
+    prot_entries = []
+    if security_counter is not None:
+        prot_entries.append((0x50, struct.pack("<I", security_counter)))
+    prot_entries += list(custom_tlvs)
+    prot = tlv_area(0x6908, prot_entries)
+    flags = 0x20 if load_addr else 0
+    hdr = struct.pack("<IIHHIIBBHII", 0x96F3B83D, load_addr, header_size, len(prot),
+                      len(payload), flags, version[0], version[1], version[2],
+                      version[3], 0)
+    body[:32] = hdr
+    signed = bytes(body) + prot
+    digest = hashlib.sha256(signed).digest()
+    unprot = [(0x10, digest)]
+    if spki is not None:
+        unprot.append((0x01, hashlib.sha256(spki).digest()))
+        unprot.append((0x22, signature))
+    img = bytearray(signed + tlv_area(0x6907, unprot))
+    if confirm:
+        pad = True
+    if pad:
+        tsize = trailer_size(align, max_sectors, max_align)
+        padding = slot_size - (len(img) + tsize)
+        assert padding >= 0
+        tail = bytearray([erased_val] * (padding + tsize - 16)) + BOOT_MAGIC
+        if confirm:
+            tail[-(align_up(16, max_align) + max_align)] = 0x01
+        img += tail
+    return bytes(img), digest
