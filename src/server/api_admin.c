@@ -1,0 +1,849 @@
+/*
+ * api_admin.c - the admin API (bearer admin token, JSON): releases (signed
+ * images verified against the trusted firmware keys), devices and their
+ * inventory, enrollment tokens, campaigns with staged rollout plans and
+ * their status, and the test clock.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "artifact.h"
+#include "jsonv.h"
+#include "log.h"
+#include "rollout.h"
+
+const char *dc_state_name(int st);
+void list_reports(struct server *s, struct http_req *r, struct http_resp *out,
+                  const char *device_id);
+
+static const char *const CAMPAIGN_STATES[CAMPAIGN_STATE_COUNT] = {"active", "paused",
+                                                                  "halted", "aborted"};
+
+static json_t *hex_json(const uint8_t *d, size_t n)
+{
+    char hex[2 * 64 + 1];
+    ota_hex_encode(d, n, hex);
+    return json_string(hex);
+}
+
+static void version_str(const struct ota_image_version *v, char *buf, size_t n)
+{
+    snprintf(buf, n, "%u.%u.%u+%u", v->major, v->minor, v->revision, (unsigned)v->build);
+}
+
+static int parse_id(const char *s, int64_t *out)
+{
+    char *end;
+    if (!s || *s < '1' || *s > '9' || strlen(s) > 18)
+        return 0;
+    long long v = strtoll(s, &end, 10);
+    if (*end)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static void storage_error(struct http_resp *out)
+{
+    resp_error(out, 503, "storage", "database unavailable");
+}
+
+/* ---- releases ----------------------------------------------------------- */
+
+static json_t *release_json(const struct srv_release *r)
+{
+    char ver[32], url[128], hex[65];
+    version_str(&r->version, ver, sizeof(ver));
+    ota_hex_encode(r->digest, OTA_SHA256_LEN, hex);
+    snprintf(url, sizeof(url), "/v1/artifacts/%s", hex);
+    return json_pack("{s:I,s:s,s:s,s:I,s:s,s:s,s:I,s:s,s:I}", "id", (json_int_t)r->id, "name",
+                     r->name, "version", ver, "security_counter",
+                     (json_int_t)r->security_counter, "hw_id", r->hw_id, "digest", hex, "size",
+                     (json_int_t)r->size, "url", url, "created_at", (json_int_t)r->created_at);
+}
+
+static void release_upload(struct server *s, struct http_req *r, struct http_resp *out)
+{
+    struct srv_release rel;
+    struct ota_reader rd;
+    struct ota_mem_reader mr;
+    struct ota_image_info info;
+    struct ota_diag diag;
+    struct ota_verify_params vp;
+    uint8_t scratch[4096];
+    const char *ct = req_header(r, "Content-Type");
+    const char *name = req_query(r, "name");
+    memset(&rel, 0, sizeof(rel));
+    if (ct && strcmp(ct, "application/octet-stream") != 0) {
+        resp_error(out, 415, "unsupported_media_type",
+                   "upload the signed image as application/octet-stream");
+        return;
+    }
+    if (r->body_len == 0) {
+        resp_error(out, 400, "empty_body", "the body must be a signed ota image");
+        return;
+    }
+    if (name && (strlen(name) == 0 || strlen(name) > SRV_ID_MAX || !valid_hw_id(name))) {
+        resp_error(out, 400, "invalid_field",
+                   "query \"name\" must be 1..64 printable characters without spaces");
+        return;
+    }
+    if (s->n_trusted == 0) {
+        resp_error(out, 422, "no_trusted_keys",
+                   "the server has no trusted firmware keys: start it with --trusted-key "
+                   "PUB.pem (or put keys in DATA/trusted-keys/)");
+        return;
+    }
+    if (r->body_len > UINT32_MAX) {
+        resp_error(out, 413, "body_too_large", "image larger than 4 GiB");
+        return;
+    }
+    memset(&vp, 0, sizeof(vp));
+    vp.crypto = ota_crypto_openssl();
+    vp.keys = s->trusted;
+    vp.n_keys = s->n_trusted;
+    vp.buf = scratch;
+    vp.buf_len = sizeof(scratch);
+    memset(&diag, 0, sizeof(diag));
+    ota_reader_from_mem(&rd, &mr, r->body, (uint32_t)r->body_len);
+    ota_err e = ota_image_verify(&rd, &vp, &info, &diag);
+    if (e == OTA_OK && info.total_size != r->body_len) {
+        e = OTA_ERR_IMAGE_TRAILING_DATA;
+        diag.field = "image end";
+        diag.offset = info.total_size;
+        diag.has_values = 1;
+        diag.expected = info.total_size;
+        diag.found = (uint32_t)r->body_len;
+    }
+    if (e != OTA_OK) {
+        char where[160] = "";
+        if (diag.field && diag.has_values)
+            snprintf(where, sizeof(where), " (%s at offset %u: expected %u, found %u)",
+                     diag.field, diag.offset, diag.expected, diag.found);
+        else if (diag.field)
+            snprintf(where, sizeof(where), " (%s at offset %u)", diag.field, diag.offset);
+        log_msg(LOG_WARN, "release_refused", "err=%s%s", ota_errname(e), where);
+        json_t *body = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", "image_refused",
+                                 "message", "", "ota_error", ota_errname(e));
+        char msg[320];
+        snprintf(msg, sizeof(msg), "image refused: %s%s", ota_strerror(e), where);
+        json_object_set_new(json_object_get(body, "error"), "message", json_string(msg));
+        resp_json(out, 422, body);
+        return;
+    }
+    if (info.hw_id_len == 0) {
+        resp_error(out, 422, "image_refused",
+                   "image has no hardware id TLV; sign it with a hardware id so devices "
+                   "of other hardware can never be offered it");
+        return;
+    }
+    memcpy(rel.hw_id, info.hw_id, info.hw_id_len);
+    rel.hw_id[info.hw_id_len] = '\0';
+    if (!valid_hw_id(rel.hw_id)) {
+        resp_error(out, 422, "image_refused",
+                   "image hardware id must be printable ASCII without spaces");
+        return;
+    }
+    rel.version = info.hdr.version;
+    rel.security_counter = info.has_security_counter ? info.security_counter : 0;
+    rel.size = r->body_len;
+    rel.created_at = srv_now(s);
+    ota_sha256(ota_crypto_openssl(), r->body, r->body_len, rel.digest);
+    if (name)
+        snprintf(rel.name, sizeof(rel.name), "%s", name);
+    else
+        version_str(&rel.version, rel.name, sizeof(rel.name));
+    if (artifact_put(s, r->body, r->body_len, rel.digest) != OTA_OK) {
+        resp_error(out, 507, "storage", "cannot write the artifact file");
+        return;
+    }
+    enum store_rc rc = s->store->ops->release_insert(s->store, &rel);
+    if (rc == STORE_CONFLICT) {
+        struct srv_release old;
+        if (s->store->ops->release_by_digest(s->store, rel.digest, &old) == STORE_OK) {
+            json_t *body = json_pack("{s:{s:s,s:s},s:o}", "error", "code", "conflict",
+                                     "message", "this image is already a release", "release",
+                                     release_json(&old));
+            resp_json(out, 409, body);
+            return;
+        }
+    }
+    if (rc != STORE_OK) {
+        storage_error(out);
+        return;
+    }
+    log_msg(LOG_INFO, "release_created", "id=%lld name=%s hw_id=%s size=%llu",
+            (long long)rel.id, rel.name, rel.hw_id, (unsigned long long)rel.size);
+    resp_json(out, 201, release_json(&rel));
+}
+
+static void add_release(void *ctx, const struct srv_release *r)
+{
+    json_array_append_new(ctx, release_json(r));
+}
+
+static void releases(struct server *s, struct http_req *r, struct http_resp *out)
+{
+    if (strcmp(r->method, "POST") == 0) {
+        release_upload(s, r, out);
+    } else if (strcmp(r->method, "GET") == 0) {
+        json_t *a = json_array();
+        if (s->store->ops->release_list(s->store, add_release, a) != STORE_OK) {
+            json_decref(a);
+            storage_error(out);
+            return;
+        }
+        resp_json(out, 200, json_pack("{s:o}", "releases", a));
+    } else {
+        resp_error(out, 405, "method_not_allowed", "use GET or POST");
+        resp_add_header(out, "Allow", "GET, POST");
+    }
+}
+
+static void release_one(struct server *s, struct http_req *r, struct http_resp *out,
+                        const char *idstr)
+{
+    int64_t id;
+    struct srv_release rel;
+    if (!parse_id(idstr, &id)) {
+        resp_error(out, 404, "not_found", "release ids are positive integers");
+        return;
+    }
+    enum store_rc rc = s->store->ops->release_get(s->store, id, &rel);
+    if (rc == STORE_NOT_FOUND) {
+        resp_error(out, 404, "not_found", "no release %lld", (long long)id);
+        return;
+    }
+    if (rc != STORE_OK) {
+        storage_error(out);
+        return;
+    }
+    if (strcmp(r->method, "GET") == 0) {
+        resp_json(out, 200, release_json(&rel));
+    } else if (strcmp(r->method, "DELETE") == 0) {
+        rc = s->store->ops->release_delete(s->store, id);
+        if (rc == STORE_CONFLICT) {
+            resp_error(out, 409, "in_use",
+                       "release %lld is the target of a campaign; delete is refused",
+                       (long long)id);
+            return;
+        }
+        if (rc != STORE_OK) {
+            storage_error(out);
+            return;
+        }
+        artifact_remove(s, rel.digest);
+        log_msg(LOG_INFO, "release_deleted", "id=%lld", (long long)id);
+        resp_empty(out, 204);
+    } else {
+        resp_error(out, 405, "method_not_allowed", "use GET or DELETE");
+        resp_add_header(out, "Allow", "GET, DELETE");
+    }
+}
+
+/* ---- devices ------------------------------------------------------------ */
+
+json_t *device_json(const struct srv_device *d);
+json_t *device_json(const struct srv_device *d)
+{
+    json_t *o = json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:I,s:I}", "id", d->id, "hw_id", d->hw_id,
+                          "tags", tags_json(d->tags), "current_version", d->current_version,
+                          "slot_state", d->slot_state, "last_result", d->last_result,
+                          "last_seen", (json_int_t)d->last_seen, "created_at",
+                          (json_int_t)d->created_at);
+    json_object_set_new(o, "current_digest",
+                        d->has_digest ? hex_json(d->current_digest, OTA_SHA256_LEN)
+                                      : json_null());
+    return o;
+}
+
+static void device_create(struct server *s, struct http_req *r, struct http_resp *out)
+{
+    static const char *const FIELDS[] = {"id", "hw_id", "tags", NULL};
+    struct srv_device d;
+    char token[TOKEN_STR_MAX];
+    memset(&d, 0, sizeof(d));
+    json_t *o = jv_parse_object(r, out);
+    if (!o)
+        return;
+    int ok = jv_only(o, FIELDS, out) && jv_string(o, "id", 1, SRV_ID_MAX, d.id, out) &&
+             jv_string(o, "hw_id", 1, SRV_HWID_MAX, d.hw_id, out) &&
+             jv_tags(o, "tags", d.tags, sizeof(d.tags), out);
+    json_decref(o);
+    if (!ok)
+        return;
+    if (!valid_device_id(d.id)) {
+        resp_error(out, 400, "invalid_field",
+                   "field \"id\" must be 1..64 characters of A-Z a-z 0-9 - _ . :");
+        return;
+    }
+    if (!valid_hw_id(d.hw_id)) {
+        resp_error(out, 400, "invalid_field",
+                   "field \"hw_id\" must be 1..32 printable characters without spaces");
+        return;
+    }
+    if (!token_new("otad", token, d.token_hash)) {
+        resp_error(out, 500, "internal", "no randomness");
+        return;
+    }
+    d.created_at = srv_now(s);
+    enum store_rc rc = s->store->ops->device_insert(s->store, &d);
+    if (rc == STORE_CONFLICT) {
+        resp_error(out, 409, "conflict", "device \"%s\" already exists", d.id);
+        return;
+    }
+    if (rc != STORE_OK) {
+        storage_error(out);
+        return;
+    }
+    json_t *body = device_json(&d);
+    json_object_set_new(body, "token", json_string(token));
+    resp_json(out, 201, body);
+}
+
+static void add_device(void *ctx, const struct srv_device *d)
+{
+    json_array_append_new(ctx, device_json(d));
+}
+
+static void devices(struct server *s, struct http_req *r, struct http_resp *out)
+{
+    if (strcmp(r->method, "POST") == 0) {
+        device_create(s, r, out);
+        return;
+    }
+    if (strcmp(r->method, "GET") != 0) {
+        resp_error(out, 405, "method_not_allowed", "use GET or POST");
+        resp_add_header(out, "Allow", "GET, POST");
+        return;
+    }
+    const char *after = req_query(r, "after"), *lim = req_query(r, "limit");
+    long long n = lim ? atoll(lim) : 100;
+    if (n <= 0 || n > 1000)
+        n = 100;
+    json_t *a = json_array();
+    if (s->store->ops->device_list(s->store, after ? after : "", (int)n, add_device, a) !=
+        STORE_OK) {
+        json_decref(a);
+        storage_error(out);
+        return;
+    }
+    json_t *body = json_pack("{s:o}", "devices", a);
+    size_t cnt = json_array_size(a);
+    if ((long long)cnt == n)
+        json_object_set(body, "next_after",
+                        json_object_get(json_array_get(a, cnt - 1), "id"));
+    resp_json(out, 200, body);
+}
+
+static void device_one(struct server *s, struct http_req *r, struct http_resp *out,
+                       const char *id, const char *sub)
+{
+    struct srv_device d;
+    enum store_rc rc = s->store->ops->device_get(s->store, id, &d);
+    if (rc == STORE_NOT_FOUND) {
+        resp_error(out, 404, "not_found", "no device \"%s\"", id);
+        return;
+    }
+    if (rc != STORE_OK) {
+        storage_error(out);
+        return;
+    }
+    if (sub && strcmp(sub, "token") == 0) {
+        char token[TOKEN_STR_MAX];
+        uint8_t h[OTA_SHA256_LEN];
+        if (strcmp(r->method, "POST") != 0) {
+            resp_error(out, 405, "method_not_allowed", "use POST");
+            resp_add_header(out, "Allow", "POST");
+            return;
+        }
+        if (!token_new("otad", token, h) ||
+            s->store->ops->device_set_token(s->store, id, h) != STORE_OK) {
+            storage_error(out);
+            return;
+        }
+        log_msg(LOG_INFO, "device_token_rotated", "device=%s", id);
+        resp_json(out, 200, json_pack("{s:s,s:s}", "device_id", id, "token", token));
+        return;
+    }
+    if (strcmp(r->method, "GET") == 0) {
+        resp_json(out, 200, device_json(&d));
+    } else if (strcmp(r->method, "PATCH") == 0) {
+        static const char *const FIELDS[] = {"tags", NULL};
+        char tags[SRV_TAGS_MAX + 1] = "";
+        json_t *o = jv_parse_object(r, out);
+        if (!o)
+            return;
+        int ok = jv_only(o, FIELDS, out) && jv_tags(o, "tags", tags, sizeof(tags), out);
+        int has = json_object_get(o, "tags") != NULL;
+        json_decref(o);
+        if (!ok)
+            return;
+        if (has && s->store->ops->device_set_tags(s->store, id, tags) != STORE_OK) {
+            storage_error(out);
+            return;
+        }
+        if (has)
+            snprintf(d.tags, sizeof(d.tags), "%s", tags);
+        resp_json(out, 200, device_json(&d));
+    } else if (strcmp(r->method, "DELETE") == 0) {
+        if (s->store->ops->device_delete(s->store, id) != STORE_OK) {
+            storage_error(out);
+            return;
+        }
+        resp_empty(out, 204);
+    } else {
+        resp_error(out, 405, "method_not_allowed", "use GET, PATCH or DELETE");
+        resp_add_header(out, "Allow", "GET, PATCH, DELETE");
+    }
+}
+
+static void enrollment_tokens(struct server *s, struct http_req *r, struct http_resp *out)
+{
+    static const char *const FIELDS[] = {"tags", "hw_id", "expires_in", "max_uses", NULL};
+    struct srv_enroll_token t;
+    char token[TOKEN_STR_MAX];
+    int64_t expires_in = 0;
+    if (strcmp(r->method, "POST") != 0) {
+        resp_error(out, 405, "method_not_allowed", "use POST");
+        resp_add_header(out, "Allow", "POST");
+        return;
+    }
+    memset(&t, 0, sizeof(t));
+    json_t *o = jv_parse_object(r, out);
+    if (!o)
+        return;
+    int ok = jv_only(o, FIELDS, out) && jv_tags(o, "tags", t.tags, sizeof(t.tags), out) &&
+             jv_string(o, "hw_id", 0, SRV_HWID_MAX, t.hw_id, out) &&
+             jv_int(o, "expires_in", 0, 1, 10LL * 365 * 86400, &expires_in, out) &&
+             jv_int(o, "max_uses", 0, 1, INT32_MAX, &t.max_uses, out);
+    json_decref(o);
+    if (!ok)
+        return;
+    if (t.hw_id[0] && !valid_hw_id(t.hw_id)) {
+        resp_error(out, 400, "invalid_field", "field \"hw_id\" is not a valid hardware id");
+        return;
+    }
+    t.created_at = srv_now(s);
+    t.expires_at = expires_in ? t.created_at + expires_in : 0;
+    if (!token_new("otae", token, t.token_hash) ||
+        s->store->ops->enroll_insert(s->store, &t) != STORE_OK) {
+        storage_error(out);
+        return;
+    }
+    resp_json(out, 201,
+              json_pack("{s:I,s:s,s:o,s:s,s:I,s:I}", "id", (json_int_t)t.id, "token", token,
+                        "tags", tags_json(t.tags), "hw_id", t.hw_id, "expires_at",
+                        (json_int_t)t.expires_at, "max_uses", (json_int_t)t.max_uses));
+}
+
+/* ---- campaigns ---------------------------------------------------------- */
+
+static json_t *campaign_json(struct server *s, const struct srv_campaign *c, int with_counts)
+{
+    json_t *stages = json_array();
+    for (int i = 0; i < c->n_stages; i++)
+        json_array_append_new(
+            stages, json_pack("{s:f,s:I,s:I,s:f}", "percent", c->stages[i].percent,
+                              "soak_seconds", (json_int_t)c->stages[i].soak_seconds,
+                              "min_finished", (json_int_t)c->stages[i].min_finished,
+                              "max_failure_ratio", c->stages[i].max_failure_ratio));
+    json_t *filter = json_pack("{s:s*,s:o,s:s*,s:s*}", "hw_id",
+                               c->f_hw_id[0] ? c->f_hw_id : NULL, "tags", tags_json(c->f_tags),
+                               "min_version", c->f_min_version[0] ? c->f_min_version : NULL,
+                               "max_version", c->f_max_version[0] ? c->f_max_version : NULL);
+    json_t *o = json_pack(
+        "{s:I,s:s,s:I,s:o,s:o,s:s,s:I,s:f,s:I,s:b,s:s*,s:I,s:I}", "id", (json_int_t)c->id,
+        "name", c->name, "release_id", (json_int_t)c->release_id, "filter", filter, "stages",
+        stages, "state", CAMPAIGN_STATES[c->state], "stage", (json_int_t)c->stage,
+        "stage_percent", c->n_stages ? c->stages[c->stage].percent : 0.0, "stage_started_at",
+        (json_int_t)c->stage_started_at, "rollout_complete", c->complete, "halt_reason",
+        c->halt_reason[0] ? c->halt_reason : NULL, "created_at", (json_int_t)c->created_at,
+        "updated_at", (json_int_t)c->updated_at);
+    if (!with_counts)
+        return o;
+    struct srv_counts k;
+    struct rollout_totals t;
+    if (s->store->ops->campaign_counts(s->store, c->id, &k) != STORE_OK)
+        return o;
+    rollout_totals(&k, &t);
+    json_t *per_stage = json_array(), *per_state = json_object();
+    int64_t tot[DC_STATE_COUNT] = {0};
+    for (int i = 0; i < c->n_stages; i++) {
+        json_t *st = json_object();
+        for (int j = 0; j < DC_STATE_COUNT; j++) {
+            json_object_set_new(st, dc_state_name(j), json_integer(k.by_stage_state[i][j]));
+            tot[j] += k.by_stage_state[i][j];
+        }
+        json_array_append_new(per_stage, st);
+    }
+    for (int j = 0; j < DC_STATE_COUNT; j++)
+        json_object_set_new(per_state, dc_state_name(j), json_integer(tot[j]));
+    json_object_set_new(o, "counts_by_stage", per_stage);
+    json_object_set_new(o, "counts", per_state);
+    json_object_set_new(o, "finished", json_integer(t.finished));
+    json_object_set_new(o, "failed", json_integer(t.failed));
+    json_object_set_new(o, "in_progress", json_integer(t.in_progress));
+    json_object_set_new(o, "failure_ratio",
+                        json_real(t.finished ? (double)t.failed / (double)t.finished : 0.0));
+    if (c->state == CAMPAIGN_ACTIVE && !c->complete && c->n_stages) {
+        const struct srv_stage *sg = &c->stages[c->stage];
+        int64_t wait = c->stage_started_at + sg->soak_seconds - srv_now(s);
+        json_object_set_new(o, "next_stage_in_seconds", json_integer(wait > 0 ? wait : 0));
+        json_object_set_new(o, "finished_needed",
+                            json_integer(sg->min_finished > t.finished
+                                             ? sg->min_finished - t.finished
+                                             : 0));
+    }
+    return o;
+}
+
+static int parse_stages(json_t *arr, struct srv_campaign *c, struct http_resp *out)
+{
+    static const char *const FIELDS[] = {"percent", "soak_seconds", "min_finished",
+                                         "max_failure_ratio", NULL};
+    size_t i;
+    json_t *e;
+    if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+        json_array_size(arr) > SRV_STAGES_MAX) {
+        resp_error(out, 400, "invalid_field",
+                   "field \"stages\" must be an array of 1..%d stages", SRV_STAGES_MAX);
+        return 0;
+    }
+    double prev = 0;
+    json_array_foreach(arr, i, e) {
+        struct srv_stage *st = &c->stages[i];
+        st->percent = 0;
+        st->soak_seconds = 0;
+        st->min_finished = 0;
+        st->max_failure_ratio = 1.0;
+        if (!json_is_object(e)) {
+            resp_error(out, 400, "invalid_field", "stages[%zu] must be an object", i);
+            return 0;
+        }
+        if (!jv_only(e, FIELDS, out) ||
+            !jv_number(e, "percent", 1, 0.01, 100.0, &st->percent, out) ||
+            !jv_int(e, "soak_seconds", 0, 0, 365LL * 86400, &st->soak_seconds, out) ||
+            !jv_int(e, "min_finished", 0, 0, 100000000, &st->min_finished, out) ||
+            !jv_number(e, "max_failure_ratio", 0, 0.0, 1.0, &st->max_failure_ratio, out))
+            return 0;
+        if (st->percent <= prev) {
+            resp_error(out, 400, "invalid_field",
+                       "stages[%zu].percent must be greater than the previous stage's "
+                       "(percentages are cumulative)",
+                       i);
+            return 0;
+        }
+        prev = st->percent;
+    }
+    c->n_stages = (int)json_array_size(arr);
+    return 1;
+}
+
+static void campaign_create(struct server *s, struct http_req *r, struct http_resp *out)
+{
+    static const char *const FIELDS[] = {"name", "release_id", "filter", "stages", NULL};
+    static const char *const FFIELDS[] = {"hw_id", "tags", "min_version", "max_version", NULL};
+    struct srv_campaign c;
+    struct srv_release rel;
+    struct ota_image_version v;
+    memset(&c, 0, sizeof(c));
+    json_t *o = jv_parse_object(r, out);
+    if (!o)
+        return;
+    json_t *f = json_object_get(o, "filter");
+    int ok = jv_only(o, FIELDS, out) && jv_string(o, "name", 0, SRV_ID_MAX, c.name, out) &&
+             jv_int(o, "release_id", 1, 1, INT64_MAX, &c.release_id, out);
+    if (ok && f && !json_is_null(f)) {
+        if (!json_is_object(f)) {
+            resp_error(out, 400, "invalid_field", "field \"filter\" must be an object");
+            ok = 0;
+        } else {
+            ok = jv_only(f, FFIELDS, out) &&
+                 jv_string(f, "hw_id", 0, SRV_HWID_MAX, c.f_hw_id, out) &&
+                 jv_tags(f, "tags", c.f_tags, sizeof(c.f_tags), out) &&
+                 jv_string(f, "min_version", 0, sizeof(c.f_min_version) - 1, c.f_min_version,
+                           out) &&
+                 jv_string(f, "max_version", 0, sizeof(c.f_max_version) - 1, c.f_max_version,
+                           out);
+        }
+    }
+    if (ok) {
+        json_t *st = json_object_get(o, "stages");
+        if (!st) {
+            /* Default plan: everything at once, halting on 20% failures. */
+            c.n_stages = 1;
+            c.stages[0].percent = 100;
+            c.stages[0].max_failure_ratio = 0.2;
+        } else {
+            ok = parse_stages(st, &c, out);
+        }
+    }
+    json_decref(o);
+    if (!ok)
+        return;
+    if ((c.f_min_version[0] && !parse_version(c.f_min_version, &v)) ||
+        (c.f_max_version[0] && !parse_version(c.f_max_version, &v))) {
+        resp_error(out, 400, "invalid_field",
+                   "filter versions must be MAJOR.MINOR.REVISION[+BUILD]");
+        return;
+    }
+    enum store_rc rc = s->store->ops->release_get(s->store, c.release_id, &rel);
+    if (rc == STORE_NOT_FOUND) {
+        resp_error(out, 422, "unknown_release", "no release %lld", (long long)c.release_id);
+        return;
+    }
+    if (rc != STORE_OK) {
+        storage_error(out);
+        return;
+    }
+    if (c.f_hw_id[0] && strcmp(c.f_hw_id, rel.hw_id) != 0) {
+        resp_error(out, 422, "hw_id_mismatch",
+                   "filter hardware id \"%s\" differs from the release's \"%s\"", c.f_hw_id,
+                   rel.hw_id);
+        return;
+    }
+    /* A release only ever goes to its own hardware. */
+    snprintf(c.f_hw_id, sizeof(c.f_hw_id), "%s", rel.hw_id);
+    if (!c.name[0])
+        snprintf(c.name, sizeof(c.name), "%s", rel.name);
+    c.state = CAMPAIGN_ACTIVE;
+    c.stage = 0;
+    c.created_at = c.updated_at = c.stage_started_at = srv_now(s);
+    if (s->store->ops->campaign_insert(s->store, &c) != STORE_OK) {
+        storage_error(out);
+        return;
+    }
+    log_msg(LOG_INFO, "campaign_created", "id=%lld release=%lld stages=%d", (long long)c.id,
+            (long long)c.release_id, c.n_stages);
+    rollout_evaluate(s, c.id);
+    s->store->ops->campaign_get(s->store, c.id, &c);
+    resp_json(out, 201, campaign_json(s, &c, 1));
+}
+
+struct camp_arr {
+    struct server *s;
+    json_t *a;
+};
+
+static void add_campaign(void *ctx, const struct srv_campaign *c)
+{
+    struct camp_arr *ca = ctx;
+    json_array_append_new(ca->a, campaign_json(ca->s, c, 0));
+}
+
+static void campaigns(struct server *s, struct http_req *r, struct http_resp *out)
+{
+    if (strcmp(r->method, "POST") == 0) {
+        campaign_create(s, r, out);
+        return;
+    }
+    if (strcmp(r->method, "GET") != 0) {
+        resp_error(out, 405, "method_not_allowed", "use GET or POST");
+        resp_add_header(out, "Allow", "GET, POST");
+        return;
+    }
+    struct camp_arr ca = {s, json_array()};
+    if (s->store->ops->campaign_list(s->store, 0, add_campaign, &ca) != STORE_OK) {
+        json_decref(ca.a);
+        storage_error(out);
+        return;
+    }
+    resp_json(out, 200, json_pack("{s:o}", "campaigns", ca.a));
+}
+
+static void campaign_one(struct server *s, struct http_req *r, struct http_resp *out,
+                         const char *idstr, const char *action)
+{
+    int64_t id;
+    struct srv_campaign c;
+    if (!parse_id(idstr, &id)) {
+        resp_error(out, 404, "not_found", "campaign ids are positive integers");
+        return;
+    }
+    if (!action) {
+        if (strcmp(r->method, "GET") != 0) {
+            resp_error(out, 405, "method_not_allowed", "use GET");
+            resp_add_header(out, "Allow", "GET");
+            return;
+        }
+        rollout_evaluate(s, id);
+    }
+    enum store_rc rc = s->store->ops->campaign_get(s->store, id, &c);
+    if (rc == STORE_NOT_FOUND) {
+        resp_error(out, 404, "not_found", "no campaign %lld", (long long)id);
+        return;
+    }
+    if (rc != STORE_OK) {
+        storage_error(out);
+        return;
+    }
+    if (!action) {
+        resp_json(out, 200, campaign_json(s, &c, 1));
+        return;
+    }
+    if (strcmp(r->method, "POST") != 0) {
+        resp_error(out, 405, "method_not_allowed", "use POST");
+        resp_add_header(out, "Allow", "POST");
+        return;
+    }
+    int from = c.state, to;
+    if (strcmp(action, "pause") == 0) {
+        if (c.state != CAMPAIGN_ACTIVE) {
+            resp_error(out, 409, "invalid_state", "campaign is %s; only an active one pauses",
+                       CAMPAIGN_STATES[c.state]);
+            return;
+        }
+        to = CAMPAIGN_PAUSED;
+    } else if (strcmp(action, "resume") == 0) {
+        if (c.state != CAMPAIGN_PAUSED && c.state != CAMPAIGN_HALTED) {
+            resp_error(out, 409, "invalid_state",
+                       "campaign is %s; only a paused or halted one resumes",
+                       CAMPAIGN_STATES[c.state]);
+            return;
+        }
+        to = CAMPAIGN_ACTIVE;
+        c.halt_reason[0] = '\0';
+        c.stage_started_at = srv_now(s); /* soak again from now */
+    } else if (strcmp(action, "abort") == 0) {
+        if (c.state == CAMPAIGN_ABORTED) {
+            resp_error(out, 409, "invalid_state", "campaign is already aborted");
+            return;
+        }
+        to = CAMPAIGN_ABORTED;
+    } else {
+        resp_error(out, 404, "not_found", "unknown action \"%s\" (pause, resume, abort)",
+                   action);
+        return;
+    }
+    c.state = to;
+    c.updated_at = srv_now(s);
+    rc = s->store->ops->campaign_update(s->store, &c, from, c.stage);
+    if (rc == STORE_CONFLICT) {
+        resp_error(out, 409, "conflict", "campaign changed meanwhile; retry");
+        return;
+    }
+    if (rc != STORE_OK) {
+        storage_error(out);
+        return;
+    }
+    log_msg(LOG_INFO, "campaign_action", "id=%lld action=%s from=%s to=%s", (long long)id,
+            action, CAMPAIGN_STATES[from], CAMPAIGN_STATES[to]);
+    if (to == CAMPAIGN_ACTIVE)
+        rollout_evaluate(s, id);
+    s->store->ops->campaign_get(s->store, id, &c);
+    resp_json(out, 200, campaign_json(s, &c, 1));
+}
+
+/* ---- test clock and server key ----------------------------------------- */
+
+static void clock_route(struct server *s, struct http_req *r, struct http_resp *out)
+{
+    static const char *const FIELDS[] = {"advance_seconds", NULL};
+    int64_t adv = 0;
+    if (!s->test_clock) {
+        resp_error(out, 404, "not_found", "the test clock is off (start with --test-clock)");
+        return;
+    }
+    if (strcmp(r->method, "POST") == 0) {
+        json_t *o = jv_parse_object(r, out);
+        if (!o)
+            return;
+        int ok = jv_only(o, FIELDS, out) &&
+                 jv_int(o, "advance_seconds", 1, 0, 100LL * 365 * 86400, &adv, out);
+        json_decref(o);
+        if (!ok)
+            return;
+        atomic_fetch_add(&s->clock_offset, adv);
+        log_msg(LOG_INFO, "clock_advanced", "seconds=%lld offset=%lld", (long long)adv,
+                (long long)atomic_load(&s->clock_offset));
+        rollout_evaluate_all(s);
+    } else if (strcmp(r->method, "GET") != 0) {
+        resp_error(out, 405, "method_not_allowed", "use GET or POST");
+        return;
+    }
+    resp_json(out, 200, json_pack("{s:I,s:I}", "now", (json_int_t)srv_now(s), "offset",
+                                  (json_int_t)atomic_load(&s->clock_offset)));
+}
+
+static void server_key(struct server *s, struct http_req *r, struct http_resp *out)
+{
+    char kid[2 * OTA_MANIFEST_KEY_ID_LEN + 1], path[PATH_MAX + 32];
+    uint8_t *pem = NULL;
+    size_t len = 0;
+    (void)r;
+    ota_hex_encode(s->manifest_key_id, OTA_MANIFEST_KEY_ID_LEN, kid);
+    snprintf(path, sizeof(path), "%.4000s/keys/manifest-key.pub.pem", s->data_dir);
+    if (ota_file_read(path, &pem, &len) != OTA_OK) {
+        resp_error(out, 500, "internal", "cannot read %s", path);
+        return;
+    }
+    json_t *o = json_pack("{s:s,s:s%,s:o}", "key_id", kid, "public_key_pem", (char *)pem, len,
+                          "spki", hex_json(s->manifest_pub.spki, OTA_P256_SPKI_LEN));
+    free(pem);
+    resp_json(out, 200, o);
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+void api_admin_route(struct server *s, struct http_req *r, struct http_resp *out)
+{
+    char seg[3][SRV_ID_MAX + 2] = {"", "", ""};
+    int nseg = 0;
+    if (!auth_admin(s, r, out))
+        return;
+    /* split the path after /v1/ into at most 3 segments */
+    const char *p = r->path + 4;
+    while (*p && nseg < 3) {
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n > SRV_ID_MAX) {
+            resp_error(out, 404, "not_found", "no such resource");
+            return;
+        }
+        memcpy(seg[nseg], p, n);
+        seg[nseg][n] = '\0';
+        nseg++;
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    switch (r->route) {
+    case ROUTE_RELEASES:
+        releases(s, r, out);
+        break;
+    case ROUTE_RELEASE:
+        release_one(s, r, out, seg[1]);
+        break;
+    case ROUTE_DEVICES:
+        devices(s, r, out);
+        break;
+    case ROUTE_DEVICE:
+        device_one(s, r, out, seg[1], NULL);
+        break;
+    case ROUTE_DEVICE_TOKEN:
+        device_one(s, r, out, seg[1], "token");
+        break;
+    case ROUTE_ENROLL_TOKENS:
+        enrollment_tokens(s, r, out);
+        break;
+    case ROUTE_CAMPAIGNS:
+        campaigns(s, r, out);
+        break;
+    case ROUTE_CAMPAIGN:
+        campaign_one(s, r, out, seg[1], NULL);
+        break;
+    case ROUTE_CAMPAIGN_ACTION:
+        campaign_one(s, r, out, seg[1], seg[2]);
+        break;
+    case ROUTE_CLOCK:
+        clock_route(s, r, out);
+        break;
+    case ROUTE_SERVER_KEY:
+        server_key(s, r, out);
+        break;
+    default:
+        resp_error(out, 404, "not_found", "no such route");
+    }
+}

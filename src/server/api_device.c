@@ -1,0 +1,490 @@
+/*
+ * api_device.c - the device API: enrollment, check-in (nothing to do, or a
+ * signed manifest offering an update), and status reports stored durably
+ * before they are acknowledged. A device token only ever opens that
+ * device's own records.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "artifact.h"
+#include "jsonv.h"
+#include "log.h"
+#include "ota/manifest_sign.h"
+#include "rollout.h"
+
+#define MANIFEST_MEDIA_TYPE "application/vnd.ota.manifest"
+
+static const char *const DC_API_NAMES[DC_STATE_COUNT] = {
+    "offered", "downloading", "installing", "installed-rebooting",
+    "success", "failure",     "rolled-back"};
+
+static int dc_state_from_name(const char *n)
+{
+    for (int i = DC_DOWNLOADING; i < DC_STATE_COUNT; i++)
+        if (strcmp(n, DC_API_NAMES[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *dc_state_name(int st);
+const char *dc_state_name(int st)
+{
+    return st >= 0 && st < DC_STATE_COUNT ? DC_API_NAMES[st] : "unknown";
+}
+
+static json_t *hex_json(const uint8_t *d, size_t n)
+{
+    char hex[2 * 64 + 1];
+    ota_hex_encode(d, n, hex);
+    return json_string(hex);
+}
+
+static int parse_digest(const char *hex, uint8_t d[OTA_SHA256_LEN])
+{
+    if (strlen(hex) != 2 * OTA_SHA256_LEN)
+        return 0;
+    return ota_hex_decode(hex, d, OTA_SHA256_LEN) == OTA_SHA256_LEN;
+}
+
+/* ---- check-in ----------------------------------------------------------- */
+
+struct camp_list {
+    struct srv_campaign *v;
+    int n, cap;
+};
+
+static void collect_campaign(void *ctx, const struct srv_campaign *c)
+{
+    struct camp_list *l = ctx;
+    if (l->n == l->cap) {
+        int ncap = l->cap ? l->cap * 2 : 4;
+        struct srv_campaign *nv = realloc(l->v, (size_t)ncap * sizeof(*nv));
+        if (!nv)
+            return;
+        l->v = nv;
+        l->cap = ncap;
+    }
+    l->v[l->n++] = *c;
+}
+
+/* What the device says about itself. */
+struct checkin_info {
+    char hw_id[SRV_HWID_MAX + 1];
+    char version[24];
+    char slot_state[32];
+    uint8_t digest[OTA_SHA256_LEN];
+    int has_digest;
+    int64_t manifest_format;
+};
+
+static void version_str(const struct ota_image_version *v, char *buf, size_t n)
+{
+    snprintf(buf, n, "%u.%u.%u+%u", v->major, v->minor, v->revision, (unsigned)v->build);
+}
+
+/* 1 if the device already runs the campaign's target. */
+static int on_target(const struct checkin_info *ci, const struct srv_release *rel)
+{
+    if (ci->has_digest)
+        return memcmp(ci->digest, rel->digest, OTA_SHA256_LEN) == 0;
+    struct ota_image_version v;
+    return ci->version[0] && parse_version(ci->version, &v) &&
+           ota_image_version_cmp(&v, &rel->version) == 0;
+}
+
+static void send_offer(struct server *s, struct http_req *r, struct http_resp *out,
+                       const struct srv_device *d, const struct checkin_info *ci,
+                       const struct srv_campaign *c, const struct srv_release *rel)
+{
+    struct ota_manifest m;
+    uint8_t buf[OTA_MANIFEST_MAX_LEN];
+    size_t len = 0;
+    uint64_t psize = 0;
+    int64_t now = srv_now(s);
+    memset(&m, 0, sizeof(m));
+    m.campaign_id = (uint64_t)c->id;
+    m.issued_at = (uint64_t)now;
+    m.expires_at = (uint64_t)(now + s->offer_ttl);
+    memcpy(m.target_digest, rel->digest, OTA_SHA256_LEN);
+    m.target_size = (uint32_t)rel->size;
+    m.target_version = rel->version;
+    m.target_security_counter = rel->security_counter;
+    if (ci->has_digest && delta_for(s, rel, ci->digest, m.payload_digest, &psize)) {
+        m.payload_kind = OTA_PAYLOAD_DELTA;
+        m.payload_size = (uint32_t)psize;
+        memcpy(m.base_digest, ci->digest, OTA_SHA256_LEN);
+    } else {
+        m.payload_kind = OTA_PAYLOAD_FULL;
+        memcpy(m.payload_digest, rel->digest, OTA_SHA256_LEN);
+        m.payload_size = (uint32_t)rel->size;
+    }
+    m.device_id_len = (uint8_t)strlen(d->id);
+    memcpy(m.device_id, d->id, m.device_id_len);
+    m.hw_id_len = (uint8_t)strlen(rel->hw_id);
+    memcpy(m.hw_id, rel->hw_id, m.hw_id_len);
+    ota_err e = ota_manifest_sign(s->manifest_key, &m, buf, sizeof(buf), &len);
+    if (e != OTA_OK) {
+        log_msg(LOG_ERROR, "manifest_sign_failed", "device=%s err=%s", d->id, ota_errname(e));
+        resp_error(out, 500, "internal", "manifest signing failed: %s", ota_strerror(e));
+        return;
+    }
+    atomic_fetch_add_explicit(m.payload_kind == OTA_PAYLOAD_DELTA ? &s->metrics.offers_delta
+                                                                  : &s->metrics.offers_full,
+                              1, memory_order_relaxed);
+    const char *accept = req_header(r, "Accept");
+    if (accept && strstr(accept, MANIFEST_MEDIA_TYPE)) {
+        resp_bytes(out, 200, MANIFEST_MEDIA_TYPE, buf, len);
+        return;
+    }
+    char b64[4 * ((OTA_MANIFEST_MAX_LEN + 2) / 3) + 1];
+    EVP_EncodeBlock((unsigned char *)b64, buf, (int)len);
+    char url[128], hex[65], ver[32];
+    ota_hex_encode(m.payload_digest, OTA_SHA256_LEN, hex);
+    snprintf(url, sizeof(url), "/v1/artifacts/%s", hex);
+    version_str(&rel->version, ver, sizeof(ver));
+    json_t *payload = json_pack("{s:s,s:s,s:o,s:I}", "kind",
+                                m.payload_kind == OTA_PAYLOAD_DELTA ? "delta" : "full", "url",
+                                url, "digest", hex_json(m.payload_digest, OTA_SHA256_LEN),
+                                "size", (json_int_t)m.payload_size);
+    if (m.payload_kind == OTA_PAYLOAD_DELTA)
+        json_object_set_new(payload, "base_digest", hex_json(m.base_digest, OTA_SHA256_LEN));
+    resp_json(out, 200,
+              json_pack("{s:s,s:I,s:s,s:o,s:{s:s,s:o,s:I,s:I,s:s},s:I,s:I}", "action",
+                        "update", "campaign_id", (json_int_t)c->id, "manifest", b64,
+                        "payload", payload, "target", "version", ver, "digest",
+                        hex_json(rel->digest, OTA_SHA256_LEN), "size", (json_int_t)rel->size,
+                        "security_counter", (json_int_t)rel->security_counter, "hw_id",
+                        rel->hw_id, "expires_at", (json_int_t)m.expires_at, "poll_interval",
+                        (json_int_t)s->poll_interval));
+}
+
+static void nothing(struct server *s, struct http_req *r, struct http_resp *out)
+{
+    const char *accept = req_header(r, "Accept");
+    if (accept && strstr(accept, MANIFEST_MEDIA_TYPE)) {
+        resp_empty(out, 204);
+        return;
+    }
+    char body[64];
+    snprintf(body, sizeof(body), "{\"action\":\"none\",\"poll_interval\":%lld}",
+             (long long)s->poll_interval);
+    resp_text(out, 200, "application/json", body);
+}
+
+static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
+                    const struct srv_device *d)
+{
+    static const char *const FIELDS[] = {"hw_id",      "current_version", "current_digest",
+                                         "slot_state", "manifest_format", NULL};
+    struct checkin_info ci;
+    char digest_hex[80] = "";
+    struct store *st = s->store;
+    memset(&ci, 0, sizeof(ci));
+    ci.manifest_format = OTA_MANIFEST_FORMAT;
+    json_t *o = jv_parse_object(r, out);
+    if (!o)
+        return;
+    int ok = jv_only(o, FIELDS, out) &&
+             jv_string(o, "hw_id", 0, SRV_HWID_MAX, ci.hw_id, out) &&
+             jv_string(o, "current_version", 0, sizeof(ci.version) - 1, ci.version, out) &&
+             jv_string(o, "current_digest", 0, sizeof(digest_hex) - 1, digest_hex, out) &&
+             jv_string(o, "slot_state", 0, sizeof(ci.slot_state) - 1, ci.slot_state, out) &&
+             jv_int(o, "manifest_format", 0, 1, 255, &ci.manifest_format, out);
+    json_decref(o);
+    if (!ok)
+        return;
+    struct ota_image_version v;
+    if (ci.version[0] && !parse_version(ci.version, &v)) {
+        resp_error(out, 400, "invalid_field",
+                   "field \"current_version\" must be MAJOR.MINOR.REVISION[+BUILD]");
+        return;
+    }
+    if (digest_hex[0]) {
+        if (!parse_digest(digest_hex, ci.digest)) {
+            resp_error(out, 400, "invalid_field",
+                       "field \"current_digest\" must be 64 hex digits (SHA-256)");
+            return;
+        }
+        ci.has_digest = 1;
+    }
+    if (ci.hw_id[0] && strcmp(ci.hw_id, d->hw_id) != 0) {
+        resp_error(out, 409, "hw_id_mismatch",
+                   "device reports hardware id \"%s\" but is registered as \"%s\"", ci.hw_id,
+                   d->hw_id);
+        return;
+    }
+    if (ci.manifest_format != OTA_MANIFEST_FORMAT) {
+        resp_error(out, 400, "unsupported_manifest_format",
+                   "this server issues manifest format %u only", OTA_MANIFEST_FORMAT);
+        return;
+    }
+    struct srv_seen seen;
+    memset(&seen, 0, sizeof(seen));
+    snprintf(seen.device_id, sizeof(seen.device_id), "%s", d->id);
+    seen.at = srv_now(s);
+    snprintf(seen.current_version, sizeof(seen.current_version), "%s", ci.version);
+    memcpy(seen.current_digest, ci.digest, OTA_SHA256_LEN);
+    seen.has_digest = (uint8_t)ci.has_digest;
+    snprintf(seen.slot_state, sizeof(seen.slot_state), "%s", ci.slot_state);
+    seen_push(s, &seen);
+    atomic_fetch_add_explicit(&s->metrics.checkins, 1, memory_order_relaxed);
+
+    struct camp_list l = {0};
+    if (st->ops->campaign_list(st, 1, collect_campaign, &l) != STORE_OK) {
+        free(l.v);
+        resp_error(out, 503, "storage", "database unavailable");
+        return;
+    }
+    /* The newest active campaign whose filter matches decides. */
+    for (int i = 0; i < l.n; i++) {
+        const struct srv_campaign *c = &l.v[i];
+        struct srv_release rel;
+        struct srv_dc dc;
+        if (!rollout_matches(c, d, ci.version))
+            continue;
+        if (st->ops->release_get(st, c->release_id, &rel) != STORE_OK)
+            continue;
+        if (on_target(&ci, &rel))
+            break;
+        enum store_rc rc = st->ops->dc_get(st, c->id, d->id, &dc);
+        if (rc == STORE_OK && DC_IS_FINAL(dc.state))
+            break; /* finished with this campaign (success, failure, rollback) */
+        if (rc == STORE_NOT_FOUND) {
+            if (!rollout_in_stage(c, rollout_bucket(c->id, d->id)))
+                break;
+            memset(&dc, 0, sizeof(dc));
+            dc.campaign_id = c->id;
+            snprintf(dc.device_id, sizeof(dc.device_id), "%s", d->id);
+            dc.stage = c->stage;
+            dc.updated_at = srv_now(s);
+            if (st->ops->dc_offer(st, &dc) != STORE_OK) {
+                free(l.v);
+                resp_error(out, 503, "storage", "database unavailable");
+                return;
+            }
+        } else if (rc != STORE_OK) {
+            free(l.v);
+            resp_error(out, 503, "storage", "database unavailable");
+            return;
+        }
+        send_offer(s, r, out, d, &ci, c, &rel);
+        free(l.v);
+        return;
+    }
+    free(l.v);
+    nothing(s, r, out);
+}
+
+/* ---- reports ------------------------------------------------------------ */
+
+static void report(struct server *s, struct http_req *r, struct http_resp *out,
+                   const struct srv_device *d)
+{
+    static const char *const FIELDS[] = {"campaign_id", "state", "code", "detail", NULL};
+    struct srv_report rep;
+    char state[32] = "", last[SRV_DETAIL_MAX + 64];
+    memset(&rep, 0, sizeof(rep));
+    json_t *o = jv_parse_object(r, out);
+    if (!o)
+        return;
+    int ok = jv_only(o, FIELDS, out) &&
+             jv_int(o, "campaign_id", 0, 0, INT64_MAX, &rep.campaign_id, out) &&
+             jv_string(o, "state", 1, sizeof(state) - 1, state, out) &&
+             jv_int(o, "code", 0, INT32_MIN, INT32_MAX, &rep.code, out) &&
+             jv_string(o, "detail", 0, SRV_DETAIL_MAX, rep.detail, out);
+    json_decref(o);
+    if (!ok)
+        return;
+    rep.state = dc_state_from_name(state);
+    if (rep.state < 0) {
+        resp_error(out, 400, "invalid_field",
+                   "field \"state\" must be one of downloading, installing, "
+                   "installed-rebooting, success, failure, rolled-back");
+        return;
+    }
+    if (rep.campaign_id) {
+        struct srv_dc dc;
+        enum store_rc rc = s->store->ops->dc_get(s->store, rep.campaign_id, d->id, &dc);
+        if (rc == STORE_NOT_FOUND) {
+            resp_error(out, 409, "not_offered",
+                       "campaign %lld made no offer to device %s", (long long)rep.campaign_id,
+                       d->id);
+            return;
+        }
+        if (rc != STORE_OK) {
+            resp_error(out, 503, "storage", "database unavailable");
+            return;
+        }
+    }
+    snprintf(rep.device_id, sizeof(rep.device_id), "%s", d->id);
+    rep.created_at = srv_now(s);
+    if (rep.code || rep.detail[0])
+        snprintf(last, sizeof(last), "%s code=%lld %s", state, (long long)rep.code, rep.detail);
+    else
+        snprintf(last, sizeof(last), "%s", state);
+    if (s->store->ops->report_insert(s->store, &rep, last) != STORE_OK) {
+        resp_error(out, 503, "storage", "report not stored; retry");
+        return;
+    }
+    if (rep.state < METRICS_N_DC)
+        atomic_fetch_add_explicit(&s->metrics.reports[rep.state], 1, memory_order_relaxed);
+    log_msg(LOG_INFO, "report", "device=%s campaign=%lld state=%s code=%lld id=%lld", d->id,
+            (long long)rep.campaign_id, state, (long long)rep.code, (long long)rep.id);
+    if (rep.campaign_id && DC_IS_FINAL(rep.state))
+        rollout_evaluate(s, rep.campaign_id);
+    resp_json(out, 201, json_pack("{s:I,s:b}", "report_id", (json_int_t)rep.id, "stored", 1));
+}
+
+struct report_list {
+    json_t *arr;
+    int64_t last;
+};
+
+static void add_report(void *ctx, const struct srv_report *rep)
+{
+    struct report_list *l = ctx;
+    json_array_append_new(
+        l->arr, json_pack("{s:I,s:I,s:s,s:I,s:s,s:I}", "id", (json_int_t)rep->id,
+                          "campaign_id", (json_int_t)rep->campaign_id, "state",
+                          dc_state_name(rep->state), "code", (json_int_t)rep->code, "detail",
+                          rep->detail, "created_at", (json_int_t)rep->created_at));
+    l->last = rep->id;
+}
+
+void list_reports(struct server *s, struct http_req *r, struct http_resp *out,
+                  const char *device_id);
+void list_reports(struct server *s, struct http_req *r, struct http_resp *out,
+                  const char *device_id)
+{
+    const char *after = req_query(r, "after"), *lim = req_query(r, "limit");
+    long long a = after ? atoll(after) : 0, n = lim ? atoll(lim) : 1000;
+    if (n <= 0 || n > 10000)
+        n = 1000;
+    struct report_list l = {json_array(), 0};
+    if (s->store->ops->report_list(s->store, device_id, a, (int)n, add_report, &l) !=
+        STORE_OK) {
+        json_decref(l.arr);
+        resp_error(out, 503, "storage", "database unavailable");
+        return;
+    }
+    size_t cnt = json_array_size(l.arr);
+    json_t *body = json_pack("{s:o}", "reports", l.arr);
+    if ((long long)cnt == n)
+        json_object_set_new(body, "next_after", json_integer(l.last));
+    resp_json(out, 200, body);
+}
+
+/* ---- enrollment --------------------------------------------------------- */
+
+static void enroll(struct server *s, struct http_req *r, struct http_resp *out)
+{
+    static const char *const FIELDS[] = {"enrollment_token", "device_id", "hw_id", NULL};
+    char tok[TOKEN_STR_MAX] = "", dev_token[TOKEN_STR_MAX];
+    struct srv_device d;
+    struct srv_enroll_token et;
+    uint8_t h[OTA_SHA256_LEN];
+    memset(&d, 0, sizeof(d));
+    json_t *o = jv_parse_object(r, out);
+    if (!o)
+        return;
+    int ok = jv_only(o, FIELDS, out) &&
+             jv_string(o, "enrollment_token", 1, sizeof(tok) - 1, tok, out) &&
+             jv_string(o, "device_id", 1, SRV_ID_MAX, d.id, out) &&
+             jv_string(o, "hw_id", 1, SRV_HWID_MAX, d.hw_id, out);
+    json_decref(o);
+    if (!ok)
+        return;
+    if (!valid_device_id(d.id)) {
+        resp_error(out, 400, "invalid_field",
+                   "field \"device_id\" must be 1..64 characters of A-Z a-z 0-9 - _ . :");
+        return;
+    }
+    if (!valid_hw_id(d.hw_id)) {
+        resp_error(out, 400, "invalid_field",
+                   "field \"hw_id\" must be 1..32 printable characters without spaces");
+        return;
+    }
+    token_hash(tok, h);
+    if (!token_new("otad", dev_token, d.token_hash)) {
+        resp_error(out, 500, "internal", "no randomness");
+        return;
+    }
+    d.created_at = srv_now(s);
+    enum store_rc rc = s->store->ops->enroll_use(s->store, h, srv_now(s), &d, &et);
+    if (rc == STORE_OK && et.hw_id[0] && strcmp(et.hw_id, d.hw_id) != 0) {
+        /* Refused after the fact: undo the registration. */
+        s->store->ops->device_delete(s->store, d.id);
+        resp_error(out, 403, "forbidden", "this enrollment token is for hardware \"%s\"",
+                   et.hw_id);
+        return;
+    }
+    if (rc == STORE_NOT_FOUND) {
+        resp_error(out, 401, "unauthorized",
+                   "enrollment token unknown, expired or used up");
+        return;
+    }
+    if (rc == STORE_CONFLICT) {
+        resp_error(out, 409, "conflict", "device id \"%s\" is already registered", d.id);
+        return;
+    }
+    if (rc != STORE_OK) {
+        resp_error(out, 503, "storage", "database unavailable");
+        return;
+    }
+    snprintf(r->who, sizeof(r->who), "device:%s", d.id);
+    log_msg(LOG_INFO, "device_enrolled", "device=%s hw_id=%s token_id=%lld", d.id, d.hw_id,
+            (long long)et.id);
+    resp_json(out, 201, json_pack("{s:s,s:s,s:s,s:o}", "device_id", d.id, "token", dev_token,
+                                  "hw_id", d.hw_id, "tags", tags_json(d.tags)));
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+void api_device_route(struct server *s, struct http_req *r, struct http_resp *out)
+{
+    struct srv_device d;
+    char id[SRV_ID_MAX + 1];
+    const char *p = r->path;
+    if (r->route == ROUTE_ENROLL) {
+        enroll(s, r, out);
+        return;
+    }
+    /* /v1/devices/{id}/checkin or /v1/devices/{id}/reports */
+    const char *rest = p + strlen("/v1/devices/");
+    const char *slash = strchr(rest, '/');
+    size_t n = slash ? (size_t)(slash - rest) : 0;
+    if (n == 0 || n > SRV_ID_MAX) {
+        resp_error(out, 404, "not_found", "no such route");
+        return;
+    }
+    memcpy(id, rest, n);
+    id[n] = '\0';
+    if (r->route == ROUTE_DEVICE_REPORTS && strcmp(r->method, "GET") == 0) {
+        if (auth_is_admin(s, r)) {
+            snprintf(r->who, sizeof(r->who), "admin");
+            if (s->store->ops->device_get(s->store, id, &d) != STORE_OK) {
+                resp_error(out, 404, "not_found", "no device \"%s\"", id);
+                return;
+            }
+        } else if (!auth_device(s, r, out, id, &d)) {
+            return;
+        }
+        list_reports(s, r, out, id);
+        return;
+    }
+    if (strcmp(r->method, "POST") != 0) {
+        resp_error(out, 405, "method_not_allowed", "use POST");
+        resp_add_header(out, "Allow", r->route == ROUTE_DEVICE_REPORTS ? "GET, POST" : "POST");
+        return;
+    }
+    if (!auth_device(s, r, out, id, &d))
+        return;
+    if (r->route == ROUTE_CHECKIN)
+        checkin(s, r, out, &d);
+    else
+        report(s, r, out, &d);
+}

@@ -1,0 +1,196 @@
+/*
+ * artifact.c - content-addressed artifact files and their HTTP download
+ * (GET/HEAD, strong ETag = the digest, single byte ranges with 206/416) so
+ * devices can resume interrupted downloads.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "artifact.h"
+#include "log.h"
+
+void artifact_path(const struct server *s, const uint8_t digest[OTA_SHA256_LEN],
+                   char *out, size_t cap)
+{
+    char hex[2 * OTA_SHA256_LEN + 1];
+    ota_hex_encode(digest, OTA_SHA256_LEN, hex);
+    snprintf(out, cap, "%.3900s/%s", s->artifacts_dir, hex);
+}
+
+int artifact_exists(struct server *s, const uint8_t digest[OTA_SHA256_LEN])
+{
+    char path[PATH_MAX];
+    artifact_path(s, digest, path, sizeof(path));
+    return access(path, R_OK) == 0;
+}
+
+ota_err artifact_put(struct server *s, const uint8_t *data, size_t len,
+                     const uint8_t digest[OTA_SHA256_LEN])
+{
+    char path[PATH_MAX];
+    artifact_path(s, digest, path, sizeof(path));
+    if (access(path, R_OK) == 0)
+        return OTA_OK;
+    return ota_file_write_atomic(path, data, len);
+}
+
+ota_err artifact_read(struct server *s, const uint8_t digest[OTA_SHA256_LEN],
+                      uint8_t **data, size_t *len)
+{
+    char path[PATH_MAX];
+    artifact_path(s, digest, path, sizeof(path));
+    return ota_file_read(path, data, len);
+}
+
+void artifact_remove(struct server *s, const uint8_t digest[OTA_SHA256_LEN])
+{
+    char path[PATH_MAX];
+    artifact_path(s, digest, path, sizeof(path));
+    unlink(path);
+}
+
+/* Parse "bytes=a-b", "bytes=a-", "bytes=-n" against size. 1 ok, 0 unsatisfiable
+ * or malformed (answered with 416), -1 ignore (multiple ranges: send all). */
+static int parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *end)
+{
+    char *e;
+    unsigned long long a, b;
+    if (strncmp(h, "bytes=", 6) != 0)
+        return 0;
+    h += 6;
+    if (strchr(h, ','))
+        return -1;
+    if (*h == '-') {
+        if (h[1] < '0' || h[1] > '9')
+            return 0;
+        errno = 0;
+        b = strtoull(h + 1, &e, 10);
+        if (errno || *e || b == 0 || size == 0)
+            return 0;
+        *start = b >= size ? 0 : size - b;
+        *end = size - 1;
+        return 1;
+    }
+    if (*h < '0' || *h > '9')
+        return 0;
+    errno = 0;
+    a = strtoull(h, &e, 10);
+    if (errno || *e != '-')
+        return 0;
+    h = e + 1;
+    if (*h == '\0') {
+        b = size ? size - 1 : 0;
+    } else {
+        if (*h < '0' || *h > '9')
+            return 0;
+        b = strtoull(h, &e, 10);
+        if (errno || *e)
+            return 0;
+        if (b >= size)
+            b = size - 1;
+    }
+    if (a >= size || a > b)
+        return 0;
+    *start = a;
+    *end = b;
+    return 1;
+}
+
+static int hex_digest(const char *hex, uint8_t d[OTA_SHA256_LEN])
+{
+    if (strlen(hex) != 2 * OTA_SHA256_LEN)
+        return 0;
+    for (const char *p = hex; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return 0;
+    return ota_hex_decode(hex, d, OTA_SHA256_LEN) == OTA_SHA256_LEN;
+}
+
+void api_artifact(struct server *s, struct http_req *r, struct http_resp *out,
+                  const char *hex)
+{
+    uint8_t digest[OTA_SHA256_LEN];
+    char path[PATH_MAX], etag[2 * OTA_SHA256_LEN + 3], cr[96];
+    struct stat stt;
+    int head = strcmp(r->method, "HEAD") == 0, fd;
+    uint64_t start = 0, end = 0, size;
+    int ranged = 0;
+    if (!head && strcmp(r->method, "GET") != 0) {
+        resp_error(out, 405, "method_not_allowed", "use GET or HEAD");
+        resp_add_header(out, "Allow", "GET, HEAD");
+        return;
+    }
+    if (!auth_any(s, r, out))
+        return;
+    if (!hex_digest(hex, digest)) {
+        resp_error(out, 404, "not_found", "artifacts are named by 64 lowercase hex digits");
+        return;
+    }
+    artifact_path(s, digest, path, sizeof(path));
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &stt) != 0) {
+        if (fd >= 0)
+            close(fd);
+        resp_error(out, 404, "not_found", "no artifact %s", hex);
+        return;
+    }
+    size = (uint64_t)stt.st_size;
+    snprintf(etag, sizeof(etag), "\"%s\"", hex);
+    const char *inm = req_header(r, "If-None-Match");
+    if (inm && (strcmp(inm, etag) == 0 || strcmp(inm, "*") == 0)) {
+        close(fd);
+        resp_empty(out, 304);
+        resp_add_header(out, "ETag", etag);
+        return;
+    }
+    const char *range = req_header(r, "Range");
+    const char *ifr = req_header(r, "If-Range");
+    if (range && (!ifr || strcmp(ifr, etag) == 0)) {
+        int pr = parse_range(range, size, &start, &end);
+        if (pr == 0) {
+            close(fd);
+            snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
+            resp_error(out, 416, "range_not_satisfiable",
+                       "range \"%s\" does not fit the artifact's %" PRIu64 " bytes", range,
+                       size);
+            resp_add_header(out, "Content-Range", cr);
+            return;
+        }
+        ranged = pr == 1;
+    }
+    if (!ranged) {
+        start = 0;
+        end = size ? size - 1 : 0;
+    }
+    uint64_t len = size ? end - start + 1 : 0;
+    struct MHD_Response *m;
+    /* MHD answers HEAD with the headers of the GET (same Content-Length). */
+    m = MHD_create_response_from_fd_at_offset64(len, fd, start); /* takes fd */
+    if (!m) {
+        close(fd);
+        resp_error(out, 500, "internal", "cannot create response");
+        return;
+    }
+    if (out->mhd)
+        MHD_destroy_response(out->mhd);
+    out->mhd = m;
+    out->status = ranged ? 206 : 200;
+    out->body_bytes = head ? 0 : len;
+    MHD_add_response_header(m, "Content-Type", "application/octet-stream");
+    MHD_add_response_header(m, "ETag", etag);
+    MHD_add_response_header(m, "Accept-Ranges", "bytes");
+    MHD_add_response_header(m, "Cache-Control", "private, max-age=31536000, immutable");
+    if (ranged) {
+        snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start, end, size);
+        MHD_add_response_header(m, "Content-Range", cr);
+    }
+    atomic_fetch_add_explicit(&s->metrics.bytes_served, head ? 0 : len, memory_order_relaxed);
+}

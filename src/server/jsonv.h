@@ -1,0 +1,41 @@
+/*
+ * jsonv.h - strict validation of JSON request bodies (jansson underneath):
+ * objects only, duplicate keys refused, unknown fields refused, every field
+ * type- and range-checked, each failure a 400 naming the field.
+ */
+#ifndef OTA_SERVER_JSONV_H
+#define OTA_SERVER_JSONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "server.h"
+
+json_t *jv_parse_object(const struct http_req *r, struct http_resp *out);
+/* allowed: NULL-terminated list of field names. */
+int jv_only(json_t *o, const char *const *allowed, struct http_resp *out);
+/* Each returns 1 on success (absent optional field: dst untouched / ""), or
+ * 0 with a 400 set in out. */
+int jv_string(json_t *o, const char *key, int required, size_t maxlen, char *dst,
+              struct http_resp *out);
+int jv_int(json_t *o, const char *key, int required, int64_t min, int64_t max,
+           int64_t *dst, struct http_resp *out);
+int jv_number(json_t *o, const char *key, int required, double min, double max,
+              double *dst, struct http_resp *out);
+/* Array of tags ([A-Za-z0-9._-]{1,32}) -> ",a,b," sorted and de-duplicated. */
+int jv_tags(json_t *o, const char *key, char *dst, size_t cap, struct http_resp *out);
+
+/* Device ids: 1..64 of [A-Za-z0-9._:-] (the manifest alphabet). */
+int valid_device_id(const char *id);
+/* Hardware ids: 1..32 printable ASCII, no spaces or quotes. */
+int valid_hw_id(const char *id);
+/* Parse "MAJOR.MINOR.REVISION[+BUILD]" strictly. */
+int parse_version(const char *s, struct ota_image_version *v);
+/* Tags ",a,b," -> JSON array. */
+json_t *tags_json(const char *tags);
+/* 1 if every tag of `need` (",a,b,") is in `have`. */
+int tags_contain(const char *have, const char *need);
+
+#endif

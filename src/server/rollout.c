@@ -1,0 +1,149 @@
+/*
+ * rollout.c - the rollout engine (see rollout.h). Campaign state lives in
+ * the store; transitions are conditional updates (expected state and stage)
+ * so several evaluators - threads here, or other server nodes - cannot apply
+ * the same transition twice.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "jsonv.h"
+#include "log.h"
+#include "rollout.h"
+
+uint32_t rollout_bucket(int64_t campaign_id, const char *device_id)
+{
+    uint8_t buf[12 + 8 + SRV_ID_MAX], h[OTA_SHA256_LEN];
+    size_t n = strlen(device_id);
+    uint64_t v = 0;
+    if (n > SRV_ID_MAX)
+        n = SRV_ID_MAX;
+    memcpy(buf, "ota-rollout", 12); /* includes the NUL separator */
+    for (int i = 0; i < 8; i++)
+        buf[12 + i] = (uint8_t)((uint64_t)campaign_id >> (8 * i));
+    memcpy(buf + 20, device_id, n);
+    ota_sha256(ota_crypto_openssl(), buf, 20 + n, h);
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)h[i] << (8 * i);
+    return (uint32_t)(v % 10000u);
+}
+
+int rollout_in_stage(const struct srv_campaign *c, uint32_t bucket)
+{
+    if (c->n_stages <= 0 || c->stage < 0 || c->stage >= c->n_stages)
+        return 0;
+    double pct = c->stages[c->stage].percent;
+    uint32_t limit = (uint32_t)(pct * 100.0 + 0.5);
+    return bucket < limit;
+}
+
+int rollout_matches(const struct srv_campaign *c, const struct srv_device *d,
+                    const char *current_version)
+{
+    if (c->f_hw_id[0] && strcmp(c->f_hw_id, d->hw_id) != 0)
+        return 0;
+    if (c->f_tags[0] && !tags_contain(d->tags, c->f_tags))
+        return 0;
+    if (c->f_min_version[0] || c->f_max_version[0]) {
+        struct ota_image_version cur, lim;
+        if (!current_version || !parse_version(current_version, &cur))
+            return 0;
+        if (c->f_min_version[0] && parse_version(c->f_min_version, &lim) &&
+            ota_image_version_cmp(&cur, &lim) < 0)
+            return 0;
+        if (c->f_max_version[0] && parse_version(c->f_max_version, &lim) &&
+            ota_image_version_cmp(&cur, &lim) >= 0)
+            return 0;
+    }
+    return 1;
+}
+
+void rollout_totals(const struct srv_counts *k, struct rollout_totals *t)
+{
+    memset(t, 0, sizeof(*t));
+    for (int st = 0; st < SRV_STAGES_MAX; st++) {
+        const int64_t *n = k->by_stage_state[st];
+        t->succeeded += n[DC_SUCCESS];
+        t->failed += n[DC_FAILURE] + n[DC_ROLLED_BACK];
+        t->in_progress += n[DC_OFFERED] + n[DC_DOWNLOADING] + n[DC_INSTALLING] + n[DC_REBOOTING];
+    }
+    t->finished = t->succeeded + t->failed;
+}
+
+/* One step; returns 1 if the campaign changed (evaluate again). */
+static int step(struct server *s, int64_t id)
+{
+    struct store *st = s->store;
+    struct srv_campaign c;
+    struct srv_counts k;
+    struct rollout_totals t;
+    int64_t now = srv_now(s);
+    if (st->ops->campaign_get(st, id, &c) != STORE_OK || c.state != CAMPAIGN_ACTIVE ||
+        c.n_stages == 0)
+        return 0;
+    if (st->ops->campaign_counts(st, id, &k) != STORE_OK)
+        return 0;
+    rollout_totals(&k, &t);
+    const struct srv_stage *sg = &c.stages[c.stage];
+    int old_stage = c.stage;
+    int64_t sample = sg->min_finished > 0 ? sg->min_finished : 1;
+    if (t.finished >= sample && (double)t.failed / (double)t.finished > sg->max_failure_ratio) {
+        c.state = CAMPAIGN_HALTED;
+        snprintf(c.halt_reason, sizeof(c.halt_reason),
+                 "failure ratio %.3f (%lld of %lld finished devices failed or rolled back) "
+                 "exceeded stage %d's maximum %.3f",
+                 (double)t.failed / (double)t.finished, (long long)t.failed,
+                 (long long)t.finished, c.stage, sg->max_failure_ratio);
+    } else if (!c.complete && now - c.stage_started_at >= sg->soak_seconds &&
+               t.finished >= sg->min_finished) {
+        if (c.stage + 1 < c.n_stages) {
+            c.stage++;
+            c.stage_started_at = now;
+        } else {
+            c.complete = 1;
+        }
+    } else {
+        return 0;
+    }
+    c.updated_at = now;
+    if (st->ops->campaign_update(st, &c, CAMPAIGN_ACTIVE, old_stage) != STORE_OK)
+        return 0;
+    if (c.state == CAMPAIGN_HALTED)
+        log_msg(LOG_WARN, "campaign_halted", "campaign=%lld stage=%d reason=\"%s\"",
+                (long long)id, c.stage, c.halt_reason);
+    else if (c.complete)
+        log_msg(LOG_INFO, "campaign_complete", "campaign=%lld stage=%d finished=%lld",
+                (long long)id, c.stage, (long long)t.finished);
+    else
+        log_msg(LOG_INFO, "campaign_stage", "campaign=%lld stage=%d percent=%g finished=%lld",
+                (long long)id, c.stage, c.stages[c.stage].percent, (long long)t.finished);
+    return c.state == CAMPAIGN_ACTIVE && !c.complete;
+}
+
+void rollout_evaluate(struct server *s, int64_t id)
+{
+    pthread_mutex_lock(&s->rollout_lock);
+    for (int i = 0; i < SRV_STAGES_MAX + 1 && step(s, id); i++)
+        ;
+    pthread_mutex_unlock(&s->rollout_lock);
+}
+
+struct ids {
+    int64_t v[256];
+    int n;
+};
+
+static void collect(void *ctx, const struct srv_campaign *c)
+{
+    struct ids *ids = ctx;
+    if (ids->n < 256)
+        ids->v[ids->n++] = c->id;
+}
+
+void rollout_evaluate_all(struct server *s)
+{
+    struct ids ids = {.n = 0};
+    s->store->ops->campaign_list(s->store, 1, collect, &ids);
+    for (int i = 0; i < ids.n; i++)
+        rollout_evaluate(s, ids.v[i]);
+}

@@ -1,0 +1,133 @@
+/*
+ * router.c - map method + path to a route (for metrics and logs) and hand
+ * the request to the admin API, the device API, the artifact server or the
+ * operations endpoints.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonv.h"
+#include "server.h"
+
+json_t *device_json(const struct srv_device *d);
+
+static int count_segments(const char *p)
+{
+    int n = 0;
+    for (; *p; p++)
+        if (*p == '/')
+            n++;
+    return n;
+}
+
+static int classify(const char *path)
+{
+    int segs = count_segments(path);
+    if (strcmp(path, "/healthz") == 0)
+        return ROUTE_HEALTHZ;
+    if (strcmp(path, "/metrics") == 0)
+        return ROUTE_METRICS;
+    if (strncmp(path, "/v1/", 4) != 0 || path[strlen(path) - 1] == '/' || strstr(path, "//"))
+        return ROUTE_UNKNOWN;
+    if (strcmp(path, "/v1/releases") == 0)
+        return ROUTE_RELEASES;
+    if (strncmp(path, "/v1/releases/", 13) == 0 && segs == 3)
+        return ROUTE_RELEASE;
+    if (strcmp(path, "/v1/devices") == 0)
+        return ROUTE_DEVICES;
+    if (strncmp(path, "/v1/devices/", 12) == 0) {
+        const char *tail = strrchr(path, '/');
+        if (segs == 3)
+            return ROUTE_DEVICE;
+        if (segs == 4 && strcmp(tail, "/checkin") == 0)
+            return ROUTE_CHECKIN;
+        if (segs == 4 && strcmp(tail, "/reports") == 0)
+            return ROUTE_DEVICE_REPORTS;
+        if (segs == 4 && strcmp(tail, "/token") == 0)
+            return ROUTE_DEVICE_TOKEN;
+        return ROUTE_UNKNOWN;
+    }
+    if (strcmp(path, "/v1/enroll") == 0)
+        return ROUTE_ENROLL;
+    if (strcmp(path, "/v1/enrollment-tokens") == 0)
+        return ROUTE_ENROLL_TOKENS;
+    if (strcmp(path, "/v1/campaigns") == 0)
+        return ROUTE_CAMPAIGNS;
+    if (strncmp(path, "/v1/campaigns/", 14) == 0)
+        return segs == 3 ? ROUTE_CAMPAIGN : segs == 4 ? ROUTE_CAMPAIGN_ACTION : ROUTE_UNKNOWN;
+    if (strncmp(path, "/v1/artifacts/", 14) == 0 && segs == 3)
+        return ROUTE_ARTIFACT;
+    if (strcmp(path, "/v1/admin/clock") == 0)
+        return ROUTE_CLOCK;
+    if (strcmp(path, "/v1/server-key") == 0)
+        return ROUTE_SERVER_KEY;
+    return ROUTE_UNKNOWN;
+}
+
+void route_request(struct server *s, struct http_req *r, struct http_resp *out)
+{
+    r->route = classify(r->path);
+    switch (r->route) {
+    case ROUTE_HEALTHZ: {
+        /* Healthy = the database answers. */
+        char v[32];
+        if (s->store->ops->setting_get(s->store, "campaign_generation", v, sizeof(v)) !=
+            STORE_OK) {
+            resp_text(out, 503, "application/json", "{\"status\":\"database unavailable\"}");
+            return;
+        }
+        resp_text(out, 200, "application/json", "{\"status\":\"ok\"}");
+        return;
+    }
+    case ROUTE_METRICS: {
+        size_t len = 0;
+        char *text;
+        if (!auth_admin(s, r, out))
+            return;
+        text = metrics_render(s, &len);
+        if (!text) {
+            resp_error(out, 500, "internal", "out of memory");
+            return;
+        }
+        resp_bytes(out, 200, "text/plain; version=0.0.4", text, len);
+        free(text);
+        return;
+    }
+    case ROUTE_CHECKIN:
+    case ROUTE_ENROLL:
+        api_device_route(s, r, out);
+        return;
+    case ROUTE_DEVICE_REPORTS:
+        if (strcmp(r->method, "GET") == 0 || !auth_is_admin(s, r)) {
+            api_device_route(s, r, out);
+            return;
+        }
+        resp_error(out, 403, "forbidden", "reports are written by the device itself");
+        return;
+    case ROUTE_DEVICE:
+        if (strcmp(r->method, "GET") == 0 && auth_bearer(r) && !auth_is_admin(s, r)) {
+            /* A device may read its own record. */
+            struct srv_device d;
+            const char *id = r->path + strlen("/v1/devices/");
+            if (strlen(id) > SRV_ID_MAX) {
+                resp_error(out, 404, "not_found", "no such device");
+                return;
+            }
+            if (auth_device(s, r, out, id, &d))
+                resp_json(out, 200, device_json(&d));
+            return;
+        }
+        api_admin_route(s, r, out);
+        return;
+    case ROUTE_ARTIFACT:
+        api_artifact(s, r, out, r->path + strlen("/v1/artifacts/"));
+        return;
+    case ROUTE_UNKNOWN:
+        resp_error(out, 404, "not_found", "no route for %s %s", r->method, r->path);
+        return;
+    default:
+        api_admin_route(s, r, out);
+        return;
+    }
+}

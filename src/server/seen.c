@@ -1,0 +1,47 @@
+/*
+ * seen.c - check-ins update the device inventory (last seen, current
+ * version/digest, slot state) through a queue flushed in one transaction
+ * every second, so a check-in costs no synchronous database write. On a
+ * crash at most the last second of "last seen" data is lost; reports, which
+ * matter for rollouts, are never queued (they commit before the ack).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "server.h"
+
+#define SEEN_MAX_QUEUE 1000000
+
+void seen_push(struct server *s, const struct srv_seen *v)
+{
+    struct seen_queue *q = &s->seen;
+    pthread_mutex_lock(&q->lock);
+    if (q->n == q->cap && q->cap < SEEN_MAX_QUEUE) {
+        size_t ncap = q->cap ? q->cap * 2 : 1024;
+        struct srv_seen *ni = realloc(q->items, ncap * sizeof(*ni));
+        if (ni) {
+            q->items = ni;
+            q->cap = ncap;
+        }
+    }
+    if (q->n < q->cap)
+        q->items[q->n++] = *v;
+    pthread_mutex_unlock(&q->lock);
+}
+
+void seen_flush(struct server *s)
+{
+    struct seen_queue *q = &s->seen;
+    struct srv_seen *items;
+    size_t n;
+    pthread_mutex_lock(&q->lock);
+    items = q->items;
+    n = q->n;
+    q->items = NULL;
+    q->n = q->cap = 0;
+    pthread_mutex_unlock(&q->lock);
+    if (n && s->store->ops->devices_seen(s->store, items, n) != STORE_OK)
+        log_msg(LOG_WARN, "inventory_flush_failed", "entries=%zu", n);
+    free(items);
+}

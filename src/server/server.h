@@ -1,0 +1,126 @@
+/*
+ * server.h - the shared state of one ota-server process and the small
+ * request/response abstraction its handlers use (http.c owns
+ * libmicrohttpd; handlers in api_*.c never touch MHD directly except through
+ * these helpers).
+ */
+#ifndef OTA_SERVER_SERVER_H
+#define OTA_SERVER_SERVER_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "ota/crypto.h"
+#include "ota/host.h"
+#include "ota/manifest.h"
+#include "metrics.h"
+#include "store.h"
+
+struct seen_queue {
+    pthread_mutex_t lock;
+    struct srv_seen *items;
+    size_t n, cap;
+};
+
+struct server {
+    struct store *store;
+    char data_dir[PATH_MAX];
+    char artifacts_dir[PATH_MAX];
+    ota_key *manifest_key;
+    struct ota_pubkey manifest_pub;
+    uint8_t manifest_key_id[OTA_MANIFEST_KEY_ID_LEN];
+    struct ota_pubkey *trusted;   /* firmware signing keys */
+    size_t n_trusted;
+    uint8_t admin_hash[OTA_SHA256_LEN];
+    int test_clock;               /* --test-clock: POST /v1/admin/clock allowed */
+    _Atomic int64_t clock_offset; /* seconds added to the real clock */
+    int64_t offer_ttl;            /* manifest validity, seconds */
+    int64_t poll_interval;        /* suggested seconds between check-ins */
+    size_t max_body;              /* JSON bodies */
+    size_t max_release;           /* release uploads */
+    int delta_enabled;
+    struct seen_queue seen;
+    struct metrics metrics;
+    pthread_mutex_t rollout_lock; /* serialises campaign evaluation in-process */
+    pthread_mutex_t delta_lock;   /* one delta generation at a time */
+    atomic_int stopping;
+};
+
+int64_t srv_now(struct server *s);
+
+/* ---- requests and responses --------------------------------------------- */
+
+struct http_req {
+    void *conn;             /* struct MHD_Connection * */
+    const char *method;     /* "GET", ... */
+    const char *path;       /* URL path without query */
+    const uint8_t *body;
+    size_t body_len;
+    int route;              /* enum route (metrics.h), set by the router */
+    char who[SRV_ID_MAX + 8]; /* "admin", "device:<id>", for the access log */
+};
+
+struct http_resp {
+    int status;
+    void *mhd;              /* struct MHD_Response *, owned until queued */
+    uint64_t body_bytes;    /* for metrics/logs */
+};
+
+/* Header and query lookups (NULL when absent). */
+const char *req_header(const struct http_req *r, const char *name);
+const char *req_query(const struct http_req *r, const char *name);
+
+/* Build responses. Each replaces any response already set in out. */
+void resp_json(struct http_resp *out, int status, json_t *body); /* steals body */
+void resp_bytes(struct http_resp *out, int status, const char *content_type,
+                const void *data, size_t len);
+void resp_text(struct http_resp *out, int status, const char *content_type,
+               const char *text);
+/* {"error": {"code": code, "message": msg}}; code is a stable identifier. */
+void resp_error(struct http_resp *out, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void resp_empty(struct http_resp *out, int status);
+void resp_add_header(struct http_resp *out, const char *name, const char *value);
+
+/* ---- auth (auth.c) ------------------------------------------------------ */
+
+/* Bearer token from the Authorization header, or NULL. */
+const char *auth_bearer(const struct http_req *r);
+/* 1 if the admin token is presented; otherwise sets 401 and returns 0. */
+int auth_admin(struct server *s, struct http_req *r, struct http_resp *out);
+/* 1 if the request carries the token of device `id` (fills d). Otherwise
+ * sets 401 (no/unknown token) or 403 (another device's token) and returns 0. */
+int auth_device(struct server *s, struct http_req *r, struct http_resp *out,
+                const char *id, struct srv_device *d);
+/* Any device token or the admin token (artifact downloads). */
+int auth_any(struct server *s, struct http_req *r, struct http_resp *out);
+/* 1 if the admin token is presented (no response set either way). */
+int auth_is_admin(struct server *s, const struct http_req *r);
+
+/* ---- tokens (token.c) --------------------------------------------------- */
+
+#define TOKEN_STR_MAX 80
+/* "<prefix>_<64 hex>" from the system CSPRNG; hash = SHA-256(token). */
+int token_new(const char *prefix, char out[TOKEN_STR_MAX], uint8_t hash[OTA_SHA256_LEN]);
+void token_hash(const char *token, uint8_t hash[OTA_SHA256_LEN]);
+
+/* ---- handlers ----------------------------------------------------------- */
+
+void api_admin_route(struct server *s, struct http_req *r, struct http_resp *out);
+void api_device_route(struct server *s, struct http_req *r, struct http_resp *out);
+void api_artifact(struct server *s, struct http_req *r, struct http_resp *out,
+                  const char *hex);
+
+/* Route dispatch for the whole API (router.c). */
+void route_request(struct server *s, struct http_req *r, struct http_resp *out);
+
+/* ---- inventory batching (seen.c) ---------------------------------------- */
+void seen_push(struct server *s, const struct srv_seen *v);
+void seen_flush(struct server *s);
+
+#endif

@@ -1,0 +1,245 @@
+/*
+ * store.h - the storage interface of ota-server.
+ *
+ * HTTP handlers and the rollout engine talk to persistence only through this
+ * table of function pointers, so another backend (PostgreSQL for several
+ * stateless server nodes) can be added beside store_sqlite.c without touching
+ * them. Every call is safe from any server thread; a backend gives each
+ * thread its own connection. Writes that the API acknowledges (reports,
+ * registrations, campaign changes) are durable when the call returns.
+ */
+#ifndef OTA_SERVER_STORE_H
+#define OTA_SERVER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ota/crypto.h"
+#include "ota/image.h"
+
+enum store_rc {
+    STORE_OK = 0,
+    STORE_NOT_FOUND = 1,
+    STORE_CONFLICT = 2, /* unique key taken, or state changed under us */
+    STORE_ERR = 3,      /* backend failure (logged by the backend) */
+};
+
+#define SRV_ID_MAX 64        /* device ids, names */
+#define SRV_HWID_MAX 32
+#define SRV_TAGS_MAX 512     /* comma-separated tag list */
+#define SRV_DETAIL_MAX 512
+#define SRV_STAGES_MAX 16
+
+struct srv_release {
+    int64_t id;
+    char name[SRV_ID_MAX + 1];   /* free-form label (default: the version) */
+    struct ota_image_version version;
+    uint32_t security_counter;
+    char hw_id[SRV_HWID_MAX + 1];
+    uint8_t digest[OTA_SHA256_LEN]; /* SHA-256 of the whole image file */
+    uint64_t size;
+    int64_t created_at;
+};
+
+struct srv_device {
+    char id[SRV_ID_MAX + 1];
+    uint8_t token_hash[OTA_SHA256_LEN];
+    char hw_id[SRV_HWID_MAX + 1];
+    char tags[SRV_TAGS_MAX + 1]; /* ",a,b," (leading/trailing commas) or "" */
+    /* inventory, from check-ins and reports */
+    char current_version[24];
+    uint8_t current_digest[OTA_SHA256_LEN];
+    uint8_t has_digest;
+    char slot_state[32];
+    char last_result[SRV_DETAIL_MAX + 1];
+    int64_t last_seen; /* 0 = never */
+    int64_t created_at;
+};
+
+struct srv_stage {
+    double percent;          /* cumulative share of matching devices, (0, 100] */
+    int64_t soak_seconds;    /* minimum time in this stage */
+    int64_t min_finished;    /* finished devices needed (gate and halt sample) */
+    double max_failure_ratio;/* (failure + rolled_back) / finished */
+};
+
+enum srv_campaign_state {
+    CAMPAIGN_ACTIVE = 0,
+    CAMPAIGN_PAUSED = 1,
+    CAMPAIGN_HALTED = 2,  /* by the rollout engine: failure ratio crossed */
+    CAMPAIGN_ABORTED = 3, /* by an operator */
+    CAMPAIGN_STATE_COUNT = 4,
+};
+
+struct srv_campaign {
+    int64_t id;
+    char name[SRV_ID_MAX + 1];
+    int64_t release_id;
+    /* filter */
+    char f_hw_id[SRV_HWID_MAX + 1];   /* "" = any */
+    char f_tags[SRV_TAGS_MAX + 1];    /* ",a,b," all required; "" = any */
+    char f_min_version[24];           /* "" = none; inclusive */
+    char f_max_version[24];           /* "" = none; exclusive */
+    /* plan */
+    int n_stages;
+    struct srv_stage stages[SRV_STAGES_MAX];
+    /* progress */
+    int state;                         /* enum srv_campaign_state */
+    int stage;                         /* current stage index */
+    int64_t stage_started_at;
+    int complete;                      /* last stage's gates held */
+    char halt_reason[SRV_DETAIL_MAX + 1];
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/* Per (campaign, device) progress. */
+enum srv_dc_state {
+    DC_OFFERED = 0,
+    DC_DOWNLOADING,
+    DC_INSTALLING,
+    DC_REBOOTING,   /* "installed-rebooting" */
+    DC_SUCCESS,
+    DC_FAILURE,
+    DC_ROLLED_BACK,
+    DC_STATE_COUNT,
+};
+#define DC_IS_FINAL(s) ((s) >= DC_SUCCESS)
+
+struct srv_dc {
+    int64_t campaign_id;
+    char device_id[SRV_ID_MAX + 1];
+    int state;
+    int stage;  /* stage index at first offer */
+    int64_t updated_at;
+};
+
+struct srv_report {
+    int64_t id;
+    char device_id[SRV_ID_MAX + 1];
+    int64_t campaign_id; /* 0 = none */
+    int state;           /* enum srv_dc_state (never DC_OFFERED) */
+    int64_t code;
+    char detail[SRV_DETAIL_MAX + 1];
+    int64_t created_at;
+};
+
+/* Counts per stage (of first offer) and state, for campaign status. */
+struct srv_counts {
+    int64_t by_stage_state[SRV_STAGES_MAX][DC_STATE_COUNT];
+};
+
+struct srv_enroll_token {
+    int64_t id;
+    uint8_t token_hash[OTA_SHA256_LEN];
+    char tags[SRV_TAGS_MAX + 1];
+    char hw_id[SRV_HWID_MAX + 1]; /* "" = any */
+    int64_t expires_at;           /* 0 = never */
+    int64_t max_uses;             /* 0 = unlimited */
+    int64_t uses;
+    int64_t created_at;
+};
+
+/* What a check-in tells us about the device (written lazily in batches). */
+struct srv_seen {
+    char device_id[SRV_ID_MAX + 1];
+    int64_t at;
+    char current_version[24];
+    uint8_t current_digest[OTA_SHA256_LEN];
+    uint8_t has_digest;
+    char slot_state[32];
+};
+
+struct store;
+
+typedef void (*store_release_cb)(void *ctx, const struct srv_release *r);
+typedef void (*store_device_cb)(void *ctx, const struct srv_device *d);
+typedef void (*store_campaign_cb)(void *ctx, const struct srv_campaign *c);
+typedef void (*store_report_cb)(void *ctx, const struct srv_report *r);
+
+struct store_ops {
+    const char *name;
+    void (*close)(struct store *s);
+
+    /* key/value settings (admin token hash, schema facts). */
+    enum store_rc (*setting_get)(struct store *s, const char *key, char *val, size_t cap);
+    enum store_rc (*setting_put)(struct store *s, const char *key, const char *val);
+
+    /* releases */
+    enum store_rc (*release_insert)(struct store *s, struct srv_release *r); /* sets id */
+    enum store_rc (*release_get)(struct store *s, int64_t id, struct srv_release *r);
+    enum store_rc (*release_by_digest)(struct store *s, const uint8_t d[OTA_SHA256_LEN],
+                                       struct srv_release *r);
+    enum store_rc (*release_list)(struct store *s, store_release_cb cb, void *ctx);
+    /* STORE_CONFLICT when a campaign still refers to it. */
+    enum store_rc (*release_delete)(struct store *s, int64_t id);
+
+    /* devices */
+    enum store_rc (*device_insert)(struct store *s, const struct srv_device *d);
+    enum store_rc (*device_get)(struct store *s, const char *id, struct srv_device *d);
+    enum store_rc (*device_by_token)(struct store *s, const uint8_t hash[OTA_SHA256_LEN],
+                                     struct srv_device *d);
+    enum store_rc (*device_list)(struct store *s, const char *after_id, int limit,
+                                 store_device_cb cb, void *ctx);
+    enum store_rc (*device_set_tags)(struct store *s, const char *id, const char *tags);
+    enum store_rc (*device_set_token)(struct store *s, const char *id,
+                                      const uint8_t hash[OTA_SHA256_LEN]);
+    enum store_rc (*device_delete)(struct store *s, const char *id);
+    /* Batched inventory update from check-ins (one transaction). */
+    enum store_rc (*devices_seen)(struct store *s, const struct srv_seen *v, size_t n);
+    int64_t (*device_count)(struct store *s);
+
+    /* enrollment tokens */
+    enum store_rc (*enroll_insert)(struct store *s, struct srv_enroll_token *t);
+    /* Atomically: find by hash, check expiry/uses against now, count a use,
+     * insert the device. NOT_FOUND: unknown/expired/used up; CONFLICT: id taken. */
+    enum store_rc (*enroll_use)(struct store *s, const uint8_t hash[OTA_SHA256_LEN],
+                                int64_t now, struct srv_device *d,
+                                struct srv_enroll_token *t);
+
+    /* campaigns */
+    enum store_rc (*campaign_insert)(struct store *s, struct srv_campaign *c); /* sets id */
+    enum store_rc (*campaign_get)(struct store *s, int64_t id, struct srv_campaign *c);
+    enum store_rc (*campaign_list)(struct store *s, int only_active,
+                                   store_campaign_cb cb, void *ctx);
+    /* Write state/stage/stage_started_at/complete/halt_reason/updated_at only
+     * if the stored state and stage still equal expect_state/expect_stage
+     * (STORE_CONFLICT otherwise): several nodes may evaluate at once. */
+    enum store_rc (*campaign_update)(struct store *s, const struct srv_campaign *c,
+                                     int expect_state, int expect_stage);
+    enum store_rc (*campaign_counts)(struct store *s, int64_t id, struct srv_counts *out);
+    /* Version counter bumped on every campaign change (cache invalidation). */
+    int64_t (*campaign_generation)(struct store *s);
+
+    /* per-device campaign progress */
+    enum store_rc (*dc_get)(struct store *s, int64_t campaign_id, const char *device_id,
+                            struct srv_dc *out);
+    /* Insert an OFFERED row if none exists (existing row left as is). */
+    enum store_rc (*dc_offer)(struct store *s, const struct srv_dc *dc);
+
+    /* Durably record a report: append it, move the device's campaign row
+     * (if any) to its state, set the device's last result. Returns only
+     * after commit. Sets r->id. */
+    enum store_rc (*report_insert)(struct store *s, struct srv_report *r,
+                                   const char *last_result);
+    enum store_rc (*report_list)(struct store *s, const char *device_id, int64_t after_id,
+                                 int limit, store_report_cb cb, void *ctx);
+
+    /* delta cache: base/target digests -> payload digest and size.
+     * size 0 records "no useful delta" for that pair. */
+    enum store_rc (*delta_get)(struct store *s, const uint8_t base[OTA_SHA256_LEN],
+                               const uint8_t target[OTA_SHA256_LEN],
+                               uint8_t payload[OTA_SHA256_LEN], uint64_t *size);
+    enum store_rc (*delta_put)(struct store *s, const uint8_t base[OTA_SHA256_LEN],
+                               const uint8_t target[OTA_SHA256_LEN],
+                               const uint8_t payload[OTA_SHA256_LEN], uint64_t size);
+};
+
+struct store {
+    const struct store_ops *ops;
+};
+
+/* SQLite backend (store_sqlite.c): opens or creates path, runs migrations. */
+struct store *store_sqlite_open(const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,1177 @@
+/*
+ * store_sqlite.c - the embedded SQLite backend of the storage interface
+ * (store.h): one database file in WAL mode, one connection per server thread
+ * with its prepared statements cached, synchronous=FULL so that every commit
+ * the API acknowledges survives a crash, and versioned schema migrations
+ * (PRAGMA user_version) applied at open. Every statement is parameterised.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+
+/* ---- schema ------------------------------------------------------------ */
+
+/* Migration N brings user_version from N to N+1. Append only; never edit. */
+static const char *const MIGRATIONS[] = {
+    /* 0 -> 1: initial schema */
+    "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE releases(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    "  v_major INTEGER NOT NULL, v_minor INTEGER NOT NULL, v_rev INTEGER NOT NULL,"
+    "  v_build INTEGER NOT NULL, security_counter INTEGER NOT NULL,"
+    "  hw_id TEXT NOT NULL, digest BLOB NOT NULL UNIQUE, size INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE devices(id TEXT PRIMARY KEY, token_hash BLOB NOT NULL UNIQUE,"
+    "  hw_id TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '',"
+    "  current_version TEXT NOT NULL DEFAULT '', current_digest BLOB,"
+    "  slot_state TEXT NOT NULL DEFAULT '', last_result TEXT NOT NULL DEFAULT '',"
+    "  last_seen INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);"
+    "CREATE TABLE enroll_tokens(id INTEGER PRIMARY KEY, token_hash BLOB NOT NULL UNIQUE,"
+    "  tags TEXT NOT NULL, hw_id TEXT NOT NULL, expires_at INTEGER NOT NULL,"
+    "  max_uses INTEGER NOT NULL, uses INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE campaigns(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    "  release_id INTEGER NOT NULL REFERENCES releases(id),"
+    "  f_hw_id TEXT NOT NULL, f_tags TEXT NOT NULL, f_min_version TEXT NOT NULL,"
+    "  f_max_version TEXT NOT NULL, stages TEXT NOT NULL, state INTEGER NOT NULL,"
+    "  stage INTEGER NOT NULL, stage_started_at INTEGER NOT NULL,"
+    "  complete INTEGER NOT NULL DEFAULT 0, halt_reason TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE TABLE device_campaigns(campaign_id INTEGER NOT NULL, device_id TEXT NOT NULL,"
+    "  state INTEGER NOT NULL, stage INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY(campaign_id, device_id)) WITHOUT ROWID;"
+    "CREATE TABLE reports(id INTEGER PRIMARY KEY, device_id TEXT NOT NULL,"
+    "  campaign_id INTEGER NOT NULL, state INTEGER NOT NULL, code INTEGER NOT NULL,"
+    "  detail TEXT NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE INDEX reports_by_device ON reports(device_id, id);"
+    "CREATE TABLE deltas(base BLOB NOT NULL, target BLOB NOT NULL, payload BLOB,"
+    "  size INTEGER NOT NULL, PRIMARY KEY(base, target)) WITHOUT ROWID;"
+    "INSERT INTO settings(key, value) VALUES('campaign_generation', '0');",
+};
+#define N_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
+
+/* ---- prepared statements ----------------------------------------------- */
+
+enum stmt_id {
+    S_SETTING_GET,
+    S_SETTING_PUT,
+    S_REL_INSERT,
+    S_REL_GET,
+    S_REL_BY_DIGEST,
+    S_REL_LIST,
+    S_REL_IN_USE,
+    S_REL_DELETE,
+    S_DEV_INSERT,
+    S_DEV_GET,
+    S_DEV_BY_TOKEN,
+    S_DEV_LIST,
+    S_DEV_SET_TAGS,
+    S_DEV_SET_TOKEN,
+    S_DEV_DELETE,
+    S_DEV_SEEN,
+    S_DEV_COUNT,
+    S_ENR_INSERT,
+    S_ENR_BY_HASH,
+    S_ENR_USE,
+    S_CAMP_INSERT,
+    S_CAMP_GET,
+    S_CAMP_LIST,
+    S_CAMP_LIST_ACTIVE,
+    S_CAMP_UPDATE,
+    S_CAMP_COUNTS,
+    S_GEN_BUMP,
+    S_GEN_GET,
+    S_DC_GET,
+    S_DC_OFFER,
+    S_DC_SET_STATE,
+    S_REP_INSERT,
+    S_DEV_SET_RESULT,
+    S_REP_LIST,
+    S_DELTA_GET,
+    S_DELTA_PUT,
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_COUNT
+};
+
+#define DEV_COLS                                                                 \
+    "id, token_hash, hw_id, tags, current_version, current_digest, slot_state, " \
+    "last_result, last_seen, created_at"
+#define REL_COLS                                                                 \
+    "id, name, v_major, v_minor, v_rev, v_build, security_counter, hw_id, digest, " \
+    "size, created_at"
+#define CAMP_COLS                                                                \
+    "id, name, release_id, f_hw_id, f_tags, f_min_version, f_max_version, stages, " \
+    "state, stage, stage_started_at, complete, halt_reason, created_at, updated_at"
+
+static const char *const SQL[S_COUNT] = {
+    [S_SETTING_GET] = "SELECT value FROM settings WHERE key = ?1",
+    [S_SETTING_PUT] = "INSERT INTO settings(key, value) VALUES(?1, ?2) "
+                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [S_REL_INSERT] = "INSERT INTO releases(name, v_major, v_minor, v_rev, v_build, "
+                     "security_counter, hw_id, digest, size, created_at) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [S_REL_GET] = "SELECT " REL_COLS " FROM releases WHERE id = ?1",
+    [S_REL_BY_DIGEST] = "SELECT " REL_COLS " FROM releases WHERE digest = ?1",
+    [S_REL_LIST] = "SELECT " REL_COLS " FROM releases ORDER BY id",
+    [S_REL_IN_USE] = "SELECT count(*) FROM campaigns WHERE release_id = ?1",
+    [S_REL_DELETE] = "DELETE FROM releases WHERE id = ?1",
+    [S_DEV_INSERT] = "INSERT INTO devices(id, token_hash, hw_id, tags, created_at) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5)",
+    [S_DEV_GET] = "SELECT " DEV_COLS " FROM devices WHERE id = ?1",
+    [S_DEV_BY_TOKEN] = "SELECT " DEV_COLS " FROM devices WHERE token_hash = ?1",
+    [S_DEV_LIST] = "SELECT " DEV_COLS " FROM devices WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [S_DEV_SET_TAGS] = "UPDATE devices SET tags = ?2 WHERE id = ?1",
+    [S_DEV_SET_TOKEN] = "UPDATE devices SET token_hash = ?2 WHERE id = ?1",
+    [S_DEV_DELETE] = "DELETE FROM devices WHERE id = ?1",
+    [S_DEV_SEEN] = "UPDATE devices SET last_seen = max(last_seen, ?2), "
+                   "current_version = ?3, current_digest = ?4, slot_state = ?5 "
+                   "WHERE id = ?1",
+    [S_DEV_COUNT] = "SELECT count(*) FROM devices",
+    [S_ENR_INSERT] = "INSERT INTO enroll_tokens(token_hash, tags, hw_id, expires_at, "
+                     "max_uses, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_ENR_BY_HASH] = "SELECT id, token_hash, tags, hw_id, expires_at, max_uses, uses, "
+                      "created_at FROM enroll_tokens WHERE token_hash = ?1",
+    [S_ENR_USE] = "UPDATE enroll_tokens SET uses = uses + 1 WHERE id = ?1",
+    [S_CAMP_INSERT] = "INSERT INTO campaigns(name, release_id, f_hw_id, f_tags, "
+                      "f_min_version, f_max_version, stages, state, stage, "
+                      "stage_started_at, complete, halt_reason, created_at, updated_at) "
+                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    [S_CAMP_GET] = "SELECT " CAMP_COLS " FROM campaigns WHERE id = ?1",
+    [S_CAMP_LIST] = "SELECT " CAMP_COLS " FROM campaigns ORDER BY id",
+    [S_CAMP_LIST_ACTIVE] = "SELECT " CAMP_COLS " FROM campaigns WHERE state = 0 "
+                           "ORDER BY id DESC",
+    [S_CAMP_UPDATE] = "UPDATE campaigns SET state = ?2, stage = ?3, stage_started_at = ?4, "
+                      "complete = ?5, halt_reason = ?6, updated_at = ?7 "
+                      "WHERE id = ?1 AND state = ?8 AND stage = ?9",
+    [S_CAMP_COUNTS] = "SELECT stage, state, count(*) FROM device_campaigns "
+                      "WHERE campaign_id = ?1 GROUP BY stage, state",
+    [S_GEN_BUMP] = "UPDATE settings SET value = CAST(value AS INTEGER) + 1 "
+                   "WHERE key = 'campaign_generation'",
+    [S_GEN_GET] = "SELECT CAST(value AS INTEGER) FROM settings "
+                  "WHERE key = 'campaign_generation'",
+    [S_DC_GET] = "SELECT campaign_id, device_id, state, stage, updated_at "
+                 "FROM device_campaigns WHERE campaign_id = ?1 AND device_id = ?2",
+    [S_DC_OFFER] = "INSERT OR IGNORE INTO device_campaigns(campaign_id, device_id, state, "
+                   "stage, updated_at) VALUES(?1, ?2, 0, ?3, ?4)",
+    /* A final state is never replaced by a non-final one (late reports). */
+    [S_DC_SET_STATE] = "UPDATE device_campaigns SET state = ?3, updated_at = ?4 "
+                       "WHERE campaign_id = ?1 AND device_id = ?2 "
+                       "AND (state < 4 OR ?3 >= 4)",
+    [S_REP_INSERT] = "INSERT INTO reports(device_id, campaign_id, state, code, detail, "
+                     "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_DEV_SET_RESULT] = "UPDATE devices SET last_result = ?2, "
+                         "last_seen = max(last_seen, ?3) WHERE id = ?1",
+    [S_REP_LIST] = "SELECT id, device_id, campaign_id, state, code, detail, created_at "
+                   "FROM reports WHERE device_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+    [S_DELTA_GET] = "SELECT payload, size FROM deltas WHERE base = ?1 AND target = ?2",
+    [S_DELTA_PUT] = "INSERT OR REPLACE INTO deltas(base, target, payload, size) "
+                    "VALUES(?1, ?2, ?3, ?4)",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+};
+
+/* ---- connections --------------------------------------------------------- */
+
+struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *st[S_COUNT];
+    struct conn *next;
+    const struct sq_store *owner;
+};
+
+struct sq_store {
+    struct store base;
+    char *path;
+    pthread_mutex_t lock; /* guards conns */
+    struct conn *conns;
+};
+
+static _Thread_local struct conn *tl_conn;
+
+static int conn_setup(sqlite3 *db)
+{
+    return sqlite3_busy_timeout(db, 10000) == SQLITE_OK &&
+           sqlite3_exec(db,
+                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                        "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+                        NULL, NULL, NULL) == SQLITE_OK;
+}
+
+static struct conn *get_conn(struct sq_store *s)
+{
+    struct conn *c = tl_conn;
+    if (c && c->owner == s)
+        return c;
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    if (sqlite3_open_v2(s->path, &c->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+        !conn_setup(c->db)) {
+        log_msg(LOG_ERROR, "db_open_failed", "path=%s err=\"%s\"", s->path,
+                c->db ? sqlite3_errmsg(c->db) : "no memory");
+        sqlite3_close(c->db);
+        free(c);
+        return NULL;
+    }
+    c->owner = s;
+    pthread_mutex_lock(&s->lock);
+    c->next = s->conns;
+    s->conns = c;
+    pthread_mutex_unlock(&s->lock);
+    tl_conn = c;
+    return c;
+}
+
+static sqlite3_stmt *stmt(struct conn *c, enum stmt_id id)
+{
+    if (!c->st[id]) {
+        if (sqlite3_prepare_v3(c->db, SQL[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id],
+                               NULL) != SQLITE_OK) {
+            log_msg(LOG_ERROR, "db_prepare_failed", "stmt=%d err=\"%s\"", (int)id,
+                    sqlite3_errmsg(c->db));
+            return NULL;
+        }
+    }
+    return c->st[id];
+}
+
+static void done(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+static enum store_rc db_fail(struct conn *c, const char *what)
+{
+    log_msg(LOG_ERROR, "db_error", "op=%s err=\"%s\"", what, sqlite3_errmsg(c->db));
+    return STORE_ERR;
+}
+
+#define SQ(s) ((struct sq_store *)(s))
+#define CONN_OR_FAIL(c, s)                                                       \
+    struct conn *c = get_conn(SQ(s));                                            \
+    if (!c)                                                                      \
+        return STORE_ERR
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+static void bind_blob(sqlite3_stmt *st, int i, const void *v, int n)
+{
+    sqlite3_bind_blob(st, i, v, n, SQLITE_STATIC);
+}
+
+static void col_text(sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+static int col_blob(sqlite3_stmt *st, int i, uint8_t *out, size_t n)
+{
+    const void *b = sqlite3_column_blob(st, i);
+    if (!b || (size_t)sqlite3_column_bytes(st, i) != n) {
+        memset(out, 0, n);
+        return 0;
+    }
+    memcpy(out, b, n);
+    return 1;
+}
+
+static int tx(struct conn *c, enum stmt_id id)
+{
+    sqlite3_stmt *st = stmt(c, id);
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    done(st);
+    return rc == SQLITE_DONE;
+}
+
+/* Run a write statement already bound; maps constraint errors to CONFLICT. */
+static enum store_rc step_write(struct conn *c, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    done(st);
+    if (rc == SQLITE_DONE)
+        return STORE_OK;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return STORE_CONFLICT;
+    return db_fail(c, what);
+}
+
+/* ---- settings ------------------------------------------------------------ */
+
+static enum store_rc sq_setting_get(struct store *s, const char *key, char *val, size_t cap)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_SETTING_GET);
+    enum store_rc rc = STORE_NOT_FOUND;
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, key);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        col_text(st, 0, val, cap);
+        rc = STORE_OK;
+    } else if (r != SQLITE_DONE) {
+        rc = db_fail(c, "setting_get");
+    }
+    done(st);
+    return rc;
+}
+
+static enum store_rc sq_setting_put(struct store *s, const char *key, const char *val)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_SETTING_PUT);
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, key);
+    bind_text(st, 2, val);
+    return step_write(c, st, "setting_put");
+}
+
+/* ---- releases ------------------------------------------------------------ */
+
+static void read_release(sqlite3_stmt *st, struct srv_release *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->id = sqlite3_column_int64(st, 0);
+    col_text(st, 1, r->name, sizeof(r->name));
+    r->version.major = (uint8_t)sqlite3_column_int(st, 2);
+    r->version.minor = (uint8_t)sqlite3_column_int(st, 3);
+    r->version.revision = (uint16_t)sqlite3_column_int(st, 4);
+    r->version.build = (uint32_t)sqlite3_column_int64(st, 5);
+    r->security_counter = (uint32_t)sqlite3_column_int64(st, 6);
+    col_text(st, 7, r->hw_id, sizeof(r->hw_id));
+    col_blob(st, 8, r->digest, sizeof(r->digest));
+    r->size = (uint64_t)sqlite3_column_int64(st, 9);
+    r->created_at = sqlite3_column_int64(st, 10);
+}
+
+static enum store_rc sq_release_insert(struct store *s, struct srv_release *r)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_REL_INSERT);
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, r->name);
+    sqlite3_bind_int(st, 2, r->version.major);
+    sqlite3_bind_int(st, 3, r->version.minor);
+    sqlite3_bind_int(st, 4, r->version.revision);
+    sqlite3_bind_int64(st, 5, r->version.build);
+    sqlite3_bind_int64(st, 6, r->security_counter);
+    bind_text(st, 7, r->hw_id);
+    bind_blob(st, 8, r->digest, OTA_SHA256_LEN);
+    sqlite3_bind_int64(st, 9, (sqlite3_int64)r->size);
+    sqlite3_bind_int64(st, 10, r->created_at);
+    enum store_rc rc = step_write(c, st, "release_insert");
+    if (rc == STORE_OK)
+        r->id = sqlite3_last_insert_rowid(c->db);
+    return rc;
+}
+
+static enum store_rc one_release(struct conn *c, sqlite3_stmt *st, struct srv_release *r)
+{
+    int rc = sqlite3_step(st);
+    enum store_rc out = STORE_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        read_release(st, r);
+        out = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        out = db_fail(c, "release_get");
+    }
+    done(st);
+    return out;
+}
+
+static enum store_rc sq_release_get(struct store *s, int64_t id, struct srv_release *r)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_REL_GET);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    return one_release(c, st, r);
+}
+
+static enum store_rc sq_release_by_digest(struct store *s, const uint8_t d[OTA_SHA256_LEN],
+                                          struct srv_release *r)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_REL_BY_DIGEST);
+    if (!st)
+        return STORE_ERR;
+    bind_blob(st, 1, d, OTA_SHA256_LEN);
+    return one_release(c, st, r);
+}
+
+static enum store_rc sq_release_list(struct store *s, store_release_cb cb, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_REL_LIST);
+    struct srv_release r;
+    int rc;
+    if (!st)
+        return STORE_ERR;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_release(st, &r);
+        cb(ctx, &r);
+    }
+    done(st);
+    return rc == SQLITE_DONE ? STORE_OK : db_fail(c, "release_list");
+}
+
+static enum store_rc sq_release_delete(struct store *s, int64_t id)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st;
+    enum store_rc rc = STORE_ERR;
+    if (!tx(c, S_BEGIN))
+        return db_fail(c, "begin");
+    st = stmt(c, S_REL_IN_USE);
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        int r = sqlite3_step(st);
+        int64_t n = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+        done(st);
+        if (n > 0) {
+            rc = STORE_CONFLICT;
+        } else if (n == 0 && (st = stmt(c, S_REL_DELETE))) {
+            sqlite3_bind_int64(st, 1, id);
+            rc = step_write(c, st, "release_delete");
+            if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
+                rc = STORE_NOT_FOUND;
+        }
+    }
+    if (rc == STORE_OK)
+        return tx(c, S_COMMIT) ? STORE_OK : db_fail(c, "commit");
+    tx(c, S_ROLLBACK);
+    return rc;
+}
+
+/* ---- devices ------------------------------------------------------------- */
+
+static void read_device(sqlite3_stmt *st, struct srv_device *d)
+{
+    memset(d, 0, sizeof(*d));
+    col_text(st, 0, d->id, sizeof(d->id));
+    col_blob(st, 1, d->token_hash, sizeof(d->token_hash));
+    col_text(st, 2, d->hw_id, sizeof(d->hw_id));
+    col_text(st, 3, d->tags, sizeof(d->tags));
+    col_text(st, 4, d->current_version, sizeof(d->current_version));
+    d->has_digest = (uint8_t)col_blob(st, 5, d->current_digest, sizeof(d->current_digest));
+    col_text(st, 6, d->slot_state, sizeof(d->slot_state));
+    col_text(st, 7, d->last_result, sizeof(d->last_result));
+    d->last_seen = sqlite3_column_int64(st, 8);
+    d->created_at = sqlite3_column_int64(st, 9);
+}
+
+static enum store_rc insert_device(struct conn *c, const struct srv_device *d)
+{
+    sqlite3_stmt *st = stmt(c, S_DEV_INSERT);
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, d->id);
+    bind_blob(st, 2, d->token_hash, OTA_SHA256_LEN);
+    bind_text(st, 3, d->hw_id);
+    bind_text(st, 4, d->tags);
+    sqlite3_bind_int64(st, 5, d->created_at);
+    return step_write(c, st, "device_insert");
+}
+
+static enum store_rc sq_device_insert(struct store *s, const struct srv_device *d)
+{
+    CONN_OR_FAIL(c, s);
+    return insert_device(c, d);
+}
+
+static enum store_rc one_device(struct conn *c, sqlite3_stmt *st, struct srv_device *d)
+{
+    int rc = sqlite3_step(st);
+    enum store_rc out = STORE_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        read_device(st, d);
+        out = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        out = db_fail(c, "device_get");
+    }
+    done(st);
+    return out;
+}
+
+static enum store_rc sq_device_get(struct store *s, const char *id, struct srv_device *d)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_DEV_GET);
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, id);
+    return one_device(c, st, d);
+}
+
+static enum store_rc sq_device_by_token(struct store *s, const uint8_t h[OTA_SHA256_LEN],
+                                        struct srv_device *d)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_DEV_BY_TOKEN);
+    if (!st)
+        return STORE_ERR;
+    bind_blob(st, 1, h, OTA_SHA256_LEN);
+    return one_device(c, st, d);
+}
+
+static enum store_rc sq_device_list(struct store *s, const char *after, int limit,
+                                    store_device_cb cb, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_DEV_LIST);
+    struct srv_device d;
+    int rc;
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, after ? after : "");
+    sqlite3_bind_int(st, 2, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_device(st, &d);
+        cb(ctx, &d);
+    }
+    done(st);
+    return rc == SQLITE_DONE ? STORE_OK : db_fail(c, "device_list");
+}
+
+static enum store_rc update_one(struct conn *c, sqlite3_stmt *st, const char *what)
+{
+    enum store_rc rc = step_write(c, st, what);
+    if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
+        rc = STORE_NOT_FOUND;
+    return rc;
+}
+
+static enum store_rc sq_device_set_tags(struct store *s, const char *id, const char *tags)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_DEV_SET_TAGS);
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, id);
+    bind_text(st, 2, tags);
+    return update_one(c, st, "device_set_tags");
+}
+
+static enum store_rc sq_device_set_token(struct store *s, const char *id,
+                                         const uint8_t h[OTA_SHA256_LEN])
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_DEV_SET_TOKEN);
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, id);
+    bind_blob(st, 2, h, OTA_SHA256_LEN);
+    return update_one(c, st, "device_set_token");
+}
+
+static enum store_rc sq_device_delete(struct store *s, const char *id)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_DEV_DELETE);
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, id);
+    return update_one(c, st, "device_delete");
+}
+
+static enum store_rc sq_devices_seen(struct store *s, const struct srv_seen *v, size_t n)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st;
+    if (n == 0)
+        return STORE_OK;
+    if (!tx(c, S_BEGIN))
+        return db_fail(c, "begin");
+    st = stmt(c, S_DEV_SEEN);
+    for (size_t i = 0; st && i < n; i++) {
+        bind_text(st, 1, v[i].device_id);
+        sqlite3_bind_int64(st, 2, v[i].at);
+        bind_text(st, 3, v[i].current_version);
+        if (v[i].has_digest)
+            bind_blob(st, 4, v[i].current_digest, OTA_SHA256_LEN);
+        else
+            sqlite3_bind_null(st, 4);
+        bind_text(st, 5, v[i].slot_state);
+        if (step_write(c, st, "devices_seen") == STORE_ERR) {
+            tx(c, S_ROLLBACK);
+            return STORE_ERR;
+        }
+    }
+    return tx(c, S_COMMIT) ? STORE_OK : db_fail(c, "commit");
+}
+
+static int64_t sq_device_count(struct store *s)
+{
+    struct conn *c = get_conn(SQ(s));
+    sqlite3_stmt *st = c ? stmt(c, S_DEV_COUNT) : NULL;
+    int64_t n = -1;
+    if (!st)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    done(st);
+    return n;
+}
+
+/* ---- enrollment ---------------------------------------------------------- */
+
+static enum store_rc sq_enroll_insert(struct store *s, struct srv_enroll_token *t)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_ENR_INSERT);
+    if (!st)
+        return STORE_ERR;
+    bind_blob(st, 1, t->token_hash, OTA_SHA256_LEN);
+    bind_text(st, 2, t->tags);
+    bind_text(st, 3, t->hw_id);
+    sqlite3_bind_int64(st, 4, t->expires_at);
+    sqlite3_bind_int64(st, 5, t->max_uses);
+    sqlite3_bind_int64(st, 6, t->created_at);
+    enum store_rc rc = step_write(c, st, "enroll_insert");
+    if (rc == STORE_OK)
+        t->id = sqlite3_last_insert_rowid(c->db);
+    return rc;
+}
+
+static enum store_rc sq_enroll_use(struct store *s, const uint8_t h[OTA_SHA256_LEN],
+                                   int64_t now, struct srv_device *d,
+                                   struct srv_enroll_token *t)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st;
+    enum store_rc rc = STORE_NOT_FOUND;
+    if (!tx(c, S_BEGIN))
+        return db_fail(c, "begin");
+    st = stmt(c, S_ENR_BY_HASH);
+    if (!st) {
+        tx(c, S_ROLLBACK);
+        return STORE_ERR;
+    }
+    bind_blob(st, 1, h, OTA_SHA256_LEN);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        memset(t, 0, sizeof(*t));
+        t->id = sqlite3_column_int64(st, 0);
+        col_blob(st, 1, t->token_hash, OTA_SHA256_LEN);
+        col_text(st, 2, t->tags, sizeof(t->tags));
+        col_text(st, 3, t->hw_id, sizeof(t->hw_id));
+        t->expires_at = sqlite3_column_int64(st, 4);
+        t->max_uses = sqlite3_column_int64(st, 5);
+        t->uses = sqlite3_column_int64(st, 6);
+        t->created_at = sqlite3_column_int64(st, 7);
+        rc = STORE_OK;
+    } else if (r != SQLITE_DONE) {
+        rc = db_fail(c, "enroll_get");
+    }
+    done(st);
+    if (rc == STORE_OK && ((t->expires_at && now >= t->expires_at) ||
+                           (t->max_uses && t->uses >= t->max_uses)))
+        rc = STORE_NOT_FOUND;
+    if (rc == STORE_OK) {
+        snprintf(d->tags, sizeof(d->tags), "%s", t->tags);
+        rc = insert_device(c, d);
+    }
+    if (rc == STORE_OK && (st = stmt(c, S_ENR_USE))) {
+        sqlite3_bind_int64(st, 1, t->id);
+        rc = step_write(c, st, "enroll_use");
+    }
+    if (rc == STORE_OK)
+        return tx(c, S_COMMIT) ? STORE_OK : db_fail(c, "commit");
+    tx(c, S_ROLLBACK);
+    return rc;
+}
+
+/* ---- campaigns ----------------------------------------------------------- */
+
+/* Stages are stored as "percent:soak:min_finished:max_ratio;..." */
+static void stages_encode(const struct srv_campaign *cp, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < cp->n_stages && used < cap; i++) {
+        const struct srv_stage *st = &cp->stages[i];
+        int n = snprintf(out + used, cap - used, "%s%.17g:%lld:%lld:%.17g", i ? ";" : "",
+                         st->percent, (long long)st->soak_seconds,
+                         (long long)st->min_finished, st->max_failure_ratio);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+static void stages_decode(const char *in, struct srv_campaign *cp)
+{
+    const char *p = in;
+    cp->n_stages = 0;
+    while (*p && cp->n_stages < SRV_STAGES_MAX) {
+        struct srv_stage *st = &cp->stages[cp->n_stages];
+        char *end;
+        st->percent = strtod(p, &end);
+        if (*end != ':')
+            break;
+        st->soak_seconds = strtoll(end + 1, &end, 10);
+        if (*end != ':')
+            break;
+        st->min_finished = strtoll(end + 1, &end, 10);
+        if (*end != ':')
+            break;
+        st->max_failure_ratio = strtod(end + 1, &end);
+        cp->n_stages++;
+        if (*end != ';')
+            break;
+        p = end + 1;
+    }
+}
+
+static void read_campaign(sqlite3_stmt *st, struct srv_campaign *cp)
+{
+    char stages[SRV_STAGES_MAX * 96];
+    memset(cp, 0, sizeof(*cp));
+    cp->id = sqlite3_column_int64(st, 0);
+    col_text(st, 1, cp->name, sizeof(cp->name));
+    cp->release_id = sqlite3_column_int64(st, 2);
+    col_text(st, 3, cp->f_hw_id, sizeof(cp->f_hw_id));
+    col_text(st, 4, cp->f_tags, sizeof(cp->f_tags));
+    col_text(st, 5, cp->f_min_version, sizeof(cp->f_min_version));
+    col_text(st, 6, cp->f_max_version, sizeof(cp->f_max_version));
+    col_text(st, 7, stages, sizeof(stages));
+    stages_decode(stages, cp);
+    cp->state = sqlite3_column_int(st, 8);
+    cp->stage = sqlite3_column_int(st, 9);
+    cp->stage_started_at = sqlite3_column_int64(st, 10);
+    cp->complete = sqlite3_column_int(st, 11);
+    col_text(st, 12, cp->halt_reason, sizeof(cp->halt_reason));
+    cp->created_at = sqlite3_column_int64(st, 13);
+    cp->updated_at = sqlite3_column_int64(st, 14);
+}
+
+static int bump_generation(struct conn *c)
+{
+    sqlite3_stmt *st = stmt(c, S_GEN_BUMP);
+    return st && step_write(c, st, "generation") == STORE_OK;
+}
+
+static enum store_rc sq_campaign_insert(struct store *s, struct srv_campaign *cp)
+{
+    CONN_OR_FAIL(c, s);
+    char stages[SRV_STAGES_MAX * 96];
+    sqlite3_stmt *st;
+    enum store_rc rc = STORE_ERR;
+    stages_encode(cp, stages, sizeof(stages));
+    if (!tx(c, S_BEGIN))
+        return db_fail(c, "begin");
+    if ((st = stmt(c, S_CAMP_INSERT))) {
+        bind_text(st, 1, cp->name);
+        sqlite3_bind_int64(st, 2, cp->release_id);
+        bind_text(st, 3, cp->f_hw_id);
+        bind_text(st, 4, cp->f_tags);
+        bind_text(st, 5, cp->f_min_version);
+        bind_text(st, 6, cp->f_max_version);
+        bind_text(st, 7, stages);
+        sqlite3_bind_int(st, 8, cp->state);
+        sqlite3_bind_int(st, 9, cp->stage);
+        sqlite3_bind_int64(st, 10, cp->stage_started_at);
+        sqlite3_bind_int(st, 11, cp->complete);
+        bind_text(st, 12, cp->halt_reason);
+        sqlite3_bind_int64(st, 13, cp->created_at);
+        sqlite3_bind_int64(st, 14, cp->updated_at);
+        rc = step_write(c, st, "campaign_insert");
+        if (rc == STORE_OK)
+            cp->id = sqlite3_last_insert_rowid(c->db);
+    }
+    if (rc == STORE_OK && !bump_generation(c))
+        rc = STORE_ERR;
+    if (rc == STORE_OK)
+        return tx(c, S_COMMIT) ? STORE_OK : db_fail(c, "commit");
+    tx(c, S_ROLLBACK);
+    return rc;
+}
+
+static enum store_rc sq_campaign_get(struct store *s, int64_t id, struct srv_campaign *cp)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_CAMP_GET);
+    enum store_rc out = STORE_NOT_FOUND;
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_campaign(st, cp);
+        out = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        out = db_fail(c, "campaign_get");
+    }
+    done(st);
+    return out;
+}
+
+static enum store_rc sq_campaign_list(struct store *s, int only_active,
+                                      store_campaign_cb cb, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, only_active ? S_CAMP_LIST_ACTIVE : S_CAMP_LIST);
+    struct srv_campaign cp;
+    int rc;
+    if (!st)
+        return STORE_ERR;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_campaign(st, &cp);
+        cb(ctx, &cp);
+    }
+    done(st);
+    return rc == SQLITE_DONE ? STORE_OK : db_fail(c, "campaign_list");
+}
+
+static enum store_rc sq_campaign_update(struct store *s, const struct srv_campaign *cp,
+                                        int expect_state, int expect_stage)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st;
+    enum store_rc rc = STORE_ERR;
+    if (!tx(c, S_BEGIN))
+        return db_fail(c, "begin");
+    if ((st = stmt(c, S_CAMP_UPDATE))) {
+        sqlite3_bind_int64(st, 1, cp->id);
+        sqlite3_bind_int(st, 2, cp->state);
+        sqlite3_bind_int(st, 3, cp->stage);
+        sqlite3_bind_int64(st, 4, cp->stage_started_at);
+        sqlite3_bind_int(st, 5, cp->complete);
+        bind_text(st, 6, cp->halt_reason);
+        sqlite3_bind_int64(st, 7, cp->updated_at);
+        sqlite3_bind_int(st, 8, expect_state);
+        sqlite3_bind_int(st, 9, expect_stage);
+        rc = step_write(c, st, "campaign_update");
+        if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
+            rc = STORE_CONFLICT;
+    }
+    if (rc == STORE_OK && !bump_generation(c))
+        rc = STORE_ERR;
+    if (rc == STORE_OK)
+        return tx(c, S_COMMIT) ? STORE_OK : db_fail(c, "commit");
+    tx(c, S_ROLLBACK);
+    return rc;
+}
+
+static enum store_rc sq_campaign_counts(struct store *s, int64_t id, struct srv_counts *out)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_CAMP_COUNTS);
+    int rc;
+    memset(out, 0, sizeof(*out));
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int stage = sqlite3_column_int(st, 0), state = sqlite3_column_int(st, 1);
+        if (stage >= 0 && stage < SRV_STAGES_MAX && state >= 0 && state < DC_STATE_COUNT)
+            out->by_stage_state[stage][state] += sqlite3_column_int64(st, 2);
+    }
+    done(st);
+    return rc == SQLITE_DONE ? STORE_OK : db_fail(c, "campaign_counts");
+}
+
+static int64_t sq_campaign_generation(struct store *s)
+{
+    struct conn *c = get_conn(SQ(s));
+    sqlite3_stmt *st = c ? stmt(c, S_GEN_GET) : NULL;
+    int64_t g = -1;
+    if (!st)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        g = sqlite3_column_int64(st, 0);
+    done(st);
+    return g;
+}
+
+/* ---- device campaign progress and reports -------------------------------- */
+
+static enum store_rc sq_dc_get(struct store *s, int64_t cid, const char *dev,
+                               struct srv_dc *out)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_DC_GET);
+    enum store_rc r = STORE_NOT_FOUND;
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, cid);
+    bind_text(st, 2, dev);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof(*out));
+        out->campaign_id = sqlite3_column_int64(st, 0);
+        col_text(st, 1, out->device_id, sizeof(out->device_id));
+        out->state = sqlite3_column_int(st, 2);
+        out->stage = sqlite3_column_int(st, 3);
+        out->updated_at = sqlite3_column_int64(st, 4);
+        r = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        r = db_fail(c, "dc_get");
+    }
+    done(st);
+    return r;
+}
+
+static enum store_rc sq_dc_offer(struct store *s, const struct srv_dc *dc)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_DC_OFFER);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, dc->campaign_id);
+    bind_text(st, 2, dc->device_id);
+    sqlite3_bind_int(st, 3, dc->stage);
+    sqlite3_bind_int64(st, 4, dc->updated_at);
+    return step_write(c, st, "dc_offer");
+}
+
+static enum store_rc sq_report_insert(struct store *s, struct srv_report *r,
+                                      const char *last_result)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st;
+    enum store_rc rc = STORE_ERR;
+    if (!tx(c, S_BEGIN))
+        return db_fail(c, "begin");
+    if ((st = stmt(c, S_REP_INSERT))) {
+        bind_text(st, 1, r->device_id);
+        sqlite3_bind_int64(st, 2, r->campaign_id);
+        sqlite3_bind_int(st, 3, r->state);
+        sqlite3_bind_int64(st, 4, r->code);
+        bind_text(st, 5, r->detail);
+        sqlite3_bind_int64(st, 6, r->created_at);
+        rc = step_write(c, st, "report_insert");
+        if (rc == STORE_OK)
+            r->id = sqlite3_last_insert_rowid(c->db);
+    }
+    if (rc == STORE_OK && r->campaign_id) {
+        rc = STORE_ERR;
+        if ((st = stmt(c, S_DC_SET_STATE))) {
+            sqlite3_bind_int64(st, 1, r->campaign_id);
+            bind_text(st, 2, r->device_id);
+            sqlite3_bind_int(st, 3, r->state);
+            sqlite3_bind_int64(st, 4, r->created_at);
+            rc = step_write(c, st, "dc_set_state");
+        }
+    }
+    if (rc == STORE_OK) {
+        rc = STORE_ERR;
+        if ((st = stmt(c, S_DEV_SET_RESULT))) {
+            bind_text(st, 1, r->device_id);
+            bind_text(st, 2, last_result);
+            sqlite3_bind_int64(st, 3, r->created_at);
+            rc = step_write(c, st, "device_set_result");
+        }
+    }
+    if (rc == STORE_OK)
+        return tx(c, S_COMMIT) ? STORE_OK : db_fail(c, "commit");
+    tx(c, S_ROLLBACK);
+    return rc;
+}
+
+static enum store_rc sq_report_list(struct store *s, const char *dev, int64_t after,
+                                    int limit, store_report_cb cb, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_REP_LIST);
+    struct srv_report r;
+    int rc;
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, dev);
+    sqlite3_bind_int64(st, 2, after);
+    sqlite3_bind_int(st, 3, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&r, 0, sizeof(r));
+        r.id = sqlite3_column_int64(st, 0);
+        col_text(st, 1, r.device_id, sizeof(r.device_id));
+        r.campaign_id = sqlite3_column_int64(st, 2);
+        r.state = sqlite3_column_int(st, 3);
+        r.code = sqlite3_column_int64(st, 4);
+        col_text(st, 5, r.detail, sizeof(r.detail));
+        r.created_at = sqlite3_column_int64(st, 6);
+        cb(ctx, &r);
+    }
+    done(st);
+    return rc == SQLITE_DONE ? STORE_OK : db_fail(c, "report_list");
+}
+
+/* ---- delta cache --------------------------------------------------------- */
+
+static enum store_rc sq_delta_get(struct store *s, const uint8_t base[OTA_SHA256_LEN],
+                                  const uint8_t target[OTA_SHA256_LEN],
+                                  uint8_t payload[OTA_SHA256_LEN], uint64_t *size)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_DELTA_GET);
+    enum store_rc r = STORE_NOT_FOUND;
+    if (!st)
+        return STORE_ERR;
+    bind_blob(st, 1, base, OTA_SHA256_LEN);
+    bind_blob(st, 2, target, OTA_SHA256_LEN);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        col_blob(st, 0, payload, OTA_SHA256_LEN);
+        *size = (uint64_t)sqlite3_column_int64(st, 1);
+        r = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        r = db_fail(c, "delta_get");
+    }
+    done(st);
+    return r;
+}
+
+static enum store_rc sq_delta_put(struct store *s, const uint8_t base[OTA_SHA256_LEN],
+                                  const uint8_t target[OTA_SHA256_LEN],
+                                  const uint8_t payload[OTA_SHA256_LEN], uint64_t size)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_DELTA_PUT);
+    if (!st)
+        return STORE_ERR;
+    bind_blob(st, 1, base, OTA_SHA256_LEN);
+    bind_blob(st, 2, target, OTA_SHA256_LEN);
+    bind_blob(st, 3, payload, OTA_SHA256_LEN);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)size);
+    return step_write(c, st, "delta_put");
+}
+
+/* ---- open / migrate / close ---------------------------------------------- */
+
+static void sq_close(struct store *s)
+{
+    struct sq_store *q = SQ(s);
+    struct conn *c = q->conns;
+    while (c) {
+        struct conn *next = c->next;
+        for (int i = 0; i < S_COUNT; i++)
+            sqlite3_finalize(c->st[i]);
+        sqlite3_close(c->db);
+        free(c);
+        c = next;
+    }
+    tl_conn = NULL;
+    pthread_mutex_destroy(&q->lock);
+    free(q->path);
+    free(q);
+}
+
+static const struct store_ops SQLITE_OPS = {
+    .name = "sqlite",
+    .close = sq_close,
+    .setting_get = sq_setting_get,
+    .setting_put = sq_setting_put,
+    .release_insert = sq_release_insert,
+    .release_get = sq_release_get,
+    .release_by_digest = sq_release_by_digest,
+    .release_list = sq_release_list,
+    .release_delete = sq_release_delete,
+    .device_insert = sq_device_insert,
+    .device_get = sq_device_get,
+    .device_by_token = sq_device_by_token,
+    .device_list = sq_device_list,
+    .device_set_tags = sq_device_set_tags,
+    .device_set_token = sq_device_set_token,
+    .device_delete = sq_device_delete,
+    .devices_seen = sq_devices_seen,
+    .device_count = sq_device_count,
+    .enroll_insert = sq_enroll_insert,
+    .enroll_use = sq_enroll_use,
+    .campaign_insert = sq_campaign_insert,
+    .campaign_get = sq_campaign_get,
+    .campaign_list = sq_campaign_list,
+    .campaign_update = sq_campaign_update,
+    .campaign_counts = sq_campaign_counts,
+    .campaign_generation = sq_campaign_generation,
+    .dc_get = sq_dc_get,
+    .dc_offer = sq_dc_offer,
+    .report_insert = sq_report_insert,
+    .report_list = sq_report_list,
+    .delta_get = sq_delta_get,
+    .delta_put = sq_delta_put,
+};
+
+static int migrate(sqlite3 *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > N_MIGRATIONS) {
+        snprintf(err, errlen,
+                 "database schema version %d is newer than this ota-server (%d): "
+                 "upgrade ota-server",
+                 version, N_MIGRATIONS);
+        return 0;
+    }
+    for (int v = version; v < N_MIGRATIONS; v++) {
+        char pragma[64];
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", v + 1);
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+            goto fail;
+        if (sqlite3_exec(db, MIGRATIONS[v], NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "schema migration %d -> %d failed: %s", v, v + 1,
+                     sqlite3_errmsg(db));
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return 0;
+        }
+        if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            goto fail;
+        log_msg(LOG_INFO, "schema_migrated", "from=%d to=%d", v, v + 1);
+    }
+    return 1;
+fail:
+    snprintf(err, errlen, "database error: %s", sqlite3_errmsg(db));
+    return 0;
+}
+
+struct store *store_sqlite_open(const char *path, char *err, size_t errlen)
+{
+    struct sq_store *q;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+            SQLITE_OK ||
+        !conn_setup(db)) {
+        snprintf(err, errlen, "cannot open database %s: %s", path,
+                 db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    if (!migrate(db, err, errlen)) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_close(db);
+    q = calloc(1, sizeof(*q));
+    if (!q || !(q->path = strdup(path))) {
+        free(q);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&q->lock, NULL);
+    q->base.ops = &SQLITE_OPS;
+    return &q->base;
+}
