@@ -37,10 +37,23 @@ extern "C" {
 #define OTA_DELTA_FILTER_ARM 2u   /* ARM BL (cond AL): relative -> absolute */
 #define OTA_DELTA_FILTER_COUNT 3u
 
+/* Predictors (header byte 6, bit flags): with the old-to-new address map
+ * carried at the start of the stream, a difference run codes these fields
+ * against where the moved target now is instead of against the old bytes. */
+#define OTA_DELTA_PRED_PTR 0x01u      /* 32-bit pointers into the image */
+#define OTA_DELTA_PRED_THUMB_BL 0x02u /* Thumb BL / B.W targets */
+#define OTA_DELTA_PRED_ARM_BL 0x04u   /* ARM BL targets */
+#define OTA_DELTA_PRED_ALL 0x07u
+
+/* Most entries of the address map a patch may carry. */
+#define OTA_DELTA_MAP_MAX 256u
+
 /* The decoded header of a patch. */
 struct ota_delta_header {
     uint8_t version;
     uint8_t filter;
+    uint8_t flags;      /* OTA_DELTA_PRED_* */
+    uint32_t ptr_base;  /* address of image byte 0, for OTA_DELTA_PRED_PTR */
     uint32_t old_len;
     uint32_t new_len;
     uint32_t stream_len; /* coded bytes after the header */
@@ -65,6 +78,9 @@ struct ota_delta_stats {
     uint32_t diff_nonzero;  /* ... of which the difference was not zero */
     uint32_t extra_bytes;   /* bytes coded as literals */
     uint8_t filter;         /* OTA_DELTA_FILTER_* chosen */
+    uint8_t flags;          /* OTA_DELTA_PRED_* chosen */
+    uint32_t ptr_base;
+    uint32_t map_entries;
     size_t size_by_filter[OTA_DELTA_FILTER_COUNT]; /* 0 = not tried */
 };
 
@@ -109,11 +125,11 @@ struct ota_delta_apply_cfg {
 
 /* Sizes of the applier's buffers (all inside struct ota_delta_apply). */
 #define OTA_DELTA_IN_BUF 96u   /* patch bytes waiting to be decoded */
-#define OTA_DELTA_OLD_BUF 1024u /* window of the old image (+ filter context) */
-#define OTA_DELTA_OUT_BUF 1024u /* new bytes before the write callback */
+#define OTA_DELTA_OLD_BUF 512u /* window of the old image (+ filter context) */
+#define OTA_DELTA_OUT_BUF 512u /* new bytes before the write callback */
 
 /* Number of 16-bit adaptive probabilities of the model. */
-#define OTA_DELTA_NPROBS 4864u
+#define OTA_DELTA_NPROBS 8192u
 
 /*
  * The whole applier state: every buffer and the complete decoder model. Treat
@@ -143,6 +159,14 @@ struct ota_delta_apply {
     uint32_t hist;      /* recent zero/non-zero pattern of the differences */
     uint32_t last_diff; /* recent non-zero differences, one byte per lane */
     uint32_t out_len;
+    uint32_t map_n;     /* address map entries decoded */
+    uint32_t map_count; /* ... announced */
+    uint8_t pred[4];    /* predicted bytes for the next pred_left outputs */
+    uint8_t pred_left;
+    uint8_t last_rep;   /* previous command used a repeated displacement */
+    uint32_t reps[4];   /* recent displacements old - new (mod 2^32) */
+    uint32_t map_old[OTA_DELTA_MAP_MAX]; /* ascending old offsets */
+    int32_t map_disp[OTA_DELTA_MAP_MAX]; /* new - old from there on */
     uint16_t probs[OTA_DELTA_NPROBS];
     uint8_t in_buf[OTA_DELTA_IN_BUF];
     uint8_t hdr_buf[OTA_DELTA_HEADER_SIZE];

@@ -28,6 +28,8 @@ enum {
 
 enum {
     OP_INIT = 0, /* the range decoder's first 5 bytes */
+    OP_MAP_COUNT,
+    OP_MAP_ENTRY,
     OP_SEEK,
     OP_DIFF_LEN,
     OP_DIFF,
@@ -162,10 +164,9 @@ static uint32_t rc_num(struct ota_delta_apply *st, unsigned kind)
 
 /* ---- old image window --------------------------------------------------- */
 
-/* Filtered old byte at st->old_pos (old_pos < old_len is checked by caller). */
-static ota_err old_byte(struct ota_delta_apply *st, uint8_t *out)
+/* Filtered old byte at pos (pos < old_len is checked by the caller). */
+static ota_err old_byte(struct ota_delta_apply *st, uint32_t pos, uint8_t *out)
 {
-    uint32_t pos = st->old_pos;
     if (pos - st->old_win_pos >= st->old_win_len || pos < st->old_win_pos) {
         uint32_t old_len = st->hdr.old_len;
         uint32_t start = pos & ~3u;
@@ -246,14 +247,61 @@ static ota_err step(struct ota_delta_apply *st)
         if (first != 0 || st->rc_code == 0xFFFFFFFFu)
             return da_fail(st, OTA_ERR_DELTA_CORRUPT, "range coder start",
                            OTA_DELTA_HEADER_SIZE, 0, first, 1);
-        st->op = OP_SEEK;
-        if (h->new_len == 0)
+        st->op = OP_MAP_COUNT;
+        break;
+    }
+    case OP_MAP_COUNT: {
+        uint32_t off = da_patch_off(st);
+        uint32_t n = rc_num(st, DM_NUM_MAP);
+        if (st->err)
+            return st->err;
+        if (n > OTA_DELTA_MAP_MAX)
+            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "address map entries", off,
+                           OTA_DELTA_MAP_MAX, n, 1);
+        st->map_count = n;
+        st->map_n = 0;
+        st->op = n ? OP_MAP_ENTRY : OP_SEEK;
+        if (!n && h->new_len == 0)
             st->phase = PH_DONE;
+        break;
+    }
+    case OP_MAP_ENTRY: {
+        uint32_t off = da_patch_off(st);
+        uint32_t i = st->map_n;
+        uint32_t delta = rc_num(st, DM_NUM_MAP);
+        unsigned neg = rc_bit(st, st->probs + DM_P_MAP_SIGN);
+        uint32_t dd = rc_num(st, DM_NUM_SEEK);
+        if (st->err)
+            return st->err;
+        uint32_t prev = i ? st->map_old[i - 1u] : 0u;
+        if ((i && delta == 0) || (uint64_t)prev + delta >= h->old_len)
+            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "address map offset", off,
+                           h->old_len, (uint32_t)(prev + delta), 1);
+        uint32_t pd = i ? (uint32_t)st->map_disp[i - 1u] : 0u;
+        st->map_old[i] = prev + delta;
+        st->map_disp[i] = (int32_t)(neg ? pd - dd : pd + dd);
+        st->map_n = i + 1u;
+        if (st->map_n == st->map_count) {
+            st->op = OP_SEEK;
+            if (h->new_len == 0)
+                st->phase = PH_DONE;
+        }
         break;
     }
     case OP_SEEK: {
         uint32_t off = da_patch_off(st);
-        if (rc_bit(st, st->probs + DM_P_SEEK_ZERO)) {
+        unsigned is_rep = rc_bit(st, st->probs + DM_P_IS_REP + st->last_rep);
+        st->last_rep = (uint8_t)is_rep;
+        unsigned r = DM_REPS - 1u;
+        if (is_rep) {
+            r = rc_bit(st, st->probs + DM_P_REP_IDX + 1) << 1;
+            r |= rc_bit(st, st->probs + DM_P_REP_IDX + 2 + (r >> 1));
+            uint32_t to = st->new_pos + st->reps[r];
+            if (to > h->old_len)
+                return da_fail(st, OTA_ERR_DELTA_CORRUPT, "repeated displacement out of the old image",
+                               off, h->old_len, to, 1);
+            st->old_pos = to;
+        } else if (rc_bit(st, st->probs + DM_P_SEEK_ZERO)) {
             unsigned neg = rc_bit(st, st->probs + DM_P_SEEK_SIGN);
             uint32_t mag = rc_num(st, DM_NUM_SEEK);
             if (st->err)
@@ -264,6 +312,9 @@ static ota_err step(struct ota_delta_apply *st)
                                off, h->old_len, (uint32_t)(neg ? st->old_pos - m : st->old_pos + m), 1);
             st->old_pos = neg ? st->old_pos - (uint32_t)m : st->old_pos + (uint32_t)m;
         }
+        for (; r > 0; r--)
+            st->reps[r] = st->reps[r - 1u];
+        st->reps[0] = st->old_pos - st->new_pos;
         st->op = OP_DIFF_LEN;
         break;
     }
@@ -280,16 +331,35 @@ static ota_err step(struct ota_delta_apply *st)
                            off, h->new_len - st->new_pos, n, 1);
         st->remaining = n;
         st->diff_run = n;
+        st->pred_left = 0;
         st->op = n ? OP_DIFF : OP_EXTRA_LEN;
         break;
     }
     case OP_DIFF: {
         uint8_t ob, d;
-        ota_err e = old_byte(st, &ob);
-        if (e != OTA_OK)
-            return e;
+        ota_err e;
         uint32_t np = st->new_pos, lane = dm_lane(np);
-        if (!rc_bit(st, st->probs + DM_P_ZERO + dm_zero_ctx(np, st->hist))) {
+        if (st->pred_left == 0 && h->flags && st->remaining >= 4u) {
+            uint8_t o4[4];
+            for (uint32_t i = 0; i < 4u; i++) {
+                e = old_byte(st, st->old_pos + i, &o4[i]);
+                if (e != OTA_OK)
+                    return e;
+            }
+            if (ota_delta_predict(st->map_old, st->map_disp, st->map_n, h->flags, h->ptr_base,
+                                  h->old_len, o4, st->old_pos, np, st->pred))
+                st->pred_left = 4;
+        }
+        unsigned predicted = st->pred_left != 0;
+        if (predicted) {
+            ob = st->pred[4u - st->pred_left];
+            st->pred_left--;
+        } else {
+            e = old_byte(st, st->old_pos, &ob);
+            if (e != OTA_OK)
+                return e;
+        }
+        if (!rc_bit(st, st->probs + DM_P_ZERO + dm_zero_ctx(np, st->hist, predicted))) {
             d = 0;
             st->hist <<= 1;
         } else {
@@ -327,7 +397,7 @@ static ota_err step(struct ota_delta_apply *st)
         break;
     }
     case OP_EXTRA: {
-        uint8_t b = (uint8_t)rc_tree8(st, st->probs + DM_P_LIT + dm_lit_ctx(st->last_lit) * 256u);
+        uint8_t b = (uint8_t)rc_tree8(st, st->probs + DM_P_LIT + dm_lit_ctx(st->last_lit, st->new_pos) * 256u);
         st->last_lit = b;
         ota_err e = out_put(st, b);
         if (e != OTA_OK)

@@ -46,13 +46,15 @@ ota_err ota_delta_header_decode(const uint8_t *raw, size_t len,
     if (raw[5] >= OTA_DELTA_FILTER_COUNT)
         return fail(diag, OTA_ERR_DELTA_CORRUPT, "filter", 5,
                     OTA_DELTA_FILTER_COUNT - 1u, raw[5], 1);
-    if (raw[6] || raw[7])
-        return fail(diag, OTA_ERR_DELTA_CORRUPT, "reserved", 6, 0,
-                    (uint32_t)raw[6] | ((uint32_t)raw[7] << 8), 1);
-    if (get32(raw + 20))
-        return fail(diag, OTA_ERR_DELTA_CORRUPT, "reserved", 20, 0, get32(raw + 20), 1);
+    if (raw[6] & ~OTA_DELTA_PRED_ALL)
+        return fail(diag, OTA_ERR_DELTA_CORRUPT, "predictor flags", 6, OTA_DELTA_PRED_ALL,
+                    raw[6], 1);
+    if (raw[7])
+        return fail(diag, OTA_ERR_DELTA_CORRUPT, "reserved", 7, 0, raw[7], 1);
     hdr->version = raw[4];
     hdr->filter = raw[5];
+    hdr->flags = raw[6];
+    hdr->ptr_base = get32(raw + 20);
     hdr->old_len = get32(raw + 8);
     hdr->new_len = get32(raw + 12);
     hdr->stream_len = get32(raw + 16);

@@ -34,22 +34,29 @@ enum dm_num_kind {
     DM_NUM_DIFF_LEN = 0,
     DM_NUM_EXTRA_LEN = 1,
     DM_NUM_SEEK = 2,
-    DM_NUM_KINDS = 3
+    DM_NUM_MAP = 3,
+    DM_NUM_KINDS = 4
 };
+
+/* Repeated displacements (old position - new position), most recent first. */
+#define DM_REPS 4u
 
 /* Differences: lane = new position mod 4 (Thumb halfwords, 32-bit words). */
 #define DM_LANES 4u
 #define DM_HIST_BITS 4u
-#define DM_ZERO_CTX (DM_LANES << DM_HIST_BITS)
+#define DM_ZERO_CTX (2u * DM_LANES << DM_HIST_BITS)
 #define DM_REP_CTX (DM_LANES * 2u)
 #define DM_DIFF_CTX DM_LANES
-#define DM_LIT_CTX 8u /* top 3 bits of the previous literal */
+#define DM_LIT_CTX 8u /* new position parity, top 2 bits of the previous literal */
 
 /* Probability table layout (offsets into the uint16_t array). */
 #define DM_P_NUM 0u
 #define DM_P_SEEK_SIGN (DM_P_NUM + DM_NUM_KINDS * DM_NUM_SIZE)
 #define DM_P_SEEK_ZERO (DM_P_SEEK_SIGN + 2u)
-#define DM_P_ZERO (DM_P_SEEK_ZERO + 2u)
+#define DM_P_IS_REP (DM_P_SEEK_ZERO + 2u)
+#define DM_P_REP_IDX (DM_P_IS_REP + 2u)
+#define DM_P_MAP_SIGN (DM_P_REP_IDX + 4u)
+#define DM_P_ZERO (DM_P_MAP_SIGN + 2u)
 #define DM_P_REP (DM_P_ZERO + DM_ZERO_CTX)
 #define DM_P_DIFF (DM_P_REP + DM_REP_CTX)
 #define DM_P_LIT (DM_P_DIFF + DM_DIFF_CTX * 256u)
@@ -58,9 +65,10 @@ enum dm_num_kind {
 _Static_assert(DM_P_END <= OTA_DELTA_NPROBS, "model larger than the state's table");
 
 /* Context of the zero/non-zero flag of a difference byte. */
-static inline uint32_t dm_zero_ctx(uint32_t new_pos, uint32_t hist)
+static inline uint32_t dm_zero_ctx(uint32_t new_pos, uint32_t hist, unsigned predicted)
 {
-    return ((new_pos & (DM_LANES - 1u)) << DM_HIST_BITS) | (hist & ((1u << DM_HIST_BITS) - 1u));
+    return ((((new_pos & (DM_LANES - 1u)) << 1) | (predicted ? 1u : 0u)) << DM_HIST_BITS) |
+           (hist & ((1u << DM_HIST_BITS) - 1u));
 }
 
 /* Context of the "same as the last non-zero difference in this lane" flag. */
@@ -75,9 +83,9 @@ static inline uint32_t dm_lane(uint32_t new_pos)
 }
 
 /* Context of a literal (extra) byte from the previous literal. */
-static inline uint32_t dm_lit_ctx(uint8_t prev)
+static inline uint32_t dm_lit_ctx(uint8_t prev, uint32_t new_pos)
 {
-    return (uint32_t)prev >> 5;
+    return ((new_pos & 1u) << 2) | ((uint32_t)prev >> 6);
 }
 
 /* Bit count of v: 0 for 0, else 1 + floor(log2 v). */
@@ -110,5 +118,17 @@ static inline uint32_t dm_bitlen(uint32_t v)
  */
 size_t ota_delta_filter(uint8_t filter, int inverse, uint8_t *buf, size_t len,
                         uint32_t base);
+
+/*
+ * Prediction through the address map. map_old[] ascending; an old offset x
+ * maps to x + map_disp[k] for the last k with map_old[k] <= x (x itself
+ * when none, or when x is outside the old image). At new offset p, old
+ * offset q, with the 4 old bytes o[] there (run has >= 4 bytes left): when
+ * one of the enabled predictors recognises o[], writes the predicted new
+ * bytes to out[] and returns 1; else 0. Pure function of its arguments.
+ */
+int ota_delta_predict(const uint32_t *map_old, const int32_t *map_disp, uint32_t map_n,
+                      uint8_t flags, uint32_t ptr_base, uint32_t old_len,
+                      const uint8_t o[4], uint32_t q, uint32_t p, uint8_t out[4]);
 
 #endif

@@ -37,12 +37,15 @@ static size_t count_candidates(uint8_t filter, const uint8_t *img, size_t len)
     return n;
 }
 
+/* Match once for this filter, then code with each useful predictor set and
+ * keep the smallest stream in out (pr_out receives the chosen set). */
 static ota_err encode_with(uint8_t filter, const uint8_t *old, uint32_t old_len,
                            const uint8_t *nw, uint32_t new_len, struct dbuf *out,
                            struct ota_delta_stats *st)
 {
     uint8_t *fo = NULL, *fn = NULL;
     struct dctl_list ctl = {0};
+    struct dpred *pr = NULL;
     ota_err err = OTA_OK;
     if (filter != OTA_DELTA_FILTER_NONE) {
         fo = malloc(old_len ? old_len : 1u);
@@ -58,27 +61,74 @@ static ota_err encode_with(uint8_t filter, const uint8_t *old, uint32_t old_len,
         old = fo;
         nw = fn;
     }
-    err = dmatch_run(old, old_len, nw, new_len, &ctl);
+    err = dmatch_run(old, old_len, nw, new_len, 1, &ctl);
     if (err)
         goto out;
-    err = dencode_run(old, old_len, nw, new_len, &ctl, out);
+    pr = calloc(1, sizeof(*pr));
+    if (!pr) {
+        err = OTA_ERR_NO_MEMORY;
+        goto out;
+    }
+    int have_base = 0;
+    uint8_t best_flags = 0;
+    if (filter == OTA_DELTA_FILTER_NONE && old_len)
+        dpred_build(old, old_len, nw, &ctl, pr, &have_base);
+    err = dencode_run(old, old_len, nw, new_len, &ctl, NULL, out);
+    /* Predictor sets: only with the unfiltered images and a non-empty map
+     * (or a pointer base); the plain stream above is the fallback. */
+    uint8_t all = 0;
+    if (count_candidates(OTA_DELTA_FILTER_THUMB, nw, new_len) >= 16u)
+        all |= OTA_DELTA_PRED_THUMB_BL;
+    if (count_candidates(OTA_DELTA_FILTER_ARM, nw, new_len) >= 16u)
+        all |= OTA_DELTA_PRED_ARM_BL;
+    if (have_base)
+        all |= OTA_DELTA_PRED_PTR;
+    /* Every predictor that applies, then (when both branch kinds occur)
+     * without the rarer one: two or three codings, not all 7 subsets. Each
+     * must beat the plain coding above to be kept. */
+    uint8_t sets[3] = {all, 0, 0};
+    if ((all & OTA_DELTA_PRED_THUMB_BL) && (all & OTA_DELTA_PRED_ARM_BL))
+        sets[2] = (uint8_t)(all & ~(count_candidates(OTA_DELTA_FILTER_THUMB, nw, new_len) >
+                                            count_candidates(OTA_DELTA_FILTER_ARM, nw, new_len)
+                                        ? OTA_DELTA_PRED_ARM_BL
+                                        : OTA_DELTA_PRED_THUMB_BL));
+    for (unsigned si = 0; !err && si < 3 && filter == OTA_DELTA_FILTER_NONE &&
+                          (pr->n || have_base);
+         si++) {
+        uint8_t f = sets[si];
+        if (!f || (si && f == sets[si - 1]) || (si == 2 && f == sets[0]))
+            continue;
+        struct dbuf cur = {0};
+        pr->flags = f;
+        err = dencode_run(old, old_len, nw, new_len, &ctl, pr, &cur);
+        if (!err && cur.len < out->len) {
+            free(out->p);
+            *out = cur;
+            best_flags = f;
+        } else {
+            free(cur.p);
+        }
+    }
     if (err)
         goto out;
     if (st) {
         memset(st, 0, sizeof(*st));
         st->commands = (uint32_t)ctl.n;
-        uint32_t op = 0, np = 0;
+        st->flags = best_flags;
+        st->ptr_base = best_flags & OTA_DELTA_PRED_PTR ? pr->ptr_base : 0;
+        st->map_entries = best_flags ? pr->n : 0;
+        uint32_t np = 0;
         for (size_t i = 0; i < ctl.n; i++) {
-            op = (uint32_t)((int64_t)op + ctl.v[i].seek);
+            uint32_t op = ctl.v[i].old_start;
             for (uint32_t j = 0; j < ctl.v[i].diff_len; j++)
                 st->diff_nonzero += old[op + j] != nw[np + j];
-            op += ctl.v[i].diff_len;
             np += ctl.v[i].diff_len + ctl.v[i].extra_len;
             st->diff_bytes += ctl.v[i].diff_len;
             st->extra_bytes += ctl.v[i].extra_len;
         }
     }
 out:
+    free(pr);
     free(ctl.v);
     free(fo);
     free(fn);
@@ -110,12 +160,15 @@ ota_err ota_delta_create(const uint8_t *old, size_t old_len, const uint8_t *new_
         return err;
 
     struct ota_delta_stats best_st, cur_st;
+    memset(&best_st, 0, sizeof(best_st));
     struct dbuf best = {0};
     uint8_t best_filter = 0;
     size_t sizes[OTA_DELTA_FILTER_COUNT] = {0};
     for (uint8_t f = 0; f < OTA_DELTA_FILTER_COUNT; f++) {
+        /* Filters are the fallback for when no predictor paid off (they
+         * rewrite the same branches less precisely). */
         if (f != OTA_DELTA_FILTER_NONE &&
-            count_candidates(f, new_, new_len) < 16u + new_len / 4096u)
+            (best_st.flags || count_candidates(f, new_, new_len) < 16u + new_len / 4096u))
             continue;
         struct dbuf cur = {0};
         err = encode_with(f, old, (uint32_t)old_len, new_, (uint32_t)new_len, &cur, &cur_st);
@@ -139,6 +192,8 @@ ota_err ota_delta_create(const uint8_t *old, size_t old_len, const uint8_t *new_
         return OTA_ERR_TOO_LARGE;
     }
     hdr[5] = best_filter;
+    hdr[6] = best_st.flags;
+    put32(hdr + 20, best_st.ptr_base);
     put32(hdr + 16, (uint32_t)best.len);
     uint8_t *p = malloc(OTA_DELTA_HEADER_SIZE + best.len);
     if (!p) {

@@ -3,6 +3,8 @@
  * range coder (LZMA style) over the model in src/core/delta_internal.h.
  * Mirrors the decoder in src/core/delta_apply.c symbol for symbol.
  */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +32,8 @@ struct renc {
     uint64_t cache_size;
     struct dbuf *out;
     ota_err err;
+    int debug, cat;     /* cost accounting (OTA_DELTA_DEBUG) */
+    double cost[8];
     uint16_t probs[OTA_DELTA_NPROBS];
 };
 
@@ -51,6 +55,8 @@ static void renc_shift_low(struct renc *e)
 
 static void renc_bit(struct renc *e, uint16_t *p, unsigned bit)
 {
+    if (e->debug)
+        e->cost[e->cat] -= log2((bit ? DM_PROB_ONE - *p : *p) / (double)DM_PROB_ONE);
     uint32_t bound = (e->range >> DM_PROB_BITS) * *p;
     if (!bit) {
         e->range = bound;
@@ -68,6 +74,8 @@ static void renc_bit(struct renc *e, uint16_t *p, unsigned bit)
 
 static void renc_direct(struct renc *e, unsigned bit)
 {
+    if (e->debug)
+        e->cost[e->cat] += 1.0;
     e->range >>= 1;
     if (bit)
         e->low += e->range;
@@ -110,58 +118,104 @@ static void renc_num(struct renc *e, unsigned kind, uint32_t v)
 }
 
 ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
-                    uint32_t new_len, const struct dctl_list *ctl, struct dbuf *out)
+                    uint32_t new_len, const struct dctl_list *ctl, const struct dpred *pr,
+                    struct dbuf *out)
 {
+    static const struct dpred none;
+    if (!pr)
+        pr = &none;
     struct renc *e = calloc(1, sizeof(*e));
     if (!e)
         return OTA_ERR_NO_MEMORY;
     e->range = 0xFFFFFFFFu;
     e->cache_size = 1;
     e->out = out;
+    e->debug = getenv("OTA_DELTA_DEBUG") != NULL;
     for (size_t i = 0; i < OTA_DELTA_NPROBS; i++)
         e->probs[i] = (uint16_t)DM_PROB_INIT;
 
     uint32_t np = 0, op = 0, hist = 0, last_diff = 0;
+    int64_t rep[DM_REPS] = {0};
+    unsigned last_rep = 0;
     uint8_t last_lit = 0;
+    e->cat = 7;
+    renc_num(e, DM_NUM_MAP, pr->flags ? pr->n : 0u);
+    for (uint32_t i = 0; pr->flags && i < pr->n; i++) {
+        renc_num(e, DM_NUM_MAP, pr->old[i] - (i ? pr->old[i - 1] : 0u));
+        int64_t dd = (int64_t)pr->disp[i] - (i ? pr->disp[i - 1] : 0);
+        renc_bit(e, e->probs + DM_P_MAP_SIGN, dd < 0);
+        renc_num(e, DM_NUM_SEEK, (uint32_t)(dd < 0 ? -dd : dd));
+    }
     for (size_t c = 0; c < ctl->n; c++) {
         const struct dctl *k = &ctl->v[c];
-        int64_t to = (int64_t)op + k->seek;
-        if (to < 0 || to > (int64_t)old_len || k->diff_len + k->extra_len == 0 ||
+        int64_t to = k->old_start;
+        if (to > (int64_t)old_len || k->diff_len + k->extra_len == 0 ||
             (uint64_t)to + k->diff_len > old_len ||
             (uint64_t)np + k->diff_len + k->extra_len > new_len) {
             free(e);
             return OTA_ERR_INTERNAL;
         }
-        uint32_t mag = k->seek < 0 ? (uint32_t)(-(int64_t)k->seek) : (uint32_t)k->seek;
-        renc_bit(e, e->probs + DM_P_SEEK_ZERO, mag != 0);
-        if (mag) {
-            renc_bit(e, e->probs + DM_P_SEEK_SIGN, k->seek < 0);
-            renc_num(e, DM_NUM_SEEK, mag - 1u);
+        e->cat = 0;
+        int64_t disp = to - (int64_t)np;
+        unsigned r = 0;
+        while (r < DM_REPS && rep[r] != disp)
+            r++;
+        renc_bit(e, e->probs + DM_P_IS_REP + last_rep, r < DM_REPS);
+        last_rep = r < DM_REPS;
+        if (r < DM_REPS) {
+            renc_bit(e, e->probs + DM_P_REP_IDX + 1, r >> 1);
+            renc_bit(e, e->probs + DM_P_REP_IDX + 2 + (r >> 1), r & 1u);
+        } else {
+            int64_t seek = to - (int64_t)op;
+            uint32_t mag = seek < 0 ? (uint32_t)(-seek) : (uint32_t)seek;
+            renc_bit(e, e->probs + DM_P_SEEK_ZERO, mag != 0);
+            if (mag) {
+                renc_bit(e, e->probs + DM_P_SEEK_SIGN, seek < 0);
+                renc_num(e, DM_NUM_SEEK, mag - 1u);
+            }
+            r = DM_REPS - 1u;
         }
+        for (; r > 0; r--)
+            rep[r] = rep[r - 1];
+        rep[0] = disp;
         op = (uint32_t)to;
+        e->cat = 1;
         renc_num(e, DM_NUM_DIFF_LEN, k->diff_len);
+        unsigned pred_left = 0;
+        uint8_t pred[4];
         for (uint32_t i = 0; i < k->diff_len; i++) {
-            uint8_t d = (uint8_t)(new_[np] - old[op]);
+            if (pred_left == 0 && pr->flags && k->diff_len - i >= 4u &&
+                ota_delta_predict(pr->old, pr->disp, pr->n, pr->flags, pr->ptr_base, old_len,
+                                  old + op, op, np, pred))
+                pred_left = 4;
+            unsigned predicted = pred_left != 0;
+            uint8_t base = predicted ? pred[4u - pred_left--] : old[op];
+            uint8_t d = (uint8_t)(new_[np] - base);
             uint32_t lane = dm_lane(np);
             if (d == 0) {
-                renc_bit(e, e->probs + DM_P_ZERO + dm_zero_ctx(np, hist), 0);
+                e->cat = 2;
+                renc_bit(e, e->probs + DM_P_ZERO + dm_zero_ctx(np, hist, predicted), 0);
                 hist <<= 1;
             } else {
-                renc_bit(e, e->probs + DM_P_ZERO + dm_zero_ctx(np, hist), 1);
+                e->cat = 2;
+                renc_bit(e, e->probs + DM_P_ZERO + dm_zero_ctx(np, hist, predicted), 1);
+                e->cat = 3;
                 uint8_t last = (uint8_t)(last_diff >> (8u * lane));
-                unsigned rep = d == last;
-                renc_bit(e, e->probs + DM_P_REP + dm_rep_ctx(np, hist), rep);
-                if (!rep)
-                    renc_tree8(e, e->probs + DM_P_DIFF + lane * 256u, d);
+                unsigned same = d == last;
+                renc_bit(e, e->probs + DM_P_REP + dm_rep_ctx(np, hist), same);
+                if (!same)
+                    e->cat = 4, renc_tree8(e, e->probs + DM_P_DIFF + lane * 256u, d);
                 last_diff = (last_diff & ~(0xFFu << (8u * lane))) | ((uint32_t)d << (8u * lane));
                 hist = (hist << 1) | 1u;
             }
             np++;
             op++;
         }
+        e->cat = 5;
         renc_num(e, DM_NUM_EXTRA_LEN, k->extra_len);
+        e->cat = 6;
         for (uint32_t i = 0; i < k->extra_len; i++) {
-            renc_tree8(e, e->probs + DM_P_LIT + dm_lit_ctx(last_lit) * 256u, new_[np]);
+            renc_tree8(e, e->probs + DM_P_LIT + dm_lit_ctx(last_lit, np) * 256u, new_[np]);
             last_lit = new_[np];
             np++;
         }
@@ -172,6 +226,22 @@ ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
     }
     for (int i = 0; i < 5; i++)
         renc_shift_low(e);
+    if (getenv("OTA_DELTA_DUMP")) {
+        FILE *f = fopen(getenv("OTA_DELTA_DUMP"), "a");
+        uint32_t p = 0;
+        for (size_t c = 0; f && c < ctl->n; c++) {
+            fprintf(f, "%u %u %u %u\n", ctl->v[c].old_start, p, ctl->v[c].diff_len,
+                    ctl->v[c].extra_len);
+            p += ctl->v[c].diff_len + ctl->v[c].extra_len;
+        }
+        if (f)
+            fclose(f);
+    }
+    if (getenv("OTA_DELTA_DEBUG"))
+        fprintf(stderr, "cost bytes: seek %.0f difflen %.0f zero %.0f rep %.0f diffval %.0f "
+                        "extralen %.0f literal %.0f (commands %zu)\n",
+                e->cost[0] / 8, e->cost[1] / 8, e->cost[2] / 8, e->cost[3] / 8,
+                e->cost[4] / 8, e->cost[5] / 8, e->cost[6] / 8, ctl->n);
     ota_err err = e->err;
     free(e);
     return err;

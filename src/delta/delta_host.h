@@ -8,12 +8,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "ota/delta.h"
 #include "ota/error.h"
 
 /* One command: the old position moves by seek, then diff_len bytes are
  * produced as old + difference, then extra_len literal bytes. */
 struct dctl {
-    int32_t seek;
+    int32_t seek;       /* relative, as the matcher finds it */
+    uint32_t old_start; /* absolute old position of the diff run */
     uint32_t diff_len;
     uint32_t extra_len;
 };
@@ -23,9 +25,14 @@ struct dctl_list {
     size_t n, cap;
 };
 
-/* Approximate matching of new against old (both already filtered). */
+/* Approximate matching of new against old (both already filtered). Fills
+ * seek and old_start of every command. With refine, literal runs are then
+ * searched for shorter matches (new or repeated displacements) that pay. */
 ota_err dmatch_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
-                   uint32_t new_len, struct dctl_list *out);
+                   uint32_t new_len, int refine, struct dctl_list *out);
+
+/* Repeated displacements (old position - new position) the coder tracks. */
+#define DREP_N 4u
 
 /* Growable byte buffer. */
 struct dbuf {
@@ -34,8 +41,23 @@ struct dbuf {
 };
 ota_err dbuf_put(struct dbuf *b, uint8_t byte);
 
-/* Entropy-code the commands into out (appended). */
+/* Predictor configuration and the address map the stream carries. */
+struct dpred {
+    uint8_t flags;     /* OTA_DELTA_PRED_* */
+    uint32_t ptr_base;
+    uint32_t n;
+    uint32_t old[OTA_DELTA_MAP_MAX];
+    int32_t disp[OTA_DELTA_MAP_MAX];
+};
+
+/* Build the address map from the difference runs; pick a pointer base for
+ * OTA_DELTA_PRED_PTR (returns 0 when no base predicts enough pointers). */
+void dpred_build(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
+                 const struct dctl_list *ctl, struct dpred *pr, int *have_ptr_base);
+
+/* Entropy-code the commands into out (appended). pr may be NULL. */
 ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
-                    uint32_t new_len, const struct dctl_list *ctl, struct dbuf *out);
+                    uint32_t new_len, const struct dctl_list *ctl, const struct dpred *pr,
+                    struct dbuf *out);
 
 #endif

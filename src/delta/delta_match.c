@@ -47,6 +47,42 @@ static uint32_t search(const saidx_t *sa, const uint8_t *old, uint32_t old_len,
     return y;
 }
 
+/* SA index ranges per 2-byte prefix: bkt[k] .. bkt[k + 1] - 1. */
+struct sa_idx {
+    const saidx_t *sa;
+    uint32_t *bkt;
+};
+
+static uint32_t *build_buckets(const saidx_t *sa, const uint8_t *old, uint32_t old_len)
+{
+    uint32_t *b = malloc(65537u * sizeof(*b));
+    if (!b)
+        return NULL;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < old_len; i++) {
+        uint32_t o = (uint32_t)sa[i];
+        uint32_t key = ((uint32_t)old[o] << 8) | (o + 1u < old_len ? old[o + 1] : 0u);
+        while (k <= key)
+            b[k++] = i;
+    }
+    while (k <= 65536u)
+        b[k++] = old_len;
+    return b;
+}
+
+/* Longest match of nw among all suffixes, narrowed by the 2-byte bucket. */
+static uint32_t search2(const struct sa_idx *ix, const uint8_t *old, uint32_t old_len,
+                        const uint8_t *nw, uint32_t nlen, uint32_t *pos)
+{
+    if (nlen >= 2u) {
+        uint32_t key = ((uint32_t)nw[0] << 8) | nw[1];
+        uint32_t st = ix->bkt[key], en = ix->bkt[key + 1u];
+        if (en > st)
+            return search(ix->sa, old, old_len, nw, nlen, st, en - 1u, pos);
+    }
+    return search(ix->sa, old, old_len, nw, nlen, 0, old_len - 1u, pos);
+}
+
 static ota_err push(struct dctl_list *l, int64_t seek, uint32_t dl, uint32_t el)
 {
     if (l->n == l->cap) {
@@ -64,13 +100,104 @@ static ota_err push(struct dctl_list *l, int64_t seek, uint32_t dl, uint32_t el)
     return OTA_OK;
 }
 
+static void rep_push(int64_t *rep, int64_t d)
+{
+    unsigned k = 0;
+    while (k < DREP_N - 1u && rep[k] != d)
+        k++;
+    for (; k > 0; k--)
+        rep[k] = rep[k - 1];
+    rep[0] = d;
+}
+
+/* Minimum exact match that opens a command inside a literal run. */
+#define REFINE_REP_MIN 6
+#define REFINE_NEW_MIN 10
+
+/*
+ * Split literal runs where an exact match (at a repeated displacement, or
+ * anywhere in old through the suffix array) is long enough to pay for a
+ * command; each match is extended forward approximately like bsdiff does.
+ */
+static ota_err refine(const struct sa_idx *ix, const uint8_t *old, uint32_t old_len,
+                      const uint8_t *nw, const struct dctl_list *in, struct dctl_list *out)
+{
+    int64_t rep[DREP_N] = {0};
+    uint32_t np = 0;
+    for (size_t c = 0; c < in->n; c++) {
+        struct dctl k = in->v[c];
+        uint32_t end = np + k.diff_len + k.extra_len;
+        uint32_t q = np + k.diff_len;
+        rep_push(rep, (int64_t)k.old_start - np);
+        while (q < end) {
+            int64_t best_old = -1;
+            uint32_t best_len = 0;
+            for (unsigned r = 0; r < DREP_N; r++) {
+                int64_t o = (int64_t)q + rep[r];
+                if (o < 0 || o >= old_len)
+                    continue;
+                uint32_t m = matchlen(old + o, old_len - (uint32_t)o, nw + q, end - q);
+                if (m >= REFINE_REP_MIN && m > best_len) {
+                    best_len = m;
+                    best_old = o;
+                }
+            }
+            uint32_t pos = 0;
+            uint32_t m = search2(ix, old, old_len, nw + q, end - q, &pos);
+            if (m >= REFINE_NEW_MIN && m > best_len + 4u) {
+                best_len = m;
+                best_old = pos;
+            }
+            if (best_old < 0) {
+                q++;
+                continue;
+            }
+            /* Extend forward approximately (2 * equal - length, as bsdiff). */
+            int64_t s = 0, sf = 0, lenf = 0;
+            for (int64_t i = 0; q + i < end && best_old + i < old_len;) {
+                if (old[best_old + i] == nw[q + i])
+                    s++;
+                i++;
+                if (s * 2 - i > sf * 2 - lenf) {
+                    sf = s;
+                    lenf = i;
+                }
+            }
+            k.extra_len = q - np - k.diff_len;
+            if (k.diff_len + k.extra_len > 0) {
+                ota_err err = push(out, 0, k.diff_len, k.extra_len);
+                if (err)
+                    return err;
+                out->v[out->n - 1].old_start = k.old_start;
+                np += k.diff_len + k.extra_len;
+            }
+            k.old_start = (uint32_t)best_old;
+            k.diff_len = (uint32_t)lenf;
+            k.extra_len = 0;
+            rep_push(rep, best_old - (int64_t)np);
+            q += (uint32_t)lenf;
+        }
+        k.extra_len = end - np - k.diff_len;
+        ota_err err = push(out, 0, k.diff_len, k.extra_len);
+        if (err)
+            return err;
+        out->v[out->n - 1].old_start = k.old_start;
+        np = end;
+    }
+    return OTA_OK;
+}
+
 ota_err dmatch_run(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
-                   uint32_t new_len, struct dctl_list *out)
+                   uint32_t new_len, int do_refine, struct dctl_list *out)
 {
     if (new_len == 0)
         return OTA_OK;
-    if (old_len == 0)
-        return push(out, 0, 0, new_len);
+    if (old_len == 0) {
+        ota_err e = push(out, 0, 0, new_len);
+        if (!e)
+            out->v[0].old_start = 0;
+        return e;
+    }
 
     saidx_t *sa = malloc((size_t)old_len * sizeof(*sa));
     if (!sa)
@@ -80,6 +207,11 @@ ota_err dmatch_run(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
         return OTA_ERR_INTERNAL;
     }
 
+    struct sa_idx ix = {sa, build_buckets(sa, old, old_len)};
+    if (!ix.bkt) {
+        free(sa);
+        return OTA_ERR_NO_MEMORY;
+    }
     ota_err err = OTA_OK;
     int64_t pending = 0; /* seek before the next command */
     int64_t scan = 0, len = 0, lastscan = 0, lastpos = 0, lastoffset = 0;
@@ -88,8 +220,7 @@ ota_err dmatch_run(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
     while (scan < nlen) {
         int64_t oldscore = 0, scsc;
         for (scsc = scan += len; scan < nlen; scan++) {
-            len = search(sa, old, old_len, nw + scan, (uint32_t)(nlen - scan), 0,
-                         old_len - 1u, &pos);
+            len = search2(&ix, old, old_len, nw + scan, (uint32_t)(nlen - scan), &pos);
             for (; scsc < scan + len; scsc++)
                 if (scsc + lastoffset < olen && scsc + lastoffset >= 0 &&
                     old[scsc + lastoffset] == nw[scsc])
@@ -156,6 +287,24 @@ ota_err dmatch_run(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
             lastoffset = (int64_t)pos - scan;
         }
     }
+    /* Absolute old positions. */
+    int64_t op = 0;
+    for (size_t c = 0; c < out->n; c++) {
+        op += out->v[c].seek;
+        out->v[c].old_start = (uint32_t)op;
+        op += out->v[c].diff_len;
+    }
+    if (!err && do_refine) {
+        struct dctl_list r = {0};
+        err = refine(&ix, old, old_len, nw, out, &r);
+        if (err) {
+            free(r.v);
+        } else {
+            free(out->v);
+            *out = r;
+        }
+    }
+    free(ix.bkt);
     free(sa);
     return err;
 }

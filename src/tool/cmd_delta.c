@@ -16,6 +16,17 @@
 
 static const char *const FILTER_NAMES[OTA_DELTA_FILTER_COUNT] = {"none", "thumb", "arm"};
 
+static void pred_names(uint8_t flags, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s%s%s", flags ? "" : "none",
+             flags & OTA_DELTA_PRED_THUMB_BL ? "thumb-bl " : "",
+             flags & OTA_DELTA_PRED_ARM_BL ? "arm-bl " : "",
+             flags & OTA_DELTA_PRED_PTR ? "pointers" : "");
+    size_t n = strlen(buf);
+    if (n && buf[n - 1] == ' ')
+        buf[n - 1] = 0;
+}
+
 static void help(FILE *f)
 {
     fprintf(f,
@@ -97,12 +108,15 @@ static int do_create(const char *old_path, const char *new_path, const char *out
         ret = OTA_EXIT_FILE;
         goto out;
     }
-    printf("%s: %zu bytes (%.2f%% of %zu), filter %s\n", out, patch_len,
+    char preds[64];
+    pred_names(st.flags, preds, sizeof(preds));
+    printf("%s: %zu bytes (%.2f%% of %zu), filter %s, predictors %s\n", out, patch_len,
            new_len ? 100.0 * (double)patch_len / (double)new_len : 0.0, new_len,
-           FILTER_NAMES[st.filter]);
+           FILTER_NAMES[st.filter], preds);
     if (verbose) {
         printf("  commands %u, diff bytes %u (%u non-zero), literal bytes %u, %.3f s\n",
                st.commands, st.diff_bytes, st.diff_nonzero, st.extra_bytes, t1 - t0);
+        printf("  address map %u entries, pointer base 0x%08x\n", st.map_entries, st.ptr_base);
         for (unsigned f = 0; f < OTA_DELTA_FILTER_COUNT; f++)
             if (st.size_by_filter[f])
                 printf("  filter %-5s %zu bytes\n", FILTER_NAMES[f], st.size_by_filter[f]);
@@ -169,7 +183,12 @@ static int do_info(const char *path)
     }
     char hex[2 * OTA_SHA256_LEN + 1];
     printf("format      OTAD version %u\n", h.version);
+    char preds[64];
+    pred_names(h.flags, preds, sizeof(preds));
     printf("filter      %s\n", FILTER_NAMES[h.filter]);
+    printf("predictors  %s\n", preds);
+    if (h.flags & OTA_DELTA_PRED_PTR)
+        printf("ptr base    0x%08x\n", h.ptr_base);
     printf("old size    %u\n", h.old_len);
     printf("new size    %u\n", h.new_len);
     printf("stream      %u bytes (patch %zu bytes%s)\n", h.stream_len, len,
