@@ -10,3 +10,4 @@ SIM_COMMAND(install, "write a signed image into the inactive slot and mark it pe
 SIM_COMMAND(boot, "reset the device: stage 0 + bootloader; print what runs")
 SIM_COMMAND(confirm, "the running firmware confirms itself (ends the trial, raises OTP)")
 SIM_COMMAND(status, "show slots, versions, boot state, OTP counter and wear")
+SIM_COMMAND(run, "run the device: boot, run its firmware + ota-agent, reboot on updates")

@@ -1,0 +1,445 @@
+/*
+ * agent.c - the agent's update loop: finish what a previous boot started
+ * (self-test + confirm after a trial boot, or report the rollback), deliver
+ * reports the server has not acknowledged, check in, and download + install
+ * an offer with byte-range resumption, retries with backoff and persisted
+ * progress. Every step is logged and reported to the server.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "agent.h"
+
+#define CHECKPOINT_EVERY (32u * 1024u)
+
+static int is_power_loss(ota_err e)
+{
+    return e == OTA_ERR_POWER_LOSS;
+}
+
+static void diag_text(const struct ota_diag *d, char *out, size_t cap)
+{
+    out[0] = 0;
+    if (!d || !d->field)
+        return;
+    if (d->has_values)
+        snprintf(out, cap, " (%s at offset %u: expected %u, found %u)", d->field, d->offset,
+                 d->expected, d->found);
+    else
+        snprintf(out, cap, " (%s at offset %u)", d->field, d->offset);
+}
+
+static void save_state(struct agent *a)
+{
+    ota_err e = agent_state_save(&a->st, a->cfg->state_file);
+    if (e)
+        LOG_E("cannot save state to %s: %s", a->cfg->state_file, ota_strerror(e));
+}
+
+void agent_sleep(struct agent *a, double seconds)
+{
+    struct timespec ts;
+    while (seconds > 0) {
+        double step = seconds < 0.1 ? seconds : 0.1;
+        if (a->stop && a->stop(a->stop_ctx))
+            return;
+        ts.tv_sec = (time_t)step;
+        ts.tv_nsec = (long)((step - (double)ts.tv_sec) * 1e9);
+        nanosleep(&ts, NULL);
+        seconds -= step;
+    }
+}
+
+/* Best-effort progress report (downloading, installing, ...): a lost one
+ * costs nothing, the final outcome is persisted and retried. */
+static void report_progress(struct agent *a, const char *state, const char *detail)
+{
+    char err[512];
+    ota_err e = agent_api_report(a->http, a->cfg, a->st.campaign_id, state, 0, detail, err,
+                                 sizeof err);
+    if (e)
+        LOG_W("report '%s' not delivered: %s", state, err);
+    else
+        LOG_I("reported %s%s%s", state, detail && *detail ? ": " : "", detail ? detail : "");
+}
+
+/* A final outcome: persisted first, then delivered (and re-sent until the
+ * server acknowledges it). */
+static void queue_final(struct agent *a, const char *state, int64_t code, const char *detail)
+{
+    snprintf(a->st.pending_state, sizeof a->st.pending_state, "%s", state);
+    a->st.pending_code = code;
+    snprintf(a->st.pending_detail, sizeof a->st.pending_detail, "%s", detail);
+    a->st.pending_campaign = a->st.campaign_id;
+    snprintf(a->st.last_result, sizeof a->st.last_result, "%s: %s", state, detail);
+    save_state(a);
+}
+
+/* 0: delivered or dropped (4xx); -1: retry later. */
+static int flush_final(struct agent *a)
+{
+    char err[512];
+    ota_err e;
+    if (!a->st.pending_state[0])
+        return 0;
+    e = agent_api_report(a->http, a->cfg, a->st.pending_campaign, a->st.pending_state,
+                         a->st.pending_code, a->st.pending_detail, err, sizeof err);
+    if (e == OTA_ERR_NET || e == OTA_ERR_HTTP || e == OTA_ERR_TLS || e == OTA_ERR_PIN_MISMATCH) {
+        LOG_W("report '%s' not delivered (will retry): %s", a->st.pending_state, err);
+        return -1;
+    }
+    if (e)
+        LOG_W("report '%s' refused by the server, dropped: %s", a->st.pending_state, err);
+    else
+        LOG_I("reported %s: %s", a->st.pending_state, a->st.pending_detail);
+    a->st.pending_state[0] = 0;
+    save_state(a);
+    return 0;
+}
+
+int agent_selftest_command(void *ctx, const struct agent_device_info *dev)
+{
+    const struct agent_config *c = ctx;
+    int rc;
+    (void)dev;
+    if (!c->selftest_cmd[0])
+        return 0;
+    rc = system(c->selftest_cmd);
+    if (rc == -1) {
+        LOG_E("self-test '%s' could not run: %s", c->selftest_cmd, strerror(errno));
+        return 1;
+    }
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 1;
+}
+
+/* After a reboot into the image we installed (or back from it). */
+static enum agent_outcome handle_installed(struct agent *a, const struct agent_device_info *dev)
+{
+    char ver[32], detail[256], dt[160];
+    ota_err e;
+
+    ota_image_version_str(&dev->version, ver, sizeof ver);
+    if (memcmp(dev->digest, a->st.target_digest, OTA_SHA256_LEN) == 0) {
+        if (dev->trial) {
+            int rc = a->selftest ? a->selftest(a->selftest_ctx, dev) : 0;
+            if (rc != 0) {
+                LOG_E("trial boot of %s: self-test FAILED (status %d): not confirming; the "
+                      "bootloader will revert after the remaining trial boots", ver, rc);
+                if (!a->st.selftest_failed_reported) {
+                    a->st.selftest_failed_reported = 1;
+                    save_state(a);
+                }
+                return AGENT_TRIAL_FAILED;
+            }
+            LOG_I("trial boot of %s: self-test passed, confirming", ver);
+            e = a->be.confirm(a->be.ctx, &a->diag);
+            if (e) {
+                diag_text(&a->diag, dt, sizeof dt);
+                LOG_E("confirm failed: %s%s", ota_strerror(e), dt);
+                return is_power_loss(e) ? AGENT_POWER_LOST : AGENT_RETRY;
+            }
+        }
+        snprintf(detail, sizeof detail, "running %s (confirmed)", ver);
+        a->st.phase = AGENT_PHASE_IDLE;
+        queue_final(a, "success", 0, detail);
+        LOG_I("update to %s succeeded", ver);
+        return AGENT_IDLE;
+    }
+    /* Not running the target: the trial failed and the bootloader reverted. */
+    snprintf(detail, sizeof detail, "trial of %s %s; bootloader reverted, running %s",
+             a->st.target_version,
+             a->st.selftest_failed_reported ? "failed its self-test"
+                                            : "never confirmed (crash or watchdog)",
+             dev->running_slot >= 0 ? ver : "nothing");
+    LOG_W("ROLLED BACK: %s", detail);
+    a->st.phase = AGENT_PHASE_IDLE;
+    queue_final(a, "rolled-back", OTA_ERR_BOOT_NOT_ON_TRIAL, detail);
+    return AGENT_IDLE;
+}
+
+struct sink_ctx {
+    struct agent *a;
+    uint32_t since_ckpt;
+    ota_err ckpt_err;
+};
+
+static void checkpoint(struct agent *a)
+{
+    struct ota_update_progress p;
+    ota_err e = a->be.checkpoint(a->be.ctx, &p);
+    if (e) {
+        LOG_W("checkpoint failed: %s", ota_strerror(e));
+        return;
+    }
+    a->st.progress = p;
+    a->st.has_progress = 1;
+    save_state(a);
+}
+
+static ota_err sink(void *ctx, const void *data, size_t len)
+{
+    struct sink_ctx *s = ctx;
+    ota_err e = s->a->be.write(s->a->be.ctx, data, len);
+    if (e)
+        return e;
+    s->since_ckpt += (uint32_t)len;
+    if (s->since_ckpt >= CHECKPOINT_EVERY) {
+        s->since_ckpt = 0;
+        checkpoint(s->a);
+    }
+    return OTA_OK;
+}
+
+/* Errors that mean "this offer can never be installed" (vs. try again). */
+static int is_final_refusal(ota_err e)
+{
+    switch (e) {
+    case OTA_ERR_NET:
+    case OTA_ERR_HTTP:
+    case OTA_ERR_TLS:
+    case OTA_ERR_PIN_MISMATCH:
+    case OTA_ERR_PROTOCOL:
+    case OTA_ERR_IO:
+    case OTA_ERR_FILE:
+    case OTA_ERR_POWER_LOSS:
+    case OTA_ERR_NO_MEMORY:
+    case OTA_ERR_UPDATE_PAYLOAD_HASH:  /* corrupted in transit: download again */
+    case OTA_ERR_UPDATE_PAYLOAD_SIZE:
+    case OTA_ERR_DELTA_CORRUPT:
+    case OTA_ERR_DELTA_TRUNCATED:
+    case OTA_ERR_DELTA_RESULT_MISMATCH:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+static enum agent_outcome refuse(struct agent *a, const char *what, ota_err e)
+{
+    char detail[256], dt[160];
+    diag_text(&a->diag, dt, sizeof dt);
+    snprintf(detail, sizeof detail, "%s: %s: %s%s", what, ota_errname(e), ota_strerror(e), dt);
+    LOG_E("update REFUSED: %s", detail);
+    a->st.phase = AGENT_PHASE_IDLE;
+    a->st.has_progress = 0;
+    queue_final(a, "failure", e, detail);
+    (void)flush_final(a);
+    return AGENT_IDLE;
+}
+
+static enum agent_outcome do_update(struct agent *a, const struct agent_offer *offer)
+{
+    const struct ota_manifest *m = NULL;
+    char err[512], ver[32], dt[160];
+    uint32_t offset = 0;
+    int failures = 0, reported_downloading = 0;
+    ota_err e;
+
+    memset(&a->diag, 0, sizeof a->diag);
+    e = a->be.begin(a->be.ctx, offer->manifest, offer->manifest_len,
+                    a->st.has_progress ? &a->st.progress : NULL, &offset, &m, &a->diag);
+    if (e) {
+        if (is_power_loss(e))
+            return AGENT_POWER_LOST;
+        /* the manifest parsed? then we know the campaign for the report */
+        {
+            struct ota_manifest pm;
+            if (ota_manifest_parse(offer->manifest, offer->manifest_len, &pm, NULL) == OTA_OK)
+                a->st.campaign_id = pm.campaign_id;
+        }
+        if (!is_final_refusal(e)) {
+            diag_text(&a->diag, dt, sizeof dt);
+            LOG_W("cannot start the update: %s%s", ota_strerror(e), dt);
+            return AGENT_RETRY;
+        }
+        return refuse(a, "offer refused before download", e);
+    }
+    ota_image_version_str(&m->target_version, ver, sizeof ver);
+    if (a->st.phase != AGENT_PHASE_DOWNLOADING || a->st.campaign_id != m->campaign_id ||
+        memcmp(a->st.target_digest, m->target_digest, OTA_SHA256_LEN) != 0) {
+        a->st.selftest_failed_reported = 0;
+    }
+    a->st.phase = AGENT_PHASE_DOWNLOADING;
+    memcpy(a->st.manifest, offer->manifest, offer->manifest_len);
+    a->st.manifest_len = offer->manifest_len;
+    a->st.campaign_id = m->campaign_id;
+    memcpy(a->st.target_digest, m->target_digest, OTA_SHA256_LEN);
+    snprintf(a->st.target_version, sizeof a->st.target_version, "%s", ver);
+    save_state(a);
+    if (offset) {
+        a->resumes++;
+        LOG_I("offer: %s (campaign %llu), %s payload %u bytes; RESUMING at byte %u (prefix "
+              "re-verified from flash)",
+              ver, (unsigned long long)m->campaign_id,
+              m->payload_kind == OTA_PAYLOAD_DELTA ? "delta" : "full", m->payload_size, offset);
+    } else {
+        LOG_I("offer: %s (campaign %llu), %s payload %u bytes: manifest verified, "
+              "downloading", ver, (unsigned long long)m->campaign_id,
+              m->payload_kind == OTA_PAYLOAD_DELTA ? "delta" : "full", m->payload_size);
+    }
+
+    while (offset < m->payload_size) {
+        struct sink_ctx sc = {a, 0, OTA_OK};
+        uint64_t got = 0;
+        int status = 0;
+        if (!reported_downloading) {
+            report_progress(a, "downloading", "");
+            reported_downloading = 1;
+        }
+        a->downloads++;
+        e = agent_http_download(a->http, offer->artifact_path, offset, sink, &sc, &status,
+                                &got, err, sizeof err);
+        offset += (uint32_t)got;
+        if (is_power_loss(e))
+            return AGENT_POWER_LOST;
+        checkpoint(a);
+        if (!e && offset < m->payload_size) {
+            e = OTA_ERR_NET;
+            snprintf(err, sizeof err, "connection closed at byte %u of %u", offset,
+                     m->payload_size);
+        }
+        if (!e)
+            break;
+        a->download_errors++;
+        failures++;
+        if (e == OTA_ERR_UPDATE_PAYLOAD_SIZE || e == OTA_ERR_HTTP) {
+            /* the server sent something else than asked (e.g. 416, ignored
+             * range): start this offer over */
+            LOG_W("download: %s", err);
+            a->st.has_progress = 0;
+            save_state(a);
+            return AGENT_RETRY;
+        }
+        if (e != OTA_ERR_NET) {
+            /* the engine refused the bytes (e.g. a corrupt delta stream) */
+            if (!is_final_refusal(e)) {
+                LOG_W("download: %s: discarding progress, will download again", err);
+                a->st.has_progress = 0;
+                save_state(a);
+                a->restarts++;
+                return AGENT_RETRY;
+            }
+            return refuse(a, "payload refused while downloading", e);
+        }
+        if (failures >= a->cfg->max_download_attempts) {
+            LOG_W("download: %s; %d attempts in a row failed, checking in again", err,
+                  failures);
+            return AGENT_RETRY;
+        }
+        {
+            double d = agent_backoff_next(&a->backoff);
+            LOG_W("download interrupted at byte %u of %u: %s; retrying in %.2fs", offset,
+                  m->payload_size, err, d);
+            agent_sleep(a, d);
+            if (a->stop && a->stop(a->stop_ctx))
+                return AGENT_IDLE;
+        }
+    }
+    agent_backoff_reset(&a->backoff);
+    LOG_I("payload complete (%u bytes): verifying and installing", m->payload_size);
+    report_progress(a, "installing", "");
+    e = a->be.finish(a->be.ctx, &a->diag);
+    if (e) {
+        if (is_power_loss(e))
+            return AGENT_POWER_LOST;
+        a->st.has_progress = 0;
+        save_state(a);
+        if (!is_final_refusal(e)) {
+            diag_text(&a->diag, dt, sizeof dt);
+            LOG_W("payload did not verify (%s%s): corrupted in transit? downloading again",
+                  ota_strerror(e), dt);
+            a->restarts++;
+            return AGENT_RETRY;
+        }
+        return refuse(a, "image refused after download", e);
+    }
+    a->st.phase = AGENT_PHASE_INSTALLED;
+    a->st.has_progress = 0;
+    save_state(a);
+    LOG_I("installed %s: verified and pending; rebooting into a trial boot", ver);
+    report_progress(a, "installed-rebooting", ver);
+    return AGENT_REBOOT;
+}
+
+enum agent_outcome agent_step(struct agent *a)
+{
+    struct agent_device_info dev;
+    struct agent_offer offer;
+    char err[512], ver[32];
+    ota_err e;
+
+    e = a->be.describe(a->be.ctx, &dev);
+    if (e) {
+        LOG_E("cannot read the device state: %s", ota_strerror(e));
+        return is_power_loss(e) ? AGENT_POWER_LOST : AGENT_RETRY;
+    }
+    if (a->st.phase == AGENT_PHASE_INSTALLED) {
+        enum agent_outcome o = handle_installed(a, &dev);
+        if (o != AGENT_IDLE)
+            return o;
+        e = a->be.describe(a->be.ctx, &dev);
+        if (e)
+            return is_power_loss(e) ? AGENT_POWER_LOST : AGENT_RETRY;
+    } else if (dev.trial) {
+        /* On trial without our own record (installed by other means):
+         * still test before confirming. */
+        int rc = a->selftest ? a->selftest(a->selftest_ctx, &dev) : 0;
+        if (rc != 0) {
+            LOG_E("trial boot: self-test FAILED (status %d): not confirming", rc);
+            return AGENT_TRIAL_FAILED;
+        }
+        e = a->be.confirm(a->be.ctx, &a->diag);
+        if (e)
+            return is_power_loss(e) ? AGENT_POWER_LOST : AGENT_RETRY;
+        LOG_I("trial boot: self-test passed, confirmed");
+    }
+    if (flush_final(a) < 0)
+        return AGENT_RETRY;
+
+    a->checkins++;
+    e = agent_api_checkin(a->http, a->cfg, &dev, a->st.last_result, &offer, err, sizeof err);
+    if (e) {
+        LOG_W("check-in failed: %s", err);
+        if (e == OTA_ERR_PIN_MISMATCH)
+            LOG_E("the server's public key does not match pinned_key: refusing to talk to it");
+        return AGENT_RETRY;
+    }
+    agent_backoff_reset(&a->backoff);
+    if (!offer.update) {
+        ota_image_version_str(&dev.version, ver, sizeof ver);
+        LOG_D("check-in: nothing to do (running %s, slot %c)", ver,
+              dev.running_slot >= 0 ? 'A' + dev.running_slot : '-');
+        return AGENT_IDLE;
+    }
+    return do_update(a, &offer);
+}
+
+enum agent_outcome agent_run(struct agent *a, int once)
+{
+    for (;;) {
+        enum agent_outcome o = agent_step(a);
+        if (a->stop && a->stop(a->stop_ctx))
+            return o;
+        switch (o) {
+        case AGENT_IDLE:
+            if (once)
+                return o;
+            agent_sleep(a, a->cfg->poll_interval);
+            break;
+        case AGENT_RETRY: {
+            double d = agent_backoff_next(&a->backoff);
+            LOG_D("retrying in %.2fs", d);
+            agent_sleep(a, d);
+            break;
+        }
+        default:
+            return o;
+        }
+        if (a->stop && a->stop(a->stop_ctx))
+            return AGENT_IDLE;
+    }
+}

@@ -1,0 +1,222 @@
+/*
+ * agent.h - the ota-agent library (ota_agent): configuration, HTTP client,
+ * persisted state, backoff, the device backend interface and the update
+ * loop. Linked by the `ota-agent` executable and by `ota-sim run`, whose
+ * simulated firmware runs the same agent in-process.
+ *
+ * Why one header: the pieces are small and always used together; each lives
+ * in its own .c file (config.c, http.c, api.c, state.c, backoff.c,
+ * backend_sim.c, agent.c, log.c).
+ */
+#ifndef OTA_AGENT_AGENT_H
+#define OTA_AGENT_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ota/crypto.h"
+#include "ota/error.h"
+#include "ota/image.h"
+#include "ota/manifest.h"
+#include "ota/update.h"
+
+#define AGENT_MAX_SERVER_KEYS 4
+#define AGENT_STR 512
+
+/* ---- logging (log.c) ---------------------------------------------------- */
+enum agent_log_level { AGENT_LOG_ERROR = 0, AGENT_LOG_WARN, AGENT_LOG_INFO, AGENT_LOG_DEBUG };
+void agent_log_setup(const char *prefix, int level);
+void agent_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define LOG_E(...) agent_log(AGENT_LOG_ERROR, __VA_ARGS__)
+#define LOG_W(...) agent_log(AGENT_LOG_WARN, __VA_ARGS__)
+#define LOG_I(...) agent_log(AGENT_LOG_INFO, __VA_ARGS__)
+#define LOG_D(...) agent_log(AGENT_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- configuration (config.c) ------------------------------------------- */
+struct agent_config {
+    char server_url[AGENT_STR];   /* https://host:port (http:// only with allow_http) */
+    char device_id[OTA_MANIFEST_DEVICE_ID_MAX + 1];
+    char token[AGENT_STR];
+    char server_key_files[AGENT_MAX_SERVER_KEYS][AGENT_STR]; /* manifest keys */
+    int n_server_keys;
+    struct ota_pubkey server_keys[AGENT_MAX_SERVER_KEYS];
+    char ca_file[AGENT_STR];      /* "" = system CA store */
+    char pinned_key[AGENT_STR];   /* CURLOPT_PINNEDPUBLICKEY: file or sha256//... */
+    int allow_http;               /* plain HTTP (tests on loopback only) */
+    double poll_interval;         /* seconds between check-ins when idle */
+    double backoff_min, backoff_max; /* retry delays after errors */
+    double timeout;               /* seconds: connect + API calls */
+    double stall_timeout;         /* seconds without a byte before a download is cut */
+    char state_file[AGENT_STR];   /* persisted progress */
+    char selftest_cmd[AGENT_STR]; /* run after a trial boot; exit 0 = healthy */
+    char flash_file[AGENT_STR];   /* simulated device (ota-sim flash file) */
+    int max_download_attempts;    /* per offer before reporting failure */
+    int log_level;
+    uint64_t seed;                /* jitter (0: from time and pid) */
+};
+
+/* Defaults, then the file (when path != NULL), then argv flags. Fills err
+ * with "file:line: what" on error. */
+void agent_config_defaults(struct agent_config *c);
+ota_err agent_config_load_file(struct agent_config *c, const char *path, char *err,
+                               size_t errlen);
+/* Apply "key = value" (the same keys as the file). */
+ota_err agent_config_set(struct agent_config *c, const char *key, const char *value,
+                         char *err, size_t errlen);
+/* Check required fields and load the server keys. */
+ota_err agent_config_finish(struct agent_config *c, char *err, size_t errlen);
+extern const char agent_config_help[];
+
+/* ---- backoff (backoff.c) ------------------------------------------------ */
+struct agent_backoff {
+    double min, max;
+    unsigned failures;
+    uint64_t rng;
+};
+void agent_backoff_init(struct agent_backoff *b, double min, double max, uint64_t seed);
+/* Delay before the next retry after another failure: exponential in the
+ * number of consecutive failures, capped at max, with "equal jitter" (a
+ * random point in [d/2, d]). */
+double agent_backoff_next(struct agent_backoff *b);
+void agent_backoff_reset(struct agent_backoff *b);
+
+/* ---- HTTP (http.c, libcurl) --------------------------------------------- */
+struct agent_http;
+struct agent_http *agent_http_new(const struct agent_config *c);
+void agent_http_free(struct agent_http *h);
+/* POST (or GET when body == NULL) JSON to path; *resp_body malloc'd
+ * (NUL-terminated), *status the HTTP status. */
+ota_err agent_http_json(struct agent_http *h, const char *method, const char *path,
+                        const char *body, int *status, char **resp_body, char *err,
+                        size_t errlen);
+/* Download path from byte offset `from` (Range) and hand each chunk to
+ * sink; stops with the sink's error. *status is 200/206/...; total bytes
+ * delivered in *got. */
+typedef ota_err (*agent_sink_fn)(void *ctx, const void *data, size_t len);
+ota_err agent_http_download(struct agent_http *h, const char *path, uint64_t from,
+                            agent_sink_fn sink, void *ctx, int *status, uint64_t *got,
+                            char *err, size_t errlen);
+
+/* ---- device backend ---------------------------------------------------- */
+struct agent_device_info {
+    char hw_id[OTA_HW_ID_MAX + 1];
+    int running_slot;          /* -1: unknown */
+    int trial;                 /* running a pending image on trial */
+    struct ota_image_version version;
+    uint8_t digest[OTA_SHA256_LEN]; /* SHA-256 of the running image file */
+    uint32_t security_counter;
+    uint32_t otp_counter;
+    char slot_state[32];       /* "confirmed", "trial", ... for the server */
+};
+
+struct agent_backend {
+    void *ctx;
+    ota_err (*describe)(void *ctx, struct agent_device_info *out);
+    /* The update engine, bound to this device. */
+    ota_err (*begin)(void *ctx, const uint8_t *manifest, size_t len,
+                     const struct ota_update_progress *resume, uint32_t *offset,
+                     const struct ota_manifest **m, struct ota_diag *d);
+    ota_err (*write)(void *ctx, const void *data, size_t len);
+    /* Make written bytes durable and return the resume point. */
+    ota_err (*checkpoint)(void *ctx, struct ota_update_progress *p);
+    ota_err (*finish)(void *ctx, struct ota_diag *d);
+    /* The running firmware declares itself healthy. */
+    ota_err (*confirm)(void *ctx, struct ota_diag *d);
+};
+
+/* Simulated device (ota-sim flash): backend_sim.c. */
+struct ota_sim;
+struct agent_sim_backend;
+/* sim: the loaded device (the caller keeps it); flash_path: where to save it
+ * after every durable step (NULL: never saved); running_slot: what the
+ * bootloader started (-1: nothing). */
+struct agent_sim_backend *agent_sim_backend_new(struct ota_sim *sim, const char *flash_path,
+                                                int running_slot,
+                                                const struct agent_config *cfg);
+void agent_sim_backend_free(struct agent_sim_backend *b);
+void agent_sim_backend_bind(struct agent_sim_backend *b, struct agent_backend *out);
+/* Write the in-memory flash back to its file (atomic). */
+ota_err agent_sim_backend_save(struct agent_sim_backend *b);
+
+/* ---- persisted state (state.c) ----------------------------------------- */
+enum agent_phase {
+    AGENT_PHASE_IDLE = 0,
+    AGENT_PHASE_DOWNLOADING = 1, /* manifest accepted, payload partly written */
+    AGENT_PHASE_INSTALLED = 2,   /* pending; rebooting into the trial */
+};
+struct agent_state {
+    int phase;
+    uint8_t manifest[OTA_MANIFEST_MAX_LEN];
+    size_t manifest_len;
+    uint64_t campaign_id;
+    uint8_t target_digest[OTA_SHA256_LEN];
+    char target_version[32];
+    struct ota_update_progress progress;
+    int has_progress;
+    int selftest_failed_reported;
+    /* a final report (success/failure/rolled-back) not yet acknowledged */
+    char pending_state[24];
+    int64_t pending_code;
+    char pending_detail[256];
+    uint64_t pending_campaign;
+    char last_result[256];
+};
+void agent_state_clear(struct agent_state *s);
+ota_err agent_state_load(struct agent_state *s, const char *path);
+ota_err agent_state_save(const struct agent_state *s, const char *path);
+
+/* ---- server API (api.c) ------------------------------------------------ */
+struct agent_offer {
+    int update;                  /* 0: nothing to do */
+    uint8_t manifest[OTA_MANIFEST_MAX_LEN];
+    size_t manifest_len;
+    char artifact_path[AGENT_STR];
+    double poll_interval;        /* server's suggestion (0: none) */
+};
+ota_err agent_api_checkin(struct agent_http *h, const struct agent_config *c,
+                          const struct agent_device_info *dev, const char *last_result,
+                          struct agent_offer *offer, char *err, size_t errlen);
+ota_err agent_api_report(struct agent_http *h, const struct agent_config *c,
+                         uint64_t campaign, const char *state, int64_t code,
+                         const char *detail, char *err, size_t errlen);
+
+/* ---- the agent loop (agent.c) ------------------------------------------ */
+enum agent_outcome {
+    AGENT_IDLE = 0,       /* nothing to do now; check in again later */
+    AGENT_REBOOT = 1,     /* an update is pending: reboot into its trial */
+    AGENT_RETRY = 2,      /* a transient error: retry after a backoff delay */
+    AGENT_TRIAL_FAILED = 3, /* self-test failed: reset without confirming */
+    AGENT_POWER_LOST = 4, /* flash reported a power cut (simulator): reboot */
+};
+/* Self-test hook: 0 = healthy. */
+typedef int (*agent_selftest_fn)(void *ctx, const struct agent_device_info *dev);
+
+struct agent {
+    struct agent_config *cfg;
+    struct agent_backend be;
+    struct agent_http *http;
+    struct agent_state st;
+    struct agent_backoff backoff;
+    agent_selftest_fn selftest;
+    void *selftest_ctx;
+    int (*stop)(void *ctx);       /* polled while sleeping; 1 = stop */
+    void *stop_ctx;
+    struct ota_diag diag;         /* the engine's last refusal */
+    /* counters for logs and tests */
+    unsigned checkins, downloads, download_errors, resumes, restarts;
+};
+
+/* One pass: handle the outcome of a previous install, send pending reports,
+ * check in, and download + install an offer. */
+enum agent_outcome agent_step(struct agent *a);
+/* Loop agent_step with the poll interval / backoff until it asks for a
+ * reboot, a trial fails, `stop` says so, or (once != 0) after the first
+ * idle check-in. Returns the last outcome. */
+enum agent_outcome agent_run(struct agent *a, int once);
+/* Sleep up to seconds, waking early when a->stop returns 1. */
+void agent_sleep(struct agent *a, double seconds);
+
+/* The default self-test hook: runs cfg->selftest_cmd (healthy when empty). */
+int agent_selftest_command(void *ctx, const struct agent_device_info *dev);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * api.c - the device side of ota-server's device API (docs/api.md):
+ * check-in (what I run -> nothing to do, or a signed manifest + where to
+ * download its payload) and status reports. JSON through jansson; the
+ * manifest arrives base64-encoded and is decoded with OpenSSL.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "agent.h"
+#include "ota/host.h"
+
+static int b64_decode(const char *in, uint8_t *out, size_t cap, size_t *len)
+{
+    size_t n = strlen(in), pad = 0;
+    unsigned char tmp[4 * ((OTA_MANIFEST_MAX_LEN + 2) / 3) + 4];
+    int r;
+    if (n == 0 || n % 4 || n / 4 * 3 > sizeof tmp)
+        return -1;
+    r = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)n);
+    if (r < 0)
+        return -1;
+    if (in[n - 1] == '=')
+        pad++;
+    if (in[n - 2] == '=')
+        pad++;
+    if ((size_t)r < pad || (size_t)r - pad > cap)
+        return -1;
+    *len = (size_t)r - pad;
+    memcpy(out, tmp, *len);
+    return 0;
+}
+
+static const char *api_error_text(const char *body)
+{
+    static char msg[300];
+    json_t *o = json_loads(body ? body : "", 0, NULL);
+    json_t *e = o ? json_object_get(o, "error") : NULL;
+    const char *m = e ? json_string_value(json_object_get(e, "message")) : NULL;
+    snprintf(msg, sizeof msg, "%s", m ? m : (body && *body ? body : "(no body)"));
+    json_decref(o);
+    return msg;
+}
+
+ota_err agent_api_checkin(struct agent_http *h, const struct agent_config *c,
+                          const struct agent_device_info *dev, const char *last_result,
+                          struct agent_offer *offer, char *err, size_t errlen)
+{
+    char path[AGENT_STR], ver[32], hex[2 * OTA_SHA256_LEN + 1];
+    char *req, *resp = NULL;
+    json_t *o, *p;
+    const char *action, *man, *url;
+    int status;
+    ota_err e;
+
+    (void)last_result; /* the server learns outcomes from reports */
+    memset(offer, 0, sizeof *offer);
+    ota_image_version_str(&dev->version, ver, sizeof ver);
+    ota_hex_encode(dev->digest, OTA_SHA256_LEN, hex);
+    o = json_pack("{s:s,s:s,s:s,s:s,s:i}", "hw_id", dev->hw_id, "current_version",
+                  dev->running_slot >= 0 ? ver : "", "current_digest",
+                  dev->running_slot >= 0 ? hex : "", "slot_state", dev->slot_state,
+                  "manifest_format", (int)OTA_MANIFEST_FORMAT);
+    req = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!req)
+        return OTA_ERR_NO_MEMORY;
+    snprintf(path, sizeof path, "/v1/devices/%s/checkin", c->device_id);
+    e = agent_http_json(h, "POST", path, req, &status, &resp, err, errlen);
+    free(req);
+    if (e)
+        return e;
+    if (status != 200) {
+        snprintf(err, errlen, "check-in: HTTP %d: %s", status, api_error_text(resp));
+        free(resp);
+        return OTA_ERR_HTTP;
+    }
+    o = json_loads(resp, 0, NULL);
+    free(resp);
+    if (!o || !json_is_object(o)) {
+        json_decref(o);
+        snprintf(err, errlen, "check-in: answer is not a JSON object");
+        return OTA_ERR_PROTOCOL;
+    }
+    if (json_is_integer(json_object_get(o, "poll_interval")))
+        offer->poll_interval = (double)json_integer_value(json_object_get(o, "poll_interval"));
+    action = json_string_value(json_object_get(o, "action"));
+    if (action && !strcmp(action, "none")) {
+        json_decref(o);
+        return OTA_OK;
+    }
+    p = json_object_get(o, "payload");
+    man = json_string_value(json_object_get(o, "manifest"));
+    url = p ? json_string_value(json_object_get(p, "url")) : NULL;
+    if (!action || strcmp(action, "update") || !man || !url ||
+        strlen(url) >= sizeof offer->artifact_path) {
+        json_decref(o);
+        snprintf(err, errlen, "check-in: answer has no valid action/manifest/payload.url");
+        return OTA_ERR_PROTOCOL;
+    }
+    if (b64_decode(man, offer->manifest, sizeof offer->manifest, &offer->manifest_len)) {
+        json_decref(o);
+        snprintf(err, errlen, "check-in: manifest is not valid base64 of at most %u bytes",
+                 (unsigned)OTA_MANIFEST_MAX_LEN);
+        return OTA_ERR_PROTOCOL;
+    }
+    snprintf(offer->artifact_path, sizeof offer->artifact_path, "%s", url);
+    offer->update = 1;
+    json_decref(o);
+    return OTA_OK;
+}
+
+ota_err agent_api_report(struct agent_http *h, const struct agent_config *c,
+                         uint64_t campaign, const char *state, int64_t code,
+                         const char *detail, char *err, size_t errlen)
+{
+    char path[AGENT_STR];
+    char *req, *resp = NULL;
+    json_t *o;
+    int status;
+    ota_err e;
+
+    o = json_pack("{s:I,s:s,s:I,s:s}", "campaign_id", (json_int_t)campaign, "state", state,
+                  "code", (json_int_t)code, "detail", detail ? detail : "");
+    req = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!req)
+        return OTA_ERR_NO_MEMORY;
+    snprintf(path, sizeof path, "/v1/devices/%s/reports", c->device_id);
+    e = agent_http_json(h, "POST", path, req, &status, &resp, err, errlen);
+    free(req);
+    if (e)
+        return e;
+    if (status != 201 && status != 200) {
+        snprintf(err, errlen, "report %s: HTTP %d: %s", state, status, api_error_text(resp));
+        free(resp);
+        /* 4xx: the server will never take it (e.g. campaign gone): drop */
+        return status >= 400 && status < 500 ? OTA_ERR_PROTOCOL : OTA_ERR_HTTP;
+    }
+    free(resp);
+    return OTA_OK;
+}

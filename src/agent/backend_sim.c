@@ -1,0 +1,199 @@
+/*
+ * backend_sim.c - the agent's device backend for a simulated device: the
+ * ota-sim flash (file-backed NOR model) driven by the portable core: the
+ * update engine writes the inactive slot, the boot core confirms. After
+ * every durable step the flash is written back to its file, so killing the
+ * process is a power cut between flash operations (the simulator's armed
+ * cuts add cuts inside them).
+ *
+ * A Linux A/B target would be another implementation of struct
+ * agent_backend (partitions + bootloader environment) beside this one.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent.h"
+#include "ota/boot.h"
+#include "ota/sim.h"
+
+struct agent_sim_backend {
+    struct ota_sim *sim;
+    const char *path;
+    int running_slot;
+    const struct agent_config *cfg;
+    struct ota_boot_dev dev;
+    uint8_t scratch[4096];
+    struct ota_update up;
+};
+
+struct agent_sim_backend *agent_sim_backend_new(struct ota_sim *sim, const char *flash_path,
+                                                int running_slot,
+                                                const struct agent_config *cfg)
+{
+    struct agent_sim_backend *b = calloc(1, sizeof *b);
+    const char *c = getenv("OTA_SIM_CRYPTO");
+    if (!b)
+        return NULL;
+    b->sim = sim;
+    b->path = flash_path;
+    b->running_slot = running_slot;
+    b->cfg = cfg;
+    b->dev.flash = &sim->flash;
+    b->dev.crypto = c && strcmp(c, "mbedtls") == 0 ? ota_crypto_mbedtls() : ota_crypto_openssl();
+    b->dev.buf = b->scratch;
+    b->dev.buf_len = sizeof b->scratch;
+    b->dev.prog_chunk = 256;
+    return b;
+}
+
+void agent_sim_backend_free(struct agent_sim_backend *b)
+{
+    free(b);
+}
+
+ota_err agent_sim_backend_save(struct agent_sim_backend *b)
+{
+    char err[256];
+    if (!b->path)
+        return OTA_OK;
+    if (ota_sim_save(b->sim, b->path, err, sizeof err) != OTA_OK) {
+        LOG_E("saving the simulated flash: %s", err);
+        return OTA_ERR_FILE;
+    }
+    return OTA_OK;
+}
+
+static ota_err sim_describe(void *ctx, struct agent_device_info *out)
+{
+    struct agent_sim_backend *b = ctx;
+    struct ota_boot_config bc;
+    struct ota_boot_state st;
+    struct ota_otp_counter otp;
+    struct ota_image_info info;
+    struct ota_flash_area area;
+    struct ota_reader r;
+    ota_sha256_ctx sha;
+    uint32_t off, left;
+    ota_err e;
+
+    memset(out, 0, sizeof *out);
+    out->running_slot = -1;
+    e = ota_boot_config_read(&b->sim->flash, &bc, NULL);
+    if (e)
+        return e;
+    memcpy(out->hw_id, bc.hw_id, bc.hw_id_len);
+    e = ota_otp_read_counter(&b->sim->flash, &bc.layout, &otp);
+    if (e)
+        return e;
+    out->otp_counter = otp.value;
+    e = ota_boot_state_read(&b->sim->flash, &bc.layout, &st, NULL);
+    if (e)
+        return e;
+    if (b->running_slot < 0 || b->running_slot > 1) {
+        snprintf(out->slot_state, sizeof out->slot_state, "recovery");
+        return OTA_OK;
+    }
+    out->running_slot = b->running_slot;
+    out->trial = st.pending == b->running_slot;
+    snprintf(out->slot_state, sizeof out->slot_state, "%s",
+             out->trial ? "trial" : st.confirmed == b->running_slot ? "confirmed" : "running");
+    off = bc.layout.slot_off[b->running_slot];
+    ota_reader_from_flash(&r, &area, &b->sim->flash, off, bc.layout.slot_size);
+    e = ota_image_parse(&r, &info, NULL);
+    if (e)
+        return e;
+    out->version = info.hdr.version;
+    out->security_counter = info.security_counter;
+    e = b->dev.crypto->sha256_init(&sha);
+    for (left = info.total_size; !e && left;) {
+        uint32_t n = left < sizeof b->scratch ? left : (uint32_t)sizeof b->scratch;
+        e = ota_flash_read(&b->sim->flash, off, b->scratch, n);
+        if (!e)
+            e = b->dev.crypto->sha256_update(&sha, b->scratch, n);
+        off += n;
+        left -= n;
+    }
+    if (!e)
+        e = b->dev.crypto->sha256_final(&sha, out->digest);
+    return e;
+}
+
+static uint64_t wall_clock(void *ctx)
+{
+    (void)ctx;
+    return (uint64_t)time(NULL);
+}
+
+static ota_err sim_begin(void *ctx, const uint8_t *manifest, size_t len,
+                         const struct ota_update_progress *resume, uint32_t *offset,
+                         const struct ota_manifest **m, struct ota_diag *d)
+{
+    struct agent_sim_backend *b = ctx;
+    struct ota_update_cfg uc;
+    ota_err e;
+    memset(&uc, 0, sizeof uc);
+    uc.dev = &b->dev;
+    uc.server_keys = b->cfg->server_keys;
+    uc.n_server_keys = (size_t)b->cfg->n_server_keys;
+    uc.device_id = b->cfg->device_id;
+    uc.clock.now = wall_clock;
+    uc.running_slot = b->running_slot;
+    e = ota_update_begin(&b->up, &uc, manifest, len, resume, d);
+    if (e == OTA_OK) {
+        *offset = ota_update_offset(&b->up);
+        *m = ota_update_manifest(&b->up);
+    }
+    /* begin may have ended a stale trial in the boot state */
+    if (agent_sim_backend_save(b) != OTA_OK && e == OTA_OK)
+        e = OTA_ERR_FILE;
+    return e;
+}
+
+static ota_err sim_write(void *ctx, const void *data, size_t len)
+{
+    struct agent_sim_backend *b = ctx;
+    return ota_update_write(&b->up, data, len);
+}
+
+static ota_err sim_checkpoint(void *ctx, struct ota_update_progress *p)
+{
+    struct agent_sim_backend *b = ctx;
+    ota_err e = ota_update_checkpoint(&b->up, p);
+    if (!e)
+        e = agent_sim_backend_save(b);
+    return e;
+}
+
+static ota_err sim_finish(void *ctx, struct ota_diag *d)
+{
+    struct agent_sim_backend *b = ctx;
+    ota_err e;
+    (void)d; /* the engine fills the diag given to begin */
+    e = ota_update_finish(&b->up, NULL);
+    if (agent_sim_backend_save(b) != OTA_OK && e == OTA_OK)
+        e = OTA_ERR_FILE;
+    return e;
+}
+
+static ota_err sim_confirm(void *ctx, struct ota_diag *d)
+{
+    struct agent_sim_backend *b = ctx;
+    ota_err e = ota_boot_confirm(&b->dev, b->running_slot, d);
+    if (agent_sim_backend_save(b) != OTA_OK && e == OTA_OK)
+        e = OTA_ERR_FILE;
+    return e;
+}
+
+void agent_sim_backend_bind(struct agent_sim_backend *b, struct agent_backend *out)
+{
+    memset(out, 0, sizeof *out);
+    out->ctx = b;
+    out->describe = sim_describe;
+    out->begin = sim_begin;
+    out->write = sim_write;
+    out->checkpoint = sim_checkpoint;
+    out->finish = sim_finish;
+    out->confirm = sim_confirm;
+}

@@ -1,0 +1,160 @@
+/*
+ * main.c - the `ota-agent` executable: reads its configuration (file and
+ * flags), opens the device backend (today: a simulated device's flash file)
+ * and runs the check-in / download / install / confirm loop until stopped.
+ *
+ * On a simulated device the agent plays the running firmware: `ota-sim boot`
+ * decides what runs, the agent updates, and exit code 10 tells the caller to
+ * reboot the device (`ota-sim run` does all of this in one process).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "ota/sim.h"
+
+#define EXIT_IDLE 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define EXIT_REBOOT 10
+#define EXIT_TRIAL_FAILED 11
+#define EXIT_POWER_LOST 12
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static int should_stop(void *ctx)
+{
+    (void)ctx;
+    return g_stop;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: ota-agent [--config FILE] [--KEY VALUE ...] [--once]\n\n"
+            "The device agent: checks in with ota-server, downloads and verifies signed\n"
+            "updates into the inactive slot (resuming interrupted downloads), reboots\n"
+            "into a trial, runs a self-test, then confirms or lets the trial fail, and\n"
+            "reports every step.\n\n"
+            "Options:\n"
+            "  -c, --config FILE   configuration file ('key = value' lines)\n"
+            "      --once          one check-in (and update, if offered), then exit\n"
+            "  -h, --help          this help\n"
+            "  --KEY VALUE         any configuration key below (overrides the file)\n\n");
+    fputs(agent_config_help, f);
+    fprintf(f, "\nExit codes:\n"
+               "   0  stopped (signal) or idle after --once\n"
+               "   1  the device could not be opened or failed\n"
+               "   2  bad command line or configuration\n"
+               "  10  an update is installed and pending: reboot the device\n"
+               "  11  the trial image failed its self-test: reset without confirming\n"
+               "  12  the (simulated) flash lost power\n\n"
+               "Example (simulated device):\n"
+               "  ota-sim boot dev.flash\n"
+               "  ota-agent --config agent.conf --flash dev.flash --once\n"
+               "Documentation: docs/agent.md\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct agent_config cfg;
+    struct ota_sim sim;
+    struct agent_sim_backend *sb;
+    struct agent a;
+    char err[512];
+    const char *config = NULL;
+    int once = 0, i, rc;
+    enum agent_outcome o;
+
+    agent_config_defaults(&cfg);
+    /* the file first, then flags override it */
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
+            config = argv[++i];
+    }
+    if (config && agent_config_load_file(&cfg, config, err, sizeof err)) {
+        fprintf(stderr, "ota-agent: %s\n", err);
+        return EXIT_USAGE;
+    }
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
+            i++;
+        } else if (!strcmp(argv[i], "--once")) {
+            once = 1;
+        } else if (!strncmp(argv[i], "--", 2) && i + 1 < argc) {
+            if (agent_config_set(&cfg, argv[i] + 2, argv[i + 1], err, sizeof err)) {
+                fprintf(stderr, "ota-agent: %s\n", err);
+                return EXIT_USAGE;
+            }
+            i++;
+        } else {
+            fprintf(stderr, "ota-agent: unexpected argument '%s' (see --help)\n", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (agent_config_finish(&cfg, err, sizeof err)) {
+        fprintf(stderr, "ota-agent: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (!cfg.flash_file[0]) {
+        fprintf(stderr, "ota-agent: no device backend: set 'flash' to a simulated device's "
+                        "flash file (Linux A/B targets are not supported yet)\n");
+        return EXIT_USAGE;
+    }
+    agent_log_setup(cfg.device_id, cfg.log_level);
+    if (ota_sim_load(&sim, cfg.flash_file, err, sizeof err) != OTA_OK) {
+        fprintf(stderr, "ota-agent: %s\n", err);
+        return EXIT_FAIL;
+    }
+    if (sim.running_slot < 0) {
+        fprintf(stderr, "ota-agent: %s: nothing is running (boot it first: ota-sim boot %s)\n",
+                cfg.flash_file, cfg.flash_file);
+        ota_sim_free(&sim);
+        return EXIT_FAIL;
+    }
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+
+    memset(&a, 0, sizeof a);
+    a.cfg = &cfg;
+    sb = agent_sim_backend_new(&sim, cfg.flash_file, sim.running_slot, &cfg);
+    a.http = agent_http_new(&cfg);
+    if (!sb || !a.http) {
+        fprintf(stderr, "ota-agent: out of memory\n");
+        return EXIT_FAIL;
+    }
+    agent_sim_backend_bind(sb, &a.be);
+    agent_state_load(&a.st, cfg.state_file);
+    agent_backoff_init(&a.backoff, cfg.backoff_min, cfg.backoff_max,
+                       cfg.seed ? cfg.seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32));
+    a.selftest = agent_selftest_command;
+    a.selftest_ctx = &cfg;
+    a.stop = should_stop;
+    LOG_I("starting: server %s, state %s, device %s (slot %c)", cfg.server_url,
+          cfg.state_file, cfg.flash_file, 'A' + sim.running_slot);
+    o = agent_run(&a, once);
+    rc = o == AGENT_REBOOT ? EXIT_REBOOT : o == AGENT_TRIAL_FAILED ? EXIT_TRIAL_FAILED
+       : o == AGENT_POWER_LOST ? EXIT_POWER_LOST : EXIT_IDLE;
+    LOG_I("exiting (%s): %u check-ins, %u downloads, %u interrupted, %u resumed",
+          rc == EXIT_REBOOT ? "reboot requested" : rc == EXIT_TRIAL_FAILED ? "trial failed"
+          : rc == EXIT_POWER_LOST ? "power lost" : "stopped",
+          a.checkins, a.downloads, a.download_errors, a.resumes);
+    agent_http_free(a.http);
+    agent_sim_backend_free(sb);
+    ota_sim_free(&sim);
+    return rc;
+}

@@ -1,0 +1,305 @@
+/*
+ * src/sim/cmd_run.c - `ota-sim run`: a whole simulated device. It boots
+ * (stage 0 + bootloader from the core), "runs" the firmware in the running
+ * slot -- which runs ota-agent in-process against this flash -- and reboots
+ * when the agent installed an update, when a trial fails its self-test, when
+ * the firmware crashes or hangs (watchdog), or when an armed power cut hits.
+ *
+ * Test firmware declares its behaviour in its payload with the marker
+ * "OTA-SIM-BEHAVIOUR=<word>" in the first 4 KiB:
+ *   healthy        (default) runs the agent, passes its self-test
+ *   crash-at-boot  resets right after boot, never confirms
+ *   hang           stops responding; the watchdog resets it
+ *   fail-selftest  runs the agent, whose self-test then fails
+ * so every rollback path of the bootloader and the agent runs end to end.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "sim_cli.h"
+
+#define MARKER "OTA-SIM-BEHAVIOUR="
+
+enum behaviour { B_HEALTHY, B_CRASH, B_HANG, B_FAIL_SELFTEST };
+static const char *const BEHAVIOUR_NAMES[] = {"healthy", "crash-at-boot", "hang",
+                                              "fail-selftest"};
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static int should_stop(void *ctx)
+{
+    (void)ctx;
+    return g_stop;
+}
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "Usage: ota-sim run FLASH --agent-config FILE [options]\n\n"
+            "Run the simulated device: boot, run the firmware in the running slot (which\n"
+            "runs ota-agent against this flash), reboot when an update is installed, a\n"
+            "trial fails, the firmware crashes or hangs (watchdog), or power is cut.\n"
+            "Runs until SIGTERM/SIGINT (or an exit condition below).\n\n"
+            "Options:\n"
+            "  --agent-config FILE   ota-agent configuration (see ota-agent --help); its\n"
+            "                        'flash' is set to FLASH\n"
+            "  --agent KEY=VALUE     override one agent setting (repeatable)\n"
+            "  --watchdog SECONDS    watchdog timeout for hanging firmware (default 1)\n"
+            "  --max-boots N         stop with exit code 1 after N boots (0: no limit)\n"
+            "  --exit-when-idle      exit 0 after the first check-in with nothing to do\n"
+            "  --power-cut-at N      cut power at the Nth flash program/erase from now\n"
+            "  --cut-mode MODE       before (default) or torn (inside the operation)\n"
+            "  --cut-seed N          seed of the torn content (default 1)\n\n"
+            "Firmware behaviour (marker \"" MARKER "<word>\" in the payload's first\n"
+            "4 KiB): healthy (default), crash-at-boot, hang, fail-selftest.\n\n");
+    fputs(sim_exit_codes_help, f);
+}
+
+/* What the firmware in `slot` will do, from its payload. */
+static enum behaviour read_behaviour(struct sim_device *d, const struct ota_boot_result *res)
+{
+    uint8_t buf[4096 + 1];
+    uint32_t off = d->cfg.layout.slot_off[res->slot] + res->info.hdr.hdr_size;
+    uint32_t n = res->info.hdr.img_size < 4096 ? res->info.hdr.img_size : 4096;
+    const char *p;
+    int i;
+    if (ota_flash_read(&d->sim.flash, off, buf, n) != OTA_OK)
+        return B_HEALTHY;
+    buf[n] = 0;
+    p = memmem(buf, n, MARKER, strlen(MARKER));
+    if (!p)
+        return B_HEALTHY;
+    p += strlen(MARKER);
+    for (i = 3; i > 0; i--)
+        if (strncmp(p, BEHAVIOUR_NAMES[i], strlen(BEHAVIOUR_NAMES[i])) == 0)
+            return (enum behaviour)i;
+    return B_HEALTHY;
+}
+
+struct selftest_ctx {
+    enum behaviour b;
+    struct agent_config *cfg;
+};
+
+static int sim_selftest(void *ctx, const struct agent_device_info *dev)
+{
+    struct selftest_ctx *s = ctx;
+    if (s->b == B_FAIL_SELFTEST) {
+        LOG_W("self-test: firmware declares fail-selftest: FAILING");
+        return 1;
+    }
+    return agent_selftest_command(s->cfg, dev);
+}
+
+static void sleep_s(double s)
+{
+    while (s > 0 && !g_stop) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        s -= 0.05;
+    }
+}
+
+int sim_cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {{"agent-config", required_argument, 0, 'c'},
+                                         {"agent", required_argument, 0, 'a'},
+                                         {"watchdog", required_argument, 0, 'w'},
+                                         {"max-boots", required_argument, 0, 'm'},
+                                         {"exit-when-idle", no_argument, 0, 'i'},
+                                         {"power-cut-at", required_argument, 0, 'p'},
+                                         {"cut-mode", required_argument, 0, 'M'},
+                                         {"cut-seed", required_argument, 0, 's'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    struct agent_config cfg;
+    struct sim_device *d;
+    const char *config = NULL, *flash;
+    char err[512], ver[32];
+    char *overrides[32];
+    int n_over = 0, c, rc = SIM_EXIT_OK, i, exit_idle = 0;
+    double watchdog = 1.0;
+    unsigned long max_boots = 0, boots = 0;
+    long long cut_at = -1;
+    enum ota_sim_cut cut_mode = OTA_SIM_CUT_BEFORE;
+    unsigned long long cut_seed = 1;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'a':
+            if (n_over == 32) {
+                fprintf(stderr, "ota-sim run: too many --agent overrides\n");
+                return SIM_EXIT_USAGE;
+            }
+            overrides[n_over++] = optarg;
+            break;
+        case 'w': watchdog = atof(optarg); break;
+        case 'm': max_boots = strtoul(optarg, NULL, 10); break;
+        case 'i': exit_idle = 1; break;
+        case 'p': cut_at = atoll(optarg); break;
+        case 'M':
+            if (!strcmp(optarg, "torn"))
+                cut_mode = OTA_SIM_CUT_TORN;
+            else if (!strcmp(optarg, "before"))
+                cut_mode = OTA_SIM_CUT_BEFORE;
+            else {
+                fprintf(stderr, "ota-sim run: --cut-mode must be before or torn\n");
+                return SIM_EXIT_USAGE;
+            }
+            break;
+        case 's': cut_seed = strtoull(optarg, NULL, 10); break;
+        case 'h': help(stdout); return SIM_EXIT_OK;
+        default:
+            fprintf(stderr, "ota-sim run: see 'ota-sim run --help'\n");
+            return SIM_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1 || !config) {
+        fprintf(stderr, "ota-sim run: expected FLASH and --agent-config FILE\n");
+        return SIM_EXIT_USAGE;
+    }
+    flash = argv[optind];
+    agent_config_defaults(&cfg);
+    if (agent_config_load_file(&cfg, config, err, sizeof err) ||
+        agent_config_set(&cfg, "flash", flash, err, sizeof err)) {
+        fprintf(stderr, "ota-sim run: %s\n", err);
+        return SIM_EXIT_USAGE;
+    }
+    for (i = 0; i < n_over; i++) {
+        char *eq = strchr(overrides[i], '=');
+        if (!eq) {
+            fprintf(stderr, "ota-sim run: --agent expects KEY=VALUE, got '%s'\n", overrides[i]);
+            return SIM_EXIT_USAGE;
+        }
+        *eq = 0;
+        if (agent_config_set(&cfg, overrides[i], eq + 1, err, sizeof err)) {
+            fprintf(stderr, "ota-sim run: %s\n", err);
+            return SIM_EXIT_USAGE;
+        }
+    }
+    if (agent_config_finish(&cfg, err, sizeof err)) {
+        fprintf(stderr, "ota-sim run: %s\n", err);
+        return SIM_EXIT_USAGE;
+    }
+    agent_log_setup(cfg.device_id, cfg.log_level);
+
+    d = malloc(sizeof *d);
+    if (!d)
+        return SIM_EXIT_FAIL;
+    rc = sim_device_open(d, flash);
+    if (rc) {
+        free(d);
+        return rc;
+    }
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    if (cut_at >= 0) {
+        ota_sim_arm_cut(&d->sim, cut_mode, (uint64_t)cut_at, cut_seed);
+        LOG_I("power cut armed: %s operation %lld from now",
+              cut_mode == OTA_SIM_CUT_TORN ? "inside" : "before", cut_at);
+    }
+
+    while (!g_stop) {
+        struct ota_boot_result res;
+        struct agent_sim_backend *sb;
+        struct agent a;
+        struct selftest_ctx stc;
+        enum behaviour b;
+        enum agent_outcome o;
+        ota_err e;
+
+        if (max_boots && boots >= max_boots) {
+            LOG_E("stopping: %lu boots without settling (--max-boots)", boots);
+            rc = SIM_EXIT_FAIL;
+            break;
+        }
+        boots++;
+        e = ota_boot(&d->dev, &res);
+        d->sim.boot_count++;
+        d->sim.running_slot = res.slot;
+        if (e == OTA_ERR_POWER_LOSS) {
+            LOG_W("POWER CUT during boot #%u: power on again", d->sim.boot_count);
+            ota_sim_power_on(&d->sim);
+            sim_device_save(d);
+            continue;
+        }
+        if (res.slot < 0) {
+            LOG_E("boot #%u: RECOVERY, nothing verifiable to run: %s", d->sim.boot_count,
+                  ota_strerror(res.reason));
+            sim_device_save(d);
+            rc = SIM_EXIT_RECOVERY;
+            break;
+        }
+        sim_device_save(d);
+        ota_image_version_str(&res.info.hdr.version, ver, sizeof ver);
+        b = read_behaviour(d, &res);
+        LOG_I("boot #%u: running slot %s, version %s%s%s%s", d->sim.boot_count,
+              sim_slot_name(res.slot), ver, res.trial ? " (TRIAL" : "",
+              res.trial ? (res.attempts_left ? ", attempts left)" : ", last attempt)") : "",
+              res.reverted ? " (REVERTED: the trial image failed)" : "");
+        if (b == B_CRASH) {
+            LOG_W("firmware %s crashes at boot (declared crash-at-boot): reset", ver);
+            continue;
+        }
+        if (b == B_HANG) {
+            LOG_W("firmware %s hangs (declared hang): watchdog resets in %.1fs", ver, watchdog);
+            sleep_s(watchdog);
+            continue;
+        }
+
+        memset(&a, 0, sizeof a);
+        a.cfg = &cfg;
+        sb = agent_sim_backend_new(&d->sim, flash, res.slot, &cfg);
+        a.http = agent_http_new(&cfg);
+        if (!sb || !a.http) {
+            agent_sim_backend_free(sb);
+            agent_http_free(a.http);
+            rc = SIM_EXIT_FAIL;
+            break;
+        }
+        agent_sim_backend_bind(sb, &a.be);
+        agent_state_load(&a.st, cfg.state_file);
+        agent_backoff_init(&a.backoff, cfg.backoff_min, cfg.backoff_max,
+                           cfg.seed ? cfg.seed + boots
+                                    : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32));
+        stc.b = b;
+        stc.cfg = &cfg;
+        a.selftest = sim_selftest;
+        a.selftest_ctx = &stc;
+        a.stop = should_stop;
+        o = agent_run(&a, exit_idle);
+        agent_http_free(a.http);
+        agent_sim_backend_free(sb);
+        if (o == AGENT_REBOOT) {
+            LOG_I("rebooting into the new image");
+        } else if (o == AGENT_TRIAL_FAILED) {
+            LOG_W("trial failed: reset without confirming");
+        } else if (o == AGENT_POWER_LOST) {
+            LOG_W("POWER CUT (flash operation %llu): the device goes dark; power on again",
+                  (unsigned long long)d->sim.ops);
+            d->sim.running_slot = -1;
+            ota_sim_power_on(&d->sim);
+            sim_device_save(d);
+        } else if (exit_idle && o == AGENT_IDLE) {
+            LOG_I("idle: nothing to do, exiting (--exit-when-idle)");
+            break;
+        }
+    }
+    sim_device_save(d);
+    sim_device_close(d);
+    free(d);
+    return rc;
+}
