@@ -697,14 +697,17 @@ static void campaign_one(struct server *s, struct http_req *r, struct http_resp 
         }
         to = CAMPAIGN_PAUSED;
     } else if (strcmp(action, "resume") == 0) {
-        if (c.state != CAMPAIGN_PAUSED && c.state != CAMPAIGN_HALTED) {
+        if (c.state != CAMPAIGN_PAUSED) {
             resp_error(out, 409, "invalid_state",
-                       "campaign is %s; only a paused or halted one resumes",
-                       CAMPAIGN_STATES[c.state]);
+                       "campaign is %s; only a paused one resumes%s",
+                       CAMPAIGN_STATES[c.state],
+                       c.state == CAMPAIGN_HALTED
+                           ? " (a halted campaign stays halted: fix the release and "
+                             "start a new campaign)"
+                           : "");
             return;
         }
         to = CAMPAIGN_ACTIVE;
-        c.halt_reason[0] = '\0';
         c.stage_started_at = srv_now(s); /* soak again from now */
     } else if (strcmp(action, "abort") == 0) {
         if (c.state == CAMPAIGN_ABORTED) {

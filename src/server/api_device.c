@@ -415,9 +415,7 @@ static void enroll(struct server *s, struct http_req *r, struct http_resp *out)
     }
     d.created_at = srv_now(s);
     enum store_rc rc = s->store->ops->enroll_use(s->store, h, srv_now(s), &d, &et);
-    if (rc == STORE_OK && et.hw_id[0] && strcmp(et.hw_id, d.hw_id) != 0) {
-        /* Refused after the fact: undo the registration. */
-        s->store->ops->device_delete(s->store, d.id);
+    if (rc == STORE_REFUSED) {
         resp_error(out, 403, "forbidden", "this enrollment token is for hardware \"%s\"",
                    et.hw_id);
         return;

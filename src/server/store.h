@@ -22,6 +22,7 @@ enum store_rc {
     STORE_NOT_FOUND = 1,
     STORE_CONFLICT = 2, /* unique key taken, or state changed under us */
     STORE_ERR = 3,      /* backend failure (logged by the backend) */
+    STORE_REFUSED = 4,  /* a policy check inside the transaction failed */
 };
 
 #define SRV_ID_MAX 64        /* device ids, names */
@@ -192,7 +193,9 @@ struct store_ops {
     /* enrollment tokens */
     enum store_rc (*enroll_insert)(struct store *s, struct srv_enroll_token *t);
     /* Atomically: find by hash, check expiry/uses against now, count a use,
-     * insert the device. NOT_FOUND: unknown/expired/used up; CONFLICT: id taken. */
+     * insert the device. NOT_FOUND: unknown/expired/used up; REFUSED: the
+     * token is for another hardware id (t filled; no use counted);
+     * CONFLICT: id taken. */
     enum store_rc (*enroll_use)(struct store *s, const uint8_t hash[OTA_SHA256_LEN],
                                 int64_t now, struct srv_device *d,
                                 struct srv_enroll_token *t);

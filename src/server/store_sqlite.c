@@ -686,6 +686,8 @@ static enum store_rc sq_enroll_use(struct store *s, const uint8_t h[OTA_SHA256_L
     if (rc == STORE_OK && ((t->expires_at && now >= t->expires_at) ||
                            (t->max_uses && t->uses >= t->max_uses)))
         rc = STORE_NOT_FOUND;
+    if (rc == STORE_OK && t->hw_id[0] && strcmp(t->hw_id, d->hw_id) != 0)
+        rc = STORE_REFUSED;
     if (rc == STORE_OK) {
         snprintf(d->tags, sizeof(d->tags), "%s", t->tags);
         rc = insert_device(c, d);

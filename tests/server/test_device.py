@@ -1,0 +1,169 @@
+"""Device API of ota-server: check-in offers with signed manifests, artifact
+downloads (HEAD, ETag, byte ranges), status reports."""
+import hashlib
+import time
+
+from conftest import offer_manifest, verify_manifest
+
+
+def setup_release(server, fw, version="2.0.0", sc=3):
+    img = fw.image(version, security_counter=sc)
+    rel = server.upload(img).json()
+    return img, rel
+
+
+def test_checkin_offer_manifest_binds_everything(server, fw):
+    img, rel = setup_release(server, fw)
+    tok = server.add_device("dev-a")
+    assert server.checkin("dev-a", tok).json() == {"action": "none", "poll_interval": 300}
+    c = server.campaign(rel["id"])
+    r = server.checkin("dev-a", tok, {"hw_id": "hub-a", "current_version": "1.0.0"})
+    body = r.json()
+    m = verify_manifest(server, offer_manifest(r))
+    assert m["format"] == 1 and m["kind"] == 0
+    assert m["device_id"] == "dev-a" and m["hw_id"] == "hub-a"
+    assert m["campaign_id"] == c["id"] == body["campaign_id"]
+    assert m["target_digest"] == hashlib.sha256(img).hexdigest() == rel["digest"]
+    assert m["target_size"] == len(img) and m["version"] == (2, 0, 0, 0)
+    assert m["security_counter"] == 3
+    assert m["payload_digest"] == m["target_digest"] and m["payload_size"] == len(img)
+    assert m["base_digest"] == "00" * 32
+    assert m["expires_at"] - m["issued_at"] == 86400 and body["expires_at"] == m["expires_at"]
+    assert abs(m["issued_at"] - time.time()) < 60
+    assert body["payload"] == {"kind": "full", "url": f"/v1/artifacts/{rel['digest']}",
+                               "digest": rel["digest"], "size": len(img)}
+    assert body["target"]["version"] == "2.0.0+0"
+    # Binary manifest for devices without JSON/base64.
+    r = server.checkin("dev-a", tok, headers={"Accept": "application/vnd.ota.manifest"})
+    assert r.status == 200 and r.headers["Content-Type"] == "application/vnd.ota.manifest"
+    m2 = verify_manifest(server, r.body)
+    assert m2["target_digest"] == m["target_digest"] and m2["device_id"] == "dev-a"
+    # Another device gets a manifest bound to itself.
+    tok_b = server.add_device("dev-b")
+    mb = verify_manifest(server, offer_manifest(server.checkin("dev-b", tok_b)))
+    assert mb["device_id"] == "dev-b"
+    # Nothing to do with the binary accept header: 204.
+    tok_c = server.add_device("dev-c", hw_id="hub-z")
+    r = server.checkin("dev-c", tok_c, headers={"Accept": "application/vnd.ota.manifest"})
+    assert r.status == 204 and r.body == b""
+
+
+def test_offer_lifecycle_reports(server, fw):
+    img, rel = setup_release(server, fw)
+    tok = server.add_device("d1")
+    c = server.campaign(rel["id"])
+    cid = c["id"]
+    offer_manifest(server.checkin("d1", tok))
+    # Re-offered while in progress (e.g. after an agent restart).
+    for state in ("downloading", "installing", "installed-rebooting"):
+        r = server.report("d1", tok, cid, state)
+        assert r.status == 201 and r.json()["stored"] is True
+        offer_manifest(server.checkin("d1", tok))
+    # Running the target: nothing to do.
+    r = server.checkin("d1", tok, {"current_digest": rel["digest"]})
+    assert r.json()["action"] == "none"
+    assert server.report("d1", tok, cid, "success").status == 201
+    # Finished with the campaign: no new offer even when reporting the old image.
+    r = server.checkin("d1", tok, {"current_version": "1.0.0"})
+    assert r.json()["action"] == "none"
+    st = server.status(cid)
+    assert st["counts"]["success"] == 1 and st["finished"] == 1
+    reps = server.request("GET", "/v1/devices/d1/reports", token=tok).json()["reports"]
+    assert [x["state"] for x in reps] == ["downloading", "installing", "installed-rebooting",
+                                          "success"]
+    assert all(x["campaign_id"] == cid for x in reps)
+    assert server.admin("GET", "/v1/devices/d1/reports").json()["reports"] == reps
+    d = server.admin("GET", "/v1/devices/d1").json()
+    assert d["last_result"] == "success"
+    # A failure report carries code and detail into the inventory.
+    tok2 = server.add_device("d2")
+    offer_manifest(server.checkin("d2", tok2))
+    r = server.report("d2", tok2, cid, "failure", code=156, detail="payload hash mismatch")
+    assert r.status == 201
+    d = server.admin("GET", "/v1/devices/d2").json()
+    assert d["last_result"] == "failure code=156 payload hash mismatch"
+    rep = server.admin("GET", "/v1/devices/d2/reports").json()["reports"][0]
+    assert rep["code"] == 156 and rep["detail"] == "payload hash mismatch"
+    # A late non-final report does not undo a final state.
+    server.report("d2", tok2, cid, "downloading")
+    assert server.status(cid)["counts"]["failure"] == 1
+    # Reports for a campaign that made this device no offer are refused.
+    tok3 = server.add_device("d3", hw_id="hub-z")
+    assert server.report("d3", tok3, cid, "success").status == 409
+    assert server.status(cid)["counts"]["success"] == 1
+    # Reports without a campaign are kept too.
+    assert server.report("d3", tok3, 0, "failure", code=1, detail="boot loop").status == 201
+
+
+def test_filters(server, fw):
+    _, rel = setup_release(server, fw)
+    toks = {
+        "eu-new": server.add_device("eu-new", tags=["eu"]),
+        "eu-old": server.add_device("eu-old", tags=["eu", "beta"]),
+        "us": server.add_device("us", tags=["us"]),
+        "other-hw": server.add_device("other-hw", hw_id="hub-b", tags=["eu"]),
+    }
+    server.campaign(rel["id"], filt={"tags": ["eu"], "min_version": "1.0.0",
+                                     "max_version": "2.0.0"})
+    versions = {"eu-new": "1.5.0", "eu-old": "0.9.9", "us": "1.5.0", "other-hw": "1.5.0"}
+    got = {}
+    for dev, tok in toks.items():
+        r = server.checkin(dev, tok, {"current_version": versions[dev]})
+        got[dev] = r.json()["action"]
+    assert got == {"eu-new": "update", "eu-old": "none", "us": "none", "other-hw": "none"}
+    # Without a version the range cannot be checked: no offer.
+    assert server.checkin("eu-old", toks["eu-old"]).json()["action"] == "none"
+    assert server.checkin("eu-old", toks["eu-old"],
+                          {"current_version": "1.0.0"}).json()["action"] == "update"
+    # A device whose reported hardware differs from its registration is refused.
+    r = server.checkin("us", toks["us"], {"hw_id": "hub-b"})
+    assert r.status == 409 and r.json()["error"]["code"] == "hw_id_mismatch"
+
+
+def test_artifact_download_ranges(server, fw):
+    img, rel = setup_release(server, fw)
+    tok = server.add_device("dl")
+    path = rel["url"]
+    r = server.request("GET", path, token=tok)
+    assert r.status == 200 and r.body == img
+    etag = r.headers["ETag"]
+    assert etag == f'"{rel["digest"]}"' and r.headers["Accept-Ranges"] == "bytes"
+    r = server.request("HEAD", path, token=tok)
+    assert r.status == 200 and r.body == b"" and int(r.headers["Content-Length"]) == len(img)
+    assert r.headers["ETag"] == etag
+    # Resume in pieces and reassemble.
+    parts, off, step = [], 0, 3001
+    while off < len(img):
+        r = server.request("GET", path, token=tok,
+                           headers={"Range": f"bytes={off}-{off + step - 1}"})
+        assert r.status == 206, r
+        end = min(off + step, len(img)) - 1
+        assert r.headers["Content-Range"] == f"bytes {off}-{end}/{len(img)}"
+        parts.append(r.body)
+        off += step
+    assert b"".join(parts) == img
+    r = server.request("GET", path, token=tok, headers={"Range": "bytes=100-"})
+    assert r.status == 206 and r.body == img[100:]
+    r = server.request("GET", path, token=tok, headers={"Range": "bytes=-10"})
+    assert r.status == 206 and r.body == img[-10:]
+    # If-Range with the current ETag honours the range; a stale one sends everything.
+    r = server.request("GET", path, token=tok, headers={"Range": "bytes=5-9", "If-Range": etag})
+    assert r.status == 206 and r.body == img[5:10]
+    r = server.request("GET", path, token=tok, headers={"Range": "bytes=5-9",
+                                                        "If-Range": '"stale"'})
+    assert r.status == 200 and r.body == img
+    r = server.request("GET", path, token=tok, headers={"If-None-Match": etag})
+    assert r.status == 304
+    for bad in (f"bytes={len(img)}-", f"bytes={len(img) + 5}-{len(img) + 9}", "bytes=9-5",
+                "bytes=abc", "items=0-1", "bytes=-0"):
+        r = server.request("GET", path, token=tok, headers={"Range": bad})
+        assert r.status == 416, (bad, r)
+        assert r.headers["Content-Range"] == f"bytes */{len(img)}"
+    # Unknown digest, malformed names, traversal attempts.
+    assert server.request("GET", "/v1/artifacts/" + "0" * 64, token=tok).status == 404
+    for name in ("..%2f..%2fota.db", "ota.db", "A" * 64, "0" * 63):
+        assert server.request("GET", "/v1/artifacts/" + name, token=tok).status == 404
+    assert server.request("GET", path).status == 401
+    assert server.request("GET", path, token="otad_" + "1" * 64).status == 401
+    # The admin may download too.
+    assert server.admin("GET", path).body == img

@@ -1,0 +1,157 @@
+"""Operations: health, Prometheus metrics, structured logs, TLS 1.3, clean
+shutdown, command-line errors."""
+import datetime
+import re
+import ssl
+import subprocess
+
+import pytest
+
+from conftest import SERVER_BIN, Server, offer_manifest
+
+
+def test_healthz_metrics_and_logs(server, fw):
+    assert server.request("GET", "/healthz").json() == {"status": "ok"}
+    rel = server.upload(fw.image("2.0.0")).json()
+    tok = server.add_device("m-1")
+    cid = server.campaign(rel["id"])["id"]
+    offer_manifest(server.checkin("m-1", tok))
+    server.checkin("m-1", tok, {"current_digest": rel["digest"]})
+    server.request("GET", rel["url"], token=tok, headers={"Range": "bytes=0-99"})
+    server.report("m-1", tok, cid, "success")
+    server.request("GET", "/v1/devices/m-1/checkin", token=tok)  # 405
+    r = server.admin("GET", "/metrics")
+    assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
+    m = r.body.decode()
+    for line in (
+        'ota_http_requests_total{route="/v1/devices/{id}/checkin",status="200"} 2',
+        'ota_http_requests_total{route="/v1/devices/{id}/checkin",status="405"} 1',
+        'ota_http_requests_total{route="/v1/releases",status="201"} 1',
+        'ota_http_requests_total{route="/v1/artifacts/{digest}",status="206"} 1',
+        "ota_checkins_total 2",
+        'ota_offers_total{kind="full"} 1',
+        "ota_artifact_bytes_served_total 100",
+        'ota_reports_total{state="success"} 1',
+        'ota_campaigns{state="active"} 1',
+        "ota_devices 1",
+    ):
+        assert line in m.splitlines(), line
+    # Every metric line is well-formed exposition text.
+    for line in m.splitlines():
+        assert line.startswith("#") or re.match(r'^[a-z_]+(\{([a-z_]+="[^"]*",?)+\})? \d+(\.\d+)?$', line), line
+    server.stop()
+    log = server.read_log()
+    reqs = [l for l in log.splitlines() if "event=request" in l]
+    assert len(reqs) >= 8
+    line = [l for l in reqs if 'route="/v1/devices/{id}/reports"' in l][0]
+    fields = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', line))
+    assert fields["method"] == "POST" and fields["status"] == "201"
+    assert fields["who"] == "device:m-1" and int(fields["dur_us"]) >= 0
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", fields["ts"])
+    # Tokens never appear in logs.
+    assert tok not in log and "otaa_" not in log
+    assert "event=stopped" in log
+
+
+def test_sigterm_clean_shutdown_keeps_inventory(server_factory):
+    s = server_factory().start()
+    tok = s.add_device("t-1")
+    s.checkin("t-1", tok, {"current_version": "4.5.6"})
+    assert s.stop() == 0  # SIGTERM: flushes the inventory queue before exiting
+    s2 = server_factory().start()
+    s2.admin_token = s.admin_token
+    assert s2.admin("GET", "/v1/devices/t-1").json()["current_version"] == "4.5.6"
+
+
+def make_cert(tmp_path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.utcnow()
+    import ipaddress
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cp, kp = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    kp.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                     serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption()))
+    return str(cp), str(kp)
+
+
+def test_tls13_only(server_factory, tmp_path, fw):
+    cert, key = make_cert(tmp_path)
+    s = server_factory(["--tls-cert", cert, "--tls-key", key], scheme="https").start()
+    assert "https://127.0.0.1:" in "".join(s.stdout_lines)
+    ctx = ssl.create_default_context(cafile=cert)
+    r = s.request("GET", "/healthz", context=ctx)
+    assert r.status == 200
+    # The negotiated protocol is TLS 1.3.
+    import http.client
+    conn = http.client.HTTPSConnection("127.0.0.1", s.port, context=ctx, timeout=10)
+    conn.request("GET", "/healthz")
+    assert conn.getresponse().status == 200
+    assert conn.sock.version() == "TLSv1.3"
+    conn.close()
+    # A TLS 1.2-only client is refused.
+    ctx12 = ssl.create_default_context(cafile=cert)
+    ctx12.maximum_version = ssl.TLSVersion.TLSv1_2
+    with pytest.raises(ssl.SSLError):
+        c2 = http.client.HTTPSConnection("127.0.0.1", s.port, context=ctx12, timeout=10)
+        c2.request("GET", "/healthz")
+        c2.getresponse()
+    # Plain HTTP to the TLS port gets no HTTP answer.
+    c3 = http.client.HTTPConnection("127.0.0.1", s.port, timeout=3)
+    status = None
+    try:
+        c3.request("GET", "/healthz")
+        status = c3.getresponse().status
+    except (OSError, http.client.HTTPException):
+        pass
+    assert status is None, status
+
+
+def run_server(args, tmp_path):
+    return subprocess.run([SERVER_BIN, "--data", str(tmp_path / "d")] + args,
+                          capture_output=True, text=True, timeout=20)
+
+
+def test_command_line_errors(server, tmp_path):
+    cases = [
+        (["--listen", "nonsense"], 2, "expected HOST:PORT"),
+        (["--listen", "127.0.0.1:99999"], 2, "expected HOST:PORT"),
+        (["--listen", "example.com:80"], 1, "not a numeric"),
+        (["--listen", f"127.0.0.1:{server.port}"], 1, "cannot listen"),
+        (["--tls-cert", "x.pem"], 2, "go together"),
+        (["--trusted-key", "/nonexistent.pem"], 1, "nonexistent.pem"),
+        (["--threads", "abc"], 2, "not a number"),
+        (["--bogus"], 2, "usage"),
+        (["--log-level", "loud"], 2, "unknown level"),
+    ]
+    for args, rc, msg in cases:
+        p = run_server(args, tmp_path)
+        assert p.returncode == rc, (args, p.returncode, p.stderr)
+        assert msg in p.stderr, (args, p.stderr)
+    p = subprocess.run([SERVER_BIN, "--help"], capture_output=True, text=True)
+    assert p.returncode == 0 and "--trusted-key" in p.stdout
+
+
+def test_newer_schema_refused(server_factory, tmp_path):
+    s = server_factory().start()
+    s.stop()
+    import sqlite3
+    db = sqlite3.connect(f"{s.data_dir}/ota.db")
+    db.execute("PRAGMA user_version=99")
+    db.commit()
+    db.close()
+    p = subprocess.run([SERVER_BIN, "--data", s.data_dir, "--listen", "127.0.0.1:0"],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 1 and "newer than this ota-server" in p.stderr
