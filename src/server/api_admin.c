@@ -22,7 +22,9 @@ static const char *const CAMPAIGN_STATES[CAMPAIGN_STATE_COUNT] = {"active", "pau
 
 static json_t *hex_json(const uint8_t *d, size_t n)
 {
-    char hex[2 * 64 + 1];
+    char hex[2 * 128 + 1];
+    if (n > 128)
+        return json_null();
     ota_hex_encode(d, n, hex);
     return json_string(hex);
 }

@@ -38,7 +38,9 @@ const char *dc_state_name(int st)
 
 static json_t *hex_json(const uint8_t *d, size_t n)
 {
-    char hex[2 * 64 + 1];
+    char hex[2 * 128 + 1];
+    if (n > 128)
+        return json_null();
     ota_hex_encode(d, n, hex);
     return json_string(hex);
 }

@@ -256,6 +256,18 @@ static void *ticker_main(void *arg)
     return NULL;
 }
 
+static int cleanup(struct server *s, char *cert_pem, char *key_pem, int rc)
+{
+    if (s->store)
+        s->store->ops->close(s->store);
+    ota_key_free(s->manifest_key);
+    free(s->trusted);
+    free(s->seen.items);
+    free(cert_pem);
+    free(key_pem);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static struct server srv;
@@ -266,7 +278,7 @@ int main(int argc, char **argv)
     uint16_t port = 0, bound = 0;
     unsigned threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     int reset_token = 0, access_log = 1;
-    const char **trusted_paths = calloc((size_t)argc, sizeof(char *));
+    static const char *trusted_paths[64];
     int n_trusted_paths = 0;
     enum {
         O_DATA = 256, O_LISTEN, O_CERT, O_KEY, O_TRUSTED, O_THREADS, O_TTL, O_POLL,
@@ -308,7 +320,13 @@ int main(int argc, char **argv)
         case O_LISTEN: listen_arg = optarg; break;
         case O_CERT: cert = optarg; break;
         case O_KEY: key = optarg; break;
-        case O_TRUSTED: trusted_paths[n_trusted_paths++] = optarg; break;
+        case O_TRUSTED:
+            if (n_trusted_paths == 64) {
+                fprintf(stderr, "ota-server: at most 64 --trusted-key options\n");
+                return 2;
+            }
+            trusted_paths[n_trusted_paths++] = optarg;
+            break;
         case O_THREADS: threads = (unsigned)strtoul(optarg, &end, 10); break;
         case O_TTL: s->offer_ttl = strtoll(optarg, &end, 10); break;
         case O_POLL: s->poll_interval = strtoll(optarg, &end, 10); break;
@@ -380,14 +398,13 @@ int main(int argc, char **argv)
     pthread_mutex_init(&s->seen.lock, NULL);
     pthread_mutex_init(&s->rollout_lock, NULL);
     pthread_mutex_init(&s->delta_lock, NULL);
-    if (!manifest_key(s) || !admin_token(s, reset_token, token_file))
-        return 1;
-    for (int i = 0; i < n_trusted_paths; i++)
-        if (!add_trusted(s, trusted_paths[i]))
-            return 1;
-    free(trusted_paths);
-    if (!load_trusted_dir(s))
-        return 1;
+    int ok = manifest_key(s) && admin_token(s, reset_token, token_file);
+    for (int i = 0; ok && i < n_trusted_paths; i++)
+        ok = add_trusted(s, trusted_paths[i]);
+    if (ok)
+        ok = load_trusted_dir(s);
+    if (!ok)
+        return cleanup(s, NULL, NULL, 1);
     if (s->n_trusted == 0)
         printf("warning: no trusted firmware keys: release uploads will be refused "
                "(pass --trusted-key PUB.pem)\n");
@@ -412,7 +429,7 @@ int main(int argc, char **argv)
         key_pem = read_text(key);
         if (!cert_pem || !key_pem) {
             fprintf(stderr, "ota-server: cannot read %s\n", cert_pem ? key : cert);
-            return 1;
+            return cleanup(s, cert_pem, key_pem, 1);
         }
         ho.tls_cert_pem = cert_pem;
         ho.tls_key_pem = key_pem;
@@ -420,7 +437,7 @@ int main(int argc, char **argv)
     struct http_daemon *hd = http_start(s, &ho, &bound, err, sizeof(err));
     if (!hd) {
         fprintf(stderr, "ota-server: %s\n", err);
-        return 1;
+        return cleanup(s, cert_pem, key_pem, 1);
     }
     struct ticker tk = {.s = s, .stop = 0};
     pthread_mutex_init(&tk.lock, NULL);
@@ -444,13 +461,7 @@ int main(int argc, char **argv)
     pthread_mutex_unlock(&tk.lock);
     pthread_join(tid, NULL);
     seen_flush(s);
-    s->store->ops->close(s->store);
-    ota_key_free(s->manifest_key);
-    free(s->trusted);
-    free(s->seen.items);
-    free(cert_pem);
-    free(key_pem);
     log_msg(LOG_INFO, "stopped", "signal=%d", sig);
     printf("stopped\n");
-    return 0;
+    return cleanup(s, cert_pem, key_pem, 0);
 }
