@@ -129,7 +129,7 @@ struct ota_delta_apply_cfg {
 #define OTA_DELTA_OUT_BUF 512u /* new bytes before the write callback */
 
 /* Number of 16-bit adaptive probabilities of the model. */
-#define OTA_DELTA_NPROBS 8192u
+#define OTA_DELTA_NPROBS 4532u
 
 /*
  * The whole applier state: every buffer and the complete decoder model. Treat
@@ -193,6 +193,15 @@ ota_err ota_delta_apply_feed(struct ota_delta_apply *st, const void *data,
  * (OTA_ERR_DELTA_TRUNCATED) and had nothing after its stream
  * (OTA_ERR_DELTA_CORRUPT). */
 ota_err ota_delta_apply_finish(struct ota_delta_apply *st);
+
+/*
+ * Write callback over the flash HAL (ota/flash.h): pass a struct
+ * ota_flash_writer * (initialised on the target slot) as write_ctx. It erases
+ * each sector when the new image first reaches it and programs whole units;
+ * call ota_flash_writer_finish() after ota_delta_apply_finish() succeeded.
+ * Refuses out-of-order offsets (OTA_ERR_INTERNAL).
+ */
+ota_err ota_delta_write_flash(void *ctx, uint32_t off, const void *data, size_t len);
 
 /* The header, once ota_delta_apply_feed has seen all of it (else NULL). */
 const struct ota_delta_header *ota_delta_apply_header(const struct ota_delta_apply *st);

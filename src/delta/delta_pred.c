@@ -29,6 +29,12 @@ static int by_old(const void *a, const void *b)
     return x->old < y->old ? -1 : x->old > y->old ? 1 : 0;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static uint32_t rd32(const uint8_t *p)
 {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
@@ -114,19 +120,38 @@ void dpred_build(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
                 continue;
             ch[nch].ow = rd32(old + q);
             ch[nch].nw = rd32(nw + p);
-            uint32_t pg = ch[nch].ow & ~0x3FFFu;
             nch++;
-            unsigned k = 0;
-            while (k < 4 && counts[k] && pages[k] != pg)
-                k++;
-            if (k < 4) {
-                if (!counts[k])
-                    pages[k] = pg;
-                counts[k]++;
-            }
         }
         np += ctl->v[c].diff_len + ctl->v[c].extra_len;
     }
+    /* The 4 most common 16 KiB pages among the changed old words. */
+    uint32_t *pg = malloc((nch ? nch : 1u) * sizeof(*pg));
+    if (!pg) {
+        free(ch);
+        return;
+    }
+    for (size_t i = 0; i < nch; i++)
+        pg[i] = ch[i].ow & ~0x3FFFu;
+    qsort(pg, nch, sizeof(*pg), cmp_u32);
+    for (size_t i = 0; i < nch;) {
+        size_t j = i;
+        while (j < nch && pg[j] == pg[i])
+            j++;
+        uint32_t cnt = (uint32_t)(j - i);
+        for (unsigned k = 0; k < 4; k++) {
+            if (cnt > counts[k]) {
+                for (unsigned m = 3; m > k; m--) {
+                    counts[m] = counts[m - 1];
+                    pages[m] = pages[m - 1];
+                }
+                counts[k] = cnt;
+                pages[k] = pg[i];
+                break;
+            }
+        }
+        i = j;
+    }
+    free(pg);
     uint32_t best = 0, best_b = 0;
     for (unsigned k = 0; k < 4 && counts[k]; k++) {
         for (uint32_t back = 0; back <= old_len + 0x3FFFu && back <= pages[k]; back += 0x1000u) {

@@ -1,0 +1,539 @@
+/*
+ * tests/delta/test_delta.c - unit tests of delta patches: create on the host,
+ * apply with the portable core's streaming applier.
+ *
+ * Round trips (synthetic and, when present, the pybricks corpus) with both
+ * crypto backends and patch bytes fed in chunks down to 1 byte; the exact
+ * error for corrupt, truncated and hostile patches; the base image refused
+ * before any write; the RAM bound (sizeof the state + measured stack).
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ota/delta.h"
+#include "ota/host.h"
+#include "../test.h"
+#include "delta_fixture.h"
+
+#ifndef OTA_CORPUS_DIR
+#define OTA_CORPUS_DIR ""
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
+static const struct ota_crypto *backend(int i)
+{
+    return i ? ota_crypto_mbedtls() : ota_crypto_openssl();
+}
+
+/* Create old -> new, apply back in several chunkings with both backends. */
+static int roundtrip(const uint8_t *old, size_t old_len, const uint8_t *nw, size_t new_len,
+                     size_t *patch_len_out)
+{
+    uint8_t *patch = NULL;
+    size_t patch_len = 0;
+    struct ota_delta_stats st;
+    ota_err e = ota_delta_create(old, old_len, nw, new_len, &patch, &patch_len, &st);
+    if (e != OTA_OK) {
+        fprintf(stderr, "create: %s\n", ota_strerror(e));
+        return 0;
+    }
+    if (patch_len_out)
+        *patch_len_out = patch_len;
+    int ok = 1;
+    static const long chunks[] = {0, 1, -1, 7, 1 << 20};
+    for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+        if (chunks[k] == 1 && patch_len > 20000)
+            continue; /* 1-byte feeding of big patches: covered by -1 */
+        struct fx_sink s = {malloc(new_len + 1), new_len, 0, 0, 0, OTA_OK, 0};
+        struct ota_diag d;
+        memset(&d, 0, sizeof(d));
+        e = fx_apply(backend((int)(k & 1u)), old, old_len, patch, patch_len, chunks[k], &s, &d);
+        if (e != OTA_OK || s.len != new_len || (new_len && memcmp(s.buf, nw, new_len)) ||
+            s.order_violation) {
+            fprintf(stderr, "apply (chunk %ld, %s): %s (%s at %u), %zu/%zu bytes\n", chunks[k],
+                    backend((int)(k & 1u))->name, ota_strerror(e), d.field ? d.field : "-",
+                    d.offset, s.len, new_len);
+            ok = 0;
+        }
+        free(s.buf);
+    }
+    /* The host helper gives the same bytes. */
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    e = ota_delta_apply_buffer(ota_crypto_openssl(), old, old_len, patch, patch_len, 4096,
+                               &out, &out_len, NULL);
+    if (e != OTA_OK || out_len != new_len || (new_len && memcmp(out, nw, new_len)))
+        ok = 0;
+    free(out);
+    free(patch);
+    return ok;
+}
+
+static uint8_t *random_bytes(size_t n, uint64_t seed)
+{
+    uint8_t *b = malloc(n ? n : 1);
+    fx_seed(seed);
+    for (size_t i = 0; i < n; i++)
+        b[i] = (uint8_t)fx_rand();
+    return b;
+}
+
+static void test_roundtrip_edge_cases(void)
+{
+    uint8_t *a = random_bytes(5000, 1), *b = random_bytes(5000, 2);
+    CHECK(roundtrip(a, 0, a, 0, NULL));        /* empty -> empty */
+    CHECK(roundtrip(a, 0, b, 5000, NULL));     /* from nothing */
+    CHECK(roundtrip(a, 5000, b, 0, NULL));     /* to nothing */
+    CHECK(roundtrip(a, 5000, a, 5000, NULL));  /* identical */
+    CHECK(roundtrip(a, 5000, b, 5000, NULL));  /* unrelated */
+    CHECK(roundtrip(a, 1, b, 1, NULL));
+    CHECK(roundtrip(a, 3, a, 5, NULL));
+    free(a);
+    free(b);
+}
+
+static void test_roundtrip_edits(void)
+{
+    /* A base with inserts, deletes, byte edits and a moved block. */
+    size_t n = 60000;
+    uint8_t *a = random_bytes(n, 3);
+    uint8_t *b = malloc(n + 4096);
+    size_t bl = 0;
+    memcpy(b, a, 10000), bl = 10000;                 /* same */
+    memcpy(b + bl, "inserted!", 9), bl += 9;         /* insert */
+    memcpy(b + bl, a + 12000, 20000), bl += 20000;   /* delete 2000 */
+    for (size_t i = bl - 20000; i < bl; i += 97)
+        b[i] ^= 0x5a;                                /* scattered edits */
+    memcpy(b + bl, a + 50000, 10000), bl += 10000;   /* moved block */
+    memcpy(b + bl, a + 32000, 18000), bl += 18000;
+    size_t plen = 0;
+    CHECK(roundtrip(a, n, b, bl, &plen));
+    CHECK(plen < bl / 4); /* it is a delta, not a copy */
+    CHECK(roundtrip(b, bl, a, n, NULL));
+    free(a);
+    free(b);
+}
+
+static void test_roundtrip_firmware(void)
+{
+    /* Relinked Thumb firmware: predictors must pay and stay exact. */
+    static struct fx_fw fw;
+    for (int round = 0; round < 4; round++) {
+        fx_fw_init(&fw, 300, 100u + (uint64_t)round);
+        size_t ol, nl;
+        uint32_t base = round & 1 ? 0x08008000u : 0x00100000u;
+        uint8_t *old = fx_fw_render(&fw, base, &ol);
+        fx_fw_evolve(&fw, 200u + (uint64_t)round, 3 + 4 * round);
+        uint8_t *nw = fx_fw_render(&fw, base, &nl);
+        uint8_t *patch = NULL;
+        size_t patch_len = 0;
+        struct ota_delta_stats st;
+        REQUIRE(ota_delta_create(old, ol, nw, nl, &patch, &patch_len, &st) == OTA_OK);
+        CHECK(st.flags & OTA_DELTA_PRED_THUMB_BL);
+        CHECK(st.flags & OTA_DELTA_PRED_PTR);
+        CHECK_EQ(st.ptr_base, base);
+        free(patch);
+        CHECK(roundtrip(old, ol, nw, nl, NULL));
+        free(old);
+        free(nw);
+    }
+}
+
+static uint8_t *read_corpus(const char *hub, const char *ver, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/pybricks-%s-%s.bin", OTA_CORPUS_DIR, hub, ver);
+    uint8_t *d = NULL;
+    if (ota_file_read(path, &d, len) != OTA_OK)
+        return NULL;
+    return d;
+}
+
+static void test_roundtrip_corpus(void)
+{
+    static const char *const hubs[] = {"movehub", "cityhub", "technichub", "essentialhub",
+                                       "primehub", "nxt", "ev3"};
+    int pairs = 0;
+    for (size_t i = 0; i < sizeof(hubs) / sizeof(hubs[0]); i++) {
+        for (int far = 0; far < 2; far++) {
+            if (far && i > 1)
+                break; /* far pairs are slow to feed byte-wise: two suffice */
+            size_t ol = 0, nl = 0;
+            uint8_t *old = read_corpus(hubs[i], far ? "7.22.0" : "7.27.0", &ol);
+            uint8_t *nw = read_corpus(hubs[i], far ? "7.27.0" : "7.28.0", &nl);
+            if (old && nw) {
+                size_t plen = 0;
+                CHECK(roundtrip(old, ol, nw, nl, &plen));
+                printf("     corpus %s %s: %zu -> patch %zu\n", hubs[i],
+                       far ? "7.22.0->7.27.0" : "7.27.0->7.28.0", nl, plen);
+                pairs++;
+            }
+            free(old);
+            free(nw);
+        }
+    }
+    if (!pairs)
+        printf("     corpus not found at %s: synthetic tests only\n", OTA_CORPUS_DIR);
+}
+
+/* ---- refusals --------------------------------------------------------- */
+
+struct small_patch {
+    uint8_t *old, *nw, *patch;
+    size_t old_len, new_len, patch_len;
+};
+
+static void make_small(struct small_patch *p)
+{
+    static struct fx_fw fw;
+    fx_fw_init(&fw, 40, 77);
+    p->old = fx_fw_render(&fw, 0x08000000u, &p->old_len);
+    fx_fw_evolve(&fw, 78, 4);
+    p->nw = fx_fw_render(&fw, 0x08000000u, &p->new_len);
+    REQUIRE(ota_delta_create(p->old, p->old_len, p->nw, p->new_len, &p->patch, &p->patch_len,
+                             NULL) == OTA_OK);
+}
+
+static void free_small(struct small_patch *p)
+{
+    free(p->old);
+    free(p->nw);
+    free(p->patch);
+}
+
+static ota_err apply_small(const struct small_patch *p, const uint8_t *patch, size_t len,
+                           long chunk, struct fx_sink *s, struct ota_diag *d)
+{
+    memset(s, 0, sizeof(*s));
+    s->buf = malloc(p->new_len + 1);
+    s->cap = p->new_len;
+    s->len = 0;
+    s->calls = 0;
+    s->order_violation = 0;
+    ota_err e = fx_apply(ota_crypto_mbedtls(), p->old, p->old_len, patch, len, chunk, s, d);
+    return e;
+}
+
+static void test_header_refusals(void)
+{
+    struct small_patch p = {0};
+    make_small(&p);
+    REQUIRE(p.patch);
+    uint8_t *bad = malloc(p.patch_len + 8);
+    struct fx_sink s;
+    struct ota_diag d;
+    struct {
+        size_t off;
+        uint8_t val;
+        ota_err want;
+    } cases[] = {
+        {0, 'X', OTA_ERR_DELTA_BAD_MAGIC},   {3, 0, OTA_ERR_DELTA_BAD_MAGIC},
+        {4, 2, OTA_ERR_DELTA_VERSION},       {4, 0, OTA_ERR_DELTA_VERSION},
+        {5, 3, OTA_ERR_DELTA_CORRUPT},       {6, 0x80, OTA_ERR_DELTA_CORRUPT},
+        {7, 1, OTA_ERR_DELTA_CORRUPT},       {24, 0, OTA_ERR_DELTA_BASE_MISMATCH},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memcpy(bad, p.patch, p.patch_len);
+        if (bad[cases[i].off] == cases[i].val)
+            bad[cases[i].off] ^= 1u;
+        else
+            bad[cases[i].off] = cases[i].val;
+        memset(&d, 0, sizeof(d));
+        ota_err e = apply_small(&p, bad, p.patch_len, 0, &s, &d);
+        CHECK_EQ(e, cases[i].want);
+        CHECK_EQ(s.calls, 0); /* nothing written */
+        CHECK(d.field != NULL);
+        free(s.buf);
+    }
+    /* stream length field: too short / too long for the bytes given */
+    uint32_t sl;
+    memcpy(bad, p.patch, p.patch_len);
+    memcpy(&sl, bad + 16, 4);
+    sl += 1; /* claims one byte more */
+    memcpy(bad + 16, &sl, 4);
+    CHECK_EQ(apply_small(&p, bad, p.patch_len, 0, &s, &d), OTA_ERR_DELTA_TRUNCATED);
+    free(s.buf);
+    memcpy(bad, p.patch, p.patch_len);
+    sl -= 2; /* one byte fewer than given: a trailing byte */
+    memcpy(bad + 16, &sl, 4);
+    CHECK_EQ(apply_small(&p, bad, p.patch_len, 0, &s, &d), OTA_ERR_DELTA_CORRUPT);
+    free(s.buf);
+    /* trailing garbage after a complete patch */
+    memcpy(bad, p.patch, p.patch_len);
+    bad[p.patch_len] = 0;
+    CHECK_EQ(apply_small(&p, bad, p.patch_len + 1, 0, &s, &d), OTA_ERR_DELTA_CORRUPT);
+    free(s.buf);
+    free(bad);
+    free_small(&p);
+}
+
+static void test_truncation(void)
+{
+    struct small_patch p = {0};
+    make_small(&p);
+    REQUIRE(p.patch);
+    struct fx_sink s;
+    struct ota_diag d;
+    /* every header length, then a spread of stream lengths */
+    for (size_t len = 0; len < p.patch_len; len += len < OTA_DELTA_HEADER_SIZE ? 1 : 13) {
+        ota_err e = apply_small(&p, p.patch, len, -1, &s, &d);
+        if (e != OTA_ERR_DELTA_TRUNCATED)
+            fprintf(stderr, "truncated at %zu: %s\n", len, ota_errname(e));
+        CHECK_EQ(e, OTA_ERR_DELTA_TRUNCATED);
+        CHECK(s.len < p.new_len);
+        free(s.buf);
+    }
+    free_small(&p);
+}
+
+static void test_corruption_never_accepted(void)
+{
+    struct small_patch p = {0};
+    make_small(&p);
+    REQUIRE(p.patch);
+    uint8_t *bad = malloc(p.patch_len);
+    struct fx_sink s;
+    struct ota_diag d;
+    unsigned errors = 0, identical = 0;
+    for (size_t off = OTA_DELTA_HEADER_SIZE; off < p.patch_len; off++) {
+        for (unsigned bit = 0; bit < 8; bit += 3) {
+            memcpy(bad, p.patch, p.patch_len);
+            bad[off] ^= (uint8_t)(1u << bit);
+            ota_err e = apply_small(&p, bad, p.patch_len, 0, &s, &d);
+            CHECK(!s.order_violation);
+            CHECK(s.len <= p.new_len);
+            if (e == OTA_OK) {
+                /* only acceptable if the output is exactly right */
+                CHECK(s.len == p.new_len && !memcmp(s.buf, p.nw, p.new_len));
+                identical++;
+            } else {
+                CHECK(e == OTA_ERR_DELTA_CORRUPT || e == OTA_ERR_DELTA_RESULT_MISMATCH);
+                errors++;
+            }
+            free(s.buf);
+        }
+    }
+    printf("     %u corrupted patches refused, %u decoded to the right image\n", errors,
+           identical);
+    CHECK(errors > 0);
+    free(bad);
+    free_small(&p);
+}
+
+static void test_hostile_streams(void)
+{
+    /* Valid header (right base hash, huge sizes) + random stream bytes. */
+    struct small_patch p = {0};
+    make_small(&p);
+    REQUIRE(p.patch);
+    size_t len = OTA_DELTA_HEADER_SIZE + 3000;
+    uint8_t *bad = malloc(len);
+    struct fx_sink s;
+    struct ota_diag d;
+    for (uint64_t seed = 0; seed < 300; seed++) {
+        memcpy(bad, p.patch, OTA_DELTA_HEADER_SIZE);
+        fx_seed(seed + 1000);
+        for (size_t i = OTA_DELTA_HEADER_SIZE; i < len; i++)
+            bad[i] = (uint8_t)fx_rand();
+        bad[OTA_DELTA_HEADER_SIZE] = 0; /* get past the range coder's first byte */
+        uint32_t sl = 3000;
+        memcpy(bad + 16, &sl, 4);
+        bad[6] = (uint8_t)(seed & OTA_DELTA_PRED_ALL);
+        bad[5] = (uint8_t)(seed % 3u);
+        ota_err e = apply_small(&p, bad, len, 0, &s, &d);
+        CHECK(e != OTA_OK);
+        CHECK(!s.order_violation);
+        free(s.buf);
+    }
+    free(bad);
+    free_small(&p);
+}
+
+static void test_base_refused_before_write(void)
+{
+    struct small_patch p = {0};
+    make_small(&p);
+    REQUIRE(p.patch);
+    struct fx_sink s;
+    struct ota_diag d;
+    /* a different old image of the same size */
+    p.old[100] ^= 1;
+    memset(&d, 0, sizeof(d));
+    CHECK_EQ(apply_small(&p, p.patch, p.patch_len, 0, &s, &d), OTA_ERR_DELTA_BASE_MISMATCH);
+    CHECK_EQ(s.calls, 0);
+    CHECK(d.field && strstr(d.field, "sha256"));
+    free(s.buf);
+    p.old[100] ^= 1;
+    /* an old image shorter than the base */
+    size_t keep = p.old_len;
+    p.old_len = keep - 1;
+    CHECK_EQ(apply_small(&p, p.patch, p.patch_len, 0, &s, &d), OTA_ERR_DELTA_BASE_MISMATCH);
+    CHECK_EQ(s.calls, 0);
+    free(s.buf);
+    p.old_len = keep;
+    /* slot too small for the result */
+    static struct ota_delta_apply st;
+    struct ota_mem_reader mr;
+    struct ota_reader r;
+    ota_reader_from_mem(&r, &mr, p.old, (uint32_t)p.old_len);
+    struct fx_sink s2 = {malloc(p.new_len), p.new_len, 0, 0, 0, OTA_OK, 0};
+    struct ota_delta_apply_cfg cfg = {ota_crypto_openssl(), &r, fx_sink_write, &s2,
+                                      (uint32_t)p.new_len - 1, &d};
+    CHECK_EQ(ota_delta_apply_init(&st, &cfg), OTA_OK);
+    CHECK_EQ(ota_delta_apply_feed(&st, p.patch, p.patch_len), OTA_ERR_TOO_LARGE);
+    CHECK_EQ(s2.calls, 0);
+    /* the error is sticky */
+    CHECK_EQ(ota_delta_apply_feed(&st, p.patch, 1), OTA_ERR_TOO_LARGE);
+    CHECK_EQ(ota_delta_apply_finish(&st), OTA_ERR_TOO_LARGE);
+    free(s2.buf);
+    free_small(&p);
+}
+
+static void test_write_error_and_state(void)
+{
+    struct small_patch p = {0};
+    make_small(&p);
+    REQUIRE(p.patch);
+    struct fx_sink s = {malloc(p.new_len), p.new_len, 0, 0, 0, OTA_ERR_IO, 2};
+    CHECK_EQ(fx_apply(ota_crypto_openssl(), p.old, p.old_len, p.patch, p.patch_len, 0, &s, NULL),
+             OTA_ERR_IO);
+    free(s.buf);
+    /* finish twice, feed after finish */
+    static struct ota_delta_apply st;
+    struct ota_mem_reader mr;
+    struct ota_reader r;
+    ota_reader_from_mem(&r, &mr, p.old, (uint32_t)p.old_len);
+    struct fx_sink s2 = {malloc(p.new_len), p.new_len, 0, 0, 0, OTA_OK, 0};
+    struct ota_delta_apply_cfg cfg = {ota_crypto_openssl(), &r, fx_sink_write, &s2, 0, NULL};
+    CHECK_EQ(ota_delta_apply_init(&st, &cfg), OTA_OK);
+    CHECK(ota_delta_apply_header(&st) == NULL);
+    CHECK_EQ(ota_delta_apply_feed(&st, p.patch, p.patch_len), OTA_OK);
+    CHECK(ota_delta_apply_header(&st) != NULL);
+    CHECK_EQ(ota_delta_apply_finish(&st), OTA_OK);
+    CHECK_EQ(ota_delta_apply_finish(&st), OTA_ERR_UPDATE_STATE);
+    CHECK_EQ(ota_delta_apply_feed(&st, p.patch, 1), OTA_ERR_UPDATE_STATE);
+    CHECK_EQ(ota_delta_apply_feed(NULL, p.patch, 1), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_delta_apply_init(&st, NULL), OTA_ERR_INVALID_ARG);
+    free(s2.buf);
+    /* a wrong result hash is caught at the end */
+    uint8_t *bad = malloc(p.patch_len);
+    memcpy(bad, p.patch, p.patch_len);
+    bad[60] ^= 0xff;
+    struct fx_sink s3 = {malloc(p.new_len), p.new_len, 0, 0, 0, OTA_OK, 0};
+    CHECK_EQ(fx_apply(ota_crypto_mbedtls(), p.old, p.old_len, bad, p.patch_len, 0, &s3, NULL),
+             OTA_ERR_DELTA_RESULT_MISMATCH);
+    free(s3.buf);
+    free(bad);
+    free_small(&p);
+}
+
+/* ---- RAM ---------------------------------------------------------------- */
+
+#define PAINT_STACK (256u * 1024u)
+#define PAINT 0xA5u
+
+struct stack_job {
+    const struct small_patch *p;
+    struct fx_sink *sink;
+    ota_err result;
+};
+
+static void *stack_job_run(void *arg)
+{
+    struct stack_job *j = arg;
+    j->result = fx_apply(ota_crypto_mbedtls(), j->p->old, j->p->old_len, j->p->patch,
+                         j->p->patch_len, 512, j->sink, NULL);
+    return NULL;
+}
+
+static void *noop_thread(void *arg)
+{
+    return arg;
+}
+
+static void test_ram_bound(void)
+{
+    size_t state = sizeof(struct ota_delta_apply);
+    /* Stack high-water of a whole apply (mbedTLS, the MCU backend): run it on
+     * a painted stack and find the deepest byte touched. The fixture's own
+     * frames (fx_apply, the sink) are included, so this over-estimates. */
+    struct small_patch p = {0};
+    make_small(&p);
+    REQUIRE(p.patch);
+    uint8_t *stack = aligned_alloc(4096, PAINT_STACK);
+    REQUIRE(stack);
+    memset(stack, PAINT, PAINT_STACK);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstack(&attr, stack, PAINT_STACK);
+    /* Warm up in this thread first: lazy symbol binding (which saves the
+     * whole vector register file on the stack) and the sink's buffer are the
+     * test harness's cost, not the applier's. */
+    struct fx_sink sink = {malloc(p.new_len), p.new_len, 0, 0, 0, OTA_OK, 0};
+    struct stack_job job = {&p, &sink, OTA_ERR_INTERNAL};
+    stack_job_run(&job);
+    CHECK_EQ(job.result, OTA_OK);
+    sink.len = 0;
+    job.result = OTA_ERR_INTERNAL;
+    pthread_t th;
+    REQUIRE(pthread_create(&th, &attr, stack_job_run, &job) == 0);
+    pthread_join(th, NULL);
+    pthread_attr_destroy(&attr);
+    CHECK_EQ(job.result, OTA_OK);
+    size_t low = 0;
+    while (low < PAINT_STACK && stack[low] == PAINT)
+        low++;
+    /* glibc keeps thread bookkeeping (TLS, struct pthread) at the top of a
+     * user stack: measure from the first frame instead, found by painting a
+     * trivial thread the same way. */
+    memset(stack, PAINT, PAINT_STACK);
+    pthread_attr_init(&attr);
+    pthread_attr_setstack(&attr, stack, PAINT_STACK);
+    REQUIRE(pthread_create(&th, &attr, noop_thread, NULL) == 0);
+    pthread_join(th, NULL);
+    pthread_attr_destroy(&attr);
+    size_t base_low = 0;
+    while (base_low < PAINT_STACK && stack[base_low] == PAINT)
+        base_low++;
+    size_t used = base_low > low ? base_low - low : 0;
+    free(sink.buf);
+    free(stack);
+    free_small(&p);
+    printf("     RAM: sizeof(struct ota_delta_apply) = %zu, stack high-water = %zu, "
+           "total = %zu bytes (limit 16384)%s\n",
+           state, used, state + used, UNDER_ASAN ? " [ASan build: stack inflated]" : "");
+    CHECK(state <= 16384u - 1024u);
+    if (UNDER_ASAN)
+        CHECK(state + used <= 64u * 1024u); /* ASan redzones; the real figure is the normal build's */
+    else
+        CHECK(state + used <= 16384u);
+}
+
+int main(void)
+{
+    RUN(test_ram_bound);
+    RUN(test_roundtrip_edge_cases);
+    RUN(test_roundtrip_edits);
+    RUN(test_roundtrip_firmware);
+    RUN(test_roundtrip_corpus);
+    RUN(test_header_refusals);
+    RUN(test_truncation);
+    RUN(test_corruption_never_accepted);
+    RUN(test_hostile_streams);
+    RUN(test_base_refused_before_write);
+    RUN(test_write_error_and_state);
+    return test_summary();
+}
