@@ -202,6 +202,9 @@ struct agent {
     int (*stop)(void *ctx);       /* polled while sleeping; 1 = stop */
     void *stop_ctx;
     struct ota_diag diag;         /* the engine's last refusal */
+    uint8_t offer_payload[OTA_SHA256_LEN]; /* payload the counters below refer to */
+    unsigned payload_failures;    /* payloads of this offer that did not verify */
+    unsigned manifest_refusals;   /* consecutive refusals that may be transit damage */
     /* counters for logs and tests */
     unsigned checkins, downloads, download_errors, resumes, restarts;
 };

@@ -264,10 +264,16 @@ class FaultProxy:
         return self
 
     def stop(self):
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        """Stop serving (idempotent); stats() stays readable."""
+        loop, self._loop = self._loop, None
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(loop.stop)
+            except RuntimeError:
+                pass
         if self._thread is not None:
             self._thread.join(10)
+            self._thread = None
 
     def __enter__(self):
         return self.start()

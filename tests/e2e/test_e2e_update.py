@@ -1,0 +1,91 @@
+"""
+test_e2e_update.py - the whole update, end to end, with real processes: a
+full-image update, a delta update, and offers a device must refuse before
+downloading anything (manifest signed by another server key; a downgrade
+below the device's anti-rollback counter).
+"""
+
+import otae2e as E
+
+
+def confirmed(dev, version):
+    return lambda: dev.confirmed_version() == version and dev.version() == version
+
+
+def test_full_image_update(env):
+    s = env.start_server("--no-delta")
+    v1 = env.image("1.0.0", 1)
+    v2 = env.image("2.0.0", 2)
+    s.upload(v1)
+    r2 = s.upload(v2)
+    d = env.device("full-1", v1)
+    c = s.campaign(r2["id"], [{"percent": 100}])
+    d.start()
+    E.wait_for(confirmed(d, "2.0.0+0"), 60, "full-1 confirmed on 2.0.0")
+    E.wait_for(lambda: "success" in d.report_states(), 20, "success report")
+    assert d.report_states() == ["downloading", "installing", "installed-rebooting", "success"]
+    log = d.log_text()
+    assert "full payload" in log and "self-test passed, confirming" in log
+    st = s.campaign_status(c["id"])
+    assert st["counts"]["success"] == 1 and st["failed"] == 0
+    # the OTP anti-rollback counter followed the confirmed image
+    assert d.status()["otp"]["counter"] == 2
+
+
+def test_delta_update(env):
+    s = env.start_server()
+    v1 = env.image("1.0.0", 1)
+    v2 = env.image("1.1.0", 2)
+    s.upload(v1)
+    r2 = s.upload(v2)
+    d = env.device("delta-1", v1)
+    s.campaign(r2["id"], [{"percent": 100}])
+    d.start()
+    E.wait_for(confirmed(d, "1.1.0+0"), 60, "delta-1 confirmed on 1.1.0")
+    log = d.log_text()
+    assert "delta payload" in log, log
+    # the delta was much smaller than the image
+    size = int(log.split("delta payload ")[1].split(" ")[0])
+    assert size < 60000 // 4, "delta payload of %d bytes" % size
+    E.wait_for(lambda: "success" in d.report_states(), 20, "success report")
+
+
+def test_wrong_server_key_refused_before_download(env, work):
+    s = env.start_server("--no-delta")
+    v1 = env.image("1.0.0", 1)
+    v2 = env.image("2.0.0", 2)
+    s.upload(v1)
+    r2 = s.upload(v2)
+    d = env.device("wrongkey-1", v1)
+    other = E.Keys(work, "not-the-server")
+    d.write_conf(s.url, server_key=other.pub)
+    s.campaign(r2["id"], [{"percent": 100}])
+    d.start()
+    E.wait_for(lambda: "failure" in d.report_states(), 30, "failure report")
+    d.stop()
+    states = d.report_states()
+    assert "downloading" not in states
+    rep = [r for r in s.reports(d.name) if r["state"] == "failure"][0]
+    assert "OTA_ERR_MANIFEST_SIG_INVALID" in rep["detail"], rep
+    assert d.confirmed_version() == "1.0.0+0" and d.version() == "1.0.0+0"
+    # the inactive slot was never written
+    assert [x for x in d.status()["slots"] if x["name"] == "B"][0]["valid"] is False
+    assert "offer refused before download" in d.log_text()
+
+
+def test_downgrade_refused_before_download(env):
+    s = env.start_server("--no-delta")
+    v3 = env.image("3.0.0", 3)
+    v1 = env.image("1.0.0", 1)
+    s.upload(v3)
+    r1 = s.upload(v1)
+    d = env.device("downgrade-1", v3)  # runs 3.0.0, OTP counter 3
+    s.campaign(r1["id"], [{"percent": 100}])
+    d.start()
+    E.wait_for(lambda: "failure" in d.report_states(), 30, "failure report")
+    d.stop()
+    rep = [r for r in s.reports(d.name) if r["state"] == "failure"][0]
+    assert "OTA_ERR_IMAGE_ROLLBACK" in rep["detail"], rep
+    assert "downloading" not in d.report_states()
+    assert d.confirmed_version() == "3.0.0+0"
+    assert d.status()["otp"]["counter"] == 3
