@@ -1,0 +1,95 @@
+/*
+ * fuzz/fuzz_delta.c - libFuzzer target for the delta applier of the portable
+ * core (issue item 3: a hostile patch gives an error, never an out-of-bounds
+ * access or a hang). The input becomes a patch against a fixed old image
+ * (see fuzz_delta_input.h), fed in varying chunk sizes; the sink traps on any
+ * write that is out of order or beyond the announced size.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ota/delta.h"
+#include "fuzz_delta_input.h"
+
+struct sink {
+    uint32_t pos, cap;
+};
+
+static ota_err sink_write(void *ctx, uint32_t off, const void *data, size_t len)
+{
+    struct sink *s = ctx;
+    if (off != s->pos || len > s->cap - s->pos || (!data && len))
+        __builtin_trap();
+    s->pos += (uint32_t)len;
+    return OTA_OK;
+}
+
+static uint8_t old_img[FZD_OLD_LEN];
+static uint8_t old_hash[OTA_SHA256_LEN];
+static uint8_t patch[OTA_DELTA_HEADER_SIZE + 70000];
+static struct ota_delta_apply st;
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static int init;
+    if (!init) {
+        fzd_old_image(old_img);
+        ota_sha256(ota_crypto_mbedtls(), old_img, FZD_OLD_LEN, old_hash);
+        init = 1;
+    }
+    if (size < FZD_PREFIX || size > 60000)
+        return 0;
+    size_t plen;
+    uint8_t pattern = data[9];
+    const struct ota_crypto *c = (pattern & 1) ? ota_crypto_openssl() : ota_crypto_mbedtls();
+    if (data[0] & 1u) {
+        plen = size - 1;
+        memcpy(patch, data + 1, plen);
+    } else {
+        memset(patch, 0, OTA_DELTA_HEADER_SIZE);
+        memcpy(patch, OTA_DELTA_MAGIC, 4);
+        patch[4] = OTA_DELTA_VERSION;
+        patch[5] = data[1];
+        patch[6] = data[2];
+        put32(patch + 8, FZD_OLD_LEN);
+        put32(patch + 12, (uint32_t)data[7] | ((uint32_t)data[8] << 8));
+        put32(patch + 16, (uint32_t)(size - FZD_PREFIX));
+        memcpy(patch + 20, data + 3, 4);
+        memcpy(patch + 24, old_hash, OTA_SHA256_LEN);
+        memcpy(patch + OTA_DELTA_HEADER_SIZE, data + FZD_PREFIX, size - FZD_PREFIX);
+        plen = OTA_DELTA_HEADER_SIZE + size - FZD_PREFIX;
+    }
+    struct ota_mem_reader mr;
+    struct ota_reader r;
+    ota_reader_from_mem(&r, &mr, old_img, FZD_OLD_LEN);
+    struct sink s = {0, 0};
+    struct ota_delta_header h;
+    if (ota_delta_header_decode(patch, plen, &h, NULL) == OTA_OK)
+        s.cap = h.new_len;
+    struct ota_diag diag;
+    struct ota_delta_apply_cfg cfg = {c, &r, sink_write, &s, 0, &diag};
+    ota_err e = ota_delta_apply_init(&st, &cfg);
+    size_t off = 0;
+    uint32_t chunk = 1u + (pattern >> 1) * 37u;
+    while (e == OTA_OK && off < plen) {
+        size_t n = plen - off < chunk ? plen - off : chunk;
+        e = ota_delta_apply_feed(&st, patch + off, n);
+        off += n;
+    }
+    if (e == OTA_OK)
+        e = ota_delta_apply_finish(&st);
+    if (e == OTA_OK && s.pos != s.cap)
+        __builtin_trap(); /* success must mean the whole image was written */
+    return 0;
+}

@@ -1,0 +1,51 @@
+/*
+ * fuzz/fuzz_delta_input.h - what fuzz_delta.c and its seed maker share: the
+ * fixed old image the patches apply to (deterministic Thumb-like bytes with
+ * BL instructions and pointers, so every predictor path is reachable) and the
+ * layout of a fuzz input (a header built from a few input bytes, so the
+ * fuzzer does not have to guess a SHA-256, then the raw patch stream).
+ *
+ *   byte 0      bit 0 set: the whole input is a raw patch (header parsing)
+ *   byte 1      filter        byte 2  predictor flags
+ *   bytes 3-6   pointer base  bytes 7-8  new size (LE, < 64 KiB)
+ *   byte 9      feeding pattern (chunk sizes)
+ *   bytes 10-   the coded stream
+ */
+#ifndef OTA_FUZZ_DELTA_INPUT_H
+#define OTA_FUZZ_DELTA_INPUT_H
+
+#include <stdint.h>
+#include <string.h>
+
+#define FZD_OLD_LEN 4096u
+#define FZD_PREFIX 10u
+#define FZD_BASE 0x08000000u
+
+static void fzd_old_image(uint8_t *b)
+{
+    uint32_t x = 2463534242u;
+    for (uint32_t i = 0; i < FZD_OLD_LEN; i += 2) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        uint32_t hw = x & 0xFFFFu;
+        if ((x >> 20) % 7u == 0 && i + 4 <= FZD_OLD_LEN) {
+            b[i] = (uint8_t)x;
+            b[i + 1] = (uint8_t)(0xF0u | ((x >> 8) & 7u));
+            b[i + 2] = (uint8_t)(x >> 16);
+            b[i + 3] = 0xF8u;
+            i += 2;
+            continue;
+        }
+        if ((x >> 20) % 11u == 0 && !(i & 3u) && i + 4 <= FZD_OLD_LEN) {
+            uint32_t p = FZD_BASE + (x % FZD_OLD_LEN);
+            memcpy(b + i, &p, 4);
+            i += 2;
+            continue;
+        }
+        b[i] = (uint8_t)hw;
+        b[i + 1] = (uint8_t)(hw >> 8);
+    }
+}
+
+#endif

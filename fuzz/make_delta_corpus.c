@@ -1,0 +1,66 @@
+/*
+ * fuzz/make_delta_corpus.c - writes the seed corpus of fuzz_delta into
+ * fuzz/corpus/delta/: real patches (created by ota_delta_create) from the
+ * fuzz target's fixed old image to edited versions of it, in the fuzz input
+ * layout of fuzz_delta_input.h. Not part of the build; run by hand:
+ *   cc -Iinclude fuzz/make_delta_corpus.c build/src/delta/libota_delta.a \
+ *      build/src/core/libota_crypto_openssl.a build/src/core/libota_core.a \
+ *      -ldivsufsort -lcrypto -lm -o /tmp/mk && /tmp/mk fuzz/corpus/delta
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ota/delta.h"
+#include "fuzz_delta_input.h"
+
+static void emit(const char *dir, int idx, const uint8_t *patch, size_t len, uint8_t pattern)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/seed-%02d", dir, idx);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return;
+    uint8_t pre[FZD_PREFIX];
+    pre[0] = 0;
+    pre[1] = patch[5];
+    pre[2] = patch[6];
+    memcpy(pre + 3, patch + 20, 4);
+    pre[7] = patch[12];
+    pre[8] = patch[13];
+    pre[9] = pattern;
+    fwrite(pre, 1, sizeof(pre), f);
+    fwrite(patch + OTA_DELTA_HEADER_SIZE, 1, len - OTA_DELTA_HEADER_SIZE, f);
+    fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : "fuzz/corpus/delta";
+    static uint8_t old[FZD_OLD_LEN], nw[FZD_OLD_LEN + 512];
+    fzd_old_image(old);
+    for (int k = 0; k < 8; k++) {
+        size_t nl = FZD_OLD_LEN;
+        memcpy(nw, old, FZD_OLD_LEN);
+        if (k & 1) { /* insert: everything after moves */
+            memmove(nw + 1000 + 64, nw + 1000, FZD_OLD_LEN - 1000);
+            memset(nw + 1000, 0x11 * k, 64);
+            nl += 64;
+        }
+        if (k & 2) /* edits */
+            for (size_t i = 200; i < nl; i += 301)
+                nw[i] ^= (uint8_t)(k + 1);
+        if (k & 4) /* shorter */
+            nl -= 700;
+        if (k == 6) /* unrelated tail */
+            for (size_t i = 3000; i < nl; i++)
+                nw[i] = (uint8_t)(i * 7u);
+        uint8_t *p = NULL;
+        size_t pl = 0;
+        if (ota_delta_create(old, FZD_OLD_LEN, nw, nl, &p, &pl, NULL) != OTA_OK)
+            return 1;
+        emit(dir, k, p, pl, (uint8_t)(k * 5));
+        free(p);
+    }
+    return 0;
+}
