@@ -283,6 +283,10 @@ int sim_cmd_run(int argc, char **argv)
         o = agent_run(&a, exit_idle);
         agent_http_free(a.http);
         agent_sim_backend_free(sb);
+        if (g_stop) {
+            LOG_I("stopped (signal)");
+            break;
+        }
         if (o == AGENT_REBOOT) {
             LOG_I("rebooting into the new image");
         } else if (o == AGENT_TRIAL_FAILED) {

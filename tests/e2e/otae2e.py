@@ -29,6 +29,20 @@ AGENT = os.path.join(BUILD, "src/agent/ota-agent")
 HW = "sim-board"
 
 
+def make_tls_cert(workdir, name="server"):
+    """A self-signed P-256 certificate for 127.0.0.1; returns (cert, key, pubkey)."""
+    cert = os.path.join(workdir, name + "-cert.pem")
+    key = os.path.join(workdir, name + "-key.pem")
+    pub = os.path.join(workdir, name + "-pub.pem")
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"])
+    p = run(["openssl", "x509", "-in", cert, "-pubkey", "-noout"])
+    with open(pub, "w") as f:
+        f.write(p.stdout)
+    return cert, key, pub
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -99,12 +113,15 @@ def build_image(workdir, keys, version, security_counter, behaviour="healthy", h
 class Server:
     """ota-server on a loopback port chosen at start (kept across restarts)."""
 
-    def __init__(self, workdir, fw_pub, extra=None):
+    def __init__(self, workdir, fw_pub, extra=None, tls=None):
         self.dir = os.path.join(workdir, "server")
         self.fw_pub = fw_pub
         self.port = free_port()
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.tls = tls  # (cert, key) or None
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
         self.extra = list(extra or [])
+        if tls:
+            self.extra += ["--tls-cert", tls[0], "--tls-key", tls[1]]
         self.proc = None
         self.token = None
         self.log_path = os.path.join(workdir, "server.log")
@@ -128,10 +145,17 @@ class Server:
             raise AssertionError("ota-server exited with %d; log:\n%s"
                                  % (self.proc.returncode, open(self.log_path).read()[-3000:]))
         try:
-            with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
+            with urllib.request.urlopen(self.url + "/healthz", timeout=1,
+                                        context=self._ssl()) as r:
                 return r.status == 200
         except (urllib.error.URLError, ConnectionError, OSError):
             return False
+
+    def _ssl(self):
+        if not self.tls:
+            return None
+        import ssl
+        return ssl.create_default_context(cafile=self.tls[0])
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
@@ -157,7 +181,7 @@ class Server:
             headers["Content-Type"] = "application/json"
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with urllib.request.urlopen(req, timeout=30, context=self._ssl()) as r:
                 status, text = r.status, r.read().decode()
         except urllib.error.HTTPError as e:
             status, text = e.code, e.read().decode()
