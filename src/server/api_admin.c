@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "artifact.h"
+#include "campaign_cache.h"
 #include "jsonv.h"
 #include "log.h"
 #include "rollout.h"
@@ -613,7 +614,9 @@ static void campaign_create(struct server *s, struct http_req *r, struct http_re
     c.state = CAMPAIGN_ACTIVE;
     c.stage = 0;
     c.created_at = c.updated_at = c.stage_started_at = srv_now(s);
-    if (s->store->ops->campaign_insert(s->store, &c) != STORE_OK) {
+    enum store_rc irc = s->store->ops->campaign_insert(s->store, &c);
+    campaign_cache_invalidate(s);
+    if (irc != STORE_OK) {
         storage_error(out);
         return;
     }
@@ -725,6 +728,7 @@ static void campaign_one(struct server *s, struct http_req *r, struct http_resp 
     c.state = to;
     c.updated_at = srv_now(s);
     rc = s->store->ops->campaign_update(s->store, &c, from, c.stage);
+    campaign_cache_invalidate(s);
     if (rc == STORE_CONFLICT) {
         resp_error(out, 409, "conflict", "campaign changed meanwhile; retry");
         return;

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "artifact.h"
+#include "campaign_cache.h"
 #include "jsonv.h"
 #include "log.h"
 #include "ota/manifest_sign.h"
@@ -53,25 +54,6 @@ static int parse_digest(const char *hex, uint8_t d[OTA_SHA256_LEN])
 }
 
 /* ---- check-in ----------------------------------------------------------- */
-
-struct camp_list {
-    struct srv_campaign *v;
-    int n, cap;
-};
-
-static void collect_campaign(void *ctx, const struct srv_campaign *c)
-{
-    struct camp_list *l = ctx;
-    if (l->n == l->cap) {
-        int ncap = l->cap ? l->cap * 2 : 4;
-        struct srv_campaign *nv = realloc(l->v, (size_t)ncap * sizeof(*nv));
-        if (!nv)
-            return;
-        l->v = nv;
-        l->cap = ncap;
-    }
-    l->v[l->n++] = *c;
-}
 
 /* What the device says about itself. */
 struct checkin_info {
@@ -232,25 +214,28 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
     memcpy(seen.current_digest, ci.digest, OTA_SHA256_LEN);
     seen.has_digest = (uint8_t)ci.has_digest;
     snprintf(seen.slot_state, sizeof(seen.slot_state), "%s", ci.slot_state);
-    seen_push(s, &seen);
+    /* Inventory writes only when something changed, or to refresh a
+     * last-seen time older than a minute. */
+    if (strcmp(seen.current_version, d->current_version) != 0 ||
+        seen.has_digest != d->has_digest ||
+        memcmp(seen.current_digest, d->current_digest, OTA_SHA256_LEN) != 0 ||
+        strcmp(seen.slot_state, d->slot_state) != 0 || seen.at - d->last_seen >= 60)
+        seen_push(s, &seen);
     atomic_fetch_add_explicit(&s->metrics.checkins, 1, memory_order_relaxed);
 
-    struct camp_list l = {0};
-    if (st->ops->campaign_list(st, 1, collect_campaign, &l) != STORE_OK) {
-        free(l.v);
+    struct campaign_snapshot *snap = campaign_cache_get(s);
+    if (!snap) {
         resp_error(out, 503, "storage", "database unavailable");
         return;
     }
     /* The newest active campaign whose filter matches decides. */
-    for (int i = 0; i < l.n; i++) {
-        const struct srv_campaign *c = &l.v[i];
-        struct srv_release rel;
+    for (int i = 0; i < snap->n; i++) {
+        const struct srv_campaign *c = &snap->v[i].c;
+        const struct srv_release *rel = &snap->v[i].rel;
         struct srv_dc dc;
         if (!rollout_matches(c, d, ci.version))
             continue;
-        if (st->ops->release_get(st, c->release_id, &rel) != STORE_OK)
-            continue;
-        if (on_target(&ci, &rel))
+        if (on_target(&ci, rel))
             break;
         enum store_rc rc = st->ops->dc_get(st, c->id, d->id, &dc);
         if (rc == STORE_OK && DC_IS_FINAL(dc.state))
@@ -264,20 +249,20 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
             dc.stage = c->stage;
             dc.updated_at = srv_now(s);
             if (st->ops->dc_offer(st, &dc) != STORE_OK) {
-                free(l.v);
+                campaign_cache_put(snap);
                 resp_error(out, 503, "storage", "database unavailable");
                 return;
             }
         } else if (rc != STORE_OK) {
-            free(l.v);
+            campaign_cache_put(snap);
             resp_error(out, 503, "storage", "database unavailable");
             return;
         }
-        send_offer(s, r, out, d, &ci, c, &rel);
-        free(l.v);
+        send_offer(s, r, out, d, &ci, c, rel);
+        campaign_cache_put(snap);
         return;
     }
-    free(l.v);
+    campaign_cache_put(snap);
     nothing(s, r, out);
 }
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "campaign_cache.h"
 #include "http.h"
 #include "log.h"
 #include "rollout.h"
@@ -42,7 +43,7 @@ static void usage(FILE *f)
             "  --tls-key FILE         PEM private key for --tls-cert\n"
             "  --trusted-key FILE     public key (PEM) that signs firmware releases;\n"
             "                         repeatable; DIR/trusted-keys/*.pem are also trusted\n"
-            "  --threads N            HTTP worker threads (default: number of CPUs)\n"
+            "  --threads N            HTTP worker threads (default: twice the CPUs)\n"
             "  --offer-ttl SECONDS    validity of update manifests (default 86400)\n"
             "  --poll-interval SECS   check-in interval suggested to devices (default 300)\n"
             "  --max-body BYTES       limit for JSON request bodies (default 65536)\n"
@@ -258,6 +259,7 @@ static void *ticker_main(void *arg)
 
 static int cleanup(struct server *s, char *cert_pem, char *key_pem, int rc)
 {
+    campaign_cache_free(s);
     if (s->store)
         s->store->ops->close(s->store);
     ota_key_free(s->manifest_key);
@@ -276,7 +278,9 @@ int main(int argc, char **argv)
     const char *token_file = NULL;
     char host[128], err[512];
     uint16_t port = 0, bound = 0;
-    unsigned threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    /* Twice the CPUs: handlers sometimes wait on the disk (commits of
+     * reports, delta generation) and should not stall other requests. */
+    unsigned threads = 2 * (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     int reset_token = 0, access_log = 1;
     static const char *trusted_paths[64];
     int n_trusted_paths = 0;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "campaign_cache.h"
 #include "jsonv.h"
 #include "log.h"
 #include "rollout.h"
@@ -106,7 +107,9 @@ static int step(struct server *s, int64_t id)
         return 0;
     }
     c.updated_at = now;
-    if (st->ops->campaign_update(st, &c, CAMPAIGN_ACTIVE, old_stage) != STORE_OK)
+    enum store_rc rc = st->ops->campaign_update(st, &c, CAMPAIGN_ACTIVE, old_stage);
+    campaign_cache_invalidate(s);
+    if (rc != STORE_OK)
         return 0;
     if (c.state == CAMPAIGN_HALTED)
         log_msg(LOG_WARN, "campaign_halted", "campaign=%lld stage=%d reason=\"%s\"",

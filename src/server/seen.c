@@ -2,7 +2,8 @@
  * seen.c - check-ins update the device inventory (last seen, current
  * version/digest, slot state) through a queue flushed in one transaction
  * every second, so a check-in costs no synchronous database write. On a
- * crash at most the last second of "last seen" data is lost; reports, which
+ * crash at most the last second of "last seen" data is lost (a device
+ * whose state did not change is re-written at most once a minute); reports, which
  * matter for rollouts, are never queued (they commit before the ack).
  */
 #include <stdlib.h>
@@ -25,9 +26,21 @@ void seen_push(struct server *s, const struct srv_seen *v)
             q->cap = ncap;
         }
     }
-    if (q->n < q->cap)
-        q->items[q->n++] = *v;
+    if (q->n < q->cap) {
+        static uint64_t seq;
+        q->items[q->n] = *v;
+        q->items[q->n++].seq = ++seq; /* under q->lock */
+    }
     pthread_mutex_unlock(&q->lock);
+}
+
+static int by_device(const void *a, const void *b)
+{
+    const struct srv_seen *x = a, *y = b;
+    int c = strcmp(x->device_id, y->device_id);
+    if (c)
+        return c;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 void seen_flush(struct server *s)
@@ -41,6 +54,8 @@ void seen_flush(struct server *s)
     q->items = NULL;
     q->n = q->cap = 0;
     pthread_mutex_unlock(&q->lock);
+    /* Key order: neighbouring rows share B-tree pages. */
+    qsort(items, n, sizeof(*items), by_device);
     if (n && s->store->ops->devices_seen(s->store, items, n) != STORE_OK)
         log_msg(LOG_WARN, "inventory_flush_failed", "entries=%zu", n);
     free(items);

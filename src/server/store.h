@@ -149,6 +149,7 @@ struct srv_seen {
     uint8_t current_digest[OTA_SHA256_LEN];
     uint8_t has_digest;
     char slot_state[32];
+    uint64_t seq; /* arrival order (the queue keeps the latest per device last) */
 };
 
 struct store;

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# bench/server/run.sh - check-in throughput and latency of ota-server with
+# 1k and 1M registered devices, beside nginx serving a static response of
+# the same size, all driven by wrk on loopback in this one run.
+#
+# Usage: bench/server/run.sh [BUILD_DIR] [SECONDS]   (defaults: build, 10)
+# Needs: wrk, nginx (nginx-light), python3; ota-server and ota built.
+# Prints a table and the ratios; takes about 2-3 minutes.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BUILD=$(cd "${1:-$ROOT/build}" && pwd)
+SECS=${2:-10}
+SERVER=$BUILD/src/server/ota-server
+TOOL=$BUILD/src/tool/ota
+CONNS=${OTA_BENCH_CONNS:-64}
+WRK_THREADS=${OTA_BENCH_WRK_THREADS:-1}
+# Both servers run with their defaults: ota-server 2 threads per CPU,
+# nginx one worker per CPU (worker_processes auto).
+SRV_THREADS=${OTA_BENCH_SERVER_THREADS:-$((2 * $(nproc)))}
+BIG=${OTA_BENCH_BIG:-1000000}
+for bin in "$SERVER" "$TOOL"; do [ -x "$bin" ] || { echo "missing $bin (build first)" >&2; exit 1; }; done
+command -v wrk >/dev/null || { echo "wrk not installed (scripts/setup.sh)" >&2; exit 1; }
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$NGINX" ] || { echo "nginx not installed (scripts/setup.sh)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/ota-bench-server.XXXXXX)
+SRV_PID=""; NGX_PID=""
+cleanup() {
+  [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null || true
+  [ -n "$NGX_PID" ] && kill "$NGX_PID" 2>/dev/null && wait "$NGX_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# --- firmware release: the campaign target every device already runs ----
+"$TOOL" keygen -o "$WORK/fw.pem" >/dev/null 2>&1
+"$TOOL" pubkey "$WORK/fw.pem" > "$WORK/fw.pub.pem"
+head -c 65536 /dev/urandom > "$WORK/app.bin"
+"$TOOL" sign -k "$WORK/fw.pem" -v 1.0.0 -s 1 --hw-id bench-hw "$WORK/app.bin" "$WORK/app.img" >/dev/null
+DIGEST=$(sha256sum "$WORK/app.img" | cut -d' ' -f1)
+
+start_server() { # data dir
+  "$SERVER" --data "$1" --listen 127.0.0.1:0 --trusted-key "$WORK/fw.pub.pem" \
+    --threads "$SRV_THREADS" --no-access-log --log-level warn > "$WORK/server.out" 2>"$WORK/server.err" &
+  SRV_PID=$!
+  for _ in $(seq 100); do
+    PORT=$(sed -n 's/^listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/server.out")
+    [ -n "$PORT" ] && break; sleep 0.1
+  done
+  [ -n "$PORT" ] || { cat "$WORK/server.err"; exit 1; }
+  TOKEN=$(sed -n 's/^admin token (shown once[^:]*: \(.*\)$/\1/p' "$WORK/server.out")
+}
+stop_server() { kill "$SRV_PID"; wait "$SRV_PID" || true; SRV_PID=""; }
+
+prepare() { # data dir, devices
+  local d=$1 n=$2
+  start_server "$d"
+  local tok=$TOKEN
+  curl -sf -H "Authorization: Bearer $tok" -H 'Content-Type: application/octet-stream' \
+    --data-binary @"$WORK/app.img" "http://127.0.0.1:$PORT/v1/releases" >/dev/null
+  curl -sf -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+    -d '{"release_id":1,"stages":[{"percent":100}]}' "http://127.0.0.1:$PORT/v1/campaigns" >/dev/null
+  stop_server
+  /usr/bin/python3 "$HERE/seed_devices.py" "$d/ota.db" "$n" >/dev/null
+  ADMIN_TOKEN=$tok
+}
+
+# Sanity: one check-in answers "nothing to do" as the benchmark expects.
+checkin_once() {
+  curl -sf -H "Authorization: Bearer tok-0" -H 'Content-Type: application/json' \
+    -d "{\"hw_id\":\"bench-hw\",\"current_version\":\"1.0.0\",\"current_digest\":\"$DIGEST\"}" \
+    "http://127.0.0.1:$PORT/v1/devices/dev-0/checkin"
+}
+
+run_wrk() { # url devices -> "rps p50 p99 errors"
+  DEVICES=$2 DIGEST=$DIGEST wrk -t"$WRK_THREADS" -c"$CONNS" -d"${SECS}s" --latency \
+    -s "$HERE/checkin.lua" "$1" > "$WORK/wrk.out" 2>&1 || { cat "$WORK/wrk.out"; exit 1; }
+  sed -n 's/^RESULT //p' "$WORK/wrk.out"
+}
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+declare -A R
+echo "== ota-server check-in benchmark: wrk -t$WRK_THREADS -c$CONNS -d${SECS}s, ota-server --threads $SRV_THREADS, nginx worker_processes auto, $(nproc) CPUs"
+
+for n in 1000 "$BIG"; do
+  echo "-- preparing $n devices"
+  t0=$(date +%s)
+  prepare "$WORK/data-$n" "$n"
+  echo "   seeded in $(( $(date +%s) - t0 ))s"
+  start_server "$WORK/data-$n"
+  BODY=$(checkin_once)
+  [ "$BODY" = '{"action":"none","poll_interval":300}' ] || { echo "unexpected check-in answer: $BODY" >&2; exit 1; }
+  run_wrk "http://127.0.0.1:$PORT" 1000 >/dev/null  # warm-up (page cache, statements)
+  R[$n]=$(run_wrk "http://127.0.0.1:$PORT" "$n")
+  SEEN=$(curl -sf -H "Authorization: Bearer $ADMIN_TOKEN" "http://127.0.0.1:$PORT/metrics" | sed -n 's/^ota_checkins_total //p')
+  stop_server
+  echo "   ${R[$n]} (server counted $SEEN check-ins)"
+done
+
+# --- nginx: static response of the same size on the same machine ----------
+NPORT=$(free_port)
+mkdir -p "$WORK/nginx/logs"
+printf '%s' "$BODY" > "$WORK/nginx/body.json"
+cat > "$WORK/nginx/nginx.conf" <<NGX
+worker_processes auto;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$NPORT;
+    location / { default_type application/json; return 200 '$BODY'; }
+  }
+}
+NGX
+"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" &
+NGX_PID=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$NPORT/x" >/dev/null 2>&1 && break; sleep 0.1; done
+NBODY=$(curl -sf -X POST "http://127.0.0.1:$NPORT/v1/devices/dev-0/checkin")
+[ "${#NBODY}" = "${#BODY}" ] || { echo "nginx body size differs" >&2; exit 1; }
+run_wrk "http://127.0.0.1:$NPORT" 1000 >/dev/null
+R[nginx]=$(run_wrk "http://127.0.0.1:$NPORT" 1000)
+kill "$NGX_PID"; wait "$NGX_PID" 2>/dev/null || true; NGX_PID=""
+echo "-- nginx: ${R[nginx]}"
+
+# --- table ----------------------------------------------------------------
+ng=$(field "${R[nginx]}" rps)
+printf '\n| target | devices | req/s | p50 (ms) | p99 (ms) | errors | req/s vs nginx |\n|---|---:|---:|---:|---:|---:|---:|\n'
+row() { # label devices result
+  local rps p50 p99 err
+  rps=$(field "$3" rps); p50=$(field "$3" p50_us); p99=$(field "$3" p99_us)
+  err=$(( $(field "$3" errors) + $(field "$3" non2xx) ))
+  awk -v l="$1" -v d="$2" -v r="$rps" -v a="$p50" -v b="$p99" -v e="$err" -v n="$ng" \
+    'BEGIN { printf "| %s | %s | %.0f | %.2f | %.2f | %d | %.2fx |\n", l, d, r, a/1000, b/1000, e, r/n }'
+}
+row "nginx (static, same body size)" "-" "${R[nginx]}"
+row "ota-server check-in" 1000 "${R[1000]}"
+row "ota-server check-in" "$BIG" "${R[$BIG]}"
+awk -v a="$(field "${R[1000]}" p99_us)" -v b="$(field "${R[$BIG]}" p99_us)" \
+  -v x="$(field "${R[1000]}" rps)" -v y="$(field "${R[$BIG]}" rps)" \
+  'BEGIN { printf "\np99 at %s devices / p99 at 1000 devices: %.2f; throughput ratio: %.2f\n", "'"$BIG"'", b/a, y/x }'
