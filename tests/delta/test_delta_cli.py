@@ -1,0 +1,142 @@
+"""
+tests/delta/test_delta_cli.py - `ota delta create|apply|info` driven through
+the real binary, the way a release engineer uses it: round trips (with both
+crypto backends and tiny feeding chunks), the documented exit codes for a
+wrong base, a corrupt, truncated or foreign patch, and that a refused apply
+leaves no output file behind.
+"""
+import os
+import random
+import subprocess
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CORPUS = os.environ.get("OTA_CORPUS_DIR", os.path.join(ROOT, "..", "shared", "corpus", "firmware"))
+
+
+def ota_bin():
+    env = os.environ.get("OTA_BIN")
+    if env:
+        return env
+    for cand in ("build/src/tool/ota", "build-delta/src/tool/ota"):
+        p = os.path.join(ROOT, cand)
+        if os.path.exists(p):
+            return p
+    pytest.fail("ota binary not found: set OTA_BIN")
+
+
+def run(*args):
+    return subprocess.run([ota_bin()] + [str(a) for a in args], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.fixture
+def images(tmp_path):
+    rnd = random.Random(7)
+    old = bytearray(rnd.getrandbits(8) for _ in range(40000))
+    new = bytearray(old[:15000]) + b"new code here" * 20 + old[15500:]
+    for i in range(0, len(new), 997):
+        new[i] ^= 0x21
+    po, pn = tmp_path / "old.bin", tmp_path / "new.bin"
+    po.write_bytes(bytes(old))
+    pn.write_bytes(bytes(new))
+    return po, pn
+
+
+def test_create_apply_roundtrip(images, tmp_path):
+    po, pn = images
+    patch = tmp_path / "p.otad"
+    r = run("delta", "create", po, pn, "-o", patch, "-v")
+    assert r.returncode == 0, r.stderr
+    assert "bytes" in r.stdout and "commands" in r.stdout
+    assert patch.stat().st_size < pn.stat().st_size // 4
+    for backend, chunk in (("openssl", "4096"), ("mbedtls", "1"), ("mbedtls", "333")):
+        out = tmp_path / f"out-{backend}-{chunk}.bin"
+        r = run("delta", "apply", po, patch, "-o", out, "--backend", backend, "--chunk", chunk)
+        assert r.returncode == 0, r.stderr
+        assert out.read_bytes() == pn.read_bytes()
+
+
+def test_info(images, tmp_path):
+    po, pn = images
+    patch = tmp_path / "p.otad"
+    assert run("delta", "create", po, pn, "-o", patch).returncode == 0
+    r = run("delta", "info", patch)
+    assert r.returncode == 0, r.stderr
+    assert f"old size    {po.stat().st_size}" in r.stdout
+    assert f"new size    {pn.stat().st_size}" in r.stdout
+    import hashlib
+    assert hashlib.sha256(po.read_bytes()).hexdigest() in r.stdout
+    assert hashlib.sha256(pn.read_bytes()).hexdigest() in r.stdout
+
+
+def test_wrong_base_refused(images, tmp_path):
+    po, pn = images
+    patch = tmp_path / "p.otad"
+    assert run("delta", "create", po, pn, "-o", patch).returncode == 0
+    other = tmp_path / "other.bin"
+    data = bytearray(po.read_bytes())
+    data[123] ^= 1
+    other.write_bytes(bytes(data))
+    out = tmp_path / "out.bin"
+    r = run("delta", "apply", other, patch, "-o", out)
+    assert r.returncode == 8
+    assert "OTA_ERR_DELTA_BASE_MISMATCH" in r.stderr
+    assert "not the image this patch was made from" in r.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("kind,code,name", [
+    ("truncate", 6, "OTA_ERR_DELTA_TRUNCATED"),
+    ("magic", 5, "OTA_ERR_DELTA_BAD_MAGIC"),
+    ("version", 5, "OTA_ERR_DELTA_VERSION"),
+    ("trailing", 5, "OTA_ERR_DELTA_CORRUPT"),
+    ("result", 8, "OTA_ERR_DELTA_RESULT_MISMATCH"),
+])
+def test_bad_patch_refused(images, tmp_path, kind, code, name):
+    po, pn = images
+    patch = tmp_path / "p.otad"
+    assert run("delta", "create", po, pn, "-o", patch).returncode == 0
+    p = bytearray(patch.read_bytes())
+    if kind == "truncate":
+        p = p[:len(p) - 10]
+    elif kind == "magic":
+        p[0] = ord("X")
+    elif kind == "version":
+        p[4] = 9
+    elif kind == "trailing":
+        p += b"\0"
+    elif kind == "result":
+        p[60] ^= 0xFF
+    patch.write_bytes(bytes(p))
+    out = tmp_path / "out.bin"
+    r = run("delta", "apply", po, patch, "-o", out)
+    assert r.returncode == code, (r.stdout, r.stderr)
+    assert name in r.stderr
+    assert not out.exists()
+
+
+def test_usage_errors(images, tmp_path):
+    po, pn = images
+    assert run("delta").returncode == 2
+    assert run("delta", "create", po, pn).returncode == 2          # no -o
+    assert run("delta", "frobnicate").returncode == 2
+    assert run("delta", "apply", po, tmp_path / "missing", "-o", tmp_path / "x").returncode == 3
+    r = run("delta", "--help")
+    assert r.returncode == 0 and "ota delta create" in r.stdout
+
+
+def test_corpus_pair(tmp_path):
+    po = os.path.join(CORPUS, "pybricks-cityhub-7.27.0.bin")
+    pn = os.path.join(CORPUS, "pybricks-cityhub-7.28.0.bin")
+    if not (os.path.exists(po) and os.path.exists(pn)):
+        pytest.skip("pybricks corpus not present (../shared/corpus/firmware)")
+    patch, out = tmp_path / "p.otad", tmp_path / "out.bin"
+    r = run("delta", "create", po, pn, "-o", patch)
+    assert r.returncode == 0, r.stderr
+    r = run("delta", "apply", po, patch, "-o", out, "--backend", "mbedtls", "--chunk", "512")
+    assert r.returncode == 0, r.stderr
+    with open(pn, "rb") as f:
+        assert out.read_bytes() == f.read()
