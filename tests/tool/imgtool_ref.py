@@ -52,8 +52,14 @@ def tlv_area(magic, entries):
 def build(payload, version=(0, 0, 0, 0), header_size=32, load_addr=0,
           security_counter=None, custom_tlvs=(), spki=None, signature=None,
           slot_size=0, pad=False, confirm=False, erased_val=0xFF, align=1,
-          max_sectors=128, max_align=8):
-    """Return (image bytes, sha256 digest of the signed region)."""
+          max_sectors=128, max_align=8, sign=None, public_key_format="hash"):
+    """Return (image bytes, sha256 digest of the signed region).
+
+    signature: the DER signature to embed; or sign: a function called with
+    the signed-region bytes that returns it (what imgtool's key.sign does).
+    public_key_format "full" embeds the SubjectPublicKeyInfo (PUBKEY 0x02)
+    instead of its hash (KEYHASH 0x01), like imgtool --public-key-format full.
+    """
     body = bytearray([erased_val] * header_size) + payload
     prot_entries = []
     if security_counter is not None:
@@ -69,8 +75,11 @@ def build(payload, version=(0, 0, 0, 0), header_size=32, load_addr=0,
     digest = hashlib.sha256(signed).digest()
     unprot = [(0x10, digest)]
     if spki is not None:
-        unprot.append((0x01, hashlib.sha256(spki).digest()))
-        unprot.append((0x22, signature))
+        if public_key_format == "full":
+            unprot.append((0x02, spki))
+        else:
+            unprot.append((0x01, hashlib.sha256(spki).digest()))
+        unprot.append((0x22, sign(signed) if sign else signature))
     img = bytearray(signed + tlv_area(0x6907, unprot))
     if confirm:
         pad = True

@@ -19,7 +19,8 @@ import os
 import struct
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 import imgtool_ref
 import mcuboot_verify
@@ -165,3 +166,60 @@ def test_real_imgtool_images(ota, keys, tmp_path, name, version, seccnt):
     # ota only accepts ECDSA P-256: an RSA-signed image is refused, and says why
     p = ota("verify", "--key", keys / "a.pem", "imgtool.img", check=7)
     assert "ECDSA signature TLV (0x22)" in p.stderr
+
+
+def _imgtool_style_key(tmp_path):
+    """A key made and saved the way `imgtool keygen -t ecdsa-p256` does
+    (python3-cryptography, PKCS#8 PEM, no encryption)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    (tmp_path / "imgtool-key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    (tmp_path / "imgtool-pub.pem").write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return key
+
+
+@pytest.mark.parametrize("pkfmt", ["hash", "full"])
+def test_imgtool_made_images_verify_with_ota(ota, tmp_path, pkfmt):
+    """Images laid out as imgtool does, signed the way imgtool signs ECDSA
+    P-256 (cryptography's key.sign(payload, ECDSA(SHA256())) over the signed
+    region), verify with `ota verify` under both backends."""
+    key = _imgtool_style_key(tmp_path)
+    spki_der = mcuboot_verify.spki_der(key.public_key())
+    payload = bytes(range(256)) * 40
+    for i, opts in enumerate([{}, {"security_counter": 12, "header_size": 0x200},
+                              {"custom_tlvs": [(0xA0, b"acme")], "slot_size": 0x4000,
+                               "confirm": True}]):
+        img, _ = imgtool_ref.build(payload, version=(2, 0, 1, 9), spki=spki_der,
+                                   sign=lambda b: key.sign(b, ec.ECDSA(hashes.SHA256())),
+                                   public_key_format=pkfmt, **opts)
+        name = "imgtool-%d.img" % i
+        (tmp_path / name).write_bytes(img)
+        for backend in ("openssl", "mbedtls"):
+            p = ota("verify", "--key", "imgtool-pub.pem", "--backend", backend, name, check=0)
+            assert "version 2.0.1+9" in p.stdout
+    # an imgtool image is not re-wrapped by mistake
+    ota("sign", "--key", "imgtool-key.pem", "--version", "1", "imgtool-0.img", "x", check=2)
+    # and ota signs with imgtool's key file
+    (tmp_path / "raw.bin").write_bytes(payload)
+    ota("sign", "--key", "imgtool-key.pem", "--version", "1", "raw.bin", "x.img", check=0)
+    ota("verify", "--key", "imgtool-pub.pem", "x.img", check=0)
+
+
+def test_imgtool_pad_sig_images_are_refused(ota, tmp_path):
+    """imgtool --pad-sig (for MCUboot < 1.5) zero-pads the DER signature to 72
+    bytes; ota requires strict DER and says so (exit 9)."""
+    key = _imgtool_style_key(tmp_path)
+    spki_der = mcuboot_verify.spki_der(key.public_key())
+
+    def padded(b):
+        while True:  # ECDSA is randomised: retry until DER is shorter than 72
+            sig = key.sign(b, ec.ECDSA(hashes.SHA256()))
+            if len(sig) < 72:
+                return sig + bytes(72 - len(sig))
+    img, _ = imgtool_ref.build(b"\x01" * 1000, spki=spki_der, sign=padded)
+    assert len(last_tlv(img)[1]) == 72 and last_tlv(img)[1][-1] == 0
+    (tmp_path / "padsig.img").write_bytes(img)
+    p = ota("verify", "--key", "imgtool-pub.pem", "padsig.img", check=9)
+    assert "signature malformed" in p.stderr and "not strict DER" in p.stderr
