@@ -47,7 +47,7 @@ start_server() { # data dir
     --threads "$SRV_THREADS" --no-access-log --log-level warn > "$WORK/server.out" 2>"$WORK/server.err" &
   SRV_PID=$!
   for _ in $(seq 100); do
-    PORT=$(sed -n 's/^listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/server.out")
+    PORT=$(sed -n 's/^listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/server.out" 2>/dev/null || true)
     [ -n "$PORT" ] && break; sleep 0.1
   done
   [ -n "$PORT" ] || { cat "$WORK/server.err"; exit 1; }
@@ -75,8 +75,8 @@ checkin_once() {
     "http://127.0.0.1:$PORT/v1/devices/dev-0/checkin"
 }
 
-run_wrk() { # url devices -> "rps p50 p99 errors"
-  DEVICES=$2 DIGEST=$DIGEST wrk -t"$WRK_THREADS" -c"$CONNS" -d"${SECS}s" --latency \
+run_wrk() { # url devices [seconds] -> "rps p50 p99 errors"
+  DEVICES=$2 DIGEST=$DIGEST wrk -t"$WRK_THREADS" -c"$CONNS" -d"${3:-$SECS}s" --latency \
     -s "$HERE/checkin.lua" "$1" > "$WORK/wrk.out" 2>&1 || { cat "$WORK/wrk.out"; exit 1; }
   sed -n 's/^RESULT //p' "$WORK/wrk.out"
 }
@@ -93,7 +93,7 @@ for n in 1000 "$BIG"; do
   start_server "$WORK/data-$n"
   BODY=$(checkin_once)
   [ "$BODY" = '{"action":"none","poll_interval":300}' ] || { echo "unexpected check-in answer: $BODY" >&2; exit 1; }
-  run_wrk "http://127.0.0.1:$PORT" 1000 >/dev/null  # warm-up (page cache, statements)
+  run_wrk "http://127.0.0.1:$PORT" 1000 3 >/dev/null  # warm-up (connections, statements)
   R[$n]=$(run_wrk "http://127.0.0.1:$PORT" "$n")
   SEEN=$(curl -sf -H "Authorization: Bearer $ADMIN_TOKEN" "http://127.0.0.1:$PORT/metrics" | sed -n 's/^ota_checkins_total //p')
   stop_server
@@ -124,7 +124,7 @@ NGX_PID=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$NPORT/x" >/dev/null 2>&1 && break; sleep 0.1; done
 NBODY=$(curl -sf -X POST "http://127.0.0.1:$NPORT/v1/devices/dev-0/checkin")
 [ "${#NBODY}" = "${#BODY}" ] || { echo "nginx body size differs" >&2; exit 1; }
-run_wrk "http://127.0.0.1:$NPORT" 1000 >/dev/null
+run_wrk "http://127.0.0.1:$NPORT" 1000 3 >/dev/null
 R[nginx]=$(run_wrk "http://127.0.0.1:$NPORT" 1000)
 kill "$NGX_PID"; wait "$NGX_PID" 2>/dev/null || true; NGX_PID=""
 echo "-- nginx: ${R[nginx]}"

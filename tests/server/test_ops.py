@@ -155,3 +155,26 @@ def test_newer_schema_refused(server_factory, tmp_path):
     p = subprocess.run([SERVER_BIN, "--data", s.data_dir, "--listen", "127.0.0.1:0"],
                        capture_output=True, text=True, timeout=20)
     assert p.returncode == 1 and "newer than this ota-server" in p.stderr
+
+
+def test_schema_migrations_and_counts_consistent(server, fw):
+    """The schema is at the latest version and the trigger-kept campaign
+    counts equal a direct count of the per-device rows."""
+    import sqlite3
+    rel = server.upload(fw.image("2.0.0")).json()
+    toks = {f"c-{i}": server.add_device(f"c-{i}") for i in range(12)}
+    cid = server.campaign(rel["id"], stages=[{"percent": 100, "max_failure_ratio": 1}])["id"]
+    states = ["downloading", "success", "failure", "rolled-back", "installing", "success"]
+    for i, (d, t) in enumerate(toks.items()):
+        offer_manifest(server.checkin(d, t))
+        server.report(d, t, cid, states[i % len(states)])
+        server.report(d, t, cid, "downloading")  # late, must not change final states
+    st = server.status(cid)
+    db = sqlite3.connect(f"{server.data_dir}/ota.db")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    direct = dict(db.execute("SELECT state, count(*) FROM device_campaigns GROUP BY state"))
+    db.close()
+    names = ["offered", "downloading", "installing", "installed-rebooting", "success",
+             "failure", "rolled-back"]
+    assert {names[k]: v for k, v in direct.items()} == {k: v for k, v in st["counts"].items() if v}
+    assert st["counts"]["success"] == 4 and st["counts"]["downloading"] == 4
