@@ -99,7 +99,16 @@ int ota_cmd_keygen(int argc, char **argv)
             return tool_exit_code(rc);
         }
     }
+    {
+        struct ota_pubkey pk;
+        uint8_t h[OTA_SHA256_LEN];
+        char hex[2 * OTA_SHA256_LEN + 1] = "";
+        if (ota_key_pubkey(key, &pk) == OTA_OK &&
+            ota_sha256(ota_crypto_openssl(), pk.spki, sizeof(pk.spki), h) == OTA_OK)
+            ota_hex_encode(h, sizeof(h), hex);
+        fprintf(stderr, "ota keygen: wrote %s%s%s (key hash %s)\n", out, pub ? " and " : "",
+                pub ? pub : "", hex);
+    }
     ota_key_free(key);
-    fprintf(stderr, "ota keygen: wrote %s%s%s\n", out, pub ? " and " : "", pub ? pub : "");
     return OTA_EXIT_OK;
 }

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "ota/host.h"
 #include "tool.h"
 
@@ -37,12 +39,66 @@ static void help(FILE *f)
             "  -S, --slot-size N             refuse images larger than the slot\n"
             "      --backend NAME            crypto backend: openssl (default) or mbedtls\n"
             "                                (the one MCUs run)\n"
+            "      --json                    print the verdict as one JSON object on stdout\n"
+            "                                (exit status as without --json)\n"
             "  -q, --quiet                   print nothing on success\n"
             "  -h, --help                    this help\n",
             MAX_KEYS);
 }
 
-enum { OPT_HW_ID = 256, OPT_MIN_SEC, OPT_BACKEND };
+enum { OPT_HW_ID = 256, OPT_MIN_SEC, OPT_BACKEND, OPT_JSON };
+
+/* The verdict as JSON: valid or not, why, and what the image carries. */
+static void print_json(const char *path, ota_err rc, const struct ota_diag *d,
+                       const struct ota_image_info *info, const char *key_path,
+                       const char *backend)
+{
+    json_t *o = json_object();
+    char hex[2 * OTA_SHA256_LEN + 1], vs[32], *s;
+    json_object_set_new(o, "file", json_string(path));
+    json_object_set_new(o, "valid", json_boolean(rc == OTA_OK));
+    json_object_set_new(o, "exit_code", json_integer(tool_exit_code(rc)));
+    json_object_set_new(o, "backend", json_string(backend));
+    if (rc != OTA_OK) {
+        json_object_set_new(o, "error", json_string(ota_errname(rc)));
+        json_object_set_new(o, "message", json_string(ota_strerror(rc)));
+        if (d->field) {
+            json_object_set_new(o, "field", json_string(d->field));
+            json_object_set_new(o, "offset", json_integer(d->offset));
+            if (d->has_values) {
+                json_object_set_new(o, "expected", json_integer(d->expected));
+                json_object_set_new(o, "found", json_integer(d->found));
+            }
+        }
+    }
+    if (rc == OTA_OK || info->hdr.magic == OTA_IMAGE_MAGIC)
+        json_object_set_new(o, "version",
+                            json_string(ota_image_version_str(&info->hdr.version, vs, sizeof(vs))));
+    if (info->has_security_counter)
+        json_object_set_new(o, "security_counter", json_integer(info->security_counter));
+    if (info->hw_id_len) {
+        char id[2 * OTA_HW_ID_MAX + 3];
+        tool_format_hw_id(info->hw_id, info->hw_id_len, id, sizeof(id));
+        json_object_set_new(o, "hw_id", json_string(id));
+    }
+    if (info->has_hash) {
+        ota_hex_encode(info->hash, OTA_SHA256_LEN, hex);
+        json_object_set_new(o, "sha256", json_string(hex));
+    }
+    if (info->has_keyhash) {
+        ota_hex_encode(info->keyhash, OTA_SHA256_LEN, hex);
+        json_object_set_new(o, "key_hash", json_string(hex));
+    }
+    if (rc == OTA_OK) {
+        json_object_set_new(o, "key", json_string(key_path));
+        json_object_set_new(o, "image_size", json_integer(info->total_size));
+    }
+    s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (s)
+        printf("%s\n", s);
+    free(s);
+    json_decref(o);
+}
 
 int ota_cmd_verify(int argc, char **argv)
 {
@@ -52,6 +108,7 @@ int ota_cmd_verify(int argc, char **argv)
         {"min-security-counter", required_argument, 0, OPT_MIN_SEC},
         {"slot-size", required_argument, 0, 'S'},
         {"backend", required_argument, 0, OPT_BACKEND},
+        {"json", no_argument, 0, OPT_JSON},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -60,7 +117,7 @@ int ota_cmd_verify(int argc, char **argv)
     struct ota_pubkey keys[MAX_KEYS];
     size_t n_keys = 0, i;
     uint8_t hw_id[OTA_HW_ID_MAX];
-    int hw_len = 0, quiet = 0, c, fd, ret;
+    int hw_len = 0, quiet = 0, as_json = 0, c, fd, ret;
     struct ota_verify_params vp;
     struct ota_image_info info;
     struct ota_diag diag;
@@ -114,6 +171,7 @@ int ota_cmd_verify(int argc, char **argv)
                 return OTA_EXIT_USAGE;
             }
             break;
+        case OPT_JSON: as_json = 1; break;
         case 'q': quiet = 1; break;
         case 'h': help(stdout); return OTA_EXIT_OK;
         case ':':
@@ -180,9 +238,14 @@ int ota_cmd_verify(int argc, char **argv)
     vp.buf = malloc(VERIFY_BUF);
     vp.buf_len = vp.buf ? VERIFY_BUF : 0;
     memset(&diag, 0, sizeof(diag));
+    memset(&info, 0, sizeof(info));
     rc = ota_image_verify(&reader, &vp, &info, &diag);
     free(vp.buf);
     close(fd);
+    if (as_json)
+        print_json(path, rc, &diag, &info,
+                   rc == OTA_OK && info.key_index >= 0 ? key_paths[info.key_index] : "",
+                   vp.crypto->name);
     if (rc != OTA_OK) {
         tool_error_diag("verify", path, rc, &diag);
         if (rc == OTA_ERR_IMAGE_UNKNOWN_KEY && info.has_keyhash) {
@@ -194,7 +257,7 @@ int ota_cmd_verify(int argc, char **argv)
         return tool_exit_code(rc);
     }
     ret = OTA_EXIT_OK;
-    if (!quiet) {
+    if (!quiet && !as_json) {
         char vs[32], hex[2 * OTA_SHA256_LEN + 1];
         ota_hex_encode(info.hash, OTA_SHA256_LEN, hex);
         printf("%s: OK: version %s", path, ota_image_version_str(&info.hdr.version, vs, sizeof(vs)));

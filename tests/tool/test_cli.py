@@ -67,6 +67,7 @@ def test_unknown_option_is_usage_error(ota, cmd):
 def test_keygen_modes_and_overwrite(ota, tmp_path):
     p = ota("keygen", "-o", "k.pem", "--pub", "k.pub", check=0)
     assert "wrote k.pem" in p.stderr
+    assert re.search(r"key hash [0-9a-f]{64}\)", p.stderr)
     assert stat.S_IMODE(os.stat(tmp_path / "k.pem").st_mode) == 0o600
     assert (tmp_path / "k.pem").read_text().startswith("-----BEGIN PRIVATE KEY-----")
     assert (tmp_path / "k.pub").read_text().startswith("-----BEGIN PUBLIC KEY-----")
@@ -185,6 +186,19 @@ def test_verify_refusals(ota, keys, firmware, tmp_path):
     bad = bytearray(good)
     bad[-1] ^= 1
     ota("verify", "--key", pub, variant("sig.img", bad), check=9)
+    # JSON verdicts, same exit codes
+    j = json.loads(ota("verify", "--json", "--key", pub, "payload.img", check=8).stdout)
+    assert j["valid"] is False and j["exit_code"] == 8
+    assert j["error"] == "OTA_ERR_IMAGE_HASH_MISMATCH" and j["file"] == "payload.img"
+    j = json.loads(ota("verify", "--json", "--key", pub, "magic.img", check=5).stdout)
+    assert (j["field"], j["offset"], j["expected"], j["found"]) == \
+        ("ih_magic", 0, 0x96F3B83D, 0x96F3B800)
+    j = json.loads(ota("verify", "--json", "--key", keys / "b.pub.pem", "--key", pub,
+                       "--backend", "mbedtls", "fw.img", check=0).stdout)
+    assert j["valid"] is True and j["key"] == str(pub) and j["backend"] == "mbedtls"
+    assert j["security_counter"] == 3 and j["hw_id"] == "gw-2" and j["version"] == "1.2.3+4"
+    assert j["sha256"] == hashlib.sha256(good[:32 + 20000 + prot]).hexdigest()
+    assert j["image_size"] == len(good)
     # missing files
     p = ota("verify", "--key", pub, "nope.img", check=3)
     assert "nope.img: cannot open: No such file or directory" in p.stderr
