@@ -43,10 +43,13 @@ extern "C" {
 #define OTA_DELTA_PRED_PTR 0x01u      /* 32-bit pointers into the image */
 #define OTA_DELTA_PRED_THUMB_BL 0x02u /* Thumb BL / B.W targets */
 #define OTA_DELTA_PRED_ARM_BL 0x04u   /* ARM BL targets */
-#define OTA_DELTA_PRED_ALL 0x07u
+#define OTA_DELTA_PRED_VALUE 0x08u    /* 32-bit words remapped by the value map
+                                         (e.g. pointers into RAM) */
+#define OTA_DELTA_PRED_ALL 0x0Fu
 
-/* Most entries of the address map a patch may carry. */
+/* Most entries of the address map and of the value map a patch may carry. */
 #define OTA_DELTA_MAP_MAX 256u
+#define OTA_DELTA_VMAP_MAX 64u
 
 /* The decoded header of a patch. */
 struct ota_delta_header {
@@ -165,8 +168,11 @@ struct ota_delta_apply {
     uint8_t pred_left;
     uint8_t last_rep;   /* previous command used a repeated displacement */
     uint32_t reps[4];   /* recent displacements old - new (mod 2^32) */
+    uint32_t vmap_n, vmap_count, vmap_end;
     uint32_t map_old[OTA_DELTA_MAP_MAX]; /* ascending old offsets */
     int32_t map_disp[OTA_DELTA_MAP_MAX]; /* new - old from there on */
+    uint32_t vmap_start[OTA_DELTA_VMAP_MAX]; /* ascending word values */
+    int32_t vmap_disp[OTA_DELTA_VMAP_MAX];   /* new - old from there on */
     uint16_t probs[OTA_DELTA_NPROBS];
     uint8_t in_buf[OTA_DELTA_IN_BUF];
     uint8_t hdr_buf[OTA_DELTA_HEADER_SIZE];

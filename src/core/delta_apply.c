@@ -30,6 +30,9 @@ enum {
     OP_INIT = 0, /* the range decoder's first 5 bytes */
     OP_MAP_COUNT,
     OP_MAP_ENTRY,
+    OP_VMAP_COUNT,
+    OP_VMAP_ENTRY,
+    OP_VMAP_END,
     OP_SEEK,
     OP_DIFF_LEN,
     OP_DIFF,
@@ -260,9 +263,7 @@ static ota_err step(struct ota_delta_apply *st)
                            OTA_DELTA_MAP_MAX, n, 1);
         st->map_count = n;
         st->map_n = 0;
-        st->op = n ? OP_MAP_ENTRY : OP_SEEK;
-        if (!n && h->new_len == 0)
-            st->phase = PH_DONE;
+        st->op = n ? OP_MAP_ENTRY : OP_VMAP_COUNT;
         break;
     }
     case OP_MAP_ENTRY: {
@@ -281,11 +282,58 @@ static ota_err step(struct ota_delta_apply *st)
         st->map_old[i] = prev + delta;
         st->map_disp[i] = (int32_t)(neg ? pd - dd : pd + dd);
         st->map_n = i + 1u;
-        if (st->map_n == st->map_count) {
-            st->op = OP_SEEK;
-            if (h->new_len == 0)
-                st->phase = PH_DONE;
-        }
+        if (st->map_n == st->map_count)
+            st->op = OP_VMAP_COUNT;
+        break;
+    }
+    case OP_VMAP_COUNT: {
+        uint32_t off = da_patch_off(st);
+        uint32_t n = rc_num(st, DM_NUM_MAP);
+        if (st->err)
+            return st->err;
+        if (n > OTA_DELTA_VMAP_MAX)
+            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "value map entries", off,
+                           OTA_DELTA_VMAP_MAX, n, 1);
+        st->vmap_count = n;
+        st->vmap_n = 0;
+        st->op = n ? OP_VMAP_ENTRY : OP_SEEK;
+        if (!n && h->new_len == 0)
+            st->phase = PH_DONE;
+        break;
+    }
+    case OP_VMAP_ENTRY: {
+        uint32_t off = da_patch_off(st);
+        uint32_t i = st->vmap_n;
+        uint32_t delta = rc_num(st, DM_NUM_MAP);
+        unsigned neg = rc_bit(st, st->probs + DM_P_MAP_SIGN);
+        uint32_t dd = rc_num(st, DM_NUM_SEEK);
+        if (st->err)
+            return st->err;
+        uint32_t prev = i ? st->vmap_start[i - 1u] : 0u;
+        if ((i && delta == 0) || (uint64_t)prev + delta > 0xFFFFFFFEu)
+            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "value map start", off, 0xFFFFFFFEu,
+                           prev + delta, 1);
+        uint32_t pd = i ? (uint32_t)st->vmap_disp[i - 1u] : 0u;
+        st->vmap_start[i] = prev + delta;
+        st->vmap_disp[i] = (int32_t)(neg ? pd - dd : pd + dd);
+        st->vmap_n = i + 1u;
+        if (st->vmap_n == st->vmap_count)
+            st->op = OP_VMAP_END;
+        break;
+    }
+    case OP_VMAP_END: {
+        uint32_t off = da_patch_off(st);
+        uint32_t d = rc_num(st, DM_NUM_MAP);
+        if (st->err)
+            return st->err;
+        uint64_t end = (uint64_t)st->vmap_start[st->vmap_n - 1u] + 1u + d;
+        if (end > 0xFFFFFFFFu)
+            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "value map end", off, 0xFFFFFFFFu,
+                           (uint32_t)end, 1);
+        st->vmap_end = (uint32_t)end;
+        st->op = OP_SEEK;
+        if (h->new_len == 0)
+            st->phase = PH_DONE;
         break;
     }
     case OP_SEEK: {
@@ -346,8 +394,11 @@ static ota_err step(struct ota_delta_apply *st)
                 if (e != OTA_OK)
                     return e;
             }
-            if (ota_delta_predict(st->map_old, st->map_disp, st->map_n, h->flags, h->ptr_base,
-                                  h->old_len, o4, st->old_pos, np, st->pred))
+            const struct dm_pred m = {st->map_old,   st->map_disp, st->map_n,
+                                      st->vmap_start, st->vmap_disp, st->vmap_n,
+                                      st->vmap_end,  h->flags,     h->ptr_base,
+                                      h->old_len};
+            if (ota_delta_predict(&m, o4, st->old_pos, np, st->pred))
                 st->pred_left = 4;
         }
         unsigned predicted = st->pred_left != 0;

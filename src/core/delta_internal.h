@@ -62,7 +62,7 @@ enum dm_num_kind {
 #define DM_P_LIT (DM_P_DIFF + DM_DIFF_CTX * 256u)
 #define DM_P_END (DM_P_LIT + DM_LIT_CTX * 256u)
 
-_Static_assert(DM_P_END <= OTA_DELTA_NPROBS, "model larger than the state's table");
+_Static_assert(DM_P_END == OTA_DELTA_NPROBS, "model and the state's table differ");
 
 /* Context of the zero/non-zero flag of a difference byte. */
 static inline uint32_t dm_zero_ctx(uint32_t new_pos, uint32_t hist, unsigned predicted)
@@ -120,15 +120,34 @@ size_t ota_delta_filter(uint8_t filter, int inverse, uint8_t *buf, size_t len,
                         uint32_t base);
 
 /*
- * Prediction through the address map. map_old[] ascending; an old offset x
- * maps to x + map_disp[k] for the last k with map_old[k] <= x (x itself
- * when none, or when x is outside the old image). At new offset p, old
- * offset q, with the 4 old bytes o[] there (run has >= 4 bytes left): when
- * one of the enabled predictors recognises o[], writes the predicted new
- * bytes to out[] and returns 1; else 0. Pure function of its arguments.
+ * Prediction through the address map and the value map.
+ *
+ * Address map: map_old[] ascending; an old offset x maps to x + map_disp[k]
+ * for the last k with map_old[k] <= x (x itself when none, or when x is
+ * outside the old image). Value map: for a 32-bit word w with
+ * vmap_start[0] <= w < vmap_end, the prediction is w + vmap_disp[k] for the
+ * last k with vmap_start[k] <= w (pointers into RAM or other images, whose
+ * targets moved but are not in the patched image).
  */
-int ota_delta_predict(const uint32_t *map_old, const int32_t *map_disp, uint32_t map_n,
-                      uint8_t flags, uint32_t ptr_base, uint32_t old_len,
-                      const uint8_t o[4], uint32_t q, uint32_t p, uint8_t out[4]);
+struct dm_pred {
+    const uint32_t *map_old;
+    const int32_t *map_disp;
+    uint32_t map_n;
+    const uint32_t *vmap_start;
+    const int32_t *vmap_disp;
+    uint32_t vmap_n;
+    uint32_t vmap_end;
+    uint8_t flags;
+    uint32_t ptr_base;
+    uint32_t old_len;
+};
+
+/*
+ * At new offset p, old offset q, with the 4 old bytes o[] there (the run has
+ * >= 4 bytes left): when an enabled predictor recognises o[], write the
+ * predicted new bytes to out[] and return 1; else 0. Pure function.
+ */
+int ota_delta_predict(const struct dm_pred *m, const uint8_t o[4], uint32_t q, uint32_t p,
+                      uint8_t out[4]);
 
 #endif

@@ -76,27 +76,17 @@ static ota_err encode_with(uint8_t filter, const uint8_t *old, uint32_t old_len,
     err = dencode_run(old, old_len, nw, new_len, &ctl, NULL, out);
     /* Predictor sets: only with the unfiltered images and a non-empty map
      * (or a pointer base); the plain stream above is the fallback. */
-    uint8_t all = 0;
-    if (count_candidates(OTA_DELTA_FILTER_THUMB, nw, new_len) >= 16u)
-        all |= OTA_DELTA_PRED_THUMB_BL;
-    if (count_candidates(OTA_DELTA_FILTER_ARM, nw, new_len) >= 16u)
-        all |= OTA_DELTA_PRED_ARM_BL;
-    if (have_base)
-        all |= OTA_DELTA_PRED_PTR;
-    /* Every predictor that applies, then (when both branch kinds occur)
-     * without the rarer one: two or three codings, not all 7 subsets. Each
-     * must beat the plain coding above to be kept. */
-    uint8_t sets[3] = {all, 0, 0};
-    if ((all & OTA_DELTA_PRED_THUMB_BL) && (all & OTA_DELTA_PRED_ARM_BL))
-        sets[2] = (uint8_t)(all & ~(count_candidates(OTA_DELTA_FILTER_THUMB, nw, new_len) >
-                                            count_candidates(OTA_DELTA_FILTER_ARM, nw, new_len)
-                                        ? OTA_DELTA_PRED_ARM_BL
-                                        : OTA_DELTA_PRED_THUMB_BL));
-    for (unsigned si = 0; !err && si < 3 && filter == OTA_DELTA_FILTER_NONE &&
-                          (pr->n || have_base);
-         si++) {
+    /* The predictors that each pay on their own, coded together; kept only
+     * when that beats the plain coding above. */
+    uint8_t sets[2] = {0, 0};
+    if (filter == OTA_DELTA_FILTER_NONE && (pr->n || have_base || pr->vn))
+        sets[0] = dpred_useful(old, old_len, nw, &ctl, pr, have_base);
+    /* The value map is a coarser guess: also try without it. */
+    if (sets[0] & OTA_DELTA_PRED_VALUE)
+        sets[1] = (uint8_t)(sets[0] & ~OTA_DELTA_PRED_VALUE);
+    for (unsigned si = 0; !err && si < 2; si++) {
         uint8_t f = sets[si];
-        if (!f || (si && f == sets[si - 1]) || (si == 2 && f == sets[0]))
+        if (!f)
             continue;
         struct dbuf cur = {0};
         pr->flags = f;

@@ -146,6 +146,18 @@ ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
         renc_bit(e, e->probs + DM_P_MAP_SIGN, dd < 0);
         renc_num(e, DM_NUM_SEEK, (uint32_t)(dd < 0 ? -dd : dd));
     }
+    uint32_t vn = (pr->flags & OTA_DELTA_PRED_VALUE) ? pr->vn : 0u;
+    renc_num(e, DM_NUM_MAP, vn);
+    for (uint32_t i = 0; i < vn; i++) {
+        renc_num(e, DM_NUM_MAP, pr->vstart[i] - (i ? pr->vstart[i - 1] : 0u));
+        int64_t dd = (int64_t)pr->vdisp[i] - (i ? pr->vdisp[i - 1] : 0);
+        renc_bit(e, e->probs + DM_P_MAP_SIGN, dd < 0);
+        renc_num(e, DM_NUM_SEEK, (uint32_t)(dd < 0 ? -dd : dd));
+    }
+    if (vn)
+        renc_num(e, DM_NUM_MAP, pr->vend - pr->vstart[vn - 1] - 1u);
+    const struct dm_pred pm = {pr->old,    pr->disp, pr->n,        pr->vstart,   pr->vdisp,
+                               vn,         pr->vend, pr->flags,    pr->ptr_base, old_len};
     for (size_t c = 0; c < ctl->n; c++) {
         const struct dctl *k = &ctl->v[c];
         int64_t to = k->old_start;
@@ -185,8 +197,7 @@ ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
         uint8_t pred[4];
         for (uint32_t i = 0; i < k->diff_len; i++) {
             if (pred_left == 0 && pr->flags && k->diff_len - i >= 4u &&
-                ota_delta_predict(pr->old, pr->disp, pr->n, pr->flags, pr->ptr_base, old_len,
-                                  old + op, op, np, pred))
+                ota_delta_predict(&pm, old + op, op, np, pred))
                 pred_left = 4;
             unsigned predicted = pred_left != 0;
             uint8_t base = predicted ? pred[4u - pred_left--] : old[op];

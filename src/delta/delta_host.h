@@ -48,12 +48,20 @@ struct dpred {
     uint32_t n;
     uint32_t old[OTA_DELTA_MAP_MAX];
     int32_t disp[OTA_DELTA_MAP_MAX];
+    uint32_t vn, vend;
+    uint32_t vstart[OTA_DELTA_VMAP_MAX];
+    int32_t vdisp[OTA_DELTA_VMAP_MAX];
 };
 
 /* Build the address map from the difference runs; pick a pointer base for
- * OTA_DELTA_PRED_PTR (returns 0 when no base predicts enough pointers). */
+ * OTA_DELTA_PRED_PTR (*have_ptr_base = 0 when no base predicts enough
+ * pointers); build the value map (pr->vn = 0 when none pays). */
 void dpred_build(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
                  const struct dctl_list *ctl, struct dpred *pr, int *have_ptr_base);
+
+/* The predictors that, each on its own, fix more bytes than they break. */
+uint8_t dpred_useful(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
+                     const struct dctl_list *ctl, const struct dpred *pr, int have_ptr_base);
 
 /* Entropy-code the commands into out (appended). pr may be NULL. */
 ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,

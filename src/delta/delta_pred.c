@@ -68,6 +68,184 @@ static uint32_t score_base(const struct chg *ch, size_t n, uint32_t old_len,
     return hits;
 }
 
+/* An aligned word of old and the word at the same place in new. */
+struct wpair {
+    uint32_t ow;
+    int32_t disp;
+};
+
+static int by_ow(const void *a, const void *b)
+{
+    const struct wpair *x = a, *y = b;
+    if (x->ow != y->ow)
+        return x->ow < y->ow ? -1 : 1;
+    return x->disp < y->disp ? -1 : x->disp > y->disp;
+}
+
+#define VMAP_MIN_CHANGED 16u
+
+/*
+ * The value map: words outside the image whose values moved consistently
+ * (typically pointers into RAM when variables were added). Take the 64 KiB
+ * page of values with most changed words (outside the image and above
+ * 0xFFFF), extend it over neighbouring pages that also have changed words,
+ * then cut that value range into segments of constant displacement (new word
+ * - old word, majority per value), dropping one-value exceptions.
+ */
+static void build_vmap(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
+                       const struct dctl_list *ctl, struct dpred *pr, int have_base)
+{
+    pr->vn = 0;
+    size_t n = 0, cap = 0;
+    for (size_t c = 0; c < ctl->n; c++)
+        cap += ctl->v[c].diff_len / 4u + 1u;
+    struct wpair *w = malloc((cap ? cap : 1u) * sizeof(*w));
+    if (!w)
+        return;
+    uint32_t np = 0;
+    for (size_t c = 0; c < ctl->n; c++) {
+        uint32_t op = ctl->v[c].old_start;
+        for (uint32_t i = 0; i + 4u <= ctl->v[c].diff_len; i++) {
+            uint32_t q = op + i, p = np + i;
+            if ((q & 3u) || (p & 3u))
+                continue;
+            uint32_t ow = rd32(old + q);
+            if (ow <= 0xFFFFu || (have_base && ow - pr->ptr_base < old_len))
+                continue;
+            w[n].ow = ow;
+            w[n].disp = (int32_t)(rd32(nw + p) - ow);
+            n++;
+        }
+        np += ctl->v[c].diff_len + ctl->v[c].extra_len;
+    }
+    qsort(w, n, sizeof(*w), by_ow);
+    /* changed words per 64 KiB page: find the busiest page */
+    uint32_t best_page = 0, best_cnt = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        uint32_t cnt = 0;
+        while (j < n && (w[j].ow >> 16) == (w[i].ow >> 16))
+            cnt += w[j++].disp != 0;
+        if (cnt > best_cnt) {
+            best_cnt = cnt;
+            best_page = w[i].ow >> 16;
+        }
+        i = j;
+    }
+    if (best_cnt < VMAP_MIN_CHANGED) {
+        free(w);
+        return;
+    }
+    uint32_t lo_page = best_page, hi_page = best_page;
+    for (size_t i = 0; i < n; i++) { /* grow over neighbouring busy pages */
+        uint32_t pg = w[i].ow >> 16;
+        if (pg == hi_page + 1u && w[i].disp != 0)
+            hi_page = pg;
+    }
+    for (size_t i = n; i-- > 0;) {
+        uint32_t pg = w[i].ow >> 16;
+        if (pg + 1u == lo_page && w[i].disp != 0)
+            lo_page = pg;
+    }
+    /* majority displacement per distinct value in range, then segments */
+    uint32_t vstart[OTA_DELTA_VMAP_MAX];
+    int32_t vdisp[OTA_DELTA_VMAP_MAX];
+    uint32_t vn = 0, first = 0, last = 0;
+    int have_first = 0;
+    int32_t cur = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && w[j].ow == w[i].ow)
+            j++;
+        uint32_t pg = w[i].ow >> 16;
+        if (pg >= lo_page && pg <= hi_page) {
+            int32_t maj = w[i].disp;
+            size_t best_run = 0;
+            for (size_t k = i; k < j;) {
+                size_t m = k;
+                while (m < j && w[m].disp == w[k].disp)
+                    m++;
+                if (m - k > best_run) {
+                    best_run = m - k;
+                    maj = w[k].disp;
+                }
+                k = m;
+            }
+            /* one-value exceptions are noise, not a new segment */
+            int lone = j - i == 1 && (j >= n || w[j].disp != maj) &&
+                       (i == 0 || w[i - 1].disp != maj);
+            if (!have_first) {
+                first = w[i].ow;
+                have_first = 1;
+                cur = maj;
+                vstart[0] = w[i].ow;
+                vdisp[0] = maj;
+                vn = 1;
+            } else if (maj != cur && !lone) {
+                if (vn == OTA_DELTA_VMAP_MAX)
+                    break;
+                vstart[vn] = w[i].ow;
+                vdisp[vn] = maj;
+                vn++;
+                cur = maj;
+            }
+            last = w[i].ow;
+        }
+        i = j;
+    }
+    free(w);
+    (void)first;
+    if (!vn || last == 0xFFFFFFFFu)
+        return;
+    memcpy(pr->vstart, vstart, vn * sizeof(vstart[0]));
+    memcpy(pr->vdisp, vdisp, vn * sizeof(vdisp[0]));
+    pr->vn = vn;
+    pr->vend = last + 1u;
+}
+
+/* Bytes a predictor alone would turn from changed into predicted-right,
+ * minus the bytes it would get wrong that were unchanged. */
+static long net_gain(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
+                     const struct dctl_list *ctl, const struct dpred *pr, uint8_t flag)
+{
+    const struct dm_pred m = {pr->old,  pr->disp, pr->n,        pr->vstart,   pr->vdisp,
+                              pr->vn,   pr->vend, flag,         pr->ptr_base, old_len};
+    long gain = 0;
+    uint32_t np = 0;
+    for (size_t c = 0; c < ctl->n; c++) {
+        uint32_t op = ctl->v[c].old_start, len = ctl->v[c].diff_len;
+        for (uint32_t i = 0; i + 4u <= len;) {
+            uint8_t out[4];
+            if (ota_delta_predict(&m, old + op + i, op + i, np + i, out)) {
+                for (unsigned k = 0; k < 4; k++)
+                    gain += (old[op + i + k] != nw[np + i + k]) - (out[k] != nw[np + i + k]);
+                i += 4;
+            } else {
+                i++;
+            }
+        }
+        np += len + ctl->v[c].extra_len;
+    }
+    return gain;
+}
+
+uint8_t dpred_useful(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
+                     const struct dctl_list *ctl, const struct dpred *pr, int have_ptr_base)
+{
+    uint8_t f = 0;
+    static const uint8_t kinds[] = {OTA_DELTA_PRED_THUMB_BL, OTA_DELTA_PRED_ARM_BL,
+                                    OTA_DELTA_PRED_PTR, OTA_DELTA_PRED_VALUE};
+    for (unsigned i = 0; i < sizeof(kinds); i++) {
+        if (kinds[i] == OTA_DELTA_PRED_PTR && !have_ptr_base)
+            continue;
+        if (kinds[i] == OTA_DELTA_PRED_VALUE && !pr->vn)
+            continue;
+        if (net_gain(old, old_len, nw, ctl, pr, kinds[i]) > 0)
+            f |= kinds[i];
+    }
+    return f;
+}
+
 void dpred_build(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
                  const struct dctl_list *ctl, struct dpred *pr, int *have_ptr_base)
 {
@@ -168,4 +346,5 @@ void dpred_build(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
         pr->ptr_base = best_b;
         *have_ptr_base = 1;
     }
+    build_vmap(old, old_len, nw, ctl, pr, *have_ptr_base);
 }
