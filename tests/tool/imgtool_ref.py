@@ -31,6 +31,14 @@ BOOT_MAGIC = bytes([0x77, 0xC2, 0x95, 0xF3, 0x60, 0xD2, 0xEF, 0x7F,
                     0x35, 0x52, 0x50, 0x0F, 0x2C, 0xB6, 0x79, 0x80])
 
 
+def boot_magic(max_align):
+    """imgtool: the classic magic for max_align 8, else one tagged with it."""
+    if max_align == 8:
+        return BOOT_MAGIC
+    return bytes([max_align & 0xFF, (max_align >> 8) & 0xFF, 0x2D, 0xE1, 0x5D, 0x29, 0x41,
+                  0x0B, 0x8D, 0x77, 0x67, 0x9C, 0x11, 0x0F, 0x1F, 0x8A])
+
+
 def align_up(n, a):
     return (n + a - 1) & ~(a - 1)
 
@@ -52,7 +60,8 @@ def tlv_area(magic, entries):
 def build(payload, version=(0, 0, 0, 0), header_size=32, load_addr=0,
           security_counter=None, custom_tlvs=(), spki=None, signature=None,
           slot_size=0, pad=False, confirm=False, erased_val=0xFF, align=1,
-          max_sectors=128, max_align=8, sign=None, public_key_format="hash"):
+          max_sectors=128, max_align=None, sign=None, public_key_format="hash",
+          overwrite_only=False):
     """Return (image bytes, sha256 digest of the signed region).
 
     signature: the DER signature to embed; or sign: a function called with
@@ -81,14 +90,16 @@ def build(payload, version=(0, 0, 0, 0), header_size=32, load_addr=0,
             unprot.append((0x01, hashlib.sha256(spki).digest()))
         unprot.append((0x22, sign(signed) if sign else signature))
     img = bytearray(signed + tlv_area(0x6907, unprot))
+    if max_align is None:
+        max_align = max(8, align)
     if confirm:
         pad = True
     if pad:
-        tsize = trailer_size(align, max_sectors, max_align)
+        tsize = trailer_size(align, max_sectors, max_align, overwrite_only)
         padding = slot_size - (len(img) + tsize)
         assert padding >= 0
-        tail = bytearray([erased_val] * (padding + tsize - 16)) + BOOT_MAGIC
-        if confirm:
+        tail = bytearray([erased_val] * (padding + tsize - 16)) + boot_magic(max_align)
+        if confirm and not overwrite_only:
             tail[-(align_up(16, max_align) + max_align)] = 0x01
         img += tail
     return bytes(img), digest

@@ -70,6 +70,14 @@ CASES = [
     (["--slot-size", "0x10000", "--confirm", "--align", "8"],
      {"slot_size": 0x10000, "confirm": True, "align": 8}),
     (["--header-size", "0x100", "--erased-val", "0"], {"header_size": 0x100, "erased_val": 0}),
+    (["--slot-size", "0x20000", "--confirm", "--align", "16"],
+     {"slot_size": 0x20000, "confirm": True, "align": 16}),
+    (["--slot-size", "0x8000", "--confirm", "--max-align", "32"],
+     {"slot_size": 0x8000, "confirm": True, "max_align": 32}),
+    (["--slot-size", "0x8000", "--confirm", "--overwrite-only"],
+     {"slot_size": 0x8000, "confirm": True, "overwrite_only": True}),
+    (["--slot-size", "0x8000", "--pad", "--max-sectors", "16", "--align", "4"],
+     {"slot_size": 0x8000, "pad": True, "max_sectors": 16, "align": 4}),
 ]
 
 
