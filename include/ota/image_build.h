@@ -49,6 +49,9 @@ struct ota_build_params {
     uint32_t align;                /* flash write size 1,2,4,8,16,32 (0: 1) */
     uint32_t max_align;            /* 0: max(8, align) */
     uint32_t max_sectors;          /* 0: 128 */
+    uint8_t pubkey_full;           /* embed the SPKI (PUBKEY 0x02) instead of its
+                                    * hash (KEYHASH 0x01): imgtool
+                                    * --public-key-format full */
 };
 
 /*

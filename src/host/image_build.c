@@ -7,7 +7,8 @@
  *   header (32 B) + header padding (erased value, like imgtool --pad-header)
  *   + payload
  *   + protected TLVs   (info 0x6908: SEC_CNT 0x50, then vendor HW_ID 0xa0)
- *   + unprotected TLVs (info 0x6907: SHA256 0x10, KEYHASH 0x01, ECDSA 0x22)
+ *   + unprotected TLVs (info 0x6907: SHA256 0x10, KEYHASH 0x01 (or PUBKEY
+ *     0x02), ECDSA 0x22)
  *   [+ erased padding + MCUboot trailer (image_ok, boot magic) with --pad]
  * The SHA-256 covers header..end of protected TLVs; the signature is ECDSA
  * P-256 over that digest (same as imgtool signing the bytes with SHA-256).
@@ -185,8 +186,8 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
 
     unprot_size = OTA_TLV_INFO_SIZE + OTA_TLV_HDR_SIZE + OTA_SHA256_LEN;
     if (p->key)
-        unprot_size += OTA_TLV_HDR_SIZE + OTA_SHA256_LEN + OTA_TLV_HDR_SIZE +
-                       OTA_P256_SIG_DER_MAX;
+        unprot_size += OTA_TLV_HDR_SIZE + OTA_P256_SPKI_LEN + OTA_TLV_HDR_SIZE +
+                       OTA_P256_SIG_DER_MAX; /* upper bound */
 
     signed_size = (uint64_t)hdr_size + payload_len + prot_size;
     total = signed_size + unprot_size; /* upper bound (signature length varies) */
@@ -252,7 +253,8 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
             set_err(err, errlen, "signing failed: %s", ota_strerror(rc));
             goto fail;
         }
-        unprot_size = OTA_TLV_INFO_SIZE + 3 * OTA_TLV_HDR_SIZE + 2 * OTA_SHA256_LEN +
+        unprot_size = OTA_TLV_INFO_SIZE + 3 * OTA_TLV_HDR_SIZE + OTA_SHA256_LEN +
+                      (p->pubkey_full ? OTA_P256_SPKI_LEN : OTA_SHA256_LEN) +
                       (uint32_t)sig_len;
     }
 
@@ -262,7 +264,10 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
     off += OTA_TLV_INFO_SIZE;
     put_tlv(buf, &off, OTA_TLV_SHA256, digest, OTA_SHA256_LEN);
     if (p->key) {
-        put_tlv(buf, &off, OTA_TLV_KEYHASH, keyhash, OTA_SHA256_LEN);
+        if (p->pubkey_full)
+            put_tlv(buf, &off, OTA_TLV_PUBKEY, pub.spki, OTA_P256_SPKI_LEN);
+        else
+            put_tlv(buf, &off, OTA_TLV_KEYHASH, keyhash, OTA_SHA256_LEN);
         put_tlv(buf, &off, OTA_TLV_ECDSA_SIG, sig, (uint16_t)sig_len);
     }
 

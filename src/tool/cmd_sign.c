@@ -44,7 +44,9 @@ static void help(FILE *f)
             "      --max-align N          trailer alignment (default max(8, align))\n"
             "  -M, --max-sectors N        sectors in the swap status (default 128)\n"
             "      --overwrite-only       trailer for overwrite-only upgrades\n"
-            "  -R, --erased-val V         value of erased flash: 0xff (default) or 0\n\n"
+            "  -R, --erased-val V         value of erased flash: 0xff (default) or 0\n"
+            "      --public-key-format F  hash (default: KEYHASH TLV) or full (PUBKEY\n"
+            "                             TLV with the whole public key)\n\n"
             "Other:\n"
             "  -q, --quiet                print nothing on success\n"
             "  -h, --help                 this help\n\n"
@@ -62,6 +64,7 @@ enum {
     OPT_ALIGN,
     OPT_MAX_ALIGN,
     OPT_OVERWRITE_ONLY,
+    OPT_PUBKEY_FORMAT,
 };
 
 static int bad_value(const char *opt, const char *val, const char *want)
@@ -88,6 +91,7 @@ int ota_cmd_sign(int argc, char **argv)
         {"max-sectors", required_argument, 0, 'M'},
         {"overwrite-only", no_argument, 0, OPT_OVERWRITE_ONLY},
         {"erased-val", required_argument, 0, 'R'},
+        {"public-key-format", required_argument, 0, OPT_PUBKEY_FORMAT},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -156,6 +160,12 @@ int ota_cmd_sign(int argc, char **argv)
                 return bad_value("--erased-val", optarg, "0 or 0xff");
             bp.erased_val = (uint8_t)v;
             bp.erased_val_set = 1;
+            break;
+        case OPT_PUBKEY_FORMAT:
+            if (!strcmp(optarg, "full"))
+                bp.pubkey_full = 1;
+            else if (strcmp(optarg, "hash"))
+                return bad_value("--public-key-format", optarg, "hash or full");
             break;
         case 'q': quiet = 1; break;
         case 'h': help(stdout); return OTA_EXIT_OK;

@@ -103,3 +103,43 @@ def build(payload, version=(0, 0, 0, 0), header_size=32, load_addr=0,
             tail[-(align_up(16, max_align) + max_align)] = 0x01
         img += tail
     return bytes(img), digest
+
+
+def verify(img, public_key):
+    """Model of `imgtool verify -k KEY IMAGE` (imgtool's Image.verify): magic;
+    skip the protected area (0x6908) if present; unprotected info 0x6907;
+    SHA-256 over everything before the unprotected area; walk its entries:
+    a SHA256 entry must equal the digest, an ECDSA256 entry must verify with
+    the key (ECDSA with SHA-256 over those same bytes; trailing padding after
+    the DER SEQUENCE is cut off first, as imgtool does). Returns "OK" or the
+    name of imgtool's failure result."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    magic, _, hdr_size, _, img_size = struct.unpack_from("<IIHHI", img, 0)
+    if magic != 0x96F3B83D:
+        return "INVALID_MAGIC"
+    off = hdr_size + img_size
+    tmagic, tot = struct.unpack_from("<HH", img, off)
+    if tmagic == 0x6908:
+        off += tot
+        tmagic, tot = struct.unpack_from("<HH", img, off)
+    if tmagic != 0x6907:
+        return "INVALID_TLV_INFO_MAGIC"
+    signed = img[:off]
+    digest = hashlib.sha256(signed).digest()
+    pos, end = off + 4, off + tot
+    while pos < end:
+        t, ln = struct.unpack_from("<BxH", img, pos)
+        val = img[pos + 4:pos + 4 + ln]
+        if t == 0x10 and val != digest:
+            return "INVALID_HASH"
+        if t == 0x22:
+            try:
+                public_key.verify(val[:val[1] + 2], signed, ec.ECDSA(hashes.SHA256()))
+                return "OK"
+            except InvalidSignature:
+                pass
+        pos += 4 + ln
+    return "INVALID_SIGNATURE"
