@@ -116,6 +116,9 @@ def test_byte_identical_to_imgtool_model(ota, keys, firmware, tmp_path, args, mo
     bad = bytearray(img)
     bad[40] ^= 1
     assert imgtool_ref.verify(bytes(bad), pubkey(keys / "a.pub.pem")) == "INVALID_HASH"
+    # and ota itself, with both backends
+    for backend in ("openssl", "mbedtls"):
+        ota("verify", "--key", keys / "a.pub.pem", "--backend", backend, "o.img", check=0)
 
 
 def test_mcuboot_logic_verifier_rejects_tampering(ota, keys, firmware, tmp_path):
