@@ -5,7 +5,7 @@
 #
 # Usage: bench/server/run.sh [BUILD_DIR] [SECONDS]   (defaults: build, 10)
 # Needs: wrk, nginx (nginx-light), python3; ota-server and ota built.
-# Prints a table and the ratios; takes about 2-3 minutes.
+# Prints a table and the ratios; takes about 2 minutes (SECONDS=10, 3 rounds).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -65,7 +65,7 @@ prepare() { # data dir, devices
     -d '{"release_id":1,"stages":[{"percent":100}]}' "http://127.0.0.1:$PORT/v1/campaigns" >/dev/null
   stop_server
   /usr/bin/python3 "$HERE/seed_devices.py" "$d/ota.db" "$n" >/dev/null
-  ADMIN_TOKEN=$tok
+  ADMIN_TOKENS[$n]=$tok
 }
 
 # Sanity: one check-in answers "nothing to do" as the benchmark expects.
@@ -82,29 +82,11 @@ run_wrk() { # url devices [seconds] -> "rps p50 p99 errors"
 }
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
-declare -A R
-echo "== ota-server check-in benchmark: wrk -t$WRK_THREADS -c$CONNS -d${SECS}s, ota-server --threads $SRV_THREADS, nginx worker_processes auto, $(nproc) CPUs"
-
-for n in 1000 "$BIG"; do
-  echo "-- preparing $n devices"
-  t0=$(date +%s)
-  prepare "$WORK/data-$n" "$n"
-  echo "   seeded in $(( $(date +%s) - t0 ))s"
-  start_server "$WORK/data-$n"
-  BODY=$(checkin_once)
-  [ "$BODY" = '{"action":"none","poll_interval":300}' ] || { echo "unexpected check-in answer: $BODY" >&2; exit 1; }
-  run_wrk "http://127.0.0.1:$PORT" 1000 3 >/dev/null  # warm-up (connections, statements)
-  R[$n]=$(run_wrk "http://127.0.0.1:$PORT" "$n")
-  SEEN=$(curl -sf -H "Authorization: Bearer $ADMIN_TOKEN" "http://127.0.0.1:$PORT/metrics" | sed -n 's/^ota_checkins_total //p')
-  stop_server
-  echo "   ${R[$n]} (server counted $SEEN check-ins)"
-done
-
 # --- nginx: static response of the same size on the same machine ----------
-NPORT=$(free_port)
-mkdir -p "$WORK/nginx/logs"
-printf '%s' "$BODY" > "$WORK/nginx/body.json"
-cat > "$WORK/nginx/nginx.conf" <<NGX
+start_nginx() { # body
+  NPORT=$(free_port)
+  mkdir -p "$WORK/nginx/logs"
+  cat > "$WORK/nginx/nginx.conf" <<NGX
 worker_processes auto;
 daemon off;
 pid $WORK/nginx/nginx.pid;
@@ -115,33 +97,74 @@ http {
   keepalive_requests 1000000;
   server {
     listen 127.0.0.1:$NPORT;
-    location / { default_type application/json; return 200 '$BODY'; }
+    location / { default_type application/json; return 200 '$1'; }
   }
 }
 NGX
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" &
-NGX_PID=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$NPORT/x" >/dev/null 2>&1 && break; sleep 0.1; done
-NBODY=$(curl -sf -X POST "http://127.0.0.1:$NPORT/v1/devices/dev-0/checkin")
-[ "${#NBODY}" = "${#BODY}" ] || { echo "nginx body size differs" >&2; exit 1; }
-run_wrk "http://127.0.0.1:$NPORT" 1000 3 >/dev/null
-R[nginx]=$(run_wrk "http://127.0.0.1:$NPORT" 1000)
-kill "$NGX_PID"; wait "$NGX_PID" 2>/dev/null || true; NGX_PID=""
-echo "-- nginx: ${R[nginx]}"
-
-# --- table ----------------------------------------------------------------
-ng=$(field "${R[nginx]}" rps)
-printf '\n| target | devices | req/s | p50 (ms) | p99 (ms) | errors | req/s vs nginx |\n|---|---:|---:|---:|---:|---:|---:|\n'
-row() { # label devices result
-  local rps p50 p99 err
-  rps=$(field "$3" rps); p50=$(field "$3" p50_us); p99=$(field "$3" p99_us)
-  err=$(( $(field "$3" errors) + $(field "$3" non2xx) ))
-  awk -v l="$1" -v d="$2" -v r="$rps" -v a="$p50" -v b="$p99" -v e="$err" -v n="$ng" \
-    'BEGIN { printf "| %s | %s | %.0f | %.2f | %.2f | %d | %.2fx |\n", l, d, r, a/1000, b/1000, e, r/n }'
+  "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" &
+  NGX_PID=$!
+  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$NPORT/x" >/dev/null 2>&1 && break; sleep 0.1; done
 }
-row "nginx (static, same body size)" "-" "${R[nginx]}"
-row "ota-server check-in" 1000 "${R[1000]}"
-row "ota-server check-in" "$BIG" "${R[$BIG]}"
-awk -v a="$(field "${R[1000]}" p99_us)" -v b="$(field "${R[$BIG]}" p99_us)" \
-  -v x="$(field "${R[1000]}" rps)" -v y="$(field "${R[$BIG]}" rps)" \
-  'BEGIN { printf "\np99 at %s devices / p99 at 1000 devices: %.2f; throughput ratio: %.2f\n", "'"$BIG"'", b/a, y/x }'
+
+ROUNDS=${OTA_BENCH_ROUNDS:-3}
+echo "== ota-server check-in benchmark: wrk -t$WRK_THREADS -c$CONNS -d${SECS}s x $ROUNDS rounds (interleaved), ota-server --threads $SRV_THREADS, nginx worker_processes auto, $(nproc) CPUs"
+
+# Prepare both databases, then run all three servers side by side and
+# interleave the measurements, so machine noise hits each target alike.
+declare -A PORTS PIDS ADMIN_TOKENS
+for n in 1000 "$BIG"; do
+  t0=$(date +%s)
+  prepare "$WORK/data-$n" "$n"
+  echo "-- $n devices seeded in $(( $(date +%s) - t0 ))s"
+done
+for n in 1000 "$BIG"; do
+  start_server "$WORK/data-$n"
+  PORTS[$n]=$PORT; PIDS[$n]=$SRV_PID; SRV_PID=""
+  BODY=$(checkin_once)
+  [ "$BODY" = '{"action":"none","poll_interval":300}' ] || { echo "unexpected check-in answer: $BODY" >&2; exit 1; }
+done
+trap 'kill ${PIDS[1000]} ${PIDS[$BIG]} 2>/dev/null; wait ${PIDS[1000]} ${PIDS[$BIG]} 2>/dev/null; cleanup' EXIT
+start_nginx "$BODY"
+NBODY=$(curl -sf -X POST "http://127.0.0.1:$NPORT/v1/devices/dev-0/checkin")
+[ "$NBODY" = "$BODY" ] || { echo "nginx body differs: $NBODY" >&2; exit 1; }
+
+declare -A URL=([nginx]="http://127.0.0.1:$NPORT" [1000]="http://127.0.0.1:${PORTS[1000]}" [$BIG]="http://127.0.0.1:${PORTS[$BIG]}")
+declare -A DEVS=([nginx]=1000 [1000]=1000 [$BIG]=$BIG)
+for t in nginx 1000 "$BIG"; do run_wrk "${URL[$t]}" "${DEVS[$t]}" 3 >/dev/null; done  # warm-up
+declare -A RES
+for r in $(seq "$ROUNDS"); do
+  for t in nginx 1000 "$BIG"; do
+    out=$(run_wrk "${URL[$t]}" "${DEVS[$t]}")
+    RES[$t]="${RES[$t]:-}$out;"
+    echo "   round $r $t: $out"
+  done
+done
+for n in 1000 "$BIG"; do
+  SEEN=$(curl -sf -H "Authorization: Bearer ${ADMIN_TOKENS[$n]}" "http://127.0.0.1:${PORTS[$n]}/metrics" 2>/dev/null | sed -n 's/^ota_checkins_total //p' || true)
+  echo "-- server with $n devices counted ${SEEN:-?} check-ins"
+done
+
+# --- table: medians over the rounds -----------------------------------------
+/usr/bin/python3 - "$BIG" "${RES[nginx]}" "${RES[1000]}" "${RES[$BIG]}" <<'PY'
+import statistics, sys
+big = sys.argv[1]
+def parse(s):
+    rows = []
+    for part in filter(None, s.split(";")):
+        rows.append({k: float(v) for k, v in (f.split("=") for f in part.split())})
+    return rows
+ng, small, large = (parse(a) for a in sys.argv[2:5])
+med = lambda rows, k: statistics.median(r[k] for r in rows)
+print("\n| target | devices | req/s | p50 (ms) | p99 (ms) | errors | req/s vs nginx (median of rounds) |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for label, dev, rows in (("nginx (static, same body size)", "-", ng),
+                         ("ota-server check-in", "1000", small),
+                         ("ota-server check-in", big, large)):
+    ratio = statistics.median(r["rps"] / n["rps"] for r, n in zip(rows, ng))
+    errs = sum(r["errors"] + r["non2xx"] for r in rows)
+    print(f"| {label} | {dev} | {med(rows, 'rps'):.0f} | {med(rows, 'p50_us') / 1000:.2f} | "
+          f"{med(rows, 'p99_us') / 1000:.2f} | {errs:.0f} | {ratio:.2f}x |")
+print(f"\nlatency {big} vs 1000 devices: p50 x{med(large, 'p50_us') / med(small, 'p50_us'):.2f}, "
+      f"p99 x{med(large, 'p99_us') / med(small, 'p99_us'):.2f}; "
+      f"throughput x{med(large, 'rps') / med(small, 'rps'):.2f}")
+PY

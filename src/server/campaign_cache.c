@@ -1,7 +1,8 @@
 /*
- * campaign_cache.c - see campaign_cache.h. Readers take a reference to an
- * immutable snapshot under a short mutex; a reload builds a new snapshot
- * outside the lock and swaps it in.
+ * campaign_cache.c - see campaign_cache.h. Each server thread keeps its own
+ * immutable snapshot (no lock on the check-in path); it reloads it from the
+ * store when it is a second old or when any thread changed a campaign
+ * (a global change counter). Snapshots are registered so shutdown frees them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +10,17 @@
 
 #include "campaign_cache.h"
 
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct campaign_snapshot *g_snap;
-static int64_t g_loaded_ms;
-static atomic_uint_fast64_t g_changes;
-static uint_fast64_t g_loaded_changes;
+struct holder {
+    struct campaign_snapshot *snap;
+    int64_t loaded_ms;
+    uint_fast64_t loaded_changes;
+    struct holder *next;
+};
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER; /* guards g_holders */
+static struct holder *g_holders;
+static atomic_uint_fast64_t g_changes = 1;
+static _Thread_local struct holder *tl_holder;
 
 static int64_t mono_ms(void)
 {
@@ -54,7 +61,6 @@ static struct campaign_snapshot *load(struct server *s)
         free(b.v);
         return NULL;
     }
-    snap->refs = 1;
     for (int i = 0; i < b.n; i++) {
         /* A campaign whose release vanished cannot offer anything: skip. */
         if (s->store->ops->release_get(s->store, b.v[i].release_id,
@@ -69,44 +75,34 @@ static struct campaign_snapshot *load(struct server *s)
 
 struct campaign_snapshot *campaign_cache_get(struct server *s)
 {
-    struct campaign_snapshot *snap = NULL;
+    struct holder *h = tl_holder;
     int64_t now = mono_ms();
     uint_fast64_t changes = atomic_load(&g_changes);
-    pthread_mutex_lock(&g_lock);
-    if (g_snap && now - g_loaded_ms < 1000 && changes == g_loaded_changes) {
-        snap = g_snap;
-        snap->refs++;
+    if (!h) {
+        h = calloc(1, sizeof(*h));
+        if (!h)
+            return NULL;
+        pthread_mutex_lock(&g_lock);
+        h->next = g_holders;
+        g_holders = h;
+        pthread_mutex_unlock(&g_lock);
+        tl_holder = h;
     }
-    pthread_mutex_unlock(&g_lock);
-    if (snap)
-        return snap;
-    snap = load(s);
+    if (h->snap && now - h->loaded_ms < 1000 && changes == h->loaded_changes)
+        return h->snap;
+    struct campaign_snapshot *snap = load(s);
     if (!snap)
         return NULL;
-    pthread_mutex_lock(&g_lock);
-    /* Install unless a newer load (by change count) already did. */
-    if (!g_snap || changes >= g_loaded_changes) {
-        struct campaign_snapshot *old = g_snap;
-        g_snap = snap;
-        g_loaded_ms = now;
-        g_loaded_changes = changes;
-        snap->refs++; /* the cache's own reference */
-        if (old && --old->refs == 0)
-            free(old);
-    }
-    pthread_mutex_unlock(&g_lock);
+    free(h->snap);
+    h->snap = snap;
+    h->loaded_ms = now;
+    h->loaded_changes = changes;
     return snap;
 }
 
 void campaign_cache_put(struct campaign_snapshot *snap)
 {
-    if (!snap)
-        return;
-    pthread_mutex_lock(&g_lock);
-    int last = --snap->refs == 0;
-    pthread_mutex_unlock(&g_lock);
-    if (last)
-        free(snap);
+    (void)snap; /* owned by the thread's holder until its next reload */
 }
 
 void campaign_cache_invalidate(struct server *s)
@@ -119,9 +115,12 @@ void campaign_cache_free(struct server *s)
 {
     (void)s;
     pthread_mutex_lock(&g_lock);
-    struct campaign_snapshot *old = g_snap;
-    g_snap = NULL;
-    if (old && --old->refs == 0)
-        free(old);
+    while (g_holders) {
+        struct holder *h = g_holders;
+        g_holders = h->next;
+        free(h->snap);
+        free(h);
+    }
     pthread_mutex_unlock(&g_lock);
+    tl_holder = NULL;
 }

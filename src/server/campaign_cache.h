@@ -15,9 +15,9 @@ struct cached_campaign {
     struct srv_release rel;
 };
 
-/* A snapshot: newest campaign first. Release with campaign_cache_put(). */
+/* A snapshot: newest campaign first. Valid on the calling thread until its
+ * next campaign_cache_get(); release with campaign_cache_put(). */
 struct campaign_snapshot {
-    int refs;
     int n;
     struct cached_campaign v[];
 };

@@ -49,6 +49,7 @@ static void usage(FILE *f)
             "  --max-body BYTES       limit for JSON request bodies (default 65536)\n"
             "  --max-release BYTES    limit for release uploads (default 67108864)\n"
             "  --no-delta             always offer full images\n"
+            "  --inventory-flush S    seconds between batched inventory writes (default 5)\n"
             "  --admin-token-file F   when an admin token is created, also write it to F (0600)\n"
             "  --reset-admin-token    replace the admin token (the old one stops working)\n"
             "  --test-clock           enable POST /v1/admin/clock (tests only)\n"
@@ -235,6 +236,7 @@ struct ticker {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int stop;
+    int64_t ticks;
 };
 
 static void *ticker_main(void *arg)
@@ -249,7 +251,8 @@ static void *ticker_main(void *arg)
         if (t->stop)
             break;
         pthread_mutex_unlock(&t->lock);
-        seen_flush(t->s);
+        if (++t->ticks % t->s->inventory_flush == 0)
+            seen_flush(t->s);
         rollout_evaluate_all(t->s);
         pthread_mutex_lock(&t->lock);
     }
@@ -287,7 +290,7 @@ int main(int argc, char **argv)
     enum {
         O_DATA = 256, O_LISTEN, O_CERT, O_KEY, O_TRUSTED, O_THREADS, O_TTL, O_POLL,
         O_MAXBODY, O_MAXREL, O_NODELTA, O_TOKFILE, O_RESET, O_TESTCLOCK, O_LOGLEVEL,
-        O_NOACCESS, O_VERSION, O_HELP
+        O_NOACCESS, O_INVFLUSH, O_VERSION, O_HELP
     };
     static const struct option OPTS[] = {
         {"data", required_argument, NULL, O_DATA},
@@ -306,6 +309,7 @@ int main(int argc, char **argv)
         {"test-clock", no_argument, NULL, O_TESTCLOCK},
         {"log-level", required_argument, NULL, O_LOGLEVEL},
         {"no-access-log", no_argument, NULL, O_NOACCESS},
+        {"inventory-flush", required_argument, NULL, O_INVFLUSH},
         {"version", no_argument, NULL, O_VERSION},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
@@ -316,6 +320,7 @@ int main(int argc, char **argv)
     s->max_body = 65536;
     s->max_release = 64u << 20;
     s->delta_enabled = 1;
+    s->inventory_flush = 5;
     int c;
     while ((c = getopt_long(argc, argv, "", OPTS, NULL)) != -1) {
         char *end = NULL;
@@ -348,6 +353,7 @@ int main(int argc, char **argv)
             else { fprintf(stderr, "ota-server: --log-level: unknown level '%s'\n", optarg); return 2; }
             break;
         case O_NOACCESS: access_log = 0; break;
+        case O_INVFLUSH: s->inventory_flush = strtoll(optarg, &end, 10); break;
         case O_VERSION: printf("ota-server %s\n", OTA_SERVER_VERSION); return 0;
         case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -373,9 +379,9 @@ int main(int argc, char **argv)
         return 2;
     }
     if (threads == 0 || threads > 256 || s->offer_ttl < 60 || s->poll_interval < 1 ||
-        s->max_body < 1024) {
+        s->max_body < 1024 || s->inventory_flush < 1 || s->inventory_flush > 300) {
         fprintf(stderr, "ota-server: option out of range (threads 1..256, offer-ttl >= 60, "
-                        "poll-interval >= 1, max-body >= 1024)\n");
+                        "poll-interval >= 1, max-body >= 1024, inventory-flush 1..300)\n");
         return 2;
     }
     if (!realpath(data, s->data_dir)) {

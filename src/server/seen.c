@@ -1,8 +1,8 @@
 /*
  * seen.c - check-ins update the device inventory (last seen, current
- * version/digest, slot state) through a queue flushed in one transaction
- * every second, so a check-in costs no synchronous database write. On a
- * crash at most the last second of "last seen" data is lost (a device
+ * version/digest, slot state) through a queue flushed every few seconds
+ * (--inventory-flush), so a check-in costs no synchronous database write. On
+ * a crash at most that much "last seen" data is lost (a device
  * whose state did not change is re-written at most once a minute); reports, which
  * matter for rollouts, are never queued (they commit before the ack).
  */
@@ -54,9 +54,20 @@ void seen_flush(struct server *s)
     q->items = NULL;
     q->n = q->cap = 0;
     pthread_mutex_unlock(&q->lock);
-    /* Key order: neighbouring rows share B-tree pages. */
+    /* Key order: neighbouring rows share B-tree pages. Keep only the latest
+     * entry per device, and write in chunks so that report commits never
+     * wait long for the write lock. */
     qsort(items, n, sizeof(*items), by_device);
-    if (n && s->store->ops->devices_seen(s->store, items, n) != STORE_OK)
-        log_msg(LOG_WARN, "inventory_flush_failed", "entries=%zu", n);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i + 1 < n && strcmp(items[i].device_id, items[i + 1].device_id) == 0)
+            continue;
+        items[m++] = items[i];
+    }
+    for (size_t off = 0; off < m; off += 2000) {
+        size_t k = m - off < 2000 ? m - off : 2000;
+        if (s->store->ops->devices_seen(s->store, items + off, k) != STORE_OK)
+            log_msg(LOG_WARN, "inventory_flush_failed", "entries=%zu", k);
+    }
     free(items);
 }

@@ -617,12 +617,24 @@ static enum store_rc sq_device_delete(struct store *s, const char *id)
     return update_one(c, st, "device_delete");
 }
 
+static enum store_rc devices_seen_tx(struct conn *c, const struct srv_seen *v, size_t n);
+
 static enum store_rc sq_devices_seen(struct store *s, const struct srv_seen *v, size_t n)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st;
     if (n == 0)
         return STORE_OK;
+    /* Inventory is refreshed by the next check-in: no fsync per batch (WAL
+     * with synchronous=NORMAL is still consistent after a crash). */
+    sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    enum store_rc rc = devices_seen_tx(c, v, n);
+    sqlite3_exec(c->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+    return rc;
+}
+
+static enum store_rc devices_seen_tx(struct conn *c, const struct srv_seen *v, size_t n)
+{
+    sqlite3_stmt *st;
     if (!tx(c, S_BEGIN))
         return db_fail(c, "begin");
     st = stmt(c, S_DEV_SEEN);
@@ -1178,6 +1190,9 @@ struct store *store_sqlite_open(const char *path, char *err, size_t errlen)
 {
     struct sq_store *q;
     sqlite3 *db = NULL;
+    /* No global memory statistics: they take a process-wide mutex on every
+     * allocation of every connection. Must precede initialisation. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
             SQLITE_OK ||
         !conn_setup(db)) {

@@ -54,7 +54,7 @@ class Server:
     def start(self, listen="127.0.0.1:0", timeout=20):
         self.log = open(self.log_path, "ab")
         args = [SERVER_BIN, "--data", self.data_dir, "--listen", listen, "--test-clock",
-                "--threads", "2"] + self.extra_args
+                "--threads", "2", "--inventory-flush", "1"] + self.extra_args
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log)
         deadline = time.time() + timeout
         while time.time() < deadline:

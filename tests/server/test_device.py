@@ -3,7 +3,7 @@ downloads (HEAD, ETag, byte ranges), status reports."""
 import hashlib
 import time
 
-from conftest import offer_manifest, verify_manifest
+from conftest import SERVER_BIN, offer_manifest, verify_manifest
 
 
 def setup_release(server, fw, version="2.0.0", sc=3):
@@ -167,3 +167,44 @@ def test_artifact_download_ranges(server, fw):
     assert server.request("GET", path, token="otad_" + "1" * 64).status == 401
     # The admin may download too.
     assert server.admin("GET", path).body == img
+
+
+def test_device_core_accepts_exactly_what_it_should(server, fw, tmp_path):
+    """The portable core's verifier (mbedTLS backend) accepts the server's
+    manifest for the right device and refuses it otherwise, for the right reason."""
+    import os
+    import subprocess
+    tool = os.environ.get("OTA_MANIFEST_TOOL",
+                          os.path.join(os.path.dirname(SERVER_BIN), "../../tests/server/manifest_verify_tool"))
+    _, rel = setup_release(server, fw, sc=5)
+    tok = server.add_device("core-1")
+    server.campaign(rel["id"])
+    r = server.checkin("core-1", tok, headers={"Accept": "application/vnd.ota.manifest"})
+    assert r.status == 200
+    mf = tmp_path / "m.bin"
+    mf.write_bytes(r.body)
+    pub = tmp_path / "server.pub.pem"
+    pub.write_text(server.admin("GET", "/v1/server-key").json()["public_key_pem"])
+    m = verify_manifest(server, r.body)
+
+    def core(dev="core-1", hw="hub-a", now=None, floor=0, key=pub):
+        now = m["issued_at"] + 10 if now is None else now
+        out = subprocess.run([tool, str(mf), str(key), dev, hw, str(now), str(floor)],
+                             capture_output=True, text=True, check=True).stdout.split()
+        return out[0]
+
+    assert core() == "OTA_OK"
+    assert core(dev="core-2") == "OTA_ERR_MANIFEST_WRONG_DEVICE"
+    assert core(hw="hub-b") == "OTA_ERR_IMAGE_HW_MISMATCH"
+    assert core(now=m["expires_at"]) == "OTA_ERR_MANIFEST_EXPIRED"
+    assert core(floor=6) == "OTA_ERR_IMAGE_ROLLBACK"
+    assert core(floor=5) == "OTA_OK"
+    assert core(key=fw.pub) == "OTA_ERR_MANIFEST_SIG_INVALID"
+    blob = bytearray(r.body)
+    blob[16] ^= 1  # campaign id: still well-formed, no longer what was signed
+    mf.write_bytes(bytes(blob))
+    assert core() == "OTA_ERR_MANIFEST_SIG_INVALID"
+    blob[16] ^= 1
+    blob[72] ^= 1  # target size no longer equals the full payload's size
+    mf.write_bytes(bytes(blob))
+    assert core() == "OTA_ERR_MANIFEST_MALFORMED"
