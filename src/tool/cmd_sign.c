@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ota/host.h"
 #include "ota/image_build.h"
@@ -19,7 +20,8 @@ static void help(FILE *f)
     fprintf(f,
             "Usage: ota sign --key KEY.pem --version VER [options] IN OUT\n\n"
             "Sign the raw firmware binary IN into the image OUT (MCUboot format: the\n"
-            "header is prepended, like imgtool sign --pad-header).\n\n"
+            "header is prepended, like imgtool sign --pad-header). IN or OUT may be\n"
+            "'-' for standard input or output.\n\n"
             "Required:\n"
             "  -k, --key FILE             ECDSA P-256 private key (PEM or DER)\n"
             "  -v, --version VER          MAJOR[.MINOR[.REVISION]][+BUILD], e.g. 1.2.3+4\n"
@@ -216,7 +218,11 @@ int ota_cmd_sign(int argc, char **argv)
         tool_error("sign", "--load-addr and --rom-fixed cannot be used together");
         return OTA_EXIT_USAGE;
     }
-    if (!strcmp(in, outp)) {
+    if (!strcmp(outp, "-") && isatty(STDOUT_FILENO)) {
+        tool_error("sign", "OUT is '-' (standard output) but that is a terminal");
+        return OTA_EXIT_USAGE;
+    }
+    if (strcmp(in, "-") && !strcmp(in, outp)) {
         tool_error("sign", "IN and OUT are the same file (%s); refusing to overwrite the input",
                    in);
         return OTA_EXIT_USAGE;
@@ -233,7 +239,7 @@ int ota_cmd_sign(int argc, char **argv)
         return OTA_EXIT_KEY;
     }
     bp.key = key;
-    if (ota_file_read(in, &payload, &payload_len) != OTA_OK) {
+    if (ota_file_read(strcmp(in, "-") ? in : "/dev/stdin", &payload, &payload_len) != OTA_OK) {
         tool_error("sign", "%s: cannot read input: %s", in, strerror(errno));
         ota_key_free(key);
         return OTA_EXIT_FILE;
@@ -251,7 +257,14 @@ int ota_cmd_sign(int argc, char **argv)
         ret = tool_exit_code(rc);
         goto out;
     }
-    if (ota_file_write_atomic(outp, image, image_len) != OTA_OK) {
+    if (!strcmp(outp, "-")) {
+        if (fwrite(image, 1, image_len, stdout) != image_len || fflush(stdout) != 0) {
+            tool_error("sign", "standard output: write failed: %s", strerror(errno));
+            ret = OTA_EXIT_FILE;
+            goto out;
+        }
+        quiet = 1; /* the image is on stdout: no summary there */
+    } else if (ota_file_write_atomic(outp, image, image_len) != OTA_OK) {
         tool_error("sign", "%s: cannot write output: %s", outp, strerror(errno));
         ret = OTA_EXIT_FILE;
         goto out;

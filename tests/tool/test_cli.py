@@ -227,6 +227,17 @@ def test_verify_fails_on_garbage_without_crashing(ota, keys, tmp_path):
         assert "Sanitizer" not in p.stderr
 
 
+def test_sign_stdin_stdout(ota_bin, keys, firmware, tmp_path):
+    data = firmware.read_bytes()
+    p = subprocess.run([ota_bin, "sign", "--key", keys / "a.pem", "--version", "5", "-", "-"],
+                       input=data, capture_output=True, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    (tmp_path / "piped.img").write_bytes(p.stdout)
+    assert p.stdout[32:32 + len(data)] == data
+    subprocess.run([ota_bin, "verify", "--key", keys / "a.pub.pem", "piped.img"], check=True,
+                   cwd=tmp_path, capture_output=True)
+
+
 def test_sign_errors(ota, keys, firmware, tmp_path):
     p = ota("sign", "--key", keys / "a.pem", "--version", "1.2.3.4", firmware, "o", check=2)
     assert "--version" in p.stderr
