@@ -313,7 +313,7 @@ int ota_cmd_inspect(int argc, char **argv)
     json_object_set_new(root, "tlvs", unprot);
 
     /* Hash as recorded vs as recomputed over header + payload + protected TLVs. */
-    if (info.has_hash || (rc != OTA_OK && prot_end <= n)) {
+    if (h.magic == OTA_IMAGE_MAGIC && (rc == OTA_OK || prot_end <= n)) {
         uint8_t digest[OTA_SHA256_LEN];
         json_t *hj = json_object();
         uint64_t signed_len = rc == OTA_OK ? info.signed_size : prot_end;
