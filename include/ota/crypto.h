@@ -5,7 +5,7 @@
  * verification of a 32-byte digest. They come through this table of function
  * pointers so the same core runs on an MCU (mbedTLS backend) and on Linux
  * (OpenSSL 3 backend), and so tests and benchmarks can run both in one
- * process. Signing and key generation are host-only and live in src/tool/.
+ * process. Signing and key generation are host-only and live in src/host/.
  *
  * The SHA-256 context is caller-owned storage (no malloc in the core); each
  * backend checks at compile time that its state fits.
