@@ -193,7 +193,8 @@ ota_err ota_boot(const struct ota_boot_dev *dev, struct ota_boot_result *res);
  * Called by the running firmware (from `slot`) once it is healthy: marks the
  * slot confirmed (ending the trial), then raises the OTP anti-rollback
  * counter to the image's security counter. Idempotent for an already
- * confirmed slot. OTA_ERR_BOOT_NOT_ON_TRIAL when slot is neither.
+ * confirmed slot (also while an update of the other slot is pending).
+ * OTA_ERR_BOOT_NOT_ON_TRIAL when slot is neither pending nor confirmed.
  */
 ota_err ota_boot_confirm(const struct ota_boot_dev *dev, int slot, struct ota_diag *d);
 

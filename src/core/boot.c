@@ -263,7 +263,9 @@ ota_err ota_boot_confirm(const struct ota_boot_dev *dev, int slot, struct ota_di
     e = ota_boot_state_read(dev->flash, &cfg.layout, &st, NULL);
     if (e)
         return ota_boot_fail(d, e, "boot state (read)", cfg.layout.state_off);
-    if (st.pending != slot && !(st.confirmed == slot && st.pending == OTA_SLOT_NONE))
+    /* a confirmed slot may confirm again (firmware that confirms on every
+     * boot), even while an update for the other slot waits as pending */
+    if (st.pending != slot && st.confirmed != slot)
         return ota_boot_fail_vals(d, OTA_ERR_BOOT_NOT_ON_TRIAL, "boot state pending slot",
                                   0, (uint32_t)slot, st.pending);
     e = ota_otp_read_counter(dev->flash, &cfg.layout, &otp);

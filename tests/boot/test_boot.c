@@ -235,6 +235,9 @@ static void flow(const struct ota_crypto *c)
 
     /* v2 to B: trial twice, never confirmed: revert, B rejected */
     CHECK(fix_install(d, &v2, 0, 777, &slot) == OTA_OK && slot == 1);
+    /* the running A may confirm itself again while B waits; B stays pending */
+    CHECK(ota_boot_confirm(&d->dev, 0, &diag) == OTA_OK);
+    CHECK(fix_state(d).pending == 1 && fix_state(d).confirmed == 0);
     CHECK(ota_boot(&d->dev, &res) == OTA_OK && res.slot == 1 && res.trial);
     CHECK(ota_boot(&d->dev, &res) == OTA_OK && res.slot == 1 && res.trial &&
           res.attempts_left == 0);
