@@ -22,29 +22,41 @@ static uint32_t matchlen(const uint8_t *a, uint32_t alen, const uint8_t *b, uint
     return i;
 }
 
-/* Longest match of nw[0..nlen) among old's suffixes SA[st..en]. */
+/*
+ * Longest match of nw[0..nlen) among old's suffixes SA[st..en] (sorted).
+ * Binary search that remembers how much of the pattern the suffixes at both
+ * ends share (their LCP with it), so each probe compares from the smaller of
+ * the two instead of from the start: long repeated prefixes are read once.
+ */
 static uint32_t search(const saidx_t *sa, const uint8_t *old, uint32_t old_len,
                        const uint8_t *nw, uint32_t nlen, uint32_t st, uint32_t en,
                        uint32_t *pos)
 {
+    uint32_t a = (uint32_t)sa[st], b = (uint32_t)sa[en];
+    uint32_t llo = matchlen(old + a, old_len - a, nw, nlen);
+    uint32_t lhi = st == en ? llo : matchlen(old + b, old_len - b, nw, nlen);
     while (en - st >= 2) {
         uint32_t x = st + (en - st) / 2;
         uint32_t o = (uint32_t)sa[x];
-        uint32_t n = old_len - o < nlen ? old_len - o : nlen;
-        if (memcmp(old + o, nw, n) < 0)
+        uint32_t m = llo < lhi ? llo : lhi;
+        uint32_t avail = old_len - o;
+        uint32_t n = avail < nlen ? avail : nlen;
+        uint32_t l = m + matchlen(old + o + m, n - m, nw + m, n - m);
+        /* suffix < pattern (as memcmp over n bytes would say)? */
+        if (l < n && old[o + l] < nw[l]) {
             st = x;
-        else
+            llo = l;
+        } else {
             en = x;
+            lhi = l;
+        }
     }
-    uint32_t a = (uint32_t)sa[st], b = (uint32_t)sa[en];
-    uint32_t x = matchlen(old + a, old_len - a, nw, nlen);
-    uint32_t y = matchlen(old + b, old_len - b, nw, nlen);
-    if (x > y) {
-        *pos = a;
-        return x;
+    if (llo > lhi) {
+        *pos = (uint32_t)sa[st];
+        return llo;
     }
-    *pos = b;
-    return y;
+    *pos = (uint32_t)sa[en];
+    return lhi;
 }
 
 /* SA index ranges per 2-byte prefix: bkt[k] .. bkt[k + 1] - 1. */
