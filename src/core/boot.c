@@ -169,9 +169,11 @@ ota_err ota_boot(const struct ota_boot_dev *dev, struct ota_boot_result *res)
     res->otp_counter = otp.value;
     res->state = st;
 
-    /* 1. a pending trial: count the attempt in flash, then run it */
+    /* 1. a pending trial: count the attempt in flash, then run it. If the
+     * attempt cannot be recorded (a state write fails), the trial is not
+     * run at all: an uncounted trial could crash-loop forever. */
     if (st.pending != OTA_SLOT_NONE) {
-        int p = st.pending;
+        int p = st.pending, counted = 0;
         struct ota_boot_state nst = st;
         if (st.attempts > 0) {
             e = ota_boot_verify_slot(dev, &cfg, p, otp.value, &info, &vd);
@@ -181,26 +183,39 @@ ota_err ota_boot(const struct ota_boot_dev *dev, struct ota_boot_result *res)
             if (e == OTA_OK) {
                 nst.attempts = (uint8_t)(st.attempts - 1);
                 e = ota_boot_state_write(dev->flash, &cfg.layout, &nst);
-                if (e)
+                if (e == OTA_ERR_POWER_LOSS)
                     return recovery(res, e);
-                res->slot = p;
-                res->trial = 1;
-                res->attempts_left = nst.attempts;
-                res->info = info;
-                res->state = nst;
-                return OTA_OK;
+                if (e == OTA_OK) {
+                    res->slot = p;
+                    res->trial = 1;
+                    res->attempts_left = nst.attempts;
+                    res->info = info;
+                    res->state = nst;
+                    return OTA_OK;
+                }
+                ota_boot_fail(&res->diag, e, "boot state (count trial attempt)",
+                              cfg.layout.state_off);
+                counted = -1;
+            } else {
+                res->diag = vd;
             }
-            res->diag = vd;
         }
-        /* exhausted or invalid: revert, never run it again */
+        /* exhausted, invalid or uncountable: revert, never run it again.
+         * If even that cannot be written, the confirmed slot still runs;
+         * the next boot tries the revert again. */
+        nst = st;
         nst.pending = OTA_SLOT_NONE;
         nst.attempts = 0;
         nst.rejected = (uint8_t)p;
-        e = ota_boot_state_write(dev->flash, &cfg.layout, &nst);
-        if (e)
-            return recovery(res, e);
-        res->reverted = 1;
-        st = nst;
+        if (counted == 0) {
+            e = ota_boot_state_write(dev->flash, &cfg.layout, &nst);
+            if (e == OTA_ERR_POWER_LOSS)
+                return recovery(res, e);
+            if (e)
+                ota_boot_fail(&res->diag, e, "boot state (revert)", cfg.layout.state_off);
+        }
+        res->reverted = counted == 0;
+        st = nst; /* either way the pending slot is out of the running now */
         res->state = st;
     }
 
@@ -227,8 +242,9 @@ ota_err ota_boot(const struct ota_boot_dev *dev, struct ota_boot_result *res)
             res->fell_back = st.confirmed != OTA_SLOT_NONE;
             nst.confirmed = (uint8_t)s;
             e = ota_boot_state_write(dev->flash, &cfg.layout, &nst);
-            if (e)
+            if (e == OTA_ERR_POWER_LOSS)
                 return recovery(res, e);
+            /* bookkeeping only: the verified image runs even if it failed */
             st = nst;
         }
         /* a confirmation cut short before its OTP burn is completed here */

@@ -312,6 +312,38 @@ static void test_reinstall_over_pending(void)
     free(d);
 }
 
+/* A boot state that cannot be written (worn-out or failing sector) never
+ * runs an uncounted trial and never strands the device: the confirmed image
+ * runs. */
+static void test_state_unwritable(void)
+{
+    struct fix_dev *d = calloc(1, sizeof *d);
+    struct ota_boot_result res;
+    struct ota_boot_state st;
+    struct ota_boot_state_info inf;
+    int slot;
+    REQUIRE(fix_dev_make(d, geo(), 32, 0, key, FIX_HW_ID, 3, ota_crypto_openssl()) == 0);
+    REQUIRE(fix_install(d, &v1, 1, 4096, &slot) == OTA_OK);
+    REQUIRE(ota_boot(&d->dev, &res) == OTA_OK && res.slot == 0);
+    REQUIRE(fix_install(d, &v2, 0, 4096, &slot) == OTA_OK && slot == 1);
+    /* fill the current state sector, then forbid erasing the other one */
+    for (;;) {
+        REQUIRE(ota_boot_state_read(&d->sim.flash, &d->cfg.layout, &st, &inf) == OTA_OK);
+        if (inf.next == inf.records_per_sector)
+            break;
+        REQUIRE(ota_boot_state_write(&d->sim.flash, &d->cfg.layout, &st) == OTA_OK);
+    }
+    ota_sim_protect(&d->sim, d->cfg.layout.state_off / 4096 + (uint32_t)(1 - inf.sector), 1);
+    for (int k = 0; k < 5; k++) {
+        CHECK(ota_boot(&d->dev, &res) == OTA_OK);
+        CHECK(res.slot == 0 && !res.trial); /* never the uncounted trial */
+        CHECK(res.slot_err[1] == OTA_OK);   /* B was fine, just not countable */
+        CHECK(fix_state(d).pending == 1);   /* nothing could be recorded */
+    }
+    ota_sim_free(&d->sim);
+    free(d);
+}
+
 int main(void)
 {
     if (ota_key_generate(&key) != OTA_OK || ota_key_generate(&other_key) != OTA_OK)
@@ -331,6 +363,7 @@ int main(void)
     RUN(test_flow_openssl);
     RUN(test_flow_mbedtls);
     RUN(test_reinstall_over_pending);
+    RUN(test_state_unwritable);
     fix_image_free(&v1);
     fix_image_free(&v2);
     fix_image_free(&v3);
