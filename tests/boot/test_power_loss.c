@@ -53,6 +53,7 @@ struct run {
 static int failures;
 static uint8_t attempts_cfg = 3;
 
+__attribute__((format(printf, 2, 3))) static void fail(struct run *r, const char *fmt, ...);
 static void fail(struct run *r, const char *fmt, ...)
 {
     va_list ap;
