@@ -64,7 +64,7 @@ prepare() { # data dir, devices
   curl -sf -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
     -d '{"release_id":1,"stages":[{"percent":100}]}' "http://127.0.0.1:$PORT/v1/campaigns" >/dev/null
   stop_server
-  /usr/bin/python3 "$HERE/seed_devices.py" "$d/ota.db" "$n" >/dev/null
+  /usr/bin/python3 "$HERE/seed_devices.py" "$d/ota.db" "$n" "$DIGEST" >/dev/null
   ADMIN_TOKENS[$n]=$tok
 }
 

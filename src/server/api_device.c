@@ -57,6 +57,7 @@ static int parse_digest(const char *hex, uint8_t d[OTA_SHA256_LEN])
 
 /* What the device says about itself. */
 struct checkin_info {
+    char last_result[SRV_SEEN_RESULT_MAX + 1];
     char hw_id[SRV_HWID_MAX + 1];
     char version[24];
     char slot_state[32];
@@ -162,8 +163,9 @@ static void nothing(struct server *s, struct http_req *r, struct http_resp *out)
 static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
                     const struct srv_device *d)
 {
-    static const char *const FIELDS[] = {"hw_id",      "current_version", "current_digest",
-                                         "slot_state", "manifest_format", NULL};
+    static const char *const FIELDS[] = {"hw_id",           "current_version",
+                                         "current_digest",  "slot_state",
+                                         "manifest_format", "last_result", NULL};
     struct checkin_info ci;
     char digest_hex[80] = "";
     struct store *st = s->store;
@@ -177,7 +179,8 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
              jv_string(o, "current_version", 0, sizeof(ci.version) - 1, ci.version, out) &&
              jv_string(o, "current_digest", 0, sizeof(digest_hex) - 1, digest_hex, out) &&
              jv_string(o, "slot_state", 0, sizeof(ci.slot_state) - 1, ci.slot_state, out) &&
-             jv_int(o, "manifest_format", 0, 1, 255, &ci.manifest_format, out);
+             jv_int(o, "manifest_format", 0, 1, 255, &ci.manifest_format, out) &&
+             jv_string(o, "last_result", 0, SRV_SEEN_RESULT_MAX, ci.last_result, out);
     json_decref(o);
     if (!ok)
         return;
@@ -214,13 +217,16 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
     memcpy(seen.current_digest, ci.digest, OTA_SHA256_LEN);
     seen.has_digest = (uint8_t)ci.has_digest;
     snprintf(seen.slot_state, sizeof(seen.slot_state), "%s", ci.slot_state);
-    /* Inventory writes only when something changed, or to refresh a
-     * last-seen time older than a minute. */
-    if (strcmp(seen.current_version, d->current_version) != 0 ||
+    snprintf(seen.last_result, sizeof(seen.last_result), "%s", ci.last_result);
+    /* Last seen is refreshed by every check-in (a narrow row, batched); the
+     * device row itself only when the reported state changed. */
+    seen.state_changed =
+        strcmp(seen.current_version, d->current_version) != 0 ||
         seen.has_digest != d->has_digest ||
         memcmp(seen.current_digest, d->current_digest, OTA_SHA256_LEN) != 0 ||
-        strcmp(seen.slot_state, d->slot_state) != 0 || seen.at - d->last_seen >= 60)
-        seen_push(s, &seen);
+        strcmp(seen.slot_state, d->slot_state) != 0 ||
+        (seen.last_result[0] && strcmp(seen.last_result, d->last_result) != 0);
+    seen_push(s, &seen);
     atomic_fetch_add_explicit(&s->metrics.checkins, 1, memory_order_relaxed);
 
     struct campaign_snapshot *snap = campaign_cache_get(s);

@@ -70,7 +70,7 @@ int auth_device(struct server *s, struct http_req *r, struct http_resp *out,
         return 0;
     }
     token_hash(tok, h);
-    rc = s->store->ops->device_get(s->store, id, d);
+    rc = s->store->ops->device_get_auth(s->store, id, d);
     if (rc == STORE_ERR) {
         resp_error(out, 503, "storage", "database unavailable");
         return 0;

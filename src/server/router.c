@@ -114,8 +114,12 @@ void route_request(struct server *s, struct http_req *r, struct http_resp *out)
                 resp_error(out, 404, "not_found", "no such device");
                 return;
             }
-            if (auth_device(s, r, out, id, &d))
-                resp_json(out, 200, device_json(&d));
+            if (auth_device(s, r, out, id, &d)) {
+                if (s->store->ops->device_get(s->store, id, &d) != STORE_OK)
+                    resp_error(out, 503, "storage", "database unavailable");
+                else
+                    resp_json(out, 200, device_json(&d));
+            }
             return;
         }
         api_admin_route(s, r, out);

@@ -2,8 +2,9 @@
  * seen.c - check-ins update the device inventory (last seen, current
  * version/digest, slot state) through a queue flushed every few seconds
  * (--inventory-flush), so a check-in costs no synchronous database write. On
- * a crash at most that much "last seen" data is lost (a device
- * whose state did not change is re-written at most once a minute); reports, which
+ * a crash at most that much "last seen" data is lost (last-seen times live in
+ * a narrow table of their own; device rows change only when the reported
+ * state does); reports, which
  * matter for rollouts, are never queued (they commit before the ack).
  */
 #include <stdlib.h>
@@ -12,7 +13,7 @@
 #include "log.h"
 #include "server.h"
 
-#define SEEN_MAX_QUEUE 1000000
+#define SEEN_MAX_QUEUE 500000 /* beyond: dropped (the next check-in repeats it) */
 
 void seen_push(struct server *s, const struct srv_seen *v)
 {
@@ -55,14 +56,19 @@ void seen_flush(struct server *s)
     q->n = q->cap = 0;
     pthread_mutex_unlock(&q->lock);
     /* Key order: neighbouring rows share B-tree pages. Keep only the latest
-     * entry per device, and write in chunks so that report commits never
-     * wait long for the write lock. */
+     * entry per device (but a state change seen by an earlier entry of the
+     * batch is kept), and write in chunks so that report commits never wait
+     * long for the write lock. */
     qsort(items, n, sizeof(*items), by_device);
     size_t m = 0;
+    uint8_t changed = 0;
     for (size_t i = 0; i < n; i++) {
+        changed |= items[i].state_changed;
         if (i + 1 < n && strcmp(items[i].device_id, items[i + 1].device_id) == 0)
             continue;
-        items[m++] = items[i];
+        items[m] = items[i];
+        items[m++].state_changed = changed;
+        changed = 0;
     }
     for (size_t off = 0; off < m; off += 2000) {
         size_t k = m - off < 2000 ? m - off : 2000;

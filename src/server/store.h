@@ -30,6 +30,7 @@ enum store_rc {
 #define SRV_TAGS_MAX 512     /* comma-separated tag list */
 #define SRV_DETAIL_MAX 512
 #define SRV_STAGES_MAX 16
+#define SRV_SEEN_RESULT_MAX 128 /* last_result sent with a check-in */
 
 struct srv_release {
     int64_t id;
@@ -149,6 +150,8 @@ struct srv_seen {
     uint8_t current_digest[OTA_SHA256_LEN];
     uint8_t has_digest;
     char slot_state[32];
+    char last_result[SRV_SEEN_RESULT_MAX + 1]; /* "" = unchanged */
+    uint8_t state_changed; /* version/digest/slot/result differ from the stored row */
     uint64_t seq; /* arrival order (the queue keeps the latest per device last) */
 };
 
@@ -179,6 +182,9 @@ struct store_ops {
     /* devices */
     enum store_rc (*device_insert)(struct store *s, const struct srv_device *d);
     enum store_rc (*device_get)(struct store *s, const char *id, struct srv_device *d);
+    /* The device row for authentication and targeting on the check-in path:
+     * like device_get but last_seen may be stale (cheapest read). */
+    enum store_rc (*device_get_auth)(struct store *s, const char *id, struct srv_device *d);
     enum store_rc (*device_by_token)(struct store *s, const uint8_t hash[OTA_SHA256_LEN],
                                      struct srv_device *d);
     enum store_rc (*device_list)(struct store *s, const char *after_id, int limit,
@@ -187,7 +193,8 @@ struct store_ops {
     enum store_rc (*device_set_token)(struct store *s, const char *id,
                                       const uint8_t hash[OTA_SHA256_LEN]);
     enum store_rc (*device_delete)(struct store *s, const char *id);
-    /* Batched inventory update from check-ins (one transaction). */
+    /* Batched inventory update from check-ins (one transaction): last seen
+     * always, the reported state only for entries with state_changed. */
     enum store_rc (*devices_seen)(struct store *s, const struct srv_seen *v, size_t n);
     int64_t (*device_count)(struct store *s);
 

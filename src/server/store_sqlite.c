@@ -75,6 +75,11 @@ static const char *const MIGRATIONS[] = {
     "  UPDATE campaign_counts SET n = n - 1 WHERE campaign_id = OLD.campaign_id"
     "    AND stage = OLD.stage AND state = OLD.state;"
     "END;",
+    /* 2 -> 3: last-seen times in their own narrow table: check-ins refresh
+     * them constantly, while device rows (read on every check-in) now only
+     * change when a device's reported state does. */
+    "CREATE TABLE device_seen(id TEXT PRIMARY KEY, last_seen INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO device_seen SELECT id, last_seen FROM devices WHERE last_seen > 0;",
 };
 #define N_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
 
@@ -91,12 +96,15 @@ enum stmt_id {
     S_REL_DELETE,
     S_DEV_INSERT,
     S_DEV_GET,
+    S_DEV_AUTH,
     S_DEV_BY_TOKEN,
     S_DEV_LIST,
     S_DEV_SET_TAGS,
     S_DEV_SET_TOKEN,
     S_DEV_DELETE,
+    S_SEEN_DELETE,
     S_DEV_SEEN,
+    S_SEEN_UPSERT,
     S_DEV_COUNT,
     S_ENR_INSERT,
     S_ENR_BY_HASH,
@@ -126,6 +134,11 @@ enum stmt_id {
 #define DEV_COLS                                                                 \
     "id, token_hash, hw_id, tags, current_version, current_digest, slot_state, " \
     "last_result, last_seen, created_at"
+/* The same columns, with last_seen from device_seen when newer. */
+#define DEV_COLS_J                                                               \
+    "d.id, d.token_hash, d.hw_id, d.tags, d.current_version, d.current_digest, "   \
+    "d.slot_state, d.last_result, coalesce(max(d.last_seen, s.last_seen), "       \
+    "d.last_seen), d.created_at FROM devices d LEFT JOIN device_seen s ON s.id = d.id"
 #define REL_COLS                                                                 \
     "id, name, v_major, v_minor, v_rev, v_build, security_counter, hw_id, digest, " \
     "size, created_at"
@@ -147,15 +160,22 @@ static const char *const SQL[S_COUNT] = {
     [S_REL_DELETE] = "DELETE FROM releases WHERE id = ?1",
     [S_DEV_INSERT] = "INSERT INTO devices(id, token_hash, hw_id, tags, created_at) "
                      "VALUES(?1, ?2, ?3, ?4, ?5)",
-    [S_DEV_GET] = "SELECT " DEV_COLS " FROM devices WHERE id = ?1",
-    [S_DEV_BY_TOKEN] = "SELECT " DEV_COLS " FROM devices WHERE token_hash = ?1",
-    [S_DEV_LIST] = "SELECT " DEV_COLS " FROM devices WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [S_DEV_GET] = "SELECT " DEV_COLS_J " WHERE d.id = ?1",
+    [S_DEV_AUTH] = "SELECT " DEV_COLS " FROM devices WHERE id = ?1",
+    [S_DEV_BY_TOKEN] = "SELECT " DEV_COLS_J " WHERE d.token_hash = ?1",
+    [S_DEV_LIST] = "SELECT " DEV_COLS_J " WHERE d.id > ?1 ORDER BY d.id LIMIT ?2",
     [S_DEV_SET_TAGS] = "UPDATE devices SET tags = ?2 WHERE id = ?1",
     [S_DEV_SET_TOKEN] = "UPDATE devices SET token_hash = ?2 WHERE id = ?1",
     [S_DEV_DELETE] = "DELETE FROM devices WHERE id = ?1",
-    [S_DEV_SEEN] = "UPDATE devices SET last_seen = max(last_seen, ?2), "
-                   "current_version = ?3, current_digest = ?4, slot_state = ?5 "
+    [S_SEEN_DELETE] = "DELETE FROM device_seen WHERE id = ?1",
+    [S_DEV_SEEN] = "UPDATE devices SET "
+                   "current_version = ?3, current_digest = ?4, slot_state = ?5, "
+                   "last_result = CASE WHEN ?6 = '' THEN last_result ELSE ?6 END "
                    "WHERE id = ?1",
+    [S_SEEN_UPSERT] = "INSERT INTO device_seen(id, last_seen) SELECT ?1, ?2 "
+                      "WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?1) "
+                      "ON CONFLICT(id) DO UPDATE SET last_seen = "
+                      "max(last_seen, excluded.last_seen)",
     [S_DEV_COUNT] = "SELECT count(*) FROM devices",
     [S_ENR_INSERT] = "INSERT INTO enroll_tokens(token_hash, tags, hw_id, expires_at, "
                      "max_uses, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
@@ -546,6 +566,17 @@ static enum store_rc sq_device_get(struct store *s, const char *id, struct srv_d
     return one_device(c, st, d);
 }
 
+static enum store_rc sq_device_get_auth(struct store *s, const char *id,
+                                        struct srv_device *d)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_DEV_AUTH);
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, id);
+    return one_device(c, st, d);
+}
+
 static enum store_rc sq_device_by_token(struct store *s, const uint8_t h[OTA_SHA256_LEN],
                                         struct srv_device *d)
 {
@@ -610,11 +641,25 @@ static enum store_rc sq_device_set_token(struct store *s, const char *id,
 static enum store_rc sq_device_delete(struct store *s, const char *id)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = stmt(c, S_DEV_DELETE);
-    if (!st)
-        return STORE_ERR;
-    bind_text(st, 1, id);
-    return update_one(c, st, "device_delete");
+    sqlite3_stmt *st;
+    enum store_rc rc = STORE_ERR;
+    if (!tx(c, S_BEGIN))
+        return db_fail(c, "begin");
+    if ((st = stmt(c, S_DEV_DELETE))) {
+        bind_text(st, 1, id);
+        rc = update_one(c, st, "device_delete");
+    }
+    if (rc == STORE_OK) {
+        rc = STORE_ERR;
+        if ((st = stmt(c, S_SEEN_DELETE))) {
+            bind_text(st, 1, id);
+            rc = step_write(c, st, "seen_delete");
+        }
+    }
+    if (rc == STORE_OK)
+        return tx(c, S_COMMIT) ? STORE_OK : db_fail(c, "commit");
+    tx(c, S_ROLLBACK);
+    return rc;
 }
 
 static enum store_rc devices_seen_tx(struct conn *c, const struct srv_seen *v, size_t n);
@@ -634,23 +679,36 @@ static enum store_rc sq_devices_seen(struct store *s, const struct srv_seen *v, 
 
 static enum store_rc devices_seen_tx(struct conn *c, const struct srv_seen *v, size_t n)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st, *up;
     if (!tx(c, S_BEGIN))
         return db_fail(c, "begin");
     st = stmt(c, S_DEV_SEEN);
-    for (size_t i = 0; st && i < n; i++) {
+    up = stmt(c, S_SEEN_UPSERT);
+    for (size_t i = 0; st && up && i < n; i++) {
+        bind_text(up, 1, v[i].device_id);
+        sqlite3_bind_int64(up, 2, v[i].at);
+        if (step_write(c, up, "device_seen") == STORE_ERR) {
+            tx(c, S_ROLLBACK);
+            return STORE_ERR;
+        }
+        if (!v[i].state_changed)
+            continue;
         bind_text(st, 1, v[i].device_id);
-        sqlite3_bind_int64(st, 2, v[i].at);
         bind_text(st, 3, v[i].current_version);
         if (v[i].has_digest)
             bind_blob(st, 4, v[i].current_digest, OTA_SHA256_LEN);
         else
             sqlite3_bind_null(st, 4);
         bind_text(st, 5, v[i].slot_state);
+        bind_text(st, 6, v[i].last_result);
         if (step_write(c, st, "devices_seen") == STORE_ERR) {
             tx(c, S_ROLLBACK);
             return STORE_ERR;
         }
+    }
+    if (!st || !up) {
+        tx(c, S_ROLLBACK);
+        return STORE_ERR;
     }
     return tx(c, S_COMMIT) ? STORE_OK : db_fail(c, "commit");
 }
@@ -1125,6 +1183,7 @@ static const struct store_ops SQLITE_OPS = {
     .release_delete = sq_release_delete,
     .device_insert = sq_device_insert,
     .device_get = sq_device_get,
+    .device_get_auth = sq_device_get_auth,
     .device_by_token = sq_device_by_token,
     .device_list = sq_device_list,
     .device_set_tags = sq_device_set_tags,

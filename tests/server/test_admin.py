@@ -109,7 +109,8 @@ def test_devices_register_tags_inventory(server):
     # Inventory from a check-in (flushed within about a second).
     digest = "ab" * 32
     r = server.checkin("dev-1", tok, {"hw_id": "hub-a", "current_version": "1.0.0",
-                                      "current_digest": digest, "slot_state": "confirmed"})
+                                      "current_digest": digest, "slot_state": "confirmed",
+                                      "last_result": "rolled-back after trial boot"})
     assert r.status == 200 and r.json()["action"] == "none"
     import time
     for _ in range(50):
@@ -119,6 +120,7 @@ def test_devices_register_tags_inventory(server):
         time.sleep(0.1)
     assert d["current_version"] == "1.0.0" and d["current_digest"] == digest
     assert d["slot_state"] == "confirmed" and d["last_seen"] > 0
+    assert d["last_result"] == "rolled-back after trial boot"
     # The device may read its own record.
     assert server.request("GET", "/v1/devices/dev-1", token=tok).json()["id"] == "dev-1"
     # Paging.
