@@ -362,20 +362,20 @@ static int fill_state_log(struct fix_dev *d)
     return -1; /* the log never advanced */
 }
 
-static void test_power_loss_every_op(void)
+static const struct {
+    const char *geo;
+    uint32_t sectors, slot_size;
+} GEOS[] = {
+    {"generic-4k", 16, 12288},
+    {"nrf52", 16, 12288},
+    {"spi-nor", 16, 12288},
+    {"stm32f4", 6, 131072},
+};
+
+/* The proof over the first n_geos geometries with one crypto backend. */
+static void proof(const struct ota_crypto *c, size_t n_geos, unsigned stride)
 {
-    static const struct {
-        const char *geo;
-        uint32_t sectors, slot_size;
-    } GEOS[] = {
-        {"generic-4k", 16, 12288},
-        {"nrf52", 16, 12288},
-        {"spi-nor", 16, 12288},
-        {"stm32f4", 6, 131072},
-    };
-    const char *env = getenv("OTA_POWER_LOSS_STRIDE");
-    unsigned stride = env && atoi(env) > 0 ? (unsigned)atoi(env) : 1, total = 0;
-    const struct ota_crypto *c = ota_crypto_openssl();
+    unsigned total = 0;
     struct fix_image v1, v2, v3, low;
     ota_key *key = NULL;
     size_t gi;
@@ -385,13 +385,15 @@ static void test_power_loss_every_op(void)
     REQUIRE(fix_image_make(&v2, key, 2, 1, FIX_HW_ID, 8192, 2) == 0);
     REQUIRE(fix_image_make(&v3, key, 3, 2, FIX_HW_ID, 8192, 3) == 0);
     REQUIRE(fix_image_make(&low, key, 4, 1, FIX_HW_ID, 8192, 4) == 0);
-    printf("power-loss proof (%s): cut before + torn at %s operation index, second cut\n"
-           "during the recovery at each of its operations in turn, %u trial attempts\n",
-           stride == 1 ? "FULL" : "SAMPLED", stride == 1 ? "EVERY" : "every k-th", attempts_cfg);
+    printf("power-loss proof, %s backend (%s): cut before + torn at %s operation index,\n"
+           "plus a second cut at a random operation of the recovery when it writes; %u trial "
+           "attempts\n",
+           c->name, stride == 1 ? "FULL" : "SAMPLED", stride == 1 ? "EVERY" : "every k-th",
+           attempts_cfg);
     if (stride != 1)
-        printf("  (OTA_POWER_LOSS_STRIDE=%u: every %u-th index only)\n", stride, stride);
+        printf("  (sampled: every %u-th operation index only)\n", stride);
 
-    for (gi = 0; gi < sizeof GEOS / sizeof GEOS[0]; gi++) {
+    for (gi = 0; gi < n_geos; gi++) {
         const struct ota_sim_geometry *g = ota_sim_geometry_find(GEOS[gi].geo);
         struct fix_dev *base1 = calloc(1, sizeof *base1), *base3 = calloc(1, sizeof *base3),
                        *work = calloc(1, sizeof *work), *scratch = calloc(1, sizeof *scratch);
@@ -447,7 +449,8 @@ static void test_power_loss_every_op(void)
         free(base3);
         free(work);
     }
-    printf("power-loss proof: %u power cuts survived, %d failures\n", total, failures);
+    printf("power-loss proof, %s: %u power cuts survived, %d failures so far\n", c->name, total,
+           failures);
     CHECK_EQ(failures, 0);
     fix_image_free(&v1);
     fix_image_free(&v2);
@@ -456,8 +459,24 @@ static void test_power_loss_every_op(void)
     ota_key_free(key);
 }
 
+/* Every index, every geometry (OpenSSL backend: fast). */
+static void test_power_loss_every_op(void)
+{
+    const char *env = getenv("OTA_POWER_LOSS_STRIDE");
+    proof(ota_crypto_openssl(), sizeof GEOS / sizeof GEOS[0],
+          env && atoi(env) > 0 ? (unsigned)atoi(env) : 1);
+}
+
+/* The same proof through the mbedTLS backend (what runs on an MCU), every
+ * 3rd index on one geometry: its ECDSA is ~17x slower. */
+static void test_power_loss_mbedtls_sampled(void)
+{
+    proof(ota_crypto_mbedtls(), 1, 3);
+}
+
 int main(void)
 {
     RUN(test_power_loss_every_op);
+    RUN(test_power_loss_mbedtls_sampled);
     return test_summary();
 }
