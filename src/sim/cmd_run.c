@@ -60,7 +60,9 @@ static void help(FILE *f)
             "  --exit-when-idle      exit 0 after the first check-in with nothing to do\n"
             "  --power-cut-at N      cut power at the Nth flash program/erase from now\n"
             "  --cut-mode MODE       before (default) or torn (inside the operation)\n"
-            "  --cut-seed N          seed of the torn content (default 1)\n\n"
+            "  --cut-seed N          seed of the torn content (default 1)\n"
+            "  --exit-on-power-cut   save the flash as the cut left it and exit 0 (inspect it\n"
+            "                        with 'ota-sim status'; the next run boots from there)\n\n"
             "Firmware behaviour (marker \"" MARKER "<word>\" in the payload's first\n"
             "4 KiB): healthy (default), crash-at-boot, hang, fail-selftest.\n\n");
     fputs(sim_exit_codes_help, f);
@@ -121,6 +123,7 @@ int sim_cmd_run(int argc, char **argv)
                                          {"power-cut-at", required_argument, 0, 'p'},
                                          {"cut-mode", required_argument, 0, 'M'},
                                          {"cut-seed", required_argument, 0, 's'},
+                                         {"exit-on-power-cut", no_argument, 0, 'x'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     struct agent_config cfg;
@@ -128,7 +131,7 @@ int sim_cmd_run(int argc, char **argv)
     const char *config = NULL, *flash;
     char err[512], ver[32];
     char *overrides[32];
-    int n_over = 0, c, rc = SIM_EXIT_OK, i, exit_idle = 0;
+    int n_over = 0, c, rc = SIM_EXIT_OK, i, exit_idle = 0, exit_on_cut = 0;
     double watchdog = 1.0;
     unsigned long max_boots = 0, boots = 0;
     long long cut_at = -1;
@@ -161,6 +164,7 @@ int sim_cmd_run(int argc, char **argv)
             }
             break;
         case 's': cut_seed = strtoull(optarg, NULL, 10); break;
+        case 'x': exit_on_cut = 1; break;
         case 'h': help(stdout); return SIM_EXIT_OK;
         default:
             fprintf(stderr, "ota-sim run: see 'ota-sim run --help'\n");
@@ -232,8 +236,11 @@ int sim_cmd_run(int argc, char **argv)
         d->sim.running_slot = res.slot;
         if (e == OTA_ERR_POWER_LOSS) {
             LOG_W("POWER CUT during boot #%u: power on again", d->sim.boot_count);
+            d->sim.running_slot = -1;
             ota_sim_power_on(&d->sim);
             sim_device_save(d);
+            if (exit_on_cut)
+                break;
             continue;
         }
         if (res.slot < 0) {
@@ -297,6 +304,8 @@ int sim_cmd_run(int argc, char **argv)
             d->sim.running_slot = -1;
             ota_sim_power_on(&d->sim);
             sim_device_save(d);
+            if (exit_on_cut)
+                break;
         } else if (exit_idle && o == AGENT_IDLE) {
             LOG_I("idle: nothing to do, exiting (--exit-when-idle)");
             break;

@@ -52,12 +52,13 @@ class Env:
         return d
 
     def close(self, failed):
-        for d in self.devices:
-            d.stop()
-        for p in self.proxies:
-            p.stop()
-        if self.server:
-            self.server.stop()
+        # every process is stopped even when one stop fails
+        for stop in [d.stop for d in self.devices] + [p.stop for p in self.proxies] + \
+                ([self.server.stop] if self.server else []):
+            try:
+                stop()
+            except Exception as e:  # noqa: BLE001 - teardown must go on
+                print("teardown: %r" % e)
         if failed:
             for d in self.devices:
                 print("---- device %s log tail ----\n%s" % (d.name, d.log_tail(25)))

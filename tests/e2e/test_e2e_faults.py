@@ -145,8 +145,10 @@ def test_power_cut_during_download_and_install(env):
     total = ref.status()["flash_ops"]["operations"] - ops0
     assert total > 50
 
+    # spread over the download, and every one of the last operations
+    # (end of download, install: flush + pending mark, trial boot, confirm)
     points = sorted(set([1, 2, 5, 10] + [total * k // 14 for k in range(1, 14)] +
-                        [total - 12, total - 6, total - 3, total - 1]))
+                        list(range(total - 16, total))))
     results = {}
     cases = [(n, mode) for mode in ("before", "torn") for n in points]
     batch = 8
@@ -173,7 +175,8 @@ def test_power_cut_during_download_and_install(env):
           "by phase: %s; every device booted a verified image after the cut and ended "
           "confirmed on 2.0.0" % (len(cases), total,
                                   ", ".join("%s %d" % kv for kv in sorted(results.items()))))
-    assert results.get("download", 0) > 0 and results.get("install", 0) > 0, results
+    for phase in ("download", "install", "boot", "confirm"):
+        assert results.get(phase, 0) > 0, (phase, results)
 
 
 def test_server_restart_mid_campaign(env):
