@@ -13,10 +13,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import otae2e as E  # noqa: E402
 
 
-def pytest_configure(config):
+def require_binaries():
     for b in (E.SERVER, E.SIM, E.TOOL):
         if not os.path.exists(b):
-            raise pytest.UsageError("missing %s: build first and set OTA_BUILD_DIR" % b)
+            pytest.fail("missing %s: build first and set OTA_BUILD_DIR" % b, pytrace=False)
+
+
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
+                   "runtime error:")
 
 
 @pytest.fixture
@@ -26,6 +30,7 @@ def work(tmp_path):
 
 @pytest.fixture
 def keys(work):
+    require_binaries()
     return E.Keys(work)
 
 
@@ -59,6 +64,17 @@ class Env:
                 stop()
             except Exception as e:  # noqa: BLE001 - teardown must go on
                 print("teardown: %r" % e)
+        # a sanitizer report in any process log fails the test (ASan builds)
+        reports = []
+        for name, path in [(d.name, d.log_path) for d in self.devices] + \
+                ([("server", self.server.log_path)] if self.server else []):
+            try:
+                text = open(path).read()
+            except OSError:
+                continue
+            hits = [text.find(m) for m in SANITIZER_MARKS if m in text]
+            if hits:
+                reports.append("%s: %s" % (name, text[max(0, min(hits) - 200):][:1500]))
         if failed:
             for d in self.devices:
                 print("---- device %s log tail ----\n%s" % (d.name, d.log_tail(25)))
@@ -68,6 +84,7 @@ class Env:
                           "\n".join(open(self.server.log_path).read().splitlines()[-25:]))
                 except OSError:
                     pass
+        assert not reports, "sanitizer reports:\n" + "\n".join(reports)
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
