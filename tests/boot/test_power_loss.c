@@ -4,7 +4,8 @@
  *
  * For each geometry and scenario (install + trial + confirm; install + trial
  * never confirmed until revert; install of a lower security counter, refused;
- * install + confirm raising the OTP counter) the scenario is run once uncut
+ * install + confirm raising the OTP counter; re-install over an update that
+ * is pending but never booted) the scenario is run once uncut
  * to count its flash operations N. Then for EVERY operation index 0..N-1 and
  * BOTH cut models (power lost before the operation / torn inside it) the
  * scenario is replayed from the same snapshot with the cut armed there; the
@@ -395,14 +396,15 @@ static void proof(const struct ota_crypto *c, size_t n_geos, unsigned stride)
 
     for (gi = 0; gi < n_geos; gi++) {
         const struct ota_sim_geometry *g = ota_sim_geometry_find(GEOS[gi].geo);
+        struct fix_dev *base5 = calloc(1, sizeof *base5);
         struct fix_dev *base1 = calloc(1, sizeof *base1), *base3 = calloc(1, sizeof *base3),
                        *work = calloc(1, sizeof *work), *scratch = calloc(1, sizeof *scratch);
         struct ota_boot_result res;
-        struct scenario s1, s2, s3, s4;
+        struct scenario s1, s2, s3, s4, s5;
         struct run r;
         int slot;
 
-        REQUIRE(g && base1 && base3 && work && scratch);
+        REQUIRE(g && base1 && base3 && base5 && work && scratch);
         /* base1: v1 installed at the factory in slot A, booted (OTP = 1) */
         REQUIRE(fix_dev_make(base1, g, GEOS[gi].sectors, GEOS[gi].slot_size, key, FIX_HW_ID,
                              attempts_cfg, c) == 0);
@@ -435,12 +437,23 @@ static void proof(const struct ota_crypto *c, size_t n_geos, unsigned stride)
         s3 = (struct scenario){"install of lower counter (refused)", K_REFUSED, base3, &low,
                                {&v3}, 1, &v3, 2};
 
+        /* base5: base1 + v2 installed and pending, never booted */
+        REQUIRE(fix_dev_make(base5, g, GEOS[gi].sectors, GEOS[gi].slot_size, key, FIX_HW_ID,
+                             attempts_cfg, c) == 0);
+        ota_sim_copy(&base5->sim, &base1->sim);
+        REQUIRE(fix_install(base5, &v2, 0, 4096, &slot) == OTA_OK && slot == 1);
+        s5 = (struct scenario){"re-install over a pending update", K_CONFIRM, base5, &v3,
+                               {&v1, &v2, &v3}, 3, &v3, 2};
+
         prove(g->name, &s1, work, scratch, stride, &total);
         prove(g->name, &s2, work, scratch, stride, &total);
         prove(g->name, &s3, work, scratch, stride, &total);
         prove(g->name, &s4, work, scratch, stride, &total);
+        prove(g->name, &s5, work, scratch, stride, &total);
 
         ota_sim_free(&base1->sim);
+        ota_sim_free(&base5->sim);
+        free(base5);
         ota_sim_free(&base3->sim);
         ota_sim_free(&work->sim);
         ota_sim_free(&scratch->sim);
