@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -242,6 +244,10 @@ struct ticker {
 static void *ticker_main(void *arg)
 {
     struct ticker *t = arg;
+    /* Background work (inventory batches, checkpoints, rollout evaluation)
+     * yields the CPU to request handlers: it must not add to their latency. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
+        log_msg(LOG_DEBUG, "ticker_nice_failed", "errno=%d", errno);
     pthread_mutex_lock(&t->lock);
     while (!t->stop) {
         struct timespec ts;

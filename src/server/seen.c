@@ -47,13 +47,20 @@ static int by_device(const void *a, const void *b)
 void seen_flush(struct server *s)
 {
     struct seen_queue *q = &s->seen;
-    struct srv_seen *items;
-    size_t n;
+    struct srv_seen *items, *fresh;
+    size_t n, cap;
+    /* Swap in an empty buffer as large as the last one, allocated outside
+     * the lock, so check-ins never wait for a large realloc. */
+    pthread_mutex_lock(&q->lock);
+    cap = q->cap;
+    pthread_mutex_unlock(&q->lock);
+    fresh = cap ? malloc(cap * sizeof(*fresh)) : NULL;
     pthread_mutex_lock(&q->lock);
     items = q->items;
     n = q->n;
-    q->items = NULL;
-    q->n = q->cap = 0;
+    q->items = fresh;
+    q->cap = fresh ? cap : 0;
+    q->n = 0;
     pthread_mutex_unlock(&q->lock);
     /* Key order: neighbouring rows share B-tree pages. Keep only the latest
      * entry per device (but a state change seen by an earlier entry of the
