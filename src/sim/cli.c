@@ -77,3 +77,68 @@ void sim_device_close(struct sim_device *d)
 {
     ota_sim_free(&d->sim);
 }
+
+void sim_cut_init(struct sim_cut_opts *o)
+{
+    o->at = -1;
+    o->torn = 0;
+    o->seed = 1;
+}
+
+int sim_cut_option(struct sim_cut_opts *o, int c, const char *arg, const char *cmd)
+{
+    char *end;
+    switch (c) {
+    case 'C':
+        o->at = strtoll(arg, &end, 0);
+        if (!*arg || *end || o->at < 0) {
+            fprintf(stderr, "ota-sim %s: --power-cut needs an operation index >= 0\n", cmd);
+            return -1;
+        }
+        return 1;
+    case 'T':
+        o->torn = 1;
+        return 1;
+    case 'S':
+        o->seed = strtoull(arg, &end, 0);
+        if (!*arg || *end) {
+            fprintf(stderr, "ota-sim %s: --seed needs a number\n", cmd);
+            return -1;
+        }
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int sim_cut_check(const struct sim_cut_opts *o, const char *cmd)
+{
+    if (o->torn && o->at < 0) {
+        fprintf(stderr, "ota-sim %s: --torn needs --power-cut N\n", cmd);
+        return SIM_EXIT_USAGE;
+    }
+    return 0;
+}
+
+void sim_cut_arm(struct sim_device *d, const struct sim_cut_opts *o)
+{
+    if (o->at >= 0)
+        ota_sim_arm_cut(&d->sim, o->torn ? OTA_SIM_CUT_TORN : OTA_SIM_CUT_BEFORE,
+                        (uint64_t)o->at, o->seed);
+}
+
+int sim_cut_finish(struct sim_device *d, const struct sim_cut_opts *o, const char *cmd)
+{
+    int fired = o->at >= 0 && d->sim.cut_fired;
+    if (fired) {
+        fprintf(stderr, "ota-sim %s: power cut %s flash operation %lld (run 'ota-sim boot %s' "
+                "to see what the device does)\n",
+                cmd, o->torn ? "in the middle of" : "before", o->at, d->path);
+        d->sim.running_slot = -1; /* power lost: nothing runs until the next boot */
+    } else if (o->at >= 0) {
+        fprintf(stderr, "ota-sim %s: note: the command took fewer than %lld flash operations; "
+                "no power cut happened\n", cmd, o->at + 1);
+    }
+    ota_sim_power_on(&d->sim);
+    return fired;
+}

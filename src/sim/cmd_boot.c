@@ -14,14 +14,15 @@
 
 static void help(FILE *f)
 {
-    fprintf(f, "Usage: ota-sim boot FLASH [--json]\n\n"
+    fprintf(f, "Usage: ota-sim boot FLASH [--json] [--power-cut N [--torn] [--seed S]]\n\n"
                "Reset the device: stage 0 checks the bootloader region against the hash in\n"
                "OTP, then the bootloader picks the pending slot while trial attempts remain\n"
                "(counting the attempt first), else the confirmed slot, else the other valid\n"
                "slot, and runs it only after full verification. Prints the slot and version\n"
                "that run, or the recovery reason (exit code 3).\n\n"
                "Options:\n"
-               "  --json   print the result as one JSON object\n\n");
+               "  --json          print the result as one JSON object\n"
+               SIM_CUT_HELP "\n");
     fputs(sim_exit_codes_help, f);
 }
 
@@ -33,15 +34,23 @@ static const char *slot_err_name(ota_err e)
 int sim_cmd_boot(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"json", no_argument, 0, 'j'}, SIM_CUT_LONG_OPTIONS, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    struct sim_cut_opts cut;
     int json = 0, c, rc, i;
     struct sim_device *d;
     struct ota_boot_result res;
     char ver[32];
     ota_err e;
 
+    sim_cut_init(&cut);
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int k = sim_cut_option(&cut, c, optarg, "boot");
+        if (k < 0)
+            return SIM_EXIT_USAGE;
+        if (k > 0)
+            continue;
         switch (c) {
         case 'j': json = 1; break;
         case 'h': help(stdout); return SIM_EXIT_OK;
@@ -54,6 +63,8 @@ int sim_cmd_boot(int argc, char **argv)
         fprintf(stderr, "ota-sim boot: expected exactly one FLASH argument\n");
         return SIM_EXIT_USAGE;
     }
+    if (sim_cut_check(&cut, "boot"))
+        return SIM_EXIT_USAGE;
     d = malloc(sizeof *d);
     if (!d)
         return SIM_EXIT_FAIL;
@@ -62,9 +73,19 @@ int sim_cmd_boot(int argc, char **argv)
         free(d);
         return rc;
     }
+    sim_cut_arm(d, &cut);
     e = ota_boot(&d->dev, &res);
     d->sim.boot_count++;
     d->sim.running_slot = res.slot;
+    if (sim_cut_finish(d, &cut, "boot") || e == OTA_ERR_POWER_LOSS) {
+        /* the boot never finished: nothing runs */
+        fprintf(stderr, "ota-sim boot: the boot was interrupted: nothing runs\n");
+        d->sim.running_slot = -1;
+        rc = sim_device_save(d);
+        sim_device_close(d);
+        free(d);
+        return rc ? rc : SIM_EXIT_FAIL;
+    }
     ota_image_version_str(&res.info.hdr.version, ver, sizeof ver);
 
     if (json) {

@@ -10,25 +10,34 @@
 
 static void help(FILE *f)
 {
-    fprintf(f, "Usage: ota-sim confirm FLASH\n\n"
+    fprintf(f, "Usage: ota-sim confirm FLASH [--power-cut N [--torn] [--seed S]]\n\n"
                "The running firmware (the slot the last 'ota-sim boot' started) confirms\n"
                "itself: its slot becomes the confirmed one, the trial ends, and the OTP\n"
                "anti-rollback counter is raised to its security counter (never lowered).\n"
-               "Confirming an already confirmed slot changes nothing.\n\n");
+               "Confirming an already confirmed slot changes nothing.\n\n"
+               "Options:\n" SIM_CUT_HELP "\n");
     fputs(sim_exit_codes_help, f);
 }
 
 int sim_cmd_confirm(int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        SIM_CUT_LONG_OPTIONS, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    struct sim_cut_opts cut;
     struct sim_device *d;
     struct ota_diag diag = {0};
     struct ota_otp_counter before, after;
     int c, rc, slot;
     ota_err e;
 
+    sim_cut_init(&cut);
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int k = sim_cut_option(&cut, c, optarg, "confirm");
+        if (k < 0)
+            return SIM_EXIT_USAGE;
+        if (k > 0)
+            continue;
         if (c == 'h') {
             help(stdout);
             return SIM_EXIT_OK;
@@ -40,6 +49,8 @@ int sim_cmd_confirm(int argc, char **argv)
         fprintf(stderr, "ota-sim confirm: expected exactly one FLASH argument\n");
         return SIM_EXIT_USAGE;
     }
+    if (sim_cut_check(&cut, "confirm"))
+        return SIM_EXIT_USAGE;
     d = malloc(sizeof *d);
     if (!d)
         return SIM_EXIT_FAIL;
@@ -58,8 +69,12 @@ int sim_cmd_confirm(int argc, char **argv)
     }
     if (!d->cfg_ok || ota_otp_read_counter(&d->sim.flash, &d->cfg.layout, &before) != OTA_OK)
         before.value = 0;
+    sim_cut_arm(d, &cut);
     e = ota_boot_confirm(&d->dev, slot, &diag);
-    if (e) {
+    if (sim_cut_finish(d, &cut, "confirm") || e == OTA_ERR_POWER_LOSS) {
+        fprintf(stderr, "ota-sim confirm: interrupted by the power cut\n");
+        rc = SIM_EXIT_FAIL;
+    } else if (e) {
         sim_print_err("confirm", d->path, e, &diag);
         rc = SIM_EXIT_FAIL;
     } else {

@@ -21,21 +21,17 @@ static void help(FILE *f)
                "trial. An image that fails verification is refused and never marked.\n\n"
                "Options:\n"
                "  --permanent     mark the image confirmed at once (no trial; factory use)\n"
-               "  --power-cut N   cut power before flash operation N (0-based) of this install\n"
-               "  --torn          ...in the middle of operation N instead (partial write/erase)\n"
-               "  --seed S        randomness of the torn operation (default 1)\n\n");
+               SIM_CUT_HELP "\n");
     fputs(sim_exit_codes_help, f);
 }
 
 int sim_cmd_install(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"permanent", no_argument, 0, 'p'}, {"power-cut", required_argument, 0, 'c'},
-        {"torn", no_argument, 0, 't'},      {"seed", required_argument, 0, 's'},
+        {"permanent", no_argument, 0, 'p'}, SIM_CUT_LONG_OPTIONS,
         {"help", no_argument, 0, 'h'},      {0, 0, 0, 0}};
-    int permanent = 0, torn = 0, c, rc;
-    long long cut = -1;
-    unsigned long long seed = 1;
+    struct sim_cut_opts cut;
+    int permanent = 0, c, rc, fired;
     struct sim_device *d;
     struct ota_install ins;
     struct ota_image_info info;
@@ -45,26 +41,16 @@ int sim_cmd_install(int argc, char **argv)
     char ver[32];
     ota_err e;
 
+    sim_cut_init(&cut);
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        char *end;
+        int k = sim_cut_option(&cut, c, optarg, "install");
+        if (k < 0)
+            return SIM_EXIT_USAGE;
+        if (k > 0)
+            continue;
         switch (c) {
         case 'p': permanent = 1; break;
-        case 't': torn = 1; break;
-        case 'c':
-            cut = strtoll(optarg, &end, 0);
-            if (!*optarg || *end || cut < 0) {
-                fprintf(stderr, "ota-sim install: --power-cut needs an operation index >= 0\n");
-                return SIM_EXIT_USAGE;
-            }
-            break;
-        case 's':
-            seed = strtoull(optarg, &end, 0);
-            if (!*optarg || *end) {
-                fprintf(stderr, "ota-sim install: --seed needs a number\n");
-                return SIM_EXIT_USAGE;
-            }
-            break;
         case 'h': help(stdout); return SIM_EXIT_OK;
         default:
             fprintf(stderr, "ota-sim install: see 'ota-sim install --help'\n");
@@ -75,10 +61,8 @@ int sim_cmd_install(int argc, char **argv)
         fprintf(stderr, "ota-sim install: expected FLASH and IMAGE arguments\n");
         return SIM_EXIT_USAGE;
     }
-    if (torn && cut < 0) {
-        fprintf(stderr, "ota-sim install: --torn needs --power-cut N\n");
+    if (sim_cut_check(&cut, "install"))
         return SIM_EXIT_USAGE;
-    }
     if (ota_file_read(argv[optind + 1], &img, &len) != OTA_OK) {
         fprintf(stderr, "ota-sim install: %s: cannot read the image file\n", argv[optind + 1]);
         return SIM_EXIT_FILE;
@@ -99,9 +83,7 @@ int sim_cmd_install(int argc, char **argv)
         rc = SIM_EXIT_FAIL;
         goto out;
     }
-    if (cut >= 0)
-        ota_sim_arm_cut(&d->sim, torn ? OTA_SIM_CUT_TORN : OTA_SIM_CUT_BEFORE, (uint64_t)cut,
-                        seed);
+    sim_cut_arm(d, &cut);
 
     memset(&diag, 0, sizeof diag);
     e = ota_install_begin(&ins, &d->dev, (uint32_t)len, &diag);
@@ -112,10 +94,9 @@ int sim_cmd_install(int argc, char **argv)
     if (!e)
         e = ota_install_finish(&ins, permanent, &info, &diag);
 
-    if (e == OTA_ERR_POWER_LOSS || (cut >= 0 && d->sim.cut_fired)) {
-        fprintf(stderr, "ota-sim install: power cut %s flash operation %lld: install interrupted "
-                "(run 'ota-sim boot %s' to see what the device does)\n",
-                torn ? "in the middle of" : "before", cut, d->path);
+    fired = sim_cut_finish(d, &cut, "install");
+    if (fired || e == OTA_ERR_POWER_LOSS) {
+        fprintf(stderr, "ota-sim install: install interrupted by the power cut\n");
         rc = SIM_EXIT_FAIL;
     } else if (e) {
         char what[600];
@@ -130,12 +111,6 @@ int sim_cmd_install(int argc, char **argv)
                permanent ? "confirmed (permanent)" : "pending: the next boot runs it on trial");
         rc = SIM_EXIT_OK;
     }
-    if (cut >= 0 && !d->sim.cut_fired)
-        fprintf(stderr, "ota-sim install: note: the install took fewer than %lld flash operations; "
-                "no power cut happened\n", cut + 1);
-    if (d->sim.cut_fired)
-        d->sim.running_slot = -1; /* power lost: nothing runs until the next boot */
-    ota_sim_power_on(&d->sim);
     /* the flash changed either way (slot written): keep it */
     {
         int src = sim_device_save(d);

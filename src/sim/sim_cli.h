@@ -41,6 +41,33 @@ void sim_device_close(struct sim_device *d);
 /* Attach the boot device (crypto backend from $OTA_SIM_CRYPTO, default openssl). */
 void sim_device_attach(struct sim_device *d);
 
+/* --power-cut N [--torn] [--seed S]: cut power inside this command. */
+struct sim_cut_opts {
+    long long at;            /* operation index, -1: no cut */
+    int torn;
+    unsigned long long seed;
+};
+#define SIM_CUT_LONG_OPTIONS                                                   \
+    {"power-cut", required_argument, 0, 'C'}, {"torn", no_argument, 0, 'T'}, \
+        {"seed", required_argument, 0, 'S'}
+#define SIM_CUT_HELP                                                           \
+    "  --power-cut N   cut power before flash operation N (0-based) of this command\n" \
+    "  --torn          ...in the middle of operation N instead (partial write/erase)\n" \
+    "  --seed S        randomness of the torn operation (default 1)\n"
+void sim_cut_init(struct sim_cut_opts *o);
+/* Handles option codes 'C', 'T', 'S'. Returns 1 if handled, 0 if not a cut
+ * option, -1 on a bad value (message printed). */
+int sim_cut_option(struct sim_cut_opts *o, int c, const char *arg, const char *cmd);
+/* After option parsing: SIM_EXIT_USAGE when --torn/--seed come without
+ * --power-cut, else 0. */
+int sim_cut_check(const struct sim_cut_opts *o, const char *cmd);
+void sim_cut_arm(struct sim_device *d, const struct sim_cut_opts *o);
+/* After the command's flash work: returns 1 and reports when the cut
+ * happened (the device lost power: nothing runs any more), 0 otherwise
+ * (with a note when a cut was asked for but the command did fewer ops).
+ * Powers the device on again either way. */
+int sim_cut_finish(struct sim_device *d, const struct sim_cut_opts *o, const char *cmd);
+
 const char *sim_slot_name(int slot); /* "A", "B", or "none" */
 int sim_is_help(const char *arg);
 /* "ota-sim CMD: what: ERRNAME: text (field at offset N: expected X, found Y)" */

@@ -151,6 +151,38 @@ def test_power_cut_during_install(tmp_path, images):
     assert b["running"] == "B" and b["trial"]
 
 
+def test_power_cut_during_boot_and_confirm(tmp_path, images):
+    flash = tmp_path / "dev.flash"
+    run(SIM, "create", flash, "--key", images["pub"], "--hw-id", HW)
+    run(SIM, "install", flash, images["v1"], "--permanent")
+    run(SIM, "boot", flash)
+    run(SIM, "install", flash, images["v2"])
+    assert status(flash)["state"]["attempts_left"] == 3
+    # the trial boot's attempt record never gets written: nothing runs, count unchanged
+    p = run(SIM, "boot", flash, "--power-cut", "0", expect=1)
+    assert "power cut before flash operation 0" in p.stderr and "nothing runs" in p.stderr
+    st = status(flash)
+    assert st["running"] is None and st["state"]["attempts_left"] == 3
+    b = json.loads(run(SIM, "boot", flash, "--json").stdout)
+    assert b["running"] == "B" and b["trial"] and b["attempts_left"] == 2
+    # the confirmation record is torn: still on trial, OTP untouched
+    p = run(SIM, "confirm", flash, "--power-cut", "0", "--torn", "--seed", "7", expect=1)
+    assert "in the middle of flash operation 0" in p.stderr
+    st = status(flash)
+    assert st["state"]["pending"] == "B" and st["otp"]["counter"] == 1 and st["running"] is None
+    assert st["state"]["bad_records"] >= 1
+    run(SIM, "confirm", flash, expect=1)  # not running: boot first
+    b = json.loads(run(SIM, "boot", flash, "--json").stdout)
+    assert b["running"] == "B" and b["trial"] and b["attempts_left"] == 1
+    run(SIM, "confirm", flash)
+    st = status(flash)
+    assert st["state"]["confirmed"] == "B" and st["otp"]["counter"] == 2
+    # a cut the command never reaches is reported, not silently ignored
+    p = run(SIM, "boot", flash, "--power-cut", "5")
+    assert "no power cut happened" in p.stderr
+    run(SIM, "boot", flash, "--torn", expect=2)
+
+
 def test_cli_errors_and_help(tmp_path, images):
     flash = tmp_path / "dev.flash"
     for cmd in ("create", "install", "boot", "confirm", "status"):
