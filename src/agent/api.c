@@ -57,14 +57,17 @@ ota_err agent_api_checkin(struct agent_http *h, const struct agent_config *c,
     int status;
     ota_err e;
 
-    (void)last_result; /* the server learns outcomes from reports */
+    char last[121];
     memset(offer, 0, sizeof *offer);
+    /* the outcome of the last update, for the inventory (reports carry it
+     * durably; this is a summary the server keeps per device) */
+    snprintf(last, sizeof last, "%s", last_result ? last_result : "");
     ota_image_version_str(&dev->version, ver, sizeof ver);
     ota_hex_encode(dev->digest, OTA_SHA256_LEN, hex);
-    o = json_pack("{s:s,s:s,s:s,s:s,s:i}", "hw_id", dev->hw_id, "current_version",
+    o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s}", "hw_id", dev->hw_id, "current_version",
                   dev->running_slot >= 0 ? ver : "", "current_digest",
                   dev->running_slot >= 0 ? hex : "", "slot_state", dev->slot_state,
-                  "manifest_format", (int)OTA_MANIFEST_FORMAT);
+                  "manifest_format", (int)OTA_MANIFEST_FORMAT, "last_result", last);
     req = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!req)

@@ -39,6 +39,11 @@ def test_trial_failure_rolls_back(env, behaviour):
     assert "REVERTED" in log
     assert log.count("version 2.0.0+0 (TRIAL") == 3  # every trial attempt was used
     E.wait_for(lambda: s.campaign_status(c["id"])["state"] == "halted", 20, "campaign halted")
+    # the server's inventory shows where the device stands
+    inv = E.wait_for(lambda: (lambda v: v if v["current_version"] == "1.0.0+0" and
+                              "rolled-back" in v["last_result"] else None)(
+        s.api("GET", "/v1/devices/" + d.name)), 20, "inventory updated")
+    assert inv["slot_state"] == "confirmed", inv
 
 
 def test_bad_release_halts_at_canary_stage(env):
