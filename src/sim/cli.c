@@ -1,6 +1,7 @@
 /*
  * src/sim/cli.c - helpers every ota-sim command uses: load/save the device
- * file, attach the core's boot device, name slots, print errors the same way.
+ * file, attach the core's boot device, name slots, print errors the same way,
+ * and the --power-cut/--torn/--seed options that cut power inside a command.
  */
 #include <stdlib.h>
 #include <string.h>
