@@ -62,6 +62,10 @@ void seen_flush(struct server *s)
     q->cap = fresh ? cap : 0;
     q->n = 0;
     pthread_mutex_unlock(&q->lock);
+    if (n == 0) {
+        free(items);
+        return;
+    }
     /* Key order: neighbouring rows share B-tree pages. Keep only the latest
      * entry per device (but a state change seen by an earlier entry of the
      * batch is kept), and write in chunks so that report commits never wait

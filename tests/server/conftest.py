@@ -284,9 +284,17 @@ def server_factory(tmp_path, fw):
         return s
 
     yield make
+    problems = []
     for s in started:
         if s.proc:
-            s.stop()
+            rc = s.stop()
+            if rc != 0:
+                problems.append(f"{s.data_dir}: exit status {rc}")
+        log = s.read_log()
+        for marker in ("runtime error", "AddressSanitizer", "LeakSanitizer"):
+            if marker in log:
+                problems.append(f"{s.data_dir}: {marker} in the server log")
+    assert not problems, problems
 
 
 @pytest.fixture
