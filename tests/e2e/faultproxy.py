@@ -16,6 +16,8 @@ Faults (applied to the server's answer, after `after` bytes have passed):
   reset     abort with a TCP RST (SO_LINGER 0) after `after` bytes
   stall     stop forwarding after `after` bytes and hold the connection open
             for `stall_s` seconds (the client's timeout must fire), then close
+Optionally every connection is throttled to `bytes_per_s` (slow links; lets a
+test kill a device in the middle of a download).
 
 Use as a library (tests):
     p = FaultProxy(("127.0.0.1", server_port), seed=7, rate=0.4)
@@ -74,7 +76,7 @@ class FaultProxy:
 
     def __init__(self, target, seed=0, rate=0.0, schedule=None, kinds=None,
                  max_offset=65536, stall_s=2.0, listen_host="127.0.0.1",
-                 listen_port=0):
+                 listen_port=0, bytes_per_s=0):
         self.target = target
         self.rng = random.Random(seed)
         self.seed = seed
@@ -86,6 +88,7 @@ class FaultProxy:
                 raise ValueError("random fault kinds must be among %s" % (KINDS[1:],))
         self.max_offset = max_offset
         self.stall_s = stall_s
+        self.bytes_per_s = bytes_per_s  # throttle server -> client (0: off)
         self.listen_host = listen_host
         self.listen_port = listen_port
         self.port = None
@@ -171,7 +174,9 @@ class FaultProxy:
         passed = 0
         fired = False
         while True:
-            data = await reader.read(65536)
+            data = await reader.read(4096 if self.bytes_per_s else 65536)
+            if data and self.bytes_per_s:
+                await asyncio.sleep(len(data) / self.bytes_per_s)
             if not data:
                 return "eof"
             if not fired and action.kind != "pass" and passed + len(data) > action.after:
@@ -293,13 +298,15 @@ def main(argv=None):
     ap.add_argument("--max-offset", type=int, default=65536)
     ap.add_argument("--stall", type=float, default=2.0, help="stall seconds")
     ap.add_argument("--schedule", default="", help="kind[:offset],... per connection")
+    ap.add_argument("--bytes-per-s", type=int, default=0, help="throttle downloads")
     ap.add_argument("--stats-file")
     a = ap.parse_args(argv)
     host, _, port = a.target.rpartition(":")
     p = FaultProxy((host or "127.0.0.1", int(port)), seed=a.seed, rate=a.rate,
                    schedule=parse_schedule(a.schedule, a.stall),
                    kinds=[k for k in a.kinds.split(",") if k],
-                   max_offset=a.max_offset, stall_s=a.stall, listen_port=a.listen_port)
+                   max_offset=a.max_offset, stall_s=a.stall, listen_port=a.listen_port,
+                   bytes_per_s=a.bytes_per_s)
     p.start()
     print("listening on 127.0.0.1:%d" % p.port, flush=True)
     done = threading.Event()

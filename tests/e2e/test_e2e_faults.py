@@ -10,6 +10,7 @@ test_e2e_faults.py - the update under faults, end to end:
 Each test prints its counts (attempts, faults injected, outcomes).
 """
 
+import json
 import re
 import signal
 import time
@@ -205,3 +206,42 @@ def test_server_restart_mid_campaign(env):
     print("\nserver restart: %d devices, %d failed check-ins/reports retried while the server "
           "was down, all %d on 2.0.0 with success recorded" % (len(fleet), retries, len(fleet)))
     assert retries > 0
+
+
+def test_agent_killed_mid_download_resumes(env):
+    """kill -9 of the device in the middle of a (slow) download: after the
+    restart the agent re-verifies the written prefix from flash and resumes
+    with a Range request instead of starting over."""
+    s = env.start_server("--no-delta")
+    v1 = env.image("1.0.0", 1, size=BIG)
+    v2 = env.image("2.0.0", 2, size=BIG)
+    s.upload(v1)
+    r2 = s.upload(v2)
+    proxy = FaultProxy(("127.0.0.1", s.port), bytes_per_s=100000).start()
+    env.proxies.append(proxy)
+    d = env.device("killed-1", v1, server_url="http://127.0.0.1:%d" % proxy.port)
+    s.campaign(r2["id"], [{"percent": 100}])
+    d.start()
+    state = d.flash + ".agent-state"
+
+    def progress():
+        try:
+            with open(state) as f:
+                st = json.load(f)
+        except (OSError, ValueError):
+            return 0
+        return st.get("progress", {}).get("offset", 0)
+    E.wait_for(lambda: progress() >= 65536, 30, "download progress persisted")
+    d.stop(signal.SIGKILL)
+    killed_at = progress()
+    assert 0 < killed_at < BIG
+    d.start()
+    E.wait_for(on_version(d, "2.0.0+0"), 60, "killed-1 on 2.0.0")
+    E.wait_for(lambda: "success" in d.report_states(), 20, "success")
+    log = d.log_text()
+    m = re.search(r"RESUMING at byte (\d+) \(prefix re-verified from flash\)", log)
+    assert m, log
+    assert int(m.group(1)) >= killed_at - 4096 and int(m.group(1)) > 0
+    assert re.search(r"GET \S+ from byte %s " % m.group(1), log)
+    print("\nkill -9 mid-download: progress persisted at byte %d; after the restart the "
+          "agent resumed at byte %s of %d" % (killed_at, m.group(1), BIG + 0))

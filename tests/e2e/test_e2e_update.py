@@ -89,3 +89,31 @@ def test_downgrade_refused_before_download(env):
     assert "downloading" not in d.report_states()
     assert d.confirmed_version() == "3.0.0+0"
     assert d.status()["otp"]["counter"] == 3
+
+
+def test_standalone_agent_with_selftest_command(env):
+    """ota-agent as its own process on a device that `ota-sim boot` started:
+    exit 10 asks for the reboot; after it, the configured self-test command
+    decides (exit 11: failed, not confirmed; exit 0: confirmed)."""
+    s = env.start_server("--no-delta")
+    v1 = env.image("1.0.0", 1)
+    v2 = env.image("2.0.0", 2)
+    s.upload(v1)
+    r2 = s.upload(v2)
+    d = env.device("standalone-1", v1)
+    s.campaign(r2["id"], [{"percent": 100}])
+    agent = [E.AGENT, "--config", d.conf, "--flash", d.flash, "--once"]
+    p = E.run(agent + ["--selftest_cmd", "false"], check=False, timeout=60)
+    assert p.returncode == 10, p.stderr
+    assert "installed 2.0.0+0: verified and pending" in p.stderr
+    assert "trial" in E.run([E.SIM, "boot", d.flash]).stdout
+    p = E.run(agent + ["--selftest_cmd", "false"], check=False, timeout=60)
+    assert p.returncode == 11, p.stderr
+    assert "self-test FAILED" in p.stderr
+    assert d.confirmed_version() == "1.0.0+0"  # not confirmed
+    assert "trial" in E.run([E.SIM, "boot", d.flash]).stdout  # next trial attempt
+    p = E.run(agent + ["--selftest_cmd", "true"], check=False, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "self-test passed, confirming" in p.stderr
+    assert d.confirmed_version() == "2.0.0+0"
+    E.wait_for(lambda: "success" in d.report_states(), 20, "success report")

@@ -172,3 +172,13 @@ def test_bad_schedule_rejected():
         parse_schedule("explode:3")
     with pytest.raises(ValueError):
         Action("truncate", -1)
+
+
+def test_throttle(upstream):
+    import time
+    with FaultProxy(("127.0.0.1", upstream.port), bytes_per_s=400000) as p:
+        t = time.time()
+        got, how = fetch(p.port, timeout=10)
+        took = time.time() - t
+    assert got == PAYLOAD and how == "eof"
+    assert took >= 0.4  # 200 kB at 400 kB/s: about half a second
