@@ -1,0 +1,271 @@
+/*
+ * test_store.c - contract test of the storage interface (src/server/store.h)
+ * against the SQLite backend. Every backend (a future PostgreSQL one too)
+ * must pass the same checks: unique keys, enrollment atomicity, conditional
+ * campaign transitions, report state rules, counts, inventory batches,
+ * delta cache, durability across reopen.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "../test.h"
+
+static char g_path[256];
+
+static struct store *open_store(void)
+{
+    char err[256];
+    struct store *s = store_sqlite_open(g_path, err, sizeof(err));
+    if (!s)
+        fprintf(stderr, "open failed: %s\n", err);
+    return s;
+}
+
+static void dev(struct srv_device *d, const char *id, uint8_t tok)
+{
+    memset(d, 0, sizeof(*d));
+    snprintf(d->id, sizeof(d->id), "%s", id);
+    memset(d->token_hash, tok, sizeof(d->token_hash));
+    snprintf(d->hw_id, sizeof(d->hw_id), "hw");
+    d->created_at = 100;
+}
+
+static int64_t g_release_id;
+
+static void test_devices_and_tokens(void)
+{
+    struct store *s = open_store();
+    REQUIRE(s);
+    const struct store_ops *o = s->ops;
+    struct srv_device d, got;
+    dev(&d, "a", 1);
+    CHECK_EQ(o->device_insert(s, &d), STORE_OK);
+    CHECK_EQ(o->device_insert(s, &d), STORE_CONFLICT); /* same id */
+    dev(&d, "b", 1);
+    CHECK_EQ(o->device_insert(s, &d), STORE_CONFLICT); /* same token hash */
+    dev(&d, "b", 2);
+    CHECK_EQ(o->device_insert(s, &d), STORE_OK);
+    CHECK_EQ(o->device_get(s, "a", &got), STORE_OK);
+    CHECK(strcmp(got.id, "a") == 0 && got.token_hash[0] == 1 && got.last_seen == 0);
+    uint8_t h[32];
+    memset(h, 2, 32);
+    CHECK_EQ(o->device_by_token(s, h, &got), STORE_OK);
+    CHECK(strcmp(got.id, "b") == 0);
+    memset(h, 9, 32);
+    CHECK_EQ(o->device_by_token(s, h, &got), STORE_NOT_FOUND);
+    CHECK_EQ(o->device_set_token(s, "a", h), STORE_OK);
+    CHECK_EQ(o->device_by_token(s, h, &got), STORE_OK);
+    CHECK_EQ(o->device_set_tags(s, "nobody", ",x,"), STORE_NOT_FOUND);
+    CHECK_EQ(o->device_set_tags(s, "a", ",eu,"), STORE_OK);
+    CHECK_EQ(o->device_count(s), 2);
+
+    /* Inventory batch: last seen always, state only when flagged. */
+    struct srv_seen v[2];
+    memset(v, 0, sizeof(v));
+    snprintf(v[0].device_id, sizeof(v[0].device_id), "a");
+    v[0].at = 500;
+    snprintf(v[0].current_version, sizeof(v[0].current_version), "1.2.3");
+    v[0].state_changed = 1;
+    snprintf(v[1].device_id, sizeof(v[1].device_id), "ghost"); /* unknown: ignored */
+    v[1].at = 600;
+    CHECK_EQ(o->devices_seen(s, v, 2), STORE_OK);
+    CHECK_EQ(o->device_get(s, "a", &got), STORE_OK);
+    CHECK_EQ(got.last_seen, 500);
+    CHECK(strcmp(got.current_version, "1.2.3") == 0 && strcmp(got.tags, ",eu,") == 0);
+    v[0].at = 400; /* older: last seen never goes back */
+    v[0].state_changed = 0;
+    snprintf(v[0].current_version, sizeof(v[0].current_version), "9.9.9");
+    CHECK_EQ(o->devices_seen(s, v, 1), STORE_OK);
+    CHECK_EQ(o->device_get(s, "a", &got), STORE_OK);
+    CHECK_EQ(got.last_seen, 500);
+    CHECK(strcmp(got.current_version, "1.2.3") == 0);
+    CHECK_EQ(o->device_get(s, "ghost", &got), STORE_NOT_FOUND);
+    s->ops->close(s);
+}
+
+static void test_enrollment_atomic(void)
+{
+    struct store *s = open_store();
+    REQUIRE(s);
+    const struct store_ops *o = s->ops;
+    struct srv_enroll_token t, used;
+    struct srv_device d;
+    memset(&t, 0, sizeof(t));
+    memset(t.token_hash, 7, 32);
+    snprintf(t.tags, sizeof(t.tags), ",factory,");
+    snprintf(t.hw_id, sizeof(t.hw_id), "hw");
+    t.max_uses = 2;
+    t.expires_at = 1000;
+    CHECK_EQ(o->enroll_insert(s, &t), STORE_OK);
+    dev(&d, "e1", 0x11);
+    CHECK_EQ(o->enroll_use(s, t.token_hash, 10, &d, &used), STORE_OK);
+    CHECK(strcmp(d.tags, ",factory,") == 0);
+    dev(&d, "e1", 0x12);
+    CHECK_EQ(o->enroll_use(s, t.token_hash, 10, &d, &used), STORE_CONFLICT);
+    dev(&d, "e2", 0x13);
+    snprintf(d.hw_id, sizeof(d.hw_id), "other");
+    CHECK_EQ(o->enroll_use(s, t.token_hash, 10, &d, &used), STORE_REFUSED);
+    dev(&d, "e3", 0x14);
+    CHECK_EQ(o->enroll_use(s, t.token_hash, 1000, &d, &used), STORE_NOT_FOUND); /* expired */
+    CHECK_EQ(o->enroll_use(s, t.token_hash, 10, &d, &used), STORE_OK);          /* 2nd use */
+    dev(&d, "e4", 0x15);
+    CHECK_EQ(o->enroll_use(s, t.token_hash, 10, &d, &used), STORE_NOT_FOUND); /* used up */
+    struct srv_device got;
+    CHECK_EQ(o->device_get(s, "e2", &got), STORE_NOT_FOUND);
+    CHECK_EQ(o->device_get(s, "e4", &got), STORE_NOT_FOUND);
+    s->ops->close(s);
+}
+
+static void test_releases_campaigns_reports(void)
+{
+    struct store *s = open_store();
+    REQUIRE(s);
+    const struct store_ops *o = s->ops;
+    struct srv_release r, got;
+    memset(&r, 0, sizeof(r));
+    snprintf(r.name, sizeof(r.name), "v1");
+    snprintf(r.hw_id, sizeof(r.hw_id), "hw");
+    memset(r.digest, 0xaa, 32);
+    r.size = 1234;
+    r.version.major = 1;
+    CHECK_EQ(o->release_insert(s, &r), STORE_OK);
+    CHECK(r.id > 0);
+    g_release_id = r.id;
+    CHECK_EQ(o->release_insert(s, &r), STORE_CONFLICT); /* same digest */
+    CHECK_EQ(o->release_by_digest(s, r.digest, &got), STORE_OK);
+    CHECK(got.id == r.id && got.size == 1234 && got.version.major == 1);
+
+    struct srv_campaign c, cg;
+    memset(&c, 0, sizeof(c));
+    c.release_id = r.id;
+    c.n_stages = 2;
+    c.stages[0].percent = 12.5;
+    c.stages[0].soak_seconds = 60;
+    c.stages[0].min_finished = 3;
+    c.stages[0].max_failure_ratio = 0.25;
+    c.stages[1].percent = 100;
+    c.stages[1].max_failure_ratio = 0.1;
+    int64_t gen0 = o->campaign_generation(s);
+    CHECK_EQ(o->campaign_insert(s, &c), STORE_OK);
+    CHECK(o->campaign_generation(s) > gen0);
+    CHECK_EQ(o->campaign_get(s, c.id, &cg), STORE_OK);
+    CHECK(cg.n_stages == 2 && cg.stages[0].percent == 12.5 && cg.stages[0].soak_seconds == 60 &&
+          cg.stages[0].min_finished == 3 && cg.stages[0].max_failure_ratio == 0.25 &&
+          cg.stages[1].max_failure_ratio == 0.1);
+    CHECK_EQ(o->release_delete(s, r.id), STORE_CONFLICT); /* in use */
+
+    /* Conditional transitions: only from the expected state and stage. */
+    cg.stage = 1;
+    CHECK_EQ(o->campaign_update(s, &cg, CAMPAIGN_ACTIVE, 0), STORE_OK);
+    cg.stage = 2;
+    CHECK_EQ(o->campaign_update(s, &cg, CAMPAIGN_ACTIVE, 0), STORE_CONFLICT);
+    CHECK_EQ(o->campaign_get(s, c.id, &cg), STORE_OK);
+    CHECK_EQ(cg.stage, 1);
+
+    /* Offers and reports. */
+    struct srv_dc dc;
+    memset(&dc, 0, sizeof(dc));
+    dc.campaign_id = c.id;
+    snprintf(dc.device_id, sizeof(dc.device_id), "a");
+    dc.stage = 1;
+    CHECK_EQ(o->dc_offer(s, &dc), STORE_OK);
+    dc.stage = 0;
+    CHECK_EQ(o->dc_offer(s, &dc), STORE_OK); /* existing row kept */
+    struct srv_dc dg;
+    CHECK_EQ(o->dc_get(s, c.id, "a", &dg), STORE_OK);
+    CHECK(dg.stage == 1 && dg.state == DC_OFFERED);
+
+    struct srv_report rep;
+    memset(&rep, 0, sizeof(rep));
+    snprintf(rep.device_id, sizeof(rep.device_id), "a");
+    rep.campaign_id = c.id;
+    rep.state = DC_FAILURE;
+    rep.code = 156;
+    snprintf(rep.detail, sizeof(rep.detail), "hash");
+    CHECK_EQ(o->report_insert(s, &rep, "failure code=156 hash"), STORE_OK);
+    int64_t first = rep.id;
+    rep.state = DC_DOWNLOADING; /* late non-final: row stays failed */
+    CHECK_EQ(o->report_insert(s, &rep, "downloading"), STORE_OK);
+    CHECK(rep.id > first);
+    CHECK_EQ(o->dc_get(s, c.id, "a", &dg), STORE_OK);
+    CHECK_EQ(dg.state, DC_FAILURE);
+    rep.state = DC_ROLLED_BACK; /* final after final: allowed */
+    CHECK_EQ(o->report_insert(s, &rep, "rolled-back"), STORE_OK);
+    struct srv_counts k;
+    CHECK_EQ(o->campaign_counts(s, c.id, &k), STORE_OK);
+    CHECK_EQ(k.by_stage_state[1][DC_ROLLED_BACK], 1);
+    CHECK_EQ(k.by_stage_state[1][DC_FAILURE], 0);
+    CHECK_EQ(k.by_stage_state[1][DC_OFFERED], 0);
+    struct srv_device d;
+    CHECK_EQ(o->device_get(s, "a", &d), STORE_OK);
+    CHECK(strcmp(d.last_result, "rolled-back") == 0);
+
+    /* Delta cache, including the "no useful delta" verdict. */
+    uint8_t base[32], target[32], p[32], pg[32];
+    uint64_t size = 1;
+    memset(base, 1, 32);
+    memset(target, 2, 32);
+    memset(p, 3, 32);
+    CHECK_EQ(o->delta_get(s, base, target, pg, &size), STORE_NOT_FOUND);
+    CHECK_EQ(o->delta_put(s, base, target, p, 77), STORE_OK);
+    CHECK_EQ(o->delta_get(s, base, target, pg, &size), STORE_OK);
+    CHECK(size == 77 && memcmp(pg, p, 32) == 0);
+    CHECK_EQ(o->delta_put(s, target, base, p, 0), STORE_OK);
+    CHECK_EQ(o->delta_get(s, target, base, pg, &size), STORE_OK);
+    CHECK_EQ(size, 0);
+    s->ops->close(s);
+}
+
+struct collect {
+    int n;
+    int64_t last;
+};
+
+static void count_report(void *ctx, const struct srv_report *r)
+{
+    struct collect *c = ctx;
+    c->n++;
+    c->last = r->id;
+}
+
+static void test_survives_reopen(void)
+{
+    struct store *s = open_store();
+    REQUIRE(s);
+    struct collect c = {0, 0};
+    CHECK_EQ(s->ops->report_list(s, "a", 0, 100, count_report, &c), STORE_OK);
+    CHECK_EQ(c.n, 3);
+    struct collect c2 = {0, 0};
+    CHECK_EQ(s->ops->report_list(s, "a", c.last - 1, 100, count_report, &c2), STORE_OK);
+    CHECK_EQ(c2.n, 1);
+    struct srv_device d;
+    CHECK_EQ(s->ops->device_get(s, "e3", &d), STORE_OK);
+    CHECK_EQ(s->ops->device_delete(s, "e3"), STORE_OK);
+    CHECK_EQ(s->ops->device_delete(s, "e3"), STORE_NOT_FOUND);
+    char v[64];
+    CHECK_EQ(s->ops->setting_put(s, "k", "v1"), STORE_OK);
+    CHECK_EQ(s->ops->setting_put(s, "k", "v2"), STORE_OK);
+    CHECK_EQ(s->ops->setting_get(s, "k", v, sizeof(v)), STORE_OK);
+    CHECK(strcmp(v, "v2") == 0);
+    CHECK_EQ(s->ops->setting_get(s, "missing", v, sizeof(v)), STORE_NOT_FOUND);
+    s->ops->close(s);
+}
+
+int main(void)
+{
+    snprintf(g_path, sizeof(g_path), "/tmp/ota-test-store-%d.db", (int)getpid());
+    RUN(test_devices_and_tokens);
+    RUN(test_enrollment_atomic);
+    RUN(test_releases_campaigns_reports);
+    RUN(test_survives_reopen);
+    char p[300];
+    unlink(g_path);
+    snprintf(p, sizeof(p), "%s-wal", g_path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", g_path);
+    unlink(p);
+    return test_summary();
+}
