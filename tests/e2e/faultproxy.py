@@ -76,7 +76,7 @@ class FaultProxy:
 
     def __init__(self, target, seed=0, rate=0.0, schedule=None, kinds=None,
                  max_offset=65536, stall_s=2.0, listen_host="127.0.0.1",
-                 listen_port=0, bytes_per_s=0):
+                 listen_port=0, bytes_per_s=0, near_start=0.0):
         self.target = target
         self.rng = random.Random(seed)
         self.seed = seed
@@ -89,6 +89,9 @@ class FaultProxy:
         self.max_offset = max_offset
         self.stall_s = stall_s
         self.bytes_per_s = bytes_per_s  # throttle server -> client (0: off)
+        # share of random faults placed in the first 2 KiB of a connection
+        # (HTTP headers, check-in answers, manifests) instead of anywhere
+        self.near_start = float(near_start)
         self.listen_host = listen_host
         self.listen_port = listen_port
         self.port = None
@@ -119,8 +122,9 @@ class FaultProxy:
                 a = Action("pass")
             elif self.rng.random() < self.rate:
                 kind = self.rng.choice(self.kinds)
-                a = Action(kind, self.rng.randrange(0, self.max_offset), self.stall_s,
-                           self.rng.randrange(8))
+                span = 2048 if self.rng.random() < self.near_start else self.max_offset
+                a = Action(kind, self.rng.randrange(0, max(1, min(span, self.max_offset))),
+                           self.stall_s, self.rng.randrange(8))
             else:
                 a = Action("pass")
             self._counts[a.kind] += 1
