@@ -315,6 +315,8 @@ static enum agent_outcome do_update(struct agent *a, const struct agent_offer *o
     if (a->st.phase != AGENT_PHASE_DOWNLOADING || a->st.campaign_id != m->campaign_id ||
         memcmp(a->st.target_digest, m->target_digest, OTA_SHA256_LEN) != 0) {
         a->st.selftest_failed_reported = 0;
+    } else {
+        reported_downloading = 1; /* this download was already reported */
     }
     a->st.phase = AGENT_PHASE_DOWNLOADING;
     memcpy(a->st.manifest, offer->manifest, offer->manifest_len);
@@ -482,7 +484,7 @@ enum agent_outcome agent_run(struct agent *a, int once)
         case AGENT_IDLE:
             if (once)
                 return o;
-            agent_sleep(a, a->cfg->poll_interval);
+            agent_sleep(a, agent_jitter(&a->backoff, a->cfg->poll_interval));
             break;
         case AGENT_RETRY: {
             double d = agent_backoff_next(&a->backoff);

@@ -79,6 +79,8 @@ void agent_backoff_init(struct agent_backoff *b, double min, double max, uint64_
  * random point in [d/2, d]). */
 double agent_backoff_next(struct agent_backoff *b);
 void agent_backoff_reset(struct agent_backoff *b);
+/* base +/- 10 % (idle check-ins of a fleet drift apart instead of aligning). */
+double agent_jitter(struct agent_backoff *b, double base);
 
 /* ---- HTTP (http.c, libcurl) --------------------------------------------- */
 struct agent_http;

@@ -40,3 +40,8 @@ double agent_backoff_next(struct agent_backoff *b)
     /* equal jitter: half fixed, half random */
     return d / 2 + (d / 2) * ((double)(next_rand(b) >> 11) / 9007199254740992.0);
 }
+
+double agent_jitter(struct agent_backoff *b, double base)
+{
+    return base * (0.9 + 0.2 * ((double)(next_rand(b) >> 11) / 9007199254740992.0));
+}

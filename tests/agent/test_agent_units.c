@@ -137,6 +137,10 @@ static void test_backoff(void)
     CHECK(agent_backoff_next(&b) <= 60.0);
     agent_backoff_reset(&b);
     CHECK(agent_backoff_next(&b) <= 1.0);
+    for (i = 0; i < 100; i++) {
+        double j = agent_jitter(&b, 10.0);
+        CHECK(j >= 9.0 && j <= 11.0);
+    }
     /* jitter really varies */
     {
         double seen[8];
