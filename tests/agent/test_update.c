@@ -438,6 +438,83 @@ static void test_delta_update(void)
     dev_free(&d);
 }
 
+/* Pull mode: a transport handing out the payload in odd pieces. */
+struct mem_transport {
+    const uint8_t *data;
+    size_t len, pos, step;
+    int overfeed; /* misbehave: claim more bytes than asked for */
+};
+
+static ota_err mem_read(void *ctx, void *buf, size_t cap, size_t *got)
+{
+    struct mem_transport *t = ctx;
+    size_t n = t->step < cap ? t->step : cap;
+    if (n > t->len - t->pos)
+        n = t->len - t->pos;
+    memcpy(buf, t->data + t->pos, n);
+    t->pos += n;
+    t->step = t->step * 5 % 3001 + 1;
+    *got = t->overfeed ? cap + 1 : n;
+    return OTA_OK;
+}
+
+static void test_pump_transport(void)
+{
+    struct dev d;
+    struct ota_update_cfg c;
+    struct ota_update u;
+    struct ota_diag diag;
+    uint8_t man[OTA_MANIFEST_MAX_LEN], buf[700];
+    struct mem_transport t;
+    struct offer o = {0};
+    size_t mlen;
+    int trial = 0;
+
+    dev_init(&d);
+    factory_install(&d, g_v1, g_v1_len);
+    cfg_for(&c, &d);
+    mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
+    REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+    memset(&t, 0, sizeof t);
+    t.data = g_v2;
+    t.len = g_v2_len;
+    t.step = 1;
+    {
+        struct ota_update_transport tr = {mem_read, &t};
+        CHECK(ota_update_pump(&u, &tr, buf, sizeof buf, NULL) == OTA_OK);
+    }
+    CHECK_EQ(boots_slot(&d, &trial, NULL), 1);
+    CHECK_EQ(trial, 1);
+    dev_free(&d);
+
+    /* a transport that ends early: size error, nothing pending */
+    dev_init(&d);
+    factory_install(&d, g_v1, g_v1_len);
+    REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+    memset(&t, 0, sizeof t);
+    t.data = g_v2;
+    t.len = g_v2_len / 2;
+    t.step = 100;
+    {
+        struct ota_update_transport tr = {mem_read, &t};
+        CHECK_EQ(ota_update_pump(&u, &tr, buf, sizeof buf, NULL), OTA_ERR_UPDATE_PAYLOAD_SIZE);
+    }
+    /* a transport that claims more than the buffer: refused */
+    REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+    memset(&t, 0, sizeof t);
+    t.data = g_v2;
+    t.len = g_v2_len;
+    t.step = 10;
+    t.overfeed = 1;
+    {
+        struct ota_update_transport tr = {mem_read, &t};
+        CHECK_EQ(ota_update_pump(&u, &tr, buf, sizeof buf, NULL), OTA_ERR_UPDATE_PAYLOAD_SIZE);
+    }
+    CHECK_EQ(boots_slot(&d, &trial, NULL), 0);
+    CHECK_EQ(trial, 0);
+    dev_free(&d);
+}
+
 static void test_resume_reverifies_prefix(void)
 {
     struct dev d;
@@ -649,6 +726,7 @@ int main(void)
     RUN(test_bad_payloads_never_pending);
     RUN(test_delta_update);
     RUN(test_resume_reverifies_prefix);
+    RUN(test_pump_transport);
     RUN(test_power_cut_every_op_full);
     g_c = ota_crypto_mbedtls();
     RUN(test_power_cut_every_op_delta);
