@@ -229,4 +229,4 @@ for dev in "${DEVS[@]}"; do
 done
 rb=$(api GET "/v1/campaigns/$C2" | jget 'd["counts"]["rolled-back"]')
 [ "$rb" -ge 1 ] || { echo "demo: FAILED: no canary rolled back" >&2; exit 1; }
-say "done: v2.0.0 everywhere; v3.0.0 stopped at the canaries ($rb rolled back by themselves)"
+say "done: v2.0.0 everywhere; v3.0.0 stopped at the canaries ($rb canary device(s) rolled back on their own)"
