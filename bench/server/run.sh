@@ -5,6 +5,7 @@
 #
 # Usage: bench/server/run.sh [BUILD_DIR] [SECONDS]   (defaults: build, 10)
 # Needs: wrk, nginx (nginx-light), python3; ota-server and ota built.
+# Also measures durable status reports per second (8 clients, 5 s).
 # Prints a table and the ratios; takes about 2 minutes (SECONDS=10, 3 rounds).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -139,6 +140,8 @@ for r in $(seq "$ROUNDS"); do
     echo "   round $r $t: $out"
   done
 done
+REP=$(/usr/bin/python3 "$HERE/reports.py" "${PORTS[1000]}" "${ADMIN_TOKENS[1000]}" 8 5 | sed -n 's/^RESULT //p')
+echo "-- durable reports (commit + fsync before each 201): $REP"
 for n in 1000 "$BIG"; do
   SEEN=$(curl -sf -H "Authorization: Bearer ${ADMIN_TOKENS[$n]}" "http://127.0.0.1:${PORTS[$n]}/metrics" 2>/dev/null | sed -n 's/^ota_checkins_total //p' || true)
   echo "-- server with $n devices counted ${SEEN:-?} check-ins"
