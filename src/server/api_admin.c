@@ -87,9 +87,9 @@ static void release_upload(struct server *s, struct http_req *r, struct http_res
         resp_error(out, 400, "empty_body", "the body must be a signed ota image");
         return;
     }
-    if (name && (strlen(name) == 0 || strlen(name) > SRV_ID_MAX || !valid_hw_id(name))) {
+    if (name && (strlen(name) == 0 || strlen(name) > SRV_ID_MAX || !valid_device_id(name))) {
         resp_error(out, 400, "invalid_field",
-                   "query \"name\" must be 1..64 printable characters without spaces");
+                   "query \"name\" must be 1..64 characters of A-Z a-z 0-9 - _ . :");
         return;
     }
     if (s->n_trusted == 0) {
@@ -141,13 +141,7 @@ static void release_upload(struct server *s, struct http_req *r, struct http_res
                    "of other hardware can never be offered it");
         return;
     }
-    memcpy(rel.hw_id, info.hw_id, info.hw_id_len);
-    rel.hw_id[info.hw_id_len] = '\0';
-    if (!valid_hw_id(rel.hw_id)) {
-        resp_error(out, 422, "image_refused",
-                   "image hardware id must be printable ASCII without spaces");
-        return;
-    }
+    hw_id_to_text(info.hw_id, info.hw_id_len, rel.hw_id);
     rel.version = info.hdr.version;
     rel.security_counter = info.has_security_counter ? info.security_counter : 0;
     rel.size = r->body_len;
@@ -283,7 +277,8 @@ static void device_create(struct server *s, struct http_req *r, struct http_resp
     }
     if (!valid_hw_id(d.hw_id)) {
         resp_error(out, 400, "invalid_field",
-                   "field \"hw_id\" must be 1..32 printable characters without spaces");
+                   "field \"hw_id\" must be 1..32 printable characters without spaces, "
+                   "or 0x and 2..64 lowercase hex digits");
         return;
     }
     if (!token_new("otad", token, d.token_hash)) {

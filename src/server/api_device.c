@@ -109,8 +109,13 @@ static void send_offer(struct server *s, struct http_req *r, struct http_resp *o
     }
     m.device_id_len = (uint8_t)strlen(d->id);
     memcpy(m.device_id, d->id, m.device_id_len);
-    m.hw_id_len = (uint8_t)strlen(rel->hw_id);
-    memcpy(m.hw_id, rel->hw_id, m.hw_id_len);
+    int hwn = hw_id_to_bytes(rel->hw_id, m.hw_id);
+    if (hwn <= 0) {
+        resp_error(out, 500, "internal", "release %lld has an invalid hardware id",
+                   (long long)rel->id);
+        return;
+    }
+    m.hw_id_len = (uint8_t)hwn;
     ota_err e = ota_manifest_sign(s->manifest_key, &m, buf, sizeof(buf), &len);
     if (e != OTA_OK) {
         log_msg(LOG_ERROR, "manifest_sign_failed", "device=%s err=%s", d->id, ota_errname(e));
@@ -398,7 +403,8 @@ static void enroll(struct server *s, struct http_req *r, struct http_resp *out)
     }
     if (!valid_hw_id(d.hw_id)) {
         resp_error(out, 400, "invalid_field",
-                   "field \"hw_id\" must be 1..32 printable characters without spaces");
+                   "field \"hw_id\" must be 1..32 printable characters without spaces, "
+                   "or 0x and 2..64 lowercase hex digits");
         return;
     }
     token_hash(tok, h);

@@ -29,8 +29,13 @@ int jv_tags(json_t *o, const char *key, char *dst, size_t cap, struct http_resp 
 
 /* Device ids: 1..64 of [A-Za-z0-9._:-] (the manifest alphabet). */
 int valid_device_id(const char *id);
-/* Hardware ids: 1..32 printable ASCII, no spaces or quotes. */
+/* Hardware ids: 1..32 printable ASCII (no spaces, quotes, backslashes; not
+ * starting with "0x"), or "0x" + 2..64 lowercase hex digits (binary ids). */
 int valid_hw_id(const char *id);
+/* The image TLV bytes of a hardware id <-> its text form above. */
+void hw_id_to_text(const uint8_t *b, size_t n, char out[SRV_HWID_MAX + 1]);
+/* Returns the byte count, or -1 if the text is not a valid hardware id. */
+int hw_id_to_bytes(const char *id, uint8_t out[OTA_HW_ID_MAX]);
 /* Parse "MAJOR.MINOR.REVISION[+BUILD]" strictly. */
 int parse_version(const char *s, struct ota_image_version *v);
 /* Tags ",a,b," -> JSON array. */

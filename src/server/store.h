@@ -26,7 +26,9 @@ enum store_rc {
 };
 
 #define SRV_ID_MAX 64        /* device ids, names */
-#define SRV_HWID_MAX 32
+/* Hardware ids as text: up to 32 printable characters, or - for binary ids,
+ * as `ota sign --hw-id 0x...` writes them - "0x" and up to 64 hex digits. */
+#define SRV_HWID_MAX 66
 #define SRV_TAGS_MAX 512     /* comma-separated tag list */
 #define SRV_DETAIL_MAX 512
 #define SRV_STAGES_MAX 16

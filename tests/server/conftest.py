@@ -235,7 +235,8 @@ def parse_manifest(blob):
         "payload_size": struct.unpack_from("<I", blob, 120)[0],
         "base_digest": blob[124:156].hex(),
         "device_id": blob[156:156 + dlen].decode(),
-        "hw_id": blob[156 + dlen:156 + dlen + hlen].decode(),
+        "hw_id": blob[156 + dlen:156 + dlen + hlen].decode(errors="replace"),
+        "hw_id_raw": blob[156 + dlen:156 + dlen + hlen],
     }
     signed_len = 156 + dlen + hlen
     sig_len = blob[signed_len]

@@ -208,3 +208,21 @@ def test_device_core_accepts_exactly_what_it_should(server, fw, tmp_path):
     blob[72] ^= 1  # target size no longer equals the full payload's size
     mf.write_bytes(bytes(blob))
     assert core() == "OTA_ERR_MANIFEST_MALFORMED"
+
+
+def test_binary_hardware_id(server, fw):
+    """Images signed with a binary hardware id (ota sign --hw-id 0x...) are
+    named by "0x" + hex on the API; the manifest carries the raw bytes."""
+    img = fw.image("5.0.0", hw_id="0x0a0b0c7f")
+    rel = server.upload(img).json()
+    assert rel["hw_id"] == "0x0a0b0c7f"
+    tok = server.add_device("bin-1", hw_id="0x0a0b0c7f")
+    other = server.add_device("bin-2", hw_id="0x0a0b0c")
+    server.campaign(rel["id"])
+    m = verify_manifest(server, offer_manifest(server.checkin("bin-1", tok,
+                                                              {"hw_id": "0x0a0b0c7f"})))
+    assert m["hw_id_raw"] == bytes([0x0a, 0x0b, 0x0c, 0x7f])
+    assert server.checkin("bin-2", other).json()["action"] == "none"
+    for bad in ("0x", "0xabc", "0xABCD", "0x" + "00" * 33, "0xzz"):
+        r = server.admin("POST", "/v1/devices", {"id": "bad", "hw_id": bad})
+        assert r.status == 400, (bad, r)
