@@ -421,6 +421,34 @@ static enum agent_outcome do_update(struct agent *a, const struct agent_offer *o
     return AGENT_REBOOT;
 }
 
+/* No configured token: use the one enrollment gave us, or enroll now. */
+static int ensure_token(struct agent *a, const struct agent_device_info *dev)
+{
+    char err[512];
+    ota_err e;
+    if (a->cfg->token[0])
+        return 0;
+    if (!a->st.device_token[0]) {
+        e = agent_api_enroll(a->http, a->cfg, dev->hw_id, a->st.device_token,
+                             sizeof a->st.device_token, err, sizeof err);
+        if (e) {
+            a->st.device_token[0] = 0;
+            if (e == OTA_ERR_CONFIG)
+                LOG_E("%s (check enrollment_token; an already registered device needs its "
+                      "token in 'token')", err);
+            else
+                LOG_W("%s", err);
+            return -1;
+        }
+        save_state(a);
+        LOG_I("enrolled as %s (hardware %s); device token kept in %s", a->cfg->device_id,
+              dev->hw_id, a->cfg->state_file);
+    }
+    snprintf(a->cfg->token, sizeof a->cfg->token, "%s", a->st.device_token);
+    agent_http_set_token(a->http, a->cfg->token);
+    return 0;
+}
+
 enum agent_outcome agent_step(struct agent *a)
 {
     struct agent_device_info dev;
@@ -433,6 +461,8 @@ enum agent_outcome agent_step(struct agent *a)
         LOG_E("cannot read the device state: %s", ota_strerror(e));
         return is_power_loss(e) ? AGENT_POWER_LOST : AGENT_RETRY;
     }
+    if (ensure_token(a, &dev) < 0)
+        return AGENT_RETRY;
     if (a->st.phase == AGENT_PHASE_INSTALLED) {
         enum agent_outcome o = handle_installed(a, &dev);
         if (o != AGENT_IDLE)

@@ -36,7 +36,8 @@ void agent_log(int level, const char *fmt, ...) __attribute__((format(printf, 2,
 struct agent_config {
     char server_url[AGENT_STR];   /* https://host:port (http:// only with allow_http) */
     char device_id[OTA_MANIFEST_DEVICE_ID_MAX + 1];
-    char token[AGENT_STR];
+    char token[AGENT_STR];        /* device token; "" = enroll with enrollment_token */
+    char enrollment_token[AGENT_STR]; /* fleet enrollment token (POST /v1/enroll) */
     char server_key_files[AGENT_MAX_SERVER_KEYS][AGENT_STR]; /* manifest keys */
     int n_server_keys;
     struct ota_pubkey server_keys[AGENT_MAX_SERVER_KEYS];
@@ -86,6 +87,8 @@ double agent_jitter(struct agent_backoff *b, double base);
 struct agent_http;
 struct agent_http *agent_http_new(const struct agent_config *c);
 void agent_http_free(struct agent_http *h);
+/* Use this bearer token from now on ("" = none). */
+void agent_http_set_token(struct agent_http *h, const char *token);
 /* POST (or GET when body == NULL) JSON to path; *resp_body malloc'd
  * (NUL-terminated), *status the HTTP status. */
 ota_err agent_http_json(struct agent_http *h, const char *method, const char *path,
@@ -162,6 +165,7 @@ struct agent_state {
     char pending_detail[256];
     uint64_t pending_campaign;
     char last_result[256];
+    char device_token[AGENT_STR]; /* obtained by enrollment (secret: file is 0600) */
 };
 void agent_state_clear(struct agent_state *s);
 ota_err agent_state_load(struct agent_state *s, const char *path);
@@ -178,6 +182,10 @@ struct agent_offer {
 ota_err agent_api_checkin(struct agent_http *h, const struct agent_config *c,
                           const struct agent_device_info *dev, const char *last_result,
                           struct agent_offer *offer, char *err, size_t errlen);
+/* Enrollment: trade the fleet enrollment token for this device's own token. */
+ota_err agent_api_enroll(struct agent_http *h, const struct agent_config *c,
+                         const char *hw_id, char *token, size_t cap, char *err,
+                         size_t errlen);
 ota_err agent_api_report(struct agent_http *h, const struct agent_config *c,
                          uint64_t campaign, const char *state, int64_t code,
                          const char *detail, char *err, size_t errlen);

@@ -117,6 +117,44 @@ ota_err agent_api_checkin(struct agent_http *h, const struct agent_config *c,
     return OTA_OK;
 }
 
+ota_err agent_api_enroll(struct agent_http *h, const struct agent_config *c,
+                         const char *hw_id, char *token, size_t cap, char *err,
+                         size_t errlen)
+{
+    char *req, *resp = NULL;
+    const char *t;
+    json_t *o;
+    int status;
+    ota_err e;
+
+    o = json_pack("{s:s,s:s,s:s}", "enrollment_token", c->enrollment_token, "device_id",
+                  c->device_id, "hw_id", hw_id);
+    req = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!req)
+        return OTA_ERR_NO_MEMORY;
+    e = agent_http_json(h, "POST", "/v1/enroll", req, &status, &resp, err, errlen);
+    free(req);
+    if (e)
+        return e;
+    if (status != 201 && status != 200) {
+        snprintf(err, errlen, "enrollment: HTTP %d: %s", status, api_error_text(resp));
+        free(resp);
+        return status == 401 || status == 403 || status == 409 ? OTA_ERR_CONFIG : OTA_ERR_HTTP;
+    }
+    o = json_loads(resp, 0, NULL);
+    free(resp);
+    t = o ? json_string_value(json_object_get(o, "token")) : NULL;
+    if (!t || !*t || strlen(t) >= cap) {
+        json_decref(o);
+        snprintf(err, errlen, "enrollment: answer has no device token");
+        return OTA_ERR_PROTOCOL;
+    }
+    snprintf(token, cap, "%s", t);
+    json_decref(o);
+    return OTA_OK;
+}
+
 ota_err agent_api_report(struct agent_http *h, const struct agent_config *c,
                          uint64_t campaign, const char *state, int64_t code,
                          const char *detail, char *err, size_t errlen)

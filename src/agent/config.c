@@ -17,7 +17,10 @@ const char agent_config_help[] =
     "Configuration keys (file: 'key = value' lines, '#' comments; flags: --key value):\n"
     "  server          server URL, https://HOST:PORT (required)\n"
     "  device_id       this device's id (required)\n"
-    "  token           this device's bearer token (required)\n"
+    "  token           this device's bearer token (required unless enrolling)\n"
+    "  enrollment_token  fleet enrollment token: without a token, the agent\n"
+    "                  enrolls itself (POST /v1/enroll) and keeps the device\n"
+    "                  token it receives in state_file (mode 0600)\n"
     "  server_key      PEM public key that signs manifests (required; repeat to\n"
     "                  trust several during a key rotation, up to 4)\n"
     "  ca_file         CA bundle that verifies the server certificate (default:\n"
@@ -101,6 +104,8 @@ ota_err agent_config_set(struct agent_config *c, const char *key, const char *v,
             bad = copy_str(c->device_id, sizeof c->device_id, v);
     } else if (!strcmp(key, "token")) {
         bad = copy_str(c->token, sizeof c->token, v);
+    } else if (!strcmp(key, "enrollment_token") || !strcmp(key, "enrollment-token")) {
+        bad = copy_str(c->enrollment_token, sizeof c->enrollment_token, v);
     } else if (!strcmp(key, "server_key") || !strcmp(key, "server-key")) {
         if (c->n_server_keys >= AGENT_MAX_SERVER_KEYS)
             bad = 1;
@@ -211,10 +216,12 @@ ota_err agent_config_load_file(struct agent_config *c, const char *path, char *e
 ota_err agent_config_finish(struct agent_config *c, char *err, size_t errlen)
 {
     int i;
-    if (!c->server_url[0] || !c->device_id[0] || !c->token[0] || !c->n_server_keys) {
+    if (!c->server_url[0] || !c->device_id[0] || (!c->token[0] && !c->enrollment_token[0]) ||
+        !c->n_server_keys) {
         snprintf(err, errlen, "missing required setting: %s",
                  !c->server_url[0] ? "server" : !c->device_id[0] ? "device_id"
-                 : !c->token[0] ? "token" : "server_key");
+                 : (!c->token[0] && !c->enrollment_token[0]) ? "token (or enrollment_token)"
+                 : "server_key");
         return OTA_ERR_CONFIG;
     }
     if (strncmp(c->server_url, "https://", 8) != 0) {

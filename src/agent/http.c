@@ -37,8 +37,16 @@ struct agent_http *agent_http_new(const struct agent_config *c)
         return NULL;
     }
     h->cfg = c;
-    snprintf(h->auth, sizeof h->auth, "Authorization: Bearer %s", c->token);
+    agent_http_set_token(h, c->token);
     return h;
+}
+
+void agent_http_set_token(struct agent_http *h, const char *token)
+{
+    if (token && *token)
+        snprintf(h->auth, sizeof h->auth, "Authorization: Bearer %s", token);
+    else
+        h->auth[0] = 0;
 }
 
 void agent_http_free(struct agent_http *h)
@@ -146,7 +154,8 @@ ota_err agent_http_json(struct agent_http *h, const char *method, const char *pa
     *status = 0;
     *resp_body = NULL;
     snprintf(url, sizeof url, "%s%s", h->cfg->server_url, path);
-    hdrs = curl_slist_append(hdrs, h->auth);
+    if (h->auth[0])
+        hdrs = curl_slist_append(hdrs, h->auth);
     hdrs = curl_slist_append(hdrs, "Accept: application/json");
     if (body)
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
@@ -239,7 +248,8 @@ ota_err agent_http_download(struct agent_http *h, const char *path, uint64_t fro
         snprintf(url, sizeof url, "%s", path);
     else
         snprintf(url, sizeof url, "%s%s", h->cfg->server_url, path);
-    hdrs = curl_slist_append(hdrs, h->auth);
+    if (h->auth[0])
+        hdrs = curl_slist_append(hdrs, h->auth);
     base_options(h, url, hdrs);
     if (from) {
         snprintf(range, sizeof range, "%llu-", (unsigned long long)from);

@@ -16,10 +16,12 @@
 
 void agent_state_clear(struct agent_state *s)
 {
-    char last[sizeof s->last_result];
+    char last[sizeof s->last_result], tok[sizeof s->device_token];
     memcpy(last, s->last_result, sizeof last);
+    memcpy(tok, s->device_token, sizeof tok);
     memset(s, 0, sizeof *s);
     memcpy(s->last_result, last, sizeof last);
+    memcpy(s->device_token, tok, sizeof tok);
 }
 
 static void put_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
@@ -82,11 +84,14 @@ ota_err agent_state_save(const struct agent_state *s, const char *path)
         json_object_set_new(o, "pending_report", r);
     }
     json_object_set_new(o, "last_result", json_string(s->last_result));
+    if (s->device_token[0])
+        json_object_set_new(o, "device_token", json_string(s->device_token));
     text = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS);
     json_decref(o);
     if (!text)
         return OTA_ERR_NO_MEMORY;
-    e = ota_file_write_atomic(path, text, strlen(text));
+    /* may hold the device's token: owner-only */
+    e = ota_file_write_atomic_mode(path, text, strlen(text), 0600);
     free(text);
     return e;
 }
@@ -131,6 +136,7 @@ ota_err agent_state_load(struct agent_state *s, const char *path)
         s->pending_campaign = (uint64_t)json_integer_value(json_object_get(r, "campaign_id"));
     }
     get_str(o, "last_result", s->last_result, sizeof s->last_result);
+    get_str(o, "device_token", s->device_token, sizeof s->device_token);
     if (s->phase < AGENT_PHASE_IDLE || s->phase > AGENT_PHASE_INSTALLED || !s->manifest_len)
         s->phase = AGENT_PHASE_IDLE;
     json_decref(o);

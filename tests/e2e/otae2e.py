@@ -214,7 +214,7 @@ class Device:
     """A simulated device: flash file + agent config + an `ota-sim run` process."""
 
     def __init__(self, workdir, name, server, keys, v1_image, tags=None, server_url=None,
-                 extra_conf=None, attempts=3):
+                 extra_conf=None, attempts=3, enrollment_token=None):
         self.name = name
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -223,8 +223,12 @@ class Device:
         self.log_path = os.path.join(self.dir, "device.log")
         self.server = server
         self.proc = None
-        d = server.api("POST", "/v1/devices", {"id": name, "hw_id": HW, "tags": tags or []})
-        self.token = d["token"]
+        if enrollment_token:
+            self.token = ""  # the agent enrolls itself
+            extra_conf = dict(extra_conf or {}, enrollment_token=enrollment_token)
+        else:
+            d = server.api("POST", "/v1/devices", {"id": name, "hw_id": HW, "tags": tags or []})
+            self.token = d["token"]
         run([SIM, "create", self.flash, "--key", keys.pub, "--hw-id", HW, "--attempts",
              str(attempts)])
         run([SIM, "install", self.flash, v1_image])
@@ -236,7 +240,6 @@ class Device:
         conf = {
             "server": url,
             "device_id": self.name,
-            "token": self.token,
             "server_key": server_key or self.server.manifest_pub,
             "allow_http": "yes",
             "poll_interval": "0.5",
@@ -247,6 +250,8 @@ class Device:
             "log_level": "info",
             "seed": str(abs(hash(self.name)) % 100000 + 1),
         }
+        if self.token:
+            conf["token"] = self.token
         conf.update(extra or {})
         with open(self.conf, "w") as f:
             f.write("# agent config written by the e2e harness\n")

@@ -5,6 +5,8 @@ downloading anything (manifest signed by another server key; a downgrade
 below the device's anti-rollback counter).
 """
 
+import os
+
 import otae2e as E
 
 
@@ -117,3 +119,33 @@ def test_standalone_agent_with_selftest_command(env):
     assert "self-test passed, confirming" in p.stderr
     assert d.confirmed_version() == "2.0.0+0"
     E.wait_for(lambda: "success" in d.report_states(), 20, "success report")
+
+
+def test_device_enrolls_itself(env):
+    """No pre-registration: the agent trades a fleet enrollment token for its
+    own device token (kept 0600 in its state file) and updates like any other."""
+    s = env.start_server("--no-delta")
+    v1 = env.image("1.0.0", 1)
+    v2 = env.image("2.0.0", 2)
+    s.upload(v1)
+    r2 = s.upload(v2)
+    et = s.api("POST", "/v1/enrollment-tokens", {"hw_id": E.HW, "tags": ["field"],
+                                                  "max_uses": 1})["token"]
+    d = env.device("enrolled-1", v1, enrollment_token=et)
+    s.campaign(r2["id"], [{"percent": 100}])
+    d.start()
+    E.wait_for(confirmed(d, "2.0.0+0"), 60, "enrolled-1 confirmed on 2.0.0")
+    E.wait_for(lambda: "success" in d.report_states(), 20, "success report")
+    assert "enrolled as enrolled-1" in d.log_text()
+    info = s.api("GET", "/v1/devices/enrolled-1")
+    assert info["hw_id"] == E.HW and "field" in info["tags"], info
+    st = d.flash + ".agent-state"
+    assert os.stat(st).st_mode & 0o077 == 0, oct(os.stat(st).st_mode)
+    # a second device cannot reuse the single-use enrollment token
+    d2 = env.device("enrolled-2", v1, enrollment_token=et)
+    d2.start()
+    E.wait_for(lambda: "enrollment token unknown, expired or used up" in d2.log_text(), 20,
+               "second enrollment refused")
+    d2.stop()
+    s.api("GET", "/v1/devices/enrolled-2", ok=(404,))
+    assert d2.version() == "1.0.0+0"
