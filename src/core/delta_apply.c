@@ -572,20 +572,20 @@ ota_err ota_delta_apply_feed(struct ota_delta_apply *st, const void *data, size_
             return da_fail(st, OTA_ERR_DELTA_CORRUPT, "bytes after the stream", st->in_total,
                            OTA_DELTA_HEADER_SIZE + st->hdr.stream_len,
                            st->in_total + (uint32_t)(len > 0xFFFFFFFFu - st->in_total ? 0xFFFFFFFFu - st->in_total : len), 1);
-        if (st->in_pos) {
-            memmove(st->in_buf, st->in_buf + st->in_pos, st->in_len - st->in_pos);
-            st->in_len -= st->in_pos;
-            st->in_pos = 0;
-        }
-        size_t take = OTA_DELTA_IN_BUF - st->in_len;
-        if (take > len)
-            take = len;
-        if (take > left)
-            take = left;
+        size_t take = len < left ? len : left;
         if (st->phase == PH_STREAM) {
+            if (st->in_pos) {
+                memmove(st->in_buf, st->in_buf + st->in_pos, st->in_len - st->in_pos);
+                st->in_len -= st->in_pos;
+                st->in_pos = 0;
+            }
+            /* run() left fewer than DA_STEP_MAX bytes: there is room */
+            if (take > OTA_DELTA_IN_BUF - st->in_len)
+                take = OTA_DELTA_IN_BUF - st->in_len;
             memcpy(st->in_buf + st->in_len, p, take);
             st->in_len += (uint32_t)take;
-        } /* else done: extra stream bytes are only counted (finish refuses them) */
+        } /* else the last command is decoded: further stream bytes are only
+           * counted (finish refuses a stream longer than its commands) */
         st->in_total += (uint32_t)take;
         p += take;
         len -= take;
