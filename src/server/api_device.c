@@ -57,7 +57,7 @@ static int parse_digest(const char *hex, uint8_t d[OTA_SHA256_LEN])
 
 /* What the device says about itself. */
 struct checkin_info {
-    char last_result[SRV_SEEN_RESULT_MAX + 1];
+    char last_result[SRV_DETAIL_MAX + 1];
     char hw_id[SRV_HWID_MAX + 1];
     char version[24];
     char slot_state[32];
@@ -185,7 +185,7 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
              jv_string(o, "current_digest", 0, sizeof(digest_hex) - 1, digest_hex, out) &&
              jv_string(o, "slot_state", 0, sizeof(ci.slot_state) - 1, ci.slot_state, out) &&
              jv_int(o, "manifest_format", 0, 1, 255, &ci.manifest_format, out) &&
-             jv_string(o, "last_result", 0, SRV_SEEN_RESULT_MAX, ci.last_result, out);
+             jv_string(o, "last_result", 0, SRV_DETAIL_MAX, ci.last_result, out);
     json_decref(o);
     if (!ok)
         return;
@@ -222,7 +222,15 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
     memcpy(seen.current_digest, ci.digest, OTA_SHA256_LEN);
     seen.has_digest = (uint8_t)ci.has_digest;
     snprintf(seen.slot_state, sizeof(seen.slot_state), "%s", ci.slot_state);
-    snprintf(seen.last_result, sizeof(seen.last_result), "%s", ci.last_result);
+    /* Keep at most SRV_SEEN_RESULT_MAX bytes, cut on a UTF-8 boundary. */
+    size_t rl = strlen(ci.last_result);
+    if (rl > SRV_SEEN_RESULT_MAX) {
+        rl = SRV_SEEN_RESULT_MAX;
+        while (rl > 0 && ((unsigned char)ci.last_result[rl] & 0xC0) == 0x80)
+            rl--;
+    }
+    memcpy(seen.last_result, ci.last_result, rl);
+    seen.last_result[rl] = '\0';
     /* Last seen is refreshed by every check-in (a narrow row, batched); the
      * device row itself only when the reported state changed. */
     seen.state_changed =

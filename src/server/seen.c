@@ -13,7 +13,7 @@
 #include "log.h"
 #include "server.h"
 
-#define SEEN_MAX_QUEUE 500000 /* beyond: dropped (the next check-in repeats it) */
+#define SEEN_MAX_QUEUE 300000 /* beyond: dropped (the next check-in repeats it) */
 
 void seen_push(struct server *s, const struct srv_seen *v)
 {

@@ -32,7 +32,7 @@ enum store_rc {
 #define SRV_TAGS_MAX 512     /* comma-separated tag list */
 #define SRV_DETAIL_MAX 512
 #define SRV_STAGES_MAX 16
-#define SRV_SEEN_RESULT_MAX 128 /* last_result sent with a check-in */
+#define SRV_SEEN_RESULT_MAX 255 /* last_result kept from a check-in (longer: cut) */
 
 struct srv_release {
     int64_t id;

@@ -121,6 +121,16 @@ def test_devices_register_tags_inventory(server):
     assert d["current_version"] == "1.0.0" and d["current_digest"] == digest
     assert d["slot_state"] == "confirmed" and d["last_seen"] > 0
     assert d["last_result"] == "rolled-back after trial boot"
+    # A long last_result is accepted and kept cut to 255 bytes on a character boundary.
+    long = "é" * 200  # 400 bytes of UTF-8
+    assert server.checkin("dev-1", tok, {"last_result": long}).status == 200
+    for _ in range(50):
+        d = server.admin("GET", "/v1/devices/dev-1").json()
+        if d["last_result"].startswith("é"):
+            break
+        time.sleep(0.1)
+    assert d["last_result"] == "é" * 127
+    assert server.checkin("dev-1", tok, {"last_result": "x" * 513}).status == 400
     # The device may read its own record.
     assert server.request("GET", "/v1/devices/dev-1", token=tok).json()["id"] == "dev-1"
     # Paging.
