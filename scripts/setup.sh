@@ -12,6 +12,7 @@ PKGS=(
   libjansson-dev libdivsufsort-dev libzstd-dev zstd liblzma-dev xz-utils
   python3 python3-pytest python3-cryptography
   bsdiff xdelta3 wrk nginx-light curl
+  gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm dpkg-dev
 )
 # npm (only used by benchmarks to fetch the firmware corpus when ../shared is
 # absent) comes with some Node.js builds; install Debian's only if none exists.
@@ -19,6 +20,13 @@ if ! command -v npm >/dev/null 2>&1; then PKGS+=(npm); fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# The Cortex-M port (src/boot/cortex-m) compiles mbedTLS from Debian's own
+# source package (apt-get source): enable deb-src once, idempotently.
+src_list=/etc/apt/sources.list.d/debian.sources
+if [ -f "$src_list" ] && ! grep -q '^Types:.*deb-src' "$src_list"; then
+  $SUDO sed -i 's/^Types: deb$/Types: deb deb-src/' "$src_list" && $SUDO apt-get update -qq
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,0 +1,31 @@
+/*
+ * flash_port.h - the port's flash HAL: a struct ota_flash (include/ota/
+ * flash.h) over the board's memory-mapped flash (board.h), with NOR rules
+ * enforced in software because QEMU models the region as RAM.
+ */
+#ifndef OTA_PORT_FLASH_H
+#define OTA_PORT_FLASH_H
+
+#include <stdint.h>
+
+#include "ota/flash.h"
+
+struct flash_port_stats {
+    uint32_t progs;        /* program calls that succeeded */
+    uint32_t erases;       /* sector erases that succeeded */
+    uint32_t bytes_programmed;
+    uint32_t refused;      /* calls refused (NOR rule, bounds, OTP) */
+};
+
+/* Fill *f for this board: 4 callbacks, the geometry, the OTP sector (the
+ * last one) protected against erase. */
+void flash_port_init(struct ota_flash *f);
+const struct flash_port_stats *flash_port_stats(void);
+
+/* CPU address of a flash offset (images execute in place). */
+static inline uintptr_t flash_port_addr(uint32_t off)
+{
+    return (uintptr_t)0x21000000u + off;
+}
+
+#endif
