@@ -740,6 +740,67 @@ static void campaign_one(struct server *s, struct http_req *r, struct http_resp 
     resp_json(out, 200, campaign_json(s, &c, 1));
 }
 
+struct dc_page {
+    json_t *arr;
+    char last[SRV_ID_MAX + 1];
+};
+
+static void add_dc(void *ctx, const struct srv_dc *dc)
+{
+    struct dc_page *p = ctx;
+    json_array_append_new(p->arr, json_pack("{s:s,s:s,s:I,s:I}", "device_id", dc->device_id,
+                                            "state", dc_state_name(dc->state), "stage",
+                                            (json_int_t)dc->stage, "updated_at",
+                                            (json_int_t)dc->updated_at));
+    snprintf(p->last, sizeof(p->last), "%s", dc->device_id);
+}
+
+/* GET /v1/campaigns/{id}/devices?state=failure&after=ID&limit=N */
+static void campaign_devices(struct server *s, struct http_req *r, struct http_resp *out,
+                             const char *idstr)
+{
+    int64_t id;
+    struct srv_campaign c;
+    const char *state = req_query(r, "state"), *after = req_query(r, "after"),
+               *lim = req_query(r, "limit");
+    int st = -1;
+    if (strcmp(r->method, "GET") != 0) {
+        resp_error(out, 405, "method_not_allowed", "use GET");
+        resp_add_header(out, "Allow", "GET");
+        return;
+    }
+    if (!parse_id(idstr, &id) ||
+        s->store->ops->campaign_get(s->store, id, &c) != STORE_OK) {
+        resp_error(out, 404, "not_found", "no campaign %s", idstr);
+        return;
+    }
+    if (state) {
+        for (int i = 0; i < DC_STATE_COUNT; i++)
+            if (strcmp(state, dc_state_name(i)) == 0)
+                st = i;
+        if (st < 0) {
+            resp_error(out, 400, "invalid_query",
+                       "state must be one of offered, downloading, installing, "
+                       "installed-rebooting, success, failure, rolled-back");
+            return;
+        }
+    }
+    long long n = lim ? atoll(lim) : 100;
+    if (n <= 0 || n > 1000)
+        n = 100;
+    struct dc_page p = {json_array(), ""};
+    if (s->store->ops->dc_list(s->store, id, st, after ? after : "", (int)n, add_dc, &p) !=
+        STORE_OK) {
+        json_decref(p.arr);
+        storage_error(out);
+        return;
+    }
+    json_t *body = json_pack("{s:o}", "devices", p.arr);
+    if ((long long)json_array_size(p.arr) == n)
+        json_object_set_new(body, "next_after", json_string(p.last));
+    resp_json(out, 200, body);
+}
+
 /* ---- test clock and server key ----------------------------------------- */
 
 static void clock_route(struct server *s, struct http_req *r, struct http_resp *out)
@@ -840,6 +901,9 @@ void api_admin_route(struct server *s, struct http_req *r, struct http_resp *out
         break;
     case ROUTE_CAMPAIGN_ACTION:
         campaign_one(s, r, out, seg[1], seg[2]);
+        break;
+    case ROUTE_CAMPAIGN_DEVICES:
+        campaign_devices(s, r, out, seg[1]);
         break;
     case ROUTE_CLOCK:
         clock_route(s, r, out);

@@ -26,6 +26,7 @@ static const char *const ROUTE_NAMES[ROUTE_COUNT] = {
     [ROUTE_CAMPAIGNS] = "/v1/campaigns",
     [ROUTE_CAMPAIGN] = "/v1/campaigns/{id}",
     [ROUTE_CAMPAIGN_ACTION] = "/v1/campaigns/{id}/{action}",
+    [ROUTE_CAMPAIGN_DEVICES] = "/v1/campaigns/{id}/devices",
     [ROUTE_ARTIFACT] = "/v1/artifacts/{digest}",
     [ROUTE_CLOCK] = "/v1/admin/clock",
     [ROUTE_SERVER_KEY] = "/v1/server-key",

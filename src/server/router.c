@@ -54,8 +54,13 @@ static int classify(const char *path)
         return ROUTE_ENROLL_TOKENS;
     if (strcmp(path, "/v1/campaigns") == 0)
         return ROUTE_CAMPAIGNS;
-    if (strncmp(path, "/v1/campaigns/", 14) == 0)
-        return segs == 3 ? ROUTE_CAMPAIGN : segs == 4 ? ROUTE_CAMPAIGN_ACTION : ROUTE_UNKNOWN;
+    if (strncmp(path, "/v1/campaigns/", 14) == 0) {
+        if (segs == 3)
+            return ROUTE_CAMPAIGN;
+        if (segs == 4 && strcmp(strrchr(path, '/'), "/devices") == 0)
+            return ROUTE_CAMPAIGN_DEVICES;
+        return segs == 4 ? ROUTE_CAMPAIGN_ACTION : ROUTE_UNKNOWN;
+    }
     if (strncmp(path, "/v1/artifacts/", 14) == 0 && segs == 3)
         return ROUTE_ARTIFACT;
     if (strcmp(path, "/v1/admin/clock") == 0)

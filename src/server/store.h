@@ -163,6 +163,7 @@ typedef void (*store_release_cb)(void *ctx, const struct srv_release *r);
 typedef void (*store_device_cb)(void *ctx, const struct srv_device *d);
 typedef void (*store_campaign_cb)(void *ctx, const struct srv_campaign *c);
 typedef void (*store_report_cb)(void *ctx, const struct srv_report *r);
+typedef void (*store_dc_cb)(void *ctx, const struct srv_dc *dc);
 
 struct store_ops {
     const char *name;
@@ -227,6 +228,9 @@ struct store_ops {
     /* per-device campaign progress */
     enum store_rc (*dc_get)(struct store *s, int64_t campaign_id, const char *device_id,
                             struct srv_dc *out);
+    /* Devices of a campaign in id order after after_id; state < 0: any. */
+    enum store_rc (*dc_list)(struct store *s, int64_t campaign_id, int state,
+                             const char *after_id, int limit, store_dc_cb cb, void *ctx);
     /* Insert an OFFERED row if none exists (existing row left as is). */
     enum store_rc (*dc_offer)(struct store *s, const struct srv_dc *dc);
 

@@ -119,6 +119,7 @@ enum stmt_id {
     S_GEN_GET,
     S_DC_GET,
     S_DC_OFFER,
+    S_DC_LIST,
     S_DC_SET_STATE,
     S_REP_INSERT,
     S_DEV_SET_RESULT,
@@ -200,6 +201,9 @@ static const char *const SQL[S_COUNT] = {
                   "WHERE key = 'campaign_generation'",
     [S_DC_GET] = "SELECT campaign_id, device_id, state, stage, updated_at "
                  "FROM device_campaigns WHERE campaign_id = ?1 AND device_id = ?2",
+    [S_DC_LIST] = "SELECT campaign_id, device_id, state, stage, updated_at "
+                  "FROM device_campaigns WHERE campaign_id = ?1 AND device_id > ?2 "
+                  "AND (?3 < 0 OR state = ?3) ORDER BY device_id LIMIT ?4",
     [S_DC_OFFER] = "INSERT OR IGNORE INTO device_campaigns(campaign_id, device_id, state, "
                    "stage, updated_at) VALUES(?1, ?2, 0, ?3, ?4)",
     /* A final state is never replaced by a non-final one (late reports). */
@@ -1027,6 +1031,32 @@ static enum store_rc sq_dc_get(struct store *s, int64_t cid, const char *dev,
     return r;
 }
 
+static enum store_rc sq_dc_list(struct store *s, int64_t cid, int state, const char *after,
+                               int limit, store_dc_cb cb, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_DC_LIST);
+    struct srv_dc dc;
+    int rc;
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, cid);
+    bind_text(st, 2, after ? after : "");
+    sqlite3_bind_int(st, 3, state);
+    sqlite3_bind_int(st, 4, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&dc, 0, sizeof(dc));
+        dc.campaign_id = sqlite3_column_int64(st, 0);
+        col_text(st, 1, dc.device_id, sizeof(dc.device_id));
+        dc.state = sqlite3_column_int(st, 2);
+        dc.stage = sqlite3_column_int(st, 3);
+        dc.updated_at = sqlite3_column_int64(st, 4);
+        cb(ctx, &dc);
+    }
+    done(st);
+    return rc == SQLITE_DONE ? STORE_OK : db_fail(c, "dc_list");
+}
+
 static enum store_rc sq_dc_offer(struct store *s, const struct srv_dc *dc)
 {
     CONN_OR_FAIL(c, s);
@@ -1201,6 +1231,7 @@ static const struct store_ops SQLITE_OPS = {
     .campaign_generation = sq_campaign_generation,
     .dc_get = sq_dc_get,
     .dc_offer = sq_dc_offer,
+    .dc_list = sq_dc_list,
     .report_insert = sq_report_insert,
     .report_list = sq_report_list,
     .delta_get = sq_delta_get,

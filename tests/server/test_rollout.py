@@ -99,6 +99,16 @@ def test_bad_release_halts_at_first_stage(server, fw):
     assert "failure ratio 0.667" in st["halt_reason"] and "stage 0" in st["halt_reason"]
     assert st["counts"]["failure"] == 1 and st["counts"]["rolled-back"] == 1
     assert st["counts"]["offered"] == len(canaries) - 3
+    # Which devices failed, and where the others stand.
+    failed = server.admin("GET", f"/v1/campaigns/{cid}/devices?state=failure").json()
+    assert [d["device_id"] for d in failed["devices"]] == [canaries[0]]
+    assert failed["devices"][0]["stage"] == 0
+    everyone = server.admin("GET", f"/v1/campaigns/{cid}/devices?limit=2").json()
+    assert [d["device_id"] for d in everyone["devices"]] == sorted(canaries)[:2]
+    rest = server.admin("GET", f"/v1/campaigns/{cid}/devices?after="
+                        + everyone["next_after"]).json()["devices"]
+    assert len(rest) == len(canaries) - 2
+    assert server.admin("GET", f"/v1/campaigns/{cid}/devices?state=bogus").status == 400
     # Halted: nobody is offered the release any more, not even pending canaries,
     # and time passing does not advance the stage.
     server.advance(100000)

@@ -12,7 +12,8 @@ def test_no_token_401_everywhere(server):
               ("GET", "/v1/devices/x"), ("PATCH", "/v1/devices/x"),
               ("POST", "/v1/devices/x/token"), ("GET", "/v1/campaigns"),
               ("POST", "/v1/campaigns"), ("GET", "/v1/campaigns/1"),
-              ("POST", "/v1/campaigns/1/pause"), ("POST", "/v1/enrollment-tokens"),
+              ("POST", "/v1/campaigns/1/pause"), ("GET", "/v1/campaigns/1/devices"),
+              ("POST", "/v1/enrollment-tokens"),
               ("GET", "/metrics"), ("POST", "/v1/admin/clock"), ("GET", "/v1/server-key"),
               ("POST", "/v1/devices/x/checkin"), ("POST", "/v1/devices/x/reports"),
               ("GET", "/v1/devices/x/reports"), ("GET", "/v1/artifacts/" + "0" * 64)]

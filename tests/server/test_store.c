@@ -119,6 +119,15 @@ static void test_enrollment_atomic(void)
     s->ops->close(s);
 }
 
+struct collect_dc {
+    int n;
+};
+
+static void count_dc(void *ctx, const struct srv_dc *dc)
+{
+    ((struct collect_dc *)ctx)->n += dc->state >= 0;
+}
+
 static void test_releases_campaigns_reports(void)
 {
     struct store *s = open_store();
@@ -202,6 +211,14 @@ static void test_releases_campaigns_reports(void)
     struct srv_device d;
     CHECK_EQ(o->device_get(s, "a", &d), STORE_OK);
     CHECK(strcmp(d.last_result, "rolled-back") == 0);
+    struct collect_dc cd = {0};
+    CHECK_EQ(o->dc_list(s, c.id, DC_ROLLED_BACK, "", 10, count_dc, &cd), STORE_OK);
+    CHECK_EQ(cd.n, 1);
+    cd.n = 0;
+    CHECK_EQ(o->dc_list(s, c.id, DC_SUCCESS, "", 10, count_dc, &cd), STORE_OK);
+    CHECK_EQ(cd.n, 0);
+    CHECK_EQ(o->dc_list(s, c.id, -1, "a", 10, count_dc, &cd), STORE_OK);
+    CHECK_EQ(cd.n, 0); /* nothing after "a" */
 
     /* Delta cache, including the "no useful delta" verdict. */
     uint8_t base[32], target[32], p[32], pg[32];
