@@ -1,0 +1,258 @@
+"""
+test_boot_qemu.py - ota's bootloader running on an emulated Cortex-M3.
+
+Cross-builds the port (src/boot/cortex-m/build.sh: boot ROM, bootloader,
+test apps; the portable core and the mbedTLS subset compiled for ARM), signs
+the apps with the host `ota` tool, provisions flash files with
+`ota-mcu-flash`, and boots them in qemu-system-arm (mps2-an385) with the
+flash file as the board's persistent memory. Each QEMU run is one power-on;
+an app built to crash resets the system itself (a watchdog reset), so a run
+can hold several boots.
+
+Environment (set by ctest): OTA_BIN, OTA_MCU_FLASH_BIN, OTA_BOOT_QEMU_BUILD.
+The test fails, never skips, when the toolchain or QEMU is missing.
+"""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+PORT = os.path.join(ROOT, "src", "boot", "cortex-m")
+OTA = os.environ.get("OTA_BIN", "")
+MCU_FLASH = os.environ.get("OTA_MCU_FLASH_BIN", "")
+ARM_BUILD = os.environ.get("OTA_BOOT_QEMU_BUILD") or os.path.join(
+    tempfile.gettempdir(), "ota-boot-qemu-arm")
+
+# board.h
+SLOT_A_OFF = 0x10000
+SLOT_B_OFF = 0x80000
+IMAGE_HDR = 0x200
+HW_ID = "mps2-an385"
+
+
+def sh(*args, check=True, timeout=120):
+    p = subprocess.run([str(a) for a in args], capture_output=True, text=True,
+                       timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{args} exited {p.returncode}\nstdout:\n{p.stdout}\n"
+                             f"stderr:\n{p.stderr}")
+    return p
+
+
+@pytest.fixture(scope="session")
+def port():
+    """The cross-built port and a signing key (built once per session)."""
+    for tool in ("arm-none-eabi-gcc", "arm-none-eabi-objcopy", "qemu-system-arm"):
+        assert shutil.which(tool), f"{tool} not found: run scripts/setup.sh"
+    assert OTA and os.access(OTA, os.X_OK), "OTA_BIN must point at the ota tool"
+    assert MCU_FLASH and os.access(MCU_FLASH, os.X_OK), \
+        "OTA_MCU_FLASH_BIN must point at ota-mcu-flash"
+    sh(os.path.join(PORT, "build.sh"), ARM_BUILD, timeout=600)
+    work = tempfile.mkdtemp(prefix="ota-boot-qemu-")
+    key = os.path.join(work, "key.pem")
+    pub = os.path.join(work, "pub.pem")
+    sh(OTA, "keygen", "-o", key)
+    sh(OTA, "pubkey", key, "-o", pub)
+    yield {"build": ARM_BUILD, "work": work, "key": key, "pub": pub}
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def sign(port, app, version, counter, out, key=None):
+    """Sign build/app-<app>.bin as an image (vector table 0x200 into the slot)."""
+    dst = os.path.join(port["work"], out)
+    sh(OTA, "sign", "-q", "--key", key or port["key"], "--version", version,
+       "--security-counter", str(counter), "--hw-id", HW_ID, "-H", hex(IMAGE_HDR),
+       os.path.join(port["build"], f"app-{app}.bin"), dst)
+    return dst
+
+
+def new_flash(port, name):
+    path = os.path.join(port["work"], name)
+    sh(MCU_FLASH, "create", path, "--bootloader", os.path.join(port["build"], "boot.bin"),
+       "--key", port["pub"], "--hw-id", HW_ID)
+    return path
+
+
+def install(flash, image, permanent=False):
+    args = [MCU_FLASH, "install", flash, image] + (["--permanent"] if permanent else [])
+    return sh(*args)
+
+
+def status(flash):
+    out = sh(MCU_FLASH, "status", flash).stdout
+    return dict(line.split(": ", 1) for line in out.splitlines())
+
+
+def qemu(port, flash):
+    """One power-on: returns (exit status, console output)."""
+    p = sh("timeout", "30", "qemu-system-arm", "-M", "mps2-an385", "-m", "16M",
+           "-object", f"memory-backend-file,id=flash,size=16M,mem-path={flash},share=on",
+           "-machine", "memory-backend=flash", "-nographic", "-monitor", "none",
+           "-semihosting-config", "enable=on,target=native", "-icount", "shift=0",
+           "-kernel", os.path.join(port["build"], "rom.elf"), check=False, timeout=60)
+    out = p.stdout.replace("\r", "")
+    assert p.returncode in (0, 1), f"QEMU exited {p.returncode} (124: timeout)\n{out}\n{p.stderr}"
+    assert "FAULT" not in out, out
+    return p.returncode, out
+
+
+def flip_byte(path, offset):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        b = f.read(1)
+        f.seek(offset)
+        f.write(bytes([b[0] ^ 0x01]))
+
+
+def test_good_image_in_slot_a_boots(port):
+    flash = new_flash(port, "good.bin")
+    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", 1, "a1.img"), permanent=True)
+    rc, out = qemu(port, flash)
+    assert rc == 0, out
+    assert "rom: bootloader region matches the OTP hash" in out
+    assert "boot: slot A version 1.0.0, security counter 1" in out
+    assert "app: running slot A version 1.0.0\n" in out
+    assert "app: already confirmed" in out
+    # The boot that found the image above the OTP counter raised it.
+    st = status(flash)
+    assert st["otp.counter"] == "1" and st["state.confirmed"] == "A", st
+
+
+def test_tampered_image_is_refused_recovery(port):
+    flash = new_flash(port, "tampered.bin")
+    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", 1, "a1t.img"), permanent=True)
+    flip_byte(flash, SLOT_A_OFF + IMAGE_HDR + 100)  # one bit of the payload
+    rc, out = qemu(port, flash)
+    assert rc == 1, out
+    assert "boot: slot A refused: OTA_ERR_IMAGE_HASH_MISMATCH" in out
+    assert "boot: RECOVERY, nothing to run: OTA_ERR_BOOT_NO_VALID_SLOT" in out
+    assert "app:" not in out
+
+
+def test_tampered_image_falls_back_to_other_slot(port):
+    flash = new_flash(port, "fallback.bin")
+    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", 1, "fa1.img"), permanent=True)
+    install(flash, sign(port, "b-2.0.0-confirm", "2.0.0", 1, "fb2.img"), permanent=True)
+    # Back to A (the installer writes the slot that is not confirmed): B stays
+    # a valid, inactive image.
+    install(flash, sign(port, "a-1.0.0-confirm", "1.0.1", 1, "fa101.img"), permanent=True)
+    assert status(flash)["state.confirmed"] == "A"
+    flip_byte(flash, SLOT_A_OFF + IMAGE_HDR + 4)  # the app's reset vector
+    rc, out = qemu(port, flash)
+    assert rc == 0, out
+    assert "boot: slot A refused: OTA_ERR_IMAGE_HASH_MISMATCH" in out
+    assert "fell back from the preferred slot" in out
+    assert "app: running slot B version 2.0.0\n" in out
+    assert status(flash)["state.confirmed"] == "B"
+
+
+def test_untrusted_key_is_refused(port):
+    other = os.path.join(port["work"], "other.pem")
+    sh(OTA, "keygen", "-o", other)
+    flash = new_flash(port, "untrusted.bin")
+    good = sign(port, "a-1.0.0-confirm", "1.0.0", 1, "ua1.img")
+    install(flash, good, permanent=True)
+    # Same firmware, same layout, signed by a key the bootloader does not trust,
+    # written over slot A behind the installer's back.
+    bad = sign(port, "a-1.0.0-confirm", "1.0.0", 1, "ua1-other.img", key=other)
+    with open(bad, "rb") as f:
+        data = f.read()
+    with open(flash, "r+b") as f:
+        f.seek(SLOT_A_OFF)
+        f.write(data)
+    rc, out = qemu(port, flash)
+    assert rc == 1, out
+    assert "boot: slot A refused: OTA_ERR_IMAGE_UNKNOWN_KEY" in out
+    assert "RECOVERY" in out and "app:" not in out
+
+
+def test_modified_bootloader_is_refused_by_stage0(port):
+    flash = new_flash(port, "rom.bin")
+    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", 1, "ra1.img"), permanent=True)
+    flip_byte(flash, 0x100 + 0x800)  # inside the bootloader's code
+    rc, out = qemu(port, flash)
+    assert rc == 1, out
+    assert "rom: bootloader refused, nothing runs: OTA_ERR_BOOT_ROM_HASH" in out
+    assert "boot:" not in out and "app:" not in out
+
+
+def pending_b_over_confirmed_a(port, name, app_b):
+    flash = new_flash(port, name)
+    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", 1, name + ".a1.img"), permanent=True)
+    rc, out = qemu(port, flash)  # first boot: A runs, OTP counter 1
+    assert rc == 0 and "app: running slot A version 1.0.0" in out, out
+    install(flash, sign(port, app_b, "2.0.0", 2, name + ".b2.img"))
+    st = status(flash)
+    assert st["state.pending"] == "B" and st["state.attempts"] == "3", st
+    return flash
+
+
+def test_pending_image_in_slot_b_trial_boot_and_confirm(port):
+    flash = pending_b_over_confirmed_a(port, "trial.bin", "b-2.0.0-confirm")
+    rc, out = qemu(port, flash)
+    assert rc == 0, out
+    assert "boot: slot B version 2.0.0, security counter 2, OTP counter 1, on trial, " \
+           "2 attempts left" in out
+    assert "app: running slot B version 2.0.0 (trial, 2 attempts left)" in out
+    assert "app: confirmed slot B, OTP counter 2" in out
+    st = status(flash)
+    assert (st["state.confirmed"], st["state.pending"], st["otp.counter"]) == ("B", "-", "2"), st
+    # Next power-on: confirmed, no trial.
+    rc, out = qemu(port, flash)
+    assert rc == 0 and "app: running slot B version 2.0.0\n" in out, out
+    assert "trial" not in out
+
+
+def test_crash_looping_trial_reverts_across_resets(port):
+    flash = pending_b_over_confirmed_a(port, "crash.bin", "b-2.0.0-reset")
+    rc, out = qemu(port, flash)  # B resets itself each time: one run, five boots
+    assert rc == 0, out
+    trials = re.findall(r"app: running slot B version 2\.0\.0 \(trial, (\d) attempts left\)", out)
+    assert trials == ["2", "1", "0"], out
+    assert out.count("rom: stage 0") == 4, out
+    assert "boot: trial ended without confirmation (or the image failed): reverted" in out
+    assert out.rstrip().endswith("app: already confirmed"), out
+    assert "app: running slot A version 1.0.0\n" in out.split("reverted")[1]
+    st = status(flash)
+    assert (st["state.confirmed"], st["state.rejected"], st["otp.counter"]) == ("A", "B", "1"), st
+
+
+def test_unconfirmed_trial_reverts_across_power_cycles(port):
+    flash = pending_b_over_confirmed_a(port, "noconfirm.bin", "b-2.0.0-noconfirm")
+    for left in ("2", "1", "0"):
+        rc, out = qemu(port, flash)
+        assert rc == 0, out
+        assert f"app: running slot B version 2.0.0 (trial, {left} attempts left)" in out, out
+        assert "app: stopping without confirming" in out
+    rc, out = qemu(port, flash)
+    assert "reverted" in out and "app: running slot A version 1.0.0\n" in out, out
+    assert status(flash)["state.rejected"] == "B"
+
+
+def test_image_linked_for_the_other_slot_is_not_started(port):
+    # A valid, signed image built for slot A installed into slot B: the core
+    # verifies it, the port sees its vector table points outside slot B, does
+    # not jump, and resets; the counted trial attempts run out and A returns.
+    flash = new_flash(port, "misplaced.bin")
+    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", 1, "ma1.img"), permanent=True)
+    install(flash, sign(port, "a-1.0.0-confirm", "1.1.0", 1, "ma11.img"))
+    assert status(flash)["state.pending"] == "B"
+    rc, out = qemu(port, flash)
+    assert rc == 0, out
+    assert out.count("boot: slot B cannot be started here") == 3, out
+    assert "app: running slot B" not in out
+    assert "reverted" in out and "app: running slot A version 1.0.0\n" in out
+
+
+def test_bootloader_links_no_allocator(port):
+    syms = sh("arm-none-eabi-nm", os.path.join(port["build"], "boot.elf")).stdout
+    names = {line.split()[-1] for line in syms.splitlines() if line.strip()}
+    for forbidden in ("malloc", "calloc", "realloc", "free", "_sbrk", "printf", "exit"):
+        assert forbidden not in names, f"bootloader links {forbidden}"
+    assert "mbedtls_memory_buffer_alloc_init" in names
+    assert "ota_boot" in names and "ota_image_verify" in names
