@@ -495,6 +495,11 @@ enum agent_outcome agent_step(struct agent *a)
         return AGENT_RETRY;
     }
     agent_backoff_reset(&a->backoff);
+    if (!a->cfg->poll_interval_set && offer.poll_interval >= 1 && offer.poll_interval <= 86400 &&
+        offer.poll_interval != a->poll) {
+        a->poll = offer.poll_interval;
+        LOG_I("check-in interval: %.0fs (suggested by the server)", a->poll);
+    }
     if (!offer.update) {
         ota_image_version_str(&dev.version, ver, sizeof ver);
         LOG_D("check-in: nothing to do (running %s, slot %c)", ver,
@@ -514,7 +519,8 @@ enum agent_outcome agent_run(struct agent *a, int once)
         case AGENT_IDLE:
             if (once)
                 return o;
-            agent_sleep(a, agent_jitter(&a->backoff, a->cfg->poll_interval));
+            agent_sleep(a, agent_jitter(&a->backoff,
+                                        a->poll > 0 ? a->poll : a->cfg->poll_interval));
             break;
         case AGENT_RETRY: {
             double d = agent_backoff_next(&a->backoff);

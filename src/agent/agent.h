@@ -45,6 +45,7 @@ struct agent_config {
     char pinned_key[AGENT_STR];   /* CURLOPT_PINNEDPUBLICKEY: file or sha256//... */
     int allow_http;               /* plain HTTP (tests on loopback only) */
     double poll_interval;         /* seconds between check-ins when idle */
+    int poll_interval_set;        /* configured: the server's suggestion is ignored */
     double backoff_min, backoff_max; /* retry delays after errors */
     double timeout;               /* seconds: connect + API calls */
     double stall_timeout;         /* seconds without a byte before a download is cut */
@@ -214,6 +215,7 @@ struct agent {
     struct ota_diag diag;         /* the engine's last refusal */
     uint8_t offer_payload[OTA_SHA256_LEN]; /* payload the counters below refer to */
     unsigned payload_failures;    /* payloads of this offer that did not verify */
+    double poll;                  /* idle interval in use (config or server's) */
     unsigned manifest_refusals;   /* consecutive refusals that may be transit damage */
     /* counters for logs and tests */
     unsigned checkins, downloads, download_errors, resumes, restarts;

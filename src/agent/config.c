@@ -28,7 +28,8 @@ const char agent_config_help[] =
     "  pinned_key      pin the server's public key: a PEM/DER file or\n"
     "                  sha256//BASE64 (a server with another key is refused)\n"
     "  allow_http      yes: also allow plain http:// (loopback tests only)\n"
-    "  poll_interval   seconds between check-ins when idle (default 60)\n"
+    "  poll_interval   seconds between check-ins when idle (default: what the\n"
+    "                  server suggests, else 60)\n"
     "  backoff_min     first retry delay after an error, seconds (default 1)\n"
     "  backoff_max     largest retry delay, seconds (default 300)\n"
     "  timeout         connect/API timeout, seconds (default 15)\n"
@@ -119,6 +120,7 @@ ota_err agent_config_set(struct agent_config *c, const char *key, const char *v,
         bad = parse_bool(v, &c->allow_http);
     } else if (!strcmp(key, "poll_interval") || !strcmp(key, "poll-interval")) {
         bad = parse_seconds(v, 0.01, &c->poll_interval);
+        c->poll_interval_set = !bad;
     } else if (!strcmp(key, "backoff_min") || !strcmp(key, "backoff-min")) {
         bad = parse_seconds(v, 0.001, &c->backoff_min);
     } else if (!strcmp(key, "backoff_max") || !strcmp(key, "backoff-max")) {

@@ -256,7 +256,8 @@ class Device:
         with open(self.conf, "w") as f:
             f.write("# agent config written by the e2e harness\n")
             for k, v in conf.items():
-                f.write("%s = %s\n" % (k, v))
+                if v is not None:  # None: leave the agent's default
+                    f.write("%s = %s\n" % (k, v))
 
     def start(self, *args):
         self.log = open(self.log_path, "a")

@@ -131,12 +131,14 @@ def test_device_enrolls_itself(env):
     r2 = s.upload(v2)
     et = s.api("POST", "/v1/enrollment-tokens", {"hw_id": E.HW, "tags": ["field"],
                                                   "max_uses": 1})["token"]
-    d = env.device("enrolled-1", v1, enrollment_token=et)
+    d = env.device("enrolled-1", v1, enrollment_token=et, extra_conf={"poll_interval": None})
     s.campaign(r2["id"], [{"percent": 100}])
     d.start()
     E.wait_for(confirmed(d, "2.0.0+0"), 60, "enrolled-1 confirmed on 2.0.0")
     E.wait_for(lambda: "success" in d.report_states(), 20, "success report")
     assert "enrolled as enrolled-1" in d.log_text()
+    # no poll_interval configured: the server's suggestion (--poll-interval 1) is used
+    assert "check-in interval: 1s (suggested by the server)" in d.log_text()
     info = s.api("GET", "/v1/devices/enrolled-1")
     assert info["hw_id"] == E.HW and "field" in info["tags"], info
     st = d.flash + ".agent-state"
