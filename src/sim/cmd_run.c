@@ -134,6 +134,7 @@ int sim_cmd_run(int argc, char **argv)
     int n_over = 0, c, rc = SIM_EXIT_OK, i, exit_idle = 0, exit_on_cut = 0;
     double watchdog = 1.0;
     unsigned long max_boots = 0, boots = 0;
+    unsigned long n_updates = 0, n_trial_failed = 0, n_cuts = 0, n_crash = 0, n_hang = 0;
     long long cut_at = -1;
     enum ota_sim_cut cut_mode = OTA_SIM_CUT_BEFORE;
     unsigned long long cut_seed = 1;
@@ -236,6 +237,7 @@ int sim_cmd_run(int argc, char **argv)
         d->sim.running_slot = res.slot;
         if (e == OTA_ERR_POWER_LOSS) {
             LOG_W("POWER CUT during boot #%u: power on again", d->sim.boot_count);
+            n_cuts++;
             d->sim.running_slot = -1;
             ota_sim_power_on(&d->sim);
             sim_device_save(d);
@@ -259,10 +261,12 @@ int sim_cmd_run(int argc, char **argv)
               res.reverted ? " (REVERTED: the trial image failed)" : "");
         if (b == B_CRASH) {
             LOG_W("firmware %s crashes at boot (declared crash-at-boot): reset", ver);
+            n_crash++;
             continue;
         }
         if (b == B_HANG) {
             LOG_W("firmware %s hangs (declared hang): watchdog resets in %.1fs", ver, watchdog);
+            n_hang++;
             sleep_s(watchdog);
             continue;
         }
@@ -296,11 +300,14 @@ int sim_cmd_run(int argc, char **argv)
         }
         if (o == AGENT_REBOOT) {
             LOG_I("rebooting into the new image");
+            n_updates++;
         } else if (o == AGENT_TRIAL_FAILED) {
             LOG_W("trial failed: reset without confirming");
+            n_trial_failed++;
         } else if (o == AGENT_POWER_LOST) {
             LOG_W("POWER CUT (flash operation %llu): the device goes dark; power on again",
                   (unsigned long long)d->sim.ops);
+            n_cuts++;
             d->sim.running_slot = -1;
             ota_sim_power_on(&d->sim);
             sim_device_save(d);
@@ -311,6 +318,10 @@ int sim_cmd_run(int argc, char **argv)
             break;
         }
     }
+    LOG_I("summary: %lu boots, %lu updates installed, %lu failed self-tests, %lu crashes at "
+          "boot, %lu watchdog resets, %lu power cuts; running slot %s",
+          boots, n_updates, n_trial_failed, n_crash, n_hang, n_cuts,
+          sim_slot_name(d->sim.running_slot));
     sim_device_save(d);
     sim_device_close(d);
     free(d);
