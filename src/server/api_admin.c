@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "artifact.h"
 #include "campaign_cache.h"
 #include "jsonv.h"
@@ -834,20 +836,19 @@ static void clock_route(struct server *s, struct http_req *r, struct http_resp *
 
 static void server_key(struct server *s, struct http_req *r, struct http_resp *out)
 {
-    char kid[2 * OTA_MANIFEST_KEY_ID_LEN + 1], path[PATH_MAX + 32];
-    uint8_t *pem = NULL;
-    size_t len = 0;
+    char kid[2 * OTA_MANIFEST_KEY_ID_LEN + 1];
+    char b64[4 * ((OTA_P256_SPKI_LEN + 2) / 3) + 1], pem[256];
+    size_t used;
     (void)r;
     ota_hex_encode(s->manifest_key_id, OTA_MANIFEST_KEY_ID_LEN, kid);
-    snprintf(path, sizeof(path), "%.4000s/keys/manifest-key.pub.pem", s->data_dir);
-    if (ota_file_read(path, &pem, &len) != OTA_OK) {
-        resp_error(out, 500, "internal", "cannot read %s", path);
-        return;
-    }
-    json_t *o = json_pack("{s:s,s:s%,s:o}", "key_id", kid, "public_key_pem", (char *)pem, len,
-                          "spki", hex_json(s->manifest_pub.spki, OTA_P256_SPKI_LEN));
-    free(pem);
-    resp_json(out, 200, o);
+    EVP_EncodeBlock((unsigned char *)b64, s->manifest_pub.spki, OTA_P256_SPKI_LEN);
+    used = (size_t)snprintf(pem, sizeof(pem), "-----BEGIN PUBLIC KEY-----\n");
+    size_t b64_len = strlen(b64);
+    for (size_t i = 0; i < b64_len; i += 64)
+        used += (size_t)snprintf(pem + used, sizeof(pem) - used, "%.64s\n", b64 + i);
+    snprintf(pem + used, sizeof(pem) - used, "-----END PUBLIC KEY-----\n");
+    resp_json(out, 200, json_pack("{s:s,s:s,s:o}", "key_id", kid, "public_key_pem", pem,
+                                  "spki", hex_json(s->manifest_pub.spki, OTA_P256_SPKI_LEN)));
 }
 
 /* ---- dispatch ----------------------------------------------------------- */

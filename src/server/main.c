@@ -43,6 +43,8 @@ static void usage(FILE *f)
             "                         port 0 picks a free port; IPv6 as [::1]:PORT)\n"
             "  --tls-cert FILE        PEM certificate (chain): serve HTTPS, TLS 1.3 only\n"
             "  --tls-key FILE         PEM private key for --tls-cert\n"
+            "  --manifest-key FILE    sign manifests with this private key instead of\n"
+            "                         DIR/keys/manifest-key.pem (key rotation)\n"
             "  --trusted-key FILE     public key (PEM) that signs firmware releases;\n"
             "                         repeatable; DIR/trusted-keys/*.pem are also trusted\n"
             "  --threads N            HTTP worker threads (default: twice the CPUs)\n"
@@ -152,9 +154,26 @@ static int load_trusted_dir(struct server *s)
     return ok;
 }
 
-static int manifest_key(struct server *s)
+static int manifest_key(struct server *s, const char *external)
 {
-    char priv[PATH_MAX + 32], pub[PATH_MAX + 32], kdir[PATH_MAX + 8], err[256];
+    char priv[PATH_MAX + 32], pub[PATH_MAX + 32], kdir[PATH_MAX + 8], err[256] = "";
+    if (external) {
+        /* An operator-managed key (e.g. during a rotation): used as is. */
+        if (ota_key_load(external, &s->manifest_key, err, sizeof(err)) != OTA_OK ||
+            !ota_key_has_private(s->manifest_key)) {
+            fprintf(stderr, "ota-server: --manifest-key: %s\n",
+                    err[0] ? err : "not a private key");
+            return 0;
+        }
+        if (ota_key_pubkey(s->manifest_key, &s->manifest_pub) != OTA_OK ||
+            ota_manifest_key_id(ota_crypto_openssl(), &s->manifest_pub,
+                                s->manifest_key_id) != OTA_OK)
+            return 0;
+        char kid[17];
+        ota_hex_encode(s->manifest_key_id, OTA_MANIFEST_KEY_ID_LEN, kid);
+        printf("manifest signing key: %s (key id %s)\n", external, kid);
+        return 1;
+    }
     snprintf(kdir, sizeof(kdir), "%.4000s/keys", s->data_dir);
     snprintf(priv, sizeof(priv), "%.4000s/manifest-key.pem", kdir);
     snprintf(pub, sizeof(pub), "%.4000s/manifest-key.pub.pem", kdir);
@@ -284,7 +303,7 @@ int main(int argc, char **argv)
     static struct server srv;
     struct server *s = &srv;
     const char *data = "ota-data", *listen_arg = "127.0.0.1:8080", *cert = NULL, *key = NULL;
-    const char *token_file = NULL;
+    const char *token_file = NULL, *manifest_key_path = NULL;
     char host[128], err[512];
     uint16_t port = 0, bound = 0;
     /* Twice the CPUs: handlers sometimes wait on the disk (commits of
@@ -296,7 +315,7 @@ int main(int argc, char **argv)
     enum {
         O_DATA = 256, O_LISTEN, O_CERT, O_KEY, O_TRUSTED, O_THREADS, O_TTL, O_POLL,
         O_MAXBODY, O_MAXREL, O_NODELTA, O_TOKFILE, O_RESET, O_TESTCLOCK, O_LOGLEVEL,
-        O_NOACCESS, O_INVFLUSH, O_VERSION, O_HELP
+        O_NOACCESS, O_INVFLUSH, O_MKEY, O_VERSION, O_HELP
     };
     static const struct option OPTS[] = {
         {"data", required_argument, NULL, O_DATA},
@@ -316,6 +335,7 @@ int main(int argc, char **argv)
         {"log-level", required_argument, NULL, O_LOGLEVEL},
         {"no-access-log", no_argument, NULL, O_NOACCESS},
         {"inventory-flush", required_argument, NULL, O_INVFLUSH},
+        {"manifest-key", required_argument, NULL, O_MKEY},
         {"version", no_argument, NULL, O_VERSION},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
@@ -360,6 +380,7 @@ int main(int argc, char **argv)
             break;
         case O_NOACCESS: access_log = 0; break;
         case O_INVFLUSH: s->inventory_flush = strtoll(optarg, &end, 10); break;
+        case O_MKEY: manifest_key_path = optarg; break;
         case O_VERSION: printf("ota-server %s\n", OTA_SERVER_VERSION); return 0;
         case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -414,7 +435,7 @@ int main(int argc, char **argv)
     pthread_mutex_init(&s->seen.lock, NULL);
     pthread_mutex_init(&s->rollout_lock, NULL);
     pthread_mutex_init(&s->delta_lock, NULL);
-    int ok = manifest_key(s) && admin_token(s, reset_token, token_file);
+    int ok = manifest_key(s, manifest_key_path) && admin_token(s, reset_token, token_file);
     for (int i = 0; ok && i < n_trusted_paths; i++)
         ok = add_trusted(s, trusted_paths[i]);
     if (ok)

@@ -178,3 +178,35 @@ def test_schema_migrations_and_counts_consistent(server, fw):
              "failure", "rolled-back"]
     assert {names[k]: v for k, v in direct.items()} == {k: v for k, v in st["counts"].items() if v}
     assert st["counts"]["success"] == 4 and st["counts"]["downloading"] == 4
+
+
+def test_manifest_key_rotation(server_factory, fw, tmp_path):
+    """--manifest-key: an operator-provided key signs the offers from then on."""
+    from conftest import TOOL_BIN, offer_manifest, verify_manifest
+    import hashlib
+    s = server_factory().start()
+    rel = s.upload(fw.image("2.0.0")).json()
+    tok = s.add_device("rot-1")
+    s.campaign(rel["id"])
+    old = verify_manifest(s, offer_manifest(s.checkin("rot-1", tok)))
+    token = s.admin_token
+    s.stop()
+    new_key = tmp_path / "new-manifest-key.pem"
+    subprocess.run([TOOL_BIN, "keygen", "-o", str(new_key)], check=True, capture_output=True)
+    pub_pem = subprocess.run([TOOL_BIN, "pubkey", str(new_key)], check=True,
+                             capture_output=True).stdout
+    s2 = server_factory(["--manifest-key", str(new_key)]).start()
+    s2.admin_token = token
+    key = s2.admin("GET", "/v1/server-key").json()
+    assert key["public_key_pem"].encode().strip() == pub_pem.strip()
+    m = verify_manifest(s2, offer_manifest(s2.checkin("rot-1", tok)))
+    assert m["key_id"] != old["key_id"]
+    assert m["key_id"].hex() == key["key_id"]
+    assert hashlib.sha256(bytes.fromhex(key["spki"])).digest()[:8] == m["key_id"]
+    # A public key is not enough to sign.
+    pub_file = tmp_path / "pub.pem"
+    pub_file.write_bytes(pub_pem)
+    p = subprocess.run([SERVER_BIN, "--data", str(tmp_path / "x"), "--manifest-key",
+                        str(pub_file), "--listen", "127.0.0.1:0"],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 1 and "--manifest-key" in p.stderr
