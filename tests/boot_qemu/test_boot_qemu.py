@@ -62,12 +62,12 @@ def port():
     shutil.rmtree(work, ignore_errors=True)
 
 
-def sign(port, app, version, counter, out, key=None):
+def sign(port, app, version, counter, out, key=None, extra=()):
     """Sign build/app-<app>.bin as an image (vector table 0x200 into the slot)."""
     dst = os.path.join(port["work"], out)
     sh(OTA, "sign", "-q", "--key", key or port["key"], "--version", version,
        "--security-counter", str(counter), "--hw-id", HW_ID, "-H", hex(IMAGE_HDR),
-       os.path.join(port["build"], f"app-{app}.bin"), dst)
+       *extra, os.path.join(port["build"], f"app-{app}.bin"), dst)
     return dst
 
 
@@ -93,7 +93,7 @@ def qemu(port, flash):
     p = sh("timeout", "30", "qemu-system-arm", "-M", "mps2-an385", "-m", "16M",
            "-object", f"memory-backend-file,id=flash,size=16M,mem-path={flash},share=on",
            "-machine", "memory-backend=flash", "-nographic", "-monitor", "none",
-           "-semihosting-config", "enable=on,target=native", "-icount", "shift=0",
+           "-semihosting-config", "enable=on,target=native", "-icount", "shift=0,sleep=off",
            "-kernel", os.path.join(port["build"], "rom.elf"), check=False, timeout=60)
     out = p.stdout.replace("\r", "")
     assert p.returncode in (0, 1), f"QEMU exited {p.returncode} (124: timeout)\n{out}\n{p.stderr}"
@@ -222,6 +222,18 @@ def test_crash_looping_trial_reverts_across_resets(port):
     assert (st["state.confirmed"], st["state.rejected"], st["otp.counter"]) == ("A", "B", "1"), st
 
 
+def test_hanging_trial_is_reset_by_the_watchdog_and_reverted(port):
+    flash = pending_b_over_confirmed_a(port, "hang.bin", "b-2.0.0-hang")
+    rc, out = qemu(port, flash)  # B hangs; the watchdog the bootloader started resets
+    assert rc == 0, out
+    assert out.count("boot: starting slot B at 0x21080200 under the watchdog") == 3, out
+    assert out.count("app: hang: no confirm, no watchdog kick") == 3, out
+    assert "reverted" in out and out.rstrip().endswith("app: already confirmed"), out
+    assert "boot: starting slot A at 0x21010200\n" in out  # confirmed: no watchdog
+    st = status(flash)
+    assert (st["state.confirmed"], st["state.rejected"]) == ("A", "B"), st
+
+
 def test_unconfirmed_trial_reverts_across_power_cycles(port):
     flash = pending_b_over_confirmed_a(port, "noconfirm.bin", "b-2.0.0-noconfirm")
     for left in ("2", "1", "0"):
@@ -246,6 +258,23 @@ def test_image_linked_for_the_other_slot_is_not_started(port):
     assert rc == 0, out
     assert out.count("boot: slot B cannot be started here") == 3, out
     assert "app: running slot B" not in out
+    assert "reverted" in out and "app: running slot A version 1.0.0\n" in out
+
+
+def test_rom_fixed_address_is_enforced(port):
+    # Signed with the address of slot A (MCUboot's ROM_FIXED flag): runs from
+    # A; the same image installed into B is verified but never started there.
+    fixed = ("--rom-fixed", hex(0x21000000 + SLOT_A_OFF))
+    flash = new_flash(port, "romfixed.bin")
+    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", 1, "rf1.img", extra=fixed),
+            permanent=True)
+    rc, out = qemu(port, flash)
+    assert rc == 0 and "app: running slot A version 1.0.0\n" in out, out
+    install(flash, sign(port, "a-1.0.0-confirm", "1.2.0", 1, "rf12.img", extra=fixed))
+    rc, out = qemu(port, flash)
+    assert rc == 0, out
+    assert out.count("boot: slot B cannot be started here: image is linked for another "
+                     "address (ROM_FIXED)") == 3, out
     assert "reverted" in out and "app: running slot A version 1.0.0\n" in out
 
 

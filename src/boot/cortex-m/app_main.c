@@ -6,8 +6,10 @@
  *                   (ota_boot_confirm: state record, then OTP raise), ends;
  *   APP_NOCONFIRM - ends without confirming (a power-off before the health
  *                   check: the next boot is another trial attempt);
- *   APP_RESET     - crashes into a system reset without confirming (what a
- *                   watchdog does): the bootloader counts down and reverts.
+ *   APP_RESET     - crashes into a system reset without confirming: the
+ *                   bootloader counts the attempts down and reverts;
+ *   APP_HANG      - hangs without confirming or kicking the watchdog the
+ *                   bootloader started for the trial: the watchdog resets.
  * It prints "app: running slot A version 1.0.0" with the version it was
  * built as, and checks that the bootloader started it from the slot it was
  * linked for.
@@ -21,12 +23,14 @@
 #include "report.h"
 #include "semihost.h"
 #include "startup.h"
+#include "watchdog.h"
 
 #include "ota/boot.h"
 
 #define APP_CONFIRM 1
 #define APP_NOCONFIRM 2
 #define APP_RESET 3
+#define APP_HANG 4
 
 #ifndef APP_SLOT
 #error "APP_SLOT (0 or 1) must be defined: images are linked per slot"
@@ -103,8 +107,11 @@ void program_main(void)
     }
 
 #if APP_BEHAVIOUR == APP_CONFIRM
-    if (trial)
+    if (trial) {
+        watchdog_kick(); /* healthy; the confirm verifies the image again */
         confirm(slot);
+        watchdog_stop(); /* confirmed: no longer on trial */
+    }
     else
         console_puts("app: already confirmed\n");
     semihost_exit(1);
@@ -114,6 +121,10 @@ void program_main(void)
 #elif APP_BEHAVIOUR == APP_RESET
     console_puts("app: crash: system reset without confirming\n");
     system_reset();
+#elif APP_BEHAVIOUR == APP_HANG
+    console_puts("app: hang: no confirm, no watchdog kick\n");
+    for (;;) /* waiting for an event that never comes */
+        __asm__ volatile("wfi");
 #else
 #error "unknown APP_BEHAVIOUR"
 #endif

@@ -14,6 +14,7 @@
  *                                    and QEMU runs
  *   0x40000000  CMSDK APB timer 0 (free-running boot-time counter)
  *   0x40004000  CMSDK APB UART 0  (console; QEMU's serial0)
+ *   0x40008000  CMSDK APB watchdog (interrupt -> NMI, then system reset)
  *
  * The flash is plain RAM to QEMU; NOR rules (erase -> 0xFF, program only
  * clears bits and only erased units, OTP sector never erased) are enforced
@@ -63,6 +64,9 @@
 /* Peripherals. */
 #define BOARD_UART0 0x40004000
 #define BOARD_TIMER0 0x40000000
+#define BOARD_WATCHDOG 0x40008000
+/* Trial images run under the watchdog: NMI after this, reset after twice. */
+#define BOARD_TRIAL_WATCHDOG_MS 1000
 #define BOARD_SYSCLK_HZ 25000000 /* timer clock of the AN385 (25 MHz) */
 
 #endif

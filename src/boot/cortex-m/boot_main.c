@@ -16,6 +16,7 @@
 #include "semihost.h"
 #include "startup.h"
 #include "timer.h"
+#include "watchdog.h"
 
 #include "ota/boot.h"
 
@@ -161,6 +162,12 @@ void program_main(void)
     console_putc(report_slot(res.slot));
     console_puts(" at 0x");
     console_puthex((uint32_t)vtor);
+    if (res.trial) {
+        /* A trial image that hangs must still end in a reset: the attempt
+         * is counted, so hangs, like crashes, end in a revert. */
+        watchdog_start(BOARD_TRIAL_WATCHDOG_MS);
+        console_puts(" under the watchdog");
+    }
     console_puts("\n");
     jump_to_vector_table(vtor);
 }

@@ -38,7 +38,7 @@ def qemu(kernel, flash):
     return run("timeout", "30", "qemu-system-arm", "-M", "mps2-an385", "-m", "16M",
                "-object", f"memory-backend-file,id=fl,size=16M,mem-path={flash},share=on",
                "-machine", "memory-backend=fl", "-nographic", "-monitor", "none",
-               "-semihosting-config", "enable=on,target=native", "-icount", "shift=0",
+               "-semihosting-config", "enable=on,target=native", "-icount", "shift=0,sleep=off",
                "-kernel", kernel, check=False)
 
 

@@ -16,6 +16,7 @@
 extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _sstack, _estack;
 
 void Reset_Handler(void);
+void NMI_Handler(void);
 void Fault_Handler(void);
 void Default_Handler(void);
 
@@ -48,6 +49,13 @@ uint32_t stack_highwater(void)
     return (uint32_t)((const uint8_t *)&_estack - (const uint8_t *)p);
 }
 
+/* On this board the NMI is the watchdog's first timeout: the program did
+ * not kick it; the reset follows at the second timeout. */
+void NMI_Handler(void)
+{
+    console_puts("watchdog: timeout, reset follows\n");
+}
+
 void Fault_Handler(void)
 {
     volatile uint32_t *cfsr = (volatile uint32_t *)0xe000ed28u;
@@ -68,7 +76,7 @@ void Default_Handler(void)
 __attribute__((section(".isr_vector"), used)) static void (*const vectors[32])(void) = {
     (void (*)(void))(uintptr_t)&_estack, /* initial MSP */
     Reset_Handler,
-    Fault_Handler,   /* NMI */
+    NMI_Handler,     /* NMI (watchdog) */
     Fault_Handler,   /* HardFault */
     Fault_Handler,   /* MemManage */
     Fault_Handler,   /* BusFault */
