@@ -137,10 +137,20 @@ static enum MHD_Result finish(struct http_daemon *d, struct MHD_Connection *conn
         clock_gettime(CLOCK_MONOTONIC, &now);
         long us = (now.tv_sec - st->start.tv_sec) * 1000000L +
                   (now.tv_nsec - st->start.tv_nsec) / 1000;
+        /* Paths arrive percent-decoded: keep log lines one line, unforgeable. */
+        char path[256];
+        size_t i = 0;
+        for (const char *p = req->path; *p && i < sizeof(path) - 1; p++)
+            path[i++] = ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f || *p == '"' ||
+                         *p == '\\')
+                            ? '?'
+                            : *p;
+        path[i] = '\0';
         log_msg(LOG_INFO, "request",
                 "method=%s path=\"%s\" route=\"%s\" status=%d req_bytes=%zu "
                 "resp_bytes=%llu dur_us=%ld who=%s",
-                req->method, req->path, route_name(req->route), out->status, req->body_len,
+                req->method, path,
+                route_name(req->route), out->status, req->body_len,
                 (unsigned long long)out->body_bytes, us, req->who[0] ? req->who : "-");
     }
     return rc;
@@ -232,6 +242,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
 }
 
+/* libmicrohttpd's own messages become structured log lines too. */
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    for (char *p = msg; *p; p++)
+        if (*p == '\n' || *p == '"' || (unsigned char)*p < 0x20)
+            *p = (*p == '\n' && p[1] == '\0') ? '\0' : '\'';
+    log_msg(LOG_WARN, "http_library", "msg=\"%s\"", msg);
+}
+
 struct http_daemon *http_start(struct server *s, const struct http_opts *o,
                                uint16_t *bound_port, char *err, size_t errlen)
 {
@@ -267,6 +289,7 @@ struct http_daemon *http_start(struct server *s, const struct http_opts *o,
     if (o->tls_cert_pem)
         flags |= MHD_USE_TLS;
     struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL},
         {MHD_OPTION_SOCK_ADDR, 0, &ss},
         {MHD_OPTION_THREAD_POOL_SIZE, o->threads ? o->threads : 2, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},

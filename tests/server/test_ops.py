@@ -20,6 +20,7 @@ def test_healthz_metrics_and_logs(server, fw):
     server.request("GET", rel["url"], token=tok, headers={"Range": "bytes=0-99"})
     server.report("m-1", tok, cid, "success")
     server.request("GET", "/v1/devices/m-1/checkin", token=tok)  # 405
+    server.request("GET", "/v1/x%0a%22forged%3d1", token=tok)  # 404, must not split the log line
     r = server.admin("GET", "/metrics")
     assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
     m = r.body.decode()
@@ -48,6 +49,8 @@ def test_healthz_metrics_and_logs(server, fw):
     assert fields["method"] == "POST" and fields["status"] == "201"
     assert fields["who"] == "device:m-1" and int(fields["dur_us"]) >= 0
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", fields["ts"])
+    assert all(l.startswith("ts=") for l in log.splitlines() if l), "a log line was split"
+    assert 'path="/v1/x??forged=1"' in log
     # Tokens never appear in logs.
     assert tok not in log and "otaa_" not in log
     assert "event=stopped" in log
