@@ -105,6 +105,24 @@ def table_sizes(sizes):
     return rows
 
 
+def core_objects(build):
+    """arm-none-eabi-size of every src/core object (before the link drops
+    unused functions): the bootloader's parts and the device-side update
+    code (delta applier, update engine, manifest) alike."""
+    objs = sorted(glob.glob(os.path.join(build, "CMakeFiles", "ota_core.dir", "**", "*.obj"),
+                            recursive=True))
+    rows = ["| src/core object | .text | .data | .bss |", "|---|---:|---:|---:|"]
+    total = [0, 0, 0]
+    for line in run("arm-none-eabi-size", *objs).splitlines()[1:]:
+        f = line.split()
+        name = os.path.basename(f[5]).replace(".obj", "")
+        rows.append(f"| {name} | {f[0]} | {f[1]} | {f[2]} |")
+        for i in range(3):
+            total[i] += int(f[i])
+    rows.append(f"| **all** | **{total[0]}** | **{total[1]}** | **{total[2]}** |")
+    return rows
+
+
 def stack_frames(build):
     frames = []
     for su in glob.glob(os.path.join(build, "CMakeFiles", "**", "*.su"), recursive=True):
@@ -163,6 +181,8 @@ def main():
     print("\n".join(table_sizes(map_sizes(os.path.join(build, "boot.map")))))
     print("\n(.bss includes the 1 KiB hash buffer and the mbedTLS heap; the 16 KiB stack "
           "reserve is not counted.)\n")
+    print("\n".join(core_objects(build)))
+    print()
     print("#### RAM and time of one boot (QEMU mps2-an385, `-icount shift=0`)\n")
     print("| boot | stack high-water | mbedTLS heap high-water | flash programs / erases "
           "| ticks (25 MHz) | ≈ instructions |")
