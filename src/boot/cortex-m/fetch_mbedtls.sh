@@ -16,7 +16,13 @@ if [ -n "$ver" ]; then spec="mbedtls=$ver"; fi
 work=$(mktemp -d "${dest%/}.fetch.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 echo "fetch_mbedtls: apt-get source --download-only $spec"
-if ! (cd "$work" && apt-get source --download-only -qq "$spec" >/dev/null 2>"$work/err"); then
+fetch() { (cd "$work" && apt-get source --download-only -qq "$1" >/dev/null 2>"$work/err"); }
+if ! fetch "$spec" && [ "$spec" != mbedtls ]; then
+  echo "fetch_mbedtls: $spec not offered by the sources; taking the current mbedtls source" >&2
+  spec=mbedtls
+  fetch "$spec" || true
+fi
+if ! ls "$work"/mbedtls_*.dsc >/dev/null 2>&1; then
   cat "$work/err" >&2
   echo "fetch_mbedtls: cannot download the mbedtls source package ($spec)." >&2
   echo "  Debian source packages need a deb-src entry: run scripts/setup.sh, or add" >&2

@@ -162,7 +162,7 @@ def main():
     bench = qemu(os.path.join(build, "bench.elf"), flash)
     b = {m.group(1): int(m.group(2)) for m in re.finditer(r"bench: (\w+) (\d+) ticks OTA_OK", bench)}
     img = int(re.search(r"image_bytes (\d+)", bench).group(1))
-    if len(b) != 4:
+    if len(b) != 5:
         sys.exit("bench failed:\n" + bench)
     boot1 = qemu(os.path.join(build, "rom.elf"), flash)
     run(mcu_flash, "install", flash, b2)
@@ -191,6 +191,9 @@ def main():
                     ("pending slot B on trial (+ attempt record)", s2)):
         print(f"| {name} | {s[0]} B | {s[1]} B | {s[2]} / {s[3]} | {s[4]} | "
               f"{s[4] * INSN_PER_TICK / 1e6:.1f} M |")
+    cal = b["calibration_20M_insns"]
+    print(f"\nCalibration: a loop of exactly 20,000,000 instructions reads {cal} ticks "
+          f"({20e6 / cal:.2f} instructions per tick).")
     print("\n| part | ticks | ≈ instructions |")
     print("|---|---:|---:|")
     for k, label in (("sha256_64k", "SHA-256 of the 64 KiB bootloader region"),
