@@ -89,12 +89,8 @@ def status(flash):
 
 
 def qemu(port, flash):
-    """One power-on: returns (exit status, console output)."""
-    p = sh("timeout", "30", "qemu-system-arm", "-M", "mps2-an385", "-m", "16M",
-           "-object", f"memory-backend-file,id=flash,size=16M,mem-path={flash},share=on",
-           "-machine", "memory-backend=flash", "-nographic", "-monitor", "none",
-           "-semihosting-config", "enable=on,target=native", "-icount", "shift=0,sleep=off",
-           "-kernel", os.path.join(port["build"], "rom.elf"), check=False, timeout=60)
+    """One power-on (src/boot/cortex-m/run.sh): (exit status, console output)."""
+    p = sh(os.path.join(PORT, "run.sh"), port["build"], flash, check=False, timeout=60)
     out = p.stdout.replace("\r", "")
     assert p.returncode in (0, 1), f"QEMU exited {p.returncode} (124: timeout)\n{out}\n{p.stderr}"
     assert "FAULT" not in out, out

@@ -35,11 +35,8 @@ def run(*args, check=True):
 
 
 def qemu(kernel, flash):
-    return run("timeout", "30", "qemu-system-arm", "-M", "mps2-an385", "-m", "16M",
-               "-object", f"memory-backend-file,id=fl,size=16M,mem-path={flash},share=on",
-               "-machine", "memory-backend=fl", "-nographic", "-monitor", "none",
-               "-semihosting-config", "enable=on,target=native", "-icount", "shift=0,sleep=off",
-               "-kernel", kernel, check=False)
+    here = os.path.dirname(os.path.abspath(__file__))
+    return run(os.path.join(here, "run.sh"), os.path.dirname(kernel), flash, kernel, check=False)
 
 
 def group(obj):

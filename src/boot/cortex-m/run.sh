@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# run.sh BUILD_DIR FLASH [KERNEL] - power on the QEMU mps2-an385 board of
+# ota's Cortex-M port once: FLASH (made by `ota-mcu-flash create`) is the
+# board's persistent flash, KERNEL the boot ROM (default BUILD_DIR/rom.elf).
+# Console on stdout. Exit status: 0 = the app ended normally, 1 = recovery,
+# refused bootloader or fault, 124 = still running after OTA_QEMU_TIMEOUT
+# seconds (default 30). -icount shift=0: time counts instructions (1 ns
+# each); sleep=off: time jumps ahead while the CPU waits in wfi.
+set -euo pipefail
+build=${1:?usage: run.sh BUILD_DIR FLASH [KERNEL]}
+flash=${2:?usage: run.sh BUILD_DIR FLASH [KERNEL]}
+kernel=${3:-$build/rom.elf}
+command -v qemu-system-arm >/dev/null || { echo "run.sh: qemu-system-arm not found (run scripts/setup.sh)" >&2; exit 2; }
+[ -f "$flash" ] || { echo "run.sh: $flash: no such flash file" >&2; exit 2; }
+exec timeout "${OTA_QEMU_TIMEOUT:-30}" qemu-system-arm -M mps2-an385 -m 16M \
+  -object "memory-backend-file,id=flash,size=16M,mem-path=$flash,share=on" \
+  -machine memory-backend=flash -nographic -monitor none \
+  -semihosting-config enable=on,target=native -icount shift=0,sleep=off \
+  -kernel "$kernel"
