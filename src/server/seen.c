@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "server.h"
@@ -81,10 +82,14 @@ void seen_flush(struct server *s)
         items[m++].state_changed = changed;
         changed = 0;
     }
-    for (size_t off = 0; off < m; off += 2000) {
-        size_t k = m - off < 2000 ? m - off : 2000;
+    for (size_t off = 0; off < m; off += 1000) {
+        size_t k = m - off < 1000 ? m - off : 1000;
         if (s->store->ops->devices_seen(s->store, items + off, k) != STORE_OK)
             log_msg(LOG_WARN, "inventory_flush_failed", "entries=%zu", k);
+        /* Spread a large batch over time instead of one burst of CPU that
+         * request handlers would feel (not when shutting down). */
+        if (off + k < m && !atomic_load(&s->stopping))
+            nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 5000000}, NULL);
     }
     free(items);
 }
