@@ -102,50 +102,56 @@ static void build_vmap(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
     struct wpair *w = malloc((cap ? cap : 1u) * sizeof(*w));
     if (!w)
         return;
-    uint32_t np = 0;
-    for (size_t c = 0; c < ctl->n; c++) {
-        uint32_t op = ctl->v[c].old_start;
-        for (uint32_t i = 0; i + 4u <= ctl->v[c].diff_len; i++) {
-            uint32_t q = op + i, p = np + i;
-            if ((q & 3u) || (p & 3u))
-                continue;
-            uint32_t ow = rd32(old + q);
-            if (ow <= 0xFFFFu || (have_base && ow - pr->ptr_base < old_len))
-                continue;
-            w[n].ow = ow;
-            w[n].disp = (int32_t)(rd32(nw + p) - ow);
-            n++;
+    /* Pass 1: only the words that changed, to find the value pages. */
+    for (int pass = 0; pass < 2; pass++) {
+        static const uint32_t none = 0xFFFFFFFFu;
+        uint32_t lo_page = none, hi_page = none;
+        if (pass == 1) {
+            /* busiest page among the changed words, grown over busy neighbours */
+            uint32_t best_page = 0, best_cnt = 0;
+            for (size_t i = 0; i < n;) {
+                size_t j = i;
+                while (j < n && (w[j].ow >> 16) == (w[i].ow >> 16))
+                    j++;
+                if (j - i > best_cnt) {
+                    best_cnt = (uint32_t)(j - i);
+                    best_page = w[i].ow >> 16;
+                }
+                i = j;
+            }
+            if (best_cnt < VMAP_MIN_CHANGED) {
+                free(w);
+                return;
+            }
+            lo_page = hi_page = best_page;
+            for (size_t i = 0; i < n; i++)
+                if ((w[i].ow >> 16) == hi_page + 1u)
+                    hi_page++;
+            for (size_t i = n; i-- > 0;)
+                if ((w[i].ow >> 16) + 1u == lo_page)
+                    lo_page--;
+            n = 0;
         }
-        np += ctl->v[c].diff_len + ctl->v[c].extra_len;
-    }
-    qsort(w, n, sizeof(*w), by_ow);
-    /* changed words per 64 KiB page: find the busiest page */
-    uint32_t best_page = 0, best_cnt = 0;
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        uint32_t cnt = 0;
-        while (j < n && (w[j].ow >> 16) == (w[i].ow >> 16))
-            cnt += w[j++].disp != 0;
-        if (cnt > best_cnt) {
-            best_cnt = cnt;
-            best_page = w[i].ow >> 16;
+        uint32_t np = 0;
+        for (size_t c = 0; c < ctl->n; c++) {
+            uint32_t op = ctl->v[c].old_start;
+            for (uint32_t i = 0; i + 4u <= ctl->v[c].diff_len; i++) {
+                uint32_t q = op + i, p = np + i;
+                if ((q & 3u) || (p & 3u))
+                    continue;
+                uint32_t ow = rd32(old + q);
+                if (ow <= 0xFFFFu || (have_base && ow - pr->ptr_base < old_len))
+                    continue;
+                uint32_t nv = rd32(nw + p);
+                if (pass == 0 ? nv == ow : ((ow >> 16) < lo_page || (ow >> 16) > hi_page))
+                    continue;
+                w[n].ow = ow;
+                w[n].disp = (int32_t)(nv - ow);
+                n++;
+            }
+            np += ctl->v[c].diff_len + ctl->v[c].extra_len;
         }
-        i = j;
-    }
-    if (best_cnt < VMAP_MIN_CHANGED) {
-        free(w);
-        return;
-    }
-    uint32_t lo_page = best_page, hi_page = best_page;
-    for (size_t i = 0; i < n; i++) { /* grow over neighbouring busy pages */
-        uint32_t pg = w[i].ow >> 16;
-        if (pg == hi_page + 1u && w[i].disp != 0)
-            hi_page = pg;
-    }
-    for (size_t i = n; i-- > 0;) {
-        uint32_t pg = w[i].ow >> 16;
-        if (pg + 1u == lo_page && w[i].disp != 0)
-            lo_page = pg;
+        qsort(w, n, sizeof(*w), by_ow);
     }
     /* majority displacement per distinct value in range, then segments */
     uint32_t vstart[OTA_DELTA_VMAP_MAX];
@@ -157,8 +163,7 @@ static void build_vmap(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
         size_t j = i;
         while (j < n && w[j].ow == w[i].ow)
             j++;
-        uint32_t pg = w[i].ow >> 16;
-        if (pg >= lo_page && pg <= hi_page) {
+        {
             int32_t maj = w[i].disp;
             size_t best_run = 0;
             for (size_t k = i; k < j;) {
