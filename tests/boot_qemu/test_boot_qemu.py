@@ -88,9 +88,15 @@ def status(flash):
     return dict(line.split(": ", 1) for line in out.splitlines())
 
 
-def qemu(port, flash):
-    """One power-on (src/boot/cortex-m/run.sh): (exit status, console output)."""
-    p = sh(os.path.join(PORT, "run.sh"), port["build"], flash, check=False, timeout=60)
+def qemu(port, flash, cmdline=None):
+    """One power-on (src/boot/cortex-m/run.sh): (exit status, console output).
+    cmdline: e.g. "cut=1 torn" to lose power in flash operation 1."""
+    env = dict(os.environ)
+    env.pop("OTA_PORT_CMDLINE", None)
+    if cmdline:
+        env["OTA_PORT_CMDLINE"] = cmdline
+    p = subprocess.run([os.path.join(PORT, "run.sh"), port["build"], flash],
+                       capture_output=True, text=True, timeout=60, env=env)
     out = p.stdout.replace("\r", "")
     assert p.returncode in (0, 1), f"QEMU exited {p.returncode} (124: timeout)\n{out}\n{p.stderr}"
     assert "FAULT" not in out, out
@@ -272,6 +278,51 @@ def test_rom_fixed_address_is_enforced(port):
     assert out.count("boot: slot B cannot be started here: image is linked for another "
                      "address (ROM_FIXED)") == 3, out
     assert "reverted" in out and "app: running slot A version 1.0.0\n" in out
+
+
+def test_power_cut_at_every_flash_operation_of_trial_and_confirm(port):
+    # The ARM build itself losing power (the simulator proves the core; this
+    # proves the compiled port): a trial boot + confirm writes the attempt
+    # record (bootloader), then the confirm record and the OTP burn (app).
+    # Cut before / inside each, power on again until settled: every boot runs
+    # a verified image, the OTP counter never goes down, and the update ends
+    # confirmed exactly as without the cut.
+    base = pending_b_over_confirmed_a(port, "cut-base.bin", "b-2.0.0-confirm")
+    ref = os.path.join(port["work"], "cut-ref.bin")
+    shutil.copyfile(base, ref)
+    rc, out = qemu(port, ref)
+    m = re.search(r"app: confirmed slot B, OTP counter 2, flash operations this power-on (\d+)",
+                  out)
+    assert rc == 0 and m, out
+    n_ops = int(m.group(1))
+    assert n_ops == 3, out  # attempt record, confirm record, OTP record
+    final = status(ref)
+    cuts = 0
+    for at in range(n_ops):
+        for torn in (False, True):
+            flash = os.path.join(port["work"], f"cut-{at}-{int(torn)}.bin")
+            shutil.copyfile(base, flash)
+            rc, out = qemu(port, flash, f"cut={at}" + (" torn" if torn else ""))
+            assert f"POWER CUT at flash operation {at}" in out, out
+            cuts += 1
+            otp = int(status(flash)["otp.counter"])
+            assert otp >= 1
+            for _ in range(4):
+                rc, out = qemu(port, flash)
+                assert rc == 0 and "RECOVERY" not in out, (at, torn, out)
+                assert re.search(r"app: running slot (A version 1\.0\.0|B version 2\.0\.0)",
+                                 out), (at, torn, out)
+                now = int(status(flash)["otp.counter"])
+                assert now >= otp, (at, torn, out)
+                otp = now
+                if "app: running slot B version 2.0.0\napp: already confirmed" in out:
+                    break
+            else:
+                raise AssertionError(f"cut {at} torn={torn}: did not settle\n{out}")
+            st = status(flash)
+            for k in ("state.confirmed", "state.pending", "state.rejected", "otp.counter"):
+                assert st[k] == final[k], (at, torn, k, st, final)
+    assert cuts == 2 * n_ops
 
 
 def test_bootloader_links_no_allocator(port):

@@ -20,6 +20,7 @@
 #include "flash_port.h"
 #include "handoff.h"
 #include "jump.h"
+#include "powercut.h"
 #include "report.h"
 #include "semihost.h"
 #include "startup.h"
@@ -45,7 +46,7 @@
 #if APP_BEHAVIOUR == APP_CONFIRM
 static uint8_t hashbuf[512];
 
-static void confirm(uint32_t slot)
+static void confirm(uint32_t slot, uint32_t ops_before)
 {
     struct ota_flash flash;
     struct ota_boot_dev dev = {0};
@@ -56,6 +57,7 @@ static void confirm(uint32_t slot)
 
     crypto_heap_init();
     flash_port_init(&flash);
+    powercut_setup(ops_before);
     dev.flash = &flash;
     dev.crypto = ota_crypto_mbedtls();
     dev.buf = hashbuf;
@@ -76,13 +78,15 @@ static void confirm(uint32_t slot)
     console_putc(report_slot((int)slot));
     console_puts(", OTP counter ");
     console_putu(otp.value);
+    console_puts(", flash operations this power-on ");
+    console_putu(flash_port_ops());
     console_puts("\n");
 }
 #endif
 
 void program_main(void)
 {
-    uint32_t slot, trial;
+    uint32_t slot, trial, ops;
 
     console_init();
     if (HANDOFF->magic != HANDOFF_MAGIC) {
@@ -92,6 +96,8 @@ void program_main(void)
     HANDOFF->magic = 0; /* consumed: a later reset must not reuse it */
     slot = HANDOFF->slot;
     trial = HANDOFF->trial;
+    ops = HANDOFF->flash_ops;
+    (void)ops;
     console_puts("app: running slot ");
     console_putc(report_slot((int)slot));
     console_puts(" version " APP_VERSION);
@@ -109,7 +115,7 @@ void program_main(void)
 #if APP_BEHAVIOUR == APP_CONFIRM
     if (trial) {
         watchdog_kick(); /* healthy; the confirm verifies the image again */
-        confirm(slot);
+        confirm(slot, ops);
         watchdog_stop(); /* confirmed: no longer on trial */
     }
     else

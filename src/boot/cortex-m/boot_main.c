@@ -12,6 +12,7 @@
 #include "flash_port.h"
 #include "handoff.h"
 #include "jump.h"
+#include "powercut.h"
 #include "report.h"
 #include "semihost.h"
 #include "startup.h"
@@ -97,6 +98,7 @@ void program_main(void)
     console_puts("boot: ota bootloader (cortex-m3, mps2-an385)\n");
     crypto_heap_init();
     flash_port_init(&flash);
+    powercut_setup(0);
     dev.flash = &flash;
     dev.crypto = ota_crypto_mbedtls();
     dev.buf = hashbuf;
@@ -158,6 +160,7 @@ void program_main(void)
     HANDOFF->boot_ticks = timer_ticks();
     HANDOFF->stack_used = stack_highwater();
     HANDOFF->heap_used = crypto_heap_highwater();
+    HANDOFF->flash_ops = flash_port_ops();
     console_puts("boot: starting slot ");
     console_putc(report_slot(res.slot));
     console_puts(" at 0x");

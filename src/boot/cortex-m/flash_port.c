@@ -15,8 +15,44 @@
 #include <string.h>
 
 #include "board.h"
+#include "console.h"
+#include "semihost.h"
 
 static struct flash_port_stats stats;
+static uint32_t ops;         /* program/erase operations this power-on */
+static uint32_t cut_at;
+static int cut_armed, cut_torn;
+
+void flash_port_continue_ops(uint32_t ops_before)
+{
+    ops = ops_before;
+}
+
+void flash_port_arm_cut(uint32_t at, int torn)
+{
+    cut_at = at;
+    cut_torn = torn;
+    cut_armed = 1;
+}
+
+uint32_t flash_port_ops(void)
+{
+    return ops;
+}
+
+/* Called before each program/erase: 1 = this one is torn, then power dies. */
+static int cut_now(void)
+{
+    return cut_armed && ops == cut_at;
+}
+
+__attribute__((noreturn)) static void power_lost(void)
+{
+    console_puts("POWER CUT at flash operation ");
+    console_putu(cut_at);
+    console_puts(cut_torn ? " (torn)\n" : " (before)\n");
+    semihost_exit(0);
+}
 
 static uint8_t *mem(uint32_t off)
 {
@@ -61,8 +97,14 @@ static ota_err port_prog(void *ctx, uint32_t off, const void *buf, size_t len)
             return OTA_ERR_FLASH_NOT_ERASED;
         }
     }
+    if (cut_now()) {
+        for (i = 0; cut_torn && i < len / 2; i++)
+            dst[i] &= src[i];
+        power_lost();
+    }
     for (i = 0; i < len; i++)
         dst[i] &= src[i];
+    ops++;
     stats.progs++;
     stats.bytes_programmed += (uint32_t)len;
     return OTA_OK;
@@ -79,7 +121,13 @@ static ota_err port_erase(void *ctx, uint32_t sector)
         stats.refused++;
         return OTA_ERR_FLASH_PROTECTED;
     }
+    if (cut_now()) {
+        if (cut_torn)
+            memset(mem(sector * BOARD_FLASH_SECTOR), 0xff, BOARD_FLASH_SECTOR / 2);
+        power_lost();
+    }
     memset(mem(sector * BOARD_FLASH_SECTOR), 0xff, BOARD_FLASH_SECTOR);
+    ops++;
     stats.erases++;
     return OTA_OK;
 }

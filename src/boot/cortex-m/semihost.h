@@ -10,4 +10,8 @@
 /* ok != 0: QEMU exits with status 0, else 1. Never returns. */
 __attribute__((noreturn)) void semihost_exit(int ok);
 
+/* The command line the host gave (QEMU: the -kernel path, then -append's
+ * text), NUL-terminated in buf. Returns 0, or -1 when there is none. */
+int semihost_cmdline(char *buf, int len);
+
 #endif
