@@ -291,7 +291,7 @@ def test_power_cut_at_every_flash_operation_of_trial_and_confirm(port):
     ref = os.path.join(port["work"], "cut-ref.bin")
     shutil.copyfile(base, ref)
     rc, out = qemu(port, ref)
-    m = re.search(r"app: confirmed slot B, OTP counter 2, flash operations this power-on (\d+)",
+    m = re.search(r"app: confirmed slot B, OTP counter 2, flash operations since reset (\d+)",
                   out)
     assert rc == 0 and m, out
     n_ops = int(m.group(1))

@@ -78,7 +78,7 @@ static void confirm(uint32_t slot, uint32_t ops_before)
     console_putc(report_slot((int)slot));
     console_puts(", OTP counter ");
     console_putu(otp.value);
-    console_puts(", flash operations this power-on ");
+    console_puts(", flash operations since reset ");
     console_putu(flash_port_ops());
     console_puts("\n");
 }

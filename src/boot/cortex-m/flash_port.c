@@ -19,7 +19,7 @@
 #include "semihost.h"
 
 static struct flash_port_stats stats;
-static uint32_t ops;         /* program/erase operations this power-on */
+static uint32_t ops;         /* program/erase operations since reset */
 static uint32_t cut_at;
 static int cut_armed, cut_torn;
 

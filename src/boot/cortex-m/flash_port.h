@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "board.h"
 #include "ota/flash.h"
 
 struct flash_port_stats {
@@ -22,21 +23,22 @@ struct flash_port_stats {
 void flash_port_init(struct ota_flash *f);
 const struct flash_port_stats *flash_port_stats(void);
 
-/* Program/erase operations are numbered per power-on: a program started by
- * another (the app after the bootloader) continues from `ops_before`. */
+/* Program/erase operations are numbered from the last reset: a program
+ * started by another (the app after the bootloader) continues from
+ * `ops_before`. */
 void flash_port_continue_ops(uint32_t ops_before);
 /* Power-cut injection (tests): operation number `at` does not happen
  * (torn = 0) or happens half (torn = 1: the first half of its bytes
  * programmed, or the first half of the sector erased), then power is lost:
  * the port prints "POWER CUT" and QEMU stops. */
 void flash_port_arm_cut(uint32_t at, int torn);
-/* Program/erase operations so far in this power-on (numbering as above). */
+/* Program/erase operations since the last reset (numbering as above). */
 uint32_t flash_port_ops(void);
 
 /* CPU address of a flash offset (images execute in place). */
 static inline uintptr_t flash_port_addr(uint32_t off)
 {
-    return (uintptr_t)0x21000000u + off;
+    return (uintptr_t)BOARD_FLASH_BASE + off;
 }
 
 #endif

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-/* ops_before: flash operations earlier programs of this power-on did (the
+/* ops_before: flash operations earlier programs did since the reset (the
  * port's operation count continues from it, cut or no cut). */
 void powercut_setup(uint32_t ops_before);
 
