@@ -122,9 +122,10 @@ static void rep_push(int64_t *rep, int64_t d)
     rep[0] = d;
 }
 
-/* Minimum exact match that opens a command inside a literal run. */
-#define REFINE_REP_MIN 6
-#define REFINE_NEW_MIN 10
+/* Minimum exact match that opens a command inside a literal run (tuned on
+ * the pybricks corpus: 6/10 gave 4 % larger patches, 2 or 4 slightly larger). */
+#define REFINE_REP_MIN 3
+#define REFINE_NEW_MIN 5
 
 /*
  * Split literal runs where an exact match (at a repeated displacement, or
@@ -156,7 +157,7 @@ static ota_err refine(const struct sa_idx *ix, const uint8_t *old, uint32_t old_
             }
             uint32_t pos = 0;
             uint32_t m = search2(ix, old, old_len, nw + q, end - q, &pos);
-            if (m >= REFINE_NEW_MIN && m > best_len + 4u) {
+            if (m >= REFINE_NEW_MIN && m > best_len) {
                 best_len = m;
                 best_old = pos;
             }
