@@ -82,6 +82,8 @@ void seen_flush(struct server *s)
         items[m++].state_changed = changed;
         changed = 0;
     }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t off = 0; off < m; off += 1000) {
         size_t k = m - off < 1000 ? m - off : 1000;
         if (s->store->ops->devices_seen(s->store, items + off, k) != STORE_OK)
@@ -91,5 +93,8 @@ void seen_flush(struct server *s)
         if (off + k < m && !atomic_load(&s->stopping))
             nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 5000000}, NULL);
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    log_msg(LOG_DEBUG, "inventory_flush", "queued=%zu devices=%zu ms=%ld", n, m,
+            (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
     free(items);
 }

@@ -173,8 +173,9 @@ static const char *const SQL[S_COUNT] = {
                    "current_version = ?3, current_digest = ?4, slot_state = ?5, "
                    "last_result = CASE WHEN ?6 = '' THEN last_result ELSE ?6 END "
                    "WHERE id = ?1",
-    [S_SEEN_UPSERT] = "INSERT INTO device_seen(id, last_seen) SELECT ?1, ?2 "
-                      "WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?1) "
+    /* No existence check: a row left by a device deleted meanwhile is never
+     * joined to anything and is removed if the id is deleted again. */
+    [S_SEEN_UPSERT] = "INSERT INTO device_seen(id, last_seen) VALUES(?1, ?2) "
                       "ON CONFLICT(id) DO UPDATE SET last_seen = "
                       "max(last_seen, excluded.last_seen)",
     [S_DEV_COUNT] = "SELECT count(*) FROM devices",

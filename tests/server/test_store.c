@@ -69,7 +69,7 @@ static void test_devices_and_tokens(void)
     v[0].at = 500;
     snprintf(v[0].current_version, sizeof(v[0].current_version), "1.2.3");
     v[0].state_changed = 1;
-    snprintf(v[1].device_id, sizeof(v[1].device_id), "ghost"); /* unknown: ignored */
+    snprintf(v[1].device_id, sizeof(v[1].device_id), "ghost"); /* unknown: never shown */
     v[1].at = 600;
     CHECK_EQ(o->devices_seen(s, v, 2), STORE_OK);
     CHECK_EQ(o->device_get(s, "a", &got), STORE_OK);
