@@ -21,6 +21,10 @@
 
 #include "ota/boot.h"
 
+#ifndef OTA_PORT_CPU
+#define OTA_PORT_CPU "cortex-m"
+#endif
+
 static uint8_t hashbuf[1024];
 static struct ota_boot_result res;
 static struct ota_boot_config cfg;
@@ -95,7 +99,7 @@ void program_main(void)
     ota_err e;
 
     console_init();
-    console_puts("boot: ota bootloader (cortex-m3, mps2-an385)\n");
+    console_puts("boot: ota bootloader (" OTA_PORT_CPU ", mps2)\n");
     crypto_heap_init();
     flash_port_init(&flash);
     powercut_setup(0);

@@ -6,6 +6,8 @@
 # refused bootloader or fault, 124 = still running after OTA_QEMU_TIMEOUT
 # seconds (default 30). -icount shift=0: time counts instructions (1 ns
 # each); sleep=off: time jumps ahead while the CPU waits in wfi.
+# OTA_QEMU_MACHINE: mps2-an386 runs the same board with a Cortex-M4
+# (build with -DOTA_ARM_CPU=cortex-m4).
 # OTA_PORT_CMDLINE (tests): text for the programs' semihosting command line,
 # e.g. "cut=1 torn" to lose power inside flash operation 1 (powercut.h).
 set -euo pipefail
@@ -16,7 +18,7 @@ append=()
 if [ -n "${OTA_PORT_CMDLINE:-}" ]; then append=(-append "$OTA_PORT_CMDLINE"); fi
 command -v qemu-system-arm >/dev/null || { echo "run.sh: qemu-system-arm not found (run scripts/setup.sh)" >&2; exit 2; }
 [ -f "$flash" ] || { echo "run.sh: $flash: no such flash file" >&2; exit 2; }
-exec timeout "${OTA_QEMU_TIMEOUT:-30}" qemu-system-arm -M mps2-an385 -m 16M \
+exec timeout "${OTA_QEMU_TIMEOUT:-30}" qemu-system-arm -M "${OTA_QEMU_MACHINE:-mps2-an385}" -m 16M \
   -object "memory-backend-file,id=flash,size=16M,mem-path=$flash,share=on" \
   -machine memory-backend=flash -nographic -monitor none \
   -semihosting-config enable=on,target=native -icount shift=0,sleep=off \
