@@ -20,6 +20,7 @@ import collections
 import glob
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -143,6 +144,13 @@ def main():
         sys.exit(__doc__)
     build, ota, mcu_flash = sys.argv[1:]
     work = tempfile.mkdtemp(prefix="ota-measure-")
+    try:
+        measure(build, ota, mcu_flash, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(build, ota, mcu_flash, work):
     key, pub = os.path.join(work, "k.pem"), os.path.join(work, "p.pem")
     run(ota, "keygen", "-o", key)
     run(ota, "pubkey", key, "-o", pub)
