@@ -172,7 +172,7 @@ struct ota_boot_result {
     uint32_t otp_counter;        /* anti-rollback counter after this boot */
     ota_err reason;              /* recovery: why nothing runs */
     ota_err slot_err[2];         /* per slot: last verification result (OTA_OK,
-                                    or why it was refused; -1 when not examined) */
+                                    or why it was refused; OTA_ERR_NOT_CHECKED when not examined) */
     struct ota_diag diag;        /* details of the last refusal */
     struct ota_boot_state state; /* boot state after this boot */
 };

@@ -30,6 +30,7 @@ typedef enum ota_err {
     OTA_ERR_INTERNAL = 5,      /* a bug in ota: please report */
     OTA_ERR_UNSUPPORTED = 6,   /* valid input using a feature this build lacks */
     OTA_ERR_CRYPTO = 7,        /* crypto backend failed (not: signature invalid) */
+    OTA_ERR_NOT_CHECKED = 8,   /* not examined (e.g. a slot the bootloader did not need to verify) */
 
     /* image format and verification: 20..59 */
     OTA_ERR_IMAGE_TRUNCATED = 20,       /* image ends before a region it declares */

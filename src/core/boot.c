@@ -128,8 +128,8 @@ static void result_init(struct ota_boot_result *res)
 {
     memset(res, 0, sizeof *res);
     res->slot = -1;
-    res->slot_err[0] = (ota_err)-1;
-    res->slot_err[1] = (ota_err)-1;
+    res->slot_err[0] = OTA_ERR_NOT_CHECKED;
+    res->slot_err[1] = OTA_ERR_NOT_CHECKED;
     res->info.key_index = -1;
 }
 

@@ -21,6 +21,7 @@ static const struct err_text ERRORS[] = {
     {OTA_ERR_INTERNAL, "OTA_ERR_INTERNAL", "internal error"},
     {OTA_ERR_UNSUPPORTED, "OTA_ERR_UNSUPPORTED", "unsupported feature"},
     {OTA_ERR_CRYPTO, "OTA_ERR_CRYPTO", "crypto backend failure"},
+    {OTA_ERR_NOT_CHECKED, "OTA_ERR_NOT_CHECKED", "not examined"},
 
     {OTA_ERR_IMAGE_TRUNCATED, "OTA_ERR_IMAGE_TRUNCATED", "image truncated"},
     {OTA_ERR_IMAGE_BAD_MAGIC, "OTA_ERR_IMAGE_BAD_MAGIC", "image header magic invalid"},

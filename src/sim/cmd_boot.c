@@ -28,7 +28,7 @@ static void help(FILE *f)
 
 static const char *slot_err_name(ota_err e)
 {
-    return (int)e == -1 ? NULL : ota_errname(e);
+    return e == OTA_ERR_NOT_CHECKED ? NULL : ota_errname(e);
 }
 
 int sim_cmd_boot(int argc, char **argv)
@@ -117,7 +117,7 @@ int sim_cmd_boot(int argc, char **argv)
         json_decref(o);
     } else {
         for (i = 0; i < 2; i++)
-            if ((int)res.slot_err[i] != -1 && res.slot_err[i] != OTA_OK)
+            if (res.slot_err[i] != OTA_ERR_NOT_CHECKED && res.slot_err[i] != OTA_OK)
                 printf("slot %s refused: %s (%s)\n", sim_slot_name(i),
                        ota_strerror(res.slot_err[i]), ota_errname(res.slot_err[i]));
         if (res.reverted)

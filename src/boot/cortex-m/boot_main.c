@@ -49,12 +49,10 @@ static void report_stats(void)
     console_puts(" timer ticks since reset\n");
 }
 
-/* slot_err is (ota_err)-1 for a slot not examined. Compare in the enum's own
- * type: arm-none-eabi uses AAPCS short enums, so ota_err is one byte here
- * and (int)(ota_err)-1 is 255, not -1. */
+/* slot_err is OTA_ERR_NOT_CHECKED for a slot not examined. */
 static int refused(int s)
 {
-    return res.slot_err[s] != (ota_err)-1 && res.slot_err[s] != OTA_OK;
+    return res.slot_err[s] != OTA_ERR_NOT_CHECKED && res.slot_err[s] != OTA_OK;
 }
 
 /* Each refused slot with its reason; res.diag describes the last refusal,
