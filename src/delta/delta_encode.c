@@ -2,6 +2,9 @@
  * delta_encode.c - the entropy coder of the patch stream: an adaptive binary
  * range coder (LZMA style) over the model in src/core/delta_internal.h.
  * Mirrors the decoder in src/core/delta_apply.c symbol for symbol.
+ * With OTA_DELTA_DEBUG set in the environment it prints, per coding, how many
+ * bytes each part of the stream cost (seeks, lengths, zero flags, difference
+ * values, literals): the measurement used to tune the model.
  */
 #include <math.h>
 #include <stdio.h>
@@ -242,17 +245,6 @@ ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
     }
     for (int i = 0; i < 5; i++)
         renc_shift_low(e);
-    if (getenv("OTA_DELTA_DUMP")) {
-        FILE *f = fopen(getenv("OTA_DELTA_DUMP"), "a");
-        uint32_t p = 0;
-        for (size_t c = 0; f && c < ctl->n; c++) {
-            fprintf(f, "%u %u %u %u\n", ctl->v[c].old_start, p, ctl->v[c].diff_len,
-                    ctl->v[c].extra_len);
-            p += ctl->v[c].diff_len + ctl->v[c].extra_len;
-        }
-        if (f)
-            fclose(f);
-    }
     if (getenv("OTA_DELTA_DEBUG"))
         fprintf(stderr, "cost bytes: seek %.0f difflen %.0f zero %.0f rep %.0f diffval %.0f "
                         "extralen %.0f literal %.0f (commands %zu)\n",
