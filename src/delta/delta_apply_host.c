@@ -14,11 +14,23 @@ struct membuf {
     size_t len, cap;
 };
 
+/* Grows as the image arrives: a hostile header's new size is not trusted
+ * for an up-front allocation. */
 static ota_err mem_write(void *ctx, uint32_t off, const void *data, size_t len)
 {
     struct membuf *m = ctx;
-    if (off != m->len || len > m->cap - m->len)
+    if (off != m->len)
         return OTA_ERR_INTERNAL;
+    if (len > m->cap - m->len) {
+        size_t nc = m->cap ? m->cap : 65536u;
+        while (nc - m->len < len)
+            nc *= 2u;
+        uint8_t *np = realloc(m->p, nc);
+        if (!np)
+            return OTA_ERR_NO_MEMORY;
+        m->p = np;
+        m->cap = nc;
+    }
     memcpy(m->p + m->len, data, len);
     m->len += len;
     return OTA_OK;
@@ -39,13 +51,10 @@ ota_err ota_delta_apply_buffer(const struct ota_crypto *crypto, const uint8_t *o
     ota_err e = ota_delta_header_decode(patch, patch_len, &h, diag);
     if (e != OTA_OK)
         return e;
-    struct membuf m = {malloc(h.new_len ? h.new_len : 1u), 0, h.new_len};
+    struct membuf m = {NULL, 0, 0};
     struct ota_delta_apply *st = malloc(sizeof(*st));
-    if (!m.p || !st) {
-        free(m.p);
-        free(st);
+    if (!st)
         return OTA_ERR_NO_MEMORY;
-    }
     struct ota_mem_reader mr;
     struct ota_reader r;
     ota_reader_from_mem(&r, &mr, old, (uint32_t)old_len);
@@ -65,6 +74,10 @@ ota_err ota_delta_apply_buffer(const struct ota_crypto *crypto, const uint8_t *o
         free(m.p);
         return e;
     }
+    if (!m.p)
+        m.p = malloc(1); /* an empty image: still a buffer to free */
+    if (!m.p)
+        return OTA_ERR_NO_MEMORY;
     *out = m.p;
     *out_len = m.len;
     return OTA_OK;
