@@ -2,7 +2,9 @@
  * campaign_cache.c - see campaign_cache.h. Each server thread keeps its own
  * immutable snapshot (no lock on the check-in path); it reloads it from the
  * store when it is a second old or when any thread changed a campaign
- * (a global change counter). Snapshots are registered so shutdown frees them.
+ * (a global change counter), or - with a store shared by several server
+ * nodes - when the store's campaign generation moved. Snapshots are
+ * registered so shutdown frees them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@ struct holder {
     struct campaign_snapshot *snap;
     int64_t loaded_ms;
     uint_fast64_t loaded_changes;
+    int64_t loaded_generation; /* store's campaign generation (shared stores) */
     struct holder *next;
 };
 
@@ -88,7 +91,17 @@ struct campaign_snapshot *campaign_cache_get(struct server *s)
         pthread_mutex_unlock(&g_lock);
         tl_holder = h;
     }
-    if (h->snap && now - h->loaded_ms < 1000 && changes == h->loaded_changes)
+    /* A store shared with other nodes: one cheap read of the generation
+     * counter, so a campaign change committed by any node (a halt above all)
+     * is seen by the next check-in on every node, not a second later. */
+    int64_t gen = 0;
+    if (s->store->ops->shared) {
+        gen = s->store->ops->campaign_generation(s->store);
+        if (gen < 0)
+            return NULL;
+    }
+    if (h->snap && now - h->loaded_ms < 1000 && changes == h->loaded_changes &&
+        gen == h->loaded_generation)
         return h->snap;
     struct campaign_snapshot *snap = load(s);
     if (!snap)
@@ -97,6 +110,7 @@ struct campaign_snapshot *campaign_cache_get(struct server *s)
     h->snap = snap;
     h->loaded_ms = now;
     h->loaded_changes = changes;
+    h->loaded_generation = gen;
     return snap;
 }
 

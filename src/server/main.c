@@ -39,6 +39,8 @@ static void usage(FILE *f)
             "the SQLite database, the online manifest-signing key and an admin token.\n"
             "\n"
             "  --data DIR             data directory (database, keys, artifacts)\n"
+            "  --db postgres://...    store in PostgreSQL instead of DIR/ota.db (libpq URI\n"
+            "                         or 'host=... dbname=...'); several nodes may share it\n"
             "  --listen HOST:PORT     address to listen on (default 127.0.0.1:8080;\n"
             "                         port 0 picks a free port; IPv6 as [::1]:PORT)\n"
             "  --tls-cert FILE        PEM certificate (chain): serve HTTPS, TLS 1.3 only\n"
@@ -252,6 +254,33 @@ static char *read_text(const char *path)
     return t;
 }
 
+/* --db: a PostgreSQL conninfo (URI or key=value list). */
+static int db_open_postgres(struct server *s, const char *conninfo, char *err, size_t errlen)
+{
+    int uri = strncmp(conninfo, "postgres://", 11) == 0 ||
+              strncmp(conninfo, "postgresql://", 13) == 0;
+    if (!uri && !strchr(conninfo, '=')) {
+        fprintf(stderr, "ota-server: --db '%s': expected postgres://... or a libpq "
+                        "conninfo such as 'host=H dbname=D'\n", conninfo);
+        return 0;
+    }
+#ifdef OTA_SERVER_HAVE_PG
+    s->store = store_pg_open(conninfo, err, errlen);
+    if (!s->store) {
+        fprintf(stderr, "ota-server: %s\n", err);
+        return 0;
+    }
+    printf("database: PostgreSQL (shared by every node started with the same --db)\n");
+    return 1;
+#else
+    (void)s;
+    (void)err;
+    (void)errlen;
+    fprintf(stderr, "ota-server: built without PostgreSQL support (libpq-dev)\n");
+    return 0;
+#endif
+}
+
 struct ticker {
     struct server *s;
     pthread_mutex_t lock;
@@ -303,7 +332,7 @@ int main(int argc, char **argv)
     static struct server srv;
     struct server *s = &srv;
     const char *data = "ota-data", *listen_arg = "127.0.0.1:8080", *cert = NULL, *key = NULL;
-    const char *token_file = NULL, *manifest_key_path = NULL;
+    const char *token_file = NULL, *manifest_key_path = NULL, *db = NULL;
     char host[128], err[512];
     uint16_t port = 0, bound = 0;
     /* Twice the CPUs: handlers sometimes wait on the disk (commits of
@@ -315,7 +344,7 @@ int main(int argc, char **argv)
     enum {
         O_DATA = 256, O_LISTEN, O_CERT, O_KEY, O_TRUSTED, O_THREADS, O_TTL, O_POLL,
         O_MAXBODY, O_MAXREL, O_NODELTA, O_TOKFILE, O_RESET, O_TESTCLOCK, O_LOGLEVEL,
-        O_NOACCESS, O_INVFLUSH, O_MKEY, O_VERSION, O_HELP
+        O_NOACCESS, O_INVFLUSH, O_MKEY, O_DB, O_VERSION, O_HELP
     };
     static const struct option OPTS[] = {
         {"data", required_argument, NULL, O_DATA},
@@ -336,6 +365,7 @@ int main(int argc, char **argv)
         {"no-access-log", no_argument, NULL, O_NOACCESS},
         {"inventory-flush", required_argument, NULL, O_INVFLUSH},
         {"manifest-key", required_argument, NULL, O_MKEY},
+        {"db", required_argument, NULL, O_DB},
         {"version", no_argument, NULL, O_VERSION},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
@@ -381,6 +411,7 @@ int main(int argc, char **argv)
         case O_NOACCESS: access_log = 0; break;
         case O_INVFLUSH: s->inventory_flush = strtoll(optarg, &end, 10); break;
         case O_MKEY: manifest_key_path = optarg; break;
+        case O_DB: db = optarg; break;
         case O_VERSION: printf("ota-server %s\n", OTA_SERVER_VERSION); return 0;
         case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -426,12 +457,16 @@ int main(int argc, char **argv)
     }
     char dbpath[PATH_MAX + 16];
     snprintf(dbpath, sizeof(dbpath), "%.4000s/ota.db", s->data_dir);
-    s->store = store_sqlite_open(dbpath, err, sizeof(err));
+    if (db && !db_open_postgres(s, db, err, sizeof(err)))
+        return 1;
+    if (!db)
+        s->store = store_sqlite_open(dbpath, err, sizeof(err));
     if (!s->store) {
         fprintf(stderr, "ota-server: %s\n", err);
         return 1;
     }
-    printf("database: %s (sqlite, WAL)\n", dbpath);
+    if (!db)
+        printf("database: %s (sqlite, WAL)\n", dbpath);
     pthread_mutex_init(&s->seen.lock, NULL);
     pthread_mutex_init(&s->rollout_lock, NULL);
     pthread_mutex_init(&s->delta_lock, NULL);

@@ -125,9 +125,19 @@ static int step(struct server *s, int64_t id)
 
 void rollout_evaluate(struct server *s, int64_t id)
 {
+    const struct store_ops *o = s->store->ops;
     pthread_mutex_lock(&s->rollout_lock);
+    /* Other nodes on a shared store evaluate the same campaign: one at a
+     * time, so each decides on counts that include the others' outcome
+     * (the conditional update alone would only reject the loser). */
+    if (o->campaign_lock && o->campaign_lock(s->store, id) != STORE_OK) {
+        pthread_mutex_unlock(&s->rollout_lock);
+        return;
+    }
     for (int i = 0; i < SRV_STAGES_MAX + 1 && step(s, id); i++)
         ;
+    if (o->campaign_unlock)
+        o->campaign_unlock(s->store, id);
     pthread_mutex_unlock(&s->rollout_lock);
 }
 

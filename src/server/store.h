@@ -167,6 +167,10 @@ typedef void (*store_dc_cb)(void *ctx, const struct srv_dc *dc);
 
 struct store_ops {
     const char *name;
+    /* 1 if other server processes may change the store (PostgreSQL with
+     * several nodes): cached campaign state is then re-validated against
+     * campaign_generation() before each use. */
+    int shared;
     void (*close)(struct store *s);
 
     /* key/value settings (admin token hash, schema facts). */
@@ -224,6 +228,11 @@ struct store_ops {
     enum store_rc (*campaign_counts)(struct store *s, int64_t id, struct srv_counts *out);
     /* Version counter bumped on every campaign change (cache invalidation). */
     int64_t (*campaign_generation)(struct store *s);
+    /* Optional (NULL when one process owns the store): hold a cross-node
+     * lock on one campaign while the rollout engine evaluates it; taken and
+     * released on the same thread. */
+    enum store_rc (*campaign_lock)(struct store *s, int64_t id);
+    void (*campaign_unlock)(struct store *s, int64_t id);
 
     /* per-device campaign progress */
     enum store_rc (*dc_get)(struct store *s, int64_t campaign_id, const char *device_id,
@@ -258,5 +267,9 @@ struct store {
 
 /* SQLite backend (store_sqlite.c): opens or creates path, runs migrations. */
 struct store *store_sqlite_open(const char *path, char *err, size_t errlen);
+/* PostgreSQL backend (store_pg.c): conninfo is a libpq connection string or
+ * postgres:// URI; connects, runs migrations. Built when libpq is found
+ * (OTA_SERVER_HAVE_PG). */
+struct store *store_pg_open(const char *conninfo, char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * test_store.c - contract test of the storage interface (src/server/store.h)
- * against the SQLite backend. Every backend (a future PostgreSQL one too)
+ * against the SQLite backend, or PostgreSQL with OTA_TEST_PG. Every backend
  * must pass the same checks: unique keys, enrollment atomicity, conditional
  * campaign transitions, report state rules, counts, inventory batches,
  * delta cache, durability across reopen.
@@ -15,10 +15,19 @@
 
 static char g_path[256];
 
+/* OTA_TEST_PG=<conninfo of an empty database>: run the same contract
+ * against the PostgreSQL backend (tests/server/test_postgres_store.py). */
 static struct store *open_store(void)
 {
-    char err[256];
-    struct store *s = store_sqlite_open(g_path, err, sizeof(err));
+    char err[512] = "built without PostgreSQL support";
+    const char *pg = getenv("OTA_TEST_PG");
+    struct store *s = NULL;
+    if (!pg || !*pg)
+        s = store_sqlite_open(g_path, err, sizeof(err));
+#ifdef OTA_SERVER_HAVE_PG
+    else
+        s = store_pg_open(pg, err, sizeof(err));
+#endif
     if (!s)
         fprintf(stderr, "open failed: %s\n", err);
     return s;
