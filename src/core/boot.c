@@ -82,7 +82,7 @@ ota_err ota_boot_stage0(const struct ota_boot_dev *dev, struct ota_diag *d)
     e = ota_flash_read(dev->flash, 0, raw, sizeof raw);
     if (e)
         return ota_boot_fail(d, e, "bootloader region (read)", 0);
-    boot_size = boot_get32(raw + 12);
+    boot_size = ota_le_get32(raw + 12);
     S = dev->flash->sector_size;
     if (boot_size < OTA_BOOT_CFG_SIZE || boot_size % S || boot_size > l.otp_off)
         return ota_boot_fail_vals(d, OTA_ERR_BOOT_ROM_HASH,

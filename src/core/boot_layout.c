@@ -139,19 +139,19 @@ void ota_boot_config_encode(const struct ota_boot_config *cfg, uint8_t out[OTA_B
 {
     memset(out, 0, OTA_BOOT_CFG_SIZE);
     memcpy(out, CFG_MAGIC, sizeof CFG_MAGIC);
-    boot_put32(out + 8, CFG_FORMAT);
-    boot_put32(out + 12, cfg->layout.boot_size);
-    boot_put32(out + 16, cfg->layout.slot_off[0]);
-    boot_put32(out + 20, cfg->layout.slot_off[1]);
-    boot_put32(out + 24, cfg->layout.slot_size);
-    boot_put32(out + 28, cfg->layout.state_off);
-    boot_put32(out + 32, cfg->layout.otp_off);
-    boot_put32(out + 36, cfg->layout.otp_size);
+    ota_le_put32(out + 8, CFG_FORMAT);
+    ota_le_put32(out + 12, cfg->layout.boot_size);
+    ota_le_put32(out + 16, cfg->layout.slot_off[0]);
+    ota_le_put32(out + 20, cfg->layout.slot_off[1]);
+    ota_le_put32(out + 24, cfg->layout.slot_size);
+    ota_le_put32(out + 28, cfg->layout.state_off);
+    ota_le_put32(out + 32, cfg->layout.otp_off);
+    ota_le_put32(out + 36, cfg->layout.otp_size);
     out[40] = cfg->max_attempts;
     out[41] = cfg->hw_id_len;
     memcpy(out + 44, cfg->hw_id, OTA_HW_ID_MAX);
     memcpy(out + 76, cfg->key.spki, OTA_P256_SPKI_LEN);
-    boot_put32(out + CFG_CRC_OFF, ota_boot_crc32(out, CFG_CRC_OFF));
+    ota_le_put32(out + CFG_CRC_OFF, ota_boot_crc32(out, CFG_CRC_OFF));
 }
 
 ota_err ota_boot_config_decode(const struct ota_flash *f, const uint8_t in[OTA_BOOT_CFG_SIZE],
@@ -164,21 +164,21 @@ ota_err ota_boot_config_decode(const struct ota_flash *f, const uint8_t in[OTA_B
     memset(cfg, 0, sizeof *cfg);
     if (memcmp(in, CFG_MAGIC, sizeof CFG_MAGIC) != 0)
         return ota_boot_fail(d, OTA_ERR_BOOT_LAYOUT, "bootloader config magic", 0);
-    if (boot_get32(in + 8) != CFG_FORMAT)
+    if (ota_le_get32(in + 8) != CFG_FORMAT)
         return ota_boot_fail_vals(d, OTA_ERR_BOOT_LAYOUT, "bootloader config format", 8,
-                                  CFG_FORMAT, boot_get32(in + 8));
+                                  CFG_FORMAT, ota_le_get32(in + 8));
     crc = ota_boot_crc32(in, CFG_CRC_OFF);
-    if (boot_get32(in + CFG_CRC_OFF) != crc)
+    if (ota_le_get32(in + CFG_CRC_OFF) != crc)
         return ota_boot_fail_vals(d, OTA_ERR_BOOT_LAYOUT, "bootloader config CRC",
-                                  CFG_CRC_OFF, crc, boot_get32(in + CFG_CRC_OFF));
+                                  CFG_CRC_OFF, crc, ota_le_get32(in + CFG_CRC_OFF));
     cfg->layout.boot_off = 0;
-    cfg->layout.boot_size = boot_get32(in + 12);
-    cfg->layout.slot_off[0] = boot_get32(in + 16);
-    cfg->layout.slot_off[1] = boot_get32(in + 20);
-    cfg->layout.slot_size = boot_get32(in + 24);
-    cfg->layout.state_off = boot_get32(in + 28);
-    cfg->layout.otp_off = boot_get32(in + 32);
-    cfg->layout.otp_size = boot_get32(in + 36);
+    cfg->layout.boot_size = ota_le_get32(in + 12);
+    cfg->layout.slot_off[0] = ota_le_get32(in + 16);
+    cfg->layout.slot_off[1] = ota_le_get32(in + 20);
+    cfg->layout.slot_size = ota_le_get32(in + 24);
+    cfg->layout.state_off = ota_le_get32(in + 28);
+    cfg->layout.otp_off = ota_le_get32(in + 32);
+    cfg->layout.otp_size = ota_le_get32(in + 36);
     cfg->max_attempts = in[40];
     cfg->hw_id_len = in[41];
     memcpy(cfg->hw_id, in + 44, OTA_HW_ID_MAX);

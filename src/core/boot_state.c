@@ -34,24 +34,24 @@ static void encode(const struct ota_boot_state *st, uint32_t seq, uint8_t *rec, 
 {
     memset(rec, 0xff, rs);
     memset(rec, 0, REC_BODY);
-    boot_put32(rec, REC_MAGIC);
-    boot_put32(rec + 4, seq);
+    ota_le_put32(rec, REC_MAGIC);
+    ota_le_put32(rec + 4, seq);
     rec[8] = st->confirmed;
     rec[9] = st->pending;
     rec[10] = st->attempts;
     rec[11] = st->rejected;
-    boot_put32(rec + REC_CRC_OFF, ota_boot_crc32(rec, REC_CRC_OFF));
+    ota_le_put32(rec + REC_CRC_OFF, ota_boot_crc32(rec, REC_CRC_OFF));
 }
 
 static int decode(const uint8_t *rec, struct ota_boot_state *st)
 {
-    if (boot_get32(rec) != REC_MAGIC)
+    if (ota_le_get32(rec) != REC_MAGIC)
         return 0;
-    if (boot_get32(rec + REC_CRC_OFF) != ota_boot_crc32(rec, REC_CRC_OFF))
+    if (ota_le_get32(rec + REC_CRC_OFF) != ota_boot_crc32(rec, REC_CRC_OFF))
         return 0;
     if (!slot_ok(rec[8]) || !slot_ok(rec[9]) || !slot_ok(rec[11]))
         return 0;
-    st->seq = boot_get32(rec + 4);
+    st->seq = ota_le_get32(rec + 4);
     st->confirmed = rec[8];
     st->pending = rec[9];
     st->attempts = rec[10];

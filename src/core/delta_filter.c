@@ -6,31 +6,21 @@
  * applier (the rules are in delta_internal.h and docs/delta-format.md).
  */
 #include "delta_internal.h"
-
-static uint32_t rd16(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
-}
-
-static void wr16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
+#include "le.h"
 
 static size_t filter_thumb(int inverse, uint8_t *buf, size_t len, uint32_t base)
 {
     size_t i = (base & 1u) ? 1u : 0u;
     while (i + 4u <= len) {
-        uint32_t hw1 = rd16(buf + i);
-        uint32_t hw2 = rd16(buf + i + 2u);
+        uint32_t hw1 = ota_le_get16(buf + i);
+        uint32_t hw2 = ota_le_get16(buf + i + 2u);
         if ((hw1 & 0xF800u) == 0xF000u && (hw2 & 0xB800u) == 0xB800u) {
             uint32_t v = ((hw1 & 0x7FFu) << 11) | (hw2 & 0x7FFu);
             uint32_t pos = (base + (uint32_t)i) >> 1;
             v = inverse ? v - pos : v + pos;
             v &= 0x3FFFFFu;
-            wr16(buf + i, (hw1 & 0xF800u) | (v >> 11));
-            wr16(buf + i + 2u, (hw2 & 0xF800u) | (v & 0x7FFu));
+            ota_le_put16(buf + i, (hw1 & 0xF800u) | (v >> 11));
+            ota_le_put16(buf + i + 2u, (hw2 & 0xF800u) | (v & 0x7FFu));
             i += 4u;
         } else {
             i += 2u;

@@ -5,12 +5,7 @@
 #include <string.h>
 
 #include "ota/delta.h"
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
+#include "le.h"
 
 static ota_err fail(struct ota_diag *d, ota_err e, const char *field, uint32_t off,
                     uint32_t expected, uint32_t found, int has_values)
@@ -35,7 +30,7 @@ ota_err ota_delta_header_decode(const uint8_t *raw, size_t len,
             return fail(diag, OTA_ERR_DELTA_TRUNCATED, "header", 0,
                         OTA_DELTA_HEADER_SIZE, (uint32_t)len, 1);
         return fail(diag, OTA_ERR_DELTA_BAD_MAGIC, "magic", 0,
-                    0x4441544fu, len >= 4 ? get32(raw) : 0, len >= 4);
+                    0x4441544fu, len >= 4 ? ota_le_get32(raw) : 0, len >= 4);
     }
     if (len < OTA_DELTA_HEADER_SIZE)
         return fail(diag, OTA_ERR_DELTA_TRUNCATED, "header", 0,
@@ -54,10 +49,10 @@ ota_err ota_delta_header_decode(const uint8_t *raw, size_t len,
     hdr->version = raw[4];
     hdr->filter = raw[5];
     hdr->flags = raw[6];
-    hdr->ptr_base = get32(raw + 20);
-    hdr->old_len = get32(raw + 8);
-    hdr->new_len = get32(raw + 12);
-    hdr->stream_len = get32(raw + 16);
+    hdr->ptr_base = ota_le_get32(raw + 20);
+    hdr->old_len = ota_le_get32(raw + 8);
+    hdr->new_len = ota_le_get32(raw + 12);
+    hdr->stream_len = ota_le_get32(raw + 16);
     if (hdr->stream_len < 5u || hdr->stream_len > 0xFFFFFFFFu - OTA_DELTA_HEADER_SIZE)
         return fail(diag, OTA_ERR_DELTA_CORRUPT, "stream_len", 16, 5, hdr->stream_len, 1);
     memcpy(hdr->base_hash, raw + 24, OTA_SHA256_LEN);

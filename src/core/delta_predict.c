@@ -10,6 +10,7 @@
  * host encoder and the device applier so both predict bit-identically.
  */
 #include "delta_internal.h"
+#include "le.h"
 
 /* Index of the last start <= x in an ascending array (start[0] <= x). */
 static uint32_t last_le(const uint32_t *start, uint32_t n, uint32_t x)
@@ -30,14 +31,6 @@ static uint32_t map_lookup(const struct dm_pred *m, uint32_t x)
     if (x >= m->old_len || m->map_n == 0 || x < m->map_old[0])
         return x;
     return x + (uint32_t)m->map_disp[last_le(m->map_old, m->map_n, x)];
-}
-
-static void put32(uint8_t *out, uint32_t v)
-{
-    out[0] = (uint8_t)v;
-    out[1] = (uint8_t)(v >> 8);
-    out[2] = (uint8_t)(v >> 16);
-    out[3] = (uint8_t)(v >> 24);
 }
 
 int ota_delta_predict(const struct dm_pred *m, const uint8_t o[4], uint32_t q, uint32_t p,
@@ -77,12 +70,12 @@ int ota_delta_predict(const struct dm_pred *m, const uint8_t o[4], uint32_t q, u
         uint32_t w = (uint32_t)o[0] | ((uint32_t)o[1] << 8) | ((uint32_t)o[2] << 16) |
                      ((uint32_t)o[3] << 24);
         if ((flags & OTA_DELTA_PRED_PTR) && w - m->ptr_base < m->old_len) {
-            put32(out, map_lookup(m, w - m->ptr_base) + m->ptr_base);
+            ota_le_put32(out, map_lookup(m, w - m->ptr_base) + m->ptr_base);
             return 1;
         }
         if ((flags & OTA_DELTA_PRED_VALUE) && m->vmap_n && w >= m->vmap_start[0] &&
             w < m->vmap_end) {
-            put32(out, w + (uint32_t)m->vmap_disp[last_le(m->vmap_start, m->vmap_n, w)]);
+            ota_le_put32(out, w + (uint32_t)m->vmap_disp[last_le(m->vmap_start, m->vmap_n, w)]);
             return 1;
         }
     }

@@ -11,45 +11,23 @@
 #include <string.h>
 
 #include "ota/image.h"
+#include "le.h"
 
 #define HASH_STACK_BUF 256u
-
-static uint16_t le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)v);
-    put16(p + 2, (uint16_t)(v >> 16));
-}
 
 void ota_image_header_decode(const uint8_t raw[OTA_IMAGE_HEADER_SIZE],
                              struct ota_image_header *hdr)
 {
-    hdr->magic = le32(raw + 0);
-    hdr->load_addr = le32(raw + 4);
-    hdr->hdr_size = le16(raw + 8);
-    hdr->protect_tlv_size = le16(raw + 10);
-    hdr->img_size = le32(raw + 12);
-    hdr->flags = le32(raw + 16);
+    hdr->magic = ota_le_get32(raw + 0);
+    hdr->load_addr = ota_le_get32(raw + 4);
+    hdr->hdr_size = ota_le_get16(raw + 8);
+    hdr->protect_tlv_size = ota_le_get16(raw + 10);
+    hdr->img_size = ota_le_get32(raw + 12);
+    hdr->flags = ota_le_get32(raw + 16);
     hdr->version.major = raw[20];
     hdr->version.minor = raw[21];
-    hdr->version.revision = le16(raw + 22);
-    hdr->version.build = le32(raw + 24);
+    hdr->version.revision = ota_le_get16(raw + 22);
+    hdr->version.build = ota_le_get32(raw + 24);
     /* raw[28..31]: _pad1, zero when written, covered by the hash. */
 }
 
@@ -57,16 +35,16 @@ void ota_image_header_encode(const struct ota_image_header *hdr,
                              uint8_t raw[OTA_IMAGE_HEADER_SIZE])
 {
     memset(raw, 0, OTA_IMAGE_HEADER_SIZE);
-    put32(raw + 0, hdr->magic);
-    put32(raw + 4, hdr->load_addr);
-    put16(raw + 8, hdr->hdr_size);
-    put16(raw + 10, hdr->protect_tlv_size);
-    put32(raw + 12, hdr->img_size);
-    put32(raw + 16, hdr->flags);
+    ota_le_put32(raw + 0, hdr->magic);
+    ota_le_put32(raw + 4, hdr->load_addr);
+    ota_le_put16(raw + 8, hdr->hdr_size);
+    ota_le_put16(raw + 10, hdr->protect_tlv_size);
+    ota_le_put32(raw + 12, hdr->img_size);
+    ota_le_put32(raw + 16, hdr->flags);
     raw[20] = hdr->version.major;
     raw[21] = hdr->version.minor;
-    put16(raw + 22, hdr->version.revision);
-    put32(raw + 24, hdr->version.build);
+    ota_le_put16(raw + 22, hdr->version.revision);
+    ota_le_put32(raw + 24, hdr->version.build);
 }
 
 static ota_err fail(struct ota_diag *d, ota_err e, const char *field, uint32_t off)
@@ -157,7 +135,7 @@ static ota_err take_tlv(const struct ota_reader *r, int protected_area,
                                  "security counter TLV length", voff - 2, 4, len);
             if ((e = read_at(r, voff, v, 4, d, "security counter TLV")) != OTA_OK)
                 return e;
-            info->security_counter = le32(v);
+            info->security_counter = ota_le_get32(v);
             info->has_security_counter = 1;
         } else {
             if (len == 0 || len > OTA_HW_ID_MAX)
@@ -230,11 +208,11 @@ static ota_err walk_area(const struct ota_reader *r, uint64_t off, uint16_t magi
     if ((e = read_at(r, off, raw, 4, d,
                      prot ? "protected TLV info" : "TLV info")) != OTA_OK)
         return e;
-    if (le16(raw) != magic)
+    if (ota_le_get16(raw) != magic)
         return fail_vals(d, OTA_ERR_IMAGE_TLV_BAD_MAGIC,
                          prot ? "protected TLV info magic" : "TLV info magic",
-                         (uint32_t)off, magic, le16(raw));
-    tot = le16(raw + 2);
+                         (uint32_t)off, magic, ota_le_get16(raw));
+    tot = ota_le_get16(raw + 2);
     if (prot && tot != expect_tot)
         return fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
                          "protected TLV info length (vs header ih_protect_tlv_size)",
@@ -257,8 +235,8 @@ static ota_err walk_area(const struct ota_reader *r, uint64_t off, uint16_t magi
                              (uint32_t)limit, (uint32_t)(pos + OTA_TLV_HDR_SIZE));
         if ((e = read_at(r, pos, raw, 4, d, "TLV entry")) != OTA_OK)
             return e;
-        type = le16(raw);
-        len = le16(raw + 2);
+        type = ota_le_get16(raw);
+        len = ota_le_get16(raw + 2);
         if (pos + OTA_TLV_HDR_SIZE + len > limit)
             return fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
                              "TLV entry length (overflows area)", (uint32_t)pos + 2,

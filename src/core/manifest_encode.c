@@ -7,24 +7,7 @@
 #include <string.h>
 
 #include "ota/manifest.h"
-
-static void st16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void st32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void st64(uint8_t *p, uint64_t v)
-{
-    st32(p, (uint32_t)v);
-    st32(p + 4, (uint32_t)(v >> 32));
-}
+#include "le.h"
 
 ota_err ota_manifest_encode_signed(const struct ota_manifest *m, uint8_t *buf,
                                    size_t cap, size_t *len)
@@ -46,18 +29,18 @@ ota_err ota_manifest_encode_signed(const struct ota_manifest *m, uint8_t *buf,
     buf[6] = m->device_id_len;
     buf[7] = m->hw_id_len;
     memcpy(buf + 8, m->key_id, OTA_MANIFEST_KEY_ID_LEN);
-    st64(buf + 16, m->campaign_id);
-    st64(buf + 24, m->issued_at);
-    st64(buf + 32, m->expires_at);
+    ota_le_put64(buf + 16, m->campaign_id);
+    ota_le_put64(buf + 24, m->issued_at);
+    ota_le_put64(buf + 32, m->expires_at);
     memcpy(buf + 40, m->target_digest, OTA_SHA256_LEN);
-    st32(buf + 72, m->target_size);
+    ota_le_put32(buf + 72, m->target_size);
     buf[76] = m->target_version.major;
     buf[77] = m->target_version.minor;
-    st16(buf + 78, m->target_version.revision);
-    st32(buf + 80, m->target_version.build);
-    st32(buf + 84, m->target_security_counter);
+    ota_le_put16(buf + 78, m->target_version.revision);
+    ota_le_put32(buf + 80, m->target_version.build);
+    ota_le_put32(buf + 84, m->target_security_counter);
     memcpy(buf + 88, m->payload_digest, OTA_SHA256_LEN);
-    st32(buf + 120, m->payload_size);
+    ota_le_put32(buf + 120, m->payload_size);
     memcpy(buf + 124, m->base_digest, OTA_SHA256_LEN);
     memcpy(buf + OTA_MANIFEST_FIXED_LEN, m->device_id, m->device_id_len);
     memcpy(buf + OTA_MANIFEST_FIXED_LEN + m->device_id_len, m->hw_id, m->hw_id_len);

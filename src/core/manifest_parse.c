@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ota/manifest.h"
+#include "le.h"
 
 /* Offsets of the signed part (format 1). */
 enum {
@@ -30,22 +31,6 @@ enum {
     OFF_BASE_DIGEST = 124,
     OFF_IDS = 156,
 };
-
-static uint16_t ld16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t ld32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static uint64_t ld64(const uint8_t *p)
-{
-    return (uint64_t)ld32(p) | ((uint64_t)ld32(p + 4) << 32);
-}
 
 static ota_err fail(struct ota_diag *d, ota_err e, const char *field, size_t off)
 {
@@ -102,7 +87,7 @@ ota_err ota_manifest_parse(const uint8_t *buf, size_t len, struct ota_manifest *
                       OTA_MANIFEST_MAX_LEN, (uint32_t)(len > 0xffffffffu ? 0xffffffffu : len));
     if (memcmp(buf + OFF_MAGIC, OTA_MANIFEST_MAGIC, 4) != 0)
         return fail_v(diag, OTA_ERR_MANIFEST_MALFORMED, "magic", OFF_MAGIC,
-                      ld32((const uint8_t *)OTA_MANIFEST_MAGIC), ld32(buf));
+                      ota_le_get32((const uint8_t *)OTA_MANIFEST_MAGIC), ota_le_get32(buf));
     m->format = buf[OFF_FORMAT];
     if (m->format != OTA_MANIFEST_FORMAT)
         return fail_v(diag, OTA_ERR_MANIFEST_VERSION, "format", OFF_FORMAT,
@@ -120,22 +105,22 @@ ota_err ota_manifest_parse(const uint8_t *buf, size_t len, struct ota_manifest *
         return fail_v(diag, OTA_ERR_MANIFEST_MALFORMED, "hw_id_len", OFF_HWID_LEN,
                       OTA_HW_ID_MAX, m->hw_id_len);
     memcpy(m->key_id, buf + OFF_KEY_ID, OTA_MANIFEST_KEY_ID_LEN);
-    m->campaign_id = ld64(buf + OFF_CAMPAIGN);
-    m->issued_at = ld64(buf + OFF_ISSUED);
-    m->expires_at = ld64(buf + OFF_EXPIRES);
+    m->campaign_id = ota_le_get64(buf + OFF_CAMPAIGN);
+    m->issued_at = ota_le_get64(buf + OFF_ISSUED);
+    m->expires_at = ota_le_get64(buf + OFF_EXPIRES);
     if (m->expires_at <= m->issued_at)
         return fail(diag, OTA_ERR_MANIFEST_MALFORMED, "expires_at", OFF_EXPIRES);
     memcpy(m->target_digest, buf + OFF_TARGET_DIGEST, OTA_SHA256_LEN);
-    m->target_size = ld32(buf + OFF_TARGET_SIZE);
+    m->target_size = ota_le_get32(buf + OFF_TARGET_SIZE);
     if (m->target_size == 0)
         return fail(diag, OTA_ERR_MANIFEST_MALFORMED, "target_size", OFF_TARGET_SIZE);
     m->target_version.major = buf[OFF_TARGET_VERSION];
     m->target_version.minor = buf[OFF_TARGET_VERSION + 1];
-    m->target_version.revision = ld16(buf + OFF_TARGET_VERSION + 2);
-    m->target_version.build = ld32(buf + OFF_TARGET_VERSION + 4);
-    m->target_security_counter = ld32(buf + OFF_TARGET_SECCNT);
+    m->target_version.revision = ota_le_get16(buf + OFF_TARGET_VERSION + 2);
+    m->target_version.build = ota_le_get32(buf + OFF_TARGET_VERSION + 4);
+    m->target_security_counter = ota_le_get32(buf + OFF_TARGET_SECCNT);
     memcpy(m->payload_digest, buf + OFF_PAYLOAD_DIGEST, OTA_SHA256_LEN);
-    m->payload_size = ld32(buf + OFF_PAYLOAD_SIZE);
+    m->payload_size = ota_le_get32(buf + OFF_PAYLOAD_SIZE);
     if (m->payload_size == 0)
         return fail(diag, OTA_ERR_MANIFEST_MALFORMED, "payload_size", OFF_PAYLOAD_SIZE);
     memcpy(m->base_digest, buf + OFF_BASE_DIGEST, OTA_SHA256_LEN);

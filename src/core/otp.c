@@ -97,8 +97,8 @@ static ota_err scan(const struct ota_flash *f, const struct ota_boot_layout *l,
             continue;
         c->used++;
         *next = i + 1;
-        v = boot_get32(rec);
-        inv = boot_get32(rec + 4);
+        v = ota_le_get32(rec);
+        inv = ota_le_get32(rec + 4);
         if (v == (uint32_t)~inv && v > c->value)
             c->value = v;
     }
@@ -137,8 +137,8 @@ ota_err ota_otp_raise_counter(const struct ota_flash *f, const struct ota_boot_l
         return OTA_ERR_OTP_FULL;
     u = unit_size(f);
     memset(rec, 0xff, sizeof rec);
-    boot_put32(rec, value);
-    boot_put32(rec + 4, ~value);
+    ota_le_put32(rec, value);
+    ota_le_put32(rec + 4, ~value);
     e = ota_flash_prog(f, l->otp_off + counter_base(f) + next * u, rec, u);
     if (e)
         return e;

@@ -10,14 +10,7 @@
 #include "ota/delta.h"
 #include "delta_host.h"
 #include "../core/delta_internal.h"
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
+#include "../core/le.h"
 
 /* Count candidate branch instructions, to skip filters that cannot pay. */
 static size_t count_candidates(uint8_t filter, const uint8_t *img, size_t len)
@@ -141,8 +134,8 @@ ota_err ota_delta_create(const uint8_t *old, size_t old_len, const uint8_t *new_
     memset(hdr, 0, sizeof(hdr));
     memcpy(hdr, OTA_DELTA_MAGIC, 4);
     hdr[4] = OTA_DELTA_VERSION;
-    put32(hdr + 8, (uint32_t)old_len);
-    put32(hdr + 12, (uint32_t)new_len);
+    ota_le_put32(hdr + 8, (uint32_t)old_len);
+    ota_le_put32(hdr + 12, (uint32_t)new_len);
     ota_err err = ota_sha256(c, old, old_len, hdr + 24);
     if (!err)
         err = ota_sha256(c, new_, new_len, hdr + 56);
@@ -183,8 +176,8 @@ ota_err ota_delta_create(const uint8_t *old, size_t old_len, const uint8_t *new_
     }
     hdr[5] = best_filter;
     hdr[6] = best_st.flags;
-    put32(hdr + 20, best_st.ptr_base);
-    put32(hdr + 16, (uint32_t)best.len);
+    ota_le_put32(hdr + 20, best_st.ptr_base);
+    ota_le_put32(hdr + 16, (uint32_t)best.len);
     uint8_t *p = malloc(OTA_DELTA_HEADER_SIZE + best.len);
     if (!p) {
         free(best.p);

@@ -9,6 +9,7 @@
 
 #include "delta_host.h"
 #include "../core/delta_internal.h"
+#include "../core/le.h"
 
 #define MAP_MIN_RUN 64u /* shorter runs do not say much about where code went */
 
@@ -33,12 +34,6 @@ static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? -1 : x > y;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
 }
 
 /* An aligned word that changed inside a difference run. */
@@ -139,10 +134,10 @@ static void build_vmap(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
                 uint32_t q = op + i, p = np + i;
                 if ((q & 3u) || (p & 3u))
                     continue;
-                uint32_t ow = rd32(old + q);
+                uint32_t ow = ota_le_get32(old + q);
                 if (ow <= 0xFFFFu || (have_base && ow - pr->ptr_base < old_len))
                     continue;
-                uint32_t nv = rd32(nw + p);
+                uint32_t nv = ota_le_get32(nw + p);
                 if (pass == 0 ? nv == ow : ((ow >> 16) < lo_page || (ow >> 16) > hi_page))
                     continue;
                 w[n].ow = ow;
@@ -301,8 +296,8 @@ void dpred_build(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
             uint32_t q = op + i, p = np + i;
             if ((q & 3u) || (p & 3u) || !memcmp(old + q, nw + p, 4))
                 continue;
-            ch[nch].ow = rd32(old + q);
-            ch[nch].nw = rd32(nw + p);
+            ch[nch].ow = ota_le_get32(old + q);
+            ch[nch].nw = ota_le_get32(nw + p);
             nch++;
         }
         np += ctl->v[c].diff_len + ctl->v[c].extra_len;
