@@ -5,6 +5,7 @@
  */
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "server.h"
 
@@ -21,14 +22,39 @@ const char *auth_bearer(const struct http_req *r)
     return h;
 }
 
+/* The admin token's hash. With a store shared by several nodes, another
+ * node may have replaced it (--reset-admin-token): re-read it from the
+ * store at most once a second per thread. */
+static void admin_hash(struct server *s, uint8_t out[OTA_SHA256_LEN])
+{
+    static _Thread_local uint8_t cached[OTA_SHA256_LEN];
+    static _Thread_local time_t loaded;
+    char hex[2 * OTA_SHA256_LEN + 1];
+    time_t now = time(NULL);
+    if (!s->store->ops->shared) {
+        memcpy(out, s->admin_hash, OTA_SHA256_LEN);
+        return;
+    }
+    if (!loaded || now != loaded) {
+        if (s->store->ops->setting_get(s->store, "admin_token_sha256", hex, sizeof(hex)) ==
+                STORE_OK &&
+            ota_hex_decode(hex, cached, OTA_SHA256_LEN) == OTA_SHA256_LEN)
+            loaded = now;
+        else if (!loaded)
+            memcpy(cached, s->admin_hash, OTA_SHA256_LEN);
+    }
+    memcpy(out, cached, OTA_SHA256_LEN);
+}
+
 int auth_is_admin(struct server *s, const struct http_req *r)
 {
     const char *tok = auth_bearer(r);
-    uint8_t h[OTA_SHA256_LEN];
+    uint8_t h[OTA_SHA256_LEN], a[OTA_SHA256_LEN];
     if (!tok)
         return 0;
     token_hash(tok, h);
-    return ota_ct_memcmp(h, s->admin_hash, sizeof(h)) == 0;
+    admin_hash(s, a);
+    return ota_ct_memcmp(h, a, sizeof(h)) == 0;
 }
 
 static void unauthorized(struct http_resp *out, const char *why)
@@ -89,7 +115,7 @@ int auth_device(struct server *s, struct http_req *r, struct http_resp *out,
             return 0;
         }
     }
-    if (ota_ct_memcmp(h, s->admin_hash, sizeof(h)) == 0) {
+    if (auth_is_admin(s, r)) {
         snprintf(r->who, sizeof(r->who), "admin");
         resp_error(out, 403, "forbidden", "this route is for the device itself");
         return 0;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -175,7 +176,10 @@ static const char *const PSQL[P_COUNT] = {
     [P_DEV_INSERT] = "INSERT INTO devices(id, token_hash, hw_id, tags, created_at) "
                      "VALUES($1, $2, $3, $4, $5)",
     [P_DEV_GET] = "SELECT " DEV_COLS_J " WHERE d.id = $1",
-    [P_DEV_AUTH] = "SELECT " DEV_COLS " FROM devices WHERE id = $1",
+    /* The check-in path: the device row and, in the same round trip, the
+     * campaign generation the campaign cache validates against next. */
+    [P_DEV_AUTH] = "SELECT " DEV_COLS ", (SELECT value::bigint FROM settings "
+                   "WHERE key = 'campaign_generation') FROM devices WHERE id = $1",
     [P_DEV_BY_TOKEN] = "SELECT " DEV_COLS_J " WHERE d.token_hash = $1",
     [P_DEV_LIST] = "SELECT " DEV_COLS_J " WHERE d.id > $1 ORDER BY d.id LIMIT $2",
     [P_DEV_SET_TAGS] = "UPDATE devices SET tags = $2 WHERE id = $1",
@@ -187,8 +191,11 @@ static const char *const PSQL[P_COUNT] = {
     [P_DEV_SEEN] = "UPDATE devices SET current_version = $3, current_digest = $4, "
                    "slot_state = $5, last_result = CASE WHEN $6 = '' THEN last_result "
                    "ELSE $6 END, state_at = $2 WHERE id = $1 AND state_at <= $2",
-    [P_SEEN_UPSERT] = "INSERT INTO device_seen(id, last_seen) VALUES($1, $2) "
-                      "ON CONFLICT(id) DO UPDATE SET last_seen = "
+    /* A whole batch in one statement, rows locked in key order (nodes
+     * flushing overlapping batches cannot deadlock). */
+    [P_SEEN_UPSERT] = "INSERT INTO device_seen(id, last_seen) SELECT u.id, max(u.at) "
+                      "FROM unnest($1::text[], $2::bigint[]) AS u(id, at) GROUP BY u.id "
+                      "ORDER BY u.id COLLATE \"C\" ON CONFLICT(id) DO UPDATE SET last_seen = "
                       "greatest(device_seen.last_seen, excluded.last_seen)",
     [P_DEV_COUNT] = "SELECT count(*) FROM devices",
     [P_ENR_INSERT] = "INSERT INTO enroll_tokens(token_hash, tags, hw_id, expires_at, "
@@ -244,6 +251,9 @@ struct pconn {
     PGconn *pg;
     unsigned char prepared[P_COUNT];
     int in_tx; /* inside BEGIN .. COMMIT/ROLLBACK */
+    /* campaign generation read with the last device_get_auth (check-in) */
+    int64_t gen;
+    int64_t gen_at_ms; /* 0: none */
     pthread_t thread;
     struct pconn *next;
     const struct pg_store *owner;
@@ -711,13 +721,37 @@ static enum store_rc pg_device_get(struct store *s, const char *id, struct srv_d
     return one_device(c, P_DEV_GET, &a, d);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static enum store_rc pg_device_get_auth(struct store *s, const char *id,
                                         struct srv_device *d)
 {
     CONN_OR_FAIL(c, s);
     struct args a = {0};
+    enum store_rc rc;
     a_text(&a, id);
-    return one_device(c, P_DEV_AUTH, &a, d);
+    c->gen_at_ms = 0;
+    PGresult *r = run(c, P_DEV_AUTH, &a, &rc, "device_get_auth");
+    if (!r)
+        return rc;
+    if (PQntuples(r) == 1) {
+        read_device(r, 0, d);
+        /* The check-in that follows asks for the generation: it gets this
+         * one, read in the same round trip (see pg_campaign_generation). */
+        if (!PQgetisnull(r, 0, 10)) {
+            c->gen = col_int(r, 0, 10);
+            c->gen_at_ms = mono_ms();
+        }
+    } else {
+        rc = STORE_NOT_FOUND;
+    }
+    PQclear(r);
+    return rc;
 }
 
 static enum store_rc pg_device_by_token(struct store *s, const uint8_t h[OTA_SHA256_LEN],
@@ -803,13 +837,49 @@ static enum store_rc pg_devices_seen(struct store *s, const struct srv_seen *v, 
         return STORE_ERR;
     if (!simple(c, "SET LOCAL synchronous_commit = off"))
         rc = STORE_ERR;
+    /* Last-seen times: one statement with two array parameters. */
+    char *ids = malloc(n * (2 * SRV_ID_MAX + 4) + 3), *ats = malloc(n * 21 + 3);
+    if (!ids || !ats) {
+        rc = STORE_ERR;
+    } else {
+        size_t pi = 0, pa = 0;
+        ids[pi++] = '{';
+        ats[pa++] = '{';
+        for (size_t i = 0; i < n; i++) {
+            /* array literal: "..." with \ and " escaped */
+            if (i) {
+                ids[pi++] = ',';
+                ats[pa++] = ',';
+            }
+            ids[pi++] = '"';
+            for (const char *p = v[i].device_id; *p; p++) {
+                if (*p == '"' || *p == '\\')
+                    ids[pi++] = '\\';
+                ids[pi++] = *p;
+            }
+            ids[pi++] = '"';
+            pa += (size_t)snprintf(ats + pa, 22, "%" PRId64, v[i].at);
+        }
+        ids[pi++] = '}';
+        ids[pi] = '\0';
+        ats[pa++] = '}';
+        ats[pa] = '\0';
+        if (rc == STORE_OK) {
+            struct args a = {0};
+            a_text(&a, ids);
+            a_text(&a, ats);
+            rc = write1(c, P_SEEN_UPSERT, &a, "device_seen", NULL);
+        }
+    }
+    free(ids);
+    free(ats);
+    /* Reported state: only for the few devices whose state changed. */
     for (size_t i = 0; rc == STORE_OK && i < n; i++) {
         struct args a = {0};
+        if (!v[i].state_changed)
+            continue;
         a_text(&a, v[i].device_id);
         a_int(&a, v[i].at);
-        rc = write1(c, P_SEEN_UPSERT, &a, "device_seen", NULL);
-        if (rc != STORE_OK || !v[i].state_changed)
-            continue;
         a_text(&a, v[i].current_version);
         if (v[i].has_digest)
             a_blob(&a, v[i].current_digest, OTA_SHA256_LEN);
@@ -1085,7 +1155,16 @@ static int64_t pg_campaign_generation(struct store *s)
     struct pconn *c = get_conn(PGS(s));
     enum store_rc rc;
     int64_t g = -1;
-    PGresult *r = c ? run(c, P_GEN_GET, NULL, &rc, "generation") : NULL;
+    if (!c)
+        return -1;
+    /* Read by this thread's device_get_auth of the same check-in (a few
+     * microseconds ago): no second round trip. Used once; never if older
+     * than a second. */
+    if (c->gen_at_ms && mono_ms() - c->gen_at_ms < 1000) {
+        c->gen_at_ms = 0;
+        return c->gen;
+    }
+    PGresult *r = run(c, P_GEN_GET, NULL, &rc, "generation");
     if (r) {
         if (PQntuples(r) == 1)
             g = col_int(r, 0, 0);

@@ -36,8 +36,8 @@ def nodes(tmp_path, fw, cluster):
     url = cluster.createdb("ota")
     started = []
 
-    def make(name):
-        s = Server(tmp_path / "shared", ["--db", url, "--trusted-key", fw.pub])
+    def make(name, extra=()):
+        s = Server(tmp_path / "shared", ["--db", url, "--trusted-key", fw.pub] + list(extra))
         s.log_path = str(tmp_path / f"{name}.log")
         started.append(s)
         return s
@@ -244,3 +244,20 @@ def test_node_and_database_crash_keep_acknowledged_reports(nodes, fw, cluster):
     n1b = nodes("node1b").start()
     n1b.admin_token = n1.admin_token
     assert n1b.status(cid)["counts"]["success"] == 1
+
+
+def test_admin_token_reset_reaches_every_node(nodes):
+    n1, n2 = start_pair(nodes)
+    old = n1.admin_token
+    # A third node replaces the admin token (its hash is in the database).
+    n3 = nodes("node3", ["--reset-admin-token"]).start()
+    new = n3.admin_token
+    assert new and new != old
+    deadline = time.time() + 10
+    while True:  # each node re-reads the hash at most once a second
+        codes = [(n.request("GET", "/v1/releases", token=new).status,
+                  n.request("GET", "/v1/releases", token=old).status) for n in (n1, n2)]
+        if codes == [(200, 401), (200, 401)]:
+            break
+        assert time.time() < deadline, codes
+        time.sleep(0.2)

@@ -194,6 +194,24 @@ static void test_inventory_out_of_order(void)
     CHECK_EQ(g_b->ops->device_get(g_b, "roamer", &got), STORE_OK);
     CHECK(strcmp(got.current_version, "2.0.0") == 0);
     CHECK_EQ(got.last_seen, 2000);
+
+    /* The batch travels as array literals: ids needing escapes survive,
+     * and a device listed twice keeps its latest time. */
+    const char *odd = "we\"ird\\id,{x}";
+    snprintf(d.id, sizeof(d.id), "%s", odd);
+    memset(d.token_hash, 0x78, 32);
+    CHECK_EQ(g_a->ops->device_insert(g_a, &d), STORE_OK);
+    struct srv_seen v[3];
+    seen(&v[0], odd, 3000, "3.0.0");
+    seen(&v[1], "roamer", 2500, "2.0.0");
+    seen(&v[2], odd, 3500, "3.0.0");
+    v[1].state_changed = 0;
+    CHECK_EQ(g_b->ops->devices_seen(g_b, v, 3), STORE_OK);
+    CHECK_EQ(g_a->ops->device_get(g_a, odd, &got), STORE_OK);
+    CHECK_EQ(got.last_seen, 3500);
+    CHECK(strcmp(got.current_version, "3.0.0") == 0);
+    CHECK_EQ(g_a->ops->device_get(g_a, "roamer", &got), STORE_OK);
+    CHECK_EQ(got.last_seen, 2500);
 }
 
 static void test_survives_lost_session(void)
