@@ -7,6 +7,7 @@ killed with kill -9 and the database crashing without losing an
 acknowledged report. The nodes share their data directory (keys, artifacts)
 as they would share a network file system."""
 import hashlib
+import os
 import struct
 import time
 
@@ -261,3 +262,22 @@ def test_admin_token_reset_reaches_every_node(nodes):
             break
         assert time.time() < deadline, codes
         time.sleep(0.2)
+
+
+def test_db_option_errors_are_clear(tmp_path):
+    """A bad --db never falls back to SQLite silently and never prints the
+    password of the connection string."""
+    from conftest import SERVER_BIN, free_port
+    import subprocess
+    port = free_port()  # nothing listens there
+    r = subprocess.run([SERVER_BIN, "--data", str(tmp_path / "d"), "--listen", "127.0.0.1:0",
+                        "--db", f"postgresql://ota:s3cretpw@127.0.0.1:{port}/ota"],
+                       capture_output=True, timeout=30)
+    err = r.stderr.decode()
+    assert r.returncode == 1, (r.returncode, err)
+    assert "cannot connect to PostgreSQL" in err and str(port) in err, err
+    assert "s3cretpw" not in err + r.stdout.decode()
+    assert not os.path.exists(tmp_path / "d" / "ota.db")
+    r = subprocess.run([SERVER_BIN, "--data", str(tmp_path / "d"), "--db", "mysql://x"],
+                       capture_output=True, timeout=30)
+    assert r.returncode != 0 and b"expected postgres://" in r.stderr, r
