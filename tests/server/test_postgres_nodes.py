@@ -281,3 +281,60 @@ def test_db_option_errors_are_clear(tmp_path):
     r = subprocess.run([SERVER_BIN, "--data", str(tmp_path / "d"), "--db", "mysql://x"],
                        capture_output=True, timeout=30)
     assert r.returncode != 0 and b"expected postgres://" in r.stderr, r
+
+
+def test_concurrent_reports_on_both_nodes_count_exactly(nodes, fw, cluster):
+    """Many devices report at once through both nodes: no deadlock or lost
+    update in the per-campaign counters, status identical on both nodes and
+    equal to a recount of the rows, exactly one halt when the ratio is
+    crossed."""
+    from concurrent.futures import ThreadPoolExecutor
+    n1, n2 = start_pair(nodes)
+    both = (n1, n2)
+    rel = n1.upload(fw.image("5.0.0")).json()
+    toks = {}
+    for i in range(120):
+        toks[f"c-{i:03d}"] = both[i % 2].add_device(f"c-{i:03d}")
+    # One stage for everyone; halts once 100 finished and > 30 % failed.
+    cid = n2.campaign(rel["id"], stages=[{"percent": 100, "soak_seconds": 0,
+                                          "min_finished": 100, "max_failure_ratio": 0.3}])["id"]
+    devs = sorted(toks)
+    fail = set(devs[:40])  # 40 of 120 fail: the ratio crosses 0.3 at the sample
+
+    def checkin(i_dev):
+        i, dev = i_dev
+        r = both[i % 2].checkin(dev, toks[dev], {"current_version": "1.0.0"})
+        assert r.status == 200 and r.json()["action"] == "update", r
+
+    def device(i_dev):
+        i, dev = i_dev
+        a, b = both[i % 2], both[(i + 1) % 2]
+        for node, state in ((b, "downloading"), (a, "installing"), (b, "installed-rebooting")):
+            r = node.report(dev, toks[dev], cid, state)
+            assert r.status == 201, r
+        r = a.report(dev, toks[dev], cid, "failure" if dev in fail else "success", code=1)
+        assert r.status == 201, r
+
+    with ThreadPoolExecutor(16) as ex:
+        list(ex.map(checkin, enumerate(devs)))
+        # (40 failures of 120 exceed 0.3 by the last report whatever the order)
+        list(ex.map(device, enumerate(devs)))
+    sts = [n.status(cid) for n in both]
+    for st in sts:
+        assert st["counts"]["success"] == 80 and st["counts"]["failure"] == 40, st
+        assert st["finished"] == 120 and st["in_progress"] == 0, st
+        assert st["state"] == "halted", st
+    assert sts[0]["counts"] == sts[1]["counts"]
+    # The trigger-kept counters equal a recount of the rows.
+    kept = cluster.psql("ota", f"SELECT string_agg(stage || ':' || state || '=' || n, ',' "
+                               f"ORDER BY stage, state) FROM campaign_counts "
+                               f"WHERE campaign_id = {cid} AND n <> 0")
+    recount = cluster.psql("ota", f"SELECT string_agg(stage || ':' || state || '=' || n, ',' "
+                                  f"ORDER BY stage, state) FROM (SELECT stage, state, count(*) n "
+                                  f"FROM device_campaigns WHERE campaign_id = {cid} "
+                                  f"GROUP BY stage, state) x")
+    assert kept == recount == "0:4=80,0:5=40", (kept, recount)
+    halts = sum(n.read_log().count(f"event=campaign_halted campaign={cid} ") for n in both)
+    assert halts == 1
+    for n in both:
+        assert "deadlock" not in n.read_log()
