@@ -79,6 +79,34 @@ void sim_device_close(struct sim_device *d)
     ota_sim_free(&d->sim);
 }
 
+int sim_device_new(struct sim_device **out, const char *path)
+{
+    struct sim_device *d = malloc(sizeof *d);
+    int rc;
+    *out = NULL;
+    if (!d)
+        return SIM_EXIT_FAIL;
+    rc = sim_device_open(d, path);
+    if (rc) {
+        free(d);
+        return rc;
+    }
+    *out = d;
+    return SIM_EXIT_OK;
+}
+
+void sim_device_free(struct sim_device *d)
+{
+    sim_device_close(d);
+    free(d);
+}
+
+int sim_device_save_rc(struct sim_device *d, int rc)
+{
+    int src = sim_device_save(d);
+    return src ? src : rc;
+}
+
 void sim_cut_init(struct sim_cut_opts *o)
 {
     o->at = -1;

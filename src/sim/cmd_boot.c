@@ -65,14 +65,9 @@ int sim_cmd_boot(int argc, char **argv)
     }
     if (sim_cut_check(&cut, "boot"))
         return SIM_EXIT_USAGE;
-    d = malloc(sizeof *d);
-    if (!d)
-        return SIM_EXIT_FAIL;
-    rc = sim_device_open(d, argv[optind]);
-    if (rc) {
-        free(d);
+    rc = sim_device_new(&d, argv[optind]);
+    if (rc)
         return rc;
-    }
     sim_cut_arm(d, &cut);
     e = ota_boot(&d->dev, &res);
     d->sim.boot_count++;
@@ -81,10 +76,9 @@ int sim_cmd_boot(int argc, char **argv)
         /* the boot never finished: nothing runs */
         fprintf(stderr, "ota-sim boot: the boot was interrupted: nothing runs\n");
         d->sim.running_slot = -1;
-        rc = sim_device_save(d);
-        sim_device_close(d);
-        free(d);
-        return rc ? rc : SIM_EXIT_FAIL;
+        rc = sim_device_save_rc(d, SIM_EXIT_FAIL);
+        sim_device_free(d);
+        return rc;
     }
     ota_image_version_str(&res.info.hdr.version, ver, sizeof ver);
 
@@ -138,10 +132,7 @@ int sim_cmd_boot(int argc, char **argv)
         }
     }
     (void)e;
-    rc = sim_device_save(d);
-    if (!rc && res.slot < 0)
-        rc = SIM_EXIT_RECOVERY;
-    sim_device_close(d);
-    free(d);
+    rc = sim_device_save_rc(d, res.slot < 0 ? SIM_EXIT_RECOVERY : SIM_EXIT_OK);
+    sim_device_free(d);
     return rc;
 }

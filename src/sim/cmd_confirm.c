@@ -51,20 +51,14 @@ int sim_cmd_confirm(int argc, char **argv)
     }
     if (sim_cut_check(&cut, "confirm"))
         return SIM_EXIT_USAGE;
-    d = malloc(sizeof *d);
-    if (!d)
-        return SIM_EXIT_FAIL;
-    rc = sim_device_open(d, argv[optind]);
-    if (rc) {
-        free(d);
+    rc = sim_device_new(&d, argv[optind]);
+    if (rc)
         return rc;
-    }
     slot = d->sim.running_slot;
     if (slot < 0) {
         fprintf(stderr, "ota-sim confirm: %s: no firmware is running (boot the device first: "
                 "'ota-sim boot %s')\n", d->path, d->path);
-        sim_device_close(d);
-        free(d);
+        sim_device_free(d);
         return SIM_EXIT_FAIL;
     }
     if (!d->cfg_ok || ota_otp_read_counter(&d->sim.flash, &d->cfg.layout, &before) != OTA_OK)
@@ -86,12 +80,7 @@ int sim_cmd_confirm(int argc, char **argv)
         printf("\n");
         rc = SIM_EXIT_OK;
     }
-    {
-        int src = sim_device_save(d);
-        if (src)
-            rc = src;
-    }
-    sim_device_close(d);
-    free(d);
+    rc = sim_device_save_rc(d, rc);
+    sim_device_free(d);
     return rc;
 }

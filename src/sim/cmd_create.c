@@ -169,7 +169,6 @@ int sim_cmd_create(int argc, char **argv)
     }
 out:
     ota_key_free(key);
-    sim_device_close(d);
-    free(d);
+    sim_device_free(d);
     return rc;
 }

@@ -67,14 +67,8 @@ int sim_cmd_install(int argc, char **argv)
         fprintf(stderr, "ota-sim install: %s: cannot read the image file\n", argv[optind + 1]);
         return SIM_EXIT_FILE;
     }
-    d = malloc(sizeof *d);
-    if (!d) {
-        free(img);
-        return SIM_EXIT_FAIL;
-    }
-    rc = sim_device_open(d, argv[optind]);
+    rc = sim_device_new(&d, argv[optind]);
     if (rc) {
-        free(d);
         free(img);
         return rc;
     }
@@ -112,14 +106,9 @@ int sim_cmd_install(int argc, char **argv)
         rc = SIM_EXIT_OK;
     }
     /* the flash changed either way (slot written): keep it */
-    {
-        int src = sim_device_save(d);
-        if (src)
-            rc = src;
-    }
+    rc = sim_device_save_rc(d, rc);
 out:
-    sim_device_close(d);
-    free(d);
+    sim_device_free(d);
     free(img);
     return rc;
 }

@@ -78,20 +78,14 @@ int sim_cmd_status(int argc, char **argv)
         fprintf(stderr, "ota-sim status: expected exactly one FLASH argument\n");
         return SIM_EXIT_USAGE;
     }
-    d = malloc(sizeof *d);
-    if (!d)
-        return SIM_EXIT_FAIL;
-    rc = sim_device_open(d, argv[optind]);
-    if (rc) {
-        free(d);
+    rc = sim_device_new(&d, argv[optind]);
+    if (rc)
         return rc;
-    }
     if (!d->cfg_ok) {
         struct ota_diag cd = {0};
         ota_err e = ota_boot_config_read(&d->sim.flash, &d->cfg, &cd);
         sim_print_err("status", "bootloader config block", e, &cd);
-        sim_device_close(d);
-        free(d);
+        sim_device_free(d);
         return SIM_EXIT_FAIL;
     }
     stage0 = ota_boot_stage0(&d->dev, NULL);
@@ -240,7 +234,6 @@ int sim_cmd_status(int argc, char **argv)
                (unsigned long long)d->sim.stats.bytes_programmed,
                (unsigned long long)d->sim.stats.erases);
     }
-    sim_device_close(d);
-    free(d);
+    sim_device_free(d);
     return SIM_EXIT_OK;
 }

@@ -38,6 +38,13 @@ int sim_device_open(struct sim_device *d, const char *path);
 /* Save it back (atomically); prints the reason on error. */
 int sim_device_save(struct sim_device *d);
 void sim_device_close(struct sim_device *d);
+/* Allocate and load a device (*out is NULL on error); returns 0 or the exit
+ * code (reason printed). Pair with sim_device_free(). */
+int sim_device_new(struct sim_device **out, const char *path);
+/* Close and free what sim_device_new() returned. */
+void sim_device_free(struct sim_device *d);
+/* Save the device; returns the save's exit code when it failed, else rc. */
+int sim_device_save_rc(struct sim_device *d, int rc);
 /* Attach the boot device (crypto backend from $OTA_SIM_CRYPTO, default openssl). */
 void sim_device_attach(struct sim_device *d);
 
