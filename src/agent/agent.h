@@ -234,4 +234,10 @@ void agent_sleep(struct agent *a, double seconds);
 /* The default self-test hook: runs cfg->selftest_cmd (healthy when empty). */
 int agent_selftest_command(void *ctx, const struct agent_device_info *dev);
 
+/* ---- stopping on signals (stop.c) ------------------------------------------ */
+/* Install SIGTERM/SIGINT handlers that ask the agent loop to stop. */
+void agent_stop_on_signals(void);
+/* 1 once SIGTERM or SIGINT arrived, else 0; fits struct agent's `stop` hook. */
+int agent_stop_requested(void *ctx);
+
 #endif

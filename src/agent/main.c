@@ -7,7 +7,6 @@
  * decides what runs, the agent updates, and exit code 10 tells the caller to
  * reboot the device (`ota-sim run` does all of this in one process).
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,20 +22,6 @@
 #define EXIT_REBOOT 10
 #define EXIT_TRIAL_FAILED 11
 #define EXIT_POWER_LOST 12
-
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
-static int should_stop(void *ctx)
-{
-    (void)ctx;
-    return g_stop;
-}
 
 static void usage(FILE *f)
 {
@@ -126,8 +111,7 @@ int main(int argc, char **argv)
         ota_sim_free(&sim);
         return EXIT_FAIL;
     }
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
+    agent_stop_on_signals();
 
     memset(&a, 0, sizeof a);
     a.cfg = &cfg;
@@ -143,7 +127,7 @@ int main(int argc, char **argv)
                        cfg.seed ? cfg.seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32));
     a.selftest = agent_selftest_command;
     a.selftest_ctx = &cfg;
-    a.stop = should_stop;
+    a.stop = agent_stop_requested;
     LOG_I("starting: server %s, state %s, device %s (slot %c)", cfg.server_url,
           cfg.state_file, cfg.flash_file, 'A' + sim.running_slot);
     o = agent_run(&a, once);

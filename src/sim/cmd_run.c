@@ -14,7 +14,6 @@
  * so every rollback path of the bootloader and the agent runs end to end.
  */
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,20 +27,6 @@
 enum behaviour { B_HEALTHY, B_CRASH, B_HANG, B_FAIL_SELFTEST };
 static const char *const BEHAVIOUR_NAMES[] = {"healthy", "crash-at-boot", "hang",
                                               "fail-selftest"};
-
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
-static int should_stop(void *ctx)
-{
-    (void)ctx;
-    return g_stop;
-}
 
 static void help(FILE *f)
 {
@@ -106,11 +91,20 @@ static int sim_selftest(void *ctx, const struct agent_device_info *dev)
 
 static void sleep_s(double s)
 {
-    while (s > 0 && !g_stop) {
+    while (s > 0 && !agent_stop_requested(NULL)) {
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
         s -= 0.05;
     }
+}
+
+/* The device went dark mid-operation: nothing runs; power on and keep the
+ * flash as the cut left it. */
+static void power_on_after_cut(struct sim_device *d)
+{
+    d->sim.running_slot = -1;
+    ota_sim_power_on(&d->sim);
+    sim_device_save(d);
 }
 
 int sim_cmd_run(int argc, char **argv)
@@ -201,23 +195,17 @@ int sim_cmd_run(int argc, char **argv)
     }
     agent_log_setup(cfg.device_id, cfg.log_level);
 
-    d = malloc(sizeof *d);
-    if (!d)
-        return SIM_EXIT_FAIL;
-    rc = sim_device_open(d, flash);
-    if (rc) {
-        free(d);
+    rc = sim_device_new(&d, flash);
+    if (rc)
         return rc;
-    }
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
+    agent_stop_on_signals();
     if (cut_at >= 0) {
         ota_sim_arm_cut(&d->sim, cut_mode, (uint64_t)cut_at, cut_seed);
         LOG_I("power cut armed: %s operation %lld from now",
               cut_mode == OTA_SIM_CUT_TORN ? "inside" : "before", cut_at);
     }
 
-    while (!g_stop) {
+    while (!agent_stop_requested(NULL)) {
         struct ota_boot_result res;
         struct agent_sim_backend *sb;
         struct agent a;
@@ -238,9 +226,7 @@ int sim_cmd_run(int argc, char **argv)
         if (e == OTA_ERR_POWER_LOSS) {
             LOG_W("POWER CUT during boot #%u: power on again", d->sim.boot_count);
             n_cuts++;
-            d->sim.running_slot = -1;
-            ota_sim_power_on(&d->sim);
-            sim_device_save(d);
+            power_on_after_cut(d);
             if (exit_on_cut)
                 break;
             continue;
@@ -290,11 +276,11 @@ int sim_cmd_run(int argc, char **argv)
         stc.cfg = &cfg;
         a.selftest = sim_selftest;
         a.selftest_ctx = &stc;
-        a.stop = should_stop;
+        a.stop = agent_stop_requested;
         o = agent_run(&a, exit_idle);
         agent_http_free(a.http);
         agent_sim_backend_free(sb);
-        if (g_stop) {
+        if (agent_stop_requested(NULL)) {
             LOG_I("stopped (signal)");
             break;
         }
@@ -308,9 +294,7 @@ int sim_cmd_run(int argc, char **argv)
             LOG_W("POWER CUT (flash operation %llu): the device goes dark; power on again",
                   (unsigned long long)d->sim.ops);
             n_cuts++;
-            d->sim.running_slot = -1;
-            ota_sim_power_on(&d->sim);
-            sim_device_save(d);
+            power_on_after_cut(d);
             if (exit_on_cut)
                 break;
         } else if (exit_idle && o == AGENT_IDLE) {
@@ -323,7 +307,6 @@ int sim_cmd_run(int argc, char **argv)
           boots, n_updates, n_trial_failed, n_crash, n_hang, n_cuts,
           sim_slot_name(d->sim.running_slot));
     sim_device_save(d);
-    sim_device_close(d);
-    free(d);
+    sim_device_free(d);
     return rc;
 }
