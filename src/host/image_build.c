@@ -15,44 +15,19 @@
  */
 #include "ota/image_build.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-static void put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
+#include "../core/le.h"
+#include "errmsg.h"
 
 /* Append one TLV (type u16 LE, length u16 LE, value) at buf + *off. */
 static void put_tlv(uint8_t *buf, size_t *off, uint16_t type, const void *val,
                     uint16_t len)
 {
-    put16(buf + *off, type);
-    put16(buf + *off + 2, len);
+    ota_le_put16(buf + *off, type);
+    ota_le_put16(buf + *off + 2, len);
     memcpy(buf + *off + OTA_TLV_HDR_SIZE, val, len);
     *off += OTA_TLV_HDR_SIZE + len;
 }
@@ -131,7 +106,7 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
     int pad;
 
     if (!p || (!payload && payload_len) || !out || !out_len) {
-        set_err(err, errlen, "invalid argument");
+        ota_host_errf(err, errlen, "invalid argument");
         return OTA_ERR_INVALID_ARG;
     }
     *out = NULL;
@@ -139,39 +114,39 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
     pad = p->pad || p->confirm;
     hdr_size = p->header_size ? p->header_size : OTA_IMAGE_HEADER_SIZE;
     if (hdr_size < OTA_IMAGE_HEADER_SIZE) {
-        set_err(err, errlen, "header size %u is smaller than the %u-byte header",
-                (unsigned)hdr_size, (unsigned)OTA_IMAGE_HEADER_SIZE);
+        ota_host_errf(err, errlen, "header size %u is smaller than the %u-byte header",
+                      (unsigned)hdr_size, (unsigned)OTA_IMAGE_HEADER_SIZE);
         return OTA_ERR_USAGE;
     }
     if (p->erased_val_set && erased != 0 && erased != 0xff) {
-        set_err(err, errlen, "erased value must be 0 or 0xff, not 0x%02x", erased);
+        ota_host_errf(err, errlen, "erased value must be 0 or 0xff, not 0x%02x", erased);
         return OTA_ERR_USAGE;
     }
     if (p->load_addr && p->rom_fixed) {
-        set_err(err, errlen, "a load address (RAM load) and a fixed ROM address "
+        ota_host_errf(err, errlen, "a load address (RAM load) and a fixed ROM address "
                              "cannot both be set");
         return OTA_ERR_USAGE;
     }
     if (p->hw_id && (p->hw_id_len == 0 || p->hw_id_len > OTA_HW_ID_MAX)) {
-        set_err(err, errlen, "hardware id is %zu bytes; it must be 1..%u bytes",
-                p->hw_id_len, (unsigned)OTA_HW_ID_MAX);
+        ota_host_errf(err, errlen, "hardware id is %zu bytes; it must be 1..%u bytes",
+                      p->hw_id_len, (unsigned)OTA_HW_ID_MAX);
         return OTA_ERR_USAGE;
     }
     if (pad && p->slot_size == 0) {
-        set_err(err, errlen, "padding (--pad/--confirm) needs a slot size");
+        ota_host_errf(err, errlen, "padding (--pad/--confirm) needs a slot size");
         return OTA_ERR_USAGE;
     }
     if (p->slot_size) {
         trailer = ota_image_trailer_size(p);
         if (trailer == 0) {
-            set_err(err, errlen, "invalid alignment: align %u, max align %u "
+            ota_host_errf(err, errlen, "invalid alignment: align %u, max align %u "
                                  "(each must be 1, 2, 4, 8, 16 or 32)",
-                    (unsigned)eff_align(p), (unsigned)eff_max_align(p));
+                          (unsigned)eff_align(p), (unsigned)eff_max_align(p));
             return OTA_ERR_USAGE;
         }
     }
     if (p->key && !ota_key_has_private(p->key)) {
-        set_err(err, errlen, "the signing key is a public key; signing needs the "
+        ota_host_errf(err, errlen, "the signing key is a public key; signing needs the "
                              "private key");
         return OTA_ERR_KEY_FORMAT;
     }
@@ -192,7 +167,7 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
     signed_size = (uint64_t)hdr_size + payload_len + prot_size;
     total = signed_size + unprot_size; /* upper bound (signature length varies) */
     if (payload_len > 0xffffffffu - hdr_size || total > 0xffffffffu) {
-        set_err(err, errlen, "payload of %zu bytes is too large for the 32-bit "
+        ota_host_errf(err, errlen, "payload of %zu bytes is too large for the 32-bit "
                              "image size field", payload_len);
         return OTA_ERR_IMAGE_TOO_LARGE;
     }
@@ -201,7 +176,7 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
         buf_len = p->slot_size;
     buf = malloc(buf_len ? buf_len : 1);
     if (!buf) {
-        set_err(err, errlen, "out of memory (%zu bytes)", buf_len);
+        ota_host_errf(err, errlen, "out of memory (%zu bytes)", buf_len);
         return OTA_ERR_NO_MEMORY;
     }
 
@@ -226,12 +201,12 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
     off = hdr_size + payload_len;
 
     if (prot_size) {
-        put16(buf + off, OTA_TLV_PROT_INFO_MAGIC);
-        put16(buf + off + 2, prot_size);
+        ota_le_put16(buf + off, OTA_TLV_PROT_INFO_MAGIC);
+        ota_le_put16(buf + off + 2, prot_size);
         off += OTA_TLV_INFO_SIZE;
         if (p->has_security_counter) {
             uint8_t v[4];
-            put32(v, p->security_counter);
+            ota_le_put32(v, p->security_counter);
             put_tlv(buf, &off, OTA_TLV_SEC_CNT, v, 4);
         }
         if (p->hw_id)
@@ -240,7 +215,7 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
 
     rc = ota_sha256(ota_crypto_openssl(), buf, off, digest);
     if (rc != OTA_OK) {
-        set_err(err, errlen, "SHA-256 failed");
+        ota_host_errf(err, errlen, "SHA-256 failed");
         goto fail;
     }
     if (p->key) {
@@ -250,7 +225,7 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
         if (rc == OTA_OK)
             rc = ota_key_sign_digest(p->key, digest, sig, &sig_len);
         if (rc != OTA_OK) {
-            set_err(err, errlen, "signing failed: %s", ota_strerror(rc));
+            ota_host_errf(err, errlen, "signing failed: %s", ota_strerror(rc));
             goto fail;
         }
         unprot_size = OTA_TLV_INFO_SIZE + 3 * OTA_TLV_HDR_SIZE + OTA_SHA256_LEN +
@@ -259,8 +234,8 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
     }
 
     /* Unprotected TLV area: SHA256, KEYHASH, signature (imgtool order). */
-    put16(buf + off, OTA_TLV_INFO_MAGIC);
-    put16(buf + off + 2, unprot_size);
+    ota_le_put16(buf + off, OTA_TLV_INFO_MAGIC);
+    ota_le_put16(buf + off + 2, unprot_size);
     off += OTA_TLV_INFO_SIZE;
     put_tlv(buf, &off, OTA_TLV_SHA256, digest, OTA_SHA256_LEN);
     if (p->key) {
@@ -272,9 +247,9 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
     }
 
     if (p->slot_size && (uint64_t)off + trailer > p->slot_size) {
-        set_err(err, errlen,
-                "image size (0x%zx) + trailer (0x%x) exceeds the slot size 0x%x",
-                off, (unsigned)trailer, (unsigned)p->slot_size);
+        ota_host_errf(err, errlen,
+                      "image size (0x%zx) + trailer (0x%x) exceeds the slot size 0x%x",
+                      off, (unsigned)trailer, (unsigned)p->slot_size);
         rc = OTA_ERR_IMAGE_TOO_LARGE;
         goto fail;
     }

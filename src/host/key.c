@@ -9,7 +9,6 @@
 #include "ota/host.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,23 +20,12 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "errmsg.h"
+
 struct ota_key {
     EVP_PKEY *pkey;
     int has_private;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Non-zero when pkey is an EC key on P-256 (prime256v1). */
 static int is_p256(EVP_PKEY *pkey, char *curve, size_t curvelen)
@@ -127,12 +115,12 @@ ota_err ota_key_load(const char *path, ota_key **out, char *err, size_t errlen)
     *out = NULL;
     rc = ota_file_read(path, &data, &len);
     if (rc != OTA_OK) {
-        set_err(err, errlen, "%s: cannot read key: %s", path, strerror(errno));
+        ota_host_errf(err, errlen, "%s: cannot read key: %s", path, strerror(errno));
         return OTA_ERR_FILE;
     }
     if (len == 0) {
         free(data);
-        set_err(err, errlen, "%s: key file is empty", path);
+        ota_host_errf(err, errlen, "%s: key file is empty", path);
         return OTA_ERR_KEY_FORMAT;
     }
     if (looks_like_pem(data, len)) {
@@ -168,18 +156,18 @@ ota_err ota_key_load(const char *path, ota_key **out, char *err, size_t errlen)
     ERR_clear_error();
     if (!pkey) {
         if (wanted_password)
-            set_err(err, errlen,
-                    "%s: key is encrypted; ota needs an unencrypted PEM/DER key "
-                    "(decrypt with: openssl pkey -in %s -out plain.pem)",
-                    path, path);
+            ota_host_errf(err, errlen,
+                          "%s: key is encrypted; ota needs an unencrypted PEM/DER key "
+                          "(decrypt with: openssl pkey -in %s -out plain.pem)",
+                          path, path);
         else
-            set_err(err, errlen,
-                    "%s: not a PEM or DER private key or public key (SPKI)", path);
+            ota_host_errf(err, errlen,
+                          "%s: not a PEM or DER private key or public key (SPKI)", path);
         return OTA_ERR_KEY_FORMAT;
     }
     if (!is_p256(pkey, curve, sizeof(curve))) {
-        set_err(err, errlen, "%s: key is %s, expected ECDSA P-256 (prime256v1)",
-                path, curve[0] ? curve : "of another type");
+        ota_host_errf(err, errlen, "%s: key is %s, expected ECDSA P-256 (prime256v1)",
+                      path, curve[0] ? curve : "of another type");
         EVP_PKEY_free(pkey);
         return OTA_ERR_KEY_FORMAT;
     }

@@ -14,28 +14,10 @@
 #include <unistd.h>
 
 #include "ota/sim.h"
+#include "../core/le.h"
 
 #define HDR_SIZE 128u
 static const char MAGIC[8] = {'O', 'T', 'A', 'S', 'I', 'M', 'F', '1'};
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 ota_err ota_sim_save(const struct ota_sim *s, const char *path, char *err, size_t errlen)
 {
@@ -47,22 +29,22 @@ ota_err ota_sim_save(const struct ota_sim *s, const char *path, char *err, size_
 
     memset(hdr, 0, sizeof hdr);
     memcpy(hdr, MAGIC, sizeof MAGIC);
-    put32(hdr + 8, HDR_SIZE);
-    put32(hdr + 12, s->flash.read_size);
-    put32(hdr + 16, s->flash.prog_size);
-    put32(hdr + 20, s->flash.sector_size);
-    put32(hdr + 24, s->flash.sector_count);
-    put32(hdr + 28, (uint32_t)s->running_slot);
-    put32(hdr + 32, s->boot_count);
-    put32(hdr + 36, s->protect_first);
-    put32(hdr + 40, s->protect_count);
+    ota_le_put32(hdr + 8, HDR_SIZE);
+    ota_le_put32(hdr + 12, s->flash.read_size);
+    ota_le_put32(hdr + 16, s->flash.prog_size);
+    ota_le_put32(hdr + 20, s->flash.sector_size);
+    ota_le_put32(hdr + 24, s->flash.sector_count);
+    ota_le_put32(hdr + 28, (uint32_t)s->running_slot);
+    ota_le_put32(hdr + 32, s->boot_count);
+    ota_le_put32(hdr + 36, s->protect_first);
+    ota_le_put32(hdr + 40, s->protect_count);
     memcpy(hdr + 44, s->geometry, sizeof s->geometry < 32 ? sizeof s->geometry : 32);
     hdr[75] = 0;
-    put64(hdr + 76, s->ops);
-    put64(hdr + 84, s->stats.progs);
-    put64(hdr + 92, s->stats.erases);
-    put64(hdr + 100, s->stats.bytes_programmed);
-    put64(hdr + 108, s->violations);
+    ota_le_put64(hdr + 76, s->ops);
+    ota_le_put64(hdr + 84, s->stats.progs);
+    ota_le_put64(hdr + 92, s->stats.erases);
+    ota_le_put64(hdr + 100, s->stats.bytes_programmed);
+    ota_le_put64(hdr + 108, s->violations);
 
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
         snprintf(err, errlen, "%s: path too long", path);
@@ -76,7 +58,7 @@ ota_err ota_sim_save(const struct ota_sim *s, const char *path, char *err, size_
     ok = fwrite(hdr, 1, sizeof hdr, f) == sizeof hdr;
     for (uint32_t i = 0; ok && i < s->flash.sector_count; i++) {
         uint8_t w[4];
-        put32(w, s->erase_count[i]);
+        ota_le_put32(w, s->erase_count[i]);
         ok = fwrite(w, 1, 4, f) == 4;
     }
     ok = ok && fwrite(s->mem, 1, size, f) == size;
@@ -105,16 +87,18 @@ ota_err ota_sim_load(struct ota_sim *s, const char *path, char *err, size_t errl
         return OTA_ERR_FILE;
     }
     if (fstat(fileno(f), &st) != 0 || fread(hdr, 1, sizeof hdr, f) != sizeof hdr ||
-        memcmp(hdr, MAGIC, sizeof MAGIC) != 0 || get32(hdr + 8) != HDR_SIZE) {
+        memcmp(hdr, MAGIC, sizeof MAGIC) != 0 || ota_le_get32(hdr + 8) != HDR_SIZE) {
         snprintf(err, errlen, "%s: not an ota-sim flash file (bad header; create one with "
                  "'ota-sim create')", path);
         fclose(f);
         return OTA_ERR_FILE;
     }
-    e = ota_sim_init(s, get32(hdr + 12), get32(hdr + 16), get32(hdr + 20), get32(hdr + 24));
+    e = ota_sim_init(s, ota_le_get32(hdr + 12), ota_le_get32(hdr + 16), ota_le_get32(hdr + 20),
+                     ota_le_get32(hdr + 24));
     if (e) {
         snprintf(err, errlen, "%s: invalid geometry in header (read %u, prog %u, sector %u x %u)",
-                 path, get32(hdr + 12), get32(hdr + 16), get32(hdr + 20), get32(hdr + 24));
+                 path, ota_le_get32(hdr + 12), ota_le_get32(hdr + 16), ota_le_get32(hdr + 20),
+                 ota_le_get32(hdr + 24));
         fclose(f);
         return OTA_ERR_FILE;
     }
@@ -126,24 +110,24 @@ ota_err ota_sim_load(struct ota_sim *s, const char *path, char *err, size_t errl
         ota_sim_free(s);
         return OTA_ERR_FILE;
     }
-    s->running_slot = (int)get32(hdr + 28);
+    s->running_slot = (int)ota_le_get32(hdr + 28);
     if (s->running_slot != 0 && s->running_slot != 1)
         s->running_slot = -1;
-    s->boot_count = get32(hdr + 32);
-    s->protect_first = get32(hdr + 36);
-    s->protect_count = get32(hdr + 40);
+    s->boot_count = ota_le_get32(hdr + 32);
+    s->protect_first = ota_le_get32(hdr + 36);
+    s->protect_count = ota_le_get32(hdr + 40);
     memcpy(s->geometry, hdr + 44, 31);
     s->geometry[31] = 0;
-    s->ops = get64(hdr + 76);
-    s->stats.progs = get64(hdr + 84);
-    s->stats.erases = get64(hdr + 92);
-    s->stats.bytes_programmed = get64(hdr + 100);
-    s->violations = get64(hdr + 108);
+    s->ops = ota_le_get64(hdr + 76);
+    s->stats.progs = ota_le_get64(hdr + 84);
+    s->stats.erases = ota_le_get64(hdr + 92);
+    s->stats.bytes_programmed = ota_le_get64(hdr + 100);
+    s->violations = ota_le_get64(hdr + 108);
     for (uint32_t i = 0; i < s->flash.sector_count; i++) {
         uint8_t w[4];
         if (fread(w, 1, 4, f) != 4)
             goto short_read;
-        s->erase_count[i] = get32(w);
+        s->erase_count[i] = ota_le_get32(w);
     }
     if (fread(s->mem, 1, ota_flash_size(&s->flash), f) != ota_flash_size(&s->flash))
         goto short_read;

@@ -19,6 +19,7 @@
 #include "ota/host.h"
 #include "ota/image_build.h"
 #include "tool.h"
+#include "../core/le.h"
 
 static void help(FILE *f)
 {
@@ -34,17 +35,6 @@ static void help(FILE *f)
             "Options:\n"
             "      --json   machine-readable output (one JSON object)\n"
             "  -h, --help   this help\n");
-}
-
-static uint16_t le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
 }
 
 static const char *tlv_name(uint16_t t)
@@ -94,12 +84,12 @@ static void walk(const uint8_t *d, size_t n, uint64_t off, uint16_t magic, json_
         *problem = "area starts past the end of the file";
         return;
     }
-    json_object_set_new(area, "magic", json_integer(le16(d + off)));
-    if (le16(d + off) != magic) {
+    json_object_set_new(area, "magic", json_integer(ota_le_get16(d + off)));
+    if (ota_le_get16(d + off) != magic) {
         *problem = "bad area magic";
         return;
     }
-    tot = le16(d + off + 2);
+    tot = ota_le_get16(d + off + 2);
     json_object_set_new(area, "size", json_integer(tot));
     end = off + tot;
     if (end > n) {
@@ -108,7 +98,7 @@ static void walk(const uint8_t *d, size_t n, uint64_t off, uint16_t magic, json_
     }
     pos = off + 4;
     while (pos + 4 <= end) {
-        uint16_t type = le16(d + pos), len = le16(d + pos + 2);
+        uint16_t type = ota_le_get16(d + pos), len = ota_le_get16(d + pos + 2);
         json_t *t = json_object();
         char *hx;
         json_object_set_new(t, "offset", json_integer((json_int_t)pos));
@@ -124,7 +114,7 @@ static void walk(const uint8_t *d, size_t n, uint64_t off, uint16_t magic, json_
         json_object_set_new(t, "value", json_string(hx ? hx : ""));
         free(hx);
         if (type == OTA_TLV_SEC_CNT && len == 4)
-            json_object_set_new(t, "security_counter", json_integer(le32(d + pos + 4)));
+            json_object_set_new(t, "security_counter", json_integer(ota_le_get32(d + pos + 4)));
         if (type == OTA_TLV_HW_ID && len > 0 && len <= OTA_HW_ID_MAX) {
             char id[2 * OTA_HW_ID_MAX + 3];
             tool_format_hw_id(d + pos + 4, len, id, sizeof(id));
@@ -291,7 +281,7 @@ int ota_cmd_inspect(int argc, char **argv)
     json_object_set_new(hdrj, "flags", json_integer(h.flags));
     json_object_set_new(hdrj, "flag_names", flags_json(h.flags));
     json_object_set_new(hdrj, "version", json_string(ota_image_version_str(&h.version, vs, sizeof(vs))));
-    json_object_set_new(hdrj, "pad1", json_integer(le32(d + 28)));
+    json_object_set_new(hdrj, "pad1", json_integer(ota_le_get32(d + 28)));
     json_object_set_new(root, "header", hdrj);
 
     payload_end = (uint64_t)h.hdr_size + h.img_size;
