@@ -44,4 +44,4 @@ def test_store_contract_on_postgres(cluster):
 
 def test_store_multi_node_contract(cluster):
     out = run_contract("test_store_pg", cluster.createdb("multinode"))
-    assert "6 passed" in out, out
+    assert "7 passed" in out, out

@@ -214,6 +214,63 @@ static void test_inventory_out_of_order(void)
     CHECK_EQ(got.last_seen, 2500);
 }
 
+struct enroller {
+    struct store *s;
+    const uint8_t *hash;
+    int n;
+    int ok, refused_other;
+};
+
+static void *enroll_thread(void *arg)
+{
+    struct enroller *e = arg;
+    for (int i = 0; i < 4; i++) {
+        struct srv_device d;
+        struct srv_enroll_token t;
+        memset(&d, 0, sizeof(d));
+        snprintf(d.id, sizeof(d.id), "enr-%d-%d", e->n, i);
+        memset(d.token_hash, 0, sizeof(d.token_hash));
+        d.token_hash[0] = (uint8_t)(0x80 + e->n);
+        d.token_hash[1] = (uint8_t)i;
+        snprintf(d.hw_id, sizeof(d.hw_id), "hw");
+        enum store_rc rc = e->s->ops->enroll_use(e->s, e->hash, 10, &d, &t);
+        if (rc == STORE_OK)
+            e->ok++;
+        else if (rc != STORE_NOT_FOUND)
+            e->refused_other++;
+    }
+    return NULL;
+}
+
+static void test_enrollment_uses_across_nodes(void)
+{
+    REQUIRE(g_a && g_b);
+    struct srv_enroll_token t;
+    memset(&t, 0, sizeof(t));
+    memset(t.token_hash, 0x42, 32);
+    t.max_uses = 5;
+    CHECK_EQ(g_a->ops->enroll_insert(g_a, &t), STORE_OK);
+    /* 8 threads on two nodes race for 5 uses: exactly 5 devices enroll. */
+    struct enroller e[8];
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++) {
+        e[i] = (struct enroller){i % 2 ? g_b : g_a, t.token_hash, i, 0, 0};
+        pthread_create(&th[i], NULL, enroll_thread, &e[i]);
+    }
+    int ok = 0, other = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        ok += e[i].ok;
+        other += e[i].refused_other;
+    }
+    CHECK_EQ(ok, 5);
+    CHECK_EQ(other, 0);
+    CHECK_EQ(scalar("SELECT uses FROM enroll_tokens WHERE token_hash = '\\x4242424242424242"
+                    "424242424242424242424242424242424242424242424242'"),
+             5);
+    CHECK_EQ(scalar("SELECT count(*) FROM devices WHERE id LIKE 'enr-%'"), 5);
+}
+
 static void test_survives_lost_session(void)
 {
     REQUIRE(g_a && g_b);
@@ -239,6 +296,7 @@ int main(void)
     RUN(test_campaign_seen_across_nodes);
     RUN(test_campaign_lock_is_exclusive);
     RUN(test_inventory_out_of_order);
+    RUN(test_enrollment_uses_across_nodes);
     RUN(test_survives_lost_session);
     if (g_a)
         g_a->ops->close(g_a);
