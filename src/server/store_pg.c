@@ -480,7 +480,7 @@ static enum store_rc finish(struct pconn *c, enum store_rc rc)
 #define CONN_OR_FAIL(c, s)                                                       \
     struct pconn *c = get_conn(PGS(s));                                          \
     if (!c)                                                                      \
-    return STORE_ERR
+        return STORE_ERR
 
 /* ---- column readers ------------------------------------------------------- */
 
