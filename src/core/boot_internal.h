@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ota/error.h"
+#include "diag.h"
 #include "le.h"
 
 /* CRC-32 (IEEE 802.3, reflected, as zlib's crc32()). */

@@ -30,26 +30,13 @@ uint32_t ota_boot_crc32(const void *data, size_t len)
 
 ota_err ota_boot_fail(struct ota_diag *d, ota_err err, const char *field, uint32_t offset)
 {
-    if (d) {
-        memset(d, 0, sizeof *d);
-        d->field = field;
-        d->offset = offset;
-    }
-    return err;
+    return ota_diag_fail(d, err, field, offset);
 }
 
 ota_err ota_boot_fail_vals(struct ota_diag *d, ota_err err, const char *field,
                            uint32_t offset, uint32_t expected, uint32_t found)
 {
-    if (d) {
-        memset(d, 0, sizeof *d);
-        d->field = field;
-        d->offset = offset;
-        d->expected = expected;
-        d->found = found;
-        d->has_values = 1;
-    }
-    return err;
+    return ota_diag_fail_vals(d, err, field, offset, expected, found);
 }
 
 /* ---- layout ---- */

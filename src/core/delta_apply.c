@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "delta_internal.h"
+#include "diag.h"
 
 /*
  * Input bytes one step can consume, with margin: the largest step (an address
@@ -50,16 +51,8 @@ _Static_assert(OTA_DELTA_IN_BUF >= DA_STEP_MAX + 16u, "input buffer too small");
 static ota_err da_fail(struct ota_delta_apply *st, ota_err e, const char *field,
                        uint32_t off, uint32_t expected, uint32_t found, int has_values)
 {
-    struct ota_diag *d = st->cfg.diag;
-    if (d) {
-        d->field = field;
-        d->offset = off;
-        d->expected = expected;
-        d->found = found;
-        d->has_values = (uint8_t)has_values;
-    }
     st->err = e;
-    return e;
+    return ota_diag_fill(st->cfg.diag, e, field, off, expected, found, has_values);
 }
 
 /* Offset in the patch of the next byte the range decoder reads. */

@@ -12,6 +12,7 @@
 
 #include "ota/image.h"
 #include "le.h"
+#include "diag.h"
 
 #define HASH_STACK_BUF 256u
 
@@ -47,41 +48,17 @@ void ota_image_header_encode(const struct ota_image_header *hdr,
     ota_le_put32(raw + 24, hdr->version.build);
 }
 
-static ota_err fail(struct ota_diag *d, ota_err e, const char *field, uint32_t off)
-{
-    if (d) {
-        d->field = field;
-        d->offset = off;
-        d->has_values = 0;
-        d->expected = d->found = 0;
-    }
-    return e;
-}
-
-static ota_err fail_vals(struct ota_diag *d, ota_err e, const char *field,
-                         uint32_t off, uint32_t expected, uint32_t found)
-{
-    if (d) {
-        d->field = field;
-        d->offset = off;
-        d->expected = expected;
-        d->found = found;
-        d->has_values = 1;
-    }
-    return e;
-}
-
 /* Read [off, off+len) or fail with TRUNCATED if it is past the reader's end. */
 static ota_err read_at(const struct ota_reader *r, uint64_t off, void *buf,
                        size_t len, struct ota_diag *d, const char *field)
 {
     ota_err e;
     if (off + len > r->size)
-        return fail_vals(d, OTA_ERR_IMAGE_TRUNCATED, field, (uint32_t)off,
-                         (uint32_t)(off + len), r->size);
+        return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TRUNCATED, field, (uint32_t)off,
+                                  (uint32_t)(off + len), r->size);
     e = r->read(r->ctx, (uint32_t)off, buf, len);
     if (e != OTA_OK)
-        return fail(d, e, field, (uint32_t)off);
+        return ota_diag_fail(d, e, field, (uint32_t)off);
     return OTA_OK;
 }
 
@@ -119,28 +96,28 @@ static ota_err take_tlv(const struct ota_reader *r, int protected_area,
     ota_err e;
 
     if (bit && (*seen & bit))
-        return fail_vals(d, OTA_ERR_IMAGE_TLV_DUPLICATE, "TLV type", voff - OTA_TLV_HDR_SIZE,
-                         0, type);
+        return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_DUPLICATE, "TLV type",
+                                  voff - OTA_TLV_HDR_SIZE, 0, type);
     *seen |= bit;
 
     switch (type) {
     case OTA_TLV_SEC_CNT:
     case OTA_TLV_HW_ID:
         if (!protected_area)
-            return fail_vals(d, OTA_ERR_IMAGE_TLV_UNPROTECTED, "TLV type",
-                             voff - OTA_TLV_HDR_SIZE, 0, type);
+            return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_UNPROTECTED, "TLV type",
+                                      voff - OTA_TLV_HDR_SIZE, 0, type);
         if (type == OTA_TLV_SEC_CNT) {
             if (len != 4)
-                return fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
-                                 "security counter TLV length", voff - 2, 4, len);
+                return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
+                                          "security counter TLV length", voff - 2, 4, len);
             if ((e = read_at(r, voff, v, 4, d, "security counter TLV")) != OTA_OK)
                 return e;
             info->security_counter = ota_le_get32(v);
             info->has_security_counter = 1;
         } else {
             if (len == 0 || len > OTA_HW_ID_MAX)
-                return fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
-                                 "hardware id TLV length", voff - 2, OTA_HW_ID_MAX, len);
+                return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
+                                          "hardware id TLV length", voff - 2, OTA_HW_ID_MAX, len);
             if ((e = read_at(r, voff, info->hw_id, len, d, "hardware id TLV")) != OTA_OK)
                 return e;
             info->hw_id_len = (uint8_t)len;
@@ -152,9 +129,9 @@ static ota_err take_tlv(const struct ota_reader *r, int protected_area,
     case OTA_TLV_ECDSA_SIG:
         /* These vouch for the signed region, so they cannot be inside it. */
         if (protected_area)
-            return fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
-                             "TLV type (not allowed in protected area)",
-                             voff - OTA_TLV_HDR_SIZE, 0, type);
+            return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
+                                      "TLV type (not allowed in protected area)",
+                                      voff - OTA_TLV_HDR_SIZE, 0, type);
         break;
     default:
         return OTA_OK; /* unknown TLVs are skipped, as MCUboot does */
@@ -163,10 +140,10 @@ static ota_err take_tlv(const struct ota_reader *r, int protected_area,
     if (type == OTA_TLV_SHA256 || type == OTA_TLV_KEYHASH) {
         uint8_t *dst = type == OTA_TLV_SHA256 ? info->hash : info->keyhash;
         if (len != OTA_SHA256_LEN)
-            return fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
-                             type == OTA_TLV_SHA256 ? "SHA-256 TLV length"
-                                                    : "key hash TLV length",
-                             voff - 2, OTA_SHA256_LEN, len);
+            return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
+                                      type == OTA_TLV_SHA256 ? "SHA-256 TLV length"
+                                                             : "key hash TLV length",
+                                      voff - 2, OTA_SHA256_LEN, len);
         if ((e = read_at(r, voff, dst, OTA_SHA256_LEN, d, "hash TLV")) != OTA_OK)
             return e;
         if (type == OTA_TLV_SHA256)
@@ -175,13 +152,13 @@ static ota_err take_tlv(const struct ota_reader *r, int protected_area,
             info->has_keyhash = 1;
     } else if (type == OTA_TLV_PUBKEY) {
         if (len != OTA_P256_SPKI_LEN)
-            return fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED, "public key TLV length",
-                             voff - 2, OTA_P256_SPKI_LEN, len);
+            return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED, "public key TLV length",
+                                      voff - 2, OTA_P256_SPKI_LEN, len);
         info->pubkey_off = voff;
     } else { /* ECDSA signature */
         if (len < 8 || len > OTA_P256_SIG_DER_MAX)
-            return fail_vals(d, OTA_ERR_IMAGE_SIG_MALFORMED, "signature TLV length",
-                             voff - 2, OTA_P256_SIG_DER_MAX, len);
+            return ota_diag_fail_vals(d, OTA_ERR_IMAGE_SIG_MALFORMED, "signature TLV length",
+                                      voff - 2, OTA_P256_SIG_DER_MAX, len);
         info->sig_off = voff;
         info->sig_len = len;
         info->has_signature = 1;
@@ -209,38 +186,38 @@ static ota_err walk_area(const struct ota_reader *r, uint64_t off, uint16_t magi
                      prot ? "protected TLV info" : "TLV info")) != OTA_OK)
         return e;
     if (ota_le_get16(raw) != magic)
-        return fail_vals(d, OTA_ERR_IMAGE_TLV_BAD_MAGIC,
-                         prot ? "protected TLV info magic" : "TLV info magic",
-                         (uint32_t)off, magic, ota_le_get16(raw));
+        return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_BAD_MAGIC,
+                                  prot ? "protected TLV info magic" : "TLV info magic",
+                                  (uint32_t)off, magic, ota_le_get16(raw));
     tot = ota_le_get16(raw + 2);
     if (prot && tot != expect_tot)
-        return fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
-                         "protected TLV info length (vs header ih_protect_tlv_size)",
-                         (uint32_t)off + 2, expect_tot, tot);
+        return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
+                                  "protected TLV info length (vs header ih_protect_tlv_size)",
+                                  (uint32_t)off + 2, expect_tot, tot);
     if (tot < OTA_TLV_INFO_SIZE)
-        return fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED, "TLV info length",
-                         (uint32_t)off + 2, OTA_TLV_INFO_SIZE, tot);
+        return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED, "TLV info length",
+                                  (uint32_t)off + 2, OTA_TLV_INFO_SIZE, tot);
     limit = off + tot;
     if (limit > r->size)
-        return fail_vals(d, OTA_ERR_IMAGE_TRUNCATED,
-                         prot ? "protected TLV area" : "TLV area", (uint32_t)off,
-                         (uint32_t)limit, r->size);
+        return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TRUNCATED,
+                                  prot ? "protected TLV area" : "TLV area", (uint32_t)off,
+                                  (uint32_t)limit, r->size);
 
     pos = off + OTA_TLV_INFO_SIZE;
     while (pos < limit) {
         uint16_t type, len;
         if (limit - pos < OTA_TLV_HDR_SIZE)
-            return fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
-                             "TLV entry header (crosses end of area)", (uint32_t)pos,
-                             (uint32_t)limit, (uint32_t)(pos + OTA_TLV_HDR_SIZE));
+            return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
+                                      "TLV entry header (crosses end of area)", (uint32_t)pos,
+                                      (uint32_t)limit, (uint32_t)(pos + OTA_TLV_HDR_SIZE));
         if ((e = read_at(r, pos, raw, 4, d, "TLV entry")) != OTA_OK)
             return e;
         type = ota_le_get16(raw);
         len = ota_le_get16(raw + 2);
         if (pos + OTA_TLV_HDR_SIZE + len > limit)
-            return fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
-                             "TLV entry length (overflows area)", (uint32_t)pos + 2,
-                             (uint32_t)(limit - pos - OTA_TLV_HDR_SIZE), len);
+            return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
+                                      "TLV entry length (overflows area)", (uint32_t)pos + 2,
+                                      (uint32_t)(limit - pos - OTA_TLV_HDR_SIZE), len);
         e = take_tlv(r, prot, type, len, (uint32_t)(pos + OTA_TLV_HDR_SIZE), seen,
                      info, d);
         if (e != OTA_OK)
@@ -260,7 +237,7 @@ ota_err ota_image_parse(const struct ota_reader *r, struct ota_image_info *info,
     ota_err e;
 
     if (!r || !r->read || !info)
-        return fail(d, OTA_ERR_INVALID_ARG, "arguments", 0);
+        return ota_diag_fail(d, OTA_ERR_INVALID_ARG, "arguments", 0);
     memset(info, 0, sizeof(*info));
     info->key_index = -1;
 
@@ -268,23 +245,23 @@ ota_err ota_image_parse(const struct ota_reader *r, struct ota_image_info *info,
         return e;
     ota_image_header_decode(raw, &info->hdr);
     if (info->hdr.magic != OTA_IMAGE_MAGIC)
-        return fail_vals(d, OTA_ERR_IMAGE_BAD_MAGIC, "ih_magic", 0, OTA_IMAGE_MAGIC,
-                         info->hdr.magic);
+        return ota_diag_fail_vals(d, OTA_ERR_IMAGE_BAD_MAGIC, "ih_magic", 0, OTA_IMAGE_MAGIC,
+                                  info->hdr.magic);
     if (info->hdr.hdr_size < OTA_IMAGE_HEADER_SIZE)
-        return fail_vals(d, OTA_ERR_IMAGE_BAD_HEADER, "ih_hdr_size (too small)", 8,
-                         OTA_IMAGE_HEADER_SIZE, info->hdr.hdr_size);
+        return ota_diag_fail_vals(d, OTA_ERR_IMAGE_BAD_HEADER, "ih_hdr_size (too small)", 8,
+                                  OTA_IMAGE_HEADER_SIZE, info->hdr.hdr_size);
     if (info->hdr.flags & (OTA_IMAGE_F_ENCRYPTED_AES128 | OTA_IMAGE_F_ENCRYPTED_AES256))
-        return fail_vals(d, OTA_ERR_UNSUPPORTED, "ih_flags (encrypted image)", 16, 0,
-                         info->hdr.flags);
+        return ota_diag_fail_vals(d, OTA_ERR_UNSUPPORTED, "ih_flags (encrypted image)", 16, 0,
+                                  info->hdr.flags);
     if (info->hdr.protect_tlv_size != 0 && info->hdr.protect_tlv_size < OTA_TLV_INFO_SIZE)
-        return fail_vals(d, OTA_ERR_IMAGE_BAD_HEADER, "ih_protect_tlv_size", 10,
-                         OTA_TLV_INFO_SIZE, info->hdr.protect_tlv_size);
+        return ota_diag_fail_vals(d, OTA_ERR_IMAGE_BAD_HEADER, "ih_protect_tlv_size", 10,
+                                  OTA_TLV_INFO_SIZE, info->hdr.protect_tlv_size);
 
     tlv_off = (uint64_t)info->hdr.hdr_size + info->hdr.img_size;
     if (tlv_off > r->size)
-        return fail_vals(d, OTA_ERR_IMAGE_TRUNCATED, "ih_img_size (payload end)", 12,
-                         (uint32_t)(tlv_off > 0xffffffffu ? 0xffffffffu : tlv_off),
-                         r->size);
+        return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TRUNCATED, "ih_img_size (payload end)", 12,
+                                  (uint32_t)(tlv_off > 0xffffffffu ? 0xffffffffu : tlv_off),
+                                  r->size);
 
     if (info->hdr.protect_tlv_size) {
         e = walk_area(r, tlv_off, OTA_TLV_PROT_INFO_MAGIC, info->hdr.protect_tlv_size,
@@ -314,20 +291,20 @@ static ota_err hash_region(const struct ota_reader *r, const struct ota_verify_p
     ota_err e;
 
     if ((e = p->crypto->sha256_init(&ctx)) != OTA_OK)
-        return fail(d, e, "SHA-256 init", 0);
+        return ota_diag_fail(d, e, "SHA-256 init", 0);
     while (off < len) {
         size_t n = len - off < cap ? len - off : cap;
         if ((e = r->read(r->ctx, off, buf, n)) != OTA_OK) {
             uint8_t scrap[OTA_SHA256_LEN];
             p->crypto->sha256_final(&ctx, scrap);
-            return fail(d, e, "signed region", off);
+            return ota_diag_fail(d, e, "signed region", off);
         }
         if ((e = p->crypto->sha256_update(&ctx, buf, n)) != OTA_OK)
-            return fail(d, e, "SHA-256 update", off);
+            return ota_diag_fail(d, e, "SHA-256 update", off);
         off += (uint32_t)n;
     }
     if ((e = p->crypto->sha256_final(&ctx, out)) != OTA_OK)
-        return fail(d, e, "SHA-256 final", 0);
+        return ota_diag_fail(d, e, "SHA-256 final", 0);
     return OTA_OK;
 }
 
@@ -344,28 +321,28 @@ static ota_err find_key(const struct ota_reader *r, const struct ota_verify_para
             return e;
         uint8_t h[OTA_SHA256_LEN];
         if ((e = ota_sha256(p->crypto, spki, sizeof(spki), h)) != OTA_OK)
-            return fail(d, e, "key hash", info->pubkey_off);
+            return ota_diag_fail(d, e, "key hash", info->pubkey_off);
         /* A PUBKEY TLV and a KEYHASH TLV must not disagree. */
         if (info->has_keyhash && memcmp(h, info->keyhash, OTA_SHA256_LEN) != 0)
-            return fail(d, OTA_ERR_IMAGE_TLV_MALFORMED,
-                        "public key TLV (disagrees with key hash TLV)", info->pubkey_off);
+            return ota_diag_fail(d, OTA_ERR_IMAGE_TLV_MALFORMED,
+                                 "public key TLV (disagrees with key hash TLV)", info->pubkey_off);
         memcpy(info->keyhash, h, OTA_SHA256_LEN);
         info->has_keyhash = 1;
     } else if (!info->has_keyhash) {
-        return fail(d, OTA_ERR_IMAGE_TLV_MISSING, "key hash TLV (0x01) or public key TLV (0x02)",
-                    info->signed_size);
+        return ota_diag_fail(d, OTA_ERR_IMAGE_TLV_MISSING,
+                             "key hash TLV (0x01) or public key TLV (0x02)", info->signed_size);
     }
     for (size_t i = 0; i < p->n_keys; i++) {
         uint8_t h[OTA_SHA256_LEN];
         if ((e = ota_sha256(p->crypto, p->keys[i].spki, OTA_P256_SPKI_LEN, h)) != OTA_OK)
-            return fail(d, e, "trusted key hash", 0);
+            return ota_diag_fail(d, e, "trusted key hash", 0);
         if (ota_ct_memcmp(h, info->keyhash, OTA_SHA256_LEN) == 0) {
             info->key_index = (int)i;
             return OTA_OK;
         }
     }
-    return fail(d, OTA_ERR_IMAGE_UNKNOWN_KEY, "key hash (no trusted key matches)",
-                info->signed_size);
+    return ota_diag_fail(d, OTA_ERR_IMAGE_UNKNOWN_KEY, "key hash (no trusted key matches)",
+                         info->signed_size);
 }
 
 ota_err ota_image_verify(const struct ota_reader *r, const struct ota_verify_params *p,
@@ -377,49 +354,50 @@ ota_err ota_image_verify(const struct ota_reader *r, const struct ota_verify_par
     ota_err e;
 
     if (!p || !p->crypto || !info)
-        return fail(d, OTA_ERR_INVALID_ARG, "arguments", 0);
+        return ota_diag_fail(d, OTA_ERR_INVALID_ARG, "arguments", 0);
     if ((e = ota_image_parse(r, info, d)) != OTA_OK)
         return e;
     if (p->max_total_size && info->total_size > p->max_total_size)
-        return fail_vals(d, OTA_ERR_IMAGE_TOO_LARGE, "image size (vs slot size)", 0,
-                         p->max_total_size, info->total_size);
+        return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TOO_LARGE, "image size (vs slot size)", 0,
+                                  p->max_total_size, info->total_size);
     if (!info->has_hash)
-        return fail(d, OTA_ERR_IMAGE_TLV_MISSING, "SHA-256 TLV (0x10)", info->signed_size);
+        return ota_diag_fail(d, OTA_ERR_IMAGE_TLV_MISSING, "SHA-256 TLV (0x10)", info->signed_size);
     if (!info->has_signature)
-        return fail(d, OTA_ERR_IMAGE_TLV_MISSING, "ECDSA signature TLV (0x22)",
-                    info->signed_size);
+        return ota_diag_fail(d, OTA_ERR_IMAGE_TLV_MISSING, "ECDSA signature TLV (0x22)",
+                             info->signed_size);
 
     if ((e = hash_region(r, p, info->signed_size, digest, d)) != OTA_OK)
         return e;
     if (ota_ct_memcmp(digest, info->hash, OTA_SHA256_LEN) != 0)
-        return fail(d, OTA_ERR_IMAGE_HASH_MISMATCH, "SHA-256 of header+payload+protected TLVs",
-                    0);
+        return ota_diag_fail(d, OTA_ERR_IMAGE_HASH_MISMATCH,
+                             "SHA-256 of header+payload+protected TLVs", 0);
 
     if ((e = find_key(r, p, info, d)) != OTA_OK)
         return e;
     point = ota_pubkey_point(&p->keys[info->key_index]);
     if (!point)
-        return fail(d, OTA_ERR_KEY_FORMAT, "trusted key (not a P-256 SPKI)", 0);
+        return ota_diag_fail(d, OTA_ERR_KEY_FORMAT, "trusted key (not a P-256 SPKI)", 0);
     if ((e = read_at(r, info->sig_off, sig, info->sig_len, d, "signature TLV")) != OTA_OK)
         return e;
     if (ota_der_sig_check(sig, info->sig_len) != OTA_OK)
-        return fail(d, OTA_ERR_IMAGE_SIG_MALFORMED, "signature TLV (not strict DER)",
-                    info->sig_off);
+        return ota_diag_fail(d, OTA_ERR_IMAGE_SIG_MALFORMED, "signature TLV (not strict DER)",
+                             info->sig_off);
     e = p->crypto->p256_verify(point, digest, sig, info->sig_len);
     if (e != OTA_OK)
-        return fail(d, e, "ECDSA P-256 signature", info->sig_off);
+        return ota_diag_fail(d, e, "ECDSA P-256 signature", info->sig_off);
 
     /* Policy: only now are the protected values known to be genuine. */
     if (p->hw_id) {
         if (info->hw_id_len != p->hw_id_len ||
             memcmp(info->hw_id, p->hw_id, p->hw_id_len) != 0)
-            return fail_vals(d, OTA_ERR_IMAGE_HW_MISMATCH,
-                             info->hw_id_len ? "hardware id TLV" : "hardware id TLV (absent)",
-                             0, (uint32_t)p->hw_id_len, info->hw_id_len);
+            return ota_diag_fail_vals(d, OTA_ERR_IMAGE_HW_MISMATCH,
+                                      info->hw_id_len ? "hardware id TLV"
+                                                      : "hardware id TLV (absent)",
+                                      0, (uint32_t)p->hw_id_len, info->hw_id_len);
     }
     if (info->security_counter < p->min_security_counter)
-        return fail_vals(d, OTA_ERR_IMAGE_ROLLBACK, "security counter", 0,
-                         p->min_security_counter, info->security_counter);
+        return ota_diag_fail_vals(d, OTA_ERR_IMAGE_ROLLBACK, "security counter", 0,
+                                  p->min_security_counter, info->security_counter);
     return OTA_OK;
 }
 

@@ -10,6 +10,7 @@
 
 #include "ota/manifest.h"
 #include "le.h"
+#include "diag.h"
 
 /* Offsets of the signed part (format 1). */
 enum {
@@ -32,31 +33,6 @@ enum {
     OFF_IDS = 156,
 };
 
-static ota_err fail(struct ota_diag *d, ota_err e, const char *field, size_t off)
-{
-    if (d) {
-        d->field = field;
-        d->offset = (uint32_t)off;
-        d->expected = 0;
-        d->found = 0;
-        d->has_values = 0;
-    }
-    return e;
-}
-
-static ota_err fail_v(struct ota_diag *d, ota_err e, const char *field, size_t off,
-                      uint32_t expected, uint32_t found)
-{
-    if (d) {
-        d->field = field;
-        d->offset = (uint32_t)off;
-        d->expected = expected;
-        d->found = found;
-        d->has_values = 1;
-    }
-    return e;
-}
-
 /* Device ids travel in URLs, logs and file names: a conservative alphabet. */
 static int devid_char_ok(uint8_t c)
 {
@@ -77,43 +53,46 @@ ota_err ota_manifest_parse(const uint8_t *buf, size_t len, struct ota_manifest *
 {
     size_t off, signed_len;
     if (!buf || !m)
-        return fail(diag, OTA_ERR_INVALID_ARG, "manifest", 0);
+        return ota_diag_fail(diag, OTA_ERR_INVALID_ARG, "manifest", 0);
     memset(m, 0, sizeof(*m));
     if (len < OTA_MANIFEST_FIXED_LEN)
-        return fail_v(diag, OTA_ERR_MANIFEST_MALFORMED, "length", len,
-                      OTA_MANIFEST_FIXED_LEN, (uint32_t)(len > 0xffffffffu ? 0xffffffffu : len));
+        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "length", (uint32_t)len,
+                                  OTA_MANIFEST_FIXED_LEN,
+                                  (uint32_t)(len > 0xffffffffu ? 0xffffffffu : len));
     if (len > OTA_MANIFEST_MAX_LEN)
-        return fail_v(diag, OTA_ERR_MANIFEST_MALFORMED, "length", 0,
-                      OTA_MANIFEST_MAX_LEN, (uint32_t)(len > 0xffffffffu ? 0xffffffffu : len));
+        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "length", 0,
+                                  OTA_MANIFEST_MAX_LEN,
+                                  (uint32_t)(len > 0xffffffffu ? 0xffffffffu : len));
     if (memcmp(buf + OFF_MAGIC, OTA_MANIFEST_MAGIC, 4) != 0)
-        return fail_v(diag, OTA_ERR_MANIFEST_MALFORMED, "magic", OFF_MAGIC,
-                      ota_le_get32((const uint8_t *)OTA_MANIFEST_MAGIC), ota_le_get32(buf));
+        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "magic", OFF_MAGIC,
+                                  ota_le_get32((const uint8_t *)OTA_MANIFEST_MAGIC),
+                                  ota_le_get32(buf));
     m->format = buf[OFF_FORMAT];
     if (m->format != OTA_MANIFEST_FORMAT)
-        return fail_v(diag, OTA_ERR_MANIFEST_VERSION, "format", OFF_FORMAT,
-                      OTA_MANIFEST_FORMAT, m->format);
+        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_VERSION, "format", OFF_FORMAT,
+                                  OTA_MANIFEST_FORMAT, m->format);
     m->payload_kind = buf[OFF_KIND];
     if (m->payload_kind != OTA_PAYLOAD_FULL && m->payload_kind != OTA_PAYLOAD_DELTA)
-        return fail_v(diag, OTA_ERR_MANIFEST_MALFORMED, "payload_kind", OFF_KIND, 1,
-                      m->payload_kind);
+        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "payload_kind", OFF_KIND, 1,
+                                  m->payload_kind);
     m->device_id_len = buf[OFF_DEVID_LEN];
     if (m->device_id_len == 0 || m->device_id_len > OTA_MANIFEST_DEVICE_ID_MAX)
-        return fail_v(diag, OTA_ERR_MANIFEST_MALFORMED, "device_id_len", OFF_DEVID_LEN,
-                      OTA_MANIFEST_DEVICE_ID_MAX, m->device_id_len);
+        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "device_id_len", OFF_DEVID_LEN,
+                                  OTA_MANIFEST_DEVICE_ID_MAX, m->device_id_len);
     m->hw_id_len = buf[OFF_HWID_LEN];
     if (m->hw_id_len > OTA_HW_ID_MAX)
-        return fail_v(diag, OTA_ERR_MANIFEST_MALFORMED, "hw_id_len", OFF_HWID_LEN,
-                      OTA_HW_ID_MAX, m->hw_id_len);
+        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "hw_id_len", OFF_HWID_LEN,
+                                  OTA_HW_ID_MAX, m->hw_id_len);
     memcpy(m->key_id, buf + OFF_KEY_ID, OTA_MANIFEST_KEY_ID_LEN);
     m->campaign_id = ota_le_get64(buf + OFF_CAMPAIGN);
     m->issued_at = ota_le_get64(buf + OFF_ISSUED);
     m->expires_at = ota_le_get64(buf + OFF_EXPIRES);
     if (m->expires_at <= m->issued_at)
-        return fail(diag, OTA_ERR_MANIFEST_MALFORMED, "expires_at", OFF_EXPIRES);
+        return ota_diag_fail(diag, OTA_ERR_MANIFEST_MALFORMED, "expires_at", OFF_EXPIRES);
     memcpy(m->target_digest, buf + OFF_TARGET_DIGEST, OTA_SHA256_LEN);
     m->target_size = ota_le_get32(buf + OFF_TARGET_SIZE);
     if (m->target_size == 0)
-        return fail(diag, OTA_ERR_MANIFEST_MALFORMED, "target_size", OFF_TARGET_SIZE);
+        return ota_diag_fail(diag, OTA_ERR_MANIFEST_MALFORMED, "target_size", OFF_TARGET_SIZE);
     m->target_version.major = buf[OFF_TARGET_VERSION];
     m->target_version.minor = buf[OFF_TARGET_VERSION + 1];
     m->target_version.revision = ota_le_get16(buf + OFF_TARGET_VERSION + 2);
@@ -122,33 +101,33 @@ ota_err ota_manifest_parse(const uint8_t *buf, size_t len, struct ota_manifest *
     memcpy(m->payload_digest, buf + OFF_PAYLOAD_DIGEST, OTA_SHA256_LEN);
     m->payload_size = ota_le_get32(buf + OFF_PAYLOAD_SIZE);
     if (m->payload_size == 0)
-        return fail(diag, OTA_ERR_MANIFEST_MALFORMED, "payload_size", OFF_PAYLOAD_SIZE);
+        return ota_diag_fail(diag, OTA_ERR_MANIFEST_MALFORMED, "payload_size", OFF_PAYLOAD_SIZE);
     memcpy(m->base_digest, buf + OFF_BASE_DIGEST, OTA_SHA256_LEN);
     if (m->payload_kind == OTA_PAYLOAD_FULL) {
         /* A full payload IS the target: the fields must agree. */
         if (memcmp(m->payload_digest, m->target_digest, OTA_SHA256_LEN) != 0)
-            return fail(diag, OTA_ERR_MANIFEST_MALFORMED, "payload_digest",
-                        OFF_PAYLOAD_DIGEST);
+            return ota_diag_fail(diag, OTA_ERR_MANIFEST_MALFORMED, "payload_digest",
+                                 OFF_PAYLOAD_DIGEST);
         if (m->payload_size != m->target_size)
-            return fail_v(diag, OTA_ERR_MANIFEST_MALFORMED, "payload_size",
-                          OFF_PAYLOAD_SIZE, m->target_size, m->payload_size);
+            return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "payload_size",
+                                      OFF_PAYLOAD_SIZE, m->target_size, m->payload_size);
         if (!all_zero(m->base_digest, OTA_SHA256_LEN))
-            return fail(diag, OTA_ERR_MANIFEST_MALFORMED, "base_digest", OFF_BASE_DIGEST);
+            return ota_diag_fail(diag, OTA_ERR_MANIFEST_MALFORMED, "base_digest", OFF_BASE_DIGEST);
     } else {
         if (all_zero(m->base_digest, OTA_SHA256_LEN))
-            return fail(diag, OTA_ERR_MANIFEST_MALFORMED, "base_digest", OFF_BASE_DIGEST);
+            return ota_diag_fail(diag, OTA_ERR_MANIFEST_MALFORMED, "base_digest", OFF_BASE_DIGEST);
         if (memcmp(m->base_digest, m->target_digest, OTA_SHA256_LEN) == 0)
-            return fail(diag, OTA_ERR_MANIFEST_MALFORMED, "base_digest", OFF_BASE_DIGEST);
+            return ota_diag_fail(diag, OTA_ERR_MANIFEST_MALFORMED, "base_digest", OFF_BASE_DIGEST);
     }
     off = OFF_IDS;
     signed_len = OFF_IDS + (size_t)m->device_id_len + m->hw_id_len;
     if (len < signed_len + 1)
-        return fail_v(diag, OTA_ERR_MANIFEST_MALFORMED, "length", len,
-                      (uint32_t)(signed_len + 1), (uint32_t)len);
+        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "length", len,
+                                  (uint32_t)(signed_len + 1), (uint32_t)len);
     for (size_t i = 0; i < m->device_id_len; i++) {
         if (!devid_char_ok(buf[off + i]))
-            return fail_v(diag, OTA_ERR_MANIFEST_MALFORMED, "device_id", off + i, 0,
-                          buf[off + i]);
+            return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "device_id", off + i, 0,
+                                      buf[off + i]);
         m->device_id[i] = (char)buf[off + i];
     }
     m->device_id[m->device_id_len] = '\0';
@@ -158,14 +137,14 @@ ota_err ota_manifest_parse(const uint8_t *buf, size_t len, struct ota_manifest *
     m->signed_len = (uint32_t)signed_len;
     m->sig_len = buf[off];
     if (m->sig_len < 8 || m->sig_len > OTA_P256_SIG_DER_MAX)
-        return fail_v(diag, OTA_ERR_MANIFEST_MALFORMED, "sig_len", off,
-                      OTA_P256_SIG_DER_MAX, m->sig_len);
+        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "sig_len", off,
+                                  OTA_P256_SIG_DER_MAX, m->sig_len);
     off++;
     if (len != off + m->sig_len)
-        return fail_v(diag, OTA_ERR_MANIFEST_MALFORMED, "length", len,
-                      (uint32_t)(off + m->sig_len), (uint32_t)len);
+        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "length", len,
+                                  (uint32_t)(off + m->sig_len), (uint32_t)len);
     memcpy(m->sig, buf + off, m->sig_len);
     if (ota_der_sig_check(m->sig, m->sig_len) != OTA_OK)
-        return fail(diag, OTA_ERR_MANIFEST_MALFORMED, "signature", off);
+        return ota_diag_fail(diag, OTA_ERR_MANIFEST_MALFORMED, "signature", off);
     return OTA_OK;
 }

@@ -7,19 +7,7 @@
 #include <string.h>
 
 #include "ota/manifest.h"
-
-static ota_err fail_v(struct ota_diag *d, ota_err e, const char *field, uint32_t off,
-                      uint32_t expected, uint32_t found, uint8_t has_values)
-{
-    if (d) {
-        d->field = field;
-        d->offset = off;
-        d->expected = expected;
-        d->found = found;
-        d->has_values = has_values;
-    }
-    return e;
-}
+#include "diag.h"
 
 ota_err ota_manifest_digest(const struct ota_crypto *c, const uint8_t *buf,
                             size_t signed_len, uint8_t out[OTA_SHA256_LEN])
@@ -78,9 +66,9 @@ static ota_err check_signature(const struct ota_manifest_policy *p, const uint8_
             return e; /* OTA_OK or a backend failure */
     }
     if (matched)
-        return fail_v(diag, OTA_ERR_MANIFEST_SIG_INVALID, "signature", m->signed_len + 1,
-                      0, 0, 0);
-    return fail_v(diag, OTA_ERR_MANIFEST_SIG_INVALID, "key_id", 8, 0, 0, 0);
+        return ota_diag_fill(diag, OTA_ERR_MANIFEST_SIG_INVALID, "signature", m->signed_len + 1,
+                             0, 0, 0);
+    return ota_diag_fill(diag, OTA_ERR_MANIFEST_SIG_INVALID, "key_id", 8, 0, 0, 0);
 }
 
 ota_err ota_manifest_verify(const uint8_t *buf, size_t len,
@@ -90,7 +78,7 @@ ota_err ota_manifest_verify(const uint8_t *buf, size_t len,
     ota_err e;
     size_t devlen;
     if (!p || !p->crypto || !p->device_id || !m || (!p->server_keys && p->n_server_keys))
-        return fail_v(diag, OTA_ERR_INVALID_ARG, "policy", 0, 0, 0, 0);
+        return ota_diag_fill(diag, OTA_ERR_INVALID_ARG, "policy", 0, 0, 0, 0);
     e = ota_manifest_parse(buf, len, m, diag);
     if (e != OTA_OK)
         return e;
@@ -99,22 +87,22 @@ ota_err ota_manifest_verify(const uint8_t *buf, size_t len,
         return e;
     devlen = strlen(p->device_id);
     if (devlen != m->device_id_len || memcmp(p->device_id, m->device_id, devlen) != 0)
-        return fail_v(diag, OTA_ERR_MANIFEST_WRONG_DEVICE, "device_id", 156, 0, 0, 0);
+        return ota_diag_fill(diag, OTA_ERR_MANIFEST_WRONG_DEVICE, "device_id", 156, 0, 0, 0);
     if (p->hw_id && (p->hw_id_len != m->hw_id_len ||
                      memcmp(p->hw_id, m->hw_id, m->hw_id_len) != 0))
-        return fail_v(diag, OTA_ERR_IMAGE_HW_MISMATCH, "hw_id", 156u + m->device_id_len,
-                      (uint32_t)p->hw_id_len, m->hw_id_len, 1);
+        return ota_diag_fill(diag, OTA_ERR_IMAGE_HW_MISMATCH, "hw_id", 156u + m->device_id_len,
+                             (uint32_t)p->hw_id_len, m->hw_id_len, 1);
     if (p->now != 0 && p->now >= m->expires_at)
-        return fail_v(diag, OTA_ERR_MANIFEST_EXPIRED, "expires_at", 32,
-                      (uint32_t)m->expires_at, (uint32_t)p->now, 1);
+        return ota_diag_fill(diag, OTA_ERR_MANIFEST_EXPIRED, "expires_at", 32,
+                             (uint32_t)m->expires_at, (uint32_t)p->now, 1);
     if (m->target_security_counter < p->min_security_counter)
-        return fail_v(diag, OTA_ERR_IMAGE_ROLLBACK, "target_security_counter", 84,
-                      p->min_security_counter, m->target_security_counter, 1);
+        return ota_diag_fill(diag, OTA_ERR_IMAGE_ROLLBACK, "target_security_counter", 84,
+                             p->min_security_counter, m->target_security_counter, 1);
     if (p->max_target_size && m->target_size > p->max_target_size)
-        return fail_v(diag, OTA_ERR_IMAGE_TOO_LARGE, "target_size", 72,
-                      p->max_target_size, m->target_size, 1);
+        return ota_diag_fill(diag, OTA_ERR_IMAGE_TOO_LARGE, "target_size", 72,
+                             p->max_target_size, m->target_size, 1);
     if (p->max_target_size && m->payload_size > p->max_target_size)
-        return fail_v(diag, OTA_ERR_IMAGE_TOO_LARGE, "payload_size", 120,
-                      p->max_target_size, m->payload_size, 1);
+        return ota_diag_fill(diag, OTA_ERR_IMAGE_TOO_LARGE, "payload_size", 120,
+                             p->max_target_size, m->payload_size, 1);
     return OTA_OK;
 }
