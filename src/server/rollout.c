@@ -92,9 +92,9 @@ static int step(struct server *s, int64_t id)
         c.state = CAMPAIGN_HALTED;
         snprintf(c.halt_reason, sizeof(c.halt_reason),
                  "failure ratio %.3f (%lld of %lld finished devices failed or rolled back) "
-                 "exceeded stage %d's maximum %.3f",
+                 "exceeded the maximum %.3f of stage %d/%d",
                  (double)t.failed / (double)t.finished, (long long)t.failed,
-                 (long long)t.finished, c.stage, sg->max_failure_ratio);
+                 (long long)t.finished, sg->max_failure_ratio, c.stage + 1, c.n_stages);
     } else if (!c.complete && now - c.stage_started_at >= sg->soak_seconds &&
                t.finished >= sg->min_finished) {
         if (c.stage + 1 < c.n_stages) {

@@ -96,7 +96,7 @@ def test_bad_release_halts_at_first_stage(server, fw):
     assert st["stage"] == 0
     assert st["failed"] == 2 and st["finished"] == 3
     assert abs(st["failure_ratio"] - 2 / 3) < 1e-9
-    assert "failure ratio 0.667" in st["halt_reason"] and "stage 0" in st["halt_reason"]
+    assert "failure ratio 0.667" in st["halt_reason"] and "of stage 1/2" in st["halt_reason"]
     assert st["counts"]["failure"] == 1 and st["counts"]["rolled-back"] == 1
     assert st["counts"]["offered"] == len(canaries) - 3
     # Which devices failed, and where the others stand.
