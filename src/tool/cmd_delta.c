@@ -227,14 +227,9 @@ int ota_cmd_delta(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'v': verbose = 1; break;
         case OPT_BACKEND:
-            if (!strcmp(optarg, "openssl")) {
-                crypto = ota_crypto_openssl();
-            } else if (!strcmp(optarg, "mbedtls")) {
-                crypto = ota_crypto_mbedtls();
-            } else {
-                tool_error("delta", "unknown --backend '%s' (openssl or mbedtls)", optarg);
+            crypto = tool_parse_backend("delta", optarg);
+            if (!crypto)
                 return OTA_EXIT_USAGE;
-            }
             break;
         case OPT_CHUNK:
             if (tool_parse_u32(optarg, 0x7fffffffu, 1, &chunk) || !chunk) {

@@ -162,14 +162,9 @@ int ota_cmd_verify(int argc, char **argv)
             }
             break;
         case OPT_BACKEND:
-            if (!strcmp(optarg, "openssl")) {
-                vp.crypto = ota_crypto_openssl();
-            } else if (!strcmp(optarg, "mbedtls")) {
-                vp.crypto = ota_crypto_mbedtls();
-            } else {
-                tool_error("verify", "unknown --backend '%s' (openssl or mbedtls)", optarg);
+            vp.crypto = tool_parse_backend("verify", optarg);
+            if (!vp.crypto)
                 return OTA_EXIT_USAGE;
-            }
             break;
         case OPT_JSON: as_json = 1; break;
         case 'q': quiet = 1; break;

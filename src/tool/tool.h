@@ -67,4 +67,8 @@ void tool_format_hw_id(const uint8_t *id, size_t len, char *out, size_t outlen);
 /* Does argv[i] ask for help? */
 int tool_is_help(const char *arg);
 
+/* --backend NAME: the crypto backend called "openssl" or "mbedtls"; on any
+ * other name prints "ota CMD: unknown --backend ..." and returns NULL. */
+const struct ota_crypto *tool_parse_backend(const char *cmd, const char *name);
+
 #endif

@@ -163,6 +163,16 @@ void tool_format_hw_id(const uint8_t *id, size_t len, char *out, size_t outlen)
     ota_hex_encode(id, len, out + 2);
 }
 
+const struct ota_crypto *tool_parse_backend(const char *cmd, const char *name)
+{
+    if (!strcmp(name, "openssl"))
+        return ota_crypto_openssl();
+    if (!strcmp(name, "mbedtls"))
+        return ota_crypto_mbedtls();
+    tool_error(cmd, "unknown --backend '%s' (openssl or mbedtls)", name);
+    return NULL;
+}
+
 int tool_is_help(const char *arg)
 {
     return arg && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0);
