@@ -23,40 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define SECTOR 1024u
 #define SECTORS 32u
-#define FLASH_SIZE (SECTOR * SECTORS)
-
-static uint8_t mem[FLASH_SIZE], tmpl[FLASH_SIZE];
-static uint32_t otp_first;
-
-static ota_err f_read(void *ctx, uint32_t off, void *buf, size_t len)
-{
-    (void)ctx;
-    memcpy(buf, mem + off, len);
-    return OTA_OK;
-}
-
-static ota_err f_prog(void *ctx, uint32_t off, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    (void)ctx;
-    for (size_t i = 0; i < len; i++) {
-        if (mem[off + i] != 0xff)
-            abort(); /* NOR rule: never program a non-erased unit */
-        mem[off + i] &= p[i];
-    }
-    return OTA_OK;
-}
-
-static ota_err f_erase(void *ctx, uint32_t sector)
-{
-    (void)ctx;
-    if (otp_first && sector >= otp_first)
-        abort(); /* OTP is never erased */
-    memset(mem + sector * SECTOR, 0xff, SECTOR);
-    return OTA_OK;
-}
-
-static struct ota_flash flash = {f_read, f_prog, f_erase, NULL, NULL, 1, 8, SECTOR, SECTORS};
+#include "fuzz_nor_flash.h"
 static struct ota_boot_dev dev;
 static struct ota_boot_config cfg;
 static uint8_t *img2;
