@@ -11,6 +11,7 @@
 
 #include "ota/delta.h"
 #include "fuzz_delta_input.h"
+#include "../src/core/le.h"
 
 struct sink {
     uint32_t pos, cap;
@@ -29,14 +30,6 @@ static uint8_t old_img[FZD_OLD_LEN];
 static uint8_t old_hash[OTA_SHA256_LEN];
 static uint8_t patch[OTA_DELTA_HEADER_SIZE + 70000];
 static struct ota_delta_apply st;
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -62,9 +55,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         patch[4] = OTA_DELTA_VERSION;
         patch[5] = data[1];
         patch[6] = data[2];
-        put32(patch + 8, FZD_OLD_LEN);
-        put32(patch + 12, (uint32_t)data[7] | ((uint32_t)data[8] << 8));
-        put32(patch + 16, (uint32_t)(size - FZD_PREFIX));
+        ota_le_put32(patch + 8, FZD_OLD_LEN);
+        ota_le_put32(patch + 12, (uint32_t)data[7] | ((uint32_t)data[8] << 8));
+        ota_le_put32(patch + 16, (uint32_t)(size - FZD_PREFIX));
         memcpy(patch + 20, data + 3, 4);
         memcpy(patch + 24, old_hash, OTA_SHA256_LEN);
         memcpy(patch + OTA_DELTA_HEADER_SIZE, data + FZD_PREFIX, size - FZD_PREFIX);
