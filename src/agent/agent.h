@@ -143,6 +143,16 @@ void agent_sim_backend_free(struct agent_sim_backend *b);
 void agent_sim_backend_bind(struct agent_sim_backend *b, struct agent_backend *out);
 /* Write the in-memory flash back to its file (atomic). */
 ota_err agent_sim_backend_save(struct agent_sim_backend *b);
+struct agent; /* below */
+/* Make `a` ready to run on a simulated device (ota-agent and `ota-sim run`):
+ * zeroed, cfg, HTTP transport, a new sim backend bound to it, the persisted
+ * agent state, and the backoff seeded with cfg->seed + seed_salt (time and
+ * pid when cfg->seed is 0). Hooks (selftest, stop) are the caller's. Returns
+ * the backend, or NULL when out of memory (nothing left allocated). The
+ * caller frees a->http and the backend after agent_run(). */
+struct agent_sim_backend *agent_sim_start(struct agent *a, struct agent_config *cfg,
+                                          struct ota_sim *sim, const char *flash_path,
+                                          int running_slot, uint64_t seed_salt);
 
 /* ---- persisted state (state.c) ----------------------------------------- */
 enum agent_phase {

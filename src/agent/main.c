@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "agent.h"
 #include "ota/sim.h"
@@ -113,18 +111,12 @@ int main(int argc, char **argv)
     }
     agent_stop_on_signals();
 
-    memset(&a, 0, sizeof a);
-    a.cfg = &cfg;
-    sb = agent_sim_backend_new(&sim, cfg.flash_file, sim.running_slot, &cfg);
-    a.http = agent_http_new(&cfg);
-    if (!sb || !a.http) {
+    sb = agent_sim_start(&a, &cfg, &sim, cfg.flash_file, sim.running_slot, 0);
+    if (!sb) {
         fprintf(stderr, "ota-agent: out of memory\n");
+        ota_sim_free(&sim);
         return EXIT_FAIL;
     }
-    agent_sim_backend_bind(sb, &a.be);
-    agent_state_load(&a.st, cfg.state_file);
-    agent_backoff_init(&a.backoff, cfg.backoff_min, cfg.backoff_max,
-                       cfg.seed ? cfg.seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32));
     a.selftest = agent_selftest_command;
     a.selftest_ctx = &cfg;
     a.stop = agent_stop_requested;

@@ -257,21 +257,11 @@ int sim_cmd_run(int argc, char **argv)
             continue;
         }
 
-        memset(&a, 0, sizeof a);
-        a.cfg = &cfg;
-        sb = agent_sim_backend_new(&d->sim, flash, res.slot, &cfg);
-        a.http = agent_http_new(&cfg);
-        if (!sb || !a.http) {
-            agent_sim_backend_free(sb);
-            agent_http_free(a.http);
+        sb = agent_sim_start(&a, &cfg, &d->sim, flash, res.slot, boots);
+        if (!sb) {
             rc = SIM_EXIT_FAIL;
             break;
         }
-        agent_sim_backend_bind(sb, &a.be);
-        agent_state_load(&a.st, cfg.state_file);
-        agent_backoff_init(&a.backoff, cfg.backoff_min, cfg.backoff_max,
-                           cfg.seed ? cfg.seed + boots
-                                    : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32));
         stc.b = b;
         stc.cfg = &cfg;
         a.selftest = sim_selftest;
