@@ -20,7 +20,7 @@ def _find_ota():
         p = os.path.join(ROOT, cand)
         if os.path.exists(p):
             return p
-    pytest.skip("ota binary not found: set OTA_BIN")
+    pytest.fail("ota binary not found: build first or set OTA_BIN")
 
 
 @pytest.fixture(scope="session")

@@ -117,7 +117,7 @@ def test_pubkey_formats(ota, keys, tmp_path):
 def test_pubkey_c_array_compiles_to_the_spki(ota, keys, tmp_path):
     cc = shutil.which("cc") or shutil.which("gcc")
     if not cc:
-        pytest.skip("no C compiler")
+        pytest.fail("no C compiler (scripts/setup.sh installs build-essential)")
     spki = _openssl_spki(keys / "a.pem")
     ota("pubkey", keys / "a.pem", "--format", "c", "-o", "key.c", check=0)
     (tmp_path / "main.c").write_text(
