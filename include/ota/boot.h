@@ -214,6 +214,11 @@ struct ota_install {
  * exceeds the slot. */
 ota_err ota_install_begin(struct ota_install *ins, const struct ota_boot_dev *dev,
                           uint32_t size, struct ota_diag *d);
+/* Continue an install whose first `offset` bytes are already in the target
+ * slot and were re-verified by the caller (a resumed download): the writer
+ * restarts at offset, erasing ahead from there, and finish then expects the
+ * remaining size - offset bytes. Call right after ota_install_begin. */
+ota_err ota_install_resume(struct ota_install *ins, uint32_t offset, struct ota_diag *d);
 /* Append image bytes (erasing sectors just ahead of the write position). */
 ota_err ota_install_write(struct ota_install *ins, const void *data, size_t len);
 /* Flush, verify the slot in place exactly as the bootloader will (incl.

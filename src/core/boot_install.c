@@ -54,6 +54,25 @@ ota_err ota_install_begin(struct ota_install *ins, const struct ota_boot_dev *de
     return OTA_OK;
 }
 
+ota_err ota_install_resume(struct ota_install *ins, uint32_t offset, struct ota_diag *d)
+{
+    const struct ota_boot_layout *l;
+    ota_err e;
+
+    if (!ins || !ins->active || ins->w.pos != 0)
+        return ota_boot_fail(d, OTA_ERR_UPDATE_STATE, "install resume (not right after begin)", 0);
+    l = &ins->cfg.layout;
+    if (offset >= ins->size)
+        return ota_boot_fail_vals(d, OTA_ERR_INVALID_ARG, "install resume offset vs image size",
+                                  0, ins->size, offset);
+    e = ota_flash_writer_init(&ins->w, ins->dev->flash, l->slot_off[ins->slot] + offset,
+                              l->slot_size - offset, ins->dev->prog_chunk);
+    if (e)
+        return ota_boot_fail(d, e, "slot writer (resume)", l->slot_off[ins->slot] + offset);
+    ins->size -= offset;
+    return OTA_OK;
+}
+
 ota_err ota_install_write(struct ota_install *ins, const void *data, size_t len)
 {
     ota_err e;

@@ -241,14 +241,10 @@ ota_err ota_update_begin(struct ota_update *u, const struct ota_update_cfg *cfg,
     u->ckpt_sha = u->sha;
 
     if (u->start) {
-        /* Continue the installer's writer after the verified prefix: it
-         * erases ahead from the next sector on, and finish expects exactly
-         * the remaining bytes. */
-        e = ota_flash_writer_init(&u->ins.w, dev->flash, l->slot_off[target] + u->start,
-                                  l->slot_size - u->start, dev->prog_chunk);
+        /* Continue the installer after the verified prefix. */
+        e = ota_install_resume(&u->ins, u->start, diag);
         if (e)
-            return fail(u, e, "slot writer", 0);
-        u->ins.size = u->m.target_size - u->start;
+            return fail(u, e, "slot writer (resume)", u->start);
     }
 
     if (u->m.payload_kind == OTA_PAYLOAD_DELTA) {
