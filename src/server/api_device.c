@@ -404,17 +404,8 @@ static void enroll(struct server *s, struct http_req *r, struct http_resp *out)
     json_decref(o);
     if (!ok)
         return;
-    if (!valid_device_id(d.id)) {
-        resp_error(out, 400, "invalid_field",
-                   "field \"device_id\" must be 1..64 characters of A-Z a-z 0-9 - _ . :");
+    if (!jv_device_ids("device_id", d.id, d.hw_id, out))
         return;
-    }
-    if (!valid_hw_id(d.hw_id)) {
-        resp_error(out, 400, "invalid_field",
-                   "field \"hw_id\" must be 1..32 printable characters without spaces, "
-                   "or 0x and 2..64 lowercase hex digits");
-        return;
-    }
     token_hash(tok, h);
     if (!token_new("otad", dev_token, d.token_hash)) {
         resp_error(out, 500, "internal", "no randomness");

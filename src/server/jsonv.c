@@ -319,3 +319,20 @@ int tags_contain(const char *have, const char *need)
     }
     return 1;
 }
+
+int jv_device_ids(const char *id_field, const char *id, const char *hw_id,
+                  struct http_resp *out)
+{
+    if (!valid_device_id(id)) {
+        resp_error(out, 400, "invalid_field",
+                   "field \"%s\" must be 1..64 characters of A-Z a-z 0-9 - _ . :", id_field);
+        return 0;
+    }
+    if (!valid_hw_id(hw_id)) {
+        resp_error(out, 400, "invalid_field",
+                   "field \"hw_id\" must be 1..32 printable characters without spaces, "
+                   "or 0x and 2..64 lowercase hex digits");
+        return 0;
+    }
+    return 1;
+}

@@ -32,6 +32,10 @@ int valid_device_id(const char *id);
 /* Hardware ids: 1..32 printable ASCII (no spaces, quotes, backslashes; not
  * starting with "0x"), or "0x" + 2..64 lowercase hex digits (binary ids). */
 int valid_hw_id(const char *id);
+/* Check a device id (sent under JSON field `id_field`) and hardware id;
+ * on failure answer 400 invalid_field naming the field and return 0. */
+int jv_device_ids(const char *id_field, const char *id, const char *hw_id,
+                  struct http_resp *out);
 /* The image TLV bytes of a hardware id <-> its text form above. */
 void hw_id_to_text(const uint8_t *b, size_t n, char out[SRV_HWID_MAX + 1]);
 /* Returns the byte count, or -1 if the text is not a valid hardware id. */

@@ -272,4 +272,9 @@ struct store *store_sqlite_open(const char *path, char *err, size_t errlen);
  * (OTA_SERVER_HAVE_PG). */
 struct store *store_pg_open(const char *conninfo, char *err, size_t errlen);
 
+/* The stored text form of a campaign's stages (store_stages.c), shared by
+ * the backends. Decoding stops at the first malformed stage. */
+void store_stages_encode(const struct srv_campaign *cp, char *out, size_t cap);
+void store_stages_decode(const char *in, struct srv_campaign *cp);
+
 #endif

@@ -974,45 +974,6 @@ static enum store_rc pg_enroll_use(struct store *s, const uint8_t h[OTA_SHA256_L
 
 /* Stages are stored as "percent:soak:min_finished:max_ratio;..." (the same
  * text as the SQLite backend, so a migration tool can copy rows as they are). */
-static void stages_encode(const struct srv_campaign *cp, char *out, size_t cap)
-{
-    size_t used = 0;
-    out[0] = '\0';
-    for (int i = 0; i < cp->n_stages && used < cap; i++) {
-        const struct srv_stage *st = &cp->stages[i];
-        int n = snprintf(out + used, cap - used, "%s%.17g:%lld:%lld:%.17g", i ? ";" : "",
-                         st->percent, (long long)st->soak_seconds,
-                         (long long)st->min_finished, st->max_failure_ratio);
-        if (n < 0)
-            break;
-        used += (size_t)n;
-    }
-}
-
-static void stages_decode(const char *in, struct srv_campaign *cp)
-{
-    const char *p = in;
-    cp->n_stages = 0;
-    while (*p && cp->n_stages < SRV_STAGES_MAX) {
-        struct srv_stage *st = &cp->stages[cp->n_stages];
-        char *end;
-        st->percent = strtod(p, &end);
-        if (*end != ':')
-            break;
-        st->soak_seconds = strtoll(end + 1, &end, 10);
-        if (*end != ':')
-            break;
-        st->min_finished = strtoll(end + 1, &end, 10);
-        if (*end != ':')
-            break;
-        st->max_failure_ratio = strtod(end + 1, &end);
-        cp->n_stages++;
-        if (*end != ';')
-            break;
-        p = end + 1;
-    }
-}
-
 static void read_campaign(PGresult *r, int i, struct srv_campaign *cp)
 {
     char stages[SRV_STAGES_MAX * 96];
@@ -1025,7 +986,7 @@ static void read_campaign(PGresult *r, int i, struct srv_campaign *cp)
     col_text(r, i, 5, cp->f_min_version, sizeof(cp->f_min_version));
     col_text(r, i, 6, cp->f_max_version, sizeof(cp->f_max_version));
     col_text(r, i, 7, stages, sizeof(stages));
-    stages_decode(stages, cp);
+    store_stages_decode(stages, cp);
     cp->state = (int)col_int(r, i, 8);
     cp->stage = (int)col_int(r, i, 9);
     cp->stage_started_at = col_int(r, i, 10);
@@ -1041,7 +1002,7 @@ static enum store_rc pg_campaign_insert(struct store *s, struct srv_campaign *cp
     char stages[SRV_STAGES_MAX * 96];
     struct args a = {0};
     enum store_rc rc;
-    stages_encode(cp, stages, sizeof(stages));
+    store_stages_encode(cp, stages, sizeof(stages));
     a_text(&a, cp->name);
     a_int(&a, cp->release_id);
     a_text(&a, cp->f_hw_id);

@@ -267,6 +267,22 @@ def offer_manifest(resp):
     return base64.b64decode(body["manifest"])
 
 
+def stop_and_check(servers, label):
+    """Stop every server; fail on a non-zero exit or a sanitizer report in
+    its log (label(server) names it in the message)."""
+    problems = []
+    for s in servers:
+        if s.proc:
+            rc = s.stop()
+            if rc != 0:
+                problems.append(f"{label(s)}: exit status {rc}")
+        log = s.read_log()
+        for marker in ("runtime error", "AddressSanitizer", "LeakSanitizer"):
+            if marker in log:
+                problems.append(f"{label(s)}: {marker} in the server log")
+    assert not problems, problems
+
+
 @pytest.fixture
 def fw(tmp_path):
     return Firmware(tmp_path)
@@ -285,17 +301,7 @@ def server_factory(tmp_path, fw):
         return s
 
     yield make
-    problems = []
-    for s in started:
-        if s.proc:
-            rc = s.stop()
-            if rc != 0:
-                problems.append(f"{s.data_dir}: exit status {rc}")
-        log = s.read_log()
-        for marker in ("runtime error", "AddressSanitizer", "LeakSanitizer"):
-            if marker in log:
-                problems.append(f"{s.data_dir}: {marker} in the server log")
-    assert not problems, problems
+    stop_and_check(started, lambda s: s.data_dir)
 
 
 @pytest.fixture

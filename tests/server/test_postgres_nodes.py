@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import Server, offer_manifest, verify_manifest
+from conftest import Server, offer_manifest, stop_and_check, verify_manifest
 from pgcluster import PgCluster
 
 
@@ -44,17 +44,7 @@ def nodes(tmp_path, fw, cluster):
         return s
 
     yield make
-    problems = []
-    for s in started:
-        if s.proc:
-            rc = s.stop()
-            if rc != 0:
-                problems.append(f"{s.log_path}: exit status {rc}")
-        log = s.read_log()
-        for marker in ("runtime error", "AddressSanitizer", "LeakSanitizer"):
-            if marker in log:
-                problems.append(f"{s.log_path}: {marker} in the server log")
-    assert not problems, problems
+    stop_and_check(started, lambda s: s.log_path)
 
 
 def start_pair(nodes):

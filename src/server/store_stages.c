@@ -1,0 +1,48 @@
+/*
+ * store_stages.c - the text form a campaign's rollout stages are stored in
+ * ("percent:soak:min_finished:max_ratio;..."), shared by every storage
+ * backend so SQLite and PostgreSQL rows mean exactly the same thing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "store.h"
+
+void store_stages_encode(const struct srv_campaign *cp, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < cp->n_stages && used < cap; i++) {
+        const struct srv_stage *st = &cp->stages[i];
+        int n = snprintf(out + used, cap - used, "%s%.17g:%lld:%lld:%.17g", i ? ";" : "",
+                         st->percent, (long long)st->soak_seconds,
+                         (long long)st->min_finished, st->max_failure_ratio);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+void store_stages_decode(const char *in, struct srv_campaign *cp)
+{
+    const char *p = in;
+    cp->n_stages = 0;
+    while (*p && cp->n_stages < SRV_STAGES_MAX) {
+        struct srv_stage *st = &cp->stages[cp->n_stages];
+        char *end;
+        st->percent = strtod(p, &end);
+        if (*end != ':')
+            break;
+        st->soak_seconds = strtoll(end + 1, &end, 10);
+        if (*end != ':')
+            break;
+        st->min_finished = strtoll(end + 1, &end, 10);
+        if (*end != ':')
+            break;
+        st->max_failure_ratio = strtod(end + 1, &end);
+        cp->n_stages++;
+        if (*end != ';')
+            break;
+        p = end + 1;
+    }
+}
