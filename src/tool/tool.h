@@ -13,26 +13,7 @@
 #include "ota/error.h"
 #include "ota/image.h"
 
-/*
- * Exit codes (documented in `ota --help` and docs/tool.md; never renumber).
- */
-enum ota_exit {
-    OTA_EXIT_OK = 0,          /* success (for verify: the image is valid) */
-    OTA_EXIT_ERROR = 1,       /* internal or unexpected error */
-    OTA_EXIT_USAGE = 2,       /* bad command line */
-    OTA_EXIT_FILE = 3,        /* a file could not be read or written */
-    OTA_EXIT_KEY = 4,         /* key file unusable (format, curve, no private part) */
-    OTA_EXIT_MALFORMED = 5,   /* image structure invalid (magic, header, TLV areas) */
-    OTA_EXIT_TRUNCATED = 6,   /* image ends before a region it declares */
-    OTA_EXIT_TLV_MISSING = 7, /* required TLV (hash, signature, key) absent */
-    OTA_EXIT_HASH = 8,        /* SHA-256 mismatch: header, payload or protected TLVs altered */
-    OTA_EXIT_SIGNATURE = 9,   /* signature invalid or malformed */
-    OTA_EXIT_UNKNOWN_KEY = 10,/* signed by a key that is not trusted */
-    OTA_EXIT_HW_ID = 11,      /* hardware id differs */
-    OTA_EXIT_ROLLBACK = 12,   /* security counter below the floor */
-    OTA_EXIT_TOO_LARGE = 13,  /* image does not fit the slot */
-    OTA_EXIT_UNSUPPORTED = 14,/* valid but uses an unsupported feature (encryption) */
-};
+#include "../host/exit_codes.h" /* enum ota_exit: shared by every program */
 
 /* The text block `ota --help` prints for the exit codes. */
 extern const char ota_exit_codes_help[];
