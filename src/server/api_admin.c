@@ -16,10 +16,6 @@
 #include "log.h"
 #include "rollout.h"
 
-const char *dc_state_name(int st);
-void list_reports(struct server *s, struct http_req *r, struct http_resp *out,
-                  const char *device_id);
-
 static const char *const CAMPAIGN_STATES[CAMPAIGN_STATE_COUNT] = {"active", "paused",
                                                                   "halted", "aborted"};
 
@@ -243,7 +239,6 @@ static void release_one(struct server *s, struct http_req *r, struct http_resp *
 
 /* ---- devices ------------------------------------------------------------ */
 
-json_t *device_json(const struct srv_device *d);
 json_t *device_json(const struct srv_device *d)
 {
     json_t *o = json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:I,s:I}", "id", d->id, "hw_id", d->hw_id,

@@ -31,7 +31,6 @@ static int dc_state_from_name(const char *n)
     return -1;
 }
 
-const char *dc_state_name(int st);
 const char *dc_state_name(int st)
 {
     return st >= 0 && st < DC_STATE_COUNT ? DC_API_NAMES[st] : "unknown";
@@ -361,8 +360,6 @@ static void add_report(void *ctx, const struct srv_report *rep)
     l->last = rep->id;
 }
 
-void list_reports(struct server *s, struct http_req *r, struct http_resp *out,
-                  const char *device_id);
 void list_reports(struct server *s, struct http_req *r, struct http_resp *out,
                   const char *device_id)
 {

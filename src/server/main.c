@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * main.c - ota-server: command line, zero-config first start (data
  * directory, database, online manifest-signing key, admin token), trusted
@@ -314,92 +315,100 @@ static void *ticker_main(void *arg)
     return NULL;
 }
 
-static int cleanup(struct server *s, char *cert_pem, char *key_pem, int rc)
-{
-    campaign_cache_free(s);
-    if (s->store)
-        s->store->ops->close(s->store);
-    ota_key_free(s->manifest_key);
-    free(s->trusted);
-    free(s->seen.items);
-    free(cert_pem);
-    free(key_pem);
-    return rc;
-}
+/* What start_server() set up and shutdown_server() takes down. */
+struct running {
+    struct http_daemon *http;
+    struct ticker tk;
+    pthread_t ticker;
+    int ticker_started;
+    char *cert_pem, *key_pem;
+};
 
-int main(int argc, char **argv)
+/* Everything the command line sets that is not a field of struct server. */
+struct options {
+    const char *data, *listen, *cert, *key, *token_file, *manifest_key, *db;
+    const char *trusted[64];
+    int n_trusted;
+    char host[128];
+    uint16_t port;
+    unsigned threads;
+    int reset_token, access_log;
+};
+
+enum {
+    O_DATA = 256, O_LISTEN, O_CERT, O_KEY, O_TRUSTED, O_THREADS, O_TTL, O_POLL,
+    O_MAXBODY, O_MAXREL, O_NODELTA, O_TOKFILE, O_RESET, O_TESTCLOCK, O_LOGLEVEL,
+    O_NOACCESS, O_INVFLUSH, O_MKEY, O_DB, O_VERSION, O_HELP
+};
+static const struct option OPTS[] = {
+    {"data", required_argument, NULL, O_DATA},
+    {"listen", required_argument, NULL, O_LISTEN},
+    {"tls-cert", required_argument, NULL, O_CERT},
+    {"tls-key", required_argument, NULL, O_KEY},
+    {"trusted-key", required_argument, NULL, O_TRUSTED},
+    {"threads", required_argument, NULL, O_THREADS},
+    {"offer-ttl", required_argument, NULL, O_TTL},
+    {"poll-interval", required_argument, NULL, O_POLL},
+    {"max-body", required_argument, NULL, O_MAXBODY},
+    {"max-release", required_argument, NULL, O_MAXREL},
+    {"no-delta", no_argument, NULL, O_NODELTA},
+    {"admin-token-file", required_argument, NULL, O_TOKFILE},
+    {"reset-admin-token", no_argument, NULL, O_RESET},
+    {"test-clock", no_argument, NULL, O_TESTCLOCK},
+    {"log-level", required_argument, NULL, O_LOGLEVEL},
+    {"no-access-log", no_argument, NULL, O_NOACCESS},
+    {"inventory-flush", required_argument, NULL, O_INVFLUSH},
+    {"manifest-key", required_argument, NULL, O_MKEY},
+    {"db", required_argument, NULL, O_DB},
+    {"version", no_argument, NULL, O_VERSION},
+    {"help", no_argument, NULL, O_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static void set_defaults(struct options *o, struct server *s)
 {
-    static struct server srv;
-    struct server *s = &srv;
-    const char *data = "ota-data", *listen_arg = "127.0.0.1:8080", *cert = NULL, *key = NULL;
-    const char *token_file = NULL, *manifest_key_path = NULL, *db = NULL;
-    char host[128], err[512];
-    uint16_t port = 0, bound = 0;
+    memset(o, 0, sizeof(*o));
+    o->data = "ota-data";
+    o->listen = "127.0.0.1:8080";
     /* Twice the CPUs: handlers sometimes wait on the disk (commits of
      * reports, delta generation) and should not stall other requests. */
-    unsigned threads = 2 * (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-    int reset_token = 0, access_log = 1;
-    static const char *trusted_paths[64];
-    int n_trusted_paths = 0;
-    enum {
-        O_DATA = 256, O_LISTEN, O_CERT, O_KEY, O_TRUSTED, O_THREADS, O_TTL, O_POLL,
-        O_MAXBODY, O_MAXREL, O_NODELTA, O_TOKFILE, O_RESET, O_TESTCLOCK, O_LOGLEVEL,
-        O_NOACCESS, O_INVFLUSH, O_MKEY, O_DB, O_VERSION, O_HELP
-    };
-    static const struct option OPTS[] = {
-        {"data", required_argument, NULL, O_DATA},
-        {"listen", required_argument, NULL, O_LISTEN},
-        {"tls-cert", required_argument, NULL, O_CERT},
-        {"tls-key", required_argument, NULL, O_KEY},
-        {"trusted-key", required_argument, NULL, O_TRUSTED},
-        {"threads", required_argument, NULL, O_THREADS},
-        {"offer-ttl", required_argument, NULL, O_TTL},
-        {"poll-interval", required_argument, NULL, O_POLL},
-        {"max-body", required_argument, NULL, O_MAXBODY},
-        {"max-release", required_argument, NULL, O_MAXREL},
-        {"no-delta", no_argument, NULL, O_NODELTA},
-        {"admin-token-file", required_argument, NULL, O_TOKFILE},
-        {"reset-admin-token", no_argument, NULL, O_RESET},
-        {"test-clock", no_argument, NULL, O_TESTCLOCK},
-        {"log-level", required_argument, NULL, O_LOGLEVEL},
-        {"no-access-log", no_argument, NULL, O_NOACCESS},
-        {"inventory-flush", required_argument, NULL, O_INVFLUSH},
-        {"manifest-key", required_argument, NULL, O_MKEY},
-        {"db", required_argument, NULL, O_DB},
-        {"version", no_argument, NULL, O_VERSION},
-        {"help", no_argument, NULL, O_HELP},
-        {NULL, 0, NULL, 0},
-    };
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    o->threads = 2 * (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    o->access_log = 1;
     s->offer_ttl = 86400;
     s->poll_interval = 300;
     s->max_body = 65536;
     s->max_release = 64u << 20;
     s->delta_enabled = 1;
     s->inventory_flush = 5;
+}
+
+/* Reads the command line into o and s. Returns -1 to go on, otherwise the
+ * exit code (0 after --help/--version). */
+static int parse_options(int argc, char **argv, struct options *o, struct server *s)
+{
     int c;
     while ((c = getopt_long(argc, argv, "", OPTS, NULL)) != -1) {
         char *end = NULL;
         switch (c) {
-        case O_DATA: data = optarg; break;
-        case O_LISTEN: listen_arg = optarg; break;
-        case O_CERT: cert = optarg; break;
-        case O_KEY: key = optarg; break;
+        case O_DATA: o->data = optarg; break;
+        case O_LISTEN: o->listen = optarg; break;
+        case O_CERT: o->cert = optarg; break;
+        case O_KEY: o->key = optarg; break;
         case O_TRUSTED:
-            if (n_trusted_paths == 64) {
+            if (o->n_trusted == 64) {
                 fprintf(stderr, "ota-server: at most 64 --trusted-key options\n");
                 return 2;
             }
-            trusted_paths[n_trusted_paths++] = optarg;
+            o->trusted[o->n_trusted++] = optarg;
             break;
-        case O_THREADS: threads = (unsigned)strtoul(optarg, &end, 10); break;
+        case O_THREADS: o->threads = (unsigned)strtoul(optarg, &end, 10); break;
         case O_TTL: s->offer_ttl = strtoll(optarg, &end, 10); break;
         case O_POLL: s->poll_interval = strtoll(optarg, &end, 10); break;
         case O_MAXBODY: s->max_body = strtoull(optarg, &end, 10); break;
         case O_MAXREL: s->max_release = strtoull(optarg, &end, 10); break;
         case O_NODELTA: s->delta_enabled = 0; break;
-        case O_TOKFILE: token_file = optarg; break;
-        case O_RESET: reset_token = 1; break;
+        case O_TOKFILE: o->token_file = optarg; break;
+        case O_RESET: o->reset_token = 1; break;
         case O_TESTCLOCK: s->test_clock = 1; break;
         case O_LOGLEVEL:
             if (strcmp(optarg, "debug") == 0) log_set_level(LOG_DEBUG);
@@ -408,10 +417,10 @@ int main(int argc, char **argv)
             else if (strcmp(optarg, "error") == 0) log_set_level(LOG_ERROR);
             else { fprintf(stderr, "ota-server: --log-level: unknown level '%s'\n", optarg); return 2; }
             break;
-        case O_NOACCESS: access_log = 0; break;
+        case O_NOACCESS: o->access_log = 0; break;
         case O_INVFLUSH: s->inventory_flush = strtoll(optarg, &end, 10); break;
-        case O_MKEY: manifest_key_path = optarg; break;
-        case O_DB: db = optarg; break;
+        case O_MKEY: o->manifest_key = optarg; break;
+        case O_DB: o->db = optarg; break;
         case O_VERSION: printf("ota-server %s\n", OTA_SERVER_VERSION); return 0;
         case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -427,24 +436,37 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (!parse_listen(listen_arg, host, sizeof(host), &port)) {
+    return -1;
+}
+
+/* Checks the options against each other and their ranges. 0 or an exit code. */
+static int validate_options(struct options *o, struct server *s)
+{
+    if (!parse_listen(o->listen, o->host, sizeof(o->host), &o->port)) {
         fprintf(stderr, "ota-server: --listen '%s': expected HOST:PORT (e.g. 127.0.0.1:8080)\n",
-                listen_arg);
+                o->listen);
         return 2;
     }
-    if (!!cert != !!key) {
+    if (!!o->cert != !!o->key) {
         fprintf(stderr, "ota-server: --tls-cert and --tls-key go together\n");
         return 2;
     }
-    if (threads == 0 || threads > 256 || s->offer_ttl < 60 || s->poll_interval < 1 ||
+    if (o->threads == 0 || o->threads > 256 || s->offer_ttl < 60 || s->poll_interval < 1 ||
         s->max_body < 1024 || s->inventory_flush < 1 || s->inventory_flush > 300) {
         fprintf(stderr, "ota-server: option out of range (threads 1..256, offer-ttl >= 60, "
                         "poll-interval >= 1, max-body >= 1024, inventory-flush 1..300)\n");
         return 2;
     }
-    if (!realpath(data, s->data_dir)) {
-        if (mkdir_p(data, 0700) != 0 || !realpath(data, s->data_dir)) {
-            fprintf(stderr, "ota-server: cannot create data directory %s: %s\n", data,
+    return 0;
+}
+
+/* The data directory, its artifacts directory and the database. */
+static int open_storage(struct server *s, const struct options *o)
+{
+    char err[512];
+    if (!realpath(o->data, s->data_dir)) {
+        if (mkdir_p(o->data, 0700) != 0 || !realpath(o->data, s->data_dir)) {
+            fprintf(stderr, "ota-server: cannot create data directory %s: %s\n", o->data,
                     strerror(errno));
             return 1;
         }
@@ -457,26 +479,34 @@ int main(int argc, char **argv)
     }
     char dbpath[PATH_MAX + 16];
     snprintf(dbpath, sizeof(dbpath), "%.4000s/ota.db", s->data_dir);
-    if (db && !db_open_postgres(s, db, err, sizeof(err)))
-        return 1;
-    if (!db)
-        s->store = store_sqlite_open(dbpath, err, sizeof(err));
+    if (o->db)
+        return db_open_postgres(s, o->db, err, sizeof(err)) ? 0 : 1;
+    s->store = store_sqlite_open(dbpath, err, sizeof(err));
     if (!s->store) {
         fprintf(stderr, "ota-server: %s\n", err);
         return 1;
     }
-    if (!db)
-        printf("database: %s (sqlite, WAL)\n", dbpath);
+    printf("database: %s (sqlite, WAL)\n", dbpath);
+    return 0;
+}
+
+/* Storage, keys, admin token, then the HTTP daemon. 0 or an exit code. */
+static int start_server(struct server *s, const struct options *o, struct running *run)
+{
+    char err[512];
+    int rc = open_storage(s, o);
+    if (rc)
+        return rc;
     pthread_mutex_init(&s->seen.lock, NULL);
     pthread_mutex_init(&s->rollout_lock, NULL);
     pthread_mutex_init(&s->delta_lock, NULL);
-    int ok = manifest_key(s, manifest_key_path) && admin_token(s, reset_token, token_file);
-    for (int i = 0; ok && i < n_trusted_paths; i++)
-        ok = add_trusted(s, trusted_paths[i]);
+    int ok = manifest_key(s, o->manifest_key) && admin_token(s, o->reset_token, o->token_file);
+    for (int i = 0; ok && i < o->n_trusted; i++)
+        ok = add_trusted(s, o->trusted[i]);
     if (ok)
         ok = load_trusted_dir(s);
     if (!ok)
-        return cleanup(s, NULL, NULL, 1);
+        return 1;
     if (s->n_trusted == 0)
         printf("warning: no trusted firmware keys: release uploads will be refused "
                "(pass --trusted-key PUB.pem)\n");
@@ -484,6 +514,85 @@ int main(int argc, char **argv)
     s->delta_enabled = 0;
 #endif
     printf("delta updates: %s\n", s->delta_enabled ? "on" : "off");
+
+    struct http_opts ho = {.host = o->host, .port = o->port, .threads = o->threads,
+                           .access_log = o->access_log};
+    if (o->cert) {
+        run->cert_pem = read_text(o->cert);
+        run->key_pem = read_text(o->key);
+        if (!run->cert_pem || !run->key_pem) {
+            fprintf(stderr, "ota-server: cannot read %s\n", run->cert_pem ? o->key : o->cert);
+            return 1;
+        }
+        ho.tls_cert_pem = run->cert_pem;
+        ho.tls_key_pem = run->key_pem;
+    }
+    uint16_t bound = 0;
+    run->http = http_start(s, &ho, &bound, err, sizeof(err));
+    if (!run->http) {
+        fprintf(stderr, "ota-server: %s\n", err);
+        return 1;
+    }
+    run->tk.s = s;
+    pthread_mutex_init(&run->tk.lock, NULL);
+    pthread_cond_init(&run->tk.cond, NULL);
+    pthread_create(&run->ticker, NULL, ticker_main, &run->tk);
+    run->ticker_started = 1;
+    int v6 = strchr(o->host, ':') != NULL;
+    printf("listening on %s://%s%s%s:%u (%u threads%s)\n", o->cert ? "https" : "http",
+           v6 ? "[" : "", o->host, v6 ? "]" : "", bound, o->threads,
+           o->cert ? ", TLS 1.3" : "");
+    log_msg(LOG_INFO, "started", "version=%s listen=%s:%u data=\"%s\" store=%s",
+            OTA_SERVER_VERSION, o->host, bound, s->data_dir, s->store->ops->name);
+    return 0;
+}
+
+/* Waits for SIGTERM or SIGINT (blocked in every thread, taken here). */
+static int run_until_signal(const sigset_t *set)
+{
+    int sig = 0;
+    sigwait(set, &sig);
+    log_msg(LOG_INFO, "stopping", "signal=%d", sig);
+    return sig;
+}
+
+/* Stops serving, flushes the inventory queue and frees everything. */
+static void shutdown_server(struct server *s, struct running *run)
+{
+    atomic_store(&s->stopping, 1);
+    http_stop(run->http);
+    if (run->ticker_started) {
+        pthread_mutex_lock(&run->tk.lock);
+        run->tk.stop = 1;
+        pthread_cond_signal(&run->tk.cond);
+        pthread_mutex_unlock(&run->tk.lock);
+        pthread_join(run->ticker, NULL);
+        seen_flush(s);
+    }
+    campaign_cache_free(s);
+    if (s->store)
+        s->store->ops->close(s->store);
+    ota_key_free(s->manifest_key);
+    free(s->trusted);
+    free(s->seen.items);
+    free(run->cert_pem);
+    free(run->key_pem);
+}
+
+int main(int argc, char **argv)
+{
+    static struct server srv;
+    struct server *s = &srv;
+    struct options o;
+    struct running run;
+    memset(&run, 0, sizeof(run));
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    set_defaults(&o, s);
+    int rc = parse_options(argc, argv, &o, s);
+    if (rc >= 0)
+        return rc;
+    if ((rc = validate_options(&o, s)) != 0)
+        return rc;
 
     /* Signals: handled synchronously by the main thread only. */
     sigset_t set;
@@ -493,47 +602,14 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct http_opts ho = {.host = host, .port = port, .threads = threads,
-                           .access_log = access_log};
-    char *cert_pem = NULL, *key_pem = NULL;
-    if (cert) {
-        cert_pem = read_text(cert);
-        key_pem = read_text(key);
-        if (!cert_pem || !key_pem) {
-            fprintf(stderr, "ota-server: cannot read %s\n", cert_pem ? key : cert);
-            return cleanup(s, cert_pem, key_pem, 1);
-        }
-        ho.tls_cert_pem = cert_pem;
-        ho.tls_key_pem = key_pem;
+    rc = start_server(s, &o, &run);
+    if (rc == 0) {
+        int sig = run_until_signal(&set);
+        shutdown_server(s, &run);
+        log_msg(LOG_INFO, "stopped", "signal=%d", sig);
+        printf("stopped\n");
+        return 0;
     }
-    struct http_daemon *hd = http_start(s, &ho, &bound, err, sizeof(err));
-    if (!hd) {
-        fprintf(stderr, "ota-server: %s\n", err);
-        return cleanup(s, cert_pem, key_pem, 1);
-    }
-    struct ticker tk = {.s = s, .stop = 0};
-    pthread_mutex_init(&tk.lock, NULL);
-    pthread_cond_init(&tk.cond, NULL);
-    pthread_t tid;
-    pthread_create(&tid, NULL, ticker_main, &tk);
-    int v6 = strchr(host, ':') != NULL;
-    printf("listening on %s://%s%s%s:%u (%u threads%s)\n", cert ? "https" : "http",
-           v6 ? "[" : "", host, v6 ? "]" : "", bound, threads, cert ? ", TLS 1.3" : "");
-    log_msg(LOG_INFO, "started", "version=%s listen=%s:%u data=\"%s\" store=%s",
-            OTA_SERVER_VERSION, host, bound, s->data_dir, s->store->ops->name);
-
-    int sig = 0;
-    sigwait(&set, &sig);
-    log_msg(LOG_INFO, "stopping", "signal=%d", sig);
-    atomic_store(&s->stopping, 1);
-    http_stop(hd);
-    pthread_mutex_lock(&tk.lock);
-    tk.stop = 1;
-    pthread_cond_signal(&tk.cond);
-    pthread_mutex_unlock(&tk.lock);
-    pthread_join(tid, NULL);
-    seen_flush(s);
-    log_msg(LOG_INFO, "stopped", "signal=%d", sig);
-    printf("stopped\n");
-    return cleanup(s, cert_pem, key_pem, 0);
+    shutdown_server(s, &run);
+    return rc;
 }

@@ -10,8 +10,6 @@
 #include "jsonv.h"
 #include "server.h"
 
-json_t *device_json(const struct srv_device *d);
-
 static int count_segments(const char *p)
 {
     int n = 0;

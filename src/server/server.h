@@ -117,6 +117,16 @@ void api_device_route(struct server *s, struct http_req *r, struct http_resp *ou
 void api_artifact(struct server *s, struct http_req *r, struct http_resp *out,
                   const char *hex);
 
+/* api_admin.c: the JSON form of a device (admin API and the router's
+ * operations endpoints). */
+json_t *device_json(const struct srv_device *d);
+/* api_device.c: the API name of a device-campaign state ("downloading", ...;
+ * "unknown" out of range). */
+const char *dc_state_name(int st);
+/* api_device.c: GET .../reports of one device (admin and device APIs). */
+void list_reports(struct server *s, struct http_req *r, struct http_resp *out,
+                  const char *device_id);
+
 /* Route dispatch for the whole API (router.c). */
 void route_request(struct server *s, struct http_req *r, struct http_resp *out);
 
