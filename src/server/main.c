@@ -18,13 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ota/version.h"
+
 #include "campaign_cache.h"
 #include "http.h"
 #include "log.h"
 #include "rollout.h"
 #include "server.h"
-
-#define OTA_SERVER_VERSION "0.1.0"
 
 int64_t srv_now(struct server *s)
 {
@@ -421,7 +421,7 @@ static int parse_options(int argc, char **argv, struct options *o, struct server
         case O_INVFLUSH: s->inventory_flush = strtoll(optarg, &end, 10); break;
         case O_MKEY: o->manifest_key = optarg; break;
         case O_DB: o->db = optarg; break;
-        case O_VERSION: printf("ota-server %s\n", OTA_SERVER_VERSION); return 0;
+        case O_VERSION: printf("ota-server %s\n", OTA_VERSION); return 0;
         case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -543,7 +543,7 @@ static int start_server(struct server *s, const struct options *o, struct runnin
            v6 ? "[" : "", o->host, v6 ? "]" : "", bound, o->threads,
            o->cert ? ", TLS 1.3" : "");
     log_msg(LOG_INFO, "started", "version=%s listen=%s:%u data=\"%s\" store=%s",
-            OTA_SERVER_VERSION, o->host, bound, s->data_dir, s->store->ops->name);
+            OTA_VERSION, o->host, bound, s->data_dir, s->store->ops->name);
     return 0;
 }
 

@@ -213,3 +213,14 @@ def test_manifest_key_rotation(server_factory, fw, tmp_path):
                         str(pub_file), "--listen", "127.0.0.1:0"],
                        capture_output=True, text=True, timeout=20)
     assert p.returncode == 1 and "--manifest-key" in p.stderr
+
+
+def test_version_is_the_project_version():
+    """--version prints the CMake project() version (generated ota/version.h)."""
+    import os
+    top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "CMakeLists.txt")
+    with open(top) as f:
+        want = re.search(r"project\(ota VERSION (\S+)", f.read()).group(1)
+    p = subprocess.run([SERVER_BIN, "--version"], capture_output=True, text=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == f"ota-server {want}\n"
