@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "boot_internal.h"
+#include "hash_range.h"
 #include "ota/boot.h"
 
 /* Errors that say "the flash or the backend failed", not "this image is
@@ -18,31 +19,15 @@ static int is_fatal(ota_err e)
            e == OTA_ERR_CRYPTO || e == OTA_ERR_INVALID_ARG || e == OTA_ERR_INTERNAL;
 }
 
+/* SHA-256 of [off, off + len) of the device's flash, through its scratch. */
 static ota_err hash_flash(const struct ota_boot_dev *dev, uint32_t off, uint32_t len,
                           uint8_t out[OTA_SHA256_LEN])
 {
-    const struct ota_crypto *c = dev->crypto;
-    ota_sha256_ctx ctx;
-    uint8_t local[256];
-    uint8_t *buf = dev->buf && dev->buf_len ? dev->buf : local;
-    size_t cap = dev->buf && dev->buf_len ? dev->buf_len : sizeof local;
-    ota_err e = c->sha256_init(&ctx);
+    struct ota_flash_area area;
+    struct ota_reader r;
 
-    while (!e && len) {
-        uint32_t n = len < cap ? len : (uint32_t)cap;
-        e = ota_flash_read(dev->flash, off, buf, n);
-        if (!e)
-            e = c->sha256_update(&ctx, buf, n);
-        off += n;
-        len -= n;
-    }
-    if (!e)
-        return c->sha256_final(&ctx, out);
-    {
-        uint8_t junk[OTA_SHA256_LEN];
-        (void)c->sha256_final(&ctx, junk);
-    }
-    return e;
+    ota_reader_from_flash(&r, &area, dev->flash, 0, ota_flash_size(dev->flash));
+    return ota_hash_range(dev->crypto, &r, off, len, dev->buf, dev->buf_len, out, NULL, NULL);
 }
 
 static int dev_ok(const struct ota_boot_dev *dev)

@@ -13,8 +13,7 @@
 #include "ota/image.h"
 #include "le.h"
 #include "diag.h"
-
-#define HASH_STACK_BUF 256u
+#include "hash_range.h"
 
 void ota_image_header_decode(const uint8_t raw[OTA_IMAGE_HEADER_SIZE],
                              struct ota_image_header *hdr)
@@ -280,34 +279,6 @@ ota_err ota_image_parse(const struct ota_reader *r, struct ota_image_info *info,
     return OTA_OK;
 }
 
-static ota_err hash_region(const struct ota_reader *r, const struct ota_verify_params *p,
-                           uint32_t len, uint8_t out[OTA_SHA256_LEN], struct ota_diag *d)
-{
-    uint8_t stack_buf[HASH_STACK_BUF];
-    uint8_t *buf = p->buf && p->buf_len ? p->buf : stack_buf;
-    size_t cap = p->buf && p->buf_len ? p->buf_len : sizeof(stack_buf);
-    ota_sha256_ctx ctx;
-    uint32_t off = 0;
-    ota_err e;
-
-    if ((e = p->crypto->sha256_init(&ctx)) != OTA_OK)
-        return ota_diag_fail(d, e, "SHA-256 init", 0);
-    while (off < len) {
-        size_t n = len - off < cap ? len - off : cap;
-        if ((e = r->read(r->ctx, off, buf, n)) != OTA_OK) {
-            uint8_t scrap[OTA_SHA256_LEN];
-            p->crypto->sha256_final(&ctx, scrap);
-            return ota_diag_fail(d, e, "signed region", off);
-        }
-        if ((e = p->crypto->sha256_update(&ctx, buf, n)) != OTA_OK)
-            return ota_diag_fail(d, e, "SHA-256 update", off);
-        off += (uint32_t)n;
-    }
-    if ((e = p->crypto->sha256_final(&ctx, out)) != OTA_OK)
-        return ota_diag_fail(d, e, "SHA-256 final", 0);
-    return OTA_OK;
-}
-
 /* Which trusted key does the image name? Returns its index or -1. */
 static ota_err find_key(const struct ota_reader *r, const struct ota_verify_params *p,
                         struct ota_image_info *info, struct ota_diag *d)
@@ -366,7 +337,8 @@ ota_err ota_image_verify(const struct ota_reader *r, const struct ota_verify_par
         return ota_diag_fail(d, OTA_ERR_IMAGE_TLV_MISSING, "ECDSA signature TLV (0x22)",
                              info->signed_size);
 
-    if ((e = hash_region(r, p, info->signed_size, digest, d)) != OTA_OK)
+    if ((e = ota_hash_range(p->crypto, r, 0, info->signed_size, p->buf, p->buf_len, digest, d,
+                            "signed region")) != OTA_OK)
         return e;
     if (ota_ct_memcmp(digest, info->hash, OTA_SHA256_LEN) != 0)
         return ota_diag_fail(d, OTA_ERR_IMAGE_HASH_MISMATCH,

@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include "hash_range.h"
+
 static ota_err fail(struct ota_update *u, ota_err e, const char *field, uint32_t off)
 {
     if (u->diag && field) {
@@ -36,42 +38,33 @@ static ota_err fail_values(struct ota_update *u, ota_err e, const char *field,
     return e;
 }
 
+/* A reader over the whole flash of dev, for the hashing helpers. */
+static void flash_reader(const struct ota_boot_dev *dev, struct ota_reader *r,
+                         struct ota_flash_area *area)
+{
+    ota_reader_from_flash(r, area, dev->flash, 0, ota_flash_size(dev->flash));
+}
+
 /* Hash [off, off + len) of flash into ctx (ctx already initialised). */
 static ota_err hash_flash(const struct ota_boot_dev *dev, uint32_t off, uint32_t len,
                           ota_sha256_ctx *ctx)
 {
-    uint8_t local[256];
-    uint8_t *buf = local;
-    size_t cap = sizeof local;
+    struct ota_flash_area area;
+    struct ota_reader r;
 
-    if (dev->buf && dev->buf_len > cap) {
-        buf = dev->buf;
-        cap = dev->buf_len;
-    }
-    while (len) {
-        uint32_t n = len < cap ? len : (uint32_t)cap;
-        ota_err e = ota_flash_read(dev->flash, off, buf, n);
-        if (e)
-            return e;
-        e = dev->crypto->sha256_update(ctx, buf, n);
-        if (e)
-            return e;
-        off += n;
-        len -= n;
-    }
-    return OTA_OK;
+    flash_reader(dev, &r, &area);
+    return ota_hash_range_feed(dev->crypto, ctx, &r, off, len, dev->buf, dev->buf_len, NULL,
+                               NULL);
 }
 
 static ota_err digest_flash(const struct ota_boot_dev *dev, uint32_t off, uint32_t len,
                             uint8_t out[OTA_SHA256_LEN])
 {
-    ota_sha256_ctx ctx;
-    ota_err e = dev->crypto->sha256_init(&ctx);
-    if (!e)
-        e = hash_flash(dev, off, len, &ctx);
-    if (!e)
-        e = dev->crypto->sha256_final(&ctx, out);
-    return e;
+    struct ota_flash_area area;
+    struct ota_reader r;
+
+    flash_reader(dev, &r, &area);
+    return ota_hash_range(dev->crypto, &r, off, len, dev->buf, dev->buf_len, out, NULL, NULL);
 }
 
 /* SHA-256 of a copy of ctx, leaving ctx usable. */
