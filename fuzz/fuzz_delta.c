@@ -11,7 +11,7 @@
 
 #include "ota/delta.h"
 #include "fuzz_delta_input.h"
-#include "../src/core/le.h"
+#include "le.h"
 
 struct sink {
     uint32_t pos, cap;

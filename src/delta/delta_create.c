@@ -9,8 +9,8 @@
 
 #include "ota/delta.h"
 #include "delta_host.h"
-#include "../core/delta_internal.h"
-#include "../core/le.h"
+#include "delta_internal.h"
+#include "le.h"
 
 /* Count candidate branch instructions, to skip filters that cannot pay. */
 static size_t count_candidates(uint8_t filter, const uint8_t *img, size_t len)

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "delta_host.h"
-#include "../core/delta_internal.h"
+#include "delta_internal.h"
 
 ota_err dbuf_put(struct dbuf *b, uint8_t byte)
 {

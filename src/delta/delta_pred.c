@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "delta_host.h"
-#include "../core/delta_internal.h"
-#include "../core/le.h"
+#include "delta_internal.h"
+#include "le.h"
 
 #define MAP_MIN_RUN 64u /* shorter runs do not say much about where code went */
 

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/le.h"
+#include "le.h"
 #include "errmsg.h"
 
 /* Append one TLV (type u16 LE, length u16 LE, value) at buf + *off. */

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "ota/sim.h"
-#include "../core/le.h"
+#include "le.h"
 
 #define HDR_SIZE 128u
 static const char MAGIC[8] = {'O', 'T', 'A', 'S', 'I', 'M', 'F', '1'};

@@ -19,7 +19,7 @@
 #include "ota/host.h"
 #include "ota/image_build.h"
 #include "tool.h"
-#include "../core/le.h"
+#include "le.h"
 
 static void help(FILE *f)
 {

@@ -13,7 +13,7 @@
 #include "ota/error.h"
 #include "ota/image.h"
 
-#include "../host/exit_codes.h" /* enum ota_exit: shared by every program */
+#include "exit_codes.h" /* enum ota_exit: shared by every program */
 
 /* The text block `ota --help` prints for the exit codes. */
 extern const char ota_exit_codes_help[];
