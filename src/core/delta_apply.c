@@ -238,232 +238,292 @@ static void after_command(struct ota_delta_apply *st)
         st->phase = PH_DONE;
 }
 
-/* Decode one symbol group. The caller guarantees enough buffered input. */
-static ota_err step(struct ota_delta_apply *st)
+/* The range decoder's first five bytes. */
+static ota_err op_init(struct ota_delta_apply *st)
+{
+    uint8_t first = rc_byte(st);
+    st->rc_code = 0;
+    for (int i = 0; i < 4; i++)
+        st->rc_code = (st->rc_code << 8) | rc_byte(st);
+    st->rc_range = 0xFFFFFFFFu;
+    if (first != 0 || st->rc_code == 0xFFFFFFFFu)
+        return da_fail(st, OTA_ERR_DELTA_CORRUPT, "range coder start",
+                       OTA_DELTA_HEADER_SIZE, 0, first, 1);
+    st->op = OP_MAP_COUNT;
+    return st->err;
+}
+
+/* The number of address map entries. */
+static ota_err op_map_count(struct ota_delta_apply *st)
+{
+    uint32_t off = da_patch_off(st);
+    uint32_t n = rc_num(st, DM_NUM_MAP);
+    if (st->err)
+        return st->err;
+    if (n > OTA_DELTA_MAP_MAX)
+        return da_fail(st, OTA_ERR_DELTA_CORRUPT, "address map entries", off,
+                       OTA_DELTA_MAP_MAX, n, 1);
+    st->map_count = n;
+    st->map_n = 0;
+    st->op = n ? OP_MAP_ENTRY : OP_VMAP_COUNT;
+    return st->err;
+}
+
+/* One address map entry (old offset, displacement). */
+static ota_err op_map_entry(struct ota_delta_apply *st)
 {
     const struct ota_delta_header *h = &st->hdr;
-    switch (st->op) {
-    case OP_INIT: {
-        uint8_t first = rc_byte(st);
-        st->rc_code = 0;
-        for (int i = 0; i < 4; i++)
-            st->rc_code = (st->rc_code << 8) | rc_byte(st);
-        st->rc_range = 0xFFFFFFFFu;
-        if (first != 0 || st->rc_code == 0xFFFFFFFFu)
-            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "range coder start",
-                           OTA_DELTA_HEADER_SIZE, 0, first, 1);
-        st->op = OP_MAP_COUNT;
-        break;
-    }
-    case OP_MAP_COUNT: {
-        uint32_t off = da_patch_off(st);
-        uint32_t n = rc_num(st, DM_NUM_MAP);
+    uint32_t off = da_patch_off(st);
+    uint32_t i = st->map_n;
+    uint32_t delta = rc_num(st, DM_NUM_MAP);
+    unsigned neg = rc_bit(st, st->probs + DM_P_MAP_SIGN);
+    uint32_t dd = rc_num(st, DM_NUM_SEEK);
+    if (st->err)
+        return st->err;
+    uint32_t prev = i ? st->map_old[i - 1u] : 0u;
+    if ((i && delta == 0) || (uint64_t)prev + delta >= h->old_len)
+        return da_fail(st, OTA_ERR_DELTA_CORRUPT, "address map offset", off,
+                       h->old_len, (uint32_t)(prev + delta), 1);
+    uint32_t pd = i ? (uint32_t)st->map_disp[i - 1u] : 0u;
+    st->map_old[i] = prev + delta;
+    st->map_disp[i] = (int32_t)(neg ? pd - dd : pd + dd);
+    st->map_n = i + 1u;
+    if (st->map_n == st->map_count)
+        st->op = OP_VMAP_COUNT;
+    return st->err;
+}
+
+/* The number of value map entries. */
+static ota_err op_vmap_count(struct ota_delta_apply *st)
+{
+    const struct ota_delta_header *h = &st->hdr;
+    uint32_t off = da_patch_off(st);
+    uint32_t n = rc_num(st, DM_NUM_MAP);
+    if (st->err)
+        return st->err;
+    if (n > OTA_DELTA_VMAP_MAX)
+        return da_fail(st, OTA_ERR_DELTA_CORRUPT, "value map entries", off,
+                       OTA_DELTA_VMAP_MAX, n, 1);
+    st->vmap_count = n;
+    st->vmap_n = 0;
+    st->op = n ? OP_VMAP_ENTRY : OP_SEEK;
+    if (!n && h->new_len == 0)
+        st->phase = PH_DONE;
+    return st->err;
+}
+
+/* One value map entry (start, displacement). */
+static ota_err op_vmap_entry(struct ota_delta_apply *st)
+{
+    uint32_t off = da_patch_off(st);
+    uint32_t i = st->vmap_n;
+    uint32_t delta = rc_num(st, DM_NUM_MAP);
+    unsigned neg = rc_bit(st, st->probs + DM_P_MAP_SIGN);
+    uint32_t dd = rc_num(st, DM_NUM_SEEK);
+    if (st->err)
+        return st->err;
+    uint32_t prev = i ? st->vmap_start[i - 1u] : 0u;
+    if ((i && delta == 0) || (uint64_t)prev + delta > 0xFFFFFFFEu)
+        return da_fail(st, OTA_ERR_DELTA_CORRUPT, "value map start", off, 0xFFFFFFFEu,
+                       prev + delta, 1);
+    uint32_t pd = i ? (uint32_t)st->vmap_disp[i - 1u] : 0u;
+    st->vmap_start[i] = prev + delta;
+    st->vmap_disp[i] = (int32_t)(neg ? pd - dd : pd + dd);
+    st->vmap_n = i + 1u;
+    if (st->vmap_n == st->vmap_count)
+        st->op = OP_VMAP_END;
+    return st->err;
+}
+
+/* The end of the value map's last range. */
+static ota_err op_vmap_end(struct ota_delta_apply *st)
+{
+    const struct ota_delta_header *h = &st->hdr;
+    uint32_t off = da_patch_off(st);
+    uint32_t d = rc_num(st, DM_NUM_MAP);
+    if (st->err)
+        return st->err;
+    uint64_t end = (uint64_t)st->vmap_start[st->vmap_n - 1u] + 1u + d;
+    if (end > 0xFFFFFFFFu)
+        return da_fail(st, OTA_ERR_DELTA_CORRUPT, "value map end", off, 0xFFFFFFFFu,
+                       (uint32_t)end, 1);
+    st->vmap_end = (uint32_t)end;
+    st->op = OP_SEEK;
+    if (h->new_len == 0)
+        st->phase = PH_DONE;
+    return st->err;
+}
+
+/* A command's position in the old image: a repeated displacement or a seek. */
+static ota_err op_seek(struct ota_delta_apply *st)
+{
+    const struct ota_delta_header *h = &st->hdr;
+    uint32_t off = da_patch_off(st);
+    unsigned is_rep = rc_bit(st, st->probs + DM_P_IS_REP + st->last_rep);
+    st->last_rep = (uint8_t)is_rep;
+    unsigned r = DM_REPS - 1u;
+    if (is_rep) {
+        r = rc_bit(st, st->probs + DM_P_REP_IDX + 1) << 1;
+        r |= rc_bit(st, st->probs + DM_P_REP_IDX + 2 + (r >> 1));
+        uint32_t to = st->new_pos + st->reps[r];
+        if (to > h->old_len)
+            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "repeated displacement out of the old image",
+                           off, h->old_len, to, 1);
+        st->old_pos = to;
+    } else if (rc_bit(st, st->probs + DM_P_SEEK_ZERO)) {
+        unsigned neg = rc_bit(st, st->probs + DM_P_SEEK_SIGN);
+        uint32_t mag = rc_num(st, DM_NUM_SEEK);
         if (st->err)
             return st->err;
-        if (n > OTA_DELTA_MAP_MAX)
-            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "address map entries", off,
-                           OTA_DELTA_MAP_MAX, n, 1);
-        st->map_count = n;
-        st->map_n = 0;
-        st->op = n ? OP_MAP_ENTRY : OP_VMAP_COUNT;
-        break;
+        uint64_t m = (uint64_t)mag + 1u;
+        if (neg ? m > st->old_pos : (uint64_t)st->old_pos + m > h->old_len)
+            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "seek out of the old image",
+                           off, h->old_len, (uint32_t)(neg ? st->old_pos - m : st->old_pos + m), 1);
+        st->old_pos = neg ? st->old_pos - (uint32_t)m : st->old_pos + (uint32_t)m;
     }
-    case OP_MAP_ENTRY: {
-        uint32_t off = da_patch_off(st);
-        uint32_t i = st->map_n;
-        uint32_t delta = rc_num(st, DM_NUM_MAP);
-        unsigned neg = rc_bit(st, st->probs + DM_P_MAP_SIGN);
-        uint32_t dd = rc_num(st, DM_NUM_SEEK);
-        if (st->err)
-            return st->err;
-        uint32_t prev = i ? st->map_old[i - 1u] : 0u;
-        if ((i && delta == 0) || (uint64_t)prev + delta >= h->old_len)
-            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "address map offset", off,
-                           h->old_len, (uint32_t)(prev + delta), 1);
-        uint32_t pd = i ? (uint32_t)st->map_disp[i - 1u] : 0u;
-        st->map_old[i] = prev + delta;
-        st->map_disp[i] = (int32_t)(neg ? pd - dd : pd + dd);
-        st->map_n = i + 1u;
-        if (st->map_n == st->map_count)
-            st->op = OP_VMAP_COUNT;
-        break;
-    }
-    case OP_VMAP_COUNT: {
-        uint32_t off = da_patch_off(st);
-        uint32_t n = rc_num(st, DM_NUM_MAP);
-        if (st->err)
-            return st->err;
-        if (n > OTA_DELTA_VMAP_MAX)
-            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "value map entries", off,
-                           OTA_DELTA_VMAP_MAX, n, 1);
-        st->vmap_count = n;
-        st->vmap_n = 0;
-        st->op = n ? OP_VMAP_ENTRY : OP_SEEK;
-        if (!n && h->new_len == 0)
-            st->phase = PH_DONE;
-        break;
-    }
-    case OP_VMAP_ENTRY: {
-        uint32_t off = da_patch_off(st);
-        uint32_t i = st->vmap_n;
-        uint32_t delta = rc_num(st, DM_NUM_MAP);
-        unsigned neg = rc_bit(st, st->probs + DM_P_MAP_SIGN);
-        uint32_t dd = rc_num(st, DM_NUM_SEEK);
-        if (st->err)
-            return st->err;
-        uint32_t prev = i ? st->vmap_start[i - 1u] : 0u;
-        if ((i && delta == 0) || (uint64_t)prev + delta > 0xFFFFFFFEu)
-            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "value map start", off, 0xFFFFFFFEu,
-                           prev + delta, 1);
-        uint32_t pd = i ? (uint32_t)st->vmap_disp[i - 1u] : 0u;
-        st->vmap_start[i] = prev + delta;
-        st->vmap_disp[i] = (int32_t)(neg ? pd - dd : pd + dd);
-        st->vmap_n = i + 1u;
-        if (st->vmap_n == st->vmap_count)
-            st->op = OP_VMAP_END;
-        break;
-    }
-    case OP_VMAP_END: {
-        uint32_t off = da_patch_off(st);
-        uint32_t d = rc_num(st, DM_NUM_MAP);
-        if (st->err)
-            return st->err;
-        uint64_t end = (uint64_t)st->vmap_start[st->vmap_n - 1u] + 1u + d;
-        if (end > 0xFFFFFFFFu)
-            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "value map end", off, 0xFFFFFFFFu,
-                           (uint32_t)end, 1);
-        st->vmap_end = (uint32_t)end;
-        st->op = OP_SEEK;
-        if (h->new_len == 0)
-            st->phase = PH_DONE;
-        break;
-    }
-    case OP_SEEK: {
-        uint32_t off = da_patch_off(st);
-        unsigned is_rep = rc_bit(st, st->probs + DM_P_IS_REP + st->last_rep);
-        st->last_rep = (uint8_t)is_rep;
-        unsigned r = DM_REPS - 1u;
-        if (is_rep) {
-            r = rc_bit(st, st->probs + DM_P_REP_IDX + 1) << 1;
-            r |= rc_bit(st, st->probs + DM_P_REP_IDX + 2 + (r >> 1));
-            uint32_t to = st->new_pos + st->reps[r];
-            if (to > h->old_len)
-                return da_fail(st, OTA_ERR_DELTA_CORRUPT, "repeated displacement out of the old image",
-                               off, h->old_len, to, 1);
-            st->old_pos = to;
-        } else if (rc_bit(st, st->probs + DM_P_SEEK_ZERO)) {
-            unsigned neg = rc_bit(st, st->probs + DM_P_SEEK_SIGN);
-            uint32_t mag = rc_num(st, DM_NUM_SEEK);
-            if (st->err)
-                return st->err;
-            uint64_t m = (uint64_t)mag + 1u;
-            if (neg ? m > st->old_pos : (uint64_t)st->old_pos + m > h->old_len)
-                return da_fail(st, OTA_ERR_DELTA_CORRUPT, "seek out of the old image",
-                               off, h->old_len, (uint32_t)(neg ? st->old_pos - m : st->old_pos + m), 1);
-            st->old_pos = neg ? st->old_pos - (uint32_t)m : st->old_pos + (uint32_t)m;
-        }
-        for (; r > 0; r--)
-            st->reps[r] = st->reps[r - 1u];
-        st->reps[0] = st->old_pos - st->new_pos;
-        st->op = OP_DIFF_LEN;
-        break;
-    }
-    case OP_DIFF_LEN: {
-        uint32_t off = da_patch_off(st);
-        uint32_t n = rc_num(st, DM_NUM_DIFF_LEN);
-        if (st->err)
-            return st->err;
-        if ((uint64_t)st->old_pos + n > h->old_len)
-            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "diff run past the old image",
-                           off, h->old_len - st->old_pos, n, 1);
-        if ((uint64_t)st->new_pos + n > h->new_len)
-            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "diff run past the new image",
-                           off, h->new_len - st->new_pos, n, 1);
-        st->remaining = n;
-        st->diff_run = n;
-        st->pred_left = 0;
-        st->op = n ? OP_DIFF : OP_EXTRA_LEN;
-        break;
-    }
-    case OP_DIFF: {
-        uint8_t ob, d;
-        ota_err e;
-        uint32_t np = st->new_pos, lane = dm_lane(np);
-        if (st->pred_left == 0 && h->flags && st->remaining >= 4u) {
-            uint8_t o4[4];
-            for (uint32_t i = 0; i < 4u; i++) {
-                e = old_byte(st, st->old_pos + i, &o4[i]);
-                if (e != OTA_OK)
-                    return e;
-            }
-            const struct dm_pred m = {st->map_old,   st->map_disp, st->map_n,
-                                      st->vmap_start, st->vmap_disp, st->vmap_n,
-                                      st->vmap_end,  h->flags,     h->ptr_base,
-                                      h->old_len};
-            if (ota_delta_predict(&m, o4, st->old_pos, np, st->pred))
-                st->pred_left = 4;
-        }
-        unsigned predicted = st->pred_left != 0;
-        if (predicted) {
-            ob = st->pred[4u - st->pred_left];
-            st->pred_left--;
-        } else {
-            e = old_byte(st, st->old_pos, &ob);
+    for (; r > 0; r--)
+        st->reps[r] = st->reps[r - 1u];
+    st->reps[0] = st->old_pos - st->new_pos;
+    st->op = OP_DIFF_LEN;
+    return st->err;
+}
+
+/* The length of a command's diff run. */
+static ota_err op_diff_len(struct ota_delta_apply *st)
+{
+    const struct ota_delta_header *h = &st->hdr;
+    uint32_t off = da_patch_off(st);
+    uint32_t n = rc_num(st, DM_NUM_DIFF_LEN);
+    if (st->err)
+        return st->err;
+    if ((uint64_t)st->old_pos + n > h->old_len)
+        return da_fail(st, OTA_ERR_DELTA_CORRUPT, "diff run past the old image",
+                       off, h->old_len - st->old_pos, n, 1);
+    if ((uint64_t)st->new_pos + n > h->new_len)
+        return da_fail(st, OTA_ERR_DELTA_CORRUPT, "diff run past the new image",
+                       off, h->new_len - st->new_pos, n, 1);
+    st->remaining = n;
+    st->diff_run = n;
+    st->pred_left = 0;
+    st->op = n ? OP_DIFF : OP_EXTRA_LEN;
+    return st->err;
+}
+
+/* One byte of a diff run: old (or predicted) byte plus the coded difference. */
+static ota_err op_diff(struct ota_delta_apply *st)
+{
+    const struct ota_delta_header *h = &st->hdr;
+    uint8_t ob, d;
+    ota_err e;
+    uint32_t np = st->new_pos, lane = dm_lane(np);
+    if (st->pred_left == 0 && h->flags && st->remaining >= 4u) {
+        uint8_t o4[4];
+        for (uint32_t i = 0; i < 4u; i++) {
+            e = old_byte(st, st->old_pos + i, &o4[i]);
             if (e != OTA_OK)
                 return e;
         }
-        if (!rc_bit(st, st->probs + DM_P_ZERO + dm_zero_ctx(np, st->hist, predicted))) {
-            d = 0;
-            st->hist <<= 1;
-        } else {
-            if (rc_bit(st, st->probs + DM_P_REP + dm_rep_ctx(np, st->hist)))
-                d = (uint8_t)(st->last_diff >> (8u * lane));
-            else
-                d = (uint8_t)rc_tree8(st, st->probs + DM_P_DIFF + lane * 256u, DM_DIFF_SHIFT);
-            st->last_diff = (st->last_diff & ~(0xFFu << (8u * lane))) |
-                            ((uint32_t)d << (8u * lane));
-            st->hist = (st->hist << 1) | 1u;
-        }
-        st->old_pos++;
-        e = out_put(st, (uint8_t)(ob + d));
+        const struct dm_pred m = {st->map_old,   st->map_disp, st->map_n,
+                                  st->vmap_start, st->vmap_disp, st->vmap_n,
+                                  st->vmap_end,  h->flags,     h->ptr_base,
+                                  h->old_len};
+        if (ota_delta_predict(&m, o4, st->old_pos, np, st->pred))
+            st->pred_left = 4;
+    }
+    unsigned predicted = st->pred_left != 0;
+    if (predicted) {
+        ob = st->pred[4u - st->pred_left];
+        st->pred_left--;
+    } else {
+        e = old_byte(st, st->old_pos, &ob);
         if (e != OTA_OK)
             return e;
-        if (--st->remaining == 0)
-            st->op = OP_EXTRA_LEN;
-        break;
     }
-    case OP_EXTRA_LEN: {
-        uint32_t off = da_patch_off(st);
-        uint32_t n = rc_num(st, DM_NUM_EXTRA_LEN);
-        if (st->err)
-            return st->err;
-        if ((uint64_t)st->new_pos + n > h->new_len)
-            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "literal run past the new image",
-                           off, h->new_len - st->new_pos, n, 1);
-        if (n == 0 && st->diff_run == 0)
-            return da_fail(st, OTA_ERR_DELTA_CORRUPT, "empty command", off, 1, 0, 1);
-        st->remaining = n;
-        if (n)
-            st->op = OP_EXTRA;
+    if (!rc_bit(st, st->probs + DM_P_ZERO + dm_zero_ctx(np, st->hist, predicted))) {
+        d = 0;
+        st->hist <<= 1;
+    } else {
+        if (rc_bit(st, st->probs + DM_P_REP + dm_rep_ctx(np, st->hist)))
+            d = (uint8_t)(st->last_diff >> (8u * lane));
         else
-            after_command(st);
-        break;
+            d = (uint8_t)rc_tree8(st, st->probs + DM_P_DIFF + lane * 256u, DM_DIFF_SHIFT);
+        st->last_diff = (st->last_diff & ~(0xFFu << (8u * lane))) |
+                        ((uint32_t)d << (8u * lane));
+        st->hist = (st->hist << 1) | 1u;
     }
-    case OP_EXTRA: {
-        uint8_t b = (uint8_t)rc_tree8(st, st->probs + DM_P_LIT + dm_lit_ctx(st->last_lit, st->new_pos) * 256u,
-                                        DM_LIT_SHIFT);
-        st->last_lit = b;
-        ota_err e = out_put(st, b);
-        if (e != OTA_OK)
-            return e;
-        if (--st->remaining == 0)
-            after_command(st);
-        break;
-    }
+    st->old_pos++;
+    e = out_put(st, (uint8_t)(ob + d));
+    if (e != OTA_OK)
+        return e;
+    if (--st->remaining == 0)
+        st->op = OP_EXTRA_LEN;
+    return st->err;
+}
+
+/* The length of a command's literal run. */
+static ota_err op_extra_len(struct ota_delta_apply *st)
+{
+    const struct ota_delta_header *h = &st->hdr;
+    uint32_t off = da_patch_off(st);
+    uint32_t n = rc_num(st, DM_NUM_EXTRA_LEN);
+    if (st->err)
+        return st->err;
+    if ((uint64_t)st->new_pos + n > h->new_len)
+        return da_fail(st, OTA_ERR_DELTA_CORRUPT, "literal run past the new image",
+                       off, h->new_len - st->new_pos, n, 1);
+    if (n == 0 && st->diff_run == 0)
+        return da_fail(st, OTA_ERR_DELTA_CORRUPT, "empty command", off, 1, 0, 1);
+    st->remaining = n;
+    if (n)
+        st->op = OP_EXTRA;
+    else
+        after_command(st);
+    return st->err;
+}
+
+/* One literal byte. */
+static ota_err op_extra(struct ota_delta_apply *st)
+{
+    uint8_t b = (uint8_t)rc_tree8(st, st->probs + DM_P_LIT + dm_lit_ctx(st->last_lit, st->new_pos) * 256u,
+                                    DM_LIT_SHIFT);
+    st->last_lit = b;
+    ota_err e = out_put(st, b);
+    if (e != OTA_OK)
+        return e;
+    if (--st->remaining == 0)
+        after_command(st);
+    return st->err;
+}
+
+/* Decode one symbol group. The caller guarantees enough buffered input. */
+static ota_err step(struct ota_delta_apply *st)
+{
+    switch (st->op) {
+    case OP_INIT:
+        return op_init(st);
+    case OP_MAP_COUNT:
+        return op_map_count(st);
+    case OP_MAP_ENTRY:
+        return op_map_entry(st);
+    case OP_VMAP_COUNT:
+        return op_vmap_count(st);
+    case OP_VMAP_ENTRY:
+        return op_vmap_entry(st);
+    case OP_VMAP_END:
+        return op_vmap_end(st);
+    case OP_SEEK:
+        return op_seek(st);
+    case OP_DIFF_LEN:
+        return op_diff_len(st);
+    case OP_DIFF:
+        return op_diff(st);
+    case OP_EXTRA_LEN:
+        return op_extra_len(st);
+    case OP_EXTRA:
+        return op_extra(st);
     default:
         return da_fail(st, OTA_ERR_INTERNAL, "decoder state", 0, 0, st->op, 1);
     }
-    return st->err;
 }
 
 /* ---- header, base check, feed, finish ----------------------------------- */
