@@ -207,33 +207,251 @@ static void print_tlvs(const json_t *area, const char *title)
     }
 }
 
-int ota_cmd_inspect(int argc, char **argv)
+/* What inspect read from the file and what the core parser said about it. */
+struct inspection {
+    const char *path;
+    const uint8_t *d;
+    size_t n;
+    struct ota_image_header h;
+    struct ota_image_info info;
+    struct ota_diag diag;
+    ota_err rc;
+    const char *prot_problem, *unprot_problem;
+    uint64_t prot_end; /* end of the protected TLV area (as the header says) */
+    char vs[32];       /* the header's version as text */
+};
+
+static json_t *header_json(struct inspection *in)
+{
+    const struct ota_image_header *h = &in->h;
+    json_t *hdrj = json_object();
+    json_object_set_new(hdrj, "magic", json_integer(h->magic));
+    json_object_set_new(hdrj, "magic_ok", json_boolean(h->magic == OTA_IMAGE_MAGIC));
+    json_object_set_new(hdrj, "load_addr", json_integer(h->load_addr));
+    json_object_set_new(hdrj, "hdr_size", json_integer(h->hdr_size));
+    json_object_set_new(hdrj, "protect_tlv_size", json_integer(h->protect_tlv_size));
+    json_object_set_new(hdrj, "img_size", json_integer(h->img_size));
+    json_object_set_new(hdrj, "flags", json_integer(h->flags));
+    json_object_set_new(hdrj, "flag_names", flags_json(h->flags));
+    json_object_set_new(hdrj, "version",
+                        json_string(ota_image_version_str(&h->version, in->vs, sizeof(in->vs))));
+    json_object_set_new(hdrj, "pad1", json_integer(ota_le_get32(in->d + 28)));
+    return hdrj;
+}
+
+/* Both TLV areas, walked with bounds checks even when the parser refused. */
+static void add_tlv_areas(json_t *root, struct inspection *in)
+{
+    const struct ota_image_header *h = &in->h;
+    uint64_t payload_end = (uint64_t)h->hdr_size + h->img_size;
+    json_t *prot = json_object(), *unprot = json_object();
+
+    in->prot_end = payload_end;
+    if (h->magic == OTA_IMAGE_MAGIC && h->hdr_size >= OTA_IMAGE_HEADER_SIZE) {
+        if (h->protect_tlv_size) {
+            walk(in->d, in->n, payload_end, OTA_TLV_PROT_INFO_MAGIC, prot, &in->prot_problem);
+            in->prot_end = payload_end + h->protect_tlv_size;
+        }
+        walk(in->d, in->n, in->prot_end, OTA_TLV_INFO_MAGIC, unprot, &in->unprot_problem);
+    }
+    if (in->prot_problem)
+        json_object_set_new(prot, "problem", json_string(in->prot_problem));
+    if (in->unprot_problem)
+        json_object_set_new(unprot, "problem", json_string(in->unprot_problem));
+    json_object_set_new(root, "protected_tlvs", prot);
+    json_object_set_new(root, "tlvs", unprot);
+}
+
+static void set_hex(json_t *obj, const char *key, const uint8_t *p, size_t len)
+{
+    char *hx = hexdup(p, len);
+    json_object_set_new(obj, key, json_string(hx ? hx : ""));
+    free(hx);
+}
+
+/* Hash as recorded vs as recomputed over header + payload + protected TLVs. */
+static json_t *sha256_json(const struct inspection *in)
+{
+    uint8_t digest[OTA_SHA256_LEN];
+    json_t *hj = json_object();
+    uint64_t signed_len = in->rc == OTA_OK ? in->info.signed_size : in->prot_end;
+
+    if (signed_len <= in->n &&
+        ota_sha256(ota_crypto_openssl(), in->d, (size_t)signed_len, digest) == OTA_OK) {
+        set_hex(hj, "computed", digest, sizeof(digest));
+        if (in->info.has_hash) {
+            set_hex(hj, "recorded", in->info.hash, sizeof(in->info.hash));
+            json_object_set_new(hj, "match", json_boolean(memcmp(digest, in->info.hash,
+                                                                 sizeof(digest)) == 0));
+        }
+        json_object_set_new(hj, "covers_bytes", json_integer((json_int_t)signed_len));
+    }
+    return hj;
+}
+
+/* Key hash, signature, security counter and hardware id. */
+static void add_metadata(json_t *root, const struct inspection *in)
+{
+    const struct ota_image_info *info = &in->info;
+    if (info->has_keyhash)
+        set_hex(root, "key_hash", info->keyhash, sizeof(info->keyhash));
+    json_object_set_new(root, "signature_present", json_boolean(info->has_signature));
+    if (info->has_security_counter)
+        json_object_set_new(root, "security_counter", json_integer(info->security_counter));
+    if (info->hw_id_len) {
+        char id[2 * OTA_HW_ID_MAX + 3];
+        tool_format_hw_id(info->hw_id, info->hw_id_len, id, sizeof(id));
+        json_object_set_new(root, "hw_id", json_string(id));
+    }
+}
+
+static json_t *sizes_json(const struct inspection *in)
+{
+    const struct ota_image_info *info = &in->info;
+    json_t *sizes = json_object();
+    json_object_set_new(sizes, "header", json_integer(in->h.hdr_size));
+    json_object_set_new(sizes, "payload", json_integer(in->h.img_size));
+    json_object_set_new(sizes, "protected_tlvs", json_integer(in->h.protect_tlv_size));
+    if (in->rc == OTA_OK) {
+        json_object_set_new(sizes, "tlvs", json_integer(info->total_size - info->signed_size));
+        json_object_set_new(sizes, "signed", json_integer(info->signed_size));
+        json_object_set_new(sizes, "image", json_integer(info->total_size));
+        json_object_set_new(sizes, "after_image",
+                            json_integer((json_int_t)(in->n - info->total_size)));
+    }
+    return sizes;
+}
+
+/* The core parser's verdict, with the failing field when it refused. */
+static json_t *structure_json(const struct inspection *in)
+{
+    const struct ota_diag *diag = &in->diag;
+    json_t *st = json_object();
+    json_object_set_new(st, "ok", json_boolean(in->rc == OTA_OK));
+    if (in->rc != OTA_OK) {
+        json_object_set_new(st, "error", json_string(ota_errname(in->rc)));
+        json_object_set_new(st, "message", json_string(ota_strerror(in->rc)));
+        if (diag->field) {
+            json_object_set_new(st, "field", json_string(diag->field));
+            json_object_set_new(st, "offset", json_integer(diag->offset));
+            if (diag->has_values) {
+                json_object_set_new(st, "expected", json_integer(diag->expected));
+                json_object_set_new(st, "found", json_integer(diag->found));
+            }
+        }
+    }
+    return st;
+}
+
+/* Everything inspect shows, as one JSON document (the text form prints it). */
+static json_t *inspection_json(struct inspection *in)
+{
+    json_t *root = json_object(), *trailer;
+    json_object_set_new(root, "file", json_string(in->path));
+    json_object_set_new(root, "file_size", json_integer((json_int_t)in->n));
+    json_object_set_new(root, "header", header_json(in));
+    add_tlv_areas(root, in);
+    if (in->h.magic == OTA_IMAGE_MAGIC && (in->rc == OTA_OK || in->prot_end <= in->n))
+        json_object_set_new(root, "sha256", sha256_json(in));
+    add_metadata(root, in);
+    json_object_set_new(root, "sizes", sizes_json(in));
+    trailer = in->rc == OTA_OK ? trailer_json(in->d, in->n, in->info.total_size) : NULL;
+    if (trailer)
+        json_object_set_new(root, "trailer", trailer);
+    json_object_set_new(root, "structure", structure_json(in));
+    return root;
+}
+
+static const char *str_at(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+static void print_header_text(const json_t *root, const struct inspection *in)
+{
+    const struct ota_image_header *h = &in->h;
+    json_t *v;
+    size_t i;
+
+    printf("file:             %s (%zu bytes)\n", in->path, in->n);
+    printf("magic:            0x%08lx (%s)\n", (unsigned long)h->magic,
+           h->magic == OTA_IMAGE_MAGIC ? "ok" : "NOT an ota/MCUboot image");
+    printf("version:          %s\n", in->vs);
+    printf("load address:     0x%08lx\n", (unsigned long)h->load_addr);
+    printf("header size:      %u\n", (unsigned)h->hdr_size);
+    printf("payload size:     %lu\n", (unsigned long)h->img_size);
+    printf("protected TLVs:   %u bytes\n", (unsigned)h->protect_tlv_size);
+    printf("flags:            0x%08lx", (unsigned long)h->flags);
+    json_array_foreach(json_object_get(json_object_get(root, "header"), "flag_names"), i, v)
+        printf(" %s", json_string_value(v));
+    printf("\n");
+    if (in->info.has_security_counter)
+        printf("security counter: %lu\n", (unsigned long)in->info.security_counter);
+    if (json_object_get(root, "hw_id"))
+        printf("hardware id:      %s\n", str_at(root, "hw_id"));
+}
+
+static void print_trailer_text(const json_t *trailer, const struct inspection *in)
+{
+    const struct ota_image_info *info = &in->info;
+    if (trailer)
+        printf("trailer:          magic good (max align %lld), image_ok %s, copy_done %s, "
+               "swap_info 0x%02llx\n",
+               (long long)json_integer_value(json_object_get(trailer, "max_align")),
+               str_at(trailer, "image_ok"), str_at(trailer, "copy_done"),
+               (long long)json_integer_value(json_object_get(trailer, "swap_info")));
+    else if (in->rc == OTA_OK && in->n > info->total_size)
+        printf("trailer:          none (%lu bytes after the image, no boot magic)\n",
+               (unsigned long)(in->n - info->total_size));
+}
+
+static void print_text(const json_t *root, const struct inspection *in)
+{
+    const struct ota_image_info *info = &in->info;
+    json_t *hj = json_object_get(root, "sha256");
+
+    print_header_text(root, in);
+    print_tlvs(json_object_get(root, "protected_tlvs"), "protected TLV area");
+    if (in->prot_problem)
+        printf("  problem: %s\n", in->prot_problem);
+    print_tlvs(json_object_get(root, "tlvs"), "TLV area");
+    if (in->unprot_problem)
+        printf("  problem: %s\n", in->unprot_problem);
+    if (hj && json_object_get(hj, "computed")) {
+        printf("sha256 computed:  %s (over %lld bytes)\n", str_at(hj, "computed"),
+               (long long)json_integer_value(json_object_get(hj, "covers_bytes")));
+        if (json_object_get(hj, "recorded"))
+            printf("sha256 recorded:  %s (%s)\n", str_at(hj, "recorded"),
+                   json_is_true(json_object_get(hj, "match")) ? "match"
+                                                              : "MISMATCH: image altered");
+    }
+    if (json_object_get(root, "key_hash"))
+        printf("key hash:         %s\n", str_at(root, "key_hash"));
+    printf("signature:        %s\n",
+           info->has_signature ? "present (check with 'ota verify --key')" : "absent");
+    if (in->rc == OTA_OK)
+        printf("sizes:            signed %lu, image %lu, after image %lu\n",
+               (unsigned long)info->signed_size, (unsigned long)info->total_size,
+               (unsigned long)(in->n - info->total_size));
+    print_trailer_text(json_object_get(root, "trailer"), in);
+    printf("structure:        %s\n", in->rc == OTA_OK ? "ok" : "INVALID");
+}
+
+/* Options and the one IMAGE argument: returns -1 to go on, else an exit code. */
+static int parse_args(int argc, char **argv, int *as_json, const char **path)
 {
     static const struct option opts[] = {
         {"json", no_argument, 0, 'j'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    const char *path;
-    int as_json = 0, c, ret = OTA_EXIT_OK;
-    uint8_t *d = NULL;
-    size_t n = 0;
-    json_t *root, *hdrj, *prot, *unprot, *sizes, *trailer;
-    struct ota_image_header h;
-    struct ota_image_info info;
-    struct ota_diag diag;
-    struct ota_reader r;
-    struct ota_mem_reader mr;
-    const char *prot_problem = NULL, *unprot_problem = NULL;
-    uint64_t payload_end, prot_end;
-    char vs[32], *hx;
-    ota_err rc;
+    int c;
 
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'j': as_json = 1; break;
+        case 'j': *as_json = 1; break;
         case 'h': help(stdout); return OTA_EXIT_OK;
         default:
             tool_error("inspect", "unknown option %s (see 'ota inspect --help')",
@@ -246,195 +464,63 @@ int ota_cmd_inspect(int argc, char **argv)
                                              : "expected exactly one IMAGE");
         return OTA_EXIT_USAGE;
     }
-    path = argv[optind];
-    if (ota_file_read(path, &d, &n) != OTA_OK) {
+    *path = argv[optind];
+    return -1;
+}
+
+/* Read the file; at least a header's worth: returns -1 to go on, else an exit code. */
+static int read_image(const char *path, uint8_t **d, size_t *n)
+{
+    if (ota_file_read(path, d, n) != OTA_OK) {
         tool_error("inspect", "%s: cannot read: %s", path, strerror(errno));
         return OTA_EXIT_FILE;
     }
-    if (n > 0xffffffffu) {
+    if (*n > 0xffffffffu) {
         tool_error("inspect", "%s: larger than 4 GiB", path);
-        free(d);
         return OTA_EXIT_TOO_LARGE;
     }
-    if (n < OTA_IMAGE_HEADER_SIZE) {
+    if (*n < OTA_IMAGE_HEADER_SIZE) {
         tool_error("inspect", "%s: %zu bytes, shorter than the %u-byte image header (%s)", path,
-                   n, (unsigned)OTA_IMAGE_HEADER_SIZE, ota_errname(OTA_ERR_IMAGE_TRUNCATED));
-        free(d);
+                   *n, (unsigned)OTA_IMAGE_HEADER_SIZE, ota_errname(OTA_ERR_IMAGE_TRUNCATED));
         return OTA_EXIT_TRUNCATED;
     }
+    return -1;
+}
 
-    ota_reader_from_mem(&r, &mr, d, (uint32_t)n);
-    memset(&diag, 0, sizeof(diag));
-    rc = ota_image_parse(&r, &info, &diag);
+int ota_cmd_inspect(int argc, char **argv)
+{
+    struct inspection in;
+    int as_json = 0, ret;
+    uint8_t *d = NULL;
+    struct ota_reader r;
+    struct ota_mem_reader mr;
+    json_t *root;
 
-    ota_image_header_decode(d, &h);
-    root = json_object();
-    json_object_set_new(root, "file", json_string(path));
-    json_object_set_new(root, "file_size", json_integer((json_int_t)n));
-    hdrj = json_object();
-    json_object_set_new(hdrj, "magic", json_integer(h.magic));
-    json_object_set_new(hdrj, "magic_ok", json_boolean(h.magic == OTA_IMAGE_MAGIC));
-    json_object_set_new(hdrj, "load_addr", json_integer(h.load_addr));
-    json_object_set_new(hdrj, "hdr_size", json_integer(h.hdr_size));
-    json_object_set_new(hdrj, "protect_tlv_size", json_integer(h.protect_tlv_size));
-    json_object_set_new(hdrj, "img_size", json_integer(h.img_size));
-    json_object_set_new(hdrj, "flags", json_integer(h.flags));
-    json_object_set_new(hdrj, "flag_names", flags_json(h.flags));
-    json_object_set_new(hdrj, "version", json_string(ota_image_version_str(&h.version, vs, sizeof(vs))));
-    json_object_set_new(hdrj, "pad1", json_integer(ota_le_get32(d + 28)));
-    json_object_set_new(root, "header", hdrj);
-
-    payload_end = (uint64_t)h.hdr_size + h.img_size;
-    prot = json_object();
-    unprot = json_object();
-    prot_end = payload_end;
-    if (h.magic == OTA_IMAGE_MAGIC && h.hdr_size >= OTA_IMAGE_HEADER_SIZE) {
-        if (h.protect_tlv_size) {
-            walk(d, n, payload_end, OTA_TLV_PROT_INFO_MAGIC, prot, &prot_problem);
-            prot_end = payload_end + h.protect_tlv_size;
-        }
-        walk(d, n, prot_end, OTA_TLV_INFO_MAGIC, unprot, &unprot_problem);
+    memset(&in, 0, sizeof(in));
+    if ((ret = parse_args(argc, argv, &as_json, &in.path)) != -1)
+        return ret;
+    if ((ret = read_image(in.path, &d, &in.n)) != -1) {
+        free(d);
+        return ret;
     }
-    if (prot_problem)
-        json_object_set_new(prot, "problem", json_string(prot_problem));
-    if (unprot_problem)
-        json_object_set_new(unprot, "problem", json_string(unprot_problem));
-    json_object_set_new(root, "protected_tlvs", prot);
-    json_object_set_new(root, "tlvs", unprot);
+    in.d = d;
+    ota_reader_from_mem(&r, &mr, d, (uint32_t)in.n);
+    in.rc = ota_image_parse(&r, &in.info, &in.diag);
+    ota_image_header_decode(d, &in.h);
 
-    /* Hash as recorded vs as recomputed over header + payload + protected TLVs. */
-    if (h.magic == OTA_IMAGE_MAGIC && (rc == OTA_OK || prot_end <= n)) {
-        uint8_t digest[OTA_SHA256_LEN];
-        json_t *hj = json_object();
-        uint64_t signed_len = rc == OTA_OK ? info.signed_size : prot_end;
-        if (signed_len <= n &&
-            ota_sha256(ota_crypto_openssl(), d, (size_t)signed_len, digest) == OTA_OK) {
-            hx = hexdup(digest, sizeof(digest));
-            json_object_set_new(hj, "computed", json_string(hx ? hx : ""));
-            free(hx);
-            if (info.has_hash) {
-                hx = hexdup(info.hash, sizeof(info.hash));
-                json_object_set_new(hj, "recorded", json_string(hx ? hx : ""));
-                free(hx);
-                json_object_set_new(hj, "match",
-                                    json_boolean(memcmp(digest, info.hash, sizeof(digest)) == 0));
-            }
-            json_object_set_new(hj, "covers_bytes", json_integer((json_int_t)signed_len));
-        }
-        json_object_set_new(root, "sha256", hj);
-    }
-    if (info.has_keyhash) {
-        hx = hexdup(info.keyhash, sizeof(info.keyhash));
-        json_object_set_new(root, "key_hash", json_string(hx ? hx : ""));
-        free(hx);
-    }
-    json_object_set_new(root, "signature_present", json_boolean(info.has_signature));
-    if (info.has_security_counter)
-        json_object_set_new(root, "security_counter", json_integer(info.security_counter));
-    if (info.hw_id_len) {
-        char id[2 * OTA_HW_ID_MAX + 3];
-        tool_format_hw_id(info.hw_id, info.hw_id_len, id, sizeof(id));
-        json_object_set_new(root, "hw_id", json_string(id));
-    }
-
-    sizes = json_object();
-    json_object_set_new(sizes, "header", json_integer(h.hdr_size));
-    json_object_set_new(sizes, "payload", json_integer(h.img_size));
-    json_object_set_new(sizes, "protected_tlvs", json_integer(h.protect_tlv_size));
-    if (rc == OTA_OK) {
-        json_object_set_new(sizes, "tlvs", json_integer(info.total_size - info.signed_size));
-        json_object_set_new(sizes, "signed", json_integer(info.signed_size));
-        json_object_set_new(sizes, "image", json_integer(info.total_size));
-        json_object_set_new(sizes, "after_image", json_integer((json_int_t)(n - info.total_size)));
-    }
-    json_object_set_new(root, "sizes", sizes);
-    trailer = rc == OTA_OK ? trailer_json(d, n, info.total_size) : NULL;
-    if (trailer)
-        json_object_set_new(root, "trailer", trailer);
-
-    {
-        json_t *st = json_object();
-        json_object_set_new(st, "ok", json_boolean(rc == OTA_OK));
-        if (rc != OTA_OK) {
-            json_object_set_new(st, "error", json_string(ota_errname(rc)));
-            json_object_set_new(st, "message", json_string(ota_strerror(rc)));
-            if (diag.field) {
-                json_object_set_new(st, "field", json_string(diag.field));
-                json_object_set_new(st, "offset", json_integer(diag.offset));
-                if (diag.has_values) {
-                    json_object_set_new(st, "expected", json_integer(diag.expected));
-                    json_object_set_new(st, "found", json_integer(diag.found));
-                }
-            }
-        }
-        json_object_set_new(root, "structure", st);
-    }
-
+    root = inspection_json(&in);
     if (as_json) {
         char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         if (s)
             printf("%s\n", s);
         free(s);
     } else {
-        json_t *hj = json_object_get(root, "sha256");
-        printf("file:             %s (%zu bytes)\n", path, n);
-        printf("magic:            0x%08lx (%s)\n", (unsigned long)h.magic,
-               h.magic == OTA_IMAGE_MAGIC ? "ok" : "NOT an ota/MCUboot image");
-        printf("version:          %s\n", vs);
-        printf("load address:     0x%08lx\n", (unsigned long)h.load_addr);
-        printf("header size:      %u\n", (unsigned)h.hdr_size);
-        printf("payload size:     %lu\n", (unsigned long)h.img_size);
-        printf("protected TLVs:   %u bytes\n", (unsigned)h.protect_tlv_size);
-        printf("flags:            0x%08lx", (unsigned long)h.flags);
-        {
-            json_t *fl = json_object_get(hdrj, "flag_names"), *v;
-            size_t i;
-            json_array_foreach(fl, i, v) printf(" %s", json_string_value(v));
-        }
-        printf("\n");
-        if (info.has_security_counter)
-            printf("security counter: %lu\n", (unsigned long)info.security_counter);
-        if (json_object_get(root, "hw_id"))
-            printf("hardware id:      %s\n", json_string_value(json_object_get(root, "hw_id")));
-        print_tlvs(prot, "protected TLV area");
-        if (prot_problem)
-            printf("  problem: %s\n", prot_problem);
-        print_tlvs(unprot, "TLV area");
-        if (unprot_problem)
-            printf("  problem: %s\n", unprot_problem);
-        if (hj && json_object_get(hj, "computed")) {
-            printf("sha256 computed:  %s (over %lld bytes)\n",
-                   json_string_value(json_object_get(hj, "computed")),
-                   (long long)json_integer_value(json_object_get(hj, "covers_bytes")));
-            if (json_object_get(hj, "recorded"))
-                printf("sha256 recorded:  %s (%s)\n",
-                       json_string_value(json_object_get(hj, "recorded")),
-                       json_is_true(json_object_get(hj, "match")) ? "match"
-                                                                  : "MISMATCH: image altered");
-        }
-        if (json_object_get(root, "key_hash"))
-            printf("key hash:         %s\n", json_string_value(json_object_get(root, "key_hash")));
-        printf("signature:        %s\n",
-               info.has_signature ? "present (check with 'ota verify --key')" : "absent");
-        if (rc == OTA_OK)
-            printf("sizes:            signed %lu, image %lu, after image %lu\n",
-                   (unsigned long)info.signed_size, (unsigned long)info.total_size,
-                   (unsigned long)(n - info.total_size));
-        if (trailer)
-            printf("trailer:          magic good (max align %lld), image_ok %s, copy_done %s, "
-                   "swap_info 0x%02llx\n",
-                   (long long)json_integer_value(json_object_get(trailer, "max_align")),
-                   json_string_value(json_object_get(trailer, "image_ok")),
-                   json_string_value(json_object_get(trailer, "copy_done")),
-                   (long long)json_integer_value(json_object_get(trailer, "swap_info")));
-        else if (rc == OTA_OK && n > info.total_size)
-            printf("trailer:          none (%lu bytes after the image, no boot magic)\n",
-                   (unsigned long)(n - info.total_size));
-        printf("structure:        %s\n", rc == OTA_OK ? "ok" : "INVALID");
+        print_text(root, &in);
     }
-    if (rc != OTA_OK) {
-        tool_error_diag("inspect", path, rc, &diag);
-        ret = tool_exit_code(rc);
+    ret = OTA_EXIT_OK;
+    if (in.rc != OTA_OK) {
+        tool_error_diag("inspect", in.path, in.rc, &in.diag);
+        ret = tool_exit_code(in.rc);
     }
     json_decref(root);
     free(d);
