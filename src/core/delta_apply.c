@@ -269,26 +269,40 @@ static ota_err op_map_count(struct ota_delta_apply *st)
     return st->err;
 }
 
-/* One address map entry (old offset, displacement). */
-static ota_err op_map_entry(struct ota_delta_apply *st)
+/*
+ * One entry of the address or value map: its start and displacement, each
+ * coded as a difference from the previous entry's. Starts strictly increase
+ * and stay below end (the diag reports `expected` as the bound).
+ */
+static ota_err map_entry(struct ota_delta_apply *st, uint32_t i, uint32_t *starts,
+                         int32_t *disps, uint64_t end, uint32_t expected,
+                         const char *field)
 {
-    const struct ota_delta_header *h = &st->hdr;
     uint32_t off = da_patch_off(st);
-    uint32_t i = st->map_n;
     uint32_t delta = rc_num(st, DM_NUM_MAP);
     unsigned neg = rc_bit(st, st->probs + DM_P_MAP_SIGN);
     uint32_t dd = rc_num(st, DM_NUM_SEEK);
     if (st->err)
         return st->err;
-    uint32_t prev = i ? st->map_old[i - 1u] : 0u;
-    if ((i && delta == 0) || (uint64_t)prev + delta >= h->old_len)
-        return da_fail(st, OTA_ERR_DELTA_CORRUPT, "address map offset", off,
-                       h->old_len, (uint32_t)(prev + delta), 1);
-    uint32_t pd = i ? (uint32_t)st->map_disp[i - 1u] : 0u;
-    st->map_old[i] = prev + delta;
-    st->map_disp[i] = (int32_t)(neg ? pd - dd : pd + dd);
-    st->map_n = i + 1u;
-    if (st->map_n == st->map_count)
+    uint32_t prev = i ? starts[i - 1u] : 0u;
+    if ((i && delta == 0) || (uint64_t)prev + delta >= end)
+        return da_fail(st, OTA_ERR_DELTA_CORRUPT, field, off, expected,
+                       (uint32_t)(prev + delta), 1);
+    uint32_t pd = i ? (uint32_t)disps[i - 1u] : 0u;
+    starts[i] = prev + delta;
+    disps[i] = (int32_t)(neg ? pd - dd : pd + dd);
+    return OTA_OK;
+}
+
+/* One address map entry (old offset, displacement). */
+static ota_err op_map_entry(struct ota_delta_apply *st)
+{
+    const struct ota_delta_header *h = &st->hdr;
+    ota_err e = map_entry(st, st->map_n, st->map_old, st->map_disp, h->old_len, h->old_len,
+                          "address map offset");
+    if (e != OTA_OK)
+        return e;
+    if (++st->map_n == st->map_count)
         st->op = OP_VMAP_COUNT;
     return st->err;
 }
@@ -315,22 +329,11 @@ static ota_err op_vmap_count(struct ota_delta_apply *st)
 /* One value map entry (start, displacement). */
 static ota_err op_vmap_entry(struct ota_delta_apply *st)
 {
-    uint32_t off = da_patch_off(st);
-    uint32_t i = st->vmap_n;
-    uint32_t delta = rc_num(st, DM_NUM_MAP);
-    unsigned neg = rc_bit(st, st->probs + DM_P_MAP_SIGN);
-    uint32_t dd = rc_num(st, DM_NUM_SEEK);
-    if (st->err)
-        return st->err;
-    uint32_t prev = i ? st->vmap_start[i - 1u] : 0u;
-    if ((i && delta == 0) || (uint64_t)prev + delta > 0xFFFFFFFEu)
-        return da_fail(st, OTA_ERR_DELTA_CORRUPT, "value map start", off, 0xFFFFFFFEu,
-                       prev + delta, 1);
-    uint32_t pd = i ? (uint32_t)st->vmap_disp[i - 1u] : 0u;
-    st->vmap_start[i] = prev + delta;
-    st->vmap_disp[i] = (int32_t)(neg ? pd - dd : pd + dd);
-    st->vmap_n = i + 1u;
-    if (st->vmap_n == st->vmap_count)
+    ota_err e = map_entry(st, st->vmap_n, st->vmap_start, st->vmap_disp, 0xFFFFFFFFu,
+                          0xFFFFFFFEu, "value map start");
+    if (e != OTA_OK)
+        return e;
+    if (++st->vmap_n == st->vmap_count)
         st->op = OP_VMAP_END;
     return st->err;
 }
