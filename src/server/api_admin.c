@@ -385,18 +385,83 @@ static void device_one(struct server *s, struct http_req *r, struct http_resp *o
     }
 }
 
+/* Enrollment tokens are bounded by default: a week and one device. */
+#define ENROLL_DEFAULT_EXPIRES_IN (7 * 86400)
+#define ENROLL_DEFAULT_MAX_USES 1
+
+static json_t *enroll_token_json(const struct srv_enroll_token *t)
+{
+    return json_pack("{s:I,s:o,s:s,s:I,s:I,s:I,s:I}", "id", (json_int_t)t->id, "tags",
+                     tags_json(t->tags), "hw_id", t->hw_id, "expires_at",
+                     (json_int_t)t->expires_at, "max_uses", (json_int_t)t->max_uses, "uses",
+                     (json_int_t)t->uses, "created_at", (json_int_t)t->created_at);
+}
+
+struct enroll_arr {
+    json_t *a;
+    int64_t now;
+};
+
+static void add_enroll_token(void *ctx, const struct srv_enroll_token *t)
+{
+    struct enroll_arr *ea = ctx;
+    json_t *o = enroll_token_json(t);
+    int usable = !(t->expires_at && ea->now >= t->expires_at) &&
+                 !(t->max_uses && t->uses >= t->max_uses);
+    json_object_set_new(o, "usable", json_boolean(usable));
+    json_array_append_new(ea->a, o);
+}
+
+/* GET /v1/enrollment-tokens/{id} is not offered: the list says it all. */
+static void enrollment_token_one(struct server *s, struct http_req *r, struct http_resp *out,
+                                 const char *idstr)
+{
+    int64_t id;
+    if (strcmp(r->method, "DELETE") != 0) {
+        resp_error(out, 405, "method_not_allowed", "use DELETE");
+        resp_add_header(out, "Allow", "DELETE");
+        return;
+    }
+    if (!parse_id(idstr, &id)) {
+        resp_error(out, 404, "not_found", "enrollment token ids are positive integers");
+        return;
+    }
+    enum store_rc rc = s->store->ops->enroll_delete(s->store, id);
+    if (rc == STORE_NOT_FOUND) {
+        resp_error(out, 404, "not_found", "no enrollment token %lld", (long long)id);
+        return;
+    }
+    if (rc != STORE_OK) {
+        storage_error(out);
+        return;
+    }
+    log_msg(LOG_INFO, "enrollment_token_revoked", "id=%lld", (long long)id);
+    resp_empty(out, 204);
+}
+
 static void enrollment_tokens(struct server *s, struct http_req *r, struct http_resp *out)
 {
     static const char *const FIELDS[] = {"tags", "hw_id", "expires_in", "max_uses", NULL};
     struct srv_enroll_token t;
     char token[TOKEN_STR_MAX];
-    int64_t expires_in = 0;
+    int64_t expires_in = ENROLL_DEFAULT_EXPIRES_IN;
+    if (strcmp(r->method, "GET") == 0) {
+        struct enroll_arr ea = {json_array(), srv_now(s)};
+        if (s->store->ops->enroll_list(s->store, add_enroll_token, &ea) != STORE_OK) {
+            json_decref(ea.a);
+            storage_error(out);
+            return;
+        }
+        resp_json(out, 200, json_pack("{s:o}", "enrollment_tokens", ea.a));
+        return;
+    }
     if (strcmp(r->method, "POST") != 0) {
-        resp_error(out, 405, "method_not_allowed", "use POST");
-        resp_add_header(out, "Allow", "POST");
+        resp_error(out, 405, "method_not_allowed", "use GET or POST");
+        resp_add_header(out, "Allow", "GET, POST");
         return;
     }
     memset(&t, 0, sizeof(t));
+    t.max_uses = ENROLL_DEFAULT_MAX_USES;
     json_t *o = jv_parse_object(r, out);
     if (!o)
         return;
@@ -412,16 +477,17 @@ static void enrollment_tokens(struct server *s, struct http_req *r, struct http_
         return;
     }
     t.created_at = srv_now(s);
-    t.expires_at = expires_in ? t.created_at + expires_in : 0;
+    t.expires_at = t.created_at + expires_in;
     if (!token_new("otae", token, t.token_hash) ||
         s->store->ops->enroll_insert(s->store, &t) != STORE_OK) {
         storage_error(out);
         return;
     }
-    resp_json(out, 201,
-              json_pack("{s:I,s:s,s:o,s:s,s:I,s:I}", "id", (json_int_t)t.id, "token", token,
-                        "tags", tags_json(t.tags), "hw_id", t.hw_id, "expires_at",
-                        (json_int_t)t.expires_at, "max_uses", (json_int_t)t.max_uses));
+    log_msg(LOG_INFO, "enrollment_token_created", "id=%lld expires_at=%lld max_uses=%lld",
+            (long long)t.id, (long long)t.expires_at, (long long)t.max_uses);
+    json_t *body = enroll_token_json(&t);
+    json_object_set_new(body, "token", json_string(token));
+    resp_json(out, 201, body);
 }
 
 /* ---- campaigns ---------------------------------------------------------- */
@@ -878,7 +944,10 @@ void api_admin_route(struct server *s, struct http_req *r, struct http_resp *out
         device_one(s, r, out, seg[1], "token");
         break;
     case ROUTE_ENROLL_TOKENS:
-        enrollment_tokens(s, r, out);
+        if (nseg == 2)
+            enrollment_token_one(s, r, out, seg[1]);
+        else
+            enrollment_tokens(s, r, out);
         break;
     case ROUTE_CAMPAIGNS:
         campaigns(s, r, out);

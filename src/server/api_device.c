@@ -286,6 +286,21 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
 
 /* ---- reports ------------------------------------------------------------ */
 
+/* Final states are final: a report for a campaign this device has already
+ * finished (success, failure, rolled back) changes nothing - not the
+ * campaign's record, not the report log, not the inventory - and is answered
+ * 200 so the device stops re-sending it. */
+static void already_final(struct http_resp *out, const char *device_id,
+                          const struct srv_report *rep, int final)
+{
+    log_msg(LOG_INFO, "report_ignored", "device=%s campaign=%lld state=%s final_state=%s",
+            device_id, (long long)rep->campaign_id, dc_state_name(rep->state),
+            dc_state_name(final));
+    resp_json(out, 200,
+              json_pack("{s:n,s:b,s:s,s:s}", "report_id", "stored", 0, "reason",
+                        "already_final", "final_state", dc_state_name(final)));
+}
+
 static void report(struct server *s, struct http_req *r, struct http_resp *out,
                    const struct srv_device *d)
 {
@@ -324,6 +339,10 @@ static void report(struct server *s, struct http_req *r, struct http_resp *out,
             resp_error(out, 503, "storage", "database unavailable");
             return;
         }
+        if (DC_IS_FINAL(dc.state)) {
+            already_final(out, d->id, &rep, dc.state);
+            return;
+        }
     }
     snprintf(rep.device_id, sizeof(rep.device_id), "%s", d->id);
     rep.created_at = srv_now(s);
@@ -331,7 +350,17 @@ static void report(struct server *s, struct http_req *r, struct http_resp *out,
         snprintf(last, sizeof(last), "%s code=%lld %s", state, (long long)rep.code, rep.detail);
     else
         snprintf(last, sizeof(last), "%s", state);
-    if (s->store->ops->report_insert(s->store, &rep, last) != STORE_OK) {
+    enum store_rc irc = s->store->ops->report_insert(s->store, &rep, last);
+    if (irc == STORE_REFUSED) { /* a final report won the race */
+        struct srv_dc dc;
+        if (s->store->ops->dc_get(s->store, rep.campaign_id, d->id, &dc) == STORE_OK &&
+            DC_IS_FINAL(dc.state)) {
+            already_final(out, d->id, &rep, dc.state);
+            return;
+        }
+        irc = STORE_ERR;
+    }
+    if (irc != STORE_OK) {
         resp_error(out, 503, "storage", "report not stored; retry");
         return;
     }

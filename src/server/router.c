@@ -48,7 +48,8 @@ static int classify(const char *path)
     }
     if (strcmp(path, "/v1/enroll") == 0)
         return ROUTE_ENROLL;
-    if (strcmp(path, "/v1/enrollment-tokens") == 0)
+    if (strcmp(path, "/v1/enrollment-tokens") == 0 ||
+        (strncmp(path, "/v1/enrollment-tokens/", 22) == 0 && segs == 3))
         return ROUTE_ENROLL_TOKENS;
     if (strcmp(path, "/v1/campaigns") == 0)
         return ROUTE_CAMPAIGNS;

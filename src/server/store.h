@@ -164,6 +164,7 @@ typedef void (*store_device_cb)(void *ctx, const struct srv_device *d);
 typedef void (*store_campaign_cb)(void *ctx, const struct srv_campaign *c);
 typedef void (*store_report_cb)(void *ctx, const struct srv_report *r);
 typedef void (*store_dc_cb)(void *ctx, const struct srv_dc *dc);
+typedef void (*store_enroll_cb)(void *ctx, const struct srv_enroll_token *t);
 
 struct store_ops {
     const char *name;
@@ -199,6 +200,8 @@ struct store_ops {
     enum store_rc (*device_set_tags)(struct store *s, const char *id, const char *tags);
     enum store_rc (*device_set_token)(struct store *s, const char *id,
                                       const uint8_t hash[OTA_SHA256_LEN]);
+    /* The device and its history (reports, campaign progress, last seen):
+     * an id registered again later starts clean. */
     enum store_rc (*device_delete)(struct store *s, const char *id);
     /* Batched inventory update from check-ins (one transaction): last seen
      * always, the reported state only for entries with state_changed. */
@@ -214,6 +217,10 @@ struct store_ops {
     enum store_rc (*enroll_use)(struct store *s, const uint8_t hash[OTA_SHA256_LEN],
                                 int64_t now, struct srv_device *d,
                                 struct srv_enroll_token *t);
+    /* Every token (used up and expired ones too), by id. */
+    enum store_rc (*enroll_list)(struct store *s, store_enroll_cb cb, void *ctx);
+    /* Revoke: the token stops enrolling at once (devices it enrolled stay). */
+    enum store_rc (*enroll_delete)(struct store *s, int64_t id);
 
     /* campaigns */
     enum store_rc (*campaign_insert)(struct store *s, struct srv_campaign *c); /* sets id */
@@ -245,7 +252,9 @@ struct store_ops {
 
     /* Durably record a report: append it, move the device's campaign row
      * (if any) to its state, set the device's last result. Returns only
-     * after commit. Sets r->id. */
+     * after commit. Sets r->id. Final states are final: STORE_REFUSED, and
+     * nothing written, when the report names a campaign whose row for this
+     * device is missing or already final. */
     enum store_rc (*report_insert)(struct store *s, struct srv_report *r,
                                    const char *last_result);
     enum store_rc (*report_list)(struct store *s, const char *device_id, int64_t after_id,

@@ -119,12 +119,16 @@ enum pstmt {
     P_DEV_SET_TOKEN,
     P_DEV_DELETE,
     P_SEEN_DELETE,
+    P_DEV_REP_DELETE,
+    P_DEV_DC_DELETE,
     P_DEV_SEEN,
     P_SEEN_UPSERT,
     P_DEV_COUNT,
     P_ENR_INSERT,
     P_ENR_BY_HASH,
     P_ENR_USE,
+    P_ENR_LIST,
+    P_ENR_DELETE,
     P_CAMP_INSERT,
     P_CAMP_GET,
     P_CAMP_LIST,
@@ -186,6 +190,10 @@ static const char *const PSQL[P_COUNT] = {
     [P_DEV_SET_TOKEN] = "UPDATE devices SET token_hash = $2 WHERE id = $1",
     [P_DEV_DELETE] = "DELETE FROM devices WHERE id = $1",
     [P_SEEN_DELETE] = "DELETE FROM device_seen WHERE id = $1",
+    /* A deleted device takes its history along (a re-created id starts
+     * clean); the count trigger takes its campaign rows out of the counts. */
+    [P_DEV_REP_DELETE] = "DELETE FROM reports WHERE device_id = $1",
+    [P_DEV_DC_DELETE] = "DELETE FROM device_campaigns WHERE device_id = $1",
     /* Only state newer than what is stored: another node may flush a batch
      * with older check-ins of the same device after this one. */
     [P_DEV_SEEN] = "UPDATE devices SET current_version = $3, current_digest = $4, "
@@ -204,6 +212,9 @@ static const char *const PSQL[P_COUNT] = {
     [P_ENR_BY_HASH] = "SELECT id, token_hash, tags, hw_id, expires_at, max_uses, uses, "
                       "created_at FROM enroll_tokens WHERE token_hash = $1 FOR UPDATE",
     [P_ENR_USE] = "UPDATE enroll_tokens SET uses = uses + 1 WHERE id = $1",
+    [P_ENR_LIST] = "SELECT id, token_hash, tags, hw_id, expires_at, max_uses, uses, "
+                   "created_at FROM enroll_tokens ORDER BY id",
+    [P_ENR_DELETE] = "DELETE FROM enroll_tokens WHERE id = $1",
     [P_CAMP_INSERT] = "INSERT INTO campaigns(name, release_id, f_hw_id, f_tags, "
                       "f_min_version, f_max_version, stages, state, stage, "
                       "stage_started_at, complete, halt_reason, created_at, updated_at) "
@@ -227,10 +238,9 @@ static const char *const PSQL[P_COUNT] = {
                   "AND ($3 < 0 OR state = $3) ORDER BY device_id LIMIT $4",
     [P_DC_OFFER] = "INSERT INTO device_campaigns(campaign_id, device_id, state, stage, "
                    "updated_at) VALUES($1, $2, 0, $3, $4) ON CONFLICT DO NOTHING",
-    /* A final state is never replaced by a non-final one (late reports). */
+    /* Final states are final: no later report replaces them. */
     [P_DC_SET_STATE] = "UPDATE device_campaigns SET state = $3, updated_at = $4 "
-                       "WHERE campaign_id = $1 AND device_id = $2 "
-                       "AND (state < 4 OR $3 >= 4)",
+                       "WHERE campaign_id = $1 AND device_id = $2 AND state < 4",
     [P_REP_INSERT] = "INSERT INTO reports(device_id, campaign_id, state, code, detail, "
                      "created_at) VALUES($1, $2, $3, $4, $5, $6) RETURNING id",
     [P_DEV_SET_RESULT] = "UPDATE devices SET last_result = $2, "
@@ -822,6 +832,10 @@ static enum store_rc pg_device_delete(struct store *s, const char *id)
     enum store_rc rc = update_one(c, P_DEV_DELETE, &a, "device_delete");
     if (rc == STORE_OK)
         rc = write1(c, P_SEEN_DELETE, &a, "seen_delete", NULL);
+    if (rc == STORE_OK)
+        rc = write1(c, P_DEV_REP_DELETE, &a, "device_delete", NULL);
+    if (rc == STORE_OK)
+        rc = write1(c, P_DEV_DC_DELETE, &a, "device_delete", NULL);
     return finish(c, rc);
 }
 
@@ -926,6 +940,43 @@ static enum store_rc pg_enroll_insert(struct store *s, struct srv_enroll_token *
     return rc;
 }
 
+static void read_enroll(PGresult *r, int i, struct srv_enroll_token *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->id = col_int(r, i, 0);
+    col_blob(r, i, 1, t->token_hash, OTA_SHA256_LEN);
+    col_text(r, i, 2, t->tags, sizeof(t->tags));
+    col_text(r, i, 3, t->hw_id, sizeof(t->hw_id));
+    t->expires_at = col_int(r, i, 4);
+    t->max_uses = col_int(r, i, 5);
+    t->uses = col_int(r, i, 6);
+    t->created_at = col_int(r, i, 7);
+}
+
+static enum store_rc pg_enroll_list(struct store *s, store_enroll_cb cb, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    enum store_rc rc;
+    struct srv_enroll_token t;
+    PGresult *r = run(c, P_ENR_LIST, NULL, &rc, "enroll_list");
+    if (!r)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        read_enroll(r, i, &t);
+        cb(ctx, &t);
+    }
+    PQclear(r);
+    return STORE_OK;
+}
+
+static enum store_rc pg_enroll_delete(struct store *s, int64_t id)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    a_int(&a, id);
+    return update_one(c, P_ENR_DELETE, &a, "enroll_delete");
+}
+
 static enum store_rc pg_enroll_use(struct store *s, const uint8_t h[OTA_SHA256_LEN],
                                    int64_t now, struct srv_device *d,
                                    struct srv_enroll_token *t)
@@ -939,15 +990,7 @@ static enum store_rc pg_enroll_use(struct store *s, const uint8_t h[OTA_SHA256_L
     PGresult *r = run(c, P_ENR_BY_HASH, &a, &rc, "enroll_get");
     if (r) {
         if (PQntuples(r) == 1) {
-            memset(t, 0, sizeof(*t));
-            t->id = col_int(r, 0, 0);
-            col_blob(r, 0, 1, t->token_hash, OTA_SHA256_LEN);
-            col_text(r, 0, 2, t->tags, sizeof(t->tags));
-            col_text(r, 0, 3, t->hw_id, sizeof(t->hw_id));
-            t->expires_at = col_int(r, 0, 4);
-            t->max_uses = col_int(r, 0, 5);
-            t->uses = col_int(r, 0, 6);
-            t->created_at = col_int(r, 0, 7);
+            read_enroll(r, 0, t);
         } else {
             rc = STORE_NOT_FOUND;
         }
@@ -1232,18 +1275,26 @@ static enum store_rc pg_report_insert(struct store *s, struct srv_report *rep,
     a_int(&a, rep->created_at);
     if (!begin(c))
         return STORE_ERR;
-    PGresult *r = run(c, P_REP_INSERT, &a, &rc, "report_insert");
-    if (r) {
-        rep->id = col_int(r, 0, 0);
-        PQclear(r);
-    }
-    if (rc == STORE_OK && rep->campaign_id) {
+    if (rep->campaign_id) {
+        /* The campaign row moves first (row lock: concurrent reports of one
+         * device serialise here); none to move - never offered, or already
+         * final - means nothing at all is written. */
         struct args b = {0};
+        long changed = 0;
         a_int(&b, rep->campaign_id);
         a_text(&b, rep->device_id);
         a_int(&b, rep->state);
         a_int(&b, rep->created_at);
-        rc = write1(c, P_DC_SET_STATE, &b, "dc_set_state", NULL);
+        rc = write1(c, P_DC_SET_STATE, &b, "dc_set_state", &changed);
+        if (rc == STORE_OK && changed == 0)
+            rc = STORE_REFUSED;
+        if (rc != STORE_OK)
+            return finish(c, rc);
+    }
+    PGresult *r = run(c, P_REP_INSERT, &a, &rc, "report_insert");
+    if (r) {
+        rep->id = col_int(r, 0, 0);
+        PQclear(r);
     }
     if (rc == STORE_OK) {
         struct args b = {0};
@@ -1362,6 +1413,8 @@ static const struct store_ops PG_OPS = {
     .device_count = pg_device_count,
     .enroll_insert = pg_enroll_insert,
     .enroll_use = pg_enroll_use,
+    .enroll_list = pg_enroll_list,
+    .enroll_delete = pg_enroll_delete,
     .campaign_insert = pg_campaign_insert,
     .campaign_get = pg_campaign_get,
     .campaign_list = pg_campaign_list,

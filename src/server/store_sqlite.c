@@ -103,12 +103,16 @@ enum stmt_id {
     S_DEV_SET_TOKEN,
     S_DEV_DELETE,
     S_SEEN_DELETE,
+    S_DEV_REP_DELETE,
+    S_DEV_DC_DELETE,
     S_DEV_SEEN,
     S_SEEN_UPSERT,
     S_DEV_COUNT,
     S_ENR_INSERT,
     S_ENR_BY_HASH,
     S_ENR_USE,
+    S_ENR_LIST,
+    S_ENR_DELETE,
     S_CAMP_INSERT,
     S_CAMP_GET,
     S_CAMP_LIST,
@@ -169,6 +173,10 @@ static const char *const SQL[S_COUNT] = {
     [S_DEV_SET_TOKEN] = "UPDATE devices SET token_hash = ?2 WHERE id = ?1",
     [S_DEV_DELETE] = "DELETE FROM devices WHERE id = ?1",
     [S_SEEN_DELETE] = "DELETE FROM device_seen WHERE id = ?1",
+    /* A deleted device takes its history along (a re-created id starts
+     * clean); the count triggers take its campaign rows out of the counts. */
+    [S_DEV_REP_DELETE] = "DELETE FROM reports WHERE device_id = ?1",
+    [S_DEV_DC_DELETE] = "DELETE FROM device_campaigns WHERE device_id = ?1",
     [S_DEV_SEEN] = "UPDATE devices SET "
                    "current_version = ?3, current_digest = ?4, slot_state = ?5, "
                    "last_result = CASE WHEN ?6 = '' THEN last_result ELSE ?6 END "
@@ -184,6 +192,9 @@ static const char *const SQL[S_COUNT] = {
     [S_ENR_BY_HASH] = "SELECT id, token_hash, tags, hw_id, expires_at, max_uses, uses, "
                       "created_at FROM enroll_tokens WHERE token_hash = ?1",
     [S_ENR_USE] = "UPDATE enroll_tokens SET uses = uses + 1 WHERE id = ?1",
+    [S_ENR_LIST] = "SELECT id, token_hash, tags, hw_id, expires_at, max_uses, uses, "
+                   "created_at FROM enroll_tokens ORDER BY id",
+    [S_ENR_DELETE] = "DELETE FROM enroll_tokens WHERE id = ?1",
     [S_CAMP_INSERT] = "INSERT INTO campaigns(name, release_id, f_hw_id, f_tags, "
                       "f_min_version, f_max_version, stages, state, stage, "
                       "stage_started_at, complete, halt_reason, created_at, updated_at) "
@@ -207,10 +218,9 @@ static const char *const SQL[S_COUNT] = {
                   "AND (?3 < 0 OR state = ?3) ORDER BY device_id LIMIT ?4",
     [S_DC_OFFER] = "INSERT OR IGNORE INTO device_campaigns(campaign_id, device_id, state, "
                    "stage, updated_at) VALUES(?1, ?2, 0, ?3, ?4)",
-    /* A final state is never replaced by a non-final one (late reports). */
+    /* Final states are final: no later report replaces them. */
     [S_DC_SET_STATE] = "UPDATE device_campaigns SET state = ?3, updated_at = ?4 "
-                       "WHERE campaign_id = ?1 AND device_id = ?2 "
-                       "AND (state < 4 OR ?3 >= 4)",
+                       "WHERE campaign_id = ?1 AND device_id = ?2 AND state < 4",
     [S_REP_INSERT] = "INSERT INTO reports(device_id, campaign_id, state, code, detail, "
                      "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [S_DEV_SET_RESULT] = "UPDATE devices SET last_result = ?2, "
@@ -654,11 +664,12 @@ static enum store_rc sq_device_delete(struct store *s, const char *id)
         bind_text(st, 1, id);
         rc = update_one(c, st, "device_delete");
     }
-    if (rc == STORE_OK) {
+    static const enum stmt_id ALONG[] = {S_SEEN_DELETE, S_DEV_REP_DELETE, S_DEV_DC_DELETE};
+    for (size_t i = 0; i < sizeof(ALONG) / sizeof(ALONG[0]) && rc == STORE_OK; i++) {
         rc = STORE_ERR;
-        if ((st = stmt(c, S_SEEN_DELETE))) {
+        if ((st = stmt(c, ALONG[i]))) {
             bind_text(st, 1, id);
-            rc = step_write(c, st, "seen_delete");
+            rc = step_write(c, st, "device_delete");
         }
     }
     if (rc == STORE_OK)
@@ -751,6 +762,45 @@ static enum store_rc sq_enroll_insert(struct store *s, struct srv_enroll_token *
     return rc;
 }
 
+static void read_enroll(sqlite3_stmt *st, struct srv_enroll_token *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->id = sqlite3_column_int64(st, 0);
+    col_blob(st, 1, t->token_hash, OTA_SHA256_LEN);
+    col_text(st, 2, t->tags, sizeof(t->tags));
+    col_text(st, 3, t->hw_id, sizeof(t->hw_id));
+    t->expires_at = sqlite3_column_int64(st, 4);
+    t->max_uses = sqlite3_column_int64(st, 5);
+    t->uses = sqlite3_column_int64(st, 6);
+    t->created_at = sqlite3_column_int64(st, 7);
+}
+
+static enum store_rc sq_enroll_list(struct store *s, store_enroll_cb cb, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_ENR_LIST);
+    struct srv_enroll_token t;
+    int rc;
+    if (!st)
+        return STORE_ERR;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_enroll(st, &t);
+        cb(ctx, &t);
+    }
+    done(st);
+    return rc == SQLITE_DONE ? STORE_OK : db_fail(c, "enroll_list");
+}
+
+static enum store_rc sq_enroll_delete(struct store *s, int64_t id)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_ENR_DELETE);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    return update_one(c, st, "enroll_delete");
+}
+
 static enum store_rc sq_enroll_use(struct store *s, const uint8_t h[OTA_SHA256_LEN],
                                    int64_t now, struct srv_device *d,
                                    struct srv_enroll_token *t)
@@ -768,15 +818,7 @@ static enum store_rc sq_enroll_use(struct store *s, const uint8_t h[OTA_SHA256_L
     bind_blob(st, 1, h, OTA_SHA256_LEN);
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
-        memset(t, 0, sizeof(*t));
-        t->id = sqlite3_column_int64(st, 0);
-        col_blob(st, 1, t->token_hash, OTA_SHA256_LEN);
-        col_text(st, 2, t->tags, sizeof(t->tags));
-        col_text(st, 3, t->hw_id, sizeof(t->hw_id));
-        t->expires_at = sqlite3_column_int64(st, 4);
-        t->max_uses = sqlite3_column_int64(st, 5);
-        t->uses = sqlite3_column_int64(st, 6);
-        t->created_at = sqlite3_column_int64(st, 7);
+        read_enroll(st, t);
         rc = STORE_OK;
     } else if (r != SQLITE_DONE) {
         rc = db_fail(c, "enroll_get");
@@ -1040,6 +1082,25 @@ static enum store_rc sq_report_insert(struct store *s, struct srv_report *r,
     enum store_rc rc = STORE_ERR;
     if (!tx(c, S_BEGIN))
         return db_fail(c, "begin");
+    if (r->campaign_id) {
+        /* The campaign row moves first: none to move (never offered, or
+         * already final) means nothing at all is written. */
+        rc = STORE_ERR;
+        if ((st = stmt(c, S_DC_SET_STATE))) {
+            sqlite3_bind_int64(st, 1, r->campaign_id);
+            bind_text(st, 2, r->device_id);
+            sqlite3_bind_int(st, 3, r->state);
+            sqlite3_bind_int64(st, 4, r->created_at);
+            rc = step_write(c, st, "dc_set_state");
+            if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
+                rc = STORE_REFUSED;
+        }
+        if (rc != STORE_OK) {
+            tx(c, S_ROLLBACK);
+            return rc;
+        }
+        rc = STORE_ERR;
+    }
     if ((st = stmt(c, S_REP_INSERT))) {
         bind_text(st, 1, r->device_id);
         sqlite3_bind_int64(st, 2, r->campaign_id);
@@ -1050,16 +1111,6 @@ static enum store_rc sq_report_insert(struct store *s, struct srv_report *r,
         rc = step_write(c, st, "report_insert");
         if (rc == STORE_OK)
             r->id = sqlite3_last_insert_rowid(c->db);
-    }
-    if (rc == STORE_OK && r->campaign_id) {
-        rc = STORE_ERR;
-        if ((st = stmt(c, S_DC_SET_STATE))) {
-            sqlite3_bind_int64(st, 1, r->campaign_id);
-            bind_text(st, 2, r->device_id);
-            sqlite3_bind_int(st, 3, r->state);
-            sqlite3_bind_int64(st, 4, r->created_at);
-            rc = step_write(c, st, "dc_set_state");
-        }
     }
     if (rc == STORE_OK) {
         rc = STORE_ERR;
@@ -1185,6 +1236,8 @@ static const struct store_ops SQLITE_OPS = {
     .device_count = sq_device_count,
     .enroll_insert = sq_enroll_insert,
     .enroll_use = sq_enroll_use,
+    .enroll_list = sq_enroll_list,
+    .enroll_delete = sq_enroll_delete,
     .campaign_insert = sq_campaign_insert,
     .campaign_get = sq_campaign_get,
     .campaign_list = sq_campaign_list,

@@ -203,25 +203,40 @@ static void test_releases_campaigns_reports(void)
     rep.state = DC_FAILURE;
     rep.code = 156;
     snprintf(rep.detail, sizeof(rep.detail), "hash");
+    rep.state = DC_DOWNLOADING;
+    CHECK_EQ(o->report_insert(s, &rep, "downloading"), STORE_OK);
+    rep.state = DC_FAILURE;
     CHECK_EQ(o->report_insert(s, &rep, "failure code=156 hash"), STORE_OK);
     int64_t first = rep.id;
     rep.state = DC_DOWNLOADING; /* late non-final: row stays failed */
-    CHECK_EQ(o->report_insert(s, &rep, "downloading"), STORE_OK);
-    CHECK(rep.id > first);
+    CHECK_EQ(o->report_insert(s, &rep, "downloading"), STORE_REFUSED);
+    CHECK_EQ(rep.id, first);
     CHECK_EQ(o->dc_get(s, c.id, "a", &dg), STORE_OK);
     CHECK_EQ(dg.state, DC_FAILURE);
-    rep.state = DC_ROLLED_BACK; /* final after final: allowed */
-    CHECK_EQ(o->report_insert(s, &rep, "rolled-back"), STORE_OK);
+    rep.state = DC_ROLLED_BACK; /* final after final: refused, nothing written */
+    int64_t before = rep.id;
+    CHECK_EQ(o->report_insert(s, &rep, "rolled-back"), STORE_REFUSED);
+    rep.state = DC_SUCCESS;
+    CHECK_EQ(o->report_insert(s, &rep, "success"), STORE_REFUSED);
+    rep.state = DC_DOWNLOADING; /* late non-final: refused as well */
+    CHECK_EQ(o->report_insert(s, &rep, "downloading"), STORE_REFUSED);
+    CHECK_EQ(rep.id, before);
     struct srv_counts k;
     CHECK_EQ(o->campaign_counts(s, c.id, &k), STORE_OK);
-    CHECK_EQ(k.by_stage_state[1][DC_ROLLED_BACK], 1);
-    CHECK_EQ(k.by_stage_state[1][DC_FAILURE], 0);
+    CHECK_EQ(k.by_stage_state[1][DC_FAILURE], 1);
+    CHECK_EQ(k.by_stage_state[1][DC_ROLLED_BACK], 0);
+    CHECK_EQ(k.by_stage_state[1][DC_SUCCESS], 0);
     CHECK_EQ(k.by_stage_state[1][DC_OFFERED], 0);
     struct srv_device d;
     CHECK_EQ(o->device_get(s, "a", &d), STORE_OK);
-    CHECK(strcmp(d.last_result, "rolled-back") == 0);
+    CHECK(strcmp(d.last_result, "failure code=156 hash") == 0);
+    /* A campaign that made this device no offer: refused too. */
+    rep.campaign_id = c.id + 1000;
+    rep.state = DC_SUCCESS;
+    CHECK_EQ(o->report_insert(s, &rep, "success"), STORE_REFUSED);
+    rep.campaign_id = c.id;
     struct collect_dc cd = {0};
-    CHECK_EQ(o->dc_list(s, c.id, DC_ROLLED_BACK, "", 10, count_dc, &cd), STORE_OK);
+    CHECK_EQ(o->dc_list(s, c.id, DC_FAILURE, "", 10, count_dc, &cd), STORE_OK);
     CHECK_EQ(cd.n, 1);
     cd.n = 0;
     CHECK_EQ(o->dc_list(s, c.id, DC_SUCCESS, "", 10, count_dc, &cd), STORE_OK);
@@ -263,7 +278,7 @@ static void test_survives_reopen(void)
     REQUIRE(s);
     struct collect c = {0, 0};
     CHECK_EQ(s->ops->report_list(s, "a", 0, 100, count_report, &c), STORE_OK);
-    CHECK_EQ(c.n, 3);
+    CHECK_EQ(c.n, 2); /* downloading, failure; the refused ones left no trace */
     struct collect c2 = {0, 0};
     CHECK_EQ(s->ops->report_list(s, "a", c.last - 1, 100, count_report, &c2), STORE_OK);
     CHECK_EQ(c2.n, 1);
@@ -280,6 +295,109 @@ static void test_survives_reopen(void)
     s->ops->close(s);
 }
 
+/* A deleted device's history goes with it: an id registered again starts
+ * with no reports, no campaign progress and nothing counted. */
+static void test_delete_takes_history(void)
+{
+    struct store *s = open_store();
+    REQUIRE(s);
+    const struct store_ops *o = s->ops;
+    struct srv_campaign c;
+    memset(&c, 0, sizeof(c));
+    c.release_id = g_release_id;
+    c.n_stages = 1;
+    c.stages[0].percent = 100;
+    c.stages[0].max_failure_ratio = 1;
+    CHECK_EQ(o->campaign_insert(s, &c), STORE_OK);
+    struct srv_device d;
+    dev(&d, "gone", 0x31);
+    CHECK_EQ(o->device_insert(s, &d), STORE_OK);
+    struct srv_dc dc;
+    memset(&dc, 0, sizeof(dc));
+    dc.campaign_id = c.id;
+    snprintf(dc.device_id, sizeof(dc.device_id), "gone");
+    CHECK_EQ(o->dc_offer(s, &dc), STORE_OK);
+    struct srv_report rep;
+    memset(&rep, 0, sizeof(rep));
+    snprintf(rep.device_id, sizeof(rep.device_id), "gone");
+    rep.campaign_id = c.id;
+    rep.state = DC_FAILURE;
+    CHECK_EQ(o->report_insert(s, &rep, "failure"), STORE_OK);
+    rep.campaign_id = 0;
+    CHECK_EQ(o->report_insert(s, &rep, "failure"), STORE_OK);
+    struct srv_counts k;
+    CHECK_EQ(o->campaign_counts(s, c.id, &k), STORE_OK);
+    CHECK_EQ(k.by_stage_state[0][DC_FAILURE], 1);
+
+    CHECK_EQ(o->device_delete(s, "gone"), STORE_OK);
+    dev(&d, "gone", 0x32); /* someone registers the id again */
+    CHECK_EQ(o->device_insert(s, &d), STORE_OK);
+    struct collect cr = {0, 0};
+    CHECK_EQ(o->report_list(s, "gone", 0, 100, count_report, &cr), STORE_OK);
+    CHECK_EQ(cr.n, 0);
+    struct srv_dc dg;
+    CHECK_EQ(o->dc_get(s, c.id, "gone", &dg), STORE_NOT_FOUND);
+    CHECK_EQ(o->campaign_counts(s, c.id, &k), STORE_OK);
+    CHECK_EQ(k.by_stage_state[0][DC_FAILURE], 0);
+    struct srv_device got;
+    CHECK_EQ(o->device_get(s, "gone", &got), STORE_OK);
+    CHECK(got.last_result[0] == '\0' && got.last_seen == 0);
+    CHECK_EQ(o->device_delete(s, "gone"), STORE_OK);
+    s->ops->close(s);
+}
+
+struct collect_et {
+    int n;
+    int64_t id[8];
+    int64_t uses[8];
+};
+
+static void count_et(void *ctx, const struct srv_enroll_token *t)
+{
+    struct collect_et *c = ctx;
+    if (c->n < 8) {
+        c->id[c->n] = t->id;
+        c->uses[c->n] = t->uses;
+    }
+    c->n++;
+}
+
+/* Enrollment tokens can be listed (never their secret) and revoked. */
+static void test_enroll_list_revoke(void)
+{
+    struct store *s = open_store();
+    REQUIRE(s);
+    const struct store_ops *o = s->ops;
+    struct collect_et before = {0};
+    CHECK_EQ(o->enroll_list(s, count_et, &before), STORE_OK);
+    struct srv_enroll_token t, used;
+    memset(&t, 0, sizeof(t));
+    memset(t.token_hash, 0x41, 32);
+    t.max_uses = 5;
+    t.expires_at = 5000;
+    CHECK_EQ(o->enroll_insert(s, &t), STORE_OK);
+    struct srv_device d;
+    dev(&d, "r1", 0x42);
+    CHECK_EQ(o->enroll_use(s, t.token_hash, 10, &d, &used), STORE_OK);
+    struct collect_et after = {0};
+    CHECK_EQ(o->enroll_list(s, count_et, &after), STORE_OK);
+    CHECK_EQ(after.n, before.n + 1);
+    REQUIRE(after.n <= 8);
+    CHECK_EQ(after.id[after.n - 1], t.id);
+    CHECK_EQ(after.uses[after.n - 1], 1);
+    CHECK_EQ(o->enroll_delete(s, t.id), STORE_OK);
+    CHECK_EQ(o->enroll_delete(s, t.id), STORE_NOT_FOUND);
+    dev(&d, "r2", 0x43);
+    CHECK_EQ(o->enroll_use(s, t.token_hash, 10, &d, &used), STORE_NOT_FOUND);
+    struct srv_device got;
+    CHECK_EQ(o->device_get(s, "r1", &got), STORE_OK); /* enrolled devices stay */
+    CHECK_EQ(o->device_get(s, "r2", &got), STORE_NOT_FOUND);
+    struct collect_et gone = {0};
+    CHECK_EQ(o->enroll_list(s, count_et, &gone), STORE_OK);
+    CHECK_EQ(gone.n, before.n);
+    s->ops->close(s);
+}
+
 int main(void)
 {
     snprintf(g_path, sizeof(g_path), "/tmp/ota-test-store-%d.db", (int)getpid());
@@ -287,6 +405,8 @@ int main(void)
     RUN(test_enrollment_atomic);
     RUN(test_releases_campaigns_reports);
     RUN(test_survives_reopen);
+    RUN(test_delete_takes_history);
+    RUN(test_enroll_list_revoke);
     char p[300];
     unlink(g_path);
     snprintf(p, sizeof(p), "%s-wal", g_path);
