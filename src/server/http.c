@@ -69,7 +69,8 @@ void resp_text(struct http_resp *out, int status, const char *content_type,
 
 void resp_json(struct http_resp *out, int status, json_t *body)
 {
-    char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    /* 15 significant digits: ratios print as 0.1, not 0.10000000000000001. */
+    char *s = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(body);
     if (!s) {
         resp_text(out, 500, "application/json",

@@ -5,6 +5,7 @@
  * the same transition twice.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "campaign_cache.h"
@@ -96,13 +97,14 @@ static int step(struct server *s, int64_t id)
                  (double)t.failed / (double)t.finished, (long long)t.failed,
                  (long long)t.finished, sg->max_failure_ratio, c.stage + 1, c.n_stages);
     } else if (!c.complete && now - c.stage_started_at >= sg->soak_seconds &&
-               t.finished >= sg->min_finished) {
-        if (c.stage + 1 < c.n_stages) {
-            c.stage++;
-            c.stage_started_at = now;
-        } else {
-            c.complete = 1;
-        }
+               t.finished >= sg->min_finished && c.stage + 1 < c.n_stages) {
+        c.stage++;
+        c.stage_started_at = now;
+    } else if (!c.complete && now - c.stage_started_at >= sg->soak_seconds &&
+               c.stage + 1 == c.n_stages && t.finished >= sample && t.in_progress == 0) {
+        /* The last stage has finished: soaked, its gate holds, at least one
+         * device finished and none is still on its way. */
+        c.complete = 1;
     } else {
         return 0;
     }
@@ -142,21 +144,35 @@ void rollout_evaluate(struct server *s, int64_t id)
 }
 
 struct ids {
-    int64_t v[256];
-    int n;
+    int64_t *v;
+    size_t n, cap;
+    int oom;
 };
 
 static void collect(void *ctx, const struct srv_campaign *c)
 {
     struct ids *ids = ctx;
-    if (ids->n < 256)
-        ids->v[ids->n++] = c->id;
+    if (ids->n == ids->cap) {
+        size_t ncap = ids->cap ? 2 * ids->cap : 64;
+        int64_t *nv = realloc(ids->v, ncap * sizeof(*nv));
+        if (!nv) {
+            ids->oom = 1;
+            return;
+        }
+        ids->v = nv;
+        ids->cap = ncap;
+    }
+    ids->v[ids->n++] = c->id;
 }
 
 void rollout_evaluate_all(struct server *s)
 {
-    struct ids ids = {.n = 0};
+    struct ids ids = {NULL, 0, 0, 0};
     s->store->ops->campaign_list(s->store, 1, collect, &ids);
-    for (int i = 0; i < ids.n; i++)
+    if (ids.oom)
+        log_msg(LOG_ERROR, "rollout_out_of_memory", "campaigns_evaluated=%zu", ids.n);
+    /* Every active campaign, whatever their number. */
+    for (size_t i = 0; i < ids.n; i++)
         rollout_evaluate(s, ids.v[i]);
+    free(ids.v);
 }

@@ -66,7 +66,13 @@ def test_staged_rollout_advances_with_time_and_gates(server, fw):
     assert offered(server, toks) == set(toks) - in10 - set(sorted(in50 - in10)[:need])
     st = server.status(cid)
     assert st["counts_by_stage"][2]["offered"] == len(toks) - len(in50)
-    assert st["rollout_complete"] is True
+    # The last stage has begun, not finished: devices are still on their way.
+    assert st["rollout_complete"] is False
+    rest = set(toks) - in10 - set(sorted(in50 - in10)[:need])
+    for d in sorted(rest):
+        assert server.report(d, toks[d], cid, "success").status == 201
+    st = server.status(cid)
+    assert st["rollout_complete"] is True, st
     assert st["failure_ratio"] == 0
 
 
