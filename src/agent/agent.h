@@ -160,6 +160,9 @@ enum agent_phase {
     AGENT_PHASE_DOWNLOADING = 1, /* manifest accepted, payload partly written */
     AGENT_PHASE_INSTALLED = 2,   /* pending; rebooting into the trial */
 };
+/* a final report's state name ("rolled-back") and detail text */
+#define AGENT_REPORT_STATE_MAX 24
+#define AGENT_REPORT_DETAIL_MAX 256
 struct agent_state {
     int phase;
     uint8_t manifest[OTA_MANIFEST_MAX_LEN];
@@ -171,11 +174,12 @@ struct agent_state {
     int has_progress;
     int selftest_failed_reported;
     /* a final report (success/failure/rolled-back) not yet acknowledged */
-    char pending_state[24];
+    char pending_state[AGENT_REPORT_STATE_MAX];
     int64_t pending_code;
-    char pending_detail[256];
+    char pending_detail[AGENT_REPORT_DETAIL_MAX];
     uint64_t pending_campaign;
-    char last_result[256];
+    /* "<state>: <detail>" of the last final outcome: room for both in full */
+    char last_result[AGENT_REPORT_STATE_MAX + 2 + AGENT_REPORT_DETAIL_MAX];
     char device_token[AGENT_STR]; /* obtained by enrollment (secret: file is 0600) */
 };
 void agent_state_clear(struct agent_state *s);
