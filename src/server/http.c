@@ -243,7 +243,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
 }
 
-/* libmicrohttpd's own messages become structured log lines too. */
+/* libmicrohttpd's own messages become structured log lines too. fmt is
+ * libmicrohttpd's printf format for ap (the attribute lets the compiler
+ * check the call as such). */
+__attribute__((format(printf, 2, 0)))
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];

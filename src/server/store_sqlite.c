@@ -77,9 +77,10 @@ static const char *const MIGRATIONS[] = {
     "END;",
     /* 2 -> 3: last-seen times in their own narrow table: check-ins refresh
      * them constantly, while device rows (read on every check-in) now only
-     * change when a device's reported state does. */
-    "CREATE TABLE device_seen(id TEXT PRIMARY KEY, last_seen INTEGER NOT NULL) WITHOUT ROWID;"
-    "INSERT INTO device_seen SELECT id, last_seen FROM devices WHERE last_seen > 0;",
+     * change when a device's reported state does. (Parenthesised: one
+     * migration of two statements, not two elements missing a comma.) */
+    ("CREATE TABLE device_seen(id TEXT PRIMARY KEY, last_seen INTEGER NOT NULL) WITHOUT ROWID;"
+     "INSERT INTO device_seen SELECT id, last_seen FROM devices WHERE last_seen > 0;"),
 };
 #define N_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
 
