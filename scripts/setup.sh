@@ -13,6 +13,9 @@ PKGS=(
   python3 python3-pytest python3-cryptography
   bsdiff xdelta3 wrk nginx-light curl
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm dpkg-dev
+  # packaging (docs/install.md): man pages, `man`, systemd-analyze and
+  # systemd-sysusers for the unit checks, `file` for cpack's shlibdeps
+  scdoc man-db systemd file
 )
 # npm (only used by benchmarks to fetch the firmware corpus when ../shared is
 # absent) comes with some Node.js builds; install Debian's only if none exists.

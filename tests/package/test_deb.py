@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: Apache-2.0
+# package.deb: `cpack -G DEB` builds the Debian package; without a container
+# it is unpacked into a throwaway root (dpkg -x) and checked there: control
+# fields (shlibs Depends, maintainer scripts, conffiles), layout under /usr
+# and /etc, `systemd-analyze verify` of the units against that root,
+# systemd-sysusers creating the 'ota' user in it, and the packaged
+# ota-server started with its unit's ExecStart arguments (on a temporary
+# state directory and a free loopback port) answering /healthz.
+import re
+import shlex
+import signal
+import subprocess
+import urllib.request
+
+import pytest
+
+from conftest import BUILD, run
+
+
+@pytest.fixture(scope="module")
+def deb(tmp_path_factory):
+    out = tmp_path_factory.mktemp("deb")
+    run(["cpack", "-G", "DEB", "--config", str(BUILD / "CPackConfig.cmake"), "-B", str(out)])
+    debs = list(out.glob("ota_*.deb"))
+    assert len(debs) == 1, debs
+    return debs[0]
+
+
+@pytest.fixture(scope="module")
+def root(deb, tmp_path_factory):
+    r = tmp_path_factory.mktemp("root")
+    run(["dpkg-deb", "-x", str(deb), str(r)])
+    return r
+
+
+def field(deb, name):
+    return run(["dpkg-deb", "-f", str(deb), name]).stdout.strip()
+
+
+def test_control(deb, tmp_path):
+    assert field(deb, "Package") == "ota"
+    depends = field(deb, "Depends")
+    # from dpkg-shlibdeps: the libraries the programs really link
+    for lib in ["libc6", "libssl3", "libmicrohttpd12", "libsqlite3-0", "libjansson4",
+                "libcurl4"]:
+        assert re.search(rf"\b{re.escape(lib)}\b", depends), (lib, depends)
+    ctl = tmp_path / "control"
+    run(["dpkg-deb", "-e", str(deb), str(ctl)])
+    for script in ["postinst", "prerm", "postrm"]:
+        path = ctl / script
+        assert path.stat().st_mode & 0o111, script
+        run(["sh", "-n", str(path)])
+    postinst = (ctl / "postinst").read_text()
+    assert "systemd-sysusers" in postinst and "enable ota-server.service" in postinst
+    assert "/etc/ota/agent.conf" in (ctl / "conffiles").read_text().split()
+
+
+def test_layout(root):
+    for p in ["ota", "ota-server", "ota-agent", "ota-sim"]:
+        assert (root / "usr/bin" / p).is_file(), p
+        assert (root / "usr/share/man/man1" / f"{p}.1").is_file(), p
+    assert (root / "usr/lib/systemd/system/ota-server.service").is_file()
+    assert (root / "usr/lib/systemd/system/ota-agent.service").is_file()
+    assert (root / "usr/lib/sysusers.d/ota.conf").is_file()
+    assert (root / "etc/ota/agent.conf").is_file()
+    assert not (root / "usr/etc").exists()
+    assert next(root.glob("usr/lib*/**/pkgconfig/ota-core.pc"))
+    assert next(root.glob("usr/lib*/**/cmake/ota/otaConfig.cmake"))
+    assert (root / "usr/include/ota/image.h").is_file()
+
+
+def test_units_verify(root):
+    for unit in ["ota-server.service", "ota-agent.service"]:
+        path = root / "usr/lib/systemd/system" / unit
+        assert "ExecStart=/usr/bin/" in path.read_text()
+        # --root: ExecStart and the rest resolve inside the unpacked package
+        run(["systemd-analyze", "verify", "--man=no", "--recursive-errors=no",
+             f"--root={root}", str(path)])
+
+
+def test_sysusers_creates_the_user(root):
+    run(["systemd-sysusers", f"--root={root}", str(root / "usr/lib/sysusers.d/ota.conf")])
+    passwd = (root / "etc/passwd").read_text()
+    assert re.search(r"^ota:x:\d+:\d+:[^:]*:/var/lib/ota:", passwd, re.M), passwd
+
+
+def test_packaged_server_serves_healthz(root, tmp_path):
+    unit = (root / "usr/lib/systemd/system/ota-server.service").read_text()
+    args = shlex.split(re.search(r"^ExecStart=(.*)$", unit, re.M).group(1))
+    assert args[0] == "/usr/bin/ota-server"
+    # the unit's arguments, with its state directory and port made private
+    state = tmp_path / "state"
+    state.mkdir()
+    args = [str(root / "usr/bin/ota-server")] + [
+        a.replace("/var/lib/ota", str(state)) for a in args[1:]]
+    args[args.index("--listen") + 1] = "127.0.0.1:0"
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        port = None
+        for line in proc.stdout:
+            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            if m:
+                port = int(m.group(1))
+                break
+        assert port, "ota-server did not start"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+            assert r.status == 200
+        assert (state / "admin-token").is_file()
+        assert (state / "admin-token").stat().st_mode & 0o077 == 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, proc.returncode
