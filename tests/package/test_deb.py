@@ -67,6 +67,7 @@ def test_layout(root):
     assert next(root.glob("usr/lib*/**/pkgconfig/ota-core.pc"))
     assert next(root.glob("usr/lib*/**/cmake/ota/otaConfig.cmake"))
     assert (root / "usr/include/ota/image.h").is_file()
+    assert (root / "usr/include/ota/version.h").is_file()
 
 
 def test_units_verify(root):

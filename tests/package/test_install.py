@@ -28,7 +28,7 @@ def test_layout(prefix):
     assert (prefix / "lib/sysusers.d/ota.conf").is_file()
     assert (prefix / "etc/ota/agent.conf").is_file()
     for h in ["boot.h", "crypto.h", "delta.h", "error.h", "flash.h", "image.h", "io.h",
-              "manifest.h", "update.h"]:
+              "manifest.h", "update.h", "version.h"]:
         assert (prefix / "include/ota" / h).is_file(), h
     lib = libdir(prefix)
     for name in ["ota-core", "ota-crypto-openssl", "ota-crypto-mbedtls"]:
