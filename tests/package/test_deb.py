@@ -6,6 +6,7 @@
 # systemd-sysusers creating the 'ota' user in it, and the packaged
 # ota-server started with its unit's ExecStart arguments (on a temporary
 # state directory and a free loopback port) answering /healthz.
+import os
 import re
 import shlex
 import signal
@@ -116,3 +117,31 @@ def test_packaged_server_serves_healthz(root, tmp_path):
             proc.kill()
             proc.wait()
     assert proc.returncode == 0, proc.returncode
+
+
+def test_postinst_creates_user_and_enables_server(deb, tmp_path):
+    """postinst configure (first installation) with stand-ins for the
+    system tools: it creates the user from the sysusers.d file and enables
+    ota-server.service; an upgrade keeps the administrator's choice."""
+    ctl = tmp_path / "control"
+    run(["dpkg-deb", "-e", str(deb), str(ctl)])
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    log = tmp_path / "calls"
+    for tool in ["systemd-sysusers", "deb-systemd-helper", "deb-systemd-invoke", "systemctl"]:
+        stub = stubs / tool
+        # was-enabled: "no" (exit 1), like a fresh system
+        stub.write_text(f'#!/bin/sh\necho "{tool} $*" >> "{log}"\n'
+                        '[ "$1" = "--quiet" ] && exit 1\nexit 0\n')
+        stub.chmod(0o755)
+    env = dict(os.environ, PATH=f"{stubs}:/usr/bin:/bin")
+    run(["sh", str(ctl / "postinst"), "configure", ""], env=env)
+    calls = log.read_text().splitlines()
+    assert "systemd-sysusers ota.conf" in calls, calls
+    assert "deb-systemd-helper enable ota-server.service" in calls, calls
+    assert not any("ota-agent" in c for c in calls), calls
+    log.write_text("")
+    run(["sh", str(ctl / "postinst"), "configure", "0.0.9"], env=env)
+    calls = log.read_text().splitlines()
+    assert "deb-systemd-helper enable ota-server.service" not in calls, calls
+    assert "deb-systemd-helper update-state ota-server.service" in calls, calls
