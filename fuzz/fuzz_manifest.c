@@ -3,8 +3,12 @@
  * (src/core/manifest_*.c). Properties: never crash, hang or read out of
  * bounds; whatever parses re-encodes to exactly the same signed bytes; the
  * verifier (both crypto backends, same answer) never accepts a manifest the
- * parser refuses. The seeds in fuzz/corpus/manifest/ are signed with the key
- * whose public half is below (its private half was discarded).
+ * parser refuses. The seeds in fuzz/corpus/manifest/ are signed with the keys
+ * whose public halves are below (their private halves were discarded):
+ * format 1 seeds (seed-full-*, seed-delta-*) with SEED_KEY, format 2 seeds
+ * (seed-v2-*: offer_seq, flags) with SEED_KEY_2. The last input byte picks
+ * the freshness policy (a sequence floor, a running version), so the
+ * offer_seq and downgrade checks are exercised too.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +28,17 @@ static const struct ota_pubkey SEED_KEY = {{
     0x5e, 0xbb, 0x7e, 0x2d, 0x87, 0x18, 0xd6,
 }};
 
+static const struct ota_pubkey SEED_KEY_2 = {{
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
+    0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03,
+    0x42, 0x00, 0x04, 0x93, 0xd5, 0x0b, 0xf4, 0xb8, 0x3c, 0x39, 0x5a, 0xdb,
+    0xc0, 0x2f, 0x66, 0x97, 0x0d, 0x81, 0x9a, 0x98, 0x99, 0xa2, 0x17, 0x2b,
+    0xed, 0xde, 0xaa, 0xaa, 0x9c, 0x9b, 0x6a, 0x6f, 0x53, 0xb7, 0xb8, 0xf8,
+    0xa8, 0x42, 0x51, 0x30, 0x96, 0x09, 0x6a, 0xfc, 0xf7, 0x06, 0xfa, 0x04,
+    0x2d, 0x5b, 0x3e, 0x95, 0xa6, 0xe0, 0xec, 0x4d, 0x41, 0xa3, 0xfa, 0xb7,
+    0x14, 0xd7, 0xdf, 0x35, 0xe2, 0x1b, 0xb7
+}};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -31,6 +46,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ota_manifest m, v1, v2;
     struct ota_diag d;
     struct ota_manifest_policy p;
+    struct ota_pubkey keys[2];
+    struct ota_image_version running = {1, 2, 0, 0};
+    uint8_t pick = size > 0 ? data[size - 1] : 0;
     uint8_t re[OTA_MANIFEST_MAX_LEN];
     size_t relen = 0;
     ota_err e = ota_manifest_parse(data, size, &m, &d);
@@ -40,8 +58,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
     memset(&p, 0, sizeof(p));
-    p.server_keys = &SEED_KEY;
-    p.n_server_keys = 1;
+    keys[0] = SEED_KEY;
+    keys[1] = SEED_KEY_2;
+    p.server_keys = keys;
+    p.n_server_keys = 2;
+    p.min_offer_seq = (pick & 2) ? 1700000000123456ull + (pick & 4) : 0;
+    p.running_version = (pick & 8) ? &running : NULL;
     p.device_id = size > 0 && (data[0] & 1) ? "fuzz-device" : "d1";
     p.now = 1700001000;
     p.crypto = ota_crypto_openssl();

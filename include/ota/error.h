@@ -87,6 +87,8 @@ typedef enum ota_err {
     OTA_ERR_UPDATE_PAYLOAD_SIZE = 155,/* more (or fewer) payload bytes than the manifest says */
     OTA_ERR_UPDATE_PAYLOAD_HASH = 156,/* payload digest differs from the manifest */
     OTA_ERR_UPDATE_STATE = 157,       /* call out of order (e.g. write before begin) */
+    OTA_ERR_MANIFEST_STALE = 158,     /* offer_seq not newer than one already accepted: replayed or revoked offer */
+    OTA_ERR_MANIFEST_DOWNGRADE = 159, /* target version not above the running one and no downgrade flag */
 
     /* network, server, agent: 190..229 */
     OTA_ERR_NET = 190,           /* connection failed, reset or timed out */
@@ -96,6 +98,7 @@ typedef enum ota_err {
     OTA_ERR_PROTOCOL = 194,      /* server answer does not follow the API */
     OTA_ERR_CONFIG = 195,        /* configuration file or option invalid */
     OTA_ERR_DB = 196,            /* database error */
+    OTA_ERR_UNTRUSTED_ORIGIN = 197, /* payload URL on an origin not allowed to receive the device token */
 } ota_err;
 
 /* Short, stable text for a code ("image hash mismatch"). Never NULL. */

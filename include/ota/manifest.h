@@ -6,8 +6,10 @@
  * with a manifest: a compact, fixed-layout little-endian record that binds
  * the device id, the campaign, the target image (digest, size, version,
  * security counter, hardware id), the payload to download (the full image, or
- * a delta from exactly the device's current image) and a validity window,
- * signed with ECDSA P-256 over SHA-256 by the server's online key.
+ * a delta from exactly the device's current image), a validity window and
+ * (format 2) a per-device increasing offer sequence and a downgrade flag that
+ * make old offers unusable once a newer one was accepted, signed with ECDSA
+ * P-256 over SHA-256 by the server's online key.
  *
  * A device refuses an offer before downloading anything unless
  * ota_manifest_verify() accepts it. No malloc, no stdio: the parsed manifest
@@ -28,8 +30,14 @@ extern "C" {
 #endif
 
 #define OTA_MANIFEST_MAGIC "OTAM"      /* 4 bytes at offset 0 */
-#define OTA_MANIFEST_FORMAT 1u         /* the only format this core parses */
-#define OTA_MANIFEST_FIXED_LEN 156u    /* signed fields before the ids */
+#define OTA_MANIFEST_FORMAT 2u         /* the newest format (written by default) */
+#define OTA_MANIFEST_FORMAT_1 1u       /* still parsed: no offer_seq, no flags */
+#define OTA_MANIFEST_FIXED_LEN 168u    /* format 2: signed fields before the ids */
+#define OTA_MANIFEST_FIXED_LEN_1 156u  /* format 1: signed fields before the ids */
+/* flags (format 2): the server means this offer to replace the running
+ * image with one that is not newer (a deliberate downgrade campaign) */
+#define OTA_MANIFEST_FLAG_DOWNGRADE 0x1u
+#define OTA_MANIFEST_FLAGS_KNOWN 0x1u  /* any other bit set: malformed */
 #define OTA_MANIFEST_DEVICE_ID_MAX 64u /* device id: 1..64 bytes, printable ASCII */
 #define OTA_MANIFEST_KEY_ID_LEN 8u     /* first 8 bytes of SHA-256(server SPKI) */
 /* Largest possible encoding: fixed + ids + sig length byte + DER signature. */
@@ -44,7 +52,7 @@ enum ota_payload_kind {
 };
 
 struct ota_manifest {
-    uint8_t format;                          /* OTA_MANIFEST_FORMAT */
+    uint8_t format;                          /* 1 or 2 (encode: 0 means OTA_MANIFEST_FORMAT) */
     uint8_t payload_kind;                    /* enum ota_payload_kind */
     uint8_t key_id[OTA_MANIFEST_KEY_ID_LEN]; /* which server key signed */
     uint64_t campaign_id;
@@ -62,6 +70,11 @@ struct ota_manifest {
     /* Delta only: SHA-256 of the whole current image the patch applies to
      * (all zero for a full payload). */
     uint8_t base_digest[OTA_SHA256_LEN];
+    /* Format 2 (0 in format 1): the server's offer sequence, increasing for
+     * every offer it makes to this device; a device never accepts one at or
+     * below the newest it accepted. flags: OTA_MANIFEST_FLAG_*. */
+    uint64_t offer_seq;
+    uint32_t flags;
     uint8_t device_id_len;
     char device_id[OTA_MANIFEST_DEVICE_ID_MAX + 1]; /* NUL-terminated copy */
     uint8_t hw_id_len;
@@ -74,8 +87,9 @@ struct ota_manifest {
 
 /*
  * Decode and check the structure only (no signature, no policy): magic,
- * format, payload kind, id lengths and characters, full/delta consistency,
- * issued <= expires, strict DER signature, exact total length. Errors:
+ * format (1 or 2), payload kind, id lengths and characters, full/delta
+ * consistency, issued <= expires, known flags only (format 2), strict DER
+ * signature, exact total length. Errors:
  * OTA_ERR_MANIFEST_MALFORMED (diag names the field and offset),
  * OTA_ERR_MANIFEST_VERSION (format byte; diag expected/found).
  */
@@ -95,6 +109,13 @@ struct ota_manifest_policy {
     uint64_t now;
     uint32_t min_security_counter; /* anti-rollback floor (0: none) */
     uint32_t max_target_size;      /* slot size; 0: no limit */
+    /* Freshness: the offer_seq the offer must at least carry -- the newest
+     * one the device accepted plus one (0: not checked; a format 1 offer
+     * has offer_seq 0, so it fails any non-zero floor). */
+    uint64_t min_offer_seq;
+    /* The running image's version (NULL: not checked): the target must be
+     * newer unless the offer carries OTA_MANIFEST_FLAG_DOWNGRADE. */
+    const struct ota_image_version *running_version;
 };
 
 /*
@@ -105,6 +126,9 @@ struct ota_manifest_policy {
  *   hardware id equals policy hw_id   -> OTA_ERR_IMAGE_HW_MISMATCH
  *   now < expires_at (when now != 0)  -> OTA_ERR_MANIFEST_EXPIRED
  *   security counter >= floor         -> OTA_ERR_IMAGE_ROLLBACK
+ *   offer_seq >= min_offer_seq        -> OTA_ERR_MANIFEST_STALE
+ *   target newer than running_version, or the downgrade flag
+ *                                     -> OTA_ERR_MANIFEST_DOWNGRADE
  *   target and payload <= max size    -> OTA_ERR_IMAGE_TOO_LARGE
  * OTA_ERR_CRYPTO when the backend fails. On success *m holds the manifest;
  * on failure *m is only meaningful for the policy errors (it parsed and the

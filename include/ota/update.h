@@ -7,7 +7,9 @@
  * need the same careful sequence, and it must not depend on how bytes arrive:
  *
  *   begin   verify the manifest (server signature, device id, hardware id,
- *           expiry, security counter >= OTP counter, sizes <= slot) and, for a
+ *           expiry, security counter >= OTP counter, offer sequence above the
+ *           newest accepted, target newer than the running image unless the
+ *           offer says downgrade, sizes <= slot) and, for a
  *           delta, that the running image is exactly the patch's base --
  *           all BEFORE a single payload byte is accepted;
  *   write   accept payload bytes (never more than the manifest's payload
@@ -71,6 +73,8 @@ struct ota_update_cfg {
     struct ota_update_clock clock;        /* now == NULL: no clock */
     int running_slot;                     /* slot the firmware runs from; -1: unknown.
                                              Installing over it is refused. */
+    uint64_t min_offer_seq;               /* newest accepted offer_seq + 1, which the
+                                             device persists (0: not checked) */
 };
 
 /* What a device persists to resume an interrupted download. */
@@ -114,7 +118,9 @@ struct ota_update {
  * payload byte is taken (diag names the field, expected/found):
  *   OTA_ERR_MANIFEST_MALFORMED / _VERSION / _SIG_INVALID / _WRONG_DEVICE /
  *   _EXPIRED, OTA_ERR_IMAGE_HW_MISMATCH, OTA_ERR_IMAGE_ROLLBACK (security
- *   counter below the OTP counter), OTA_ERR_IMAGE_TOO_LARGE (target or
+ *   counter below the OTP counter), OTA_ERR_MANIFEST_STALE (offer_seq below
+ *   cfg->min_offer_seq), OTA_ERR_MANIFEST_DOWNGRADE (target not newer than
+ *   the running image, no downgrade flag), OTA_ERR_IMAGE_TOO_LARGE (target or
  *   payload larger than the slot), OTA_ERR_DELTA_BASE_MISMATCH (the running
  *   image is not the delta's base), OTA_ERR_UPDATE_STATE (target slot is the
  *   running one).

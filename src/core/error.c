@@ -73,6 +73,8 @@ static const struct err_text ERRORS[] = {
     {OTA_ERR_UPDATE_PAYLOAD_SIZE, "OTA_ERR_UPDATE_PAYLOAD_SIZE", "payload size differs from manifest"},
     {OTA_ERR_UPDATE_PAYLOAD_HASH, "OTA_ERR_UPDATE_PAYLOAD_HASH", "payload digest differs from manifest"},
     {OTA_ERR_UPDATE_STATE, "OTA_ERR_UPDATE_STATE", "update step out of order"},
+    {OTA_ERR_MANIFEST_STALE, "OTA_ERR_MANIFEST_STALE", "offer not newer than one already accepted (replayed or revoked)"},
+    {OTA_ERR_MANIFEST_DOWNGRADE, "OTA_ERR_MANIFEST_DOWNGRADE", "offer would not upgrade and is not marked as a downgrade"},
 
     {OTA_ERR_NET, "OTA_ERR_NET", "network error"},
     {OTA_ERR_HTTP, "OTA_ERR_HTTP", "unexpected HTTP status"},
@@ -81,6 +83,7 @@ static const struct err_text ERRORS[] = {
     {OTA_ERR_PROTOCOL, "OTA_ERR_PROTOCOL", "protocol error"},
     {OTA_ERR_CONFIG, "OTA_ERR_CONFIG", "invalid configuration"},
     {OTA_ERR_DB, "OTA_ERR_DB", "database error"},
+    {OTA_ERR_UNTRUSTED_ORIGIN, "OTA_ERR_UNTRUSTED_ORIGIN", "payload URL on an origin not allowed to receive the device token"},
 };
 
 static const struct err_text *lookup(ota_err err)

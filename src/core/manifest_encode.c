@@ -12,19 +12,28 @@
 ota_err ota_manifest_encode_signed(const struct ota_manifest *m, uint8_t *buf,
                                    size_t cap, size_t *len)
 {
-    size_t n;
+    size_t n, fixed;
+    uint8_t format;
     if (!m || !buf || !len)
         return OTA_ERR_INVALID_ARG;
+    format = m->format ? m->format : (uint8_t)OTA_MANIFEST_FORMAT;
+    if (format != OTA_MANIFEST_FORMAT && format != OTA_MANIFEST_FORMAT_1)
+        return OTA_ERR_INVALID_ARG;
+    /* format 1 has no room for a sequence or flags; unknown flags never */
+    if ((format == OTA_MANIFEST_FORMAT_1 && (m->offer_seq || m->flags)) ||
+        (m->flags & ~OTA_MANIFEST_FLAGS_KNOWN))
+        return OTA_ERR_INVALID_ARG;
+    fixed = format == OTA_MANIFEST_FORMAT_1 ? OTA_MANIFEST_FIXED_LEN_1 : OTA_MANIFEST_FIXED_LEN;
     if (m->device_id_len == 0 || m->device_id_len > OTA_MANIFEST_DEVICE_ID_MAX ||
         m->hw_id_len > OTA_HW_ID_MAX ||
         (m->payload_kind != OTA_PAYLOAD_FULL && m->payload_kind != OTA_PAYLOAD_DELTA))
         return OTA_ERR_INVALID_ARG;
-    n = OTA_MANIFEST_FIXED_LEN + (size_t)m->device_id_len + m->hw_id_len;
+    n = fixed + (size_t)m->device_id_len + m->hw_id_len;
     if (cap < n)
         return OTA_ERR_TOO_LARGE;
-    memset(buf, 0, OTA_MANIFEST_FIXED_LEN);
+    memset(buf, 0, fixed);
     memcpy(buf, OTA_MANIFEST_MAGIC, 4);
-    buf[4] = OTA_MANIFEST_FORMAT;
+    buf[4] = format;
     buf[5] = m->payload_kind;
     buf[6] = m->device_id_len;
     buf[7] = m->hw_id_len;
@@ -42,8 +51,12 @@ ota_err ota_manifest_encode_signed(const struct ota_manifest *m, uint8_t *buf,
     memcpy(buf + 88, m->payload_digest, OTA_SHA256_LEN);
     ota_le_put32(buf + 120, m->payload_size);
     memcpy(buf + 124, m->base_digest, OTA_SHA256_LEN);
-    memcpy(buf + OTA_MANIFEST_FIXED_LEN, m->device_id, m->device_id_len);
-    memcpy(buf + OTA_MANIFEST_FIXED_LEN + m->device_id_len, m->hw_id, m->hw_id_len);
+    if (format != OTA_MANIFEST_FORMAT_1) {
+        ota_le_put64(buf + 156, m->offer_seq);
+        ota_le_put32(buf + 164, m->flags);
+    }
+    memcpy(buf + fixed, m->device_id, m->device_id_len);
+    memcpy(buf + fixed + m->device_id_len, m->hw_id, m->hw_id_len);
     *len = n;
     return OTA_OK;
 }

@@ -12,7 +12,8 @@
 #include "le.h"
 #include "diag.h"
 
-/* Offsets of the signed part (format 1). */
+/* Offsets of the signed part (format 1 ends its fixed part at OFF_SEQ;
+ * format 2 adds offer_seq and flags there). */
 enum {
     OFF_MAGIC = 0,
     OFF_FORMAT = 4,
@@ -30,7 +31,9 @@ enum {
     OFF_PAYLOAD_DIGEST = 88,
     OFF_PAYLOAD_SIZE = 120,
     OFF_BASE_DIGEST = 124,
-    OFF_IDS = 156,
+    OFF_SEQ = 156,
+    OFF_FLAGS = 164,
+    OFF_IDS = 168,
 };
 
 /* Device ids travel in URLs, logs and file names: a conservative alphabet. */
@@ -51,13 +54,13 @@ static int all_zero(const uint8_t *p, size_t n)
 ota_err ota_manifest_parse(const uint8_t *buf, size_t len, struct ota_manifest *m,
                            struct ota_diag *diag)
 {
-    size_t off, signed_len;
+    size_t off, signed_len, fixed;
     if (!buf || !m)
         return ota_diag_fail(diag, OTA_ERR_INVALID_ARG, "manifest", 0);
     memset(m, 0, sizeof(*m));
-    if (len < OTA_MANIFEST_FIXED_LEN)
+    if (len < OTA_MANIFEST_FIXED_LEN_1)
         return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "length", (uint32_t)len,
-                                  OTA_MANIFEST_FIXED_LEN,
+                                  OTA_MANIFEST_FIXED_LEN_1,
                                   (uint32_t)(len > 0xffffffffu ? 0xffffffffu : len));
     if (len > OTA_MANIFEST_MAX_LEN)
         return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "length", 0,
@@ -68,9 +71,13 @@ ota_err ota_manifest_parse(const uint8_t *buf, size_t len, struct ota_manifest *
                                   ota_le_get32((const uint8_t *)OTA_MANIFEST_MAGIC),
                                   ota_le_get32(buf));
     m->format = buf[OFF_FORMAT];
-    if (m->format != OTA_MANIFEST_FORMAT)
+    if (m->format != OTA_MANIFEST_FORMAT && m->format != OTA_MANIFEST_FORMAT_1)
         return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_VERSION, "format", OFF_FORMAT,
                                   OTA_MANIFEST_FORMAT, m->format);
+    fixed = m->format == OTA_MANIFEST_FORMAT_1 ? OTA_MANIFEST_FIXED_LEN_1 : OTA_MANIFEST_FIXED_LEN;
+    if (len < fixed)
+        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "length", (uint32_t)len,
+                                  (uint32_t)fixed, (uint32_t)len);
     m->payload_kind = buf[OFF_KIND];
     if (m->payload_kind != OTA_PAYLOAD_FULL && m->payload_kind != OTA_PAYLOAD_DELTA)
         return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "payload_kind", OFF_KIND, 1,
@@ -119,8 +126,15 @@ ota_err ota_manifest_parse(const uint8_t *buf, size_t len, struct ota_manifest *
         if (memcmp(m->base_digest, m->target_digest, OTA_SHA256_LEN) == 0)
             return ota_diag_fail(diag, OTA_ERR_MANIFEST_MALFORMED, "base_digest", OFF_BASE_DIGEST);
     }
-    off = OFF_IDS;
-    signed_len = OFF_IDS + (size_t)m->device_id_len + m->hw_id_len;
+    if (m->format != OTA_MANIFEST_FORMAT_1) {
+        m->offer_seq = ota_le_get64(buf + OFF_SEQ);
+        m->flags = ota_le_get32(buf + OFF_FLAGS);
+        if (m->flags & ~OTA_MANIFEST_FLAGS_KNOWN)
+            return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "flags", OFF_FLAGS,
+                                      OTA_MANIFEST_FLAGS_KNOWN, m->flags);
+    }
+    off = fixed;
+    signed_len = fixed + (size_t)m->device_id_len + m->hw_id_len;
     if (len < signed_len + 1)
         return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "length", len,
                                   (uint32_t)(signed_len + 1), (uint32_t)len);

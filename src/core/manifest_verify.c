@@ -1,7 +1,8 @@
 /*
  * manifest_verify.c - decide whether a device may act on an offer: the
  * signature by a trusted server key first, then the policy (device id,
- * hardware id, expiry, anti-rollback floor, slot size). Portable: no malloc,
+ * hardware id, expiry, anti-rollback floor, freshness (offer sequence),
+ * downgrade, slot size). Portable: no malloc,
  * no stdio; crypto through struct ota_crypto.
  */
 #include <string.h>
@@ -77,6 +78,7 @@ ota_err ota_manifest_verify(const uint8_t *buf, size_t len,
 {
     ota_err e;
     size_t devlen;
+    uint32_t ids;
     if (!p || !p->crypto || !p->device_id || !m || (!p->server_keys && p->n_server_keys))
         return ota_diag_fill(diag, OTA_ERR_INVALID_ARG, "policy", 0, 0, 0, 0);
     e = ota_manifest_parse(buf, len, m, diag);
@@ -85,12 +87,13 @@ ota_err ota_manifest_verify(const uint8_t *buf, size_t len,
     e = check_signature(p, buf, m, diag);
     if (e != OTA_OK)
         return e;
+    ids = m->signed_len - m->device_id_len - m->hw_id_len;
     devlen = strlen(p->device_id);
     if (devlen != m->device_id_len || memcmp(p->device_id, m->device_id, devlen) != 0)
-        return ota_diag_fill(diag, OTA_ERR_MANIFEST_WRONG_DEVICE, "device_id", 156, 0, 0, 0);
+        return ota_diag_fill(diag, OTA_ERR_MANIFEST_WRONG_DEVICE, "device_id", ids, 0, 0, 0);
     if (p->hw_id && (p->hw_id_len != m->hw_id_len ||
                      memcmp(p->hw_id, m->hw_id, m->hw_id_len) != 0))
-        return ota_diag_fill(diag, OTA_ERR_IMAGE_HW_MISMATCH, "hw_id", 156u + m->device_id_len,
+        return ota_diag_fill(diag, OTA_ERR_IMAGE_HW_MISMATCH, "hw_id", ids + m->device_id_len,
                              (uint32_t)p->hw_id_len, m->hw_id_len, 1);
     if (p->now != 0 && p->now >= m->expires_at)
         return ota_diag_fill(diag, OTA_ERR_MANIFEST_EXPIRED, "expires_at", 32,
@@ -98,6 +101,13 @@ ota_err ota_manifest_verify(const uint8_t *buf, size_t len,
     if (m->target_security_counter < p->min_security_counter)
         return ota_diag_fill(diag, OTA_ERR_IMAGE_ROLLBACK, "target_security_counter", 84,
                              p->min_security_counter, m->target_security_counter, 1);
+    if (p->min_offer_seq && m->offer_seq < p->min_offer_seq)
+        /* values: the low 32 bits (diag fields are 32-bit) */
+        return ota_diag_fill(diag, OTA_ERR_MANIFEST_STALE, "offer_seq", 156,
+                             (uint32_t)p->min_offer_seq, (uint32_t)m->offer_seq, 1);
+    if (p->running_version && !(m->flags & OTA_MANIFEST_FLAG_DOWNGRADE) &&
+        ota_image_version_cmp(&m->target_version, p->running_version) <= 0)
+        return ota_diag_fill(diag, OTA_ERR_MANIFEST_DOWNGRADE, "target_version", 76, 0, 0, 0);
     if (p->max_target_size && m->target_size > p->max_target_size)
         return ota_diag_fill(diag, OTA_ERR_IMAGE_TOO_LARGE, "target_size", 72,
                              p->max_target_size, m->target_size, 1);

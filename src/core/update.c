@@ -116,6 +116,24 @@ static ota_err check_delta_base(struct ota_update *u, int active)
     return OTA_OK;
 }
 
+/* Version of the image the device runs (the running slot, else the
+ * confirmed one), for the manifest's downgrade rule. 0 when nothing
+ * parses there (no running image: nothing to protect from a downgrade). */
+static int running_version(struct ota_update *u, int slot, struct ota_image_version *out)
+{
+    const struct ota_boot_layout *l = &u->boot_cfg.layout;
+    struct ota_flash_area area;
+    struct ota_reader r;
+    struct ota_image_info info;
+    if (slot < 0 || slot > 1)
+        return 0;
+    ota_reader_from_flash(&r, &area, u->cfg.dev->flash, l->slot_off[slot], l->slot_size);
+    if (ota_image_parse(&r, &info, NULL) != OTA_OK)
+        return 0;
+    *out = info.hdr.version;
+    return 1;
+}
+
 /* Re-read the prefix a previous session wrote and continue after it if it
  * still hashes to what was recorded. Returns the offset to continue at. */
 static uint32_t try_resume(struct ota_update *u, const struct ota_update_progress *p,
@@ -148,6 +166,7 @@ ota_err ota_update_begin(struct ota_update *u, const struct ota_update_cfg *cfg,
     struct ota_manifest_policy pol;
     struct ota_otp_counter otp;
     struct ota_boot_state bst;
+    struct ota_image_version running;
     const struct ota_boot_dev *dev;
     const struct ota_boot_layout *l;
     int target, active;
@@ -173,8 +192,13 @@ ota_err ota_update_begin(struct ota_update *u, const struct ota_update_cfg *cfg,
     if (e)
         return fail(u, e, "OTP anti-rollback counter", 0);
     u->otp_counter = otp.value;
+    e = ota_boot_state_read(dev->flash, l, &bst, NULL);
+    if (e)
+        return fail(u, e, "boot state", 0);
+    active = bst.confirmed <= 1 ? bst.confirmed : -1;
 
-    /* 1. The offer itself: signature, addressee, hardware, time, counter, size. */
+    /* 1. The offer itself: signature, addressee, hardware, time, counter,
+     *    freshness, downgrade, size. */
     memset(&pol, 0, sizeof pol);
     pol.crypto = dev->crypto;
     pol.server_keys = cfg->server_keys;
@@ -187,6 +211,9 @@ ota_err ota_update_begin(struct ota_update *u, const struct ota_update_cfg *cfg,
     pol.now = clock_now(&cfg->clock);
     pol.min_security_counter = otp.value;
     pol.max_target_size = l->slot_size;
+    pol.min_offer_seq = cfg->min_offer_seq;
+    if (running_version(u, cfg->running_slot >= 0 ? cfg->running_slot : active, &running))
+        pol.running_version = &running;
     e = ota_manifest_verify(manifest, manifest_len, &pol, &u->m, diag);
     if (e) {
         u->err = e;
@@ -197,10 +224,6 @@ ota_err ota_update_begin(struct ota_update *u, const struct ota_update_cfg *cfg,
                            u->m.target_size, u->m.payload_size);
 
     /* 2. Which slot: never the confirmed (known good) one, never the running one. */
-    e = ota_boot_state_read(dev->flash, l, &bst, NULL);
-    if (e)
-        return fail(u, e, "boot state", 0);
-    active = bst.confirmed <= 1 ? bst.confirmed : -1;
     target = active == 0 ? 1 : 0;
     if (cfg->running_slot == target)
         return fail_values(u, OTA_ERR_UPDATE_STATE,

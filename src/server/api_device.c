@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -80,6 +81,26 @@ static int on_target(const struct checkin_info *ci, const struct srv_release *re
            ota_image_version_cmp(&v, &rel->version) == 0;
 }
 
+/* The offer sequence (manifest format 2, docs/manifest.md): wall-clock
+ * microseconds, strictly increasing in this process. Devices keep the newest
+ * one they accepted and refuse anything at or below it, so an offer made
+ * before a newer one can never be replayed. Time-based rather than a stored
+ * per-device counter: no database write on the check-in path, and several
+ * nodes with synchronised clocks issue consistent values. */
+static uint64_t next_offer_seq(void)
+{
+    static _Atomic uint64_t last;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    uint64_t prev = atomic_load_explicit(&last, memory_order_relaxed), next;
+    do {
+        next = now > prev ? now : prev + 1;
+    } while (!atomic_compare_exchange_weak_explicit(&last, &prev, next, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return next;
+}
+
 static void send_offer(struct server *s, struct http_req *r, struct http_resp *out,
                        const struct srv_device *d, const struct checkin_info *ci,
                        const struct srv_campaign *c, const struct srv_release *rel)
@@ -90,6 +111,16 @@ static void send_offer(struct server *s, struct http_req *r, struct http_resp *o
     uint64_t psize = 0;
     int64_t now = srv_now(s);
     memset(&m, 0, sizeof(m));
+    m.format = (uint8_t)ci->manifest_format;
+    if (m.format != OTA_MANIFEST_FORMAT_1) {
+        struct ota_image_version cur;
+        m.offer_seq = next_offer_seq();
+        /* a campaign whose release is not newer than what the device runs
+         * is a deliberate downgrade: say so in the signed offer */
+        if (ci->version[0] && parse_version(ci->version, &cur) &&
+            ota_image_version_cmp(&rel->version, &cur) <= 0)
+            m.flags |= OTA_MANIFEST_FLAG_DOWNGRADE;
+    }
     m.campaign_id = (uint64_t)c->id;
     m.issued_at = (uint64_t)now;
     m.expires_at = (uint64_t)(now + s->offer_ttl);
@@ -174,7 +205,7 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
     char digest_hex[80] = "";
     struct store *st = s->store;
     memset(&ci, 0, sizeof(ci));
-    ci.manifest_format = OTA_MANIFEST_FORMAT;
+    ci.manifest_format = OTA_MANIFEST_FORMAT_1; /* devices that do not say */
     json_t *o = jv_parse_object(r, out);
     if (!o)
         return;
@@ -208,9 +239,11 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
                    d->hw_id);
         return;
     }
-    if (ci.manifest_format != OTA_MANIFEST_FORMAT) {
+    if (ci.manifest_format != OTA_MANIFEST_FORMAT &&
+        ci.manifest_format != OTA_MANIFEST_FORMAT_1) {
         resp_error(out, 400, "unsupported_manifest_format",
-                   "this server issues manifest format %u only", OTA_MANIFEST_FORMAT);
+                   "this server issues manifest formats %u and %u only", OTA_MANIFEST_FORMAT_1,
+                   OTA_MANIFEST_FORMAT);
         return;
     }
     struct srv_seen seen;

@@ -114,6 +114,8 @@ struct offer {
     const uint8_t *base;
     size_t base_len;
     uint32_t seccnt_override; /* 0: from image */
+    uint64_t seq;             /* offer_seq */
+    uint32_t flags;           /* OTA_MANIFEST_FLAG_* */
 };
 
 static size_t make_manifest(const struct offer *o, const uint8_t *target, size_t tlen,
@@ -142,6 +144,8 @@ static size_t make_manifest(const struct offer *o, const uint8_t *target, size_t
         ota_sha256(g_c, o->base, o->base_len, m.base_digest);
     m.device_id_len = (uint8_t)strlen(o->device ? o->device : "dev-1");
     strcpy(m.device_id, o->device ? o->device : "dev-1");
+    m.offer_seq = o->seq;
+    m.flags = o->flags;
     m.hw_id_len = (uint8_t)strlen(o->hw ? o->hw : HW);
     memcpy(m.hw_id, o->hw ? o->hw : HW, m.hw_id_len);
     if (ota_manifest_sign(o->key ? o->key : g_srv, &m, buf, OTA_MANIFEST_MAX_LEN, &len))
@@ -322,6 +326,51 @@ static void test_refusals_before_any_write(void)
         CHECK_EQ(d.rf.ops, ops);
         free(v0);
     }
+    dev_free(&d);
+}
+
+/* Issue 10 defect 6: an offer older than one the device accepted, or one
+ * that would not move the device forward without saying so, is refused
+ * before anything is written. */
+static void test_fresh_offers_only(void)
+{
+    struct dev d;
+    struct ota_update_cfg c;
+    struct ota_update u;
+    struct ota_diag diag;
+    uint8_t man[OTA_MANIFEST_MAX_LEN];
+    struct offer o = {0};
+    size_t mlen;
+    uint64_t ops;
+
+    dev_init(&d);
+    factory_install(&d, g_v1, g_v1_len);
+    cfg_for(&c, &d);
+    ops = d.rf.ops;
+    o.seq = 100;
+    mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
+    c.min_offer_seq = 101; /* the device accepted offer 100 already */
+    CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_MANIFEST_STALE);
+    CHECK(diag.field && strcmp(diag.field, "offer_seq") == 0);
+    CHECK_EQ(diag.expected, 101);
+    CHECK_EQ(diag.found, 100);
+    /* the same version as the one running (v1 in slot 0): not an update */
+    c.min_offer_seq = 100;
+    mlen = make_manifest(&o, g_v1, g_v1_len, g_v1, g_v1_len, man);
+    CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_MANIFEST_DOWNGRADE);
+    c.running_slot = -1; /* unknown: the confirmed image is the reference */
+    CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_MANIFEST_DOWNGRADE);
+    c.running_slot = 0;
+    CHECK_EQ(d.rf.ops, ops); /* not one erase or program */
+    /* ... unless the signed offer says it is a deliberate downgrade */
+    o.flags = OTA_MANIFEST_FLAG_DOWNGRADE;
+    mlen = make_manifest(&o, g_v1, g_v1_len, g_v1, g_v1_len, man);
+    CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_OK);
+    /* a fresh upgrade offer is taken */
+    o.flags = 0;
+    mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
+    REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+    CHECK(ota_update_manifest(&u)->offer_seq == 100);
     dev_free(&d);
 }
 
@@ -723,6 +772,7 @@ int main(void)
 
     RUN(test_full_update_then_trial_boot);
     RUN(test_refusals_before_any_write);
+    RUN(test_fresh_offers_only);
     RUN(test_bad_payloads_never_pending);
     RUN(test_delta_update);
     RUN(test_resume_reverifies_prefix);

@@ -1,7 +1,8 @@
 /*
  * test_manifest.c - unit tests of the manifest encoder, parser and verifier
  * (include/ota/manifest.h) with both crypto backends: round trips, every
- * policy refusal with its precise error, key rotation, and tampering with
+ * policy refusal with its precise error, key rotation, freshness (offer
+ * sequence, downgrade flag, format 1 compatibility), and tampering with
  * every byte / truncating at every length never yielding OTA_OK.
  */
 #include <string.h>
@@ -37,6 +38,7 @@ static void sample(struct ota_manifest *m, int delta)
         memcpy(m->payload_digest, m->target_digest, 32);
         m->payload_size = m->target_size;
     }
+    m->offer_seq = 0x1122334455667788ull;
     strcpy(m->device_id, "dev-0001");
     m->device_id_len = 8;
     memcpy(m->hw_id, "hub-a", 5);
@@ -76,7 +78,8 @@ static void test_roundtrip(void)
         size_t len = make(&m, buf, g_key);
         REQUIRE(len == OTA_MANIFEST_FIXED_LEN + 8 + 5 + 1 + m.sig_len);
         CHECK_EQ(ota_manifest_parse(buf, len, &got, &d), OTA_OK);
-        CHECK_EQ(got.format, 1);
+        CHECK_EQ(got.format, 2);
+        CHECK(got.offer_seq == 0x1122334455667788ull && got.flags == 0);
         CHECK_EQ(got.payload_kind, delta);
         CHECK(got.campaign_id == 0x0102030405060708ull);
         CHECK(got.issued_at == 1700000000ull && got.expires_at == 1700086400ull);
@@ -97,6 +100,9 @@ static void test_roundtrip(void)
         /* Magic and layout as documented in docs/manifest.md. */
         CHECK(memcmp(buf, "OTAM", 4) == 0);
         CHECK_EQ(buf[72] | (buf[73] << 8) | (buf[74] << 16), 123456);
+        CHECK_EQ(buf[4], 2);
+        CHECK(buf[156] == 0x88 && buf[163] == 0x11); /* offer_seq, little-endian */
+        CHECK(memcmp(buf + 168, "dev-0001", 8) == 0);
     }
 }
 
@@ -260,9 +266,16 @@ static void test_structure_errors(void)
     size_t len = make(&m, buf, g_key);
 
     memcpy(t, buf, len);
-    t[4] = 2;
+    t[4] = 3;
     CHECK_EQ(ota_manifest_parse(t, len, &got, &d), OTA_ERR_MANIFEST_VERSION);
-    CHECK(d.has_values && d.expected == 1 && d.found == 2 && d.offset == 4);
+    CHECK(d.has_values && d.expected == 2 && d.found == 3 && d.offset == 4);
+    memcpy(t, buf, len);
+    t[4] = 1; /* a format 2 body read as format 1: the lengths disagree */
+    CHECK_EQ(ota_manifest_parse(t, len, &got, &d), OTA_ERR_MANIFEST_MALFORMED);
+    memcpy(t, buf, len);
+    t[164] = 2; /* an unknown flag */
+    CHECK_EQ(ota_manifest_parse(t, len, &got, &d), OTA_ERR_MANIFEST_MALFORMED);
+    CHECK(strcmp(d.field, "flags") == 0 && d.offset == 164 && d.found == 2);
     memcpy(t, buf, len);
     t[0] = 'X';
     CHECK_EQ(ota_manifest_parse(t, len, &got, &d), OTA_ERR_MANIFEST_MALFORMED);
@@ -272,9 +285,9 @@ static void test_structure_errors(void)
     CHECK_EQ(ota_manifest_parse(t, len, &got, &d), OTA_ERR_MANIFEST_MALFORMED);
     CHECK(strcmp(d.field, "payload_kind") == 0);
     memcpy(t, buf, len);
-    t[156] = '/'; /* device id alphabet */
+    t[168] = '/'; /* device id alphabet */
     CHECK_EQ(ota_manifest_parse(t, len, &got, &d), OTA_ERR_MANIFEST_MALFORMED);
-    CHECK(strcmp(d.field, "device_id") == 0 && d.offset == 156);
+    CHECK(strcmp(d.field, "device_id") == 0 && d.offset == 168);
     memcpy(t, buf, len);
     t[6] = 0;
     CHECK_EQ(ota_manifest_parse(t, len, &got, &d), OTA_ERR_MANIFEST_MALFORMED);
@@ -322,6 +335,83 @@ static void test_encoder_refuses(void)
     CHECK_EQ(ota_manifest_encode_signed(&m, buf, 100, &len), OTA_ERR_TOO_LARGE);
     CHECK_EQ(ota_manifest_encode_signed(&m, buf, sizeof(buf), &len), OTA_OK);
     CHECK_EQ(len, OTA_MANIFEST_FIXED_LEN + 13);
+    /* format 1 has no room for a sequence or flags; unknown flags never */
+    m.format = 1;
+    CHECK_EQ(ota_manifest_encode_signed(&m, buf, sizeof(buf), &len), OTA_ERR_INVALID_ARG);
+    m.offer_seq = 0;
+    CHECK_EQ(ota_manifest_encode_signed(&m, buf, sizeof(buf), &len), OTA_OK);
+    CHECK_EQ(len, OTA_MANIFEST_FIXED_LEN_1 + 13);
+    m.format = 2;
+    m.flags = 0x80;
+    CHECK_EQ(ota_manifest_encode_signed(&m, buf, sizeof(buf), &len), OTA_ERR_INVALID_ARG);
+    m.format = 3;
+    m.flags = 0;
+    CHECK_EQ(ota_manifest_encode_signed(&m, buf, sizeof(buf), &len), OTA_ERR_INVALID_ARG);
+}
+
+/* Format 1 (no offer_seq, no flags) still round-trips: 12 bytes shorter. */
+static void test_format1_roundtrip(void)
+{
+    struct ota_manifest m, got;
+    struct ota_diag d;
+    uint8_t buf[OTA_MANIFEST_MAX_LEN];
+    sample(&m, 1);
+    m.format = 1;
+    m.offer_seq = 0;
+    size_t len = make(&m, buf, g_key);
+    REQUIRE(len == OTA_MANIFEST_FIXED_LEN_1 + 8 + 5 + 1 + m.sig_len);
+    CHECK_EQ(ota_manifest_parse(buf, len, &got, &d), OTA_OK);
+    CHECK(got.format == 1 && got.offer_seq == 0 && got.flags == 0);
+    CHECK(strcmp(got.device_id, "dev-0001") == 0 && got.signed_len == 156 + 13);
+    CHECK(memcmp(buf + 156, "dev-0001", 8) == 0);
+}
+
+/* Offers are fresh and revocable: never at or below the newest accepted
+ * sequence, never a step back without the signed downgrade flag. */
+static void test_freshness(void)
+{
+    struct ota_manifest m;
+    struct ota_manifest_policy p;
+    struct ota_diag d;
+    struct ota_image_version running = {2, 3, 0x1234, 99}; /* == the sample target */
+    uint8_t buf[OTA_MANIFEST_MAX_LEN];
+    size_t len;
+
+    sample(&m, 0);
+    m.offer_seq = 1000;
+    len = make(&m, buf, g_key);
+    policy(&p, ota_crypto_openssl());
+    p.min_offer_seq = 1000; /* newest accepted was 999 */
+    CHECK_EQ(verify_with(&p, buf, len, &d), OTA_OK);
+    p.min_offer_seq = 1001; /* 1000 itself was accepted: a replay */
+    CHECK_EQ(verify_with(&p, buf, len, &d), OTA_ERR_MANIFEST_STALE);
+    CHECK(strcmp(d.field, "offer_seq") == 0 && d.expected == 1001 && d.found == 1000);
+    p.min_offer_seq = 0;
+    CHECK_EQ(verify_with(&p, buf, len, &d), OTA_OK);
+
+    /* Target equal to (or below) what runs: refused without the flag. */
+    p.running_version = &running;
+    CHECK_EQ(verify_with(&p, buf, len, &d), OTA_ERR_MANIFEST_DOWNGRADE);
+    CHECK(strcmp(d.field, "target_version") == 0);
+    running.build = 98; /* now the target is newer */
+    CHECK_EQ(verify_with(&p, buf, len, &d), OTA_OK);
+    running.major = 3;
+    CHECK_EQ(verify_with(&p, buf, len, &d), OTA_ERR_MANIFEST_DOWNGRADE);
+    m.flags = OTA_MANIFEST_FLAG_DOWNGRADE;
+    len = make(&m, buf, g_key);
+    CHECK_EQ(verify_with(&p, buf, len, &d), OTA_OK);
+
+    /* Format 1 carries no sequence: any floor refuses it; and no flag. */
+    sample(&m, 0);
+    m.format = 1;
+    m.offer_seq = 0;
+    len = make(&m, buf, g_key);
+    p.min_offer_seq = 1;
+    CHECK_EQ(verify_with(&p, buf, len, &d), OTA_ERR_MANIFEST_STALE);
+    p.min_offer_seq = 0;
+    CHECK_EQ(verify_with(&p, buf, len, &d), OTA_ERR_MANIFEST_DOWNGRADE);
+    p.running_version = NULL;
+    CHECK_EQ(verify_with(&p, buf, len, &d), OTA_OK);
 }
 
 int main(void)
@@ -339,6 +429,8 @@ int main(void)
     RUN(test_truncated_and_extended);
     RUN(test_structure_errors);
     RUN(test_encoder_refuses);
+    RUN(test_format1_roundtrip);
+    RUN(test_freshness);
     ota_key_free(g_key);
     ota_key_free(g_key2);
     return test_summary();
