@@ -6,6 +6,7 @@
  * progress. Every step is logged and reported to the server.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,21 @@ static void queue_final(struct agent *a, const char *state, int64_t code, const 
     save_state(a);
 }
 
+/* Why a check-in or enrollment failed, for `--once` (permanent errors get
+ * their own exit codes). */
+static enum agent_fault checkin_fault(ota_err e, int status)
+{
+    if (e == OTA_ERR_NET)
+        return AGENT_FAULT_UNREACHABLE;
+    if (e == OTA_ERR_TLS || e == OTA_ERR_PIN_MISMATCH)
+        return AGENT_FAULT_TLS;
+    if (status == 401 || status == 403)
+        return AGENT_FAULT_UNAUTHORIZED;
+    if (status == 409)
+        return AGENT_FAULT_HW_MISMATCH;
+    return AGENT_FAULT_OTHER;
+}
+
 /* 0: delivered or dropped (4xx); -1: retry later. */
 static int flush_final(struct agent *a)
 {
@@ -89,6 +105,7 @@ static int flush_final(struct agent *a)
     e = agent_api_report(a->http, a->cfg, a->st.pending_campaign, a->st.pending_state,
                          a->st.pending_code, a->st.pending_detail, err, sizeof err);
     if (e == OTA_ERR_NET || e == OTA_ERR_HTTP || e == OTA_ERR_TLS || e == OTA_ERR_PIN_MISMATCH) {
+        a->fault = checkin_fault(e, agent_http_last_status(a->http));
         LOG_W("report '%s' not delivered (will retry): %s", a->st.pending_state, err);
         return -1;
     }
@@ -167,10 +184,22 @@ static enum agent_outcome handle_installed(struct agent *a, const struct agent_d
  * tests). */
 #define STAGE_BLOCK 4096u
 
+static double monotonic_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 struct sink_ctx {
     struct agent *a;
     uint32_t since_ckpt;
     uint32_t fill;
+    /* progress of this attempt, for the log */
+    uint32_t start, total;   /* payload offset the attempt began at, payload size */
+    uint64_t taken;          /* bytes received by this attempt */
+    double t0;               /* when the attempt began (monotonic seconds) */
+    unsigned next_pct;       /* next percentage worth a log line */
     uint8_t buf[STAGE_BLOCK];
 };
 
@@ -205,10 +234,22 @@ static ota_err sink_flush(struct sink_ctx *s)
     return OTA_OK;
 }
 
+/* "47% (94000 of 200000 bytes), 12.3 KiB/s": what the log and the reports
+ * to the server say about a download. */
+static void progress_text(const struct sink_ctx *s, char *out, size_t cap)
+{
+    uint64_t at = s->start + s->taken;
+    double dt = monotonic_now() - s->t0;
+    snprintf(out, cap, "%u%% (%llu of %u bytes), %.1f KiB/s",
+             s->total ? (unsigned)(at * 100 / s->total) : 0, (unsigned long long)at, s->total,
+             dt > 0 ? (double)s->taken / 1024.0 / dt : 0.0);
+}
+
 static ota_err sink(void *ctx, const void *data, size_t len)
 {
     struct sink_ctx *s = ctx;
     const uint8_t *p = data;
+    s->taken += len;
     while (len) {
         size_t n = STAGE_BLOCK - s->fill;
         if (n > len)
@@ -222,6 +263,12 @@ static ota_err sink(void *ctx, const void *data, size_t len)
             if (e)
                 return e;
         }
+    }
+    if (s->total && (s->start + s->taken) * 100 / s->total >= s->next_pct) {
+        char pt[96];
+        progress_text(s, pt, sizeof pt);
+        LOG_I("download: %s", pt);
+        s->next_pct = (unsigned)((s->start + s->taken) * 100 / s->total / 25 + 1) * 25;
     }
     return OTA_OK;
 }
@@ -242,6 +289,15 @@ static int maybe_transit_manifest(ota_err e)
            e == OTA_ERR_MANIFEST_VERSION;
 }
 
+/* Refusals that say the offer is old (replayed, revoked, or would take the
+ * device back): they prove nothing about the campaign the offer names --
+ * anyone can replay it -- so that campaign's record is left alone. */
+static int is_stale_offer(ota_err e)
+{
+    return e == OTA_ERR_MANIFEST_STALE || e == OTA_ERR_MANIFEST_DOWNGRADE ||
+           e == OTA_ERR_MANIFEST_EXPIRED;
+}
+
 static enum agent_outcome refuse(struct agent *a, const char *what, ota_err e)
 {
     char detail[256], dt[160];
@@ -252,6 +308,28 @@ static enum agent_outcome refuse(struct agent *a, const char *what, ota_err e)
     a->st.has_progress = 0;
     queue_final(a, "failure", e, detail);
     (void)flush_final(a);
+    return AGENT_IDLE;
+}
+
+/* A stale offer: reported as the device's own (campaign 0), naming the
+ * campaign it claimed, while the download in progress (if any) and its
+ * campaign's record stay as they were. */
+static enum agent_outcome refuse_stale(struct agent *a, const uint8_t *manifest, size_t len,
+                                       uint64_t campaign, ota_err e)
+{
+    char detail[256], dt[160], err[512];
+    diag_text(&a->diag, dt, sizeof dt);
+    snprintf(detail, sizeof detail, "offer of campaign %llu refused: %s: %s%s",
+             (unsigned long long)campaign, ota_errname(e), ota_strerror(e), dt);
+    if (len == a->stale_len && memcmp(manifest, a->stale, len) == 0) {
+        LOG_D("the same stale offer again, refused again: %s", detail);
+        return AGENT_IDLE; /* reported already */
+    }
+    memcpy(a->stale, manifest, len);
+    a->stale_len = len;
+    LOG_E("update REFUSED: %s", detail);
+    if (agent_api_report(a->http, a->cfg, 0, "failure", e, detail, err, sizeof err))
+        LOG_W("report not delivered: %s", err);
     return AGENT_IDLE;
 }
 
@@ -273,87 +351,145 @@ static enum agent_outcome payload_failure(struct agent *a, const char *what, ota
     return AGENT_RETRY;
 }
 
-static enum agent_outcome do_update(struct agent *a, const struct agent_offer *offer)
+/* One offer being worked on by do_update()'s steps. */
+struct offer_run {
+    const struct agent_offer *offer;
+    const struct ota_manifest *m;
+    char ver[32];
+    uint32_t offset;           /* payload bytes durably in the slot */
+    int reported_downloading;  /* the server already heard "downloading" */
+    char rate[96];             /* how the last attempt went (progress_text) */
+};
+
+/* Step 1: hand the signed offer to the update engine, which verifies it
+ * (signature, device, hardware, expiry, counter, freshness, downgrade, size)
+ * before a payload byte is taken. 0: go on; else *out says what now. */
+static int offer_begin(struct agent *a, struct offer_run *r, enum agent_outcome *out)
 {
-    const struct ota_manifest *m = NULL;
-    char err[512], ver[32], dt[160];
-    uint32_t offset = 0;
-    int failures = 0, reported_downloading = 0;
+    const struct agent_offer *offer = r->offer;
+    struct ota_manifest pm;
+    char dt[160], err[512];
+    uint64_t campaign = 0;
     ota_err e;
 
     memset(&a->diag, 0, sizeof a->diag);
-    e = a->be.begin(a->be.ctx, offer->manifest, offer->manifest_len,
-                    a->st.has_progress ? &a->st.progress : NULL, &offset, &m, &a->diag);
-    if (e) {
-        if (is_power_loss(e))
-            return AGENT_POWER_LOST;
-        /* the manifest parsed? then we know the campaign for the report */
-        {
-            struct ota_manifest pm;
-            if (ota_manifest_parse(offer->manifest, offer->manifest_len, &pm, NULL) == OTA_OK)
-                a->st.campaign_id = pm.campaign_id;
-        }
-        diag_text(&a->diag, dt, sizeof dt);
-        if (is_transient(e)) {
-            LOG_W("cannot start the update: %s%s", ota_strerror(e), dt);
-            return AGENT_RETRY;
-        }
-        if (maybe_transit_manifest(e) && ++a->manifest_refusals < 3) {
-            LOG_W("offer refused (%s%s): asking again in case it was damaged in transit",
-                  ota_errname(e), dt);
-            return AGENT_RETRY;
-        }
+    e = a->be.begin(a->be.ctx, offer->manifest, offer->manifest_len, a->st.offer_seq + 1,
+                    a->st.has_progress ? &a->st.progress : NULL, &r->offset, &r->m, &a->diag);
+    if (e == OTA_OK) {
         a->manifest_refusals = 0;
-        return refuse(a, "offer refused before download", e);
+        /* the token goes nowhere but the server and configured origins */
+        e = agent_http_check_origin(a->http, offer->artifact_path, err, sizeof err);
+        if (e == OTA_OK)
+            return 0;
+        a->st.campaign_id = r->m->campaign_id;
+        LOG_E("%s", err);
+        *out = refuse(a, "offer refused before download (payload URL)", e);
+        return 1;
+    }
+    if (is_power_loss(e)) {
+        *out = AGENT_POWER_LOST;
+        return 1;
+    }
+    if (ota_manifest_parse(offer->manifest, offer->manifest_len, &pm, NULL) == OTA_OK)
+        campaign = pm.campaign_id; /* the manifest parsed: the report can name it */
+    diag_text(&a->diag, dt, sizeof dt);
+    if (is_transient(e)) {
+        LOG_W("cannot start the update: %s%s", ota_strerror(e), dt);
+        *out = AGENT_RETRY;
+        return 1;
+    }
+    if (maybe_transit_manifest(e) && ++a->manifest_refusals < 3) {
+        LOG_W("offer refused (%s%s): asking again in case it was damaged in transit",
+              ota_errname(e), dt);
+        *out = AGENT_RETRY;
+        return 1;
     }
     a->manifest_refusals = 0;
+    if (is_stale_offer(e)) {
+        *out = refuse_stale(a, offer->manifest, offer->manifest_len, campaign, e);
+        return 1;
+    }
+    a->st.campaign_id = campaign;
+    *out = refuse(a, "offer refused before download", e);
+    return 1;
+}
+
+/* Step 2: the accepted offer, persisted (with its offer sequence, which
+ * from now on no offer may go back below). */
+static void offer_record(struct agent *a, struct offer_run *r)
+{
+    const struct ota_manifest *m = r->m;
     if (memcmp(a->offer_payload, m->payload_digest, OTA_SHA256_LEN) != 0) {
         memcpy(a->offer_payload, m->payload_digest, OTA_SHA256_LEN);
         a->payload_failures = 0;
+        a->slow_attempts = 0;
     }
-    ota_image_version_str(&m->target_version, ver, sizeof ver);
+    ota_image_version_str(&m->target_version, r->ver, sizeof r->ver);
     if (a->st.phase != AGENT_PHASE_DOWNLOADING || a->st.campaign_id != m->campaign_id ||
-        memcmp(a->st.target_digest, m->target_digest, OTA_SHA256_LEN) != 0) {
+        memcmp(a->st.target_digest, m->target_digest, OTA_SHA256_LEN) != 0)
         a->st.selftest_failed_reported = 0;
-    } else {
-        reported_downloading = 1; /* this download was already reported */
-    }
+    else
+        r->reported_downloading = 1; /* this download was already reported */
     a->st.phase = AGENT_PHASE_DOWNLOADING;
-    memcpy(a->st.manifest, offer->manifest, offer->manifest_len);
-    a->st.manifest_len = offer->manifest_len;
+    memcpy(a->st.manifest, r->offer->manifest, r->offer->manifest_len);
+    a->st.manifest_len = r->offer->manifest_len;
     a->st.campaign_id = m->campaign_id;
     memcpy(a->st.target_digest, m->target_digest, OTA_SHA256_LEN);
-    snprintf(a->st.target_version, sizeof a->st.target_version, "%s", ver);
+    snprintf(a->st.target_version, sizeof a->st.target_version, "%s", r->ver);
+    if (m->offer_seq > a->st.offer_seq)
+        a->st.offer_seq = m->offer_seq;
     save_state(a);
-    if (offset) {
+    LOG_I("offer: %s (campaign %llu, offer %llu), %s payload %u bytes: manifest verified; %s",
+          r->ver, (unsigned long long)m->campaign_id, (unsigned long long)m->offer_seq,
+          m->payload_kind == OTA_PAYLOAD_DELTA ? "delta" : "full", m->payload_size,
+          r->offset ? "resuming" : "downloading");
+    if (r->offset) {
         a->resumes++;
-        LOG_I("offer: %s (campaign %llu), %s payload %u bytes; RESUMING at byte %u (prefix "
-              "re-verified from flash)",
-              ver, (unsigned long long)m->campaign_id,
-              m->payload_kind == OTA_PAYLOAD_DELTA ? "delta" : "full", m->payload_size, offset);
-    } else {
-        LOG_I("offer: %s (campaign %llu), %s payload %u bytes: manifest verified, "
-              "downloading", ver, (unsigned long long)m->campaign_id,
-              m->payload_kind == OTA_PAYLOAD_DELTA ? "delta" : "full", m->payload_size);
+        LOG_I("RESUMING at byte %u (prefix re-verified from flash) of %u", r->offset,
+              m->payload_size);
     }
+}
 
-    while (offset < m->payload_size) {
-        static struct sink_ctx sc;
+/* One attempt's time limit: the configured timeout plus the remaining bytes
+ * at min_rate_bps, capped by attempt_deadline. */
+static double attempt_deadline(const struct agent *a, uint32_t remaining)
+{
+    double d = a->cfg->timeout + (double)remaining / a->cfg->min_rate_bps;
+    if (a->cfg->attempt_deadline > 0 && d > a->cfg->attempt_deadline)
+        d = a->cfg->attempt_deadline;
+    return d;
+}
+
+/* Step 3: download the payload into the engine, resuming with byte ranges,
+ * retrying transient trouble with backoff. 0: the payload is complete; else
+ * *out says what now. */
+static int offer_download(struct agent *a, struct offer_run *r, enum agent_outcome *out)
+{
+    static struct sink_ctx sc;
+    const struct ota_manifest *m = r->m;
+    char err[512], pt[256];
+    int failures = 0;
+
+    while (r->offset < m->payload_size) {
         uint64_t got = 0;
-        ota_err fe;
-        int status = 0;
-        if (!reported_downloading) {
+        int status = 0, deadline_hit = 0;
+        double deadline = attempt_deadline(a, m->payload_size - r->offset);
+        ota_err e, fe;
+        if (!r->reported_downloading) {
             report_progress(a, "downloading", "");
-            reported_downloading = 1;
+            r->reported_downloading = 1;
         }
         a->downloads++;
-        LOG_I("GET %s from byte %u of %u (attempt %d)", offer->artifact_path, offset,
-              m->payload_size, failures + 1);
+        LOG_I("GET %s from byte %u of %u (attempt %d, deadline %.0fs)", r->offer->artifact_path,
+              r->offset, m->payload_size, failures + 1, deadline);
+        memset(&sc, 0, offsetof(struct sink_ctx, buf));
         sc.a = a;
-        sc.fill = 0;
-        sc.since_ckpt = 0;
-        e = agent_http_download(a->http, offer->artifact_path, offset, sink, &sc, &status,
-                                &got, err, sizeof err);
+        sc.start = r->offset;
+        sc.total = m->payload_size;
+        sc.t0 = monotonic_now();
+        sc.next_pct = (unsigned)((uint64_t)r->offset * 100 / m->payload_size / 25 + 1) * 25;
+        e = agent_http_download(a->http, r->offer->artifact_path, r->offset, deadline, sink, &sc,
+                                &status, &got, &deadline_hit, err, sizeof err);
         /* bytes still staged were received intact as far as TCP/TLS can tell */
         fe = is_power_loss(e) ? OTA_OK : sink_flush(&sc);
         if (fe && (!e || is_transient(e))) {
@@ -362,45 +498,89 @@ static enum agent_outcome do_update(struct agent *a, const struct agent_offer *o
                      ota_errname(fe));
             got -= sc.fill;
         }
-        offset += (uint32_t)got;
-        if (is_power_loss(e))
-            return AGENT_POWER_LOST;
+        r->offset += (uint32_t)got;
+        progress_text(&sc, r->rate, sizeof r->rate);
+        if (is_power_loss(e)) {
+            *out = AGENT_POWER_LOST;
+            return 1;
+        }
         checkpoint(a);
-        if (!e && offset < m->payload_size) {
+        if (!e && r->offset < m->payload_size) {
             e = OTA_ERR_NET;
-            snprintf(err, sizeof err, "connection closed at byte %u of %u", offset,
+            snprintf(err, sizeof err, "connection closed at byte %u of %u", r->offset,
                      m->payload_size);
         }
         if (!e)
             break;
         a->download_errors++;
         failures++;
-        if (e == OTA_ERR_HTTP && status == 416) {
-            /* the server cannot serve our range: start this offer over */
-            LOG_W("download: %s: starting over", err);
-            a->st.has_progress = 0;
-            save_state(a);
-            return AGENT_RETRY;
+        if (e == OTA_ERR_UNTRUSTED_ORIGIN) {
+            LOG_E("%s", err);
+            *out = refuse(a, "payload URL refused", e);
+            return 1;
         }
-        if (!is_transient(e))
-            return payload_failure(a, "payload refused while downloading", e);
+        if (e == OTA_ERR_HTTP && status == 416) {
+            /* the artifact ends before the manifest's payload_size: the
+             * server holds something else than what it signed for */
+            snprintf(pt, sizeof pt, "artifact shorter than the manifest's %u bytes (HTTP 416 "
+                     "at byte %u)", m->payload_size, r->offset);
+            LOG_W("download: %s", pt);
+            *out = payload_failure(a, pt, OTA_ERR_UPDATE_PAYLOAD_SIZE);
+            return 1;
+        }
+        if (!is_transient(e)) {
+            *out = payload_failure(a, "payload refused while downloading", e);
+            return 1;
+        }
+        if (deadline_hit) {
+            /* slow retrieval: check in again (the offer may have changed or
+             * been withdrawn), then continue from the byte reached */
+            snprintf(pt, sizeof pt, "slow retrieval: attempt cut at its deadline (%.0fs, "
+                     "min_rate_bps %.0f): %s", deadline, a->cfg->min_rate_bps, r->rate);
+            LOG_W("download: %s (%u of %d)", pt, a->slow_attempts + 1,
+                  a->cfg->max_download_attempts);
+            if (++a->slow_attempts >= (unsigned)a->cfg->max_download_attempts) {
+                *out = refuse(a, pt, OTA_ERR_NET);
+                return 1;
+            }
+            report_progress(a, "downloading", pt);
+            *out = AGENT_RETRY;
+            return 1;
+        }
         if (failures >= a->cfg->max_download_attempts) {
             LOG_W("download: %s; %d attempts in a row failed, checking in again", err,
                   failures);
-            return AGENT_RETRY;
+            report_progress(a, "downloading", r->rate);
+            *out = AGENT_RETRY;
+            return 1;
         }
         {
             double d = agent_backoff_next(&a->backoff);
-            LOG_W("download interrupted at byte %u of %u: %s; retrying in %.2fs", offset,
+            LOG_W("download interrupted at byte %u of %u: %s; retrying in %.2fs", r->offset,
                   m->payload_size, err, d);
             agent_sleep(a, d);
-            if (a->stop && a->stop(a->stop_ctx))
-                return AGENT_IDLE;
+            if (a->stop && a->stop(a->stop_ctx)) {
+                *out = AGENT_IDLE;
+                return 1;
+            }
         }
     }
+    a->slow_attempts = 0;
     agent_backoff_reset(&a->backoff);
-    LOG_I("payload complete (%u bytes): verifying and installing", m->payload_size);
-    report_progress(a, "installing", "");
+    return 0;
+}
+
+/* Step 4: payload complete: the engine verifies it and the image it makes,
+ * then marks the slot pending for a trial boot. */
+static enum agent_outcome offer_install(struct agent *a, struct offer_run *r)
+{
+    const struct ota_manifest *m = r->m;
+    char detail[160];
+    ota_err e;
+    LOG_I("payload complete (%u bytes; last attempt %s): verifying and installing",
+          m->payload_size, r->rate);
+    snprintf(detail, sizeof detail, "downloaded %s", r->rate);
+    report_progress(a, "installing", detail);
     e = a->be.finish(a->be.ctx, &a->diag);
     if (e) {
         if (is_power_loss(e))
@@ -416,9 +596,24 @@ static enum agent_outcome do_update(struct agent *a, const struct agent_offer *o
     a->st.phase = AGENT_PHASE_INSTALLED;
     a->st.has_progress = 0;
     save_state(a);
-    LOG_I("installed %s: verified and pending; rebooting into a trial boot", ver);
-    report_progress(a, "installed-rebooting", ver);
+    LOG_I("installed %s: verified and pending; rebooting into a trial boot", r->ver);
+    report_progress(a, "installed-rebooting", r->ver);
     return AGENT_REBOOT;
+}
+
+/* An offer, from the signed manifest to a slot pending its trial boot. */
+static enum agent_outcome do_update(struct agent *a, const struct agent_offer *offer)
+{
+    struct offer_run r;
+    enum agent_outcome o;
+    memset(&r, 0, sizeof r);
+    r.offer = offer;
+    if (offer_begin(a, &r, &o))
+        return o;
+    offer_record(a, &r);
+    if (offer_download(a, &r, &o))
+        return o;
+    return offer_install(a, &r);
 }
 
 /* No configured token: use the one enrollment gave us, or enroll now. */
@@ -432,6 +627,7 @@ static int ensure_token(struct agent *a, const struct agent_device_info *dev)
         e = agent_api_enroll(a->http, a->cfg, dev->hw_id, a->st.device_token,
                              sizeof a->st.device_token, err, sizeof err);
         if (e) {
+            a->fault = checkin_fault(e, agent_http_last_status(a->http));
             a->st.device_token[0] = 0;
             if (e == OTA_ERR_CONFIG)
                 LOG_E("%s (check enrollment_token; an already registered device needs its "
@@ -456,6 +652,7 @@ enum agent_outcome agent_step(struct agent *a)
     char err[512], ver[32];
     ota_err e;
 
+    a->fault = AGENT_FAULT_NONE;
     e = a->be.describe(a->be.ctx, &dev);
     if (e) {
         LOG_E("cannot read the device state: %s", ota_strerror(e));
@@ -489,11 +686,13 @@ enum agent_outcome agent_step(struct agent *a)
     a->checkins++;
     e = agent_api_checkin(a->http, a->cfg, &dev, a->st.last_result, &offer, err, sizeof err);
     if (e) {
+        a->fault = checkin_fault(e, agent_http_last_status(a->http));
         LOG_W("check-in failed: %s", err);
         if (e == OTA_ERR_PIN_MISMATCH)
             LOG_E("the server's public key does not match pinned_key: refusing to talk to it");
         return AGENT_RETRY;
     }
+    a->fault = AGENT_FAULT_NONE;
     agent_backoff_reset(&a->backoff);
     if (!a->cfg->poll_interval_set && offer.poll_interval >= 1 && offer.poll_interval <= 86400 &&
         offer.poll_interval != a->poll) {
@@ -523,7 +722,10 @@ enum agent_outcome agent_run(struct agent *a, int once)
                                         a->poll > 0 ? a->poll : a->cfg->poll_interval));
             break;
         case AGENT_RETRY: {
-            double d = agent_backoff_next(&a->backoff);
+            double d;
+            if (once && a->fault != AGENT_FAULT_NONE)
+                return AGENT_FAULT; /* one check-in, and it failed */
+            d = agent_backoff_next(&a->backoff);
             LOG_D("retrying in %.2fs", d);
             agent_sleep(a, d);
             break;

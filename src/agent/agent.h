@@ -21,6 +21,7 @@
 #include "ota/update.h"
 
 #define AGENT_MAX_SERVER_KEYS 4
+#define AGENT_MAX_ORIGINS 4
 #define AGENT_STR 512
 
 /* ---- logging (log.c) ---------------------------------------------------- */
@@ -49,6 +50,13 @@ struct agent_config {
     double backoff_min, backoff_max; /* retry delays after errors */
     double timeout;               /* seconds: connect + API calls */
     double stall_timeout;         /* seconds without a byte before a download is cut */
+    double min_rate_bps;          /* slowest acceptable average download rate (bytes/s):
+                                     one attempt may last timeout + remaining / this */
+    double attempt_deadline;      /* hard cap on one download attempt, seconds (0: none) */
+    /* origins (scheme://host:port) besides the server's own that may serve
+     * payloads and receive the device token (a CDN); any other is refused */
+    char artifact_origins[AGENT_MAX_ORIGINS][AGENT_STR];
+    int n_artifact_origins;
     char state_file[AGENT_STR];   /* persisted progress */
     char selftest_cmd[AGENT_STR]; /* run after a trial boot; exit 0 = healthy */
     char flash_file[AGENT_STR];   /* simulated device (ota-sim flash file) */
@@ -95,13 +103,24 @@ void agent_http_set_token(struct agent_http *h, const char *token);
 ota_err agent_http_json(struct agent_http *h, const char *method, const char *path,
                         const char *body, int *status, char **resp_body, char *err,
                         size_t errlen);
+/* HTTP status of the last agent_http_json() answer (0: none arrived). */
+int agent_http_last_status(const struct agent_http *h);
+/* May the device token go to url (a path on the server, or an absolute URL)?
+ * Only the server's own origin (scheme, host, port) and the configured
+ * artifact_origin entries: OTA_OK, else OTA_ERR_UNTRUSTED_ORIGIN with err
+ * naming the origin. */
+ota_err agent_http_check_origin(struct agent_http *h, const char *url, char *err,
+                                size_t errlen);
 /* Download path from byte offset `from` (Range) and hand each chunk to
- * sink; stops with the sink's error. *status is 200/206/...; total bytes
- * delivered in *got. */
+ * sink; stops with the sink's error. The whole attempt is cut after
+ * deadline seconds (0: no deadline; *deadline_hit = 1 when that happened).
+ * A URL whose origin agent_http_check_origin() refuses is not fetched
+ * (OTA_ERR_UNTRUSTED_ORIGIN). *status is 200/206/...; total bytes delivered
+ * in *got. */
 typedef ota_err (*agent_sink_fn)(void *ctx, const void *data, size_t len);
 ota_err agent_http_download(struct agent_http *h, const char *path, uint64_t from,
-                            agent_sink_fn sink, void *ctx, int *status, uint64_t *got,
-                            char *err, size_t errlen);
+                            double deadline, agent_sink_fn sink, void *ctx, int *status,
+                            uint64_t *got, int *deadline_hit, char *err, size_t errlen);
 
 /* ---- device backend ---------------------------------------------------- */
 struct agent_device_info {
@@ -118,8 +137,9 @@ struct agent_device_info {
 struct agent_backend {
     void *ctx;
     ota_err (*describe)(void *ctx, struct agent_device_info *out);
-    /* The update engine, bound to this device. */
-    ota_err (*begin)(void *ctx, const uint8_t *manifest, size_t len,
+    /* The update engine, bound to this device. min_offer_seq: the newest
+     * accepted offer_seq + 1 (ota_update_cfg). */
+    ota_err (*begin)(void *ctx, const uint8_t *manifest, size_t len, uint64_t min_offer_seq,
                      const struct ota_update_progress *resume, uint32_t *offset,
                      const struct ota_manifest **m, struct ota_diag *d);
     ota_err (*write)(void *ctx, const void *data, size_t len);
@@ -181,6 +201,9 @@ struct agent_state {
     /* "<state>: <detail>" of the last final outcome: room for both in full */
     char last_result[AGENT_REPORT_STATE_MAX + 2 + AGENT_REPORT_DETAIL_MAX];
     char device_token[AGENT_STR]; /* obtained by enrollment (secret: file is 0600) */
+    /* highest signed offer_seq accepted (docs/manifest.md): offers at or
+     * below it are replays or revoked; never goes backwards */
+    uint64_t offer_seq;
 };
 void agent_state_clear(struct agent_state *s);
 ota_err agent_state_load(struct agent_state *s, const char *path);
@@ -212,6 +235,16 @@ enum agent_outcome {
     AGENT_RETRY = 2,      /* a transient error: retry after a backoff delay */
     AGENT_TRIAL_FAILED = 3, /* self-test failed: reset without confirming */
     AGENT_POWER_LOST = 4, /* flash reported a power cut (simulator): reboot */
+    AGENT_FAULT = 5,      /* --once: a check-in failed for a reason in a->fault */
+};
+/* Why the last check-in (or enrollment) failed: what `--once` exits with. */
+enum agent_fault {
+    AGENT_FAULT_NONE = 0,
+    AGENT_FAULT_OTHER,        /* transient or unclassified */
+    AGENT_FAULT_UNAUTHORIZED, /* HTTP 401/403: token or enrollment token refused */
+    AGENT_FAULT_HW_MISMATCH,  /* HTTP 409: registered with another hardware id */
+    AGENT_FAULT_UNREACHABLE,  /* DNS, connect or timeout */
+    AGENT_FAULT_TLS,          /* certificate or public-key pin refused */
 };
 /* Self-test hook: 0 = healthy. */
 typedef int (*agent_selftest_fn)(void *ctx, const struct agent_device_info *dev);
@@ -231,6 +264,10 @@ struct agent {
     unsigned payload_failures;    /* payloads of this offer that did not verify */
     double poll;                  /* idle interval in use (config or server's) */
     unsigned manifest_refusals;   /* consecutive refusals that may be transit damage */
+    unsigned slow_attempts;       /* attempts of this offer cut by their deadline */
+    uint8_t stale[OTA_MANIFEST_MAX_LEN]; /* the stale offer last refused and reported */
+    size_t stale_len;
+    enum agent_fault fault;       /* why the last check-in failed */
     /* counters for logs and tests */
     unsigned checkins, downloads, download_errors, resumes, restarts;
 };
@@ -240,7 +277,8 @@ struct agent {
 enum agent_outcome agent_step(struct agent *a);
 /* Loop agent_step with the poll interval / backoff until it asks for a
  * reboot, a trial fails, `stop` says so, or (once != 0) after the first
- * idle check-in. Returns the last outcome. */
+ * idle check-in -- or the first failed one: AGENT_FAULT with a->fault
+ * saying why. Returns the last outcome. */
 enum agent_outcome agent_run(struct agent *a, int once);
 /* Sleep up to seconds, waking early when a->stop returns 1. */
 void agent_sleep(struct agent *a, double seconds);

@@ -128,7 +128,7 @@ static uint64_t wall_clock(void *ctx)
 }
 
 static ota_err sim_begin(void *ctx, const uint8_t *manifest, size_t len,
-                         const struct ota_update_progress *resume, uint32_t *offset,
+                         uint64_t min_offer_seq, const struct ota_update_progress *resume, uint32_t *offset,
                          const struct ota_manifest **m, struct ota_diag *d)
 {
     struct agent_sim_backend *b = ctx;
@@ -141,6 +141,7 @@ static ota_err sim_begin(void *ctx, const uint8_t *manifest, size_t len,
     uc.device_id = b->cfg->device_id;
     uc.clock.now = wall_clock;
     uc.running_slot = b->running_slot;
+    uc.min_offer_seq = min_offer_seq;
     e = ota_update_begin(&b->up, &uc, manifest, len, resume, d);
     if (e == OTA_OK) {
         *offset = ota_update_offset(&b->up);

@@ -34,6 +34,12 @@ const char agent_config_help[] =
     "  backoff_max     largest retry delay, seconds (default 300)\n"
     "  timeout         connect/API timeout, seconds (default 15)\n"
     "  stall_timeout   cut a download after this many seconds without data (default 10)\n"
+    "  min_rate_bps    slowest acceptable download rate, bytes/s: an attempt is cut\n"
+    "                  after timeout + remaining bytes / min_rate_bps (default 256)\n"
+    "  attempt_deadline  hard cap on one download attempt, seconds (default: none)\n"
+    "  artifact_origin another origin (scheme://host[:port]) allowed to serve\n"
+    "                  payloads and receive the device token, e.g. a CDN (repeat\n"
+    "                  for up to 4); payload URLs elsewhere are refused\n"
     "  state_file      where download progress and pending reports persist\n"
     "                  (default: FLASH.agent-state for a simulated device)\n"
     "  selftest_cmd    command run after a trial boot; exit 0 = healthy\n"
@@ -50,6 +56,7 @@ void agent_config_defaults(struct agent_config *c)
     c->backoff_max = 300;
     c->timeout = 15;
     c->stall_timeout = 10;
+    c->min_rate_bps = 256;
     c->max_download_attempts = 8;
     c->log_level = AGENT_LOG_INFO;
 }
@@ -129,6 +136,17 @@ ota_err agent_config_set(struct agent_config *c, const char *key, const char *v,
         bad = parse_seconds(v, 0.1, &c->timeout);
     } else if (!strcmp(key, "stall_timeout") || !strcmp(key, "stall-timeout")) {
         bad = parse_seconds(v, 1, &c->stall_timeout);
+    } else if (!strcmp(key, "min_rate_bps") || !strcmp(key, "min-rate-bps")) {
+        char *end;
+        errno = 0;
+        c->min_rate_bps = strtod(v, &end);
+        bad = errno || end == v || *end || !(c->min_rate_bps >= 1 && c->min_rate_bps <= 1e12);
+    } else if (!strcmp(key, "attempt_deadline") || !strcmp(key, "attempt-deadline")) {
+        bad = parse_seconds(v, 0, &c->attempt_deadline);
+    } else if (!strcmp(key, "artifact_origin") || !strcmp(key, "artifact-origin")) {
+        bad = c->n_artifact_origins >= AGENT_MAX_ORIGINS ||
+              (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) ||
+              copy_str(c->artifact_origins[c->n_artifact_origins++], AGENT_STR, v);
     } else if (!strcmp(key, "state_file") || !strcmp(key, "state-file")) {
         bad = copy_str(c->state_file, sizeof c->state_file, v);
     } else if (!strcmp(key, "selftest_cmd") || !strcmp(key, "selftest-cmd")) {

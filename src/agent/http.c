@@ -1,8 +1,10 @@
 /*
  * http.c - the agent's HTTPS client on libcurl: TLS 1.3 only, the server
  * certificate always verified (CA file or system store), optional public
- * key pinning, no redirects, bearer-token auth, stall detection, and byte
- * range downloads streamed straight into the update engine.
+ * key pinning, no redirects, bearer-token auth (only ever sent to the
+ * server's own origin or configured artifact origins), stall detection, a
+ * deadline per download attempt, and byte range downloads streamed straight
+ * into the update engine.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@ struct agent_http {
     const struct agent_config *cfg;
     char auth[AGENT_STR + 32];
     char errbuf[CURL_ERROR_SIZE];
+    int last_status;
 };
 
 struct agent_http *agent_http_new(const struct agent_config *c)
@@ -153,6 +156,7 @@ ota_err agent_http_json(struct agent_http *h, const char *method, const char *pa
 
     *status = 0;
     *resp_body = NULL;
+    h->last_status = 0;
     snprintf(url, sizeof url, "%s%s", h->cfg->server_url, path);
     if (h->auth[0])
         hdrs = curl_slist_append(hdrs, h->auth);
@@ -179,8 +183,80 @@ ota_err agent_http_json(struct agent_http *h, const char *method, const char *pa
     }
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
     *status = (int)code;
+    h->last_status = (int)code;
     *resp_body = m.data ? m.data : calloc(1, 1);
     return OTA_OK;
+}
+
+int agent_http_last_status(const struct agent_http *h)
+{
+    return h->last_status;
+}
+
+/* "scheme://host:port" of url (libcurl's URL parser; default ports filled
+ * in, scheme and host lowercased). -1 when url does not parse. */
+static int url_origin(const char *url, char *out, size_t cap)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL;
+    int rc = -1;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+        size_t n = (size_t)snprintf(out, cap, "%s://%s:%s", scheme, host, port);
+        for (size_t i = 0; i < n && i < cap; i++)
+            if (out[i] >= 'A' && out[i] <= 'Z')
+                out[i] = (char)(out[i] - 'A' + 'a');
+        rc = n < cap ? 0 : -1;
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+static int is_absolute(const char *path)
+{
+    return strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0;
+}
+
+/* The URL a payload path means: absolute as given, else on the server. */
+static void payload_url(const struct agent_http *h, const char *path, char *url, size_t cap)
+{
+    if (is_absolute(path))
+        snprintf(url, cap, "%s", path);
+    else
+        snprintf(url, cap, "%s%s", h->cfg->server_url, path);
+}
+
+ota_err agent_http_check_origin(struct agent_http *h, const char *path, char *err,
+                                size_t errlen)
+{
+    char url[AGENT_STR * 2], want[AGENT_STR + 16], got[AGENT_STR * 2 + 16];
+    const struct agent_config *c = h->cfg;
+    /* a server path must be a path: "@host/..." glued to the server URL
+     * would name another host */
+    if (!is_absolute(path) && path[0] != '/') {
+        snprintf(err, errlen, "payload URL '%.200s' is neither absolute nor a path on the "
+                 "server", path);
+        return OTA_ERR_UNTRUSTED_ORIGIN;
+    }
+    payload_url(h, path, url, sizeof url);
+    if (url_origin(url, got, sizeof got) != 0) {
+        snprintf(err, errlen, "payload URL '%.200s' does not parse", path);
+        return OTA_ERR_UNTRUSTED_ORIGIN;
+    }
+    if (url_origin(c->server_url, want, sizeof want) == 0 && strcmp(got, want) == 0)
+        return OTA_OK;
+    for (int i = 0; i < c->n_artifact_origins; i++)
+        if (url_origin(c->artifact_origins[i], want, sizeof want) == 0 &&
+            strcmp(got, want) == 0)
+            return OTA_OK;
+    snprintf(err, errlen, "payload URL on origin %.200s, which is neither the server's nor an "
+             "artifact_origin: refused (the device token goes nowhere else)", got);
+    return OTA_ERR_UNTRUSTED_ORIGIN;
 }
 
 struct dl {
@@ -228,8 +304,8 @@ static size_t dl_write(char *p, size_t size, size_t n, void *ctx)
 }
 
 ota_err agent_http_download(struct agent_http *h, const char *path, uint64_t from,
-                            agent_sink_fn sink, void *ctx, int *status, uint64_t *got,
-                            char *err, size_t errlen)
+                            double deadline, agent_sink_fn sink, void *ctx, int *status,
+                            uint64_t *got, int *deadline_hit, char *err, size_t errlen)
 {
     char url[AGENT_STR * 2], range[48];
     struct curl_slist *hdrs = NULL;
@@ -244,10 +320,11 @@ ota_err agent_http_download(struct agent_http *h, const char *path, uint64_t fro
     d.from = from;
     *status = 0;
     *got = 0;
-    if (strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0)
-        snprintf(url, sizeof url, "%s", path);
-    else
-        snprintf(url, sizeof url, "%s%s", h->cfg->server_url, path);
+    *deadline_hit = 0;
+    e = agent_http_check_origin(h, path, err, errlen);
+    if (e)
+        return e;
+    payload_url(h, path, url, sizeof url);
     if (h->auth[0])
         hdrs = curl_slist_append(hdrs, h->auth);
     base_options(h, url, hdrs);
@@ -255,9 +332,17 @@ ota_err agent_http_download(struct agent_http *h, const char *path, uint64_t fro
         snprintf(range, sizeof range, "%llu-", (unsigned long long)from);
         curl_easy_setopt(h->curl, CURLOPT_RANGE, range);
     }
+    if (deadline > 0)
+        curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, (long)(deadline * 1000));
     curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, dl_write);
     curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &d);
     rc = curl_easy_perform(h->curl);
+    if (rc == CURLE_OPERATION_TIMEDOUT && deadline > 0) {
+        double t = 0;
+        curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME, &t);
+        /* the stall timer gives the same code: tell them apart by time */
+        *deadline_hit = t >= deadline * 0.95;
+    }
     curl_slist_free_all(hdrs);
     *got = d.got;
     *status = (int)d.code;
@@ -268,6 +353,10 @@ ota_err agent_http_download(struct agent_http *h, const char *path, uint64_t fro
         return d.sink_err;
     }
     e = map_curl(h, rc, path, err, errlen);
+    if (e && *deadline_hit) {
+        snprintf(err, errlen, "download %s: attempt deadline of %.1fs reached after %llu bytes "
+                 "(slower than min_rate_bps)", path, deadline, (unsigned long long)d.got);
+    }
     if (!e && d.code != 200 && d.code != 206) {
         snprintf(err, errlen, "download %s: HTTP %ld: %.200s", path, d.code,
                  d.errbody.data ? d.errbody.data : "");

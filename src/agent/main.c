@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "../host/exit_codes.h"
 #include "ota/sim.h"
 
 #define EXIT_IDLE 0
@@ -41,7 +42,12 @@ static void usage(FILE *f)
                "   2  bad command line or configuration\n"
                "  10  an update is installed and pending: reboot the device\n"
                "  11  the trial image failed its self-test: reset without confirming\n"
-               "  12  the (simulated) flash lost power\n\n"
+               "  12  the (simulated) flash lost power\n"
+               "  23  --once: the server refused the token (HTTP 401/403)\n"
+               "  24  --once: the server has this device with another hardware id (409)\n"
+               "  25  --once: the server is unreachable (DNS, connect, timeout)\n"
+               "  26  --once: TLS: certificate or public-key pin refused\n"
+               "   1  --once: the check-in failed for another reason\n\n"
                "Example (simulated device):\n"
                "  ota-sim boot dev.flash\n"
                "  ota-agent --config agent.conf --flash dev.flash --once\n"
@@ -125,9 +131,16 @@ int main(int argc, char **argv)
     o = agent_run(&a, once);
     rc = o == AGENT_REBOOT ? EXIT_REBOOT : o == AGENT_TRIAL_FAILED ? EXIT_TRIAL_FAILED
        : o == AGENT_POWER_LOST ? EXIT_POWER_LOST : EXIT_IDLE;
+    if (o == AGENT_FAULT)
+        rc = a.fault == AGENT_FAULT_UNAUTHORIZED ? OTA_EXIT_AGENT_UNAUTHORIZED
+           : a.fault == AGENT_FAULT_HW_MISMATCH  ? OTA_EXIT_AGENT_HW_MISMATCH
+           : a.fault == AGENT_FAULT_UNREACHABLE  ? OTA_EXIT_AGENT_UNREACHABLE
+           : a.fault == AGENT_FAULT_TLS          ? OTA_EXIT_AGENT_TLS
+                                                 : OTA_EXIT_ERROR;
     LOG_I("exiting (%s): %u check-ins, %u downloads, %u interrupted, %u resumed",
           rc == EXIT_REBOOT ? "reboot requested" : rc == EXIT_TRIAL_FAILED ? "trial failed"
-          : rc == EXIT_POWER_LOST ? "power lost" : "stopped",
+          : rc == EXIT_POWER_LOST ? "power lost" : o == AGENT_FAULT ? "check-in failed"
+          : "stopped",
           a.checkins, a.downloads, a.download_errors, a.resumes);
     agent_http_free(a.http);
     agent_sim_backend_free(sb);

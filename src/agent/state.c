@@ -17,11 +17,13 @@
 void agent_state_clear(struct agent_state *s)
 {
     char last[sizeof s->last_result], tok[sizeof s->device_token];
+    uint64_t seq = s->offer_seq; /* freshness survives: it never goes back */
     memcpy(last, s->last_result, sizeof last);
     memcpy(tok, s->device_token, sizeof tok);
     memset(s, 0, sizeof *s);
     memcpy(s->last_result, last, sizeof last);
     memcpy(s->device_token, tok, sizeof tok);
+    s->offer_seq = seq;
 }
 
 static void put_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
@@ -86,6 +88,12 @@ ota_err agent_state_save(const struct agent_state *s, const char *path)
     json_object_set_new(o, "last_result", json_string(s->last_result));
     if (s->device_token[0])
         json_object_set_new(o, "device_token", json_string(s->device_token));
+    /* a decimal string: offer sequences exceed what JSON numbers keep exactly */
+    if (s->offer_seq) {
+        char seq[24];
+        snprintf(seq, sizeof seq, "%llu", (unsigned long long)s->offer_seq);
+        json_object_set_new(o, "offer_seq", json_string(seq));
+    }
     text = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS);
     json_decref(o);
     if (!text)
@@ -137,6 +145,11 @@ ota_err agent_state_load(struct agent_state *s, const char *path)
     }
     get_str(o, "last_result", s->last_result, sizeof s->last_result);
     get_str(o, "device_token", s->device_token, sizeof s->device_token);
+    {
+        const char *seq = json_string_value(json_object_get(o, "offer_seq"));
+        if (seq)
+            s->offer_seq = strtoull(seq, NULL, 10);
+    }
     if (s->phase < AGENT_PHASE_IDLE || s->phase > AGENT_PHASE_INSTALLED || !s->manifest_len)
         s->phase = AGENT_PHASE_IDLE;
     json_decref(o);

@@ -185,6 +185,7 @@ static void test_state_round_trip(void)
     strcpy(s.pending_detail, "trial of 2.1.3 \"quoted\" failed");
     s.pending_campaign = 9;
     strcpy(s.last_result, "success: ok");
+    s.offer_seq = 18446744073709551000ull; /* beyond a double's exact range */
     REQUIRE(agent_state_save(&s, p) == OTA_OK);
     REQUIRE(agent_state_load(&t, p) == OTA_OK);
     CHECK_EQ(t.phase, AGENT_PHASE_DOWNLOADING);
@@ -202,6 +203,7 @@ static void test_state_round_trip(void)
     CHECK(strcmp(t.pending_detail, s.pending_detail) == 0);
     CHECK_EQ(t.pending_campaign, 9);
     CHECK(strcmp(t.last_result, "success: ok") == 0);
+    CHECK(t.offer_seq == 18446744073709551000ull);
 
     /* a corrupt file: a clean state, never a crash */
     write_file(p, "{\"phase\": 2, \"manifest\": \"zz\"");
@@ -211,11 +213,58 @@ static void test_state_round_trip(void)
     CHECK(agent_state_load(&t, p) == OTA_OK);
     CHECK_EQ(t.phase, AGENT_PHASE_IDLE); /* no valid manifest: nothing to resume */
     CHECK_EQ(t.has_progress, 0);
-    /* clear keeps the last result only */
+    /* clear keeps the last result, the token and the offer sequence (it
+     * never goes back) */
     agent_state_clear(&s);
     CHECK_EQ(s.phase, 0);
     CHECK_EQ(s.manifest_len, 0);
     CHECK(strcmp(s.last_result, "success: ok") == 0);
+    CHECK(s.offer_seq == 18446744073709551000ull);
+}
+
+/* Issue 10 defect 9: the device token only goes to the server's own origin
+ * and configured artifact origins. */
+static void test_token_origins(void)
+{
+    struct agent_config c;
+    struct agent_http *h;
+    char err[256];
+    static const char *ok[] = {
+        "/v1/artifacts/ab", "https://ota.example.com:8443/v1/artifacts/ab",
+        "https://OTA.example.com:8443/x", "https://cdn.example.net/fw/ab",
+        "https://cdn.example.net:443/fw/ab",
+    };
+    static const char *refused[] = {
+        "http://ota.example.com:8443/x",   /* scheme */
+        "https://ota.example.com/x",       /* port */
+        "https://evil.example.com:8443/x", /* host */
+        "https://ota.example.com.evil.net:8443/x",
+        "@evil.example.com/x",             /* glued to the server URL: another host */
+        "v1/artifacts/ab",                 /* neither a path nor absolute */
+        "https://cdn.example.net:8443/fw", /* the CDN, another port */
+        "ftp://ota.example.com:8443/x",
+    };
+    agent_config_defaults(&c);
+    REQUIRE(agent_config_set(&c, "server", "https://ota.example.com:8443/", err, sizeof err) ==
+            OTA_OK);
+    REQUIRE(agent_config_set(&c, "artifact_origin", "https://cdn.example.net", err,
+                             sizeof err) == OTA_OK);
+    CHECK_EQ(agent_config_set(&c, "artifact_origin", "cdn.example.net", err, sizeof err),
+             OTA_ERR_CONFIG);
+    h = agent_http_new(&c);
+    REQUIRE(h != NULL);
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (agent_http_check_origin(h, ok[i], err, sizeof err) != OTA_OK) {
+            fprintf(stderr, "refused %s: %s\n", ok[i], err);
+            CHECK(0);
+        }
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        if (agent_http_check_origin(h, refused[i], err, sizeof err) !=
+            OTA_ERR_UNTRUSTED_ORIGIN) {
+            fprintf(stderr, "allowed %s\n", refused[i]);
+            CHECK(0);
+        }
+    agent_http_free(h);
 }
 
 int main(void)
@@ -234,6 +283,7 @@ int main(void)
     RUN(test_config_errors_are_precise);
     RUN(test_backoff);
     RUN(test_state_round_trip);
+    RUN(test_token_origins);
 
     {
         char cmd[600];

@@ -17,7 +17,9 @@ Faults (applied to the server's answer, after `after` bytes have passed):
   stall     stop forwarding after `after` bytes and hold the connection open
             for `stall_s` seconds (the client's timeout must fire), then close
 Optionally every connection is throttled to `bytes_per_s` (slow links; lets a
-test kill a device in the middle of a download).
+test kill a device in the middle of a download), from its first byte or only
+after `throttle_after` bytes (small API answers fast, big downloads crawl: a
+slow-retrieval attack).
 
 Use as a library (tests):
     p = FaultProxy(("127.0.0.1", server_port), seed=7, rate=0.4)
@@ -76,7 +78,7 @@ class FaultProxy:
 
     def __init__(self, target, seed=0, rate=0.0, schedule=None, kinds=None,
                  max_offset=65536, stall_s=2.0, listen_host="127.0.0.1",
-                 listen_port=0, bytes_per_s=0, near_start=0.0):
+                 listen_port=0, bytes_per_s=0, near_start=0.0, throttle_after=0):
         self.target = target
         self.rng = random.Random(seed)
         self.seed = seed
@@ -89,6 +91,7 @@ class FaultProxy:
         self.max_offset = max_offset
         self.stall_s = stall_s
         self.bytes_per_s = bytes_per_s  # throttle server -> client (0: off)
+        self.throttle_after = throttle_after  # bytes of each answer sent at full speed
         # share of random faults placed in the first 2 KiB of a connection
         # (HTTP headers, check-in answers, manifests) instead of anywhere
         self.near_start = float(near_start)
@@ -178,8 +181,11 @@ class FaultProxy:
         passed = 0
         fired = False
         while True:
-            data = await reader.read(4096 if self.bytes_per_s else 65536)
-            if data and self.bytes_per_s:
+            slow = self.bytes_per_s and passed >= self.throttle_after
+            # slow links trickle: chunks of about a quarter second
+            data = await reader.read(max(16, min(4096, self.bytes_per_s // 4)) if slow
+                                     else 4096 if self.bytes_per_s else 65536)
+            if data and slow:
                 await asyncio.sleep(len(data) / self.bytes_per_s)
             if not data:
                 return "eof"
