@@ -287,3 +287,19 @@ def test_replayed_offer_after_upgrade_and_abort_is_refused(env):
     assert [r for r in s.reports(dev.name) if r["campaign_id"] == camp_a] == before_a
     assert s.campaign_status(camp_a)["state"] == "aborted"
     assert s.campaign_status(camp_b)["counts"]["success"] == 1
+
+
+def test_deliberate_downgrade_campaign_is_installed(env):
+    """The other side of the downgrade rule: a campaign an administrator
+    creates for an older release (same security counter) is signed with the
+    DOWNGRADE flag by the server, and the device installs it."""
+    s = env.start_server("--no-delta")
+    v11, v10 = env.image("1.1.0", 1), env.image("1.0.0", 1)
+    s.upload(v11)
+    rel10 = s.upload(v10)
+    dev = env.device("back-1", v11)
+    s.campaign(rel10["id"], [{"percent": 100}])
+    dev.start()
+    E.wait_for(on_version(dev, "1.0.0+0"), 60, "back-1 back on 1.0.0")
+    dev.stop()
+    assert "REFUSED" not in dev.log_text()

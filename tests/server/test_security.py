@@ -67,7 +67,7 @@ def test_malformed_requests(server, fw):
         ("bad version", {"current_version": "1.2"}, 400, "invalid_field"),
         ("bad digest", {"current_digest": "xyz"}, 400, "invalid_field"),
         ("long string", {"slot_state": "x" * 100}, 400, "invalid_field"),
-        ("format", {"manifest_format": 2}, 400, "unsupported_manifest_format"),
+        ("format", {"manifest_format": 3}, 400, "unsupported_manifest_format"),
         ("nul", '{"slot_state":"a\\u0000b"}', 400, "invalid_json"),
     ]
     for name, body, status, code in cases:
