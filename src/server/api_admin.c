@@ -15,6 +15,7 @@
 #include "jsonv.h"
 #include "log.h"
 #include "rollout.h"
+#include "trusted.h"
 
 static const char *const CAMPAIGN_STATES[CAMPAIGN_STATE_COUNT] = {"active", "paused",
                                                                   "halted", "aborted"};
@@ -90,25 +91,29 @@ static void release_upload(struct server *s, struct http_req *r, struct http_res
                    "query \"name\" must be 1..64 characters of A-Z a-z 0-9 - _ . :");
         return;
     }
-    if (s->n_trusted == 0) {
+    if (r->body_len > UINT32_MAX) {
+        resp_error(out, 413, "body_too_large", "image larger than 4 GiB");
+        return;
+    }
+    /* The set of this moment: a SIGHUP reload swaps in a new one. */
+    struct trusted_set *trusted = trusted_acquire(s);
+    if (trusted->n == 0) {
+        trusted_release(trusted);
         resp_error(out, 422, "no_trusted_keys",
                    "the server has no trusted firmware keys: start it with --trusted-key "
                    "PUB.pem (or put keys in DATA/trusted-keys/)");
         return;
     }
-    if (r->body_len > UINT32_MAX) {
-        resp_error(out, 413, "body_too_large", "image larger than 4 GiB");
-        return;
-    }
     memset(&vp, 0, sizeof(vp));
     vp.crypto = ota_crypto_openssl();
-    vp.keys = s->trusted;
-    vp.n_keys = s->n_trusted;
+    vp.keys = trusted->keys;
+    vp.n_keys = trusted->n;
     vp.buf = scratch;
     vp.buf_len = sizeof(scratch);
     memset(&diag, 0, sizeof(diag));
     ota_reader_from_mem(&rd, &mr, r->body, (uint32_t)r->body_len);
     ota_err e = ota_image_verify(&rd, &vp, &info, &diag);
+    trusted_release(trusted);
     if (e == OTA_OK && info.total_size != r->body_len) {
         e = OTA_ERR_IMAGE_TRAILING_DATA;
         diag.field = "image end";

@@ -4,6 +4,7 @@
  * interleave inside a line.
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -11,17 +12,18 @@
 
 #include "log.h"
 
-static enum log_level g_level = LOG_INFO;
+/* Atomic: SIGHUP changes it while request threads log. */
+static atomic_int g_level = LOG_INFO;
 static const char *const NAMES[] = {"debug", "info", "warn", "error"};
 
 void log_set_level(enum log_level lvl)
 {
-    g_level = lvl;
+    atomic_store_explicit(&g_level, (int)lvl, memory_order_relaxed);
 }
 
 int log_enabled(enum log_level lvl)
 {
-    return lvl >= g_level;
+    return (int)lvl >= atomic_load_explicit(&g_level, memory_order_relaxed);
 }
 
 void log_msg(enum log_level lvl, const char *event, const char *fmt, ...)

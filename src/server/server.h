@@ -34,8 +34,8 @@ struct server {
     ota_key *manifest_key;
     struct ota_pubkey manifest_pub;
     uint8_t manifest_key_id[OTA_MANIFEST_KEY_ID_LEN];
-    struct ota_pubkey *trusted;   /* firmware signing keys */
-    size_t n_trusted;
+    struct trusted_set *trusted;  /* firmware signing keys (trusted.h; swapped on SIGHUP) */
+    pthread_mutex_t trusted_lock;
     uint8_t admin_hash[OTA_SHA256_LEN];
     int test_clock;               /* --test-clock: POST /v1/admin/clock allowed */
     _Atomic int64_t clock_offset; /* seconds added to the real clock */

@@ -128,16 +128,22 @@ def run_server(args, tmp_path):
 
 
 def test_command_line_errors(server, tmp_path):
+    # 2: the command line itself is wrong; 15 (OTA_EXIT_CONFIG): a setting's
+    # value; 30 (OTA_EXIT_SERVER_LISTEN): the address cannot be bound.
     cases = [
-        (["--listen", "nonsense"], 2, "expected HOST:PORT"),
-        (["--listen", "127.0.0.1:99999"], 2, "expected HOST:PORT"),
-        (["--listen", "example.com:80"], 1, "not a numeric"),
-        (["--listen", f"127.0.0.1:{server.port}"], 1, "cannot listen"),
-        (["--tls-cert", "x.pem"], 2, "go together"),
-        (["--trusted-key", "/nonexistent.pem"], 1, "nonexistent.pem"),
-        (["--threads", "abc"], 2, "not a number"),
+        (["--listen", "nonsense"], 15, "expected HOST:PORT"),
+        (["--listen", "127.0.0.1:99999"], 15, "expected HOST:PORT"),
+        (["--listen", "bad_host!:80"], 15, "neither an IP address nor a host name"),
+        (["--listen", f"127.0.0.1:{server.port}"], 30,
+         f"cannot listen on 127.0.0.1:{server.port}: Address already in use"),
+        (["--tls-cert", "x.pem"], 15, "go together"),
+        (["--trusted-key", "/nonexistent.pem"], 15, "nonexistent.pem"),
+        (["--threads", "abc"], 15, "not a number"),
+        (["--threads", "0"], 15, "--threads: '0' is not a number in 1..256"),
+        (["--max-body", "-1"], 15, "--max-body: '-1' is not a number"),
         (["--bogus"], 2, "usage"),
-        (["--log-level", "loud"], 2, "unknown level"),
+        (["stray"], 2, "unexpected argument"),
+        (["--log-level", "loud"], 15, "unknown level"),
     ]
     for args, rc, msg in cases:
         p = run_server(args, tmp_path)
@@ -157,7 +163,7 @@ def test_newer_schema_refused(server_factory, tmp_path):
     db.close()
     p = subprocess.run([SERVER_BIN, "--data", s.data_dir, "--listen", "127.0.0.1:0"],
                        capture_output=True, text=True, timeout=20)
-    assert p.returncode == 1 and "newer than this ota-server" in p.stderr
+    assert p.returncode == 31 and "newer than this ota-server" in p.stderr  # OTA_EXIT_SERVER_DATABASE
 
 
 def test_schema_migrations_and_counts_consistent(server, fw):
@@ -212,7 +218,7 @@ def test_manifest_key_rotation(server_factory, fw, tmp_path):
     p = subprocess.run([SERVER_BIN, "--data", str(tmp_path / "x"), "--manifest-key",
                         str(pub_file), "--listen", "127.0.0.1:0"],
                        capture_output=True, text=True, timeout=20)
-    assert p.returncode == 1 and "--manifest-key" in p.stderr
+    assert p.returncode == 15 and "--manifest-key: not a private key" in p.stderr
 
 
 def test_version_is_the_project_version():
