@@ -781,7 +781,18 @@ static int admin_token(struct server *s, const struct options *o)
  * exit code. */
 static int open_storage(struct server *s, const struct options *o)
 {
-    char err[512];
+    char err[512] = "";
+    if (o->db) {
+        /* PostgreSQL first: an unreachable database creates no directory. */
+#ifdef OTA_SERVER_HAVE_PG
+        s->store = store_pg_open(o->db, err, sizeof(err));
+#endif
+        if (!s->store) {
+            fprintf(stderr, "ota-server: %s\n", err);
+            return OTA_EXIT_SERVER_DATABASE;
+        }
+        printf("database: PostgreSQL (shared by every node started with the same --db)\n");
+    }
     if (!realpath(o->data, s->data_dir)) {
         if (mkdir_p(o->data, 0700) != 0 || !realpath(o->data, s->data_dir)) {
             fprintf(stderr, "ota-server: cannot create data directory %s: %s\n", o->data,
@@ -795,17 +806,8 @@ static int open_storage(struct server *s, const struct options *o)
         fprintf(stderr, "ota-server: cannot create %s: %s\n", s->artifacts_dir, strerror(errno));
         return OTA_EXIT_FILE;
     }
-    if (o->db) {
-#ifdef OTA_SERVER_HAVE_PG
-        s->store = store_pg_open(o->db, err, sizeof(err));
-        if (!s->store) {
-            fprintf(stderr, "ota-server: %s\n", err);
-            return OTA_EXIT_SERVER_DATABASE;
-        }
-        printf("database: PostgreSQL (shared by every node started with the same --db)\n");
+    if (s->store)
         return 0;
-#endif
-    }
     char dbpath[PATH_MAX + 16];
     snprintf(dbpath, sizeof(dbpath), "%.4000s/ota.db", s->data_dir);
     s->store = store_sqlite_open(dbpath, err, sizeof(err));

@@ -270,13 +270,13 @@ def test_db_option_errors_are_clear(tmp_path):
                         "--db", f"postgresql://ota:s3cretpw@127.0.0.1:{port}/ota"],
                        capture_output=True, timeout=30)
     err = r.stderr.decode()
-    assert r.returncode == 1, (r.returncode, err)
+    assert r.returncode == 31, (r.returncode, err)  # OTA_EXIT_SERVER_DATABASE
     assert "cannot connect to PostgreSQL" in err and str(port) in err, err
     assert "s3cretpw" not in err + r.stdout.decode()
-    assert not os.path.exists(tmp_path / "d" / "ota.db")
+    assert not os.path.exists(tmp_path / "d")  # nothing created before the database opened
     r = subprocess.run([SERVER_BIN, "--data", str(tmp_path / "d"), "--db", "mysql://x"],
                        capture_output=True, timeout=30)
-    assert r.returncode != 0 and b"expected postgres://" in r.stderr, r
+    assert r.returncode == 15 and b"expected postgres://" in r.stderr, r  # OTA_EXIT_CONFIG
 
 
 def test_concurrent_reports_on_both_nodes_count_exactly(nodes, fw, cluster):
