@@ -26,7 +26,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "../host/exit_codes.h"
+#include "exit_codes.h" /* enum ota_exit: shared by every program */
 #include "ota/version.h"
 
 #include "campaign_cache.h"
