@@ -627,7 +627,11 @@ static int ensure_token(struct agent *a, const struct agent_device_info *dev)
         e = agent_api_enroll(a->http, a->cfg, dev->hw_id, a->st.device_token,
                              sizeof a->st.device_token, err, sizeof err);
         if (e) {
-            a->fault = checkin_fault(e, agent_http_last_status(a->http));
+            int st = agent_http_last_status(a->http);
+            /* enrollment: 403 = the fleet token is for other hardware, 409 =
+             * the id is registered (the device needs its own token) */
+            a->fault = st == 403 ? AGENT_FAULT_HW_MISMATCH
+                     : st == 409 ? AGENT_FAULT_UNAUTHORIZED : checkin_fault(e, st);
             a->st.device_token[0] = 0;
             if (e == OTA_ERR_CONFIG)
                 LOG_E("%s (check enrollment_token; an already registered device needs its "

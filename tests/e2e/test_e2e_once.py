@@ -51,6 +51,22 @@ def test_once_exit_codes(env):
     assert "409" in out, out
 
 
+def test_once_enrollment_refused(env):
+    s = env.start_server()
+    v1 = env.image("1.0.0", 1)
+    s.upload(v1)
+    other_hw = s.api("POST", "/v1/enrollment-tokens", {"hw_id": "other-board",
+                                                       "max_uses": 5})["token"]
+    dev = env.device("once-enr", v1, enrollment_token=other_hw)
+    rc, out = once(dev)
+    assert rc == EXIT_HW_MISMATCH, out   # 403: the fleet token is for other hardware
+    rc, out = once(dev, "--enrollment_token", "otae_not-a-token")
+    assert rc == EXIT_UNAUTHORIZED, out  # 401
+    good = s.api("POST", "/v1/enrollment-tokens", {"hw_id": E.HW, "max_uses": 5})["token"]
+    rc, out = once(dev, "--enrollment_token", good)
+    assert rc == EXIT_IDLE, out
+
+
 def test_once_tls_refused(env):
     cert, key, _ = E.make_tls_cert(env.work)
     other_cert, _, other_pub = E.make_tls_cert(env.work, "other")
