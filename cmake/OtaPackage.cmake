@@ -39,6 +39,7 @@ endif()
 file(WRITE ${CMAKE_BINARY_DIR}/debian/conffiles "${OTA_CONFFILES}")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_SOURCE_DIR}/dist/debian/postinst ${CMAKE_SOURCE_DIR}/dist/debian/prerm
-    ${CMAKE_SOURCE_DIR}/dist/debian/postrm ${CMAKE_BINARY_DIR}/debian/conffiles)
+    ${CMAKE_SOURCE_DIR}/dist/debian/postrm ${CMAKE_SOURCE_DIR}/dist/debian/triggers
+    ${CMAKE_BINARY_DIR}/debian/conffiles)
 
 include(CPack)

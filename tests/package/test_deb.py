@@ -54,6 +54,8 @@ def test_control(deb, tmp_path):
     postinst = (ctl / "postinst").read_text()
     assert "systemd-sysusers" in postinst and "enable ota-server.service" in postinst
     assert "/etc/ota/agent.conf" in (ctl / "conffiles").read_text().split()
+    # the shared libraries: ldconfig runs after installation
+    assert "activate-noawait ldconfig" in (ctl / "triggers").read_text().splitlines()
 
 
 def test_layout(root):
