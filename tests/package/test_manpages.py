@@ -3,7 +3,8 @@
 # Every long option a program's --help (and each of its commands' --help)
 # prints appears in its man page, and every long option the man page
 # documents is one the help mentions (agent configuration keys count: any
-# key is also a --flag). `man -l` renders every page.
+# key is also a --flag). Every agent configuration key and every exit code
+# a program's help lists is in its page. `man -l` renders every page.
 import os
 import re
 import subprocess
@@ -69,6 +70,31 @@ def test_documented_options_exist(name):
     stale = sorted(o for o in documented if o not in known)
     assert not stale, f"{name}.1 documents options --help does not know: " + \
         ", ".join("--" + o for o in stale)
+
+
+def test_agent_configuration_keys_are_documented():
+    text = help_text(PROGRAMS["ota-agent"])
+    keys = re.findall(r"^  ([a-z][a-z0-9_]+)\s", text.split("Configuration keys", 1)[1], re.M)
+    assert len(keys) > 10, keys
+    man = man_text("ota-agent")
+    missing = [k for k in keys if not re.search(rf"^{re.escape(k)}$", man, re.M)]
+    assert not missing, "ota-agent.1 does not document keys: " + ", ".join(missing)
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_exit_codes_are_documented(name):
+    """The exit codes a program's help lists are in its EXIT STATUS section."""
+    text = help_text(PROGRAMS[name])
+    m = re.search(r"^Exit (?:codes|status):\n((?:\s+\d+\s.*\n)+)", text, re.M)
+    if not m:
+        return  # this program's help lists no exit codes
+    codes = set(re.findall(r"^\s+(\d+)\s", m.group(1), re.M))
+    man = man_text(name)
+    assert "EXIT STATUS" in man, name
+    section = man.split("EXIT STATUS", 1)[1].split(".SH", 1)[0]
+    documented = set(re.findall(r"^(\d+)$", section, re.M))
+    missing = sorted(codes - documented, key=int)
+    assert not missing, f"{name}.1 EXIT STATUS lacks: {missing}"
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
