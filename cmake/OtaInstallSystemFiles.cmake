@@ -19,6 +19,7 @@ string(MD5 dest_id "$ENV{DESTDIR}|${prefix}")
 set(gen "${OTA_BUILD_DIR}/dist/${dest_id}")
 file(MAKE_DIRECTORY "${gen}")
 set(BINDIR "${OTA_FULL_BINDIR}")
+set(CONFDIR "${confdir}")
 foreach(unit ota-server.service ota-agent.service)
   configure_file("${OTA_DIST_DIR}/${unit}.in" "${gen}/${unit}" @ONLY)
   file(INSTALL DESTINATION "${prefix}/lib/systemd/system" TYPE FILE FILES "${gen}/${unit}")
@@ -26,8 +27,7 @@ endforeach()
 file(INSTALL DESTINATION "${prefix}/lib/sysusers.d" TYPE FILE
      FILES "${OTA_DIST_DIR}/ota.sysusers" RENAME ota.conf)
 
-# Example configurations: the agent's from dist/, the server's from etc/
-# (written with the server's --config support).
+# Example configurations: the agent's from dist/, the server's from etc/.
 set(configs "${OTA_DIST_DIR}/agent.conf")
 if(EXISTS "${OTA_SOURCE_DIR}/etc/server.conf")
   list(APPEND configs "${OTA_SOURCE_DIR}/etc/server.conf")

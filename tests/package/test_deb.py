@@ -9,6 +9,7 @@
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import urllib.request
@@ -53,7 +54,8 @@ def test_control(deb, tmp_path):
         run(["sh", "-n", str(path)])
     postinst = (ctl / "postinst").read_text()
     assert "systemd-sysusers" in postinst and "enable ota-server.service" in postinst
-    assert "/etc/ota/agent.conf" in (ctl / "conffiles").read_text().split()
+    conffiles = (ctl / "conffiles").read_text().split()
+    assert "/etc/ota/agent.conf" in conffiles and "/etc/ota/server.conf" in conffiles
     # the shared libraries: ldconfig runs after installation
     assert "activate-noawait ldconfig" in (ctl / "triggers").read_text().splitlines()
 
@@ -66,6 +68,7 @@ def test_layout(root):
     assert (root / "usr/lib/systemd/system/ota-agent.service").is_file()
     assert (root / "usr/lib/sysusers.d/ota.conf").is_file()
     assert (root / "etc/ota/agent.conf").is_file()
+    assert (root / "etc/ota/server.conf").is_file()
     assert not (root / "usr/etc").exists()
     assert next(root.glob("usr/lib*/**/pkgconfig/ota-core.pc"))
     assert next(root.glob("usr/lib*/**/cmake/ota/otaConfig.cmake"))
@@ -74,6 +77,9 @@ def test_layout(root):
 
 
 def test_units_verify(root):
+    # the base system the package runs on provides kill(1) (ExecReload)
+    (root / "bin").mkdir(exist_ok=True)
+    shutil.copy(shutil.which("kill"), root / "bin/kill")
     for unit in ["ota-server.service", "ota-agent.service"]:
         path = root / "usr/lib/systemd/system" / unit
         assert "ExecStart=/usr/bin/" in path.read_text()
@@ -92,12 +98,13 @@ def test_packaged_server_serves_healthz(root, tmp_path):
     unit = (root / "usr/lib/systemd/system/ota-server.service").read_text()
     args = shlex.split(re.search(r"^ExecStart=(.*)$", unit, re.M).group(1))
     assert args[0] == "/usr/bin/ota-server"
-    # the unit's arguments, with its state directory and port made private
+    assert args[1:3] == ["--config", "/etc/ota/server.conf"], args
+    # the unit's arguments (with the packaged server.conf), its state
+    # directory made private and a free port instead of server.conf's
     state = tmp_path / "state"
     state.mkdir()
-    args = [str(root / "usr/bin/ota-server")] + [
-        a.replace("/var/lib/ota", str(state)) for a in args[1:]]
-    args[args.index("--listen") + 1] = "127.0.0.1:0"
+    args = [str(root / "usr/bin/ota-server"), "--config", str(root / "etc/ota/server.conf")] + [
+        a.replace("/var/lib/ota", str(state)) for a in args[3:]] + ["--listen", "127.0.0.1:0"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         port = None
@@ -111,6 +118,18 @@ def test_packaged_server_serves_healthz(root, tmp_path):
             assert r.status == 200
         assert (state / "admin-token").is_file()
         assert (state / "admin-token").stat().st_mode & 0o077 == 0
+        # ExecReload: SIGHUP re-reads the configuration, the server stays up
+        assert re.search(r"^ExecReload=/bin/kill -HUP \$MAINPID$", unit, re.M)
+        proc.send_signal(signal.SIGHUP)
+        reload = ""
+        for line in proc.stdout:
+            if "reloaded" in line or "reload_failed" in line:
+                reload = line
+                break
+        assert "reloaded" in reload, reload
+        assert proc.poll() is None, "ota-server stopped on SIGHUP"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+            assert r.status == 200
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -6,6 +6,7 @@
 import os
 import re
 import subprocess
+from pathlib import Path
 
 from conftest import run
 
@@ -27,6 +28,7 @@ def test_layout(prefix):
         assert (prefix / "lib/systemd/system" / unit).is_file(), unit
     assert (prefix / "lib/sysusers.d/ota.conf").is_file()
     assert (prefix / "etc/ota/agent.conf").is_file()
+    assert (prefix / "etc/ota/server.conf").is_file()
     for h in ["boot.h", "crypto.h", "delta.h", "error.h", "flash.h", "image.h", "io.h",
               "manifest.h", "update.h", "version.h"]:
         assert (prefix / "include/ota" / h).is_file(), h
@@ -55,12 +57,16 @@ def test_units_name_the_installed_binaries(prefix):
         text = (prefix / "lib/systemd/system" / unit).read_text()
         m = re.search(r"^ExecStart=(\S+)", text, re.M)
         assert m and m.group(1) == str(prefix / "bin" / prog), (unit, m and m.group(1))
-        assert "@BINDIR@" not in text
+        assert not re.search(r"@[A-Z]+@", text), text
+        conf = re.search(r"--config (\S+)", text)
+        assert conf and conf.group(1) == str(prefix / "etc/ota" / ("server.conf" if prog == "ota-server" else "agent.conf")), conf
+        assert (prefix / "etc/ota" / Path(conf.group(1)).name).is_file()
 
 
 def test_server_unit_is_hardened(prefix):
     text = (prefix / "lib/systemd/system/ota-server.service").read_text()
     for line in ["User=ota", "StateDirectory=ota", "NoNewPrivileges=yes",
+                 "ExecReload=/bin/kill -HUP $MAINPID",
                  "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
                  "CapabilityBoundingSet=", "WantedBy=multi-user.target"]:
         assert re.search(rf"^{re.escape(line)}$", text, re.M), line
