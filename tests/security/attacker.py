@@ -26,7 +26,6 @@ import struct
 import sys
 import threading
 import time
-import urllib.parse
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -399,6 +398,12 @@ def forge_offers(mitm, key, image_bytes, manifest_changes=None, served=None):
     return path
 
 
+BEFORE_DOWNLOAD = "offer refused before download"
+AFTER_DOWNLOAD = "image refused after download"
+PAYLOAD_DOWNLOADING = "payload refused while downloading"
+PAYLOAD_VERIFY = "payload did not verify"
+
+
 class Scenario:
     """The usual stage: ota-server with releases 1.0.0 (counter 1) and a
     target (default 2.0.0, counter 2), one device on 1.0.0 that talks to the
@@ -423,6 +428,21 @@ class Scenario:
                    "a %s report from %s" % (state, self.dev.name))
         self.dev.stop()
         return final_report(self.server, self.dev.name, state)
+
+    def refused(self, when, err, version="1.0.0+0", counter=1):
+        """Run the device to its failure report and check it: refused at stage
+        `when` (BEFORE_DOWNLOAD: no payload byte fetched; AFTER_DOWNLOAD: the
+        image itself; PAYLOAD_*: the downloaded bytes) with ota_err `err`, on
+        the campaign that made the offer, the device untouched on `version`."""
+        self.dev.start()
+        rep = self.wait_final()
+        assert when in rep["detail"] and err in rep["detail"], (when, err, rep)
+        if self.campaign:
+            assert rep["campaign_id"] == self.campaign["id"], rep
+        gets = self.artifact_gets()
+        assert (gets == []) == (when == BEFORE_DOWNLOAD), (when, gets)
+        assert_untouched(self.dev, version, counter)
+        return rep
 
     def artifact_gets(self):
         return [p for (m, p, _) in self.mitm.requests if m == "GET" and "/artifacts/" in p]

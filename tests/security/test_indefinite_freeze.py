@@ -29,9 +29,4 @@ def test_expired_offer_refused(env, mitm):
         assert m.expires_at - m.issued_at == 3600  # the server's offers do expire
         return A.answer_with(answer, m.copy(issued_at=then, expires_at=then + 3600).sign(key))
     sc.mitm.on_checkin = replay_expired
-    sc.dev.start()
-    rep = sc.wait_final()
-    assert "offer refused before download" in rep["detail"], rep
-    assert "OTA_ERR_MANIFEST_EXPIRED" in rep["detail"], rep
-    assert sc.artifact_gets() == []
-    A.assert_untouched(sc.dev, "1.0.0+0", 1)
+    sc.refused(A.BEFORE_DOWNLOAD, "OTA_ERR_MANIFEST_EXPIRED")
