@@ -33,16 +33,18 @@ from cryptography.hazmat.primitives.asymmetric import ec
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 import otae2e as E  # noqa: E402
 
-# ---- manifest (docs/manifest.md, format 1) ---------------------------------
+# ---- manifest (docs/manifest.md, formats 1 and 2) ---------------------------
 
-FIXED = 156
-_LAYOUT = [  # name, offset, struct format
-    ("magic", 0, "4s"), ("format", 4, "B"), ("payload_kind", 5, "B"),
-    ("device_id_len", 6, "B"), ("hw_id_len", 7, "B"), ("key_id", 8, "8s"),
-    ("campaign_id", 16, "<Q"), ("issued_at", 24, "<Q"), ("expires_at", 32, "<Q"),
-    ("target_digest", 40, "32s"), ("target_size", 72, "<I"), ("target_version", 76, "8s"),
-    ("target_security_counter", 84, "<I"), ("payload_digest", 88, "32s"),
-    ("payload_size", 120, "<I"), ("base_digest", 124, "32s"),
+FIXED = {1: 156, 2: 168}  # signed fixed fields before the ids, by format
+FLAG_DOWNGRADE = 0x1
+_LAYOUT = [  # name, offset, struct format, first format that has it
+    ("magic", 0, "4s", 1), ("format", 4, "B", 1), ("payload_kind", 5, "B", 1),
+    ("device_id_len", 6, "B", 1), ("hw_id_len", 7, "B", 1), ("key_id", 8, "8s", 1),
+    ("campaign_id", 16, "<Q", 1), ("issued_at", 24, "<Q", 1), ("expires_at", 32, "<Q", 1),
+    ("target_digest", 40, "32s", 1), ("target_size", 72, "<I", 1),
+    ("target_version", 76, "8s", 1), ("target_security_counter", 84, "<I", 1),
+    ("payload_digest", 88, "32s", 1), ("payload_size", 120, "<I", 1),
+    ("base_digest", 124, "32s", 1), ("offer_seq", 156, "<Q", 2), ("flags", 164, "<I", 2),
 ]
 
 
@@ -70,22 +72,24 @@ def new_key(path):
 
 
 class Manifest:
-    """A format-1 manifest as fields; parse() a captured one, sign() a forged one."""
+    """A manifest as fields; parse() a captured one, sign() a forged one."""
 
     def __init__(self, **fields):
         self.__dict__.update(fields)
 
     @classmethod
     def parse(cls, buf):
-        if buf[:4] != b"OTAM" or buf[4] != 1:
-            raise ValueError("not a format-1 manifest: %r" % buf[:8])
-        f = {name: struct.unpack_from(fmt, buf, off)[0] for name, off, fmt in _LAYOUT}
+        if buf[:4] != b"OTAM" or buf[4] not in FIXED:
+            raise ValueError("not a format 1 or 2 manifest: %r" % buf[:8])
+        fixed = FIXED[buf[4]]
+        f = {name: struct.unpack_from(fmt, buf, off)[0]
+             for name, off, fmt, since in _LAYOUT if since <= buf[4]}
         n, m = f.pop("device_id_len"), f.pop("hw_id_len")
-        f["device_id"] = buf[FIXED:FIXED + n].decode()
-        f["hw_id"] = buf[FIXED + n:FIXED + n + m]
-        sig_len = buf[FIXED + n + m]
-        f["signature"] = buf[FIXED + n + m + 1:FIXED + n + m + 1 + sig_len]
-        if FIXED + n + m + 1 + sig_len != len(buf):
+        f["device_id"] = buf[fixed:fixed + n].decode()
+        f["hw_id"] = buf[fixed + n:fixed + n + m]
+        sig_len = buf[fixed + n + m]
+        f["signature"] = buf[fixed + n + m + 1:fixed + n + m + 1 + sig_len]
+        if fixed + n + m + 1 + sig_len != len(buf):
             raise ValueError("manifest length %d does not match its fields" % len(buf))
         return cls(**f)
 
@@ -97,9 +101,10 @@ class Manifest:
     def signed_part(self):
         dev = self.device_id.encode()
         vals = dict(self.__dict__, device_id_len=len(dev), hw_id_len=len(self.hw_id))
-        out = bytearray(FIXED)
-        for name, off, fmt in _LAYOUT:
-            struct.pack_into(fmt, out, off, vals[name])
+        out = bytearray(FIXED[self.format])
+        for name, off, fmt, since in _LAYOUT:
+            if since <= self.format:
+                struct.pack_into(fmt, out, off, vals[name])
         return bytes(out) + dev + self.hw_id
 
     def sign(self, private_key):
@@ -399,9 +404,11 @@ def forge_offers(mitm, key, image_bytes, manifest_changes=None, served=None):
 
 
 BEFORE_DOWNLOAD = "offer refused before download"
+STALE_OFFER = "offer of campaign "  # expired, stale, downgrade: a device event
 AFTER_DOWNLOAD = "image refused after download"
 PAYLOAD_DOWNLOADING = "payload refused while downloading"
 PAYLOAD_VERIFY = "payload did not verify"
+SLOW_RETRIEVAL = "slow retrieval"
 
 
 class Scenario:
@@ -429,18 +436,25 @@ class Scenario:
         self.dev.stop()
         return final_report(self.server, self.dev.name, state)
 
-    def refused(self, when, err, version="1.0.0+0", counter=1):
+    def refused(self, when, err, version="1.0.0+0", counter=1, campaign=None):
         """Run the device to its failure report and check it: refused at stage
         `when` (BEFORE_DOWNLOAD: no payload byte fetched; AFTER_DOWNLOAD: the
-        image itself; PAYLOAD_*: the downloaded bytes) with ota_err `err`, on
-        the campaign that made the offer, the device untouched on `version`."""
+        image itself; PAYLOAD_*: the downloaded bytes) with ota_err `err`,
+        reported on `campaign` (default: the one that made the offer; 0: a
+        device event, as stale, expired and downgrade offers are reported),
+        the device untouched on `version`."""
+        earlier = len(self.artifact_gets())
         self.dev.start()
         rep = self.wait_final()
         assert when in rep["detail"] and err in rep["detail"], (when, err, rep)
-        if self.campaign:
-            assert rep["campaign_id"] == self.campaign["id"], rep
-        gets = self.artifact_gets()
-        assert (gets == []) == (when == BEFORE_DOWNLOAD), (when, gets)
+        if campaign is None and when == STALE_OFFER:
+            campaign = 0  # a replay says nothing about the campaign it names
+        elif campaign is None and self.campaign:
+            campaign = self.campaign["id"]
+        if campaign is not None:
+            assert rep["campaign_id"] == campaign, rep
+        gets = self.artifact_gets()[earlier:]
+        assert (gets == []) == (when in (BEFORE_DOWNLOAD, STALE_OFFER)), (when, gets)
         assert_untouched(self.dev, version, counter)
         return rep
 

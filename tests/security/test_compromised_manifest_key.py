@@ -47,7 +47,8 @@ def test_cannot_run_unsigned_code_nor_go_below_the_counter(env, mitm):
             ("unsigned 3.1.0", A.strip_signature(A.read(env.image("3.1.0", 3))),
              "OTA_ERR_IMAGE_TLV_MISSING", {}),
             ("2.0.0 below the counter, manifest claiming 3", A.read(sc.v2),
-             "OTA_ERR_IMAGE_ROLLBACK", {"target_security_counter": 3})]:
+             "OTA_ERR_IMAGE_ROLLBACK", {"target_security_counter": 3,
+                                        "flags": A.FLAG_DOWNGRADE})]:
         before = len(sc.dev.report_states())
         c = sc.server.campaign(sc.r1["id"], [{"percent": 100}])
         A.forge_offers(sc.mitm, key, forged, manifest_changes=changes)

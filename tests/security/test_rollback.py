@@ -19,12 +19,14 @@ def test_older_release_offered_by_the_server(env, mitm):
 
 
 def test_stolen_manifest_key_lies_about_the_counter(env, mitm):
-    """The forged manifest says counter 3 (so it passes the manifest check);
+    """The forged manifest says counter 3 (so it passes the manifest check)
+    and carries the signed DOWNGRADE flag (3.0.0 -> 1.0.0 is one);
     the vendor-signed image says 1: refused after download, before pending."""
     sc = A.Scenario(env, mitm, "rollback-lie", base=("3.0.0", 3), target=("1.0.0", 1))
     old = A.read(sc.v2)
     A.forge_offers(sc.mitm, A.stolen_manifest_key(sc.server), old,
-                   manifest_changes={"target_security_counter": 3})
+                   manifest_changes={"target_security_counter": 3,
+                                     "flags": A.FLAG_DOWNGRADE})
     sc.refused(A.AFTER_DOWNLOAD, "OTA_ERR_IMAGE_ROLLBACK", "3.0.0+0", 3)
     out = E.run([E.SIM, "boot", sc.dev.flash]).stdout
     assert "version 3.0.0+0" in out and "trial" not in out, out
