@@ -27,6 +27,23 @@ def test_can_install_any_vendor_signed_release(env, mitm):
         ["1.0.0+0", "2.0.0+0"]  # not a release the server knows
 
 
+def test_can_go_back_within_the_counter_with_the_signed_flag(env, mitm):
+    """An older vendor release at the same counter: refused as a downgrade
+    while the offer does not say so; the key holder signs the DOWNGRADE flag
+    and the device installs it (the counter is the only hard floor)."""
+    sc = A.Scenario(env, mitm, "stolen-down", base=("2.1.0", 2), target=("3.0.0", 3))
+    key = A.stolen_manifest_key(sc.server)
+    older = A.read(env.image("2.0.0", 2))  # vendor-signed, never published
+    A.forge_offers(sc.mitm, key, older, manifest_changes={"flags": 0})
+    sc.refused(A.STALE_OFFER, "OTA_ERR_MANIFEST_DOWNGRADE", "2.1.0+0", 2)
+    A.forge_offers(sc.mitm, key, older, manifest_changes={"flags": A.FLAG_DOWNGRADE})
+    sc.dev.start()
+    E.wait_for(lambda: sc.dev.confirmed_version() == "2.0.0+0", 60, "2.0.0 confirmed")
+    E.wait_for(lambda: "success" in sc.dev.report_states(), 20, "success report")
+    sc.dev.stop()
+    assert sc.dev.version() == "2.0.0+0" and sc.dev.status()["otp"]["counter"] == 2
+
+
 def test_cannot_run_unsigned_code_nor_go_below_the_counter(env, mitm):
     """One device, one attacker with the key: first it installs a vendor
     release of its choice (allowed: counter 3), then tries an unsigned build of

@@ -29,4 +29,4 @@ def test_expired_offer_refused(env, mitm):
         assert m.expires_at - m.issued_at == 3600  # the server's offers do expire
         return A.answer_with(answer, m.copy(issued_at=then, expires_at=then + 3600).sign(key))
     sc.mitm.on_checkin = replay_expired
-    sc.refused(A.BEFORE_DOWNLOAD, "OTA_ERR_MANIFEST_EXPIRED")
+    sc.refused(A.STALE_OFFER, "OTA_ERR_MANIFEST_EXPIRED")

@@ -25,3 +25,30 @@ def test_offer_made_to_another_device(env, mitm):
         return theirs
     sc.mitm.on_checkin = give_others_offer
     sc.refused(A.BEFORE_DOWNLOAD, "OTA_ERR_MANIFEST_WRONG_DEVICE")
+
+
+def test_old_offer_replayed_after_moving_on_and_abort(env, mitm):
+    """Issue 10's replay: the device takes 1.0.0 (campaign 1, offer captured),
+    then 1.1.0 (campaign 2), all at security counter 1; campaign 1 is
+    aborted; the captured, still unexpired 1.0.0 offer is replayed. Refused
+    as stale (its offer sequence is below the newest the device accepted),
+    reported as a device event, and neither campaign's record changes."""
+    sc = A.Scenario(env, mitm, "replay-old", base=("0.9.0", 1), target=("1.0.0", 1))
+    sc.dev.start()
+    E.wait_for(lambda: sc.dev.confirmed_version() == "1.0.0+0", 60, "1.0.0 confirmed")
+    E.wait_for(lambda: "success" in sc.dev.report_states(), 20, "success report")
+    captured = sc.mitm.first_offer(sc.dev.name)
+    assert A.manifest_of(captured).campaign_id == sc.campaign["id"]
+    r11 = sc.server.upload(env.image("1.1.0", 1))
+    c2 = sc.server.campaign(r11["id"], [{"percent": 100}])
+    E.wait_for(lambda: sc.dev.confirmed_version() == "1.1.0+0", 60, "1.1.0 confirmed")
+    E.wait_for(lambda: sc.dev.report_states().count("success") == 2, 20, "second success")
+    sc.dev.stop()
+    sc.server.api("POST", "/v1/campaigns/%d/abort" % sc.campaign["id"])
+    before = [sc.server.campaign_status(c)["counts"] for c in (sc.campaign["id"], c2["id"])]
+
+    sc.mitm.on_checkin = lambda device_id, answer: captured
+    rep = sc.refused(A.STALE_OFFER, "OTA_ERR_MANIFEST_STALE", "1.1.0+0", 1)
+    assert "campaign %d" % sc.campaign["id"] in rep["detail"], rep
+    after = [sc.server.campaign_status(c)["counts"] for c in (sc.campaign["id"], c2["id"])]
+    assert after == before, (before, after)
