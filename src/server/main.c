@@ -92,9 +92,9 @@ static void usage(FILE *f)
             "other changed settings are logged as needing a restart.\n"
             "\n"
             "Exit status: 0 stopped by SIGTERM/SIGINT; 1 other failure; 2 bad command line;\n"
-            "3 a file or directory could not be created or written; 15 invalid setting\n"
-            "(option or configuration file); 30 cannot listen (address in use, not local);\n"
-            "31 database cannot be opened or migrated.\n");
+            "3 a file or directory could not be created or written; 4 DIR's manifest key\n"
+            "is unusable; 15 invalid setting (option or configuration file); 30 cannot\n"
+            "listen (address in use, not local); 31 database cannot be opened or migrated.\n");
 }
 
 /* ---- options ------------------------------------------------------------ */
