@@ -11,6 +11,7 @@ install(FILES
         ${CMAKE_SOURCE_DIR}/include/ota/boot.h ${CMAKE_SOURCE_DIR}/include/ota/crypto.h
         ${CMAKE_SOURCE_DIR}/include/ota/delta.h ${CMAKE_SOURCE_DIR}/include/ota/error.h
         ${CMAKE_SOURCE_DIR}/include/ota/flash.h ${CMAKE_SOURCE_DIR}/include/ota/image.h
+        ${CMAKE_SOURCE_DIR}/include/ota/image_enc.h
         ${CMAKE_SOURCE_DIR}/include/ota/io.h ${CMAKE_SOURCE_DIR}/include/ota/manifest.h
         ${CMAKE_SOURCE_DIR}/include/ota/update.h ${CMAKE_BINARY_DIR}/include/ota/version.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ota)

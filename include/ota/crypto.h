@@ -52,6 +52,52 @@ struct ota_crypto {
 const struct ota_crypto *ota_crypto_mbedtls(void);
 const struct ota_crypto *ota_crypto_openssl(void);
 
+/*
+ * The encryption port: what a device needs to install MCUboot-encrypted
+ * images (docs/encrypted-images.md) -- AES-CTR, ECDH P-256, HKDF-SHA256 and
+ * HMAC-SHA256. It is a separate table so a bootloader that only verifies
+ * (the slot holds plaintext once the update engine has decrypted it) links
+ * none of it. Every function is one-shot and allocation-free in the core's
+ * view; the backends implement them with their libraries' primitives.
+ */
+#define OTA_AES_BLOCK_LEN 16
+#define OTA_P256_PRIVKEY_LEN 32 /* big-endian scalar */
+#define OTA_P256_SHARED_LEN 32  /* x coordinate of the shared point */
+
+struct ota_crypto_enc {
+    const char *name; /* "mbedtls" or "openssl" */
+    /*
+     * AES-CTR (128- or 256-bit key: key_len 16 or 32) over len bytes, the
+     * first byte at the start of the block whose 16-byte big-endian counter
+     * is `counter`; in and out may be the same buffer. OTA_ERR_INVALID_ARG
+     * for another key length.
+     */
+    ota_err (*aes_ctr)(const uint8_t *key, size_t key_len,
+                       const uint8_t counter[OTA_AES_BLOCK_LEN],
+                       const uint8_t *in, uint8_t *out, size_t len);
+    /*
+     * ECDH on P-256: x coordinate of priv * peer. OTA_ERR_IMAGE_ENC_KEY when
+     * the peer point is not on the curve or priv is not a valid scalar.
+     */
+    ota_err (*ecdh_p256)(const uint8_t priv[OTA_P256_PRIVKEY_LEN],
+                         const uint8_t peer[OTA_P256_PUBKEY_LEN],
+                         uint8_t shared[OTA_P256_SHARED_LEN]);
+    /* RFC 5869 HKDF-SHA256 (salt_len 0: the RFC's all-zero salt); okm_len
+     * at most 255 * 32. */
+    ota_err (*hkdf_sha256)(const uint8_t *salt, size_t salt_len,
+                           const uint8_t *ikm, size_t ikm_len,
+                           const uint8_t *info, size_t info_len,
+                           uint8_t *okm, size_t okm_len);
+    /* RFC 2104 HMAC-SHA256. */
+    ota_err (*hmac_sha256)(const uint8_t *key, size_t key_len,
+                           const uint8_t *data, size_t len,
+                           uint8_t out[OTA_SHA256_LEN]);
+};
+
+/* Encryption backends (src/crypto/crypto_enc_*.c). */
+const struct ota_crypto_enc *ota_crypto_enc_mbedtls(void);
+const struct ota_crypto_enc *ota_crypto_enc_openssl(void);
+
 /* One-shot SHA-256 through a backend. */
 ota_err ota_sha256(const struct ota_crypto *c, const void *data, size_t len,
                    uint8_t out[OTA_SHA256_LEN]);

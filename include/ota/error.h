@@ -49,6 +49,8 @@ typedef enum ota_err {
     OTA_ERR_IMAGE_ROLLBACK = 33,        /* security counter below the anti-rollback counter */
     OTA_ERR_IMAGE_TOO_LARGE = 34,       /* image larger than its slot */
     OTA_ERR_IMAGE_TRAILING_DATA = 35,   /* unexpected bytes after the TLV area */
+    OTA_ERR_IMAGE_ENC_KEY = 36,         /* encrypted image: key TLV does not open with this device key */
+    OTA_ERR_IMAGE_ENC_NO_KEY = 37,      /* encrypted image, but no device encryption key is configured */
 
     /* keys and files (host tools): 60..79 */
     OTA_ERR_KEY_FORMAT = 60,    /* key file is not an ECDSA P-256 key in PEM/DER */

@@ -33,6 +33,10 @@ ota_err ota_key_pubkey(const ota_key *k, struct ota_pubkey *out);
  * OTA_P256_SIG_DER_MAX bytes; *sig_len receives the length. */
 ota_err ota_key_sign_digest(const ota_key *k, const uint8_t digest[OTA_SHA256_LEN],
                             uint8_t *sig, size_t *sig_len);
+/* The private scalar of a P-256 key: a device's image decryption key
+ * (ota/image_enc.h), or the build side's ephemeral ECDH key. */
+struct ota_enc_privkey;
+ota_err ota_key_private_scalar(const ota_key *k, struct ota_enc_privkey *out);
 void ota_key_free(ota_key *k);
 
 /* Whole-file helpers. ota_file_read mallocs *data (caller frees). */

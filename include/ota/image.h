@@ -11,7 +11,7 @@
  *   | protected TLVs   |  info 0x6908; security counter 0x50, hw id 0xa0...
  *   +------------------+  (protect_tlv_size bytes, 0 if absent)
  *   | unprotected TLVs |  info 0x6907; SHA-256 0x10, key hash 0x01,
- *   +------------------+  ECDSA P-256 signature 0x22
+ *   +------------------+  ECDSA P-256 signature 0x22, ENC_EC256 key 0x32
  *
  * SHA-256 covers everything up to the end of the protected TLVs; the
  * signature is ECDSA P-256 over that digest. Byte-level spec:
@@ -42,6 +42,11 @@ extern "C" {
 #define OTA_TLV_PUBKEY 0x02u    /* the signing key's SPKI itself */
 #define OTA_TLV_SHA256 0x10u    /* SHA-256 of header+payload+protected TLVs */
 #define OTA_TLV_ECDSA_SIG 0x22u /* ECDSA P-256 signature, DER */
+#define OTA_TLV_ENC_RSA2048 0x30u /* MCUboot key TLVs ota does not support: */
+#define OTA_TLV_ENC_KW 0x31u      /*   an image using one is refused with */
+#define OTA_TLV_ENC_EC256 0x32u   /* ECIES-P256 key TLV (ota/image_enc.h) */
+#define OTA_TLV_ENC_X25519 0x33u  /*   OTA_ERR_UNSUPPORTED (0x30, 0x31, 0x33, */
+#define OTA_TLV_ENC_X25519_SHA512 0x34u /* 0x34) */
 #define OTA_TLV_SEC_CNT 0x50u   /* security counter, uint32 LE (protected) */
 #define OTA_TLV_HW_ID 0xa0u     /* ota: hardware/product id, 1..32 bytes (protected) */
 
@@ -91,6 +96,13 @@ struct ota_image_info {
     uint32_t sig_off;        /* ECDSA signature value */
     uint16_t sig_len;
     uint32_t pubkey_off;     /* PUBKEY TLV value (91-byte SPKI), 0 if absent */
+    /* Encrypted images (flag ENCRYPTED_AES128/256): the AES key length (16
+     * or 32; 0 when not encrypted) and where the ENC_EC256 key TLV's value
+     * is. The SHA-256 TLV and signature cover the plaintext, so a verify
+     * through the raw bytes only succeeds once the body is decrypted. */
+    uint8_t enc_aes_len;
+    uint8_t enc_len;
+    uint32_t enc_off;
 };
 
 struct ota_verify_params {

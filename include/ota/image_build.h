@@ -52,6 +52,13 @@ struct ota_build_params {
     uint8_t pubkey_full;           /* embed the SPKI (PUBKEY 0x02) instead of its
                                     * hash (KEYHASH 0x01): imgtool
                                     * --public-key-format full */
+    /* Encryption (imgtool sign --encrypt, docs/encrypted-images.md): the
+     * device's P-256 public key, or NULL for a clear image. The payload is
+     * zero-padded to a multiple of 16 (as imgtool does), hashed and signed
+     * in clear, then its body is AES-CTR encrypted under a fresh random key
+     * sent in an ENC_EC256 TLV (0x32) to that device key. */
+    const ota_key *enc_key;
+    uint16_t enc_aes_bits;         /* 128 (0 means 128) or 256 */
 };
 
 /*
@@ -64,6 +71,16 @@ struct ota_build_params {
 ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload,
                         size_t payload_len, uint8_t **out, size_t *out_len,
                         char *err, size_t errlen);
+
+/*
+ * Decrypt an encrypted image in memory (its body, in place) with the device
+ * key, after checking its structure: on success img holds the plaintext
+ * image, which verifies like any other (the hash and signature cover the
+ * plaintext). OTA_ERR_IMAGE_ENC_KEY when the key TLV does not open with
+ * dev_key; structure errors of ota_image_parse. diag as in the core.
+ */
+ota_err ota_image_decrypt(uint8_t *img, size_t len, const ota_key *dev_key,
+                          struct ota_diag *diag);
 
 /* Size of the MCUboot trailer imgtool reserves for these parameters (0 on
  * bad alignment). */

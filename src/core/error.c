@@ -39,6 +39,8 @@ static const struct err_text ERRORS[] = {
     {OTA_ERR_IMAGE_ROLLBACK, "OTA_ERR_IMAGE_ROLLBACK", "image security counter below anti-rollback counter"},
     {OTA_ERR_IMAGE_TOO_LARGE, "OTA_ERR_IMAGE_TOO_LARGE", "image larger than its slot"},
     {OTA_ERR_IMAGE_TRAILING_DATA, "OTA_ERR_IMAGE_TRAILING_DATA", "unexpected data after image"},
+    {OTA_ERR_IMAGE_ENC_KEY, "OTA_ERR_IMAGE_ENC_KEY", "image encryption key TLV does not open with this device key"},
+    {OTA_ERR_IMAGE_ENC_NO_KEY, "OTA_ERR_IMAGE_ENC_NO_KEY", "image is encrypted and no device encryption key is configured"},
 
     {OTA_ERR_KEY_FORMAT, "OTA_ERR_KEY_FORMAT", "key is not an ECDSA P-256 key"},
     {OTA_ERR_FILE, "OTA_ERR_FILE", "file error"},

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ota/image.h"
+#include "ota/image_enc.h"
 #include "le.h"
 #include "diag.h"
 #include "hash_range.h"
@@ -69,6 +70,7 @@ enum {
     SEEN_SIG = 1u << 3,
     SEEN_SEC_CNT = 1u << 4,
     SEEN_HW_ID = 1u << 5,
+    SEEN_ENC = 1u << 6,
 };
 
 static unsigned seen_bit(uint16_t type)
@@ -80,6 +82,7 @@ static unsigned seen_bit(uint16_t type)
     case OTA_TLV_ECDSA_SIG: return SEEN_SIG;
     case OTA_TLV_SEC_CNT: return SEEN_SEC_CNT;
     case OTA_TLV_HW_ID: return SEEN_HW_ID;
+    case OTA_TLV_ENC_EC256: return SEEN_ENC;
     default: return 0;
     }
 }
@@ -121,6 +124,24 @@ static ota_err take_tlv(const struct ota_reader *r, int protected_area,
                 return e;
             info->hw_id_len = (uint8_t)len;
         }
+        return OTA_OK;
+    case OTA_TLV_ENC_RSA2048:
+    case OTA_TLV_ENC_KW:
+    case OTA_TLV_ENC_X25519:
+    case OTA_TLV_ENC_X25519_SHA512:
+        return ota_diag_fail_vals(d, OTA_ERR_UNSUPPORTED,
+                                  "encryption key TLV (only ENC_EC256 0x32 is supported)",
+                                  voff - OTA_TLV_HDR_SIZE, OTA_TLV_ENC_EC256, type);
+    case OTA_TLV_ENC_EC256:
+        /* Like imgtool: in the unprotected area (it is not signed; its HMAC
+         * and the plaintext hash protect it). Length checked against the
+         * header flag once both are known. */
+        if (protected_area)
+            return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
+                                      "TLV type (not allowed in protected area)",
+                                      voff - OTA_TLV_HDR_SIZE, 0, type);
+        info->enc_off = voff;
+        info->enc_len = len > 0xff ? 0xff : (uint8_t)len;
         return OTA_OK;
     case OTA_TLV_SHA256:
     case OTA_TLV_KEYHASH:
@@ -227,6 +248,27 @@ static ota_err walk_area(const struct ota_reader *r, uint64_t off, uint16_t magi
     return OTA_OK;
 }
 
+/* The ENCRYPTED flag and the ENC_EC256 TLV come together, sized alike. */
+static ota_err check_enc(struct ota_image_info *info, struct ota_diag *d)
+{
+    uint32_t f = info->hdr.flags;
+    uint8_t aes = f & OTA_IMAGE_F_ENCRYPTED_AES128   ? 16
+                  : f & OTA_IMAGE_F_ENCRYPTED_AES256 ? 32 : 0;
+    if (!aes && info->enc_off)
+        return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
+                                  "ENC_EC256 TLV (image not flagged encrypted)",
+                                  info->enc_off - OTA_TLV_HDR_SIZE, 0, f);
+    if (aes && !info->enc_off)
+        return ota_diag_fail(d, OTA_ERR_IMAGE_TLV_MISSING,
+                             "ENC_EC256 TLV (0x32) of an encrypted image", info->signed_size);
+    if (aes && info->enc_len != OTA_ENC_EC256_LEN(aes))
+        return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
+                                  "ENC_EC256 TLV length (vs ih_flags AES key size)",
+                                  info->enc_off - 2, OTA_ENC_EC256_LEN(aes), info->enc_len);
+    info->enc_aes_len = aes;
+    return OTA_OK;
+}
+
 ota_err ota_image_parse(const struct ota_reader *r, struct ota_image_info *info,
                         struct ota_diag *d)
 {
@@ -249,8 +291,10 @@ ota_err ota_image_parse(const struct ota_reader *r, struct ota_image_info *info,
     if (info->hdr.hdr_size < OTA_IMAGE_HEADER_SIZE)
         return ota_diag_fail_vals(d, OTA_ERR_IMAGE_BAD_HEADER, "ih_hdr_size (too small)", 8,
                                   OTA_IMAGE_HEADER_SIZE, info->hdr.hdr_size);
-    if (info->hdr.flags & (OTA_IMAGE_F_ENCRYPTED_AES128 | OTA_IMAGE_F_ENCRYPTED_AES256))
-        return ota_diag_fail_vals(d, OTA_ERR_UNSUPPORTED, "ih_flags (encrypted image)", 16, 0,
+    if ((info->hdr.flags & OTA_IMAGE_F_ENCRYPTED_AES128) &&
+        (info->hdr.flags & OTA_IMAGE_F_ENCRYPTED_AES256))
+        return ota_diag_fail_vals(d, OTA_ERR_IMAGE_BAD_HEADER,
+                                  "ih_flags (both ENCRYPTED_AES128 and _AES256)", 16, 0,
                                   info->hdr.flags);
     if (info->hdr.protect_tlv_size != 0 && info->hdr.protect_tlv_size < OTA_TLV_INFO_SIZE)
         return ota_diag_fail_vals(d, OTA_ERR_IMAGE_BAD_HEADER, "ih_protect_tlv_size", 10,
@@ -276,7 +320,7 @@ ota_err ota_image_parse(const struct ota_reader *r, struct ota_image_info *info,
     if (e != OTA_OK)
         return e;
     info->total_size = (uint32_t)end;
-    return OTA_OK;
+    return check_enc(info, d);
 }
 
 /* Which trusted key does the image name? Returns its index or -1. */

@@ -12,6 +12,9 @@
  *   [+ erased padding + MCUboot trailer (image_ok, boot magic) with --pad]
  * The SHA-256 covers header..end of protected TLVs; the signature is ECDSA
  * P-256 over that digest (same as imgtool signing the bytes with SHA-256).
+ * Encrypted (imgtool --encrypt): payload zero-padded to 16 bytes, hashed
+ * and signed in clear, ENC_EC256 0x32 appended to the unprotected TLVs, then
+ * the body AES-CTR encrypted (ota/image_enc.h).
  */
 #include "ota/image_build.h"
 
@@ -19,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
+#include "ota/image_enc.h"
 #include "le.h"
 #include "errmsg.h"
 
@@ -88,6 +94,79 @@ void ota_image_boot_magic(uint32_t max_align, uint8_t out[OTA_TRAILER_MAGIC_SIZE
     memcpy(out + 2, aligned, sizeof(aligned));
 }
 
+/* A fresh AES key for one image, wrapped for the device key dev in an
+ * ENC_EC256 TLV value under a fresh ephemeral P-256 key (imgtool's
+ * ecies_hkdf). */
+static ota_err wrap_new_key(const ota_key *dev, size_t aes_len, uint8_t *tlv,
+                            struct ota_enc_key *k, char *err, size_t errlen)
+{
+    struct ota_pubkey dev_pub, eph_pub;
+    struct ota_enc_privkey eph_priv;
+    const uint8_t *dev_point, *eph_point;
+    ota_key *eph = NULL;
+    ota_err rc;
+
+    memset(k, 0, sizeof *k);
+    rc = ota_key_pubkey(dev, &dev_pub);
+    dev_point = rc == OTA_OK ? ota_pubkey_point(&dev_pub) : NULL;
+    if (!dev_point) {
+        ota_host_errf(err, errlen, "device encryption key is not a P-256 key");
+        return OTA_ERR_KEY_FORMAT;
+    }
+    rc = ota_key_generate(&eph);
+    if (rc == OTA_OK)
+        rc = ota_key_private_scalar(eph, &eph_priv);
+    if (rc == OTA_OK)
+        rc = ota_key_pubkey(eph, &eph_pub);
+    eph_point = rc == OTA_OK ? ota_pubkey_point(&eph_pub) : NULL;
+    if (rc == OTA_OK && (!eph_point || RAND_priv_bytes(k->aes, (int)aes_len) != 1))
+        rc = OTA_ERR_CRYPTO;
+    if (rc == OTA_OK)
+        rc = ota_enc_wrap(ota_crypto_enc_openssl(), eph_priv.d, eph_point, dev_point, k->aes,
+                          aes_len, tlv);
+    OPENSSL_cleanse(&eph_priv, sizeof eph_priv);
+    ota_key_free(eph);
+    if (rc != OTA_OK) {
+        ota_host_errf(err, errlen, "wrapping the image key failed: %s", ota_strerror(rc));
+        ota_enc_key_wipe(k);
+        return rc;
+    }
+    k->c = ota_crypto_enc_openssl();
+    k->aes_len = (uint8_t)aes_len;
+    return OTA_OK;
+}
+
+ota_err ota_image_decrypt(uint8_t *img, size_t len, const ota_key *dev_key,
+                          struct ota_diag *diag)
+{
+    struct ota_reader r;
+    struct ota_mem_reader m;
+    struct ota_image_info info;
+    struct ota_enc_privkey d;
+    struct ota_enc_key k;
+    ota_err rc;
+
+    if (!img || len > 0xffffffffu)
+        return OTA_ERR_INVALID_ARG;
+    ota_reader_from_mem(&r, &m, img, (uint32_t)len);
+    rc = ota_image_parse(&r, &info, diag);
+    if (rc != OTA_OK)
+        return rc;
+    if (!info.enc_aes_len)
+        return OTA_OK; /* not encrypted: nothing to do */
+    if (!dev_key)
+        return OTA_ERR_IMAGE_ENC_NO_KEY;
+    rc = ota_key_private_scalar(dev_key, &d);
+    if (rc != OTA_OK)
+        return rc;
+    rc = ota_enc_image_key(&r, &info, ota_crypto_enc_openssl(), &d, &k, diag);
+    OPENSSL_cleanse(&d, sizeof d);
+    if (rc == OTA_OK)
+        rc = ota_enc_xor(&k, k.body_off, img + k.body_off, k.body_len);
+    ota_enc_key_wipe(&k);
+    return rc;
+}
+
 ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload,
                         size_t payload_len, uint8_t **out, size_t *out_len,
                         char *err, size_t errlen)
@@ -104,6 +183,7 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
     uint8_t erased = p && p->erased_val_set ? p->erased_val : 0xff;
     ota_err rc;
     int pad;
+    size_t aes_len = 0, enc_pad = 0, body_len;
 
     if (!p || (!payload && payload_len) || !out || !out_len) {
         ota_host_errf(err, errlen, "invalid argument");
@@ -151,6 +231,17 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
         return OTA_ERR_KEY_FORMAT;
     }
 
+    if (p->enc_key) {
+        if (p->enc_aes_bits && p->enc_aes_bits != 128 && p->enc_aes_bits != 256) {
+            ota_host_errf(err, errlen, "AES key size must be 128 or 256, not %u",
+                          (unsigned)p->enc_aes_bits);
+            return OTA_ERR_USAGE;
+        }
+        aes_len = p->enc_aes_bits == 256 ? 32 : 16;
+        /* imgtool pads the payload to the AES block size before hashing. */
+        enc_pad = (OTA_AES_BLOCK_LEN - payload_len % OTA_AES_BLOCK_LEN) % OTA_AES_BLOCK_LEN;
+    }
+
     /* Protected TLV area: SEC_CNT first, then vendor TLVs (imgtool order). */
     if (p->has_security_counter)
         prot_size += OTA_TLV_HDR_SIZE + 4;
@@ -163,10 +254,18 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
     if (p->key)
         unprot_size += OTA_TLV_HDR_SIZE + OTA_P256_SPKI_LEN + OTA_TLV_HDR_SIZE +
                        OTA_P256_SIG_DER_MAX; /* upper bound */
+    if (aes_len)
+        unprot_size += OTA_TLV_HDR_SIZE + (uint32_t)OTA_ENC_EC256_LEN(aes_len);
 
-    signed_size = (uint64_t)hdr_size + payload_len + prot_size;
+    if (payload_len > 0xffffffffu - enc_pad) {
+        ota_host_errf(err, errlen, "payload of %zu bytes is too large for the 32-bit "
+                             "image size field", payload_len);
+        return OTA_ERR_IMAGE_TOO_LARGE;
+    }
+    body_len = payload_len + enc_pad;
+    signed_size = (uint64_t)hdr_size + body_len + prot_size;
     total = signed_size + unprot_size; /* upper bound (signature length varies) */
-    if (payload_len > 0xffffffffu - hdr_size || total > 0xffffffffu) {
+    if (body_len > 0xffffffffu - hdr_size || total > 0xffffffffu) {
         ota_host_errf(err, errlen, "payload of %zu bytes is too large for the 32-bit "
                              "image size field", payload_len);
         return OTA_ERR_IMAGE_TOO_LARGE;
@@ -182,6 +281,8 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
 
     /* Header, then header padding with the erased value (imgtool --pad-header). */
     flags = p->extra_flags;
+    if (aes_len)
+        flags |= aes_len == 32 ? OTA_IMAGE_F_ENCRYPTED_AES256 : OTA_IMAGE_F_ENCRYPTED_AES128;
     if (p->load_addr)
         flags |= OTA_IMAGE_F_RAM_LOAD;
     if (p->rom_fixed)
@@ -191,14 +292,15 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
     hdr.load_addr = p->rom_fixed ? p->rom_fixed : p->load_addr;
     hdr.hdr_size = (uint16_t)hdr_size;
     hdr.protect_tlv_size = (uint16_t)prot_size;
-    hdr.img_size = (uint32_t)payload_len;
+    hdr.img_size = (uint32_t)body_len;
     hdr.flags = flags;
     hdr.version = p->version;
     memset(buf, erased, hdr_size);
     ota_image_header_encode(&hdr, buf);
     if (payload_len)
         memcpy(buf + hdr_size, payload, payload_len);
-    off = hdr_size + payload_len;
+    memset(buf + hdr_size + payload_len, 0, enc_pad);
+    off = hdr_size + body_len;
 
     if (prot_size) {
         ota_le_put16(buf + off, OTA_TLV_PROT_INFO_MAGIC);
@@ -231,7 +333,11 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
         unprot_size = OTA_TLV_INFO_SIZE + 3 * OTA_TLV_HDR_SIZE + OTA_SHA256_LEN +
                       (p->pubkey_full ? OTA_P256_SPKI_LEN : OTA_SHA256_LEN) +
                       (uint32_t)sig_len;
+    } else {
+        unprot_size = OTA_TLV_INFO_SIZE + OTA_TLV_HDR_SIZE + OTA_SHA256_LEN;
     }
+    if (aes_len)
+        unprot_size += OTA_TLV_HDR_SIZE + (uint32_t)OTA_ENC_EC256_LEN(aes_len);
 
     /* Unprotected TLV area: SHA256, KEYHASH, signature (imgtool order). */
     ota_le_put16(buf + off, OTA_TLV_INFO_MAGIC);
@@ -244,6 +350,23 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
         else
             put_tlv(buf, &off, OTA_TLV_KEYHASH, keyhash, OTA_SHA256_LEN);
         put_tlv(buf, &off, OTA_TLV_ECDSA_SIG, sig, (uint16_t)sig_len);
+    }
+    if (aes_len) {
+        /* Last, as imgtool: the key TLV; then the body is encrypted. */
+        uint8_t enc_tlv[OTA_ENC_EC256_MAX];
+        struct ota_enc_key k;
+        rc = wrap_new_key(p->enc_key, aes_len, enc_tlv, &k, err, errlen);
+        if (rc != OTA_OK)
+            goto fail;
+        k.body_off = hdr_size;
+        k.body_len = (uint32_t)body_len;
+        put_tlv(buf, &off, OTA_TLV_ENC_EC256, enc_tlv, (uint16_t)OTA_ENC_EC256_LEN(aes_len));
+        rc = ota_enc_xor(&k, hdr_size, buf + hdr_size, body_len);
+        ota_enc_key_wipe(&k);
+        if (rc != OTA_OK) {
+            ota_host_errf(err, errlen, "AES-CTR failed: %s", ota_strerror(rc));
+            goto fail;
+        }
     }
 
     if (p->slot_size && (uint64_t)off + trailer > p->slot_size) {

@@ -7,6 +7,7 @@
  * portable core.
  */
 #include "ota/host.h"
+#include "ota/image_enc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/bn.h>
 
 #include "errmsg.h"
 
@@ -262,6 +264,22 @@ ota_err ota_key_sign_digest(const ota_key *k, const uint8_t digest[OTA_SHA256_LE
         rc = OTA_OK;
     }
     EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return rc;
+}
+
+ota_err ota_key_private_scalar(const ota_key *k, struct ota_enc_privkey *out)
+{
+    BIGNUM *d = NULL;
+    ota_err rc = OTA_ERR_KEY_FORMAT;
+    if (!k || !out)
+        return OTA_ERR_INVALID_ARG;
+    if (!k->has_private)
+        return OTA_ERR_KEY_FORMAT;
+    if (EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_PRIV_KEY, &d) == 1 &&
+        BN_bn2binpad(d, out->d, OTA_P256_PRIVKEY_LEN) == OTA_P256_PRIVKEY_LEN)
+        rc = OTA_OK;
+    BN_clear_free(d);
     ERR_clear_error();
     return rc;
 }
