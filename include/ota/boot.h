@@ -200,6 +200,7 @@ ota_err ota_boot_confirm(const struct ota_boot_dev *dev, int slot, struct ota_di
 
 /* ---- installer (used by ota-sim install and the update engine) ---- */
 
+struct ota_enc_key;
 struct ota_install {
     const struct ota_boot_dev *dev;
     struct ota_boot_config cfg;
@@ -207,6 +208,8 @@ struct ota_install {
     uint32_t size;  /* bytes announced at begin */
     int slot;       /* target slot */
     int active;
+    uint32_t base;  /* image offset the writer started at (resume) */
+    const struct ota_enc_key *enc; /* non-NULL: decrypt the body while writing */
 };
 
 /* Pick the target slot (the one not confirmed), end any trial of it in the
@@ -219,6 +222,11 @@ ota_err ota_install_begin(struct ota_install *ins, const struct ota_boot_dev *de
  * restarts at offset, erasing ahead from there, and finish then expects the
  * remaining size - offset bytes. Call right after ota_install_begin. */
 ota_err ota_install_resume(struct ota_install *ins, uint32_t offset, struct ota_diag *d);
+/* The image being installed is encrypted (ota/image_enc.h): every byte
+ * written from now on is decrypted with k before it reaches flash, so the
+ * slot holds the plaintext image the bootloader verifies. k must stay valid
+ * until finish. Call after begin (and resume). */
+ota_err ota_install_decrypt(struct ota_install *ins, const struct ota_enc_key *k);
 /* Append image bytes (erasing sectors just ahead of the write position). */
 ota_err ota_install_write(struct ota_install *ins, const void *data, size_t len);
 /* Flush, verify the slot in place exactly as the bootloader will (incl.

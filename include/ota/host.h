@@ -39,6 +39,22 @@ struct ota_enc_privkey;
 ota_err ota_key_private_scalar(const ota_key *k, struct ota_enc_privkey *out);
 void ota_key_free(ota_key *k);
 
+/*
+ * Encryption, build side (ota/image_enc.h; docs/encrypted-images.md).
+ * ota_enc_new_key: a fresh random AES key (aes_len 16 or 32) in *k, wrapped
+ * for the device key dev (public or private) in an ENC_EC256 TLV value
+ * written to tlv (OTA_ENC_EC256_LEN(aes_len) bytes) under a fresh ephemeral
+ * key. ota_payload_seal: payload (e.g. a delta patch) sealed in ota's
+ * encrypted-payload envelope for dev; *out malloc'ed (caller frees).
+ * Both write the reason into err on failure.
+ */
+struct ota_enc_key;
+ota_err ota_enc_new_key(const ota_key *dev, size_t aes_len, uint8_t *tlv,
+                        struct ota_enc_key *k, char *err, size_t errlen);
+ota_err ota_payload_seal(const uint8_t *payload, size_t len, const ota_key *dev,
+                         unsigned aes_bits, uint8_t **out, size_t *out_len, char *err,
+                         size_t errlen);
+
 /* Whole-file helpers. ota_file_read mallocs *data (caller frees). */
 ota_err ota_file_read(const char *path, uint8_t **data, size_t *len);
 /* Write to path.tmp, fsync, rename over path. */

@@ -106,6 +106,36 @@ struct ota_enc_reader {
 void ota_reader_enc(struct ota_reader *r, struct ota_enc_reader *er,
                     const struct ota_reader *src, const struct ota_enc_key *k);
 
+/*
+ * Encrypted delta payloads (ota's own envelope; MCUboot has no deltas). A
+ * delta between two encrypted releases is computed by the build side on
+ * their plaintexts and then sealed for the fleet's device key:
+ *
+ *   "OTAE" | 1 (format) | aes_len (16 or 32) | 0 | 0
+ *   | ENC_EC256 value (113 or 129 bytes, exactly as in an image)
+ *   | AES-CTR(patch), counter 0 at the first patch byte (nonce zero)
+ *
+ * The device opens the key with ota_enc_payload_open() and decrypts the
+ * rest with ota_enc_xor() (k->body_off is the header length), feeding the
+ * delta applier; the result is the plaintext image its slot must hold.
+ */
+#define OTA_ENC_PAYLOAD_MAGIC "OTAE"
+#define OTA_ENC_PAYLOAD_FORMAT 1u
+#define OTA_ENC_PAYLOAD_FIXED 8u
+#define OTA_ENC_PAYLOAD_HDR_LEN(aes_len) (OTA_ENC_PAYLOAD_FIXED + OTA_ENC_EC256_LEN(aes_len))
+#define OTA_ENC_PAYLOAD_HDR_MAX OTA_ENC_PAYLOAD_HDR_LEN(32u)
+
+/* From the first OTA_ENC_PAYLOAD_FIXED bytes: 0 when they are not an
+ * envelope, else the whole header length; OTA_ERR_DELTA_CORRUPT in *e for
+ * an envelope with an unknown format or key size. */
+uint32_t ota_enc_payload_hdr_len(const uint8_t fixed[OTA_ENC_PAYLOAD_FIXED], ota_err *e);
+
+/* Open a whole envelope header (hdr_len bytes) of a payload_len-byte
+ * payload: *k then decrypts payload offsets [hdr_len, payload_len). */
+ota_err ota_enc_payload_open(const struct ota_crypto_enc *c, const struct ota_enc_privkey *dev,
+                             const uint8_t *hdr, uint32_t hdr_len, uint32_t payload_len,
+                             struct ota_enc_key *k, struct ota_diag *diag);
+
 /* Forget a key (volatile zeroing). */
 void ota_enc_key_wipe(struct ota_enc_key *k);
 

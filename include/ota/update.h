@@ -45,6 +45,7 @@
 #include "ota/error.h"
 #include "ota/flash.h"
 #include "ota/image.h"
+#include "ota/image_enc.h"
 #include "ota/manifest.h"
 
 #ifdef __cplusplus
@@ -65,6 +66,15 @@ struct ota_update_transport {
     void *ctx;
 };
 
+/* Random access to the payload (e.g. an HTTP Range request, or a file):
+ * read exactly len bytes at payload offset off. Optional; the engine uses it
+ * only for encrypted full images, whose key TLV sits at the END of the image
+ * but is needed before the first body byte can be decrypted. */
+struct ota_update_payload_at {
+    ota_err (*read)(void *ctx, uint32_t off, void *buf, size_t len);
+    void *ctx;
+};
+
 struct ota_update_cfg {
     const struct ota_boot_dev *dev;       /* flash, crypto, scratch (required) */
     const struct ota_pubkey *server_keys; /* trusted manifest-signing keys */
@@ -75,6 +85,12 @@ struct ota_update_cfg {
                                              Installing over it is refused. */
     uint64_t min_offer_seq;               /* newest accepted offer_seq + 1, which the
                                              device persists (0: not checked) */
+    /* Encrypted images (docs/encrypted-images.md): the device's decryption
+     * key (NULL: encrypted images are refused with OTA_ERR_IMAGE_ENC_NO_KEY),
+     * the encryption port, and random access to the payload. */
+    const struct ota_enc_privkey *enc_key;
+    const struct ota_crypto_enc *enc;
+    struct ota_update_payload_at payload_at;
 };
 
 /* What a device persists to resume an interrupted download. */
@@ -111,6 +127,13 @@ struct ota_update {
     struct ota_flash_area active_area;
     struct ota_reader active;        /* delta base: the running image */
     struct ota_delta_apply delta;    /* used only for delta payloads */
+    uint8_t encrypted;               /* the target image is encrypted: enc holds its key */
+    struct ota_enc_key enc;
+    /* Delta payload sealed for this device (ota/image_enc.h envelope). */
+    uint8_t env_state;               /* 0: undecided, 1: plain patch, 2: header, 3: open */
+    uint8_t env_len;                 /* header bytes buffered */
+    uint8_t env[OTA_ENC_PAYLOAD_HDR_MAX];
+    struct ota_enc_key penc;         /* the patch key once open */
 };
 
 /*

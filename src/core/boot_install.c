@@ -14,6 +14,10 @@
 
 #include "boot_internal.h"
 #include "ota/boot.h"
+#include "ota/image_enc.h"
+
+/* Bytes decrypted at a time on the stack before they go to the writer. */
+#define DECRYPT_CHUNK 256u
 
 ota_err ota_install_begin(struct ota_install *ins, const struct ota_boot_dev *dev,
                           uint32_t size, struct ota_diag *d)
@@ -70,6 +74,15 @@ ota_err ota_install_resume(struct ota_install *ins, uint32_t offset, struct ota_
     if (e)
         return ota_boot_fail(d, e, "slot writer (resume)", l->slot_off[ins->slot] + offset);
     ins->size -= offset;
+    ins->base = offset;
+    return OTA_OK;
+}
+
+ota_err ota_install_decrypt(struct ota_install *ins, const struct ota_enc_key *k)
+{
+    if (!ins || !ins->active || !k || !k->c || ins->w.pos != 0)
+        return OTA_ERR_UPDATE_STATE;
+    ins->enc = k;
     return OTA_OK;
 }
 
@@ -81,7 +94,25 @@ ota_err ota_install_write(struct ota_install *ins, const void *data, size_t len)
         return OTA_ERR_UPDATE_STATE;
     if (len > (size_t)(ins->size - ins->w.pos))
         return OTA_ERR_UPDATE_PAYLOAD_SIZE;
-    e = ota_flash_writer_write(&ins->w, data, len);
+    if (!ins->enc) {
+        e = ota_flash_writer_write(&ins->w, data, len);
+    } else {
+        /* Decrypt through a small stack buffer: plaintext exists only on
+         * its way into the slot. */
+        const uint8_t *p = data;
+        uint8_t buf[DECRYPT_CHUNK];
+        e = OTA_OK;
+        while (!e && len) {
+            size_t n = len < sizeof buf ? len : sizeof buf;
+            memcpy(buf, p, n);
+            e = ota_enc_xor(ins->enc, ins->base + ins->w.pos, buf, n);
+            if (!e)
+                e = ota_flash_writer_write(&ins->w, buf, n);
+            p += n;
+            len -= n;
+        }
+        memset(buf, 0, sizeof buf);
+    }
     if (e)
         ins->active = 0;
     return e;

@@ -205,3 +205,47 @@ void ota_reader_enc(struct ota_reader *r, struct ota_enc_reader *er,
     r->ctx = er;
     r->size = src->size;
 }
+
+uint32_t ota_enc_payload_hdr_len(const uint8_t fixed[OTA_ENC_PAYLOAD_FIXED], ota_err *e)
+{
+    *e = OTA_OK;
+    if (memcmp(fixed, OTA_ENC_PAYLOAD_MAGIC, 4) != 0)
+        return 0;
+    if (fixed[4] != OTA_ENC_PAYLOAD_FORMAT || (fixed[5] != 16 && fixed[5] != 32) ||
+        fixed[6] || fixed[7]) {
+        *e = OTA_ERR_DELTA_CORRUPT;
+        return 0;
+    }
+    return OTA_ENC_PAYLOAD_HDR_LEN(fixed[5]);
+}
+
+ota_err ota_enc_payload_open(const struct ota_crypto_enc *c, const struct ota_enc_privkey *dev,
+                             const uint8_t *hdr, uint32_t hdr_len, uint32_t payload_len,
+                             struct ota_enc_key *k, struct ota_diag *d)
+{
+    ota_err e;
+    uint32_t want;
+
+    if (!c || !hdr || !k || hdr_len < OTA_ENC_PAYLOAD_FIXED)
+        return ota_diag_fail(d, OTA_ERR_INVALID_ARG, "arguments", 0);
+    memset(k, 0, sizeof *k);
+    want = ota_enc_payload_hdr_len(hdr, &e);
+    if (e || !want)
+        return ota_diag_fail(d, OTA_ERR_DELTA_CORRUPT, "encrypted payload header", 0);
+    if (hdr_len != want || payload_len < want)
+        return ota_diag_fail_vals(d, OTA_ERR_DELTA_TRUNCATED, "encrypted payload header", 0,
+                                  want, payload_len < hdr_len ? payload_len : hdr_len);
+    e = ota_enc_unwrap(c, dev, hdr + OTA_ENC_PAYLOAD_FIXED, hdr_len - OTA_ENC_PAYLOAD_FIXED,
+                       k->aes, hdr[5], d);
+    if (e) {
+        if (d)
+            d->offset += OTA_ENC_PAYLOAD_FIXED;
+        ota_enc_key_wipe(k);
+        return e;
+    }
+    k->c = c;
+    k->aes_len = hdr[5];
+    k->body_off = hdr_len;
+    k->body_len = payload_len - hdr_len;
+    return OTA_OK;
+}

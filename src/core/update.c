@@ -67,6 +67,51 @@ static ota_err digest_flash(const struct ota_boot_dev *dev, uint32_t off, uint32
     return ota_hash_range(dev->crypto, &r, off, len, dev->buf, dev->buf_len, out, NULL, NULL);
 }
 
+/* Hash [0, len) of reader r into ctx (ctx already initialised). */
+static ota_err hash_reader(const struct ota_boot_dev *dev, const struct ota_reader *r,
+                           uint32_t len, ota_sha256_ctx *ctx)
+{
+    uint8_t local[256];
+    uint8_t *buf = local;
+    size_t cap = sizeof local;
+    uint32_t off = 0;
+
+    if (dev->buf && dev->buf_len > cap) {
+        buf = dev->buf;
+        cap = dev->buf_len;
+    }
+    while (off < len) {
+        uint32_t n = len - off < cap ? len - off : (uint32_t)cap;
+        ota_err e = r->read(r->ctx, off, buf, n);
+        if (!e)
+            e = dev->crypto->sha256_update(ctx, buf, n);
+        if (e)
+            return e;
+        off += n;
+    }
+    return OTA_OK;
+}
+
+/*
+ * Hash [0, len) of the target slot AS PUBLISHED: for an encrypted image the
+ * slot holds the plaintext, so its body is re-encrypted on the way into the
+ * hash (the manifest's digests are of the file the build side published).
+ */
+static ota_err hash_slot(struct ota_update *u, uint32_t len, ota_sha256_ctx *ctx)
+{
+    const struct ota_boot_dev *dev = u->cfg.dev;
+    const struct ota_boot_layout *l = &u->boot_cfg.layout;
+    struct ota_flash_area area;
+    struct ota_enc_reader er;
+    struct ota_reader slot, published;
+
+    if (!u->encrypted)
+        return hash_flash(dev, l->slot_off[u->ins.slot], len, ctx);
+    ota_reader_from_flash(&slot, &area, dev->flash, l->slot_off[u->ins.slot], l->slot_size);
+    ota_reader_enc(&published, &er, &slot, &u->enc);
+    return hash_reader(dev, &published, len, ctx);
+}
+
 /* SHA-256 of a copy of ctx, leaving ctx usable. */
 static ota_err digest_copy(const struct ota_crypto *c, const ota_sha256_ctx *ctx,
                            uint8_t out[OTA_SHA256_LEN])
@@ -136,8 +181,7 @@ static int running_version(struct ota_update *u, int slot, struct ota_image_vers
 
 /* Re-read the prefix a previous session wrote and continue after it if it
  * still hashes to what was recorded. Returns the offset to continue at. */
-static uint32_t try_resume(struct ota_update *u, const struct ota_update_progress *p,
-                           uint32_t slot_off)
+static uint32_t try_resume(struct ota_update *u, const struct ota_update_progress *p)
 {
     const struct ota_boot_dev *dev = u->cfg.dev;
     uint8_t digest[OTA_SHA256_LEN];
@@ -148,7 +192,7 @@ static uint32_t try_resume(struct ota_update *u, const struct ota_update_progres
         p->slot != (uint8_t)u->ins.slot || p->offset > u->m.payload_size ||
         p->offset % dev->flash->sector_size != 0)
         return 0;
-    if (hash_flash(dev, slot_off, p->offset, &u->sha) ||
+    if (hash_slot(u, p->offset, &u->sha) ||
         digest_copy(dev->crypto, &u->sha, digest) ||
         memcmp(digest, p->prefix_digest, OTA_SHA256_LEN) != 0) {
         /* Torn or foreign prefix: start over with a clean hash. */
@@ -156,6 +200,79 @@ static uint32_t try_resume(struct ota_update *u, const struct ota_update_progres
         return 0;
     }
     return p->offset;
+}
+
+/*
+ * A full image that is encrypted: read its header and TLV areas through
+ * payload_at (the key TLV is at the end of the image) and open the key with
+ * the device key. Without payload_at nothing can be known yet; finish then
+ * refuses an encrypted image.
+ */
+static ota_err payload_read(void *ctx, uint32_t off, void *buf, size_t len)
+{
+    const struct ota_update_payload_at *pa = ctx;
+    return pa->read(pa->ctx, off, buf, len);
+}
+
+static ota_err open_image_key(struct ota_update *u)
+{
+    struct ota_image_info info;
+    struct ota_reader r;
+    ota_err e;
+
+    if (!u->cfg.payload_at.read)
+        return OTA_OK;
+    r.read = payload_read;
+    r.ctx = &u->cfg.payload_at;
+    r.size = u->m.target_size;
+    e = ota_image_parse(&r, &info, u->diag);
+    if (e) {
+        u->err = e;
+        return e;
+    }
+    if (!info.enc_aes_len)
+        return OTA_OK;
+    if (!u->cfg.enc)
+        return fail(u, OTA_ERR_IMAGE_ENC_NO_KEY, "encryption port (none configured)", 0);
+    e = ota_enc_image_key(&r, &info, u->cfg.enc, u->cfg.enc_key, &u->enc, u->diag);
+    if (e) {
+        u->err = e;
+        return e;
+    }
+    u->encrypted = 1;
+    return OTA_OK;
+}
+
+/*
+ * At finish, when no key was opened at begin: a delta rebuilt an encrypted
+ * image in the slot (as plaintext, body decrypted by the build side), so its
+ * published form is recovered with the key in the slot's own key TLV. A
+ * full encrypted image written as it came holds ciphertext: refused.
+ */
+static ota_err open_slot_key(struct ota_update *u, uint32_t slot_off)
+{
+    const struct ota_boot_dev *dev = u->cfg.dev;
+    struct ota_flash_area area;
+    struct ota_image_info info;
+    struct ota_reader r;
+    ota_err e;
+
+    if (u->encrypted)
+        return OTA_OK;
+    ota_reader_from_flash(&r, &area, dev->flash, slot_off, u->boot_cfg.layout.slot_size);
+    if (ota_image_parse(&r, &info, NULL) != OTA_OK || !info.enc_aes_len)
+        return OTA_OK; /* verification below reports the structure */
+    if (u->m.payload_kind != OTA_PAYLOAD_DELTA || !u->cfg.enc)
+        return fail(u, OTA_ERR_IMAGE_ENC_NO_KEY,
+                    "encrypted image (no device key, or no payload_at to read its key TLV)", 0);
+    e = ota_enc_image_key(&r, &info, u->cfg.enc, u->cfg.enc_key, &u->enc, u->diag);
+    if (e) {
+        u->err = e;
+        u->phase = OTA_UPDATE_FAILED;
+        return e;
+    }
+    u->encrypted = 1;
+    return OTA_OK;
 }
 
 ota_err ota_update_begin(struct ota_update *u, const struct ota_update_cfg *cfg,
@@ -237,6 +354,13 @@ ota_err ota_update_begin(struct ota_update *u, const struct ota_update_cfg *cfg,
             return e;
     }
 
+    /* 4. Encrypted image: its key must open before anything is written. */
+    if (u->m.payload_kind == OTA_PAYLOAD_FULL) {
+        e = open_image_key(u);
+        if (e)
+            return e;
+    }
+
     /* Only now touch the boot state / slot. */
     e = ota_install_begin(&u->ins, dev, u->m.target_size, diag);
     if (e) {
@@ -250,7 +374,7 @@ ota_err ota_update_begin(struct ota_update *u, const struct ota_update_cfg *cfg,
     e = dev->crypto->sha256_init(&u->sha);
     if (e)
         return fail(u, e, "sha256", 0);
-    u->start = try_resume(u, resume, l->slot_off[target]);
+    u->start = try_resume(u, resume);
     u->resumed = u->start != 0;
     u->received = u->start;
     u->ckpt_off = u->start;
@@ -261,6 +385,11 @@ ota_err ota_update_begin(struct ota_update *u, const struct ota_update_cfg *cfg,
         e = ota_install_resume(&u->ins, u->start, diag);
         if (e)
             return fail(u, e, "slot writer (resume)", u->start);
+    }
+    if (u->encrypted) {
+        e = ota_install_decrypt(&u->ins, &u->enc);
+        if (e)
+            return fail(u, e, "slot writer (decrypt)", 0);
     }
 
     if (u->m.payload_kind == OTA_PAYLOAD_DELTA) {
@@ -296,6 +425,84 @@ int ota_update_slot(const struct ota_update *u)
     return u ? u->ins.slot : -1;
 }
 
+enum { ENV_UNDECIDED = 0, ENV_PLAIN = 1, ENV_HEADER = 2, ENV_OPEN = 3 };
+
+/* Feed patch bytes at payload offset off to the applier, decrypting them
+ * first when the patch came sealed. */
+static ota_err feed_patch(struct ota_update *u, uint32_t off, const uint8_t *p, uint32_t n)
+{
+    uint8_t buf[256];
+    if (u->env_state != ENV_OPEN)
+        return ota_delta_apply_feed(&u->delta, p, n);
+    while (n) {
+        uint32_t k = n < sizeof buf ? n : (uint32_t)sizeof buf;
+        ota_err e;
+        memcpy(buf, p, k);
+        e = ota_enc_xor(&u->penc, off, buf, k);
+        if (!e)
+            e = ota_delta_apply_feed(&u->delta, buf, k);
+        if (e)
+            return e;
+        off += k;
+        p += k;
+        n -= k;
+    }
+    return OTA_OK;
+}
+
+/*
+ * Delta payload bytes [u->received, +n): recognise a sealed patch by its
+ * first bytes, open its key (before a single patch byte reaches the
+ * applier), then decrypt the rest on the way in.
+ */
+static ota_err take_delta(struct ota_update *u, const uint8_t *p, uint32_t n)
+{
+    uint32_t off = u->received;
+    while (n && (u->env_state == ENV_UNDECIDED || u->env_state == ENV_HEADER)) {
+        uint32_t want = u->env_state == ENV_UNDECIDED ? OTA_ENC_PAYLOAD_FIXED : 0;
+        uint32_t k;
+        ota_err e;
+        if (u->env_state == ENV_HEADER) {
+            want = ota_enc_payload_hdr_len(u->env, &e);
+        }
+        k = want - u->env_len < n ? want - u->env_len : n;
+        memcpy(u->env + u->env_len, p, k);
+        u->env_len = (uint8_t)(u->env_len + k);
+        p += k;
+        n -= k;
+        off += k;
+        if (u->env_len < want)
+            break;
+        if (u->env_state == ENV_UNDECIDED) {
+            uint32_t hl = ota_enc_payload_hdr_len(u->env, &e);
+            if (e)
+                return fail(u, e, "encrypted payload header", 0);
+            if (!hl) {
+                /* a plain patch: the buffered bytes are its start */
+                u->env_state = ENV_PLAIN;
+                e = ota_delta_apply_feed(&u->delta, u->env, u->env_len);
+                if (e)
+                    return e;
+                break;
+            }
+            if (!u->cfg.enc)
+                return fail(u, OTA_ERR_IMAGE_ENC_NO_KEY, "encryption port (none configured)",
+                            0);
+            u->env_state = ENV_HEADER;
+            continue;
+        }
+        e = ota_enc_payload_open(u->cfg.enc, u->cfg.enc_key, u->env, u->env_len,
+                                 u->m.payload_size, &u->penc, u->diag);
+        if (e) {
+            u->err = e;
+            u->phase = OTA_UPDATE_FAILED;
+            return e;
+        }
+        u->env_state = ENV_OPEN;
+    }
+    return n ? feed_patch(u, off, p, n) : OTA_OK;
+}
+
 /* Consume n payload bytes (n never crosses a sector boundary of a full image). */
 static ota_err take(struct ota_update *u, const uint8_t *p, uint32_t n)
 {
@@ -304,7 +511,7 @@ static ota_err take(struct ota_update *u, const uint8_t *p, uint32_t n)
     if (e)
         return e;
     if (u->m.payload_kind == OTA_PAYLOAD_DELTA) {
-        e = ota_delta_apply_feed(&u->delta, p, n);
+        e = take_delta(u, p, n);
         if (e)
             return e;
         u->received += n;
@@ -436,8 +643,16 @@ ota_err ota_update_finish(struct ota_update *u, struct ota_image_info *info)
     if (e)
         return fail(u, e, "slot write", u->ins.w.pos);
 
+    e = open_slot_key(u, slot_off);
+    if (e)
+        return e;
+
     /* Read back what is really in flash: the manifest's signed digest. */
-    e = digest_flash(dev, slot_off, u->m.target_size, digest);
+    e = dev->crypto->sha256_init(&u->sha);
+    if (!e)
+        e = hash_slot(u, u->m.target_size, &u->sha);
+    if (!e)
+        e = dev->crypto->sha256_final(&u->sha, digest);
     if (e)
         return fail(u, e, "slot read-back", 0);
     if (memcmp(digest, u->m.target_digest, OTA_SHA256_LEN) != 0)

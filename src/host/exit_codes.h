@@ -8,6 +8,7 @@
  *   0..4    common to all programs
  *   5..14   image / delta verification (ota verify, inspect, delta; ota-sim install)
  *   15      configuration invalid (config file or option value)
+ *   16      image verification, continued: encrypted image key
  *   20..29  ota-agent
  *   30..39  ota-server
  *   40..49  ota-sim
@@ -34,6 +35,8 @@ enum ota_exit {
     OTA_EXIT_UNSUPPORTED = 14,/* valid but uses a feature this build does not support */
 
     OTA_EXIT_CONFIG = 15,     /* configuration invalid (config file or option value) */
+    OTA_EXIT_ENC_KEY = 16,    /* encrypted image: no device key given, or its key TLV
+                               * does not open with it (tampered or another device's) */
 
     OTA_EXIT_AGENT_REBOOT = 20,       /* an update is installed: reboot to run it */
     OTA_EXIT_AGENT_TRIAL_FAILED = 21, /* the trial image failed its self-test */

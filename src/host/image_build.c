@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/rand.h>
+#include <openssl/crypto.h>
 
 #include "ota/image_enc.h"
 #include "le.h"
@@ -92,48 +92,6 @@ void ota_image_boot_magic(uint32_t max_align, uint8_t out[OTA_TRAILER_MAGIC_SIZE
     out[0] = (uint8_t)(max_align & 0xff);
     out[1] = (uint8_t)((max_align >> 8) & 0xff);
     memcpy(out + 2, aligned, sizeof(aligned));
-}
-
-/* A fresh AES key for one image, wrapped for the device key dev in an
- * ENC_EC256 TLV value under a fresh ephemeral P-256 key (imgtool's
- * ecies_hkdf). */
-static ota_err wrap_new_key(const ota_key *dev, size_t aes_len, uint8_t *tlv,
-                            struct ota_enc_key *k, char *err, size_t errlen)
-{
-    struct ota_pubkey dev_pub, eph_pub;
-    struct ota_enc_privkey eph_priv;
-    const uint8_t *dev_point, *eph_point;
-    ota_key *eph = NULL;
-    ota_err rc;
-
-    memset(k, 0, sizeof *k);
-    rc = ota_key_pubkey(dev, &dev_pub);
-    dev_point = rc == OTA_OK ? ota_pubkey_point(&dev_pub) : NULL;
-    if (!dev_point) {
-        ota_host_errf(err, errlen, "device encryption key is not a P-256 key");
-        return OTA_ERR_KEY_FORMAT;
-    }
-    rc = ota_key_generate(&eph);
-    if (rc == OTA_OK)
-        rc = ota_key_private_scalar(eph, &eph_priv);
-    if (rc == OTA_OK)
-        rc = ota_key_pubkey(eph, &eph_pub);
-    eph_point = rc == OTA_OK ? ota_pubkey_point(&eph_pub) : NULL;
-    if (rc == OTA_OK && (!eph_point || RAND_priv_bytes(k->aes, (int)aes_len) != 1))
-        rc = OTA_ERR_CRYPTO;
-    if (rc == OTA_OK)
-        rc = ota_enc_wrap(ota_crypto_enc_openssl(), eph_priv.d, eph_point, dev_point, k->aes,
-                          aes_len, tlv);
-    OPENSSL_cleanse(&eph_priv, sizeof eph_priv);
-    ota_key_free(eph);
-    if (rc != OTA_OK) {
-        ota_host_errf(err, errlen, "wrapping the image key failed: %s", ota_strerror(rc));
-        ota_enc_key_wipe(k);
-        return rc;
-    }
-    k->c = ota_crypto_enc_openssl();
-    k->aes_len = (uint8_t)aes_len;
-    return OTA_OK;
 }
 
 ota_err ota_image_decrypt(uint8_t *img, size_t len, const ota_key *dev_key,
@@ -355,7 +313,7 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
         /* Last, as imgtool: the key TLV; then the body is encrypted. */
         uint8_t enc_tlv[OTA_ENC_EC256_MAX];
         struct ota_enc_key k;
-        rc = wrap_new_key(p->enc_key, aes_len, enc_tlv, &k, err, errlen);
+        rc = ota_enc_new_key(p->enc_key, aes_len, enc_tlv, &k, err, errlen);
         if (rc != OTA_OK)
             goto fail;
         k.body_off = hdr_size;

@@ -3,9 +3,13 @@
  * file, attach the core's boot device, name slots, print errors the same way,
  * and the --power-cut/--torn/--seed options that cut power inside a command.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "ota/host.h"
+#include "ota/image_enc.h"
 #include "sim_cli.h"
 
 const char sim_exit_codes_help[] =
@@ -49,6 +53,44 @@ void sim_device_attach(struct sim_device *d)
     d->dev.buf_len = sizeof d->buf;
     d->dev.prog_chunk = 256;
     d->cfg_ok = ota_boot_config_read(&d->sim.flash, &d->cfg, NULL) == OTA_OK;
+}
+
+const struct ota_crypto_enc *sim_device_enc_crypto(const struct sim_device *d)
+{
+    return d->dev.crypto == ota_crypto_mbedtls() ? ota_crypto_enc_mbedtls()
+                                                 : ota_crypto_enc_openssl();
+}
+
+int sim_enc_key_path(const char *flash_path, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s.enc-key.pem", flash_path);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+int sim_device_enc_key(const struct sim_device *d, struct ota_enc_privkey *out)
+{
+    char path[4096], err[512];
+    struct stat st;
+    ota_key *k = NULL;
+    ota_err e;
+
+    if (sim_enc_key_path(d->path, path, sizeof path)) {
+        fprintf(stderr, "ota-sim: %s: path too long\n", d->path);
+        return -SIM_EXIT_FILE;
+    }
+    if (stat(path, &st) != 0 && errno == ENOENT)
+        return 0;
+    if (ota_key_load(path, &k, err, sizeof err) != OTA_OK) {
+        fprintf(stderr, "ota-sim: device decryption key: %s\n", err);
+        return -SIM_EXIT_FILE;
+    }
+    e = ota_key_private_scalar(k, out);
+    ota_key_free(k);
+    if (e != OTA_OK) {
+        fprintf(stderr, "ota-sim: %s: not a P-256 private key\n", path);
+        return -SIM_EXIT_FILE;
+    }
+    return 1;
 }
 
 int sim_device_open(struct sim_device *d, const char *path)

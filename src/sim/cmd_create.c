@@ -3,6 +3,7 @@
  * as a factory would: bootloader region with the trusted key and hardware id,
  * its hash burned into OTP, a blank boot state, both slots empty.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,8 @@ static void help(FILE *f)
 {
     size_t i;
     fprintf(f, "Usage: ota-sim create FLASH --key PUB.pem [--geometry NAME] [--hw-id ID]\n"
-               "                      [--attempts N] [--slot-size BYTES] [--force]\n\n"
+               "                      [--attempts N] [--slot-size BYTES] [--force]\n"
+               "                      [--enc-key DEVICE-PRIV.pem]\n\n"
                "Create the flash file FLASH for a new device and provision it: the bootloader\n"
                "region (holding the trusted image-signing key and the hardware id) is hashed\n"
                "into the emulated OTP that stage 0 checks; the boot state starts empty.\n\n"
@@ -25,6 +27,9 @@ static void help(FILE *f)
                "  --hw-id ID         hardware id images must carry (default: none required)\n"
                "  --attempts N       trial boots before an unconfirmed image is reverted (default %u)\n"
                "  --slot-size BYTES  slot size (default: as large as the flash allows)\n"
+               "  --enc-key PRIV.pem the device's image decryption key (P-256 private key):\n"
+               "                     the device then installs encrypted images. Kept in\n"
+               "                     FLASH.enc-key.pem (0600), the simulated protected storage\n"
                "  --force            overwrite an existing FLASH\n\n"
                "Geometries:\n", OTA_BOOT_DEFAULT_ATTEMPTS);
     for (i = 0; i < ota_sim_geometry_count(); i++) {
@@ -51,7 +56,11 @@ int sim_cmd_create(int argc, char **argv)
         {"key", required_argument, 0, 'k'},   {"geometry", required_argument, 0, 'g'},
         {"hw-id", required_argument, 0, 'i'}, {"attempts", required_argument, 0, 'a'},
         {"slot-size", required_argument, 0, 's'}, {"force", no_argument, 0, 'f'},
+        {"enc-key", required_argument, 0, 'e'},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    const char *enc_path = NULL;
+    ota_key *enc = NULL;
+    char enc_store[4096];
     const char *key_path = NULL, *geo_name = OTA_SIM_DEFAULT_GEOMETRY, *hw_id = NULL;
     uint32_t attempts = OTA_BOOT_DEFAULT_ATTEMPTS, slot_size = 0;
     int force = 0, c, rc;
@@ -83,6 +92,7 @@ int sim_cmd_create(int argc, char **argv)
             }
             break;
         case 'f': force = 1; break;
+        case 'e': enc_path = optarg; break;
         case 'h': help(stdout); return SIM_EXIT_OK;
         default:
             fprintf(stderr, "ota-sim create: see 'ota-sim create --help'\n");
@@ -114,6 +124,25 @@ int sim_cmd_create(int argc, char **argv)
     if (ota_key_load(key_path, &key, err, sizeof err) != OTA_OK) {
         fprintf(stderr, "ota-sim create: %s\n", err);
         return SIM_EXIT_FILE;
+    }
+    if (sim_enc_key_path(argv[optind], enc_store, sizeof enc_store)) {
+        fprintf(stderr, "ota-sim create: %s: path too long\n", argv[optind]);
+        ota_key_free(key);
+        return SIM_EXIT_USAGE;
+    }
+    if (enc_path) {
+        if (ota_key_load(enc_path, &enc, err, sizeof err) != OTA_OK) {
+            fprintf(stderr, "ota-sim create: %s\n", err);
+            ota_key_free(key);
+            return SIM_EXIT_FILE;
+        }
+        if (!ota_key_has_private(enc)) {
+            fprintf(stderr, "ota-sim create: %s: --enc-key needs the device's PRIVATE key "
+                            "(the device decrypts with it)\n", enc_path);
+            ota_key_free(enc);
+            ota_key_free(key);
+            return SIM_EXIT_USAGE;
+        }
     }
 
     d = calloc(1, sizeof *d);
@@ -151,6 +180,14 @@ int sim_cmd_create(int argc, char **argv)
     }
     /* OTP is one-time programmable from now on: the simulator enforces it */
     ota_sim_protect(&d->sim, d->cfg.layout.otp_off / g->sector_size, 1);
+    /* The decryption key goes to the simulated protected storage; a device
+     * re-created without one must not inherit the old one. */
+    if (enc ? ota_key_save_private(enc, enc_store) != OTA_OK
+            : (remove(enc_store) != 0 && errno != ENOENT)) {
+        fprintf(stderr, "ota-sim create: %s: cannot write the device key\n", enc_store);
+        rc = SIM_EXIT_FILE;
+        goto out;
+    }
     rc = sim_device_save(d);
     if (rc == SIM_EXIT_OK) {
         uint8_t kh[OTA_SHA256_LEN];
@@ -166,8 +203,11 @@ int sim_cmd_create(int argc, char **argv)
                d->cfg.layout.otp_off);
         printf("  trusted key %s..., hw id %s, %u trial attempts; no image installed\n", hex,
                hw_id ? hw_id : "(none required)", attempts);
+        if (enc)
+            printf("  image decryption key in %s (installs encrypted images)\n", enc_store);
     }
 out:
+    ota_key_free(enc);
     ota_key_free(key);
     sim_device_free(d);
     return rc;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ota/host.h"
+#include "ota/image_enc.h"
 #include "sim_cli.h"
 
 static void help(FILE *f)
@@ -18,11 +19,43 @@ static void help(FILE *f)
                "Write the signed IMAGE into the slot that is not confirmed, verify it there\n"
                "exactly as the bootloader will (signature, hardware id, security counter >=\n"
                "the OTP anti-rollback counter) and mark it pending: the next boot runs it on\n"
-               "trial. An image that fails verification is refused and never marked.\n\n"
+               "trial. An image that fails verification is refused and never marked.\n"
+               "An encrypted image (ota sign --encrypt) needs a device created with --enc-key:\n"
+               "its key TLV is opened first (refused before anything is written if it does\n"
+               "not open), then the body is decrypted on its way into the slot.\n\n"
                "Options:\n"
                "  --permanent     mark the image confirmed at once (no trial; factory use)\n"
                SIM_CUT_HELP "\n");
     fputs(sim_exit_codes_help, f);
+}
+
+/*
+ * An encrypted image: open its key TLV with the device's key before anything
+ * is written. Returns OTA_OK (and *encrypted) or the refusal; a negative
+ * value is an exit code (key file unreadable, reason printed).
+ */
+static int open_key(struct sim_device *d, const uint8_t *img, uint32_t len,
+                    struct ota_enc_key *k, int *encrypted, struct ota_diag *diag)
+{
+    struct ota_mem_reader m;
+    struct ota_reader r;
+    struct ota_image_info info;
+    struct ota_enc_privkey dev;
+    int have;
+    ota_err e;
+
+    memset(k, 0, sizeof *k);
+    *encrypted = 0;
+    ota_reader_from_mem(&r, &m, img, len);
+    if (ota_image_parse(&r, &info, NULL) != OTA_OK || !info.enc_aes_len)
+        return OTA_OK; /* clear, or malformed: the installer refuses it itself */
+    have = sim_device_enc_key(d, &dev);
+    if (have < 0)
+        return have;
+    e = ota_enc_image_key(&r, &info, sim_device_enc_crypto(d), have ? &dev : NULL, k, diag);
+    memset(&dev, 0, sizeof dev);
+    *encrypted = e == OTA_OK;
+    return e;
 }
 
 int sim_cmd_install(int argc, char **argv)
@@ -36,11 +69,14 @@ int sim_cmd_install(int argc, char **argv)
     struct ota_install ins;
     struct ota_image_info info;
     struct ota_diag diag;
+    struct ota_enc_key ekey;
+    int encrypted = 0, krc;
     uint8_t *img = NULL;
     size_t len = 0, off;
     char ver[32];
     ota_err e;
 
+    memset(&ekey, 0, sizeof ekey);
     sim_cut_init(&cut);
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -77,10 +113,25 @@ int sim_cmd_install(int argc, char **argv)
         rc = SIM_EXIT_FAIL;
         goto out;
     }
+    memset(&diag, 0, sizeof diag);
+    krc = open_key(d, img, (uint32_t)len, &ekey, &encrypted, &diag);
+    if (krc < 0) {
+        rc = -krc;
+        goto out;
+    }
+    e = (ota_err)krc;
+    if (e) {
+        char what[600];
+        snprintf(what, sizeof what, "%s refused", argv[optind + 1]);
+        sim_print_err("install", what, e, &diag);
+        rc = SIM_EXIT_FAIL;
+        goto out;
+    }
     sim_cut_arm(d, &cut);
 
-    memset(&diag, 0, sizeof diag);
     e = ota_install_begin(&ins, &d->dev, (uint32_t)len, &diag);
+    if (!e && encrypted)
+        e = ota_install_decrypt(&ins, &ekey);
     for (off = 0; !e && off < len; off += 4096) {
         size_t n = len - off < 4096 ? len - off : 4096;
         e = ota_install_write(&ins, img + off, n);
@@ -108,6 +159,7 @@ int sim_cmd_install(int argc, char **argv)
     /* the flash changed either way (slot written): keep it */
     rc = sim_device_save_rc(d, rc);
 out:
+    ota_enc_key_wipe(&ekey);
     sim_device_free(d);
     free(img);
     return rc;

@@ -47,6 +47,21 @@ void sim_device_free(struct sim_device *d);
 int sim_device_save_rc(struct sim_device *d, int rc);
 /* Attach the boot device (crypto backend from $OTA_SIM_CRYPTO, default openssl). */
 void sim_device_attach(struct sim_device *d);
+/* The encryption port of the same backend as the device's crypto. */
+const struct ota_crypto_enc *sim_device_enc_crypto(const struct sim_device *d);
+
+/*
+ * The simulated device's image decryption key (ota-sim create --enc-key):
+ * a PEM file next to the flash file, FLASH.enc-key.pem (mode 0600). It
+ * stands for the protected key storage of a real device: outside the flash
+ * image, readable only by the update engine. sim_enc_key_path() writes the
+ * path (0, or -1 when too long); sim_device_enc_key() loads the key into
+ * *out and returns 1, returns 0 when the device has none, or prints why and
+ * returns -SIM_EXIT_FILE.
+ */
+int sim_enc_key_path(const char *flash_path, char *out, size_t cap);
+struct ota_enc_privkey;
+int sim_device_enc_key(const struct sim_device *d, struct ota_enc_privkey *out);
 
 /* --power-cut N [--torn] [--seed S]: cut power inside this command. */
 struct sim_cut_opts {

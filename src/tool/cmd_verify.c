@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "ota/host.h"
+#include "ota/image_enc.h"
 #include "tool.h"
 
 #define MAX_KEYS 16
@@ -37,6 +38,10 @@ static void help(FILE *f)
             "      --min-security-counter N  refuse images whose security counter is\n"
             "                                lower (anti-rollback floor)\n"
             "  -S, --slot-size N             refuse images larger than the slot\n"
+            "      --enc-key FILE            the device's decryption key (P-256 private key):\n"
+            "                                an encrypted image is decrypted in memory and\n"
+            "                                the plaintext verified; without it an\n"
+            "                                encrypted image is refused (exit 16)\n"
             "      --backend NAME            crypto backend: openssl (default) or mbedtls\n"
             "                                (the one MCUs run)\n"
             "      --json                    print the verdict as one JSON object on stdout\n"
@@ -46,7 +51,49 @@ static void help(FILE *f)
             MAX_KEYS);
 }
 
-enum { OPT_HW_ID = 256, OPT_MIN_SEC, OPT_BACKEND, OPT_JSON };
+enum { OPT_HW_ID = 256, OPT_MIN_SEC, OPT_BACKEND, OPT_JSON, OPT_ENC_KEY };
+
+/*
+ * An encrypted image: open its key TLV with the device key and point *r at
+ * a reader that decrypts the body on the fly (nothing decrypted is written
+ * anywhere). A clear image is left as it is.
+ */
+static ota_err open_encrypted(struct ota_reader *r, struct ota_reader *plain,
+                              struct ota_enc_reader *er, struct ota_enc_key *k,
+                              const char *enc_path, const struct ota_crypto *c,
+                              struct ota_image_info *info, struct ota_diag *d, char *err,
+                              size_t errlen, int *decrypted)
+{
+    struct ota_enc_privkey dev;
+    ota_key *key = NULL;
+    ota_err rc;
+
+    *decrypted = 0;
+    rc = ota_image_parse(r, info, d);
+    if (rc != OTA_OK || !info->enc_aes_len)
+        return OTA_OK; /* verify reports structure errors itself */
+    if (!enc_path)
+        return OTA_ERR_IMAGE_ENC_NO_KEY;
+    rc = ota_key_load(enc_path, &key, err, errlen);
+    if (rc == OTA_OK)
+        rc = ota_key_private_scalar(key, &dev);
+    ota_key_free(key);
+    if (rc != OTA_OK) {
+        if (!err[0])
+            snprintf(err, errlen, "%s: --enc-key needs the device's P-256 PRIVATE key",
+                     enc_path);
+        return OTA_ERR_KEY_FORMAT;
+    }
+    rc = ota_enc_image_key(r, info, c == ota_crypto_mbedtls() ? ota_crypto_enc_mbedtls()
+                                                              : ota_crypto_enc_openssl(),
+                           &dev, k, d);
+    memset(&dev, 0, sizeof dev);
+    if (rc != OTA_OK)
+        return rc;
+    ota_reader_enc(plain, er, r, k);
+    *decrypted = 1;
+    return OTA_OK;
+}
 
 /* The verdict as JSON: valid or not, why, and what the image carries. */
 static void print_json(const char *path, ota_err rc, const struct ota_diag *d,
@@ -108,12 +155,17 @@ int ota_cmd_verify(int argc, char **argv)
         {"min-security-counter", required_argument, 0, OPT_MIN_SEC},
         {"slot-size", required_argument, 0, 'S'},
         {"backend", required_argument, 0, OPT_BACKEND},
+        {"enc-key", required_argument, 0, OPT_ENC_KEY},
         {"json", no_argument, 0, OPT_JSON},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    const char *key_paths[MAX_KEYS], *path;
+    const char *key_paths[MAX_KEYS], *path, *enc_path = NULL;
+    struct ota_reader plain;
+    struct ota_enc_reader er;
+    struct ota_enc_key ek;
+    int decrypted = 0;
     struct ota_pubkey keys[MAX_KEYS];
     size_t n_keys = 0, i;
     uint8_t hw_id[OTA_HW_ID_MAX];
@@ -167,6 +219,7 @@ int ota_cmd_verify(int argc, char **argv)
                 return OTA_EXIT_USAGE;
             break;
         case OPT_JSON: as_json = 1; break;
+        case OPT_ENC_KEY: enc_path = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': help(stdout); return OTA_EXIT_OK;
         case ':':
@@ -234,7 +287,19 @@ int ota_cmd_verify(int argc, char **argv)
     vp.buf_len = vp.buf ? VERIFY_BUF : 0;
     memset(&diag, 0, sizeof(diag));
     memset(&info, 0, sizeof(info));
-    rc = ota_image_verify(&reader, &vp, &info, &diag);
+    memset(&ek, 0, sizeof(ek));
+    err[0] = '\0';
+    rc = open_encrypted(&reader, &plain, &er, &ek, enc_path, vp.crypto, &info, &diag, err,
+                        sizeof(err), &decrypted);
+    if (rc == OTA_ERR_KEY_FORMAT) {
+        tool_error("verify", "%s", err);
+        free(vp.buf);
+        close(fd);
+        return tool_exit_code(rc);
+    }
+    if (rc == OTA_OK)
+        rc = ota_image_verify(decrypted ? &plain : &reader, &vp, &info, &diag);
+    ota_enc_key_wipe(&ek);
     free(vp.buf);
     close(fd);
     if (as_json)
@@ -243,6 +308,9 @@ int ota_cmd_verify(int argc, char **argv)
                    vp.crypto->name);
     if (rc != OTA_OK) {
         tool_error_diag("verify", path, rc, &diag);
+        if (rc == OTA_ERR_IMAGE_ENC_NO_KEY)
+            fprintf(stderr, "ota verify: %s: the image is encrypted; give the device's "
+                            "decryption key with --enc-key\n", path);
         if (rc == OTA_ERR_IMAGE_UNKNOWN_KEY && info.has_keyhash) {
             char hex[2 * OTA_SHA256_LEN + 1];
             ota_hex_encode(info.keyhash, OTA_SHA256_LEN, hex);
@@ -263,8 +331,11 @@ int ota_cmd_verify(int argc, char **argv)
             tool_format_hw_id(info.hw_id, info.hw_id_len, id, sizeof(id));
             printf(", hw id %s", id);
         }
-        printf(", signed by %s (%s backend), sha256 %s\n", key_paths[info.key_index],
-               vp.crypto->name, hex);
+        printf(", signed by %s (%s backend), sha256 %s%s\n", key_paths[info.key_index],
+               vp.crypto->name, hex,
+               decrypted ? info.enc_aes_len == 32 ? ", decrypted (AES-256)"
+                                                  : ", decrypted (AES-128)"
+                         : "");
     }
     return ret;
 }

@@ -29,7 +29,8 @@ const char ota_exit_codes_help[] =
     "  11  hardware id differs from --hw-id\n"
     "  12  security counter below --min-security-counter (rollback)\n"
     "  13  image larger than the slot\n"
-    "  14  unsupported feature (e.g. encrypted image)\n";
+    "  14  unsupported feature (e.g. an RSA or X25519 encrypted image)\n"
+    "  16  encrypted image: no --enc-key given, or its key TLV does not open with it\n";
 
 int tool_exit_code(ota_err e)
 {
@@ -72,6 +73,9 @@ int tool_exit_code(ota_err e)
         return OTA_EXIT_TOO_LARGE;
     case OTA_ERR_UNSUPPORTED:
         return OTA_EXIT_UNSUPPORTED;
+    case OTA_ERR_IMAGE_ENC_KEY:
+    case OTA_ERR_IMAGE_ENC_NO_KEY:
+        return OTA_EXIT_ENC_KEY;
     default:
         return OTA_EXIT_ERROR;
     }
