@@ -9,7 +9,9 @@
  * only v1 or v2 ever runs, verified; once the pending mark is durable the
  * device never falls back to v1 unless its trial attempts ran out; at the
  * end it runs v2, confirmed, OTP counter 2, and the simulator saw no NOR
- * rule violation.
+ * rule violation. Run twice: with a clear v2, and with v2 encrypted for the
+ * device (docs/encrypted-images.md: key opened through payload_at, body
+ * decrypted while written, prefix re-encrypted when a download resumes).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include "ota/boot.h"
 #include "ota/host.h"
 #include "ota/image_build.h"
+#include "ota/image_enc.h"
 #include "ota/manifest_sign.h"
 #include "ota/sim.h"
 #include "ota/update.h"
@@ -33,6 +36,19 @@ static uint8_t *g_v1, *g_v2;
 static size_t g_v1_len, g_v2_len;
 static uint8_t g_man[OTA_MANIFEST_MAX_LEN];
 static size_t g_man_len;
+static ota_key *g_dev;               /* the device's decryption key */
+static struct ota_enc_privkey g_dev_d;
+static int g_encrypted;              /* this round installs an encrypted v2 */
+
+/* The engine's random access to the payload (for the key TLV). */
+static ota_err payload_at(void *ctx, uint32_t off, void *buf, size_t len)
+{
+    (void)ctx;
+    if ((size_t)off + len > g_v2_len)
+        return OTA_ERR_IO;
+    memcpy(buf, g_v2 + off, len);
+    return OTA_OK;
+}
 
 static uint64_t fixed_now(void *ctx)
 {
@@ -40,7 +56,8 @@ static uint64_t fixed_now(void *ctx)
     return NOW;
 }
 
-static uint8_t *make_image(int major, uint32_t payload_len, int edits, size_t *len)
+static uint8_t *make_image(int major, uint32_t payload_len, int edits, int encrypt,
+                           size_t *len)
 {
     struct ota_build_params p;
     uint8_t *payload = malloc(payload_len), *out = NULL;
@@ -59,6 +76,7 @@ static uint8_t *make_image(int major, uint32_t payload_len, int edits, size_t *l
     p.security_counter = (uint32_t)major;
     p.hw_id = (const uint8_t *)HW;
     p.hw_id_len = strlen(HW);
+    p.enc_key = encrypt ? g_dev : NULL;
     if (ota_image_build(&p, payload, payload_len, &out, len, err, sizeof err) != OTA_OK)
         abort();
     free(payload);
@@ -151,6 +169,11 @@ static void run_case(const struct device *base, uint64_t n, enum ota_sim_cut mod
     uc.n_server_keys = 1;
     uc.device_id = "dev-sim";
     uc.clock.now = fixed_now;
+    if (g_encrypted) {
+        uc.enc_key = &g_dev_d;
+        uc.enc = ota_crypto_enc_openssl();
+        uc.payload_at.read = payload_at;
+    }
 
     for (iter = 0; iter < 12 && !confirmed_v2; iter++) {
         struct ota_boot_result res;
@@ -271,26 +294,20 @@ static void test_cut_everywhere(void)
             }
         }
     }
-    printf("     download+install+trial boot+confirm: ~%llu flash ops per run; %llu cut "
+    printf("     %sdownload+install+trial boot+confirm: ~%llu flash ops per run; %llu cut "
            "cases (before: every op; torn: every op x %llu seeds/chunkings), %llu cuts "
            "taken, %d failures\n",
-           (unsigned long long)ops, (unsigned long long)cases, (unsigned long long)seeds,
+           g_encrypted ? "ENCRYPTED " : "", (unsigned long long)ops, (unsigned long long)cases, (unsigned long long)seeds,
            (unsigned long long)fired, failures);
     CHECK_EQ(failures, 0);
     CHECK_EQ(fired, cases);
     ota_sim_free(&base.sim);
 }
 
-int main(void)
+/* The manifest offering g_v2 (full payload). */
+static int sign_manifest(void)
 {
     struct ota_manifest m;
-    g_c = ota_crypto_openssl();
-    if (ota_key_generate(&g_fw) || ota_key_generate(&g_srv))
-        return 2;
-    ota_key_pubkey(g_fw, &g_fw_pub);
-    ota_key_pubkey(g_srv, &g_srv_pub);
-    g_v1 = make_image(1, 30000, 0, &g_v1_len);
-    g_v2 = make_image(2, 31000, 25, &g_v2_len);
     memset(&m, 0, sizeof m);
     m.payload_kind = OTA_PAYLOAD_FULL;
     m.campaign_id = 1;
@@ -305,14 +322,34 @@ int main(void)
     m.device_id_len = 7;
     memcpy(m.hw_id, HW, strlen(HW));
     m.hw_id_len = (uint8_t)strlen(HW);
-    if (ota_manifest_sign(g_srv, &m, g_man, sizeof g_man, &g_man_len))
-        return 2;
+    return ota_manifest_sign(g_srv, &m, g_man, sizeof g_man, &g_man_len) != OTA_OK;
+}
 
+int main(void)
+{
+    g_c = ota_crypto_openssl();
+    if (ota_key_generate(&g_fw) || ota_key_generate(&g_srv) || ota_key_generate(&g_dev) ||
+        ota_key_private_scalar(g_dev, &g_dev_d))
+        return 2;
+    ota_key_pubkey(g_fw, &g_fw_pub);
+    ota_key_pubkey(g_srv, &g_srv_pub);
+    g_v1 = make_image(1, 30000, 0, 0, &g_v1_len);
+    g_v2 = make_image(2, 31000, 25, 0, &g_v2_len);
+    if (sign_manifest())
+        return 2;
+    RUN(test_cut_everywhere);
+
+    free(g_v2);
+    g_v2 = make_image(2, 31000, 25, 1, &g_v2_len);
+    g_encrypted = 1;
+    if (sign_manifest())
+        return 2;
     RUN(test_cut_everywhere);
 
     free(g_v1);
     free(g_v2);
     ota_key_free(g_fw);
     ota_key_free(g_srv);
+    ota_key_free(g_dev);
     return test_summary();
 }

@@ -279,10 +279,14 @@ static void test_tamper_each_header_byte(void)
         CHECK_EQ(e, expect[i]);
         img[i] ^= 0x01;
     }
-    /* Encryption flags: valid MCUboot, not supported by ota. */
+    /* An encryption flag without the ENC_EC256 key TLV it needs. */
     img[16] ^= 0x04;
-    CHECK_EQ(verify_both(img, n, NULL), OTA_ERR_UNSUPPORTED);
+    CHECK_EQ(verify_both(img, n, NULL), OTA_ERR_IMAGE_TLV_MISSING);
     img[16] ^= 0x04;
+    /* Both AES flags at once. */
+    img[16] ^= 0x0c;
+    CHECK_EQ(verify_both(img, n, NULL), OTA_ERR_IMAGE_BAD_HEADER);
+    img[16] ^= 0x0c;
     /* Header size below 32. */
     img[8] = 31;
     CHECK_EQ(verify_both(img, n, NULL), OTA_ERR_IMAGE_BAD_HEADER);
