@@ -67,31 +67,6 @@ static ota_err digest_flash(const struct ota_boot_dev *dev, uint32_t off, uint32
     return ota_hash_range(dev->crypto, &r, off, len, dev->buf, dev->buf_len, out, NULL, NULL);
 }
 
-/* Hash [0, len) of reader r into ctx (ctx already initialised). */
-static ota_err hash_reader(const struct ota_boot_dev *dev, const struct ota_reader *r,
-                           uint32_t len, ota_sha256_ctx *ctx)
-{
-    uint8_t local[256];
-    uint8_t *buf = local;
-    size_t cap = sizeof local;
-    uint32_t off = 0;
-
-    if (dev->buf && dev->buf_len > cap) {
-        buf = dev->buf;
-        cap = dev->buf_len;
-    }
-    while (off < len) {
-        uint32_t n = len - off < cap ? len - off : (uint32_t)cap;
-        ota_err e = r->read(r->ctx, off, buf, n);
-        if (!e)
-            e = dev->crypto->sha256_update(ctx, buf, n);
-        if (e)
-            return e;
-        off += n;
-    }
-    return OTA_OK;
-}
-
 /*
  * Hash [0, len) of the target slot AS PUBLISHED: for an encrypted image the
  * slot holds the plaintext, so its body is re-encrypted on the way into the
@@ -109,7 +84,8 @@ static ota_err hash_slot(struct ota_update *u, uint32_t len, ota_sha256_ctx *ctx
         return hash_flash(dev, l->slot_off[u->ins.slot], len, ctx);
     ota_reader_from_flash(&slot, &area, dev->flash, l->slot_off[u->ins.slot], l->slot_size);
     ota_reader_enc(&published, &er, &slot, &u->enc);
-    return hash_reader(dev, &published, len, ctx);
+    return ota_hash_range_feed(dev->crypto, ctx, &published, 0, len, dev->buf, dev->buf_len,
+                               NULL, NULL);
 }
 
 /* SHA-256 of a copy of ctx, leaving ctx usable. */

@@ -12,6 +12,7 @@
 
 #include "ota/delta.h"
 #include "ota/host.h"
+#include "ota/image_build.h"
 #include "tool.h"
 
 static const char *const FILTER_NAMES[OTA_DELTA_FILTER_COUNT] = {"none", "thumb", "arm"};
@@ -31,7 +32,7 @@ static void pred_names(uint8_t flags, char *buf, size_t len)
 static void help(FILE *f)
 {
     fprintf(f,
-            "Usage: ota delta create OLD NEW -o PATCH [-v]\n"
+            "Usage: ota delta create OLD NEW -o PATCH [-v] [--enc-key DEVICE-PRIV.pem [--aes 128|256]]\n"
             "       ota delta apply OLD PATCH -o NEW [--backend openssl|mbedtls] [--chunk N]\n"
             "       ota delta info PATCH\n\n"
             "create  make a patch that turns exactly OLD into NEW (bsdiff-style matching,\n"
@@ -45,6 +46,10 @@ static void help(FILE *f)
             "      --backend NAME  crypto backend for apply: openssl (default) or mbedtls\n"
             "      --chunk N       feed the patch in chunks of N bytes (default 4096)\n"
             "  -v, --verbose       create: print statistics\n"
+            "      --enc-key FILE  create between ENCRYPTED images: decrypt OLD and NEW in\n"
+            "                      memory with the fleet's private decryption key, diff the\n"
+            "                      plaintext slot images, and seal the patch for the same\n"
+            "                      key (docs/encrypted-images.md); --aes: its key size\n"
             "  -h, --help          this help\n\n"
             "Exit status: 0 ok, 2 usage, 3 file, 5 malformed patch, 6 truncated patch,\n"
             "8 base image or result hash mismatch, 13 too large, 1 other error.\n");
@@ -84,7 +89,28 @@ static int read_file(const char *path, uint8_t **data, size_t *len)
     return OTA_EXIT_OK;
 }
 
-static int do_create(const char *old_path, const char *new_path, const char *out, int verbose)
+/* --enc-key: both images as the device's slots hold them (bodies decrypted). */
+static int decrypt_both(const ota_key *k, const char *old_path, uint8_t *old, size_t old_len,
+                        const char *new_path, uint8_t *nw, size_t new_len)
+{
+    const char *paths[2] = {old_path, new_path};
+    uint8_t *imgs[2] = {old, nw};
+    size_t lens[2] = {old_len, new_len};
+    for (int i = 0; i < 2; i++) {
+        struct ota_diag d;
+        ota_err e;
+        memset(&d, 0, sizeof d);
+        e = ota_image_decrypt(imgs[i], lens[i], k, &d);
+        if (e != OTA_OK) {
+            tool_error_diag("delta", paths[i], e, &d);
+            return tool_exit_code(e);
+        }
+    }
+    return OTA_EXIT_OK;
+}
+
+static int do_create(const char *old_path, const char *new_path, const char *out, int verbose,
+                     const ota_key *enc, unsigned aes_bits)
 {
     uint8_t *old = NULL, *nw = NULL, *patch = NULL;
     size_t old_len = 0, new_len = 0, patch_len = 0;
@@ -92,6 +118,8 @@ static int do_create(const char *old_path, const char *new_path, const char *out
     int ret = read_file(old_path, &old, &old_len);
     if (!ret)
         ret = read_file(new_path, &nw, &new_len);
+    if (!ret && enc)
+        ret = decrypt_both(enc, old_path, old, old_len, new_path, nw, new_len);
     if (ret)
         goto out;
     double t0 = now();
@@ -103,6 +131,21 @@ static int do_create(const char *old_path, const char *new_path, const char *out
         ret = exit_code(e);
         goto out;
     }
+    if (enc) {
+        uint8_t *sealed = NULL;
+        size_t sealed_len = 0;
+        char err[256];
+        e = ota_payload_seal(patch, patch_len, enc, aes_bits, &sealed, &sealed_len, err,
+                             sizeof(err));
+        if (e != OTA_OK) {
+            tool_error("delta", "sealing the patch: %s", err);
+            ret = tool_exit_code(e);
+            goto out;
+        }
+        free(patch);
+        patch = sealed;
+        patch_len = sealed_len;
+    }
     e = ota_file_write_atomic(out, patch, patch_len);
     if (e != OTA_OK) {
         tool_error("delta", "%s: cannot write: %s", out, ota_strerror(e));
@@ -111,9 +154,10 @@ static int do_create(const char *old_path, const char *new_path, const char *out
     }
     char preds[64];
     pred_names(st.flags, preds, sizeof(preds));
-    printf("%s: %zu bytes (%.2f%% of %zu), filter %s, predictors %s\n", out, patch_len,
+    printf("%s: %zu bytes (%.2f%% of %zu), filter %s, predictors %s%s\n", out, patch_len,
            new_len ? 100.0 * (double)patch_len / (double)new_len : 0.0, new_len,
-           FILTER_NAMES[st.filter], preds);
+           FILTER_NAMES[st.filter], preds,
+           enc ? ", between decrypted images, sealed for the device key" : "");
     if (verbose) {
         printf("  commands %u, diff bytes %u (%u non-zero), literal bytes %u, %.3f s\n",
                st.commands, st.diff_bytes, st.diff_nonzero, st.extra_bytes, t1 - t0);
@@ -204,7 +248,7 @@ static int do_info(const char *path)
                                                                   : OTA_EXIT_MALFORMED;
 }
 
-enum { OPT_BACKEND = 256, OPT_CHUNK };
+enum { OPT_BACKEND = 256, OPT_CHUNK, OPT_ENC_KEY, OPT_AES };
 
 int ota_cmd_delta(int argc, char **argv)
 {
@@ -213,12 +257,16 @@ int ota_cmd_delta(int argc, char **argv)
         {"backend", required_argument, 0, OPT_BACKEND},
         {"chunk", required_argument, 0, OPT_CHUNK},
         {"verbose", no_argument, 0, 'v'},
+        {"enc-key", required_argument, 0, OPT_ENC_KEY},
+        {"aes", required_argument, 0, OPT_AES},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *out = NULL;
     const struct ota_crypto *crypto = ota_crypto_openssl();
     uint32_t chunk = 4096;
+    const char *enc_path = NULL;
+    unsigned aes_bits = 128;
     int verbose = 0, c;
     optind = 1;
     opterr = 0;
@@ -236,6 +284,14 @@ int ota_cmd_delta(int argc, char **argv)
                 tool_error("delta", "invalid --chunk '%s'", optarg);
                 return OTA_EXIT_USAGE;
             }
+            break;
+        case OPT_ENC_KEY: enc_path = optarg; break;
+        case OPT_AES:
+            if (strcmp(optarg, "128") && strcmp(optarg, "256")) {
+                tool_error("delta", "invalid --aes '%s': expected 128 or 256", optarg);
+                return OTA_EXIT_USAGE;
+            }
+            aes_bits = (unsigned)atoi(optarg);
             break;
         case 'h': help(stdout); return OTA_EXIT_OK;
         case ':':
@@ -269,6 +325,28 @@ int ota_cmd_delta(int argc, char **argv)
                                    : "usage: ota delta apply OLD PATCH -o NEW");
         return OTA_EXIT_USAGE;
     }
-    return create ? do_create(a[1], a[2], out, verbose)
-                  : do_apply(a[1], a[2], out, crypto, chunk);
+    if (!create && enc_path) {
+        tool_error("delta", "--enc-key is for 'create' (a device applies a sealed patch)");
+        return OTA_EXIT_USAGE;
+    }
+    if (!create)
+        return do_apply(a[1], a[2], out, crypto, chunk);
+    ota_key *enc = NULL;
+    if (enc_path) {
+        char err[512];
+        ota_err e = ota_key_load(enc_path, &enc, err, sizeof(err));
+        if (e == OTA_OK && !ota_key_has_private(enc)) {
+            snprintf(err, sizeof(err), "%s: --enc-key needs the PRIVATE decryption key "
+                                       "(both images are decrypted to be diffed)", enc_path);
+            e = OTA_ERR_KEY_FORMAT;
+        }
+        if (e != OTA_OK) {
+            tool_error("delta", "%s", err);
+            ota_key_free(enc);
+            return tool_exit_code(e);
+        }
+    }
+    int ret = do_create(a[1], a[2], out, verbose, enc, aes_bits);
+    ota_key_free(enc);
+    return ret;
 }

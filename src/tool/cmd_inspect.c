@@ -276,6 +276,14 @@ static json_t *sha256_json(const struct inspection *in)
     json_t *hj = json_object();
     uint64_t signed_len = in->rc == OTA_OK ? in->info.signed_size : in->prot_end;
 
+    if (in->rc == OTA_OK && in->info.enc_aes_len) {
+        /* The hash covers the plaintext body; the file holds ciphertext. */
+        if (in->info.has_hash)
+            set_hex(hj, "recorded", in->info.hash, sizeof(in->info.hash));
+        json_object_set_new(hj, "covers", json_string("plaintext"));
+        json_object_set_new(hj, "covers_bytes", json_integer((json_int_t)signed_len));
+        return hj;
+    }
     if (signed_len <= in->n &&
         ota_sha256(ota_crypto_openssl(), in->d, (size_t)signed_len, digest) == OTA_OK) {
         set_hex(hj, "computed", digest, sizeof(digest));
@@ -289,10 +297,20 @@ static json_t *sha256_json(const struct inspection *in)
     return hj;
 }
 
-/* Key hash, signature, security counter and hardware id. */
+/* Key hash, signature, security counter, hardware id, encryption. */
 static void add_metadata(json_t *root, const struct inspection *in)
 {
     const struct ota_image_info *info = &in->info;
+    if (in->rc == OTA_OK && info->enc_aes_len) {
+        json_t *ej = json_object();
+        json_object_set_new(ej, "cipher", json_string(info->enc_aes_len == 32 ? "AES-256-CTR"
+                                                                               : "AES-128-CTR"));
+        json_object_set_new(ej, "key_tlv", json_string("ENCEC256 (ECIES-P256)"));
+        json_object_set_new(ej, "key_tlv_offset", json_integer(info->enc_off));
+        set_hex(ej, "ephemeral_key", in->d + info->enc_off, OTA_P256_PUBKEY_LEN);
+        json_object_set_new(ej, "encrypted_bytes", json_integer(info->hdr.img_size));
+        json_object_set_new(root, "encryption", ej);
+    }
     if (info->has_keyhash)
         set_hex(root, "key_hash", info->keyhash, sizeof(info->keyhash));
     json_object_set_new(root, "signature_present", json_boolean(info->has_signature));
@@ -417,7 +435,15 @@ static void print_text(const json_t *root, const struct inspection *in)
     print_tlvs(json_object_get(root, "tlvs"), "TLV area");
     if (in->unprot_problem)
         printf("  problem: %s\n", in->unprot_problem);
-    if (hj && json_object_get(hj, "computed")) {
+    if (json_object_get(root, "encryption"))
+        printf("encryption:       %s, key in TLV 0x32 ENCEC256 (ECIES-P256) at offset %u; "
+               "payload is ciphertext\n",
+               str_at(json_object_get(root, "encryption"), "cipher"), (unsigned)info->enc_off);
+    if (hj && json_object_get(hj, "covers")) {
+        if (json_object_get(hj, "recorded"))
+            printf("sha256 recorded:  %s (over the PLAINTEXT; check with 'ota verify "
+                   "--enc-key')\n", str_at(hj, "recorded"));
+    } else if (hj && json_object_get(hj, "computed")) {
         printf("sha256 computed:  %s (over %lld bytes)\n", str_at(hj, "computed"),
                (long long)json_integer_value(json_object_get(hj, "covers_bytes")));
         if (json_object_get(hj, "recorded"))

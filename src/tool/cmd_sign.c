@@ -49,6 +49,12 @@ static void help(FILE *f)
             "  -R, --erased-val V         value of erased flash: 0xff (default) or 0\n"
             "      --public-key-format F  hash (default: KEYHASH TLV) or full (PUBKEY\n"
             "                             TLV with the whole public key)\n\n"
+            "Encryption (MCUboot ECIES-P256, imgtool --encrypt):\n"
+            "  -E, --encrypt PUB.pem      encrypt the body for this device key (P-256,\n"
+            "                             public or private); hash and signature stay\n"
+            "                             over the plaintext; TLV 0x32 carries the key\n"
+            "      --aes 128|256          AES key size (default 128; imgtool\n"
+            "                             --encrypt-keylen)\n\n"
             "Other:\n"
             "  -q, --quiet                print nothing on success\n"
             "  -h, --help                 this help\n\n"
@@ -67,6 +73,7 @@ enum {
     OPT_MAX_ALIGN,
     OPT_OVERWRITE_ONLY,
     OPT_PUBKEY_FORMAT,
+    OPT_AES,
 };
 
 static int bad_value(const char *opt, const char *val, const char *want)
@@ -78,7 +85,7 @@ static int bad_value(const char *opt, const char *val, const char *want)
 /* What the command line asked for. */
 struct sign_args {
     struct ota_build_params bp;
-    const char *key_path, *version, *sec, *in, *out;
+    const char *key_path, *version, *sec, *in, *out, *enc_path;
     uint8_t hw_id[OTA_HW_ID_MAX];
     int hw_len, quiet;
 };
@@ -103,6 +110,8 @@ static const struct option SIGN_OPTS[] = {
     {"overwrite-only", no_argument, 0, OPT_OVERWRITE_ONLY},
     {"erased-val", required_argument, 0, 'R'},
     {"public-key-format", required_argument, 0, OPT_PUBKEY_FORMAT},
+    {"encrypt", required_argument, 0, 'E'},
+    {"aes", required_argument, 0, OPT_AES},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
@@ -177,6 +186,12 @@ static int parse_option(int c, struct sign_args *a, char **argv)
         else if (strcmp(optarg, "hash"))
             return bad_value("--public-key-format", optarg, "hash or full");
         break;
+    case 'E': a->enc_path = optarg; break;
+    case OPT_AES:
+        if (strcmp(optarg, "128") && strcmp(optarg, "256"))
+            return bad_value("--aes", optarg, "128 or 256");
+        a->bp.enc_aes_bits = (uint16_t)atoi(optarg);
+        break;
     case 'q': a->quiet = 1; break;
     case 'h': help(stdout); return OTA_EXIT_OK;
     case ':':
@@ -222,6 +237,10 @@ static int check_args(struct sign_args *a)
         tool_error("sign", "--pad and --confirm need --slot-size");
         return OTA_EXIT_USAGE;
     }
+    if (bp->enc_aes_bits && !a->enc_path) {
+        tool_error("sign", "--aes needs --encrypt PUB.pem");
+        return OTA_EXIT_USAGE;
+    }
     if (bp->load_addr && bp->rom_fixed) {
         tool_error("sign", "--load-addr and --rom-fixed cannot be used together");
         return OTA_EXIT_USAGE;
@@ -245,7 +264,7 @@ static int parse_args(int argc, char **argv, struct sign_args *a)
     memset(a, 0, sizeof(*a));
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":k:v:s:H:x:S:M:R:qh", SIGN_OPTS, NULL)) != -1)
+    while ((c = getopt_long(argc, argv, ":k:v:s:H:x:S:M:R:E:qh", SIGN_OPTS, NULL)) != -1)
         if ((r = parse_option(c, a, argv)) != SIGN_GO)
             return r;
     if (argc - optind != 2) {
@@ -322,11 +341,14 @@ static int sign_payload(struct sign_args *a, ota_key *key)
     } else if ((ret = write_image(a, image, image_len)) == SIGN_GO) {
         if (!a->quiet) {
             char vs[32];
-            printf("%s: signed %s (%zu payload bytes) as version %s, %zu bytes%s\n", a->out,
+            printf("%s: signed %s (%zu payload bytes) as version %s, %zu bytes%s%s\n", a->out,
                    a->in, payload_len, ota_image_version_str(&bp->version, vs, sizeof(vs)),
                    image_len,
                    bp->pad || bp->confirm ? (bp->confirm ? " (padded, confirmed)" : " (padded)")
-                                          : "");
+                                          : "",
+                   !bp->enc_key ? ""
+                   : bp->enc_aes_bits == 256 ? ", encrypted (AES-256)"
+                                             : ", encrypted (AES-128)");
         }
         ret = OTA_EXIT_OK;
     }
@@ -338,14 +360,25 @@ static int sign_payload(struct sign_args *a, ota_key *key)
 int ota_cmd_sign(int argc, char **argv)
 {
     struct sign_args a;
-    ota_key *key = NULL;
+    ota_key *key = NULL, *enc = NULL;
     int ret;
 
     if ((ret = parse_args(argc, argv, &a)) != SIGN_GO)
         return ret;
     if ((ret = load_signing_key(a.key_path, &key)) != SIGN_GO)
         return ret;
+    if (a.enc_path) {
+        char err[512];
+        ota_err rc = ota_key_load(a.enc_path, &enc, err, sizeof(err));
+        if (rc != OTA_OK) {
+            tool_error("sign", "--encrypt: %s", err);
+            ota_key_free(key);
+            return tool_exit_code(rc);
+        }
+        a.bp.enc_key = enc;
+    }
     ret = sign_payload(&a, key);
+    ota_key_free(enc);
     ota_key_free(key);
     return ret;
 }

@@ -127,6 +127,8 @@ def tlvs(img):
     off = hdr_size + img_size
     out = []
     for _ in range(2):
+        if off + 4 > len(img):
+            break
         magic, tot = struct.unpack_from("<HH", img, off)
         if magic not in (0x6907, 0x6908):
             break
