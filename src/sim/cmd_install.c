@@ -20,9 +20,10 @@ static void help(FILE *f)
                "exactly as the bootloader will (signature, hardware id, security counter >=\n"
                "the OTP anti-rollback counter) and mark it pending: the next boot runs it on\n"
                "trial. An image that fails verification is refused and never marked.\n"
-               "An encrypted image (ota sign --encrypt) needs a device created with --enc-key:\n"
-               "its key TLV is opened first (refused before anything is written if it does\n"
-               "not open), then the body is decrypted on its way into the slot.\n\n"
+               "An encrypted image (from 'ota sign' with a device key) needs a device created\n"
+               "with --enc-key: its key TLV is opened first (refused before anything is\n"
+               "written if it does not open), then the body is decrypted on its way into\n"
+               "the slot.\n\n"
                "Options:\n"
                "  --permanent     mark the image confirmed at once (no trial; factory use)\n"
                SIM_CUT_HELP "\n");

@@ -54,7 +54,7 @@ static void help(FILE *f)
             "                             public or private); hash and signature stay\n"
             "                             over the plaintext; TLV 0x32 carries the key\n"
             "      --aes 128|256          AES key size (default 128; imgtool\n"
-            "                             --encrypt-keylen)\n\n"
+            "                             encrypt-keylen option)\n\n"
             "Other:\n"
             "  -q, --quiet                print nothing on success\n"
             "  -h, --help                 this help\n\n"
