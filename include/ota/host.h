@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "ota/crypto.h"
 #include "ota/error.h"
+#include "ota/image.h"
 #include "ota/io.h"
 
 #ifdef __cplusplus
@@ -74,6 +75,33 @@ void ota_reader_from_fd(struct ota_reader *r, struct ota_fd_reader *f, int fd,
  * written or -1 on a bad digit / odd length / overflow of max. */
 void ota_hex_encode(const uint8_t *in, size_t len, char *out);
 int ota_hex_decode(const char *in, uint8_t *out, size_t max);
+
+/*
+ * Hardware ids as written on command lines, in configuration and in the
+ * server's API: 1..32 printable ASCII characters other than space, '"' and
+ * '\', or "0x" followed by 2..64 lowercase hex digits (a binary id).
+ * ota_hw_id_parse returns the id's byte length (what the HW_ID TLV holds),
+ * or -1 for an id that is not allowed. ota_hw_id_format writes the bytes
+ * back in that form (text when they are allowed text not starting "0x",
+ * else 0x + hex), so parse(format(id)) == id. Returns out.
+ */
+/* The rule in words, for error messages. */
+#define OTA_HW_ID_RULE                                                                 \
+    "1..32 printable ASCII characters other than space, '\"' and '\\', or 0x followed by "  \
+    "2..64 lowercase hex digits"
+#define OTA_HW_ID_TEXT_MAX (2u + 2u * OTA_HW_ID_MAX + 1u)
+int ota_hw_id_parse(const char *id, uint8_t out[OTA_HW_ID_MAX]);
+char *ota_hw_id_format(const uint8_t *id, size_t len, char out[OTA_HW_ID_TEXT_MAX]);
+
+/*
+ * What failed and why, for people (one rendering for every program):
+ * ota_diag_str writes "FIELD at offset N (0xN): expected E (0xE), found F
+ * (0xF)" (no values when the diag has none; "" when it names no field). ota_err_diag_str writes "STRERROR (ERRNAME)" followed by ": " and
+ * that when there is one. Both truncate to cap and return out.
+ */
+#define OTA_DIAG_STR_MAX 192u
+const char *ota_diag_str(const struct ota_diag *d, char *out, size_t cap);
+const char *ota_err_diag_str(ota_err e, const struct ota_diag *d, char *out, size_t cap);
 
 #ifdef __cplusplus
 }

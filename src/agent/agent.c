@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "ota/host.h"
 
 #define CHECKPOINT_EVERY (32u * 1024u)
 
@@ -24,14 +25,13 @@ static int is_power_loss(ota_err e)
 
 static void diag_text(const struct ota_diag *d, char *out, size_t cap)
 {
+    size_t n;
     out[0] = 0;
-    if (!d || !d->field)
+    if (cap < 4 || !ota_diag_str(d, out + 2, cap - 3)[0])
         return;
-    if (d->has_values)
-        snprintf(out, cap, " (%s at offset %u: expected %u, found %u)", d->field, d->offset,
-                 d->expected, d->found);
-    else
-        snprintf(out, cap, " (%s at offset %u)", d->field, d->offset);
+    n = 2 + strlen(out + 2);
+    memcpy(out, " (", 2);
+    memcpy(out + n, ")", 2);
 }
 
 static void save_state(struct agent *a)

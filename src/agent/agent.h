@@ -73,6 +73,13 @@ ota_err agent_config_load_file(struct agent_config *c, const char *path, char *e
 /* Apply "key = value" (the same keys as the file). */
 ota_err agent_config_set(struct agent_config *c, const char *key, const char *value,
                          char *err, size_t errlen);
+/* Apply a command-line override: like agent_config_set, except that the
+ * first override of a key the file may repeat (server_key) replaces the
+ * file's values instead of adding to them; later overrides of that key add.
+ * *replaced (0 before the first override) remembers which lists were reset. */
+#define AGENT_REPLACED_SERVER_KEYS 1u
+ota_err agent_config_override(struct agent_config *c, const char *key, const char *value,
+                              unsigned *replaced, char *err, size_t errlen);
 /* Check required fields and load the server keys. */
 ota_err agent_config_finish(struct agent_config *c, char *err, size_t errlen);
 extern const char agent_config_help[];

@@ -182,6 +182,17 @@ ota_err agent_config_set(struct agent_config *c, const char *key, const char *v,
     return OTA_OK;
 }
 
+ota_err agent_config_override(struct agent_config *c, const char *key, const char *v,
+                              unsigned *replaced, char *err, size_t errlen)
+{
+    if ((!strcmp(key, "server_key") || !strcmp(key, "server-key")) &&
+        !(*replaced & AGENT_REPLACED_SERVER_KEYS)) {
+        c->n_server_keys = 0; /* the file's keys: this override replaces them */
+        *replaced |= AGENT_REPLACED_SERVER_KEYS;
+    }
+    return agent_config_set(c, key, v, err, errlen);
+}
+
 static char *trim(char *s)
 {
     char *e;

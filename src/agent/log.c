@@ -1,7 +1,8 @@
 /*
- * log.c - the agent's log lines: UTC timestamp, level, device prefix, one
- * line per event on stderr, so a fleet engineer can read what the agent is
- * doing and grep a device's history.
+ * log.c - the agent's log lines: ISO 8601 UTC timestamp with the date
+ * (2026-12-03T10:11:12.345Z, as ota-server's), level, device prefix, one line
+ * per event on stderr, so a fleet engineer can read what the agent is doing
+ * and grep a device's history across days.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,11 +34,11 @@ void agent_log(int level, const char *fmt, ...)
         return;
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
-    strftime(ts, sizeof ts, "%H:%M:%S", &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s.%03ld %-5s [%s] %s\n", ts, (long)(tv.tv_usec / 1000),
+    fprintf(stderr, "%s.%03ldZ %-5s [%s] %s\n", ts, (long)(tv.tv_usec / 1000),
             names[level < 0 ? 0 : level > 3 ? 3 : level], g_prefix, line);
     fflush(stderr);
 }

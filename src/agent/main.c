@@ -4,23 +4,18 @@
  * and runs the check-in / download / install / confirm loop until stopped.
  *
  * On a simulated device the agent plays the running firmware: `ota-sim boot`
- * decides what runs, the agent updates, and exit code 10 tells the caller to
- * reboot the device (`ota-sim run` does all of this in one process).
+ * decides what runs, the agent updates, and exit code 20 (OTA_EXIT_AGENT_REBOOT)
+ * tells the caller to reboot the device (`ota-sim run` does all of this in one
+ * process). Exit codes: the shared table, src/host/exit_codes.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
-#include "../host/exit_codes.h"
+#include "exit_codes.h"
 #include "ota/sim.h"
-
-#define EXIT_IDLE 0
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
-#define EXIT_REBOOT 10
-#define EXIT_TRIAL_FAILED 11
-#define EXIT_POWER_LOST 12
+#include "ota/version.h"
 
 static void usage(FILE *f)
 {
@@ -34,21 +29,12 @@ static void usage(FILE *f)
             "  -c, --config FILE   configuration file ('key = value' lines)\n"
             "      --once          one check-in (and update, if offered), then exit\n"
             "  -h, --help          this help\n"
+            "  -V, --version       print the version\n"
             "  --KEY VALUE         any configuration key below (overrides the file)\n\n");
     fputs(agent_config_help, f);
-    fprintf(f, "\nExit codes:\n"
-               "   0  stopped (signal) or idle after --once\n"
-               "   1  the device could not be opened or failed\n"
-               "   2  bad command line or configuration\n"
-               "  10  an update is installed and pending: reboot the device\n"
-               "  11  the trial image failed its self-test: reset without confirming\n"
-               "  12  the (simulated) flash lost power\n"
-               "  23  --once: the server refused the token (HTTP 401/403)\n"
-               "  24  --once: the server has this device with another hardware id (409)\n"
-               "  25  --once: the server is unreachable (DNS, connect, timeout)\n"
-               "  26  --once: TLS: certificate or public-key pin refused\n"
-               "   1  --once: the check-in failed for another reason\n\n"
-               "Example (simulated device):\n"
+    fputc('\n', f);
+    ota_exit_codes_print(f, OTA_PROG_AGENT);
+    fprintf(f, "\nExample (simulated device):\n"
                "  ota-sim boot dev.flash\n"
                "  ota-agent --config agent.conf --flash dev.flash --once\n"
                "Documentation: docs/agent.md\n");
@@ -63,6 +49,7 @@ int main(int argc, char **argv)
     char err[512];
     const char *config = NULL;
     int once = 0, i, rc;
+    unsigned replaced = 0;
     enum agent_outcome o;
 
     agent_config_defaults(&cfg);
@@ -70,14 +57,18 @@ int main(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
-            return 0;
+            return OTA_EXIT_OK;
+        }
+        if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
+            printf("ota-agent %s\n", OTA_VERSION);
+            return OTA_EXIT_OK;
         }
         if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
             config = argv[++i];
     }
     if (config && agent_config_load_file(&cfg, config, err, sizeof err)) {
         fprintf(stderr, "ota-agent: %s\n", err);
-        return EXIT_USAGE;
+        return OTA_EXIT_CONFIG;
     }
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
@@ -85,35 +76,36 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--once")) {
             once = 1;
         } else if (!strncmp(argv[i], "--", 2) && i + 1 < argc) {
-            if (agent_config_set(&cfg, argv[i] + 2, argv[i + 1], err, sizeof err)) {
+            if (agent_config_override(&cfg, argv[i] + 2, argv[i + 1], &replaced, err,
+                                      sizeof err)) {
                 fprintf(stderr, "ota-agent: %s\n", err);
-                return EXIT_USAGE;
+                return OTA_EXIT_CONFIG;
             }
             i++;
         } else {
             fprintf(stderr, "ota-agent: unexpected argument '%s' (see --help)\n", argv[i]);
-            return EXIT_USAGE;
+            return OTA_EXIT_USAGE;
         }
     }
     if (agent_config_finish(&cfg, err, sizeof err)) {
         fprintf(stderr, "ota-agent: %s\n", err);
-        return EXIT_USAGE;
+        return OTA_EXIT_CONFIG;
     }
     if (!cfg.flash_file[0]) {
         fprintf(stderr, "ota-agent: no device backend: set 'flash' to a simulated device's "
                         "flash file (Linux A/B targets are not supported yet)\n");
-        return EXIT_USAGE;
+        return OTA_EXIT_CONFIG;
     }
     agent_log_setup(cfg.device_id, cfg.log_level);
     if (ota_sim_load(&sim, cfg.flash_file, err, sizeof err) != OTA_OK) {
         fprintf(stderr, "ota-agent: %s\n", err);
-        return EXIT_FAIL;
+        return OTA_EXIT_FILE;
     }
     if (sim.running_slot < 0) {
         fprintf(stderr, "ota-agent: %s: nothing is running (boot it first: ota-sim boot %s)\n",
                 cfg.flash_file, cfg.flash_file);
         ota_sim_free(&sim);
-        return EXIT_FAIL;
+        return OTA_EXIT_ERROR;
     }
     agent_stop_on_signals();
 
@@ -121,7 +113,7 @@ int main(int argc, char **argv)
     if (!sb) {
         fprintf(stderr, "ota-agent: out of memory\n");
         ota_sim_free(&sim);
-        return EXIT_FAIL;
+        return OTA_EXIT_ERROR;
     }
     a.selftest = agent_selftest_command;
     a.selftest_ctx = &cfg;
@@ -129,8 +121,9 @@ int main(int argc, char **argv)
     LOG_I("starting: server %s, state %s, device %s (slot %c)", cfg.server_url,
           cfg.state_file, cfg.flash_file, 'A' + sim.running_slot);
     o = agent_run(&a, once);
-    rc = o == AGENT_REBOOT ? EXIT_REBOOT : o == AGENT_TRIAL_FAILED ? EXIT_TRIAL_FAILED
-       : o == AGENT_POWER_LOST ? EXIT_POWER_LOST : EXIT_IDLE;
+    rc = o == AGENT_REBOOT ? OTA_EXIT_AGENT_REBOOT
+       : o == AGENT_TRIAL_FAILED ? OTA_EXIT_AGENT_TRIAL_FAILED
+       : o == AGENT_POWER_LOST ? OTA_EXIT_AGENT_POWER_LOST : OTA_EXIT_OK;
     if (o == AGENT_FAULT)
         rc = a.fault == AGENT_FAULT_UNAUTHORIZED ? OTA_EXIT_AGENT_UNAUTHORIZED
            : a.fault == AGENT_FAULT_HW_MISMATCH  ? OTA_EXIT_AGENT_HW_MISMATCH
@@ -138,9 +131,10 @@ int main(int argc, char **argv)
            : a.fault == AGENT_FAULT_TLS          ? OTA_EXIT_AGENT_TLS
                                                  : OTA_EXIT_ERROR;
     LOG_I("exiting (%s): %u check-ins, %u downloads, %u interrupted, %u resumed",
-          rc == EXIT_REBOOT ? "reboot requested" : rc == EXIT_TRIAL_FAILED ? "trial failed"
-          : rc == EXIT_POWER_LOST ? "power lost" : o == AGENT_FAULT ? "check-in failed"
-          : "stopped",
+          rc == OTA_EXIT_AGENT_REBOOT ? "reboot requested"
+          : rc == OTA_EXIT_AGENT_TRIAL_FAILED ? "trial failed"
+          : rc == OTA_EXIT_AGENT_POWER_LOST ? "power lost"
+          : o == AGENT_FAULT ? "check-in failed" : "stopped",
           a.checkins, a.downloads, a.download_errors, a.resumes);
     agent_http_free(a.http);
     agent_sim_backend_free(sb);

@@ -16,6 +16,10 @@
 #ifndef OTA_HOST_EXIT_CODES_H
 #define OTA_HOST_EXIT_CODES_H
 
+#include <stdio.h>
+
+#include "ota/error.h"
+
 enum ota_exit {
     OTA_EXIT_OK = 0,          /* success (for verify: the image is valid) */
     OTA_EXIT_ERROR = 1,       /* refused or failed, reason on stderr; internal error */
@@ -51,5 +55,22 @@ enum ota_exit {
 
     OTA_EXIT_SIM_RECOVERY = 40,       /* boot: nothing verifiable to run, device in recovery */
 };
+
+/* The programs, for ota_exit_codes_print(). */
+enum ota_program {
+    OTA_PROG_OTA = 1u << 0,
+    OTA_PROG_SERVER = 1u << 1,
+    OTA_PROG_AGENT = 1u << 2,
+    OTA_PROG_SIM = 1u << 3,
+    OTA_PROG_MCU_FLASH = 1u << 4,
+};
+
+/* The --help block: the codes `program` (an OTA_PROG_*) can return, with
+ * their meaning (src/host/exit_codes.c). */
+void ota_exit_codes_print(FILE *f, unsigned program);
+
+/* The exit code for an ota_err from image, key or file handling: 0, 2..14,
+ * or OTA_EXIT_ERROR for anything else. */
+int ota_exit_code(ota_err e);
 
 #endif

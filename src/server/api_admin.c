@@ -123,12 +123,9 @@ static void release_upload(struct server *s, struct http_req *r, struct http_res
         diag.found = (uint32_t)r->body_len;
     }
     if (e != OTA_OK) {
-        char where[160] = "";
-        if (diag.field && diag.has_values)
-            snprintf(where, sizeof(where), " (%s at offset %u: expected %u, found %u)",
-                     diag.field, diag.offset, diag.expected, diag.found);
-        else if (diag.field)
-            snprintf(where, sizeof(where), " (%s at offset %u)", diag.field, diag.offset);
+        char where[OTA_DIAG_STR_MAX + 4] = "", dd[OTA_DIAG_STR_MAX];
+        if (ota_diag_str(&diag, dd, sizeof(dd))[0])
+            snprintf(where, sizeof(where), " (%s)", dd);
         log_msg(LOG_WARN, "release_refused", "err=%s%s", ota_errname(e), where);
         json_t *body = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", "image_refused",
                                  "message", "", "ota_error", ota_errname(e));

@@ -193,57 +193,22 @@ int valid_device_id(const char *id)
     return 1;
 }
 
-static int hw_char_ok(unsigned char c)
-{
-    return c > 0x20 && c < 0x7f && c != '"' && c != '\\';
-}
-
+/* Hardware ids: the one rule of src/host/hw_id.c (docs/api.md, "Ids"). */
 int valid_hw_id(const char *id)
 {
-    size_t n = strlen(id);
-    if (n >= 2 && id[0] == '0' && id[1] == 'x') {
-        if (n < 4 || n > 2 + 2 * OTA_HW_ID_MAX || (n & 1))
-            return 0;
-        for (size_t i = 2; i < n; i++)
-            if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-                return 0;
-        return 1;
-    }
-    if (n == 0 || n > OTA_HW_ID_MAX)
-        return 0;
-    for (; *id; id++)
-        if (!hw_char_ok((unsigned char)*id))
-            return 0;
-    return 1;
+    uint8_t b[OTA_HW_ID_MAX];
+    return ota_hw_id_parse(id, b) > 0;
 }
 
 void hw_id_to_text(const uint8_t *b, size_t n, char out[SRV_HWID_MAX + 1])
 {
-    int text = n > 0 && n <= OTA_HW_ID_MAX && !(n >= 2 && b[0] == '0' && b[1] == 'x');
-    for (size_t i = 0; text && i < n; i++)
-        if (!hw_char_ok(b[i]))
-            text = 0;
-    if (text) {
-        memcpy(out, b, n);
-        out[n] = '\0';
-        return;
-    }
-    if (n > OTA_HW_ID_MAX)
-        n = OTA_HW_ID_MAX;
-    out[0] = '0';
-    out[1] = 'x';
-    ota_hex_encode(b, n, out + 2);
+    _Static_assert(OTA_HW_ID_TEXT_MAX <= SRV_HWID_MAX + 1, "hw id text does not fit");
+    ota_hw_id_format(b, n, out);
 }
 
 int hw_id_to_bytes(const char *id, uint8_t out[OTA_HW_ID_MAX])
 {
-    if (!valid_hw_id(id))
-        return -1;
-    if (id[0] == '0' && id[1] == 'x')
-        return ota_hex_decode(id + 2, out, OTA_HW_ID_MAX);
-    size_t n = strlen(id);
-    memcpy(out, id, n);
-    return (int)n;
+    return ota_hw_id_parse(id, out);
 }
 
 static int num(const char **p, unsigned long max, unsigned long *out)

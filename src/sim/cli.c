@@ -12,14 +12,6 @@
 #include "ota/image_enc.h"
 #include "sim_cli.h"
 
-const char sim_exit_codes_help[] =
-    "Exit codes:\n"
-    "  0  success\n"
-    "  1  the operation was refused or failed (reason on stderr)\n"
-    "  2  bad command line\n"
-    "  3  boot: no verifiable image to run, the device stays in recovery\n"
-    "  4  a file (flash, key, image) cannot be read or written\n";
-
 int sim_is_help(const char *arg)
 {
     return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
@@ -32,15 +24,9 @@ const char *sim_slot_name(int slot)
 
 void sim_print_err(const char *cmd, const char *what, int err, const struct ota_diag *d)
 {
-    fprintf(stderr, "ota-sim %s: %s: %s: %s", cmd, what, ota_errname((ota_err)err),
-            ota_strerror((ota_err)err));
-    if (d && d->field) {
-        fprintf(stderr, " (%s at offset %u", d->field, d->offset);
-        if (d->has_values)
-            fprintf(stderr, ": expected %u, found %u", d->expected, d->found);
-        fputc(')', stderr);
-    }
-    fputc('\n', stderr);
+    char line[OTA_DIAG_STR_MAX + 128];
+    fprintf(stderr, "ota-sim %s: %s: %s\n", cmd, what,
+            ota_err_diag_str((ota_err)err, d, line, sizeof line));
 }
 
 void sim_device_attach(struct sim_device *d)
@@ -76,19 +62,19 @@ int sim_device_enc_key(const struct sim_device *d, struct ota_enc_privkey *out)
 
     if (sim_enc_key_path(d->path, path, sizeof path)) {
         fprintf(stderr, "ota-sim: %s: path too long\n", d->path);
-        return -SIM_EXIT_FILE;
+        return -OTA_EXIT_FILE;
     }
     if (stat(path, &st) != 0 && errno == ENOENT)
         return 0;
     if (ota_key_load(path, &k, err, sizeof err) != OTA_OK) {
         fprintf(stderr, "ota-sim: device decryption key: %s\n", err);
-        return -SIM_EXIT_FILE;
+        return -OTA_EXIT_FILE;
     }
     e = ota_key_private_scalar(k, out);
     ota_key_free(k);
     if (e != OTA_OK) {
         fprintf(stderr, "ota-sim: %s: not a P-256 private key\n", path);
-        return -SIM_EXIT_FILE;
+        return -OTA_EXIT_FILE;
     }
     return 1;
 }
@@ -100,10 +86,10 @@ int sim_device_open(struct sim_device *d, const char *path)
     d->path = path;
     if (ota_sim_load(&d->sim, path, err, sizeof err) != OTA_OK) {
         fprintf(stderr, "ota-sim: %s\n", err);
-        return SIM_EXIT_FILE;
+        return OTA_EXIT_FILE;
     }
     sim_device_attach(d);
-    return SIM_EXIT_OK;
+    return OTA_EXIT_OK;
 }
 
 int sim_device_save(struct sim_device *d)
@@ -111,9 +97,9 @@ int sim_device_save(struct sim_device *d)
     char err[512];
     if (ota_sim_save(&d->sim, d->path, err, sizeof err) != OTA_OK) {
         fprintf(stderr, "ota-sim: %s\n", err);
-        return SIM_EXIT_FILE;
+        return OTA_EXIT_FILE;
     }
-    return SIM_EXIT_OK;
+    return OTA_EXIT_OK;
 }
 
 void sim_device_close(struct sim_device *d)
@@ -127,14 +113,14 @@ int sim_device_new(struct sim_device **out, const char *path)
     int rc;
     *out = NULL;
     if (!d)
-        return SIM_EXIT_FAIL;
+        return OTA_EXIT_ERROR;
     rc = sim_device_open(d, path);
     if (rc) {
         free(d);
         return rc;
     }
     *out = d;
-    return SIM_EXIT_OK;
+    return OTA_EXIT_OK;
 }
 
 void sim_device_free(struct sim_device *d)
@@ -186,7 +172,7 @@ int sim_cut_check(const struct sim_cut_opts *o, const char *cmd)
 {
     if (o->torn && o->at < 0) {
         fprintf(stderr, "ota-sim %s: --torn needs --power-cut N\n", cmd);
-        return SIM_EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     }
     return 0;
 }

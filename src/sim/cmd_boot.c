@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "ota/host.h"
 #include "sim_cli.h"
 
 static void help(FILE *f)
@@ -23,7 +24,7 @@ static void help(FILE *f)
                "Options:\n"
                "  --json          print the result as one JSON object\n"
                SIM_CUT_HELP "\n");
-    fputs(sim_exit_codes_help, f);
+    ota_exit_codes_print(f, OTA_PROG_SIM);
 }
 
 static const char *slot_err_name(ota_err e)
@@ -48,23 +49,23 @@ int sim_cmd_boot(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         int k = sim_cut_option(&cut, c, optarg, "boot");
         if (k < 0)
-            return SIM_EXIT_USAGE;
+            return OTA_EXIT_USAGE;
         if (k > 0)
             continue;
         switch (c) {
         case 'j': json = 1; break;
-        case 'h': help(stdout); return SIM_EXIT_OK;
+        case 'h': help(stdout); return OTA_EXIT_OK;
         default:
             fprintf(stderr, "ota-sim boot: see 'ota-sim boot --help'\n");
-            return SIM_EXIT_USAGE;
+            return OTA_EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
         fprintf(stderr, "ota-sim boot: expected exactly one FLASH argument\n");
-        return SIM_EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     }
     if (sim_cut_check(&cut, "boot"))
-        return SIM_EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     rc = sim_device_new(&d, argv[optind]);
     if (rc)
         return rc;
@@ -76,7 +77,7 @@ int sim_cmd_boot(int argc, char **argv)
         /* the boot never finished: nothing runs */
         fprintf(stderr, "ota-sim boot: the boot was interrupted: nothing runs\n");
         d->sim.running_slot = -1;
-        rc = sim_device_save_rc(d, SIM_EXIT_FAIL);
+        rc = sim_device_save_rc(d, OTA_EXIT_ERROR);
         sim_device_free(d);
         return rc;
     }
@@ -125,14 +126,12 @@ int sim_cmd_boot(int argc, char **argv)
             else
                 printf(", confirmed%s\n", res.fell_back ? " (fell back: preferred slot invalid)" : "");
         } else {
-            printf("recovery: %s (%s)", ota_strerror(res.reason), ota_errname(res.reason));
-            if (res.diag.field)
-                printf(": %s", res.diag.field);
-            printf("\n");
+            char line[OTA_DIAG_STR_MAX + 128];
+            printf("recovery: %s\n", ota_err_diag_str(res.reason, &res.diag, line, sizeof line));
         }
     }
     (void)e;
-    rc = sim_device_save_rc(d, res.slot < 0 ? SIM_EXIT_RECOVERY : SIM_EXIT_OK);
+    rc = sim_device_save_rc(d, res.slot < 0 ? OTA_EXIT_SIM_RECOVERY : OTA_EXIT_OK);
     sim_device_free(d);
     return rc;
 }

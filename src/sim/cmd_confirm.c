@@ -16,7 +16,7 @@ static void help(FILE *f)
                "anti-rollback counter is raised to its security counter (never lowered).\n"
                "Confirming an already confirmed slot changes nothing.\n\n"
                "Options:\n" SIM_CUT_HELP "\n");
-    fputs(sim_exit_codes_help, f);
+    ota_exit_codes_print(f, OTA_PROG_SIM);
 }
 
 int sim_cmd_confirm(int argc, char **argv)
@@ -35,22 +35,22 @@ int sim_cmd_confirm(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         int k = sim_cut_option(&cut, c, optarg, "confirm");
         if (k < 0)
-            return SIM_EXIT_USAGE;
+            return OTA_EXIT_USAGE;
         if (k > 0)
             continue;
         if (c == 'h') {
             help(stdout);
-            return SIM_EXIT_OK;
+            return OTA_EXIT_OK;
         }
         fprintf(stderr, "ota-sim confirm: see 'ota-sim confirm --help'\n");
-        return SIM_EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     }
     if (optind != argc - 1) {
         fprintf(stderr, "ota-sim confirm: expected exactly one FLASH argument\n");
-        return SIM_EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     }
     if (sim_cut_check(&cut, "confirm"))
-        return SIM_EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     rc = sim_device_new(&d, argv[optind]);
     if (rc)
         return rc;
@@ -59,7 +59,7 @@ int sim_cmd_confirm(int argc, char **argv)
         fprintf(stderr, "ota-sim confirm: %s: no firmware is running (boot the device first: "
                 "'ota-sim boot %s')\n", d->path, d->path);
         sim_device_free(d);
-        return SIM_EXIT_FAIL;
+        return OTA_EXIT_ERROR;
     }
     if (!d->cfg_ok || ota_otp_read_counter(&d->sim.flash, &d->cfg.layout, &before) != OTA_OK)
         before.value = 0;
@@ -67,10 +67,10 @@ int sim_cmd_confirm(int argc, char **argv)
     e = ota_boot_confirm(&d->dev, slot, &diag);
     if (sim_cut_finish(d, &cut, "confirm") || e == OTA_ERR_POWER_LOSS) {
         fprintf(stderr, "ota-sim confirm: interrupted by the power cut\n");
-        rc = SIM_EXIT_FAIL;
+        rc = OTA_EXIT_ERROR;
     } else if (e) {
         sim_print_err("confirm", d->path, e, &diag);
-        rc = SIM_EXIT_FAIL;
+        rc = OTA_EXIT_ERROR;
     } else {
         if (ota_otp_read_counter(&d->sim.flash, &d->cfg.layout, &after) != OTA_OK)
             after.value = before.value;
@@ -78,7 +78,7 @@ int sim_cmd_confirm(int argc, char **argv)
         if (after.value != before.value)
             printf(" (raised from %u)", before.value);
         printf("\n");
-        rc = SIM_EXIT_OK;
+        rc = OTA_EXIT_OK;
     }
     rc = sim_device_save_rc(d, rc);
     sim_device_free(d);

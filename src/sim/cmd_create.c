@@ -37,7 +37,7 @@ static void help(FILE *f)
         fprintf(f, "  %-11s %s\n", g->name, g->description);
     }
     fputc('\n', f);
-    fputs(sim_exit_codes_help, f);
+    ota_exit_codes_print(f, OTA_PROG_SIM);
 }
 
 static int parse_u32(const char *s, unsigned long max, uint32_t *out)
@@ -63,7 +63,8 @@ int sim_cmd_create(int argc, char **argv)
     char enc_store[4096];
     const char *key_path = NULL, *geo_name = OTA_SIM_DEFAULT_GEOMETRY, *hw_id = NULL;
     uint32_t attempts = OTA_BOOT_DEFAULT_ATTEMPTS, slot_size = 0;
-    int force = 0, c, rc;
+    int force = 0, c, rc, hw_len = 0;
+    uint8_t hw_bytes[OTA_HW_ID_MAX];
     const struct ota_sim_geometry *g;
     struct sim_device *d;
     struct ota_diag diag;
@@ -81,77 +82,78 @@ int sim_cmd_create(int argc, char **argv)
         case 'a':
             if (parse_u32(optarg, 255, &attempts) || attempts == 0) {
                 fprintf(stderr, "ota-sim create: --attempts must be 1..255, got '%s'\n", optarg);
-                return SIM_EXIT_USAGE;
+                return OTA_EXIT_USAGE;
             }
             break;
         case 's':
             if (parse_u32(optarg, 0xffffffffUL, &slot_size) || slot_size == 0) {
                 fprintf(stderr, "ota-sim create: --slot-size must be a byte count, got '%s'\n",
                         optarg);
-                return SIM_EXIT_USAGE;
+                return OTA_EXIT_USAGE;
             }
             break;
         case 'f': force = 1; break;
         case 'e': enc_path = optarg; break;
-        case 'h': help(stdout); return SIM_EXIT_OK;
+        case 'h': help(stdout); return OTA_EXIT_OK;
         default:
             fprintf(stderr, "ota-sim create: see 'ota-sim create --help'\n");
-            return SIM_EXIT_USAGE;
+            return OTA_EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
         fprintf(stderr, "ota-sim create: expected exactly one FLASH file argument\n");
-        return SIM_EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     }
     if (!key_path) {
         fprintf(stderr, "ota-sim create: --key PUB.pem is required (the key images are signed with)\n");
-        return SIM_EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     }
     g = ota_sim_geometry_find(geo_name);
     if (!g) {
         fprintf(stderr, "ota-sim create: unknown geometry '%s' (see 'ota-sim create --help')\n",
                 geo_name);
-        return SIM_EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     }
-    if (hw_id && (strlen(hw_id) == 0 || strlen(hw_id) > OTA_HW_ID_MAX)) {
-        fprintf(stderr, "ota-sim create: --hw-id must be 1..%u bytes\n", OTA_HW_ID_MAX);
-        return SIM_EXIT_USAGE;
+    if (hw_id && (hw_len = ota_hw_id_parse(hw_id, hw_bytes)) <= 0) {
+        fprintf(stderr, "ota-sim create: invalid value '%s' for --hw-id: expected %s\n", hw_id,
+                OTA_HW_ID_RULE);
+        return OTA_EXIT_USAGE;
     }
     if (!force && stat(argv[optind], &st) == 0) {
         fprintf(stderr, "ota-sim create: %s exists (use --force to overwrite it)\n", argv[optind]);
-        return SIM_EXIT_FAIL;
+        return OTA_EXIT_ERROR;
     }
     if (ota_key_load(key_path, &key, err, sizeof err) != OTA_OK) {
         fprintf(stderr, "ota-sim create: %s\n", err);
-        return SIM_EXIT_FILE;
+        return OTA_EXIT_FILE;
     }
     if (sim_enc_key_path(argv[optind], enc_store, sizeof enc_store)) {
         fprintf(stderr, "ota-sim create: %s: path too long\n", argv[optind]);
         ota_key_free(key);
-        return SIM_EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     }
     if (enc_path) {
         if (ota_key_load(enc_path, &enc, err, sizeof err) != OTA_OK) {
             fprintf(stderr, "ota-sim create: %s\n", err);
             ota_key_free(key);
-            return SIM_EXIT_FILE;
+            return OTA_EXIT_FILE;
         }
         if (!ota_key_has_private(enc)) {
             fprintf(stderr, "ota-sim create: %s: --enc-key needs the device's PRIVATE key "
                             "(the device decrypts with it)\n", enc_path);
             ota_key_free(enc);
             ota_key_free(key);
-            return SIM_EXIT_USAGE;
+            return OTA_EXIT_USAGE;
         }
     }
 
     d = calloc(1, sizeof *d);
     if (!d) {
         ota_key_free(key);
-        return SIM_EXIT_FAIL;
+        return OTA_EXIT_ERROR;
     }
     d->path = argv[optind];
-    rc = SIM_EXIT_FAIL;
+    rc = OTA_EXIT_ERROR;
     if (ota_sim_init_geometry(&d->sim, g, 0) != OTA_OK)
         goto out;
     sim_device_attach(d);
@@ -161,7 +163,7 @@ int sim_cmd_create(int argc, char **argv)
         fprintf(stderr, "ota-sim create: --slot-size %u does not fit geometry %s "
                 "(%u sectors of %u bytes, with bootloader, state and OTP)\n",
                 slot_size, g->name, g->sector_count, g->sector_size);
-        rc = SIM_EXIT_USAGE;
+        rc = OTA_EXIT_USAGE;
         goto out;
     }
     if (ota_key_pubkey(key, &d->cfg.key) != OTA_OK) {
@@ -169,8 +171,8 @@ int sim_cmd_create(int argc, char **argv)
         goto out;
     }
     if (hw_id) {
-        d->cfg.hw_id_len = (uint8_t)strlen(hw_id);
-        memcpy(d->cfg.hw_id, hw_id, d->cfg.hw_id_len);
+        d->cfg.hw_id_len = (uint8_t)hw_len;
+        memcpy(d->cfg.hw_id, hw_bytes, d->cfg.hw_id_len);
     }
     d->cfg.max_attempts = (uint8_t)attempts;
     e = ota_boot_provision(&d->dev, &d->cfg, &diag);
@@ -185,11 +187,11 @@ int sim_cmd_create(int argc, char **argv)
     if (enc ? ota_key_save_private(enc, enc_store) != OTA_OK
             : (remove(enc_store) != 0 && errno != ENOENT)) {
         fprintf(stderr, "ota-sim create: %s: cannot write the device key\n", enc_store);
-        rc = SIM_EXIT_FILE;
+        rc = OTA_EXIT_FILE;
         goto out;
     }
     rc = sim_device_save(d);
-    if (rc == SIM_EXIT_OK) {
+    if (rc == OTA_EXIT_OK) {
         uint8_t kh[OTA_SHA256_LEN];
         char hex[2 * OTA_SHA256_LEN + 1];
         ota_sha256(d->dev.crypto, d->cfg.key.spki, sizeof d->cfg.key.spki, kh);

@@ -27,7 +27,7 @@ static void help(FILE *f)
                "Options:\n"
                "  --permanent     mark the image confirmed at once (no trial; factory use)\n"
                SIM_CUT_HELP "\n");
-    fputs(sim_exit_codes_help, f);
+    ota_exit_codes_print(f, OTA_PROG_SIM);
 }
 
 /*
@@ -83,26 +83,26 @@ int sim_cmd_install(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         int k = sim_cut_option(&cut, c, optarg, "install");
         if (k < 0)
-            return SIM_EXIT_USAGE;
+            return OTA_EXIT_USAGE;
         if (k > 0)
             continue;
         switch (c) {
         case 'p': permanent = 1; break;
-        case 'h': help(stdout); return SIM_EXIT_OK;
+        case 'h': help(stdout); return OTA_EXIT_OK;
         default:
             fprintf(stderr, "ota-sim install: see 'ota-sim install --help'\n");
-            return SIM_EXIT_USAGE;
+            return OTA_EXIT_USAGE;
         }
     }
     if (optind != argc - 2) {
         fprintf(stderr, "ota-sim install: expected FLASH and IMAGE arguments\n");
-        return SIM_EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     }
     if (sim_cut_check(&cut, "install"))
-        return SIM_EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     if (ota_file_read(argv[optind + 1], &img, &len) != OTA_OK) {
         fprintf(stderr, "ota-sim install: %s: cannot read the image file\n", argv[optind + 1]);
-        return SIM_EXIT_FILE;
+        return OTA_EXIT_FILE;
     }
     rc = sim_device_new(&d, argv[optind]);
     if (rc) {
@@ -111,7 +111,7 @@ int sim_cmd_install(int argc, char **argv)
     }
     if (len > 0xffffffffu) {
         fprintf(stderr, "ota-sim install: %s: image too large\n", argv[optind + 1]);
-        rc = SIM_EXIT_FAIL;
+        rc = OTA_EXIT_ERROR;
         goto out;
     }
     memset(&diag, 0, sizeof diag);
@@ -125,7 +125,7 @@ int sim_cmd_install(int argc, char **argv)
         char what[600];
         snprintf(what, sizeof what, "%s refused", argv[optind + 1]);
         sim_print_err("install", what, e, &diag);
-        rc = SIM_EXIT_FAIL;
+        rc = OTA_EXIT_ERROR;
         goto out;
     }
     sim_cut_arm(d, &cut);
@@ -143,19 +143,19 @@ int sim_cmd_install(int argc, char **argv)
     fired = sim_cut_finish(d, &cut, "install");
     if (fired || e == OTA_ERR_POWER_LOSS) {
         fprintf(stderr, "ota-sim install: install interrupted by the power cut\n");
-        rc = SIM_EXIT_FAIL;
+        rc = OTA_EXIT_ERROR;
     } else if (e) {
         char what[600];
         snprintf(what, sizeof what, "%s refused", argv[optind + 1]);
         sim_print_err("install", what, e, &diag);
-        rc = SIM_EXIT_FAIL;
+        rc = ota_exit_code(e); /* 5..14 for an image refused, as `ota verify` */
     } else {
         ota_image_version_str(&info.hdr.version, ver, sizeof ver);
         printf("installed %s into slot %s: version %s, security counter %u, %u bytes; %s\n",
                argv[optind + 1], sim_slot_name(ins.slot), ver, info.security_counter,
                info.total_size,
                permanent ? "confirmed (permanent)" : "pending: the next boot runs it on trial");
-        rc = SIM_EXIT_OK;
+        rc = OTA_EXIT_OK;
     }
     /* the flash changed either way (slot written): keep it */
     rc = sim_device_save_rc(d, rc);

@@ -50,7 +50,7 @@ static void help(FILE *f)
             "                        with 'ota-sim status'; the next run boots from there)\n\n"
             "Firmware behaviour (marker \"" MARKER "<word>\" in the payload's first\n"
             "4 KiB): healthy (default), crash-at-boot, hang, fail-selftest.\n\n");
-    fputs(sim_exit_codes_help, f);
+    ota_exit_codes_print(f, OTA_PROG_SIM);
 }
 
 /* What the firmware in `slot` will do, from its payload. */
@@ -125,7 +125,8 @@ int sim_cmd_run(int argc, char **argv)
     const char *config = NULL, *flash;
     char err[512], ver[32];
     char *overrides[32];
-    int n_over = 0, c, rc = SIM_EXIT_OK, i, exit_idle = 0, exit_on_cut = 0;
+    int n_over = 0, c, rc = OTA_EXIT_OK, i, exit_idle = 0, exit_on_cut = 0;
+    unsigned replaced = 0;
     double watchdog = 1.0;
     unsigned long max_boots = 0, boots = 0;
     unsigned long n_updates = 0, n_trial_failed = 0, n_cuts = 0, n_crash = 0, n_hang = 0;
@@ -140,7 +141,7 @@ int sim_cmd_run(int argc, char **argv)
         case 'a':
             if (n_over == 32) {
                 fprintf(stderr, "ota-sim run: too many --agent overrides\n");
-                return SIM_EXIT_USAGE;
+                return OTA_EXIT_USAGE;
             }
             overrides[n_over++] = optarg;
             break;
@@ -155,43 +156,43 @@ int sim_cmd_run(int argc, char **argv)
                 cut_mode = OTA_SIM_CUT_BEFORE;
             else {
                 fprintf(stderr, "ota-sim run: --cut-mode must be before or torn\n");
-                return SIM_EXIT_USAGE;
+                return OTA_EXIT_USAGE;
             }
             break;
         case 's': cut_seed = strtoull(optarg, NULL, 10); break;
         case 'x': exit_on_cut = 1; break;
-        case 'h': help(stdout); return SIM_EXIT_OK;
+        case 'h': help(stdout); return OTA_EXIT_OK;
         default:
             fprintf(stderr, "ota-sim run: see 'ota-sim run --help'\n");
-            return SIM_EXIT_USAGE;
+            return OTA_EXIT_USAGE;
         }
     }
     if (optind != argc - 1 || !config) {
         fprintf(stderr, "ota-sim run: expected FLASH and --agent-config FILE\n");
-        return SIM_EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     }
     flash = argv[optind];
     agent_config_defaults(&cfg);
     if (agent_config_load_file(&cfg, config, err, sizeof err) ||
         agent_config_set(&cfg, "flash", flash, err, sizeof err)) {
         fprintf(stderr, "ota-sim run: %s\n", err);
-        return SIM_EXIT_USAGE;
+        return OTA_EXIT_CONFIG;
     }
     for (i = 0; i < n_over; i++) {
         char *eq = strchr(overrides[i], '=');
         if (!eq) {
             fprintf(stderr, "ota-sim run: --agent expects KEY=VALUE, got '%s'\n", overrides[i]);
-            return SIM_EXIT_USAGE;
+            return OTA_EXIT_USAGE;
         }
         *eq = 0;
-        if (agent_config_set(&cfg, overrides[i], eq + 1, err, sizeof err)) {
+        if (agent_config_override(&cfg, overrides[i], eq + 1, &replaced, err, sizeof err)) {
             fprintf(stderr, "ota-sim run: %s\n", err);
-            return SIM_EXIT_USAGE;
+            return OTA_EXIT_CONFIG;
         }
     }
     if (agent_config_finish(&cfg, err, sizeof err)) {
         fprintf(stderr, "ota-sim run: %s\n", err);
-        return SIM_EXIT_USAGE;
+        return OTA_EXIT_CONFIG;
     }
     agent_log_setup(cfg.device_id, cfg.log_level);
 
@@ -216,7 +217,7 @@ int sim_cmd_run(int argc, char **argv)
 
         if (max_boots && boots >= max_boots) {
             LOG_E("stopping: %lu boots without settling (--max-boots)", boots);
-            rc = SIM_EXIT_FAIL;
+            rc = OTA_EXIT_ERROR;
             break;
         }
         boots++;
@@ -235,7 +236,7 @@ int sim_cmd_run(int argc, char **argv)
             LOG_E("boot #%u: RECOVERY, nothing verifiable to run: %s", d->sim.boot_count,
                   ota_strerror(res.reason));
             sim_device_save(d);
-            rc = SIM_EXIT_RECOVERY;
+            rc = OTA_EXIT_SIM_RECOVERY;
             break;
         }
         sim_device_save(d);
@@ -259,7 +260,7 @@ int sim_cmd_run(int argc, char **argv)
 
         sb = agent_sim_start(&a, &cfg, &d->sim, flash, res.slot, boots);
         if (!sb) {
-            rc = SIM_EXIT_FAIL;
+            rc = OTA_EXIT_ERROR;
             break;
         }
         stc.b = b;

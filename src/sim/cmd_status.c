@@ -23,7 +23,7 @@ static void help(FILE *f)
                "not), the running slot, and wear (erases per region). Changes nothing.\n\n"
                "Options:\n"
                "  --json   one JSON object (stable keys; see docs/boot.md)\n\n");
-    fputs(sim_exit_codes_help, f);
+    ota_exit_codes_print(f, OTA_PROG_SIM);
 }
 
 struct region_wear {
@@ -68,15 +68,15 @@ int sim_cmd_status(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json = 1; break;
-        case 'h': help(stdout); return SIM_EXIT_OK;
+        case 'h': help(stdout); return OTA_EXIT_OK;
         default:
             fprintf(stderr, "ota-sim status: see 'ota-sim status --help'\n");
-            return SIM_EXIT_USAGE;
+            return OTA_EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
         fprintf(stderr, "ota-sim status: expected exactly one FLASH argument\n");
-        return SIM_EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     }
     rc = sim_device_new(&d, argv[optind]);
     if (rc)
@@ -86,7 +86,7 @@ int sim_cmd_status(int argc, char **argv)
         ota_err e = ota_boot_config_read(&d->sim.flash, &d->cfg, &cd);
         sim_print_err("status", "bootloader config block", e, &cd);
         sim_device_free(d);
-        return SIM_EXIT_FAIL;
+        return OTA_EXIT_ERROR;
     }
     stage0 = ota_boot_stage0(&d->dev, NULL);
     ste = ota_boot_state_read(&d->sim.flash, &d->cfg.layout, &st, &si);
@@ -235,5 +235,5 @@ int sim_cmd_status(int argc, char **argv)
                (unsigned long long)d->sim.stats.erases);
     }
     sim_device_free(d);
-    return SIM_EXIT_OK;
+    return OTA_EXIT_OK;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ota/version.h"
 #include "sim_cli.h"
 
 struct command {
@@ -24,7 +25,8 @@ static void usage(FILE *f)
 {
     size_t i;
     fprintf(f, "Usage: ota-sim <command> FLASH [options] [args]\n"
-               "       ota-sim <command> --help\n\n"
+               "       ota-sim <command> --help\n"
+               "       ota-sim --version\n\n"
                "Simulate a device with A/B slots on NOR flash: install, boot, confirm, and\n"
                "inspect it. FLASH is the device's flash file (made by 'ota-sim create').\n\n"
                "Commands:\n");
@@ -36,7 +38,7 @@ static void usage(FILE *f)
                "  ota-sim create dev.flash --key pub.pem\n"
                "  ota-sim install dev.flash v1.img && ota-sim boot dev.flash\n"
                "  ota-sim confirm dev.flash && ota-sim status dev.flash --json\n\n");
-    fputs(sim_exit_codes_help, f);
+    ota_exit_codes_print(f, OTA_PROG_SIM);
     fprintf(f, "\nEnvironment: OTA_SIM_CRYPTO=openssl|mbedtls selects the crypto backend.\n"
                "Documentation: docs/boot.md\n");
 }
@@ -46,7 +48,7 @@ int main(int argc, char **argv)
     size_t i;
     if (argc < 2) {
         usage(stderr);
-        return SIM_EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     }
     if (sim_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
         if (argc > 2 && strcmp(argv[1], "help") == 0)
@@ -56,11 +58,15 @@ int main(int argc, char **argv)
                     return COMMANDS[i].run(2, sub);
                 }
         usage(stdout);
-        return SIM_EXIT_OK;
+        return OTA_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("ota-sim %s\n", OTA_VERSION);
+        return OTA_EXIT_OK;
     }
     for (i = 0; i < N_COMMANDS; i++)
         if (strcmp(argv[1], COMMANDS[i].name) == 0)
             return COMMANDS[i].run(argc - 1, argv + 1);
     fprintf(stderr, "ota-sim: unknown command '%s' (see 'ota-sim --help')\n", argv[1]);
-    return SIM_EXIT_USAGE;
+    return OTA_EXIT_USAGE;
 }

@@ -10,14 +10,8 @@
 #include "ota/boot.h"
 #include "ota/sim.h"
 
-/* Exit codes (documented in `ota-sim --help` and docs/boot.md). */
-#define SIM_EXIT_OK 0       /* success */
-#define SIM_EXIT_FAIL 1     /* the operation was refused or failed; reason on stderr */
-#define SIM_EXIT_USAGE 2    /* bad command line */
-#define SIM_EXIT_RECOVERY 3 /* boot: nothing verifiable to run, device in recovery */
-#define SIM_EXIT_FILE 4     /* a file (flash, key, image) cannot be read or written */
-
-extern const char sim_exit_codes_help[];
+/* Exit codes: the shared table (OTA_EXIT_*, docs/exit-codes.md). */
+#include "exit_codes.h"
 
 #define SIM_COMMAND(name, summary) int sim_cmd_##name(int argc, char **argv);
 #include "commands.h"
@@ -57,7 +51,7 @@ const struct ota_crypto_enc *sim_device_enc_crypto(const struct sim_device *d);
  * image, readable only by the update engine. sim_enc_key_path() writes the
  * path (0, or -1 when too long); sim_device_enc_key() loads the key into
  * *out and returns 1, returns 0 when the device has none, or prints why and
- * returns -SIM_EXIT_FILE.
+ * returns -OTA_EXIT_FILE.
  */
 int sim_enc_key_path(const char *flash_path, char *out, size_t cap);
 struct ota_enc_privkey;
@@ -80,7 +74,7 @@ void sim_cut_init(struct sim_cut_opts *o);
 /* Handles option codes 'C', 'T', 'S'. Returns 1 if handled, 0 if not a cut
  * option, -1 on a bad value (message printed). */
 int sim_cut_option(struct sim_cut_opts *o, int c, const char *arg, const char *cmd);
-/* After option parsing: SIM_EXIT_USAGE when --torn/--seed come without
+/* After option parsing: OTA_EXIT_USAGE when --torn/--seed come without
  * --power-cut, else 0. */
 int sim_cut_check(const struct sim_cut_opts *o, const char *cmd);
 void sim_cut_arm(struct sim_device *d, const struct sim_cut_opts *o);

@@ -68,7 +68,7 @@ static int exit_code(ota_err e)
     case OTA_ERR_DELTA_RESULT_MISMATCH:
         return OTA_EXIT_HASH;
     default:
-        return tool_exit_code(e);
+        return ota_exit_code(e);
     }
 }
 

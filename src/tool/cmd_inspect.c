@@ -116,8 +116,8 @@ static void walk(const uint8_t *d, size_t n, uint64_t off, uint16_t magic, json_
         if (type == OTA_TLV_SEC_CNT && len == 4)
             json_object_set_new(t, "security_counter", json_integer(ota_le_get32(d + pos + 4)));
         if (type == OTA_TLV_HW_ID && len > 0 && len <= OTA_HW_ID_MAX) {
-            char id[2 * OTA_HW_ID_MAX + 3];
-            tool_format_hw_id(d + pos + 4, len, id, sizeof(id));
+            char id[OTA_HW_ID_TEXT_MAX];
+            ota_hw_id_format(d + pos + 4, len, id);
             json_object_set_new(t, "hw_id", json_string(id));
         }
         pos += 4u + len;
@@ -317,8 +317,8 @@ static void add_metadata(json_t *root, const struct inspection *in)
     if (info->has_security_counter)
         json_object_set_new(root, "security_counter", json_integer(info->security_counter));
     if (info->hw_id_len) {
-        char id[2 * OTA_HW_ID_MAX + 3];
-        tool_format_hw_id(info->hw_id, info->hw_id_len, id, sizeof(id));
+        char id[OTA_HW_ID_TEXT_MAX];
+        ota_hw_id_format(info->hw_id, info->hw_id_len, id);
         json_object_set_new(root, "hw_id", json_string(id));
     }
 }
@@ -546,7 +546,7 @@ int ota_cmd_inspect(int argc, char **argv)
     ret = OTA_EXIT_OK;
     if (in.rc != OTA_OK) {
         tool_error_diag("inspect", in.path, in.rc, &in.diag);
-        ret = tool_exit_code(in.rc);
+        ret = ota_exit_code(in.rc);
     }
     json_decref(root);
     free(d);

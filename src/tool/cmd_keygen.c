@@ -83,20 +83,20 @@ int ota_cmd_keygen(int argc, char **argv)
     rc = ota_key_generate(&key);
     if (rc != OTA_OK) {
         tool_error("keygen", "key generation failed: %s", ota_strerror(rc));
-        return tool_exit_code(rc);
+        return ota_exit_code(rc);
     }
     rc = ota_key_save_private(key, out);
     if (rc != OTA_OK) {
         tool_error("keygen", "%s: cannot write: %s", out, strerror(errno));
         ota_key_free(key);
-        return tool_exit_code(rc);
+        return ota_exit_code(rc);
     }
     if (pub) {
         rc = ota_key_save_public(key, pub);
         if (rc != OTA_OK) {
             tool_error("keygen", "%s: cannot write: %s", pub, strerror(errno));
             ota_key_free(key);
-            return tool_exit_code(rc);
+            return ota_exit_code(rc);
         }
     }
     {

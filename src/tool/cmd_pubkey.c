@@ -112,7 +112,7 @@ int ota_cmd_pubkey(int argc, char **argv)
     rc = ota_key_load(path, &key, err, sizeof(err));
     if (rc != OTA_OK) {
         tool_error("pubkey", "%s", err);
-        return tool_exit_code(rc);
+        return ota_exit_code(rc);
     }
     rc = ota_key_pubkey(key, &pub);
     ota_key_free(key);
@@ -120,7 +120,7 @@ int ota_cmd_pubkey(int argc, char **argv)
         rc = ota_sha256(ota_crypto_openssl(), pub.spki, sizeof(pub.spki), hash);
     if (rc != OTA_OK) {
         tool_error("pubkey", "%s: %s", path, ota_strerror(rc));
-        return tool_exit_code(rc);
+        return ota_exit_code(rc);
     }
     if (out) {
         f = fopen(out, "wb");

@@ -175,10 +175,9 @@ static int parse_option(int c, struct sign_args *a, char **argv)
     case 'v': a->version = optarg; break;
     case 's': a->sec = optarg; break;
     case OPT_HW_ID:
-        a->hw_len = tool_parse_hw_id(optarg, a->hw_id);
+        a->hw_len = ota_hw_id_parse(optarg, a->hw_id);
         if (a->hw_len <= 0)
-            return bad_value("--hw-id", optarg,
-                             "1..32 bytes of text, or 0x followed by hex bytes");
+            return bad_value("--hw-id", optarg, OTA_HW_ID_RULE);
         break;
     case OPT_PUBKEY_FORMAT:
         if (!strcmp(optarg, "full"))
@@ -284,7 +283,7 @@ static int load_signing_key(const char *path, ota_key **key)
     ota_err rc = ota_key_load(path, key, err, sizeof(err));
     if (rc != OTA_OK) {
         tool_error("sign", "%s", err);
-        return tool_exit_code(rc);
+        return ota_exit_code(rc);
     }
     if (!ota_key_has_private(*key)) {
         tool_error("sign", "%s: is a public key; signing needs the private key", path);
@@ -337,7 +336,7 @@ static int sign_payload(struct sign_args *a, ota_key *key)
     rc = ota_image_build(bp, payload, payload_len, &image, &image_len, err, sizeof(err));
     if (rc != OTA_OK) {
         tool_error("sign", "%s: %s", a->in, err);
-        ret = tool_exit_code(rc);
+        ret = ota_exit_code(rc);
     } else if ((ret = write_image(a, image, image_len)) == SIGN_GO) {
         if (!a->quiet) {
             char vs[32];

@@ -98,13 +98,13 @@ static ota_err open_encrypted(struct ota_reader *r, struct ota_reader *plain,
 /* The verdict as JSON: valid or not, why, and what the image carries. */
 static void print_json(const char *path, ota_err rc, const struct ota_diag *d,
                        const struct ota_image_info *info, const char *key_path,
-                       const char *backend)
+                       const char *backend, const char *want_hw_id)
 {
     json_t *o = json_object();
     char hex[2 * OTA_SHA256_LEN + 1], vs[32], *s;
     json_object_set_new(o, "file", json_string(path));
     json_object_set_new(o, "valid", json_boolean(rc == OTA_OK));
-    json_object_set_new(o, "exit_code", json_integer(tool_exit_code(rc)));
+    json_object_set_new(o, "exit_code", json_integer(ota_exit_code(rc)));
     json_object_set_new(o, "backend", json_string(backend));
     if (rc != OTA_OK) {
         json_object_set_new(o, "error", json_string(ota_errname(rc)));
@@ -124,10 +124,12 @@ static void print_json(const char *path, ota_err rc, const struct ota_diag *d,
     if (info->has_security_counter)
         json_object_set_new(o, "security_counter", json_integer(info->security_counter));
     if (info->hw_id_len) {
-        char id[2 * OTA_HW_ID_MAX + 3];
-        tool_format_hw_id(info->hw_id, info->hw_id_len, id, sizeof(id));
+        char id[OTA_HW_ID_TEXT_MAX];
+        ota_hw_id_format(info->hw_id, info->hw_id_len, id);
         json_object_set_new(o, "hw_id", json_string(id));
     }
+    if (want_hw_id)
+        json_object_set_new(o, "expected_hw_id", json_string(want_hw_id));
     if (info->has_hash) {
         ota_hex_encode(info->hash, OTA_SHA256_LEN, hex);
         json_object_set_new(o, "sha256", json_string(hex));
@@ -193,10 +195,10 @@ int ota_cmd_verify(int argc, char **argv)
             key_paths[n_keys++] = optarg;
             break;
         case OPT_HW_ID:
-            hw_len = tool_parse_hw_id(optarg, hw_id);
+            hw_len = ota_hw_id_parse(optarg, hw_id);
             if (hw_len <= 0) {
-                tool_error("verify", "invalid --hw-id '%s': expected 1..32 bytes of text, "
-                                     "or 0x followed by hex bytes", optarg);
+                tool_error("verify", "invalid value '%s' for --hw-id: expected %s", optarg,
+                           OTA_HW_ID_RULE);
                 return OTA_EXIT_USAGE;
             }
             break;
@@ -254,7 +256,7 @@ int ota_cmd_verify(int argc, char **argv)
         }
         if (rc != OTA_OK) {
             tool_error("verify", "%s", err);
-            return tool_exit_code(rc);
+            return ota_exit_code(rc);
         }
     }
     vp.keys = keys;
@@ -302,10 +304,22 @@ int ota_cmd_verify(int argc, char **argv)
     ota_enc_key_wipe(&ek);
     free(vp.buf);
     close(fd);
-    if (as_json)
+    if (as_json) {
+        char want[OTA_HW_ID_TEXT_MAX];
         print_json(path, rc, &diag, &info,
                    rc == OTA_OK && info.key_index >= 0 ? key_paths[info.key_index] : "",
-                   vp.crypto->name);
+                   vp.crypto->name, hw_len > 0 ? ota_hw_id_format(hw_id, (size_t)hw_len, want)
+                                               : NULL);
+    }
+    if (rc == OTA_ERR_IMAGE_HW_MISMATCH) {
+        char want[OTA_HW_ID_TEXT_MAX], got[OTA_HW_ID_TEXT_MAX];
+        tool_error("verify", "%s: %s (%s): the image is for hardware id %s; --hw-id asked for %s",
+                   path, ota_strerror(rc), ota_errname(rc),
+                   info.hw_id_len ? ota_hw_id_format(info.hw_id, info.hw_id_len, got)
+                                  : "(none: the image carries no hardware id)",
+                   ota_hw_id_format(hw_id, (size_t)hw_len, want));
+        return ota_exit_code(rc);
+    }
     if (rc != OTA_OK) {
         tool_error_diag("verify", path, rc, &diag);
         if (rc == OTA_ERR_IMAGE_ENC_NO_KEY)
@@ -317,7 +331,7 @@ int ota_cmd_verify(int argc, char **argv)
             fprintf(stderr, "ota verify: %s: the image names key hash %s; compare with "
                             "'ota pubkey KEY --format hash'\n", path, hex);
         }
-        return tool_exit_code(rc);
+        return ota_exit_code(rc);
     }
     ret = OTA_EXIT_OK;
     if (!quiet && !as_json) {
@@ -327,8 +341,8 @@ int ota_cmd_verify(int argc, char **argv)
         if (info.has_security_counter)
             printf(", security counter %lu", (unsigned long)info.security_counter);
         if (info.hw_id_len) {
-            char id[2 * OTA_HW_ID_MAX + 3];
-            tool_format_hw_id(info.hw_id, info.hw_id_len, id, sizeof(id));
+            char id[OTA_HW_ID_TEXT_MAX];
+            ota_hw_id_format(info.hw_id, info.hw_id_len, id);
             printf(", hw id %s", id);
         }
         printf(", signed by %s (%s backend), sha256 %s%s\n", key_paths[info.key_index],

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ota/version.h"
 #include "tool.h"
 
 #ifndef OTA_VERSION_STRING
@@ -42,7 +43,7 @@ static void usage(FILE *f)
                "  ota sign --key key.pem --version 1.2.3+4 app.bin app.signed.bin\n"
                "  ota verify --key key.pem app.signed.bin\n"
                "  ota inspect --json app.signed.bin\n\n");
-    fputs(ota_exit_codes_help, f);
+    ota_exit_codes_print(f, OTA_PROG_OTA);
     fprintf(f, "\nDocumentation: docs/tool.md, image format: docs/image-format.md\n");
 }
 
@@ -66,7 +67,7 @@ int main(int argc, char **argv)
         return OTA_EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-        printf("ota %s\n", OTA_VERSION_STRING);
+        printf("ota %s\n", OTA_VERSION);
         return OTA_EXIT_OK;
     }
     for (i = 0; i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++)

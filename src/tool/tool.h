@@ -15,35 +15,22 @@
 
 #include "exit_codes.h" /* enum ota_exit: shared by every program */
 
-/* The text block `ota --help` prints for the exit codes. */
-extern const char ota_exit_codes_help[];
-
 /* Command entry points (one file per command: cmd_<name>.c). */
 #define OTA_COMMAND(name, summary) int ota_cmd_##name(int argc, char **argv);
 #include "commands.h"
 #undef OTA_COMMAND
 
-/* Map an ota_err to the exit code above. */
-int tool_exit_code(ota_err e);
-
 /* "ota <cmd>: <message>\n" on stderr. */
 void tool_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Print a diag-rich failure: "ota <cmd>: <file>: <strerror> (<ERRNAME>): <field> at offset
- * 0x.. (expected .., found ..)". */
+/* Print a diag-rich failure: "ota <cmd>: <file>: " and ota_err_diag_str()'s
+ * "<strerror> (<ERRNAME>): <field> at offset N: expected .., found ..". */
 void tool_error_diag(const char *cmd, const char *file, ota_err e,
                      const struct ota_diag *d);
 
 /* Parse an unsigned number (decimal, 0x hex, optional K/M suffix when
  * allow_suffix) into *out, refusing overflow past max. 0 on success. */
 int tool_parse_u32(const char *s, uint32_t max, int allow_suffix, uint32_t *out);
-
-/* Parse a hardware id: "0x" + hex digits gives raw bytes, anything else its
- * UTF-8 bytes (imgtool --custom-tlv convention). Returns length or -1. */
-int tool_parse_hw_id(const char *s, uint8_t out[OTA_HW_ID_MAX]);
-
-/* Format a hardware id for humans: printable ASCII as is, else 0x + hex. */
-void tool_format_hw_id(const uint8_t *id, size_t len, char *out, size_t outlen);
 
 /* Does argv[i] ask for help? */
 int tool_is_help(const char *arg);

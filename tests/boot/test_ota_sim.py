@@ -68,7 +68,7 @@ def test_walkthrough(tmp_path, images):
     assert not slot(st, "A")["valid"] and slot(st, "A")["version"] is None
 
     # nothing installed: recovery, exit 3, with the reason
-    p = run(SIM, "boot", flash, expect=3)
+    p = run(SIM, "boot", flash, expect=40)  # OTA_EXIT_SIM_RECOVERY
     assert "recovery" in p.stdout and "no valid slot" in p.stdout
 
     # --- install -> trial -> confirm (first image, into A) ---
@@ -119,9 +119,11 @@ def test_walkthrough(tmp_path, images):
     assert "counter 2" in p.stdout
 
     # --- refusals: nothing marked, device unchanged ---
-    for name, err in [("low", "OTA_ERR_IMAGE_ROLLBACK"), ("tampered", "OTA_ERR_IMAGE_HASH_MISMATCH"),
-                      ("foreign", "OTA_ERR_IMAGE_UNKNOWN_KEY")]:
-        p = run(SIM, "install", flash, images[name], expect=1)
+    # exit codes as `ota verify`'s (docs/exit-codes.md)
+    for name, err, code in [("low", "OTA_ERR_IMAGE_ROLLBACK", 12),
+                            ("tampered", "OTA_ERR_IMAGE_HASH_MISMATCH", 8),
+                            ("foreign", "OTA_ERR_IMAGE_UNKNOWN_KEY", 10)]:
+        p = run(SIM, "install", flash, images[name], expect=code)
         assert err in p.stderr and str(images[name]) in p.stderr
         st = status(flash)
         assert st["state"]["pending"] is None and st["state"]["confirmed"] == "B"
@@ -194,7 +196,7 @@ def test_cli_errors_and_help(tmp_path, images):
     run(SIM, "create", flash, expect=2)  # --key missing
     p = run(SIM, "create", flash, "--key", images["pub"], "--geometry", "nope", expect=2)
     assert "unknown geometry" in p.stderr
-    p = run(SIM, "create", flash, "--key", tmp_path / "missing.pem", expect=4)
+    p = run(SIM, "create", flash, "--key", tmp_path / "missing.pem", expect=3)
     assert "missing.pem" in p.stderr
     run(SIM, "create", flash, "--key", images["pub"])
     p = run(SIM, "create", flash, "--key", images["pub"], expect=1)
@@ -202,16 +204,51 @@ def test_cli_errors_and_help(tmp_path, images):
     run(SIM, "create", flash, "--key", images["pub"], "--force")
     p = run(SIM, "confirm", flash, expect=1)
     assert "boot the device first" in p.stderr
-    p = run(SIM, "status", tmp_path / "nope.flash", expect=4)
+    p = run(SIM, "status", tmp_path / "nope.flash", expect=3)
     assert "nope.flash" in p.stderr
     junk = tmp_path / "junk.flash"
     junk.write_bytes(b"x" * 4096)
-    p = run(SIM, "boot", junk, expect=4)
+    p = run(SIM, "boot", junk, expect=3)
     assert "not an ota-sim flash file" in p.stderr
-    p = run(SIM, "install", flash, tmp_path / "nope.img", expect=4)
+    p = run(SIM, "install", flash, tmp_path / "nope.img", expect=3)
     assert "nope.img" in p.stderr
     # hw id enforced
     other = tmp_path / "other.flash"
     run(SIM, "create", other, "--key", images["pub"], "--hw-id", "another-board")
-    p = run(SIM, "install", other, images["v1"], expect=1)
+    p = run(SIM, "install", other, images["v1"], expect=11)
     assert "OTA_ERR_IMAGE_HW_MISMATCH" in p.stderr
+
+
+def test_binary_hw_id_matches_ota_sign(tmp_path, images):
+    """`--hw-id 0x...` means the same bytes for ota-sim create as for ota sign
+    (it used to be taken as the text "0x0102ff" by ota-sim)."""
+    raw = tmp_path / "app.bin"
+    raw.write_bytes(os.urandom(5000))
+    img = tmp_path / "app.img"
+    run(OTA, "sign", "--key", images["key"], "--version", "1.0.0", "--security-counter", 1,
+        "--hw-id", "0x0102ff", raw, img)
+    flash = tmp_path / "dev.flash"
+    p = run(SIM, "create", flash, "--key", images["pub"], "--hw-id", "0x0102ff")
+    assert "hw id 0x0102ff" in p.stdout
+    run(SIM, "install", flash, img)
+    other = tmp_path / "other.flash"
+    run(SIM, "create", other, "--key", images["pub"], "--hw-id", "0x0102fe")
+    p = run(SIM, "install", other, img, expect=11)
+    # the one diag rendering of every program: field, offset, values in decimal and hex
+    assert "OTA_ERR_IMAGE_HW_MISMATCH" in p.stderr and "at offset 0 (0x0)" in p.stderr
+
+
+@pytest.mark.parametrize("bad", ["a b", "0xABCD", "x" * 33, "0x1"])
+def test_hw_id_forbidden_by_the_docs_is_refused(tmp_path, images, bad):
+    flash = tmp_path / "dev.flash"
+    p = run(SIM, "create", flash, "--key", images["pub"], "--hw-id", bad, expect=2)
+    assert "--hw-id" in p.stderr and "printable ASCII" in p.stderr
+    assert not flash.exists()
+
+
+def test_version_and_recovery_exit_code(tmp_path, images):
+    assert run(SIM, "--version").stdout.startswith("ota-sim ")
+    flash = tmp_path / "dev.flash"
+    run(SIM, "create", flash, "--key", images["pub"])
+    p = run(SIM, "boot", flash, expect=40)  # OTA_EXIT_SIM_RECOVERY, as in docs/exit-codes.md
+    assert "recovery:" in p.stdout

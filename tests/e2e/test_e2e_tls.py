@@ -109,9 +109,9 @@ def test_plain_http_needs_explicit_opt_in(env, work):
     d.write_conf(s.url, {"allow_http": "no"})
     p = subprocess.run([E.SIM, "run", d.flash, "--agent-config", d.conf],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
-    assert p.returncode == 2, p
+    assert p.returncode == 15, p  # OTA_EXIT_CONFIG (docs/exit-codes.md)
     assert "plain HTTP" in p.stderr and "https://" in p.stderr
     p = subprocess.run([E.AGENT, "--config", d.conf, "--flash", d.flash, "--once"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
-    assert p.returncode == 2 and "plain HTTP" in p.stderr
+    assert p.returncode == 15 and "plain HTTP" in p.stderr
     assert os.path.exists(d.flash)

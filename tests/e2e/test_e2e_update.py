@@ -95,8 +95,8 @@ def test_downgrade_refused_before_download(env):
 
 def test_standalone_agent_with_selftest_command(env):
     """ota-agent as its own process on a device that `ota-sim boot` started:
-    exit 10 asks for the reboot; after it, the configured self-test command
-    decides (exit 11: failed, not confirmed; exit 0: confirmed)."""
+    exit 20 asks for the reboot; after it, the configured self-test command
+    decides (exit 21: failed, not confirmed; exit 0: confirmed)."""
     s = env.start_server("--no-delta")
     v1 = env.image("1.0.0", 1)
     v2 = env.image("2.0.0", 2)
@@ -106,11 +106,11 @@ def test_standalone_agent_with_selftest_command(env):
     s.campaign(r2["id"], [{"percent": 100}])
     agent = [E.AGENT, "--config", d.conf, "--flash", d.flash, "--once"]
     p = E.run(agent + ["--selftest_cmd", "false"], check=False, timeout=60)
-    assert p.returncode == 10, p.stderr
+    assert p.returncode == 20, p.stderr  # OTA_EXIT_AGENT_REBOOT
     assert "installed 2.0.0+0: verified and pending" in p.stderr
     assert "trial" in E.run([E.SIM, "boot", d.flash]).stdout
     p = E.run(agent + ["--selftest_cmd", "false"], check=False, timeout=60)
-    assert p.returncode == 11, p.stderr
+    assert p.returncode == 21, p.stderr  # OTA_EXIT_AGENT_TRIAL_FAILED
     assert "self-test FAILED" in p.stderr
     assert d.confirmed_version() == "1.0.0+0"  # not confirmed
     assert "trial" in E.run([E.SIM, "boot", d.flash]).stdout  # next trial attempt

@@ -3,8 +3,10 @@ tests/tool/test_cli.py - drives the real `ota` binary the way users do and
 checks exit codes, outputs and error messages: help and version, keygen,
 pubkey formats (cross-checked with the openssl CLI and a C compiler), sign
 options, verify (good, tampered, truncated, wrong key, policy, missing file),
-inspect (text, JSON, damaged and padded images), and that the exit-code table
-printed by `ota --help` is the one documented in docs/tool.md.
+inspect (text, JSON, damaged and padded images), hardware ids (the rule of
+docs/api.md, both ids shown on a mismatch), --version from the project's
+version, and that the exit-code table printed by `ota --help` is the one
+documented in docs/exit-codes.md.
 """
 import hashlib
 import json
@@ -44,9 +46,10 @@ def test_help_and_version(ota):
     assert "unknown command 'frobnicate'" in p.stderr
 
 
-def test_exit_codes_documented(ota):
-    helptext = ota("--help", check=0).stdout
+def exit_code_rows(helptext):
+    """{code: meaning} from the "Exit codes:" block of a --help text."""
     block = helptext[helptext.index("Exit codes:"):]
+<<<<<<< HEAD
     block = block[:block.index("\n\n")]
     codes = {int(m.group(1)) for m in re.finditer(r"^\s+(\d+)\s", block, re.M)}
     assert codes == set(range(0, 15)) | {16}
@@ -54,6 +57,38 @@ def test_exit_codes_documented(ota):
     section = doc[doc.index("## Exit codes"):]
     documented = {int(m.group(1)) for m in re.finditer(r"^\|\s*(\d+)\s*\|", section, re.M)}
     assert documented == codes
+=======
+    block = block[:block.index("\n\n")] if "\n\n" in block else block
+    return {int(m.group(1)): m.group(2).strip()
+            for m in re.finditer(r"^\s+(\d+)\s+(.*)$", block, re.M)}
+
+
+def documented_exit_codes():
+    """{code: (meaning, programs)} from docs/exit-codes.md."""
+    doc = open(os.path.join(ROOT, "docs", "exit-codes.md")).read()
+    return {int(m.group(1)): (m.group(2).strip(), m.group(3).strip())
+            for m in re.finditer(r"^\|\s*(\d+)\s*\|\s*`OTA_EXIT_\w+`\s*\|([^|]*)\|([^|]*)\|",
+                                 doc, re.M)}
+
+
+def test_exit_codes_documented(ota):
+    rows = exit_code_rows(ota("--help", check=0).stdout)
+    assert set(rows) == set(range(0, 15)) | {16}
+    documented = documented_exit_codes()
+    for code, meaning in rows.items():
+        doc_meaning, programs = documented[code]
+        assert doc_meaning.startswith(meaning), (code, meaning, doc_meaning)
+        assert programs == "all" or "ota," in programs + ",", (code, programs)
+    # the tool's page links to the one table instead of repeating it
+    assert "exit-codes.md" in open(os.path.join(ROOT, "docs", "tool.md")).read()
+
+
+def test_version_is_the_project_version(ota):
+    cmake = open(os.path.join(ROOT, "CMakeLists.txt")).read()
+    version = re.search(r"project\(\s*ota\s+VERSION\s+([\d.]+)", cmake).group(1)
+    assert ota("--version", check=0).stdout == "ota %s\n" % version
+    assert ota("-V", check=0).stdout == "ota %s\n" % version
+>>>>>>> bf3e16a (CLIs: one exit-code table, --version, one diag rendering, one hardware-id rule, agent flags replace the file's values, dated agent logs)
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
@@ -236,6 +271,51 @@ def test_sign_stdin_stdout(ota_bin, keys, firmware, tmp_path):
     assert p.stdout[32:32 + len(data)] == data
     subprocess.run([ota_bin, "verify", "--key", keys / "a.pub.pem", "piped.img"], check=True,
                    cwd=tmp_path, capture_output=True)
+
+
+# ---------------------------------------------------------------- hardware ids
+
+# docs/api.md "Ids": 1..32 printable ASCII characters other than space, '"'
+# and '\', or 0x followed by 2..64 lowercase hex digits.
+FORBIDDEN_HW_IDS = ["a b", 'a"b', "a\\b", "x" * 33, "", "tab\there", "caf\u00e9",
+                    "0xABCD", "0x012", "0x", "0xzz", "0x" + "00" * 33]
+
+
+@pytest.mark.parametrize("bad", FORBIDDEN_HW_IDS)
+def test_hw_id_forbidden_by_the_docs_is_refused(ota, keys, firmware, tmp_path, bad):
+    p = ota("sign", "--key", keys / "a.pem", "--version", "1", "--hw-id", bad, firmware,
+            "out.img", check=2)
+    assert "--hw-id" in p.stderr and "printable ASCII" in p.stderr
+    assert not (tmp_path / "out.img").exists()
+    sign(ota, keys, firmware, "fw.img")
+    p = ota("verify", "--key", keys / "a.pub.pem", "--hw-id", bad, "fw.img", check=2)
+    assert "--hw-id" in p.stderr and "printable ASCII" in p.stderr
+
+
+@pytest.mark.parametrize("good", ["a", "x" * 32, "gw-2:rev.B_7", "0x00", "0x" + "ab" * 32])
+def test_hw_id_allowed_by_the_docs_round_trips(ota, keys, firmware, good):
+    sign(ota, keys, firmware, "fw.img", "--hw-id", good)
+    ota("verify", "--key", keys / "a.pub.pem", "--hw-id", good, "fw.img", check=0)
+    assert json.loads(ota("inspect", "--json", "fw.img", check=0).stdout)["hw_id"] == good
+
+
+def test_hw_id_mismatch_names_both_ids(ota, keys, firmware):
+    pub = keys / "a.pub.pem"
+    sign(ota, keys, firmware, "text.img", "--hw-id", "gw-2")
+    p = ota("verify", "--key", pub, "--hw-id", "gw-3", "text.img", check=11)
+    assert ("text.img: image hardware id mismatch (OTA_ERR_IMAGE_HW_MISMATCH): the image is "
+            "for hardware id gw-2; --hw-id asked for gw-3") in p.stderr
+    # the same length: lengths alone would not tell them apart
+    sign(ota, keys, firmware, "bin.img", "--hw-id", "0x0102ff")
+    p = ota("verify", "--key", pub, "--hw-id", "0x0102fe", "bin.img", check=11)
+    assert "hardware id 0x0102ff; --hw-id asked for 0x0102fe" in p.stderr
+    sign(ota, keys, firmware, "none.img")
+    p = ota("verify", "--key", pub, "--hw-id", "gw-3", "none.img", check=11)
+    assert "carries no hardware id" in p.stderr and "gw-3" in p.stderr
+    j = json.loads(ota("verify", "--json", "--key", pub, "--hw-id", "gw-3", "text.img",
+                       check=11).stdout)
+    assert j["hw_id"] == "gw-2" and j["expected_hw_id"] == "gw-3"
+    assert j["error"] == "OTA_ERR_IMAGE_HW_MISMATCH"
 
 
 def test_sign_errors(ota, keys, firmware, tmp_path):

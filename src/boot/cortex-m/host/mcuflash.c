@@ -14,7 +14,7 @@
  *
  * All flash writes go through the portable core over the simulator's NOR
  * model (ota_sim), so the file holds exactly what a device would write.
- * Exit codes: 0 ok, 1 refused, 2 bad command line, 4 file error.
+ * Exit codes: the shared table (src/host/exit_codes.h, docs/exit-codes.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +24,9 @@
 #include "ota/boot.h"
 #include "ota/host.h"
 #include "ota/sim.h"
+#include "ota/version.h"
 
-#define EXIT_REFUSED 1
-#define EXIT_USAGE 2
-#define EXIT_FILE 4
+#include "exit_codes.h"
 
 static const char *prog = "ota-mcu-flash";
 
@@ -40,9 +39,12 @@ static void usage(FILE *f)
             "       ota-mcu-flash status FLASH\n\n"
             "Builds and inspects the flash file of ota's Cortex-M port on QEMU mps2-an385\n"
             "(a %u-byte file backing the board's PSRAM at 0x%08x: %u x %u-byte sectors of\n"
-            "flash, then unused). Exit codes: 0 ok, 1 refused, 2 usage, 4 file error.\n",
+            "flash, then unused).\n\n"
+            "  -h, --help      this help\n"
+            "  -V, --version   print the version\n\n",
             (unsigned)BOARD_PSRAM_SIZE, (unsigned)BOARD_FLASH_BASE,
             (unsigned)BOARD_FLASH_SECTORS, (unsigned)BOARD_FLASH_SECTOR);
+    ota_exit_codes_print(f, OTA_PROG_MCU_FLASH);
 }
 
 struct device {
@@ -57,7 +59,7 @@ static int device_init(struct device *d)
     memset(d, 0, sizeof *d);
     if (ota_sim_init(&d->sim, 1, BOARD_FLASH_PROG, BOARD_FLASH_SECTOR, BOARD_FLASH_SECTORS)) {
         fprintf(stderr, "%s: out of memory\n", prog);
-        return EXIT_FILE;
+        return OTA_EXIT_FILE;
     }
     ota_sim_protect(&d->sim, BOARD_FLASH_SECTORS - 1, 1); /* OTP */
     d->dev.flash = &d->sim.flash;
@@ -76,12 +78,12 @@ static int device_load(struct device *d, const char *path)
         return rc;
     if (ota_file_read(path, &d->file, &len) != OTA_OK) {
         fprintf(stderr, "%s: %s: cannot read the flash file\n", prog, path);
-        return EXIT_FILE;
+        return OTA_EXIT_FILE;
     }
     if (len != BOARD_PSRAM_SIZE) {
         fprintf(stderr, "%s: %s: %zu bytes, expected %u (not a flash file of this board)\n",
                 prog, path, len, (unsigned)BOARD_PSRAM_SIZE);
-        return EXIT_FILE;
+        return OTA_EXIT_FILE;
     }
     memcpy(d->sim.mem, d->file, BOARD_FLASH_SIZE);
     return 0;
@@ -91,12 +93,12 @@ static int device_save(struct device *d, const char *path)
 {
     if (d->sim.violations) {
         fprintf(stderr, "%s: NOR rule broken: %s (not saved)\n", prog, d->sim.violation);
-        return EXIT_REFUSED;
+        return OTA_EXIT_ERROR;
     }
     memcpy(d->file, d->sim.mem, BOARD_FLASH_SIZE);
     if (ota_file_write_atomic(path, d->file, BOARD_PSRAM_SIZE) != OTA_OK) {
         fprintf(stderr, "%s: %s: cannot write the flash file\n", prog, path);
-        return EXIT_FILE;
+        return OTA_EXIT_FILE;
     }
     return 0;
 }
@@ -109,16 +111,9 @@ static void device_free(struct device *d)
 
 static int fail(const char *what, ota_err e, const struct ota_diag *dg)
 {
-    fprintf(stderr, "%s: %s: %s (%s)", prog, what, ota_strerror(e), ota_errname(e));
-    if (dg && dg->field) {
-        fprintf(stderr, " [%s at offset 0x%x", dg->field, (unsigned)dg->offset);
-        if (dg->has_values)
-            fprintf(stderr, ", expected 0x%x, found 0x%x", (unsigned)dg->expected,
-                    (unsigned)dg->found);
-        fputc(']', stderr);
-    }
-    fputc('\n', stderr);
-    return EXIT_REFUSED;
+    char line[OTA_DIAG_STR_MAX + 128];
+    fprintf(stderr, "%s: %s: %s\n", prog, what, ota_err_diag_str(e, dg, line, sizeof line));
+    return OTA_EXIT_ERROR;
 }
 
 /* The layout the core computes must be the one the port is linked for. */
@@ -134,7 +129,7 @@ static int board_layout(const struct ota_flash *f, struct ota_boot_layout *l)
                         "OTP 0x%x) differs from board.h\n", prog, (unsigned)l->boot_size,
                 (unsigned)l->slot_off[0], (unsigned)l->slot_off[1], (unsigned)l->slot_size,
                 (unsigned)l->state_off, (unsigned)l->otp_off);
-        return EXIT_REFUSED;
+        return OTA_EXIT_ERROR;
     }
     return 0;
 }
@@ -163,7 +158,8 @@ static int cmd_create(int argc, char **argv)
     size_t boot_len = 0;
     ota_key *key = NULL;
     char err[512];
-    int i, rc;
+    uint8_t hw_bytes[OTA_HW_ID_MAX];
+    int i, rc, hw_len = 0;
     ota_err e;
 
     for (i = 0; i < argc; i++) {
@@ -175,25 +171,26 @@ static int cmd_create(int argc, char **argv)
         else if (!strcmp(a, "--attempts") && v) {
             if (parse_u32(argv[++i], 255, &attempts) || attempts == 0) {
                 fprintf(stderr, "%s create: --attempts must be 1..255\n", prog);
-                return EXIT_USAGE;
+                return OTA_EXIT_USAGE;
             }
         } else if (a[0] != '-' && !path) path = a;
         else {
             fprintf(stderr, "%s create: unexpected argument '%s'\n", prog, a);
-            return EXIT_USAGE;
+            return OTA_EXIT_USAGE;
         }
     }
     if (!path || !boot_path || !key_path) {
         usage(stderr);
-        return EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     }
-    if (hw_id && (strlen(hw_id) == 0 || strlen(hw_id) > OTA_HW_ID_MAX)) {
-        fprintf(stderr, "%s create: --hw-id must be 1..%u bytes\n", prog, (unsigned)OTA_HW_ID_MAX);
-        return EXIT_USAGE;
+    if (hw_id && (hw_len = ota_hw_id_parse(hw_id, hw_bytes)) <= 0) {
+        fprintf(stderr, "%s create: invalid value '%s' for --hw-id: expected %s\n", prog, hw_id,
+                OTA_HW_ID_RULE);
+        return OTA_EXIT_USAGE;
     }
     if (ota_key_load(key_path, &key, err, sizeof err) != OTA_OK) {
         fprintf(stderr, "%s create: %s\n", prog, err);
-        return EXIT_FILE;
+        return OTA_EXIT_FILE;
     }
     memset(&cfg, 0, sizeof cfg);
     e = ota_key_pubkey(key, &cfg.key);
@@ -202,19 +199,19 @@ static int cmd_create(int argc, char **argv)
         return fail("public key", e, NULL);
     if (ota_file_read(boot_path, &boot, &boot_len) != OTA_OK) {
         fprintf(stderr, "%s create: %s: cannot read the bootloader binary\n", prog, boot_path);
-        return EXIT_FILE;
+        return OTA_EXIT_FILE;
     }
     if (boot_len == 0 || boot_len > BOARD_BOOT_SIZE - BOARD_BOOT_CODE_OFF) {
         fprintf(stderr, "%s create: %s: %zu bytes; the bootloader region holds %u after the "
                         "config block\n", prog, boot_path, boot_len,
                 (unsigned)(BOARD_BOOT_SIZE - BOARD_BOOT_CODE_OFF));
         free(boot);
-        return EXIT_REFUSED;
+        return OTA_EXIT_ERROR;
     }
 
     rc = device_init(&d);
     if (!rc && !(d.file = malloc(BOARD_PSRAM_SIZE)))
-        rc = EXIT_FILE;
+        rc = OTA_EXIT_FILE;
     if (!rc) {
         memset(d.file, 0xff, BOARD_PSRAM_SIZE);
         rc = board_layout(&d.sim.flash, &cfg.layout);
@@ -222,8 +219,8 @@ static int cmd_create(int argc, char **argv)
     if (rc)
         goto out;
     if (hw_id) {
-        cfg.hw_id_len = (uint8_t)strlen(hw_id);
-        memcpy(cfg.hw_id, hw_id, cfg.hw_id_len);
+        cfg.hw_id_len = (uint8_t)hw_len;
+        memcpy(cfg.hw_id, hw_bytes, cfg.hw_id_len);
     }
     cfg.max_attempts = (uint8_t)attempts;
 
@@ -289,16 +286,16 @@ static int cmd_install(int argc, char **argv)
         else if (argv[i][0] != '-' && !img_path) img_path = argv[i];
         else {
             fprintf(stderr, "%s install: unexpected argument '%s'\n", prog, argv[i]);
-            return EXIT_USAGE;
+            return OTA_EXIT_USAGE;
         }
     }
     if (!path || !img_path) {
         usage(stderr);
-        return EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     }
     if (ota_file_read(img_path, &img, &img_len) != OTA_OK) {
         fprintf(stderr, "%s install: %s: cannot read the image\n", prog, img_path);
-        return EXIT_FILE;
+        return OTA_EXIT_FILE;
     }
     rc = device_load(&d, path);
     if (rc)
@@ -344,7 +341,7 @@ static int cmd_status(int argc, char **argv)
 
     if (argc != 1) {
         usage(stderr);
-        return EXIT_USAGE;
+        return OTA_EXIT_USAGE;
     }
     rc = device_load(&d, argv[0]);
     if (rc)
@@ -389,7 +386,11 @@ int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : 0;
+        return argc < 2 ? OTA_EXIT_USAGE : OTA_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+        printf("%s %s\n", prog, OTA_VERSION);
+        return OTA_EXIT_OK;
     }
     if (!strcmp(argv[1], "create"))
         return cmd_create(argc - 2, argv + 2);
@@ -399,5 +400,5 @@ int main(int argc, char **argv)
         return cmd_status(argc - 2, argv + 2);
     fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[1]);
     usage(stderr);
-    return EXIT_USAGE;
+    return OTA_EXIT_USAGE;
 }
