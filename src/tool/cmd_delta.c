@@ -103,7 +103,7 @@ static int decrypt_both(const ota_key *k, const char *old_path, uint8_t *old, si
         e = ota_image_decrypt(imgs[i], lens[i], k, &d);
         if (e != OTA_OK) {
             tool_error_diag("delta", paths[i], e, &d);
-            return tool_exit_code(e);
+            return ota_exit_code(e);
         }
     }
     return OTA_EXIT_OK;
@@ -139,7 +139,7 @@ static int do_create(const char *old_path, const char *new_path, const char *out
                              sizeof(err));
         if (e != OTA_OK) {
             tool_error("delta", "sealing the patch: %s", err);
-            ret = tool_exit_code(e);
+            ret = ota_exit_code(e);
             goto out;
         }
         free(patch);
@@ -343,7 +343,7 @@ int ota_cmd_delta(int argc, char **argv)
         if (e != OTA_OK) {
             tool_error("delta", "%s", err);
             ota_key_free(enc);
-            return tool_exit_code(e);
+            return ota_exit_code(e);
         }
     }
     int ret = do_create(a[1], a[2], out, verbose, enc, aes_bits);

@@ -372,7 +372,7 @@ int ota_cmd_sign(int argc, char **argv)
         if (rc != OTA_OK) {
             tool_error("sign", "--encrypt: %s", err);
             ota_key_free(key);
-            return tool_exit_code(rc);
+            return ota_exit_code(rc);
         }
         a.bp.enc_key = enc;
     }

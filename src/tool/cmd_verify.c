@@ -297,7 +297,7 @@ int ota_cmd_verify(int argc, char **argv)
         tool_error("verify", "%s", err);
         free(vp.buf);
         close(fd);
-        return tool_exit_code(rc);
+        return ota_exit_code(rc);
     }
     if (rc == OTA_OK)
         rc = ota_image_verify(decrypted ? &plain : &reader, &vp, &info, &diag);

@@ -49,15 +49,6 @@ def test_help_and_version(ota):
 def exit_code_rows(helptext):
     """{code: meaning} from the "Exit codes:" block of a --help text."""
     block = helptext[helptext.index("Exit codes:"):]
-<<<<<<< HEAD
-    block = block[:block.index("\n\n")]
-    codes = {int(m.group(1)) for m in re.finditer(r"^\s+(\d+)\s", block, re.M)}
-    assert codes == set(range(0, 15)) | {16}
-    doc = open(os.path.join(ROOT, "docs", "tool.md")).read()
-    section = doc[doc.index("## Exit codes"):]
-    documented = {int(m.group(1)) for m in re.finditer(r"^\|\s*(\d+)\s*\|", section, re.M)}
-    assert documented == codes
-=======
     block = block[:block.index("\n\n")] if "\n\n" in block else block
     return {int(m.group(1)): m.group(2).strip()
             for m in re.finditer(r"^\s+(\d+)\s+(.*)$", block, re.M)}
@@ -88,7 +79,6 @@ def test_version_is_the_project_version(ota):
     version = re.search(r"project\(\s*ota\s+VERSION\s+([\d.]+)", cmake).group(1)
     assert ota("--version", check=0).stdout == "ota %s\n" % version
     assert ota("-V", check=0).stdout == "ota %s\n" % version
->>>>>>> bf3e16a (CLIs: one exit-code table, --version, one diag rendering, one hardware-id rule, agent flags replace the file's values, dated agent logs)
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
