@@ -44,7 +44,7 @@ head -c 65536 /dev/urandom > "$WORK/app.bin"
 DIGEST=$(sha256sum "$WORK/app.img" | cut -d' ' -f1)
 
 start_server() { # data dir
-  "$SERVER" --data "$1" --listen 127.0.0.1:0 --trusted-key "$WORK/fw.pub.pem" \
+  "$SERVER" --data "$1" --listen 127.0.0.1:0 --per-ip-connections 0 --trusted-key "$WORK/fw.pub.pem" \
     --threads "$SRV_THREADS" --no-access-log --log-level warn > "$WORK/server.out" 2>"$WORK/server.err" &
   SRV_PID=$!
   for _ in $(seq 100); do

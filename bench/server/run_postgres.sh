@@ -59,7 +59,7 @@ DIGEST=$(sha256sum "$WORK/app.img" | cut -d' ' -f1)
 
 start_server() { # name extra-args... -> PORT, TOKEN, PID
   local name=$1; shift
-  "$SERVER" --data "$WORK/$name" --listen 127.0.0.1:0 --trusted-key "$WORK/fw.pub.pem" \
+  "$SERVER" --data "$WORK/$name" --listen 127.0.0.1:0 --per-ip-connections 0 --trusted-key "$WORK/fw.pub.pem" \
     --threads "$SRV_THREADS" --no-access-log --log-level warn "$@" > "$WORK/$name.out" 2>"$WORK/$name.err" &
   PID=$!
   PORT=""

@@ -70,6 +70,7 @@ static void release_upload(struct server *s, struct http_req *r, struct http_res
     struct srv_release rel;
     struct ota_reader rd;
     struct ota_mem_reader mr;
+    struct ota_fd_reader fr;
     struct ota_image_info info;
     struct ota_diag diag;
     struct ota_verify_params vp;
@@ -77,7 +78,7 @@ static void release_upload(struct server *s, struct http_req *r, struct http_res
     const char *ct = req_header(r, "Content-Type");
     const char *name = req_query(r, "name");
     memset(&rel, 0, sizeof(rel));
-    if (ct && strcmp(ct, "application/octet-stream") != 0) {
+    if (ct && !media_type_is(ct, "application/octet-stream")) {
         resp_error(out, 415, "unsupported_media_type",
                    "upload the signed image as application/octet-stream");
         return;
@@ -111,7 +112,11 @@ static void release_upload(struct server *s, struct http_req *r, struct http_res
     vp.buf = scratch;
     vp.buf_len = sizeof(scratch);
     memset(&diag, 0, sizeof(diag));
-    ota_reader_from_mem(&rd, &mr, r->body, (uint32_t)r->body_len);
+    /* Uploads arrive in a temporary file (http.c), never whole in RAM. */
+    if (r->body_fd >= 0)
+        ota_reader_from_fd(&rd, &fr, r->body_fd, (uint32_t)r->body_len);
+    else
+        ota_reader_from_mem(&rd, &mr, r->body, (uint32_t)r->body_len);
     ota_err e = ota_image_verify(&rd, &vp, &info, &diag);
     trusted_release(trusted);
     if (e == OTA_OK && info.total_size != r->body_len) {
@@ -146,12 +151,18 @@ static void release_upload(struct server *s, struct http_req *r, struct http_res
     rel.security_counter = info.has_security_counter ? info.security_counter : 0;
     rel.size = r->body_len;
     rel.created_at = srv_now(s);
-    ota_sha256(ota_crypto_openssl(), r->body, r->body_len, rel.digest);
+    if (r->body_fd >= 0 ? artifact_hash_fd(r->body_fd, r->body_len, rel.digest) != OTA_OK
+                        : ota_sha256(ota_crypto_openssl(), r->body, r->body_len, rel.digest) !=
+                              OTA_OK) {
+        resp_error(out, 500, "internal", "cannot hash the uploaded image");
+        return;
+    }
     if (name)
         snprintf(rel.name, sizeof(rel.name), "%s", name);
     else
         version_str(&rel.version, rel.name, sizeof(rel.name));
-    if (artifact_put(s, r->body, r->body_len, rel.digest) != OTA_OK) {
+    if ((r->body_fd >= 0 ? artifact_adopt(s, r->body_file, r->body_fd, rel.digest)
+                         : artifact_put(s, r->body, r->body_len, rel.digest)) != OTA_OK) {
         resp_error(out, 507, "storage", "cannot write the artifact file");
         return;
     }

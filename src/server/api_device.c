@@ -46,13 +46,6 @@ static json_t *hex_json(const uint8_t *d, size_t n)
     return json_string(hex);
 }
 
-static int parse_digest(const char *hex, uint8_t d[OTA_SHA256_LEN])
-{
-    if (strlen(hex) != 2 * OTA_SHA256_LEN)
-        return 0;
-    return ota_hex_decode(hex, d, OTA_SHA256_LEN) == OTA_SHA256_LEN;
-}
-
 /* ---- check-in ----------------------------------------------------------- */
 
 /* What the device says about itself. */
@@ -101,6 +94,27 @@ static uint64_t next_offer_seq(void)
     return next;
 }
 
+/* A delta for this device is being generated: nothing yet, check in again
+ * soon (documented in docs/api.md; agents treat it like any "none"). */
+#define DELTA_RETRY_S 5
+static void retry_later(struct server *s, struct http_req *r, struct http_resp *out)
+{
+    char ra[24], body[112];
+    long long wait = s->poll_interval < DELTA_RETRY_S ? (long long)s->poll_interval
+                                                      : DELTA_RETRY_S;
+    const char *accept = req_header(r, "Accept");
+    snprintf(ra, sizeof(ra), "%lld", wait);
+    if (accept && strstr(accept, MANIFEST_MEDIA_TYPE)) {
+        resp_empty(out, 204);
+    } else {
+        snprintf(body, sizeof(body),
+                 "{\"action\":\"none\",\"poll_interval\":%lld,\"reason\":\"delta_pending\"}",
+                 wait);
+        resp_text(out, 200, "application/json", body);
+    }
+    resp_add_header(out, "Retry-After", ra);
+}
+
 static void send_offer(struct server *s, struct http_req *r, struct http_resp *out,
                        const struct srv_device *d, const struct checkin_info *ci,
                        const struct srv_campaign *c, const struct srv_release *rel)
@@ -128,7 +142,14 @@ static void send_offer(struct server *s, struct http_req *r, struct http_resp *o
     m.target_size = (uint32_t)rel->size;
     m.target_version = rel->version;
     m.target_security_counter = rel->security_counter;
-    if (ci->has_digest && delta_for(s, rel, ci->digest, m.payload_digest, &psize)) {
+    enum delta_verdict dv = ci->has_digest ? delta_for(s, rel, ci->digest, d->id,
+                                                       m.payload_digest, &psize)
+                                           : DELTA_FULL;
+    if (dv == DELTA_PENDING) {
+        retry_later(s, r, out);
+        return;
+    }
+    if (dv == DELTA_READY) {
         m.payload_kind = OTA_PAYLOAD_DELTA;
         m.payload_size = (uint32_t)psize;
         memcpy(m.base_digest, ci->digest, OTA_SHA256_LEN);
@@ -226,9 +247,9 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
         return;
     }
     if (digest_hex[0]) {
-        if (!parse_digest(digest_hex, ci.digest)) {
+        if (!parse_digest_hex(digest_hex, ci.digest)) {
             resp_error(out, 400, "invalid_field",
-                       "field \"current_digest\" must be 64 hex digits (SHA-256)");
+                       "field \"current_digest\" must be 64 lowercase hex digits (SHA-256)");
             return;
         }
         ci.has_digest = 1;

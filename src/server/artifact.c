@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "artifact.h"
+#include "jsonv.h"
 #include "log.h"
 
 void artifact_path(const struct server *s, const uint8_t digest[OTA_SHA256_LEN],
@@ -42,6 +43,43 @@ ota_err artifact_put(struct server *s, const uint8_t *data, size_t len,
     return ota_file_write_atomic(path, data, len);
 }
 
+ota_err artifact_hash_fd(int fd, uint64_t len, uint8_t digest[OTA_SHA256_LEN])
+{
+    const struct ota_crypto *c = ota_crypto_openssl();
+    ota_sha256_ctx ctx;
+    uint8_t buf[65536];
+    uint64_t off = 0;
+    ota_err e = c->sha256_init(&ctx);
+    while (e == OTA_OK && off < len) {
+        size_t want = len - off < sizeof(buf) ? (size_t)(len - off) : sizeof(buf);
+        ssize_t n = pread(fd, buf, want, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return OTA_ERR_IO;
+        e = c->sha256_update(&ctx, buf, (size_t)n);
+        off += (uint64_t)n;
+    }
+    return e == OTA_OK ? c->sha256_final(&ctx, digest) : e;
+}
+
+ota_err artifact_adopt(struct server *s, const char *tmp_path, int fd,
+                       const uint8_t digest[OTA_SHA256_LEN])
+{
+    char path[PATH_MAX];
+    artifact_path(s, digest, path, sizeof(path));
+    if (access(path, R_OK) == 0)
+        return OTA_OK; /* the temporary file is removed by its owner */
+    if (fsync(fd) != 0 || fchmod(fd, 0644) != 0 || rename(tmp_path, path) != 0)
+        return OTA_ERR_IO;
+    int dfd = open(s->artifacts_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return OTA_OK;
+}
+
 ota_err artifact_read(struct server *s, const uint8_t digest[OTA_SHA256_LEN],
                       uint8_t **data, size_t *len)
 {
@@ -57,61 +95,56 @@ void artifact_remove(struct server *s, const uint8_t digest[OTA_SHA256_LEN])
     unlink(path);
 }
 
-/* Parse "bytes=a-b", "bytes=a-", "bytes=-n" against size. 1 ok, 0 unsatisfiable
- * or malformed (answered with 416), -1 ignore (multiple ranges: send all). */
+/* One range of a Range header against size (RFC 9110 14.1.2, 14.2):
+ * 1 satisfiable (end clamped to the last byte); 0 unsatisfiable (416 with
+ * "bytes SLASH-STAR size"): a first byte at or past the end, or a zero
+ * suffix; -1 ignore the header and send the whole file: not a byte range,
+ * malformed, last < first ("bytes=5-4"), or several ranges. */
 static int parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *end)
 {
     char *e;
     unsigned long long a, b;
     if (strncmp(h, "bytes=", 6) != 0)
-        return 0;
+        return -1;
     h += 6;
     if (strchr(h, ','))
         return -1;
     if (*h == '-') {
         if (h[1] < '0' || h[1] > '9')
-            return 0;
+            return -1;
         errno = 0;
         b = strtoull(h + 1, &e, 10);
-        if (errno || *e || b == 0 || size == 0)
+        if (errno || *e)
+            return -1;
+        if (b == 0 || size == 0)
             return 0;
         *start = b >= size ? 0 : size - b;
         *end = size - 1;
         return 1;
     }
     if (*h < '0' || *h > '9')
-        return 0;
+        return -1;
     errno = 0;
     a = strtoull(h, &e, 10);
     if (errno || *e != '-')
-        return 0;
+        return -1;
     h = e + 1;
     if (*h == '\0') {
-        b = size ? size - 1 : 0;
+        b = UINT64_MAX;
     } else {
         if (*h < '0' || *h > '9')
-            return 0;
+            return -1;
         b = strtoull(h, &e, 10);
         if (errno || *e)
-            return 0;
-        if (b >= size)
-            b = size - 1;
+            return -1;
+        if (b < a)
+            return -1;
     }
-    if (a >= size || a > b)
+    if (a >= size)
         return 0;
     *start = a;
-    *end = b;
+    *end = b >= size ? size - 1 : b;
     return 1;
-}
-
-static int hex_digest(const char *hex, uint8_t d[OTA_SHA256_LEN])
-{
-    if (strlen(hex) != 2 * OTA_SHA256_LEN)
-        return 0;
-    for (const char *p = hex; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-            return 0;
-    return ota_hex_decode(hex, d, OTA_SHA256_LEN) == OTA_SHA256_LEN;
 }
 
 void api_artifact(struct server *s, struct http_req *r, struct http_resp *out,
@@ -130,7 +163,7 @@ void api_artifact(struct server *s, struct http_req *r, struct http_resp *out,
     }
     if (!auth_any(s, r, out))
         return;
-    if (!hex_digest(hex, digest)) {
+    if (!parse_digest_hex(hex, digest)) {
         resp_error(out, 404, "not_found", "artifacts are named by 64 lowercase hex digits");
         return;
     }

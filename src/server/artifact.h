@@ -16,17 +16,29 @@ void artifact_path(const struct server *s, const uint8_t digest[OTA_SHA256_LEN],
 /* Store bytes under their digest (atomically; no-op if already present). */
 ota_err artifact_put(struct server *s, const uint8_t *data, size_t len,
                      const uint8_t digest[OTA_SHA256_LEN]);
+/* SHA-256 of the first len bytes of an open file, read in chunks. */
+ota_err artifact_hash_fd(int fd, uint64_t len, uint8_t digest[OTA_SHA256_LEN]);
+/* Make a temporary file in the artifacts directory (fd open on it) the
+ * artifact named digest: fsync and rename (no-op if already present). */
+ota_err artifact_adopt(struct server *s, const char *tmp_path, int fd,
+                       const uint8_t digest[OTA_SHA256_LEN]);
 /* Read a whole artifact (malloc'd). */
 ota_err artifact_read(struct server *s, const uint8_t digest[OTA_SHA256_LEN],
                       uint8_t **data, size_t *len);
 int artifact_exists(struct server *s, const uint8_t digest[OTA_SHA256_LEN]);
 void artifact_remove(struct server *s, const uint8_t digest[OTA_SHA256_LEN]);
 
-/* Pick the payload for a device on base_digest updating to target: 1 and a
- * cached/generated delta (digest, size) when one exists and is smaller than
- * the full image, else 0 (full image). delta_serve.c. */
-int delta_for(struct server *s, const struct srv_release *target,
-              const uint8_t base_digest[OTA_SHA256_LEN], uint8_t payload[OTA_SHA256_LEN],
-              uint64_t *size);
+/* Pick the payload for a device on base_digest updating to target
+ * (delta_serve.c): READY and a cached delta (digest, size) smaller than the
+ * full image; PENDING: a delta is being generated in the background (ask
+ * the device to check in again shortly); FULL: send the full image. Never
+ * generates on the caller's thread. */
+enum delta_verdict { DELTA_FULL = 0, DELTA_READY = 1, DELTA_PENDING = 2 };
+enum delta_verdict delta_for(struct server *s, const struct srv_release *target,
+                             const uint8_t base_digest[OTA_SHA256_LEN], const char *device_id,
+                             uint8_t payload[OTA_SHA256_LEN], uint64_t *size);
+/* The background generator: started and stopped with the HTTP front end. */
+void delta_queue_start(struct server *s);
+void delta_queue_stop(struct server *s);
 
 #endif

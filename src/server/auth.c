@@ -138,9 +138,14 @@ int auth_any(struct server *s, struct http_req *r, struct http_resp *out)
         return 1;
     }
     token_hash(tok, h);
-    if (s->store->ops->device_by_token(s->store, h, &d) == STORE_OK) {
+    enum store_rc rc = s->store->ops->device_by_token(s->store, h, &d);
+    if (rc == STORE_OK) {
         snprintf(r->who, sizeof(r->who), "device:%s", d.id);
         return 1;
+    }
+    if (rc == STORE_ERR) {
+        resp_error(out, 503, "storage", "database unavailable");
+        return 0;
     }
     unauthorized(out, "invalid token");
     return 0;

@@ -5,9 +5,16 @@
  * image. Each (base, target) pair is generated once (ota_delta_create),
  * stored content-addressed like any artifact, and remembered in the store
  * (including "no smaller delta", so it is never retried).
+ *
+ * Generation never runs inside a check-in: a check-in that finds no cached
+ * delta queues the pair for one background worker (a bounded queue, one
+ * entry per pair, at most one queued pair per device a minute) and is told
+ * to come back shortly; a full queue, a rate-limited device or a pair that
+ * waits too long gets the full image instead.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "artifact.h"
 #include "log.h"
@@ -59,40 +66,167 @@ out:
 }
 #endif
 
-int delta_for(struct server *s, const struct srv_release *target,
-              const uint8_t base_digest[OTA_SHA256_LEN], uint8_t payload[OTA_SHA256_LEN],
-              uint64_t *size)
+#ifdef OTA_SERVER_HAVE_DELTA
+#define DELTA_QUEUE_MAX 16       /* pairs waiting or being generated */
+#define DELTA_PENDING_MAX_S 60   /* after this, the waiting device gets the full image */
+#define DELTA_DEVICE_INTERVAL_S 60 /* one queued pair per device per interval */
+#define DELTA_DEVICE_SLOTS 1024
+
+struct delta_job {
+    struct srv_release base, target;
+    int64_t queued_at;
+    int busy; /* being generated */
+};
+
+struct device_slot {
+    char id[SRV_ID_MAX + 1];
+    int64_t at;
+};
+
+/* One server per process: the queue is this file's (lock: s->delta_lock). */
+static struct {
+    struct delta_job jobs[DELTA_QUEUE_MAX];
+    int n;
+    struct device_slot devices[DELTA_DEVICE_SLOTS];
+    pthread_cond_t wake;
+    pthread_t worker;
+    int running, stop;
+} q = {.wake = PTHREAD_COND_INITIALIZER};
+
+static int64_t mono_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec;
+}
+
+static struct delta_job *find_job(const uint8_t base[OTA_SHA256_LEN],
+                                  const uint8_t target[OTA_SHA256_LEN])
+{
+    for (int i = 0; i < q.n; i++)
+        if (memcmp(q.jobs[i].base.digest, base, OTA_SHA256_LEN) == 0 &&
+            memcmp(q.jobs[i].target.digest, target, OTA_SHA256_LEN) == 0)
+            return &q.jobs[i];
+    return NULL;
+}
+
+/* 1 if the device may queue a pair now (and counts it). */
+static int device_may_queue(const char *id, int64_t now)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = id; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    struct device_slot *sl = &q.devices[h % DELTA_DEVICE_SLOTS];
+    if (strcmp(sl->id, id) == 0 && now - sl->at < DELTA_DEVICE_INTERVAL_S)
+        return 0;
+    snprintf(sl->id, sizeof(sl->id), "%s", id);
+    sl->at = now;
+    return 1;
+}
+
+static void *worker(void *arg)
+{
+    struct server *s = arg;
+    pthread_mutex_lock(&s->delta_lock);
+    for (;;) {
+        while (!q.stop && q.n == 0)
+            pthread_cond_wait(&q.wake, &s->delta_lock);
+        if (q.stop)
+            break;
+        struct delta_job job = q.jobs[0];
+        q.jobs[0].busy = 1;
+        pthread_mutex_unlock(&s->delta_lock);
+        uint8_t payload[OTA_SHA256_LEN];
+        uint64_t size = 0;
+        generate(s, &job.base, &job.target, payload, &size);
+        pthread_mutex_lock(&s->delta_lock);
+        /* Done (cached in the store, or failed: a later check-in may queue
+         * it again); the pair leaves the queue. */
+        memmove(&q.jobs[0], &q.jobs[1], (size_t)(q.n - 1) * sizeof(q.jobs[0]));
+        q.n--;
+    }
+    pthread_mutex_unlock(&s->delta_lock);
+    return NULL;
+}
+
+void delta_queue_start(struct server *s)
+{
+    q.stop = 0;
+    q.n = 0;
+    if (pthread_create(&q.worker, NULL, worker, s) == 0)
+        q.running = 1;
+    else
+        log_msg(LOG_ERROR, "delta_worker_failed", "deltas will not be generated");
+}
+
+void delta_queue_stop(struct server *s)
+{
+    if (!q.running)
+        return;
+    pthread_mutex_lock(&s->delta_lock);
+    q.stop = 1;
+    pthread_cond_signal(&q.wake);
+    pthread_mutex_unlock(&s->delta_lock);
+    pthread_join(q.worker, NULL); /* after the generation in progress, if any */
+    q.running = 0;
+}
+#else
+void delta_queue_start(struct server *s)
+{
+    (void)s;
+}
+
+void delta_queue_stop(struct server *s)
+{
+    (void)s;
+}
+#endif
+
+enum delta_verdict delta_for(struct server *s, const struct srv_release *target,
+                             const uint8_t base_digest[OTA_SHA256_LEN], const char *device_id,
+                             uint8_t payload[OTA_SHA256_LEN], uint64_t *size)
 {
 #ifdef OTA_SERVER_HAVE_DELTA
     struct srv_release base;
     struct store *st = s->store;
     enum store_rc rc;
     if (!s->delta_enabled || memcmp(base_digest, target->digest, OTA_SHA256_LEN) == 0)
-        return 0;
+        return DELTA_FULL;
     if (st->ops->release_by_digest(st, base_digest, &base) != STORE_OK ||
         strcmp(base.hw_id, target->hw_id) != 0)
-        return 0;
+        return DELTA_FULL;
     rc = st->ops->delta_get(st, base_digest, target->digest, payload, size);
     if (rc == STORE_OK)
-        return *size > 0 && *size < target->size && artifact_exists(s, payload);
-    if (rc != STORE_NOT_FOUND)
-        return 0;
-    /* Generate once: later callers for the same pair find it cached. */
+        return *size > 0 && *size < target->size && artifact_exists(s, payload) ? DELTA_READY
+                                                                                : DELTA_FULL;
+    if (rc != STORE_NOT_FOUND || !q.running)
+        return DELTA_FULL;
+    int64_t now = mono_s();
+    enum delta_verdict v = DELTA_FULL;
     pthread_mutex_lock(&s->delta_lock);
-    rc = st->ops->delta_get(st, base_digest, target->digest, payload, size);
-    int ok;
-    if (rc == STORE_OK)
-        ok = *size > 0 && *size < target->size && artifact_exists(s, payload);
-    else
-        ok = generate(s, &base, target, payload, size);
+    struct delta_job *j = find_job(base_digest, target->digest);
+    if (j) {
+        v = now - j->queued_at < DELTA_PENDING_MAX_S ? DELTA_PENDING : DELTA_FULL;
+    } else if (q.n < DELTA_QUEUE_MAX && device_may_queue(device_id, now)) {
+        j = &q.jobs[q.n++];
+        memset(j, 0, sizeof(*j));
+        j->base = base;
+        j->target = *target;
+        j->queued_at = now;
+        pthread_cond_signal(&q.wake);
+        v = DELTA_PENDING;
+        log_msg(LOG_INFO, "delta_queued", "base=%lld target=%lld device=%s queued=%d",
+                (long long)base.id, (long long)target->id, device_id, q.n);
+    }
     pthread_mutex_unlock(&s->delta_lock);
-    return ok;
+    return v;
 #else
     (void)s;
     (void)target;
     (void)base_digest;
+    (void)device_id;
     (void)payload;
     (void)size;
-    return 0;
+    return DELTA_FULL;
 #endif
 }

@@ -2,25 +2,55 @@
  * http.c - libmicrohttpd glue (see http.h). MHD runs its own pool of worker
  * threads, each with an epoll loop; handlers run on those threads. TLS is
  * MHD's (GnuTLS on Debian), restricted to TLS 1.3.
+ *
+ * Defences of the front end: who is calling is decided from the headers
+ * before any body is read (401 before body); release uploads stream to a
+ * temporary file, never RAM; a reaper thread closes connections whose
+ * request headers (or body) do not arrive within their deadline; MHD limits
+ * connections per client address; duplicate Content-Length headers and NUL
+ * bytes in paths are refused.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
+#include "artifact.h"
 #include "http.h"
 #include "log.h"
+
+/* One live connection, for the header/body deadlines. */
+struct conn_track {
+    struct conn_track *prev, *next;
+    MHD_socket fd;
+    int phase;          /* PH_* */
+    int64_t since_ms;   /* start of the phase (monotonic) */
+    int reaped;
+};
+enum { PH_HEADERS = 0, PH_BODY = 1, PH_RESPONSE = 2 };
 
 struct http_daemon {
     struct MHD_Daemon *mhd;
     struct server *srv;
     int access_log;
+    unsigned header_timeout, body_timeout;
+    pthread_mutex_t lock; /* conns */
+    pthread_cond_t wake;
+    struct conn_track conns; /* list head */
+    pthread_t reaper;
+    int reaper_started, stop;
 };
 
 /* Per-request state across MHD's access-handler calls. */
@@ -28,8 +58,19 @@ struct req_state {
     uint8_t *body;
     size_t len, cap, limit;
     int too_large;
+    int started;          /* the access handler has seen this request */
+    int bad_uri;          /* the raw URI holds a NUL (%00) */
+    int fd;               /* release upload streamed to a file; -1: none */
+    char file[PATH_MAX];
     struct timespec start;
 };
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 const char *req_header(const struct http_req *r, const char *name)
 {
@@ -112,11 +153,80 @@ void resp_add_header(struct http_resp *out, const char *name, const char *value)
         MHD_add_response_header(out->mhd, name, value);
 }
 
+static int is_release_upload(const char *method, const char *url)
+{
+    return strcmp(method, "POST") == 0 && strcmp(url, "/v1/releases") == 0;
+}
+
 static size_t body_limit(struct server *s, const char *method, const char *url)
 {
-    if (strcmp(method, "POST") == 0 && strncmp(url, "/v1/releases", 12) == 0)
+    if (is_release_upload(method, url))
         return s->max_release;
     return s->max_body;
+}
+
+struct header_count {
+    const char *name;
+    int n;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    struct header_count *hc = cls;
+    (void)kind;
+    (void)value;
+    if (key && strcasecmp(key, hc->name) == 0)
+        hc->n++;
+    return MHD_YES;
+}
+
+static int header_count(struct MHD_Connection *conn, const char *name)
+{
+    struct header_count hc = {name, 0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &hc);
+    return hc.n;
+}
+
+static void set_phase(struct http_daemon *d, struct MHD_Connection *conn, int phase)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_track *t = ci ? ci->socket_context : NULL;
+    if (!t)
+        return;
+    pthread_mutex_lock(&d->lock);
+    t->phase = phase;
+    t->since_ms = now_ms();
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* The release upload's temporary file, beside the artifacts (same file
+ * system: adopting it is a rename). */
+static int open_upload_file(struct server *s, struct req_state *st)
+{
+    snprintf(st->file, sizeof(st->file), "%.4000s/.upload-XXXXXX", s->artifacts_dir);
+    st->fd = mkostemp(st->file, O_CLOEXEC);
+    if (st->fd < 0) {
+        log_msg(LOG_ERROR, "upload_tmp_failed", "err=\"%s\"", strerror(errno));
+        st->file[0] = '\0';
+        return 0;
+    }
+    return 1;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return 0;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 1;
 }
 
 static enum MHD_Result finish(struct http_daemon *d, struct MHD_Connection *conn,
@@ -157,6 +267,43 @@ static enum MHD_Result finish(struct http_daemon *d, struct MHD_Connection *conn
     return rc;
 }
 
+/* Decide from the headers alone, before any body is read: refusals here
+ * never buffer a byte. Returns 1 with *out set when the request is answered. */
+static int refuse_early(struct http_daemon *d, struct MHD_Connection *conn,
+                        struct http_req *req, struct http_resp *out, struct req_state *st)
+{
+    struct server *s = d->srv;
+    if (st->bad_uri) {
+        resp_error(out, 400, "bad_path", "NUL bytes (%%00) are not allowed in paths");
+        return 1;
+    }
+    if (header_count(conn, MHD_HTTP_HEADER_CONTENT_LENGTH) > 1) {
+        resp_error(out, 400, "bad_request", "more than one Content-Length header");
+        return 1;
+    }
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    int has_body = te || (cl && strtoull(cl, NULL, 10) > 0);
+    /* Who is calling: release uploads need the admin; any other body needs
+     * a known token (enrollment carries its token in the body, bounded by
+     * --max-body). Handlers check again what exactly the route needs. */
+    if (is_release_upload(req->method, req->path)) {
+        if (!auth_admin(s, req, out))
+            return 1;
+    } else if (has_body && strcmp(req->path, "/v1/enroll") != 0 && req->route != ROUTE_UNKNOWN) {
+        if (!auth_any(s, req, out))
+            return 1;
+    }
+    if (cl && strtoull(cl, NULL, 10) > st->limit) {
+        resp_error(out, 413, "body_too_large",
+                   "request body of %s bytes exceeds the limit of %zu bytes", cl, st->limit);
+        return 1;
+    }
+    return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -173,28 +320,41 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         st = calloc(1, sizeof(*st));
         if (!st)
             return MHD_NO;
+        st->fd = -1;
+        *con_cls = st;
+    }
+    memset(&req, 0, sizeof(req));
+    req.conn = conn;
+    req.method = method;
+    req.path = url;
+    req.body_fd = -1;
+    if (!st->started) {
+        st->started = 1;
         clock_gettime(CLOCK_MONOTONIC, &st->start);
         st->limit = body_limit(s, method, url);
-        *con_cls = st;
-        const char *cl =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > st->limit) {
-            /* Refuse before reading the body; MHD closes the connection. */
-            memset(&req, 0, sizeof(req));
-            req.conn = conn;
-            req.method = method;
-            req.path = url;
-            resp_error(&out, 413, "body_too_large",
-                       "request body of %s bytes exceeds the limit of %zu bytes", cl,
-                       st->limit);
+        set_phase(d, conn, PH_BODY);
+        req.route = route_classify(url);
+        if (refuse_early(d, conn, &req, &out, st)) {
+            set_phase(d, conn, PH_RESPONSE);
             return finish(d, conn, &req, &out, st);
         }
+        if (is_release_upload(method, url) && !open_upload_file(s, st))
+            return MHD_NO;
         return MHD_YES;
     }
     if (*upload_data_size) {
+        if (now_ms() - ((int64_t)st->start.tv_sec * 1000 + st->start.tv_nsec / 1000000) >
+            (int64_t)d->body_timeout * 1000) {
+            log_msg(LOG_WARN, "body_timeout", "received=%zu", st->len);
+            return MHD_NO; /* closes the connection */
+        }
         if (!st->too_large && st->len + *upload_data_size > st->limit)
             st->too_large = 1;
-        if (!st->too_large) {
+        if (!st->too_large && st->fd >= 0) {
+            if (!write_all(st->fd, upload_data, *upload_data_size))
+                return MHD_NO;
+            st->len += *upload_data_size;
+        } else if (!st->too_large) {
             if (st->len + *upload_data_size > st->cap) {
                 size_t ncap = st->cap ? st->cap : 4096;
                 while (ncap < st->len + *upload_data_size)
@@ -212,12 +372,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
 
-    memset(&req, 0, sizeof(req));
-    req.conn = conn;
-    req.method = method;
-    req.path = url;
+    set_phase(d, conn, PH_RESPONSE);
     req.body = st->body ? st->body : (const uint8_t *)"";
     req.body_len = st->len;
+    req.body_fd = st->fd;
+    req.body_file = st->fd >= 0 ? st->file : NULL;
     if (st->too_large) {
         req.route = ROUTE_UNKNOWN;
         resp_error(&out, 413, "body_too_large", "request body exceeds the limit of %zu bytes",
@@ -226,6 +385,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     } else {
         route_request(s, &req, &out);
     }
+    if (st->fd >= 0) { /* before answering: nothing is left once the client knows */
+        close(st->fd);
+        st->fd = -1;
+        unlink(st->file); /* gone already if the upload became an artifact */
+    }
     return finish(d, conn, &req, &out, st);
 }
 
@@ -233,14 +397,122 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct req_state *st = *con_cls;
-    (void)cls;
-    (void)conn;
     (void)toe;
+    set_phase(cls, conn, PH_HEADERS); /* keep-alive: the next request's headers */
     if (st) {
+        if (st->fd >= 0) { /* upload cut short */
+            close(st->fd);
+            unlink(st->file);
+        }
         free(st->body);
         free(st);
         *con_cls = NULL;
     }
+}
+
+/* Called with the raw request line's URI, before it is percent-decoded:
+ * the decoded path would silently end at a %00. Its result is the
+ * request's state. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct req_state *st = calloc(1, sizeof(*st));
+    (void)cls;
+    (void)conn;
+    if (!st)
+        return NULL;
+    st->fd = -1;
+    const char *q = strchr(uri, '?');
+    size_t n = q ? (size_t)(q - uri) : strlen(uri);
+    for (size_t i = 0; i + 2 < n; i++)
+        if (uri[i] == '%' && uri[i + 1] == '0' && uri[i + 2] == '0')
+            st->bad_uri = 1;
+    return st;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http_daemon *d = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        struct conn_track *t = calloc(1, sizeof(*t));
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = t;
+        if (!t)
+            return;
+        t->fd = ci ? ci->connect_fd : MHD_INVALID_SOCKET;
+        t->phase = PH_HEADERS;
+        t->since_ms = now_ms();
+        pthread_mutex_lock(&d->lock);
+        t->next = d->conns.next;
+        t->prev = &d->conns;
+        d->conns.next->prev = t;
+        d->conns.next = t;
+        pthread_mutex_unlock(&d->lock);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        /* Before MHD closes the socket: the reaper never touches a reused fd. */
+        struct conn_track *t = *socket_context;
+        if (!t)
+            return;
+        pthread_mutex_lock(&d->lock);
+        t->prev->next = t->next;
+        t->next->prev = t->prev;
+        pthread_mutex_unlock(&d->lock);
+        free(t);
+        *socket_context = NULL;
+    }
+}
+
+/* Once a second: shut connections whose request headers (or body) missed
+ * their deadline; MHD then sees the end of the stream and closes them. */
+static void *reaper(void *arg)
+{
+    struct http_daemon *d = arg;
+    pthread_mutex_lock(&d->lock);
+    while (!d->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&d->wake, &d->lock, &ts);
+        if (d->stop)
+            break;
+        int64_t now = now_ms();
+        unsigned n_hdr = 0, n_body = 0;
+        for (struct conn_track *t = d->conns.next; t != &d->conns; t = t->next) {
+            int64_t limit = t->phase == PH_HEADERS ? (int64_t)d->header_timeout * 1000
+                            : t->phase == PH_BODY  ? (int64_t)d->body_timeout * 1000
+                                                   : 0;
+            if (!limit || t->reaped || t->fd == MHD_INVALID_SOCKET || now - t->since_ms <= limit)
+                continue;
+            shutdown(t->fd, SHUT_RDWR);
+            t->reaped = 1;
+            if (t->phase == PH_HEADERS)
+                n_hdr++;
+            else
+                n_body++;
+        }
+        if (n_hdr || n_body)
+            log_msg(LOG_WARN, "connections_timed_out", "headers=%u body=%u", n_hdr, n_body);
+    }
+    pthread_mutex_unlock(&d->lock);
+    return NULL;
+}
+
+/* Temporary upload files left by a crash. */
+static void remove_stale_uploads(const struct server *s)
+{
+    int dfd = open(s->artifacts_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+    struct dirent *e;
+    if (!dir) {
+        if (dfd >= 0)
+            close(dfd);
+        return;
+    }
+    while ((e = readdir(dir)))
+        if (strncmp(e->d_name, ".upload-", 8) == 0)
+            unlinkat(dfd, e->d_name, 0);
+    closedir(dir);
 }
 
 /* libmicrohttpd's own messages become structured log lines too. fmt is
@@ -272,6 +544,11 @@ struct http_daemon *http_start(struct server *s, const struct http_opts *o,
     }
     d->srv = s;
     d->access_log = o->access_log;
+    d->header_timeout = o->header_timeout ? o->header_timeout : HTTP_DEFAULT_HEADER_TIMEOUT;
+    d->body_timeout = o->body_timeout ? o->body_timeout : HTTP_DEFAULT_BODY_TIMEOUT;
+    d->conns.next = d->conns.prev = &d->conns;
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_cond_init(&d->wake, NULL);
     if (inet_pton(AF_INET, o->host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
         struct sockaddr_in *a = (struct sockaddr_in *)&ss;
         a->sin_family = AF_INET;
@@ -298,7 +575,10 @@ struct http_daemon *http_start(struct server *s, const struct http_opts *o,
         {MHD_OPTION_THREAD_POOL_SIZE, o->threads ? o->threads : 2, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, 4096, NULL},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_limit, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, d},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, d},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, d},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
         {o->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0,
          (void *)o->tls_cert_pem},
@@ -318,6 +598,12 @@ struct http_daemon *http_start(struct server *s, const struct http_opts *o,
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_BIND_PORT);
     *bound_port = info ? info->port : o->port;
+    remove_stale_uploads(s);
+    delta_queue_start(s);
+    if (pthread_create(&d->reaper, NULL, reaper, d) == 0)
+        d->reaper_started = 1;
+    else
+        log_msg(LOG_ERROR, "reaper_failed", "header and body deadlines are not enforced");
     return d;
 }
 
@@ -325,6 +611,16 @@ void http_stop(struct http_daemon *d)
 {
     if (!d)
         return;
+    if (d->reaper_started) {
+        pthread_mutex_lock(&d->lock);
+        d->stop = 1;
+        pthread_cond_signal(&d->wake);
+        pthread_mutex_unlock(&d->lock);
+        pthread_join(d->reaper, NULL);
+    }
     MHD_stop_daemon(d->mhd);
+    delta_queue_stop(d->srv);
+    pthread_mutex_destroy(&d->lock);
+    pthread_cond_destroy(&d->wake);
     free(d);
 }

@@ -17,7 +17,17 @@ struct http_opts {
     const char *tls_key_pem;
     unsigned threads;    /* worker threads (epoll each) */
     int access_log;      /* one line per request */
+    /* Slow clients: seconds from connection (or the previous response) to
+     * the end of a request's headers, and from there to the end of its
+     * body; 0 = the defaults below. Connections per client address; 0 =
+     * unlimited (behind a reverse proxy every client has its address). */
+    unsigned header_timeout;
+    unsigned body_timeout;
+    unsigned per_ip_limit;
 };
+#define HTTP_DEFAULT_HEADER_TIMEOUT 10
+#define HTTP_DEFAULT_BODY_TIMEOUT 300
+#define HTTP_DEFAULT_PER_IP_LIMIT 64
 
 struct http_daemon;
 /* Start serving; *bound_port receives the actual port. NULL on failure

@@ -7,15 +7,37 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "jsonv.h"
+
+int parse_digest_hex(const char *hex, uint8_t d[OTA_SHA256_LEN])
+{
+    if (strlen(hex) != 2 * OTA_SHA256_LEN)
+        return 0;
+    for (const char *p = hex; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return 0;
+    return ota_hex_decode(hex, d, OTA_SHA256_LEN) == OTA_SHA256_LEN;
+}
+
+int media_type_is(const char *ct, const char *want)
+{
+    size_t n = strlen(want);
+    if (!ct || strncasecmp(ct, want, n) != 0)
+        return 0;
+    ct += n;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    return *ct == '\0' || *ct == ';';
+}
 
 json_t *jv_parse_object(const struct http_req *r, struct http_resp *out)
 {
     json_error_t e;
     json_t *o;
     const char *ct = req_header(r, "Content-Type");
-    if (ct && strncmp(ct, "application/json", 16) != 0) {
+    if (ct && !media_type_is(ct, "application/json")) {
         resp_error(out, 415, "unsupported_media_type",
                    "expected Content-Type application/json, got %s", ct);
         return NULL;

@@ -42,6 +42,12 @@ void hw_id_to_text(const uint8_t *b, size_t n, char out[SRV_HWID_MAX + 1]);
 int hw_id_to_bytes(const char *id, uint8_t out[OTA_HW_ID_MAX]);
 /* Parse "MAJOR.MINOR.REVISION[+BUILD]" strictly. */
 int parse_version(const char *s, struct ota_image_version *v);
+/* A SHA-256 digest as written in the API: exactly 64 lowercase hex digits. */
+int parse_digest_hex(const char *hex, uint8_t d[OTA_SHA256_LEN]);
+/* 1 if a Content-Type header names media type `want` exactly (any case),
+ * optionally followed by parameters (";charset=utf-8"): never a prefix
+ * match ("application/jsonx" is not "application/json"). */
+int media_type_is(const char *content_type, const char *want);
 /* Tags ",a,b," -> JSON array. */
 json_t *tags_json(const char *tags);
 /* 1 if every tag of `need` (",a,b,") is in `have`. */

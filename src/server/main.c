@@ -77,6 +77,9 @@ static void usage(FILE *f)
             "  --poll-interval SECS   check-in interval suggested to devices (default 300)\n"
             "  --max-body BYTES       limit for JSON request bodies (default 65536, >= 1024)\n"
             "  --max-release BYTES    limit for release uploads (default 67108864)\n"
+            "  --header-timeout S     seconds for a request's headers to arrive (default 10)\n"
+            "  --body-timeout S       seconds for a request's body to arrive (default 300)\n"
+            "  --per-ip-connections N connections per client address, 0 = any (default 64)\n"
             "  --no-delta             always offer full images\n"
             "  --inventory-flush S    seconds between batched inventory writes (1..300, "
             "default 5)\n"
@@ -102,7 +105,8 @@ static void usage(FILE *f)
 enum {
     O_DATA = 256, O_LISTEN, O_CERT, O_KEY, O_TRUSTED, O_THREADS, O_TTL, O_POLL,
     O_MAXBODY, O_MAXREL, O_NODELTA, O_TOKFILE, O_RESET, O_TESTCLOCK, O_LOGLEVEL,
-    O_NOACCESS, O_INVFLUSH, O_MKEY, O_DB, O_CONFIG, O_VERSION, O_HELP, O_END
+    O_NOACCESS, O_INVFLUSH, O_MKEY, O_DB, O_HDRTIME, O_BODYTIME, O_PERIP, O_CONFIG,
+    O_VERSION, O_HELP, O_END
 };
 #define N_OPTS (O_END - O_DATA)
 /* Indexed by id - O_DATA. */
@@ -126,6 +130,9 @@ static const struct option OPTS[] = {
     {"inventory-flush", required_argument, NULL, O_INVFLUSH},
     {"manifest-key", required_argument, NULL, O_MKEY},
     {"db", required_argument, NULL, O_DB},
+    {"header-timeout", required_argument, NULL, O_HDRTIME},
+    {"body-timeout", required_argument, NULL, O_BODYTIME},
+    {"per-ip-connections", required_argument, NULL, O_PERIP},
     {"config", required_argument, NULL, O_CONFIG},
     {"version", no_argument, NULL, O_VERSION},
     {"help", no_argument, NULL, O_HELP},
@@ -146,6 +153,7 @@ struct options {
     unsigned trusted_line[MAX_TRUSTED_PATHS]; /* 0: command line */
     int n_trusted;
     uint64_t threads, offer_ttl, poll_interval, max_body, max_release, inventory_flush;
+    uint64_t header_timeout, body_timeout, per_ip; /* slow clients (http.h) */
     int delta, test_clock, access_log, reset_token;
     enum log_level log_level;
     unsigned line[N_OPTS]; /* config file line of each option, 0: not from the file */
@@ -175,6 +183,9 @@ static void set_defaults(struct options *o)
     o->max_body = 65536;
     o->max_release = 64u << 20;
     o->inventory_flush = 5;
+    o->header_timeout = HTTP_DEFAULT_HEADER_TIMEOUT;
+    o->body_timeout = HTTP_DEFAULT_BODY_TIMEOUT;
+    o->per_ip = HTTP_DEFAULT_PER_IP_LIMIT;
     o->delta = 1;
     o->access_log = 1;
     o->log_level = LOG_INFO;
@@ -241,6 +252,9 @@ static int apply_option(struct options *o, int id, const char *value, unsigned l
         {O_MAXBODY, &o->max_body, 1024, 1u << 30},
         {O_MAXREL, &o->max_release, 1024, UINT32_MAX},
         {O_INVFLUSH, &o->inventory_flush, 1, 300},
+        {O_HDRTIME, &o->header_timeout, 1, 3600},
+        {O_BODYTIME, &o->body_timeout, 1, 86400},
+        {O_PERIP, &o->per_ip, 0, 4096},
     };
     for (size_t i = 0; i < sizeof(NUM) / sizeof(NUM[0]); i++) {
         if (NUM[i].id != id)
@@ -892,7 +906,10 @@ static int start_server(struct server *s, const struct options *o, struct checke
     printf("delta updates: %s\n", s->delta_enabled ? "on" : "off");
 
     struct http_opts ho = {.host = ck->host, .port = ck->port, .threads = (unsigned)o->threads,
-                           .access_log = o->access_log};
+                           .access_log = o->access_log,
+                           .header_timeout = (unsigned)o->header_timeout,
+                           .body_timeout = (unsigned)o->body_timeout,
+                           .per_ip_limit = (unsigned)o->per_ip};
     run->cert_pem = ck->cert_pem;
     run->key_pem = ck->key_pem;
     ck->cert_pem = ck->key_pem = NULL;
@@ -961,6 +978,9 @@ static void reload(struct server *s, int argc, char **argv, struct options *cur)
         {O_TESTCLOCK, cur->test_clock != n->test_clock},
         {O_NOACCESS, cur->access_log != n->access_log},
         {O_INVFLUSH, cur->inventory_flush != n->inventory_flush},
+        {O_HDRTIME, cur->header_timeout != n->header_timeout},
+        {O_BODYTIME, cur->body_timeout != n->body_timeout},
+        {O_PERIP, cur->per_ip != n->per_ip},
     };
     for (size_t i = 0; i < sizeof(FIXED) / sizeof(FIXED[0]); i++)
         if (FIXED[i].changed)

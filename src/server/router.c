@@ -19,7 +19,7 @@ static int count_segments(const char *p)
     return n;
 }
 
-static int classify(const char *path)
+int route_classify(const char *path)
 {
     int segs = count_segments(path);
     if (strcmp(path, "/healthz") == 0)
@@ -71,7 +71,7 @@ static int classify(const char *path)
 
 void route_request(struct server *s, struct http_req *r, struct http_resp *out)
 {
-    r->route = classify(r->path);
+    r->route = route_classify(r->path);
     switch (r->route) {
     case ROUTE_HEALTHZ: {
         /* Healthy = the database answers. */

@@ -62,6 +62,10 @@ struct http_req {
     const char *path;       /* URL path without query */
     const uint8_t *body;
     size_t body_len;
+    /* Release uploads arrive in a temporary file instead of body (which is
+     * then empty): its descriptor and path; -1 / NULL otherwise. */
+    int body_fd;
+    const char *body_file;
     int route;              /* enum route (metrics.h), set by the router */
     char who[SRV_ID_MAX + 8]; /* "admin", "device:<id>", for the access log */
 };
@@ -98,7 +102,8 @@ int auth_admin(struct server *s, struct http_req *r, struct http_resp *out);
  * sets 401 (no/unknown token) or 403 (another device's token) and returns 0. */
 int auth_device(struct server *s, struct http_req *r, struct http_resp *out,
                 const char *id, struct srv_device *d);
-/* Any device token or the admin token (artifact downloads). */
+/* Any device token or the admin token (artifact downloads, and any request
+ * with a body before it is read); 503 when the database is unavailable. */
 int auth_any(struct server *s, struct http_req *r, struct http_resp *out);
 /* 1 if the admin token is presented (no response set either way). */
 int auth_is_admin(struct server *s, const struct http_req *r);
@@ -129,6 +134,8 @@ void list_reports(struct server *s, struct http_req *r, struct http_resp *out,
 
 /* Route dispatch for the whole API (router.c). */
 void route_request(struct server *s, struct http_req *r, struct http_resp *out);
+/* The route of a path (enum route), from the path alone. */
+int route_classify(const char *path);
 
 /* ---- inventory batching (seen.c) ---------------------------------------- */
 void seen_push(struct server *s, const struct srv_seen *v);

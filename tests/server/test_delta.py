@@ -5,6 +5,7 @@ import hashlib
 import os
 import random
 import subprocess
+import time
 
 from conftest import TOOL_BIN, offer_manifest, verify_manifest
 
@@ -18,6 +19,21 @@ def payloads():
     return v1, bytes(v2)
 
 
+def offer_after_generation(server, dev, tok, body, timeout=60):
+    """Deltas are generated in the background: until one is ready for the
+    device's pair, its check-ins are told to come back shortly."""
+    deadline = time.time() + timeout
+    while True:
+        r = server.checkin(dev, tok, body)
+        assert r.status == 200, r
+        if r.json()["action"] == "update":
+            return r
+        assert r.json()["reason"] == "delta_pending", r
+        assert r.headers["Retry-After"] == str(r.json()["poll_interval"]), r.headers
+        assert time.time() < deadline, "no offer after the delta generation"
+        time.sleep(0.2)
+
+
 def test_delta_offered_cached_and_applies(server, fw, tmp_path):
     p1, p2 = payloads()
     img1 = fw.image("1.0.0", payload=p1)
@@ -27,7 +43,7 @@ def test_delta_offered_cached_and_applies(server, fw, tmp_path):
     toks = {d: server.add_device(d) for d in ("d-old", "d-old2", "d-unknown", "d-none")}
     cid = server.campaign(r2["id"])["id"]
 
-    r = server.checkin("d-old", toks["d-old"], {"current_digest": r1["digest"]})
+    r = offer_after_generation(server, "d-old", toks["d-old"], {"current_digest": r1["digest"]})
     body = r.json()
     m = verify_manifest(server, offer_manifest(r))
     assert m["kind"] == 1 and body["payload"]["kind"] == "delta"
@@ -76,6 +92,9 @@ def test_no_delta_when_not_smaller_or_disabled(server_factory, fw):
     rb = s.upload(fw.image("2.0.0", payload=b)).json()
     tok = s.add_device("x")
     s.campaign(rb["id"])
+    m = verify_manifest(s, offer_manifest(offer_after_generation(
+        s, "x", tok, {"current_digest": ra["digest"]})))
+    assert m["kind"] == 0
     for _ in range(2):  # the "not smaller" verdict is cached too
         m = verify_manifest(s, offer_manifest(s.checkin("x", tok,
                                                         {"current_digest": ra["digest"]})))

@@ -347,7 +347,8 @@ def test_delta_cache_shared_between_nodes(nodes, fw):
     r2 = n2.upload(img2).json()
     t1, t2 = n1.add_device("dl-1"), n2.add_device("dl-2")
     n1.campaign(r2["id"])
-    b1 = n1.checkin("dl-1", t1, {"current_digest": r1["digest"]}).json()
+    from test_delta import offer_after_generation
+    b1 = offer_after_generation(n1, "dl-1", t1, {"current_digest": r1["digest"]}).json()
     assert b1["payload"]["kind"] == "delta", b1
     b2 = n2.checkin("dl-2", t2, {"current_digest": r1["digest"]}).json()
     assert b2["payload"] == b1["payload"], (b1, b2)
