@@ -115,14 +115,17 @@ static void retry_later(struct server *s, struct http_req *r, struct http_resp *
     resp_add_header(out, "Retry-After", ra);
 }
 
+/* The payload (delta_for's verdict, digest and size) was chosen by the
+ * caller before any offer was recorded. */
 static void send_offer(struct server *s, struct http_req *r, struct http_resp *out,
                        const struct srv_device *d, const struct checkin_info *ci,
-                       const struct srv_campaign *c, const struct srv_release *rel)
+                       const struct srv_campaign *c, const struct srv_release *rel,
+                       enum delta_verdict dv, const uint8_t delta_digest[OTA_SHA256_LEN],
+                       uint64_t psize)
 {
     struct ota_manifest m;
     uint8_t buf[OTA_MANIFEST_MAX_LEN];
     size_t len = 0;
-    uint64_t psize = 0;
     int64_t now = srv_now(s);
     memset(&m, 0, sizeof(m));
     m.format = (uint8_t)ci->manifest_format;
@@ -142,14 +145,8 @@ static void send_offer(struct server *s, struct http_req *r, struct http_resp *o
     m.target_size = (uint32_t)rel->size;
     m.target_version = rel->version;
     m.target_security_counter = rel->security_counter;
-    enum delta_verdict dv = ci->has_digest ? delta_for(s, rel, ci->digest, d->id,
-                                                       m.payload_digest, &psize)
-                                           : DELTA_FULL;
-    if (dv == DELTA_PENDING) {
-        retry_later(s, r, out);
-        return;
-    }
     if (dv == DELTA_READY) {
+        memcpy(m.payload_digest, delta_digest, OTA_SHA256_LEN);
         m.payload_kind = OTA_PAYLOAD_DELTA;
         m.payload_size = (uint32_t)psize;
         memcpy(m.base_digest, ci->digest, OTA_SHA256_LEN);
@@ -312,9 +309,21 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
         enum store_rc rc = st->ops->dc_get(st, c->id, d->id, &dc);
         if (rc == STORE_OK && DC_IS_FINAL(dc.state))
             break; /* finished with this campaign (success, failure, rollback) */
+        if (rc == STORE_NOT_FOUND && !rollout_in_stage(c, rollout_bucket(c->id, d->id)))
+            break;
+        /* The payload first: while its delta is being generated the device
+         * is told to come back, and no offer is recorded (a campaign halted
+         * meanwhile must not count it as in progress). */
+        uint8_t pdig[OTA_SHA256_LEN];
+        uint64_t psize = 0;
+        enum delta_verdict dv =
+            ci.has_digest ? delta_for(s, rel, ci.digest, d->id, pdig, &psize) : DELTA_FULL;
+        if (dv == DELTA_PENDING) {
+            campaign_cache_put(snap);
+            retry_later(s, r, out);
+            return;
+        }
         if (rc == STORE_NOT_FOUND) {
-            if (!rollout_in_stage(c, rollout_bucket(c->id, d->id)))
-                break;
             memset(&dc, 0, sizeof(dc));
             dc.campaign_id = c->id;
             snprintf(dc.device_id, sizeof(dc.device_id), "%s", d->id);
@@ -330,7 +339,7 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
             resp_error(out, 503, "storage", "database unavailable");
             return;
         }
-        send_offer(s, r, out, d, &ci, c, rel);
+        send_offer(s, r, out, d, &ci, c, rel, dv, pdig, psize);
         campaign_cache_put(snap);
         return;
     }
