@@ -15,6 +15,22 @@
  *   - read works on read_size-aligned units (use ota_flash_read() for any
  *     offset/length: it bounces unaligned edges).
  *
+ * Durability (the sync contract):
+ *   - a port may buffer programs and erases (a write buffer in the flash
+ *     controller, a block device behind the page cache): a program or erase
+ *     is durable only once a later sync has returned OTA_OK. Until then a
+ *     power cut may lose it, keep it, or tear it, independently of the other
+ *     unsynced operations (a later one may survive while an earlier is lost).
+ *     A port whose writes are durable when they return leaves sync NULL;
+ *   - the core relies on this order: the data a record vouches for (a slot
+ *     image before its pending/confirmed mark, the boot state before an OTP
+ *     counter raise) is synced BEFORE the record is written, and each record
+ *     is synced before the call that wrote it returns. ota_flash_writer_finish
+ *     ends with a sync for that reason;
+ *   - the simulator checks it: OTA_SIM_DURABLE_ON_SYNC (ota/sim.h) loses or
+ *     tears whatever was not synced at a cut, and the power-cut tests assert
+ *     that nothing marked pending, confirmed or recorded in OTP lacks its data.
+ *
  * Callers should go through the ota_flash_* helpers below, which check
  * bounds and alignment and return OTA_ERR_FLASH_BOUNDS / OTA_ERR_FLASH_ALIGN
  * instead of handing the port something it cannot do.
@@ -44,7 +60,8 @@ struct ota_flash {
     ota_err (*prog)(void *ctx, uint32_t off, const void *buf, size_t len);
     /* Erase sector number `sector` (byte offset sector * sector_size). */
     ota_err (*erase)(void *ctx, uint32_t sector);
-    /* Make every completed prog/erase durable (may be NULL: nothing to do). */
+    /* Make every completed prog/erase durable (may be NULL: writes are
+     * durable when prog/erase return). See "Durability" above. */
     ota_err (*sync)(void *ctx);
     void *ctx;
 

@@ -14,6 +14,16 @@
  *     written, an erase leaves the sector partly erased with random content.
  *     After the cut every call fails with OTA_ERR_POWER_LOSS until
  *     ota_sim_power_on(). All randomness comes from the seed.
+ *   - durability (ota_sim_set_durability): by default every completed
+ *     program/erase is durable when it returns; in OTA_SIM_DURABLE_ON_SYNC
+ *     mode they stay volatile until the flash's sync (a chip with a write
+ *     buffer, a block device behind the page cache), and a power cut leaves
+ *     each sector changed since the last sync old, new or torn (seeded);
+ *     each sync is then also an operation on the cut clock (a cut "before"
+ *     or "inside" it: nothing of it happens);
+ *   - worn cells (ota_sim_set_worn): programs into a region silently leave a
+ *     byte wrong (a bit that should be cleared stays 1, or a bit flipped),
+ *     report success, and reads return what is really there.
  * Memory-backed for tests; ota_sim_load/ota_sim_save keep it in a file (a
  * small header describing geometry and wear, then the flash bytes) for the
  * ota-sim CLI.
@@ -51,12 +61,26 @@ enum ota_sim_cut {
     OTA_SIM_CUT_TORN = 2    /* operation N is left half done */
 };
 
+enum ota_sim_durability {
+    OTA_SIM_DURABLE_AT_ONCE = 0, /* a completed program/erase is durable */
+    OTA_SIM_DURABLE_ON_SYNC = 1  /* volatile until sync; cuts lose or tear it */
+};
+
+enum ota_sim_lie {
+    OTA_SIM_LIE_NONE = 0,
+    OTA_SIM_LIE_UNPROGRAMMED = 1, /* a bit that should be cleared stays 1 */
+    OTA_SIM_LIE_FLIP = 2          /* a bit of the programmed byte is inverted */
+};
+
 struct ota_sim_stats {
     uint64_t progs;            /* program operations performed */
     uint64_t erases;           /* sector erases performed */
     uint64_t bytes_programmed;
     uint64_t reads;
     uint64_t bytes_read;
+    uint64_t syncs;            /* sync calls that succeeded */
+    uint64_t sectors_lost;     /* unsynced sectors a cut rolled back or tore */
+    uint64_t lies;             /* programs the worn region silently corrupted */
 };
 
 struct ota_sim {
@@ -71,6 +95,15 @@ struct ota_sim {
     int powered;              /* 0 after a cut until ota_sim_power_on() */
     int cut_fired;            /* the armed cut happened */
     uint64_t rng;
+
+    enum ota_sim_durability durability;
+    uint8_t *durable;         /* ON_SYNC: contents as of the last sync */
+    uint8_t *dirty;           /* ON_SYNC: per sector, changed since that sync */
+
+    enum ota_sim_lie lie;     /* worn cells in [lie_off, lie_off + lie_len) */
+    uint32_t lie_off, lie_len;
+    uint32_t lie_budget;      /* programs left that lie (0: no limit) */
+    uint64_t lie_rng;
 
     uint32_t protect_first;   /* sectors that may never be erased (OTP) */
     uint32_t protect_count;
@@ -94,7 +127,9 @@ ota_err ota_sim_init_geometry(struct ota_sim *s, const struct ota_sim_geometry *
 void ota_sim_free(struct ota_sim *s);
 
 /* Copy contents, wear, counters and metadata from src (same geometry):
- * snapshot and restore. Cut settings of dst are disarmed. */
+ * snapshot and restore. Cut settings of dst are disarmed; dst keeps its own
+ * durability mode (what src had not synced stays unsynced in dst when both
+ * are ON_SYNC, else src's contents count as synced). */
 ota_err ota_sim_copy(struct ota_sim *dst, const struct ota_sim *src);
 
 /* Cut power when `after` more operations have been attempted (after = 0:
@@ -104,6 +139,23 @@ void ota_sim_arm_cut(struct ota_sim *s, enum ota_sim_cut mode, uint64_t after,
 void ota_sim_disarm(struct ota_sim *s);
 /* Power comes back: calls work again; the cut is disarmed. */
 void ota_sim_power_on(struct ota_sim *s);
+
+/* Durability of programs and erases (see above). Switching modes makes the
+ * current contents the durable ones. OTA_ERR_NO_MEMORY if the shadow copy
+ * cannot be allocated. */
+ota_err ota_sim_set_durability(struct ota_sim *s, enum ota_sim_durability d);
+
+/* Power fails now, between operations: as after an armed cut, every call
+ * fails until ota_sim_power_on(), and in ON_SYNC mode what was not synced is
+ * lost or torn (seeded). */
+void ota_sim_power_cut(struct ota_sim *s, uint64_t seed);
+
+/* Worn cells: each program touching [off, off + len) leaves one byte of the
+ * overlap wrong as `how` says (seeded), while reporting success. `budget`
+ * programs lie, then the cells behave (0: every program lies). how =
+ * OTA_SIM_LIE_NONE heals the region. */
+void ota_sim_set_worn(struct ota_sim *s, uint32_t off, uint32_t len, enum ota_sim_lie how,
+                      uint64_t seed, uint32_t budget);
 
 /* Sectors [first, first + count) refuse erase (OTA_ERR_FLASH_PROTECTED). */
 void ota_sim_protect(struct ota_sim *s, uint32_t first, uint32_t count);

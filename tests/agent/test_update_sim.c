@@ -9,9 +9,13 @@
  * only v1 or v2 ever runs, verified; once the pending mark is durable the
  * device never falls back to v1 unless its trial attempts ran out; at the
  * end it runs v2, confirmed, OTP counter 2, and the simulator saw no NOR
- * rule violation. Run twice: with a clear v2, and with v2 encrypted for the
- * device (docs/encrypted-images.md: key opened through payload_at, body
- * decrypted while written, prefix re-encrypted when a download resumes).
+ * rule violation. Run with a clear v2 and with v2 encrypted for the device
+ * (docs/encrypted-images.md: key opened through payload_at, body decrypted
+ * while written, prefix re-encrypted when a download resumes); each loop runs
+ * with every completed write durable, and with writes volatile until sync (a
+ * cut then also loses or tears what was not synced, and syncs are cut
+ * points); after every cut, nothing may be marked pending/confirmed/OTP that
+ * is not durable (tests/sim/vouched.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +28,7 @@
 #include "ota/manifest_sign.h"
 #include "ota/sim.h"
 #include "ota/update.h"
+#include "../sim/vouched.h"
 #include "../test.h"
 
 #define HW "hub-sim"
@@ -129,8 +134,9 @@ struct outcome {
 
 #define FAILF(...)                                                                          \
     do {                                                                                    \
-        fprintf(stderr, "cut %llu %s seed %llu: ", (unsigned long long)n,                   \
-                mode == OTA_SIM_CUT_TORN ? "torn" : "before", (unsigned long long)seed);   \
+        fprintf(stderr, "cut %llu %s seed %llu%s: ", (unsigned long long)n,                 \
+                mode == OTA_SIM_CUT_TORN ? "torn" : "before", (unsigned long long)seed,    \
+                dur == OTA_SIM_DURABLE_ON_SYNC ? " (volatile until sync)" : "");           \
         fprintf(stderr, __VA_ARGS__);                                                       \
         fputc('\n', stderr);                                                                \
         out->failures++;                                                                    \
@@ -142,7 +148,8 @@ struct outcome {
  * (n == 0: no cut). *ops receives the operations of an uncut run.
  */
 static void run_case(const struct device *base, uint64_t n, enum ota_sim_cut mode,
-                     uint64_t seed, struct outcome *out, uint64_t *ops)
+                     enum ota_sim_durability dur, uint64_t seed, struct outcome *out,
+                     uint64_t *ops)
 {
     struct device d;
     struct ota_update u;
@@ -156,7 +163,7 @@ static void run_case(const struct device *base, uint64_t n, enum ota_sim_cut mod
     memset(out, 0, sizeof *out);
     memset(&d.sim, 0, sizeof d.sim);
     if (ota_sim_init_geometry(&d.sim, ota_sim_geometry_find("generic-4k"), 64) ||
-        ota_sim_copy(&d.sim, &base->sim))
+        ota_sim_set_durability(&d.sim, dur) || ota_sim_copy(&d.sim, &base->sim))
         abort();
     ota_sim_protect(&d.sim, base->sim.protect_first, base->sim.protect_count);
     attach(&d);
@@ -177,8 +184,12 @@ static void run_case(const struct device *base, uint64_t n, enum ota_sim_cut mod
 
     for (iter = 0; iter < 12 && !confirmed_v2; iter++) {
         struct ota_boot_result res;
+        char why[200];
         ota_err e;
 
+        /* whatever survived the last cut: nothing marked that is not durable */
+        if (sim_vouched_check(&d.bd, why, sizeof why))
+            FAILF("%s", why);
         /* boot */
         e = ota_boot(&d.bd, &res);
         out->boots++;
@@ -272,33 +283,44 @@ static void test_cut_everywhere(void)
     struct outcome o;
     uint64_t ops = 0, n, seed, cases = 0, fired = 0;
     int failures = 0, m;
-    const enum ota_sim_cut modes[2] = {OTA_SIM_CUT_BEFORE, OTA_SIM_CUT_TORN};
+    /* before/torn with durable writes, then before/torn with volatile ones */
+    const enum ota_sim_cut modes[4] = {OTA_SIM_CUT_BEFORE, OTA_SIM_CUT_TORN, OTA_SIM_CUT_BEFORE,
+                                       OTA_SIM_CUT_TORN};
+    const enum ota_sim_durability durs[4] = {OTA_SIM_DURABLE_AT_ONCE, OTA_SIM_DURABLE_AT_ONCE,
+                                             OTA_SIM_DURABLE_ON_SYNC, OTA_SIM_DURABLE_ON_SYNC};
+    uint64_t vol_cases = 0;
 
     const char *env = getenv("OTA_CUT_SEEDS"); /* more torn seeds: a longer hunt */
     uint64_t seeds = env ? strtoull(env, NULL, 10) : 8;
     if (seeds < 1)
         seeds = 1;
     factory(&base);
-    run_case(&base, 0, OTA_SIM_CUT_NONE, 1, &o, &ops);
+    run_case(&base, 0, OTA_SIM_CUT_NONE, OTA_SIM_DURABLE_AT_ONCE, 1, &o, &ops);
     REQUIRE(o.failures == 0);
     REQUIRE(ops > 20);
-    for (m = 0; m < 2; m++) {
-        for (seed = 1; seed <= (m ? seeds : 1u); seed++) {
+    for (m = 0; m < 4; m++) {
+        /* torn cuts: several seeds (chunkings); volatile: 2 seeds per model */
+        uint64_t n_seeds = m == 0 ? 1u : m == 1 ? seeds : 2u;
+        for (seed = 1; seed <= n_seeds; seed++) {
             uint64_t seed_ops = 0;
-            run_case(&base, 0, OTA_SIM_CUT_NONE, seed, &o, &seed_ops);
+            run_case(&base, 0, OTA_SIM_CUT_NONE, durs[m], seed, &o, &seed_ops);
+            failures += o.failures;
             for (n = 1; n <= seed_ops; n++) {
-                run_case(&base, n, modes[m], seed, &o, NULL);
+                run_case(&base, n, modes[m], durs[m], seed, &o, NULL);
                 failures += o.failures;
                 fired += (uint64_t)o.cut_fired;
                 cases++;
+                vol_cases += durs[m] == OTA_SIM_DURABLE_ON_SYNC;
             }
         }
     }
     printf("     %sdownload+install+trial boot+confirm: ~%llu flash ops per run; %llu cut "
-           "cases (before: every op; torn: every op x %llu seeds/chunkings), %llu cuts "
-           "taken, %d failures\n",
-           g_encrypted ? "ENCRYPTED " : "", (unsigned long long)ops, (unsigned long long)cases, (unsigned long long)seeds,
-           (unsigned long long)fired, failures);
+           "cases (before: every op; torn: every op x %llu seeds/chunkings; %llu of them "
+           "with writes volatile until sync, every op and sync x 2 seeds per model), "
+           "%llu cuts taken, %d failures\n",
+           g_encrypted ? "ENCRYPTED " : "", (unsigned long long)ops,
+           (unsigned long long)cases, (unsigned long long)seeds,
+           (unsigned long long)vol_cases, (unsigned long long)fired, failures);
     CHECK_EQ(failures, 0);
     CHECK_EQ(fired, cases);
     ota_sim_free(&base.sim);

@@ -1,7 +1,8 @@
 /*
  * tests/sim/test_sim.c - the flash simulator itself must be right before it
  * can prove anything: NOR semantics, bug reports, wear and operation
- * counters, both power-cut models (and their determinism), file round trip.
+ * counters, both power-cut models (and their determinism), file round trip,
+ * writes volatile until sync, worn cells that lie.
  */
 #include <unistd.h>
 
@@ -206,6 +207,116 @@ static void test_copy_snapshot(void)
     ota_sim_free(&t);
 }
 
+/* ON_SYNC: a synced program survives any cut; an unsynced one is kept,
+ * lost or torn depending on the seed; the default mode loses nothing. */
+static void test_durable_on_sync(void)
+{
+    uint8_t a[4096], b[4096];
+    int kept = 0, lost = 0, torn = 0;
+    memset(a, 0x11, sizeof a);
+    memset(b, 0x22, sizeof b);
+    for (uint64_t seed = 1; seed <= 60; seed++) {
+        fresh(8, 4096, 4);
+        REQUIRE(ota_sim_set_durability(&s, OTA_SIM_DURABLE_ON_SYNC) == OTA_OK);
+        CHECK(ota_flash_prog(&s.flash, 0, a, sizeof a) == OTA_OK);
+        CHECK(ota_flash_sync(&s.flash) == OTA_OK);
+        CHECK(ota_flash_prog(&s.flash, 4096, b, sizeof b) == OTA_OK);
+        CHECK(ota_flash_erase(&s.flash, 0, 4096) == OTA_OK); /* unsynced erase */
+        ota_sim_power_cut(&s, seed);
+        CHECK(ota_flash_read(&s.flash, 0, b, 8) == OTA_ERR_POWER_LOSS);
+        ota_sim_power_on(&s);
+        /* sector 0: synced 0x11, then an unsynced erase; sector 1: unsynced 0x22 */
+        for (int sec = 0; sec < 2; sec++) {
+            const uint8_t *m = s.mem + sec * 4096;
+            uint8_t old = sec ? 0xff : 0x11, new = sec ? 0x22 : 0xff;
+            int n_old = 0, n_new = 0;
+            for (int i = 0; i < 4096; i++) {
+                n_old += m[i] == old;
+                n_new += m[i] == new;
+            }
+            CHECK_EQ(n_old + n_new, 4096); /* only old or new bytes, nothing else */
+            if (n_new == 4096)
+                kept++;
+            else if (n_old == 4096)
+                lost++;
+            else
+                torn++;
+        }
+        CHECK(all(s.mem + 2 * 4096, 2 * 4096, 0xff));
+    }
+    CHECK(kept > 10 && lost > 10 && torn > 10);
+    /* same cut seed, same outcome; default mode keeps everything */
+    fresh(8, 4096, 4);
+    CHECK(ota_flash_prog(&s.flash, 0, a, sizeof a) == OTA_OK);
+    ota_sim_power_cut(&s, 5);
+    ota_sim_power_on(&s);
+    CHECK(all(s.mem, 4096, 0x11));
+    CHECK_EQ(s.stats.sectors_lost, 0);
+}
+
+/* An armed cut in ON_SYNC mode also drops what came before it unsynced, and
+ * a snapshot copy keeps the destination's mode. */
+static void test_durable_armed_cut_and_copy(void)
+{
+    uint8_t a[8] = {0};
+    struct ota_sim t;
+    int rolled_back = 0;
+    for (uint64_t seed = 1; seed <= 30; seed++) {
+        fresh(8, 4096, 2);
+        REQUIRE(ota_sim_set_durability(&s, OTA_SIM_DURABLE_ON_SYNC) == OTA_OK);
+        CHECK(ota_flash_prog(&s.flash, 0, a, 8) == OTA_OK);
+        ota_sim_arm_cut(&s, OTA_SIM_CUT_BEFORE, 0, seed);
+        CHECK(ota_flash_prog(&s.flash, 4096, a, 8) == OTA_ERR_POWER_LOSS);
+        rolled_back += all(s.mem, 8, 0xff);
+    }
+    CHECK(rolled_back > 0);
+    CHECK(s.stats.syncs == 0);
+    REQUIRE(ota_sim_init(&t, 1, 8, 4096, 2) == OTA_OK);
+    REQUIRE(ota_sim_set_durability(&t, OTA_SIM_DURABLE_ON_SYNC) == OTA_OK);
+    fresh(8, 4096, 2);
+    CHECK(ota_flash_prog(&s.flash, 0, a, 8) == OTA_OK);
+    CHECK(ota_sim_copy(&t, &s) == OTA_OK);
+    CHECK(t.durability == OTA_SIM_DURABLE_ON_SYNC && s.durability == OTA_SIM_DURABLE_AT_ONCE);
+    CHECK(ota_flash_prog(&t.flash, 8, a, 8) == OTA_OK);
+    ota_sim_power_cut(&t, 1);
+    ota_sim_power_on(&t);
+    CHECK(all(t.mem, 8, 0)); /* what the copy brought counts as synced */
+    ota_sim_free(&t);
+    CHECK(ota_sim_set_durability(&s, (enum ota_sim_durability)7) == OTA_ERR_INVALID_ARG);
+}
+
+/* Worn cells: the program reports success, one byte per program in the
+ * region is wrong, reads show it; outside the region and after the budget
+ * everything is right. */
+static void test_worn_cells(void)
+{
+    uint8_t want[256], out[256];
+    for (size_t i = 0; i < sizeof want; i++)
+        want[i] = (uint8_t)(i * 7 + 1) & 0x7f; /* every byte has a 0 bit */
+    for (int how = OTA_SIM_LIE_UNPROGRAMMED; how <= OTA_SIM_LIE_FLIP; how++) {
+        fresh(8, 4096, 4);
+        ota_sim_set_worn(&s, 4096, 4096, (enum ota_sim_lie)how, 9, 2);
+        CHECK(ota_flash_prog(&s.flash, 0, want, sizeof want) == OTA_OK); /* outside */
+        CHECK(memcmp(s.mem, want, sizeof want) == 0);
+        for (int k = 0; k < 3; k++) {
+            int wrong = 0;
+            CHECK(ota_flash_prog(&s.flash, 4096 + k * 256, want, sizeof want) == OTA_OK);
+            CHECK(ota_flash_read(&s.flash, 4096 + k * 256, out, sizeof out) == OTA_OK);
+            for (size_t i = 0; i < sizeof want; i++) {
+                if (out[i] != want[i]) {
+                    wrong++;
+                    if (how == OTA_SIM_LIE_UNPROGRAMMED)
+                        CHECK((out[i] & want[i]) == want[i]); /* only bits left at 1 */
+                    CHECK(__builtin_popcount((unsigned)(out[i] ^ want[i])) == 1);
+                }
+            }
+            CHECK_EQ(wrong, k < 2 ? 1 : 0); /* budget of 2 lies */
+        }
+        CHECK_EQ(s.stats.lies, 2);
+        CHECK_EQ(s.violations, 0);
+    }
+}
+
 int main(void)
 {
     RUN(test_geometries);
@@ -215,6 +326,9 @@ int main(void)
     RUN(test_cut_torn_erase);
     RUN(test_file_round_trip);
     RUN(test_copy_snapshot);
+    RUN(test_durable_on_sync);
+    RUN(test_durable_armed_cut_and_copy);
+    RUN(test_worn_cells);
     ota_sim_free(&s);
     return test_summary();
 }
