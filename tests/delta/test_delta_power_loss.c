@@ -10,7 +10,10 @@
  * erased), still verifies as a signed image (the device stays bootable on
  * it), and the simulator saw no NOR-rule violation. Then the install is
  * restarted from the beginning, as the update engine does, and slot B
- * verifies as the new image.
+ * verifies as the new image, also after one more power cut right after the
+ * install returned (what it reported done is durable). Then the same again
+ * with writes volatile until sync (OTA_SIM_DURABLE_ON_SYNC, syncs are cut
+ * points too), every 4th operation index.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,9 +157,19 @@ static void run_cuts(struct pl_ctx *c, const char *name)
     CHECK_EQ(verify_slot(c, &work, c->slot_b, new_hash), OTA_OK);
     CHECK_EQ(work.violations, 0);
 
-    unsigned cuts = 0, a_ok = 0, resumed_ok = 0;
+    unsigned cuts = 0, a_ok = 0, resumed_ok = 0, vol_cuts = 0;
+    for (int dur = OTA_SIM_DURABLE_AT_ONCE; dur <= OTA_SIM_DURABLE_ON_SYNC; dur++) {
+    uint64_t dur_total = total, stride = dur == OTA_SIM_DURABLE_ON_SYNC ? 4 : 1;
+    REQUIRE(ota_sim_set_durability(&work, (enum ota_sim_durability)dur) == OTA_OK);
+    if (dur == OTA_SIM_DURABLE_ON_SYNC) {
+        /* syncs count on the cut clock now */
+        REQUIRE(ota_sim_copy(&work, &base) == OTA_OK);
+        ops0 = work.ops;
+        CHECK_EQ(install(c, &work), OTA_OK);
+        dur_total = work.ops - ops0;
+    }
     for (int mode = OTA_SIM_CUT_BEFORE; mode <= OTA_SIM_CUT_TORN; mode++) {
-        for (uint64_t n = 0; n < total; n++) {
+        for (uint64_t n = 0; n < dur_total; n += stride) {
             REQUIRE(ota_sim_copy(&work, &base) == OTA_OK);
             ota_sim_arm_cut(&work, (enum ota_sim_cut)mode, n, 1000u + n);
             ota_err e = install(c, &work);
@@ -174,15 +187,21 @@ static void run_cuts(struct pl_ctx *c, const char *name)
             /* restart the install from the beginning */
             e = install(c, &work);
             CHECK_EQ(e, OTA_OK);
+            /* what the install reported done survives the next cut */
+            ota_sim_power_cut(&work, 2000u + n);
+            ota_sim_power_on(&work);
             ota_err vb = verify_slot(c, &work, c->slot_b, new_hash);
             CHECK_EQ(vb, OTA_OK);
             resumed_ok += e == OTA_OK && vb == OTA_OK;
+            vol_cuts += dur == OTA_SIM_DURABLE_ON_SYNC;
             CHECK_EQ(work.violations, 0);
         }
     }
-    printf("     %s: patch %zu bytes, %llu flash ops per install, %u cuts (before + torn): "
-           "slot A intact and verified %u, restarted install verified %u\n",
-           name, c->patch_len, (unsigned long long)total, cuts, a_ok, resumed_ok);
+    }
+    printf("     %s: patch %zu bytes, %llu flash ops per install, %u cuts (before + torn; "
+           "%u of them with writes volatile until sync): slot A intact and verified %u, "
+           "restarted install verified after one more cut %u\n",
+           name, c->patch_len, (unsigned long long)total, cuts, vol_cuts, a_ok, resumed_ok);
     CHECK(total > 0);
     CHECK_EQ(a_ok, cuts);
     CHECK_EQ(resumed_ok, cuts);
