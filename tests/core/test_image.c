@@ -1,5 +1,5 @@
 /*
- * tests/tool/test_image.c - signed images end to end through the C API:
+ * tests/core/test_image.c - signed images end to end through the C API:
  * ota_image_build (host) -> ota_image_parse / ota_image_verify (core), with
  * BOTH crypto backends. Round trips, then every kind of tampering, each
  * asserted to be refused with its exact ota_err: each header byte, payload

@@ -1,6 +1,6 @@
 /*
  * test_update.c - unit tests of the portable update engine (ota/update.h)
- * on a RAM NOR flash with the real bootloader core: full and delta updates
+ * on the flash simulator (src/sim) with the real bootloader core: full and delta updates
  * end in a pending trial the bootloader runs; every refusal happens before a
  * single flash write; corrupted or oversized payloads never get marked
  * pending; downloads resume after a restart with the prefix re-verified; and
@@ -17,7 +17,7 @@
 #include "ota/manifest_sign.h"
 #include "ota/update.h"
 #include "../test.h"
-#include "ram_flash.h"
+#include "ota/sim.h"
 
 #define SECTOR 4096u
 #define SECTORS 64u /* 256 KiB: 16 KiB boot, 2 x ~112 KiB slots */
@@ -30,8 +30,7 @@ static struct ota_pubkey g_fw_pub, g_srv_pub, g_other_pub;
 static const struct ota_crypto *g_c;
 
 struct dev {
-    struct ram_flash rf;
-    struct ota_flash f;
+    struct ota_sim sim;
     struct ota_boot_dev bd;
     uint8_t scratch[1024];
 };
@@ -45,14 +44,15 @@ static uint64_t fixed_now(void *ctx)
 static void dev_init(struct dev *d)
 {
     struct ota_boot_config cfg;
-    ram_flash_init(&d->rf, &d->f, SECTOR, SECTORS, PROG);
+    if (ota_sim_init(&d->sim, 1, PROG, SECTOR, SECTORS) != OTA_OK)
+        abort();
     memset(&d->bd, 0, sizeof d->bd);
-    d->bd.flash = &d->f;
+    d->bd.flash = &d->sim.flash;
     d->bd.crypto = g_c;
     d->bd.buf = d->scratch;
     d->bd.buf_len = sizeof d->scratch;
     memset(&cfg, 0, sizeof cfg);
-    if (ota_boot_layout_make(&d->f, 0, 0, &cfg.layout) != OTA_OK)
+    if (ota_boot_layout_make(&d->sim.flash, 0, 0, &cfg.layout) != OTA_OK)
         abort();
     cfg.key = g_fw_pub;
     memcpy(cfg.hw_id, HW, strlen(HW));
@@ -64,7 +64,7 @@ static void dev_init(struct dev *d)
 
 static void dev_free(struct dev *d)
 {
-    free(d->rf.mem);
+    ota_sim_free(&d->sim);
 }
 
 /* A signed image: payload derived from seed, with `change` bytes edited. */
@@ -231,7 +231,7 @@ static void test_full_update_then_trial_boot(void)
     CHECK_EQ(boots_slot(&d, &trial, &major), 1);
     CHECK_EQ(trial, 1);
     CHECK_EQ(major, 2);
-    CHECK(d.rf.double_prog == 0);
+    CHECK(d.sim.violations == 0);
     dev_free(&d);
 }
 
@@ -252,7 +252,7 @@ static void test_refusals_before_any_write(void)
     dev_init(&d);
     factory_install(&d, g_v1, g_v1_len);
     cfg_for(&c, &d);
-    ops = d.rf.ops;
+    ops = d.sim.ops;
     {
         struct offer o = {0};
         o.key = g_other;
@@ -309,21 +309,21 @@ static void test_refusals_before_any_write(void)
         CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_UPDATE_STATE);
         c.running_slot = 0;
     }
-    CHECK_EQ(d.rf.ops, ops); /* not one erase or program */
+    CHECK_EQ(d.sim.ops, ops); /* not one erase or program */
 
     /* security counter below the OTP counter (raise OTP to 5 first) */
     {
         struct ota_boot_config bc;
         struct offer o = {0};
-        REQUIRE(ota_boot_config_read(&d.f, &bc, NULL) == OTA_OK);
-        REQUIRE(ota_otp_raise_counter(&d.f, &bc.layout, 5) == OTA_OK);
-        ops = d.rf.ops;
+        REQUIRE(ota_boot_config_read(&d.sim.flash, &bc, NULL) == OTA_OK);
+        REQUIRE(ota_otp_raise_counter(&d.sim.flash, &bc.layout, 5) == OTA_OK);
+        ops = d.sim.ops;
         v0 = make_image(g_fw, 4, 4, HW, 20000, 3, &v0_len);
         mlen = make_manifest(&o, v0, v0_len, v0, v0_len, man);
         CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_IMAGE_ROLLBACK);
         CHECK_EQ(diag.expected, 5);
         CHECK_EQ(diag.found, 4);
-        CHECK_EQ(d.rf.ops, ops);
+        CHECK_EQ(d.sim.ops, ops);
         free(v0);
     }
     dev_free(&d);
@@ -602,8 +602,8 @@ static void test_resume_reverifies_prefix(void)
     CHECK_EQ(p.offset, 2 * SECTOR);
     {
         struct ota_boot_config bc;
-        REQUIRE(ota_boot_config_read(&d.f, &bc, NULL) == OTA_OK);
-        d.rf.mem[bc.layout.slot_off[1] + 100] &= 0x0f;
+        REQUIRE(ota_boot_config_read(&d.sim.flash, &bc, NULL) == OTA_OK);
+        d.sim.mem[bc.layout.slot_off[1] + 100] &= 0x0f;
     }
     REQUIRE(ota_update_begin(&u, &c, man, mlen, &p, &diag) == OTA_OK);
     CHECK_EQ(ota_update_offset(&u), 0);
@@ -636,10 +636,10 @@ static int cut_run(uint64_t n, int torn, int delta, const uint8_t *payload, size
     dev_init(&d);
     factory_install(&d, g_v1, g_v1_len);
     cfg_for(&c, &d);
-    base_ops = d.rf.ops;
-    d.rf.cut_at = n ? base_ops + n : 0;
-    d.rf.torn = torn;
-    d.rf.rng = (uint32_t)(n * 2654435761u + 1);
+    base_ops = d.sim.ops;
+    if (n)
+        ota_sim_arm_cut(&d.sim, torn ? OTA_SIM_CUT_TORN : OTA_SIM_CUT_BEFORE, n - 1,
+                        n * 2654435761u + 1);
     *cut_happened = 0;
     for (attempt = 0; attempt < 2; attempt++) {
         size_t off, chunk = 1500;
@@ -651,7 +651,7 @@ static int cut_run(uint64_t n, int torn, int delta, const uint8_t *payload, size
             size_t k = chunk < plen - off ? chunk : plen - off;
             e = ota_update_write(&u, payload + off, k);
             off += k;
-            if (!e && ota_update_checkpoint(&u, &p) == OTA_OK && !d.rf.dead) {
+            if (!e && ota_update_checkpoint(&u, &p) == OTA_OK && d.sim.powered) {
                 saved = p; /* "persisted" only when the flash sync succeeded */
                 have_saved = 1;
             }
@@ -660,7 +660,7 @@ static int cut_run(uint64_t n, int torn, int delta, const uint8_t *payload, size
             e = ota_update_finish(&u, NULL);
         if (e == OTA_OK)
             break;
-        if (!d.rf.dead) {
+        if (d.sim.powered) {
             fprintf(stderr, "cut %llu torn %d: update failed without a cut: %s\n",
                     (unsigned long long)n, torn, ota_errname(e));
             rc = 1;
@@ -669,7 +669,7 @@ static int cut_run(uint64_t n, int torn, int delta, const uint8_t *payload, size
         /* power cut: reboot. The old image, or the new one if it was already
          * marked pending, must boot. */
         *cut_happened = 1;
-        ram_flash_power_on(&d.rf);
+        ota_sim_power_on(&d.sim);
         slot = boots_slot(&d, &trial, &major);
         if (!(slot == 0 && major == 1) && !(slot == 1 && major == 2 && trial)) {
             fprintf(stderr, "cut %llu torn %d: after the cut boots slot %d v%u\n",
@@ -683,7 +683,7 @@ static int cut_run(uint64_t n, int torn, int delta, const uint8_t *payload, size
             break;
         }
     }
-    *total_ops = d.rf.ops - base_ops; /* the update's ops, not the checks below */
+    *total_ops = d.sim.ops - base_ops; /* the update's ops, not the checks below */
     if (!rc && e != OTA_OK) {
         fprintf(stderr, "cut %llu torn %d delta %d: second attempt failed: %s\n",
                 (unsigned long long)n, torn, delta, ota_errname(e));
@@ -697,9 +697,9 @@ static int cut_run(uint64_t n, int torn, int delta, const uint8_t *payload, size
             rc = 1;
         }
     }
-    if (d.rf.double_prog) {
-        fprintf(stderr, "cut %llu torn %d: programmed a non-erased location\n",
-                (unsigned long long)n, torn);
+    if (d.sim.violations) {
+        fprintf(stderr, "cut %llu torn %d: NOR rule violated: %s\n", (unsigned long long)n,
+                torn, d.sim.violation);
         rc = 1;
     }
     dev_free(&d);

@@ -1,5 +1,5 @@
 /*
- * test_update_sim.c - the whole device-side update chain under power cuts,
+ * tests/core/test_update_power_cuts.c - the whole device-side update chain under power cuts,
  * on the project's NOR flash simulator (src/sim, torn cuts with random
  * partial programs and partial erases): update engine download + install,
  * reboot, trial boot, self-test, confirm (OTP raise). For every flash

@@ -1,5 +1,5 @@
 /*
- * tests/tool/craft.h - build arbitrary (also deliberately broken) images for
+ * tests/core/craft.h - build arbitrary (also deliberately broken) images for
  * tests: any header values, any TLV list in either area, in any order, with
  * the hash, key hash and signature filled in on request.
  *
