@@ -71,6 +71,7 @@ typedef enum ota_err {
     OTA_ERR_BOOT_NOT_ON_TRIAL = 89, /* confirm: the slot is neither on trial nor confirmed */
     OTA_ERR_OTP_FULL = 90,          /* OTP counter area has no unburned record left */
     OTA_ERR_FLASH_PROTECTED = 91,   /* erase of a sector that may never be erased (OTP) */
+    OTA_ERR_FLASH_VERIFY = 92,      /* flash read back differs from what was written (worn cells) */
 
     /* delta: 120..149 */
     OTA_ERR_DELTA_BAD_MAGIC = 120,    /* patch does not start with the delta magic */

@@ -588,6 +588,10 @@ static enum agent_outcome offer_install(struct agent *a, struct offer_run *r)
         if (e == OTA_ERR_UPDATE_PAYLOAD_HASH || e == OTA_ERR_UPDATE_PAYLOAD_SIZE ||
             (e >= OTA_ERR_DELTA_BAD_MAGIC && e <= OTA_ERR_DELTA_TRUNCATED))
             return payload_failure(a, "payload did not verify", e);
+        /* the right image was written but the slot reads back differently
+         * (worn flash): erase and write it again, a bounded number of times */
+        if (e == OTA_ERR_FLASH_VERIFY)
+            return payload_failure(a, "slot did not read back as written", e);
         if (is_transient(e))
             return AGENT_RETRY;
         /* the payload matched the signed manifest, the image itself is bad */

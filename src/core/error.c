@@ -59,6 +59,8 @@ static const struct err_text ERRORS[] = {
     {OTA_ERR_BOOT_NOT_ON_TRIAL, "OTA_ERR_BOOT_NOT_ON_TRIAL", "slot is neither on trial nor confirmed"},
     {OTA_ERR_OTP_FULL, "OTA_ERR_OTP_FULL", "OTP counter area exhausted"},
     {OTA_ERR_FLASH_PROTECTED, "OTA_ERR_FLASH_PROTECTED", "erase of a protected (OTP) sector"},
+    {OTA_ERR_FLASH_VERIFY, "OTA_ERR_FLASH_VERIFY",
+     "flash read back differs from what was written (worn or failing flash)"},
 
     {OTA_ERR_DELTA_BAD_MAGIC, "OTA_ERR_DELTA_BAD_MAGIC", "delta patch magic invalid"},
     {OTA_ERR_DELTA_VERSION, "OTA_ERR_DELTA_VERSION", "delta patch version unsupported"},

@@ -611,6 +611,13 @@ ota_err ota_update_finish(struct ota_update *u, struct ota_image_info *info)
             u->phase = OTA_UPDATE_FAILED;
             return e;
         }
+        /* The applier checked its output against the patch's result hash;
+         * that must be the image the manifest signs (a full payload is the
+         * image: the manifest parser already requires equal digests). */
+        if (memcmp(ota_delta_apply_header(&u->delta)->result_hash, u->m.target_digest,
+                   OTA_SHA256_LEN) != 0)
+            return fail(u, OTA_ERR_IMAGE_HASH_MISMATCH,
+                        "image the payload produces vs manifest target_digest", 0);
     }
     if (u->start + u->ins.w.pos != u->m.target_size)
         return fail_values(u, OTA_ERR_UPDATE_PAYLOAD_SIZE, "image bytes written", 0,
@@ -623,7 +630,9 @@ ota_err ota_update_finish(struct ota_update *u, struct ota_image_info *info)
     if (e)
         return e;
 
-    /* Read back what is really in flash: the manifest's signed digest. */
+    /* Read back what is really in flash: the manifest's signed digest. The
+     * right bytes were written (checked above), so a difference is the
+     * flash's doing (cells that did not program, bits flipped). */
     e = dev->crypto->sha256_init(&u->sha);
     if (!e)
         e = hash_slot(u, u->m.target_size, &u->sha);
@@ -632,7 +641,7 @@ ota_err ota_update_finish(struct ota_update *u, struct ota_image_info *info)
     if (e)
         return fail(u, e, "slot read-back", 0);
     if (memcmp(digest, u->m.target_digest, OTA_SHA256_LEN) != 0)
-        return fail(u, OTA_ERR_IMAGE_HASH_MISMATCH, "slot digest vs manifest target_digest", 0);
+        return fail(u, OTA_ERR_FLASH_VERIFY, "slot read-back vs manifest target_digest", 0);
 
     /* Exactly as the bootloader will, then that it is the promised image. */
     e = ota_boot_verify_slot(dev, &u->boot_cfg, u->ins.slot, u->otp_counter, info, u->diag);

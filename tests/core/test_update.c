@@ -487,6 +487,200 @@ static void test_delta_update(void)
     dev_free(&d);
 }
 
+/* Slot offset of slot `slot` on this device. */
+static uint32_t slot_off(struct dev *d, int slot)
+{
+    struct ota_boot_config bc;
+    if (ota_boot_config_read(&d->sim.flash, &bc, NULL) != OTA_OK)
+        abort();
+    return bc.layout.slot_off[slot];
+}
+
+static int pending_slot(struct dev *d)
+{
+    struct ota_boot_config bc;
+    struct ota_boot_state st;
+    if (ota_boot_config_read(&d->sim.flash, &bc, NULL) ||
+        ota_boot_state_read(&d->sim.flash, &bc.layout, &st, NULL))
+        return -2;
+    return st.pending > 1 ? -1 : st.pending;
+}
+
+/*
+ * Flash that lies: worn cells in slot B silently leave a bit unprogrammed
+ * (or flip one) while reporting success. The engine reads the slot back
+ * against the manifest's target digest and refuses to mark it pending
+ * (OTA_ERR_FLASH_VERIFY, exact field); the device keeps booting v1. Writing
+ * the same update again (what the agent does: download again) succeeds once
+ * the cells behave.
+ */
+static void test_worn_slot_never_pending(void)
+{
+    for (int how = OTA_SIM_LIE_UNPROGRAMMED; how <= OTA_SIM_LIE_FLIP; how++) {
+        for (int delta = 0; delta <= 1; delta++) {
+            struct dev d;
+            struct ota_update_cfg c;
+            struct ota_update u;
+            struct ota_diag diag;
+            uint8_t man[OTA_MANIFEST_MAX_LEN];
+            uint8_t *patch = NULL;
+            size_t plen = 0, mlen;
+            const uint8_t *payload = g_v2;
+            struct offer o = {0};
+            int trial = 0;
+            uint8_t major = 0;
+
+            if (delta) {
+                REQUIRE(ota_delta_create(g_v1, g_v1_len, g_v2, g_v2_len, &patch, &plen, NULL) ==
+                        OTA_OK);
+                o.delta = 1;
+                o.base = g_v1;
+                o.base_len = g_v1_len;
+                payload = patch;
+            } else {
+                plen = g_v2_len;
+            }
+            dev_init(&d);
+            factory_install(&d, g_v1, g_v1_len);
+            cfg_for(&c, &d);
+            mlen = make_manifest(&o, g_v2, g_v2_len, payload, plen, man);
+            /* 4 KiB of worn cells in the middle of slot B; one program lies */
+            ota_sim_set_worn(&d.sim, slot_off(&d, 1) + 3 * SECTOR, SECTOR, (enum ota_sim_lie)how,
+                             (uint64_t)(how * 2 + delta), 1);
+            REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+            CHECK(feed(&u, payload, plen, 0) == OTA_OK);
+            CHECK_EQ(ota_update_finish(&u, NULL), OTA_ERR_FLASH_VERIFY);
+            CHECK(diag.field && strcmp(diag.field, "slot read-back vs manifest target_digest") == 0);
+            CHECK_EQ(d.sim.stats.lies, 1);
+            CHECK_EQ(pending_slot(&d), -1);
+            CHECK_EQ(boots_slot(&d, &trial, &major), 0);
+            CHECK_EQ(major, 1);
+            /* again, from the start: the cells behave now */
+            REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+            CHECK_EQ(ota_update_offset(&u), 0);
+            CHECK(feed(&u, payload, plen, 0) == OTA_OK);
+            CHECK_EQ(ota_update_finish(&u, NULL), OTA_OK);
+            CHECK_EQ(d.sim.stats.lies, 1);
+            CHECK_EQ(boots_slot(&d, &trial, &major), 1);
+            CHECK_EQ(trial, 1);
+            CHECK_EQ(major, 2);
+            CHECK_EQ(d.sim.violations, 0);
+            free(patch);
+            dev_free(&d);
+        }
+    }
+}
+
+/*
+ * The bootloader's own defence: a slot written on worn cells and marked
+ * pending by an updater that did not read it back, or a pending slot whose
+ * cells decayed after the mark, is never booted: the device runs v1.
+ */
+static void test_bootloader_refuses_lying_slot(void)
+{
+    for (int how = 0; how < 3; how++) {
+        struct dev d;
+        struct ota_boot_config bc;
+        struct ota_boot_state st;
+        struct ota_flash_writer w;
+        struct ota_boot_result res;
+        int trial = 0;
+        uint8_t major = 0;
+
+        dev_init(&d);
+        factory_install(&d, g_v1, g_v1_len);
+        REQUIRE(ota_boot_config_read(&d.sim.flash, &bc, NULL) == OTA_OK);
+        if (how < 2) {
+            ota_sim_set_worn(&d.sim, bc.layout.slot_off[1] + SECTOR, 2 * SECTOR,
+                             how ? OTA_SIM_LIE_FLIP : OTA_SIM_LIE_UNPROGRAMMED, 77, 0);
+            REQUIRE(ota_flash_writer_init(&w, &d.sim.flash, bc.layout.slot_off[1],
+                                          bc.layout.slot_size, 256) == OTA_OK);
+            REQUIRE(ota_flash_writer_write(&w, g_v2, g_v2_len) == OTA_OK);
+            REQUIRE(ota_flash_writer_finish(&w) == OTA_OK); /* the flash says all is well */
+            CHECK(d.sim.stats.lies > 0);
+            REQUIRE(ota_boot_state_read(&d.sim.flash, &bc.layout, &st, NULL) == OTA_OK);
+            st.pending = 1;
+            st.attempts = 3;
+            REQUIRE(ota_boot_state_write(&d.sim.flash, &bc.layout, &st) == OTA_OK);
+        } else {
+            /* a correct install, then one cell of the pending slot decays */
+            struct ota_install ins;
+            REQUIRE(ota_install_begin(&ins, &d.bd, (uint32_t)g_v2_len, NULL) == OTA_OK);
+            REQUIRE(ota_install_write(&ins, g_v2, g_v2_len) == OTA_OK);
+            REQUIRE(ota_install_finish(&ins, 0, NULL, NULL) == OTA_OK);
+            d.sim.mem[bc.layout.slot_off[1] + g_v2_len / 2] ^= 0x10;
+        }
+        CHECK_EQ(pending_slot(&d), 1);
+        CHECK(ota_boot(&d.bd, &res) == OTA_OK);
+        CHECK_EQ(res.slot, 0);
+        CHECK_EQ(res.info.hdr.version.major, 1);
+        CHECK_EQ(boots_slot(&d, &trial, &major), 0); /* and it stays that way */
+        CHECK_EQ(major, 1);
+        dev_free(&d);
+    }
+}
+
+/*
+ * A signed offer that contradicts itself: the payload (full image or delta)
+ * produces v2, but the manifest's target digest names another image of the
+ * same size, version and security counter. Refused with the exact field
+ * (full: before any write; delta: at finish), never pending.
+ */
+static void test_offer_target_digest_disagrees(void)
+{
+    size_t other_len;
+    uint8_t *other = make_image(g_fw, 2, 2, HW, 42000, 41, &other_len);
+    REQUIRE(other_len == g_v2_len && memcmp(other, g_v2, g_v2_len) != 0);
+    for (int delta = 0; delta <= 1; delta++) {
+        struct dev d;
+        struct ota_update_cfg c;
+        struct ota_update u;
+        struct ota_diag diag;
+        uint8_t man[OTA_MANIFEST_MAX_LEN];
+        uint8_t *patch = NULL;
+        size_t plen = g_v2_len, mlen;
+        const uint8_t *payload = g_v2;
+        struct offer o = {0};
+
+        if (delta) {
+            REQUIRE(ota_delta_create(g_v1, g_v1_len, g_v2, g_v2_len, &patch, &plen, NULL) ==
+                    OTA_OK);
+            o.delta = 1;
+            o.base = g_v1;
+            o.base_len = g_v1_len;
+            payload = patch;
+        }
+        dev_init(&d);
+        factory_install(&d, g_v1, g_v1_len);
+        cfg_for(&c, &d);
+        mlen = make_manifest(&o, other, other_len, payload, plen, man);
+        if (!delta) {
+            /* a full payload is the image: refused before any flash write */
+            uint64_t ops = d.sim.ops;
+            CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_MANIFEST_MALFORMED);
+            CHECK(diag.field && strcmp(diag.field, "payload_digest") == 0);
+            CHECK_EQ(d.sim.ops, ops);
+        } else {
+            REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+            CHECK(feed(&u, payload, plen, 0) == OTA_OK);
+            CHECK_EQ(ota_update_finish(&u, NULL), OTA_ERR_IMAGE_HASH_MISMATCH);
+            CHECK(diag.field &&
+                  strcmp(diag.field, "image the payload produces vs manifest target_digest") == 0);
+        }
+        CHECK_EQ(pending_slot(&d), -1);
+        CHECK_EQ(boots_slot(&d, NULL, NULL), 0);
+        /* the consistent offer for the same payload is accepted */
+        mlen = make_manifest(&o, g_v2, g_v2_len, payload, plen, man);
+        REQUIRE(ota_update_begin(&u, &c, man, mlen, NULL, &diag) == OTA_OK);
+        CHECK(feed(&u, payload, plen, 0) == OTA_OK);
+        CHECK_EQ(ota_update_finish(&u, NULL), OTA_OK);
+        CHECK_EQ(pending_slot(&d), 1);
+        free(patch);
+        dev_free(&d);
+    }
+    free(other);
+}
+
 /* Pull mode: a transport handing out the payload in odd pieces. */
 struct mem_transport {
     const uint8_t *data;
@@ -776,6 +970,9 @@ int main(void)
     RUN(test_bad_payloads_never_pending);
     RUN(test_delta_update);
     RUN(test_resume_reverifies_prefix);
+    RUN(test_worn_slot_never_pending);
+    RUN(test_bootloader_refuses_lying_slot);
+    RUN(test_offer_target_digest_disagrees);
     RUN(test_pump_transport);
     RUN(test_power_cut_every_op_full);
     g_c = ota_crypto_mbedtls();

@@ -298,6 +298,67 @@ static void test_header_refusals(void)
     free_small(&p);
 }
 
+/*
+ * Exact refusals of length fields against the declared new size: a valid
+ * patch for (old, new) whose header declares `less` bytes fewer than its
+ * commands produce. The run that crosses the declared end must be refused
+ * with its precise ota_diag field (remaining bytes expected, run length
+ * found), and the output callback never receives a byte past new_len
+ * (the sink's capacity is the declared size: a write past it is recorded).
+ */
+static void shrunk_case(const uint8_t *old, size_t old_len, const uint8_t *nw, size_t new_len,
+                        uint32_t less, const char *field, uint32_t want_expected,
+                        uint32_t want_found)
+{
+    uint8_t *patch = NULL;
+    size_t plen = 0;
+    uint32_t declared;
+    REQUIRE(ota_delta_create(old, old_len, nw, new_len, &patch, &plen, NULL) == OTA_OK);
+    memcpy(&declared, patch + 12, 4); /* new_len, little-endian (x86 host) */
+    REQUIRE(declared == new_len && less < declared);
+    declared -= less;
+    memcpy(patch + 12, &declared, 4);
+    for (long chunk = -1; chunk <= 4096; chunk += 4097) {
+        struct fx_sink s;
+        struct ota_diag d;
+        memset(&s, 0, sizeof s);
+        memset(&d, 0, sizeof d);
+        s.cap = declared;
+        s.buf = malloc(declared);
+        CHECK_EQ(fx_apply(backend(1), old, old_len, patch, plen, chunk, &s, &d),
+                 OTA_ERR_DELTA_CORRUPT);
+        CHECK(d.field && strcmp(d.field, field) == 0);
+        if (d.field && strcmp(d.field, field) != 0)
+            fprintf(stderr, "     got field '%s'\n", d.field);
+        CHECK(d.has_values);
+        CHECK_EQ(d.expected, want_expected);
+        CHECK_EQ(d.found, want_found);
+        CHECK_EQ(s.order_violation, 0); /* nothing past new_len, nothing out of order */
+        CHECK(s.len <= declared);
+        free(s.buf);
+    }
+    free(patch);
+}
+
+static void test_length_fields_past_new_len(void)
+{
+    uint8_t *old = random_bytes(6000, 11), *lit = random_bytes(3000, 12);
+    uint8_t *mixed = malloc(4000);
+    memcpy(mixed, old, 3000);
+    memcpy(mixed + 3000, lit, 1000);
+    /* one literal run of 3000 (unrelated data), declared one byte short */
+    shrunk_case(old, 6000, lit, 3000, 1, "literal run past the new image", 2999, 3000);
+    /* one copy (diff) run of the whole image (identical data), one byte short */
+    shrunk_case(old, 6000, old, 6000, 1, "diff run past the new image", 5999, 6000);
+    /* copy of 3000 then literal of 1000: the literal crosses by one byte ... */
+    shrunk_case(old, 6000, mixed, 4000, 1, "literal run past the new image", 999, 1000);
+    /* ... or the copy itself crosses (declared 2500: 2500 left, 3000 asked) */
+    shrunk_case(old, 6000, mixed, 4000, 1500, "diff run past the new image", 2500, 3000);
+    free(old);
+    free(lit);
+    free(mixed);
+}
+
 static void test_truncation(void)
 {
     struct small_patch p = {0};
@@ -588,6 +649,7 @@ int main(void)
     RUN(test_roundtrip_firmware);
     RUN(test_roundtrip_corpus);
     RUN(test_header_refusals);
+    RUN(test_length_fields_past_new_len);
     RUN(test_truncation);
     RUN(test_corruption_never_accepted);
     RUN(test_hostile_streams);
