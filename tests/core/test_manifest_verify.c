@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * tests/core/test_manifest_verify.c - the device-side offer checks of
+ * src/core/manifest_verify.c driven directly: key id and signature, device
+ * id (exact match, never a prefix either way, case-sensitive), hardware id,
+ * expiry (void at and after expires_at, unchecked without a clock), the
+ * anti-rollback floor and the slot size. Every check has at least two
+ * accepting and two refusing cases, with the exact error and diag field.
+ *
+ * Why it exists: these checks were tested through the server's codec test
+ * and the update engine only, the device-id match by a single case.
+ */
+#include "../test.h"
+#include "ota/host.h"
+#include "ota/manifest.h"
+#include "ota/manifest_sign.h"
+
+#define NOW 1800000000ull
+
+static ota_key *g_a, *g_b, *g_c;
+static struct ota_pubkey g_pa, g_pb, g_pc;
+static const struct ota_crypto *g_cr;
+
+static void base_manifest(struct ota_manifest *m, const char *device)
+{
+    memset(m, 0, sizeof *m);
+    m->payload_kind = OTA_PAYLOAD_FULL;
+    m->campaign_id = 9;
+    m->issued_at = NOW - 100;
+    m->expires_at = NOW + 100;
+    memset(m->target_digest, 0x5a, OTA_SHA256_LEN);
+    memcpy(m->payload_digest, m->target_digest, OTA_SHA256_LEN);
+    m->target_size = m->payload_size = 4096;
+    m->target_version.major = 2;
+    m->target_security_counter = 5;
+    m->device_id_len = (uint8_t)strlen(device);
+    memcpy(m->device_id, device, m->device_id_len);
+    m->hw_id_len = 6;
+    memcpy(m->hw_id, "board1", 6);
+}
+
+static void base_policy(struct ota_manifest_policy *p, const struct ota_pubkey *keys, size_t n,
+                        const char *device)
+{
+    memset(p, 0, sizeof *p);
+    p->crypto = g_cr;
+    p->server_keys = keys;
+    p->n_server_keys = n;
+    p->device_id = device;
+    p->hw_id = (const uint8_t *)"board1";
+    p->hw_id_len = 6;
+    p->now = NOW;
+    p->min_security_counter = 5;
+    p->max_target_size = 4096;
+}
+
+/* Sign m with key and verify it under p; the diag field on failure. */
+static ota_err run(const ota_key *key, struct ota_manifest *m, const struct ota_manifest_policy *p,
+                   const char **field)
+{
+    uint8_t buf[OTA_MANIFEST_MAX_LEN];
+    size_t len = 0;
+    struct ota_manifest out;
+    struct ota_diag d;
+    ota_err e;
+    memset(&d, 0, sizeof d);
+    if (ota_manifest_sign(key, m, buf, sizeof buf, &len) != OTA_OK)
+        abort();
+    e = ota_manifest_verify(buf, len, p, &out, &d);
+    if (field)
+        *field = d.field;
+    return e;
+}
+
+static int field_is(const char *got, const char *want)
+{
+    if (got && strcmp(got, want) == 0)
+        return 1;
+    fprintf(stderr, "     diag field '%s', expected '%s'\n", got ? got : "(none)", want);
+    return 0;
+}
+
+static void test_device_id_exact(void)
+{
+    static const struct {
+        const char *manifest, *device;
+        int ok;
+    } cases[] = {
+        {"dev-1", "dev-1", 1},
+        {"hub-0042.site-7", "hub-0042.site-7", 1},
+        {"dev-10", "dev-1", 0},  /* the device id is a prefix of the manifest's */
+        {"dev-1", "dev-10", 0},  /* the manifest's is a prefix of the device id */
+        {"dev-2", "dev-1", 0},   /* same length, one byte differs */
+        {"DEV-1", "dev-1", 0},   /* case matters */
+        {"dev_1", "dev-1", 0},   /* one character differs */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ota_manifest m;
+        struct ota_manifest_policy p;
+        const char *field = NULL;
+        base_manifest(&m, cases[i].manifest);
+        base_policy(&p, &g_pa, 1, cases[i].device);
+        ota_err e = run(g_a, &m, &p, &field);
+        if (cases[i].ok) {
+            CHECK_EQ(e, OTA_OK);
+        } else {
+            CHECK_EQ(e, OTA_ERR_MANIFEST_WRONG_DEVICE);
+            CHECK(field_is(field, "device_id"));
+        }
+    }
+}
+
+static void test_key_id_and_signature(void)
+{
+    struct ota_manifest m;
+    struct ota_manifest_policy p;
+    const char *field = NULL;
+    const struct ota_pubkey ab[2] = {g_pa, g_pb}, ba[2] = {g_pb, g_pa}, cb[2] = {g_pc, g_pb};
+
+    base_manifest(&m, "dev-1");
+    /* accept: the key id selects the signing key wherever it is in the list */
+    base_policy(&p, ab, 2, "dev-1");
+    CHECK_EQ(run(g_a, &m, &p, NULL), OTA_OK);
+    base_policy(&p, ba, 2, "dev-1");
+    CHECK_EQ(run(g_a, &m, &p, NULL), OTA_OK);
+    CHECK_EQ(run(g_b, &m, &p, NULL), OTA_OK);
+    /* refuse: signed by a key the device does not trust (no key id matches) */
+    base_policy(&p, cb, 2, "dev-1");
+    CHECK_EQ(run(g_a, &m, &p, &field), OTA_ERR_MANIFEST_SIG_INVALID);
+    CHECK(field_is(field, "key_id"));
+    base_policy(&p, &g_pb, 1, "dev-1");
+    CHECK_EQ(run(g_c, &m, &p, &field), OTA_ERR_MANIFEST_SIG_INVALID);
+    CHECK(field_is(field, "key_id"));
+    /* refuse: key id names a trusted key but the signature does not verify */
+    {
+        uint8_t buf[OTA_MANIFEST_MAX_LEN];
+        size_t len = 0;
+        struct ota_manifest out;
+        struct ota_diag d;
+        base_policy(&p, &g_pa, 1, "dev-1");
+        REQUIRE(ota_manifest_sign(g_a, &m, buf, sizeof buf, &len) == OTA_OK);
+        buf[16] ^= 0x01; /* a signed byte (campaign id) */
+        memset(&d, 0, sizeof d);
+        CHECK_EQ(ota_manifest_verify(buf, len, &p, &out, &d), OTA_ERR_MANIFEST_SIG_INVALID);
+        CHECK(field_is(d.field, "signature"));
+        buf[16] ^= 0x01;
+        buf[len - 3] ^= 0x01; /* a signature byte */
+        CHECK(ota_manifest_verify(buf, len, &p, &out, &d) != OTA_OK);
+    }
+}
+
+static void test_hw_id(void)
+{
+    struct ota_manifest m;
+    struct ota_manifest_policy p;
+    const char *field = NULL;
+    base_manifest(&m, "dev-1");
+    base_policy(&p, &g_pa, 1, "dev-1");
+    CHECK_EQ(run(g_a, &m, &p, NULL), OTA_OK); /* accept: equal */
+    p.hw_id = NULL;
+    p.hw_id_len = 0;
+    CHECK_EQ(run(g_a, &m, &p, NULL), OTA_OK); /* accept: the device does not check */
+    base_policy(&p, &g_pa, 1, "dev-1");
+    p.hw_id_len = 5; /* "board": a prefix of the manifest's */
+    CHECK_EQ(run(g_a, &m, &p, &field), OTA_ERR_IMAGE_HW_MISMATCH);
+    CHECK(field_is(field, "hw_id"));
+    p.hw_id = (const uint8_t *)"board2";
+    p.hw_id_len = 6;
+    CHECK_EQ(run(g_a, &m, &p, &field), OTA_ERR_IMAGE_HW_MISMATCH);
+}
+
+static void test_expiry(void)
+{
+    struct ota_manifest m;
+    struct ota_manifest_policy p;
+    const char *field = NULL;
+    base_manifest(&m, "dev-1");
+    base_policy(&p, &g_pa, 1, "dev-1");
+    p.now = m.expires_at - 1;
+    CHECK_EQ(run(g_a, &m, &p, NULL), OTA_OK); /* accept: last valid second */
+    p.now = 0;
+    CHECK_EQ(run(g_a, &m, &p, NULL), OTA_OK); /* accept: no clock, not checked */
+    p.now = m.expires_at;
+    CHECK_EQ(run(g_a, &m, &p, &field), OTA_ERR_MANIFEST_EXPIRED); /* void AT expires_at */
+    CHECK(field_is(field, "expires_at"));
+    p.now = m.expires_at + 86400;
+    CHECK_EQ(run(g_a, &m, &p, &field), OTA_ERR_MANIFEST_EXPIRED);
+}
+
+static void test_counter_floor_and_size(void)
+{
+    struct ota_manifest m;
+    struct ota_manifest_policy p;
+    const char *field = NULL;
+    base_manifest(&m, "dev-1");
+    base_policy(&p, &g_pa, 1, "dev-1");
+    CHECK_EQ(run(g_a, &m, &p, NULL), OTA_OK); /* counter == floor, size == slot */
+    p.min_security_counter = 4;
+    p.max_target_size = 0; /* no limit */
+    CHECK_EQ(run(g_a, &m, &p, NULL), OTA_OK);
+    p.min_security_counter = 6;
+    CHECK_EQ(run(g_a, &m, &p, &field), OTA_ERR_IMAGE_ROLLBACK);
+    base_policy(&p, &g_pa, 1, "dev-1");
+    m.target_security_counter = 0;
+    CHECK_EQ(run(g_a, &m, &p, &field), OTA_ERR_IMAGE_ROLLBACK);
+    base_manifest(&m, "dev-1");
+    p.max_target_size = 4095;
+    CHECK_EQ(run(g_a, &m, &p, &field), OTA_ERR_IMAGE_TOO_LARGE);
+    p.max_target_size = 1;
+    CHECK_EQ(run(g_a, &m, &p, &field), OTA_ERR_IMAGE_TOO_LARGE);
+}
+
+int main(void)
+{
+    if (ota_key_generate(&g_a) || ota_key_generate(&g_b) || ota_key_generate(&g_c))
+        return 2;
+    ota_key_pubkey(g_a, &g_pa);
+    ota_key_pubkey(g_b, &g_pb);
+    ota_key_pubkey(g_c, &g_pc);
+    for (int b = 0; b < 2; b++) {
+        g_cr = b ? ota_crypto_mbedtls() : ota_crypto_openssl();
+        printf("     backend %s\n", g_cr->name);
+        RUN(test_device_id_exact);
+        RUN(test_key_id_and_signature);
+        RUN(test_hw_id);
+        RUN(test_expiry);
+        RUN(test_counter_floor_and_size);
+    }
+    ota_key_free(g_a);
+    ota_key_free(g_b);
+    ota_key_free(g_c);
+    return test_summary();
+}
