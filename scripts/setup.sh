@@ -16,6 +16,8 @@ PKGS=(
   # packaging (docs/install.md): man pages, `man`, systemd-analyze and
   # systemd-sysusers for the unit checks, `file` for cpack's shlibdeps
   scdoc man-db systemd file
+  # coverage of src/core (scripts/coverage.sh, docs/testing.md)
+  gcovr
 )
 # npm (only used by benchmarks to fetch the firmware corpus when ../shared is
 # absent) comes with some Node.js builds; install Debian's only if none exists.

@@ -3,7 +3,8 @@
 # optimised clang Release build, and (with clang) a short libFuzzer run of
 # every fuzz target over its seed corpus. Every build here has warnings as
 # errors (OTA_WERROR=ON); users' and packagers' builds do not.
-# Usage: scripts/test.sh [--quick]   (--quick: normal build only)
+# Usage: scripts/test.sh [--quick|--coverage]   (--quick: normal build only;
+#        --coverage: line/branch coverage of src/core, see docs/testing.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -25,6 +26,9 @@ run_config() {
   echo "== test $dir"
   ctest --test-dir "$dir" --output-on-failure -j "$JOBS" "${ctest_args[@]}"
 }
+
+# --coverage: only the coverage build of src/core (scripts/coverage.sh)
+[ "${1:-}" = "--coverage" ] && exec scripts/coverage.sh
 
 run_config build -- -DCMAKE_BUILD_TYPE=RelWithDebInfo
 [ "${1:-}" = "--quick" ] && exit 0
