@@ -346,7 +346,7 @@ static void test_fresh_offers_only(void)
     dev_init(&d);
     factory_install(&d, g_v1, g_v1_len);
     cfg_for(&c, &d);
-    ops = d.rf.ops;
+    ops = d.sim.ops;
     o.seq = 100;
     mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
     c.min_offer_seq = 101; /* the device accepted offer 100 already */
@@ -361,7 +361,7 @@ static void test_fresh_offers_only(void)
     c.running_slot = -1; /* unknown: the confirmed image is the reference */
     CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_MANIFEST_DOWNGRADE);
     c.running_slot = 0;
-    CHECK_EQ(d.rf.ops, ops); /* not one erase or program */
+    CHECK_EQ(d.sim.ops, ops); /* not one erase or program */
     /* ... unless the signed offer says it is a deliberate downgrade */
     o.flags = OTA_MANIFEST_FLAG_DOWNGRADE;
     mlen = make_manifest(&o, g_v1, g_v1_len, g_v1, g_v1_len, man);
