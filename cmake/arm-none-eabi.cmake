@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # CMake toolchain file for bare-metal ARM Cortex-M with Debian's
 # gcc-arm-none-eabi + libnewlib-arm-none-eabi. Used by ota's MCU ports
 # (src/boot/cortex-m): cmake -DCMAKE_TOOLCHAIN_FILE=cmake/arm-none-eabi.cmake.

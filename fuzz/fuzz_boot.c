@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * fuzz/fuzz_boot.c - libFuzzer target for the bootloader core reading flash
  * it cannot trust: the fuzz input overwrites the boot-state sectors, the OTP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * fuzz/fuzz_delta.c - libFuzzer target for the delta applier of the portable
  * core (issue item 3: a hostile patch gives an error, never an out-of-bounds

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * fuzz/fuzz_delta_input.h - what fuzz_delta.c and its seed maker share: the
  * fixed old image the patches apply to (deterministic Thumb-like bytes with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * fuzz/fuzz_image.c - libFuzzer target for the image parser and verifier of
  * the portable core (ota_image_parse, ota_image_verify) with both crypto

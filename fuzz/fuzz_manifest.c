@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * fuzz_manifest.c - libFuzzer target for the manifest parser and verifier
  * (src/core/manifest_*.c). Properties: never crash, hang or read out of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * fuzz/fuzz_nor_flash.h - the in-memory NOR flash that fuzz_boot.c and
  * fuzz_update.c run the core on: reads, programs that abort() on a

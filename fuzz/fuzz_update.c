@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * fuzz/fuzz_update.c - libFuzzer target for the update engine
  * (include/ota/update.h) fed payload streams it cannot trust, on a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * fuzz/make_delta_corpus.c - writes the seed corpus of fuzz_delta into
  * fuzz/corpus/delta/: real patches (created by ota_delta_create) from the

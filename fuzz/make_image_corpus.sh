@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Regenerates the seed corpus of fuzz_image (fuzz/corpus/image/): a few small
 # valid images signed with the test-only key fuzz/image-fuzz-key.pem (which
 # fuzz_image.c trusts), and near-valid ones (wrong hw id, low counter, no

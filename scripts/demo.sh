@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # scripts/demo.sh - the README's main command: a whole fleet update, for real.
 #
 # Why it exists: one command that shows what ota does from a fresh clone. It

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs every Debian package ota needs to build, test and benchmark.
 # Idempotent: re-running installs nothing new. Uses sudo when not root.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every test of ota: the normal build, the ASan+UBSan build, an
 # optimised clang Release build, and (with clang) a short libFuzzer run of
 # every fuzz target over its seed corpus. Every build here has warnings as

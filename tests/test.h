@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * tests/test.h - the minimal unit-test harness every C test uses.
  *

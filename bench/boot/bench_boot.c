@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * bench/boot/bench_boot.c - what an update costs the flash, and what a boot
  * costs the CPU.

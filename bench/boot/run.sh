@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/boot/run.sh - boot and update cost figures for docs/benchmarks.md:
 #  1. flash erases / bytes programmed per update cycle, per geometry
 #     (bench_boot cost);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * bench/delta/delta_ram.c - measures the delta applier's RAM for the
  * benchmark table: applies PATCH to OLD with the core applier (mbedTLS, the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/delta/run.sh - delta patch benchmark over the pybricks firmware corpus
 # (7.22.0 -> 7.27.0 and 7.27.0 -> 7.28.0, every hub): patch sizes of bsdiff
 # 4.3 (Debian), xdelta3 -9, zstd -19 --patch-from and ota; ota/bsdiff ratio

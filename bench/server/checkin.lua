@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- wrk script: check-ins from devices chosen at random among DEVICES
 -- registered ones (device i: id "dev-<i>", token "tok-<i>"), each reporting
 -- that it runs DIGEST (the campaign's target: "nothing to do").

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Durable status reports per second: N concurrent devices each post
 reports back to back for S seconds; every answer is a 201 sent only after
 the report was committed (fsync) to the database.

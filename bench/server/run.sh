@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/server/run.sh - check-in throughput and latency of ota-server with
 # 1k and 1M registered devices, beside nginx serving a static response of
 # the same size, all driven by wrk on loopback in this one run.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/server/run_postgres.sh - what the PostgreSQL backend costs: device
 # check-ins (wrk, the same script and fleet as run.sh) and durable reports
 # against ota-server on PostgreSQL (--db, a throwaway local cluster started

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Bulk-register N devices straight into an ota-server SQLite database (for
 the check-in benchmark; the server must be stopped). Device i is "dev-<i>"
 with token "tok-<i>" (stored, like the server does, as SHA-256 of the token)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * bench/verify/bench_verify.c - measures how fast the core verifies a signed
  * image file (ota_image_verify through a file-descriptor reader, i.e. what

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/verify/run.sh - image verification throughput vs OpenSSL's own SHA-256.
 # Builds an 8 MiB signed image, then times on the same file (best of RUNS):
 #   - ota_image_verify with the OpenSSL and the mbedTLS backends (bench_verify:

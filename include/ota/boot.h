@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * ota/boot.h - the A/B bootloader of the portable core: flash layout, the
  * bootloader's configuration block, the emulated OTP (ROM hash + anti-rollback

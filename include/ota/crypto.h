@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * ota/crypto.h - the crypto port of the portable core.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * ota/delta.h - delta (binary patch) updates: creation on the host, streaming
  * application in the portable core.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * ota/error.h - the one error enum of ota, shared by the device core, the
  * bootloader, the tools, the server and the agent.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * ota/flash.h - the flash HAL of the portable core.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * ota/host.h - host-side helpers (Linux): keys, signing, files.
  *

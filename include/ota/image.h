@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * ota/image.h - the signed firmware image: MCUboot-compatible layout and its
  * streaming verification in the portable core.

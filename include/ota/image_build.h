@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * ota/image_build.h - build (sign) an MCUboot-compatible image on the host.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * ota/io.h - the byte-source interface the portable core reads through.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * ota/manifest.h - the update offer a server signs for one device, and its
  * parser/verifier in the portable core.

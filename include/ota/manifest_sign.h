@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * ota/manifest_sign.h - host-side signing of update manifests (ota-server,
  * tests). The format and the device-side verifier are in ota/manifest.h.

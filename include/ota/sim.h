@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * ota/sim.h - the NOR flash simulator (host library ota_sim, src/sim/).
  *

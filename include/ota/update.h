@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * ota/update.h - the portable update engine: from a signed offer and a
  * stream of payload bytes to a verified image pending trial in the inactive

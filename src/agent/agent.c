@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * agent.c - the agent's update loop: finish what a previous boot started
  * (self-test + confirm after a trial boot, or report the rollback), deliver

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * agent.h - the ota-agent library (ota_agent): configuration, HTTP client,
  * persisted state, backoff, the device backend interface and the update

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * api.c - the device side of ota-server's device API (docs/api.md):
  * check-in (what I run -> nothing to do, or a signed manifest + where to

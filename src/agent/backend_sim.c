@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * backend_sim.c - the agent's device backend for a simulated device: the
  * ota-sim flash (file-backed NOR model) driven by the portable core: the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * backoff.c - exponential backoff with jitter for check-ins, downloads and
  * reports, so a fleet that lost its server does not hammer it in lockstep

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * config.c - ota-agent configuration: a "key = value" file (comments with
  * '#'), overridable by command-line flags with the same names, checked once

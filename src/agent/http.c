@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * http.c - the agent's HTTPS client on libcurl: TLS 1.3 only, the server
  * certificate always verified (CA file or system store), optional public

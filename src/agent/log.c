@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * log.c - the agent's log lines: ISO 8601 UTC timestamp with the date
  * (2026-12-03T10:11:12.345Z, as ota-server's), level, device prefix, one line

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * main.c - the `ota-agent` executable: reads its configuration (file and
  * flags), opens the device backend (today: a simulated device's flash file)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * state.c - what the agent must remember across restarts and power cuts:
  * the accepted manifest, the download's resume point (bytes durably in the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * stop.c - stopping the agent on SIGTERM/SIGINT: one signal flag and the
  * `stop` hook of struct agent that reads it, shared by ota-agent (main.c) and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * boot.c - stage 0, the bootloader's slot selection with trial boots and
  * revert, confirmation by the running firmware, slot verification, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * boot_install.c - writing a new image into the inactive slot and handing it
  * to the bootloader for a trial boot. The one path every installer takes:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * boot_internal.h - helpers shared by the bootloader's core files
  * (boot_layout.c, otp.c, boot_state.c, boot.c, boot_install.c): the CRC-32

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * boot_layout.c - where the bootloader, the two slots, the boot state and the
  * OTP live on flash, and the bootloader's configuration block (layout,

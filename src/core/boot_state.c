@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * boot_state.c - the transactional boot state: which slot is confirmed,
  * which is pending trial with how many attempts left, which was rejected.

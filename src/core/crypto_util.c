@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * crypto_util.c - backend-independent helpers of the crypto port: one-shot
  * SHA-256, the strict DER check every ECDSA signature passes before a backend

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * delta_apply.c - the streaming delta applier of the portable core.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * delta_filter.c - the executable filters of the delta format: ARM Thumb-2
  * BL/B.W and ARM BL offsets rewritten between relative and absolute form, so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * delta_flash.c - the delta applier's write callback over the flash HAL:
  * adapts the applier's strictly sequential output to the sector-by-sector

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * delta_header.c - decoding and checking the fixed 88-byte header of a delta
  * patch (docs/delta-format.md), shared by the applier and `ota delta info`.

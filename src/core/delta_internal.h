@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * delta_internal.h - the parts of the delta format that the host encoder
  * (src/delta/) and the device applier (src/core/delta_apply.c) must agree on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * delta_predict.c - executable-aware prediction for delta difference runs.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * diag.h - filling a struct ota_diag (ota/error.h) on the way out of a
  * failing core function, written once for the image, manifest, delta and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * flash.c - checked access to the flash HAL (ota/flash.h): bounds and
  * alignment checks, unaligned reads, a reader over a flash region (so images

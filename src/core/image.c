@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * image.c - parse and verify MCUboot-compatible signed images, streaming.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * io_mem.c - struct ota_reader over a memory buffer.
  *

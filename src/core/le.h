@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * le.h - little-endian field access shared by the core's encoders and
  * decoders (image, manifest, delta, bootloader records) and the host delta

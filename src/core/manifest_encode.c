@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * manifest_encode.c - write a manifest's signed part and append its
  * signature; the server uses it to build offers and tests use it to build

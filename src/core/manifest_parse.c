@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * manifest_parse.c - decode a manifest's bytes into struct ota_manifest and
  * check its structure (no signature, no policy: see manifest_verify.c).

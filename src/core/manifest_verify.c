@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * manifest_verify.c - decide whether a device may act on an offer: the
  * signature by a trusted server key first, then the policy (device id,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * otp.c - the emulated one-time-programmable area: the bootloader-region hash
  * stage 0 checks, and the anti-rollback counter.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * update.c - the portable update engine (ota/update.h): manifest checks
  * before any download, streaming write of a full image or a delta into the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * crypto_mbedtls.c - the crypto port's mbedTLS backend: the one that runs on
  * MCUs. SHA-256 state lives in the caller's ota_sha256_ctx (no allocation);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * crypto_openssl.c - the crypto port's OpenSSL 3 backend, for Linux hosts
  * (tools, server, agent, simulator).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * delta_apply_host.c - ota_delta_apply_buffer(): runs the portable core's
  * streaming applier over in-memory buffers, for the `ota` tool, the server

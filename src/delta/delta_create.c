@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * delta_create.c - ota_delta_create(): the host entry point that turns an old
  * and a new image into a patch. Filters both images for each applicable

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * delta_encode.c - the entropy coder of the patch stream: an adaptive binary
  * range coder (LZMA style) over the model in src/core/delta_internal.h.

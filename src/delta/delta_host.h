@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * delta_host.h - internal interfaces of the host-side patch creator
  * (library ota_delta): the matcher that finds bsdiff-style control triples

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * delta_match.c - bsdiff-style approximate matching: a suffix array of the
  * old image (libdivsufsort), then a forward scan of the new image that keeps

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * delta_pred.c - host side of the executable-aware predictors: builds the
  * old-to-new address map a patch carries (from the difference runs the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/host/errmsg.c - formatting of host helpers' error messages into a
  * caller's buffer (see errmsg.h), shared so every helper truncates and

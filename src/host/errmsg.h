@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/host/errmsg.h - the one way host helpers (image_build.c, key.c) write a
  * failure message into a caller's `char *err, size_t errlen` buffer. Private

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/host/file.c - whole-file read, crash-safe file write, and a reader over
  * a file descriptor.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/host/hex.c - lowercase hex encoding and strict hex decoding.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/host/image_build.c - build and sign an MCUboot-compatible image.
  *

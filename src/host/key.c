@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/host/key.c - ECDSA P-256 keys on the host, held by OpenSSL 3 (EVP).
  *

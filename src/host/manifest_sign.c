@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/host/manifest_sign.c - sign an update manifest with the server's
  * online key: encode the signed part (core encoder), hash it, sign with the

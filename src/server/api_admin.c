@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * api_admin.c - the admin API (bearer admin token, JSON): releases (signed
  * images verified against the trusted firmware keys), devices and their

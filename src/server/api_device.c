@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * api_device.c - the device API: enrollment, check-in (nothing to do, or a
  * signed manifest offering an update), and status reports stored durably

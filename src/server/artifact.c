@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * artifact.c - content-addressed artifact files and their HTTP download
  * (GET/HEAD, strong ETag = the digest, single byte ranges with 206/416) so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * artifact.h - content-addressed artifact storage: every release image and
  * every generated delta is a file named by the lowercase hex SHA-256 of its

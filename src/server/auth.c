@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * auth.c - who is calling: the admin (one bearer token), a device (its own
  * bearer token, only for its own records), or nobody. Tokens are compared

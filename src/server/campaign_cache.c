@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * campaign_cache.c - see campaign_cache.h. Each server thread keeps its own
  * immutable snapshot (no lock on the check-in path); it reloads it from the

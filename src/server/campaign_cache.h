@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * campaign_cache.h - the active campaigns and their target releases, held
  * in memory for the check-in path so a check-in costs one database read

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * delta_serve.c - choose between a full image and a delta for one device:
  * a delta is offered only when the device's current image is a known

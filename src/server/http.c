@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * http.c - libmicrohttpd glue (see http.h). MHD runs its own pool of worker
  * threads, each with an epoll loop; handlers run on those threads. TLS is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * http.h - the libmicrohttpd front end of ota-server: listen, collect
  * bounded request bodies, hand complete requests to the router, queue the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * jsonv.c - strict JSON request validation (see jsonv.h) and the small
  * syntax checks shared by the API (ids, versions, tags).

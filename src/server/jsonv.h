@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * jsonv.h - strict validation of JSON request bodies (jansson underneath):
  * objects only, duplicate keys refused, unknown fields refused, every field

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * log.c - structured log lines for ota-server (see log.h). Lines are built
  * in one buffer and written with one write(2) so concurrent threads never

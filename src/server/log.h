@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * log.h - structured logging of ota-server: one line per event,
  * "ts=... level=... event=... key=value ...", to stderr.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * metrics.c - Prometheus text exposition of ota-server's counters (see
  * metrics.h) plus gauges read from the store at scrape time.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * metrics.h - counters behind GET /metrics (Prometheus text format):
  * requests by route and status, check-ins, offers, bytes served, reports.

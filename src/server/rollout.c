@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * rollout.c - the rollout engine (see rollout.h). Campaign state lives in
  * the store; transitions are conditional updates (expected state and stage)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * rollout.h - the rollout engine: where a device stands in a campaign
  * (deterministic placement), whether it is targeted now, and the stage

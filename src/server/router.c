@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * router.c - map method + path to a route (for metrics and logs) and hand
  * the request to the admin API, the device API, the artifact server or the

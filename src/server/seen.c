@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * seen.c - check-ins update the device inventory (last seen, current
  * version/digest, slot state) through a queue flushed every few seconds

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * server.h - the shared state of one ota-server process and the small
  * request/response abstraction its handlers use (http.c owns

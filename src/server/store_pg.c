@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * store_pg.c - the PostgreSQL backend of the storage interface (store.h),
  * for several stateless ota-server nodes sharing one database behind a load

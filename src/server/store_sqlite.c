@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * store_sqlite.c - the embedded SQLite backend of the storage interface
  * (store.h): one database file in WAL mode, one connection per server thread

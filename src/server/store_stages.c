@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * store_stages.c - the text form a campaign's rollout stages are stored in
  * ("percent:soak:min_finished:max_ratio;..."), shared by every storage

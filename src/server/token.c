@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * token.c - bearer tokens of ota-server: 256 random bits from the kernel
  * CSPRNG, printed as "<prefix>_<hex>". Only SHA-256(token) is ever stored.

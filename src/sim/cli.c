@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/sim/cli.c - helpers every ota-sim command uses: load/save the device
  * file, attach the core's boot device, name slots, print errors the same way,

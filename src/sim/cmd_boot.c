@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/sim/cmd_boot.c - `ota-sim boot`: a reset of the simulated device (power
  * on, watchdog or reset button: a boot without confirmation). Runs stage 0

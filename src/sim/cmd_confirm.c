@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/sim/cmd_confirm.c - `ota-sim confirm`: what healthy firmware does after
  * a trial boot: confirm its own slot (ota_boot_confirm), which ends the trial

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/sim/cmd_create.c - `ota-sim create`: a new simulated device, provisioned
  * as a factory would: bootloader region with the trusted key and hardware id,

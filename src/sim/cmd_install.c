@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/sim/cmd_install.c - `ota-sim install`: stream a signed image into the
  * device's inactive slot and mark it pending, through the core installer

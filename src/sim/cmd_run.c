@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/sim/cmd_run.c - `ota-sim run`: a whole simulated device. It boots
  * (stage 0 + bootloader from the core), "runs" the firmware in the running

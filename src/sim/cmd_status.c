@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/sim/cmd_status.c - `ota-sim status`: everything a firmware engineer
  * asks of a device on the bench: what each slot holds and whether the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/sim/commands.h - the list of ota-sim subcommands (an X-macro table).
  * Adding a command = one cmd_<name>.c file defining

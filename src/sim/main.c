@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/sim/main.c - entry point of `ota-sim`, the device simulator: global
  * options and dispatch to one sim_cmd_<name>() per subcommand (commands.h).

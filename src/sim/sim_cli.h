@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/sim/sim_cli.h - shared pieces of the ota-sim command line: exit codes,
  * opening/saving a simulated device file, slot names, error printing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * sim_file.c - a simulated device kept in a file between ota-sim commands:
  * a 128-byte header (magic, geometry, protection, counters, the device's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * sim_flash.c - the NOR flash model behind struct ota_flash for tests and
  * ota-sim: NOR semantics checked strictly, wear and operation counters,

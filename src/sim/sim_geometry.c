@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * sim_geometry.c - the named flash geometries the simulator offers, chosen
  * to match the parts ota's users ship on (uniform sectors; chips with mixed

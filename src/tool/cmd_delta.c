@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/tool/cmd_delta.c - `ota delta create|apply|info`: make a patch from two
  * images on the host, apply one with the device core's streaming applier

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/tool/cmd_inspect.c - `ota inspect`: show everything in an image file
  * (header fields, every TLV of both areas with type, length and value, the

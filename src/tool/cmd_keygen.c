@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/tool/cmd_keygen.c - `ota keygen`: create an ECDSA P-256 signing key
  * (PKCS#8 PEM, mode 0600), optionally with its public key beside it.

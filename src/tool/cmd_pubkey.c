@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/tool/cmd_pubkey.c - `ota pubkey`: print the public part of a key in
  * the forms people need: PEM for verifiers and servers, a C array of the

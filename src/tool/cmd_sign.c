@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/tool/cmd_sign.c - `ota sign`: wrap a raw firmware binary into a signed
  * MCUboot-compatible image (header, protected TLVs, hash, key hash, ECDSA

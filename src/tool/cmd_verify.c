@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/tool/cmd_verify.c - `ota verify`: run the device core's streaming
  * verifier (the same code the bootloader and agent run) on an image file,

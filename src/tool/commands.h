@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/tool/commands.h - the `ota` command table (an X-macro list).
  *

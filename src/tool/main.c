@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/tool/main.c - entry point of `ota`, the image tool: global options
  * (--help, --version) and dispatch to one function per subcommand.

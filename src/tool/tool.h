@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/tool/tool.h - shared declarations of the `ota` command-line tool:
  * exit codes, command prototypes, and the small helpers every command uses

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * src/tool/util.c - helpers shared by the `ota` commands: error messages
  * that name the file, field and offset, number parsing.

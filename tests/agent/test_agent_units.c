@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * test_agent_units.c - unit tests of the agent's small pieces: configuration
  * parsing and validation (clear errors naming file:line), exponential

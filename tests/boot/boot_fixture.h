@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * tests/boot/boot_fixture.h - what the boot tests share: a signing key,
  * signed test images built with the host image builder, a provisioned

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * tests/boot/test_boot.c - the bootloader core case by case: layout and
  * config block, OTP (ROM hash, counter records, torn records, exhaustion),

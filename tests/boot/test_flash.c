@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * tests/boot/test_flash.c - the checked flash helpers of the core
  * (src/core/flash.c): bounds/alignment refusals, unaligned reads on a

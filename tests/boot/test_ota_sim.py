@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """
 tests/boot/test_ota_sim.py - the ota-sim walk-through, through the real
 binaries a user runs: `ota` signs images, `ota-sim` creates a device,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * tests/boot/test_power_chaos.c - a long random life of a device, beside the
  * exhaustive scenario proof (test_power_loss.c): thousands of random steps

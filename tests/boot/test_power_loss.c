@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * tests/boot/test_power_loss.c - the power-loss proof of the bootloader,
  * boot state, OTP and installer.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """
 test_boot_qemu.py - ota's bootloader running on an emulated Cortex-M3.
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # check_freestanding.sh - fails if the portable core library references any
 # external symbol beyond the few a freestanding C toolchain always provides
 # (mem*, strlen, and compiler/sanitizer runtime helpers). Keeps malloc, stdio

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * tests/core/craft.h - build arbitrary (also deliberately broken) images for
  * tests: any header values, any TLV list in either area, in any order, with

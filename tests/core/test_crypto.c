@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * test_crypto.c - known-answer tests of the crypto port, run against BOTH
  * backends: NIST SHA-256 vectors (one-shot and streamed in odd chunks), a

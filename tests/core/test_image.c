@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * tests/core/test_image.c - signed images end to end through the C API:
  * ota_image_build (host) -> ota_image_parse / ota_image_verify (core), with

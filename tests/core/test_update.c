@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * test_update.c - unit tests of the portable update engine (ota/update.h)
  * on the flash simulator (src/sim) with the real bootloader core: full and delta updates

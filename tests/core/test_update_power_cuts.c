@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * tests/core/test_update_power_cuts.c - the whole device-side update chain under power cuts,
  * on the project's NOR flash simulator (src/sim, torn cuts with random

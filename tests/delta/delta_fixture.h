@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * tests/delta/delta_fixture.h - shared helpers of the delta tests: a
  * deterministic generator of Thumb-like firmware (functions calling each

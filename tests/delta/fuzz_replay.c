@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * tests/delta/fuzz_replay.c - runs fuzz/fuzz_delta.c's harness over every
  * file of fuzz/corpus/delta in the normal (and ASan) test build, without

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * tests/delta/test_delta.c - unit tests of delta patches: create on the host,
  * apply with the portable core's streaming applier.

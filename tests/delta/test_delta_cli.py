@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """
 tests/delta/test_delta_cli.py - `ota delta create|apply|info` driven through
 the real binary, the way a release engineer uses it: round trips (with both

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * tests/delta/test_delta_power_loss.c - the power-loss proof of delta
  * installs (issue item 4) on the flash simulator.

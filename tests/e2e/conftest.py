@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """
 conftest.py - pytest fixtures of the end-to-end tests: a work directory,
 firmware keys and releases, a running ota-server, and a fleet factory whose

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """
 faultproxy.py - a loopback TCP proxy that breaks connections on purpose.
 

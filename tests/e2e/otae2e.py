@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """
 otae2e.py - the end-to-end harness: real ota-server, ota-sim run (which runs
 ota-agent in-process) and the ota tool as processes on loopback.

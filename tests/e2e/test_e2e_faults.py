@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """
 test_e2e_faults.py - the update under faults, end to end:
   - downloads through the fault-injection proxy (truncated, corrupted, reset

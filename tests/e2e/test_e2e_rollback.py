@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """
 test_e2e_rollback.py - bad releases end to end: firmware that crashes at
 boot, hangs until the watchdog fires, or fails its self-test is reverted by

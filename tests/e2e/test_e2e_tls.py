@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """
 test_e2e_tls.py - the agent's transport security, end to end: an update over
 TLS 1.3 with the server certificate verified against the configured CA and

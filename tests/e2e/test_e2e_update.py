@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """
 test_e2e_update.py - the whole update, end to end, with real processes: a
 full-image update, a delta update, and offers a device must refuse before

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """
 test_faultproxy.py - the fault-injection proxy does exactly what it says.
 

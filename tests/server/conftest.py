@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures for the ota-server integration tests.
 
 Every test starts the real ota-server binary on a free loopback port with its

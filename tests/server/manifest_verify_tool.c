@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * manifest_verify_tool.c - test helper: runs the portable core's
  * ota_manifest_verify() on a manifest file, so the integration tests can

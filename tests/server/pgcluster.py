@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A throwaway PostgreSQL cluster for the PostgreSQL backend tests.
 
 initdb + pg_ctl in a fresh temp directory, listening on a free loopback port

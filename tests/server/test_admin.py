@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Admin API of ota-server: zero-config start, releases, devices, enrollment,
 campaign lifecycle (docs/api.md)."""
 import hashlib

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Delta serving: a device on a known release gets a delta (generated once,
 cached content-addressed) when it is smaller than the full image; anything
 else gets the full image."""

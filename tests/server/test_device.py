@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Device API of ota-server: check-in offers with signed manifests, artifact
 downloads (HEAD, ETag, byte ranges), status reports."""
 import hashlib

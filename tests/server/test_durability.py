@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Durability: kill -9 the server in the middle of a stream of status
 reports from several devices, restart it, and find every acknowledged report
 (and the campaign state they imply) stored."""

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * test_manifest.c - unit tests of the manifest encoder, parser and verifier
  * (include/ota/manifest.h) with both crypto backends: round trips, every

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Operations: health, Prometheus metrics, structured logs, TLS 1.3, clean
 shutdown, command-line errors."""
 import datetime

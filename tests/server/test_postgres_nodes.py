@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Two stateless ota-server nodes on one PostgreSQL database, as behind a load
 balancer: a release uploaded through node 1, campaigns created through node
 2, devices checking in alternately on both, a staged rollout advancing with

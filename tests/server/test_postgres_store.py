@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The storage contract against PostgreSQL: the same C contract test the
 SQLite backend passes (test_store, with OTA_TEST_PG), and the multi-node
 checks only a shared database needs (test_store_pg). Each runs on a fresh

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Rollout engine: deterministic placement, stages advancing with injected
 time and gates, and a bad release halting its campaign at the first stage."""
 import hashlib

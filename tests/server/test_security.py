@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Authorization, device isolation and malformed input: every refusal is a
 clear 4xx JSON error and changes nothing."""
 import http.client

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * test_store.c - contract test of the storage interface (src/server/store.h)
  * against the SQLite backend, or PostgreSQL with OTA_TEST_PG. Every backend

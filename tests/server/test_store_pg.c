@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * test_store_pg.c - what the PostgreSQL backend must do beyond the common
  * store contract (test_store.c): behave when several server nodes share one

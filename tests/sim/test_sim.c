@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * tests/sim/test_sim.c - the flash simulator itself must be right before it
  * can prove anything: NOR semantics, bug reports, wear and operation

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """
 tests/tool/conftest.py - shared pytest fixtures for the `ota` CLI tests: the
 path of the real binary (OTA_BIN from ctest, else the default build dir), a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """
 tests/tool/imgtool_ref.py - a reference model, in Python, of the bytes that
 MCUboot's `imgtool sign --pad-header` writes for an ECDSA P-256 key, derived

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """
 tests/tool/mcuboot_verify.py - an independent verifier of MCUboot images that
 follows MCUboot bootutil's validation logic (boot/bootutil/src/image_validate.c

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """
 tests/tool/test_cli.py - drives the real `ota` binary the way users do and
 checks exit codes, outputs and error messages: help and version, keygen,

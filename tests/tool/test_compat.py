@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """
 tests/tool/test_compat.py - MCUboot compatibility of ota's images.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * tests/tool/test_host.c - the host library (src/host): key generation,
  * loading every key encoding users have (PKCS#8/SEC1 PEM, DER, SPKI PEM/DER)

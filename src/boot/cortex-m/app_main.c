@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * app_main.c - a tiny firmware image for the port, built per slot (images
  * run in place), per version and per behaviour, to be signed with `ota sign`

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * bench_main.c - cost of the boot's parts on the Cortex-M3, in timer ticks
  * (run QEMU with -icount shift=0: one tick = 40 instructions). Loaded as the

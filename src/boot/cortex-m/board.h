@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * board.h - the memory map of ota's Cortex-M reference port on QEMU's
  * mps2-an385 (ARM MPS2 FPGA board, Cortex-M3), shared by the C code, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * boot_main.c - ota's bootloader on the Cortex-M port: runs from the flash
  * region stage 0 just checked, calls ota_boot() (stage 0 check, boot state,

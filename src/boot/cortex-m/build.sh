@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # build.sh BUILD_DIR [cmake -D options...] - cross-build ota's Cortex-M port
 # (boot ROM, bootloader, test apps) with cmake/arm-none-eabi.cmake, then print
 # the size of every program. Needs gcc-arm-none-eabi and

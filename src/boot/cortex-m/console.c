@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * console.c - polled output on the CMSDK APB UART 0 (registers: DATA 0x0,
  * STATE 0x4 bit 0 = TX full, CTRL 0x8 bit 0 = TX enable, BAUDDIV 0x10).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * console.h - the port's console: CMSDK APB UART 0 of the MPS2 board (QEMU's
  * serial0, i.e. stdout with -nographic / -serial stdio). Polled, no

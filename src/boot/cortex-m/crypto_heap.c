@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * crypto_heap.c - mbedTLS's buffer allocator over a static array, painted so
  * the high-water mark can be read back after a boot. The allocator zeroes

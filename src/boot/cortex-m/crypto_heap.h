@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * crypto_heap.h - the only heap on the device: a static buffer handed to
  * mbedTLS's memory_buffer_alloc for its bignum/ECP temporaries. ota's own

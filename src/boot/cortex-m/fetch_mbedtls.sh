@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # fetch_mbedtls.sh DEST - put the mbedTLS source tree that matches the host's
 # libmbedtls-dev into DEST, from Debian's own source package (apt-get source;
 # needs a deb-src entry, which scripts/setup.sh adds). Nothing third-party is

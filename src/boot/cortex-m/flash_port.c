@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * flash_port.c - struct ota_flash for the mps2-an385 port. The flash is
  * memory-mapped (reads are memcpy, images run in place); program and erase

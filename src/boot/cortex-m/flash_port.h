@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * flash_port.h - the port's flash HAL: a struct ota_flash (include/ota/
  * flash.h) over the board's memory-mapped flash (board.h), with NOR rules

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * handoff.h - what the bootloader tells the image it starts, in the first
  * BOARD_HANDOFF_SIZE bytes of RAM (outside every program's .data/.bss/stack,

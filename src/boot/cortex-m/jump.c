@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * jump.c - the last thing a bootloader does: put the CPU in the state a
  * reset would leave it in (interrupts off in the NVIC and SysTick, nothing

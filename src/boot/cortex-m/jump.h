@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * jump.h - leaving one program for another on a Cortex-M: start an image
  * from its vector table (what a bootloader does last), or reset the system

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * link.ld.S - the one linker script of the Cortex-M port, run through the C
  * preprocessor with IMAGE_ORIGIN / IMAGE_LENGTH (where the program's code

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * mbedtls_config.h - the mbedTLS 2.28 configuration of ota's MCU port
  * (MBEDTLS_CONFIG_FILE): exactly what the core's crypto port needs, SHA-256

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """
 measure.py - the Cortex-M port's figures for docs/benchmarks.md, measured:
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * powercut.c - parse "cut=N" and "torn" from the semihosting command line
  * and arm the flash port's power cut (flash_port_arm_cut).

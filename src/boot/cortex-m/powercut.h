@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * powercut.h - test hook: arm a power cut in the flash HAL from the run's
  * command line (QEMU -append "cut=N" or "cut=N torn"; run.sh passes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * report.h - console messages shared by the port's programs: an ota_err
  * with its name, text and struct ota_diag, a slot letter, a version.

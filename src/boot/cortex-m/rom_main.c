@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * rom_main.c - the boot ROM ("stage 0") of the port: what a chip's mask ROM
  * or an immutable first-stage loader does. It sits at address 0 (where the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # run.sh BUILD_DIR FLASH [KERNEL] - power on the QEMU mps2-an385 board of
 # ota's Cortex-M port once: FLASH (made by `ota-mcu-flash create`) is the
 # board's persistent flash, KERNEL the boot ROM (default BUILD_DIR/rom.elf).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * semihost.c - SYS_EXIT (0x18) through the M-profile semihosting trap
  * (BKPT 0xAB). Reason ADP_Stopped_ApplicationExit (0x20026) makes QEMU exit

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * semihost.h - ending a QEMU run from the target (ARM semihosting SYS_EXIT;
  * QEMU needs -semihosting-config enable=on). On real hardware without a

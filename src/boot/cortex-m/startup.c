@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * startup.c - reset and fault handling for every program of the Cortex-M
  * port, in C (no assembly file): the vector table, a Reset_Handler that

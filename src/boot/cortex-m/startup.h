@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * startup.h - what startup.c gives every program of the port (boot ROM,
  * bootloader, app): the entry point each one defines, and the stack

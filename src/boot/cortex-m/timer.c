@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * timer.c - CMSDK APB timer 0 as a 32-bit down-counter from 0xffffffff
  * (CTRL 0x0 bit 0 = enable, VALUE 0x4, RELOAD 0x8); ticks = elapsed counts.

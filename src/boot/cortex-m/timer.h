@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * timer.h - a free-running boot-time counter on CMSDK APB timer 0 (25 MHz).
  * Run QEMU with -icount shift=0 (1 ns of virtual time per instruction) and

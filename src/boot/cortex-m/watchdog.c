@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * watchdog.c - CMSDK APB watchdog: LOAD 0x000, CONTROL 0x008 (bit 0 INTEN,
  * bit 1 RESEN), INTCLR 0x00C (clear + reload), LOCK 0xC00 (0x1ACCE551

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * watchdog.h - the CMSDK APB watchdog of the MPS2 board (0x40008000): what
  * turns a hung trial image into a reset, i.e. into a boot without

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * mcuflash.c - `ota-mcu-flash`, the host side of the Cortex-M port: the
  * factory and the service bench for the QEMU board's flash file. It builds
