@@ -28,7 +28,6 @@
 
 #include <microhttpd.h>
 
-#include "artifact.h"
 #include "http.h"
 #include "log.h"
 
@@ -343,12 +342,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         return MHD_YES;
     }
-    if (*upload_data_size) {
-        if (now_ms() - ((int64_t)st->start.tv_sec * 1000 + st->start.tv_nsec / 1000000) >
-            (int64_t)d->body_timeout * 1000) {
-            log_msg(LOG_WARN, "body_timeout", "received=%zu", st->len);
-            return MHD_NO; /* closes the connection */
-        }
+    if (*upload_data_size) { /* the reaper enforces the body deadline */
         if (!st->too_large && st->len + *upload_data_size > st->limit)
             st->too_large = 1;
         if (!st->too_large && st->fd >= 0) {
@@ -600,7 +594,6 @@ struct http_daemon *http_start(struct server *s, const struct http_opts *o,
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_BIND_PORT);
     *bound_port = info ? info->port : o->port;
     remove_stale_uploads(s);
-    delta_queue_start(s);
     if (pthread_create(&d->reaper, NULL, reaper, d) == 0)
         d->reaper_started = 1;
     else
@@ -620,7 +613,6 @@ void http_stop(struct http_daemon *d)
         pthread_join(d->reaper, NULL);
     }
     MHD_stop_daemon(d->mhd);
-    delta_queue_stop(d->srv);
     pthread_mutex_destroy(&d->lock);
     pthread_cond_destroy(&d->wake);
     free(d);

@@ -29,6 +29,7 @@
 #include "exit_codes.h" /* enum ota_exit: shared by every program */
 #include "ota/version.h"
 
+#include "artifact.h"
 #include "campaign_cache.h"
 #include "config.h"
 #include "http.h"
@@ -916,8 +917,10 @@ static int start_server(struct server *s, const struct options *o, struct checke
     ho.tls_cert_pem = run->cert_pem;
     ho.tls_key_pem = run->key_pem;
     uint16_t bound = 0;
+    delta_queue_start(s); /* before the first check-in can queue a delta */
     run->http = http_start(s, &ho, &bound, err, sizeof(err));
     if (!run->http) {
+        delta_queue_stop(s);
         fprintf(stderr, "ota-server: %s\n", err);
         return OTA_EXIT_SERVER_LISTEN;
     }
@@ -1020,6 +1023,7 @@ static void shutdown_server(struct server *s, struct running *run)
 {
     atomic_store(&s->stopping, 1);
     http_stop(run->http);
+    delta_queue_stop(s); /* after the handlers that queue deltas have stopped */
     if (run->ticker_started) {
         pthread_mutex_lock(&run->tk.lock);
         run->tk.stop = 1;
