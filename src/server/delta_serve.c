@@ -76,7 +76,6 @@ out:
 struct delta_job {
     struct srv_release base, target;
     int64_t queued_at;
-    int busy; /* being generated */
 };
 
 struct device_slot {
@@ -134,8 +133,7 @@ static void *worker(void *arg)
             pthread_cond_wait(&q.wake, &s->delta_lock);
         if (q.stop)
             break;
-        struct delta_job job = q.jobs[0];
-        q.jobs[0].busy = 1;
+        struct delta_job job = q.jobs[0]; /* jobs[0] stays queued while generated */
         pthread_mutex_unlock(&s->delta_lock);
         uint8_t payload[OTA_SHA256_LEN];
         uint64_t size = 0;
