@@ -116,6 +116,13 @@ struct ota_verify_params {
     uint32_t max_total_size;             /* slot size; 0: no limit */
     uint8_t *buf;                        /* optional scratch for hashing */
     size_t buf_len;                      /* (faster with a few KiB) */
+    /* An encrypted image checked by a party without its key (the update
+     * server holds only ciphertext): the SHA-256 TLV covers the plaintext,
+     * so it cannot be recomputed; with this set the signature is checked
+     * over the TLV's value instead. OTA_OK then means only that a trusted
+     * key signed an image with that hash; the device, which decrypts,
+     * checks the hash itself. Ignored for images that are not encrypted. */
+    uint8_t enc_hash_unchecked;
 };
 
 /* Decode the 32-byte header (little-endian). No checks beyond decoding. */

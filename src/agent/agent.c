@@ -362,24 +362,91 @@ struct offer_run {
     char rate[96];             /* how the last attempt went (progress_text) */
 };
 
+/* The engine's random access to the payload (ota_update_payload_at): it
+ * reads an image's header and TLV areas -- a few small reads at the start and
+ * at the end -- so each Range request fetches a window of up to RA_WINDOW
+ * bytes from the offset asked for and later reads inside it are served from
+ * memory: two requests for a typical image. Bounded by the signed payload
+ * size (parsed from the offer; the engine calls this only after verifying
+ * that same manifest). */
+#define RA_WINDOW 4096u
+struct payload_ra {
+    struct agent *a;
+    const char *path;
+    uint32_t size;           /* the manifest's payload_size */
+    uint32_t off, len;       /* the window held in buf */
+    unsigned requests;
+    uint8_t buf[RA_WINDOW];
+};
+
+static ota_err payload_ra_read(void *ctx, uint32_t off, void *out, size_t len)
+{
+    struct payload_ra *ra = ctx;
+    char err[512];
+    ota_err e;
+    if ((uint64_t)off + len > ra->size) {
+        LOG_E("payload read of %zu bytes at %u: past the signed payload size %u", len, off,
+              ra->size);
+        return OTA_ERR_IMAGE_TRUNCATED;
+    }
+    if (off < ra->off || (uint64_t)off + len > (uint64_t)ra->off + ra->len) {
+        uint32_t n = ra->size - off < RA_WINDOW ? ra->size - off : RA_WINDOW;
+        ra->requests++;
+        if (len > n) /* larger than a window: straight into the caller's buffer */
+            e = agent_http_range(ra->a->http, ra->path, off, len, ra->size, out, err, sizeof err);
+        else
+            e = agent_http_range(ra->a->http, ra->path, off, n, ra->size, ra->buf, err,
+                                 sizeof err);
+        if (e) {
+            ra->len = 0;
+            LOG_W("%s", err);
+            return e;
+        }
+        if (len > n)
+            return OTA_OK;
+        ra->off = off;
+        ra->len = n;
+    }
+    memcpy(out, ra->buf + (off - ra->off), len);
+    return OTA_OK;
+}
+
 /* Step 1: hand the signed offer to the update engine, which verifies it
  * (signature, device, hardware, expiry, counter, freshness, downgrade, size)
  * before a payload byte is taken. 0: go on; else *out says what now. */
 static int offer_begin(struct agent *a, struct offer_run *r, enum agent_outcome *out)
 {
     const struct agent_offer *offer = r->offer;
+    static struct payload_ra ra;
+    struct ota_update_payload_at pa = {payload_ra_read, &ra};
     struct ota_manifest pm;
     char dt[160], err[512];
     uint64_t campaign = 0;
-    ota_err e;
+    ota_err e, origin;
 
     memset(&a->diag, 0, sizeof a->diag);
+    memset(&ra, 0, offsetof(struct payload_ra, buf));
+    ra.a = a;
+    ra.path = offer->artifact_path;
+    if (ota_manifest_parse(offer->manifest, offer->manifest_len, &pm, NULL) == OTA_OK) {
+        campaign = pm.campaign_id; /* the manifest parsed: a report can name it */
+        ra.size = pm.payload_size;
+    }
+    /* the token goes nowhere but the server and configured origins: no
+     * random access (and no download) elsewhere. Range requests only for
+     * an image the offer says is encrypted: a plain one needs none (and if
+     * the hint lies, the engine refuses the image at finish) */
+    origin = agent_http_check_origin(a->http, offer->artifact_path, err, sizeof err);
     e = a->be.begin(a->be.ctx, offer->manifest, offer->manifest_len, a->st.offer_seq + 1,
-                    a->st.has_progress ? &a->st.progress : NULL, &r->offset, &r->m, &a->diag);
+                    origin == OTA_OK && offer->encrypted ? &pa : NULL,
+                    a->st.has_progress ? &a->st.progress : NULL,
+                    &r->offset, &r->m, &a->diag);
+    if (ra.requests)
+        LOG_I("read the image's header and key areas with %u range request%s", ra.requests,
+              ra.requests == 1 ? "" : "s");
     if (e == OTA_OK) {
         a->manifest_refusals = 0;
-        /* the token goes nowhere but the server and configured origins */
-        e = agent_http_check_origin(a->http, offer->artifact_path, err, sizeof err);
+        e = origin;
         if (e == OTA_OK)
             return 0;
         a->st.campaign_id = r->m->campaign_id;
@@ -391,8 +458,6 @@ static int offer_begin(struct agent *a, struct offer_run *r, enum agent_outcome 
         *out = AGENT_POWER_LOST;
         return 1;
     }
-    if (ota_manifest_parse(offer->manifest, offer->manifest_len, &pm, NULL) == OTA_OK)
-        campaign = pm.campaign_id; /* the manifest parsed: the report can name it */
     diag_text(&a->diag, dt, sizeof dt);
     if (is_transient(e)) {
         LOG_W("cannot start the update: %s%s", ota_strerror(e), dt);

@@ -130,6 +130,16 @@ ota_err agent_http_download(struct agent_http *h, const char *path, uint64_t fro
                             double deadline, agent_sink_fn sink, void *ctx, int *status,
                             uint64_t *got, int *deadline_hit, char *err, size_t errlen);
 
+/* Read exactly len bytes at payload offset off of path (one Range request,
+ * same origin and token rules as agent_http_download): the answer must be
+ * 206 with Content-Range "bytes off-(off+len-1)/total", total the signed
+ * manifest's payload size, and exactly len bytes; len at most
+ * AGENT_RANGE_MAX. OTA_ERR_PROTOCOL when the server answers anything else
+ * (200 for the whole file, another total or length). */
+#define AGENT_RANGE_MAX (64u * 1024u)
+ota_err agent_http_range(struct agent_http *h, const char *path, uint64_t off, size_t len,
+                         uint64_t total, void *buf, char *err, size_t errlen);
+
 /* ---- device backend ---------------------------------------------------- */
 struct agent_device_info {
     char hw_id[OTA_HW_ID_MAX + 1];
@@ -146,8 +156,13 @@ struct agent_backend {
     void *ctx;
     ota_err (*describe)(void *ctx, struct agent_device_info *out);
     /* The update engine, bound to this device. min_offer_seq: the newest
-     * accepted offer_seq + 1 (ota_update_cfg). */
+     * accepted offer_seq + 1 (ota_update_cfg). payload_at: random access to
+     * the offer's payload (HTTP Range requests, made by agent.c), which the
+     * engine needs to open an encrypted image's key TLV before its first
+     * byte; a backend passes it on as ota_update_cfg.payload_at (NULL: the
+     * payload URL is not one the token may go to). */
     ota_err (*begin)(void *ctx, const uint8_t *manifest, size_t len, uint64_t min_offer_seq,
+                     const struct ota_update_payload_at *payload_at,
                      const struct ota_update_progress *resume, uint32_t *offset,
                      const struct ota_manifest **m, struct ota_diag *d);
     ota_err (*write)(void *ctx, const void *data, size_t len);
@@ -223,6 +238,8 @@ struct agent_offer {
     uint8_t manifest[OTA_MANIFEST_MAX_LEN];
     size_t manifest_len;
     char artifact_path[AGENT_STR];
+    int encrypted;               /* payload.encrypted: an encrypted full image (an unsigned
+                                    hint: the engine then gets random access to it) */
     double poll_interval;        /* server's suggestion (0: none) */
 };
 ota_err agent_api_checkin(struct agent_http *h, const struct agent_config *c,

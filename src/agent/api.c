@@ -113,6 +113,7 @@ ota_err agent_api_checkin(struct agent_http *h, const struct agent_config *c,
         return OTA_ERR_PROTOCOL;
     }
     snprintf(offer->artifact_path, sizeof offer->artifact_path, "%s", url);
+    offer->encrypted = json_is_true(json_object_get(p, "encrypted"));
     offer->update = 1;
     json_decref(o);
     return OTA_OK;

@@ -10,14 +10,17 @@
  * A Linux A/B target would be another implementation of struct
  * agent_backend (partitions + bootloader environment) beside this one.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "ota/boot.h"
+#include "ota/host.h"
 #include "ota/sim.h"
 
 struct agent_sim_backend {
@@ -26,9 +29,36 @@ struct agent_sim_backend {
     int running_slot;
     const struct agent_config *cfg;
     struct ota_boot_dev dev;
+    const struct ota_crypto_enc *enc;
+    struct ota_enc_privkey enc_key; /* the device's decryption key ... */
+    int has_enc_key;                /* ... when it was provisioned with one */
     uint8_t scratch[4096];
     struct ota_update up;
 };
+
+/* The device's decryption key: `ota-sim create --enc-key` keeps it in
+ * FLASH.enc-key.pem, the simulated protected storage (docs/encrypted-images.md).
+ * No file: a device without a key (encrypted images are refused). */
+static void load_enc_key(struct agent_sim_backend *b)
+{
+    char path[AGENT_STR + 16], err[512];
+    struct stat st;
+    ota_key *k = NULL;
+    if (!b->path || (size_t)snprintf(path, sizeof path, "%s.enc-key.pem", b->path) >= sizeof path)
+        return;
+    if (stat(path, &st) != 0 && errno == ENOENT)
+        return;
+    if (ota_key_load(path, &k, err, sizeof err) != OTA_OK) {
+        LOG_E("device decryption key: %s: encrypted images will be refused", err);
+        return;
+    }
+    if (ota_key_private_scalar(k, &b->enc_key) == OTA_OK)
+        b->has_enc_key = 1;
+    else
+        LOG_E("device decryption key %s: not a P-256 private key: encrypted images will be "
+              "refused", path);
+    ota_key_free(k);
+}
 
 struct agent_sim_backend *agent_sim_backend_new(struct ota_sim *sim, const char *flash_path,
                                                 int running_slot,
@@ -44,14 +74,18 @@ struct agent_sim_backend *agent_sim_backend_new(struct ota_sim *sim, const char 
     b->cfg = cfg;
     b->dev.flash = &sim->flash;
     b->dev.crypto = c && strcmp(c, "mbedtls") == 0 ? ota_crypto_mbedtls() : ota_crypto_openssl();
+    b->enc = c && strcmp(c, "mbedtls") == 0 ? ota_crypto_enc_mbedtls() : ota_crypto_enc_openssl();
     b->dev.buf = b->scratch;
     b->dev.buf_len = sizeof b->scratch;
     b->dev.prog_chunk = 256;
+    load_enc_key(b);
     return b;
 }
 
 void agent_sim_backend_free(struct agent_sim_backend *b)
 {
+    if (b)
+        memset(&b->enc_key, 0, sizeof b->enc_key);
     free(b);
 }
 
@@ -75,12 +109,16 @@ static ota_err sim_describe(void *ctx, struct agent_device_info *out)
     struct ota_otp_counter otp;
     struct ota_image_info info;
     struct ota_flash_area area;
-    struct ota_reader r;
+    struct ota_reader r, er_r;
+    const struct ota_reader *rd = &r;
+    struct ota_enc_reader er;
+    struct ota_enc_key ek;
     ota_sha256_ctx sha;
-    uint32_t off, left;
+    uint32_t off, at, left;
     ota_err e;
 
     memset(out, 0, sizeof *out);
+    memset(&ek, 0, sizeof ek);
     out->running_slot = -1;
     e = ota_boot_config_read(&b->sim->flash, &bc, NULL);
     if (e)
@@ -108,15 +146,25 @@ static ota_err sim_describe(void *ctx, struct agent_device_info *out)
         return e;
     out->version = info.hdr.version;
     out->security_counter = info.security_counter;
+    /* An encrypted image runs decrypted; the digest the server knows it by
+     * is of the file as published: re-encrypt the body on the way into the
+     * hash with the key from the slot's own key TLV (as the update engine's
+     * read-back does). Without the device key: the slot as it is. */
+    if (info.enc_aes_len && b->has_enc_key &&
+        ota_enc_image_key(&r, &info, b->enc, &b->enc_key, &ek, NULL) == OTA_OK) {
+        ota_reader_enc(&er_r, &er, &r, &ek);
+        rd = &er_r;
+    }
     e = b->dev.crypto->sha256_init(&sha);
-    for (left = info.total_size; !e && left;) {
+    for (at = 0, left = info.total_size; !e && left;) {
         uint32_t n = left < sizeof b->scratch ? left : (uint32_t)sizeof b->scratch;
-        e = ota_flash_read(&b->sim->flash, off, b->scratch, n);
+        e = rd->read(rd->ctx, at, b->scratch, n);
         if (!e)
             e = b->dev.crypto->sha256_update(&sha, b->scratch, n);
-        off += n;
+        at += n;
         left -= n;
     }
+    ota_enc_key_wipe(&ek);
     if (!e)
         e = b->dev.crypto->sha256_final(&sha, out->digest);
     return e;
@@ -129,7 +177,8 @@ static uint64_t wall_clock(void *ctx)
 }
 
 static ota_err sim_begin(void *ctx, const uint8_t *manifest, size_t len,
-                         uint64_t min_offer_seq, const struct ota_update_progress *resume, uint32_t *offset,
+                         uint64_t min_offer_seq, const struct ota_update_payload_at *payload_at,
+                         const struct ota_update_progress *resume, uint32_t *offset,
                          const struct ota_manifest **m, struct ota_diag *d)
 {
     struct agent_sim_backend *b = ctx;
@@ -143,6 +192,10 @@ static ota_err sim_begin(void *ctx, const uint8_t *manifest, size_t len,
     uc.clock.now = wall_clock;
     uc.running_slot = b->running_slot;
     uc.min_offer_seq = min_offer_seq;
+    uc.enc = b->enc;
+    uc.enc_key = b->has_enc_key ? &b->enc_key : NULL;
+    if (payload_at)
+        uc.payload_at = *payload_at;
     e = ota_update_begin(&b->up, &uc, manifest, len, resume, d);
     if (e == OTA_OK) {
         *offset = ota_update_offset(&b->up);

@@ -4,8 +4,9 @@
  * certificate always verified (CA file or system store), optional public
  * key pinning, no redirects, bearer-token auth (only ever sent to the
  * server's own origin or configured artifact origins), stall detection, a
- * deadline per download attempt, and byte range downloads streamed straight
- * into the update engine.
+ * deadline per download attempt, byte range downloads streamed straight
+ * into the update engine, and small exact ranges (the update engine's random
+ * access to an encrypted image's key TLV).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -365,4 +366,106 @@ ota_err agent_http_download(struct agent_http *h, const char *path, uint64_t fro
     }
     free(d.errbody.data);
     return e;
+}
+
+/* agent_http_range's receiver: exactly the bytes asked for, no more. */
+struct rng {
+    uint8_t *buf;
+    size_t cap, got;
+    int overflow;
+};
+
+static size_t rng_write(char *p, size_t size, size_t n, void *ctx)
+{
+    struct rng *r = ctx;
+    size_t len = size * n;
+    if (len > r->cap - r->got) {
+        r->overflow = 1;
+        return 0;
+    }
+    memcpy(r->buf + r->got, p, len);
+    r->got += len;
+    return len;
+}
+
+/* "bytes A-B/T" (RFC 9110 14.4), digits only: 0 when it parses. */
+static int parse_content_range(const char *v, uint64_t *a, uint64_t *b, uint64_t *t)
+{
+    uint64_t *out[3] = {a, b, t};
+    const char sep[3] = {'-', '/', 0};
+    if (strncmp(v, "bytes ", 6) != 0)
+        return -1;
+    v += 6;
+    for (int i = 0; i < 3; i++) {
+        uint64_t x = 0;
+        const char *s = v;
+        while (*v >= '0' && *v <= '9' && v - s < 19)
+            x = x * 10 + (uint64_t)(*v++ - '0');
+        if (v == s || *v != sep[i])
+            return -1;
+        *out[i] = x;
+        if (sep[i])
+            v++;
+    }
+    return 0;
+}
+
+ota_err agent_http_range(struct agent_http *h, const char *path, uint64_t off, size_t len,
+                         uint64_t total, void *buf, char *err, size_t errlen)
+{
+    char url[AGENT_STR * 2], range[48];
+    struct curl_slist *hdrs = NULL;
+    struct curl_header *ch = NULL;
+    struct rng r = {buf, len, 0, 0};
+    uint64_t a = 0, b = 0, t = 0;
+    long code = 0;
+    CURLcode rc;
+    ota_err e;
+
+    if (len == 0 || len > AGENT_RANGE_MAX || off + len > total) {
+        snprintf(err, errlen, "range of %s: %zu bytes at %llu of a %llu-byte payload: out of "
+                 "bounds (at most %u bytes inside the payload)", path, len,
+                 (unsigned long long)off, (unsigned long long)total, AGENT_RANGE_MAX);
+        return OTA_ERR_INVALID_ARG;
+    }
+    e = agent_http_check_origin(h, path, err, errlen);
+    if (e)
+        return e;
+    payload_url(h, path, url, sizeof url);
+    if (h->auth[0])
+        hdrs = curl_slist_append(hdrs, h->auth);
+    base_options(h, url, hdrs);
+    snprintf(range, sizeof range, "%llu-%llu", (unsigned long long)off,
+             (unsigned long long)(off + len - 1));
+    curl_easy_setopt(h->curl, CURLOPT_RANGE, range);
+    curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, (long)(h->cfg->timeout * 1000));
+    curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, rng_write);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &r);
+    rc = curl_easy_perform(h->curl);
+    curl_slist_free_all(hdrs);
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
+    if (code != 206 && code != 0) {
+        /* 200 (the whole file), an error status: nothing this needs */
+        snprintf(err, errlen, "range %s of %s: HTTP %ld, expected 206", range, path, code);
+        /* 416: the artifact ends before the signed payload size */
+        return code == 200 ? OTA_ERR_PROTOCOL
+             : code == 416 ? OTA_ERR_UPDATE_PAYLOAD_SIZE : OTA_ERR_HTTP;
+    }
+    if (r.overflow) {
+        snprintf(err, errlen, "range %s of %s: the server sent more than the %zu bytes asked "
+                 "for", range, path, len);
+        return OTA_ERR_PROTOCOL;
+    }
+    e = map_curl(h, rc, path, err, errlen);
+    if (e)
+        return e;
+    if (curl_easy_header(h->curl, "Content-Range", 0, CURLH_HEADER, -1, &ch) != CURLHE_OK ||
+        parse_content_range(ch->value, &a, &b, &t) != 0 || a != off || b != off + len - 1 ||
+        t != total || r.got != len) {
+        snprintf(err, errlen, "range %s of %s: answer 'Content-Range: %.80s' with %zu bytes, "
+                 "expected bytes %s/%llu (the signed payload size) with %zu bytes", range, path,
+                 ch ? ch->value : "(none)", r.got, range, (unsigned long long)total, len);
+        return OTA_ERR_PROTOCOL;
+    }
+    return OTA_OK;
 }

@@ -191,6 +191,8 @@ static void send_offer(struct server *s, struct http_req *r, struct http_resp *o
                                 "size", (json_int_t)m.payload_size);
     if (m.payload_kind == OTA_PAYLOAD_DELTA)
         json_object_set_new(payload, "base_digest", hex_json(m.base_digest, OTA_SHA256_LEN));
+    else if (artifact_encrypted(s, rel->digest))
+        json_object_set_new(payload, "encrypted", json_true());
     resp_json(out, 200,
               json_pack("{s:s,s:I,s:s,s:o,s:{s:s,s:o,s:I,s:I,s:s},s:I,s:I}", "action",
                         "update", "campaign_id", (json_int_t)c->id, "manifest", b64,

@@ -228,3 +228,22 @@ void api_artifact(struct server *s, struct http_req *r, struct http_resp *out,
     }
     atomic_fetch_add_explicit(&s->metrics.bytes_served, head ? 0 : len, memory_order_relaxed);
 }
+
+int artifact_encrypted(const struct server *s, const uint8_t digest[OTA_SHA256_LEN])
+{
+    char path[4096];
+    uint8_t h[OTA_IMAGE_HEADER_SIZE];
+    struct ota_image_header hd;
+    ssize_t n = -1;
+    artifact_path(s, digest, path, sizeof(path));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        n = pread(fd, h, sizeof(h), 0);
+        close(fd);
+    }
+    if (n != (ssize_t)sizeof(h))
+        return 0;
+    ota_image_header_decode(h, &hd);
+    return hd.magic == OTA_IMAGE_MAGIC &&
+           (hd.flags & (OTA_IMAGE_F_ENCRYPTED_AES128 | OTA_IMAGE_F_ENCRYPTED_AES256)) != 0;
+}

@@ -27,6 +27,11 @@ ota_err artifact_adopt(struct server *s, const char *tmp_path, int fd,
 ota_err artifact_read(struct server *s, const uint8_t digest[OTA_SHA256_LEN],
                       uint8_t **data, size_t *len);
 int artifact_exists(struct server *s, const uint8_t digest[OTA_SHA256_LEN]);
+/* 1 when the artifact is an encrypted image (header flag ENCRYPTED_AES128
+ * or _AES256): the server holds only its ciphertext, so it cannot diff it,
+ * and the offer tells the agent to give the update engine random access to
+ * it (docs/encrypted-images.md). */
+int artifact_encrypted(const struct server *s, const uint8_t digest[OTA_SHA256_LEN]);
 void artifact_remove(struct server *s, const uint8_t digest[OTA_SHA256_LEN]);
 
 /* Pick the payload for a device on base_digest updating to target

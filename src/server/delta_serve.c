@@ -194,6 +194,10 @@ enum delta_verdict delta_for(struct server *s, const struct srv_release *target,
     if (st->ops->release_by_digest(st, base_digest, &base) != STORE_OK ||
         strcmp(base.hw_id, target->hw_id) != 0)
         return DELTA_FULL;
+    /* ciphertext does not diff (and the device's slot holds plaintext):
+     * encrypted releases go whole */
+    if (artifact_encrypted(s, base_digest) || artifact_encrypted(s, target->digest))
+        return DELTA_FULL;
     rc = st->ops->delta_get(st, base_digest, target->digest, payload, size);
     if (rc == STORE_OK)
         return *size > 0 && *size < target->size && artifact_exists(s, payload) ? DELTA_READY

@@ -98,17 +98,31 @@ def firmware_payload(version_seed, behaviour="healthy", size=60000, base_seed=1)
 
 
 def build_image(workdir, keys, version, security_counter, behaviour="healthy", hw=HW,
-                seed=None, size=60000):
-    """Sign a test firmware; returns the image path."""
+                seed=None, size=60000, encrypt=None, aes=None):
+    """Sign a test firmware; returns the image path. encrypt: a device
+    encryption public key (PEM) to encrypt it for (`ota sign --encrypt`),
+    aes: 128 or 256."""
     major = int(version.split(".")[0])
     seed = major * 10 + int(version.split(".")[1]) if seed is None else seed
+    tag = behaviour + ("-enc%s-%s" % (aes or "", os.path.basename(encrypt)) if encrypt else "")
     raw = os.path.join(workdir, "app-%s-%s.bin" % (version, behaviour))
-    img = os.path.join(workdir, "app-%s-%s.img" % (version, behaviour))
+    img = os.path.join(workdir, "app-%s-%s.img" % (version, tag))
     with open(raw, "wb") as f:
         f.write(firmware_payload(seed, behaviour, size))
+    extra = ["--encrypt", encrypt] if encrypt else []
+    if aes:
+        extra += ["--aes", str(aes)]
     run([TOOL, "sign", "--key", keys.priv, "--version", version, "--security-counter",
-         str(security_counter), "--hw-id", hw, "-q", raw, img])
+         str(security_counter), "--hw-id", hw, "-q"] + extra + [raw, img])
     return img
+
+
+def enc_keygen(workdir, name="device-enc"):
+    """A device decryption key pair (`ota keygen`): (private PEM, public PEM)."""
+    priv = os.path.join(workdir, name + ".pem")
+    pub = os.path.join(workdir, name + ".pub.pem")
+    run([TOOL, "keygen", "-o", priv, "--pub", pub])
+    return priv, pub
 
 
 class Server:
@@ -215,7 +229,7 @@ class Device:
     """A simulated device: flash file + agent config + an `ota-sim run` process."""
 
     def __init__(self, workdir, name, server, keys, v1_image, tags=None, server_url=None,
-                 extra_conf=None, attempts=3, enrollment_token=None):
+                 extra_conf=None, attempts=3, enrollment_token=None, enc_key=None):
         self.name = name
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -231,7 +245,7 @@ class Device:
             d = server.api("POST", "/v1/devices", {"id": name, "hw_id": HW, "tags": tags or []})
             self.token = d["token"]
         run([SIM, "create", self.flash, "--key", keys.pub, "--hw-id", HW, "--attempts",
-             str(attempts)])
+             str(attempts)] + (["--enc-key", enc_key] if enc_key else []))
         run([SIM, "install", self.flash, v1_image])
         run([SIM, "boot", self.flash])
         run([SIM, "confirm", self.flash])
