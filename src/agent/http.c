@@ -261,6 +261,23 @@ ota_err agent_http_check_origin(struct agent_http *h, const char *path, char *er
     return OTA_ERR_UNTRUSTED_ORIGIN;
 }
 
+/* A request for a payload path: refused unless its origin may get the
+ * token (agent_http_check_origin), else set up with the token. The caller
+ * frees *hdrs after the transfer. */
+static ota_err payload_request(struct agent_http *h, const char *path, struct curl_slist **hdrs,
+                               char *err, size_t errlen)
+{
+    char url[AGENT_STR * 2];
+    ota_err e = agent_http_check_origin(h, path, err, errlen);
+    if (e)
+        return e;
+    payload_url(h, path, url, sizeof url);
+    if (h->auth[0])
+        *hdrs = curl_slist_append(*hdrs, h->auth);
+    base_options(h, url, *hdrs);
+    return OTA_OK;
+}
+
 struct dl {
     struct agent_http *h;
     agent_sink_fn sink;
@@ -309,7 +326,7 @@ ota_err agent_http_download(struct agent_http *h, const char *path, uint64_t fro
                             double deadline, agent_sink_fn sink, void *ctx, int *status,
                             uint64_t *got, int *deadline_hit, char *err, size_t errlen)
 {
-    char url[AGENT_STR * 2], range[48];
+    char range[48];
     struct curl_slist *hdrs = NULL;
     struct dl d;
     CURLcode rc;
@@ -323,13 +340,9 @@ ota_err agent_http_download(struct agent_http *h, const char *path, uint64_t fro
     *status = 0;
     *got = 0;
     *deadline_hit = 0;
-    e = agent_http_check_origin(h, path, err, errlen);
+    e = payload_request(h, path, &hdrs, err, errlen);
     if (e)
         return e;
-    payload_url(h, path, url, sizeof url);
-    if (h->auth[0])
-        hdrs = curl_slist_append(hdrs, h->auth);
-    base_options(h, url, hdrs);
     if (from) {
         snprintf(range, sizeof range, "%llu-", (unsigned long long)from);
         curl_easy_setopt(h->curl, CURLOPT_RANGE, range);
@@ -413,7 +426,7 @@ static int parse_content_range(const char *v, uint64_t *a, uint64_t *b, uint64_t
 ota_err agent_http_range(struct agent_http *h, const char *path, uint64_t off, size_t len,
                          uint64_t total, void *buf, char *err, size_t errlen)
 {
-    char url[AGENT_STR * 2], range[48];
+    char range[48];
     struct curl_slist *hdrs = NULL;
     struct curl_header *ch = NULL;
     struct rng r = {buf, len, 0, 0};
@@ -428,13 +441,9 @@ ota_err agent_http_range(struct agent_http *h, const char *path, uint64_t off, s
                  (unsigned long long)off, (unsigned long long)total, AGENT_RANGE_MAX);
         return OTA_ERR_INVALID_ARG;
     }
-    e = agent_http_check_origin(h, path, err, errlen);
+    e = payload_request(h, path, &hdrs, err, errlen);
     if (e)
         return e;
-    payload_url(h, path, url, sizeof url);
-    if (h->auth[0])
-        hdrs = curl_slist_append(hdrs, h->auth);
-    base_options(h, url, hdrs);
     snprintf(range, sizeof range, "%llu-%llu", (unsigned long long)off,
              (unsigned long long)(off + len - 1));
     curl_easy_setopt(h->curl, CURLOPT_RANGE, range);

@@ -50,10 +50,21 @@ def start(env, name, enc_key, target, base=None, server_args=("--no-delta",)):
     return server, dev, camp
 
 
-def untouched(dev):
+def refused_before_download(server, dev, camp, err):
+    """Run the device to its failure report: refused before the download with
+    ota_err `err`, on the campaign, the device still confirmed on 1.0.0 and
+    nothing pending."""
+    dev.start()
+    E.wait_for(lambda: "failure" in dev.report_states(), 60, "failure report")
+    dev.stop()
+    rep = [r for r in server.reports(dev.name) if r["state"] == "failure"][-1]
+    assert "offer refused before download" in rep["detail"], rep
+    assert err in rep["detail"], rep
+    assert rep["campaign_id"] == camp["id"], rep
     st = dev.status()
     assert st["state"]["pending"] is None, st["state"]
     assert dev.version() == "1.0.0+0" and dev.confirmed_version() == "1.0.0+0", st["slots"]
+    assert "payload complete" not in dev.log_text()
 
 
 def test_encrypted_image_installs_through_the_agent(env, work):
@@ -90,28 +101,14 @@ def test_wrong_device_key_refused_before_download(env, work):
     other, _ = E.enc_keygen(work, "other-enc")
     v2 = env.image("2.0.0", 2, encrypt=pub)
     server, dev, camp = start(env, "enc-wrong", other, v2)
-    dev.start()
-    E.wait_for(lambda: "failure" in dev.report_states(), 60, "failure report")
-    dev.stop()
-    rep = [r for r in server.reports(dev.name) if r["state"] == "failure"][-1]
-    assert "offer refused before download" in rep["detail"], rep
-    assert "OTA_ERR_IMAGE_ENC_KEY" in rep["detail"], rep
-    assert rep["campaign_id"] == camp["id"], rep
-    untouched(dev)
-    assert "payload complete" not in dev.log_text()
+    refused_before_download(server, dev, camp, "OTA_ERR_IMAGE_ENC_KEY")
 
 
 def test_no_device_key_refused_before_download(env, work):
     _, pub = E.enc_keygen(work, "fleet-enc")
     v2 = env.image("2.0.0", 2, encrypt=pub)
-    server, dev, _ = start(env, "enc-nokey", None, v2)
-    dev.start()
-    E.wait_for(lambda: "failure" in dev.report_states(), 60, "failure report")
-    dev.stop()
-    rep = [r for r in server.reports(dev.name) if r["state"] == "failure"][-1]
-    assert "offer refused before download" in rep["detail"], rep
-    assert "OTA_ERR_IMAGE_ENC_NO_KEY" in rep["detail"], rep
-    untouched(dev)
+    server, dev, camp = start(env, "enc-nokey", None, v2)
+    refused_before_download(server, dev, camp, "OTA_ERR_IMAGE_ENC_NO_KEY")
 
 
 def test_tampered_key_tlv_refused_before_download(env, work):
@@ -125,10 +122,4 @@ def test_tampered_key_tlv_refused_before_download(env, work):
     with open(bad, "wb") as f:
         f.write(data)
     server, dev, camp = start(env, "enc-tamper", priv, bad)
-    dev.start()
-    E.wait_for(lambda: "failure" in dev.report_states(), 60, "failure report")
-    dev.stop()
-    rep = [r for r in server.reports(dev.name) if r["state"] == "failure"][-1]
-    assert "offer refused before download" in rep["detail"], rep
-    assert "OTA_ERR_IMAGE_ENC_KEY" in rep["detail"], rep
-    untouched(dev)
+    refused_before_download(server, dev, camp, "OTA_ERR_IMAGE_ENC_KEY")
