@@ -18,6 +18,7 @@
 #include "ota/host.h"
 #include "../test.h"
 #include "delta_fixture.h"
+#include "../../src/delta/delta_host.h" /* dencode_run: streams with a chosen map */
 
 #ifndef OTA_CORPUS_DIR
 #define OTA_CORPUS_DIR ""
@@ -360,6 +361,144 @@ static void test_length_fields_past_new_len(void)
     free(mixed);
 }
 
+/*
+ * Map entries, refused exactly. The address map's entries are offsets into
+ * the OLD image (bounded by old_len, strictly ascending); the value map's are
+ * 32-bit word values (starts <= 0xFFFFFFFE, strictly ascending, end <=
+ * 0xFFFFFFFF). A patch for (old, new) made of one literal run of the whole
+ * new image, preceded by the map under test, is coded with the host coder;
+ * the header is the one ota_delta_create made (filter forced to none,
+ * predictors to `flags`). The maps come before the first command, so a
+ * refused map means the output callback received nothing at all; an
+ * accepted one means the exact new image.
+ */
+static ota_err map_case(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
+                        uint32_t new_len, const struct dpred *pr, struct fx_sink *s,
+                        struct ota_diag *d, uint32_t *stream_end)
+{
+    uint8_t *patch = NULL;
+    size_t plen = 0;
+    struct dbuf stream = {0};
+    struct dctl one = {0, 0, 0, new_len};
+    struct dctl_list ctl = {&one, 1, 1};
+    if (ota_delta_create(old, old_len, nw, new_len, &patch, &plen, NULL) != OTA_OK ||
+        dencode_run(old, old_len, nw, new_len, &ctl, pr, &stream) != OTA_OK) {
+        free(patch);
+        free(stream.p);
+        return OTA_ERR_INTERNAL;
+    }
+    uint8_t *mine = malloc(OTA_DELTA_HEADER_SIZE + stream.len);
+    uint32_t sl = (uint32_t)stream.len;
+    memcpy(mine, patch, OTA_DELTA_HEADER_SIZE);
+    mine[5] = 0;         /* filter: none */
+    mine[6] = pr->flags; /* predictors */
+    memcpy(mine + 16, &sl, 4);
+    memcpy(mine + OTA_DELTA_HEADER_SIZE, stream.p, stream.len);
+    *stream_end = OTA_DELTA_HEADER_SIZE + sl;
+    memset(s, 0, sizeof *s);
+    memset(d, 0, sizeof *d);
+    s->cap = new_len;
+    s->buf = malloc(new_len);
+    ota_err e = fx_apply(backend(0), old, old_len, mine, OTA_DELTA_HEADER_SIZE + stream.len,
+                         -1, s, d);
+    free(mine);
+    free(patch);
+    free(stream.p);
+    return e;
+}
+
+static void map_refused(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
+                        uint32_t new_len, const struct dpred *pr, const char *field,
+                        uint32_t want_expected, uint32_t want_found)
+{
+    struct fx_sink s;
+    struct ota_diag d;
+    uint32_t end = 0;
+    CHECK_EQ(map_case(old, old_len, nw, new_len, pr, &s, &d, &end), OTA_ERR_DELTA_CORRUPT);
+    CHECK(d.field && strcmp(d.field, field) == 0);
+    if (d.field && strcmp(d.field, field) != 0)
+        fprintf(stderr, "     got field '%s', want '%s'\n", d.field, field);
+    CHECK(d.has_values);
+    CHECK_EQ(d.expected, want_expected);
+    CHECK_EQ(d.found, want_found);
+    CHECK(d.offset > OTA_DELTA_HEADER_SIZE && d.offset < end);
+    CHECK_EQ(s.calls, 0); /* not one byte written */
+    CHECK_EQ(s.len, 0);
+    free(s.buf);
+}
+
+static void map_accepted(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
+                         uint32_t new_len, const struct dpred *pr)
+{
+    struct fx_sink s;
+    struct ota_diag d;
+    uint32_t end = 0;
+    CHECK_EQ(map_case(old, old_len, nw, new_len, pr, &s, &d, &end), OTA_OK);
+    CHECK_EQ(s.len, new_len);
+    CHECK(s.len == new_len && memcmp(s.buf, nw, new_len) == 0);
+    CHECK_EQ(s.order_violation, 0);
+    free(s.buf);
+}
+
+static void test_map_entries_exact_refusals(void)
+{
+    const uint32_t old_len = 3000, new_len = 2000;
+    uint8_t *old = random_bytes(old_len, 21), *nw = random_bytes(new_len, 22);
+    static struct dpred pr;
+
+    /* address map: the last offset at old_len - 1 is accepted ... */
+    memset(&pr, 0, sizeof pr);
+    pr.flags = OTA_DELTA_PRED_PTR;
+    pr.n = 3;
+    pr.old[0] = 0, pr.old[1] = 100, pr.old[2] = old_len - 1;
+    pr.disp[0] = 4, pr.disp[1] = -8, pr.disp[2] = 12;
+    map_accepted(old, old_len, nw, new_len, &pr);
+    /* ... one past the old image is refused (bound, offset found) */
+    pr.old[2] = old_len;
+    map_refused(old, old_len, nw, new_len, &pr, "address map offset", old_len, old_len);
+    /* ... a first entry already at old_len (the delta of entry 0 itself) */
+    pr.n = 1;
+    pr.old[0] = old_len;
+    map_refused(old, old_len, nw, new_len, &pr, "address map offset", old_len, old_len);
+    /* ... and an offset that does not increase (delta 0 after the first) */
+    pr.n = 3;
+    pr.old[0] = 0, pr.old[1] = 100, pr.old[2] = 100;
+    map_refused(old, old_len, nw, new_len, &pr, "address map offset", old_len, 100);
+    /* the most entries a patch may carry: accepted */
+    pr.n = OTA_DELTA_MAP_MAX;
+    for (uint32_t i = 0; i < pr.n; i++)
+        pr.old[i] = i * 11u, pr.disp[i] = (int32_t)i;
+    map_accepted(old, old_len, nw, new_len, &pr);
+
+    /* value map: starts up to 0xFFFFFFFE and end 0xFFFFFFFF accepted ... */
+    memset(&pr, 0, sizeof pr);
+    pr.flags = OTA_DELTA_PRED_VALUE;
+    pr.vn = 2;
+    pr.vstart[0] = 0x08000000u, pr.vstart[1] = 0xFFFFFFFEu;
+    pr.vdisp[0] = 0x40, pr.vdisp[1] = -0x40;
+    pr.vend = 0xFFFFFFFFu;
+    map_accepted(old, old_len, nw, new_len, &pr);
+    /* ... a start of 0xFFFFFFFF is refused (no room for its end) */
+    pr.vstart[1] = 0xFFFFFFFFu;
+    map_refused(old, old_len, nw, new_len, &pr, "value map start", 0xFFFFFFFEu, 0xFFFFFFFFu);
+    /* ... an end past 2^32 - 1 (last start 0xFFFFFFFE + 1 + 1 wraps to 0) */
+    pr.vstart[1] = 0xFFFFFFFEu;
+    pr.vend = 0; /* coded as vend - last start - 1 = 1 */
+    map_refused(old, old_len, nw, new_len, &pr, "value map end", 0xFFFFFFFFu, 0);
+    /* ... and starts that do not increase */
+    pr.vend = 0xFFFFFFFFu;
+    pr.vstart[1] = pr.vstart[0];
+    map_refused(old, old_len, nw, new_len, &pr, "value map start", 0xFFFFFFFEu, 0x08000000u);
+    /* the most value entries a patch may carry: accepted */
+    pr.vn = OTA_DELTA_VMAP_MAX;
+    for (uint32_t i = 0; i < pr.vn; i++)
+        pr.vstart[i] = 0x1000u * (i + 1u), pr.vdisp[i] = (int32_t)i;
+    pr.vend = 0x1000u * (OTA_DELTA_VMAP_MAX + 1u);
+    map_accepted(old, old_len, nw, new_len, &pr);
+    free(old);
+    free(nw);
+}
+
 static void test_truncation(void)
 {
     struct small_patch p = {0};
@@ -651,6 +790,7 @@ int main(void)
     RUN(test_roundtrip_corpus);
     RUN(test_header_refusals);
     RUN(test_length_fields_past_new_len);
+    RUN(test_map_entries_exact_refusals);
     RUN(test_truncation);
     RUN(test_corruption_never_accepted);
     RUN(test_hostile_streams);
