@@ -734,7 +734,11 @@ enum agent_outcome agent_step(struct agent *a)
     }
     if (ensure_token(a, &dev) < 0)
         return AGENT_RETRY;
-    if (a->st.phase == AGENT_PHASE_INSTALLED) {
+    /* INSTALLED, or the power went between the engine's durable pending
+     * mark and our own record of it: on trial of the image we downloaded */
+    if (a->st.phase == AGENT_PHASE_INSTALLED ||
+        (a->st.phase == AGENT_PHASE_DOWNLOADING && dev.trial &&
+         memcmp(dev.digest, a->st.target_digest, OTA_SHA256_LEN) == 0)) {
         enum agent_outcome o = handle_installed(a, &dev);
         if (o != AGENT_IDLE)
             return o;

@@ -13,6 +13,13 @@
  *   hang           stops responding; the watchdog resets it
  *   fail-selftest  runs the agent, whose self-test then fails
  * so every rollback path of the bootloader and the agent runs end to end.
+ *
+ * The flash can also be made less kind than the default (every program
+ * durable at once, every program exact): --durability on-sync keeps programs
+ * and erases volatile until the flash's sync (a power cut loses or tears
+ * them), --worn-slot makes programs into one slot silently leave a byte
+ * wrong (ota_sim_set_worn), so the agent's read-back refusal and
+ * re-download run end to end.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -48,7 +55,15 @@ static void help(FILE *f)
             "  --cut-mode MODE       before (default) or torn (inside the operation)\n"
             "  --cut-seed N          seed of the torn content (default 1)\n"
             "  --exit-on-power-cut   save the flash as the cut left it and exit 0 (inspect it\n"
-            "                        with 'ota-sim status'; the next run boots from there)\n\n"
+            "                        with 'ota-sim status'; the next run boots from there)\n"
+            "  --durability MODE     at-once (default: a program/erase is durable when it\n"
+            "                        returns) or on-sync (volatile until the flash's sync;\n"
+            "                        a power cut loses or tears what was not synced)\n"
+            "  --worn-slot SLOT      A or B: programs into that slot silently leave one byte\n"
+            "                        wrong (reads return what is really there)\n"
+            "  --worn-lies N         only the first N such programs lie (default 0: all)\n"
+            "  --worn-mode MODE      unprogrammed (default: a bit stays 1) or flip\n"
+            "  --worn-seed N         which byte and bit are wrong (default 1)\n\n"
             "Firmware behaviour (marker \"" MARKER "<word>\" in the payload's first\n"
             "4 KiB): healthy (default), crash-at-boot, hang, fail-selftest.\n\n");
     ota_exit_codes_print(f, OTA_PROG_SIM);
@@ -119,6 +134,11 @@ int sim_cmd_run(int argc, char **argv)
                                          {"cut-mode", required_argument, 0, 'M'},
                                          {"cut-seed", required_argument, 0, 's'},
                                          {"exit-on-power-cut", no_argument, 0, 'x'},
+                                         {"durability", required_argument, 0, 'D'},
+                                         {"worn-slot", required_argument, 0, 'W'},
+                                         {"worn-lies", required_argument, 0, 'L'},
+                                         {"worn-mode", required_argument, 0, 'O'},
+                                         {"worn-seed", required_argument, 0, 'E'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     struct agent_config cfg;
@@ -134,6 +154,11 @@ int sim_cmd_run(int argc, char **argv)
     long long cut_at = -1;
     enum ota_sim_cut cut_mode = OTA_SIM_CUT_BEFORE;
     unsigned long long cut_seed = 1;
+    enum ota_sim_durability durability = OTA_SIM_DURABLE_AT_ONCE;
+    int worn_slot = -1;
+    unsigned long worn_lies = 0;
+    enum ota_sim_lie worn_mode = OTA_SIM_LIE_UNPROGRAMMED;
+    unsigned long long worn_seed = 1;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -162,6 +187,38 @@ int sim_cmd_run(int argc, char **argv)
             break;
         case 's': cut_seed = strtoull(optarg, NULL, 10); break;
         case 'x': exit_on_cut = 1; break;
+        case 'D':
+            if (!strcmp(optarg, "on-sync"))
+                durability = OTA_SIM_DURABLE_ON_SYNC;
+            else if (!strcmp(optarg, "at-once"))
+                durability = OTA_SIM_DURABLE_AT_ONCE;
+            else {
+                fprintf(stderr, "ota-sim run: --durability must be at-once or on-sync\n");
+                return OTA_EXIT_USAGE;
+            }
+            break;
+        case 'W':
+            if (!strcmp(optarg, "A") || !strcmp(optarg, "a"))
+                worn_slot = 0;
+            else if (!strcmp(optarg, "B") || !strcmp(optarg, "b"))
+                worn_slot = 1;
+            else {
+                fprintf(stderr, "ota-sim run: --worn-slot must be A or B\n");
+                return OTA_EXIT_USAGE;
+            }
+            break;
+        case 'L': worn_lies = strtoul(optarg, NULL, 10); break;
+        case 'O':
+            if (!strcmp(optarg, "unprogrammed"))
+                worn_mode = OTA_SIM_LIE_UNPROGRAMMED;
+            else if (!strcmp(optarg, "flip"))
+                worn_mode = OTA_SIM_LIE_FLIP;
+            else {
+                fprintf(stderr, "ota-sim run: --worn-mode must be unprogrammed or flip\n");
+                return OTA_EXIT_USAGE;
+            }
+            break;
+        case 'E': worn_seed = strtoull(optarg, NULL, 10); break;
         case 'h': help(stdout); return OTA_EXIT_OK;
         default:
             fprintf(stderr, "ota-sim run: see 'ota-sim run --help'\n");
@@ -201,6 +258,27 @@ int sim_cmd_run(int argc, char **argv)
     if (rc)
         return rc;
     agent_stop_on_signals();
+    if (durability != OTA_SIM_DURABLE_AT_ONCE) {
+        if (ota_sim_set_durability(&d->sim, durability) != OTA_OK) {
+            fprintf(stderr, "ota-sim run: --durability on-sync: out of memory\n");
+            sim_device_free(d);
+            return OTA_EXIT_ERROR;
+        }
+        LOG_I("flash durability: programs and erases volatile until sync");
+    }
+    if (worn_slot >= 0) {
+        if (!d->cfg_ok) {
+            fprintf(stderr, "ota-sim run: --worn-slot: the device has no valid layout\n");
+            sim_device_free(d);
+            return OTA_EXIT_ERROR;
+        }
+        ota_sim_set_worn(&d->sim, d->cfg.layout.slot_off[worn_slot], d->cfg.layout.slot_size,
+                         worn_mode, worn_seed, (uint32_t)worn_lies);
+        LOG_I("worn cells: slot %s (offset %u, %u bytes), %s, %s", sim_slot_name(worn_slot),
+              d->cfg.layout.slot_off[worn_slot], d->cfg.layout.slot_size,
+              worn_mode == OTA_SIM_LIE_FLIP ? "a bit flipped" : "a bit left unprogrammed",
+              worn_lies ? "for a limited number of programs" : "on every program");
+    }
     if (cut_at >= 0) {
         ota_sim_arm_cut(&d->sim, cut_mode, (uint64_t)cut_at, cut_seed);
         LOG_I("power cut armed: %s operation %lld from now",
@@ -295,9 +373,10 @@ int sim_cmd_run(int argc, char **argv)
         }
     }
     LOG_I("summary: %lu boots, %lu updates installed, %lu failed self-tests, %lu crashes at "
-          "boot, %lu watchdog resets, %lu power cuts; running slot %s",
+          "boot, %lu watchdog resets, %lu power cuts, %llu programs on worn cells; running "
+          "slot %s",
           boots, n_updates, n_trial_failed, n_crash, n_hang, n_cuts,
-          sim_slot_name(d->sim.running_slot));
+          (unsigned long long)d->sim.stats.lies, sim_slot_name(d->sim.running_slot));
     sim_device_save(d);
     sim_device_free(d);
     return rc;

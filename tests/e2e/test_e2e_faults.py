@@ -131,17 +131,21 @@ def classify_cut(log):
     return None
 
 
-def test_power_cut_during_download_and_install(env):
+def power_cut_loop(env, tag, sim_args=(), every_last=16, spread=14):
+    """Cut power at flash operations sampled over one whole update (v1 -> v2,
+    both cut models) of devices run with `sim_args` (e.g. the flash's
+    durability mode): every device must boot only verified images, end
+    confirmed on v2 and never misuse the NOR flash. Returns the cut phases."""
     s = env.start_server("--no-delta")
     v1 = env.image("1.0.0", 1)
     v2 = env.image("2.0.0", 2)
     s.upload(v1)
     r2 = s.upload(v2)
     # a reference device counts the flash operations of one whole update
-    ref = env.device("cut-ref", v1)
+    ref = env.device("%s-ref" % tag, v1)
     ops0 = ref.status()["flash_ops"]["operations"]
     s.campaign(r2["id"], [{"percent": 100}])
-    ref.start()
+    ref.start(*sim_args)
     E.wait_for(on_version(ref, "2.0.0+0"), 60, "reference on 2.0.0")
     E.wait_for(lambda: "success" in ref.report_states(), 20, "reference success")
     ref.stop()
@@ -150,16 +154,17 @@ def test_power_cut_during_download_and_install(env):
 
     # spread over the download, and every one of the last operations
     # (end of download, install: flush + pending mark, trial boot, confirm)
-    points = sorted(set([1, 2, 5, 10] + [total * k // 14 for k in range(1, 14)] +
-                        list(range(total - 16, total))))
+    points = sorted(set([1, 2, 5, 10] + [total * k // spread for k in range(1, spread)] +
+                        list(range(total - every_last, total))))
     results = {}
     cases = [(n, mode) for mode in ("before", "torn") for n in points]
     batch = 8
     for i in range(0, len(cases), batch):
         devs = []
         for n, mode in cases[i:i + batch]:
-            d = env.device("cut-%s-%d" % (mode, n), v1)
-            d.start("--power-cut-at", str(n), "--cut-mode", mode, "--cut-seed", str(n))
+            d = env.device("%s-%s-%d" % (tag, mode, n), v1)
+            d.start("--power-cut-at", str(n), "--cut-mode", mode, "--cut-seed", str(n),
+                    *sim_args)
             devs.append((n, mode, d))
         for n, mode, d in devs:
             E.wait_for(on_version(d, "2.0.0+0"), 90, "%s on 2.0.0 after the cut" % d.name)
@@ -174,10 +179,16 @@ def test_power_cut_during_download_and_install(env):
             results.setdefault(phase, 0)
             results[phase] += 1
             assert d.status()["flash_ops"]["nor_violations"] == 0
-    print("\npower cuts: %d cut points over an update of %d flash operations, both models; "
-          "by phase: %s; every device booted a verified image after the cut and ended "
-          "confirmed on 2.0.0" % (len(cases), total,
-                                  ", ".join("%s %d" % kv for kv in sorted(results.items()))))
+    print("\npower cuts (%s): %d cut points over an update of %d flash operations, both "
+          "models; by phase: %s; every device booted a verified image after the cut and "
+          "ended confirmed on 2.0.0" % (" ".join(sim_args) or "writes durable at once",
+                                        len(cases), total,
+                                        ", ".join("%s %d" % kv for kv in sorted(results.items()))))
+    return results
+
+
+def test_power_cut_during_download_and_install(env):
+    results = power_cut_loop(env, "cut")
     for phase in ("download", "install", "boot", "confirm"):
         assert results.get(phase, 0) > 0, (phase, results)
 
