@@ -112,6 +112,13 @@ static ota_err delta_sink(void *ctx, uint32_t off, const void *data, size_t len)
 }
 
 /* Delta only: the running image must be exactly the patch's base. */
+/* An image that does not parse (its content), as opposed to a port that
+ * failed while it was read (OTA_ERR_IO, power loss...: reported as such). */
+static int image_content_error(ota_err e)
+{
+    return e >= OTA_ERR_IMAGE_TRUNCATED && e <= OTA_ERR_IMAGE_ENC_NO_KEY;
+}
+
 static ota_err check_delta_base(struct ota_update *u, int active)
 {
     const struct ota_boot_dev *dev = u->cfg.dev;
@@ -126,6 +133,8 @@ static ota_err check_delta_base(struct ota_update *u, int active)
     ota_reader_from_flash(&u->active, &u->active_area, dev->flash, l->slot_off[active],
                           l->slot_size);
     e = ota_image_parse(&u->active, &info, &pd);
+    if (e && !image_content_error(e))
+        return fail(u, e, "active image read", 0);
     if (e)
         return fail(u, OTA_ERR_DELTA_BASE_MISMATCH, "active image (does not parse)", 0);
     e = digest_flash(dev, l->slot_off[active], info.total_size, digest);
@@ -139,21 +148,27 @@ static ota_err check_delta_base(struct ota_update *u, int active)
 }
 
 /* Version of the image the device runs (the running slot, else the
- * confirmed one), for the manifest's downgrade rule. 0 when nothing
- * parses there (no running image: nothing to protect from a downgrade). */
-static int running_version(struct ota_update *u, int slot, struct ota_image_version *out)
+ * confirmed one), for the manifest's downgrade rule. *has = 0 when nothing
+ * parses there (no running image: nothing to protect from a downgrade); a
+ * port failure while reading it is returned (the rule is not skipped). */
+static ota_err running_version(struct ota_update *u, int slot, struct ota_image_version *out,
+                               int *has)
 {
     const struct ota_boot_layout *l = &u->boot_cfg.layout;
     struct ota_flash_area area;
     struct ota_reader r;
     struct ota_image_info info;
+    ota_err e;
+    *has = 0;
     if (slot < 0 || slot > 1)
-        return 0;
+        return OTA_OK;
     ota_reader_from_flash(&r, &area, u->cfg.dev->flash, l->slot_off[slot], l->slot_size);
-    if (ota_image_parse(&r, &info, NULL) != OTA_OK)
-        return 0;
+    e = ota_image_parse(&r, &info, NULL);
+    if (e)
+        return image_content_error(e) ? OTA_OK : e;
     *out = info.hdr.version;
-    return 1;
+    *has = 1;
+    return OTA_OK;
 }
 
 /* Re-read the prefix a previous session wrote and continue after it if it
@@ -237,7 +252,10 @@ static ota_err open_slot_key(struct ota_update *u, uint32_t slot_off)
     if (u->encrypted)
         return OTA_OK;
     ota_reader_from_flash(&r, &area, dev->flash, slot_off, u->boot_cfg.layout.slot_size);
-    if (ota_image_parse(&r, &info, NULL) != OTA_OK || !info.enc_aes_len)
+    e = ota_image_parse(&r, &info, NULL);
+    if (e && !image_content_error(e))
+        return fail(u, e, "slot read", 0);
+    if (e || !info.enc_aes_len)
         return OTA_OK; /* verification below reports the structure */
     if (u->m.payload_kind != OTA_PAYLOAD_DELTA || !u->cfg.enc)
         return fail(u, OTA_ERR_IMAGE_ENC_NO_KEY,
@@ -263,7 +281,7 @@ ota_err ota_update_begin(struct ota_update *u, const struct ota_update_cfg *cfg,
     struct ota_image_version running;
     const struct ota_boot_dev *dev;
     const struct ota_boot_layout *l;
-    int target, active;
+    int target, active, has_running;
     ota_err e;
 
     if (!u)
@@ -306,7 +324,11 @@ ota_err ota_update_begin(struct ota_update *u, const struct ota_update_cfg *cfg,
     pol.min_security_counter = otp.value;
     pol.max_target_size = l->slot_size;
     pol.min_offer_seq = cfg->min_offer_seq;
-    if (running_version(u, cfg->running_slot >= 0 ? cfg->running_slot : active, &running))
+    e = running_version(u, cfg->running_slot >= 0 ? cfg->running_slot : active, &running,
+                        &has_running);
+    if (e)
+        return fail(u, e, "running image read", 0);
+    if (has_running)
         pol.running_version = &running;
     e = ota_manifest_verify(manifest, manifest_len, &pol, &u->m, diag);
     if (e) {
