@@ -103,6 +103,7 @@ typedef enum ota_err {
     OTA_ERR_CONFIG = 195,        /* configuration file or option invalid */
     OTA_ERR_DB = 196,            /* database error */
     OTA_ERR_UNTRUSTED_ORIGIN = 197, /* payload URL on an origin not allowed to receive the device token */
+    OTA_ERR_BOOTENV = 198,       /* bootloader environment (GRUB/U-Boot) could not be read or written */
 } ota_err;
 
 /* Short, stable text for a code ("image hash mismatch"). Never NULL. */

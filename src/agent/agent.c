@@ -228,7 +228,8 @@ static ota_err sink_flush(struct sink_ctx *s)
         return e;
     s->since_ckpt += s->fill;
     s->fill = 0;
-    if (s->since_ckpt >= CHECKPOINT_EVERY) {
+    if (s->since_ckpt >= (s->a->be.checkpoint_every ? s->a->be.checkpoint_every
+                                                    : CHECKPOINT_EVERY)) {
         s->since_ckpt = 0;
         checkpoint(s->a);
     }

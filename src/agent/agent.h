@@ -25,6 +25,27 @@
 #define AGENT_MAX_ORIGINS 4
 #define AGENT_STR 512
 
+/* Linux A/B backend settings (backend = linux; backend_linux_config.c). */
+struct agent_linux_config {
+    int enabled;                   /* backend = linux */
+    char slot[2][AGENT_STR];       /* slot_a, slot_b: block devices or files */
+    char image_key[AGENT_STR];     /* PEM public key that signs images */
+    struct ota_pubkey image_pub;   /* loaded by agent_config_finish */
+    char hw_id[OTA_HW_ID_MAX * 2 + 4]; /* as configured ("" = images need none) */
+    uint8_t hw_id_raw[OTA_HW_ID_MAX];
+    int hw_id_len;
+    int bootloader;                /* AGENT_BOOTLOADER_* */
+    char grubenv[AGENT_STR];
+    char grub_editenv[AGENT_STR];
+    char uboot_env_config[AGENT_STR];
+    int boot_attempts;             /* U-Boot BOOT_x_LEFT after install/confirm */
+    char cmdline[AGENT_STR];       /* where the running slot is read */
+    int running_slot;              /* 0/1 configured, -1: from cmdline */
+    char state[AGENT_STR];         /* linux_state: counter floor + pending slot */
+    char reboot_cmd[AGENT_STR];    /* run after "installed" / a failed trial */
+};
+enum { AGENT_BOOTLOADER_NONE = 0, AGENT_BOOTLOADER_GRUB = 1, AGENT_BOOTLOADER_UBOOT = 2 };
+
 /* ---- logging (log.c) ---------------------------------------------------- */
 enum agent_log_level { AGENT_LOG_ERROR = 0, AGENT_LOG_WARN, AGENT_LOG_INFO, AGENT_LOG_DEBUG };
 void agent_log_setup(const char *prefix, int level);
@@ -61,6 +82,7 @@ struct agent_config {
     char state_file[AGENT_STR];   /* persisted progress */
     char selftest_cmd[AGENT_STR]; /* run after a trial boot; exit 0 = healthy */
     char flash_file[AGENT_STR];   /* simulated device (ota-sim flash file) */
+    struct agent_linux_config lx; /* backend = linux */
     int max_download_attempts;    /* per offer before reporting failure */
     int log_level;
     uint64_t seed;                /* jitter (0: from time and pid) */
@@ -171,6 +193,8 @@ struct agent_backend {
     ota_err (*finish)(void *ctx, struct ota_diag *d);
     /* The running firmware declares itself healthy. */
     ota_err (*confirm)(void *ctx, struct ota_diag *d);
+    /* Payload bytes between checkpoints (0: the default, 32 KiB). */
+    uint32_t checkpoint_every;
 };
 
 /* Simulated device (ota-sim flash): backend_sim.c. */
@@ -196,6 +220,12 @@ struct agent; /* below */
 struct agent_sim_backend *agent_sim_start(struct agent *a, struct agent_config *cfg,
                                           struct ota_sim *sim, const char *flash_path,
                                           int running_slot, uint64_t seed_salt);
+
+/* Zero `a`, then cfg, a new HTTP transport, the persisted agent state and
+ * the backoff seeded with cfg->seed + seed_salt (time and pid when
+ * cfg->seed is 0) -- what every backend's start-up shares (setup.c).
+ * OTA_ERR_NO_MEMORY when the transport cannot be made. */
+ota_err agent_setup(struct agent *a, struct agent_config *cfg, uint64_t seed_salt);
 
 /* ---- persisted state (state.c) ----------------------------------------- */
 enum agent_phase {

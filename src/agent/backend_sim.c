@@ -258,21 +258,11 @@ struct agent_sim_backend *agent_sim_start(struct agent *a, struct agent_config *
                                           struct ota_sim *sim, const char *flash_path,
                                           int running_slot, uint64_t seed_salt)
 {
-    struct agent_sim_backend *sb;
-    memset(a, 0, sizeof *a);
-    a->cfg = cfg;
-    sb = agent_sim_backend_new(sim, flash_path, running_slot, cfg);
-    a->http = agent_http_new(cfg);
-    if (!sb || !a->http) {
+    struct agent_sim_backend *sb = agent_sim_backend_new(sim, flash_path, running_slot, cfg);
+    if (!sb || agent_setup(a, cfg, seed_salt) != OTA_OK) {
         agent_sim_backend_free(sb);
-        agent_http_free(a->http);
-        a->http = NULL;
         return NULL;
     }
     agent_sim_backend_bind(sb, &a->be);
-    agent_state_load(&a->st, cfg->state_file);
-    agent_backoff_init(&a->backoff, cfg->backoff_min, cfg->backoff_max,
-                       cfg->seed ? cfg->seed + seed_salt
-                                 : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32));
     return sb;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "linux.h"
 #include "ota/host.h"
 
 const char agent_config_help[] =
@@ -60,6 +61,7 @@ void agent_config_defaults(struct agent_config *c)
     c->min_rate_bps = 256;
     c->max_download_attempts = 8;
     c->log_level = AGENT_LOG_INFO;
+    agent_linux_config_defaults(&c->lx);
 }
 
 static int copy_str(char *dst, size_t cap, const char *v)
@@ -172,7 +174,7 @@ ota_err agent_config_set(struct agent_config *c, const char *key, const char *v,
         char *end;
         c->seed = strtoull(v, &end, 10);
         bad = *v == 0 || *end;
-    } else {
+    } else if (!agent_linux_config_set(&c->lx, key, v, &bad)) {
         snprintf(err, errlen, "unknown key '%s' (see ota-agent --help)", key);
         return OTA_ERR_CONFIG;
     }
@@ -291,5 +293,5 @@ ota_err agent_config_finish(struct agent_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "missing required setting: state_file");
         return OTA_ERR_CONFIG;
     }
-    return OTA_OK;
+    return agent_linux_config_finish(&c->lx, c->state_file, err, errlen);
 }

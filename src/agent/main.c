@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * main.c - the `ota-agent` executable: reads its configuration (file and
- * flags), opens the device backend (today: a simulated device's flash file)
- * and runs the check-in / download / install / confirm loop until stopped.
+ * flags), opens the device backend (a simulated device's flash file, or a
+ * Linux A/B device: backend_linux*.c, docs/linux.md) and runs the check-in /
+ * download / install / confirm loop until stopped. On Linux also the
+ * boot-time --confirm and the factory --provision SLOT IMAGE.
  *
  * On a simulated device the agent plays the running firmware: `ota-sim boot`
  * decides what runs, the agent updates, and exit code 20 (OTA_EXIT_AGENT_REBOOT)
@@ -15,13 +17,16 @@
 
 #include "agent.h"
 #include "exit_codes.h"
+#include "linux.h"
 #include "ota/sim.h"
 #include "ota/version.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: ota-agent [--config FILE] [--KEY VALUE ...] [--once]\n\n"
+            "Usage: ota-agent [--config FILE] [--KEY VALUE ...] [--once]\n"
+            "       ota-agent [--config FILE] [--KEY VALUE ...] --confirm\n"
+            "       ota-agent [--config FILE] [--KEY VALUE ...] --provision A|B IMAGE\n\n"
             "The device agent: checks in with ota-server, downloads and verifies signed\n"
             "updates into the inactive slot (resuming interrupted downloads), reboots\n"
             "into a trial, runs a self-test, then confirms or lets the trial fail, and\n"
@@ -29,10 +34,16 @@ static void usage(FILE *f)
             "Options:\n"
             "  -c, --config FILE   configuration file ('key = value' lines)\n"
             "      --once          one check-in (and update, if offered), then exit\n"
+            "      --confirm       Linux, at boot: self-test a trial slot and confirm it (or\n"
+            "                      mark it bad: exit 21), else mark the running slot good\n"
+            "      --provision S IMAGE  Linux: write signed IMAGE into slot S (A or B),\n"
+            "                      verified, and make it the good primary slot\n"
             "  -h, --help          this help\n"
             "  -V, --version       print the version\n"
             "  --KEY VALUE         any configuration key below (overrides the file)\n\n");
     fputs(agent_config_help, f);
+    fputc('\n', f);
+    fputs(agent_linux_config_help, f);
     fputc('\n', f);
     ota_exit_codes_print(f, OTA_PROG_AGENT);
     fprintf(f, "\nExample (simulated device):\n"
@@ -45,13 +56,14 @@ int main(int argc, char **argv)
 {
     struct agent_config cfg;
     struct ota_sim sim;
-    struct agent_sim_backend *sb;
+    struct agent_sim_backend *sb = NULL;
+    struct agent_linux_backend *lb = NULL;
     struct agent a;
     char err[512];
-    const char *config = NULL;
-    int once = 0, i, rc;
+    const char *config = NULL, *prov_slot = NULL, *prov_image = NULL;
+    int once = 0, confirm = 0, skip = 0, i, rc;
     unsigned replaced = 0;
-    enum agent_outcome o;
+    enum agent_outcome o = AGENT_IDLE;
 
     agent_config_defaults(&cfg);
     /* the file first, then flags override it */
@@ -76,6 +88,11 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(argv[i], "--once")) {
             once = 1;
+        } else if (!strcmp(argv[i], "--confirm")) {
+            confirm = 1;
+        } else if (!strcmp(argv[i], "--provision") && i + 2 < argc) {
+            prov_slot = argv[++i];
+            prov_image = argv[++i];
         } else if (!strncmp(argv[i], "--", 2) && i + 1 < argc) {
             if (agent_config_override(&cfg, argv[i] + 2, argv[i + 1], &replaced, err,
                                       sizeof err)) {
@@ -88,16 +105,35 @@ int main(int argc, char **argv)
             return OTA_EXIT_USAGE;
         }
     }
+    if (prov_slot) {
+        /* factory / disk building: no server settings needed */
+        agent_log_setup("ota-agent", cfg.log_level);
+        return agent_linux_provision_main(&cfg, prov_slot, prov_image);
+    }
     if (agent_config_finish(&cfg, err, sizeof err)) {
         fprintf(stderr, "ota-agent: %s\n", err);
         return OTA_EXIT_CONFIG;
     }
-    if (!cfg.flash_file[0]) {
-        fprintf(stderr, "ota-agent: no device backend: set 'flash' to a simulated device's "
-                        "flash file (Linux A/B targets are not supported yet)\n");
+    if (!cfg.flash_file[0] && !cfg.lx.enabled) {
+        fprintf(stderr, "ota-agent: no device backend: set 'backend = linux' (slot_a, slot_b, "
+                        "...) or 'flash' to a simulated device's flash file\n");
+        return OTA_EXIT_CONFIG;
+    }
+    if (confirm && !cfg.lx.enabled) {
+        fprintf(stderr, "ota-agent: --confirm needs backend = linux (a simulated device "
+                        "confirms in its agent loop)\n");
         return OTA_EXIT_CONFIG;
     }
     agent_log_setup(cfg.device_id, cfg.log_level);
+    if (confirm)
+        return agent_linux_confirm_main(&cfg);
+    if (cfg.lx.enabled) {
+        agent_stop_on_signals();
+        rc = agent_linux_start(&a, &cfg, &lb, &skip, &o);
+        if (rc >= 0)
+            return rc;
+        goto run;
+    }
     if (ota_sim_load(&sim, cfg.flash_file, err, sizeof err) != OTA_OK) {
         fprintf(stderr, "ota-agent: %s\n", err);
         return OTA_EXIT_FILE;
@@ -116,12 +152,14 @@ int main(int argc, char **argv)
         ota_sim_free(&sim);
         return OTA_EXIT_ERROR;
     }
+    LOG_I("starting: server %s, state %s, device %s (slot %c)", cfg.server_url,
+          cfg.state_file, cfg.flash_file, 'A' + sim.running_slot);
+run:
     a.selftest = agent_selftest_command;
     a.selftest_ctx = &cfg;
     a.stop = agent_stop_requested;
-    LOG_I("starting: server %s, state %s, device %s (slot %c)", cfg.server_url,
-          cfg.state_file, cfg.flash_file, 'A' + sim.running_slot);
-    o = agent_run(&a, once);
+    if (!skip)
+        o = agent_run(&a, once);
     rc = o == AGENT_REBOOT ? OTA_EXIT_AGENT_REBOOT
        : o == AGENT_TRIAL_FAILED ? OTA_EXIT_AGENT_TRIAL_FAILED
        : o == AGENT_POWER_LOST ? OTA_EXIT_AGENT_POWER_LOST : OTA_EXIT_OK;
@@ -138,6 +176,12 @@ int main(int argc, char **argv)
           : o == AGENT_FAULT ? "check-in failed" : "stopped",
           a.checkins, a.downloads, a.download_errors, a.resumes);
     agent_http_free(a.http);
+    if (lb) {
+        agent_linux_stop(lb, o);
+        agent_linux_backend_free(lb);
+        agent_linux_reboot(&cfg, o);
+        return rc;
+    }
     agent_sim_backend_free(sb);
     ota_sim_free(&sim);
     return rc;

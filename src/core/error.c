@@ -89,6 +89,7 @@ static const struct err_text ERRORS[] = {
     {OTA_ERR_CONFIG, "OTA_ERR_CONFIG", "invalid configuration"},
     {OTA_ERR_DB, "OTA_ERR_DB", "database error"},
     {OTA_ERR_UNTRUSTED_ORIGIN, "OTA_ERR_UNTRUSTED_ORIGIN", "payload URL on an origin not allowed to receive the device token"},
+    {OTA_ERR_BOOTENV, "OTA_ERR_BOOTENV", "bootloader environment (GRUB/U-Boot) could not be read or written"},
 };
 
 static const struct err_text *lookup(ota_err err)

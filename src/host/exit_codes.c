@@ -14,7 +14,7 @@ struct exit_row {
 };
 
 #define ALL (OTA_PROG_OTA | OTA_PROG_SERVER | OTA_PROG_AGENT | OTA_PROG_SIM | OTA_PROG_MCU_FLASH)
-#define IMG (OTA_PROG_OTA | OTA_PROG_SIM)
+#define IMG (OTA_PROG_OTA | OTA_PROG_SIM | OTA_PROG_AGENT) /* agent: --provision */
 
 static const struct exit_row ROWS[] = {
     {OTA_EXIT_OK, ALL, "success (ota verify: the image is valid and trusted)"},

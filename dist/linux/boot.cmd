@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: Apache-2.0
+# dist/linux/boot.cmd - A/B root filesystem selection for U-Boot, driven by
+# the U-Boot environment that ota-agent (backend = linux, bootloader = uboot)
+# writes through libubootenv. RAUC's variables and logic (RAUC's contrib/
+# uboot.sh), so a RAUC-style system boots the same way:
+#   BOOT_ORDER="A B"          slots in the order they are tried
+#   BOOT_A_LEFT, BOOT_B_LEFT  boots left (hex); each boot of a slot takes one,
+#                             a good boot (ota-agent --confirm) resets it; 0 =
+#                             never boot (an update in progress, a failed trial)
+# Compile:  mkimage -A arm64 -T script -C none -d boot.cmd boot.scr
+# Set in the default environment (or before `source`):
+#   ota_dev      storage of the slots, e.g. "virtio 0" or "mmc 0"
+#   ota_part_a, ota_part_b   partition numbers of the slots (e.g. 2 and 3)
+#   ota_root_a, ota_root_b   kernel root= of each slot (e.g. /dev/vda2)
+#   ota_kernel   kernel path inside the slot filesystem (e.g. /boot/Image)
+#   ota_initrd   initramfs path inside the slot (optional)
+#   ota_cmdline  extra kernel arguments (e.g. "console=ttyAMA0 panic=5")
+#   ota_boot     boot command: booti (arm64, default) or bootz (arm)
+# The kernel gets root=${ota_root_X} ota.slot=X, which ota-agent reads.
+# docs/linux.md explains the whole cycle.
+
+test -n "${BOOT_ORDER}" || setenv BOOT_ORDER "A B"
+test -n "${BOOT_A_LEFT}" || setenv BOOT_A_LEFT 3
+test -n "${BOOT_B_LEFT}" || setenv BOOT_B_LEFT 3
+test -n "${ota_boot}" || setenv ota_boot booti
+
+setenv ota_slot
+for BOOT_SLOT in "${BOOT_ORDER}"; do
+  if test "x${ota_slot}" != "x"; then
+    # a slot is chosen: skip the rest
+  elif test "x${BOOT_SLOT}" = "xA"; then
+    if test 0x${BOOT_A_LEFT} -gt 0; then
+      setexpr BOOT_A_LEFT ${BOOT_A_LEFT} - 1
+      echo "ota: slot A, ${BOOT_A_LEFT} more boots left"
+      setenv ota_slot A
+      setenv ota_part ${ota_part_a}
+      setenv ota_root ${ota_root_a}
+    fi
+  elif test "x${BOOT_SLOT}" = "xB"; then
+    if test 0x${BOOT_B_LEFT} -gt 0; then
+      setexpr BOOT_B_LEFT ${BOOT_B_LEFT} - 1
+      echo "ota: slot B, ${BOOT_B_LEFT} more boots left"
+      setenv ota_slot B
+      setenv ota_part ${ota_part_b}
+      setenv ota_root ${ota_root_b}
+    fi
+  fi
+done
+
+if test -n "${ota_slot}"; then
+  saveenv
+else
+  echo "ota: no slot has boots left: resetting both to 3 (as RAUC's example does)"
+  setenv BOOT_A_LEFT 3
+  setenv BOOT_B_LEFT 3
+  saveenv
+  reset
+fi
+
+setenv bootargs "root=${ota_root} ota.slot=${ota_slot} ${ota_cmdline}"
+load ${ota_dev}:${ota_part} ${kernel_addr_r} ${ota_kernel}
+if test -n "${ota_initrd}"; then
+  load ${ota_dev}:${ota_part} ${ramdisk_addr_r} ${ota_initrd}
+  ${ota_boot} ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdtcontroladdr}
+else
+  ${ota_boot} ${kernel_addr_r} - ${fdtcontroladdr}
+fi
+echo "ota: slot ${ota_slot} did not boot; resetting"
+reset

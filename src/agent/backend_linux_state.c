@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * backend_linux_state.c - the Linux backend's own small persisted record
+ * (linux_state, on the data partition next to the agent's state file): the
+ * slot installed and not yet confirmed, and the anti-rollback floor (the
+ * highest security counter ever confirmed; mirrored in the bootloader
+ * environment). Text "key=value" lines, written atomically (temp file,
+ * fsync, rename). A missing file is a fresh device: nothing pending, floor 0.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linux.h"
+#include "ota/host.h"
+
+ota_err lx_state_load(struct lx_state *s, const char *path, char *err, size_t errlen)
+{
+    char line[256];
+    FILE *f;
+    s->pending = -1;
+    s->counter = 0;
+    f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT)
+            return OTA_OK;
+        snprintf(err, errlen, "linux_state '%s': %s", path, strerror(errno));
+        return OTA_ERR_FILE;
+    }
+    while (fgets(line, sizeof line, f)) {
+        char v[64];
+        unsigned long n;
+        if (sscanf(line, "pending=%63s", v) == 1)
+            s->pending = v[0] == 'A' ? 0 : v[0] == 'B' ? 1 : -1;
+        else if (sscanf(line, "security_counter=%lu", &n) == 1 && n <= UINT32_MAX)
+            s->counter = (uint32_t)n;
+    }
+    fclose(f);
+    return OTA_OK;
+}
+
+ota_err lx_state_save(const struct lx_state *s, const char *path, char *err, size_t errlen)
+{
+    char buf[128];
+    int n = snprintf(buf, sizeof buf, "pending=%s\nsecurity_counter=%u\n",
+                     s->pending == 0 ? "A" : s->pending == 1 ? "B" : "none", s->counter);
+    ota_err e = ota_file_write_atomic(path, buf, (size_t)n);
+    if (e)
+        snprintf(err, errlen, "linux_state '%s': cannot write: %s", path, strerror(errno));
+    return e;
+}
