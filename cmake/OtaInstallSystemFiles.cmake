@@ -20,10 +20,14 @@ set(gen "${OTA_BUILD_DIR}/dist/${dest_id}")
 file(MAKE_DIRECTORY "${gen}")
 set(BINDIR "${OTA_FULL_BINDIR}")
 set(CONFDIR "${confdir}")
-foreach(unit ota-server.service ota-agent.service)
+foreach(unit ota-server.service ota-agent.service ota-agent-confirm.service)
   configure_file("${OTA_DIST_DIR}/${unit}.in" "${gen}/${unit}" @ONLY)
   file(INSTALL DESTINATION "${prefix}/lib/systemd/system" TYPE FILE FILES "${gen}/${unit}")
 endforeach()
+# Linux A/B devices (docs/linux.md): the boot scripts and the agent's drop-in.
+file(INSTALL DESTINATION "${prefix}/share/ota/linux" TYPE FILE
+     FILES "${OTA_DIST_DIR}/linux/grub.cfg" "${OTA_DIST_DIR}/linux/boot.cmd"
+           "${OTA_DIST_DIR}/linux/ota-agent-linux.conf")
 file(INSTALL DESTINATION "${prefix}/lib/sysusers.d" TYPE FILE
      FILES "${OTA_DIST_DIR}/ota.sysusers" RENAME ota.conf)
 

@@ -19,6 +19,9 @@ PKGS=(
   scdoc man-db systemd file
   # coverage of src/core (scripts/coverage.sh, docs/testing.md)
   gcovr
+  # the agent's Linux A/B backend (docs/linux.md): U-Boot environment library
+  # and tools, grub-editenv, mkimage/mkenvimage, mke2fs for test filesystems
+  libubootenv-dev libubootenv-tool grub-common u-boot-tools e2fsprogs
 )
 # npm (only used by benchmarks to fetch the firmware corpus when ../shared is
 # absent) comes with some Node.js builds; install Debian's only if none exists.

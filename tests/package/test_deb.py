@@ -80,7 +80,7 @@ def test_units_verify(root):
     # the base system the package runs on provides kill(1) (ExecReload)
     (root / "bin").mkdir(exist_ok=True)
     shutil.copy(shutil.which("kill"), root / "bin/kill")
-    for unit in ["ota-server.service", "ota-agent.service"]:
+    for unit in ["ota-server.service", "ota-agent.service", "ota-agent-confirm.service"]:
         path = root / "usr/lib/systemd/system" / unit
         assert "ExecStart=/usr/bin/" in path.read_text()
         # --root: ExecStart and the rest resolve inside the unpacked package

@@ -24,8 +24,10 @@ def test_layout(prefix):
         exe = prefix / "bin" / p
         assert exe.is_file() and os.access(exe, os.X_OK), exe
         assert (prefix / "share/man/man1" / f"{p}.1").is_file(), p
-    for unit in ["ota-server.service", "ota-agent.service"]:
+    for unit in ["ota-server.service", "ota-agent.service", "ota-agent-confirm.service"]:
         assert (prefix / "lib/systemd/system" / unit).is_file(), unit
+    for f in ["grub.cfg", "boot.cmd", "ota-agent-linux.conf"]:
+        assert (prefix / "share/ota/linux" / f).is_file(), f
     assert (prefix / "lib/sysusers.d/ota.conf").is_file()
     assert (prefix / "etc/ota/agent.conf").is_file()
     assert (prefix / "etc/ota/server.conf").is_file()
@@ -53,7 +55,8 @@ def test_headers_are_self_contained(prefix, tmp_path):
 
 
 def test_units_name_the_installed_binaries(prefix):
-    for unit, prog in [("ota-server.service", "ota-server"), ("ota-agent.service", "ota-agent")]:
+    for unit, prog in [("ota-server.service", "ota-server"), ("ota-agent.service", "ota-agent"),
+                       ("ota-agent-confirm.service", "ota-agent")]:
         text = (prefix / "lib/systemd/system" / unit).read_text()
         m = re.search(r"^ExecStart=(\S+)", text, re.M)
         assert m and m.group(1) == str(prefix / "bin" / prog), (unit, m and m.group(1))
