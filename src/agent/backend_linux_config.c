@@ -16,7 +16,8 @@
 const char agent_linux_config_help[] =
     "Linux A/B devices (backend = linux; docs/linux.md):\n"
     "  backend         sim (default: the 'flash' file) or linux\n"
-    "  slot_a, slot_b  the two root filesystem slots: block devices or files\n"
+    "  slot_a          root filesystem slot A: a block device or a file\n"
+    "  slot_b          root filesystem slot B\n"
     "  image_key       PEM public key that signs images (required)\n"
     "  hw_id           this product's hardware id (images for other hardware\n"
     "                  are refused; default: none checked)\n"
