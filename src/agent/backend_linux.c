@@ -170,6 +170,7 @@ static uint64_t wall_clock(void *ctx)
 }
 
 static ota_err lx_begin(void *ctx, const uint8_t *manifest, size_t len, uint64_t min_offer_seq,
+                        const struct ota_update_payload_at *payload_at,
                         const struct ota_update_progress *resume, uint32_t *offset,
                         const struct ota_manifest **m, struct ota_diag *d)
 {
@@ -187,6 +188,10 @@ static ota_err lx_begin(void *ctx, const uint8_t *manifest, size_t len, uint64_t
     uc.clock.now = wall_clock;
     uc.running_slot = b->running;
     uc.min_offer_seq = min_offer_seq;
+    /* No device decryption key on Linux yet: an encrypted image is refused
+     * (OTA_ERR_IMAGE_ENC_NO_KEY) before anything is written. */
+    if (payload_at)
+        uc.payload_at = *payload_at;
     b->diag = d;
     /* Every check of the offer first: nothing is written until it passes. */
     e = ota_update_begin(&b->up, &uc, manifest, len, resume, d);
