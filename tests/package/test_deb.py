@@ -77,9 +77,11 @@ def test_layout(root):
 
 
 def test_units_verify(root):
-    # the base system the package runs on provides kill(1) (ExecReload)
+    # the base system the package runs on provides kill(1) (ExecReload) and
+    # sh(1) (the confirm unit's ExecStopPost)
     (root / "bin").mkdir(exist_ok=True)
     shutil.copy(shutil.which("kill"), root / "bin/kill")
+    shutil.copy("/bin/sh", root / "bin/sh")
     for unit in ["ota-server.service", "ota-agent.service", "ota-agent-confirm.service"]:
         path = root / "usr/lib/systemd/system" / unit
         assert "ExecStart=/usr/bin/" in path.read_text()
