@@ -54,8 +54,10 @@ static ota_err env_fail(struct ota_diag *d, const char *what, const char *err)
     return OTA_ERR_BOOTENV;
 }
 
-ota_err agent_linux_backend_new(const struct agent_config *cfg,
-                                struct agent_linux_backend **out, char *err, size_t errlen)
+/* The backend on cfg's slots with `running` read-only (-1: none, both
+ * writable), its floor, and the update engine's device. */
+static ota_err open_backend(const struct agent_config *cfg, int running,
+                            struct agent_linux_backend **out, char *err, size_t errlen)
 {
     struct agent_linux_backend *b;
     uint32_t envc = 0;
@@ -71,13 +73,13 @@ ota_err agent_linux_backend_new(const struct agent_config *cfg,
     b->cfg = cfg;
     b->env.c = &cfg->lx;
     b->fl.s[0].fd = b->fl.s[1].fd = -1;
-    b->running = agent_linux_running_slot(&cfg->lx, err, errlen);
-    e = b->running < 0 ? OTA_ERR_CONFIG : lx_state_load(&b->st, cfg->lx.state, err, errlen);
+    b->running = running;
+    e = lx_state_load(&b->st, cfg->lx.state, err, errlen);
     if (!e)
         e = bootenv_counter_get(&b->env, &envc, err, errlen);
     if (!e) {
         b->floor = b->st.counter > envc ? b->st.counter : envc;
-        e = lx_flash_open(&b->fl, &cfg->lx, b->running, b->floor, err, errlen);
+        e = lx_flash_open(&b->fl, &cfg->lx, running, b->floor, err, errlen);
     }
     if (e) {
         agent_linux_backend_free(b);
@@ -89,6 +91,14 @@ ota_err agent_linux_backend_new(const struct agent_config *cfg,
     b->dev.buf_len = LX_SCRATCH;
     *out = b;
     return OTA_OK;
+}
+
+ota_err agent_linux_backend_new(const struct agent_config *cfg,
+                                struct agent_linux_backend **out, char *err, size_t errlen)
+{
+    int running = agent_linux_running_slot(&cfg->lx, err, errlen);
+    *out = NULL;
+    return running < 0 ? OTA_ERR_CONFIG : open_backend(cfg, running, out, err, errlen);
 }
 
 void agent_linux_backend_free(struct agent_linux_backend *b)
@@ -359,46 +369,24 @@ ota_err agent_linux_trial_failed(struct agent_linux_backend *b, char *err, size_
 ota_err agent_linux_provision(const struct agent_config *cfg, int slot, const char *image,
                               char *err, size_t errlen)
 {
-    struct agent_linux_backend *b;
+    struct agent_linux_backend *b = NULL;
     struct ota_boot_state bst;
     struct ota_install ins;
     struct ota_image_info info;
     struct ota_diag d;
-    uint32_t envc = 0;
     uint64_t size;
-    FILE *f;
+    FILE *f = NULL;
     ota_err e;
 
-    b = calloc(1, sizeof *b);
-    if (!b || !(b->scratch = malloc(LX_SCRATCH))) {
-        free(b);
-        snprintf(err, errlen, "out of memory");
-        return OTA_ERR_NO_MEMORY;
-    }
-    b->cfg = cfg;
-    b->env.c = &cfg->lx;
-    b->fl.s[0].fd = b->fl.s[1].fd = -1;
-    b->running = -1;
-    e = lx_state_load(&b->st, cfg->lx.state, err, errlen);
+    e = bootenv_check(&(struct bootenv){&cfg->lx}, err, errlen);
     if (!e)
-        e = bootenv_check(&b->env, err, errlen);
-    if (!e)
-        e = bootenv_counter_get(&b->env, &envc, err, errlen);
-    if (!e) {
-        b->floor = b->st.counter > envc ? b->st.counter : envc;
-        e = lx_flash_open(&b->fl, &cfg->lx, -1, b->floor, err, errlen);
-    }
-    f = e ? NULL : fopen(image, "rb");
-    if (!e && !f) {
+        e = open_backend(cfg, -1, &b, err, errlen);
+    if (!e && !(f = fopen(image, "rb"))) {
         snprintf(err, errlen, "%s: cannot open", image);
         e = OTA_ERR_FILE;
     }
     if (e)
         goto out;
-    b->dev.flash = &b->fl.f;
-    b->dev.crypto = ota_crypto_openssl();
-    b->dev.buf = b->scratch;
-    b->dev.buf_len = LX_SCRATCH;
     /* The other slot stands for "confirmed": the installer targets `slot`. */
     memset(&bst, 0, sizeof bst);
     bst.confirmed = (uint8_t)(slot ^ 1);

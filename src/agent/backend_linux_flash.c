@@ -83,11 +83,12 @@ static uint32_t region_left(const struct lx_flash *x, uint32_t off)
     return l->state_off + 2 * LX_SECTOR - off;
 }
 
-static ota_err pread_all(int fd, uint64_t off, void *buf, size_t len)
+/* pread/pwrite all of len bytes (retrying short transfers and EINTR). */
+static ota_err rw_all(int fd, uint64_t off, void *buf, size_t len, int write)
 {
     uint8_t *p = buf;
     while (len) {
-        ssize_t n = pread(fd, p, len, (off_t)off);
+        ssize_t n = write ? pwrite(fd, p, len, (off_t)off) : pread(fd, p, len, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -99,20 +100,14 @@ static ota_err pread_all(int fd, uint64_t off, void *buf, size_t len)
     return OTA_OK;
 }
 
+static ota_err pread_all(int fd, uint64_t off, void *buf, size_t len)
+{
+    return rw_all(fd, off, buf, len, 0);
+}
+
 static ota_err pwrite_all(int fd, uint64_t off, const void *buf, size_t len)
 {
-    const uint8_t *p = buf;
-    while (len) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return OTA_ERR_IO;
-        p += n;
-        off += (uint64_t)n;
-        len -= (size_t)n;
-    }
-    return OTA_OK;
+    return rw_all(fd, off, (void *)(uintptr_t)buf, len, 1);
 }
 
 static ota_err wflush(struct lx_flash *x)

@@ -16,11 +16,26 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 import otae2e as E  # noqa: E402
 
 HW = "linux-board"
 SLOT_MIB = 12
+
+
+@pytest.fixture
+def work(tmp_path):
+    return str(tmp_path)
+
+
+@pytest.fixture
+def keys(work):
+    for b in (E.SERVER, E.TOOL, E.AGENT):
+        if not os.path.exists(b):
+            pytest.fail("missing %s: build first and set OTA_BUILD_DIR" % b, pytrace=False)
+    return E.Keys(work)
 
 
 def make_rootfs(work, version, size_mib=4, extra=b""):

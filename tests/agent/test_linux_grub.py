@@ -19,20 +19,7 @@ import time
 import pytest
 
 import linuxdev as L
-from linuxdev import E
-
-
-@pytest.fixture
-def work(tmp_path):
-    return str(tmp_path)
-
-
-@pytest.fixture
-def keys(work):
-    for b in (E.SERVER, E.TOOL, E.AGENT):
-        if not os.path.exists(b):
-            pytest.fail("missing %s: build first and set OTA_BUILD_DIR" % b, pytrace=False)
-    return E.Keys(work)
+from linuxdev import E, keys, work  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
