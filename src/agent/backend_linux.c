@@ -460,3 +460,25 @@ out:
     agent_linux_backend_free(b);
     return e;
 }
+
+ota_err agent_linux_verify_slot(const struct agent_config *cfg, int slot,
+                                struct ota_image_info *info, struct ota_diag *d, char *err,
+                                size_t errlen)
+{
+    struct agent_linux_backend *b;
+    struct ota_boot_config bc;
+    /* the slot checked is opened read-only, as the running one is */
+    ota_err e = open_backend(cfg, slot, &b, err, errlen);
+    if (e)
+        return e;
+    e = ota_boot_config_read(&b->fl.f, &bc, d);
+    if (!e)
+        e = ota_boot_verify_slot(&b->dev, &bc, slot, b->floor, info, d);
+    if (e) {
+        char dt[256];
+        snprintf(err, errlen, "slot %c (%s): %s", 'A' + slot, cfg->lx.slot[slot],
+                 ota_err_diag_str(e, d, dt, sizeof dt));
+    }
+    agent_linux_backend_free(b);
+    return e;
+}

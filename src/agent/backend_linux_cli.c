@@ -170,28 +170,74 @@ int agent_linux_confirm_main(struct agent_config *cfg)
     return rc;
 }
 
+static int slot_arg(const char *opt, const char *slot)
+{
+    int s = !strcmp(slot, "A") || !strcmp(slot, "a") ? 0
+          : !strcmp(slot, "B") || !strcmp(slot, "b") ? 1 : -1;
+    if (s < 0)
+        fprintf(stderr, "ota-agent: %s: slot must be A or B (got '%s')\n", opt, slot);
+    return s;
+}
+
+/* The settings --provision and --verify-slot need (no server ones). */
+static int linux_settings(struct agent_config *cfg, const char *opt)
+{
+    char err[512];
+    if (!cfg->lx.enabled) {
+        fprintf(stderr, "ota-agent: %s needs backend = linux\n", opt);
+        return OTA_EXIT_CONFIG;
+    }
+    if (agent_linux_config_finish(&cfg->lx, cfg->state_file, err, sizeof err) != OTA_OK) {
+        fprintf(stderr, "ota-agent: %s\n", err);
+        return OTA_EXIT_CONFIG;
+    }
+    return -1;
+}
+
+static int refused_exit(ota_err e)
+{
+    return e == OTA_ERR_CONFIG ? OTA_EXIT_CONFIG
+         : e == OTA_ERR_BOOTENV ? OTA_EXIT_FILE : ota_exit_code(e);
+}
+
 int agent_linux_provision_main(struct agent_config *cfg, const char *slot, const char *image)
 {
     char err[512];
-    int s = !strcmp(slot, "A") || !strcmp(slot, "a") ? 0
-          : !strcmp(slot, "B") || !strcmp(slot, "b") ? 1 : -1;
+    int s = slot_arg("--provision", slot), rc;
     ota_err e;
-    if (s < 0) {
-        fprintf(stderr, "ota-agent: --provision: slot must be A or B (got '%s')\n", slot);
+    if (s < 0)
         return OTA_EXIT_USAGE;
-    }
-    if (!cfg->lx.enabled) {
-        fprintf(stderr, "ota-agent: --provision needs backend = linux\n");
-        return OTA_EXIT_CONFIG;
-    }
-    e = agent_linux_config_finish(&cfg->lx, cfg->state_file, err, sizeof err);
-    if (!e)
-        e = agent_linux_provision(cfg, s, image, err, sizeof err);
+    if ((rc = linux_settings(cfg, "--provision")) >= 0)
+        return rc;
+    e = agent_linux_provision(cfg, s, image, err, sizeof err);
     if (e) {
         fprintf(stderr, "ota-agent: %s\n", err);
-        return e == OTA_ERR_CONFIG ? OTA_EXIT_CONFIG
-             : e == OTA_ERR_BOOTENV ? OTA_EXIT_FILE : ota_exit_code(e);
+        return refused_exit(e);
     }
+    return OTA_EXIT_OK;
+}
+
+int agent_linux_verify_main(struct agent_config *cfg, const char *slot)
+{
+    struct ota_image_info info;
+    struct ota_diag d;
+    char err[512], ver[32];
+    int s = slot_arg("--verify-slot", slot), rc;
+    ota_err e;
+    if (s < 0)
+        return OTA_EXIT_USAGE;
+    if ((rc = linux_settings(cfg, "--verify-slot")) >= 0)
+        return rc;
+    memset(&d, 0, sizeof d);
+    e = agent_linux_verify_slot(cfg, s, &info, &d, err, sizeof err);
+    if (e) {
+        fprintf(stderr, "ota-agent: %s\n", err);
+        return refused_exit(e);
+    }
+    ota_image_version_str(&info.hdr.version, ver, sizeof ver);
+    printf("slot %c (%s): valid: version %s, security counter %u, filesystem of %u bytes "
+           "at offset 0\n", 'A' + s, cfg->lx.slot[s], ver, info.security_counter,
+           info.hdr.img_size);
     return OTA_EXIT_OK;
 }
 

@@ -159,6 +159,14 @@ ota_err agent_linux_trial_failed(struct agent_linux_backend *b, char *err, size_
 ota_err agent_linux_provision(const struct agent_config *cfg, int slot, const char *image,
                               char *err, size_t errlen);
 
+/* The boot-time check: verify the image in a slot in place (header and TLVs
+ * from its metadata area, body from offset 0) as the update did after
+ * writing it: hash, signature by image_key, hw_id, security counter >= the
+ * anti-rollback floor. Nothing is written. */
+ota_err agent_linux_verify_slot(const struct agent_config *cfg, int slot,
+                                struct ota_image_info *info, struct ota_diag *d, char *err,
+                                size_t errlen);
+
 /* ---- ota-agent's Linux modes (backend_linux_cli.c) ----------------------- */
 /* Ready `a` for the agent loop on a Linux device (agent_setup + the backend),
  * after reconciling the last boot. Returns -1 when the loop should run, or
@@ -172,6 +180,8 @@ void agent_linux_stop(struct agent_linux_backend *b, enum agent_outcome o);
 void agent_linux_reboot(const struct agent_config *cfg, enum agent_outcome o);
 /* --confirm: the boot-time unit; exit code. */
 int agent_linux_confirm_main(struct agent_config *cfg);
+/* --verify-slot SLOT; exit code (0: valid, else as `ota verify`). */
+int agent_linux_verify_main(struct agent_config *cfg, const char *slot);
 /* --provision SLOT IMAGE; exit code. */
 int agent_linux_provision_main(struct agent_config *cfg, const char *slot, const char *image);
 

@@ -26,7 +26,8 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: ota-agent [--config FILE] [--KEY VALUE ...] [--once]\n"
             "       ota-agent [--config FILE] [--KEY VALUE ...] --confirm\n"
-            "       ota-agent [--config FILE] [--KEY VALUE ...] --provision A|B IMAGE\n\n"
+            "       ota-agent [--config FILE] [--KEY VALUE ...] --provision A|B IMAGE\n"
+            "       ota-agent [--config FILE] [--KEY VALUE ...] --verify-slot A|B\n\n"
             "The device agent: checks in with ota-server, downloads and verifies signed\n"
             "updates into the inactive slot (resuming interrupted downloads), reboots\n"
             "into a trial, runs a self-test, then confirms or lets the trial fail, and\n"
@@ -38,6 +39,8 @@ static void usage(FILE *f)
             "                      mark it bad: exit 21), else mark the running slot good\n"
             "      --provision S IMAGE  Linux: write signed IMAGE into slot S (A or B),\n"
             "                      verified, and make it the good primary slot\n"
+            "      --verify-slot S Linux: verify the image in slot S in place (the\n"
+            "                      boot-time check); exit 0 when valid\n"
             "  -h, --help          this help\n"
             "  -V, --version       print the version\n"
             "  --KEY VALUE         any configuration key below (overrides the file)\n\n");
@@ -60,7 +63,7 @@ int main(int argc, char **argv)
     struct agent_linux_backend *lb = NULL;
     struct agent a;
     char err[512];
-    const char *config = NULL, *prov_slot = NULL, *prov_image = NULL;
+    const char *config = NULL, *prov_slot = NULL, *prov_image = NULL, *verify_slot = NULL;
     int once = 0, confirm = 0, skip = 0, i, rc;
     unsigned replaced = 0;
     enum agent_outcome o = AGENT_IDLE;
@@ -93,6 +96,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--provision") && i + 2 < argc) {
             prov_slot = argv[++i];
             prov_image = argv[++i];
+        } else if (!strcmp(argv[i], "--verify-slot") && i + 1 < argc) {
+            verify_slot = argv[++i];
         } else if (!strncmp(argv[i], "--", 2) && i + 1 < argc) {
             if (agent_config_override(&cfg, argv[i] + 2, argv[i + 1], &replaced, err,
                                       sizeof err)) {
@@ -109,6 +114,10 @@ int main(int argc, char **argv)
         /* factory / disk building: no server settings needed */
         agent_log_setup("ota-agent", cfg.log_level);
         return agent_linux_provision_main(&cfg, prov_slot, prov_image);
+    }
+    if (verify_slot) {
+        agent_log_setup("ota-agent", cfg.log_level);
+        return agent_linux_verify_main(&cfg, verify_slot);
     }
     if (agent_config_finish(&cfg, err, sizeof err)) {
         fprintf(stderr, "ota-agent: %s\n", err);

@@ -73,6 +73,18 @@ def test_provision_writes_filesystem_at_offset_0_and_header_in_tail(work, keys, 
     assert env["ORDER"] == "A B" and env["A_OK"] == "1" and env["A_TRY"] == "0"
     assert env["B_OK"] == "0" and env["OTA_SECURITY_COUNTER"] == "1"
 
+    # the boot-time check reads it back from there
+    assert d.agent("--verify-slot", "A") == 0
+    assert "slot A" in d.log_text() and "valid: version 1.0.0" in d.log_text()
+    assert d.agent("--verify-slot", "B") == 5  # blank: OTA_EXIT_MALFORMED
+    with open(d.slots[0], "r+b") as f:  # one flipped bit in the filesystem
+        f.seek(len(fs) // 2)
+        b = f.read(1)
+        f.seek(len(fs) // 2)
+        f.write(bytes([b[0] ^ 1]))
+    assert d.agent("--verify-slot", "A") == 8  # OTA_EXIT_HASH
+    assert "OTA_ERR_IMAGE_HASH_MISMATCH" in d.log_text()
+
 
 def test_full_update_then_confirm(work, keys, servers):
     s = servers("--no-delta")
