@@ -163,6 +163,51 @@ ota_err ota_manifest_digest(const struct ota_crypto *c, const uint8_t *buf,
 ota_err ota_manifest_key_id(const struct ota_crypto *c, const struct ota_pubkey *k,
                             uint8_t out[OTA_MANIFEST_KEY_ID_LEN]);
 
+/*
+ * The signed "no offer" statement (docs/manifest.md, "Revoking offers a
+ * device never accepted"): the server's answer to a check-in with nothing to
+ * do carries it, so the device raises its offer-sequence floor to a value
+ * the server issued moments ago -- every offer signed before it, including
+ * those of campaigns aborted since, is then stale. It names no device: it
+ * says "the server signed no offer still meant to be taken that is older
+ * than offer_seq", true for every device that hears it in a "nothing to do"
+ * answer, so one signature serves every idle check-in for a moment.
+ * Replaying an old statement lowers nothing (the device keeps the larger
+ * floor), so it has no expiry.
+ *
+ *   0 "OTAN" | 4 format 1 | 5 three zero bytes | 8 key_id
+ *   | 16 issued_at u64 | 24 offer_seq u64 | 32 sig_len | 33 DER signature
+ *
+ * signed like a manifest (ECDSA P-256 over SHA-256 of bytes [0, 32)).
+ */
+#define OTA_NO_OFFER_MAGIC "OTAN"
+#define OTA_NO_OFFER_FORMAT 1u
+#define OTA_NO_OFFER_SIGNED_LEN 32u
+#define OTA_NO_OFFER_MAX_LEN (OTA_NO_OFFER_SIGNED_LEN + 1u + OTA_P256_SIG_DER_MAX)
+
+struct ota_no_offer {
+    uint8_t key_id[OTA_MANIFEST_KEY_ID_LEN];
+    uint64_t issued_at; /* unix seconds (for logs; not checked) */
+    uint64_t offer_seq; /* the server's offer sequence at signing time */
+    uint8_t sig_len;
+    uint8_t sig[OTA_P256_SIG_DER_MAX];
+};
+
+/* Structure only: magic, format (OTA_ERR_MANIFEST_VERSION), zero reserved
+ * bytes, strict DER, exact length (OTA_ERR_MANIFEST_MALFORMED, diag names
+ * the field). */
+ota_err ota_no_offer_parse(const uint8_t *buf, size_t len, struct ota_no_offer *s,
+                           struct ota_diag *diag);
+/* Parse, then the signature by a trusted server key
+ * (OTA_ERR_MANIFEST_SIG_INVALID); of the policy only crypto and server_keys
+ * are used. */
+ota_err ota_no_offer_verify(const uint8_t *buf, size_t len, const struct ota_manifest_policy *p,
+                            struct ota_no_offer *s, struct ota_diag *diag);
+/* The signed part of s into buf (OTA_NO_OFFER_SIGNED_LEN bytes); then
+ * ota_manifest_append_sig() as for a manifest. */
+ota_err ota_no_offer_encode_signed(const struct ota_no_offer *s, uint8_t *buf, size_t cap,
+                                   size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * ota/manifest_sign.h - host-side signing of update manifests (ota-server,
- * tests). The format and the device-side verifier are in ota/manifest.h.
+ * ota/manifest_sign.h - host-side signing of update manifests and no-offer
+ * statements (ota-server, tests). The format and the device-side verifier are in ota/manifest.h.
  */
 #ifndef OTA_MANIFEST_SIGN_H
 #define OTA_MANIFEST_SIGN_H
@@ -22,6 +22,10 @@ extern "C" {
  */
 ota_err ota_manifest_sign(const ota_key *key, struct ota_manifest *m, uint8_t *out,
                           size_t cap, size_t *len);
+
+/* The same for a no-offer statement (out: OTA_NO_OFFER_MAX_LEN bytes). */
+ota_err ota_no_offer_sign(const ota_key *key, struct ota_no_offer *s, uint8_t *out, size_t cap,
+                          size_t *len);
 
 #ifdef __cplusplus
 }

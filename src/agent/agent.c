@@ -720,6 +720,38 @@ static int ensure_token(struct agent *a, const struct agent_device_info *dev)
     return 0;
 }
 
+/* "Nothing to do", signed with a fresh offer sequence: once it verifies
+ * (a trusted server key, this device), no offer signed before it is
+ * accepted any more -- an unaccepted offer of a campaign aborted since
+ * cannot be replayed later (docs/manifest.md). The floor never goes down;
+ * a statement that does not verify changes nothing. */
+static void take_no_offer(struct agent *a, const struct agent_offer *offer)
+{
+    struct ota_manifest_policy pol;
+    struct ota_no_offer no;
+    struct ota_diag d;
+    char dt[160];
+    ota_err e;
+    memset(&pol, 0, sizeof pol);
+    memset(&d, 0, sizeof d);
+    pol.crypto = ota_crypto_openssl();
+    pol.server_keys = a->cfg->server_keys;
+    pol.n_server_keys = (size_t)a->cfg->n_server_keys;
+    pol.device_id = a->cfg->device_id;
+    e = ota_no_offer_verify(offer->no_offer, offer->no_offer_len, &pol, &no, &d);
+    if (e) {
+        diag_text(&d, dt, sizeof dt);
+        LOG_W("no-offer statement ignored: %s%s", ota_errname(e), dt);
+        return;
+    }
+    if (no.offer_seq <= a->st.offer_seq)
+        return;
+    a->st.offer_seq = no.offer_seq;
+    save_state(a);
+    LOG_D("no-offer statement: offers before sequence %llu are void",
+          (unsigned long long)no.offer_seq);
+}
+
 enum agent_outcome agent_step(struct agent *a)
 {
     struct agent_device_info dev;
@@ -779,6 +811,8 @@ enum agent_outcome agent_step(struct agent *a)
         LOG_I("check-in interval: %.0fs (suggested by the server)", a->poll);
     }
     if (!offer.update) {
+        if (offer.no_offer_len)
+            take_no_offer(a, &offer);
         ota_image_version_str(&dev.version, ver, sizeof ver);
         LOG_D("check-in: nothing to do (running %s, slot %c)", ver,
               dev.running_slot >= 0 ? 'A' + dev.running_slot : '-');

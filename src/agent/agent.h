@@ -271,6 +271,10 @@ struct agent_offer {
     int encrypted;               /* payload.encrypted: an encrypted full image (an unsigned
                                     hint: the engine then gets random access to it) */
     double poll_interval;        /* server's suggestion (0: none) */
+    /* nothing to do: the server's signed no-offer statement (0 bytes: none),
+     * whose offer sequence becomes the device's floor once verified */
+    uint8_t no_offer[OTA_NO_OFFER_MAX_LEN];
+    size_t no_offer_len;
 };
 ota_err agent_api_checkin(struct agent_http *h, const struct agent_config *c,
                           const struct agent_device_info *dev, const char *last_result,

@@ -94,6 +94,9 @@ ota_err agent_api_checkin(struct agent_http *h, const struct agent_config *c,
         offer->poll_interval = (double)json_integer_value(json_object_get(o, "poll_interval"));
     action = json_string_value(json_object_get(o, "action"));
     if (action && !strcmp(action, "none")) {
+        const char *no = json_string_value(json_object_get(o, "no_offer"));
+        if (no && b64_decode(no, offer->no_offer, sizeof offer->no_offer, &offer->no_offer_len))
+            offer->no_offer_len = 0; /* unusable: as if absent (the engine decides nothing) */
         json_decref(o);
         return OTA_OK;
     }

@@ -2,7 +2,7 @@
 /*
  * manifest_encode.c - write a manifest's signed part and append its
  * signature; the server uses it to build offers and tests use it to build
- * good and bad manifests. Portable (the device core never needs it, but it
+ * good and bad manifests (and the signed no-offer statement). Portable (the device core never needs it, but it
  * costs nothing there and keeps encoder and parser side by side).
  */
 #include <string.h>
@@ -72,5 +72,22 @@ ota_err ota_manifest_append_sig(uint8_t *buf, size_t cap, size_t signed_len,
     buf[signed_len] = (uint8_t)sig_len;
     memcpy(buf + signed_len + 1, sig, sig_len);
     *len = signed_len + 1 + sig_len;
+    return OTA_OK;
+}
+
+ota_err ota_no_offer_encode_signed(const struct ota_no_offer *s, uint8_t *buf, size_t cap,
+                                   size_t *len)
+{
+    if (!s || !buf || !len)
+        return OTA_ERR_INVALID_ARG;
+    if (cap < OTA_NO_OFFER_SIGNED_LEN)
+        return OTA_ERR_TOO_LARGE;
+    memset(buf, 0, OTA_NO_OFFER_SIGNED_LEN);
+    memcpy(buf, OTA_NO_OFFER_MAGIC, 4);
+    buf[4] = OTA_NO_OFFER_FORMAT;
+    memcpy(buf + 8, s->key_id, OTA_MANIFEST_KEY_ID_LEN);
+    ota_le_put64(buf + 16, s->issued_at);
+    ota_le_put64(buf + 24, s->offer_seq);
+    *len = OTA_NO_OFFER_SIGNED_LEN;
     return OTA_OK;
 }

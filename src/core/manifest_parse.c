@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * manifest_parse.c - decode a manifest's bytes into struct ota_manifest and
- * check its structure (no signature, no policy: see manifest_verify.c).
+ * check its structure (no signature, no policy: see manifest_verify.c); the
+ * same for the signed "no offer" statement.
  *
  * Every field is at a fixed offset (docs/manifest.md); the two ids are the
  * only variable-length parts and their lengths are bounded before they are
@@ -50,6 +51,28 @@ static int all_zero(const uint8_t *p, size_t n)
     for (size_t i = 0; i < n; i++)
         acc |= p[i];
     return acc == 0;
+}
+
+/* The signature length byte and the DER signature after a signed part of
+ * signed_len bytes, ending exactly at len. */
+static ota_err parse_sig(const uint8_t *buf, size_t len, size_t signed_len, uint8_t *sig_len,
+                         uint8_t *sig, struct ota_diag *diag)
+{
+    if (len < signed_len + 1)
+        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "length", (uint32_t)len,
+                                  (uint32_t)(signed_len + 1), (uint32_t)len);
+    *sig_len = buf[signed_len];
+    if (*sig_len < 8 || *sig_len > OTA_P256_SIG_DER_MAX)
+        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "sig_len",
+                                  (uint32_t)signed_len, OTA_P256_SIG_DER_MAX, *sig_len);
+    if (len != signed_len + 1 + *sig_len)
+        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "length", (uint32_t)len,
+                                  (uint32_t)(signed_len + 1 + *sig_len), (uint32_t)len);
+    memcpy(sig, buf + signed_len + 1, *sig_len);
+    if (ota_der_sig_check(sig, *sig_len) != OTA_OK)
+        return ota_diag_fail(diag, OTA_ERR_MANIFEST_MALFORMED, "signature",
+                             (uint32_t)signed_len + 1);
+    return OTA_OK;
 }
 
 ota_err ota_manifest_parse(const uint8_t *buf, size_t len, struct ota_manifest *m,
@@ -148,18 +171,32 @@ ota_err ota_manifest_parse(const uint8_t *buf, size_t len, struct ota_manifest *
     m->device_id[m->device_id_len] = '\0';
     off += m->device_id_len;
     memcpy(m->hw_id, buf + off, m->hw_id_len);
-    off += m->hw_id_len;
     m->signed_len = (uint32_t)signed_len;
-    m->sig_len = buf[off];
-    if (m->sig_len < 8 || m->sig_len > OTA_P256_SIG_DER_MAX)
-        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "sig_len", off,
-                                  OTA_P256_SIG_DER_MAX, m->sig_len);
-    off++;
-    if (len != off + m->sig_len)
-        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "length", len,
-                                  (uint32_t)(off + m->sig_len), (uint32_t)len);
-    memcpy(m->sig, buf + off, m->sig_len);
-    if (ota_der_sig_check(m->sig, m->sig_len) != OTA_OK)
-        return ota_diag_fail(diag, OTA_ERR_MANIFEST_MALFORMED, "signature", off);
-    return OTA_OK;
+    return parse_sig(buf, len, signed_len, &m->sig_len, m->sig, diag);
+}
+
+ota_err ota_no_offer_parse(const uint8_t *buf, size_t len, struct ota_no_offer *s,
+                           struct ota_diag *diag)
+{
+    if (!buf || !s)
+        return ota_diag_fail(diag, OTA_ERR_INVALID_ARG, "no-offer statement", 0);
+    memset(s, 0, sizeof(*s));
+    if (len < OTA_NO_OFFER_SIGNED_LEN || len > OTA_NO_OFFER_MAX_LEN)
+        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "length", 0,
+                                  len < OTA_NO_OFFER_SIGNED_LEN ? OTA_NO_OFFER_SIGNED_LEN
+                                                                : OTA_NO_OFFER_MAX_LEN,
+                                  (uint32_t)(len > 0xffffffffu ? 0xffffffffu : len));
+    if (memcmp(buf, OTA_NO_OFFER_MAGIC, 4) != 0)
+        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_MALFORMED, "magic", 0,
+                                  ota_le_get32((const uint8_t *)OTA_NO_OFFER_MAGIC),
+                                  ota_le_get32(buf));
+    if (buf[4] != OTA_NO_OFFER_FORMAT)
+        return ota_diag_fail_vals(diag, OTA_ERR_MANIFEST_VERSION, "format", 4,
+                                  OTA_NO_OFFER_FORMAT, buf[4]);
+    if (buf[5] || buf[6] || buf[7])
+        return ota_diag_fail(diag, OTA_ERR_MANIFEST_MALFORMED, "reserved", 5);
+    memcpy(s->key_id, buf + 8, OTA_MANIFEST_KEY_ID_LEN);
+    s->issued_at = ota_le_get64(buf + 16);
+    s->offer_seq = ota_le_get64(buf + 24);
+    return parse_sig(buf, len, OTA_NO_OFFER_SIGNED_LEN, &s->sig_len, s->sig, diag);
 }

@@ -3,7 +3,8 @@
  * manifest_verify.c - decide whether a device may act on an offer: the
  * signature by a trusted server key first, then the policy (device id,
  * hardware id, expiry, anti-rollback floor, freshness (offer sequence),
- * downgrade, slot size). Portable: no malloc,
+ * downgrade, slot size); and whether a signed no-offer statement is
+ * genuine. Portable: no malloc,
  * no stdio; crypto through struct ota_crypto.
  */
 #include <string.h>
@@ -34,24 +35,27 @@ ota_err ota_manifest_key_id(const struct ota_crypto *c, const struct ota_pubkey 
 
 /* Verify with one key: OTA_OK, OTA_ERR_MANIFEST_SIG_INVALID or a crypto error. */
 static ota_err verify_with(const struct ota_crypto *c, const struct ota_pubkey *k,
-                           const uint8_t digest[OTA_SHA256_LEN],
-                           const struct ota_manifest *m)
+                           const uint8_t digest[OTA_SHA256_LEN], const uint8_t *sig,
+                           size_t sig_len)
 {
     const uint8_t *pt = ota_pubkey_point(k);
     ota_err e;
     if (!pt)
         return OTA_ERR_MANIFEST_SIG_INVALID;
-    e = c->p256_verify(pt, digest, m->sig, m->sig_len);
+    e = c->p256_verify(pt, digest, sig, sig_len);
     if (e == OTA_ERR_IMAGE_SIG_INVALID)
         return OTA_ERR_MANIFEST_SIG_INVALID;
     return e;
 }
 
+/* The signature over buf[0, signed_len) (a manifest or a no-offer
+ * statement) by the trusted key key_id names. */
 static ota_err check_signature(const struct ota_manifest_policy *p, const uint8_t *buf,
-                               const struct ota_manifest *m, struct ota_diag *diag)
+                               uint32_t signed_len, const uint8_t key_id[OTA_MANIFEST_KEY_ID_LEN],
+                               const uint8_t *sig, size_t sig_len, struct ota_diag *diag)
 {
     uint8_t digest[OTA_SHA256_LEN], kid[OTA_MANIFEST_KEY_ID_LEN];
-    ota_err e = ota_manifest_digest(p->crypto, buf, m->signed_len, digest);
+    ota_err e = ota_manifest_digest(p->crypto, buf, signed_len, digest);
     int matched = 0;
     if (e != OTA_OK)
         return e;
@@ -60,17 +64,30 @@ static ota_err check_signature(const struct ota_manifest_policy *p, const uint8_
         e = ota_manifest_key_id(p->crypto, &p->server_keys[i], kid);
         if (e != OTA_OK)
             return e;
-        if (memcmp(kid, m->key_id, sizeof(kid)) != 0)
+        if (memcmp(kid, key_id, sizeof(kid)) != 0)
             continue;
         matched = 1;
-        e = verify_with(p->crypto, &p->server_keys[i], digest, m);
+        e = verify_with(p->crypto, &p->server_keys[i], digest, sig, sig_len);
         if (e != OTA_ERR_MANIFEST_SIG_INVALID)
             return e; /* OTA_OK or a backend failure */
     }
     if (matched)
-        return ota_diag_fill(diag, OTA_ERR_MANIFEST_SIG_INVALID, "signature", m->signed_len + 1,
+        return ota_diag_fill(diag, OTA_ERR_MANIFEST_SIG_INVALID, "signature", signed_len + 1,
                              0, 0, 0);
     return ota_diag_fill(diag, OTA_ERR_MANIFEST_SIG_INVALID, "key_id", 8, 0, 0, 0);
+}
+
+ota_err ota_no_offer_verify(const uint8_t *buf, size_t len, const struct ota_manifest_policy *p,
+                            struct ota_no_offer *s, struct ota_diag *diag)
+{
+    ota_err e;
+    if (!p || !p->crypto || !s || (!p->server_keys && p->n_server_keys))
+        return ota_diag_fill(diag, OTA_ERR_INVALID_ARG, "policy", 0, 0, 0, 0);
+    e = ota_no_offer_parse(buf, len, s, diag);
+    if (e == OTA_OK)
+        e = check_signature(p, buf, OTA_NO_OFFER_SIGNED_LEN, s->key_id, s->sig, s->sig_len,
+                            diag);
+    return e;
 }
 
 ota_err ota_manifest_verify(const uint8_t *buf, size_t len,
@@ -85,7 +102,7 @@ ota_err ota_manifest_verify(const uint8_t *buf, size_t len,
     e = ota_manifest_parse(buf, len, m, diag);
     if (e != OTA_OK)
         return e;
-    e = check_signature(p, buf, m, diag);
+    e = check_signature(p, buf, m->signed_len, m->key_id, m->sig, m->sig_len, diag);
     if (e != OTA_OK)
         return e;
     ids = m->signed_len - m->device_id_len - m->hw_id_len;

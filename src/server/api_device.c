@@ -5,6 +5,7 @@
  * before they are acknowledged. A device token only ever opens that
  * device's own records.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,18 +82,65 @@ static int on_target(const struct checkin_info *ci, const struct srv_release *re
  * before a newer one can never be replayed. Time-based rather than a stored
  * per-device counter: no database write on the check-in path, and several
  * nodes with synchronised clocks issue consistent values. */
+static _Atomic uint64_t g_last_seq; /* the newest offer sequence issued */
+
 static uint64_t next_offer_seq(void)
 {
-    static _Atomic uint64_t last;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-    uint64_t prev = atomic_load_explicit(&last, memory_order_relaxed), next;
+    uint64_t prev = atomic_load_explicit(&g_last_seq, memory_order_relaxed), next;
     do {
         next = now > prev ? now : prev + 1;
-    } while (!atomic_compare_exchange_weak_explicit(&last, &prev, next, memory_order_relaxed,
-                                                    memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(&g_last_seq, &prev, next,
+                                                    memory_order_relaxed, memory_order_relaxed));
     return next;
+}
+
+/* The signed no-offer statement every "nothing to do" answer carries
+ * (docs/manifest.md), base64: one signature serves all idle check-ins until
+ * this process issues another offer sequence (an offer) or NO_OFFER_MAX_AGE_MS
+ * pass -- so a statement a device gets is always newer than every offer this
+ * node signed before it, and newer than other nodes' offers but the last
+ * NO_OFFER_MAX_AGE_MS. 0, or -1 when signing failed. */
+#define NO_OFFER_MAX_AGE_MS 1000
+static struct {
+    pthread_mutex_t lock;
+    uint64_t seq;
+    int64_t at_ms;
+    char b64[4 * ((OTA_NO_OFFER_MAX_LEN + 2) / 3) + 1];
+} g_no_offer = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int no_offer_statement(struct server *s, char *out, size_t cap)
+{
+    struct timespec ts;
+    int rc = 0;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    pthread_mutex_lock(&g_no_offer.lock);
+    if (!g_no_offer.seq || g_no_offer.seq != atomic_load(&g_last_seq) ||
+        now_ms - g_no_offer.at_ms >= NO_OFFER_MAX_AGE_MS) {
+        struct ota_no_offer no;
+        uint8_t buf[OTA_NO_OFFER_MAX_LEN];
+        size_t len = 0;
+        memset(&no, 0, sizeof(no));
+        no.issued_at = (uint64_t)srv_now(s);
+        no.offer_seq = next_offer_seq();
+        ota_err e = ota_no_offer_sign(s->manifest_key, &no, buf, sizeof(buf), &len);
+        if (e == OTA_OK) {
+            EVP_EncodeBlock((unsigned char *)g_no_offer.b64, buf, (int)len);
+            g_no_offer.seq = no.offer_seq;
+            g_no_offer.at_ms = now_ms;
+        } else {
+            log_msg(LOG_ERROR, "no_offer_sign_failed", "err=%s", ota_errname(e));
+            g_no_offer.seq = 0;
+            rc = -1;
+        }
+    }
+    if (rc == 0)
+        snprintf(out, cap, "%s", g_no_offer.b64);
+    pthread_mutex_unlock(&g_no_offer.lock);
+    return rc;
 }
 
 /* A delta for this device is being generated: nothing yet, check in again
@@ -203,16 +251,27 @@ static void send_offer(struct server *s, struct http_req *r, struct http_resp *o
                         (json_int_t)s->poll_interval));
 }
 
-static void nothing(struct server *s, struct http_req *r, struct http_resp *out)
+/* Nothing to do. A device that understands manifest format 2 also gets the
+ * signed no-offer statement: it raises its offer-sequence floor to it, so
+ * no offer signed before this answer -- one of a campaign aborted since,
+ * captured on its way and never accepted -- can be replayed to it later
+ * (docs/manifest.md). */
+static void nothing(struct server *s, struct http_req *r, struct http_resp *out,
+                    const struct checkin_info *ci)
 {
     const char *accept = req_header(r, "Accept");
     if (accept && strstr(accept, MANIFEST_MEDIA_TYPE)) {
         resp_empty(out, 204);
         return;
     }
-    char body[64];
-    snprintf(body, sizeof(body), "{\"action\":\"none\",\"poll_interval\":%lld}",
-             (long long)s->poll_interval);
+    char b64[sizeof(g_no_offer.b64)] = "", body[sizeof(b64) + 96];
+    if (ci->manifest_format != OTA_MANIFEST_FORMAT_1 && no_offer_statement(s, b64, sizeof(b64))) {
+        resp_error(out, 500, "internal", "no-offer statement signing failed");
+        return;
+    }
+    snprintf(body, sizeof(body), "{\"action\":\"none\",\"poll_interval\":%lld%s%s%s}",
+             (long long)s->poll_interval, b64[0] ? ",\"no_offer\":\"" : "", b64,
+             b64[0] ? "\"" : "");
     resp_text(out, 200, "application/json", body);
 }
 
@@ -347,7 +406,7 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
         return;
     }
     campaign_cache_put(snap);
-    nothing(s, r, out);
+    nothing(s, r, out, &ci);
 }
 
 /* ---- reports ------------------------------------------------------------ */

@@ -4,7 +4,7 @@
  * src/core/manifest_verify.c driven directly: key id and signature, device
  * id (exact match, never a prefix either way, case-sensitive), hardware id,
  * expiry (void at and after expires_at, unchecked without a clock), the
- * anti-rollback floor and the slot size. Every check has at least two
+ * anti-rollback floor and the slot size; and the signed no-offer statement. Every check has at least two
  * accepting and two refusing cases, with the exact error and diag field.
  *
  * Why it exists: these checks were tested through the server's codec test
@@ -210,6 +210,66 @@ static void test_counter_floor_and_size(void)
     CHECK_EQ(run(g_a, &m, &p, &field), OTA_ERR_IMAGE_TOO_LARGE);
 }
 
+/* The signed no-offer statement (docs/manifest.md): accepted under a
+ * trusted key, every byte of it covered (the signature or the structure
+ * rules refuse a flip), a manifest is not a statement nor the reverse, and
+ * its fields survive the round trip. */
+static void test_no_offer(void)
+{
+    struct ota_manifest_policy p;
+    struct ota_no_offer no, out;
+    struct ota_diag d;
+    uint8_t buf[OTA_NO_OFFER_MAX_LEN + 1], mbuf[OTA_MANIFEST_MAX_LEN];
+    struct ota_manifest m;
+    size_t len = 0, mlen = 0;
+    const struct ota_pubkey bc[2] = {g_pb, g_pc}, ca[2] = {g_pc, g_pa};
+
+    memset(&no, 0, sizeof no);
+    no.issued_at = NOW;
+    no.offer_seq = 0x0123456789abcdefull;
+    REQUIRE(ota_no_offer_sign(g_a, &no, buf, sizeof buf, &len) == OTA_OK);
+    CHECK(len == OTA_NO_OFFER_SIGNED_LEN + 1 + no.sig_len);
+    CHECK(memcmp(buf, "OTAN\x01\0\0\0", 8) == 0);
+    base_policy(&p, ca, 2, "dev-1");
+    memset(&d, 0, sizeof d);
+    CHECK_EQ(ota_no_offer_verify(buf, len, &p, &out, &d), OTA_OK);
+    CHECK(out.offer_seq == no.offer_seq && out.issued_at == NOW);
+    /* an untrusted key */
+    base_policy(&p, bc, 2, "dev-1");
+    CHECK_EQ(ota_no_offer_verify(buf, len, &p, &out, &d), OTA_ERR_MANIFEST_SIG_INVALID);
+    CHECK(field_is(d.field, "key_id"));
+    /* every byte flipped is refused */
+    base_policy(&p, &g_pa, 1, "dev-1");
+    for (size_t i = 0; i < len; i++) {
+        ota_err e;
+        buf[i] ^= 0x20;
+        e = ota_no_offer_verify(buf, len, &p, &out, NULL);
+        buf[i] ^= 0x20;
+        if (e == OTA_OK)
+            fprintf(stderr, "     byte %zu flipped: accepted\n", i);
+        CHECK(e != OTA_OK);
+    }
+    /* truncated, extended, reserved bytes, format */
+    CHECK_EQ(ota_no_offer_verify(buf, len - 1, &p, &out, NULL), OTA_ERR_MANIFEST_MALFORMED);
+    CHECK_EQ(ota_no_offer_verify(buf, OTA_NO_OFFER_SIGNED_LEN - 1, &p, &out, NULL),
+             OTA_ERR_MANIFEST_MALFORMED);
+    buf[len] = 0;
+    CHECK_EQ(ota_no_offer_verify(buf, len + 1, &p, &out, NULL), OTA_ERR_MANIFEST_MALFORMED);
+    buf[7] = 1;
+    CHECK_EQ(ota_no_offer_parse(buf, len, &out, &d), OTA_ERR_MANIFEST_MALFORMED);
+    CHECK(field_is(d.field, "reserved"));
+    buf[7] = 0;
+    buf[4] = 2;
+    CHECK_EQ(ota_no_offer_parse(buf, len, &out, NULL), OTA_ERR_MANIFEST_VERSION);
+    buf[4] = 1;
+    CHECK_EQ(ota_no_offer_verify(buf, len, &p, &out, NULL), OTA_OK);
+    /* a manifest is not a statement, a statement is not a manifest */
+    base_manifest(&m, "dev-1");
+    REQUIRE(ota_manifest_sign(g_a, &m, mbuf, sizeof mbuf, &mlen) == OTA_OK);
+    CHECK_EQ(ota_no_offer_parse(mbuf, mlen, &out, &d), OTA_ERR_MANIFEST_MALFORMED);
+    CHECK_EQ(ota_manifest_parse(buf, len, &m, &d), OTA_ERR_MANIFEST_MALFORMED);
+}
+
 int main(void)
 {
     if (ota_key_generate(&g_a) || ota_key_generate(&g_b) || ota_key_generate(&g_c))
@@ -225,6 +285,7 @@ int main(void)
         RUN(test_hw_id);
         RUN(test_expiry);
         RUN(test_counter_floor_and_size);
+        RUN(test_no_offer);
     }
     ota_key_free(g_a);
     ota_key_free(g_b);

@@ -52,3 +52,42 @@ def test_old_offer_replayed_after_moving_on_and_abort(env, mitm):
     assert "campaign %d" % sc.campaign["id"] in rep["detail"], rep
     after = [sc.server.campaign_status(c)["counts"] for c in (sc.campaign["id"], c2["id"])]
     assert after == before, (before, after)
+
+
+def test_unaccepted_offer_of_aborted_campaign_replayed(env, mitm):
+    """The offer the device never accepted: the attacker captures campaign
+    1's offer on its way to the device (the device sees "nothing to do"),
+    the campaign is aborted, the device checks in once more and hears a
+    genuine "nothing to do" -- which carries a signed no-offer statement
+    with a fresh offer sequence (docs/manifest.md) -- and then the captured,
+    still unexpired offer is replayed. Refused as stale, before download;
+    the aborted campaign's record is untouched. (Before the statement
+    existed, the device installed and confirmed 2.0.0 here.)"""
+    sc = A.Scenario(env, mitm, "replay-unaccepted")
+    captured = []
+
+    def capture_and_hide(device_id, answer):
+        if answer.get("action") == "update" and not captured:
+            captured.append(answer)
+        if answer.get("action") == "update":
+            return {"action": "none", "poll_interval": 1}
+        return answer
+    sc.mitm.on_checkin = capture_and_hide  # "nothing to do", no statement
+    sc.dev.start()
+    E.wait_for(lambda: captured, 30, "the offer captured")
+    assert A.manifest_of(captured[0]).campaign_id == sc.campaign["id"]
+    sc.server.api("POST", "/v1/campaigns/%d/abort" % sc.campaign["id"])
+    seen = len(sc.mitm.checkins.get(sc.dev.name, []))
+    # the device checks in after the abort and hears "nothing to do" (twice:
+    # the first answer has been handled when the second is asked for)
+    E.wait_for(lambda: sum(a.get("action") == "none" and "no_offer" in a
+                           for a in sc.mitm.checkins.get(sc.dev.name, [])[seen:]) >= 2,
+               30, "check-ins answered 'none' (with a no-offer statement) after the abort")
+    sc.dev.stop()
+    A.assert_untouched(sc.dev, "1.0.0+0", 1)
+    before = sc.server.campaign_status(sc.campaign["id"])["counts"]
+
+    sc.mitm.on_checkin = lambda device_id, answer: captured[0]
+    rep = sc.refused(A.STALE_OFFER, "OTA_ERR_MANIFEST_STALE")
+    assert "campaign %d" % sc.campaign["id"] in rep["detail"], rep
+    assert sc.server.campaign_status(sc.campaign["id"])["counts"] == before
