@@ -111,7 +111,6 @@ static ota_err delta_sink(void *ctx, uint32_t off, const void *data, size_t len)
     return ota_install_write(&u->ins, data, len);
 }
 
-/* Delta only: the running image must be exactly the patch's base. */
 /* An image that does not parse (its content), as opposed to a port that
  * failed while it was read (OTA_ERR_IO, power loss...: reported as such). */
 static int image_content_error(ota_err e)
@@ -119,6 +118,31 @@ static int image_content_error(ota_err e)
     return e >= OTA_ERR_IMAGE_TRUNCATED && e <= OTA_ERR_IMAGE_ENC_NO_KEY;
 }
 
+/* SHA-256 of the encrypted image in the active slot as it was published
+ * (u->active, parsed into *info); the plaintext digest stays in out when the
+ * device has no key that opens it (a port failure is returned). */
+static ota_err published_digest(struct ota_update *u, const struct ota_image_info *info,
+                                uint8_t out[OTA_SHA256_LEN])
+{
+    const struct ota_boot_dev *dev = u->cfg.dev;
+    struct ota_enc_key k;
+    struct ota_enc_reader er;
+    struct ota_reader pub;
+    ota_err e;
+    if (!u->cfg.enc || !u->cfg.enc_key)
+        return OTA_OK;
+    e = ota_enc_image_key(&u->active, info, u->cfg.enc, u->cfg.enc_key, &k, NULL);
+    if (e)
+        return image_content_error(e) ? OTA_OK : fail(u, e, "active image key", 0);
+    ota_reader_enc(&pub, &er, &u->active, &k);
+    e = ota_hash_range(dev->crypto, &pub, 0, info->total_size, dev->buf, dev->buf_len, out, NULL,
+                       NULL);
+    ota_enc_key_wipe(&k);
+    return e ? fail(u, e, "active image read", 0) : OTA_OK;
+}
+
+/* Delta only: the running image must be exactly the patch's base (its
+ * digest as it sits in the slot or, when encrypted, as it was published). */
 static ota_err check_delta_base(struct ota_update *u, int active)
 {
     const struct ota_boot_dev *dev = u->cfg.dev;
@@ -140,6 +164,14 @@ static ota_err check_delta_base(struct ota_update *u, int active)
     e = digest_flash(dev, l->slot_off[active], info.total_size, digest);
     if (e)
         return fail(u, e, "active image read", 0);
+    if (memcmp(digest, u->m.base_digest, OTA_SHA256_LEN) != 0 && info.enc_aes_len) {
+        /* an encrypted base runs decrypted; the server knows it by its
+         * published (encrypted) digest: the slot re-encrypted on the fly with
+         * the key from its own key TLV names the base as well */
+        e = published_digest(u, &info, digest);
+        if (e)
+            return e;
+    }
     if (memcmp(digest, u->m.base_digest, OTA_SHA256_LEN) != 0)
         return fail(u, OTA_ERR_DELTA_BASE_MISMATCH, "manifest base_digest", 0);
     /* The applier reads only the base image's bytes. */

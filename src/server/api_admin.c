@@ -951,6 +951,9 @@ void api_admin_route(struct server *s, struct http_req *r, struct http_resp *out
     case ROUTE_RELEASE:
         release_one(s, r, out, seg[1]);
         break;
+    case ROUTE_RELEASE_DELTAS:
+        sealed_delta_upload(s, r, out, seg[1]);
+        break;
     case ROUTE_DEVICES:
         devices(s, r, out);
         break;

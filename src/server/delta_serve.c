@@ -194,14 +194,15 @@ enum delta_verdict delta_for(struct server *s, const struct srv_release *target,
     if (st->ops->release_by_digest(st, base_digest, &base) != STORE_OK ||
         strcmp(base.hw_id, target->hw_id) != 0)
         return DELTA_FULL;
-    /* ciphertext does not diff (and the device's slot holds plaintext):
-     * encrypted releases go whole */
-    if (artifact_encrypted(s, base_digest) || artifact_encrypted(s, target->digest))
-        return DELTA_FULL;
     rc = st->ops->delta_get(st, base_digest, target->digest, payload, size);
     if (rc == STORE_OK)
         return *size > 0 && *size < target->size && artifact_exists(s, payload) ? DELTA_READY
                                                                                 : DELTA_FULL;
+    /* ciphertext does not diff (and the device's slot holds plaintext): an
+     * encrypted pair gets only the sealed delta an admin uploaded
+     * (api_sealed_delta.c), found above; never one generated here */
+    if (artifact_encrypted(s, base_digest) || artifact_encrypted(s, target->digest))
+        return DELTA_FULL;
     if (rc != STORE_NOT_FOUND || !q.running)
         return DELTA_FULL;
     int64_t now = mono_s();

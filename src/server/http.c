@@ -153,9 +153,15 @@ void resp_add_header(struct http_resp *out, const char *name, const char *value)
         MHD_add_response_header(out->mhd, name, value);
 }
 
+/* Large admin uploads (--max-release, streamed to a file): a release image,
+ * or a sealed delta (POST /v1/releases/{id}/deltas). */
 static int is_release_upload(const char *method, const char *url)
 {
-    return strcmp(method, "POST") == 0 && strcmp(url, "/v1/releases") == 0;
+    size_t n = strlen(url);
+    return strcmp(method, "POST") == 0 &&
+           (strcmp(url, "/v1/releases") == 0 ||
+            (strncmp(url, "/v1/releases/", 13) == 0 && n > 20 &&
+             strcmp(url + n - 7, "/deltas") == 0 && !memchr(url + 13, '/', n - 20)));
 }
 
 static size_t body_limit(struct server *s, const char *method, const char *url)

@@ -33,6 +33,9 @@ int route_classify(const char *path)
         return ROUTE_RELEASES;
     if (strncmp(path, "/v1/releases/", 13) == 0 && segs == 3)
         return ROUTE_RELEASE;
+    if (strncmp(path, "/v1/releases/", 13) == 0 && segs == 4 &&
+        strcmp(strrchr(path, '/'), "/deltas") == 0)
+        return ROUTE_RELEASE_DELTAS;
     if (strcmp(path, "/v1/devices") == 0)
         return ROUTE_DEVICES;
     if (strncmp(path, "/v1/devices/", 12) == 0) {

@@ -120,6 +120,10 @@ void token_hash(const char *token, uint8_t hash[OTA_SHA256_LEN]);
 
 void api_admin_route(struct server *s, struct http_req *r, struct http_resp *out);
 void api_device_route(struct server *s, struct http_req *r, struct http_resp *out);
+/* POST /v1/releases/{to}/deltas?from={from}: a build-side sealed delta
+ * between two encrypted releases (api_sealed_delta.c). */
+void sealed_delta_upload(struct server *s, struct http_req *r, struct http_resp *out,
+                         const char *to_id);
 void api_artifact(struct server *s, struct http_req *r, struct http_resp *out,
                   const char *hex);
 

@@ -365,6 +365,25 @@ static void test_encrypted_delta(void)
     CHECK_EQ(res.info.hdr.version.major, 2);
     ota_sim_free(&d.sim);
 
+    /* the base named by its published (encrypted) file, as ota-server knows
+     * it: the engine re-encrypts the running plaintext to compare */
+    factory(&d, v1, v1_len);
+    man_len = sign_manifest(man, v2, v2_len, sealed, sealed_len, v1, v1_len);
+    CHECK_EQ(install(&d, man, man_len, sealed, sealed_len, sealed_len, &g_dev_d, 0, &at_begin),
+             OTA_OK);
+    CHECK_EQ(pending_slot(&d), 1);
+    CHECK(slot_equals(&d, 1, p2, v2_len));
+    ota_sim_free(&d.sim);
+    /* ... but only with a key that opens it: a device without one cannot
+     * tell its base and refuses before anything is written */
+    factory(&d, v1, v1_len);
+    CHECK_EQ(install(&d, man, man_len, sealed, sealed_len, sealed_len, &g_other_d, 0, &at_begin),
+             OTA_ERR_DELTA_BASE_MISMATCH);
+    CHECK(at_begin);
+    CHECK_EQ(pending_slot(&d), -1);
+    ota_sim_free(&d.sim);
+    man_len = sign_manifest(man, v2, v2_len, sealed, sealed_len, p1, v1_len);
+
     /* another device's key: the sealed patch does not open */
     factory(&d, v1, v1_len);
     CHECK_EQ(install(&d, man, man_len, sealed, sealed_len, sealed_len, &g_other_d, 0, &at_begin),

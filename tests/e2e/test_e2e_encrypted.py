@@ -123,3 +123,46 @@ def test_tampered_key_tlv_refused_before_download(env, work):
         f.write(data)
     server, dev, camp = start(env, "enc-tamper", priv, bad)
     refused_before_download(server, dev, camp, "OTA_ERR_IMAGE_ENC_KEY")
+
+
+def test_sealed_delta_between_encrypted_releases(env, work):
+    """Deltas between encrypted releases come from the build side (`ota delta
+    create --enc-key`, sealed for the fleet key): an admin uploads one for
+    (2.0.0 -> 3.0.0); the device running 2.0.0 (decrypted in its slot) is
+    offered it, opens it, applies it and confirms 3.0.0. What the server can
+    check of an upload it does: encrypted releases only, an OTAE envelope."""
+    priv, pub = E.enc_keygen(work)
+    v2 = env.image("2.0.0", 2, encrypt=pub)
+    v3 = env.image("3.0.0", 3, encrypt=pub)
+    v1 = env.image("1.0.0", 1)
+    server = env.start_server()
+    r1, r2, r3 = server.upload(v1), server.upload(v2), server.upload(v3)
+    patch = os.path.join(work, "2-to-3.sealed")
+    E.run([E.TOOL, "delta", "create", v2, v3, "-o", patch, "--enc-key", priv])
+    sealed = read(patch)
+    assert sealed[:4] == b"OTAE" and len(sealed) < len(read(v3)) // 4, len(sealed)
+
+    def post(to, frm, body):
+        return server.api("POST", "/v1/releases/%d/deltas?from=%d" % (to, frm), raw=body,
+                          ok=None)
+    # refused: a plain release in the pair, a body that is no envelope, an unknown release
+    assert post(r3["id"], r1["id"], sealed)["error"]["code"] == "delta_refused"
+    assert post(r3["id"], r2["id"], read(v3)[:1000])["error"]["code"] == "delta_refused"
+    assert post(r3["id"], 99, sealed)["error"]["code"] == "not_found"
+    up = post(r3["id"], r2["id"], sealed)
+    assert up.get("size") == len(sealed) and up["from_release"] == r2["id"], up
+
+    dev = env.device("enc-delta", v2, enc_key=priv)
+    assert dev.confirmed_version() == "2.0.0+0"
+    server.campaign(r3["id"], [{"percent": 100}])
+    dev.start()
+    E.wait_for(lambda: dev.confirmed_version() == "3.0.0+0", 60,
+               "3.0.0 confirmed; device log:\n%s" % dev.log_tail())
+    E.wait_for(lambda: "success" in dev.report_states(), 20, "success report")
+    dev.stop()
+    log = dev.log_text()
+    assert "delta payload %d bytes" % len(sealed) in log, dev.log_tail()
+    assert up["url"] in log, dev.log_tail()
+    assert "ROLLED BACK" not in log
+    print("sealed delta: %d bytes for a %d-byte encrypted release, installed through the "
+          "agent" % (len(sealed), len(read(v3))))
