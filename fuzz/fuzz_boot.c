@@ -6,8 +6,9 @@
  * image), then the device is booted repeatedly, confirms trials, and takes
  * an install. Any crash or sanitizer report is a bug, and so is any of:
  * a boot of an image below the OTP counter, an OTP counter that decreases,
- * a program of a non-erased unit, an erase of the OTP sector, a boot state
- * that cannot be read back after the core wrote it.
+ * a program of a non-erased unit or an erase of the OTP sector (the flash
+ * simulator, ota/sim.h, counts both as violations), a boot state that
+ * cannot be read back after the core wrote it.
  *
  * Seeds: fuzz/corpus/boot/ (blank areas and real state logs).
  */
@@ -19,12 +20,13 @@
 #include "ota/boot.h"
 #include "ota/host.h"
 #include "ota/image_build.h"
+#include "ota/sim.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define SECTOR 1024u
 #define SECTORS 32u
-#include "fuzz_nor_flash.h"
+static struct ota_sim sim, tmpl; /* the device, and the state each run starts from */
 static struct ota_boot_dev dev;
 static struct ota_boot_config cfg;
 static uint8_t *img2;
@@ -70,11 +72,14 @@ static void init(void)
     if (done)
         return;
     done = 1;
-    dev.flash = &flash;
+    if (ota_sim_init(&sim, 1, 8, SECTOR, SECTORS) != OTA_OK ||
+        ota_sim_init(&tmpl, 1, 8, SECTOR, SECTORS) != OTA_OK)
+        abort();
+    dev.flash = &sim.flash;
     dev.crypto = ota_crypto_openssl();
     if (ota_key_generate(&key) != OTA_OK)
         abort();
-    if (ota_boot_layout_make(&flash, 4096, 4096, &cfg.layout) != OTA_OK ||
+    if (ota_boot_layout_make(&sim.flash, 4096, 4096, &cfg.layout) != OTA_OK ||
         ota_key_pubkey(key, &cfg.key) != OTA_OK)
         abort();
     memcpy(cfg.hw_id, "fuzz", 4);
@@ -82,12 +87,14 @@ static void init(void)
     cfg.max_attempts = 2;
     if (ota_boot_provision(&dev, &cfg, NULL) != OTA_OK)
         abort();
-    otp_first = cfg.layout.otp_off / SECTOR;
+    /* OTP is never erased */
+    ota_sim_protect(&sim, cfg.layout.otp_off / SECTOR, SECTORS - cfg.layout.otp_off / SECTOR);
     img1 = build(key, 1, 3, &len1);
     img2 = build(key, 2, 5, &img2_len);
     if (install(img1, len1, 1) != OTA_OK || ota_boot(&dev, &res) != OTA_OK || res.slot != 0)
         abort();
-    memcpy(tmpl, mem, sizeof mem);
+    if (ota_sim_copy(&tmpl, &sim) != OTA_OK)
+        abort();
     free(img1);
     ota_key_free(key);
 }
@@ -95,7 +102,7 @@ static void init(void)
 static uint32_t otp_value(void)
 {
     struct ota_otp_counter c;
-    if (ota_otp_read_counter(&flash, &cfg.layout, &c) != OTA_OK)
+    if (ota_otp_read_counter(&sim.flash, &cfg.layout, &c) != OTA_OK)
         abort();
     return c.value;
 }
@@ -108,26 +115,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int k;
 
     init();
-    memcpy(mem, tmpl, sizeof mem);
+    if (ota_sim_copy(&sim, &tmpl) != OTA_OK)
+        abort();
     /* overlay: state sectors, OTP counter records, slot B */
     n = size < state_len ? (uint32_t)size : state_len;
-    memcpy(mem + cfg.layout.state_off, data, n);
+    memcpy(sim.mem + cfg.layout.state_off, data, n);
     data += n;
     size -= n;
     n = size < otp_len ? (uint32_t)size : otp_len;
     for (uint32_t i = 0; i < n; i++) /* OTP bits only ever burn */
-        mem[cfg.layout.otp_off + 32 + i] &= data[i];
+        sim.mem[cfg.layout.otp_off + 32 + i] &= data[i];
     data += n;
     size -= n;
     n = size < cfg.layout.slot_size ? (uint32_t)size : cfg.layout.slot_size;
-    memcpy(mem + cfg.layout.slot_off[1], data, n);
+    memcpy(sim.mem + cfg.layout.slot_off[1], data, n);
 
     for (k = 0; k < 5; k++) {
         otp = otp_value();
         if (ota_boot(&dev, &res) == OTA_OK) {
             if (res.slot < 0 || res.info.security_counter < otp)
                 abort();
-            if (ota_boot_state_read(&flash, &cfg.layout, &st, NULL) != OTA_OK || st.seq == 0)
+            if (ota_boot_state_read(&sim.flash, &cfg.layout, &st, NULL) != OTA_OK || st.seq == 0)
                 abort(); /* the core wrote or kept a state: it must read back */
             if (res.trial && (k & 1))
                 (void)ota_boot_confirm(&dev, res.slot, NULL);
@@ -142,5 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (otp_value() < otp)
         abort();
+    if (sim.violations)
+        abort(); /* a program of a non-erased unit, an erase of OTP */
     return 0;
 }

@@ -13,7 +13,8 @@
  * Any crash or sanitizer report is a bug, and so is: finish succeeding with
  * a slot that does not hash to the manifest's target digest or does not
  * verify as the bootloader will; finish failing yet the device booting
- * anything but v1; a program of a non-erased unit.
+ * anything but v1; a program of a non-erased unit or an erase of OTP (the
+ * flash simulator, ota/sim.h, counts both as violations).
  *
  * The firmware key is the test-only fuzz/image-fuzz-key.pem (found next to
  * this file); the server key is generated at start-up. Empty input = the
@@ -29,13 +30,14 @@
 #include "ota/host.h"
 #include "ota/image_build.h"
 #include "ota/manifest_sign.h"
+#include "ota/sim.h"
 #include "ota/update.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define SECTOR 1024u
 #define SECTORS 64u
-#include "fuzz_nor_flash.h"
+static struct ota_sim sim, tmpl; /* the device, and the state each run starts from */
 
 #define NOW 1800000000ull
 static struct ota_boot_dev dev;
@@ -84,7 +86,10 @@ static void init(void)
     if (done)
         return;
     done = 1;
-    dev.flash = &flash;
+    if (ota_sim_init(&sim, 1, 8, SECTOR, SECTORS) != OTA_OK ||
+        ota_sim_init(&tmpl, 1, 8, SECTOR, SECTORS) != OTA_OK)
+        abort();
+    dev.flash = &sim.flash;
     dev.crypto = ota_crypto_openssl();
     slash = strrchr(__FILE__, '/');
     snprintf(path, sizeof path, "%.*simage-fuzz-key.pem",
@@ -95,7 +100,7 @@ static void init(void)
     }
     if (ota_key_generate(&srv_key) != OTA_OK || ota_key_pubkey(srv_key, &srv_pub) != OTA_OK)
         abort();
-    if (ota_boot_layout_make(&flash, 4096, 0, &cfg.layout) != OTA_OK ||
+    if (ota_boot_layout_make(&sim.flash, 4096, 0, &cfg.layout) != OTA_OK ||
         ota_key_pubkey(fw, &cfg.key) != OTA_OK)
         abort();
     memcpy(cfg.hw_id, "fuzz-board", 10);
@@ -103,7 +108,8 @@ static void init(void)
     cfg.max_attempts = 2;
     if (ota_boot_provision(&dev, &cfg, NULL) != OTA_OK)
         abort();
-    otp_first = cfg.layout.otp_off / SECTOR;
+    /* OTP is never erased */
+    ota_sim_protect(&sim, cfg.layout.otp_off / SECTOR, SECTORS - cfg.layout.otp_off / SECTOR);
     v1 = build(fw, 1, 6000, &v1_len);
     v2 = build(fw, 2, 6200, &v2_len);
     ota_sha256(dev.crypto, v1, v1_len, v1_digest);
@@ -112,7 +118,8 @@ static void init(void)
         ota_install_write(&ins, v1, v1_len) || ota_install_finish(&ins, 1, NULL, NULL) ||
         ota_boot(&dev, &res) != OTA_OK || res.slot != 0)
         abort();
-    memcpy(tmpl, mem, sizeof mem);
+    if (ota_sim_copy(&tmpl, &sim) != OTA_OK)
+        abort();
     ota_key_free(fw);
 }
 
@@ -165,7 +172,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ota_err e;
 
     init();
-    memcpy(mem, tmpl, sizeof mem);
+    if (ota_sim_copy(&sim, &tmpl) != OTA_OK)
+        abort();
     if (size > 2) {
         data += 2;
         size -= 2;
@@ -222,7 +230,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (e == OTA_OK) {
         const struct ota_manifest *m = ota_update_manifest(&u);
         uint32_t slot_off = cfg.layout.slot_off[1];
-        ota_sha256(dev.crypto, mem + slot_off, m->target_size, digest);
+        ota_sha256(dev.crypto, sim.mem + slot_off, m->target_size, digest);
         if (memcmp(digest, m->target_digest, OTA_SHA256_LEN) != 0)
             abort(); /* pending, but not the promised image */
         if (ota_boot_verify_slot(&dev, &cfg, 1, 1, &info, &diag) != OTA_OK)
@@ -235,6 +243,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ota_boot(&dev, &res) != OTA_OK || res.slot != 0 || res.trial)
             abort(); /* a refused update must leave v1 running, untouched */
     }
+    if (sim.violations)
+        abort(); /* a program of a non-erased unit, an erase of OTP */
     free(payload);
     return 0;
 }
