@@ -54,16 +54,22 @@ static void storage_error(struct http_resp *out)
 
 /* ---- releases ----------------------------------------------------------- */
 
-static json_t *release_json(const struct srv_release *r)
+json_t *release_json(const struct srv_release *r)
 {
     char ver[32], url[128], hex[65];
     version_str(&r->version, ver, sizeof(ver));
     ota_hex_encode(r->digest, OTA_SHA256_LEN, hex);
     snprintf(url, sizeof(url), "/v1/artifacts/%s", hex);
-    return json_pack("{s:I,s:s,s:s,s:I,s:s,s:s,s:I,s:s,s:I}", "id", (json_int_t)r->id, "name",
-                     r->name, "version", ver, "security_counter",
-                     (json_int_t)r->security_counter, "hw_id", r->hw_id, "digest", hex, "size",
-                     (json_int_t)r->size, "url", url, "created_at", (json_int_t)r->created_at);
+    json_t *o = json_pack("{s:I,s:s,s:s,s:I,s:s,s:s,s:I,s:s,s:I}", "id", (json_int_t)r->id,
+                          "name", r->name, "version", ver, "security_counter",
+                          (json_int_t)r->security_counter, "hw_id", r->hw_id, "digest", hex,
+                          "size", (json_int_t)r->size, "url", url, "created_at",
+                          (json_int_t)r->created_at);
+    /* raw: an opaque artifact for hawkBit DDI devices only (docs/ddi.md) */
+    json_object_set_new(o, "format", json_string(r->raw ? "raw" : "image"));
+    if (r->filename[0])
+        json_object_set_new(o, "filename", json_string(r->filename));
+    return o;
 }
 
 static void release_upload(struct server *s, struct http_req *r, struct http_resp *out)

@@ -364,6 +364,8 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
         const struct srv_campaign *c = &snap->v[i].c;
         const struct srv_release *rel = &snap->v[i].rel;
         struct srv_dc dc;
+        if (rel->raw) /* an opaque artifact: for hawkBit DDI devices only (ddi.c) */
+            continue;
         if (!rollout_matches(c, d, ci.version))
             continue;
         if (on_target(&ci, rel))

@@ -2,7 +2,8 @@
 /*
  * artifact.c - content-addressed artifact files and their HTTP download
  * (GET/HEAD, strong ETag = the digest, single byte ranges with 206/416) so
- * devices can resume interrupted downloads.
+ * devices can resume interrupted downloads; artifact_send() also serves the
+ * hawkBit DDI download path (ddi_artifact.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -152,12 +153,7 @@ void api_artifact(struct server *s, struct http_req *r, struct http_resp *out,
                   const char *hex)
 {
     uint8_t digest[OTA_SHA256_LEN];
-    char path[PATH_MAX], etag[2 * OTA_SHA256_LEN + 3], cr[96];
-    struct stat stt;
-    int head = strcmp(r->method, "HEAD") == 0, fd;
-    uint64_t start = 0, end = 0, size;
-    int ranged = 0;
-    if (!head && strcmp(r->method, "GET") != 0) {
+    if (strcmp(r->method, "HEAD") != 0 && strcmp(r->method, "GET") != 0) {
         resp_error(out, 405, "method_not_allowed", "use GET or HEAD");
         resp_add_header(out, "Allow", "GET, HEAD");
         return;
@@ -168,6 +164,18 @@ void api_artifact(struct server *s, struct http_req *r, struct http_resp *out,
         resp_error(out, 404, "not_found", "artifacts are named by 64 lowercase hex digits");
         return;
     }
+    artifact_send(s, r, out, digest);
+}
+
+void artifact_send(struct server *s, struct http_req *r, struct http_resp *out,
+                   const uint8_t digest[OTA_SHA256_LEN])
+{
+    char path[PATH_MAX], hex[2 * OTA_SHA256_LEN + 1], etag[2 * OTA_SHA256_LEN + 3], cr[96];
+    struct stat stt;
+    int head = strcmp(r->method, "HEAD") == 0, fd;
+    uint64_t start = 0, end = 0, size;
+    int ranged = 0;
+    ota_hex_encode(digest, OTA_SHA256_LEN, hex);
     artifact_path(s, digest, path, sizeof(path));
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &stt) != 0) {

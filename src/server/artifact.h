@@ -26,6 +26,11 @@ ota_err artifact_adopt(struct server *s, const char *tmp_path, int fd,
 /* Read a whole artifact (malloc'd). */
 ota_err artifact_read(struct server *s, const uint8_t digest[OTA_SHA256_LEN],
                       uint8_t **data, size_t *len);
+/* Answer a GET or HEAD with the artifact named digest: strong ETag (the
+ * digest) and If-None-Match, a single byte Range (206/416), 404 if absent.
+ * The caller has decided who may download it. */
+void artifact_send(struct server *s, struct http_req *r, struct http_resp *out,
+                   const uint8_t digest[OTA_SHA256_LEN]);
 int artifact_exists(struct server *s, const uint8_t digest[OTA_SHA256_LEN]);
 /* 1 when the artifact is an encrypted image (header flag ENCRYPTED_AES128
  * or _AES256): the server holds only its ciphertext, so it cannot diff it,

@@ -298,6 +298,9 @@ static int refuse_early(struct http_daemon *d, struct MHD_Connection *conn,
     if (is_release_upload(req->method, req->path)) {
         if (!auth_admin(s, req, out))
             return 1;
+    } else if (req->route >= ROUTE_DDI_POLL && req->route <= ROUTE_DDI_ARTIFACT) {
+        if (ddi_refuse_early(s, req, out)) /* hawkBit's own token schemes */
+            return 1;
     } else if (has_body && strcmp(req->path, "/v1/enroll") != 0 && req->route != ROUTE_UNKNOWN) {
         if (!auth_any(s, req, out))
             return 1;

@@ -90,6 +90,14 @@ static void usage(FILE *f)
             "  --test-clock           enable POST /v1/admin/clock (tests only)\n"
             "  --log-level LEVEL      debug, info (default), warn, error\n"
             "  --no-access-log        no per-request log lines\n"
+            "  --ddi-tenant NAME      hawkBit DDI tenant in /NAME/controller/v1/... (default\n"
+            "                         DEFAULT)\n"
+            "  --ddi-base-url URL     base of the absolute links DDI answers carry (default:\n"
+            "                         http[s]://Host of the request)\n"
+            "  --ddi-hw-id-attribute A  DDI configData attribute holding the hardware id\n"
+            "                         (default hw_id)\n"
+            "  --ddi-anonymous        DDI without tokens: any client acts for any controller\n"
+            "                         (tests and closed networks only)\n"
             "  --version, --help\n"
             "\n"
             "SIGHUP re-reads the configuration: trusted keys and the log level take effect,\n"
@@ -106,7 +114,8 @@ static void usage(FILE *f)
 enum {
     O_DATA = 256, O_LISTEN, O_CERT, O_KEY, O_TRUSTED, O_THREADS, O_TTL, O_POLL,
     O_MAXBODY, O_MAXREL, O_NODELTA, O_TOKFILE, O_RESET, O_TESTCLOCK, O_LOGLEVEL,
-    O_NOACCESS, O_INVFLUSH, O_MKEY, O_DB, O_HDRTIME, O_BODYTIME, O_PERIP, O_CONFIG,
+    O_NOACCESS, O_INVFLUSH, O_MKEY, O_DB, O_HDRTIME, O_BODYTIME, O_PERIP, O_DDI_TENANT,
+    O_DDI_URL, O_DDI_HWATTR, O_DDI_ANON, O_CONFIG,
     O_VERSION, O_HELP, O_END
 };
 #define N_OPTS (O_END - O_DATA)
@@ -134,6 +143,10 @@ static const struct option OPTS[] = {
     {"header-timeout", required_argument, NULL, O_HDRTIME},
     {"body-timeout", required_argument, NULL, O_BODYTIME},
     {"per-ip-connections", required_argument, NULL, O_PERIP},
+    {"ddi-tenant", required_argument, NULL, O_DDI_TENANT},
+    {"ddi-base-url", required_argument, NULL, O_DDI_URL},
+    {"ddi-hw-id-attribute", required_argument, NULL, O_DDI_HWATTR},
+    {"ddi-anonymous", no_argument, NULL, O_DDI_ANON},
     {"config", required_argument, NULL, O_CONFIG},
     {"version", no_argument, NULL, O_VERSION},
     {"help", no_argument, NULL, O_HELP},
@@ -150,6 +163,8 @@ struct options {
     const char *config; /* the file read, or NULL */
     struct config_file cf;
     const char *data, *listen, *cert, *key, *token_file, *manifest_key, *db;
+    const char *ddi_tenant, *ddi_base_url, *ddi_hw_attr; /* hawkBit DDI (docs/ddi.md) */
+    int ddi_anonymous;
     const char *trusted[MAX_TRUSTED_PATHS];
     unsigned trusted_line[MAX_TRUSTED_PATHS]; /* 0: command line */
     int n_trusted;
@@ -190,6 +205,9 @@ static void set_defaults(struct options *o)
     o->delta = 1;
     o->access_log = 1;
     o->log_level = LOG_INFO;
+    o->ddi_tenant = "DEFAULT";
+    o->ddi_base_url = "";
+    o->ddi_hw_attr = "hw_id";
 }
 
 /* "--threads" or "/etc/ota/server.conf:7: threads", for messages. */
@@ -290,6 +308,10 @@ static int apply_option(struct options *o, int id, const char *value, unsigned l
     case O_TESTCLOCK: o->test_clock = on; break;
     case O_NOACCESS: o->access_log = !on; break;
     case O_RESET: o->reset_token = on; break;
+    case O_DDI_TENANT: o->ddi_tenant = value; break;
+    case O_DDI_URL: o->ddi_base_url = value; break;
+    case O_DDI_HWATTR: o->ddi_hw_attr = value; break;
+    case O_DDI_ANON: o->ddi_anonymous = on; break;
     case O_TRUSTED:
         if (o->n_trusted == MAX_TRUSTED_PATHS) {
             fprintf(stderr, "ota-server: %s: at most %d trusted keys\n",
@@ -673,10 +695,27 @@ static void free_checked(struct checked *ck)
 /* Every setting is checked here, before anything is created, so a failed
  * first start burns nothing (in particular not the one-time admin token).
  * 0 or an exit code. */
+/* The hawkBit DDI settings (ddi.c checks them). */
+static int check_ddi(const struct options *o)
+{
+    struct ddi_config dc;
+    char err[256], w[PATH_MAX + 64];
+    int bad = ddi_config_set(&dc, o->ddi_tenant, o->ddi_base_url, o->ddi_hw_attr,
+                             o->ddi_anonymous, o->cert != NULL, err, sizeof(err));
+    if (bad) {
+        static const int WHICH[] = {0, O_DDI_TENANT, O_DDI_URL, O_DDI_HWATTR};
+        int id = WHICH[bad];
+        fprintf(stderr, "ota-server: %s: %s\n", where(o, id, o->line[id - O_DATA], w, sizeof(w)),
+                err);
+        return 0;
+    }
+    return 1;
+}
+
 static int validate_options(const struct options *o, struct checked *ck)
 {
     if (!check_listen(o, ck) || !check_tls(o, ck) || !check_dirs(o) || !check_db(o) ||
-        !check_manifest_key(o, ck) || !(ck->trusted = check_trusted(o)))
+        !check_ddi(o) || !check_manifest_key(o, ck) || !(ck->trusted = check_trusted(o)))
         return OTA_EXIT_CONFIG;
     if (!probe_listen(ck))
         return OTA_EXIT_SERVER_LISTEN;
@@ -890,6 +929,12 @@ static int start_server(struct server *s, const struct options *o, struct checke
     s->delta_enabled = o->delta;
     s->inventory_flush = (int64_t)o->inventory_flush;
     s->test_clock = o->test_clock;
+    char derr[256];
+    ddi_config_set(&s->ddi, o->ddi_tenant, o->ddi_base_url, o->ddi_hw_attr, o->ddi_anonymous,
+                   o->cert != NULL, derr, sizeof(derr)); /* checked by check_ddi() */
+    if (s->ddi.anonymous)
+        printf("warning: --ddi-anonymous: any client may poll DDI as any controller and "
+               "register new ones\n");
     trusted_replace(s, ck->trusted);
     ck->trusted = NULL;
     pthread_mutex_init(&s->seen.lock, NULL);
@@ -984,6 +1029,10 @@ static void reload(struct server *s, int argc, char **argv, struct options *cur)
         {O_HDRTIME, cur->header_timeout != n->header_timeout},
         {O_BODYTIME, cur->body_timeout != n->body_timeout},
         {O_PERIP, cur->per_ip != n->per_ip},
+        {O_DDI_TENANT, !same_str(cur->ddi_tenant, n->ddi_tenant)},
+        {O_DDI_URL, !same_str(cur->ddi_base_url, n->ddi_base_url)},
+        {O_DDI_HWATTR, !same_str(cur->ddi_hw_attr, n->ddi_hw_attr)},
+        {O_DDI_ANON, cur->ddi_anonymous != n->ddi_anonymous},
     };
     for (size_t i = 0; i < sizeof(FIXED) / sizeof(FIXED[0]); i++)
         if (FIXED[i].changed)

@@ -32,6 +32,13 @@ static const char *const ROUTE_NAMES[ROUTE_COUNT] = {
     [ROUTE_ARTIFACT] = "/v1/artifacts/{digest}",
     [ROUTE_CLOCK] = "/v1/admin/clock",
     [ROUTE_SERVER_KEY] = "/v1/server-key",
+    [ROUTE_DDI_POLL] = "/{tenant}/controller/v1/{id}",
+    [ROUTE_DDI_ACTION] = "/{tenant}/controller/v1/{id}/{action}/{actionId}",
+    [ROUTE_DDI_FEEDBACK] = "/{tenant}/controller/v1/{id}/{action}/{actionId}/feedback",
+    [ROUTE_DDI_CONFIG] = "/{tenant}/controller/v1/{id}/configData",
+    [ROUTE_DDI_ARTIFACT] = "/{tenant}/controller/v1/{id}/softwaremodules/{m}/artifacts/{f}",
+    [ROUTE_DDI_GATEWAY_TOKEN] = "/v1/ddi/gateway-token",
+    [ROUTE_DEVICE_ATTRIBUTES] = "/v1/devices/{id}/attributes",
 };
 
 /* Status codes tracked individually; anything else lands in the last slot. */

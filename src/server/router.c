@@ -2,7 +2,8 @@
 /*
  * router.c - map method + path to a route (for metrics and logs) and hand
  * the request to the admin API, the device API, the artifact server or the
- * operations endpoints.
+ * operations endpoints; hawkBit DDI paths (/{tenant}/controller/v1/...) and
+ * raw release uploads go to ddi*.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,9 @@ int route_classify(const char *path)
         return ROUTE_HEALTHZ;
     if (strcmp(path, "/metrics") == 0)
         return ROUTE_METRICS;
-    if (strncmp(path, "/v1/", 4) != 0 || path[strlen(path) - 1] == '/' || strstr(path, "//"))
+    if (strncmp(path, "/v1/", 4) != 0)
+        return ddi_classify(path);
+    if (path[strlen(path) - 1] == '/' || strstr(path, "//"))
         return ROUTE_UNKNOWN;
     if (strcmp(path, "/v1/releases") == 0)
         return ROUTE_RELEASES;
@@ -48,6 +51,8 @@ int route_classify(const char *path)
             return ROUTE_DEVICE_REPORTS;
         if (segs == 4 && strcmp(tail, "/token") == 0)
             return ROUTE_DEVICE_TOKEN;
+        if (segs == 4 && strcmp(tail, "/attributes") == 0)
+            return ROUTE_DEVICE_ATTRIBUTES;
         return ROUTE_UNKNOWN;
     }
     if (strcmp(path, "/v1/enroll") == 0)
@@ -70,6 +75,8 @@ int route_classify(const char *path)
         return ROUTE_CLOCK;
     if (strcmp(path, "/v1/server-key") == 0)
         return ROUTE_SERVER_KEY;
+    if (strcmp(path, "/v1/ddi/gateway-token") == 0)
+        return ROUTE_DDI_GATEWAY_TOKEN;
     return ROUTE_UNKNOWN;
 }
 
@@ -135,6 +142,34 @@ void route_request(struct server *s, struct http_req *r, struct http_resp *out)
     case ROUTE_ARTIFACT:
         api_artifact(s, r, out, r->path + strlen("/v1/artifacts/"));
         return;
+    case ROUTE_DDI_POLL:
+    case ROUTE_DDI_ACTION:
+    case ROUTE_DDI_FEEDBACK:
+    case ROUTE_DDI_CONFIG:
+    case ROUTE_DDI_ARTIFACT:
+        ddi_route(s, r, out);
+        return;
+    case ROUTE_DDI_GATEWAY_TOKEN:
+        ddi_gateway_token_route(s, r, out);
+        return;
+    case ROUTE_DEVICE_ATTRIBUTES:
+        ddi_attributes_route(s, r, out);
+        return;
+    case ROUTE_RELEASES: {
+        const char *fmt = req_query(r, "format");
+        if (strcmp(r->method, "POST") == 0 && fmt && strcmp(fmt, "raw") == 0) {
+            ddi_release_upload(s, r, out);
+            return;
+        }
+        if (strcmp(r->method, "POST") == 0 && fmt && strcmp(fmt, "image") != 0) {
+            resp_error(out, 400, "invalid_query",
+                       "query \"format\" must be image (a signed ota image, the default) "
+                       "or raw (an opaque artifact for DDI devices)");
+            return;
+        }
+        api_admin_route(s, r, out);
+        return;
+    }
     case ROUTE_UNKNOWN:
         resp_error(out, 404, "not_found", "no route for %s %s", r->method, r->path);
         return;

@@ -28,6 +28,15 @@ struct seen_queue {
     size_t n, cap;
 };
 
+/* hawkBit DDI settings (ddi.c, docs/ddi.md). */
+struct ddi_config {
+    char tenant[SRV_ID_MAX + 1];    /* --ddi-tenant (default DEFAULT) */
+    char base_url[256];             /* --ddi-base-url; "" = from the Host header */
+    char hw_id_attr[SRV_ID_MAX + 1];/* --ddi-hw-id-attribute (default hw_id) */
+    int anonymous;                  /* --ddi-anonymous: DDI without tokens */
+    int https;                      /* the listener serves TLS */
+};
+
 struct server {
     struct store *store;
     char data_dir[PATH_MAX];
@@ -51,6 +60,7 @@ struct server {
     pthread_mutex_t rollout_lock; /* serialises campaign evaluation in-process */
     pthread_mutex_t delta_lock;   /* one delta generation at a time */
     atomic_int stopping;
+    struct ddi_config ddi;
 };
 
 int64_t srv_now(struct server *s);
@@ -136,6 +146,29 @@ const char *dc_state_name(int st);
 /* api_device.c: GET .../reports of one device (admin and device APIs). */
 void list_reports(struct server *s, struct http_req *r, struct http_resp *out,
                   const char *device_id);
+
+/* api_admin.c: the JSON form of a release (admin API, raw uploads). */
+json_t *release_json(const struct srv_release *r);
+
+/* ---- hawkBit DDI (ddi*.c, docs/ddi.md) ----------------------------------- */
+
+/* Check and set the DDI settings: 0, or (with err) 1 bad tenant, 2 bad base
+ * URL, 3 bad attribute name. */
+int ddi_config_set(struct ddi_config *c, const char *tenant, const char *base_url,
+                   const char *hw_id_attr, int anonymous, int https, char *err, size_t errlen);
+/* The DDI route of a path (/{tenant}/controller/v1/...), or ROUTE_UNKNOWN. */
+int ddi_classify(const char *path);
+/* Every DDI request (the router hands them over by route). */
+void ddi_route(struct server *s, struct http_req *r, struct http_resp *out);
+/* Before a DDI request's body is read: 1 (with out set) if its credentials
+ * cannot be good for the controller of its path. */
+int ddi_refuse_early(struct server *s, struct http_req *r, struct http_resp *out);
+/* POST /v1/releases?format=raw: an opaque artifact as a release. */
+void ddi_release_upload(struct server *s, struct http_req *r, struct http_resp *out);
+/* /v1/ddi/gateway-token (admin): create/rotate, state, disable. */
+void ddi_gateway_token_route(struct server *s, struct http_req *r, struct http_resp *out);
+/* GET /v1/devices/{id}/attributes (admin): the configData of a device. */
+void ddi_attributes_route(struct server *s, struct http_req *r, struct http_resp *out);
 
 /* Route dispatch for the whole API (router.c). */
 void route_request(struct server *s, struct http_req *r, struct http_resp *out);

@@ -34,6 +34,8 @@ enum store_rc {
 #define SRV_DETAIL_MAX 512
 #define SRV_STAGES_MAX 16
 #define SRV_SEEN_RESULT_MAX 255 /* last_result kept from a check-in (longer: cut) */
+#define SRV_FILENAME_MAX 128 /* DDI artifact file names */
+#define SRV_DDI_ATTRS_MAX 8192 /* DDI configData attributes, as stored JSON text */
 
 struct srv_release {
     int64_t id;
@@ -44,6 +46,16 @@ struct srv_release {
     uint8_t digest[OTA_SHA256_LEN]; /* SHA-256 of the whole image file */
     uint64_t size;
     int64_t created_at;
+    /* Releases for hawkBit DDI devices (ddi*.c): raw = an opaque artifact
+     * (.swu, .raucb, ...) with an admin-given version and hardware id, never
+     * offered to native ota devices; filename is what DDI devices download.
+     * md5/sha1 (the hashes hawkBit sends besides SHA-256) are computed once,
+     * at upload for raw releases, at the first DDI offer for images. */
+    uint8_t raw;
+    uint8_t has_hashes;
+    char filename[SRV_FILENAME_MAX + 1];
+    uint8_t md5[16];
+    uint8_t sha1[20];
 };
 
 struct srv_device {
@@ -158,6 +170,22 @@ struct srv_seen {
     uint64_t seq; /* arrival order (the queue keeps the latest per device last) */
 };
 
+/* One (campaign, device) row as DDI sees it (ddi.c): the device's action
+ * in a campaign (the action id is the campaign id). */
+enum srv_ddi_cancel {
+    DDI_CANCEL_NONE = 0,
+    DDI_CANCEL_CLOSED = 1,   /* the device confirmed the cancellation */
+    DDI_CANCEL_REJECTED = 2, /* the device refused it (still running) */
+};
+struct srv_ddi_action {
+    int64_t campaign_id;
+    int64_t release_id;
+    int dc_state;       /* enum srv_dc_state */
+    int campaign_state; /* enum srv_campaign_state */
+    int cancel;         /* enum srv_ddi_cancel */
+    int64_t updated_at; /* of the device's campaign row */
+};
+
 struct store;
 
 typedef void (*store_release_cb)(void *ctx, const struct srv_release *r);
@@ -166,6 +194,7 @@ typedef void (*store_campaign_cb)(void *ctx, const struct srv_campaign *c);
 typedef void (*store_report_cb)(void *ctx, const struct srv_report *r);
 typedef void (*store_dc_cb)(void *ctx, const struct srv_dc *dc);
 typedef void (*store_enroll_cb)(void *ctx, const struct srv_enroll_token *t);
+typedef void (*store_ddi_action_cb)(void *ctx, const struct srv_ddi_action *a);
 
 struct store_ops {
     const char *name;
@@ -269,6 +298,28 @@ struct store_ops {
     enum store_rc (*delta_put)(struct store *s, const uint8_t base[OTA_SHA256_LEN],
                                const uint8_t target[OTA_SHA256_LEN],
                                const uint8_t payload[OTA_SHA256_LEN], uint64_t size);
+
+    /* hawkBit DDI (ddi*.c) */
+    /* Record a release's MD5 and SHA-1 (computed from its artifact). */
+    enum store_rc (*release_set_hashes)(struct store *s, int64_t id, const uint8_t md5[16],
+                                        const uint8_t sha1[20]);
+    /* Every campaign row of one device, newest campaign first, with the
+     * campaign's state and release and the device's cancel feedback. */
+    enum store_rc (*ddi_actions)(struct store *s, const char *device_id,
+                                 store_ddi_action_cb cb, void *ctx);
+    /* Record a device's answer to a cancelAction (enum srv_ddi_cancel) and
+     * set its last result to `last_result`, in one transaction. */
+    enum store_rc (*ddi_cancel_put)(struct store *s, int64_t campaign_id,
+                                    const char *device_id, int cancel,
+                                    const char *last_result, int64_t now);
+    /* Store a device's configData attributes (JSON object text). If hw_id
+     * is not empty it becomes the device's hardware id when it has none;
+     * STORE_REFUSED (nothing written) when it has another one. */
+    enum store_rc (*ddi_attrs_put)(struct store *s, const char *device_id, const char *attrs,
+                                   const char *hw_id, int64_t now);
+    /* The stored attributes (NOT_FOUND: the device never sent any). */
+    enum store_rc (*ddi_attrs_get)(struct store *s, const char *device_id, char *attrs,
+                                   size_t cap, int64_t *updated_at);
 };
 
 struct store {

@@ -97,6 +97,20 @@ static const char *const PG_MIGRATIONS[] = {
     "END $$;"
     "CREATE TRIGGER dc_count AFTER INSERT OR UPDATE OR DELETE ON device_campaigns"
     "  FOR EACH ROW EXECUTE FUNCTION ota_dc_count();",
+    /* 1 -> 2: hawkBit DDI (ddi*.c): raw releases and the hashes DDI sends,
+     * a device's campaign rows by device (each DDI poll reads them), cancel
+     * feedback and configData attributes (gone with their device). */
+    "ALTER TABLE releases ADD COLUMN raw integer NOT NULL DEFAULT 0,"
+    "  ADD COLUMN filename text NOT NULL DEFAULT '', ADD COLUMN md5 bytea,"
+    "  ADD COLUMN sha1 bytea;"
+    "CREATE INDEX dc_by_device ON device_campaigns(device_id);"
+    "CREATE TABLE ddi_cancels(campaign_id bigint NOT NULL,"
+    "  device_id text COLLATE \"C\" NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  state integer NOT NULL, updated_at bigint NOT NULL,"
+    "  PRIMARY KEY(campaign_id, device_id));"
+    "CREATE TABLE ddi_attributes(device_id text COLLATE \"C\" PRIMARY KEY"
+    "  REFERENCES devices(id) ON DELETE CASCADE, attrs text NOT NULL,"
+    "  updated_at bigint NOT NULL);",
 };
 #define PG_N_MIGRATIONS ((int)(sizeof(PG_MIGRATIONS) / sizeof(PG_MIGRATIONS[0])))
 
@@ -149,6 +163,13 @@ enum pstmt {
     P_DELTA_PUT,
     P_CAMP_LOCK,
     P_CAMP_UNLOCK,
+    P_REL_SET_HASHES,
+    P_DDI_ACTIONS,
+    P_DDI_CANCEL_PUT,
+    P_DDI_DEV_HW,
+    P_DDI_SET_HW,
+    P_DDI_ATTRS_PUT,
+    P_DDI_ATTRS_GET,
     P_COUNT
 };
 
@@ -161,7 +182,7 @@ enum pstmt {
     "FROM devices d LEFT JOIN device_seen s ON s.id = d.id"
 #define REL_COLS                                                                    \
     "id, name, v_major, v_minor, v_rev, v_build, security_counter, hw_id, digest, " \
-    "size, created_at"
+    "size, created_at, raw, filename, md5, sha1"
 #define CAMP_COLS                                                                   \
     "id, name, release_id, f_hw_id, f_tags, f_min_version, f_max_version, stages, " \
     "state, stage, stage_started_at, complete, halt_reason, created_at, updated_at"
@@ -171,8 +192,9 @@ static const char *const PSQL[P_COUNT] = {
     [P_SETTING_PUT] = "INSERT INTO settings(key, value) VALUES($1, $2) "
                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [P_REL_INSERT] = "INSERT INTO releases(name, v_major, v_minor, v_rev, v_build, "
-                     "security_counter, hw_id, digest, size, created_at) "
-                     "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                     "security_counter, hw_id, digest, size, created_at, raw, filename, "
+                     "md5, sha1) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+                     "$13, $14) RETURNING id",
     [P_REL_GET] = "SELECT " REL_COLS " FROM releases WHERE id = $1",
     [P_REL_BY_DIGEST] = "SELECT " REL_COLS " FROM releases WHERE digest = $1",
     [P_REL_LIST] = "SELECT " REL_COLS " FROM releases ORDER BY id",
@@ -254,6 +276,24 @@ static const char *const PSQL[P_COUNT] = {
                     "size = excluded.size",
     [P_CAMP_LOCK] = "SELECT pg_advisory_lock(7633249, $1::integer)",
     [P_CAMP_UNLOCK] = "SELECT pg_advisory_unlock(7633249, $1::integer)",
+    [P_REL_SET_HASHES] = "UPDATE releases SET md5 = $2, sha1 = $3 WHERE id = $1",
+    [P_DDI_ACTIONS] = "SELECT dc.campaign_id, c.release_id, dc.state, c.state, "
+                      "coalesce(x.state, 0), dc.updated_at FROM device_campaigns dc "
+                      "JOIN campaigns c ON c.id = dc.campaign_id "
+                      "LEFT JOIN ddi_cancels x ON x.campaign_id = dc.campaign_id "
+                      "AND x.device_id = dc.device_id "
+                      "WHERE dc.device_id = $1 ORDER BY dc.campaign_id DESC",
+    [P_DDI_CANCEL_PUT] = "INSERT INTO ddi_cancels(campaign_id, device_id, state, updated_at) "
+                         "VALUES($1, $2, $3, $4) ON CONFLICT(campaign_id, device_id) "
+                         "DO UPDATE SET state = excluded.state, "
+                         "updated_at = excluded.updated_at",
+    /* FOR UPDATE: two configData of one device set its hardware id once */
+    [P_DDI_DEV_HW] = "SELECT hw_id FROM devices WHERE id = $1 FOR UPDATE",
+    [P_DDI_SET_HW] = "UPDATE devices SET hw_id = $2 WHERE id = $1 AND hw_id = ''",
+    [P_DDI_ATTRS_PUT] = "INSERT INTO ddi_attributes(device_id, attrs, updated_at) "
+                        "VALUES($1, $2, $3) ON CONFLICT(device_id) DO UPDATE SET "
+                        "attrs = excluded.attrs, updated_at = excluded.updated_at",
+    [P_DDI_ATTRS_GET] = "SELECT attrs, updated_at FROM ddi_attributes WHERE device_id = $1",
 };
 
 /* ---- connections --------------------------------------------------------- */
@@ -578,6 +618,10 @@ static void read_release(PGresult *r, int i, struct srv_release *rel)
     col_blob(r, i, 8, rel->digest, sizeof(rel->digest));
     rel->size = (uint64_t)col_int(r, i, 9);
     rel->created_at = col_int(r, i, 10);
+    rel->raw = (uint8_t)col_int(r, i, 11);
+    col_text(r, i, 12, rel->filename, sizeof(rel->filename));
+    rel->has_hashes = (uint8_t)(col_blob(r, i, 13, rel->md5, sizeof(rel->md5)) &
+                                col_blob(r, i, 14, rel->sha1, sizeof(rel->sha1)));
 }
 
 static enum store_rc pg_release_insert(struct store *s, struct srv_release *rel)
@@ -595,6 +639,15 @@ static enum store_rc pg_release_insert(struct store *s, struct srv_release *rel)
     a_blob(&a, rel->digest, OTA_SHA256_LEN);
     a_int(&a, (int64_t)rel->size);
     a_int(&a, rel->created_at);
+    a_int(&a, rel->raw);
+    a_text(&a, rel->filename);
+    if (rel->has_hashes) {
+        a_blob(&a, rel->md5, sizeof(rel->md5));
+        a_blob(&a, rel->sha1, sizeof(rel->sha1));
+    } else {
+        a_null(&a);
+        a_null(&a);
+    }
     PGresult *r = run(c, P_REL_INSERT, &a, &rc, "release_insert");
     if (r) {
         rel->id = col_int(r, 0, 0);
@@ -1373,6 +1426,120 @@ static enum store_rc pg_delta_put(struct store *s, const uint8_t base[OTA_SHA256
     return write1(c, P_DELTA_PUT, &a, "delta_put", NULL);
 }
 
+/* ---- hawkBit DDI ----------------------------------------------------------- */
+
+static enum store_rc pg_release_set_hashes(struct store *s, int64_t id, const uint8_t md5[16],
+                                           const uint8_t sha1[20])
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    a_int(&a, id);
+    a_blob(&a, md5, 16);
+    a_blob(&a, sha1, 20);
+    return write1(c, P_REL_SET_HASHES, &a, "release_set_hashes", NULL);
+}
+
+static enum store_rc pg_ddi_actions(struct store *s, const char *dev, store_ddi_action_cb cb,
+                                    void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    enum store_rc rc;
+    struct srv_ddi_action x;
+    a_text(&a, dev);
+    PGresult *r = run(c, P_DDI_ACTIONS, &a, &rc, "ddi_actions");
+    if (!r)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        memset(&x, 0, sizeof(x));
+        x.campaign_id = col_int(r, i, 0);
+        x.release_id = col_int(r, i, 1);
+        x.dc_state = (int)col_int(r, i, 2);
+        x.campaign_state = (int)col_int(r, i, 3);
+        x.cancel = (int)col_int(r, i, 4);
+        x.updated_at = col_int(r, i, 5);
+        cb(ctx, &x);
+    }
+    PQclear(r);
+    return STORE_OK;
+}
+
+static enum store_rc pg_ddi_cancel_put(struct store *s, int64_t cid, const char *dev,
+                                       int cancel, const char *last_result, int64_t now)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0}, b = {0};
+    a_int(&a, cid);
+    a_text(&a, dev);
+    a_int(&a, cancel);
+    a_int(&a, now);
+    a_text(&b, dev);
+    a_text(&b, last_result);
+    a_int(&b, now);
+    if (!begin(c))
+        return STORE_ERR;
+    enum store_rc rc = write1(c, P_DDI_CANCEL_PUT, &a, "ddi_cancel_put", NULL);
+    if (rc == STORE_OK)
+        rc = write1(c, P_DEV_SET_RESULT, &b, "device_set_result", NULL);
+    return finish(c, rc);
+}
+
+static enum store_rc pg_ddi_attrs_put(struct store *s, const char *dev, const char *attrs,
+                                      const char *hw_id, int64_t now)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    enum store_rc rc;
+    char cur[SRV_HWID_MAX + 1] = "";
+    a_text(&a, dev);
+    if (!begin(c))
+        return STORE_ERR;
+    PGresult *r = run(c, P_DDI_DEV_HW, &a, &rc, "ddi_attrs_put");
+    if (r) {
+        if (PQntuples(r) == 1)
+            col_text(r, 0, 0, cur, sizeof(cur));
+        else
+            rc = STORE_NOT_FOUND;
+        PQclear(r);
+    }
+    if (rc == STORE_OK && hw_id[0] && cur[0] && strcmp(cur, hw_id) != 0)
+        rc = STORE_REFUSED;
+    if (rc == STORE_OK && hw_id[0] && !cur[0]) {
+        struct args b = {0};
+        a_text(&b, dev);
+        a_text(&b, hw_id);
+        rc = write1(c, P_DDI_SET_HW, &b, "ddi_set_hw_id", NULL);
+    }
+    if (rc == STORE_OK) {
+        struct args b = {0};
+        a_text(&b, dev);
+        a_text(&b, attrs);
+        a_int(&b, now);
+        rc = write1(c, P_DDI_ATTRS_PUT, &b, "ddi_attrs_put", NULL);
+    }
+    return finish(c, rc);
+}
+
+static enum store_rc pg_ddi_attrs_get(struct store *s, const char *dev, char *attrs,
+                                      size_t cap, int64_t *updated_at)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    enum store_rc rc;
+    a_text(&a, dev);
+    PGresult *r = run(c, P_DDI_ATTRS_GET, &a, &rc, "ddi_attrs_get");
+    if (!r)
+        return rc;
+    if (PQntuples(r) == 1) {
+        col_text(r, 0, 0, attrs, cap);
+        *updated_at = col_int(r, 0, 1);
+    } else {
+        rc = STORE_NOT_FOUND;
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* ---- open / migrate / close ---------------------------------------------- */
 
 static void pg_close(struct store *s)
@@ -1431,6 +1598,11 @@ static const struct store_ops PG_OPS = {
     .report_list = pg_report_list,
     .delta_get = pg_delta_get,
     .delta_put = pg_delta_put,
+    .release_set_hashes = pg_release_set_hashes,
+    .ddi_actions = pg_ddi_actions,
+    .ddi_cancel_put = pg_ddi_cancel_put,
+    .ddi_attrs_put = pg_ddi_attrs_put,
+    .ddi_attrs_get = pg_ddi_attrs_get,
 };
 
 static int exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen, const char *what)

@@ -82,6 +82,21 @@ static const char *const MIGRATIONS[] = {
      * migration of two statements, not two elements missing a comma.) */
     ("CREATE TABLE device_seen(id TEXT PRIMARY KEY, last_seen INTEGER NOT NULL) WITHOUT ROWID;"
      "INSERT INTO device_seen SELECT id, last_seen FROM devices WHERE last_seen > 0;"),
+    /* 3 -> 4: hawkBit DDI (ddi*.c): raw releases and the hashes DDI sends,
+     * a device's campaign rows by device (each DDI poll reads them), cancel
+     * feedback and configData attributes (gone with their device). */
+    ("ALTER TABLE releases ADD COLUMN raw INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE releases ADD COLUMN filename TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE releases ADD COLUMN md5 BLOB;"
+     "ALTER TABLE releases ADD COLUMN sha1 BLOB;"
+     "CREATE INDEX dc_by_device ON device_campaigns(device_id);"
+     "CREATE TABLE ddi_cancels(campaign_id INTEGER NOT NULL,"
+     "  device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+     "  state INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+     "  PRIMARY KEY(campaign_id, device_id)) WITHOUT ROWID;"
+     "CREATE TABLE ddi_attributes(device_id TEXT PRIMARY KEY"
+     "  REFERENCES devices(id) ON DELETE CASCADE, attrs TEXT NOT NULL,"
+     "  updated_at INTEGER NOT NULL) WITHOUT ROWID;"),
 };
 #define N_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
 
@@ -132,6 +147,13 @@ enum stmt_id {
     S_REP_LIST,
     S_DELTA_GET,
     S_DELTA_PUT,
+    S_REL_SET_HASHES,
+    S_DDI_ACTIONS,
+    S_DDI_CANCEL_PUT,
+    S_DDI_DEV_HW,
+    S_DDI_SET_HW,
+    S_DDI_ATTRS_PUT,
+    S_DDI_ATTRS_GET,
     S_BEGIN,
     S_COMMIT,
     S_ROLLBACK,
@@ -148,7 +170,7 @@ enum stmt_id {
     "d.last_seen), d.created_at FROM devices d LEFT JOIN device_seen s ON s.id = d.id"
 #define REL_COLS                                                                 \
     "id, name, v_major, v_minor, v_rev, v_build, security_counter, hw_id, digest, " \
-    "size, created_at"
+    "size, created_at, raw, filename, md5, sha1"
 #define CAMP_COLS                                                                \
     "id, name, release_id, f_hw_id, f_tags, f_min_version, f_max_version, stages, " \
     "state, stage, stage_started_at, complete, halt_reason, created_at, updated_at"
@@ -158,8 +180,9 @@ static const char *const SQL[S_COUNT] = {
     [S_SETTING_PUT] = "INSERT INTO settings(key, value) VALUES(?1, ?2) "
                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [S_REL_INSERT] = "INSERT INTO releases(name, v_major, v_minor, v_rev, v_build, "
-                     "security_counter, hw_id, digest, size, created_at) "
-                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     "security_counter, hw_id, digest, size, created_at, raw, filename, "
+                     "md5, sha1) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     [S_REL_GET] = "SELECT " REL_COLS " FROM releases WHERE id = ?1",
     [S_REL_BY_DIGEST] = "SELECT " REL_COLS " FROM releases WHERE digest = ?1",
     [S_REL_LIST] = "SELECT " REL_COLS " FROM releases ORDER BY id",
@@ -232,6 +255,23 @@ static const char *const SQL[S_COUNT] = {
     [S_DELTA_GET] = "SELECT payload, size FROM deltas WHERE base = ?1 AND target = ?2",
     [S_DELTA_PUT] = "INSERT OR REPLACE INTO deltas(base, target, payload, size) "
                     "VALUES(?1, ?2, ?3, ?4)",
+    [S_REL_SET_HASHES] = "UPDATE releases SET md5 = ?2, sha1 = ?3 WHERE id = ?1",
+    [S_DDI_ACTIONS] = "SELECT dc.campaign_id, c.release_id, dc.state, c.state, "
+                      "coalesce(x.state, 0), dc.updated_at FROM device_campaigns dc "
+                      "JOIN campaigns c ON c.id = dc.campaign_id "
+                      "LEFT JOIN ddi_cancels x ON x.campaign_id = dc.campaign_id "
+                      "AND x.device_id = dc.device_id "
+                      "WHERE dc.device_id = ?1 ORDER BY dc.campaign_id DESC",
+    [S_DDI_CANCEL_PUT] = "INSERT INTO ddi_cancels(campaign_id, device_id, state, updated_at) "
+                         "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(campaign_id, device_id) "
+                         "DO UPDATE SET state = excluded.state, "
+                         "updated_at = excluded.updated_at",
+    [S_DDI_DEV_HW] = "SELECT hw_id FROM devices WHERE id = ?1",
+    [S_DDI_SET_HW] = "UPDATE devices SET hw_id = ?2 WHERE id = ?1 AND hw_id = ''",
+    [S_DDI_ATTRS_PUT] = "INSERT INTO ddi_attributes(device_id, attrs, updated_at) "
+                        "VALUES(?1, ?2, ?3) ON CONFLICT(device_id) DO UPDATE SET "
+                        "attrs = excluded.attrs, updated_at = excluded.updated_at",
+    [S_DDI_ATTRS_GET] = "SELECT attrs, updated_at FROM ddi_attributes WHERE device_id = ?1",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
@@ -420,6 +460,10 @@ static void read_release(sqlite3_stmt *st, struct srv_release *r)
     col_blob(st, 8, r->digest, sizeof(r->digest));
     r->size = (uint64_t)sqlite3_column_int64(st, 9);
     r->created_at = sqlite3_column_int64(st, 10);
+    r->raw = (uint8_t)sqlite3_column_int(st, 11);
+    col_text(st, 12, r->filename, sizeof(r->filename));
+    r->has_hashes = (uint8_t)(col_blob(st, 13, r->md5, sizeof(r->md5)) &
+                              col_blob(st, 14, r->sha1, sizeof(r->sha1)));
 }
 
 static enum store_rc sq_release_insert(struct store *s, struct srv_release *r)
@@ -438,6 +482,12 @@ static enum store_rc sq_release_insert(struct store *s, struct srv_release *r)
     bind_blob(st, 8, r->digest, OTA_SHA256_LEN);
     sqlite3_bind_int64(st, 9, (sqlite3_int64)r->size);
     sqlite3_bind_int64(st, 10, r->created_at);
+    sqlite3_bind_int(st, 11, r->raw);
+    bind_text(st, 12, r->filename);
+    if (r->has_hashes) {
+        bind_blob(st, 13, r->md5, sizeof(r->md5));
+        bind_blob(st, 14, r->sha1, sizeof(r->sha1));
+    }
     enum store_rc rc = step_write(c, st, "release_insert");
     if (rc == STORE_OK)
         r->id = sqlite3_last_insert_rowid(c->db);
@@ -1196,6 +1246,139 @@ static enum store_rc sq_delta_put(struct store *s, const uint8_t base[OTA_SHA256
     return step_write(c, st, "delta_put");
 }
 
+/* ---- hawkBit DDI ----------------------------------------------------------- */
+
+static enum store_rc sq_release_set_hashes(struct store *s, int64_t id, const uint8_t md5[16],
+                                           const uint8_t sha1[20])
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_REL_SET_HASHES);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    bind_blob(st, 2, md5, 16);
+    bind_blob(st, 3, sha1, 20);
+    return step_write(c, st, "release_set_hashes");
+}
+
+static enum store_rc sq_ddi_actions(struct store *s, const char *dev, store_ddi_action_cb cb,
+                                    void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_DDI_ACTIONS);
+    struct srv_ddi_action a;
+    int rc;
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, dev);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&a, 0, sizeof(a));
+        a.campaign_id = sqlite3_column_int64(st, 0);
+        a.release_id = sqlite3_column_int64(st, 1);
+        a.dc_state = sqlite3_column_int(st, 2);
+        a.campaign_state = sqlite3_column_int(st, 3);
+        a.cancel = sqlite3_column_int(st, 4);
+        a.updated_at = sqlite3_column_int64(st, 5);
+        cb(ctx, &a);
+    }
+    done(st);
+    return rc == SQLITE_DONE ? STORE_OK : db_fail(c, "ddi_actions");
+}
+
+static enum store_rc sq_ddi_cancel_put(struct store *s, int64_t cid, const char *dev,
+                                       int cancel, const char *last_result, int64_t now)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st;
+    enum store_rc rc = STORE_ERR;
+    if (!tx(c, S_BEGIN))
+        return db_fail(c, "begin");
+    if ((st = stmt(c, S_DDI_CANCEL_PUT))) {
+        sqlite3_bind_int64(st, 1, cid);
+        bind_text(st, 2, dev);
+        sqlite3_bind_int(st, 3, cancel);
+        sqlite3_bind_int64(st, 4, now);
+        rc = step_write(c, st, "ddi_cancel_put");
+    }
+    if (rc == STORE_OK) {
+        rc = STORE_ERR;
+        if ((st = stmt(c, S_DEV_SET_RESULT))) {
+            bind_text(st, 1, dev);
+            bind_text(st, 2, last_result);
+            sqlite3_bind_int64(st, 3, now);
+            rc = step_write(c, st, "device_set_result");
+        }
+    }
+    if (rc == STORE_OK)
+        return tx(c, S_COMMIT) ? STORE_OK : db_fail(c, "commit");
+    tx(c, S_ROLLBACK);
+    return rc;
+}
+
+static enum store_rc sq_ddi_attrs_put(struct store *s, const char *dev, const char *attrs,
+                                      const char *hw_id, int64_t now)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st;
+    enum store_rc rc = STORE_ERR;
+    if (!tx(c, S_BEGIN))
+        return db_fail(c, "begin");
+    if ((st = stmt(c, S_DDI_DEV_HW))) {
+        char cur[SRV_HWID_MAX + 1] = "";
+        bind_text(st, 1, dev);
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW)
+            col_text(st, 0, cur, sizeof(cur));
+        done(st);
+        rc = r == SQLITE_ROW ? STORE_OK : r == SQLITE_DONE ? STORE_NOT_FOUND
+                                                           : db_fail(c, "ddi_attrs_put");
+        if (rc == STORE_OK && hw_id[0] && cur[0] && strcmp(cur, hw_id) != 0)
+            rc = STORE_REFUSED;
+        if (rc == STORE_OK && hw_id[0] && !cur[0]) {
+            rc = STORE_ERR;
+            if ((st = stmt(c, S_DDI_SET_HW))) {
+                bind_text(st, 1, dev);
+                bind_text(st, 2, hw_id);
+                rc = step_write(c, st, "ddi_set_hw_id");
+            }
+        }
+    }
+    if (rc == STORE_OK) {
+        rc = STORE_ERR;
+        if ((st = stmt(c, S_DDI_ATTRS_PUT))) {
+            bind_text(st, 1, dev);
+            bind_text(st, 2, attrs);
+            sqlite3_bind_int64(st, 3, now);
+            rc = step_write(c, st, "ddi_attrs_put");
+        }
+    }
+    if (rc == STORE_OK)
+        return tx(c, S_COMMIT) ? STORE_OK : db_fail(c, "commit");
+    tx(c, S_ROLLBACK);
+    return rc;
+}
+
+static enum store_rc sq_ddi_attrs_get(struct store *s, const char *dev, char *attrs,
+                                      size_t cap, int64_t *updated_at)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_DDI_ATTRS_GET);
+    enum store_rc r = STORE_NOT_FOUND;
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, dev);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        col_text(st, 0, attrs, cap);
+        *updated_at = sqlite3_column_int64(st, 1);
+        r = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        r = db_fail(c, "ddi_attrs_get");
+    }
+    done(st);
+    return r;
+}
+
 /* ---- open / migrate / close ---------------------------------------------- */
 
 static void sq_close(struct store *s)
@@ -1253,6 +1436,11 @@ static const struct store_ops SQLITE_OPS = {
     .report_list = sq_report_list,
     .delta_get = sq_delta_get,
     .delta_put = sq_delta_put,
+    .release_set_hashes = sq_release_set_hashes,
+    .ddi_actions = sq_ddi_actions,
+    .ddi_cancel_put = sq_ddi_cancel_put,
+    .ddi_attrs_put = sq_ddi_attrs_put,
+    .ddi_attrs_get = sq_ddi_attrs_get,
 };
 
 static int migrate(sqlite3 *db, char *err, size_t errlen)

@@ -399,6 +399,116 @@ static void test_enroll_list_revoke(void)
     s->ops->close(s);
 }
 
+struct collect_ddi {
+    int n;
+    struct srv_ddi_action v[4];
+};
+
+static void add_ddi(void *ctx, const struct srv_ddi_action *a)
+{
+    struct collect_ddi *c = ctx;
+    if (c->n < 4)
+        c->v[c->n] = *a;
+    c->n++;
+}
+
+/* hawkBit DDI (ddi*.c): raw releases keep their file name and hashes, a
+ * device's campaign rows come with campaign state and cancel feedback,
+ * attributes set the hardware id once and go with their device. */
+static void test_ddi(void)
+{
+    struct store *s = open_store();
+    REQUIRE(s);
+    const struct store_ops *o = s->ops;
+    struct srv_release r, got;
+    memset(&r, 0, sizeof(r));
+    snprintf(r.name, sizeof(r.name), "swu");
+    snprintf(r.hw_id, sizeof(r.hw_id), "board");
+    memset(r.digest, 0x77, sizeof(r.digest));
+    r.size = 10;
+    r.raw = 1;
+    r.has_hashes = 1;
+    snprintf(r.filename, sizeof(r.filename), "update.swu");
+    memset(r.md5, 0x11, sizeof(r.md5));
+    memset(r.sha1, 0x22, sizeof(r.sha1));
+    CHECK_EQ(o->release_insert(s, &r), STORE_OK);
+    CHECK_EQ(o->release_get(s, r.id, &got), STORE_OK);
+    CHECK(got.raw == 1 && got.has_hashes == 1 && strcmp(got.filename, "update.swu") == 0);
+    CHECK(memcmp(got.md5, r.md5, 16) == 0 && memcmp(got.sha1, r.sha1, 20) == 0);
+    /* an image release: no hashes until DDI computes them */
+    CHECK_EQ(o->release_get(s, g_release_id, &got), STORE_OK);
+    CHECK(got.raw == 0 && got.has_hashes == 0 && got.filename[0] == '\0');
+    uint8_t md5[16], sha1[20];
+    memset(md5, 0x33, sizeof(md5));
+    memset(sha1, 0x44, sizeof(sha1));
+    CHECK_EQ(o->release_set_hashes(s, g_release_id, md5, sha1), STORE_OK);
+    CHECK_EQ(o->release_get(s, g_release_id, &got), STORE_OK);
+    CHECK(got.has_hashes == 1 && memcmp(got.md5, md5, 16) == 0 &&
+          memcmp(got.sha1, sha1, 20) == 0);
+
+    struct srv_campaign c1, c2;
+    memset(&c1, 0, sizeof(c1));
+    c1.release_id = r.id;
+    c1.n_stages = 1;
+    c1.stages[0].percent = 100;
+    c1.stages[0].max_failure_ratio = 1;
+    c2 = c1;
+    CHECK_EQ(o->campaign_insert(s, &c1), STORE_OK);
+    CHECK_EQ(o->campaign_insert(s, &c2), STORE_OK);
+    struct srv_device d;
+    dev(&d, "ddi1", 0x51);
+    d.hw_id[0] = '\0'; /* self-registered: hardware id unknown */
+    CHECK_EQ(o->device_insert(s, &d), STORE_OK);
+    struct srv_dc dc;
+    memset(&dc, 0, sizeof(dc));
+    snprintf(dc.device_id, sizeof(dc.device_id), "ddi1");
+    dc.campaign_id = c1.id;
+    dc.updated_at = 7;
+    CHECK_EQ(o->dc_offer(s, &dc), STORE_OK);
+    dc.campaign_id = c2.id;
+    CHECK_EQ(o->dc_offer(s, &dc), STORE_OK);
+    c1.state = CAMPAIGN_HALTED;
+    CHECK_EQ(o->campaign_update(s, &c1, CAMPAIGN_ACTIVE, 0), STORE_OK);
+    CHECK_EQ(o->ddi_cancel_put(s, c1.id, "ddi1", DDI_CANCEL_CLOSED, "cancelled", 9), STORE_OK);
+    struct collect_ddi l = {0};
+    CHECK_EQ(o->ddi_actions(s, "ddi1", add_ddi, &l), STORE_OK);
+    REQUIRE(l.n == 2);
+    CHECK_EQ(l.v[0].campaign_id, c2.id); /* newest first */
+    CHECK_EQ(l.v[0].campaign_state, CAMPAIGN_ACTIVE);
+    CHECK_EQ(l.v[0].cancel, DDI_CANCEL_NONE);
+    CHECK_EQ(l.v[0].release_id, r.id);
+    CHECK_EQ(l.v[0].dc_state, DC_OFFERED);
+    CHECK_EQ(l.v[1].campaign_state, CAMPAIGN_HALTED);
+    CHECK_EQ(l.v[1].cancel, DDI_CANCEL_CLOSED);
+    CHECK_EQ(o->device_get(s, "ddi1", &d), STORE_OK);
+    CHECK(strcmp(d.last_result, "cancelled") == 0);
+
+    char attrs[64];
+    int64_t at = 0;
+    CHECK_EQ(o->ddi_attrs_get(s, "ddi1", attrs, sizeof(attrs), &at), STORE_NOT_FOUND);
+    CHECK_EQ(o->ddi_attrs_put(s, "ddi1", "{\"hw_id\":\"board\"}", "board", 20), STORE_OK);
+    CHECK_EQ(o->ddi_attrs_get(s, "ddi1", attrs, sizeof(attrs), &at), STORE_OK);
+    CHECK(strcmp(attrs, "{\"hw_id\":\"board\"}") == 0 && at == 20);
+    CHECK_EQ(o->device_get(s, "ddi1", &d), STORE_OK);
+    CHECK(strcmp(d.hw_id, "board") == 0);
+    /* another hardware id is refused and changes nothing */
+    CHECK_EQ(o->ddi_attrs_put(s, "ddi1", "{\"hw_id\":\"other\"}", "other", 30),
+             STORE_REFUSED);
+    CHECK_EQ(o->ddi_attrs_get(s, "ddi1", attrs, sizeof(attrs), &at), STORE_OK);
+    CHECK(at == 20);
+    CHECK_EQ(o->ddi_attrs_put(s, "nobody", "{}", "", 30), STORE_NOT_FOUND);
+    /* the device takes its attributes and cancel feedback along */
+    CHECK_EQ(o->device_delete(s, "ddi1"), STORE_OK);
+    dev(&d, "ddi1", 0x52);
+    CHECK_EQ(o->device_insert(s, &d), STORE_OK);
+    CHECK_EQ(o->ddi_attrs_get(s, "ddi1", attrs, sizeof(attrs), &at), STORE_NOT_FOUND);
+    struct collect_ddi l2 = {0};
+    CHECK_EQ(o->ddi_actions(s, "ddi1", add_ddi, &l2), STORE_OK);
+    CHECK_EQ(l2.n, 0);
+    CHECK_EQ(o->device_delete(s, "ddi1"), STORE_OK);
+    s->ops->close(s);
+}
+
 int main(void)
 {
     snprintf(g_path, sizeof(g_path), "/tmp/ota-test-store-%d.db", (int)getpid());
@@ -408,6 +518,7 @@ int main(void)
     RUN(test_survives_reopen);
     RUN(test_delete_takes_history);
     RUN(test_enroll_list_revoke);
+    RUN(test_ddi);
     char p[300];
     unlink(g_path);
     snprintf(p, sizeof(p), "%s-wal", g_path);
