@@ -22,6 +22,9 @@ PKGS=(
   # the agent's Linux A/B backend (docs/linux.md): U-Boot environment library
   # and tools, grub-editenv, mkimage/mkenvimage, mke2fs for test filesystems
   libubootenv-dev libubootenv-tool grub-common u-boot-tools e2fsprogs
+  # hawkBit DDI end to end (e2e.swupdate, docs/ddi.md): the real client and
+  # the tool that packs its .swu archives
+  swupdate cpio
 )
 # npm (only used by benchmarks to fetch the firmware corpus when ../shared is
 # absent) comes with some Node.js builds; install Debian's only if none exists.

@@ -171,29 +171,37 @@ static void release_upload(struct server *s, struct http_req *r, struct http_res
         snprintf(rel.name, sizeof(rel.name), "%s", name);
     else
         version_str(&rel.version, rel.name, sizeof(rel.name));
-    if ((r->body_fd >= 0 ? artifact_adopt(s, r->body_file, r->body_fd, rel.digest)
-                         : artifact_put(s, r->body, r->body_len, rel.digest)) != OTA_OK) {
+    if (release_commit(s, r, out, &rel))
+        resp_json(out, 201, release_json(&rel));
+}
+
+int release_commit(struct server *s, struct http_req *r, struct http_resp *out,
+                   struct srv_release *rel)
+{
+    if ((r->body_fd >= 0 ? artifact_adopt(s, r->body_file, r->body_fd, rel->digest)
+                         : artifact_put(s, r->body, r->body_len, rel->digest)) != OTA_OK) {
         resp_error(out, 507, "storage", "cannot write the artifact file");
-        return;
+        return 0;
     }
-    enum store_rc rc = s->store->ops->release_insert(s->store, &rel);
+    enum store_rc rc = s->store->ops->release_insert(s->store, rel);
     if (rc == STORE_CONFLICT) {
         struct srv_release old;
-        if (s->store->ops->release_by_digest(s->store, rel.digest, &old) == STORE_OK) {
+        if (s->store->ops->release_by_digest(s->store, rel->digest, &old) == STORE_OK) {
             json_t *body = json_pack("{s:{s:s,s:s},s:o}", "error", "code", "conflict",
-                                     "message", "this image is already a release", "release",
+                                     "message", "this file is already a release", "release",
                                      release_json(&old));
             resp_json(out, 409, body);
-            return;
+            return 0;
         }
     }
     if (rc != STORE_OK) {
         storage_error(out);
-        return;
+        return 0;
     }
-    log_msg(LOG_INFO, "release_created", "id=%lld name=%s hw_id=%s size=%llu",
-            (long long)rel.id, rel.name, rel.hw_id, (unsigned long long)rel.size);
-    resp_json(out, 201, release_json(&rel));
+    log_msg(LOG_INFO, "release_created", "id=%lld name=%s hw_id=%s size=%llu format=%s",
+            (long long)rel->id, rel->name, rel->hw_id, (unsigned long long)rel->size,
+            rel->raw ? "raw" : "image");
+    return 1;
 }
 
 static void add_release(void *ctx, const struct srv_release *r)

@@ -90,12 +90,18 @@ int auth_device(struct server *s, struct http_req *r, struct http_resp *out,
                 const char *id, struct srv_device *d)
 {
     const char *tok = auth_bearer(r);
-    uint8_t h[OTA_SHA256_LEN];
-    enum store_rc rc;
     if (!tok) {
         unauthorized(out, "this route needs the device's token (Authorization: Bearer ...)");
         return 0;
     }
+    return auth_device_token(s, r, out, id, tok, d);
+}
+
+int auth_device_token(struct server *s, struct http_req *r, struct http_resp *out,
+                      const char *id, const char *tok, struct srv_device *d)
+{
+    uint8_t h[OTA_SHA256_LEN];
+    enum store_rc rc;
     token_hash(tok, h);
     rc = s->store->ops->device_get_auth(s->store, id, d);
     if (rc == STORE_ERR) {

@@ -241,32 +241,13 @@ static int ddi_auth(struct server *s, struct http_req *r, struct http_resp *out,
                     const struct ddi_path *p, int may_register, struct srv_device *d)
 {
     const char *tok;
-    uint8_t h[OTA_SHA256_LEN];
     enum store_rc rc;
     if (strcasecmp(p->tenant, s->ddi.tenant) != 0) {
         resp_error(out, 404, "not_found", "unknown tenant \"%s\"", p->tenant);
         return 0;
     }
-    if ((tok = auth_token(r, "TargetToken"))) {
-        token_hash(tok, h);
-        rc = s->store->ops->device_get_auth(s->store, p->controller, d);
-        if (rc == STORE_ERR) {
-            resp_error(out, 503, "storage", "database unavailable");
-            return 0;
-        }
-        if (rc == STORE_OK && ota_ct_memcmp(h, d->token_hash, sizeof(h)) == 0) {
-            snprintf(r->who, sizeof(r->who), "device:%s", d->id);
-            return 1;
-        }
-        struct srv_device other;
-        if (s->store->ops->device_by_token(s->store, h, &other) == STORE_OK) {
-            snprintf(r->who, sizeof(r->who), "device:%s", other.id);
-            resp_error(out, 403, "forbidden", "a controller's token only opens its own actions");
-            return 0;
-        }
-        unauthorized(out, "invalid target token");
-        return 0;
-    }
+    if ((tok = auth_token(r, "TargetToken"))) /* 403 for another device's token */
+        return auth_device_token(s, r, out, p->controller, tok, d);
     if ((tok = auth_token(r, "GatewayToken"))) {
         int g = is_gateway(s, tok);
         if (g < 0) {
@@ -310,6 +291,18 @@ int ddi_refuse_early(struct server *s, struct http_req *r, struct http_resp *out
 }
 
 /* ---- the device's actions -------------------------------------------------- */
+
+/* An inventory entry that keeps what the device row says. */
+static void seen_of(struct server *s, const struct srv_device *d, struct srv_seen *v)
+{
+    memset(v, 0, sizeof(*v));
+    snprintf(v->device_id, sizeof(v->device_id), "%s", d->id);
+    v->at = srv_now(s);
+    snprintf(v->current_version, sizeof(v->current_version), "%s", d->current_version);
+    memcpy(v->current_digest, d->current_digest, OTA_SHA256_LEN);
+    v->has_digest = d->has_digest;
+    snprintf(v->slot_state, sizeof(v->slot_state), "%s", d->slot_state);
+}
 
 struct actions {
     struct srv_ddi_action v[DDI_MAX_ACTIONS];
@@ -426,13 +419,7 @@ static void poll(struct server *s, struct http_req *r, struct http_resp *out,
         return;
     /* last seen, batched like a native check-in's */
     struct srv_seen seen;
-    memset(&seen, 0, sizeof(seen));
-    snprintf(seen.device_id, sizeof(seen.device_id), "%s", d->id);
-    seen.at = srv_now(s);
-    snprintf(seen.current_version, sizeof(seen.current_version), "%s", d->current_version);
-    memcpy(seen.current_digest, d->current_digest, OTA_SHA256_LEN);
-    seen.has_digest = d->has_digest;
-    snprintf(seen.slot_state, sizeof(seen.slot_state), "%s", d->slot_state);
+    seen_of(s, d, &seen);
     seen_push(s, &seen);
     atomic_fetch_add_explicit(&s->metrics.checkins, 1, memory_order_relaxed);
 
@@ -700,13 +687,10 @@ static void record_installed(struct server *s, const struct srv_device *d,
                              const struct srv_release *rel)
 {
     struct srv_seen v;
-    memset(&v, 0, sizeof(v));
-    snprintf(v.device_id, sizeof(v.device_id), "%s", d->id);
-    v.at = srv_now(s);
+    seen_of(s, d, &v);
     version_text(&rel->version, v.current_version, sizeof(v.current_version));
     memcpy(v.current_digest, rel->digest, OTA_SHA256_LEN);
     v.has_digest = 1;
-    snprintf(v.slot_state, sizeof(v.slot_state), "%s", d->slot_state);
     v.state_changed = 1;
     if (s->store->ops->devices_seen(s->store, &v, 1) != STORE_OK)
         log_msg(LOG_WARN, "ddi_inventory_failed", "device=%s", d->id);
@@ -742,13 +726,7 @@ static void deployment_feedback(struct server *s, struct http_resp *out,
         break;
     default: { /* canceled, rejected: the action stays open (hawkBit) */
         struct srv_seen v;
-        memset(&v, 0, sizeof(v));
-        snprintf(v.device_id, sizeof(v.device_id), "%s", d->id);
-        v.at = srv_now(s);
-        snprintf(v.current_version, sizeof(v.current_version), "%s", d->current_version);
-        memcpy(v.current_digest, d->current_digest, OTA_SHA256_LEN);
-        v.has_digest = d->has_digest;
-        snprintf(v.slot_state, sizeof(v.slot_state), "%s", d->slot_state);
+        seen_of(s, d, &v);
         snprintf(v.last_result, sizeof(v.last_result), "ddi %s campaign=%lld",
                  EXECUTIONS[f->execution], (long long)dc->campaign_id);
         v.state_changed = 1;

@@ -12,7 +12,6 @@
 
 #include <openssl/evp.h>
 
-#include "artifact.h"
 #include "ddi.h"
 #include "jsonv.h"
 #include "log.h"
@@ -99,30 +98,8 @@ void ddi_release_upload(struct server *s, struct http_req *r, struct http_resp *
         resp_error(out, 500, "internal", "cannot hash the uploaded artifact");
         return;
     }
-    if ((r->body_fd >= 0 ? artifact_adopt(s, r->body_file, r->body_fd, rel.digest)
-                         : artifact_put(s, r->body, r->body_len, rel.digest)) != OTA_OK) {
-        resp_error(out, 507, "storage", "cannot write the artifact file");
-        return;
-    }
-    enum store_rc rc = s->store->ops->release_insert(s->store, &rel);
-    if (rc == STORE_CONFLICT) {
-        struct srv_release old;
-        if (s->store->ops->release_by_digest(s->store, rel.digest, &old) == STORE_OK) {
-            resp_json(out, 409,
-                      json_pack("{s:{s:s,s:s},s:o}", "error", "code", "conflict", "message",
-                                "this artifact is already a release", "release",
-                                release_json(&old)));
-            return;
-        }
-    }
-    if (rc != STORE_OK) {
-        resp_error(out, 503, "storage", "database unavailable");
-        return;
-    }
-    log_msg(LOG_INFO, "release_created", "id=%lld name=%s hw_id=%s size=%llu format=raw "
-            "filename=%s", (long long)rel.id, rel.name, rel.hw_id,
-            (unsigned long long)rel.size, rel.filename);
-    resp_json(out, 201, raw_release_json(&rel));
+    if (release_commit(s, r, out, &rel))
+        resp_json(out, 201, raw_release_json(&rel));
 }
 
 void ddi_gateway_token_route(struct server *s, struct http_req *r, struct http_resp *out)

@@ -113,6 +113,9 @@ int auth_admin(struct server *s, struct http_req *r, struct http_resp *out);
  * sets 401 (no/unknown token) or 403 (another device's token) and returns 0. */
 int auth_device(struct server *s, struct http_req *r, struct http_resp *out,
                 const char *id, struct srv_device *d);
+/* The same with the token given (hawkBit's "TargetToken <token>", ddi.c). */
+int auth_device_token(struct server *s, struct http_req *r, struct http_resp *out,
+                      const char *id, const char *tok, struct srv_device *d);
 /* Any device token or the admin token (artifact downloads, and any request
  * with a body before it is read); 503 when the database is unavailable. */
 int auth_any(struct server *s, struct http_req *r, struct http_resp *out);
@@ -149,6 +152,11 @@ void list_reports(struct server *s, struct http_req *r, struct http_resp *out,
 
 /* api_admin.c: the JSON form of a release (admin API, raw uploads). */
 json_t *release_json(const struct srv_release *r);
+/* api_admin.c: store an upload's file as the artifact of rel (digest set)
+ * and insert rel. 1, or 0 with the answer set (409 with the existing
+ * release when the same file is one already). */
+int release_commit(struct server *s, struct http_req *r, struct http_resp *out,
+                   struct srv_release *rel);
 
 /* ---- hawkBit DDI (ddi*.c, docs/ddi.md) ----------------------------------- */
 
