@@ -20,7 +20,7 @@
 #include "log.h"
 #include "rollout.h"
 
-#define DDI_MAX_ACTIONS 64 /* campaign rows of one device read per poll */
+#define DDI_MAX_ACTIONS 256 /* campaign rows of one device read per poll */
 
 /* ---- settings and paths ---------------------------------------------------- */
 
