@@ -13,8 +13,9 @@ from conftest import Response
 
 class Ddi:
     def __init__(self, server, controller, target_token=None, gateway_token=None,
-                 tenant="DEFAULT"):
+                 tenant="DEFAULT", context=None):
         self.server = server
+        self.context = context  # ssl context for an HTTPS server
         self.controller = controller
         self.target_token = target_token
         self.gateway_token = gateway_token
@@ -43,7 +44,7 @@ class Ddi:
             h.setdefault("Content-Type", "application/json")
         req = urllib.request.Request(url, data=data, method=method, headers=h)
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with urllib.request.urlopen(req, timeout=30, context=self.context) as r:
                 resp = Response(r.status, r.headers, r.read())
         except urllib.error.HTTPError as e:
             resp = Response(e.code, e.headers, e.read())

@@ -8,10 +8,12 @@ campaign halts or is aborted."""
 import hashlib
 import os
 import re
+import ssl
 import subprocess
 
 from conftest import SERVER_BIN, Server
 from ddi_client import Ddi, action_id
+from test_ops import make_cert
 
 SWU = b"07070100000000" + os.urandom(3000)  # opaque bytes: the server never looks inside
 
@@ -483,3 +485,26 @@ def test_options(tmp_path, fw, server_factory):
         assert Ddi(s2, "x1", tenant="conf").poll().status == 200
     finally:
         assert s2.stop() == 0
+
+
+def test_links_follow_tls(server_factory, tmp_path):
+    """Over HTTPS the absolute links are https:// (clients follow them as
+    given: SWUpdate downloads from the "download" link)."""
+    cert, key = make_cert(tmp_path)
+    s = server_factory(["--tls-cert", cert, "--tls-key", key], scheme="https").start()
+    ctx = ssl.create_default_context(cafile=cert)
+    tok = s.request("POST", "/v1/devices", {"id": "tls-1", "hw_id": "board"},
+                    token=s.admin_token, context=ctx).json()["token"]
+    r = s.request("POST", "/v1/releases?format=raw&version=1.0.0&hw_id=board&filename=t.swu",
+                  b"tls bytes", token=s.admin_token, context=ctx)
+    assert r.status == 201, r
+    s.request("POST", "/v1/campaigns", {"release_id": r.json()["id"]}, token=s.admin_token,
+              context=ctx)
+    dev = Ddi(s, "tls-1", target_token=tok, context=ctx)
+    links = dev.links()
+    base = f"https://127.0.0.1:{s.port}/DEFAULT/controller/v1/tls-1"
+    assert links["configData"]["href"] == base + "/configData"
+    dep = dev.raw("GET", links["deploymentBase"]["href"]).json()
+    art = dep["deployment"]["chunks"][0]["artifacts"][0]
+    assert art["_links"]["download"]["href"].startswith(base + "/softwaremodules/")
+    assert dev.raw("GET", art["_links"]["download"]["href"]).body == b"tls bytes"
