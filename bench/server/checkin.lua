@@ -13,8 +13,15 @@ function init(args)
   math.randomseed(os.time() + (tonumber(tostring({}):sub(8), 16) or 0))
 end
 
+-- DDI=1: hawkBit DDI polls instead (bench/server/ddi_poll.sh, docs/ddi.md)
+local ddi = os.getenv("DDI") == "1"
+
 function request()
   local i = math.random(0, devices - 1)
+  if ddi then
+    return wrk.format("GET", "/DEFAULT/controller/v1/dev-" .. i,
+      {["Authorization"] = "TargetToken tok-" .. i})
+  end
   return wrk.format("POST", "/v1/devices/dev-" .. i .. "/checkin",
     {["Authorization"] = "Bearer tok-" .. i, ["Content-Type"] = "application/json"}, body)
 end

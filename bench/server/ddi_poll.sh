@@ -3,7 +3,7 @@
 # bench/server/ddi_poll.sh - what a hawkBit DDI poll costs next to a native
 # check-in (docs/ddi.md): one ota-server, 1000 registered devices that all
 # run the campaign's target (nothing to do), wrk driving native check-ins
-# (checkin.lua) and DDI polls with TargetToken (ddi_poll.lua), interleaved.
+# and DDI polls with TargetToken (checkin.lua, DDI=1), interleaved.
 #
 # Usage: bench/server/ddi_poll.sh [BUILD_DIR] [SECONDS]   (defaults: build, 5)
 # Needs: wrk, python3, curl; ota-server and ota built. About 40 s.
@@ -60,8 +60,9 @@ URL="http://127.0.0.1:$PORT"
 POLL=$(curl -sf -H "Authorization: TargetToken tok-0" "$URL/DEFAULT/controller/v1/dev-0")
 case "$POLL" in *deploymentBase*|'') echo "unexpected poll answer: $POLL" >&2; exit 1 ;; esac
 
-run_wrk() { # script -> "rps p50 p99"
-  DEVICES=$N DIGEST=$DIGEST wrk -t1 -c"$CONNS" -d"${2:-$SECS}s" --latency -s "$HERE/$1" "$URL" \
+run_wrk() { # checkin|ddi [seconds] -> "rps p50 p99"
+  DDI=$([ "$1" = ddi ] && echo 1 || echo 0) DEVICES=$N DIGEST=$DIGEST \
+    wrk -t1 -c"$CONNS" -d"${2:-$SECS}s" --latency -s "$HERE/checkin.lua" "$URL" \
     > "$WORK/wrk.out" 2>&1 || { cat "$WORK/wrk.out"; exit 1; }
   local r; r=$(sed -n 's/^RESULT //p' "$WORK/wrk.out")
   case "$r" in *" errors=0 non2xx=0 "*) ;; *) echo "errors: $r" >&2; exit 1 ;; esac
@@ -70,16 +71,16 @@ run_wrk() { # script -> "rps p50 p99"
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 echo "== DDI poll vs native check-in: $N devices, wrk -t1 -c$CONNS -d${SECS}s x 3 rounds, $(nproc) CPUs"
-run_wrk checkin.lua 2 >/dev/null; run_wrk ddi_poll.lua 2 >/dev/null  # warm-up
+run_wrk checkin 2 >/dev/null; run_wrk ddi 2 >/dev/null  # warm-up
 declare -A SUM
 for r in 1 2 3; do
-  for s in checkin.lua ddi_poll.lua; do
+  for s in checkin ddi; do
     res=$(run_wrk "$s")
     echo "round $r $s: $res"
     SUM[$s]="${SUM[$s]:-} $(field "$res" rps)"
   done
 done
 med() { echo "$1" | tr ' ' '\n' | sed '/^$/d' | sort -n | sed -n 2p; }
-C=$(med "${SUM[checkin.lua]}"); D=$(med "${SUM[ddi_poll.lua]}")
+C=$(med "${SUM[checkin]}"); D=$(med "${SUM[ddi]}")
 /usr/bin/python3 -c 'import sys; c, d = map(float, sys.argv[1:]); print(
     "median requests/s: native check-in %.0f, DDI poll %.0f (%.2fx)" % (c, d, d / c))' "$C" "$D"
