@@ -119,6 +119,15 @@ def test_full_update_then_confirm(work, keys, servers):
     with open(d.dir + "/agent-state.json.linux") as f:
         assert "security_counter=2" in f.read()
 
+    # anti-rollback: 1.0.0 (counter 1) is refused from now on, also when one
+    # of the floor's two copies is lost; nothing is written
+    a = digest(d.slots[0])
+    assert d.agent("--provision", "A", v1) == 12  # OTA_EXIT_ROLLBACK
+    os.unlink(d.dir + "/agent-state.json.linux")
+    assert d.agent("--provision", "A", v1) == 12
+    assert "OTA_ERR_IMAGE_ROLLBACK" in d.log_text()
+    assert digest(d.slots[0]) == a
+
 
 def test_delta_update_confirmed_by_the_agent_loop(work, keys, servers):
     s = servers()
