@@ -20,7 +20,8 @@
  * Writes: body bytes go through a 1 MiB write-behind buffer (pwrite of
  * large sequential runs), header/TLV bytes straight to the metadata area;
  * sync flushes and fdatasync()s, which is the durability contract of
- * ota/flash.h. The running slot is opened read-only and every program or
+ * ota/flash.h, then drops the slot's cached pages so that reads after it
+ * (the engine's read-back) come from the device. The running slot is opened read-only and every program or
  * erase aimed at it is refused. The other regions (bootloader config, boot
  * state, OTP) live in memory, synthesized at open.
  */
@@ -355,6 +356,12 @@ static ota_err lx_sync(void *ctx)
             LOG_E("fdatasync of slot %c: %s", 'A' + i, strerror(errno));
             return OTA_ERR_IO;
         }
+        /* Drop the slot's now clean cached pages: a later read (the
+         * read-back before the slot is marked bootable, a resumed prefix)
+         * comes from the device, not from what the page cache remembers
+         * writing; and hundreds of MiB of image do not crowd out the
+         * running system's cache. */
+        (void)posix_fadvise(x->s[i].fd, 0, 0, POSIX_FADV_DONTNEED);
         x->s[i].dirty = 0;
     }
     x->unsynced = 0;
