@@ -58,10 +58,17 @@ int agent_linux_start(struct agent *a, struct agent_config *cfg,
     struct agent_linux_backend *b;
     enum lx_boot boot;
     char err[512];
-    int rc = open_and_reconcile(cfg, &b, &boot);
+    int rc;
 
     *out = NULL;
     *skip = 0;
+    if (!cfg->lx.hw_id[0]) {
+        /* the server knows the device by (device_id, hw_id) */
+        fprintf(stderr, "ota-agent: backend = linux: missing required setting: hw_id (this "
+                        "device's hardware id, as registered with the server)\n");
+        return OTA_EXIT_CONFIG;
+    }
+    rc = open_and_reconcile(cfg, &b, &boot);
     if (rc >= 0)
         return rc;
     if (agent_setup(a, cfg, 0) != OTA_OK) {
