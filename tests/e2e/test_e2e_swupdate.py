@@ -8,8 +8,9 @@ rawfile handler installs the payload into a file of the test's directory.
 A reboot is simulated by restarting swupdate with `-c 2` (the state a
 bootloader environment would hold). A failing install is reported as
 failure and halts its canary stage; a device that had not started then
-acknowledges swupdate's cancelAction. A native ota device (ota-sim, the
-agent inside) and a DDI client share one campaign.
+acknowledges swupdate's cancelAction. The same update runs over HTTPS
+(swupdate checks the server's certificate with its cafile). A native ota
+device (ota-sim, the agent inside) and a DDI client share one campaign.
 
 swupdate talks only to 127.0.0.1; its IPC sockets and temporary files are
 under the test's TMPDIR; the "none" bootloader keeps its state in memory.
@@ -85,14 +86,14 @@ def upload_raw(server, data, version, hw_id, filename="update.swu"):
         % (version, hw_id, filename), data=data, method="POST",
         headers={"Authorization": "Bearer " + server.token,
                  "Content-Type": "application/octet-stream"})
-    with urllib.request.urlopen(req, timeout=30) as r:
+    with urllib.request.urlopen(req, timeout=30, context=server._ssl()) as r:
         return json.loads(r.read())
 
 
 class Swupdate:
     """One swupdate process (suricatta) acting as DDI controller `name`."""
 
-    def __init__(self, work, name, server, signer_crt, token=None, gateway=None):
+    def __init__(self, work, name, server, signer_crt, token=None, gateway=None, cafile=None):
         self.name = name
         self.server = server
         self.crt = signer_crt
@@ -107,6 +108,8 @@ class Swupdate:
             f.write('globals :\n{\n\tverbose = true;\n\tloglevel = 6;\n};\n'
                     'identify : (\n\t{ name = "hw_id"; value = "swu-board"; },\n'
                     '\t{ name = "serial"; value = "%s"; }\n);\n' % name)
+            if cafile:  # HTTPS: the server certificate is checked against it
+                f.write('suricatta :\n{\n\tcafile = "%s";\n};\n' % cafile)
         self.proc = None
         self.log_path = os.path.join(self.dir, "swupdate.log")
         self.runs = 0
@@ -376,3 +379,39 @@ def test_native_and_ddi_devices_in_one_campaign(env):
     assert st["finished"] == 2 and st["failed"] == 0 and st["rollout_complete"], st
     assert s.api("GET", "/v1/devices/zephyr-1")["current_version"] == "2.0.0+0"
     assert [r["state"] for r in s.reports("zephyr-1")] == ["downloading", "success"]
+
+
+def test_swupdate_over_https(env, swupdates, work):
+    """The same update over TLS 1.3: swupdate checks ota-server's
+    certificate (its cafile) and follows the https:// links."""
+    need_swupdate()
+    cert, key, _ = E.make_tls_cert(work)
+    s = E.Server(work, env.keys.pub, tls=(cert, key)).start()
+    env.server = s
+    signer = make_signer(work)
+    tok = make_device(s, "swu-tls")
+    dev = Swupdate(work, "swu-tls", s, signer[1], token=tok, cafile=cert)
+    swupdates.append(dev)
+    payload = os.urandom(8000)
+    rel = upload_raw(s, make_swu(work, "tls", signer, "2.1.0", payload, dev.target), "2.1.0",
+                     "swu-board")
+    c = s.campaign(rel["id"], [{"percent": 100}])
+    assert s.url.startswith("https://")
+    # without the server's certificate swupdate refuses the connection
+    stranger = Swupdate(work, "swu-tls-nocert", s, signer[1], token=tok)
+    swupdates.append(stranger)
+    stranger.start()
+    E.wait_for(lambda: "certificate" in stranger.log_text().lower(), 30,
+               "swupdate refusing an unknown server certificate")
+    stranger.stop()
+    assert s.campaign_status(c["id"])["counts"]["offered"] == 0
+    dev.start()
+    E.wait_for(lambda: dev.installed() == payload, 60, "swupdate wrote the payload over HTTPS")
+    E.wait_for(lambda: "All Chunks Installed." in json.dumps(s.reports("swu-tls")), 20,
+               "swupdate's last progress feedback")
+    dev.stop()
+    dev.start(confirm="2")
+    E.wait_for(lambda: s.campaign_status(c["id"])["counts"]["success"] == 1, 60,
+               "campaign records the success")
+    assert "https://127.0.0.1:%d/DEFAULT/controller/v1/swu-tls/softwaremodules/" % s.port \
+        in dev.log_text()
