@@ -180,6 +180,8 @@ class LinuxDevice:
                         new[slot + "_TRY"] = "1"
                     elif env.get(slot + "_OK", "0") == "1":
                         new[slot + "_TRY"] = "0"
+            if not chosen:  # nothing marked usable: the first slot in ORDER
+                chosen = [x for x in order if x in ("A", "B")][0]
             self.set_env(**new)
         else:
             order = env.get("BOOT_ORDER", "A B").split()
