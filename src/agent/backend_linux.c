@@ -378,9 +378,19 @@ ota_err agent_linux_provision(const struct agent_config *cfg, int slot, const ch
     FILE *f = NULL;
     ota_err e;
 
+    char why[256];
+    /* On a device, never the slot the system runs from (read-only then);
+     * on a build host the command line names neither slot. */
+    int running = agent_linux_running_slot(&cfg->lx, why, sizeof why);
+
+    if (running == slot) {
+        snprintf(err, errlen, "slot %c (%s) is the running slot (kernel command line %s): "
+                 "provision the other one", 'A' + slot, cfg->lx.slot[slot], cfg->lx.cmdline);
+        return OTA_ERR_UPDATE_STATE;
+    }
     e = bootenv_check(&(struct bootenv){&cfg->lx}, err, errlen);
     if (!e)
-        e = open_backend(cfg, -1, &b, err, errlen);
+        e = open_backend(cfg, running, &b, err, errlen);
     if (!e && !(f = fopen(image, "rb"))) {
         snprintf(err, errlen, "%s: cannot open", image);
         e = OTA_ERR_FILE;

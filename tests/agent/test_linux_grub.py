@@ -284,3 +284,7 @@ def test_bad_input_refused_before_anything_is_written(work, keys, servers):
         f.write("root=%s rw\n" % d.slots[0])
     d.agent("--once", check_rc=0)
     assert (digest(d.slots[0]), digest(d.slots[1])) == (a, b)
+    # --provision never writes the slot the system runs from
+    assert d.agent("--provision", "A", v1) == 1
+    assert "is the running slot" in d.log_text()
+    assert (digest(d.slots[0]), digest(d.slots[1])) == (a, b)
