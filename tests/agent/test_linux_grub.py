@@ -284,6 +284,14 @@ def test_bad_input_refused_before_anything_is_written(work, keys, servers):
         f.write("root=%s rw\n" % d.slots[0])
     d.agent("--once", check_rc=0)
     assert (digest(d.slots[0]), digest(d.slots[1])) == (a, b)
+    # root= through a symlink (as /dev/disk/by-partuuid/... is) names slot B
+    os.symlink(d.slots[1], os.path.join(d.dir, "vda3"))
+    with open(d.cmdline, "w") as f:
+        f.write("root=%s rw\n" % os.path.join(d.dir, "vda3"))
+    d.agent("--confirm", check_rc=0)
+    assert "slot B marked good" in d.log_text() and d.env()["ORDER"] == "B A"
+    with open(d.cmdline, "w") as f:
+        f.write("root=%s rw\n" % d.slots[0])
     # --provision never writes the slot the system runs from
     assert d.agent("--provision", "A", v1) == 1
     assert "is the running slot" in d.log_text()
