@@ -4,10 +4,11 @@
 -- that it runs DIGEST (the campaign's target: "nothing to do").
 local devices = tonumber(os.getenv("DEVICES") or "1000")
 local digest = os.getenv("DIGEST") or string.rep("0", 64)
--- manifest_format 2, as ota-agent says: the "nothing to do" answer then
--- carries the signed no-offer statement (docs/manifest.md)
+-- manifest_format 2 (MANIFEST_FORMAT), as ota-agent says: the "nothing to
+-- do" answer then carries the signed no-offer statement (docs/manifest.md)
+local format = os.getenv("MANIFEST_FORMAT") or "2"
 local body = '{"hw_id":"bench-hw","current_version":"1.0.0","current_digest":"' .. digest ..
-  '","manifest_format":2}'
+  '","manifest_format":' .. format .. '}'
 
 function init(args)
   math.randomseed(os.time() + (tonumber(tostring({}):sub(8), 16) or 0))
