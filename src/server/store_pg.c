@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_sql.h"
 
 /* ---- schema ------------------------------------------------------------ */
 
@@ -173,50 +174,34 @@ enum pstmt {
     P_COUNT
 };
 
-#define DEV_COLS                                                                 \
-    "id, token_hash, hw_id, tags, current_version, current_digest, slot_state, " \
-    "last_result, last_seen, created_at"
-#define DEV_COLS_J                                                                  \
-    "d.id, d.token_hash, d.hw_id, d.tags, d.current_version, d.current_digest, "   \
-    "d.slot_state, d.last_result, greatest(d.last_seen, s.last_seen), d.created_at " \
-    "FROM devices d LEFT JOIN device_seen s ON s.id = d.id"
-#define REL_COLS                                                                    \
-    "id, name, v_major, v_minor, v_rev, v_build, security_counter, hw_id, digest, " \
-    "size, created_at, raw, filename, md5, sha1"
-#define CAMP_COLS                                                                   \
-    "id, name, release_id, f_hw_id, f_tags, f_min_version, f_max_version, stages, " \
-    "state, stage, stage_started_at, complete, halt_reason, created_at, updated_at"
+/* The device columns, last_seen from device_seen when newer (store_sql.h). */
+#define DEV_COLS_J SQL_DEV_COLS_J("greatest(d.last_seen, s.last_seen)")
 
+/* Shared texts from store_sql.h, their `?N` placeholders prepared as `$N`
+ * (store_sql_pg_params); PostgreSQL's own dialect spelled out here. */
 static const char *const PSQL[P_COUNT] = {
-    [P_SETTING_GET] = "SELECT value FROM settings WHERE key = $1",
-    [P_SETTING_PUT] = "INSERT INTO settings(key, value) VALUES($1, $2) "
-                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    [P_REL_INSERT] = "INSERT INTO releases(name, v_major, v_minor, v_rev, v_build, "
-                     "security_counter, hw_id, digest, size, created_at, raw, filename, "
-                     "md5, sha1) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-                     "$13, $14) RETURNING id",
-    [P_REL_GET] = "SELECT " REL_COLS " FROM releases WHERE id = $1",
-    [P_REL_BY_DIGEST] = "SELECT " REL_COLS " FROM releases WHERE digest = $1",
-    [P_REL_LIST] = "SELECT " REL_COLS " FROM releases ORDER BY id",
-    [P_REL_IN_USE] = "SELECT count(*) FROM campaigns WHERE release_id = $1",
-    [P_REL_DELETE] = "DELETE FROM releases WHERE id = $1",
-    [P_DEV_INSERT] = "INSERT INTO devices(id, token_hash, hw_id, tags, created_at) "
-                     "VALUES($1, $2, $3, $4, $5)",
-    [P_DEV_GET] = "SELECT " DEV_COLS_J " WHERE d.id = $1",
+    [P_SETTING_GET] = SQL_SETTING_GET,
+    [P_SETTING_PUT] = SQL_SETTING_PUT,
+    [P_REL_INSERT] = SQL_REL_INSERT " RETURNING id",
+    [P_REL_GET] = SQL_REL_GET,
+    [P_REL_BY_DIGEST] = SQL_REL_BY_DIGEST,
+    [P_REL_LIST] = SQL_REL_LIST,
+    [P_REL_IN_USE] = SQL_REL_IN_USE,
+    [P_REL_DELETE] = SQL_REL_DELETE,
+    [P_DEV_INSERT] = SQL_DEV_INSERT,
+    [P_DEV_GET] = SQL_DEV_GET(DEV_COLS_J),
     /* The check-in path: the device row and, in the same round trip, the
      * campaign generation the campaign cache validates against next. */
-    [P_DEV_AUTH] = "SELECT " DEV_COLS ", (SELECT value::bigint FROM settings "
+    [P_DEV_AUTH] = "SELECT " SQL_DEV_COLS ", (SELECT value::bigint FROM settings "
                    "WHERE key = 'campaign_generation') FROM devices WHERE id = $1",
-    [P_DEV_BY_TOKEN] = "SELECT " DEV_COLS_J " WHERE d.token_hash = $1",
-    [P_DEV_LIST] = "SELECT " DEV_COLS_J " WHERE d.id > $1 ORDER BY d.id LIMIT $2",
-    [P_DEV_SET_TAGS] = "UPDATE devices SET tags = $2 WHERE id = $1",
-    [P_DEV_SET_TOKEN] = "UPDATE devices SET token_hash = $2 WHERE id = $1",
-    [P_DEV_DELETE] = "DELETE FROM devices WHERE id = $1",
-    [P_SEEN_DELETE] = "DELETE FROM device_seen WHERE id = $1",
-    /* A deleted device takes its history along (a re-created id starts
-     * clean); the count trigger takes its campaign rows out of the counts. */
-    [P_DEV_REP_DELETE] = "DELETE FROM reports WHERE device_id = $1",
-    [P_DEV_DC_DELETE] = "DELETE FROM device_campaigns WHERE device_id = $1",
+    [P_DEV_BY_TOKEN] = SQL_DEV_BY_TOKEN(DEV_COLS_J),
+    [P_DEV_LIST] = SQL_DEV_LIST(DEV_COLS_J),
+    [P_DEV_SET_TAGS] = SQL_DEV_SET_TAGS,
+    [P_DEV_SET_TOKEN] = SQL_DEV_SET_TOKEN,
+    [P_DEV_DELETE] = SQL_DEV_DELETE,
+    [P_SEEN_DELETE] = SQL_SEEN_DELETE,
+    [P_DEV_REP_DELETE] = SQL_DEV_REP_DELETE,
+    [P_DEV_DC_DELETE] = SQL_DEV_DC_DELETE,
     /* Only state newer than what is stored: another node may flush a batch
      * with older check-ins of the same device after this one. */
     [P_DEV_SEEN] = "UPDATE devices SET current_version = $3, current_digest = $4, "
@@ -228,72 +213,43 @@ static const char *const PSQL[P_COUNT] = {
                       "FROM unnest($1::text[], $2::bigint[]) AS u(id, at) GROUP BY u.id "
                       "ORDER BY u.id COLLATE \"C\" ON CONFLICT(id) DO UPDATE SET last_seen = "
                       "greatest(device_seen.last_seen, excluded.last_seen)",
-    [P_DEV_COUNT] = "SELECT count(*) FROM devices",
-    [P_ENR_INSERT] = "INSERT INTO enroll_tokens(token_hash, tags, hw_id, expires_at, "
-                     "max_uses, created_at) VALUES($1, $2, $3, $4, $5, $6) RETURNING id",
+    [P_DEV_COUNT] = SQL_DEV_COUNT,
+    [P_ENR_INSERT] = SQL_ENR_INSERT " RETURNING id",
     /* Row lock: two nodes using the same token serialise here. */
-    [P_ENR_BY_HASH] = "SELECT id, token_hash, tags, hw_id, expires_at, max_uses, uses, "
-                      "created_at FROM enroll_tokens WHERE token_hash = $1 FOR UPDATE",
-    [P_ENR_USE] = "UPDATE enroll_tokens SET uses = uses + 1 WHERE id = $1",
-    [P_ENR_LIST] = "SELECT id, token_hash, tags, hw_id, expires_at, max_uses, uses, "
-                   "created_at FROM enroll_tokens ORDER BY id",
-    [P_ENR_DELETE] = "DELETE FROM enroll_tokens WHERE id = $1",
-    [P_CAMP_INSERT] = "INSERT INTO campaigns(name, release_id, f_hw_id, f_tags, "
-                      "f_min_version, f_max_version, stages, state, stage, "
-                      "stage_started_at, complete, halt_reason, created_at, updated_at) "
-                      "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
-                      "RETURNING id",
-    [P_CAMP_GET] = "SELECT " CAMP_COLS " FROM campaigns WHERE id = $1",
-    [P_CAMP_LIST] = "SELECT " CAMP_COLS " FROM campaigns ORDER BY id",
-    [P_CAMP_LIST_ACTIVE] = "SELECT " CAMP_COLS " FROM campaigns WHERE state = 0 "
-                           "ORDER BY id DESC",
-    [P_CAMP_UPDATE] = "UPDATE campaigns SET state = $2, stage = $3, stage_started_at = $4, "
-                      "complete = $5, halt_reason = $6, updated_at = $7 "
-                      "WHERE id = $1 AND state = $8 AND stage = $9",
-    [P_CAMP_COUNTS] = "SELECT stage, state, n FROM campaign_counts WHERE campaign_id = $1",
+    [P_ENR_BY_HASH] = SQL_ENR_BY_HASH " FOR UPDATE",
+    [P_ENR_USE] = SQL_ENR_USE,
+    [P_ENR_LIST] = SQL_ENR_LIST,
+    [P_ENR_DELETE] = SQL_ENR_DELETE,
+    [P_CAMP_INSERT] = SQL_CAMP_INSERT " RETURNING id",
+    [P_CAMP_GET] = SQL_CAMP_GET,
+    [P_CAMP_LIST] = SQL_CAMP_LIST,
+    [P_CAMP_LIST_ACTIVE] = SQL_CAMP_LIST_ACTIVE,
+    [P_CAMP_UPDATE] = SQL_CAMP_UPDATE,
+    [P_CAMP_COUNTS] = SQL_CAMP_COUNTS,
     [P_GEN_BUMP] = "UPDATE settings SET value = (value::bigint + 1)::text "
                    "WHERE key = 'campaign_generation'",
     [P_GEN_GET] = "SELECT value FROM settings WHERE key = 'campaign_generation'",
-    [P_DC_GET] = "SELECT campaign_id, device_id, state, stage, updated_at "
-                 "FROM device_campaigns WHERE campaign_id = $1 AND device_id = $2",
-    [P_DC_LIST] = "SELECT campaign_id, device_id, state, stage, updated_at "
-                  "FROM device_campaigns WHERE campaign_id = $1 AND device_id > $2 "
-                  "AND ($3 < 0 OR state = $3) ORDER BY device_id LIMIT $4",
-    [P_DC_OFFER] = "INSERT INTO device_campaigns(campaign_id, device_id, state, stage, "
-                   "updated_at) VALUES($1, $2, 0, $3, $4) ON CONFLICT DO NOTHING",
-    /* Final states are final: no later report replaces them. */
-    [P_DC_SET_STATE] = "UPDATE device_campaigns SET state = $3, updated_at = $4 "
-                       "WHERE campaign_id = $1 AND device_id = $2 AND state < 4",
-    [P_REP_INSERT] = "INSERT INTO reports(device_id, campaign_id, state, code, detail, "
-                     "created_at) VALUES($1, $2, $3, $4, $5, $6) RETURNING id",
+    [P_DC_GET] = SQL_DC_GET,
+    [P_DC_LIST] = SQL_DC_LIST,
+    [P_DC_OFFER] = "INSERT INTO " SQL_DC_OFFER_VALUES " ON CONFLICT DO NOTHING",
+    [P_DC_SET_STATE] = SQL_DC_SET_STATE,
+    [P_REP_INSERT] = SQL_REP_INSERT " RETURNING id",
     [P_DEV_SET_RESULT] = "UPDATE devices SET last_result = $2, "
                          "last_seen = greatest(last_seen, $3) WHERE id = $1",
-    [P_REP_LIST] = "SELECT id, device_id, campaign_id, state, code, detail, created_at "
-                   "FROM reports WHERE device_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-    [P_DELTA_GET] = "SELECT payload, size FROM deltas WHERE base = $1 AND target = $2",
-    [P_DELTA_PUT] = "INSERT INTO deltas(base, target, payload, size) VALUES($1, $2, $3, $4) "
-                    "ON CONFLICT(base, target) DO UPDATE SET payload = excluded.payload, "
-                    "size = excluded.size",
+    [P_REP_LIST] = SQL_REP_LIST,
+    [P_DELTA_GET] = SQL_DELTA_GET,
+    [P_DELTA_PUT] = "INSERT INTO " SQL_DELTA_PUT_VALUES " ON CONFLICT(base, target) "
+                    "DO UPDATE SET payload = excluded.payload, size = excluded.size",
     [P_CAMP_LOCK] = "SELECT pg_advisory_lock(7633249, $1::integer)",
     [P_CAMP_UNLOCK] = "SELECT pg_advisory_unlock(7633249, $1::integer)",
-    [P_REL_SET_HASHES] = "UPDATE releases SET md5 = $2, sha1 = $3 WHERE id = $1",
-    [P_DDI_ACTIONS] = "SELECT dc.campaign_id, c.release_id, dc.state, c.state, "
-                      "coalesce(x.state, 0), dc.updated_at FROM device_campaigns dc "
-                      "JOIN campaigns c ON c.id = dc.campaign_id "
-                      "LEFT JOIN ddi_cancels x ON x.campaign_id = dc.campaign_id "
-                      "AND x.device_id = dc.device_id "
-                      "WHERE dc.device_id = $1 ORDER BY dc.campaign_id DESC",
-    [P_DDI_CANCEL_PUT] = "INSERT INTO ddi_cancels(campaign_id, device_id, state, updated_at) "
-                         "VALUES($1, $2, $3, $4) ON CONFLICT(campaign_id, device_id) "
-                         "DO UPDATE SET state = excluded.state, "
-                         "updated_at = excluded.updated_at",
+    [P_REL_SET_HASHES] = SQL_REL_SET_HASHES,
+    [P_DDI_ACTIONS] = SQL_DDI_ACTIONS,
+    [P_DDI_CANCEL_PUT] = SQL_DDI_CANCEL_PUT,
     /* FOR UPDATE: two configData of one device set its hardware id once */
-    [P_DDI_DEV_HW] = "SELECT hw_id FROM devices WHERE id = $1 FOR UPDATE",
-    [P_DDI_SET_HW] = "UPDATE devices SET hw_id = $2 WHERE id = $1 AND hw_id = ''",
-    [P_DDI_ATTRS_PUT] = "INSERT INTO ddi_attributes(device_id, attrs, updated_at) "
-                        "VALUES($1, $2, $3) ON CONFLICT(device_id) DO UPDATE SET "
-                        "attrs = excluded.attrs, updated_at = excluded.updated_at",
-    [P_DDI_ATTRS_GET] = "SELECT attrs, updated_at FROM ddi_attributes WHERE device_id = $1",
+    [P_DDI_DEV_HW] = SQL_DDI_DEV_HW " FOR UPDATE",
+    [P_DDI_SET_HW] = SQL_DDI_SET_HW,
+    [P_DDI_ATTRS_PUT] = SQL_DDI_ATTRS_PUT,
+    [P_DDI_ATTRS_GET] = SQL_DDI_ATTRS_GET,
 };
 
 /* ---- connections --------------------------------------------------------- */
@@ -454,7 +410,13 @@ static PGresult *run(struct pconn *c, enum pstmt id, const struct args *a, enum 
     snprintf(name, sizeof(name), "ota%d", (int)id);
 again:
     if (!c->prepared[id]) {
-        r = PQprepare(c->pg, name, PSQL[id], 0, NULL);
+        char sql[2048];
+        if (store_sql_pg_params(PSQL[id], sql, sizeof(sql)) != 0) {
+            log_msg(LOG_ERROR, "store_sql_too_long", "statement=%d", (int)id);
+            *rc = STORE_ERR;
+            return NULL;
+        }
+        r = PQprepare(c->pg, name, sql, 0, NULL);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             if (lost(c, &retried)) {
                 PQclear(r);

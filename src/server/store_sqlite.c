@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_sql.h"
 
 /* ---- schema ------------------------------------------------------------ */
 
@@ -160,48 +161,30 @@ enum stmt_id {
     S_COUNT
 };
 
-#define DEV_COLS                                                                 \
-    "id, token_hash, hw_id, tags, current_version, current_digest, slot_state, " \
-    "last_result, last_seen, created_at"
-/* The same columns, with last_seen from device_seen when newer. */
-#define DEV_COLS_J                                                               \
-    "d.id, d.token_hash, d.hw_id, d.tags, d.current_version, d.current_digest, "   \
-    "d.slot_state, d.last_result, coalesce(max(d.last_seen, s.last_seen), "       \
-    "d.last_seen), d.created_at FROM devices d LEFT JOIN device_seen s ON s.id = d.id"
-#define REL_COLS                                                                 \
-    "id, name, v_major, v_minor, v_rev, v_build, security_counter, hw_id, digest, " \
-    "size, created_at, raw, filename, md5, sha1"
-#define CAMP_COLS                                                                \
-    "id, name, release_id, f_hw_id, f_tags, f_min_version, f_max_version, stages, " \
-    "state, stage, stage_started_at, complete, halt_reason, created_at, updated_at"
+/* The device columns, last_seen from device_seen when newer (store_sql.h). */
+#define DEV_COLS_J SQL_DEV_COLS_J("coalesce(max(d.last_seen, s.last_seen), d.last_seen)")
 
+/* Shared texts from store_sql.h; SQLite's own dialect spelled out here. */
 static const char *const SQL[S_COUNT] = {
-    [S_SETTING_GET] = "SELECT value FROM settings WHERE key = ?1",
-    [S_SETTING_PUT] = "INSERT INTO settings(key, value) VALUES(?1, ?2) "
-                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    [S_REL_INSERT] = "INSERT INTO releases(name, v_major, v_minor, v_rev, v_build, "
-                     "security_counter, hw_id, digest, size, created_at, raw, filename, "
-                     "md5, sha1) "
-                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    [S_REL_GET] = "SELECT " REL_COLS " FROM releases WHERE id = ?1",
-    [S_REL_BY_DIGEST] = "SELECT " REL_COLS " FROM releases WHERE digest = ?1",
-    [S_REL_LIST] = "SELECT " REL_COLS " FROM releases ORDER BY id",
-    [S_REL_IN_USE] = "SELECT count(*) FROM campaigns WHERE release_id = ?1",
-    [S_REL_DELETE] = "DELETE FROM releases WHERE id = ?1",
-    [S_DEV_INSERT] = "INSERT INTO devices(id, token_hash, hw_id, tags, created_at) "
-                     "VALUES(?1, ?2, ?3, ?4, ?5)",
-    [S_DEV_GET] = "SELECT " DEV_COLS_J " WHERE d.id = ?1",
-    [S_DEV_AUTH] = "SELECT " DEV_COLS " FROM devices WHERE id = ?1",
-    [S_DEV_BY_TOKEN] = "SELECT " DEV_COLS_J " WHERE d.token_hash = ?1",
-    [S_DEV_LIST] = "SELECT " DEV_COLS_J " WHERE d.id > ?1 ORDER BY d.id LIMIT ?2",
-    [S_DEV_SET_TAGS] = "UPDATE devices SET tags = ?2 WHERE id = ?1",
-    [S_DEV_SET_TOKEN] = "UPDATE devices SET token_hash = ?2 WHERE id = ?1",
-    [S_DEV_DELETE] = "DELETE FROM devices WHERE id = ?1",
-    [S_SEEN_DELETE] = "DELETE FROM device_seen WHERE id = ?1",
-    /* A deleted device takes its history along (a re-created id starts
-     * clean); the count triggers take its campaign rows out of the counts. */
-    [S_DEV_REP_DELETE] = "DELETE FROM reports WHERE device_id = ?1",
-    [S_DEV_DC_DELETE] = "DELETE FROM device_campaigns WHERE device_id = ?1",
+    [S_SETTING_GET] = SQL_SETTING_GET,
+    [S_SETTING_PUT] = SQL_SETTING_PUT,
+    [S_REL_INSERT] = SQL_REL_INSERT,
+    [S_REL_GET] = SQL_REL_GET,
+    [S_REL_BY_DIGEST] = SQL_REL_BY_DIGEST,
+    [S_REL_LIST] = SQL_REL_LIST,
+    [S_REL_IN_USE] = SQL_REL_IN_USE,
+    [S_REL_DELETE] = SQL_REL_DELETE,
+    [S_DEV_INSERT] = SQL_DEV_INSERT,
+    [S_DEV_GET] = SQL_DEV_GET(DEV_COLS_J),
+    [S_DEV_AUTH] = "SELECT " SQL_DEV_COLS " FROM devices WHERE id = ?1",
+    [S_DEV_BY_TOKEN] = SQL_DEV_BY_TOKEN(DEV_COLS_J),
+    [S_DEV_LIST] = SQL_DEV_LIST(DEV_COLS_J),
+    [S_DEV_SET_TAGS] = SQL_DEV_SET_TAGS,
+    [S_DEV_SET_TOKEN] = SQL_DEV_SET_TOKEN,
+    [S_DEV_DELETE] = SQL_DEV_DELETE,
+    [S_SEEN_DELETE] = SQL_SEEN_DELETE,
+    [S_DEV_REP_DELETE] = SQL_DEV_REP_DELETE,
+    [S_DEV_DC_DELETE] = SQL_DEV_DC_DELETE,
     [S_DEV_SEEN] = "UPDATE devices SET "
                    "current_version = ?3, current_digest = ?4, slot_state = ?5, "
                    "last_result = CASE WHEN ?6 = '' THEN last_result ELSE ?6 END "
@@ -211,67 +194,39 @@ static const char *const SQL[S_COUNT] = {
     [S_SEEN_UPSERT] = "INSERT INTO device_seen(id, last_seen) VALUES(?1, ?2) "
                       "ON CONFLICT(id) DO UPDATE SET last_seen = "
                       "max(last_seen, excluded.last_seen)",
-    [S_DEV_COUNT] = "SELECT count(*) FROM devices",
-    [S_ENR_INSERT] = "INSERT INTO enroll_tokens(token_hash, tags, hw_id, expires_at, "
-                     "max_uses, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-    [S_ENR_BY_HASH] = "SELECT id, token_hash, tags, hw_id, expires_at, max_uses, uses, "
-                      "created_at FROM enroll_tokens WHERE token_hash = ?1",
-    [S_ENR_USE] = "UPDATE enroll_tokens SET uses = uses + 1 WHERE id = ?1",
-    [S_ENR_LIST] = "SELECT id, token_hash, tags, hw_id, expires_at, max_uses, uses, "
-                   "created_at FROM enroll_tokens ORDER BY id",
-    [S_ENR_DELETE] = "DELETE FROM enroll_tokens WHERE id = ?1",
-    [S_CAMP_INSERT] = "INSERT INTO campaigns(name, release_id, f_hw_id, f_tags, "
-                      "f_min_version, f_max_version, stages, state, stage, "
-                      "stage_started_at, complete, halt_reason, created_at, updated_at) "
-                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    [S_CAMP_GET] = "SELECT " CAMP_COLS " FROM campaigns WHERE id = ?1",
-    [S_CAMP_LIST] = "SELECT " CAMP_COLS " FROM campaigns ORDER BY id",
-    [S_CAMP_LIST_ACTIVE] = "SELECT " CAMP_COLS " FROM campaigns WHERE state = 0 "
-                           "ORDER BY id DESC",
-    [S_CAMP_UPDATE] = "UPDATE campaigns SET state = ?2, stage = ?3, stage_started_at = ?4, "
-                      "complete = ?5, halt_reason = ?6, updated_at = ?7 "
-                      "WHERE id = ?1 AND state = ?8 AND stage = ?9",
-    [S_CAMP_COUNTS] = "SELECT stage, state, n FROM campaign_counts WHERE campaign_id = ?1",
+    [S_DEV_COUNT] = SQL_DEV_COUNT,
+    [S_ENR_INSERT] = SQL_ENR_INSERT,
+    [S_ENR_BY_HASH] = SQL_ENR_BY_HASH,
+    [S_ENR_USE] = SQL_ENR_USE,
+    [S_ENR_LIST] = SQL_ENR_LIST,
+    [S_ENR_DELETE] = SQL_ENR_DELETE,
+    [S_CAMP_INSERT] = SQL_CAMP_INSERT,
+    [S_CAMP_GET] = SQL_CAMP_GET,
+    [S_CAMP_LIST] = SQL_CAMP_LIST,
+    [S_CAMP_LIST_ACTIVE] = SQL_CAMP_LIST_ACTIVE,
+    [S_CAMP_UPDATE] = SQL_CAMP_UPDATE,
+    [S_CAMP_COUNTS] = SQL_CAMP_COUNTS,
     [S_GEN_BUMP] = "UPDATE settings SET value = CAST(value AS INTEGER) + 1 "
                    "WHERE key = 'campaign_generation'",
     [S_GEN_GET] = "SELECT CAST(value AS INTEGER) FROM settings "
                   "WHERE key = 'campaign_generation'",
-    [S_DC_GET] = "SELECT campaign_id, device_id, state, stage, updated_at "
-                 "FROM device_campaigns WHERE campaign_id = ?1 AND device_id = ?2",
-    [S_DC_LIST] = "SELECT campaign_id, device_id, state, stage, updated_at "
-                  "FROM device_campaigns WHERE campaign_id = ?1 AND device_id > ?2 "
-                  "AND (?3 < 0 OR state = ?3) ORDER BY device_id LIMIT ?4",
-    [S_DC_OFFER] = "INSERT OR IGNORE INTO device_campaigns(campaign_id, device_id, state, "
-                   "stage, updated_at) VALUES(?1, ?2, 0, ?3, ?4)",
-    /* Final states are final: no later report replaces them. */
-    [S_DC_SET_STATE] = "UPDATE device_campaigns SET state = ?3, updated_at = ?4 "
-                       "WHERE campaign_id = ?1 AND device_id = ?2 AND state < 4",
-    [S_REP_INSERT] = "INSERT INTO reports(device_id, campaign_id, state, code, detail, "
-                     "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_DC_GET] = SQL_DC_GET,
+    [S_DC_LIST] = SQL_DC_LIST,
+    [S_DC_OFFER] = "INSERT OR IGNORE INTO " SQL_DC_OFFER_VALUES,
+    [S_DC_SET_STATE] = SQL_DC_SET_STATE,
+    [S_REP_INSERT] = SQL_REP_INSERT,
     [S_DEV_SET_RESULT] = "UPDATE devices SET last_result = ?2, "
                          "last_seen = max(last_seen, ?3) WHERE id = ?1",
-    [S_REP_LIST] = "SELECT id, device_id, campaign_id, state, code, detail, created_at "
-                   "FROM reports WHERE device_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-    [S_DELTA_GET] = "SELECT payload, size FROM deltas WHERE base = ?1 AND target = ?2",
-    [S_DELTA_PUT] = "INSERT OR REPLACE INTO deltas(base, target, payload, size) "
-                    "VALUES(?1, ?2, ?3, ?4)",
-    [S_REL_SET_HASHES] = "UPDATE releases SET md5 = ?2, sha1 = ?3 WHERE id = ?1",
-    [S_DDI_ACTIONS] = "SELECT dc.campaign_id, c.release_id, dc.state, c.state, "
-                      "coalesce(x.state, 0), dc.updated_at FROM device_campaigns dc "
-                      "JOIN campaigns c ON c.id = dc.campaign_id "
-                      "LEFT JOIN ddi_cancels x ON x.campaign_id = dc.campaign_id "
-                      "AND x.device_id = dc.device_id "
-                      "WHERE dc.device_id = ?1 ORDER BY dc.campaign_id DESC",
-    [S_DDI_CANCEL_PUT] = "INSERT INTO ddi_cancels(campaign_id, device_id, state, updated_at) "
-                         "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(campaign_id, device_id) "
-                         "DO UPDATE SET state = excluded.state, "
-                         "updated_at = excluded.updated_at",
-    [S_DDI_DEV_HW] = "SELECT hw_id FROM devices WHERE id = ?1",
-    [S_DDI_SET_HW] = "UPDATE devices SET hw_id = ?2 WHERE id = ?1 AND hw_id = ''",
-    [S_DDI_ATTRS_PUT] = "INSERT INTO ddi_attributes(device_id, attrs, updated_at) "
-                        "VALUES(?1, ?2, ?3) ON CONFLICT(device_id) DO UPDATE SET "
-                        "attrs = excluded.attrs, updated_at = excluded.updated_at",
-    [S_DDI_ATTRS_GET] = "SELECT attrs, updated_at FROM ddi_attributes WHERE device_id = ?1",
+    [S_REP_LIST] = SQL_REP_LIST,
+    [S_DELTA_GET] = SQL_DELTA_GET,
+    [S_DELTA_PUT] = "INSERT OR REPLACE INTO " SQL_DELTA_PUT_VALUES,
+    [S_REL_SET_HASHES] = SQL_REL_SET_HASHES,
+    [S_DDI_ACTIONS] = SQL_DDI_ACTIONS,
+    [S_DDI_CANCEL_PUT] = SQL_DDI_CANCEL_PUT,
+    [S_DDI_DEV_HW] = SQL_DDI_DEV_HW,
+    [S_DDI_SET_HW] = SQL_DDI_SET_HW,
+    [S_DDI_ATTRS_PUT] = SQL_DDI_ATTRS_PUT,
+    [S_DDI_ATTRS_GET] = SQL_DDI_ATTRS_GET,
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * store_sql.h - the SQL the SQLite store (store_sqlite.c) and the
+ * PostgreSQL store (store_pg.c) share, written once.
+ *
+ * Why it exists: most statements are the same text in both dialects; only
+ * their differences stay in each store, next to the table that uses them.
+ * The texts here use SQLite's numbered placeholders `?N`; the PostgreSQL
+ * store turns them into `$N` when it prepares a statement
+ * (store_sql_pg_params()), so the parameter numbers are the same in both.
+ * Dialect differences handled in the stores, explicitly:
+ *   - `RETURNING id` after PostgreSQL INSERTs (SQLite reads the rowid);
+ *   - `FOR UPDATE` row locks (PostgreSQL only: SQLite writers are serial);
+ *   - max()/greatest(), INSERT OR IGNORE / ON CONFLICT DO NOTHING,
+ *     INSERT OR REPLACE / ON CONFLICT DO UPDATE, integer casts, the batched
+ *     last-seen upsert and the newer-state-only inventory update (several
+ *     PostgreSQL nodes), transactions and advisory locks.
+ */
+#ifndef OTA_SERVER_STORE_SQL_H
+#define OTA_SERVER_STORE_SQL_H
+
+#include <stddef.h>
+
+/* ---- column lists ---------------------------------------------------------- */
+#define SQL_DEV_COLS                                                             \
+    "id, token_hash, hw_id, tags, current_version, current_digest, slot_state, " \
+    "last_result, last_seen, created_at"
+/* The device columns with last_seen from device_seen when newer: `newest` is
+ * the dialect's "larger of two, NULL-safe" over d.last_seen, s.last_seen. */
+#define SQL_DEV_COLS_J(newest)                                                   \
+    "d.id, d.token_hash, d.hw_id, d.tags, d.current_version, d.current_digest, " \
+    "d.slot_state, d.last_result, " newest ", d.created_at "                     \
+    "FROM devices d LEFT JOIN device_seen s ON s.id = d.id"
+#define SQL_REL_COLS                                                                \
+    "id, name, v_major, v_minor, v_rev, v_build, security_counter, hw_id, digest, " \
+    "size, created_at, raw, filename, md5, sha1"
+#define SQL_CAMP_COLS                                                               \
+    "id, name, release_id, f_hw_id, f_tags, f_min_version, f_max_version, stages, " \
+    "state, stage, stage_started_at, complete, halt_reason, created_at, updated_at"
+#define SQL_ENR_COLS "id, token_hash, tags, hw_id, expires_at, max_uses, uses, created_at"
+#define SQL_DC_COLS "campaign_id, device_id, state, stage, updated_at"
+
+/* ---- settings -------------------------------------------------------------- */
+#define SQL_SETTING_GET "SELECT value FROM settings WHERE key = ?1"
+#define SQL_SETTING_PUT                                   \
+    "INSERT INTO settings(key, value) VALUES(?1, ?2) " \
+    "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+
+/* ---- releases -------------------------------------------------------------- */
+#define SQL_REL_INSERT                                                            \
+    "INSERT INTO releases(name, v_major, v_minor, v_rev, v_build, "            \
+    "security_counter, hw_id, digest, size, created_at, raw, filename, md5, sha1) " \
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+#define SQL_REL_GET "SELECT " SQL_REL_COLS " FROM releases WHERE id = ?1"
+#define SQL_REL_BY_DIGEST "SELECT " SQL_REL_COLS " FROM releases WHERE digest = ?1"
+#define SQL_REL_LIST "SELECT " SQL_REL_COLS " FROM releases ORDER BY id"
+#define SQL_REL_IN_USE "SELECT count(*) FROM campaigns WHERE release_id = ?1"
+#define SQL_REL_DELETE "DELETE FROM releases WHERE id = ?1"
+#define SQL_REL_SET_HASHES "UPDATE releases SET md5 = ?2, sha1 = ?3 WHERE id = ?1"
+
+/* ---- devices --------------------------------------------------------------- */
+#define SQL_DEV_INSERT \
+    "INSERT INTO devices(id, token_hash, hw_id, tags, created_at) VALUES(?1, ?2, ?3, ?4, ?5)"
+#define SQL_DEV_GET(cols_j) "SELECT " cols_j " WHERE d.id = ?1"
+#define SQL_DEV_BY_TOKEN(cols_j) "SELECT " cols_j " WHERE d.token_hash = ?1"
+#define SQL_DEV_LIST(cols_j) "SELECT " cols_j " WHERE d.id > ?1 ORDER BY d.id LIMIT ?2"
+#define SQL_DEV_SET_TAGS "UPDATE devices SET tags = ?2 WHERE id = ?1"
+#define SQL_DEV_SET_TOKEN "UPDATE devices SET token_hash = ?2 WHERE id = ?1"
+#define SQL_DEV_DELETE "DELETE FROM devices WHERE id = ?1"
+#define SQL_SEEN_DELETE "DELETE FROM device_seen WHERE id = ?1"
+/* A deleted device takes its history along (a re-created id starts clean);
+ * the count triggers take its campaign rows out of the counts. */
+#define SQL_DEV_REP_DELETE "DELETE FROM reports WHERE device_id = ?1"
+#define SQL_DEV_DC_DELETE "DELETE FROM device_campaigns WHERE device_id = ?1"
+#define SQL_DEV_COUNT "SELECT count(*) FROM devices"
+
+/* ---- enrollment tokens ----------------------------------------------------- */
+#define SQL_ENR_INSERT                                                        \
+    "INSERT INTO enroll_tokens(token_hash, tags, hw_id, expires_at, max_uses, " \
+    "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+#define SQL_ENR_BY_HASH "SELECT " SQL_ENR_COLS " FROM enroll_tokens WHERE token_hash = ?1"
+#define SQL_ENR_USE "UPDATE enroll_tokens SET uses = uses + 1 WHERE id = ?1"
+#define SQL_ENR_LIST "SELECT " SQL_ENR_COLS " FROM enroll_tokens ORDER BY id"
+#define SQL_ENR_DELETE "DELETE FROM enroll_tokens WHERE id = ?1"
+
+/* ---- campaigns ------------------------------------------------------------- */
+#define SQL_CAMP_INSERT                                                            \
+    "INSERT INTO campaigns(name, release_id, f_hw_id, f_tags, f_min_version, "   \
+    "f_max_version, stages, state, stage, stage_started_at, complete, halt_reason, " \
+    "created_at, updated_at) "                                                     \
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+#define SQL_CAMP_GET "SELECT " SQL_CAMP_COLS " FROM campaigns WHERE id = ?1"
+#define SQL_CAMP_LIST "SELECT " SQL_CAMP_COLS " FROM campaigns ORDER BY id"
+#define SQL_CAMP_LIST_ACTIVE \
+    "SELECT " SQL_CAMP_COLS " FROM campaigns WHERE state = 0 ORDER BY id DESC"
+#define SQL_CAMP_UPDATE                                                             \
+    "UPDATE campaigns SET state = ?2, stage = ?3, stage_started_at = ?4, "        \
+    "complete = ?5, halt_reason = ?6, updated_at = ?7 "                             \
+    "WHERE id = ?1 AND state = ?8 AND stage = ?9"
+#define SQL_CAMP_COUNTS "SELECT stage, state, n FROM campaign_counts WHERE campaign_id = ?1"
+
+/* ---- device campaign progress and reports ---------------------------------- */
+#define SQL_DC_GET \
+    "SELECT " SQL_DC_COLS " FROM device_campaigns WHERE campaign_id = ?1 AND device_id = ?2"
+#define SQL_DC_LIST                                                                  \
+    "SELECT " SQL_DC_COLS " FROM device_campaigns WHERE campaign_id = ?1 AND "       \
+    "device_id > ?2 AND (?3 < 0 OR state = ?3) ORDER BY device_id LIMIT ?4"
+/* Final states are final: no later report replaces them. */
+#define SQL_DC_SET_STATE                                          \
+    "UPDATE device_campaigns SET state = ?3, updated_at = ?4 " \
+    "WHERE campaign_id = ?1 AND device_id = ?2 AND state < 4"
+#define SQL_DC_OFFER_VALUES \
+    "device_campaigns(campaign_id, device_id, state, stage, updated_at) VALUES(?1, ?2, 0, ?3, ?4)"
+#define SQL_REP_INSERT                                                                \
+    "INSERT INTO reports(device_id, campaign_id, state, code, detail, created_at) " \
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+#define SQL_REP_LIST                                                         \
+    "SELECT id, device_id, campaign_id, state, code, detail, created_at " \
+    "FROM reports WHERE device_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+
+/* ---- deltas ---------------------------------------------------------------- */
+#define SQL_DELTA_GET "SELECT payload, size FROM deltas WHERE base = ?1 AND target = ?2"
+#define SQL_DELTA_PUT_VALUES "deltas(base, target, payload, size) VALUES(?1, ?2, ?3, ?4)"
+
+/* ---- hawkBit DDI (ddi*.c) -------------------------------------------------- */
+#define SQL_DDI_ACTIONS                                                       \
+    "SELECT dc.campaign_id, c.release_id, dc.state, c.state, "              \
+    "coalesce(x.state, 0), dc.updated_at FROM device_campaigns dc "          \
+    "JOIN campaigns c ON c.id = dc.campaign_id "                             \
+    "LEFT JOIN ddi_cancels x ON x.campaign_id = dc.campaign_id "             \
+    "AND x.device_id = dc.device_id "                                        \
+    "WHERE dc.device_id = ?1 ORDER BY dc.campaign_id DESC"
+#define SQL_DDI_CANCEL_PUT                                                           \
+    "INSERT INTO ddi_cancels(campaign_id, device_id, state, updated_at) "         \
+    "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(campaign_id, device_id) "                  \
+    "DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at"
+#define SQL_DDI_DEV_HW "SELECT hw_id FROM devices WHERE id = ?1"
+#define SQL_DDI_SET_HW "UPDATE devices SET hw_id = ?2 WHERE id = ?1 AND hw_id = ''"
+#define SQL_DDI_ATTRS_PUT                                                          \
+    "INSERT INTO ddi_attributes(device_id, attrs, updated_at) VALUES(?1, ?2, ?3) " \
+    "ON CONFLICT(device_id) DO UPDATE SET attrs = excluded.attrs, "               \
+    "updated_at = excluded.updated_at"
+#define SQL_DDI_ATTRS_GET "SELECT attrs, updated_at FROM ddi_attributes WHERE device_id = ?1"
+
+/* PostgreSQL's placeholders: in into out with every `?N` written `$N` (the
+ * statements have no '?' anywhere else). -1 when out is too small. */
+static inline int store_sql_pg_params(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *in; in++) {
+        if (n + 1 >= cap)
+            return -1;
+        out[n++] = *in == '?' && in[1] >= '0' && in[1] <= '9' ? '$' : *in;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+#endif
