@@ -43,6 +43,9 @@ struct agent_linux_config {
     int running_slot;              /* 0/1 configured, -1: from cmdline */
     char state[AGENT_STR];         /* linux_state: counter floor + pending slot */
     char reboot_cmd[AGENT_STR];    /* run after "installed" / a failed trial */
+    char enc_key[AGENT_STR];       /* device decryption key (encrypted images) */
+    struct ota_enc_privkey enc_priv;
+    int has_enc_key;
 };
 enum { AGENT_BOOTLOADER_NONE = 0, AGENT_BOOTLOADER_GRUB = 1, AGENT_BOOTLOADER_UBOOT = 2 };
 

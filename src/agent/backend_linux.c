@@ -115,30 +115,45 @@ int agent_linux_backend_running(const struct agent_linux_backend *b)
     return b->running;
 }
 
-/* Parse the image in a slot and hash it as published (header, body, TLVs). */
+/* Parse the image in a slot and hash it as published (header, body, TLVs):
+ * an encrypted image runs decrypted, so its body is re-encrypted on the way
+ * into the hash with the key from its own key TLV, as the engine's
+ * read-back does (the server knows a release by its published digest). */
 static ota_err slot_image(struct agent_linux_backend *b, int slot, struct ota_image_info *info,
                           uint8_t digest[OTA_SHA256_LEN])
 {
+    const struct agent_linux_config *lc = &b->cfg->lx;
     const struct ota_crypto *c = b->dev.crypto;
     struct ota_flash_area area;
-    struct ota_reader r;
+    struct ota_reader r, er_r;
+    const struct ota_reader *rd = &r;
+    struct ota_enc_reader er;
+    struct ota_enc_key ek;
     ota_sha256_ctx sha;
-    uint32_t off = b->fl.l.slot_off[slot], left;
+    uint32_t at, left;
     ota_err e;
 
-    ota_reader_from_flash(&r, &area, &b->fl.f, off, b->fl.l.slot_size);
+    memset(&ek, 0, sizeof ek);
+    ota_reader_from_flash(&r, &area, &b->fl.f, b->fl.l.slot_off[slot], b->fl.l.slot_size);
     e = ota_image_parse(&r, info, NULL);
     if (e || !digest)
         return e;
+    if (info->enc_aes_len && lc->has_enc_key &&
+        ota_enc_image_key(&r, info, ota_crypto_enc_openssl(), &lc->enc_priv, &ek, NULL) ==
+            OTA_OK) {
+        ota_reader_enc(&er_r, &er, &r, &ek);
+        rd = &er_r;
+    }
     e = c->sha256_init(&sha);
-    for (left = info->total_size; !e && left;) {
+    for (at = 0, left = info->total_size; !e && left;) {
         uint32_t n = left < LX_SCRATCH ? left : LX_SCRATCH;
-        e = ota_flash_read(&b->fl.f, off, b->scratch, n);
+        e = rd->read(rd->ctx, at, b->scratch, n);
         if (!e)
             e = c->sha256_update(&sha, b->scratch, n);
-        off += n;
+        at += n;
         left -= n;
     }
+    ota_enc_key_wipe(&ek);
     return e ? e : c->sha256_final(&sha, digest);
 }
 
@@ -198,8 +213,11 @@ static ota_err lx_begin(void *ctx, const uint8_t *manifest, size_t len, uint64_t
     uc.clock.now = wall_clock;
     uc.running_slot = b->running;
     uc.min_offer_seq = min_offer_seq;
-    /* No device decryption key on Linux yet: an encrypted image is refused
-     * (OTA_ERR_IMAGE_ENC_NO_KEY) before anything is written. */
+    /* Encrypted images: opened with enc_key (without one they are refused,
+     * OTA_ERR_IMAGE_ENC_NO_KEY, before anything is written); the slot
+     * receives the plaintext. */
+    uc.enc = ota_crypto_enc_openssl();
+    uc.enc_key = b->cfg->lx.has_enc_key ? &b->cfg->lx.enc_priv : NULL;
     if (payload_at)
         uc.payload_at = *payload_at;
     b->diag = d;

@@ -33,7 +33,10 @@ const char agent_linux_config_help[] =
     "  linux_state     pending slot and anti-rollback floor (default:\n"
     "                  STATE_FILE.linux; keep it on the data partition)\n"
     "  reboot_cmd      command run when the device must reboot (an update is\n"
-    "                  installed, or its trial failed); default: just exit\n";
+    "                  installed, or its trial failed); default: just exit\n"
+    "  enc_key         this device's P-256 private key (PEM) that opens encrypted\n"
+    "                  images; the slot receives the plaintext filesystem\n"
+    "                  (default: none, encrypted images are refused)\n";
 
 void agent_linux_config_defaults(struct agent_linux_config *c)
 {
@@ -117,6 +120,8 @@ int agent_linux_config_set(struct agent_linux_config *c, const char *key, const 
         *bad = !*v || copy(c->state, sizeof c->state, v);
     } else if (key_is(key, "reboot_cmd")) {
         *bad = copy(c->reboot_cmd, sizeof c->reboot_cmd, v);
+    } else if (key_is(key, "enc_key")) {
+        *bad = copy(c->enc_key, sizeof c->enc_key, v);
     } else {
         return 0;
     }
@@ -147,6 +152,20 @@ ota_err agent_linux_config_finish(struct agent_linux_config *c, const char *stat
     }
     ota_key_pubkey(k, &c->image_pub);
     ota_key_free(k);
+    if (c->enc_key[0]) {
+        k = NULL;
+        if (ota_key_load(c->enc_key, &k, kerr, sizeof kerr) != OTA_OK ||
+            ota_key_private_scalar(k, &c->enc_priv) != OTA_OK) {
+            if (k)
+                snprintf(err, errlen, "enc_key: %s: not a P-256 private key", c->enc_key);
+            else
+                snprintf(err, errlen, "enc_key: %s", kerr);
+            ota_key_free(k);
+            return OTA_ERR_CONFIG;
+        }
+        ota_key_free(k);
+        c->has_enc_key = 1;
+    }
     if (!c->grubenv[0])
         snprintf(c->grubenv, sizeof c->grubenv, "/boot/grub/grubenv");
     if (!c->grub_editenv[0])

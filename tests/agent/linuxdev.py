@@ -56,10 +56,11 @@ def make_rootfs(work, version, size_mib=4, extra=b""):
     return img
 
 
-def sign(work, keys, fs, version, counter, hw=HW):
-    img = os.path.join(work, "v%s-%s.img" % (version, hw))
+def sign(work, keys, fs, version, counter, hw=HW, encrypt=None):
+    img = os.path.join(work, "v%s-%s%s.img" % (version, hw, "-enc" if encrypt else ""))
     E.run([E.TOOL, "sign", "--key", keys.priv, "--version", version, "--security-counter",
-           str(counter), "--hw-id", hw, "-q", fs, img])
+           str(counter), "--hw-id", hw, "-q"] + (["--encrypt", encrypt] if encrypt else []) +
+          [fs, img])
     return img
 
 

@@ -152,6 +152,38 @@ def test_delta_update_confirmed_by_the_agent_loop(work, keys, servers):
     E.wait_for(lambda: "success" in d.report_states(), 20, "success report")
 
 
+def test_encrypted_image_lands_as_plaintext_filesystem(work, keys, servers):
+    """An image encrypted for the device (ota sign --encrypt) is opened with
+    enc_key; the slot receives the filesystem in the clear, mountable; the
+    trial is confirmed and reported under the published digest. A device
+    without enc_key refuses the same offer before anything is written."""
+    s = servers("--no-delta")
+    d, fs1, v1 = provisioned(work, keys, s, "enc-1")
+    d2 = L.LinuxDevice(work, "enc-2", s, keys)
+    d2.provision("A", v1)
+    assert d2.boot() == "A"
+    priv, pub = E.enc_keygen(work)
+    d.write_conf({"enc_key": priv})
+    fs2 = L.make_rootfs(work, "2.0.0", extra=os.urandom(100000))
+    v2 = L.sign(work, keys, fs2, "2.0.0", 2, encrypt=pub)
+    assert file_bytes(v2).find(file_bytes(fs2)[:4096]) < 0  # really encrypted
+    s.campaign(s.upload(v2)["id"], [{"percent": 100}])
+
+    b = digest(d2.slots[1])
+    d2.agent("--once", check_rc=0)
+    E.wait_for(lambda: "failure" in d2.report_states(), 20, "failure report")
+    rep = [r for r in s.reports(d2.name) if r["state"] == "failure"][0]
+    assert "OTA_ERR_IMAGE_ENC_NO_KEY" in rep["detail"], rep
+    assert digest(d2.slots[1]) == b
+
+    d.agent(check_rc=20, timeout=60)
+    assert d.slot_bytes("B", os.path.getsize(fs2)) == file_bytes(fs2)
+    assert d.boot() == "B"
+    d.agent("--once", check_rc=0)
+    E.wait_for(lambda: "success" in d.report_states(), 20, "success report")
+    assert d.agent("--verify-slot", "B") == 0
+
+
 def test_download_killed_then_resumed_by_next_process(work, keys, servers):
     from faultproxy import FaultProxy
     s = servers("--no-delta")
