@@ -9,7 +9,10 @@
  * format 1 seeds (seed-full-*, seed-delta-*) with SEED_KEY, format 2 seeds
  * (seed-v2-*: offer_seq, flags) with SEED_KEY_2. The last input byte picks
  * the freshness policy (a sequence floor, a running version), so the
- * offer_seq and downgrade checks are exercised too.
+ * offer_seq and downgrade checks are exercised too. Every input is also
+ * tried as a signed no-offer statement (same properties; seed-no-offer.bin is
+ * signed by a discarded key, so it exercises parsing and a refused
+ * signature).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -74,6 +77,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (e1 != e2)
         abort();
     if (e != OTA_OK && e1 == OTA_OK)
+        abort();
+
+    /* the same bytes as a no-offer statement: parse, re-encode, and both
+     * backends agree on its signature */
+    struct ota_no_offer no, n1, n2;
+    e = ota_no_offer_parse(data, size, &no, &d);
+    if (e == OTA_OK && (ota_no_offer_encode_signed(&no, re, sizeof(re), &relen) != OTA_OK ||
+                        relen != OTA_NO_OFFER_SIGNED_LEN || memcmp(re, data, relen) != 0 ||
+                        size != relen + 1 + no.sig_len))
+        abort();
+    p.crypto = ota_crypto_openssl();
+    e1 = ota_no_offer_verify(data, size, &p, &n1, &d);
+    p.crypto = ota_crypto_mbedtls();
+    e2 = ota_no_offer_verify(data, size, &p, &n2, &d);
+    if (e1 != e2 || (e != OTA_OK && e1 == OTA_OK))
         abort();
     return 0;
 }
