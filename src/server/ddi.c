@@ -359,10 +359,10 @@ static int on_target(const struct srv_device *d, const struct srv_release *rel)
 }
 
 /* The newest active campaign that targets the device now: its row is
- * recorded as offered (like a native check-in's offer). *id 0: none.
+ * recorded as offered (like a native check-in's offer) at *at. *id 0: none.
  * 0 on storage failure. */
 static int new_offer(struct server *s, const struct srv_device *d, const struct actions *l,
-                     int64_t *id)
+                     int64_t *id, int64_t *at)
 {
     struct campaign_snapshot *snap = campaign_cache_get(s);
     int ok = 1;
@@ -394,6 +394,7 @@ static int new_offer(struct server *s, const struct srv_device *d, const struct 
             ok = 0;
         else
             *id = c->id;
+        *at = dc.updated_at;
         break;
     }
     campaign_cache_put(snap);
@@ -450,14 +451,15 @@ static void poll(struct server *s, struct http_req *r, struct http_resp *out,
     } else if (open) {
         offer = open->campaign_id;
         changed = open->updated_at;
-    } else if (!new_offer(s, d, l, &offer)) {
+    } else if (!new_offer(s, d, l, &offer, &changed)) {
         free(l);
         json_decref(links);
         resp_error(out, 503, "storage", "database unavailable");
         return;
     }
     if (offer) {
-        /* ?c= changes when the action's row does, like hawkBit's hash */
+        /* ?c= changes when the action's row does, like hawkBit's hash
+         * (the same value from the offer on, until the device reports) */
         snprintf(tail, sizeof(tail), "/deploymentBase/%lld?c=%lld", (long long)offer,
                  (long long)changed);
         json_object_set_new(links, "deploymentBase", href(base, tail));

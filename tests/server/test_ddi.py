@@ -91,6 +91,8 @@ def test_poll_deployment_download_feedback(server):
     assert re.fullmatch(re.escape(f"{base}/deploymentBase/{cid}") + r"\?c=-?\d+",
                         links["deploymentBase"]["href"])
     assert action_id(links["deploymentBase"]["href"]) == cid
+    server.advance(5)
+    assert dev.links()["deploymentBase"] == links["deploymentBase"]  # stable until it changes
     # the campaign counts the offer
     assert server.status(cid)["counts"]["offered"] == 1
 
