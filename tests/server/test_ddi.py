@@ -510,3 +510,15 @@ def test_links_follow_tls(server_factory, tmp_path):
     art = dep["deployment"]["chunks"][0]["artifacts"][0]
     assert art["_links"]["download"]["href"].startswith(base + "/softwaremodules/")
     assert dev.raw("GET", art["_links"]["download"]["href"]).body == b"tls bytes"
+
+
+def test_pause_offers_nothing_new_but_keeps_open_actions(server):
+    rel, camp, (a, b) = setup_ddi(server, devices=("p-a", "p-b"))
+    cid = camp["id"]
+    assert "deploymentBase" in a.links()  # a was offered before the pause
+    assert server.admin("POST", f"/v1/campaigns/{cid}/pause").status == 200
+    assert action_id(a.links()["deploymentBase"]["href"]) == cid
+    assert "deploymentBase" not in b.links() and "cancelAction" not in b.links()
+    assert server.status(cid)["counts"]["offered"] == 1
+    assert server.admin("POST", f"/v1/campaigns/{cid}/resume").status == 200
+    assert action_id(b.links()["deploymentBase"]["href"]) == cid
