@@ -14,8 +14,10 @@ cd "$(dirname "$0")/.."
 DIR=${1:-build-cov}
 JOBS=$(nproc 2>/dev/null || echo 2)
 # the suites that drive src/core directly (the end-to-end suites add process
-# start-up, not core paths; QEMU runs an ARM build that is not instrumented)
-TESTS=${OTA_COVERAGE_TESTS:-'^(core|boot|delta|sim|tool|agent)\.'}
+# start-up, not core paths; QEMU runs an ARM build that is not instrumented),
+# plus server.manifest: the manifest codec's own unit test (src/core's
+# manifest_parse.c/manifest_encode.c, which the server links)
+TESTS=${OTA_COVERAGE_TESTS:-'^(core|boot|delta|sim|tool|agent)\.|^server\.manifest$'}
 
 command -v gcovr >/dev/null || { echo "coverage: gcovr missing (scripts/setup.sh)"; exit 1; }
 cmake -S . -B "$DIR" -DCMAKE_BUILD_TYPE=Debug \

@@ -118,10 +118,28 @@ static inline void cfx_factory_install(struct cfx_device *d, const uint8_t *img,
         abort();
 }
 
+/* Random access to a payload held in memory, for ota_update_cfg's
+ * payload_at (ctx: a struct cfx_mem_payload). */
+struct cfx_mem_payload {
+    const uint8_t *p;
+    size_t len;
+};
+
+static inline ota_err cfx_payload_at(void *ctx, uint32_t off, void *buf, size_t len)
+{
+    const struct cfx_mem_payload *mp = ctx;
+    if ((size_t)off + len > mp->len)
+        return OTA_ERR_IO;
+    memcpy(buf, mp->p + off, len);
+    return OTA_OK;
+}
+
 /* A signed offer of `target` to device `device` on hardware `hw`, issued at
  * now - 5 and valid for an hour, campaign 1: a full payload, or a delta from
- * `base` when it is not NULL. The target's version and security counter come
- * from its header. Returns the manifest's length in out. */
+ * `base` when it is not NULL. The target's version comes from its header
+ * (which is all that is read: the target may be deliberately broken), its
+ * security counter is its major version (as cfx_image makes them). Returns
+ * the manifest's length in out. */
 static inline size_t cfx_offer(const ota_key *srv, const struct ota_crypto *c, const char *device,
                                const char *hw, uint64_t now, const uint8_t *target,
                                size_t target_len, const uint8_t *payload, size_t payload_len,
@@ -129,14 +147,12 @@ static inline size_t cfx_offer(const ota_key *srv, const struct ota_crypto *c, c
                                uint8_t out[OTA_MANIFEST_MAX_LEN])
 {
     struct ota_manifest m;
-    struct ota_image_info info;
-    struct ota_mem_reader mr;
-    struct ota_reader r;
+    struct ota_image_header h;
     size_t n = 0;
     memset(&m, 0, sizeof m);
-    ota_reader_from_mem(&r, &mr, target, (uint32_t)target_len);
-    if (ota_image_parse(&r, &info, NULL))
+    if (target_len < OTA_IMAGE_HEADER_SIZE)
         abort();
+    ota_image_header_decode(target, &h);
     m.payload_kind = base ? OTA_PAYLOAD_DELTA : OTA_PAYLOAD_FULL;
     m.campaign_id = 1;
     m.issued_at = now - 5;
@@ -147,8 +163,8 @@ static inline size_t cfx_offer(const ota_key *srv, const struct ota_crypto *c, c
         ota_sha256(c, base, base_len, m.base_digest);
     m.target_size = (uint32_t)target_len;
     m.payload_size = (uint32_t)payload_len;
-    m.target_version = info.hdr.version;
-    m.target_security_counter = info.security_counter;
+    m.target_version = h.version;
+    m.target_security_counter = h.version.major;
     m.device_id_len = (uint8_t)strlen(device);
     memcpy(m.device_id, device, m.device_id_len);
     m.hw_id_len = (uint8_t)strlen(hw);

@@ -27,6 +27,7 @@
 #include "ota/sim.h"
 #include "ota/update.h"
 #include "../test.h"
+#include "fixture.h"
 
 #define HW "hub-enc"
 #define NOW 1800000000ull
@@ -37,42 +38,14 @@ static struct ota_enc_privkey g_dev_d, g_other_d;
 static const struct ota_crypto *g_c;
 static const struct ota_crypto_enc *g_ce;
 
-static uint8_t *payload_bytes(uint32_t len, int edits)
-{
-    uint8_t *p = malloc(len);
-    uint32_t x = 7;
-    for (uint32_t i = 0; i < len; i++) {
-        x = x * 1664525u + 1013904223u;
-        p[i] = (uint8_t)(x >> 24);
-    }
-    for (int i = 0; i < edits; i++)
-        p[((uint32_t)i * 6007u) % len] ^= 0xa5;
-    return p;
-}
-
 /* v<major>, encrypted for g_dev when aes_bits != 0. */
 static uint8_t *make_image(int major, uint32_t len, int edits, unsigned aes_bits, size_t *out_len)
 {
-    struct ota_build_params p;
-    uint8_t *payload = payload_bytes(len, edits), *out = NULL;
-    char err[256];
-    memset(&p, 0, sizeof p);
-    p.key = g_fw;
-    p.version.major = (uint8_t)major;
-    p.has_security_counter = 1;
-    p.security_counter = (uint32_t)major;
-    p.hw_id = (const uint8_t *)HW;
-    p.hw_id_len = strlen(HW);
-    if (aes_bits) {
-        p.enc_key = g_dev;
-        p.enc_aes_bits = (uint16_t)aes_bits;
-    }
-    if (ota_image_build(&p, payload, len, &out, out_len, err, sizeof err) != OTA_OK) {
-        fprintf(stderr, "build: %s\n", err);
-        abort();
-    }
+    uint8_t *payload = cfx_payload(len, edits);
+    uint8_t *img = cfx_image(g_fw, major, HW, payload, len, aes_bits ? g_dev : NULL, aes_bits,
+                             out_len);
     free(payload);
-    return out;
+    return img;
 }
 
 /* A copy of img with its body decrypted (what the slot must hold). */
@@ -85,87 +58,29 @@ static uint8_t *plain_of(const uint8_t *img, size_t len)
     return p;
 }
 
-struct device {
-    struct ota_sim sim;
-    struct ota_boot_dev bd;
-    struct ota_boot_config cfg;
-    uint8_t scratch[1024];
-};
-
 /* Factory: provisioned, `v1` (clear, or encrypted and installed through
  * the decrypting installer) confirmed in slot A. */
-static void factory(struct device *d, const uint8_t *v1, size_t v1_len)
+static void factory(struct cfx_device *d, const uint8_t *v1, size_t v1_len)
 {
-    struct ota_install ins;
     struct ota_image_info info;
     struct ota_mem_reader m;
     struct ota_reader r;
     struct ota_enc_key k;
-    memset(d, 0, sizeof *d);
-    if (ota_sim_init_geometry(&d->sim, ota_sim_geometry_find("generic-4k"), 64) != OTA_OK)
-        abort();
-    d->bd.flash = &d->sim.flash;
-    d->bd.crypto = g_c;
-    d->bd.buf = d->scratch;
-    d->bd.buf_len = sizeof d->scratch;
-    d->bd.prog_chunk = 256;
-    if (ota_boot_layout_make(&d->sim.flash, 0, 0, &d->cfg.layout))
-        abort();
-    d->cfg.key = g_fw_pub;
-    memcpy(d->cfg.hw_id, HW, strlen(HW));
-    d->cfg.hw_id_len = (uint8_t)strlen(HW);
-    d->cfg.max_attempts = 3;
+    cfx_provision(d, g_c, &g_fw_pub, HW);
     ota_reader_from_mem(&r, &m, v1, (uint32_t)v1_len);
-    if (ota_boot_provision(&d->bd, &d->cfg, NULL) || ota_image_parse(&r, &info, NULL) ||
-        ota_install_begin(&ins, &d->bd, (uint32_t)v1_len, NULL))
+    if (ota_image_parse(&r, &info, NULL))
         abort();
-    if (info.enc_aes_len &&
-        (ota_enc_image_key(&r, &info, g_ce, &g_dev_d, &k, NULL) || ota_install_decrypt(&ins, &k)))
+    if (info.enc_aes_len && ota_enc_image_key(&r, &info, g_ce, &g_dev_d, &k, NULL))
         abort();
-    if (ota_install_write(&ins, v1, v1_len) || ota_install_finish(&ins, 1, NULL, NULL))
-        abort();
+    cfx_factory_install(d, v1, v1_len, info.enc_aes_len ? &k : NULL);
 }
 
 static size_t sign_manifest(uint8_t *out, const uint8_t *target, size_t target_len,
                             const uint8_t *payload, size_t payload_len, const uint8_t *base,
                             size_t base_len)
 {
-    struct ota_manifest m;
-    size_t n = 0;
-    memset(&m, 0, sizeof m);
-    m.payload_kind = base ? OTA_PAYLOAD_DELTA : OTA_PAYLOAD_FULL;
-    m.campaign_id = 1;
-    m.issued_at = NOW - 5;
-    m.expires_at = NOW + 3600;
-    ota_sha256(g_c, target, target_len, m.target_digest);
-    ota_sha256(g_c, payload, payload_len, m.payload_digest);
-    if (base)
-        ota_sha256(g_c, base, base_len, m.base_digest);
-    m.target_size = (uint32_t)target_len;
-    m.payload_size = (uint32_t)payload_len;
-    m.target_version.major = target[20];
-    m.target_security_counter = target[20];
-    strcpy(m.device_id, "dev-enc");
-    m.device_id_len = 7;
-    memcpy(m.hw_id, HW, strlen(HW));
-    m.hw_id_len = (uint8_t)strlen(HW);
-    if (ota_manifest_sign(g_srv, &m, out, OTA_MANIFEST_MAX_LEN, &n))
-        abort();
-    return n;
-}
-
-struct mem_payload {
-    const uint8_t *p;
-    size_t len;
-};
-
-static ota_err read_payload(void *ctx, uint32_t off, void *buf, size_t len)
-{
-    const struct mem_payload *mp = ctx;
-    if ((size_t)off + len > mp->len)
-        return OTA_ERR_IO;
-    memcpy(buf, mp->p + off, len);
-    return OTA_OK;
+    return cfx_offer(g_srv, g_c, "dev-enc", HW, NOW, target, target_len, payload, payload_len,
+                     base, base_len, out);
 }
 
 /*
@@ -173,14 +88,14 @@ static ota_err read_payload(void *ctx, uint32_t off, void *buf, size_t len)
  * bytes in odd chunks, finish. Returns the first error (0: pending).
  * *at_begin says whether the refusal came from begin.
  */
-static ota_err install(struct device *d, const uint8_t *man, size_t man_len,
+static ota_err install(struct cfx_device *d, const uint8_t *man, size_t man_len,
                        const uint8_t *payload, size_t deliver, size_t payload_len,
                        const struct ota_enc_privkey *key, int random_access, int *at_begin)
 {
     struct ota_update u;
     struct ota_update_cfg uc;
     struct ota_diag diag;
-    struct mem_payload mp = {payload, payload_len};
+    struct cfx_mem_payload mp = {payload, payload_len};
     ota_err e;
     memset(&uc, 0, sizeof uc);
     uc.dev = &d->bd;
@@ -192,7 +107,7 @@ static ota_err install(struct device *d, const uint8_t *man, size_t man_len,
     uc.enc_key = key;
     uc.enc = g_ce;
     if (random_access) {
-        uc.payload_at.read = read_payload;
+        uc.payload_at.read = cfx_payload_at;
         uc.payload_at.ctx = &mp;
     }
     *at_begin = 1;
@@ -212,7 +127,7 @@ static ota_err install(struct device *d, const uint8_t *man, size_t man_len,
     return e;
 }
 
-static int pending_slot(struct device *d)
+static int pending_slot(struct cfx_device *d)
 {
     struct ota_boot_state st;
     if (ota_boot_state_read(&d->sim.flash, &d->cfg.layout, &st, NULL))
@@ -220,7 +135,7 @@ static int pending_slot(struct device *d)
     return st.pending == OTA_SLOT_NONE ? -1 : st.pending;
 }
 
-static int slot_equals(struct device *d, int slot, const uint8_t *want, size_t len)
+static int slot_equals(struct cfx_device *d, int slot, const uint8_t *want, size_t len)
 {
     uint8_t *got = malloc(len);
     int eq;
@@ -238,7 +153,7 @@ static void test_full_install(void)
     size_t v1_len, v2_len, man_len;
     uint8_t *v1 = make_image(1, 30000, 0, 0, &v1_len), man[OTA_MANIFEST_MAX_LEN];
     for (unsigned bits = 128; bits <= 256; bits += 128) {
-        struct device d;
+        struct cfx_device d;
         struct ota_boot_result res;
         int at_begin;
         uint8_t *v2 = make_image(2, 31001, 25, bits, &v2_len), *plain = plain_of(v2, v2_len);
@@ -268,7 +183,7 @@ static void expect_refusal(const char *what, uint8_t *img, size_t img_len, size_
                            const struct ota_enc_privkey *key, int random_access,
                            ota_err want, int want_at_begin, int untouched)
 {
-    struct device d;
+    struct cfx_device d;
     size_t v1_len, man_len;
     uint8_t *v1 = make_image(1, 30000, 0, 0, &v1_len), man[OTA_MANIFEST_MAX_LEN];
     uint8_t erased[512];
@@ -338,7 +253,7 @@ static void test_encrypted_delta(void)
     uint8_t *p1 = plain_of(v1, v1_len), *p2 = plain_of(v2, v2_len);
     uint8_t *patch = NULL, *sealed = NULL, man[OTA_MANIFEST_MAX_LEN];
     struct ota_delta_stats st;
-    struct device d;
+    struct cfx_device d;
     struct ota_boot_result res;
     char err[256];
     int at_begin;

@@ -10,6 +10,7 @@
  */
 #include "../test.h"
 #include "craft.h"
+#include "ota/image_enc.h"
 
 #include "ota/image_build.h"
 
@@ -464,23 +465,31 @@ static const struct craft_tlv T_SHA = {OTA_TLV_SHA256, 32, NULL, 0};
 static const struct craft_tlv T_KEY = {OTA_TLV_KEYHASH, 32, NULL, 0};
 static const struct craft_tlv T_SIG = {OTA_TLV_ECDSA_SIG, 0, NULL, 0};
 
-static ota_err craft_verify(const struct craft_tlv *prot, size_t np,
-                            const struct craft_tlv *unprot, size_t nu, const ota_key *signer,
-                            const ota_key *named, const struct vopts *o)
+/* A crafted image of 777 payload bytes with these TLVs (caller frees). */
+static uint8_t *craft_with(uint32_t flags, const struct craft_tlv *prot, size_t np,
+                           const struct craft_tlv *unprot, size_t nu, const ota_key *signer,
+                           const ota_key *named, size_t *n)
 {
     struct craft_spec s;
-    size_t n;
-    uint8_t *img;
-    ota_err e;
     memset(&s, 0, sizeof(s));
     s.payload_len = 777;
+    s.flags = flags;
     s.prot = prot;
     s.n_prot = np;
     s.unprot = unprot;
     s.n_unprot = nu;
     s.sign_key = signer;
     s.keyhash_key = named;
-    img = craft_image(&s, &n);
+    return craft_image(&s, n);
+}
+
+static ota_err craft_verify(const struct craft_tlv *prot, size_t np,
+                            const struct craft_tlv *unprot, size_t nu, const ota_key *signer,
+                            const ota_key *named, const struct vopts *o)
+{
+    size_t n;
+    uint8_t *img = craft_with(0, prot, np, unprot, nu, signer, named, &n);
+    ota_err e;
     e = verify_both(img, n, o);
     free(img);
     return e;
@@ -568,6 +577,89 @@ static void test_missing_and_duplicate_tlvs(void)
         memset(big, 'x', sizeof(big));
         CHECK_EQ(craft_verify(&hw33, 1, u, 3, key_a, NULL, NULL), OTA_ERR_IMAGE_TLV_MALFORMED);
         CHECK_EQ(craft_verify(&hw0, 1, u, 3, key_a, NULL, NULL), OTA_ERR_IMAGE_TLV_MALFORMED);
+    }
+}
+
+/* Parse a crafted image with header flags `flags`; the diag field. */
+static ota_err craft_parse_flags(uint32_t flags, const struct craft_tlv *prot, size_t np,
+                                 const struct craft_tlv *unprot, size_t nu,
+                                 struct ota_image_info *info, const char **field)
+{
+    struct ota_reader r;
+    struct ota_mem_reader m;
+    struct ota_diag d;
+    size_t n;
+    uint8_t *img = craft_with(flags, prot, np, unprot, nu, key_a, NULL, &n);
+    ota_err e;
+    ota_reader_from_mem(&r, &m, img, (uint32_t)n);
+    memset(&d, 0, sizeof d);
+    e = ota_image_parse(&r, info, &d);
+    *field = d.field ? d.field : "";
+    free(img);
+    return e;
+}
+
+/* Encryption and key TLVs: only ENC_EC256, only unprotected, only with the
+ * header's ENCRYPTED flag and sized for its AES key; a public key TLV of
+ * exactly one P-256 SPKI. */
+static void test_encryption_and_key_tlvs(void)
+{
+    static uint8_t blob[OTA_ENC_EC256_LEN(32)];
+    struct ota_image_info info;
+    const char *field;
+    const uint16_t others[] = {OTA_TLV_ENC_RSA2048, OTA_TLV_ENC_KW, OTA_TLV_ENC_X25519,
+                               OTA_TLV_ENC_X25519_SHA512};
+    struct craft_tlv enc16 = {OTA_TLV_ENC_EC256, OTA_ENC_EC256_LEN(16), blob, 0};
+    struct craft_tlv enc32 = {OTA_TLV_ENC_EC256, OTA_ENC_EC256_LEN(32), blob, 0};
+    memset(blob, 0x42, sizeof blob);
+    {
+        struct craft_tlv u[] = {T_SHA, T_KEY, T_SIG, enc16};
+        CHECK_EQ(craft_parse_flags(OTA_IMAGE_F_ENCRYPTED_AES128, NULL, 0, u, 4, &info, &field),
+                 OTA_OK);
+        CHECK_EQ(info.enc_aes_len, 16);
+        u[3] = enc32;
+        CHECK_EQ(craft_parse_flags(OTA_IMAGE_F_ENCRYPTED_AES256, NULL, 0, u, 4, &info, &field),
+                 OTA_OK);
+        CHECK_EQ(info.enc_aes_len, 32);
+        /* sized for the other AES key */
+        CHECK_EQ(craft_parse_flags(OTA_IMAGE_F_ENCRYPTED_AES128, NULL, 0, u, 4, &info, &field),
+                 OTA_ERR_IMAGE_TLV_MALFORMED);
+        CHECK(strstr(field, "ENC_EC256 TLV length") != NULL);
+        /* a key TLV on an image that is not flagged encrypted */
+        CHECK_EQ(craft_parse_flags(0, NULL, 0, u, 4, &info, &field),
+                 OTA_ERR_IMAGE_TLV_MALFORMED);
+        CHECK(strstr(field, "not flagged encrypted") != NULL);
+        /* flagged, but no key TLV */
+        CHECK_EQ(craft_parse_flags(OTA_IMAGE_F_ENCRYPTED_AES128, NULL, 0, u, 3, &info, &field),
+                 OTA_ERR_IMAGE_TLV_MISSING);
+    }
+    {
+        /* in the protected (signed) area it is refused */
+        struct craft_tlv p[] = {enc16};
+        struct craft_tlv u[] = {T_SHA, T_KEY, T_SIG};
+        CHECK_EQ(craft_parse_flags(OTA_IMAGE_F_ENCRYPTED_AES128, p, 1, u, 3, &info, &field),
+                 OTA_ERR_IMAGE_TLV_MALFORMED);
+        CHECK(strstr(field, "not allowed in protected area") != NULL);
+    }
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        /* MCUboot's other key-encryption schemes: not supported, said so */
+        struct craft_tlv other = {others[i], 40, blob, 0};
+        struct craft_tlv u[] = {T_SHA, T_KEY, T_SIG, other};
+        CHECK_EQ(craft_parse_flags(OTA_IMAGE_F_ENCRYPTED_AES128, NULL, 0, u, 4, &info, &field),
+                 OTA_ERR_UNSUPPORTED);
+    }
+    {
+        /* a public key TLV: exactly one P-256 SPKI */
+        struct ota_pubkey pk;
+        REQUIRE(ota_key_pubkey(key_a, &pk) == OTA_OK);
+        struct craft_tlv pub = {OTA_TLV_PUBKEY, OTA_P256_SPKI_LEN, pk.spki, 0};
+        struct craft_tlv u[] = {T_SHA, pub, T_SIG};
+        CHECK_EQ(craft_parse_flags(0, NULL, 0, u, 3, &info, &field), OTA_OK);
+        CHECK(info.pubkey_off != 0);
+        u[1].len = OTA_P256_SPKI_LEN - 1;
+        CHECK_EQ(craft_parse_flags(0, NULL, 0, u, 3, &info, &field),
+                 OTA_ERR_IMAGE_TLV_MALFORMED);
+        CHECK(strcmp(field, "public key TLV length") == 0);
     }
 }
 
@@ -754,6 +846,7 @@ int main(void)
     RUN(test_tlv_lengths);
     RUN(test_truncation_everywhere);
     RUN(test_missing_and_duplicate_tlvs);
+    RUN(test_encryption_and_key_tlvs);
     RUN(test_keys_and_signatures);
     RUN(test_policy);
     RUN(test_diag_contents);

@@ -270,6 +270,148 @@ static void test_no_offer(void)
     CHECK_EQ(ota_manifest_parse(buf, len, &m, &d), OTA_ERR_MANIFEST_MALFORMED);
 }
 
+/* Sign m and parse it back (parse checks structure, not the signature). */
+static ota_err parse_signed(struct ota_manifest *m, const char **field)
+{
+    uint8_t buf[OTA_MANIFEST_MAX_LEN];
+    size_t len = 0;
+    struct ota_manifest out;
+    struct ota_diag d;
+    ota_err e;
+    memset(&d, 0, sizeof d);
+    if (ota_manifest_sign(g_a, m, buf, sizeof buf, &len) != OTA_OK)
+        abort();
+    e = ota_manifest_parse(buf, len, &out, &d);
+    if (field)
+        *field = d.field;
+    return e;
+}
+
+/* The codec's own refusals: sizes and digests that contradict each other,
+ * lengths, arguments; the encoder refuses what it cannot represent. */
+static void test_codec_refusals(void)
+{
+    struct ota_manifest m, out;
+    struct ota_manifest_policy p;
+    uint8_t buf[OTA_MANIFEST_MAX_LEN + 8], kid[OTA_MANIFEST_KEY_ID_LEN], dg[OTA_SHA256_LEN];
+    uint8_t sig[OTA_P256_SIG_DER_MAX] = {0x30};
+    size_t len = 0;
+    const char *field = NULL;
+    struct ota_diag d;
+
+    base_manifest(&m, "dev-1");
+    CHECK_EQ(parse_signed(&m, NULL), OTA_OK);
+    m.target_size = 0;
+    CHECK_EQ(parse_signed(&m, &field), OTA_ERR_MANIFEST_MALFORMED);
+    CHECK(field_is(field, "target_size"));
+    base_manifest(&m, "dev-1");
+    m.payload_size = 0;
+    CHECK_EQ(parse_signed(&m, &field), OTA_ERR_MANIFEST_MALFORMED);
+    CHECK(field_is(field, "payload_size"));
+    /* a full payload is the target: its size must be the target's ... */
+    base_manifest(&m, "dev-1");
+    m.payload_size = 4095;
+    CHECK_EQ(parse_signed(&m, &field), OTA_ERR_MANIFEST_MALFORMED);
+    CHECK(field_is(field, "payload_size"));
+    /* ... and it has no base */
+    base_manifest(&m, "dev-1");
+    m.base_digest[31] = 1;
+    CHECK_EQ(parse_signed(&m, &field), OTA_ERR_MANIFEST_MALFORMED);
+    CHECK(field_is(field, "base_digest"));
+    /* a delta from an image to itself is not an update */
+    base_manifest(&m, "dev-1");
+    m.payload_kind = OTA_PAYLOAD_DELTA;
+    m.payload_digest[0] ^= 1;
+    m.payload_size = 100;
+    memcpy(m.base_digest, m.target_digest, OTA_SHA256_LEN);
+    CHECK_EQ(parse_signed(&m, &field), OTA_ERR_MANIFEST_MALFORMED);
+    CHECK(field_is(field, "base_digest"));
+    m.base_digest[0] ^= 1;
+    CHECK_EQ(parse_signed(&m, NULL), OTA_OK);
+    /* lengths and arguments */
+    base_manifest(&m, "dev-1");
+    REQUIRE(ota_manifest_sign(g_a, &m, buf, OTA_MANIFEST_MAX_LEN, &len) == OTA_OK);
+    CHECK_EQ(ota_manifest_parse(buf, OTA_MANIFEST_MAX_LEN + 1, &out, &d),
+             OTA_ERR_MANIFEST_MALFORMED);
+    CHECK_EQ(d.expected, OTA_MANIFEST_MAX_LEN);
+    CHECK_EQ(ota_manifest_parse(NULL, len, &out, &d), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_manifest_parse(buf, len, NULL, &d), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_manifest_digest(NULL, buf, len, dg), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_manifest_digest(g_cr, NULL, len, dg), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_manifest_digest(g_cr, buf, len, NULL), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_manifest_key_id(NULL, &g_pa, kid), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_manifest_key_id(g_cr, NULL, kid), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_manifest_key_id(g_cr, &g_pa, NULL), OTA_ERR_INVALID_ARG);
+    base_policy(&p, &g_pa, 1, "dev-1");
+    CHECK_EQ(ota_manifest_verify(buf, len, &p, &out, &d), OTA_OK);
+    CHECK_EQ(ota_manifest_verify(buf, len, NULL, &out, &d), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_manifest_verify(buf, len, &p, NULL, &d), OTA_ERR_INVALID_ARG);
+    p.crypto = NULL;
+    CHECK_EQ(ota_manifest_verify(buf, len, &p, &out, &d), OTA_ERR_INVALID_ARG);
+    base_policy(&p, &g_pa, 1, NULL);
+    CHECK_EQ(ota_manifest_verify(buf, len, &p, &out, &d), OTA_ERR_INVALID_ARG);
+    base_policy(&p, NULL, 1, "dev-1"); /* a key count without keys */
+    CHECK_EQ(ota_manifest_verify(buf, len, &p, &out, &d), OTA_ERR_INVALID_ARG);
+    CHECK(field_is(d.field, "policy"));
+    {
+        /* a trusted "key" that is not an uncompressed P-256 point */
+        struct ota_pubkey bad = g_pa;
+        bad.spki[26] = 0x02;
+        base_policy(&p, &bad, 1, "dev-1");
+        CHECK_EQ(ota_manifest_verify(buf, len, &p, &out, &d), OTA_ERR_MANIFEST_SIG_INVALID);
+    }
+    /* a delta payload larger than the slot, its target not */
+    base_manifest(&m, "dev-1");
+    m.payload_kind = OTA_PAYLOAD_DELTA;
+    m.payload_digest[0] ^= 1;
+    m.base_digest[0] = 1;
+    m.payload_size = 4097;
+    base_policy(&p, &g_pa, 1, "dev-1");
+    CHECK_EQ(run(g_a, &m, &p, &field), OTA_ERR_IMAGE_TOO_LARGE);
+    CHECK(field_is(field, "payload_size"));
+    m.payload_size = 4096;
+    CHECK_EQ(run(g_a, &m, &p, NULL), OTA_OK);
+
+    /* the encoder */
+    base_manifest(&m, "dev-1");
+    CHECK_EQ(ota_manifest_encode_signed(NULL, buf, sizeof buf, &len), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_manifest_encode_signed(&m, NULL, sizeof buf, &len), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_manifest_encode_signed(&m, buf, sizeof buf, NULL), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_manifest_encode_signed(&m, buf, 10, &len), OTA_ERR_TOO_LARGE);
+    m.format = 9;
+    CHECK_EQ(ota_manifest_encode_signed(&m, buf, sizeof buf, &len), OTA_ERR_INVALID_ARG);
+    m.format = OTA_MANIFEST_FORMAT_1;
+    CHECK_EQ(ota_manifest_encode_signed(&m, buf, sizeof buf, &len), OTA_OK);
+    m.offer_seq = 1; /* format 1 has no room for it */
+    CHECK_EQ(ota_manifest_encode_signed(&m, buf, sizeof buf, &len), OTA_ERR_INVALID_ARG);
+    m.offer_seq = 0, m.flags = 1;
+    CHECK_EQ(ota_manifest_encode_signed(&m, buf, sizeof buf, &len), OTA_ERR_INVALID_ARG);
+    m.format = 0, m.flags = 0x2; /* unknown flag */
+    CHECK_EQ(ota_manifest_encode_signed(&m, buf, sizeof buf, &len), OTA_ERR_INVALID_ARG);
+    m.flags = 0, m.device_id_len = 0;
+    CHECK_EQ(ota_manifest_encode_signed(&m, buf, sizeof buf, &len), OTA_ERR_INVALID_ARG);
+    m.device_id_len = OTA_MANIFEST_DEVICE_ID_MAX + 1;
+    CHECK_EQ(ota_manifest_encode_signed(&m, buf, sizeof buf, &len), OTA_ERR_INVALID_ARG);
+    m.device_id_len = 5, m.hw_id_len = OTA_HW_ID_MAX + 1;
+    CHECK_EQ(ota_manifest_encode_signed(&m, buf, sizeof buf, &len), OTA_ERR_INVALID_ARG);
+    m.hw_id_len = 6, m.payload_kind = 7;
+    CHECK_EQ(ota_manifest_encode_signed(&m, buf, sizeof buf, &len), OTA_ERR_INVALID_ARG);
+    m.payload_kind = OTA_PAYLOAD_FULL;
+    REQUIRE(ota_manifest_encode_signed(&m, buf, sizeof buf, &len) == OTA_OK);
+    /* appending the signature */
+    size_t total = 0;
+    CHECK_EQ(ota_manifest_append_sig(NULL, sizeof buf, len, sig, 70, &total), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_manifest_append_sig(buf, sizeof buf, len, NULL, 70, &total), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_manifest_append_sig(buf, sizeof buf, len, sig, 70, NULL), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_manifest_append_sig(buf, sizeof buf, len, sig, 0, &total), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_manifest_append_sig(buf, sizeof buf, len, sig, OTA_P256_SIG_DER_MAX + 1, &total),
+             OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_manifest_append_sig(buf, len + 70, len, sig, 70, &total), OTA_ERR_TOO_LARGE);
+    CHECK_EQ(ota_manifest_append_sig(buf, len + 71, len, sig, 70, &total), OTA_OK);
+    CHECK_EQ(total, len + 71);
+    CHECK_EQ(buf[len], 70);
+}
+
 int main(void)
 {
     if (ota_key_generate(&g_a) || ota_key_generate(&g_b) || ota_key_generate(&g_c))
@@ -286,6 +428,7 @@ int main(void)
         RUN(test_expiry);
         RUN(test_counter_floor_and_size);
         RUN(test_no_offer);
+        RUN(test_codec_refusals);
     }
     ota_key_free(g_a);
     ota_key_free(g_b);

@@ -10,11 +10,12 @@
  * port is wrapped so that its call number N fails once (flash:
  * OTA_ERR_IO, crypto: OTA_ERR_CRYPTO), for every N over a whole operation
  * until the operation completes without reaching N:
- *   - the update engine (begin, writes with checkpoints, finish) for a full,
- *     a delta and an encrypted full payload, from byte 0 and resumed;
+ *   - the update engine (begin, writes with checkpoints, finish) for a full
+ *     payload (from byte 0 and resumed), a delta, an encrypted full image
+ *     and a delta sealed for the device;
  *   - the bootloader (stage 0 + boot) with an update pending, and the
  *     confirmation of its trial (boot state + OTP counter);
- *   - the installer the factory uses (ota_install_*).
+ *   - the installer the factory uses (ota_install_*) and provisioning.
  * Asserted for every N: the first error an API call returns is exactly the
  * injected one (the failure is reported as what it was, not as a bad image
  * or a refused update), the engine stays failed afterwards, and, with the
@@ -200,16 +201,8 @@ struct scenario {
     int encrypted;
     int resume;                    /* resume a half download checkpointed in base */
     struct ota_update_progress progress;
+    struct cfx_mem_payload at;     /* the payload, for payload_at */
 };
-
-static ota_err payload_at(void *ctx, uint32_t off, void *buf, size_t len)
-{
-    const struct scenario *s = ctx;
-    if ((size_t)off + len > s->payload_len)
-        return OTA_ERR_IO;
-    memcpy(buf, s->payload + off, len);
-    return OTA_OK;
-}
 
 static void update_cfg(struct ota_update_cfg *uc, const struct ota_boot_dev *bd,
                        const struct scenario *s, const struct ota_crypto_enc *enc)
@@ -222,8 +215,8 @@ static void update_cfg(struct ota_update_cfg *uc, const struct ota_boot_dev *bd,
     uc->running_slot = 0;
     uc->enc_key = &g_dev_d;
     uc->enc = enc;
-    uc->payload_at.read = payload_at;
-    uc->payload_at.ctx = (void *)s;
+    uc->payload_at.read = cfx_payload_at;
+    uc->payload_at.ctx = (void *)&s->at;
 }
 
 /*
@@ -368,8 +361,8 @@ static void scenario_free(struct scenario *s)
     ota_sim_free(&s->base.sim);
 }
 
-static uint8_t *g_v1, *g_v2, *g_v2e, *g_patch;
-static size_t g_v1_len, g_v2_len, g_v2e_len, g_patch_len;
+static uint8_t *g_v1, *g_v2, *g_v2e, *g_patch, *g_sealed;
+static size_t g_v1_len, g_v2_len, g_v2e_len, g_patch_len, g_sealed_len;
 
 static void scenario_make(struct scenario *s, const char *name, const uint8_t *target,
                           size_t target_len, const uint8_t *payload, size_t payload_len,
@@ -381,6 +374,8 @@ static void scenario_make(struct scenario *s, const char *name, const uint8_t *t
     cfx_factory_install(&s->base, g_v1, g_v1_len, NULL);
     s->payload = payload;
     s->payload_len = payload_len;
+    s->at.p = payload;
+    s->at.len = payload_len;
     s->man_len = cfx_offer(g_srv, g_c, DEVICE, HW, NOW, target, target_len, payload, payload_len,
                            delta ? g_v1 : NULL, g_v1_len, s->man);
     if (resume) {
@@ -412,6 +407,11 @@ static void test_update_engine(void)
     static const enum port eports[] = {P_FLASH, P_CRYPTO, P_ENC};
     for (int k = 0; k < 3; k++) {
         scenario_make(&s, "encrypted full update", g_v2e, g_v2e_len, g_v2e, g_v2e_len, 0, 0);
+        s.encrypted = 1;
+        update_faults(&s, eports[k]);
+        scenario_free(&s);
+        /* a delta to the encrypted v2's plaintext, sealed for the device */
+        scenario_make(&s, "sealed delta update", g_v2e, g_v2e_len, g_sealed, g_sealed_len, 1, 0);
         s.encrypted = 1;
         update_faults(&s, eports[k]);
         scenario_free(&s);
@@ -580,6 +580,37 @@ static void test_installer(void)
                port_name(p), (unsigned long long)n, reported);
         CHECK_EQ(failed, 0);
         CHECK(reported > 0);
+
+        /* provisioning (chip erase, bootloader region, OTP hash, first
+         * boot-state record) of a blank device */
+        failed = reported = 0;
+        for (n = 0;; n++) {
+            struct run_dev r;
+            ota_err e;
+            run_dev_init(&r, &base);
+            arm(p, n);
+            e = ota_boot_provision(&r.fbd, &base.cfg, NULL);
+            int fired = g_fired;
+            arm(P_NONE, 0);
+            if (!fired) {
+                CHECK_EQ(e, OTA_OK);
+                CHECK_EQ(ota_boot_stage0(&r.d.bd, NULL), OTA_OK);
+                ota_sim_free(&r.d.sim);
+                break;
+            }
+            if (e == injected(p)) {
+                reported++;
+            } else {
+                fprintf(stderr, "provision: %s call %llu failed: %s\n", port_name(p),
+                        (unsigned long long)n, ota_errname(e));
+                failed++;
+            }
+            ota_sim_free(&r.d.sim);
+        }
+        printf("     provisioning, %s port: %llu calls, each failed once: %u reported\n",
+               port_name(p), (unsigned long long)n, reported);
+        CHECK_EQ(failed, 0);
+        CHECK(reported > 0);
     }
     ota_sim_free(&base.sim);
 }
@@ -601,6 +632,19 @@ int main(void)
     g_v2e = cfx_image(g_fw, 2, HW, p2, 20000, g_dev, 0, &g_v2e_len);
     if (ota_delta_create(g_v1, g_v1_len, g_v2, g_v2_len, &g_patch, &g_patch_len, NULL))
         return 2;
+    {
+        /* build side of an encrypted delta: over the plaintexts, sealed */
+        uint8_t *plain = malloc(g_v2e_len), *patch = NULL;
+        size_t plen = 0;
+        char err[256];
+        memcpy(plain, g_v2e, g_v2e_len);
+        if (ota_image_decrypt(plain, g_v2e_len, g_dev, NULL) ||
+            ota_delta_create(g_v1, g_v1_len, plain, g_v2e_len, &patch, &plen, NULL) ||
+            ota_payload_seal(patch, plen, g_dev, 128, &g_sealed, &g_sealed_len, err, sizeof err))
+            return 2;
+        free(plain);
+        free(patch);
+    }
     RUN(test_update_engine);
     RUN(test_boot_and_confirm);
     RUN(test_installer);
@@ -610,6 +654,7 @@ int main(void)
     free(g_v2);
     free(g_v2e);
     free(g_patch);
+    free(g_sealed);
     ota_key_free(g_fw);
     ota_key_free(g_srv);
     ota_key_free(g_dev);

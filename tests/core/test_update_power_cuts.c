@@ -31,6 +31,7 @@
 #include "ota/update.h"
 #include "../sim/vouched.h"
 #include "../test.h"
+#include "fixture.h"
 
 #define HW "hub-sim"
 #define NOW 1800000000ull
@@ -46,16 +47,6 @@ static ota_key *g_dev;               /* the device's decryption key */
 static struct ota_enc_privkey g_dev_d;
 static int g_encrypted;              /* this round installs an encrypted v2 */
 
-/* The engine's random access to the payload (for the key TLV). */
-static ota_err payload_at(void *ctx, uint32_t off, void *buf, size_t len)
-{
-    (void)ctx;
-    if ((size_t)off + len > g_v2_len)
-        return OTA_ERR_IO;
-    memcpy(buf, g_v2 + off, len);
-    return OTA_OK;
-}
-
 static uint64_t fixed_now(void *ctx)
 {
     (void)ctx;
@@ -65,65 +56,24 @@ static uint64_t fixed_now(void *ctx)
 static uint8_t *make_image(int major, uint32_t payload_len, int edits, int encrypt,
                            size_t *len)
 {
-    struct ota_build_params p;
-    uint8_t *payload = malloc(payload_len), *out = NULL;
-    char err[256];
-    uint32_t i, x = 7;
-    for (i = 0; i < payload_len; i++) {
-        x = x * 1664525u + 1013904223u;
-        payload[i] = (uint8_t)(x >> 24);
-    }
-    for (i = 0; i < (uint32_t)edits; i++)
-        payload[(i * 6007u) % payload_len] ^= 0xa5;
-    memset(&p, 0, sizeof p);
-    p.key = g_fw;
-    p.version.major = (uint8_t)major;
-    p.has_security_counter = 1;
-    p.security_counter = (uint32_t)major;
-    p.hw_id = (const uint8_t *)HW;
-    p.hw_id_len = strlen(HW);
-    p.enc_key = encrypt ? g_dev : NULL;
-    if (ota_image_build(&p, payload, payload_len, &out, len, err, sizeof err) != OTA_OK)
-        abort();
+    uint8_t *payload = cfx_payload(payload_len, edits);
+    uint8_t *img = cfx_image(g_fw, major, HW, payload, payload_len, encrypt ? g_dev : NULL, 0,
+                             len);
     free(payload);
-    return out;
+    return img;
 }
 
-struct device {
-    struct ota_sim sim;
-    struct ota_boot_dev bd;
-    uint8_t scratch[2048];
-};
-
-static void attach(struct device *d)
+static void attach(struct cfx_device *d)
 {
-    memset(&d->bd, 0, sizeof d->bd);
-    d->bd.flash = &d->sim.flash;
-    d->bd.crypto = g_c;
-    d->bd.buf = d->scratch;
-    d->bd.buf_len = sizeof d->scratch;
-    d->bd.prog_chunk = 256;
+    cfx_attach(d, g_c);
 }
 
-/* Factory state: provisioned, v1 confirmed in slot A. */
-static void factory(struct device *d)
+/* Factory state: provisioned, v1 confirmed in slot A, OTP sector protected. */
+static void factory(struct cfx_device *d)
 {
-    struct ota_boot_config cfg;
-    struct ota_install ins;
-    if (ota_sim_init_geometry(&d->sim, ota_sim_geometry_find("generic-4k"), 64) != OTA_OK)
-        abort();
-    attach(d);
-    memset(&cfg, 0, sizeof cfg);
-    if (ota_boot_layout_make(&d->sim.flash, 0, 0, &cfg.layout))
-        abort();
-    cfg.key = g_fw_pub;
-    memcpy(cfg.hw_id, HW, strlen(HW));
-    cfg.hw_id_len = (uint8_t)strlen(HW);
-    cfg.max_attempts = 3;
-    if (ota_boot_provision(&d->bd, &cfg, NULL) || ota_install_begin(&ins, &d->bd, (uint32_t)g_v1_len, NULL) ||
-        ota_install_write(&ins, g_v1, g_v1_len) || ota_install_finish(&ins, 1, NULL, NULL))
-        abort();
-    ota_sim_protect(&d->sim, cfg.layout.otp_off / d->sim.flash.sector_size, 1);
+    cfx_provision(d, g_c, &g_fw_pub, HW);
+    cfx_factory_install(d, g_v1, g_v1_len, NULL);
+    ota_sim_protect(&d->sim, d->cfg.layout.otp_off / d->sim.flash.sector_size, 1);
 }
 
 /* What one case observed. */
@@ -148,11 +98,11 @@ struct outcome {
  * Run the device from the factory state with a cut armed at operation n
  * (n == 0: no cut). *ops receives the operations of an uncut run.
  */
-static void run_case(const struct device *base, uint64_t n, enum ota_sim_cut mode,
+static void run_case(const struct cfx_device *base, uint64_t n, enum ota_sim_cut mode,
                      enum ota_sim_durability dur, uint64_t seed, struct outcome *out,
                      uint64_t *ops)
 {
-    struct device d;
+    struct cfx_device d;
     struct ota_update u;
     struct ota_update_cfg uc;
     struct ota_update_progress saved;
@@ -160,6 +110,7 @@ static void run_case(const struct device *base, uint64_t n, enum ota_sim_cut mod
     int have_saved = 0, running = -1, pending_durable = 0, confirmed_v2 = 0, iter;
     uint64_t start;
     uint32_t x = (uint32_t)(seed * 2654435761u + 17);
+    struct cfx_mem_payload v2_at = {g_v2, g_v2_len}; /* the key TLV, for encrypted v2 */
 
     memset(out, 0, sizeof *out);
     memset(&d.sim, 0, sizeof d.sim);
@@ -180,7 +131,8 @@ static void run_case(const struct device *base, uint64_t n, enum ota_sim_cut mod
     if (g_encrypted) {
         uc.enc_key = &g_dev_d;
         uc.enc = ota_crypto_enc_openssl();
-        uc.payload_at.read = payload_at;
+        uc.payload_at.read = cfx_payload_at;
+        uc.payload_at.ctx = &v2_at;
     }
 
     for (iter = 0; iter < 12 && !confirmed_v2; iter++) {
@@ -280,7 +232,7 @@ done:
 
 static void test_cut_everywhere(void)
 {
-    struct device base;
+    struct cfx_device base;
     struct outcome o;
     uint64_t ops = 0, n, seed, cases = 0, fired = 0;
     int failures = 0, m;
@@ -330,22 +282,9 @@ static void test_cut_everywhere(void)
 /* The manifest offering g_v2 (full payload). */
 static int sign_manifest(void)
 {
-    struct ota_manifest m;
-    memset(&m, 0, sizeof m);
-    m.payload_kind = OTA_PAYLOAD_FULL;
-    m.campaign_id = 1;
-    m.issued_at = NOW - 5;
-    m.expires_at = NOW + 3600;
-    ota_sha256(g_c, g_v2, g_v2_len, m.target_digest);
-    memcpy(m.payload_digest, m.target_digest, OTA_SHA256_LEN);
-    m.target_size = m.payload_size = (uint32_t)g_v2_len;
-    m.target_version.major = 2;
-    m.target_security_counter = 2;
-    strcpy(m.device_id, "dev-sim");
-    m.device_id_len = 7;
-    memcpy(m.hw_id, HW, strlen(HW));
-    m.hw_id_len = (uint8_t)strlen(HW);
-    return ota_manifest_sign(g_srv, &m, g_man, sizeof g_man, &g_man_len) != OTA_OK;
+    g_man_len = cfx_offer(g_srv, g_c, "dev-sim", HW, NOW, g_v2, g_v2_len, g_v2, g_v2_len, NULL, 0,
+                          g_man);
+    return g_man_len == 0;
 }
 
 int main(void)

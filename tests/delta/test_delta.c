@@ -686,6 +686,26 @@ static void test_write_error_and_state(void)
     CHECK_EQ(ota_delta_apply_feed(&st, p.patch, 1), OTA_ERR_UPDATE_STATE);
     CHECK_EQ(ota_delta_apply_feed(NULL, p.patch, 1), OTA_ERR_INVALID_ARG);
     CHECK_EQ(ota_delta_apply_init(&st, NULL), OTA_ERR_INVALID_ARG);
+    /* every required part of the configuration */
+    CHECK_EQ(ota_delta_apply_init(NULL, &cfg), OTA_ERR_INVALID_ARG);
+    {
+        struct ota_delta_apply_cfg c2 = cfg;
+        struct ota_reader noread = r;
+        c2.crypto = NULL;
+        CHECK_EQ(ota_delta_apply_init(&st, &c2), OTA_ERR_INVALID_ARG);
+        c2 = cfg, c2.old = NULL;
+        CHECK_EQ(ota_delta_apply_init(&st, &c2), OTA_ERR_INVALID_ARG);
+        noread.read = NULL;
+        c2 = cfg, c2.old = &noread;
+        CHECK_EQ(ota_delta_apply_init(&st, &c2), OTA_ERR_INVALID_ARG);
+        c2 = cfg, c2.write = NULL;
+        CHECK_EQ(ota_delta_apply_init(&st, &c2), OTA_ERR_INVALID_ARG);
+    }
+    CHECK(ota_delta_apply_header(NULL) == NULL);
+    CHECK_EQ(ota_delta_apply_init(&st, &cfg), OTA_OK);
+    CHECK_EQ(ota_delta_apply_feed(&st, NULL, 1), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_delta_apply_feed(&st, NULL, 0), OTA_OK);
+    CHECK_EQ(ota_delta_apply_finish(NULL), OTA_ERR_INVALID_ARG);
     free(s2.buf);
     /* a wrong result hash is caught at the end */
     uint8_t *bad = malloc(p.patch_len);
