@@ -24,8 +24,8 @@
 
 #define HW "hub-args"
 
-static ota_key *g_fw, *g_dev;
-static struct ota_pubkey g_fw_pub;
+static ota_key *g_fw, *g_dev, *g_srv;
+static struct ota_pubkey g_fw_pub, g_srv_pub;
 static struct ota_enc_privkey g_dev_d;
 static const struct ota_crypto *g_c;
 
@@ -102,6 +102,7 @@ static void test_flash_calls(void)
     CHECK_EQ(ota_flash_prog(NULL, 0, buf, 8), OTA_ERR_INVALID_ARG);
     CHECK_EQ(ota_flash_prog(f, 0, NULL, 8), OTA_ERR_INVALID_ARG);
     CHECK_EQ(ota_flash_prog(f, 0, buf, 0), OTA_OK); /* nothing to program */
+    CHECK_EQ(ota_flash_prog(f, 0, NULL, 0), OTA_OK);
     CHECK_EQ(sim.stats.progs, 0);
     CHECK_EQ(ota_flash_prog(f, 4, buf, 8), OTA_ERR_FLASH_ALIGN);
     CHECK_EQ(ota_flash_erase(NULL, 0, 4096), OTA_ERR_INVALID_ARG);
@@ -142,12 +143,14 @@ static void test_flash_calls(void)
     CHECK_EQ(ota_flash_writer_write(&w, NULL, 4), OTA_ERR_INVALID_ARG);
     CHECK_EQ(ota_flash_writer_write(&w, buf, 6), OTA_ERR_TOO_LARGE);
     CHECK_EQ(ota_flash_writer_write(&w, buf, 5), OTA_OK);
+    CHECK_EQ(ota_flash_writer_write(&w, NULL, 0), OTA_OK);
     CHECK_EQ(ota_flash_writer_finish(&w), OTA_ERR_TOO_LARGE);
     /* the delta applier's flash sink: sequential only */
     REQUIRE(ota_flash_writer_init(&w, f, 0, 4096, 0) == OTA_OK);
     CHECK_EQ(ota_delta_write_flash(NULL, 0, buf, 4), OTA_ERR_INVALID_ARG);
     CHECK_EQ(ota_delta_write_flash(&w, 0, NULL, 4), OTA_ERR_INVALID_ARG);
     CHECK_EQ(ota_delta_write_flash(&w, 4, buf, 4), OTA_ERR_INTERNAL); /* not at pos 0 */
+    CHECK_EQ(ota_delta_write_flash(&w, 0, NULL, 0), OTA_OK);
     CHECK_EQ(ota_delta_write_flash(&w, 0, buf, 4), OTA_OK);
     CHECK_EQ(w.pos, 4);
     /* a flash region reader refuses reads past its region */
@@ -168,6 +171,45 @@ static void test_flash_calls(void)
         CHECK_EQ(r.read(r.ctx, 7, buf, 4), OTA_ERR_IO);
         CHECK_EQ(r.read(r.ctx, 11, buf, 0), OTA_ERR_IO);
     }
+    ota_sim_free(&sim);
+}
+
+/* A flash whose read number g_fail_read (from 0) fails with OTA_ERR_IO. */
+static struct ota_flash g_real;
+static int g_reads, g_fail_read;
+
+static ota_err failing_read(void *ctx, uint32_t off, void *buf, size_t len)
+{
+    (void)ctx;
+    if (g_reads++ == g_fail_read)
+        return OTA_ERR_IO;
+    return g_real.read(g_real.ctx, off, buf, len);
+}
+
+/* Unaligned reads on a flash with a 4-byte read unit go through a bounce
+ * unit at each edge and straight into the buffer in between: a failure of
+ * any of those reads is the caller's error. */
+static void test_flash_unaligned_read_errors(void)
+{
+    struct ota_sim sim;
+    struct ota_flash f;
+    uint8_t want[16], got[16];
+    REQUIRE(ota_sim_init(&sim, 4, 8, 4096, 4) == OTA_OK);
+    for (int i = 0; i < 16; i++)
+        want[i] = (uint8_t)(0x10 + i);
+    REQUIRE(ota_flash_prog(&sim.flash, 0, want, 16) == OTA_OK);
+    g_real = sim.flash;
+    f = sim.flash;
+    f.read = failing_read;
+    /* off 2, 12 bytes: edge [0,4), middle [4,12), edge [12,16) */
+    for (g_fail_read = 0; g_fail_read < 3; g_fail_read++) {
+        g_reads = 0;
+        CHECK_EQ(ota_flash_read(&f, 2, got, 12), OTA_ERR_IO);
+    }
+    g_reads = 0;
+    CHECK_EQ(ota_flash_read(&f, 2, got, 12), OTA_OK);
+    CHECK_EQ(g_reads, 3);
+    CHECK(memcmp(got, want + 2, 12) == 0);
     ota_sim_free(&sim);
 }
 
@@ -454,7 +496,26 @@ static void test_installer_calls(void)
     CHECK_EQ(ota_install_write(&ins, buf, 8), OTA_OK);
     /* after the first byte: no resume, no decryption */
     CHECK_EQ(ota_install_resume(&ins, 0, &d), OTA_ERR_UPDATE_STATE);
+    k.c = ota_crypto_enc_openssl();
+    CHECK_EQ(ota_install_decrypt(&ins, &k), OTA_ERR_UPDATE_STATE);
     CHECK_EQ(ota_install_write(&ins, buf, 93), OTA_ERR_UPDATE_PAYLOAD_SIZE);
+    /* finished (here: refused, 8 of 100 bytes): the install is over */
+    CHECK_EQ(ota_install_finish(&ins, 0, NULL, &d), OTA_ERR_UPDATE_PAYLOAD_SIZE);
+    CHECK_EQ(ota_install_finish(&ins, 0, NULL, &d), OTA_ERR_UPDATE_STATE);
+    CHECK_EQ(ota_install_resume(&ins, 0, &d), OTA_ERR_UPDATE_STATE);
+    CHECK_EQ(ota_install_decrypt(&ins, &k), OTA_ERR_UPDATE_STATE);
+    CHECK_EQ(ota_install_write(&ins, buf, 1), OTA_ERR_UPDATE_STATE);
+    /* a boot device whose flash geometry is not valid */
+    {
+        struct ota_flash badf = dev.sim.flash;
+        struct ota_boot_dev badd = dev.bd;
+        struct ota_boot_result res;
+        badf.sector_count = 0;
+        badd.flash = &badf;
+        CHECK_EQ(ota_install_begin(&ins, &badd, 100, &d), OTA_ERR_INVALID_ARG);
+        CHECK_EQ(ota_boot(&badd, &res), OTA_ERR_INVALID_ARG);
+        CHECK_EQ(ota_boot_stage0(&badd, &d), OTA_ERR_INVALID_ARG);
+    }
     ota_sim_free(&dev.sim);
 }
 
@@ -486,6 +547,19 @@ static void test_update_calls(void)
     uc.n_server_keys = 0, uc.device_id = NULL;
     CHECK_EQ(ota_update_begin(u, &uc, man, sizeof man, NULL, &d), OTA_ERR_INVALID_ARG);
     CHECK(d.field && strcmp(d.field, "update config") == 0);
+    {
+        struct ota_update_cfg c2 = uc;
+        struct ota_boot_dev nof = dev.bd, noc = dev.bd;
+        c2.device_id = "dev";
+        c2.dev = NULL;
+        CHECK_EQ(ota_update_begin(u, &c2, man, sizeof man, NULL, &d), OTA_ERR_INVALID_ARG);
+        nof.flash = NULL;
+        c2.dev = &nof;
+        CHECK_EQ(ota_update_begin(u, &c2, man, sizeof man, NULL, &d), OTA_ERR_INVALID_ARG);
+        noc.crypto = NULL;
+        c2.dev = &noc;
+        CHECK_EQ(ota_update_begin(u, &c2, man, sizeof man, NULL, &d), OTA_ERR_INVALID_ARG);
+    }
     /* the engine after a refused begin: failed, every call says why */
     CHECK_EQ(ota_update_write(u, buf, 4), OTA_ERR_INVALID_ARG);
     CHECK_EQ(ota_update_finish(u, NULL), OTA_ERR_INVALID_ARG);
@@ -508,6 +582,30 @@ static void test_update_calls(void)
     CHECK_EQ(ota_update_offset(NULL), 0);
     CHECK(ota_update_manifest(NULL) == NULL);
     CHECK_EQ(ota_update_slot(NULL), -1);
+    /* an engine that failed after a good begin stays failed, saying why */
+    {
+        size_t len, mlen;
+        uint8_t *payload = cfx_payload(2000, 0), mbuf[OTA_MANIFEST_MAX_LEN];
+        uint8_t *img = cfx_image(g_fw, 1, HW, payload, 2000, NULL, 0, &len);
+        struct ota_update_cfg good;
+        mlen = cfx_offer(g_srv, g_c, "dev", HW, 1800000000ull, img, len, img, len, NULL, 0,
+                         mbuf);
+        memset(&good, 0, sizeof good);
+        good.dev = &dev.bd;
+        good.server_keys = &g_srv_pub;
+        good.n_server_keys = 1;
+        good.device_id = "dev";
+        good.running_slot = -1;
+        REQUIRE(ota_update_begin(u, &good, mbuf, mlen, NULL, &d) == OTA_OK);
+        CHECK_EQ(ota_update_write(u, NULL, 0), OTA_OK);
+        CHECK_EQ(ota_update_write(u, img, len + 1), OTA_ERR_UPDATE_PAYLOAD_SIZE);
+        CHECK_EQ(ota_update_checkpoint(u, &p), OTA_ERR_UPDATE_PAYLOAD_SIZE);
+        CHECK_EQ(ota_update_write(u, img, 1), OTA_ERR_UPDATE_PAYLOAD_SIZE);
+        CHECK_EQ(ota_update_finish(u, NULL), OTA_ERR_UPDATE_PAYLOAD_SIZE);
+        CHECK_EQ(ota_update_pump(u, &t, buf, sizeof buf, NULL), OTA_ERR_UPDATE_PAYLOAD_SIZE);
+        free(payload);
+        free(img);
+    }
     /* a never-begun (zeroed) engine: out of order */
     memset(u, 0, sizeof *u);
     CHECK(ota_update_manifest(u) == NULL); /* valid only after a successful begin */
@@ -694,15 +792,67 @@ static void test_enc_calls(void)
     free(img);
 }
 
+static void test_image_calls(void)
+{
+    struct ota_image_info info;
+    struct ota_verify_params vp;
+    struct ota_mem_reader mr;
+    struct ota_reader r, noread;
+    struct ota_diag d;
+    struct ota_image_version a = {1, 2, 3, 4}, b;
+    char s[24];
+    size_t len;
+    uint8_t *payload = cfx_payload(500, 0);
+    uint8_t *img = cfx_image(g_fw, 1, HW, payload, 500, NULL, 0, &len);
+    ota_reader_from_mem(&r, &mr, img, (uint32_t)len);
+    noread = r;
+    noread.read = NULL;
+    memset(&vp, 0, sizeof vp);
+    vp.crypto = g_c;
+    vp.keys = &g_fw_pub;
+    vp.n_keys = 1;
+    CHECK_EQ(ota_image_parse(&r, &info, &d), OTA_OK);
+    CHECK_EQ(ota_image_parse(NULL, &info, &d), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_image_parse(&noread, &info, &d), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_image_parse(&r, NULL, &d), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_image_verify(&r, &vp, &info, &d), OTA_OK);
+    CHECK_EQ(ota_image_verify(&r, NULL, &info, &d), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_image_verify(&r, &vp, NULL, &d), OTA_ERR_INVALID_ARG);
+    vp.crypto = NULL;
+    CHECK_EQ(ota_image_verify(&r, &vp, &info, &d), OTA_ERR_INVALID_ARG);
+    /* versions: text cut to the buffer, always terminated */
+    CHECK(strcmp(ota_image_version_str(&a, s, sizeof s), "1.2.3+4") == 0);
+    CHECK(strcmp(ota_image_version_str(&a, s, 4), "1.2") == 0);
+    CHECK(strcmp(ota_image_version_str(&a, s, 5), "1.2.") == 0);
+    CHECK(strcmp(ota_image_version_str(&a, s, 7), "1.2.3+") == 0);
+    CHECK(strcmp(ota_image_version_str(&a, s, 1), "") == 0);
+    s[0] = 'x';
+    CHECK(ota_image_version_str(&a, s, 0) == s && s[0] == 'x'); /* no room: untouched */
+    CHECK(ota_image_version_str(&a, NULL, 8) == NULL);
+    /* order: major, minor, revision, build */
+    b = a, b.minor = 3;
+    CHECK(ota_image_version_cmp(&a, &b) < 0 && ota_image_version_cmp(&b, &a) > 0);
+    b = a, b.revision = 2;
+    CHECK(ota_image_version_cmp(&a, &b) > 0 && ota_image_version_cmp(&b, &a) < 0);
+    b = a, b.build = 5;
+    CHECK(ota_image_version_cmp(&a, &b) < 0 && ota_image_version_cmp(&b, &a) > 0);
+    b = a;
+    CHECK_EQ(ota_image_version_cmp(&a, &b), 0);
+    free(payload);
+    free(img);
+}
+
 int main(void)
 {
     g_c = ota_crypto_openssl();
-    if (ota_key_generate(&g_fw) || ota_key_generate(&g_dev) ||
+    if (ota_key_generate(&g_fw) || ota_key_generate(&g_dev) || ota_key_generate(&g_srv) ||
         ota_key_private_scalar(g_dev, &g_dev_d))
         return 2;
     ota_key_pubkey(g_fw, &g_fw_pub);
+    ota_key_pubkey(g_srv, &g_srv_pub);
     RUN(test_flash_geometry);
     RUN(test_flash_calls);
+    RUN(test_flash_unaligned_read_errors);
     RUN(test_layouts);
     RUN(test_config_block);
     RUN(test_boot_calls);
@@ -711,7 +861,9 @@ int main(void)
     RUN(test_update_calls);
     RUN(test_delta_header);
     RUN(test_enc_calls);
+    RUN(test_image_calls);
     ota_key_free(g_fw);
     ota_key_free(g_dev);
+    ota_key_free(g_srv);
     return test_summary();
 }
