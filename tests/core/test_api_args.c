@@ -385,10 +385,15 @@ static void test_boot_calls(void)
         uint8_t raw[16];
         cfx_provision(&bad, g_c, &g_fw_pub, HW);
         REQUIRE(ota_flash_read(&bad.sim.flash, 0, raw, sizeof raw) == OTA_OK);
-        /* clear bits of the size field (offset 12) in place: 16384 -> 0 */
-        bad.sim.mem[12] = 0, bad.sim.mem[13] = 0, bad.sim.mem[14] = 0, bad.sim.mem[15] = 0;
-        CHECK_EQ(ota_boot_stage0(&bad.bd, &d), OTA_ERR_BOOT_ROM_HASH);
-        CHECK(d.field && strcmp(d.field, "bootloader region size (config block)") == 0);
+        /* the size field (offset 12, LE): 0, not whole sectors, into OTP */
+        static const uint32_t sizes[] = {0, 16384 + 1, 64 * 4096};
+        for (size_t i = 0; i < 3; i++) {
+            bad.sim.mem[12] = (uint8_t)sizes[i], bad.sim.mem[13] = (uint8_t)(sizes[i] >> 8);
+            bad.sim.mem[14] = (uint8_t)(sizes[i] >> 16), bad.sim.mem[15] = 0;
+            CHECK_EQ(ota_boot_stage0(&bad.bd, &d), OTA_ERR_BOOT_ROM_HASH);
+            CHECK(d.field && strcmp(d.field, "bootloader region size (config block)") == 0);
+            CHECK_EQ(d.found, sizes[i]);
+        }
         ota_sim_free(&bad.sim);
     }
     /* stage 0 on a blank device: OTP not provisioned */
@@ -405,6 +410,12 @@ static void test_boot_calls(void)
     CHECK_EQ(ota_boot_confirm(&dev.bd, 1, &d), OTA_ERR_BOOT_NOT_ON_TRIAL);
     CHECK_EQ(ota_boot_confirm(&dev.bd, 0, &d), OTA_OK); /* the confirmed one: again */
     CHECK_EQ(ota_boot(&dev.bd, &res), OTA_OK);
+    CHECK_EQ(res.slot, 0);
+    /* no scratch buffer: the core hashes through its own small one */
+    bd = dev.bd;
+    bd.buf = NULL;
+    bd.buf_len = 4096; /* ignored without a buffer */
+    CHECK_EQ(ota_boot(&bd, &res), OTA_OK);
     CHECK_EQ(res.slot, 0);
     free(payload);
     free(img);

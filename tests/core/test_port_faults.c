@@ -432,62 +432,87 @@ static void pending_device(struct cfx_device *d)
     cfx_attach(d, g_c);
 }
 
+/* Stage 0 + boot of `dev` with each port call failed once: reported, or
+ * booted around (what runs verifies); then safe with a healthy port. With
+ * no failure it boots `want_slot` (on trial or not). */
+static void boot_faults(const char *what, const struct cfx_device *dev, enum port p, int want_slot,
+                        int want_trial)
+{
+    unsigned failed = 0, reported = 0, booted = 0;
+    uint64_t n;
+    for (n = 0;; n++) {
+        struct run_dev r;
+        struct ota_boot_result res;
+        char why[256];
+        ota_err e;
+        run_dev_init(&r, dev);
+        arm(p, n);
+        e = ota_boot_stage0(&r.fbd, NULL);
+        if (e == OTA_OK)
+            e = ota_boot(&r.fbd, &res);
+        int fired = g_fired;
+        arm(P_NONE, 0);
+        if (!fired) {
+            CHECK(e == OTA_OK && res.slot == want_slot && res.trial == want_trial);
+            ota_sim_free(&r.d.sim);
+            break;
+        }
+        if (e == injected(p)) {
+            reported++;
+        } else if (e == OTA_OK && res.slot >= 0) {
+            /* the bootloader went around the failure (a trial attempt that
+             * could not be counted is not run): what it runs must verify */
+            struct ota_image_info info;
+            booted++;
+            if (ota_boot_verify_slot(&r.d.bd, &r.d.cfg, res.slot, 0, &info, NULL)) {
+                fprintf(stderr, "%s: %s call %llu failed: runs slot %d, which does not "
+                        "verify\n", what, port_name(p), (unsigned long long)n, res.slot);
+                failed++;
+            }
+        } else {
+            fprintf(stderr, "%s: %s call %llu failed: %s, slot %d\n", what, port_name(p),
+                    (unsigned long long)n, ota_errname(e), res.slot);
+            failed++;
+        }
+        if (!device_safe(&r.d, why, sizeof why)) {
+            fprintf(stderr, "%s: %s call %llu failed: %s\n", what, port_name(p),
+                    (unsigned long long)n, why);
+            failed++;
+        }
+        ota_sim_free(&r.d.sim);
+    }
+    printf("     %s, %s port: %llu calls, each failed once: %u reported, %u booted a verified "
+           "image around it\n", what, port_name(p), (unsigned long long)n, reported, booted);
+    CHECK_EQ(failed, 0);
+    CHECK(reported > 0);
+}
+
 static void test_boot_and_confirm(void)
 {
-    struct cfx_device pend;
+    struct cfx_device pend, plain;
     static const enum port ports[] = {P_FLASH, P_CRYPTO};
     pending_device(&pend);
+    /* the factory state: v1 confirmed, its OTP counter not raised yet (the
+     * first boot completes it) */
+    cfx_provision(&plain, g_c, &g_fw_pub, HW);
+    {
+        struct ota_install ins;
+        if (ota_install_begin(&ins, &plain.bd, (uint32_t)g_v1_len, NULL) ||
+            ota_install_write(&ins, g_v1, g_v1_len) || ota_install_finish(&ins, 0, NULL, NULL))
+            abort();
+        struct ota_boot_state st;
+        if (ota_boot_state_read(&plain.sim.flash, &plain.cfg.layout, &st, NULL))
+            abort();
+        st.confirmed = st.pending, st.pending = OTA_SLOT_NONE, st.attempts = 0;
+        if (ota_boot_state_write(&plain.sim.flash, &plain.cfg.layout, &st))
+            abort();
+    }
     for (int k = 0; k < 2; k++) {
         enum port p = ports[k];
-        unsigned failed = 0, reported = 0, booted = 0;
+        unsigned failed = 0, reported = 0;
         uint64_t n;
-        /* stage 0, then the bootloader: a trial boot of the pending v2 */
-        for (n = 0;; n++) {
-            struct run_dev r;
-            struct ota_boot_result res;
-            char why[256];
-            ota_err e;
-            run_dev_init(&r, &pend);
-            arm(p, n);
-            e = ota_boot_stage0(&r.fbd, NULL);
-            if (e == OTA_OK)
-                e = ota_boot(&r.fbd, &res);
-            int fired = g_fired;
-            arm(P_NONE, 0);
-            if (!fired) {
-                CHECK(e == OTA_OK && res.slot == 1 && res.trial);
-                ota_sim_free(&r.d.sim);
-                break;
-            }
-            if (e == injected(p)) {
-                reported++;
-            } else if (e == OTA_OK && res.slot >= 0) {
-                /* the bootloader read around the failure (another copy of a
-                 * record, the other slot): what it runs must verify */
-                struct ota_image_info info;
-                booted++;
-                if (ota_boot_verify_slot(&r.d.bd, &r.d.cfg, res.slot, 0, &info, NULL)) {
-                    fprintf(stderr, "boot: %s call %llu failed: runs slot %d, which does not "
-                            "verify\n", port_name(p), (unsigned long long)n, res.slot);
-                    failed++;
-                }
-            } else {
-                fprintf(stderr, "boot: %s call %llu failed: %s, slot %d\n", port_name(p),
-                        (unsigned long long)n, ota_errname(e), res.slot);
-                failed++;
-            }
-            if (!device_safe(&r.d, why, sizeof why)) {
-                fprintf(stderr, "boot: %s call %llu failed: %s\n", port_name(p),
-                        (unsigned long long)n, why);
-                failed++;
-            }
-            ota_sim_free(&r.d.sim);
-        }
-        printf("     stage 0 + trial boot, %s port: %llu calls, each failed once: %u reported, "
-               "%u booted a verified image around it\n", port_name(p), (unsigned long long)n,
-               reported, booted);
-        CHECK_EQ(failed, 0);
-        CHECK(reported > 0);
+        boot_faults("stage 0 + trial boot", &pend, p, 1, 1);
+        boot_faults("stage 0 + boot of the confirmed v1", &plain, p, 0, 0);
 
         /* confirming the trial (boot state record, OTP counter raised) */
         struct cfx_device trial;
@@ -537,6 +562,7 @@ static void test_boot_and_confirm(void)
         ota_sim_free(&trial.sim);
     }
     ota_sim_free(&pend.sim);
+    ota_sim_free(&plain.sim);
 }
 
 /* The factory installer (ota_install_*) and provisioning. */
