@@ -537,6 +537,13 @@ static ota_err zero_read(void *ctx, void *buf, size_t cap, size_t *got)
     return OTA_OK;
 }
 
+static ota_err net_down(void *ctx, void *buf, size_t cap, size_t *got)
+{
+    (void)ctx, (void)buf, (void)cap;
+    *got = 0;
+    return OTA_ERR_NET;
+}
+
 static void test_update_calls(void)
 {
     struct cfx_device dev;
@@ -614,6 +621,71 @@ static void test_update_calls(void)
         CHECK_EQ(ota_update_write(u, img, 1), OTA_ERR_UPDATE_PAYLOAD_SIZE);
         CHECK_EQ(ota_update_finish(u, NULL), OTA_ERR_UPDATE_PAYLOAD_SIZE);
         CHECK_EQ(ota_update_pump(u, &t, buf, sizeof buf, NULL), OTA_ERR_UPDATE_PAYLOAD_SIZE);
+        free(payload);
+        free(img);
+    }
+    /* encrypted offers need the encryption port as well as the key */
+    {
+        size_t len, mlen, slen;
+        char err[256];
+        uint8_t *payload = cfx_payload(2000, 0), *sealed = NULL, mbuf[OTA_MANIFEST_MAX_LEN];
+        uint8_t *img = cfx_image(g_fw, 2, HW, payload, 2000, g_dev, 0, &len);
+        struct cfx_mem_payload at = {img, len};
+        struct ota_update_cfg enc;
+        memset(&enc, 0, sizeof enc);
+        enc.dev = &dev.bd;
+        enc.server_keys = &g_srv_pub;
+        enc.n_server_keys = 1;
+        enc.device_id = "dev";
+        enc.running_slot = -1;
+        enc.enc_key = &g_dev_d;
+        enc.payload_at.read = cfx_payload_at;
+        enc.payload_at.ctx = &at;
+        mlen = cfx_offer(g_srv, g_c, "dev", HW, 1800000000ull, img, len, img, len, NULL, 0,
+                         mbuf);
+        CHECK_EQ(ota_update_begin(u, &enc, mbuf, mlen, NULL, &d), OTA_ERR_IMAGE_ENC_NO_KEY);
+        CHECK(d.field && strcmp(d.field, "encryption port (none configured)") == 0);
+        enc.enc = ota_crypto_enc_openssl();
+        CHECK_EQ(ota_update_begin(u, &enc, mbuf, mlen, NULL, &d), OTA_OK);
+        /* a sealed delta (here over a first install: v1 in slot A) */
+        REQUIRE(ota_payload_seal(payload, 2000, g_dev, 128, &sealed, &slen, err, sizeof err) ==
+                OTA_OK);
+        {
+            struct cfx_device dv;
+            size_t v1len;
+            uint8_t *v1 = cfx_image(g_fw, 1, HW, payload, 1000, NULL, 0, &v1len);
+            cfx_provision(&dv, g_c, &g_fw_pub, HW);
+            cfx_factory_install(&dv, v1, v1len, NULL);
+            mlen = cfx_offer(g_srv, g_c, "dev", HW, 1800000000ull, img, len, sealed, slen, v1,
+                             v1len, mbuf);
+            enc.dev = &dv.bd;
+            enc.enc = NULL;
+            REQUIRE(ota_update_begin(u, &enc, mbuf, mlen, NULL, &d) == OTA_OK);
+            CHECK_EQ(ota_update_write(u, sealed, 100), OTA_ERR_IMAGE_ENC_NO_KEY);
+            free(v1);
+            ota_sim_free(&dv.sim);
+        }
+        free(sealed);
+        free(payload);
+        free(img);
+    }
+    /* pull mode: a transport error is returned as it is */
+    {
+        size_t len, mlen;
+        uint8_t *payload = cfx_payload(2000, 0), mbuf[OTA_MANIFEST_MAX_LEN];
+        uint8_t *img = cfx_image(g_fw, 1, HW, payload, 2000, NULL, 0, &len);
+        struct ota_update_cfg good;
+        struct ota_update_transport bad = {net_down, NULL};
+        memset(&good, 0, sizeof good);
+        good.dev = &dev.bd;
+        good.server_keys = &g_srv_pub;
+        good.n_server_keys = 1;
+        good.device_id = "dev";
+        good.running_slot = -1;
+        mlen = cfx_offer(g_srv, g_c, "dev", HW, 1800000000ull, img, len, img, len, NULL, 0,
+                         mbuf);
+        REQUIRE(ota_update_begin(u, &good, mbuf, mlen, NULL, &d) == OTA_OK);
+        CHECK_EQ(ota_update_pump(u, &bad, buf, sizeof buf, NULL), OTA_ERR_NET);
         free(payload);
         free(img);
     }

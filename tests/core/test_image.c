@@ -660,6 +660,31 @@ static void test_encryption_and_key_tlvs(void)
         CHECK_EQ(craft_parse_flags(0, NULL, 0, u, 3, &info, &field),
                  OTA_ERR_IMAGE_TLV_MALFORMED);
         CHECK(strcmp(field, "public key TLV length") == 0);
+        /* a public key TLV and a key hash TLV naming another key disagree */
+        struct ota_pubkey pkb;
+        REQUIRE(ota_key_pubkey(key_b, &pkb) == OTA_OK);
+        struct craft_tlv pubb = {OTA_TLV_PUBKEY, OTA_P256_SPKI_LEN, pkb.spki, 0};
+        struct craft_tlv u2[] = {T_SHA, pubb, T_KEY, T_SIG};
+        struct vopts o = {NULL, 0, 0, 0, NULL, 0, 0, 0};
+        size_t n;
+        uint8_t *img = craft_with(0, NULL, 0, u2, 4, key_a, NULL, &n);
+        CHECK_EQ(verify_both(img, n, &o), OTA_ERR_IMAGE_TLV_MALFORMED);
+        free(img);
+        u2[1] = pub; /* the same key both ways: accepted */
+        img = craft_with(0, NULL, 0, u2, 4, key_a, NULL, &n);
+        CHECK_EQ(verify_both(img, n, &o), OTA_OK);
+        free(img);
+    }
+    {
+        /* a signature TLV too short or too long to be a DER P-256 signature */
+        static uint8_t junk[80];
+        struct craft_tlv s7 = {OTA_TLV_ECDSA_SIG, 7, junk, 0};
+        struct craft_tlv s73 = {OTA_TLV_ECDSA_SIG, OTA_P256_SIG_DER_MAX + 1, junk, 0};
+        struct craft_tlv u[] = {T_SHA, T_KEY, s7};
+        CHECK_EQ(craft_parse_flags(0, NULL, 0, u, 3, &info, &field), OTA_ERR_IMAGE_SIG_MALFORMED);
+        CHECK(strcmp(field, "signature TLV length") == 0);
+        u[2] = s73;
+        CHECK_EQ(craft_parse_flags(0, NULL, 0, u, 3, &info, &field), OTA_ERR_IMAGE_SIG_MALFORMED);
     }
 }
 
