@@ -64,8 +64,9 @@ ota_err ota_boot_layout_make(const struct ota_flash *f, uint32_t boot_size,
     fixed = boot_sectors + 2 + 1; /* bootloader + state + OTP */
     if (N < fixed + 2)
         return OTA_ERR_BOOT_LAYOUT;
+    /* at least 1: div_up of a non-zero size, or N >= fixed + 2 */
     slot_sectors = slot_size ? div_up(slot_size, S) : (N - fixed) / 2;
-    if (slot_sectors == 0 || slot_sectors > (N - fixed) / 2)
+    if (slot_sectors > (N - fixed) / 2)
         return OTA_ERR_BOOT_LAYOUT;
 
     memset(l, 0, sizeof *l);

@@ -265,6 +265,19 @@ static void test_layouts(void)
     CHECK_EQ(ota_boot_layout_check(f, &l), OTA_ERR_BOOT_LAYOUT);
     l = ok, l.state_off = ok.slot_off[1]; /* overlaps slot B */
     CHECK_EQ(ota_boot_layout_check(f, &l), OTA_ERR_BOOT_LAYOUT);
+    l = ok, l.slot_off[1] = 70 * 4096; /* starts past the end of the device */
+    CHECK_EQ(ota_boot_layout_check(f, &l), OTA_ERR_BOOT_LAYOUT);
+    /* the slots in the other order: still a valid layout */
+    l = ok, l.slot_off[0] = ok.slot_off[1], l.slot_off[1] = ok.slot_off[0];
+    CHECK_EQ(ota_boot_layout_check(f, &l), OTA_OK);
+    /* sectors smaller than one boot-state record (64 bytes) */
+    {
+        struct ota_flash small = good_flash();
+        struct ota_boot_state st;
+        small.sector_size = 32;
+        REQUIRE(ota_flash_check(&small) == OTA_OK);
+        CHECK_EQ(ota_boot_state_read(&small, &ok, &st, NULL), OTA_ERR_BOOT_LAYOUT);
+    }
     ota_sim_free(&sim);
 }
 
@@ -875,6 +888,25 @@ static void test_enc_calls(void)
     free(img);
 }
 
+/* The crypto helpers every check uses. */
+static void test_crypto_helpers(void)
+{
+    uint8_t out[OTA_SHA256_LEN];
+    /* SEQUENCE { INTEGER 1, INTEGER 1 }: the smallest well-formed signature */
+    static const uint8_t ok[] = {0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01};
+    /* r takes every byte of the SEQUENCE: no room for s */
+    static const uint8_t r_only[] = {0x30, 0x06, 0x02, 0x04, 0x01, 0x02, 0x03, 0x04};
+    /* bytes after s inside the SEQUENCE */
+    static const uint8_t trailing[] = {0x30, 0x08, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00, 0x00};
+    CHECK_EQ(ota_der_sig_check(ok, sizeof ok), OTA_OK);
+    CHECK_EQ(ota_der_sig_check(r_only, sizeof r_only), OTA_ERR_IMAGE_SIG_MALFORMED);
+    CHECK_EQ(ota_der_sig_check(trailing, sizeof trailing), OTA_ERR_IMAGE_SIG_MALFORMED);
+    CHECK_EQ(ota_sha256(NULL, "a", 1, out), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_sha256(g_c, "a", 1, out), OTA_OK);
+    CHECK(ota_pubkey_point(NULL) == NULL);
+    CHECK(ota_pubkey_point(&g_fw_pub) == g_fw_pub.spki + 26);
+}
+
 static void test_image_calls(void)
 {
     struct ota_image_info info;
@@ -945,6 +977,7 @@ int main(void)
     RUN(test_delta_header);
     RUN(test_enc_calls);
     RUN(test_image_calls);
+    RUN(test_crypto_helpers);
     ota_key_free(g_fw);
     ota_key_free(g_dev);
     ota_key_free(g_srv);
