@@ -8,7 +8,9 @@
 # Usage: scripts/coverage.sh [BUILD_DIR]   (default build-cov)
 #        also run by: scripts/test.sh --coverage
 # Output: a summary on stdout, BUILD_DIR/coverage/core.txt (per file, with
-# uncovered lines) and BUILD_DIR/coverage/index.html (annotated sources).
+# uncovered lines), BUILD_DIR/coverage/uncovered-branches.txt (each line with
+# a branch outcome never taken) and BUILD_DIR/coverage/index.html (annotated
+# sources).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${1:-build-cov}
@@ -38,7 +40,22 @@ common=(--root . --filter 'src/core/' --object-directory "$DIR"
 gcovr "${common[@]}" --branches --txt "$DIR/coverage/core-branches.txt" \
       --html-details "$DIR/coverage/index.html" >/dev/null
 gcovr "${common[@]}" --txt "$DIR/coverage/core.txt" >/dev/null
+# every line with a branch outcome never taken, with its source: the list
+# docs/testing.md explains line by line
+gcovr "${common[@]}" --json "$DIR/coverage/core.json" >/dev/null
+python3 - "$DIR/coverage/core.json" >"$DIR/coverage/uncovered-branches.txt" <<'PY'
+import json, sys
+for f in sorted(json.load(open(sys.argv[1]))["files"], key=lambda f: f["file"]):
+    src = open(f["file"]).read().split("\n")
+    for l in f["lines"]:
+        miss = sum(1 for b in l["branches"] if b["count"] == 0)
+        if miss and not l.get("gcovr/noncode"):
+            n = l["line_number"]
+            print("%s:%d\t%d of %d\t%s" % (f["file"], n, miss, len(l["branches"]),
+                                           src[n - 1].strip()))
+PY
 echo "== src/core line coverage ($DIR/coverage/core.txt)"
 tail -n 3 "$DIR/coverage/core.txt"
 echo "== src/core branch coverage ($DIR/coverage/core-branches.txt)"
 tail -n 3 "$DIR/coverage/core-branches.txt"
+echo "== $(wc -l <"$DIR/coverage/uncovered-branches.txt") lines with a branch outcome never taken ($DIR/coverage/uncovered-branches.txt)"
