@@ -557,6 +557,17 @@ static ota_err net_down(void *ctx, void *buf, size_t cap, size_t *got)
     return OTA_ERR_NET;
 }
 
+/* An engine configuration for device bd trusting g_srv, device id "dev". */
+static void engine_cfg(struct ota_update_cfg *c, const struct ota_boot_dev *bd)
+{
+    memset(c, 0, sizeof *c);
+    c->dev = bd;
+    c->server_keys = &g_srv_pub;
+    c->n_server_keys = 1;
+    c->device_id = "dev";
+    c->running_slot = -1;
+}
+
 static void test_update_calls(void)
 {
     struct cfx_device dev;
@@ -621,12 +632,7 @@ static void test_update_calls(void)
         struct ota_update_cfg good;
         mlen = cfx_offer(g_srv, g_c, "dev", HW, 1800000000ull, img, len, img, len, NULL, 0,
                          mbuf);
-        memset(&good, 0, sizeof good);
-        good.dev = &dev.bd;
-        good.server_keys = &g_srv_pub;
-        good.n_server_keys = 1;
-        good.device_id = "dev";
-        good.running_slot = -1;
+        engine_cfg(&good, &dev.bd);
         REQUIRE(ota_update_begin(u, &good, mbuf, mlen, NULL, &d) == OTA_OK);
         CHECK_EQ(ota_update_write(u, NULL, 0), OTA_OK);
         CHECK_EQ(ota_update_write(u, img, len + 1), OTA_ERR_UPDATE_PAYLOAD_SIZE);
@@ -645,12 +651,7 @@ static void test_update_calls(void)
         uint8_t *img = cfx_image(g_fw, 2, HW, payload, 2000, g_dev, 0, &len);
         struct cfx_mem_payload at = {img, len};
         struct ota_update_cfg enc;
-        memset(&enc, 0, sizeof enc);
-        enc.dev = &dev.bd;
-        enc.server_keys = &g_srv_pub;
-        enc.n_server_keys = 1;
-        enc.device_id = "dev";
-        enc.running_slot = -1;
+        engine_cfg(&enc, &dev.bd);
         enc.enc_key = &g_dev_d;
         enc.payload_at.read = cfx_payload_at;
         enc.payload_at.ctx = &at;
@@ -689,12 +690,7 @@ static void test_update_calls(void)
         uint8_t *img = cfx_image(g_fw, 1, HW, payload, 2000, NULL, 0, &len);
         struct ota_update_cfg good;
         struct ota_update_transport bad = {net_down, NULL};
-        memset(&good, 0, sizeof good);
-        good.dev = &dev.bd;
-        good.server_keys = &g_srv_pub;
-        good.n_server_keys = 1;
-        good.device_id = "dev";
-        good.running_slot = -1;
+        engine_cfg(&good, &dev.bd);
         mlen = cfx_offer(g_srv, g_c, "dev", HW, 1800000000ull, img, len, img, len, NULL, 0,
                          mbuf);
         REQUIRE(ota_update_begin(u, &good, mbuf, mlen, NULL, &d) == OTA_OK);

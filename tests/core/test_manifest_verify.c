@@ -54,7 +54,8 @@ static void base_policy(struct ota_manifest_policy *p, const struct ota_pubkey *
     p->max_target_size = 4096;
 }
 
-/* Sign m with key and verify it under p; the diag field on failure. */
+/* Sign m with key and verify it under p (NULL: parse only); the diag field
+ * on failure. */
 static ota_err run(const ota_key *key, struct ota_manifest *m, const struct ota_manifest_policy *p,
                    const char **field)
 {
@@ -66,7 +67,8 @@ static ota_err run(const ota_key *key, struct ota_manifest *m, const struct ota_
     memset(&d, 0, sizeof d);
     if (ota_manifest_sign(key, m, buf, sizeof buf, &len) != OTA_OK)
         abort();
-    e = ota_manifest_verify(buf, len, p, &out, &d);
+    /* without a policy: the structure only */
+    e = p ? ota_manifest_verify(buf, len, p, &out, &d) : ota_manifest_parse(buf, len, &out, &d);
     if (field)
         *field = d.field;
     return e;
@@ -273,18 +275,7 @@ static void test_no_offer(void)
 /* Sign m and parse it back (parse checks structure, not the signature). */
 static ota_err parse_signed(struct ota_manifest *m, const char **field)
 {
-    uint8_t buf[OTA_MANIFEST_MAX_LEN];
-    size_t len = 0;
-    struct ota_manifest out;
-    struct ota_diag d;
-    ota_err e;
-    memset(&d, 0, sizeof d);
-    if (ota_manifest_sign(g_a, m, buf, sizeof buf, &len) != OTA_OK)
-        abort();
-    e = ota_manifest_parse(buf, len, &out, &d);
-    if (field)
-        *field = d.field;
-    return e;
+    return run(g_a, m, NULL, field);
 }
 
 /* The codec's own refusals: sizes and digests that contradict each other,

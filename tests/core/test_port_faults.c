@@ -565,78 +565,69 @@ static void test_boot_and_confirm(void)
     ota_sim_free(&plain.sim);
 }
 
-/* The factory installer (ota_install_*) and provisioning. */
+/* The factory installer (ota_install_*), confirmed in slot A. */
+static ota_err op_install(const struct ota_boot_dev *bd, const struct cfx_device *base)
+{
+    struct ota_install ins;
+    ota_err e;
+    (void)base;
+    e = ota_install_begin(&ins, bd, (uint32_t)g_v1_len, NULL);
+    for (size_t off = 0; !e && off < g_v1_len; off += 1000)
+        e = ota_install_write(&ins, g_v1 + off, g_v1_len - off < 1000 ? g_v1_len - off : 1000);
+    return e ? e : ota_install_finish(&ins, 1, NULL, NULL);
+}
+
+/* Provisioning (chip erase, bootloader region, OTP hash, first boot-state
+ * record) of a blank device. */
+static ota_err op_provision(const struct ota_boot_dev *bd, const struct cfx_device *base)
+{
+    return ota_boot_provision(bd, &base->cfg, NULL);
+}
+
+/* op on a copy of base with each call of port p failed once: always
+ * reported as the injected error; without a failure it succeeds and the
+ * device passes stage 0. */
+static void op_faults(const char *what, const struct cfx_device *base, enum port p,
+                      ota_err (*op)(const struct ota_boot_dev *, const struct cfx_device *))
+{
+    unsigned failed = 0, reported = 0;
+    uint64_t n;
+    for (n = 0;; n++) {
+        struct run_dev r;
+        ota_err e;
+        run_dev_init(&r, base);
+        arm(p, n);
+        e = op(&r.fbd, base);
+        int fired = g_fired;
+        arm(P_NONE, 0);
+        if (!fired) {
+            CHECK_EQ(e, OTA_OK);
+            CHECK_EQ(ota_boot_stage0(&r.d.bd, NULL), OTA_OK);
+            ota_sim_free(&r.d.sim);
+            break;
+        }
+        if (e == injected(p)) {
+            reported++;
+        } else {
+            fprintf(stderr, "%s: %s call %llu failed: %s\n", what, port_name(p),
+                    (unsigned long long)n, ota_errname(e));
+            failed++;
+        }
+        ota_sim_free(&r.d.sim);
+    }
+    printf("     %s, %s port: %llu calls, each failed once: %u reported\n", what, port_name(p),
+           (unsigned long long)n, reported);
+    CHECK_EQ(failed, 0);
+    CHECK(reported > 0);
+}
+
 static void test_installer(void)
 {
     struct cfx_device base;
     cfx_provision(&base, g_c, &g_fw_pub, HW);
     for (int k = 0; k < 2; k++) {
-        enum port p = k ? P_CRYPTO : P_FLASH;
-        unsigned failed = 0, reported = 0;
-        uint64_t n;
-        for (n = 0;; n++) {
-            struct run_dev r;
-            struct ota_install ins;
-            ota_err e;
-            run_dev_init(&r, &base);
-            arm(p, n);
-            e = ota_install_begin(&ins, &r.fbd, (uint32_t)g_v1_len, NULL);
-            for (size_t off = 0; !e && off < g_v1_len; off += 1000)
-                e = ota_install_write(&ins, g_v1 + off, g_v1_len - off < 1000 ? g_v1_len - off
-                                                                               : 1000);
-            if (!e)
-                e = ota_install_finish(&ins, 1, NULL, NULL);
-            int fired = g_fired;
-            arm(P_NONE, 0);
-            if (!fired) {
-                CHECK_EQ(e, OTA_OK);
-                ota_sim_free(&r.d.sim);
-                break;
-            }
-            if (e == injected(p)) {
-                reported++;
-            } else {
-                fprintf(stderr, "install: %s call %llu failed: %s\n", port_name(p),
-                        (unsigned long long)n, ota_errname(e));
-                failed++;
-            }
-            ota_sim_free(&r.d.sim);
-        }
-        printf("     factory install, %s port: %llu calls, each failed once: %u reported\n",
-               port_name(p), (unsigned long long)n, reported);
-        CHECK_EQ(failed, 0);
-        CHECK(reported > 0);
-
-        /* provisioning (chip erase, bootloader region, OTP hash, first
-         * boot-state record) of a blank device */
-        failed = reported = 0;
-        for (n = 0;; n++) {
-            struct run_dev r;
-            ota_err e;
-            run_dev_init(&r, &base);
-            arm(p, n);
-            e = ota_boot_provision(&r.fbd, &base.cfg, NULL);
-            int fired = g_fired;
-            arm(P_NONE, 0);
-            if (!fired) {
-                CHECK_EQ(e, OTA_OK);
-                CHECK_EQ(ota_boot_stage0(&r.d.bd, NULL), OTA_OK);
-                ota_sim_free(&r.d.sim);
-                break;
-            }
-            if (e == injected(p)) {
-                reported++;
-            } else {
-                fprintf(stderr, "provision: %s call %llu failed: %s\n", port_name(p),
-                        (unsigned long long)n, ota_errname(e));
-                failed++;
-            }
-            ota_sim_free(&r.d.sim);
-        }
-        printf("     provisioning, %s port: %llu calls, each failed once: %u reported\n",
-               port_name(p), (unsigned long long)n, reported);
-        CHECK_EQ(failed, 0);
-        CHECK(reported > 0);
+        op_faults("factory install", &base, k ? P_CRYPTO : P_FLASH, op_install);
+        op_faults("provisioning", &base, k ? P_CRYPTO : P_FLASH, op_provision);
     }
     ota_sim_free(&base.sim);
 }
