@@ -401,6 +401,36 @@ static void test_codec_refusals(void)
     CHECK_EQ(ota_manifest_append_sig(buf, len + 71, len, sig, 70, &total), OTA_OK);
     CHECK_EQ(total, len + 71);
     CHECK_EQ(buf[len], 70);
+
+    /* the no-offer statement's codec: arguments and lengths */
+    {
+        struct ota_no_offer no, o2;
+        size_t nl = 0;
+        memset(&no, 0, sizeof no);
+        no.issued_at = NOW;
+        CHECK_EQ(ota_no_offer_encode_signed(NULL, buf, sizeof buf, &nl), OTA_ERR_INVALID_ARG);
+        CHECK_EQ(ota_no_offer_encode_signed(&no, NULL, sizeof buf, &nl), OTA_ERR_INVALID_ARG);
+        CHECK_EQ(ota_no_offer_encode_signed(&no, buf, sizeof buf, NULL), OTA_ERR_INVALID_ARG);
+        CHECK_EQ(ota_no_offer_encode_signed(&no, buf, OTA_NO_OFFER_SIGNED_LEN - 1, &nl),
+                 OTA_ERR_TOO_LARGE);
+        CHECK_EQ(ota_no_offer_encode_signed(&no, buf, OTA_NO_OFFER_SIGNED_LEN, &nl), OTA_OK);
+        CHECK_EQ(nl, OTA_NO_OFFER_SIGNED_LEN);
+        CHECK_EQ(ota_no_offer_parse(NULL, nl, &o2, &d), OTA_ERR_INVALID_ARG);
+        CHECK_EQ(ota_no_offer_parse(buf, nl, NULL, &d), OTA_ERR_INVALID_ARG);
+        /* the signed part alone: no signature length byte */
+        CHECK_EQ(ota_no_offer_parse(buf, nl, &o2, &d), OTA_ERR_MANIFEST_MALFORMED);
+        CHECK_EQ(d.expected, OTA_NO_OFFER_SIGNED_LEN + 1);
+        CHECK_EQ(ota_no_offer_parse(buf, OTA_NO_OFFER_MAX_LEN + 1, &o2, &d),
+                 OTA_ERR_MANIFEST_MALFORMED);
+        CHECK_EQ(d.expected, OTA_NO_OFFER_MAX_LEN);
+        base_policy(&p, &g_pa, 1, "dev-1");
+        CHECK_EQ(ota_no_offer_verify(buf, nl, NULL, &o2, &d), OTA_ERR_INVALID_ARG);
+        CHECK_EQ(ota_no_offer_verify(buf, nl, &p, NULL, &d), OTA_ERR_INVALID_ARG);
+        p.crypto = NULL;
+        CHECK_EQ(ota_no_offer_verify(buf, nl, &p, &o2, &d), OTA_ERR_INVALID_ARG);
+        base_policy(&p, NULL, 1, "dev-1");
+        CHECK_EQ(ota_no_offer_verify(buf, nl, &p, &o2, &d), OTA_ERR_INVALID_ARG);
+    }
 }
 
 int main(void)
