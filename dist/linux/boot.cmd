@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # dist/linux/boot.cmd - A/B root filesystem selection for U-Boot, driven by
 # the U-Boot environment that ota-agent (backend = linux, bootloader = uboot)
-# writes through libubootenv. RAUC's variables and logic (RAUC's contrib/
-# uboot.sh), so a RAUC-style system boots the same way:
+# writes through libubootenv. The variables and logic of RAUC (its
+# contrib/uboot.sh), so a RAUC-style system boots the same way:
 #   BOOT_ORDER="A B"          slots in the order they are tried
 #   BOOT_A_LEFT, BOOT_B_LEFT  boots left (hex); each boot of a slot takes one,
 #                             a good boot (ota-agent --confirm) resets it; 0 =
@@ -17,7 +17,9 @@
 #   ota_cmdline  extra kernel arguments (e.g. "console=ttyAMA0 panic=5")
 #   ota_boot     boot command: booti (arm64, default) or bootz (arm)
 # The kernel gets root=${ota_root_X} ota.slot=X, which ota-agent reads.
-# docs/linux.md explains the whole cycle.
+# docs/linux.md explains the whole cycle. Keep single quotes out of this
+# file: one inside a double-quoted string makes U-Boot hush stop with
+# "syntax error" (ctest linux.qemu_uboot_script runs it in real U-Boot).
 
 test -n "${BOOT_ORDER}" || setenv BOOT_ORDER "A B"
 test -n "${BOOT_A_LEFT}" || setenv BOOT_A_LEFT 3
@@ -50,7 +52,7 @@ done
 if test -n "${ota_slot}"; then
   saveenv
 else
-  echo "ota: no slot has boots left: resetting both to 3 (as RAUC's example does)"
+  echo "ota: no slot has boots left: resetting both to 3 (as the RAUC example does)"
   setenv BOOT_A_LEFT 3
   setenv BOOT_B_LEFT 3
   saveenv
