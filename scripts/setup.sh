@@ -22,6 +22,8 @@ PKGS=(
   # the agent's Linux A/B backend (docs/linux.md): U-Boot environment library
   # and tools, grub-editenv, mkimage/mkenvimage, mke2fs for test filesystems
   libubootenv-dev libubootenv-tool grub-common u-boot-tools e2fsprogs
+  # dist/linux/boot.cmd run by real U-Boot (linux.qemu_uboot_script)
+  u-boot-qemu mtools fdisk
   # hawkBit DDI end to end (e2e.swupdate, docs/ddi.md): the real client and
   # the tool that packs its .swu archives
   swupdate cpio
