@@ -245,6 +245,8 @@ ota_err ota_flash_writer_write(struct ota_flash_writer *w, const void *data, siz
         return OTA_ERR_INVALID_ARG;
     if (len > (size_t)(w->size - w->pos))
         return OTA_ERR_TOO_LARGE;
+    if (!len)
+        return OTA_OK; /* (data may be NULL: never handed to memcpy) */
     ps = w->flash->prog_size;
 
     /* complete a partial unit first */
