@@ -523,7 +523,12 @@ static void enrollment_tokens(struct server *s, struct http_req *r, struct http_
 
 /* ---- campaigns ---------------------------------------------------------- */
 
-static json_t *campaign_json(struct server *s, const struct srv_campaign *c, int with_counts)
+const char *campaign_state_name(int state)
+{
+    return state >= 0 && state < CAMPAIGN_STATE_COUNT ? CAMPAIGN_STATES[state] : "unknown";
+}
+
+json_t *campaign_json(struct server *s, const struct srv_campaign *c, int with_counts)
 {
     json_t *stages = json_array();
     for (int i = 0; i < c->n_stages; i++)
@@ -544,6 +549,7 @@ static json_t *campaign_json(struct server *s, const struct srv_campaign *c, int
         (json_int_t)c->stage_started_at, "rollout_complete", c->complete, "halt_reason",
         c->halt_reason[0] ? c->halt_reason : NULL, "created_at", (json_int_t)c->created_at,
         "updated_at", (json_int_t)c->updated_at);
+    json_object_set_new(o, "warnings", campaign_warnings_json(c->warnings, c->n_warnings));
     if (!with_counts)
         return o;
     struct srv_counts k;
@@ -582,7 +588,7 @@ static json_t *campaign_json(struct server *s, const struct srv_campaign *c, int
     return o;
 }
 
-static int parse_stages(json_t *arr, struct srv_campaign *c, struct http_resp *out)
+int campaign_parse_stages(json_t *arr, struct srv_campaign *c, struct http_resp *out)
 {
     static const char *const FIELDS[] = {"percent", "soak_seconds", "min_finished",
                                          "max_failure_ratio", NULL};
@@ -600,7 +606,9 @@ static int parse_stages(json_t *arr, struct srv_campaign *c, struct http_resp *o
         st->percent = 0;
         st->soak_seconds = 0;
         st->min_finished = 0;
-        st->max_failure_ratio = 1.0;
+        /* Never 1.0 by surprise: a stage without a limit keeps the previous
+         * stage's; the first one the default plan's. */
+        st->max_failure_ratio = i ? c->stages[i - 1].max_failure_ratio : CAMPAIGN_DEFAULT_RATIO;
         if (!json_is_object(e)) {
             resp_error(out, 400, "invalid_field", "stages[%zu] must be an object", i);
             return 0;
@@ -624,7 +632,8 @@ static int parse_stages(json_t *arr, struct srv_campaign *c, struct http_resp *o
     return 1;
 }
 
-static void campaign_create(struct server *s, struct http_req *r, struct http_resp *out)
+static void campaign_create(struct server *s, struct http_req *r, struct http_resp *out,
+                            int dry_run)
 {
     static const char *const FIELDS[] = {"name", "release_id", "filter", "stages", NULL};
     static const char *const FFIELDS[] = {"hw_id", "tags", "min_version", "max_version", NULL};
@@ -658,9 +667,9 @@ static void campaign_create(struct server *s, struct http_req *r, struct http_re
             /* Default plan: everything at once, halting on 20% failures. */
             c.n_stages = 1;
             c.stages[0].percent = 100;
-            c.stages[0].max_failure_ratio = 0.2;
+            c.stages[0].max_failure_ratio = CAMPAIGN_DEFAULT_RATIO;
         } else {
-            ok = parse_stages(st, &c, out);
+            ok = campaign_parse_stages(st, &c, out);
         }
     }
     json_decref(o);
@@ -691,6 +700,10 @@ static void campaign_create(struct server *s, struct http_req *r, struct http_re
     snprintf(c.f_hw_id, sizeof(c.f_hw_id), "%s", rel.hw_id);
     if (!c.name[0])
         snprintf(c.name, sizeof(c.name), "%s", rel.name);
+    if (dry_run) {
+        campaign_preview(s, &c, &rel, out);
+        return;
+    }
     c.state = CAMPAIGN_ACTIVE;
     c.stage = 0;
     c.created_at = c.updated_at = c.stage_started_at = srv_now(s);
@@ -702,6 +715,7 @@ static void campaign_create(struct server *s, struct http_req *r, struct http_re
     }
     log_msg(LOG_INFO, "campaign_created", "id=%lld release=%lld stages=%d", (long long)c.id,
             (long long)c.release_id, c.n_stages);
+    campaign_warn_created(s, &c, &rel);
     rollout_evaluate(s, c.id);
     s->store->ops->campaign_get(s->store, c.id, &c);
     resp_json(out, 201, campaign_json(s, &c, 1));
@@ -721,7 +735,8 @@ static void add_campaign(void *ctx, const struct srv_campaign *c)
 static void campaigns(struct server *s, struct http_req *r, struct http_resp *out)
 {
     if (strcmp(r->method, "POST") == 0) {
-        campaign_create(s, r, out);
+        const char *dry = req_query(r, "dry_run");
+        campaign_create(s, r, out, dry && strcmp(dry, "0") != 0 && strcmp(dry, "false") != 0);
         return;
     }
     if (strcmp(r->method, "GET") != 0) {
@@ -748,9 +763,9 @@ static void campaign_one(struct server *s, struct http_req *r, struct http_resp 
         return;
     }
     if (!action) {
-        if (strcmp(r->method, "GET") != 0) {
-            resp_error(out, 405, "method_not_allowed", "use GET");
-            resp_add_header(out, "Allow", "GET");
+        if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "PATCH") != 0) {
+            resp_error(out, 405, "method_not_allowed", "use GET or PATCH");
+            resp_add_header(out, "Allow", "GET, PATCH");
             return;
         }
         rollout_evaluate(s, id);
@@ -764,6 +779,10 @@ static void campaign_one(struct server *s, struct http_req *r, struct http_resp 
         storage_error(out);
         return;
     }
+    if (!action && strcmp(r->method, "PATCH") == 0) {
+        campaign_patch(s, r, &c, out);
+        return;
+    }
     if (!action) {
         resp_json(out, 200, campaign_json(s, &c, 1));
         return;
@@ -771,6 +790,10 @@ static void campaign_one(struct server *s, struct http_req *r, struct http_resp 
     if (strcmp(r->method, "POST") != 0) {
         resp_error(out, 405, "method_not_allowed", "use POST");
         resp_add_header(out, "Allow", "POST");
+        return;
+    }
+    if (strcmp(action, "advance") == 0) {
+        campaign_advance(s, &c, out);
         return;
     }
     int from = c.state, to;
@@ -801,7 +824,7 @@ static void campaign_one(struct server *s, struct http_req *r, struct http_resp 
         }
         to = CAMPAIGN_ABORTED;
     } else {
-        resp_error(out, 404, "not_found", "unknown action \"%s\" (pause, resume, abort)",
+        resp_error(out, 404, "not_found", "unknown action \"%s\" (pause, resume, abort, advance)",
                    action);
         return;
     }

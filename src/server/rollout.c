@@ -73,6 +73,103 @@ void rollout_totals(const struct srv_counts *k, struct rollout_totals *t)
     t->finished = t->succeeded + t->failed;
 }
 
+struct place_ctx {
+    const struct srv_campaign *c;
+    const struct srv_release *rel;
+    int exact;
+    struct rollout_placement *p;
+    char last[SRV_ID_MAX + 1];
+    int n;
+};
+
+static void place_one(void *ctx, const struct srv_device *d)
+{
+    struct place_ctx *x = ctx;
+    snprintf(x->last, sizeof(x->last), "%s", d->id);
+    x->n++;
+    if (!rollout_matches(x->c, d, d->current_version))
+        return;
+    if (x->rel && d->has_digest && memcmp(d->current_digest, x->rel->digest, OTA_SHA256_LEN) == 0)
+        return; /* already runs the release: never offered, never finishes */
+    x->p->matching++;
+    if (!x->exact)
+        return;
+    uint32_t b = rollout_bucket(x->c->id, d->id);
+    for (int i = 0; i < x->c->n_stages; i++)
+        if (b < (uint32_t)(x->c->stages[i].percent * 100.0 + 0.5))
+            x->p->placed[i]++;
+}
+
+enum store_rc rollout_place(struct server *s, const struct srv_campaign *c,
+                            const struct srv_release *rel, int exact,
+                            struct rollout_placement *p)
+{
+    enum { PAGE = 1000 };
+    struct place_ctx x = {c, rel, exact, p, "", 0};
+    memset(p, 0, sizeof(*p));
+    do {
+        x.n = 0;
+        enum store_rc rc = s->store->ops->device_list(s->store, x.last, PAGE, place_one, &x);
+        if (rc != STORE_OK)
+            return rc;
+    } while (x.n == PAGE);
+    if (!exact)
+        for (int i = 0; i < c->n_stages; i++)
+            p->placed[i] = (int64_t)((double)p->matching * c->stages[i].percent / 100.0);
+    return STORE_OK;
+}
+
+void rollout_warning_text(const struct srv_warning *w, char *buf, size_t n)
+{
+    if (w->code == WARN_NO_DEVICES)
+        snprintf(buf, n,
+                 "stage %d places no matching device: it can never finish a device; "
+                 "advance it (POST /v1/campaigns/{id}/advance) or edit the stages",
+                 w->stage);
+    else
+        snprintf(buf, n,
+                 "stage %d places %lld matching device(s), fewer than its min_finished %lld: "
+                 "its gate cannot open on its own; advance it or lower min_finished",
+                 w->stage, (long long)w->placed, (long long)w->min_finished);
+}
+
+int rollout_warn_stage(struct srv_campaign *c, int stage, int64_t placed)
+{
+    int j = 0;
+    for (int i = 0; i < c->n_warnings; i++)
+        if (c->warnings[i].stage != stage)
+            c->warnings[j++] = c->warnings[i];
+    c->n_warnings = j;
+    int64_t need = c->stages[stage].min_finished;
+    if (placed > 0 && placed >= need)
+        return 0;
+    struct srv_warning *w = &c->warnings[c->n_warnings++];
+    w->stage = stage;
+    w->code = placed == 0 ? WARN_NO_DEVICES : WARN_BELOW_MIN;
+    w->placed = placed;
+    w->min_finished = need;
+    char text[256];
+    rollout_warning_text(w, text, sizeof(text));
+    if (c->id == 0) /* a preview */
+        return 1;
+    log_msg(LOG_WARN, "campaign_warning", "campaign=%lld stage=%d placed=%lld min_finished=%lld "
+            "msg=\"%s\"", (long long)c->id, stage, (long long)placed, (long long)need, text);
+    return 1;
+}
+
+void rollout_warn_current_stage(struct server *s, struct srv_campaign *c)
+{
+    struct srv_release rel;
+    struct rollout_placement p;
+    if (s->store->ops->release_get(s->store, c->release_id, &rel) != STORE_OK ||
+        rollout_place(s, c, &rel, 1, &p) != STORE_OK) {
+        log_msg(LOG_ERROR, "campaign_warning_unchecked", "campaign=%lld stage=%d",
+                (long long)c->id, c->stage);
+        return;
+    }
+    rollout_warn_stage(c, c->stage, p.placed[c->stage]);
+}
+
 /* One step; returns 1 if the campaign changed (evaluate again). */
 static int step(struct server *s, int64_t id)
 {
@@ -101,6 +198,7 @@ static int step(struct server *s, int64_t id)
                t.finished >= sg->min_finished && c.stage + 1 < c.n_stages) {
         c.stage++;
         c.stage_started_at = now;
+        rollout_warn_current_stage(s, &c);
     } else if (!c.complete && now - c.stage_started_at >= sg->soak_seconds &&
                c.stage + 1 == c.n_stages && t.finished >= sample && t.in_progress == 0) {
         /* The last stage has finished: soaked, its gate holds, at least one

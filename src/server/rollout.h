@@ -27,6 +27,28 @@ struct rollout_totals {
 };
 void rollout_totals(const struct srv_counts *k, struct rollout_totals *t);
 
+/* How many devices each stage of a campaign places among the registered
+ * devices that match its filter and do not already run the release. With
+ * exact, by each device's bucket for the campaign's id (the real
+ * placement); without (a preview: the id does not exist yet), the expected
+ * share: floor(matching * percent / 100). Stages are cumulative. */
+struct rollout_placement {
+    int64_t matching;
+    int64_t placed[SRV_STAGES_MAX];
+};
+enum store_rc rollout_place(struct server *s, const struct srv_campaign *c,
+                            const struct srv_release *rel, int exact,
+                            struct rollout_placement *p);
+/* Replace the warning of stage `stage` by what `placed` implies (none, no
+ * devices, fewer than min_finished); logs the warning unless the campaign
+ * has no id yet (a preview). Returns 1 if the stage has a warning. */
+int rollout_warn_stage(struct srv_campaign *c, int stage, int64_t placed);
+/* Human text of a warning. */
+void rollout_warning_text(const struct srv_warning *w, char *buf, size_t n);
+/* Warnings of the stage the campaign just entered (rollout.c, at each stage
+ * start; api_campaign_edit.c, on advance): placement read from the store. */
+void rollout_warn_current_stage(struct server *s, struct srv_campaign *c);
+
 /* Re-evaluate one active campaign at srv_now(): halt it if its failure
  * ratio crossed the current stage's limit, else advance stages whose soak
  * time passed and whose gates hold. Safe to call from any thread. */

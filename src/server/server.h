@@ -150,6 +150,26 @@ const char *dc_state_name(int st);
 void list_reports(struct server *s, struct http_req *r, struct http_resp *out,
                   const char *device_id);
 
+/* api_admin.c: campaigns. The default failure limit of a plan's first
+ * stage (later stages inherit the previous stage's), the JSON form of a
+ * campaign, a state's API name, and the stages array parsed and validated
+ * (1, or 0 with a 400 answer set). */
+#define CAMPAIGN_DEFAULT_RATIO 0.2
+json_t *campaign_json(struct server *s, const struct srv_campaign *c, int with_counts);
+const char *campaign_state_name(int state);
+int campaign_parse_stages(json_t *arr, struct srv_campaign *c, struct http_resp *out);
+/* api_campaign_edit.c: operator control that keeps campaigns from getting
+ * stuck: warnings recorded at creation, POST .../advance, PATCH of a paused
+ * campaign's remaining stages, the dry-run preview, warnings as JSON. */
+void campaign_warn_created(struct server *s, struct srv_campaign *c,
+                           const struct srv_release *rel);
+void campaign_advance(struct server *s, struct srv_campaign *c, struct http_resp *out);
+void campaign_patch(struct server *s, struct http_req *r, struct srv_campaign *c,
+                    struct http_resp *out);
+void campaign_preview(struct server *s, const struct srv_campaign *c,
+                      const struct srv_release *rel, struct http_resp *out);
+json_t *campaign_warnings_json(const struct srv_warning *w, int n);
+
 /* api_admin.c: the JSON form of a release (admin API, raw uploads). */
 json_t *release_json(const struct srv_release *r);
 /* api_admin.c: store an upload's file as the artifact of rel (digest set)

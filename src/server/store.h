@@ -80,6 +80,20 @@ struct srv_stage {
     double max_failure_ratio;/* (failure + rolled_back) / finished */
 };
 
+/* A stage that places too few devices to ever open its gate (warned at
+ * creation and when the stage starts; api_campaign_edit.c). */
+enum srv_warning_code {
+    WARN_NO_DEVICES = 0,    /* the stage places no matching device at all */
+    WARN_BELOW_MIN = 1,     /* fewer than the stage's min_finished */
+    WARN_CODE_COUNT = 2,
+};
+struct srv_warning {
+    int stage;              /* stage index */
+    int code;               /* enum srv_warning_code */
+    int64_t placed;         /* matching devices the stage places (cumulative) */
+    int64_t min_finished;   /* the stage's gate */
+};
+
 enum srv_campaign_state {
     CAMPAIGN_ACTIVE = 0,
     CAMPAIGN_PAUSED = 1,
@@ -108,6 +122,8 @@ struct srv_campaign {
     char halt_reason[SRV_DETAIL_MAX + 1];
     int64_t created_at;
     int64_t updated_at;
+    int n_warnings;                    /* at most one per stage */
+    struct srv_warning warnings[SRV_STAGES_MAX];
 };
 
 /* Per (campaign, device) progress. */
@@ -337,5 +353,8 @@ struct store *store_pg_open(const char *conninfo, char *err, size_t errlen);
  * the backends. Decoding stops at the first malformed stage. */
 void store_stages_encode(const struct srv_campaign *cp, char *out, size_t cap);
 void store_stages_decode(const char *in, struct srv_campaign *cp);
+/* ... and of its warnings ("stage:code:placed:min_finished;..."). */
+void store_warnings_encode(const struct srv_campaign *cp, char *out, size_t cap);
+void store_warnings_decode(const char *in, struct srv_campaign *cp);
 
 #endif

@@ -112,6 +112,9 @@ static const char *const PG_MIGRATIONS[] = {
     "CREATE TABLE ddi_attributes(device_id text COLLATE \"C\" PRIMARY KEY"
     "  REFERENCES devices(id) ON DELETE CASCADE, attrs text NOT NULL,"
     "  updated_at bigint NOT NULL);",
+    /* 2 -> 3: a campaign's stage warnings (placed fewer devices than the
+     * stage's min_finished, or none), in store_warnings_encode's text form. */
+    "ALTER TABLE campaigns ADD COLUMN warnings text NOT NULL DEFAULT '';",
 };
 #define PG_N_MIGRATIONS ((int)(sizeof(PG_MIGRATIONS) / sizeof(PG_MIGRATIONS[0])))
 
@@ -1053,15 +1056,18 @@ static void read_campaign(PGresult *r, int i, struct srv_campaign *cp)
     col_text(r, i, 12, cp->halt_reason, sizeof(cp->halt_reason));
     cp->created_at = col_int(r, i, 13);
     cp->updated_at = col_int(r, i, 14);
+    col_text(r, i, 15, stages, sizeof(stages));
+    store_warnings_decode(stages, cp);
 }
 
 static enum store_rc pg_campaign_insert(struct store *s, struct srv_campaign *cp)
 {
     CONN_OR_FAIL(c, s);
-    char stages[SRV_STAGES_MAX * 96];
+    char stages[SRV_STAGES_MAX * 96], warnings[SRV_STAGES_MAX * 96];
     struct args a = {0};
     enum store_rc rc;
     store_stages_encode(cp, stages, sizeof(stages));
+    store_warnings_encode(cp, warnings, sizeof(warnings));
     a_text(&a, cp->name);
     a_int(&a, cp->release_id);
     a_text(&a, cp->f_hw_id);
@@ -1076,6 +1082,7 @@ static enum store_rc pg_campaign_insert(struct store *s, struct srv_campaign *cp
     a_text(&a, cp->halt_reason);
     a_int(&a, cp->created_at);
     a_int(&a, cp->updated_at);
+    a_text(&a, warnings);
     if (!begin(c))
         return STORE_ERR;
     PGresult *r = run(c, P_CAMP_INSERT, &a, &rc, "campaign_insert");
@@ -1127,8 +1134,11 @@ static enum store_rc pg_campaign_update(struct store *s, const struct srv_campai
                                         int expect_state, int expect_stage)
 {
     CONN_OR_FAIL(c, s);
+    char stages[SRV_STAGES_MAX * 96], warnings[SRV_STAGES_MAX * 96];
     struct args a = {0};
     long changed = 0;
+    store_stages_encode(cp, stages, sizeof(stages));
+    store_warnings_encode(cp, warnings, sizeof(warnings));
     a_int(&a, cp->id);
     a_int(&a, cp->state);
     a_int(&a, cp->stage);
@@ -1138,6 +1148,8 @@ static enum store_rc pg_campaign_update(struct store *s, const struct srv_campai
     a_int(&a, cp->updated_at);
     a_int(&a, expect_state);
     a_int(&a, expect_stage);
+    a_text(&a, stages);
+    a_text(&a, warnings);
     if (!begin(c))
         return STORE_ERR;
     /* Under READ COMMITTED the UPDATE re-checks its WHERE clause against the

@@ -36,7 +36,8 @@
     "size, created_at, raw, filename, md5, sha1"
 #define SQL_CAMP_COLS                                                               \
     "id, name, release_id, f_hw_id, f_tags, f_min_version, f_max_version, stages, " \
-    "state, stage, stage_started_at, complete, halt_reason, created_at, updated_at"
+    "state, stage, stage_started_at, complete, halt_reason, created_at, updated_at, " \
+    "warnings"
 #define SQL_ENR_COLS "id, token_hash, tags, hw_id, expires_at, max_uses, uses, created_at"
 #define SQL_DC_COLS "campaign_id, device_id, state, stage, updated_at"
 
@@ -87,16 +88,16 @@
 #define SQL_CAMP_INSERT                                                            \
     "INSERT INTO campaigns(name, release_id, f_hw_id, f_tags, f_min_version, "   \
     "f_max_version, stages, state, stage, stage_started_at, complete, halt_reason, " \
-    "created_at, updated_at) "                                                     \
-    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    "created_at, updated_at, warnings) "                                           \
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
 #define SQL_CAMP_GET "SELECT " SQL_CAMP_COLS " FROM campaigns WHERE id = ?1"
 #define SQL_CAMP_LIST "SELECT " SQL_CAMP_COLS " FROM campaigns ORDER BY id"
 #define SQL_CAMP_LIST_ACTIVE \
     "SELECT " SQL_CAMP_COLS " FROM campaigns WHERE state = 0 ORDER BY id DESC"
 #define SQL_CAMP_UPDATE                                                             \
     "UPDATE campaigns SET state = ?2, stage = ?3, stage_started_at = ?4, "        \
-    "complete = ?5, halt_reason = ?6, updated_at = ?7 "                             \
-    "WHERE id = ?1 AND state = ?8 AND stage = ?9"
+    "complete = ?5, halt_reason = ?6, updated_at = ?7, stages = ?10, "             \
+    "warnings = ?11 WHERE id = ?1 AND state = ?8 AND stage = ?9"
 #define SQL_CAMP_COUNTS "SELECT stage, state, n FROM campaign_counts WHERE campaign_id = ?1"
 
 /* ---- device campaign progress and reports ---------------------------------- */

@@ -98,6 +98,9 @@ static const char *const MIGRATIONS[] = {
      "CREATE TABLE ddi_attributes(device_id TEXT PRIMARY KEY"
      "  REFERENCES devices(id) ON DELETE CASCADE, attrs TEXT NOT NULL,"
      "  updated_at INTEGER NOT NULL) WITHOUT ROWID;"),
+    /* 4 -> 5: a campaign's stage warnings (placed fewer devices than the
+     * stage's min_finished, or none), in store_warnings_encode's text form. */
+    "ALTER TABLE campaigns ADD COLUMN warnings TEXT NOT NULL DEFAULT '';",
 };
 #define N_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
 
@@ -873,6 +876,8 @@ static void read_campaign(sqlite3_stmt *st, struct srv_campaign *cp)
     col_text(st, 12, cp->halt_reason, sizeof(cp->halt_reason));
     cp->created_at = sqlite3_column_int64(st, 13);
     cp->updated_at = sqlite3_column_int64(st, 14);
+    col_text(st, 15, stages, sizeof(stages));
+    store_warnings_decode(stages, cp);
 }
 
 static int bump_generation(struct conn *c)
@@ -884,10 +889,11 @@ static int bump_generation(struct conn *c)
 static enum store_rc sq_campaign_insert(struct store *s, struct srv_campaign *cp)
 {
     CONN_OR_FAIL(c, s);
-    char stages[SRV_STAGES_MAX * 96];
+    char stages[SRV_STAGES_MAX * 96], warnings[SRV_STAGES_MAX * 96];
     sqlite3_stmt *st;
     enum store_rc rc = STORE_ERR;
     store_stages_encode(cp, stages, sizeof(stages));
+    store_warnings_encode(cp, warnings, sizeof(warnings));
     if (!tx(c, S_BEGIN))
         return db_fail(c, "begin");
     if ((st = stmt(c, S_CAMP_INSERT))) {
@@ -905,6 +911,7 @@ static enum store_rc sq_campaign_insert(struct store *s, struct srv_campaign *cp
         bind_text(st, 12, cp->halt_reason);
         sqlite3_bind_int64(st, 13, cp->created_at);
         sqlite3_bind_int64(st, 14, cp->updated_at);
+        bind_text(st, 15, warnings);
         rc = step_write(c, st, "campaign_insert");
         if (rc == STORE_OK)
             cp->id = sqlite3_last_insert_rowid(c->db);
@@ -957,8 +964,11 @@ static enum store_rc sq_campaign_update(struct store *s, const struct srv_campai
                                         int expect_state, int expect_stage)
 {
     CONN_OR_FAIL(c, s);
+    char stages[SRV_STAGES_MAX * 96], warnings[SRV_STAGES_MAX * 96];
     sqlite3_stmt *st;
     enum store_rc rc = STORE_ERR;
+    store_stages_encode(cp, stages, sizeof(stages));
+    store_warnings_encode(cp, warnings, sizeof(warnings));
     if (!tx(c, S_BEGIN))
         return db_fail(c, "begin");
     if ((st = stmt(c, S_CAMP_UPDATE))) {
@@ -971,6 +981,8 @@ static enum store_rc sq_campaign_update(struct store *s, const struct srv_campai
         sqlite3_bind_int64(st, 7, cp->updated_at);
         sqlite3_bind_int(st, 8, expect_state);
         sqlite3_bind_int(st, 9, expect_stage);
+        bind_text(st, 10, stages);
+        bind_text(st, 11, warnings);
         rc = step_write(c, st, "campaign_update");
         if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
             rc = STORE_CONFLICT;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * store_stages.c - the text form a campaign's rollout stages are stored in
- * ("percent:soak:min_finished:max_ratio;..."), shared by every storage
+ * ("percent:soak:min_finished:max_ratio;...") and its warnings, shared by every storage
  * backend so SQLite and PostgreSQL rows mean exactly the same thing.
  */
 #include <stdio.h>
@@ -42,6 +42,47 @@ void store_stages_decode(const char *in, struct srv_campaign *cp)
             break;
         st->max_failure_ratio = strtod(end + 1, &end);
         cp->n_stages++;
+        if (*end != ';')
+            break;
+        p = end + 1;
+    }
+}
+
+void store_warnings_encode(const struct srv_campaign *cp, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < cp->n_warnings && used < cap; i++) {
+        const struct srv_warning *w = &cp->warnings[i];
+        int n = snprintf(out + used, cap - used, "%s%d:%d:%lld:%lld", i ? ";" : "", w->stage,
+                         w->code, (long long)w->placed, (long long)w->min_finished);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+void store_warnings_decode(const char *in, struct srv_campaign *cp)
+{
+    const char *p = in;
+    cp->n_warnings = 0;
+    while (*p && cp->n_warnings < SRV_STAGES_MAX) {
+        struct srv_warning *w = &cp->warnings[cp->n_warnings];
+        char *end;
+        w->stage = (int)strtol(p, &end, 10);
+        if (*end != ':')
+            break;
+        w->code = (int)strtol(end + 1, &end, 10);
+        if (*end != ':')
+            break;
+        w->placed = strtoll(end + 1, &end, 10);
+        if (*end != ':')
+            break;
+        w->min_finished = strtoll(end + 1, &end, 10);
+        if (w->stage < 0 || w->stage >= SRV_STAGES_MAX || w->code < 0 ||
+            w->code >= WARN_CODE_COUNT)
+            break;
+        cp->n_warnings++;
         if (*end != ';')
             break;
         p = end + 1;
