@@ -176,13 +176,22 @@ static void test_releases_campaigns_reports(void)
           cg.stages[1].max_failure_ratio == 0.1);
     CHECK_EQ(o->release_delete(s, r.id), STORE_CONFLICT); /* in use */
 
-    /* Conditional transitions: only from the expected state and stage. */
+    CHECK_EQ(cg.n_warnings, 0);
+
+    /* Conditional transitions: only from the expected state and stage; the
+     * update also carries the (edited) stages and the warnings. */
     cg.stage = 1;
+    cg.stages[1].min_finished = 7;
+    cg.n_warnings = 1;
+    cg.warnings[0] = (struct srv_warning){1, WARN_BELOW_MIN, 2, 7};
     CHECK_EQ(o->campaign_update(s, &cg, CAMPAIGN_ACTIVE, 0), STORE_OK);
     cg.stage = 2;
     CHECK_EQ(o->campaign_update(s, &cg, CAMPAIGN_ACTIVE, 0), STORE_CONFLICT);
     CHECK_EQ(o->campaign_get(s, c.id, &cg), STORE_OK);
     CHECK_EQ(cg.stage, 1);
+    CHECK(cg.stages[1].min_finished == 7 && cg.n_warnings == 1 && cg.warnings[0].stage == 1 &&
+          cg.warnings[0].code == WARN_BELOW_MIN && cg.warnings[0].placed == 2 &&
+          cg.warnings[0].min_finished == 7);
 
     /* Offers and reports. */
     struct srv_dc dc;
