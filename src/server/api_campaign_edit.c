@@ -146,9 +146,11 @@ void campaign_patch(struct server *s, struct http_req *r, struct srv_campaign *c
     }
     if (n.complete && n.stage + 1 < n.n_stages)
         n.complete = 0; /* new stages after a finished last one */
+    int kept = 0; /* warnings of removed stages go with them */
     for (int i = 0; i < n.n_warnings; i++)
-        if (n.warnings[i].stage >= n.n_stages)
-            n.warnings[i--] = n.warnings[--n.n_warnings];
+        if (n.warnings[i].stage < n.n_stages)
+            n.warnings[kept++] = n.warnings[i];
+    n.n_warnings = kept;
     enum store_rc rc = s->store->ops->release_get(s->store, n.release_id, &rel);
     if (rc == STORE_OK)
         rc = warn_from(s, &n, &rel, n.stage + 1);
