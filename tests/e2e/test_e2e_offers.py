@@ -193,7 +193,8 @@ def test_foreign_payload_url_never_gets_the_token(env):
     front = Front(s.url, redirect).start()
     env.proxies.append(front)
     dev = env.device("origin-1", v1, server_url=front.url)
-    cid = s.campaign(rel["id"], [{"percent": 100}])["id"]
+    # ratio 1: origin-1's failure must not halt the campaign before origin-2
+    cid = s.campaign(rel["id"], [{"percent": 100, "max_failure_ratio": 1}])["id"]
     dev.start()
     E.wait_for(lambda: failure_reports(dev, OTA_ERR_UNTRUSTED_ORIGIN), 30,
                "a failure report with OTA_ERR_UNTRUSTED_ORIGIN")
