@@ -46,7 +46,9 @@ extern "C" {
 #define OTA_DELTA_PRED_ARM_BL 0x04u   /* ARM BL targets */
 #define OTA_DELTA_PRED_VALUE 0x08u    /* 32-bit words remapped by the value map
                                          (e.g. pointers into RAM) */
-#define OTA_DELTA_PRED_ALL 0x0Fu
+#define OTA_DELTA_PRED_X86_BR 0x10u   /* x86 CALL/JMP/Jcc rel32 targets */
+#define OTA_DELTA_PRED_X86_RIP 0x20u  /* x86-64 RIP-relative disp32 targets */
+#define OTA_DELTA_PRED_ALL 0x3Fu
 
 /* Most entries of the address map and of the value map a patch may carry. */
 #define OTA_DELTA_MAP_MAX 256u

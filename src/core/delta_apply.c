@@ -421,7 +421,14 @@ static ota_err op_diff(struct ota_delta_apply *st)
     ota_err e;
     uint32_t np = st->new_pos, lane = dm_lane(np);
     if (st->pred_left == 0 && h->flags && st->remaining >= 4u) {
-        uint8_t o4[4];
+        uint8_t o4[4], ctx[3] = {0, 0, 0};
+        for (uint32_t i = 0; i < 3u && dm_pred_needs_ctx(h->flags); i++) {
+            if (st->old_pos + i < 3u)
+                continue;
+            e = old_byte(st, st->old_pos + i - 3u, &ctx[i]);
+            if (e != OTA_OK)
+                return e;
+        }
         for (uint32_t i = 0; i < 4u; i++) {
             e = old_byte(st, st->old_pos + i, &o4[i]);
             if (e != OTA_OK)
@@ -431,7 +438,7 @@ static ota_err op_diff(struct ota_delta_apply *st)
                                   st->vmap_start, st->vmap_disp, st->vmap_n,
                                   st->vmap_end,  h->flags,     h->ptr_base,
                                   h->old_len};
-        if (ota_delta_predict(&m, o4, st->old_pos, np, st->pred))
+        if (ota_delta_predict(&m, o4, ctx, st->old_pos, np, st->pred))
             st->pred_left = 4;
     }
     unsigned predicted = st->pred_left != 0;

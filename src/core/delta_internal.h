@@ -174,10 +174,19 @@ struct dm_pred {
 
 /*
  * At new offset p, old offset q, with the 4 old bytes o[] there (the run has
- * >= 4 bytes left): when an enabled predictor recognises o[], write the
- * predicted new bytes to out[] and return 1; else 0. Pure function.
+ * >= 4 bytes left) and the 3 old bytes before them in ctx[] (ctx[2] is the
+ * byte at q - 1; bytes before the image start are 0; only read by the x86
+ * predictors, whose opcode precedes the 32-bit field): when an enabled
+ * predictor recognises o[], write the predicted new bytes to out[] and
+ * return 1; else 0. Pure function.
  */
-int ota_delta_predict(const struct dm_pred *m, const uint8_t o[4], uint32_t q, uint32_t p,
-                      uint8_t out[4]);
+int ota_delta_predict(const struct dm_pred *m, const uint8_t o[4], const uint8_t ctx[3],
+                      uint32_t q, uint32_t p, uint8_t out[4]);
+
+/* Does an enabled predictor read ctx[] (so the caller must fill it)? */
+static inline int dm_pred_needs_ctx(uint8_t flags)
+{
+    return (flags & (OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP)) != 0;
+}
 
 #endif

@@ -7,7 +7,9 @@
  * own difference runs); for a BL/B.W, an ARM BL or a 32-bit pointer into the
  * image found in the old bytes, the applier predicts the new field as the
  * same target translated through the map, and the stream only codes the
- * difference to that prediction (zero when the guess is right). Shared by the
+ * difference to that prediction (zero when the guess is right). The x86
+ * predictors do the same for rel32 branch targets and RIP-relative operands
+ * (the opcode before the 32-bit field tells them apart). Shared by the
  * host encoder and the device applier so both predict bit-identically.
  */
 #include "delta_internal.h"
@@ -34,10 +36,48 @@ static uint32_t map_lookup(const struct dm_pred *m, uint32_t x)
     return x + (uint32_t)m->map_disp[last_le(m->map_old, m->map_n, x)];
 }
 
-int ota_delta_predict(const struct dm_pred *m, const uint8_t o[4], uint32_t q, uint32_t p,
-                      uint8_t out[4])
+/*
+ * x86 rel32 branches: E8 (CALL), E9 (JMP), 0F 80..8F (Jcc) right before q.
+ * The field is relative to the end of the instruction, q + 4.
+ */
+static int x86_branch(const uint8_t ctx[3])
+{
+    return ctx[2] == 0xE8u || ctx[2] == 0xE9u || (ctx[1] == 0x0Fu && (ctx[2] & 0xF0u) == 0x80u);
+}
+
+/*
+ * x86-64 RIP-relative operands whose disp32 ends the instruction (no
+ * immediate follows, so the target is q + 4 + disp32): ModRM mod = 00,
+ * r/m = 101 right before q, after a REX prefix (0x40..0x4F) and one of the
+ * common one-byte opcodes without an immediate (MOV 89/8B, LEA 8D, ADD 03,
+ * SUB 2B, XOR 33, CMP 39/3B, TEST 85, MOVSXD 63); or FF 15 / FF 25 (CALL /
+ * JMP through a pointer, the PLT and -fno-plt calls), which need no REX.
+ */
+static int x86_rip(const uint8_t ctx[3])
+{
+    if (ctx[1] == 0xFFu && (ctx[2] == 0x15u || ctx[2] == 0x25u))
+        return 1;
+    if ((ctx[2] & 0xC7u) != 0x05u || (ctx[0] & 0xF0u) != 0x40u)
+        return 0;
+    switch (ctx[1]) {
+    case 0x89u: case 0x8Bu: case 0x8Du: case 0x03u: case 0x2Bu:
+    case 0x33u: case 0x39u: case 0x3Bu: case 0x85u: case 0x63u:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int ota_delta_predict(const struct dm_pred *m, const uint8_t o[4], const uint8_t ctx[3],
+                      uint32_t q, uint32_t p, uint8_t out[4])
 {
     const uint8_t flags = m->flags;
+    if (((flags & OTA_DELTA_PRED_X86_BR) && x86_branch(ctx)) ||
+        ((flags & OTA_DELTA_PRED_X86_RIP) && x86_rip(ctx))) {
+        uint32_t t = q + 4u + ota_le_get32(o);
+        ota_le_put32(out, map_lookup(m, t) - p - 4u);
+        return 1;
+    }
     uint32_t hw1 = (uint32_t)o[0] | ((uint32_t)o[1] << 8);
     uint32_t hw2 = (uint32_t)o[2] | ((uint32_t)o[3] << 8);
     if ((flags & OTA_DELTA_PRED_THUMB_BL) && !(q & 1u) && !(p & 1u) &&

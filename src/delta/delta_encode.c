@@ -204,9 +204,12 @@ ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
         unsigned pred_left = 0;
         uint8_t pred[4];
         for (uint32_t i = 0; i < k->diff_len; i++) {
-            if (pred_left == 0 && pr->flags && k->diff_len - i >= 4u &&
-                ota_delta_predict(&pm, old + op, op, np, pred))
-                pred_left = 4;
+            if (pred_left == 0 && pr->flags && k->diff_len - i >= 4u) {
+                uint8_t ctx[3];
+                dpred_ctx(old, op, ctx);
+                if (ota_delta_predict(&pm, old + op, ctx, op, np, pred))
+                    pred_left = 4;
+            }
             unsigned predicted = pred_left != 0;
             uint8_t base = predicted ? pred[4u - pred_left--] : old[op];
             uint8_t d = (uint8_t)(new_[np] - base);

@@ -64,6 +64,13 @@ void dpred_build(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
 uint8_t dpred_useful(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
                      const struct dctl_list *ctl, const struct dpred *pr, int have_ptr_base);
 
+/* The 3 old bytes before old offset q, as ota_delta_predict() reads them. */
+static inline void dpred_ctx(const uint8_t *old, uint32_t q, uint8_t ctx[3])
+{
+    for (uint32_t i = 0; i < 3u; i++)
+        ctx[i] = q + i >= 3u ? old[q + i - 3u] : 0u;
+}
+
 /* Entropy-code the commands into out (appended). pr may be NULL. */
 ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
                     uint32_t new_len, const struct dctl_list *ctl, const struct dpred *pr,

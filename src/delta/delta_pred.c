@@ -216,8 +216,9 @@ static long net_gain(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
     for (size_t c = 0; c < ctl->n; c++) {
         uint32_t op = ctl->v[c].old_start, len = ctl->v[c].diff_len;
         for (uint32_t i = 0; i + 4u <= len;) {
-            uint8_t out[4];
-            if (ota_delta_predict(&m, old + op + i, op + i, np + i, out)) {
+            uint8_t out[4], cx[3];
+            dpred_ctx(old, op + i, cx);
+            if (ota_delta_predict(&m, old + op + i, cx, op + i, np + i, out)) {
                 for (unsigned k = 0; k < 4; k++)
                     gain += (old[op + i + k] != nw[np + i + k]) - (out[k] != nw[np + i + k]);
                 i += 4;
@@ -235,7 +236,8 @@ uint8_t dpred_useful(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
 {
     uint8_t f = 0;
     static const uint8_t kinds[] = {OTA_DELTA_PRED_THUMB_BL, OTA_DELTA_PRED_ARM_BL,
-                                    OTA_DELTA_PRED_PTR, OTA_DELTA_PRED_VALUE};
+                                    OTA_DELTA_PRED_PTR,     OTA_DELTA_PRED_VALUE,
+                                    OTA_DELTA_PRED_X86_BR,  OTA_DELTA_PRED_X86_RIP};
     for (unsigned i = 0; i < sizeof(kinds); i++) {
         if (kinds[i] == OTA_DELTA_PRED_PTR && !have_ptr_base)
             continue;

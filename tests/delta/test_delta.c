@@ -18,6 +18,9 @@
 #include "ota/host.h"
 #include "../test.h"
 #include "delta_fixture.h"
+#include "delta_fixture_x86.h"
+#include "delta_internal.h" /* ota_delta_predict on its own */
+#include "le.h"
 #include "../../src/delta/delta_host.h" /* dencode_run: streams with a chosen map */
 
 #ifndef OTA_CORPUS_DIR
@@ -152,6 +155,90 @@ static void test_roundtrip_firmware(void)
         free(old);
         free(nw);
     }
+}
+
+static void test_roundtrip_x86(void)
+{
+    /* Relinked x86-64 code: both x86 predictors must pay and stay exact,
+     * and the patch must be smaller than without them. */
+    static struct fx_fw fw;
+    for (int round = 0; round < 3; round++) {
+        fx_fw_init(&fw, 300, 300u + (uint64_t)round);
+        size_t ol, nl;
+        uint8_t *old = fx86_render(&fw, &ol);
+        fx_fw_evolve(&fw, 400u + (uint64_t)round, 3 + 4 * round);
+        uint8_t *nw = fx86_render(&fw, &nl);
+        uint8_t *patch = NULL;
+        size_t patch_len = 0;
+        struct ota_delta_stats st;
+        REQUIRE(ota_delta_create(old, ol, nw, nl, &patch, &patch_len, &st) == OTA_OK);
+        CHECK(st.flags & OTA_DELTA_PRED_X86_BR);
+        CHECK(st.flags & OTA_DELTA_PRED_X86_RIP);
+        CHECK_EQ(patch[6], st.flags);
+        /* the same commands and map coded without the x86 predictors */
+        struct dctl_list ctl = {0};
+        static struct dpred pr;
+        int have_base = 0;
+        REQUIRE(dmatch_run(old, (uint32_t)ol, nw, (uint32_t)nl, 1, &ctl) == OTA_OK);
+        dpred_build(old, (uint32_t)ol, nw, &ctl, &pr, &have_base);
+        struct dbuf with = {0}, without = {0};
+        pr.flags = OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP;
+        REQUIRE(dencode_run(old, (uint32_t)ol, nw, (uint32_t)nl, &ctl, &pr, &with) == OTA_OK);
+        REQUIRE(dencode_run(old, (uint32_t)ol, nw, (uint32_t)nl, &ctl, NULL, &without) ==
+                OTA_OK);
+        if (with.len * 2u >= without.len)
+            fprintf(stderr, "x86 predictors: %zu bytes, without: %zu\n", with.len, without.len);
+        CHECK(with.len * 2u < without.len);
+        free(with.p);
+        free(without.p);
+        free(ctl.v);
+        free(patch);
+        CHECK(roundtrip(old, ol, nw, nl, NULL));
+        free(old);
+        free(nw);
+    }
+}
+
+/* ota_delta_predict on single x86 instructions with a one-entry map. */
+static void test_predict_x86(void)
+{
+    const uint32_t map_old[1] = {0x1000u};
+    const int32_t map_disp[1] = {0x40};
+    struct dm_pred m = {map_old, map_disp, 1, NULL, NULL, 0, 0,
+                        OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP, 0, 0x10000u};
+    uint8_t o[4], out[4];
+    /* CALL at old 0x100 (field at 0x101) to 0x2000, now at new 0x180 */
+    const uint8_t call[3] = {0x90, 0x90, 0xE8};
+    ota_le_put32(o, 0x2000u - 0x105u);
+    CHECK(ota_delta_predict(&m, o, call, 0x101u, 0x181u, out));
+    CHECK_EQ(ota_le_get32(out), 0x2040u - 0x185u);
+    /* JNE rel32 backwards to 0x80 (before the map: not moved) */
+    const uint8_t jne[3] = {0x00, 0x0F, 0x85};
+    ota_le_put32(o, 0x80u - 0x206u);
+    CHECK(ota_delta_predict(&m, o, jne, 0x202u, 0x242u, out));
+    CHECK_EQ(ota_le_get32(out), 0x80u - 0x246u);
+    /* MOV rax, [rip+disp32] and CALL [rip+disp32] to 0x3000 */
+    const uint8_t mov[3] = {0x48, 0x8B, 0x05}, callm[3] = {0x00, 0xFF, 0x15};
+    ota_le_put32(o, 0x3000u - 0x304u);
+    CHECK(ota_delta_predict(&m, o, mov, 0x300u, 0x300u, out));
+    CHECK_EQ(ota_le_get32(out), 0x3040u - 0x304u);
+    CHECK(ota_delta_predict(&m, o, callm, 0x300u, 0x300u, out));
+    CHECK_EQ(ota_le_get32(out), 0x3040u - 0x304u);
+    /* a target outside the old image is not mapped */
+    ota_le_put32(o, 0x20000u - 0x304u);
+    CHECK(ota_delta_predict(&m, o, mov, 0x300u, 0x310u, out));
+    CHECK_EQ(ota_le_get32(out), 0x20000u - 0x314u);
+    /* not recognised: mod = 01 (disp8 off a register), no REX, an opcode
+     * with an immediate (C7 MOV [rip], imm32), or the predictor disabled */
+    const uint8_t disp8[3] = {0x48, 0x8B, 0x45}, norex[3] = {0x00, 0x8B, 0x05},
+                  imm[3] = {0x48, 0xC7, 0x05};
+    CHECK(!ota_delta_predict(&m, o, disp8, 0x300u, 0x300u, out));
+    CHECK(!ota_delta_predict(&m, o, norex, 0x300u, 0x300u, out));
+    CHECK(!ota_delta_predict(&m, o, imm, 0x300u, 0x300u, out));
+    m.flags = OTA_DELTA_PRED_X86_BR;
+    CHECK(!ota_delta_predict(&m, o, mov, 0x300u, 0x300u, out));
+    m.flags = OTA_DELTA_PRED_X86_RIP;
+    CHECK(!ota_delta_predict(&m, o, call, 0x101u, 0x181u, out));
 }
 
 static uint8_t *read_corpus(const char *hub, const char *ver, size_t *len)
@@ -807,6 +894,8 @@ int main(void)
     RUN(test_roundtrip_edge_cases);
     RUN(test_roundtrip_edits);
     RUN(test_roundtrip_firmware);
+    RUN(test_roundtrip_x86);
+    RUN(test_predict_x86);
     RUN(test_roundtrip_corpus);
     RUN(test_header_refusals);
     RUN(test_length_fields_past_new_len);
