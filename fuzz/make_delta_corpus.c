@@ -5,7 +5,7 @@
  * fuzz target's fixed old image to edited versions of it, in the fuzz input
  * layout of fuzz_delta_input.h. Not part of the build; run by hand:
  *   cc -Iinclude fuzz/make_delta_corpus.c build/src/delta/libota_delta.a \
- *      build/src/core/libota_crypto_openssl.a build/src/core/libota_core.a \
+ *      build/src/core/libota-crypto-openssl.a build/src/core/libota-core.a \
  *      -ldivsufsort -lcrypto -lm -o /tmp/mk && /tmp/mk fuzz/corpus/delta
  */
 #include <stdio.h>
@@ -61,6 +61,13 @@ int main(int argc, char **argv)
         if (ota_delta_create(old, FZD_OLD_LEN, nw, nl, &p, &pl, NULL) != OTA_OK)
             return 1;
         emit(dir, k, p, pl, (uint8_t)(k * 5));
+        if (k == 1) {
+            /* seed-08: the same stream with the x86 predictors switched on,
+             * so their decoding paths (opcode context before the field) are
+             * reached; it decodes to another image (result mismatch) */
+            p[6] |= OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP;
+            emit(dir, 8, p, pl, 3);
+        }
         free(p);
     }
     return 0;

@@ -243,6 +243,11 @@ uint8_t dpred_useful(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
             continue;
         if (kinds[i] == OTA_DELTA_PRED_VALUE && !pr->vn)
             continue;
+        /* one architecture per image: when an ARM branch predictor pays,
+         * the x86 ones are not even tried (it saves two passes) */
+        if ((kinds[i] & (OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP)) &&
+            (f & (OTA_DELTA_PRED_THUMB_BL | OTA_DELTA_PRED_ARM_BL)))
+            continue;
         if (net_gain(old, old_len, nw, ctl, pr, kinds[i]) > 0)
             f |= kinds[i];
     }
