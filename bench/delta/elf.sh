@@ -100,10 +100,9 @@ cat "$TABLE"
 
 if [ "$WRITE" = 1 ]; then
   DOC="$ROOT/docs/benchmarks.md"
-  /usr/bin/python3 - "$DOC" "$TABLE" "$(date -u +%Y-%m-%d)" "$REPS" <<'PY'
-import re, sys
-doc, table, day, reps = sys.argv[1:]
-text = open(doc).read()
+  /usr/bin/python3 - "$TABLE" "$(date -u +%Y-%m-%d)" "$REPS" > "$WORK/section.md" <<'PY'
+import sys
+table, day, reps = sys.argv[1:]
 body = open(table).read().rstrip() + "\n"
 section = ("## Delta patches: x86-64 ELF (`bench/delta/elf.sh`)\n\n"
            f"Measured {day} with `bench/delta/elf.sh --write`; create times are CPU ms "
@@ -116,12 +115,8 @@ section = ("## Delta patches: x86-64 ELF (`bench/delta/elf.sh`)\n\n"
            "re-derived through the patch's address map, [format](delta-format.md#predictors)) "
            "do most of the work; the 32-bit pointer predictor (base 0) catches the low "
            "halves of absolute pointers and relocation offsets.\n")
-pat = re.compile(r"## Delta patches: x86-64 ELF \(`bench/delta/elf.sh`\)\n.*?(?=\n## |\Z)", re.S)
-if pat.search(text):
-    text = pat.sub(lambda m: section, text, count=1)
-else:
-    text = text.rstrip() + "\n\n" + section
-open(doc, "w").write(text)
+print(section, end="")
 PY
+  /usr/bin/python3 "$ROOT/bench/delta/write_section.py" "$DOC" '## Delta patches: x86-64 ELF (`bench/delta/elf.sh`)' "$WORK/section.md"
   echo "updated docs/benchmarks.md"
 fi

@@ -106,10 +106,9 @@ cat "$TABLE"
 
 if [ "$WRITE" = 1 ]; then
   DOC="$ROOT/docs/benchmarks.md"
-  /usr/bin/python3 - "$DOC" "$TABLE" "$(date -u +%Y-%m-%d)" "$REPS" <<'PY'
-import re, sys
-doc, table, day, reps = sys.argv[1:]
-text = open(doc).read()
+  /usr/bin/python3 - "$TABLE" "$(date -u +%Y-%m-%d)" "$REPS" > "$WORK/section.md" <<'PY'
+import sys
+table, day, reps = sys.argv[1:]
 body = open(table).read().rstrip() + "\n"
 section = ("## Delta patches (`bench/delta`)\n\n"
            f"Measured {day} with `bench/delta/run.sh --write`; times are CPU ms (user + sys of "
@@ -129,11 +128,8 @@ section = ("## Delta patches (`bench/delta`)\n\n"
            "write of the output. "
            "bspatch's RAM is its peak RSS; ota's is the applier's whole state plus its "
            "measured stack, the figure an MCU needs.\n")
-pat = re.compile(r"## Delta patches \(`bench/delta`\)\n.*?(?=\n## |\Z)", re.S)
-if not pat.search(text):
-    sys.exit("docs/benchmarks.md: no 'Delta patches' section")
-text = pat.sub(lambda m: section, text, count=1)
-open(doc, "w").write(text)
+print(section, end="")
 PY
+  /usr/bin/python3 "$ROOT/bench/delta/write_section.py" "$DOC" '## Delta patches (`bench/delta`)' "$WORK/section.md" --must-exist
   echo "updated docs/benchmarks.md"
 fi
