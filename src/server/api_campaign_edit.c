@@ -90,11 +90,20 @@ void campaign_advance(struct server *s, struct srv_campaign *c, struct http_resp
                    campaign_state_name(c->state));
         return;
     }
-    if (c->stage + 1 >= c->n_stages) {
+    if (c->stage + 1 >= c->n_stages && c->complete) {
         resp_error(out, 409, "last_stage",
-                   "campaign is at its last stage (stage %d of %d, %g %%): there is no next "
-                   "stage to advance to",
-                   c->stage, c->n_stages, c->stages[c->stage].percent);
+                   "campaign is at its last stage (stage %d of %d, %g %%) and its rollout is "
+                   "complete: there is nothing to advance to",
+                   c->stage + 1, c->n_stages, c->stages[c->stage].percent);
+        return;
+    }
+    if (c->stage + 1 >= c->n_stages) {
+        /* The last stage's gate may never be met (it placed fewer devices
+         * than its min_finished): advancing past it completes the rollout,
+         * an operator's decision like any advance. */
+        c->complete = 1;
+        c->updated_at = srv_now(s);
+        save(s, c, from, old, "complete", out);
         return;
     }
     c->stage++;

@@ -210,3 +210,24 @@ def test_advance_errors(server, fw):
     assert server.admin("POST", "/v1/campaigns/999/advance").status == 404
     assert server.admin("GET", f"/v1/campaigns/{a}/advance").status == 405
     assert server.admin("PUT", f"/v1/campaigns/{a}", {}).status == 405
+
+
+def test_advance_completes_a_short_last_stage(server, fw):
+    """A last stage that placed fewer devices than its min_finished can never
+    complete by itself; advance completes it (and only once)."""
+    rel = server.upload(fw.image("2.5.0")).json()
+    tok = server.add_device("short-1")
+    c = server.campaign(rel["id"], stages=[{"percent": 100, "soak_seconds": 0,
+                                            "min_finished": 3}])
+    assert [(w["stage"], w["code"]) for w in c["warnings"]] == [(0, "below_min_finished")]
+    assert offered(server, {"short-1": tok}) == {"short-1"}
+    assert server.report("short-1", tok, c["id"], "success").status == 201
+    server.advance(100000)
+    st = server.status(c["id"])
+    assert st["rollout_complete"] is False and st["finished"] == 1, st  # stuck, as warned
+    r = server.admin("POST", f"/v1/campaigns/{c['id']}/advance")
+    assert r.status == 200, r
+    assert r.json()["rollout_complete"] is True and r.json()["state"] == "active"
+    assert "action=complete" in server.read_log()
+    r = server.admin("POST", f"/v1/campaigns/{c['id']}/advance")
+    assert r.status == 409 and err(r)["code"] == "last_stage", r
