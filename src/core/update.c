@@ -325,6 +325,9 @@ ota_err ota_update_begin(struct ota_update *u, const struct ota_update_cfg *cfg,
     if (!cfg || !cfg->dev || !cfg->dev->flash || !cfg->dev->crypto || !cfg->device_id ||
         !manifest || (!cfg->server_keys && cfg->n_server_keys))
         return fail(u, OTA_ERR_INVALID_ARG, "update config", 0);
+    if (cfg->running_slot < -1 || cfg->running_slot > 1)
+        return fail_values(u, OTA_ERR_INVALID_ARG, "update config: running_slot (-1, 0 or 1)",
+                           0, 1, (uint32_t)cfg->running_slot);
     u->cfg = *cfg;
     dev = cfg->dev;
 

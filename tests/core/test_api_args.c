@@ -601,6 +601,15 @@ static void test_update_calls(void)
         noc.crypto = NULL;
         c2.dev = &noc;
         CHECK_EQ(ota_update_begin(u, &c2, man, sizeof man, NULL, &d), OTA_ERR_INVALID_ARG);
+        /* a running slot that is neither unknown (-1) nor A/B would skip the
+         * downgrade rule: refused, naming the field and the value */
+        c2.dev = &dev.bd;
+        c2.running_slot = 2;
+        CHECK_EQ(ota_update_begin(u, &c2, man, sizeof man, NULL, &d), OTA_ERR_INVALID_ARG);
+        CHECK(d.field && strstr(d.field, "running_slot") && d.has_values && d.found == 2);
+        c2.running_slot = -2;
+        CHECK_EQ(ota_update_begin(u, &c2, man, sizeof man, NULL, &d), OTA_ERR_INVALID_ARG);
+        CHECK(d.field && strstr(d.field, "running_slot"));
     }
     /* the engine after a refused begin: failed, every call says why */
     CHECK_EQ(ota_update_write(u, buf, 4), OTA_ERR_INVALID_ARG);
