@@ -62,10 +62,10 @@ int main(int argc, char **argv)
             return 1;
         emit(dir, k, p, pl, (uint8_t)(k * 5));
         if (k == 1) {
-            /* seed-08: the same stream with the x86 predictors switched on,
+            /* seed-08: the same stream with the x86 and AArch64 predictors on,
              * so their decoding paths (opcode context before the field) are
              * reached; it decodes to another image (result mismatch) */
-            p[6] |= OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP;
+            p[6] |= OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP | OTA_DELTA_PRED_A64_BR;
             emit(dir, 8, p, pl, 3);
         }
         free(p);

@@ -48,7 +48,8 @@ extern "C" {
                                          (e.g. pointers into RAM) */
 #define OTA_DELTA_PRED_X86_BR 0x10u   /* x86 CALL/JMP/Jcc rel32 targets */
 #define OTA_DELTA_PRED_X86_RIP 0x20u  /* x86-64 RIP-relative disp32 targets */
-#define OTA_DELTA_PRED_ALL 0x3Fu
+#define OTA_DELTA_PRED_A64_BR 0x40u   /* AArch64 B / BL imm26 targets */
+#define OTA_DELTA_PRED_ALL 0x7Fu
 
 /* Most entries of the address map and of the value map a patch may carry. */
 #define OTA_DELTA_MAP_MAX 256u

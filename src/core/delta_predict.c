@@ -9,7 +9,8 @@
  * same target translated through the map, and the stream only codes the
  * difference to that prediction (zero when the guess is right). The x86
  * predictors do the same for rel32 branch targets and RIP-relative operands
- * (the opcode before the 32-bit field tells them apart). Shared by the
+ * (the opcode before the 32-bit field tells them apart), and for AArch64
+ * B/BL. Shared by the
  * host encoder and the device applier so both predict bit-identically.
  */
 #include "delta_internal.h"
@@ -105,6 +106,14 @@ int ota_delta_predict(const struct dm_pred *m, const uint8_t o[4], const uint8_t
         out[1] = (uint8_t)(nv >> 8);
         out[2] = (uint8_t)(nv >> 16);
         out[3] = 0xEBu;
+        return 1;
+    }
+    if ((flags & OTA_DELTA_PRED_A64_BR) && !(q & 3u) && !(p & 3u) &&
+        (o[3] & 0x7Cu) == 0x14u) { /* AArch64 B (0x14..0x17) / BL (0x94..0x97) */
+        uint32_t w = ota_le_get32(o);
+        uint32_t off = (w & 0x2000000u) ? (w | 0xFC000000u) : (w & 0x3FFFFFFu);
+        uint32_t nt = map_lookup(m, q + (off << 2));
+        ota_le_put32(out, (w & 0xFC000000u) | (((nt - p) >> 2) & 0x3FFFFFFu));
         return 1;
     }
     if ((flags & (OTA_DELTA_PRED_PTR | OTA_DELTA_PRED_VALUE)) && !(q & 3u) && !(p & 3u)) {

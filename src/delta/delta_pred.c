@@ -237,15 +237,17 @@ uint8_t dpred_useful(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
     uint8_t f = 0;
     static const uint8_t kinds[] = {OTA_DELTA_PRED_THUMB_BL, OTA_DELTA_PRED_ARM_BL,
                                     OTA_DELTA_PRED_PTR,     OTA_DELTA_PRED_VALUE,
-                                    OTA_DELTA_PRED_X86_BR,  OTA_DELTA_PRED_X86_RIP};
+                                    OTA_DELTA_PRED_X86_BR,  OTA_DELTA_PRED_X86_RIP,
+                                    OTA_DELTA_PRED_A64_BR};
     for (unsigned i = 0; i < sizeof(kinds); i++) {
         if (kinds[i] == OTA_DELTA_PRED_PTR && !have_ptr_base)
             continue;
         if (kinds[i] == OTA_DELTA_PRED_VALUE && !pr->vn)
             continue;
-        /* one architecture per image: when an ARM branch predictor pays,
-         * the x86 ones are not even tried (it saves two passes) */
-        if ((kinds[i] & (OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP)) &&
+        /* one architecture per image: when a 32-bit ARM branch predictor
+         * pays, the x86 and AArch64 ones are not even tried (saves passes) */
+        if ((kinds[i] & (OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP |
+                         OTA_DELTA_PRED_A64_BR)) &&
             (f & (OTA_DELTA_PRED_THUMB_BL | OTA_DELTA_PRED_ARM_BL)))
             continue;
         if (net_gain(old, old_len, nw, ctl, pr, kinds[i]) > 0)

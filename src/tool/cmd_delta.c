@@ -20,13 +20,14 @@ static const char *const FILTER_NAMES[OTA_DELTA_FILTER_COUNT] = {"none", "thumb"
 
 static void pred_names(uint8_t flags, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s%s%s%s%s%s%s", flags ? "" : "none",
+    snprintf(buf, len, "%s%s%s%s%s%s%s%s", flags ? "" : "none",
              flags & OTA_DELTA_PRED_THUMB_BL ? "thumb-bl " : "",
              flags & OTA_DELTA_PRED_ARM_BL ? "arm-bl " : "",
              flags & OTA_DELTA_PRED_PTR ? "pointers " : "",
              flags & OTA_DELTA_PRED_VALUE ? "values " : "",
              flags & OTA_DELTA_PRED_X86_BR ? "x86-branch " : "",
-             flags & OTA_DELTA_PRED_X86_RIP ? "x86-rip" : "");
+             flags & OTA_DELTA_PRED_X86_RIP ? "x86-rip " : "",
+             flags & OTA_DELTA_PRED_A64_BR ? "a64-branch" : "");
     size_t n = strlen(buf);
     if (n && buf[n - 1] == ' ')
         buf[n - 1] = 0;
@@ -155,7 +156,7 @@ static int do_create(const char *old_path, const char *new_path, const char *out
         ret = OTA_EXIT_FILE;
         goto out;
     }
-    char preds[64];
+    char preds[96];
     pred_names(st.flags, preds, sizeof(preds));
     printf("%s: %zu bytes (%.2f%% of %zu), filter %s, predictors %s%s\n", out, patch_len,
            new_len ? 100.0 * (double)patch_len / (double)new_len : 0.0, new_len,
@@ -231,7 +232,7 @@ static int do_info(const char *path)
     }
     char hex[2 * OTA_SHA256_LEN + 1];
     printf("format      OTAD version %u\n", h.version);
-    char preds[64];
+    char preds[96];
     pred_names(h.flags, preds, sizeof(preds));
     printf("filter      %s\n", FILTER_NAMES[h.filter]);
     printf("predictors  %s\n", preds);

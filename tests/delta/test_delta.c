@@ -19,6 +19,7 @@
 #include "../test.h"
 #include "delta_fixture.h"
 #include "delta_fixture_x86.h"
+#include "delta_fixture_a64.h"
 #include "delta_internal.h" /* ota_delta_predict on its own */
 #include "le.h"
 #include "../../src/delta/delta_host.h" /* dencode_run: streams with a chosen map */
@@ -199,6 +200,29 @@ static void test_roundtrip_x86(void)
     }
 }
 
+static void test_roundtrip_a64(void)
+{
+    /* Relinked AArch64 code: the B/BL predictor must pay and stay exact. */
+    static struct fx_fw fw;
+    for (int round = 0; round < 3; round++) {
+        fx_fw_init(&fw, 300, 500u + (uint64_t)round);
+        size_t ol, nl;
+        uint8_t *old = fxa64_render(&fw, &ol);
+        fx_fw_evolve(&fw, 600u + (uint64_t)round, 3 + 4 * round);
+        uint8_t *nw = fxa64_render(&fw, &nl);
+        uint8_t *patch = NULL;
+        size_t patch_len = 0;
+        struct ota_delta_stats st;
+        REQUIRE(ota_delta_create(old, ol, nw, nl, &patch, &patch_len, &st) == OTA_OK);
+        CHECK(st.flags & OTA_DELTA_PRED_A64_BR);
+        CHECK_EQ(patch[6], st.flags);
+        free(patch);
+        CHECK(roundtrip(old, ol, nw, nl, NULL));
+        free(old);
+        free(nw);
+    }
+}
+
 /* ota_delta_predict on single x86 instructions with a one-entry map. */
 static void test_predict_x86(void)
 {
@@ -239,6 +263,20 @@ static void test_predict_x86(void)
     CHECK(!ota_delta_predict(&m, o, mov, 0x300u, 0x300u, out));
     m.flags = OTA_DELTA_PRED_X86_RIP;
     CHECK(!ota_delta_predict(&m, o, call, 0x101u, 0x181u, out));
+
+    /* AArch64: BL at old 0x100 to 0x2000 (moved +0x40), now at new 0x180;
+     * B backwards to 0x80 (not moved); a word that is neither */
+    const uint8_t none[3] = {0, 0, 0};
+    m.flags = OTA_DELTA_PRED_A64_BR;
+    ota_le_put32(o, 0x94000000u | ((0x2000u - 0x100u) >> 2));
+    CHECK(ota_delta_predict(&m, o, none, 0x100u, 0x180u, out));
+    CHECK_EQ(ota_le_get32(out), 0x94000000u | ((0x2040u - 0x180u) >> 2));
+    ota_le_put32(o, 0x14000000u | (((0x80u - 0x200u) >> 2) & 0x3FFFFFFu));
+    CHECK(ota_delta_predict(&m, o, none, 0x200u, 0x240u, out));
+    CHECK_EQ(ota_le_get32(out), 0x14000000u | (((0x80u - 0x240u) >> 2) & 0x3FFFFFFu));
+    CHECK(!ota_delta_predict(&m, o, none, 0x202u, 0x240u, out)); /* unaligned */
+    ota_le_put32(o, 0xD65F03C0u);                                 /* RET */
+    CHECK(!ota_delta_predict(&m, o, none, 0x200u, 0x240u, out));
 }
 
 static uint8_t *read_corpus(const char *hub, const char *ver, size_t *len)
@@ -895,6 +933,7 @@ int main(void)
     RUN(test_roundtrip_edits);
     RUN(test_roundtrip_firmware);
     RUN(test_roundtrip_x86);
+    RUN(test_roundtrip_a64);
     RUN(test_predict_x86);
     RUN(test_roundtrip_corpus);
     RUN(test_header_refusals);
