@@ -158,17 +158,27 @@ static void test_roundtrip_firmware(void)
     }
 }
 
+/* Old and new images of a synthetic relink: n functions from seed, the new
+ * release with 3 + 4 * round edits, rendered by render. */
+typedef uint8_t *(*fx_render_fn)(const struct fx_fw *fw, size_t *len);
+static void relinked_pair(fx_render_fn render, uint64_t seed, int round, uint8_t **old,
+                          size_t *ol, uint8_t **nw, size_t *nl)
+{
+    static struct fx_fw fw;
+    fx_fw_init(&fw, 300, seed + (uint64_t)round);
+    *old = render(&fw, ol);
+    fx_fw_evolve(&fw, seed + 100u + (uint64_t)round, 3 + 4 * round);
+    *nw = render(&fw, nl);
+}
+
 static void test_roundtrip_x86(void)
 {
     /* Relinked x86-64 code: both x86 predictors must pay and stay exact,
      * and the patch must be smaller than without them. */
-    static struct fx_fw fw;
     for (int round = 0; round < 3; round++) {
-        fx_fw_init(&fw, 300, 300u + (uint64_t)round);
         size_t ol, nl;
-        uint8_t *old = fx86_render(&fw, &ol);
-        fx_fw_evolve(&fw, 400u + (uint64_t)round, 3 + 4 * round);
-        uint8_t *nw = fx86_render(&fw, &nl);
+        uint8_t *old, *nw;
+        relinked_pair(fx86_render, 300u, round, &old, &ol, &nw, &nl);
         uint8_t *patch = NULL;
         size_t patch_len = 0;
         struct ota_delta_stats st;
@@ -203,13 +213,10 @@ static void test_roundtrip_x86(void)
 static void test_roundtrip_a64(void)
 {
     /* Relinked AArch64 code: the B/BL predictor must pay and stay exact. */
-    static struct fx_fw fw;
     for (int round = 0; round < 3; round++) {
-        fx_fw_init(&fw, 300, 500u + (uint64_t)round);
         size_t ol, nl;
-        uint8_t *old = fxa64_render(&fw, &ol);
-        fx_fw_evolve(&fw, 600u + (uint64_t)round, 3 + 4 * round);
-        uint8_t *nw = fxa64_render(&fw, &nl);
+        uint8_t *old, *nw;
+        relinked_pair(fxa64_render, 500u, round, &old, &ol, &nw, &nl);
         uint8_t *patch = NULL;
         size_t patch_len = 0;
         struct ota_delta_stats st;
