@@ -1,0 +1,569 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""
+mkdisk.py - builds the Linux test VM of tests/linux/ without root privileges
+and without loop devices: a Debian kernel and busybox-static fetched with
+`apt-get download` (cached), a busybox initramfs, ext4 root filesystem
+images for the A/B slots (`mke2fs -d`), a FAT boot partition (mtools) with
+grub.cfg and grubenv, and an MBR disk (`sfdisk` on a file) booted by GRUB
+i386-pc (boot.img + core.img written into the file) under SeaBIOS.
+
+Why it exists: the QEMU scenarios (test_linux_*.py) and scripts/demo-linux.sh
+need the same guest; this is the one place that knows how it is made.
+Disk layout and boot flow: docs/linux-testing.md.
+
+Library (used by vm.py and the tests) and CLI:
+  mkdisk.py rootfs --cache DIR --version V [--behaviour B] [--agent PATH] -o FS.ext4
+  mkdisk.py disk --cache DIR --slot-a FS.ext4 --grub-file grub.cfg=FILE ... [--data-dir D] -o DISK
+"""
+
+import argparse
+import fcntl
+import glob
+import gzip
+import hashlib
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+
+HERE_DIR = os.path.dirname(os.path.abspath(__file__))
+MIB = 1024 * 1024
+SECTOR = 512
+
+# Partition layout (MiB). p1 boot (FAT: grub.cfg, grubenv), p2 slot A,
+# p3 slot B, p4 data (agent state, device configuration).
+BOOT_MIB = 16
+SLOT_MIB = 64
+DATA_MIB = 16
+FIRST_MIB = 1                       # the MBR gap that holds GRUB's core.img
+
+# Kernel modules the guest needs (dependencies are added from the modules'
+# own `depends=` tags, in load order): disks, network, ext4 and the crc32c
+# implementation ext4 and jbd2 ask the crypto API for, FAT for the boot
+# partition (grubenv) with the default code page and character set.
+MODULES = ["virtio_pci", "virtio_blk", "virtio_net", "crc32c_generic", "ext4", "vfat",
+           "nls_cp437", "nls_ascii"]
+
+# GRUB modules built into core.img (nothing is loaded from the disk later).
+GRUB_MODULES = ["biosdisk", "part_msdos", "fat", "ext2", "normal", "linux", "loadenv",
+                "test", "echo", "configfile", "reboot", "halt", "sleep", "cat",
+                "regexp", "gzio", "serial", "terminal"]
+
+
+def log(msg):
+    print("mkdisk: " + msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    if p.returncode != 0:
+        raise RuntimeError("command failed (%d): %s\n%s%s"
+                           % (p.returncode, " ".join(cmd), p.stdout, p.stderr))
+    return p.stdout
+
+
+class _Lock:
+    """An exclusive lock on DIR/.lock (parallel tests share one cache)."""
+
+    def __init__(self, d):
+        os.makedirs(d, exist_ok=True)
+        self.f = open(os.path.join(d, ".lock"), "w")
+
+    def __enter__(self):
+        fcntl.flock(self.f, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *a):
+        fcntl.flock(self.f, fcntl.LOCK_UN)
+        self.f.close()
+
+
+def kernel_package():
+    """The versioned kernel package linux-image-amd64 depends on today."""
+    out = run(["apt-cache", "depends", "linux-image-amd64"])
+    m = re.search(r"Depends:\s*(linux-image-[0-9][^\s]*-amd64)", out)
+    if not m:
+        raise RuntimeError("apt-cache depends linux-image-amd64 names no kernel package:\n" + out)
+    return m.group(1)
+
+
+def _fetch_unpacked(cache, package):
+    """`apt-get download PACKAGE` into cache and `dpkg-deb -x` it once;
+    returns the unpacked directory."""
+    with _Lock(cache):
+        debs = sorted(glob.glob(os.path.join(cache, package + "_*.deb")))
+        if not debs:
+            log("apt-get download " + package)
+            run(["apt-get", "download", "-q", package], cwd=cache)
+            debs = sorted(glob.glob(os.path.join(cache, package + "_*.deb")))
+            if not debs:
+                raise RuntimeError("apt-get download %s left no .deb in %s" % (package, cache))
+        deb = debs[-1]
+        out = deb[:-len(".deb")]
+        if not os.path.isdir(out):
+            tmp = out + ".tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            run(["dpkg-deb", "-x", deb, tmp])
+            os.rename(tmp, out)
+        return out
+
+
+def kernel(cache):
+    """(vmlinuz path, modules dir) of the unpacked Debian kernel."""
+    root = _fetch_unpacked(cache, kernel_package())
+    vmlinuz = glob.glob(os.path.join(root, "boot", "vmlinuz-*"))
+    mods = glob.glob(os.path.join(root, "lib", "modules", "*"))
+    if len(vmlinuz) != 1 or len(mods) != 1:
+        raise RuntimeError("unexpected kernel package layout in %s" % root)
+    return vmlinuz[0], mods[0]
+
+
+def busybox(cache):
+    root = _fetch_unpacked(cache, "busybox-static")
+    path = os.path.join(root, "bin", "busybox")
+    if not os.path.isfile(path):
+        raise RuntimeError("busybox-static has no bin/busybox in " + root)
+    return path
+
+
+def _modinfo_depends(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    m = re.search(rb"(?:^|\0)depends=([^\0]*)\0", data)
+    if m is None:
+        raise RuntimeError("%s: no depends= tag" % path)
+    return [d for d in m.group(1).decode().split(",") if d]
+
+
+def module_files(moddir, names=MODULES):
+    """The .ko files for names and their dependencies, in load order."""
+    index = {}
+    for p in glob.glob(os.path.join(moddir, "kernel", "**", "*.ko"), recursive=True):
+        index[os.path.basename(p)[:-3].replace("-", "_")] = p
+    order, seen = [], set()
+
+    def visit(n):
+        n = n.replace("-", "_")
+        if n in seen:
+            return
+        if n not in index:
+            raise RuntimeError("kernel module %s not found under %s" % (n, moddir))
+        seen.add(n)
+        for d in _modinfo_depends(index[n]):
+            visit(d)
+        order.append(index[n])
+
+    for n in names:
+        visit(n)
+    return order
+
+
+def _cpio_newc(root, out):
+    """A gzip'd newc cpio archive of the tree at root, owned by 0:0."""
+    names = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for n in sorted(dirnames + filenames):
+            names.append(os.path.relpath(os.path.join(dirpath, n), root))
+    p = subprocess.run(["cpio", "-o", "-H", "newc", "-R", "0:0", "--quiet"], cwd=root,
+                       input=("\n".join(names) + "\n").encode(), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        raise RuntimeError("cpio failed: " + p.stderr.decode())
+    with gzip.open(out, "wb", compresslevel=6) as f:
+        f.write(p.stdout)
+
+
+INITRAMFS_INIT = r"""#!/bin/busybox sh
+# initramfs /init (tests/linux/mkdisk.py): load the drivers, mount the slot
+# named by root= read-only, hand over to its /sbin/init.
+/bin/busybox mkdir -p /proc /sys /dev /newroot
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+/bin/busybox mount -t devtmpfs devtmpfs /dev
+for m in $(/bin/busybox cat /modules.order); do /bin/busybox insmod /lib/modules/$m; done
+root=""
+for a in $(/bin/busybox cat /proc/cmdline); do
+  case "$a" in root=*) root="${a#root=}";; esac
+done
+i=0
+while [ ! -b "$root" ] && [ $i -lt 100 ]; do /bin/busybox sleep 0.1; i=$((i+1)); done
+# read-only: the slot must stay byte for byte what the agent installed
+/bin/busybox blockdev --setro "$root"
+if ! /bin/busybox mount -t ext4 -o ro "$root" /newroot; then
+  echo "OTA-INITRAMFS: cannot mount root '$root'"
+  /bin/busybox poweroff -f
+fi
+/bin/busybox umount /proc /sys
+/bin/busybox mount --move /dev /newroot/dev
+exec /bin/busybox switch_root /newroot /sbin/init
+"""
+
+
+def build_initramfs(cache, out):
+    _, moddir = kernel(cache)
+    bb = busybox(cache)
+    with tempfile.TemporaryDirectory() as t:
+        os.makedirs(os.path.join(t, "bin"))
+        os.makedirs(os.path.join(t, "lib", "modules"))
+        shutil.copy(bb, os.path.join(t, "bin", "busybox"))
+        order = []
+        for ko in module_files(moddir):
+            shutil.copy(ko, os.path.join(t, "lib", "modules", os.path.basename(ko)))
+            order.append(os.path.basename(ko))
+        with open(os.path.join(t, "modules.order"), "w") as f:
+            f.write("\n".join(order) + "\n")
+        with open(os.path.join(t, "init"), "w") as f:
+            f.write(INITRAMFS_INIT)
+        os.chmod(os.path.join(t, "init"), 0o755)
+        _cpio_newc(t, out)
+
+
+# The root filesystem's /sbin/init: mounts, network (QEMU user networking:
+# 10.0.2.15, the ota-server is reached only at the guestfwd address
+# 10.0.2.100:80), the data partition, then runs the agent like a service
+# manager would: exit 20 (update installed) and 21 (trial failed its
+# self-test) reboot the machine. A release built with behaviour "panic" has
+# an init that exits at once: the kernel panics and (panic=1) resets.
+ROOTFS_INIT = r"""#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+. /etc/ota-release
+slot=""
+for a in $(cat /proc/cmdline); do
+  case "$a" in rauc.slot=*) slot="${a#rauc.slot=}";; ota.slot=*) slot="${a#ota.slot=}";; esac
+done
+echo "OTA-GUEST: booted release=$OTA_RELEASE behaviour=$OTA_BEHAVIOUR slot=$slot"
+if [ "$OTA_BEHAVIOUR" = panic ]; then echo "OTA-GUEST: init exits (kernel panic)"; exit 1; fi
+ip link set lo up
+ip link set eth0 up
+ip addr add 10.0.2.15/24 dev eth0
+ip route add default via 10.0.2.2
+mount -t ext4 /dev/vda4 /var/lib/ota || echo "OTA-GUEST: cannot mount data partition"
+mount -t vfat /dev/vda1 /mnt/boot || echo "OTA-GUEST: cannot mount boot partition"
+if [ -x /var/lib/ota/guest.sh ]; then
+  # a test's own script (tests/linux/: the VM infrastructure test)
+  /var/lib/ota/guest.sh
+elif [ -f /var/lib/ota/agent.conf ]; then
+  # what ota-agent-confirm.service does at boot: self-test a trial slot and
+  # confirm it, or mark it failed (exit 21: reboot to fall back)
+  ota-agent --config /var/lib/ota/agent.conf --confirm
+  rc=$?
+  echo "OTA-GUEST: ota-agent --confirm exited $rc"
+  if [ $rc = 21 ] || [ $rc = 20 ]; then sync; echo "OTA-GUEST: rebooting"; reboot -f; fi
+  while true; do
+    ota-agent --config /var/lib/ota/agent.conf
+    rc=$?
+    echo "OTA-GUEST: ota-agent exited $rc"
+    case $rc in
+      20|21) sync; echo "OTA-GUEST: rebooting"; reboot -f;;
+      *) sleep 2;;
+    esac
+  done
+fi
+echo "OTA-GUEST: halting"
+sync
+poweroff -f
+"""
+
+# The self-test the agent runs after a trial boot (selftest_cmd).
+SELFTEST = r"""#!/bin/sh
+. /etc/ota-release
+if [ "$OTA_BEHAVIOUR" = fail-selftest ]; then
+  echo "OTA-GUEST: self-test FAILED (release $OTA_RELEASE)"; exit 1
+fi
+echo "OTA-GUEST: self-test passed (release $OTA_RELEASE)"
+exit 0
+"""
+
+
+def _shared_libs(binary):
+    """(path, path) pairs of the libraries binary links, from ldd."""
+    out = run(["ldd", binary])
+    libs = []
+    for line in out.splitlines():
+        m = re.search(r"=>\s*(/\S+)", line) or re.match(r"\s*(/\S+)\s+\(", line)
+        if m:
+            libs.append(m.group(1))
+    return libs
+
+
+def _copy_resolved(src, tree, dest):
+    """Copy src to tree/dest, following symlinks (the guest needs the file)."""
+    d = os.path.join(tree, dest.lstrip("/"))
+    os.makedirs(os.path.dirname(d), exist_ok=True)
+    shutil.copy(os.path.realpath(src), d)
+
+
+def build_rootfs(cache, version, out, behaviour="healthy", agent=None, initramfs=None,
+                 extra_bins=()):
+    """An ext4 image (no journal: mounted read-only, never changed by a
+    boot) holding kernel, initramfs, busybox, ota-agent and its libraries,
+    and the host programs extra_bins (e.g. grub-editenv) with theirs.
+    Returns out."""
+    vmlinuz, _ = kernel(cache)
+    bb = busybox(cache)
+    with tempfile.TemporaryDirectory() as t:
+        for d in ["bin", "sbin", "usr/bin", "usr/sbin", "usr/libexec", "etc/ota", "proc",
+                  "sys", "dev", "tmp", "run", "var/lib/ota", "boot", "root", "mnt/boot"]:
+            os.makedirs(os.path.join(t, d), exist_ok=True)
+        shutil.copy(bb, os.path.join(t, "bin", "busybox"))
+        applets = run([bb, "--list-full"]).split()
+        for a in applets:
+            link = os.path.join(t, a)
+            if not os.path.lexists(link):
+                os.makedirs(os.path.dirname(link), exist_ok=True)
+                os.symlink("/bin/busybox", link)
+        # /sbin/init is ours, not busybox's
+        os.unlink(os.path.join(t, "sbin", "init"))
+        with open(os.path.join(t, "sbin", "init"), "w") as f:
+            f.write(ROOTFS_INIT)
+        with open(os.path.join(t, "usr", "libexec", "ota-selftest"), "w") as f:
+            f.write(SELFTEST)
+        for p in ["sbin/init", "usr/libexec/ota-selftest"]:
+            os.chmod(os.path.join(t, p), 0o755)
+        with open(os.path.join(t, "etc", "ota-release"), "w") as f:
+            f.write("OTA_RELEASE=%s\nOTA_BEHAVIOUR=%s\n" % (version, behaviour))
+        with open(os.path.join(t, "etc", "passwd"), "w") as f:
+            f.write("root:x:0:0:root:/root:/bin/sh\n")
+        shutil.copy(vmlinuz, os.path.join(t, "boot", "vmlinuz"))
+        if initramfs is None:
+            initramfs = os.path.join(t, "initrd.tmp")
+            build_initramfs(cache, initramfs)
+            shutil.move(initramfs, os.path.join(t, "boot", "initrd.img"))
+        else:
+            shutil.copy(initramfs, os.path.join(t, "boot", "initrd.img"))
+        bins = [(agent, "/usr/bin/ota-agent")] if agent else []
+        bins += [(b, b) for b in extra_bins]
+        for src, dest in bins:
+            dst = os.path.join(t, dest.lstrip("/"))
+            shutil.copy(src, dst)
+            run(["strip", "--strip-unneeded", dst])
+            for lib in _shared_libs(src):
+                _copy_resolved(lib, t, lib)
+        size = _tree_bytes(t)
+        # room for metadata, rounded to whole MiB
+        fs_bytes = ((size * 11 // 10 + 2 * MIB) + MIB - 1) // MIB * MIB
+        if fs_bytes > SLOT_MIB * MIB - 4 * MIB:
+            raise RuntimeError("root filesystem of %d bytes does not fit a %d MiB slot"
+                               % (fs_bytes, SLOT_MIB))
+        seed = hashlib.sha256(("ota-test-rootfs " + version + behaviour).encode()).hexdigest()
+        uuid = "%s-%s-%s-%s-%s" % (seed[0:8], seed[8:12], seed[12:16], seed[16:20], seed[20:32])
+        if os.path.exists(out):
+            os.unlink(out)
+        env = dict(os.environ, E2FSPROGS_FAKE_TIME="1764720000")
+        run(["mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096",
+             "-O", "^has_journal,^orphan_file,^metadata_csum_seed",
+             "-E", "root_owner=0:0,hash_seed=" + uuid, "-U", uuid,
+             "-L", "rootfs", "-d", t, out, str(fs_bytes // 1024) + "k"], env=env)
+    return out
+
+
+def _tree_bytes(root):
+    total = 0
+    for dirpath, _, filenames in os.walk(root):
+        for n in filenames:
+            p = os.path.join(dirpath, n)
+            st = os.lstat(p)
+            if stat.S_ISREG(st.st_mode):
+                total += (st.st_size + 4095) // 4096 * 4096
+            else:
+                total += 4096
+    return total
+
+
+def partitions():
+    """[(start_sector, size_sectors)] of p1..p4."""
+    parts, start = [], FIRST_MIB * MIB // SECTOR
+    for mib in (BOOT_MIB, SLOT_MIB, SLOT_MIB, DATA_MIB):
+        parts.append((start, mib * MIB // SECTOR))
+        start += mib * MIB // SECTOR
+    return parts
+
+
+def disk_bytes():
+    s, n = partitions()[-1]
+    return (s + n) * SECTOR
+
+
+def _write_at(disk, offset, src, limit):
+    size = os.path.getsize(src)
+    if size > limit:
+        raise RuntimeError("%s (%d bytes) does not fit its partition (%d bytes)"
+                           % (src, size, limit))
+    with open(src, "rb") as fi, open(disk, "r+b") as fo:
+        fo.seek(offset)
+        while True:
+            b = fi.read(4 * MIB)
+            if not b:
+                break
+            fo.write(b)
+
+
+def grub_core(out):
+    """GRUB i386-pc core.img finding its config on (hd0,msdos1)/grub."""
+    run(["grub-mkimage", "-O", "i386-pc", "-o", out, "-p", "(hd0,msdos1)/grub"]
+        + GRUB_MODULES)
+    return out
+
+
+def grubenv_file(path, variables):
+    if os.path.exists(path):
+        os.unlink(path)
+    run(["grub-editenv", path, "create"])
+    if variables:
+        run(["grub-editenv", path, "set"] + ["%s=%s" % kv for kv in variables.items()])
+
+
+def build_boot_partition(out, grub_files, grubenv_vars):
+    """FAT boot partition: /grub/NAME for each NAME -> source file of
+    grub_files (grub.cfg and what it sources), /grub/grubenv."""
+    with open(out, "wb") as f:
+        f.truncate(BOOT_MIB * MIB)
+    run(["mformat", "-i", out, "-T", str(BOOT_MIB * MIB // SECTOR), "-h", "64", "-s", "32",
+         "-v", "OTABOOT", "::"])
+    run(["mmd", "-i", out, "::/grub"])
+    for name, src in sorted(grub_files.items()):
+        run(["mcopy", "-i", out, src, "::/grub/" + name])
+    with tempfile.TemporaryDirectory() as t:
+        env = os.path.join(t, "grubenv")
+        grubenv_file(env, grubenv_vars)
+        run(["mcopy", "-i", out, env, "::/grub/grubenv"])
+
+
+def build_data_partition(out, data_dir):
+    if os.path.exists(out):
+        os.unlink(out)
+    args = ["mke2fs", "-q", "-F", "-t", "ext4", "-L", "otadata", "-E", "root_owner=0:0"]
+    if data_dir:
+        args += ["-d", data_dir]
+    run(args + [out, "%dk" % (DATA_MIB * 1024)])
+
+
+def build_disk(out, slot_a, grub_files, grubenv_vars, data_dir=None, slot_b=None):
+    """The whole disk: MBR + GRUB, boot partition, slot A (and B), data."""
+    parts = partitions()
+    with open(out, "wb") as f:
+        f.truncate(disk_bytes())
+    table = "label: dos\nunit: sectors\n"
+    types = ["c", "83", "83", "83"]
+    for i, (s, n) in enumerate(parts):
+        table += "start=%d, size=%d, type=%s%s\n" % (s, n, types[i], ", bootable" if i == 0 else "")
+    run(["sfdisk", "--no-reread", "--no-tell-kernel", "-q", out], input=table)
+    with tempfile.TemporaryDirectory() as t:
+        core = grub_core(os.path.join(t, "core.img"))
+        if os.path.getsize(core) > (parts[0][0] - 1) * SECTOR:
+            raise RuntimeError("GRUB core.img (%d bytes) does not fit the MBR gap"
+                               % os.path.getsize(core))
+        with open("/usr/lib/grub/i386-pc/boot.img", "rb") as f:
+            boot = f.read()
+        with open(out, "r+b") as f:
+            f.write(boot[:440])          # keep the partition table and signature
+            f.seek(SECTOR)
+            with open(core, "rb") as c:
+                f.write(c.read())
+        bootp = os.path.join(t, "boot.vfat")
+        build_boot_partition(bootp, grub_files, grubenv_vars)
+        _write_at(out, parts[0][0] * SECTOR, bootp, parts[0][1] * SECTOR)
+        datap = os.path.join(t, "data.ext4")
+        build_data_partition(datap, data_dir)
+        _write_at(out, parts[3][0] * SECTOR, datap, parts[3][1] * SECTOR)
+    _write_at(out, parts[1][0] * SECTOR, slot_a, parts[1][1] * SECTOR)
+    if slot_b:
+        _write_at(out, parts[2][0] * SECTOR, slot_b, parts[2][1] * SECTOR)
+    return out
+
+
+def disk_grub_files():
+    """/grub/NAME -> source file: the test disk's grub.cfg and the shipped
+    A/B fragment (dist/linux/grub.cfg) it sources."""
+    return {"grub.cfg": os.path.join(HERE_DIR, "grub-disk.cfg"),
+            "ota-ab.cfg": os.path.join(HERE_DIR, "..", "..", "dist", "linux", "grub.cfg")}
+
+
+def write_partition(disk, index, src):
+    """Write the image src at the start of partition index (1-based)."""
+    s, n = partitions()[index - 1]
+    _write_at(disk, s * SECTOR, src, n * SECTOR)
+
+
+def read_partition(disk, index, out):
+    """Copy partition index (1-based) of disk to out."""
+    s, n = partitions()[index - 1]
+    with open(disk, "rb") as fi, open(out, "wb") as fo:
+        fi.seek(s * SECTOR)
+        left = n * SECTOR
+        while left:
+            b = fi.read(min(left, 4 * MIB))
+            if not b:
+                break
+            fo.write(b)
+            left -= len(b)
+    return out
+
+
+def grubenv_of(disk, workdir):
+    """The variables of the disk's /grub/grubenv, read with `grub-editenv list`
+    from a copy taken out of the FAT boot partition with mtools."""
+    bootp = read_partition(disk, 1, os.path.join(workdir, "boot-copy.vfat"))
+    env = os.path.join(workdir, "grubenv-copy")
+    if os.path.exists(env):
+        os.unlink(env)
+    run(["mcopy", "-i", bootp, "::/grub/grubenv", env])
+    out = run(["grub-editenv", env, "list"])
+    os.unlink(bootp)
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def set_grubenv(disk, workdir, variables):
+    """Rewrite the disk's grubenv with grub-editenv (host side, VM stopped)."""
+    bootp = read_partition(disk, 1, os.path.join(workdir, "boot-copy.vfat"))
+    env = os.path.join(workdir, "grubenv-copy")
+    if os.path.exists(env):
+        os.unlink(env)
+    run(["mcopy", "-i", bootp, "::/grub/grubenv", env])
+    run(["grub-editenv", env, "set"] + ["%s=%s" % kv for kv in variables.items()])
+    run(["mcopy", "-o", "-i", bootp, env, "::/grub/grubenv"])
+    s, n = partitions()[0]
+    _write_at(disk, s * SECTOR, bootp, n * SECTOR)
+    os.unlink(bootp)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("rootfs")
+    r.add_argument("--cache", required=True)
+    r.add_argument("--version", required=True)
+    r.add_argument("--behaviour", default="healthy",
+                   choices=["healthy", "fail-selftest", "panic"])
+    r.add_argument("--agent")
+    r.add_argument("-o", required=True)
+    d = sub.add_parser("disk")
+    d.add_argument("--cache", required=True)
+    d.add_argument("--slot-a", required=True)
+    d.add_argument("--slot-b")
+    d.add_argument("--grub-file", action="append", required=True,
+                   help="NAME=FILE copied to /grub/NAME (grub.cfg=... at least)")
+    d.add_argument("--data-dir")
+    d.add_argument("--env", action="append", default=[], help="grubenv KEY=VALUE")
+    d.add_argument("-o", required=True)
+    a = ap.parse_args()
+    os.makedirs(a.cache, exist_ok=True)
+    if a.cmd == "rootfs":
+        build_rootfs(a.cache, a.version, a.o, a.behaviour, a.agent)
+    else:
+        env = dict(kv.split("=", 1) for kv in a.env)
+        files = dict(kv.split("=", 1) for kv in a.grub_file)
+        build_disk(a.o, a.slot_a, files, env, a.data_dir, a.slot_b)
+    print(a.o)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: Apache-2.0
+"""
+qemudev.py - a Linux A/B device that is a QEMU VM: releases built as ext4
+root filesystems (kernel, busybox, the build tree's ota-agent) and signed
+with `ota sign`, a disk whose slot A the real `ota-agent --provision` wrote
+(as a factory would), the device registered with a real ota-server, and the
+guest's agent configuration on its data partition.
+
+Why it exists: the QEMU scenarios (test_linux_update.py) and
+scripts/demo-linux.sh drive the same device; this holds its set-up, the VM
+(vm.py) and the checks from the host (grubenv via grub-editenv, the
+server's reports).
+"""
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+
+import mkdisk  # noqa: E402
+import otae2e as E  # noqa: E402
+import vm as vmmod  # noqa: E402
+
+HW = "qemu-x86-64"
+# paths inside the guest (data partition mounted on /var/lib/ota, boot
+# partition with grub/grubenv on /mnt/boot: see mkdisk.ROOTFS_INIT)
+G_DATA = "/var/lib/ota"
+G_GRUBENV = "/mnt/boot/grub/grubenv"
+
+
+class Release:
+    """A root filesystem image and its signed form."""
+
+    def __init__(self, work, cache, keys, version, counter, behaviour="healthy", hw=HW):
+        self.version = version
+        self.fs = mkdisk.build_rootfs(cache, version,
+                                      os.path.join(work, "rootfs-%s.ext4" % version),
+                                      behaviour=behaviour, agent=E.AGENT,
+                                      extra_bins=["/usr/bin/grub-editenv"])
+        self.image = os.path.join(work, "rootfs-%s.img" % version)
+        E.run([E.TOOL, "sign", "--key", keys.priv, "--version", version,
+               "--security-counter", str(counter), "--hw-id", hw, "-q", self.fs, self.image])
+        self.release_id = None
+
+    def upload(self, server):
+        self.release_id = server.upload(self.image)["id"]
+        return self.release_id
+
+
+def _write_conf(path, conf):
+    with open(path, "w") as f:
+        f.write("# written by tests/linux/qemudev.py\n")
+        for k, v in conf.items():
+            f.write("%s = %s\n" % (k, v))
+
+
+class QemuDevice:
+    def __init__(self, work, cache, server, keys, name, factory, machines):
+        self.work = work
+        self.name = name
+        self.server = server
+        self.keys = keys
+        self.dir = os.path.join(work, name)
+        self.data = os.path.join(self.dir, "data")
+        os.makedirs(self.data, exist_ok=True)
+        self.token = server.api("POST", "/v1/devices", {"id": name, "hw_id": HW})["token"]
+        E.run(["cp", keys.pub, os.path.join(self.data, "image-key.pub.pem")])
+        E.run(["cp", server.manifest_pub, os.path.join(self.data, "manifest-key.pub.pem")])
+        self.conf = {
+            "backend": "linux",
+            "slot_a": "/dev/vda2",
+            "slot_b": "/dev/vda3",
+            "image_key": G_DATA + "/image-key.pub.pem",
+            "hw_id": HW,
+            "bootloader": "grub",
+            "grubenv": G_GRUBENV,
+            "state_file": G_DATA + "/agent-state.json",
+            "selftest_cmd": "/usr/libexec/ota-selftest",
+            "server": vmmod.GUEST_SERVER_URL,
+            "allow_http": "yes",
+            "device_id": name,
+            "token": self.token,
+            "server_key": G_DATA + "/manifest-key.pub.pem",
+            "poll_interval": "1",
+            "backoff_min": "0.5",
+            "backoff_max": "2",
+            "timeout": "20",
+            "stall_timeout": "20",
+            "log_level": "info",
+        }
+        _write_conf(os.path.join(self.data, "agent.conf"), self.conf)
+        self.disk = os.path.join(self.dir, "disk.img")
+        self._provision(factory)
+        self.vm = machines.vm(self.disk, server_port=server.port, name=name)
+
+    def _provision(self, release):
+        """Slot A written by `ota-agent --provision A` on the host, as a
+        factory station would: the same agent, the slot and environment as
+        files, the anti-rollback floor into the data partition's state."""
+        slots = [os.path.join(self.dir, "slot-a.img"), os.path.join(self.dir, "slot-b.img")]
+        for s in slots:
+            with open(s, "wb") as f:
+                f.truncate(mkdisk.SLOT_MIB * mkdisk.MIB)
+        grubenv = os.path.join(self.dir, "factory-grubenv")
+        E.run(["grub-editenv", grubenv, "create"])
+        cmdline = os.path.join(self.dir, "factory-cmdline")
+        with open(cmdline, "w") as f:
+            f.write("ota.slot=A\n")
+        conf = dict(self.conf, slot_a=slots[0], slot_b=slots[1],
+                    image_key=self.keys.pub, grubenv=grubenv, cmdline=cmdline,
+                    state_file=os.path.join(self.data, "agent-state.json"),
+                    server_key=self.server.manifest_pub)
+        path = os.path.join(self.dir, "factory.conf")
+        _write_conf(path, conf)
+        p = E.run([E.AGENT, "--config", path, "--provision", "A", release.image], check=False)
+        if p.returncode != 0:
+            raise AssertionError("ota-agent --provision A %s exited %d:\n%s%s"
+                                 % (release.image, p.returncode, p.stdout, p.stderr))
+        env = dict(l.split("=", 1) for l in
+                   E.run(["grub-editenv", grubenv, "list"]).stdout.splitlines() if "=" in l)
+        mkdisk.build_disk(self.disk, slots[0], mkdisk.disk_grub_files(), env, data_dir=self.data)
+        os.unlink(slots[0])
+        os.unlink(slots[1])
+
+    def grubenv(self):
+        """The disk's GRUB environment, read with `grub-editenv FILE list`."""
+        return mkdisk.grubenv_of(self.disk, self.dir)
+
+    def reports(self):
+        return self.server.reports(self.name)
+
+    def report_states(self):
+        return [r["state"] for r in self.reports()]
