@@ -17,6 +17,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import vm as vmmod  # noqa: E402
+import qemudev  # noqa: E402,F401  (puts tests/e2e on sys.path)
+import otae2e as E  # noqa: E402
 
 
 @pytest.fixture
@@ -59,3 +61,12 @@ def machines(request, work):
         v.stop()
         if failed:
             print("\n" + v.tail(80))
+
+
+@pytest.fixture
+def server(work):
+    """A real ota-server on 127.0.0.1 (deltas on) and the firmware keys."""
+    keys = E.Keys(work)
+    s = E.Server(work, keys.pub).start()
+    yield s, keys
+    s.stop()

@@ -132,3 +132,17 @@ class QemuDevice:
 
     def report_states(self):
         return [r["state"] for r in self.reports()]
+
+
+def log_time(console, pattern, since=0):
+    """UTC seconds of the first agent log line after `since` matching
+    regex `pattern` (the agent stamps its lines with the guest's clock,
+    which QEMU starts from the host's)."""
+    import calendar
+    import re
+    import time as _t
+    rx = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z .*" + pattern, re.M)
+    m = rx.search(console, since)
+    if not m:
+        raise AssertionError("no agent log line matching %r in the console" % pattern)
+    return calendar.timegm(_t.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) + int(m.group(2)) / 1e3

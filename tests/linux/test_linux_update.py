@@ -7,51 +7,78 @@ against a real ota-server on the host's 127.0.0.1, reached only through
 QEMU user networking (restrict=on) and a guestfwd. Nothing between the agent
 and the bootloader is simulated: the agent writes /dev/vda3, runs
 grub-editenv on the boot partition, the guest reboots, GRUB picks the slot.
+
+Scenario: factory 1.0.0 in slot A -> full update to 2.0.0 (slot B, real
+reboot, self-test, confirmed) -> delta update to 3.0.0 (back into slot A).
+After each, the GRUB environment on the disk image (grub-editenv list) holds
+what the agent wrote.
 """
 
-import time
+import os
+import re
 
-import pytest
-
-import qemudev  # noqa: F401  (puts tests/e2e on sys.path)
+import qemudev
 import otae2e as E
 
-BOOT = 300          # seconds for a boot (TCG on a loaded 2-core machine)
+BOOT = 300          # seconds allowed per boot (TCG on a loaded 2-core machine)
 
 
-@pytest.fixture
-def server(work):
-    keys = E.Keys(work)
-    s = E.Server(work, keys.pub, extra=["--no-delta"]).start()
-    yield s, keys
-    s.stop()
+def wait_report(dev, state, count, timeout):
+    return E.wait_for(lambda: dev.report_states().count(state) >= count, timeout,
+                      "%d '%s' report(s) from %s (so far: %s)"
+                      % (count, state, dev.name, dev.report_states()))
 
 
-def wait_state(dev, state, timeout):
-    return E.wait_for(lambda: state in dev.report_states(), timeout,
-                      "%s report from %s (reports so far: %s)"
-                      % (state, dev.name, dev.report_states()))
+def installed_to_confirmed(console, version, slot, since):
+    t0 = qemudev.log_time(console, r"installed %s\+0: verified and pending" % version, since)
+    t1 = qemudev.log_time(console, r"trial boot of slot %s: self-test passed, confirmed" % slot,
+                          since)
+    return t1 - t0
 
 
-def test_full_update_a_to_b_with_reboot(cache, work, machines, server):
+def test_full_then_delta_update(cache, work, machines, server):
     s, keys = server
     v1 = qemudev.Release(work, cache, keys, "1.0.0", 1)
     v2 = qemudev.Release(work, cache, keys, "2.0.0", 2)
-    v1.upload(s)
+    v3 = qemudev.Release(work, cache, keys, "3.0.0", 3)
+    # 1.0.0 is not on the server (a factory image): 2.0.0 can only go full
     dev = qemudev.QemuDevice(work, cache, s, keys, "vm-1", v1, machines)
     env = dev.grubenv()
     assert (env.get("ORDER"), env.get("A_OK"), env.get("B_OK")) == ("A B", "1", "0"), env
     vm = dev.vm
     vm.start()
     vm.wait(r"^OTA-GUEST: booted release=1\.0\.0 \S+ slot=A$", BOOT)
-    c = s.campaign(v2.upload(s), [{"percent": 100}])
-    m = vm.wait(r"^OTA-GUEST: booted release=2\.0\.0 \S+ slot=B$", BOOT * 2)
-    t_boot = time.time()
-    wait_state(dev, "success", BOOT)
-    print("\nA->B: installed -> confirmed in the VM: see the agent log")
-    states = dev.report_states()
-    assert states.index("installed-rebooting") < states.index("success"), states
+
+    # full update A -> B: download, verify, grub-editenv, reboot, confirm
+    since = vm.mark()
+    c2 = s.campaign(v2.upload(s), [{"percent": 100}])
+    vm.wait(r"^OTA-GUEST: booted release=2\.0\.0 \S+ slot=B$", BOOT * 2, since=since)
+    vm.wait(r"update to 2\.0\.0\+0 succeeded", BOOT, since=since)
+    wait_report(dev, "success", 1, 60)
+    con = vm.console()
+    assert "full payload" in con[since:]
+    t_full = installed_to_confirmed(con, "2.0.0", "B", since)
+    env = dev.grubenv()
+    assert (env["ORDER"], env["B_OK"], env["B_TRY"], env["A_OK"]) == ("B A", "1", "0", "1"), env
+    assert E.wait_for(lambda: s.campaign_status(c2["id"])["counts"].get("success") == 1, 30,
+                      "campaign 2.0.0 counts the success")
+
+    # delta update B -> A (the server generates the patch 2.0.0 -> 3.0.0)
+    since = vm.mark()
+    s.campaign(v3.upload(s), [{"percent": 100}])
+    vm.wait(r"^OTA-GUEST: booted release=3\.0\.0 \S+ slot=A$", BOOT * 2, since=since)
+    vm.wait(r"update to 3\.0\.0\+0 succeeded", BOOT, since=since)
+    wait_report(dev, "success", 2, 60)
+    con = vm.console()
+    m = re.search(r"delta payload (\d+) bytes", con[since:])
+    assert m, "no delta payload offered for 3.0.0:\n" + con[since:][-3000:]
+    delta = int(m.group(1))
+    full = os.path.getsize(v3.image)
+    assert delta < full // 4, "delta of %d bytes for a %d-byte image" % (delta, full)
+    t_delta = installed_to_confirmed(con, "3.0.0", "A", since)
     vm.stop()
     env = dev.grubenv()
-    assert (env["ORDER"], env["B_OK"], env["B_TRY"]) == ("B A", "1", "0"), env
-    assert s.campaign_status(c["id"])["counts"].get("success") == 1
+    assert (env["ORDER"], env["A_OK"], env["A_TRY"], env["B_OK"]) == ("A B", "1", "0", "1"), env
+    print("\nlinux VM (%s): full update %d bytes, installed -> confirmed %.1f s; "
+          "delta update %d bytes, installed -> confirmed %.1f s"
+          % (vm.accel, full, t_full, delta, t_delta))

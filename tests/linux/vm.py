@@ -9,7 +9,10 @@ Why it exists: every QEMU scenario and scripts/demo-linux.sh start, watch,
 kill and restart the same machine; the QEMU command line lives here once.
 
 Acceleration: OTA_QEMU_ACCEL=kvm|tcg forces one; by default KVM when
-/dev/kvm answers KVM_GET_API_VERSION, TCG otherwise.
+/dev/kvm answers KVM_GET_API_VERSION and is not the kvm_pvm module, TCG
+otherwise. (kvm_pvm runs guests inside a VM without hardware
+virtualization; it emulates 16-bit code, so SeaBIOS and GRUB i386-pc take
+minutes there where TCG boots in half a minute: docs/linux-testing.md.)
 """
 
 import fcntl
@@ -39,8 +42,12 @@ def kvm_usable():
         os.close(fd)
 
 
+def kvm_is_pvm():
+    return os.path.isdir("/sys/module/kvm_pvm")
+
+
 def accel():
-    """'kvm' or 'tcg' (OTA_QEMU_ACCEL, else KVM when usable)."""
+    """'kvm' or 'tcg' (OTA_QEMU_ACCEL, else KVM when usable and not PVM)."""
     forced = os.environ.get("OTA_QEMU_ACCEL", "").strip().lower()
     if forced in ("kvm", "tcg"):
         if forced == "kvm" and not kvm_usable():
@@ -48,17 +55,18 @@ def accel():
         return forced
     if forced:
         raise RuntimeError("OTA_QEMU_ACCEL must be kvm or tcg, not %r" % forced)
-    return "kvm" if kvm_usable() else "tcg"
+    return "kvm" if kvm_usable() and not kvm_is_pvm() else "tcg"
 
 
 class VM:
     """One QEMU process over `disk`; the console accumulates across reboots
     and restarts in console.log (mark() remembers where a phase starts)."""
 
-    def __init__(self, workdir, disk, server_port=None, memory=256, name="vm"):
+    def __init__(self, workdir, disk, server_port=None, memory=256, name="vm", link_rate=0):
         self.workdir = workdir
         self.disk = disk
         self.server_port = server_port
+        self.link_rate = link_rate     # bytes/s towards the guest (0: unlimited)
         self.memory = memory
         self.name = name
         self.accel = accel()
@@ -70,9 +78,9 @@ class VM:
     def command(self):
         net = "user,id=n0,restrict=on"
         if self.server_port:
-            net += ",guestfwd=tcp:%s:80-cmd:%s %s %d" % (
+            net += ",guestfwd=tcp:%s:80-cmd:%s %s %d %d" % (
                 GUEST_SERVER_IP, sys.executable if sys.executable else "/usr/bin/python3",
-                os.path.join(HERE, "relay.py"), self.server_port)
+                os.path.join(HERE, "relay.py"), self.server_port, self.link_rate)
         cmd = ["qemu-system-x86_64", "-machine", "pc", "-m", str(self.memory),
                "-nodefaults", "-no-user-config", "-display", "none",
                "-drive", "file=%s,format=raw,if=virtio,cache=writeback" % self.disk,
