@@ -27,6 +27,10 @@ PKGS=(
   # hawkBit DDI end to end (e2e.swupdate, docs/ddi.md): the real client and
   # the tool that packs its .swu archives
   swupdate cpio
+  # the QEMU Linux VM tests (tests/linux, docs/linux.md, "The QEMU test VM"): x86-64
+  # QEMU, GRUB for BIOS, disk built without root (sfdisk, mtools, cpio);
+  # the guest's kernel and busybox-static are fetched with apt-get download
+  qemu-system-x86 grub-pc-bin mtools fdisk
 )
 # npm (only used by benchmarks to fetch the firmware corpus when ../shared is
 # absent) comes with some Node.js builds; install Debian's only if none exists.

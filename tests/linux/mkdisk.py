@@ -10,7 +10,7 @@ i386-pc (boot.img + core.img written into the file) under SeaBIOS.
 
 Why it exists: the QEMU scenarios (test_linux_*.py) and scripts/demo-linux.sh
 need the same guest; this is the one place that knows how it is made.
-Disk layout and boot flow: docs/linux-testing.md.
+Disk layout and boot flow: docs/linux.md, "The QEMU test VM".
 
 Library (used by vm.py and the tests) and CLI:
   mkdisk.py rootfs --cache DIR --version V [--behaviour B] [--agent PATH] -o FS.ext4

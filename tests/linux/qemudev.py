@@ -56,7 +56,7 @@ def _write_conf(path, conf):
 
 
 class QemuDevice:
-    def __init__(self, work, cache, server, keys, name, factory, machines):
+    def __init__(self, work, cache, server, keys, name, factory, machines, link_rate=0):
         self.work = work
         self.name = name
         self.server = server
@@ -92,7 +92,8 @@ class QemuDevice:
         _write_conf(os.path.join(self.data, "agent.conf"), self.conf)
         self.disk = os.path.join(self.dir, "disk.img")
         self._provision(factory)
-        self.vm = machines.vm(self.disk, server_port=server.port, name=name)
+        self.vm = machines.vm(self.disk, server_port=server.port, name=name,
+                              link_rate=link_rate)
 
     def _provision(self, release):
         """Slot A written by `ota-agent --provision A` on the host, as a
@@ -132,6 +133,11 @@ class QemuDevice:
 
     def report_states(self):
         return [r["state"] for r in self.reports()]
+
+    def wait_report(self, state, count, timeout):
+        return E.wait_for(lambda: self.report_states().count(state) >= count, timeout,
+                          "%d '%s' report(s) from %s (so far: %s)"
+                          % (count, state, self.name, self.report_states()))
 
 
 def log_time(console, pattern, since=0):

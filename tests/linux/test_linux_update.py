@@ -23,12 +23,6 @@ import otae2e as E
 BOOT = 300          # seconds allowed per boot (TCG on a loaded 2-core machine)
 
 
-def wait_report(dev, state, count, timeout):
-    return E.wait_for(lambda: dev.report_states().count(state) >= count, timeout,
-                      "%d '%s' report(s) from %s (so far: %s)"
-                      % (count, state, dev.name, dev.report_states()))
-
-
 def installed_to_confirmed(console, version, slot, since):
     t0 = qemudev.log_time(console, r"installed %s\+0: verified and pending" % version, since)
     t1 = qemudev.log_time(console, r"trial boot of slot %s: self-test passed, confirmed" % slot,
@@ -54,7 +48,7 @@ def test_full_then_delta_update(cache, work, machines, server):
     c2 = s.campaign(v2.upload(s), [{"percent": 100}])
     vm.wait(r"^OTA-GUEST: booted release=2\.0\.0 \S+ slot=B$", BOOT * 2, since=since)
     vm.wait(r"update to 2\.0\.0\+0 succeeded", BOOT, since=since)
-    wait_report(dev, "success", 1, 60)
+    dev.wait_report( "success", 1, 60)
     con = vm.console()
     assert "full payload" in con[since:]
     t_full = installed_to_confirmed(con, "2.0.0", "B", since)
@@ -68,7 +62,7 @@ def test_full_then_delta_update(cache, work, machines, server):
     s.campaign(v3.upload(s), [{"percent": 100}])
     vm.wait(r"^OTA-GUEST: booted release=3\.0\.0 \S+ slot=A$", BOOT * 2, since=since)
     vm.wait(r"update to 3\.0\.0\+0 succeeded", BOOT, since=since)
-    wait_report(dev, "success", 2, 60)
+    dev.wait_report( "success", 2, 60)
     con = vm.console()
     m = re.search(r"delta payload (\d+) bytes", con[since:])
     assert m, "no delta payload offered for 3.0.0:\n" + con[since:][-3000:]

@@ -12,7 +12,7 @@ Acceleration: OTA_QEMU_ACCEL=kvm|tcg forces one; by default KVM when
 /dev/kvm answers KVM_GET_API_VERSION and is not the kvm_pvm module, TCG
 otherwise. (kvm_pvm runs guests inside a VM without hardware
 virtualization; it emulates 16-bit code, so SeaBIOS and GRUB i386-pc take
-minutes there where TCG boots in half a minute: docs/linux-testing.md.)
+minutes there where TCG boots in half a minute: docs/linux.md, "The QEMU test VM".)
 """
 
 import fcntl
