@@ -105,9 +105,10 @@ class QemuDevice:
                 f.truncate(mkdisk.SLOT_MIB * mkdisk.MIB)
         grubenv = os.path.join(self.dir, "factory-grubenv")
         E.run(["grub-editenv", grubenv, "create"])
+        # the factory station runs neither slot: its command line names none
         cmdline = os.path.join(self.dir, "factory-cmdline")
         with open(cmdline, "w") as f:
-            f.write("ota.slot=A\n")
+            f.write("console=ttyS0\n")
         conf = dict(self.conf, slot_a=slots[0], slot_b=slots[1],
                     image_key=self.keys.pub, grubenv=grubenv, cmdline=cmdline,
                     state_file=os.path.join(self.data, "agent-state.json"),
