@@ -28,10 +28,10 @@ PKGS=(
   # the tool that packs its .swu archives
   swupdate cpio
   # the QEMU Linux VM tests (tests/linux, docs/linux.md, "The QEMU test VM"): x86-64
-  # QEMU, GRUB for BIOS (the disk is built without root with sfdisk, mtools
-  # and cpio, installed above);
-  # the guest's kernel and busybox-static are fetched with apt-get download
-  qemu-system-x86 grub-pc-bin
+  # QEMU, GRUB for BIOS and UEFI, OVMF (the disk is built without root with
+  # sfdisk, mtools and cpio, installed above); the guest's kernel and
+  # busybox-static are fetched with apt-get download
+  qemu-system-x86 grub-pc-bin grub-efi-amd64-bin ovmf
 )
 # npm (only used by benchmarks to fetch the firmware corpus when ../shared is
 # absent) comes with some Node.js builds; install Debian's only if none exists.

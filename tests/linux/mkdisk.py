@@ -415,6 +415,28 @@ def grub_core(out):
     return out
 
 
+# GRUB for UEFI (OVMF): a standalone BOOTX64.EFI on the same FAT partition
+# (the ESP) whose embedded config hands over to the disk's /grub/grub.cfg, so
+# both firmwares run the same grub.cfg, fragment and grubenv.
+EFI_EMBEDDED_CFG = """set prefix=(hd0,msdos1)/grub
+configfile $prefix/grub.cfg
+"""
+EFI_MODULES = ["part_msdos", "fat", "ext2", "normal", "linux", "loadenv", "test", "echo",
+               "configfile", "reboot", "halt", "sleep", "cat", "regexp", "gzio", "serial",
+               "terminal", "efi_gop"]
+
+
+def grub_efi(out):
+    with tempfile.TemporaryDirectory() as t:
+        cfg = os.path.join(t, "grub.cfg")
+        with open(cfg, "w") as f:
+            f.write(EFI_EMBEDDED_CFG)
+        run(["grub-mkstandalone", "-O", "x86_64-efi", "-o", out,
+             "--install-modules=" + " ".join(EFI_MODULES), "--modules=" + " ".join(EFI_MODULES),
+             "--locales=", "--fonts=", "--themes=", "boot/grub/grub.cfg=" + cfg])
+    return out
+
+
 def grubenv_file(path, variables):
     if os.path.exists(path):
         os.unlink(path)
@@ -437,6 +459,9 @@ def build_boot_partition(out, grub_files, grubenv_vars):
         env = os.path.join(t, "grubenv")
         grubenv_file(env, grubenv_vars)
         run(["mcopy", "-i", out, env, "::/grub/grubenv"])
+        run(["mmd", "-i", out, "::/EFI", "::/EFI/BOOT"])
+        run(["mcopy", "-i", out, grub_efi(os.path.join(t, "BOOTX64.EFI")),
+             "::/EFI/BOOT/BOOTX64.EFI"])
 
 
 def build_data_partition(out, data_dir):
@@ -449,12 +474,14 @@ def build_data_partition(out, data_dir):
 
 
 def build_disk(out, slot_a, grub_files, grubenv_vars, data_dir=None, slot_b=None):
-    """The whole disk: MBR + GRUB, boot partition, slot A (and B), data."""
+    """The whole disk: MBR + GRUB i386-pc, boot partition (also the ESP with
+    GRUB's BOOTX64.EFI: the same disk boots under SeaBIOS and OVMF), slot A
+    (and B), data."""
     parts = partitions()
     with open(out, "wb") as f:
         f.truncate(disk_bytes())
     table = "label: dos\nunit: sectors\n"
-    types = ["c", "83", "83", "83"]
+    types = ["ef", "83", "83", "83"]    # p1: the ESP for OVMF, FAT for GRUB i386-pc
     for i, (s, n) in enumerate(parts):
         table += "start=%d, size=%d, type=%s%s\n" % (s, n, types[i], ", bootable" if i == 0 else "")
     run(["sfdisk", "--no-reread", "--no-tell-kernel", "-q", out], input=table)

@@ -11,12 +11,16 @@ wrong, with real reboots and the real GRUB:
    the last checkpoint (after re-hashing the written prefix) and the device
    ends confirmed on the new release.
 
+3. (OTA_LINUX_LONG=1, two more boots) a release whose kernel panics: the
+   machine resets (panic=1), GRUB skips the slot it tried, the agent reports
+   `rolled-back` ("never confirmed") and the campaign halts.
+
 After each, the GRUB environment on the disk (grub-editenv list) holds what
 the agent wrote. The link is slowed to LINK_RATE bytes/s towards the guest
 (tests/linux/relay.py) so the kill lands inside the download.
 """
 
-import re
+import os
 
 import qemudev
 import otae2e as E
@@ -73,6 +77,39 @@ def test_selftest_rollback_then_killed_mid_write(cache, work, machines, server):
     env = dev.grubenv()
     assert (env["ORDER"], env["B_OK"], env["B_TRY"], env["A_OK"]) == ("B A", "1", "0", "1"), env
     assert env.get("OTA_SECURITY_COUNTER") == "3", env
-    print("\nlinux VM (%s): self-test failure rolled back by GRUB, campaign halted; "
+    print("\nlinux VM (%s, %s): self-test failure rolled back by GRUB, campaign halted; "
           "killed mid-download, resumed at byte %d of %d, confirmed on 3.0.0"
-          % (vm.accel, resumed, total))
+          % (vm.accel, vm.firmware, resumed, total))
+
+
+def _kernel_panic_rolls_back(cache, work, machines, server):
+    s, keys = server
+    v1 = qemudev.Release(work, cache, keys, "1.0.0", 1)
+    bad = qemudev.Release(work, cache, keys, "2.0.0", 2, behaviour="panic")
+    dev = qemudev.QemuDevice(work, cache, s, keys, "vm-p", v1, machines)
+    vm = dev.vm
+    vm.start()
+    vm.wait(r"^OTA-GUEST: booted release=1\.0\.0 \S+ slot=A$", BOOT)
+    since = vm.mark()
+    c = s.campaign(bad.upload(s), [{"percent": 100, "max_failure_ratio": 0.0}])
+    vm.wait(r"^OTA-GUEST: booted release=2\.0\.0 behaviour=panic slot=B$", BOOT * 2, since=since)
+    panic = vm.wait(r"Kernel panic - not syncing", BOOT, since=since)
+    # panic=1: the machine resets; GRUB sees B tried and never confirmed
+    vm.wait(r"^OTA-GUEST: booted release=1\.0\.0 \S+ slot=A$", BOOT, since=since + panic.end())
+    dev.wait_report("rolled-back", 1, BOOT)
+    rep = [r for r in dev.reports() if r["state"] == "rolled-back"][0]
+    assert "never confirmed" in rep["detail"] and "2.0.0" in rep["detail"], rep
+    E.wait_for(lambda: s.campaign_status(c["id"])["state"] == "halted", 60,
+               "campaign of the panicking release halted")
+    assert vm.console()[since:].count("=== vm.py: QEMU start") == 0, "QEMU was restarted"
+    vm.stop()
+    env = dev.grubenv()
+    assert (env["A_OK"], env["A_TRY"], env["B_OK"]) == ("1", "0", "0"), env
+    assert env.get("OTA_SECURITY_COUNTER") == "1", env
+    print("\nlinux VM (%s, %s): kernel panic in the new slot, GRUB fell back, rolled-back "
+          "reported, campaign halted; grubenv %s" % (vm.accel, vm.firmware, env))
+
+
+# A kernel that panics costs two more boots: run with OTA_LINUX_LONG=1.
+if os.environ.get("OTA_LINUX_LONG"):
+    test_kernel_panic_rolls_back = _kernel_panic_rolls_back

@@ -65,7 +65,12 @@ def test_full_then_delta_update(cache, work, machines, server):
     dev.wait_report( "success", 2, 60)
     con = vm.console()
     m = re.search(r"delta payload (\d+) bytes", con[since:])
-    assert m, "no delta payload offered for 3.0.0:\n" + con[since:][-3000:]
+    if not m:
+        offers = [l for l in con[since:].splitlines() if "offer:" in l or "delta" in l]
+        with open(s.log_path) as f:
+            slog = [l for l in f.read().splitlines() if "delta" in l]
+        raise AssertionError("no delta payload offered for 3.0.0; agent: %s; server: %s"
+                             % (offers, slog[-10:]))
     delta = int(m.group(1))
     full = os.path.getsize(v3.image)
     assert delta < full // 4, "delta of %d bytes for a %d-byte image" % (delta, full)
@@ -73,6 +78,6 @@ def test_full_then_delta_update(cache, work, machines, server):
     vm.stop()
     env = dev.grubenv()
     assert (env["ORDER"], env["A_OK"], env["A_TRY"], env["B_OK"]) == ("A B", "1", "0", "1"), env
-    print("\nlinux VM (%s): full update %d bytes, installed -> confirmed %.1f s; "
+    print("\nlinux VM (%s, %s): full update %d bytes, installed -> confirmed %.1f s; "
           "delta update %d bytes, installed -> confirmed %.1f s"
-          % (vm.accel, full, t_full, delta, t_delta))
+          % (vm.accel, vm.firmware, full, t_full, delta, t_delta))

@@ -8,6 +8,9 @@ guestfwd from 10.0.2.100:80 to one port on the host's 127.0.0.1.
 Why it exists: every QEMU scenario and scripts/demo-linux.sh start, watch,
 kill and restart the same machine; the QEMU command line lives here once.
 
+Firmware: OTA_QEMU_FIRMWARE=bios (default: SeaBIOS, GRUB i386-pc) or uefi
+(OVMF, GRUB x86_64-efi from the same disk's ESP).
+
 Acceleration: OTA_QEMU_ACCEL=kvm|tcg forces one; by default KVM when
 /dev/kvm answers KVM_GET_API_VERSION and is not the kvm_pvm module, TCG
 otherwise. (kvm_pvm runs guests inside a VM without hardware
@@ -17,6 +20,7 @@ minutes there where TCG boots in half a minute: docs/linux.md, "The QEMU test VM
 
 import fcntl
 import os
+import shutil
 import re
 import signal
 import subprocess
@@ -42,6 +46,19 @@ def kvm_usable():
         os.close(fd)
 
 
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
+
+def firmware():
+    """'bios' (SeaBIOS -> GRUB i386-pc, the default) or 'uefi' (OVMF -> GRUB
+    x86_64-efi): OTA_QEMU_FIRMWARE."""
+    fw = os.environ.get("OTA_QEMU_FIRMWARE", "bios").strip().lower() or "bios"
+    if fw not in ("bios", "uefi"):
+        raise RuntimeError("OTA_QEMU_FIRMWARE must be bios or uefi, not %r" % fw)
+    return fw
+
+
 def kvm_is_pvm():
     return os.path.isdir("/sys/module/kvm_pvm")
 
@@ -62,14 +79,17 @@ class VM:
     """One QEMU process over `disk`; the console accumulates across reboots
     and restarts in console.log (mark() remembers where a phase starts)."""
 
-    def __init__(self, workdir, disk, server_port=None, memory=256, name="vm", link_rate=0):
+    def __init__(self, workdir, disk, server_port=None, memory=None, name="vm", link_rate=0):
         self.workdir = workdir
         self.disk = disk
         self.server_port = server_port
         self.link_rate = link_rate     # bytes/s towards the guest (0: unlimited)
-        self.memory = memory
+        self.firmware = firmware()
+        # GRUB x86_64-efi runs out of memory loading the kernel with 256 MiB
+        self.memory = memory or (512 if self.firmware == "uefi" else 256)
         self.name = name
         self.accel = accel()
+        self.vars = os.path.join(workdir, name + "-OVMF_VARS.fd")
         self.console_path = os.path.join(workdir, name + "-console.log")
         self.qemu_log = os.path.join(workdir, name + "-qemu.log")
         self.proc = None
@@ -87,6 +107,11 @@ class VM:
                "-chardev", "file,id=con,path=%s,append=on" % self.console_path,
                "-serial", "chardev:con",
                "-netdev", net, "-device", "virtio-net-pci,netdev=n0"]
+        if self.firmware == "uefi":
+            if not os.path.exists(self.vars):
+                shutil.copy(OVMF_VARS, self.vars)   # the machine's own UEFI variables
+            cmd += ["-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMF_CODE,
+                    "-drive", "if=pflash,format=raw,unit=1,file=" + self.vars]
         if self.accel == "kvm":
             cmd += ["-accel", "kvm"]
         else:
@@ -97,7 +122,8 @@ class VM:
         assert self.proc is None or self.proc.poll() is not None, "VM already running"
         self.starts += 1
         with open(self.console_path, "ab") as f:
-            f.write(b"\n=== vm.py: QEMU start %d (%s) ===\n" % (self.starts, self.accel.encode()))
+            f.write(b"\n=== vm.py: QEMU start %d (%s, %s) ===\n"
+                    % (self.starts, self.accel.encode(), self.firmware.encode()))
         self.log_f = open(self.qemu_log, "ab")
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                      stdout=self.log_f, stderr=subprocess.STDOUT)
