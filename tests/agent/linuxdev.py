@@ -64,7 +64,7 @@ def sign(work, keys, fs, version, counter, hw=HW, encrypt=None):
     return img
 
 
-class LinuxDevice:
+class LinuxDevice(E.AgentLog):
     """Slot files + bootloader environment + agent config, driven by ota-agent."""
 
     def __init__(self, work, name, server, keys, bootloader="grub", slot_mib=SLOT_MIB,
@@ -220,18 +220,6 @@ class LinuxDevice:
     def provision(self, slot, image):
         return self.agent("--provision", slot, image, check_rc=0)
 
-    def log_text(self):
-        try:
-            with open(self.log_path) as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def log_tail(self, n=40):
-        return "\n".join(self.log_text().splitlines()[-n:])
-
-    def report_states(self):
-        return [r["state"] for r in self.server.reports(self.name)]
 
     def slot_bytes(self, slot, n, off=0):
         with open(self.slots["AB".index(slot)], "rb") as f:

@@ -225,7 +225,25 @@ class Server:
         return self.api("GET", "/v1/devices/%s/reports" % device_id)["reports"]
 
 
-class Device:
+class AgentLog:
+    """What a device's agent wrote (self.log_path) and reported to self.server
+    under self.name; shared by every kind of test device."""
+
+    def log_text(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def log_tail(self, n=40):
+        return "\n".join(self.log_text().splitlines()[-n:])
+
+    def report_states(self):
+        return [r["state"] for r in self.server.reports(self.name)]
+
+
+class Device(AgentLog):
     """A simulated device: flash file + agent config + an `ota-sim run` process."""
 
     def __init__(self, workdir, name, server, keys, v1_image, tags=None, server_url=None,
@@ -319,15 +337,3 @@ class Device:
                 return s["version"]
         return None
 
-    def log_text(self):
-        try:
-            with open(self.log_path) as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def log_tail(self, n=40):
-        return "\n".join(self.log_text().splitlines()[-n:])
-
-    def report_states(self):
-        return [r["state"] for r in self.server.reports(self.name)]
