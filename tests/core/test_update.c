@@ -198,6 +198,15 @@ static int boots_slot(struct dev *d, int *trial, uint8_t *major)
 static size_t g_v1_len, g_v2_len, g_v3_len;
 static uint8_t *g_v1, *g_v2, *g_v3;
 
+/* Begin on c with the offer o of the full image v2: the engine's answer. */
+static ota_err begin_v2(struct ota_update *u, const struct ota_update_cfg *c,
+                        const struct offer *o, struct ota_diag *diag)
+{
+    uint8_t man[OTA_MANIFEST_MAX_LEN];
+    size_t mlen = make_manifest(o, g_v2, g_v2_len, g_v2, g_v2_len, man);
+    return ota_update_begin(u, c, man, mlen, NULL, diag);
+}
+
 static void test_full_update_then_trial_boot(void)
 {
     struct dev d;
@@ -257,26 +266,22 @@ static void test_refusals_before_any_write(void)
     {
         struct offer o = {0};
         o.key = g_other;
-        mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
-        CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_MANIFEST_SIG_INVALID);
+        CHECK_EQ(begin_v2(&u, &c, &o, &diag), OTA_ERR_MANIFEST_SIG_INVALID);
     }
     {
         struct offer o = {0};
         o.device = "dev-2";
-        mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
-        CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_MANIFEST_WRONG_DEVICE);
+        CHECK_EQ(begin_v2(&u, &c, &o, &diag), OTA_ERR_MANIFEST_WRONG_DEVICE);
     }
     {
         struct offer o = {0};
         o.expires = NOW - 1;
-        mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
-        CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_MANIFEST_EXPIRED);
+        CHECK_EQ(begin_v2(&u, &c, &o, &diag), OTA_ERR_MANIFEST_EXPIRED);
     }
     {
         struct offer o = {0};
         o.hw = "hub-other";
-        mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
-        CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_IMAGE_HW_MISMATCH);
+        CHECK_EQ(begin_v2(&u, &c, &o, &diag), OTA_ERR_IMAGE_HW_MISMATCH);
     }
     {
         /* payload larger than the slot */
@@ -306,8 +311,7 @@ static void test_refusals_before_any_write(void)
         /* installing over the running slot (device runs unconfirmed slot 1) */
         struct offer o = {0};
         c.running_slot = 1;
-        mlen = make_manifest(&o, g_v2, g_v2_len, g_v2, g_v2_len, man);
-        CHECK_EQ(ota_update_begin(&u, &c, man, mlen, NULL, &diag), OTA_ERR_UPDATE_STATE);
+        CHECK_EQ(begin_v2(&u, &c, &o, &diag), OTA_ERR_UPDATE_STATE);
         c.running_slot = 0;
     }
     CHECK_EQ(d.sim.ops, ops); /* not one erase or program */
