@@ -161,9 +161,7 @@ static void release_upload(struct server *s, struct http_req *r, struct http_res
     rel.security_counter = info.has_security_counter ? info.security_counter : 0;
     rel.size = r->body_len;
     rel.created_at = srv_now(s);
-    if (r->body_fd >= 0 ? artifact_hash_fd(r->body_fd, r->body_len, rel.digest) != OTA_OK
-                        : ota_sha256(ota_crypto_openssl(), r->body, r->body_len, rel.digest) !=
-                              OTA_OK) {
+    if (artifact_hash_body(r, rel.digest) != OTA_OK) {
         resp_error(out, 500, "internal", "cannot hash the uploaded image");
         return;
     }
@@ -178,8 +176,7 @@ static void release_upload(struct server *s, struct http_req *r, struct http_res
 int release_commit(struct server *s, struct http_req *r, struct http_resp *out,
                    struct srv_release *rel)
 {
-    if ((r->body_fd >= 0 ? artifact_adopt(s, r->body_file, r->body_fd, rel->digest)
-                         : artifact_put(s, r->body, r->body_len, rel->digest)) != OTA_OK) {
+    if (artifact_store_body(s, r, rel->digest) != OTA_OK) {
         resp_error(out, 507, "storage", "cannot write the artifact file");
         return 0;
     }

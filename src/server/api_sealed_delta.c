@@ -105,14 +105,11 @@ void sealed_delta_upload(struct server *s, struct http_req *r, struct http_resp 
                    (unsigned long long)to.size);
         return;
     }
-    if (r->body_fd >= 0 ? artifact_hash_fd(r->body_fd, r->body_len, digest) != OTA_OK
-                        : ota_sha256(ota_crypto_openssl(), r->body, r->body_len, digest) !=
-                              OTA_OK) {
+    if (artifact_hash_body(r, digest) != OTA_OK) {
         resp_error(out, 500, "internal", "cannot hash the sealed delta");
         return;
     }
-    if ((r->body_fd >= 0 ? artifact_adopt(s, r->body_file, r->body_fd, digest)
-                         : artifact_put(s, r->body, r->body_len, digest)) != OTA_OK) {
+    if (artifact_store_body(s, r, digest) != OTA_OK) {
         resp_error(out, 507, "storage", "cannot write the artifact file");
         return;
     }

@@ -45,7 +45,8 @@ ota_err artifact_put(struct server *s, const uint8_t *data, size_t len,
     return ota_file_write_atomic(path, data, len);
 }
 
-ota_err artifact_hash_fd(int fd, uint64_t len, uint8_t digest[OTA_SHA256_LEN])
+/* SHA-256 of the first len bytes of an open file, read in chunks. */
+static ota_err hash_fd(int fd, uint64_t len, uint8_t digest[OTA_SHA256_LEN])
 {
     const struct ota_crypto *c = ota_crypto_openssl();
     ota_sha256_ctx ctx;
@@ -65,8 +66,10 @@ ota_err artifact_hash_fd(int fd, uint64_t len, uint8_t digest[OTA_SHA256_LEN])
     return e == OTA_OK ? c->sha256_final(&ctx, digest) : e;
 }
 
-ota_err artifact_adopt(struct server *s, const char *tmp_path, int fd,
-                       const uint8_t digest[OTA_SHA256_LEN])
+/* Make a temporary file in the artifacts directory (fd open on it) the
+ * artifact named digest: fsync and rename (no-op if already present). */
+static ota_err adopt(struct server *s, const char *tmp_path, int fd,
+                     const uint8_t digest[OTA_SHA256_LEN])
 {
     char path[PATH_MAX];
     artifact_path(s, digest, path, sizeof(path));
@@ -80,6 +83,21 @@ ota_err artifact_adopt(struct server *s, const char *tmp_path, int fd,
         close(dfd);
     }
     return OTA_OK;
+}
+
+ota_err artifact_hash_body(const struct http_req *r, uint8_t digest[OTA_SHA256_LEN])
+{
+    if (r->body_fd >= 0)
+        return hash_fd(r->body_fd, r->body_len, digest);
+    return ota_sha256(ota_crypto_openssl(), r->body, r->body_len, digest);
+}
+
+ota_err artifact_store_body(struct server *s, const struct http_req *r,
+                            const uint8_t digest[OTA_SHA256_LEN])
+{
+    if (r->body_fd >= 0)
+        return adopt(s, r->body_file, r->body_fd, digest);
+    return artifact_put(s, r->body, r->body_len, digest);
 }
 
 ota_err artifact_read(struct server *s, const uint8_t digest[OTA_SHA256_LEN],

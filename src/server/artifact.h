@@ -17,12 +17,12 @@ void artifact_path(const struct server *s, const uint8_t digest[OTA_SHA256_LEN],
 /* Store bytes under their digest (atomically; no-op if already present). */
 ota_err artifact_put(struct server *s, const uint8_t *data, size_t len,
                      const uint8_t digest[OTA_SHA256_LEN]);
-/* SHA-256 of the first len bytes of an open file, read in chunks. */
-ota_err artifact_hash_fd(int fd, uint64_t len, uint8_t digest[OTA_SHA256_LEN]);
-/* Make a temporary file in the artifacts directory (fd open on it) the
- * artifact named digest: fsync and rename (no-op if already present). */
-ota_err artifact_adopt(struct server *s, const char *tmp_path, int fd,
-                       const uint8_t digest[OTA_SHA256_LEN]);
+/* An uploaded request body, streamed to a temporary file (r->body_fd) or
+ * held in RAM (r->body): its SHA-256, and storing it as the artifact named
+ * by that digest (adopting the temporary file, or writing the bytes). */
+ota_err artifact_hash_body(const struct http_req *r, uint8_t digest[OTA_SHA256_LEN]);
+ota_err artifact_store_body(struct server *s, const struct http_req *r,
+                            const uint8_t digest[OTA_SHA256_LEN]);
 /* Read a whole artifact (malloc'd). */
 ota_err artifact_read(struct server *s, const uint8_t digest[OTA_SHA256_LEN],
                       uint8_t **data, size_t *len);
