@@ -2,7 +2,7 @@
 /*
  * tests/boot/boot_fixture.h - what the boot tests share: a signing key,
  * signed test images built with the host image builder, a provisioned
- * simulated device, and one-call install/boot/confirm helpers on top of the
+ * simulated device (tests/sim_device.h), and one-call install/boot/confirm helpers on top of the
  * core API (the same calls ota-sim and the update engine make).
  */
 #ifndef OTA_TESTS_BOOT_FIXTURE_H
@@ -16,6 +16,7 @@
 #include "ota/host.h"
 #include "ota/image_build.h"
 #include "ota/sim.h"
+#include "../sim_device.h"
 
 #define FIX_HW_ID "ota-test-board"
 
@@ -77,46 +78,22 @@ static inline void fix_image_free(struct fix_image *img)
     img->data = NULL;
 }
 
-struct fix_dev {
-    struct ota_sim sim;
-    struct ota_boot_dev dev;
-    struct ota_boot_config cfg;
-    uint8_t buf[2048];
-};
-
-/* Attach the core's boot device to the simulator. */
-static inline void fix_attach(struct fix_dev *d, const struct ota_crypto *c)
-{
-    memset(&d->dev, 0, sizeof d->dev);
-    d->dev.flash = &d->sim.flash;
-    d->dev.crypto = c;
-    d->dev.buf = d->buf;
-    d->dev.buf_len = sizeof d->buf;
-    d->dev.prog_chunk = 256;
-}
-
 /* A provisioned device: geometry g with sector_count sectors (0: its own),
  * slot_size (0: max). Returns 0 on success. */
 static inline int fix_dev_make(struct fix_dev *d, const struct ota_sim_geometry *g,
                                uint32_t sector_count, uint32_t slot_size, const ota_key *key,
                                const char *hw_id, uint8_t attempts, const struct ota_crypto *c)
 {
-    struct ota_diag diag;
+    struct ota_pubkey pub;
+    int rc;
     memset(d, 0, sizeof *d);
     if (ota_sim_init_geometry(&d->sim, g, sector_count) != OTA_OK)
         return -1;
-    fix_attach(d, c);
-    if (ota_boot_layout_make(&d->sim.flash, 0, slot_size, &d->cfg.layout) != OTA_OK)
-        return -2;
-    if (ota_key_pubkey(key, &d->cfg.key) != OTA_OK)
+    if (ota_key_pubkey(key, &pub) != OTA_OK)
         return -3;
-    if (hw_id) {
-        d->cfg.hw_id_len = (uint8_t)strlen(hw_id);
-        memcpy(d->cfg.hw_id, hw_id, d->cfg.hw_id_len);
-    }
-    d->cfg.max_attempts = attempts;
-    if (ota_boot_provision(&d->dev, &d->cfg, &diag) != OTA_OK)
-        return -4;
+    rc = fix_dev_provision(d, slot_size, &pub, hw_id, attempts, c);
+    if (rc)
+        return rc;
     ota_sim_protect(&d->sim, d->cfg.layout.otp_off / d->sim.flash.sector_size, 1);
     return 0;
 }

@@ -24,6 +24,7 @@
 #include "ota/image_enc.h"
 #include "ota/manifest_sign.h"
 #include "ota/sim.h"
+#include "../sim_device.h"
 
 /* `len` bytes of a fixed pseudo-random sequence with `edits` bytes changed
  * (so two releases share most of their content). Caller frees. */
@@ -68,51 +69,24 @@ static inline uint8_t *cfx_image(const ota_key *key, int major, const char *hw,
     return out;
 }
 
-/* A simulated device and the boot core's view of it. */
-struct cfx_device {
-    struct ota_sim sim;
-    struct ota_boot_dev bd;
-    struct ota_boot_config cfg;
-    uint8_t scratch[2048];
-};
-
-/* Point the boot core at the device's flash (after init or a copy). */
-static inline void cfx_attach(struct cfx_device *d, const struct ota_crypto *c)
-{
-    memset(&d->bd, 0, sizeof d->bd);
-    d->bd.flash = &d->sim.flash;
-    d->bd.crypto = c;
-    d->bd.buf = d->scratch;
-    d->bd.buf_len = sizeof d->scratch;
-    d->bd.prog_chunk = 256;
-}
-
 /* A blank generic-4k device (64 sectors), provisioned for images signed by
  * fw_pub for hardware `hw` (3 trial attempts); nothing installed. */
-static inline void cfx_provision(struct cfx_device *d, const struct ota_crypto *c,
+static inline void cfx_provision(struct fix_dev *d, const struct ota_crypto *c,
                                  const struct ota_pubkey *fw_pub, const char *hw)
 {
     memset(d, 0, sizeof *d);
-    if (ota_sim_init_geometry(&d->sim, ota_sim_geometry_find("generic-4k"), 64) != OTA_OK)
-        abort();
-    cfx_attach(d, c);
-    if (ota_boot_layout_make(&d->sim.flash, 0, 0, &d->cfg.layout))
-        abort();
-    d->cfg.key = *fw_pub;
-    memcpy(d->cfg.hw_id, hw, strlen(hw));
-    d->cfg.hw_id_len = (uint8_t)strlen(hw);
-    d->cfg.max_attempts = 3;
-    if (ota_boot_provision(&d->bd, &d->cfg, NULL))
+    if (ota_sim_init_geometry(&d->sim, ota_sim_geometry_find("generic-4k"), 64) != OTA_OK ||
+        fix_dev_provision(d, 0, fw_pub, hw, 3, c))
         abort();
 }
 
 /* Install img confirmed in slot A (factory state), decrypting it with key k
  * when it is not NULL. */
-static inline void cfx_factory_install(struct cfx_device *d, const uint8_t *img, size_t len,
+static inline void cfx_factory_install(struct fix_dev *d, const uint8_t *img, size_t len,
                                        const struct ota_enc_key *k)
 {
     struct ota_install ins;
-    if (ota_install_begin(&ins, &d->bd, (uint32_t)len, NULL) ||
+    if (ota_install_begin(&ins, &d->dev, (uint32_t)len, NULL) ||
         (k && ota_install_decrypt(&ins, k)) || ota_install_write(&ins, img, len) ||
         ota_install_finish(&ins, 1, NULL, NULL))
         abort();

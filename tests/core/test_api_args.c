@@ -295,7 +295,7 @@ static ota_err decode_changed(const struct ota_flash *f, const struct ota_boot_c
 
 static void test_config_block(void)
 {
-    struct cfx_device dev;
+    struct fix_dev dev;
     struct ota_boot_config cfg, out;
     struct ota_diag d;
     uint8_t raw[OTA_BOOT_CFG_SIZE];
@@ -354,7 +354,7 @@ static void test_config_block(void)
 
 static void test_boot_calls(void)
 {
-    struct cfx_device dev;
+    struct fix_dev dev;
     struct ota_boot_dev bd;
     struct ota_boot_result res;
     struct ota_boot_config cfg;
@@ -365,36 +365,36 @@ static void test_boot_calls(void)
     uint8_t *img = cfx_image(g_fw, 1, HW, payload, 3000, NULL, 0, &len);
     cfx_provision(&dev, g_c, &g_fw_pub, HW);
     cfg = dev.cfg;
-    bd = dev.bd;
+    bd = dev.dev;
     bd.crypto = NULL;
     CHECK_EQ(ota_boot_stage0(NULL, &d), OTA_ERR_INVALID_ARG);
     CHECK_EQ(ota_boot_stage0(&bd, &d), OTA_ERR_INVALID_ARG);
     CHECK_EQ(ota_boot(NULL, &res), OTA_ERR_INVALID_ARG);
-    CHECK_EQ(ota_boot(&dev.bd, NULL), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_boot(&dev.dev, NULL), OTA_ERR_INVALID_ARG);
     CHECK_EQ(ota_boot_confirm(NULL, 0, &d), OTA_ERR_INVALID_ARG);
-    CHECK_EQ(ota_boot_confirm(&dev.bd, 2, &d), OTA_ERR_INVALID_ARG);
-    CHECK_EQ(ota_boot_confirm(&dev.bd, -1, &d), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_boot_confirm(&dev.dev, 2, &d), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_boot_confirm(&dev.dev, -1, &d), OTA_ERR_INVALID_ARG);
     CHECK_EQ(ota_boot_verify_slot(NULL, &cfg, 0, 0, &info, &d), OTA_ERR_INVALID_ARG);
-    CHECK_EQ(ota_boot_verify_slot(&dev.bd, NULL, 0, 0, &info, &d), OTA_ERR_INVALID_ARG);
-    CHECK_EQ(ota_boot_verify_slot(&dev.bd, &cfg, 2, 0, &info, &d), OTA_ERR_INVALID_ARG);
-    CHECK_EQ(ota_boot_verify_slot(&dev.bd, &cfg, 0, 0, NULL, &d), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_boot_verify_slot(&dev.dev, NULL, 0, 0, &info, &d), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_boot_verify_slot(&dev.dev, &cfg, 2, 0, &info, &d), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_boot_verify_slot(&dev.dev, &cfg, 0, 0, NULL, &d), OTA_ERR_INVALID_ARG);
     /* provisioning refuses what would not boot */
     CHECK_EQ(ota_boot_provision(NULL, &cfg, &d), OTA_ERR_INVALID_ARG);
-    CHECK_EQ(ota_boot_provision(&dev.bd, NULL, &d), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_boot_provision(&dev.dev, NULL, &d), OTA_ERR_INVALID_ARG);
     cfg.layout.slot_size = 0;
-    CHECK_EQ(ota_boot_provision(&dev.bd, &cfg, &d), OTA_ERR_BOOT_LAYOUT);
+    CHECK_EQ(ota_boot_provision(&dev.dev, &cfg, &d), OTA_ERR_BOOT_LAYOUT);
     cfg = dev.cfg, cfg.max_attempts = 0;
-    CHECK_EQ(ota_boot_provision(&dev.bd, &cfg, &d), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_boot_provision(&dev.dev, &cfg, &d), OTA_ERR_INVALID_ARG);
     cfg = dev.cfg, cfg.hw_id_len = OTA_HW_ID_MAX + 1;
-    CHECK_EQ(ota_boot_provision(&dev.bd, &cfg, &d), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_boot_provision(&dev.dev, &cfg, &d), OTA_ERR_INVALID_ARG);
     cfg = dev.cfg, cfg.key.spki[26] = 0x03;
-    CHECK_EQ(ota_boot_provision(&dev.bd, &cfg, &d), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_boot_provision(&dev.dev, &cfg, &d), OTA_ERR_INVALID_ARG);
     /* none of these refusals touched the provisioned device */
-    CHECK_EQ(ota_boot_stage0(&dev.bd, &d), OTA_OK);
+    CHECK_EQ(ota_boot_stage0(&dev.dev, &d), OTA_OK);
     /* a bootloader region whose config block declares an impossible size:
      * stage 0 refuses it before hashing (the hash would cover it anyway) */
     {
-        struct cfx_device bad;
+        struct fix_dev bad;
         uint8_t raw[16];
         cfx_provision(&bad, g_c, &g_fw_pub, HW);
         REQUIRE(ota_flash_read(&bad.sim.flash, 0, raw, sizeof raw) == OTA_OK);
@@ -403,7 +403,7 @@ static void test_boot_calls(void)
         for (size_t i = 0; i < 3; i++) {
             bad.sim.mem[12] = (uint8_t)sizes[i], bad.sim.mem[13] = (uint8_t)(sizes[i] >> 8);
             bad.sim.mem[14] = (uint8_t)(sizes[i] >> 16), bad.sim.mem[15] = 0;
-            CHECK_EQ(ota_boot_stage0(&bad.bd, &d), OTA_ERR_BOOT_ROM_HASH);
+            CHECK_EQ(ota_boot_stage0(&bad.dev, &d), OTA_ERR_BOOT_ROM_HASH);
             CHECK(d.field && strcmp(d.field, "bootloader region size (config block)") == 0);
             CHECK_EQ(d.found, sizes[i]);
         }
@@ -412,7 +412,7 @@ static void test_boot_calls(void)
     /* stage 0 on a blank device: OTP not provisioned */
     {
         struct ota_sim blank;
-        struct ota_boot_dev b2 = dev.bd;
+        struct ota_boot_dev b2 = dev.dev;
         REQUIRE(ota_sim_init_geometry(&blank, ota_sim_geometry_find("generic-4k"), 64) == 0);
         b2.flash = &blank.flash;
         CHECK_EQ(ota_boot_stage0(&b2, &d), OTA_ERR_OTP);
@@ -420,12 +420,12 @@ static void test_boot_calls(void)
     }
     /* confirm of a slot neither pending nor confirmed */
     cfx_factory_install(&dev, img, len, NULL);
-    CHECK_EQ(ota_boot_confirm(&dev.bd, 1, &d), OTA_ERR_BOOT_NOT_ON_TRIAL);
-    CHECK_EQ(ota_boot_confirm(&dev.bd, 0, &d), OTA_OK); /* the confirmed one: again */
-    CHECK_EQ(ota_boot(&dev.bd, &res), OTA_OK);
+    CHECK_EQ(ota_boot_confirm(&dev.dev, 1, &d), OTA_ERR_BOOT_NOT_ON_TRIAL);
+    CHECK_EQ(ota_boot_confirm(&dev.dev, 0, &d), OTA_OK); /* the confirmed one: again */
+    CHECK_EQ(ota_boot(&dev.dev, &res), OTA_OK);
     CHECK_EQ(res.slot, 0);
     /* no scratch buffer: the core hashes through its own small one */
-    bd = dev.bd;
+    bd = dev.dev;
     bd.buf = NULL;
     bd.buf_len = 4096; /* ignored without a buffer */
     CHECK_EQ(ota_boot(&bd, &res), OTA_OK);
@@ -437,7 +437,7 @@ static void test_boot_calls(void)
 
 static void test_otp_and_state(void)
 {
-    struct cfx_device dev;
+    struct fix_dev dev;
     struct ota_boot_state st;
     struct ota_boot_state_info si;
     struct ota_otp_counter c;
@@ -491,27 +491,27 @@ static void test_otp_and_state(void)
 
 static void test_installer_calls(void)
 {
-    struct cfx_device dev;
+    struct fix_dev dev;
     struct ota_install ins;
     struct ota_boot_dev bd;
     struct ota_diag d;
     struct ota_enc_key k;
     uint8_t buf[8] = {0};
     cfx_provision(&dev, g_c, &g_fw_pub, HW);
-    bd = dev.bd;
+    bd = dev.dev;
     bd.crypto = NULL;
-    CHECK_EQ(ota_install_begin(NULL, &dev.bd, 100, &d), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(ota_install_begin(NULL, &dev.dev, 100, &d), OTA_ERR_INVALID_ARG);
     CHECK_EQ(ota_install_begin(&ins, NULL, 100, &d), OTA_ERR_INVALID_ARG);
     CHECK_EQ(ota_install_begin(&ins, &bd, 100, &d), OTA_ERR_INVALID_ARG);
-    CHECK_EQ(ota_install_begin(&ins, &dev.bd, 0, &d), OTA_ERR_IMAGE_TOO_LARGE);
-    CHECK_EQ(ota_install_begin(&ins, &dev.bd, dev.cfg.layout.slot_size + 1, &d),
+    CHECK_EQ(ota_install_begin(&ins, &dev.dev, 0, &d), OTA_ERR_IMAGE_TOO_LARGE);
+    CHECK_EQ(ota_install_begin(&ins, &dev.dev, dev.cfg.layout.slot_size + 1, &d),
              OTA_ERR_IMAGE_TOO_LARGE);
     CHECK_EQ(d.expected, dev.cfg.layout.slot_size);
     CHECK_EQ(ota_install_resume(NULL, 0, &d), OTA_ERR_UPDATE_STATE);
     CHECK_EQ(ota_install_decrypt(NULL, &k), OTA_ERR_UPDATE_STATE);
     CHECK_EQ(ota_install_write(NULL, buf, 1), OTA_ERR_UPDATE_STATE);
     CHECK_EQ(ota_install_finish(NULL, 0, NULL, &d), OTA_ERR_UPDATE_STATE);
-    REQUIRE(ota_install_begin(&ins, &dev.bd, 100, &d) == OTA_OK);
+    REQUIRE(ota_install_begin(&ins, &dev.dev, 100, &d) == OTA_OK);
     CHECK_EQ(ota_install_decrypt(&ins, NULL), OTA_ERR_UPDATE_STATE);
     memset(&k, 0, sizeof k);
     CHECK_EQ(ota_install_decrypt(&ins, &k), OTA_ERR_UPDATE_STATE); /* no port in the key */
@@ -532,7 +532,7 @@ static void test_installer_calls(void)
     /* a boot device whose flash geometry is not valid */
     {
         struct ota_flash badf = dev.sim.flash;
-        struct ota_boot_dev badd = dev.bd;
+        struct ota_boot_dev badd = dev.dev;
         struct ota_boot_result res;
         badf.sector_count = 0;
         badd.flash = &badf;
@@ -570,7 +570,7 @@ static void engine_cfg(struct ota_update_cfg *c, const struct ota_boot_dev *bd)
 
 static void test_update_calls(void)
 {
-    struct cfx_device dev;
+    struct fix_dev dev;
     struct ota_update *u = calloc(1, sizeof *u);
     struct ota_update_cfg uc;
     struct ota_update_progress p;
@@ -579,7 +579,7 @@ static void test_update_calls(void)
     struct ota_diag d;
     cfx_provision(&dev, g_c, &g_fw_pub, HW);
     memset(&uc, 0, sizeof uc);
-    uc.dev = &dev.bd;
+    uc.dev = &dev.dev;
     uc.device_id = "dev";
     CHECK_EQ(ota_update_begin(NULL, &uc, man, sizeof man, NULL, &d), OTA_ERR_INVALID_ARG);
     CHECK_EQ(ota_update_begin(u, NULL, man, sizeof man, NULL, &d), OTA_ERR_INVALID_ARG);
@@ -591,7 +591,7 @@ static void test_update_calls(void)
     CHECK(d.field && strcmp(d.field, "update config") == 0);
     {
         struct ota_update_cfg c2 = uc;
-        struct ota_boot_dev nof = dev.bd, noc = dev.bd;
+        struct ota_boot_dev nof = dev.dev, noc = dev.dev;
         c2.device_id = "dev";
         c2.dev = NULL;
         CHECK_EQ(ota_update_begin(u, &c2, man, sizeof man, NULL, &d), OTA_ERR_INVALID_ARG);
@@ -603,7 +603,7 @@ static void test_update_calls(void)
         CHECK_EQ(ota_update_begin(u, &c2, man, sizeof man, NULL, &d), OTA_ERR_INVALID_ARG);
         /* a running slot that is neither unknown (-1) nor A/B would skip the
          * downgrade rule: refused, naming the field and the value */
-        c2.dev = &dev.bd;
+        c2.dev = &dev.dev;
         c2.running_slot = 2;
         CHECK_EQ(ota_update_begin(u, &c2, man, sizeof man, NULL, &d), OTA_ERR_INVALID_ARG);
         CHECK(d.field && strstr(d.field, "running_slot") && d.has_values && d.found == 2);
@@ -641,7 +641,7 @@ static void test_update_calls(void)
         struct ota_update_cfg good;
         mlen = cfx_offer(g_srv, g_c, "dev", HW, 1800000000ull, img, len, img, len, NULL, 0,
                          mbuf);
-        engine_cfg(&good, &dev.bd);
+        engine_cfg(&good, &dev.dev);
         REQUIRE(ota_update_begin(u, &good, mbuf, mlen, NULL, &d) == OTA_OK);
         CHECK_EQ(ota_update_write(u, NULL, 0), OTA_OK);
         CHECK_EQ(ota_update_write(u, img, len + 1), OTA_ERR_UPDATE_PAYLOAD_SIZE);
@@ -660,7 +660,7 @@ static void test_update_calls(void)
         uint8_t *img = cfx_image(g_fw, 2, HW, payload, 2000, g_dev, 0, &len);
         struct cfx_mem_payload at = {img, len};
         struct ota_update_cfg enc;
-        engine_cfg(&enc, &dev.bd);
+        engine_cfg(&enc, &dev.dev);
         enc.enc_key = &g_dev_d;
         enc.payload_at.read = cfx_payload_at;
         enc.payload_at.ctx = &at;
@@ -674,14 +674,14 @@ static void test_update_calls(void)
         REQUIRE(ota_payload_seal(payload, 2000, g_dev, 128, &sealed, &slen, err, sizeof err) ==
                 OTA_OK);
         {
-            struct cfx_device dv;
+            struct fix_dev dv;
             size_t v1len;
             uint8_t *v1 = cfx_image(g_fw, 1, HW, payload, 1000, NULL, 0, &v1len);
             cfx_provision(&dv, g_c, &g_fw_pub, HW);
             cfx_factory_install(&dv, v1, v1len, NULL);
             mlen = cfx_offer(g_srv, g_c, "dev", HW, 1800000000ull, img, len, sealed, slen, v1,
                              v1len, mbuf);
-            enc.dev = &dv.bd;
+            enc.dev = &dv.dev;
             enc.enc = NULL;
             REQUIRE(ota_update_begin(u, &enc, mbuf, mlen, NULL, &d) == OTA_OK);
             CHECK_EQ(ota_update_write(u, sealed, 100), OTA_ERR_IMAGE_ENC_NO_KEY);
@@ -699,7 +699,7 @@ static void test_update_calls(void)
         uint8_t *img = cfx_image(g_fw, 1, HW, payload, 2000, NULL, 0, &len);
         struct ota_update_cfg good;
         struct ota_update_transport bad = {net_down, NULL};
-        engine_cfg(&good, &dev.bd);
+        engine_cfg(&good, &dev.dev);
         mlen = cfx_offer(g_srv, g_c, "dev", HW, 1800000000ull, img, len, img, len, NULL, 0,
                          mbuf);
         REQUIRE(ota_update_begin(u, &good, mbuf, mlen, NULL, &d) == OTA_OK);

@@ -60,7 +60,7 @@ static uint8_t *plain_of(const uint8_t *img, size_t len)
 
 /* Factory: provisioned, `v1` (clear, or encrypted and installed through
  * the decrypting installer) confirmed in slot A. */
-static void factory(struct cfx_device *d, const uint8_t *v1, size_t v1_len)
+static void factory(struct fix_dev *d, const uint8_t *v1, size_t v1_len)
 {
     struct ota_image_info info;
     struct ota_mem_reader m;
@@ -88,7 +88,7 @@ static size_t sign_manifest(uint8_t *out, const uint8_t *target, size_t target_l
  * bytes in odd chunks, finish. Returns the first error (0: pending).
  * *at_begin says whether the refusal came from begin.
  */
-static ota_err install(struct cfx_device *d, const uint8_t *man, size_t man_len,
+static ota_err install(struct fix_dev *d, const uint8_t *man, size_t man_len,
                        const uint8_t *payload, size_t deliver, size_t payload_len,
                        const struct ota_enc_privkey *key, int random_access, int *at_begin)
 {
@@ -98,7 +98,7 @@ static ota_err install(struct cfx_device *d, const uint8_t *man, size_t man_len,
     struct cfx_mem_payload mp = {payload, payload_len};
     ota_err e;
     memset(&uc, 0, sizeof uc);
-    uc.dev = &d->bd;
+    uc.dev = &d->dev;
     uc.server_keys = &g_srv_pub;
     uc.n_server_keys = 1;
     uc.device_id = "dev-enc";
@@ -127,7 +127,7 @@ static ota_err install(struct cfx_device *d, const uint8_t *man, size_t man_len,
     return e;
 }
 
-static int pending_slot(struct cfx_device *d)
+static int pending_slot(struct fix_dev *d)
 {
     struct ota_boot_state st;
     if (ota_boot_state_read(&d->sim.flash, &d->cfg.layout, &st, NULL))
@@ -135,7 +135,7 @@ static int pending_slot(struct cfx_device *d)
     return st.pending == OTA_SLOT_NONE ? -1 : st.pending;
 }
 
-static int slot_equals(struct cfx_device *d, int slot, const uint8_t *want, size_t len)
+static int slot_equals(struct fix_dev *d, int slot, const uint8_t *want, size_t len)
 {
     uint8_t *got = malloc(len);
     int eq;
@@ -153,7 +153,7 @@ static void test_full_install(void)
     size_t v1_len, v2_len, man_len;
     uint8_t *v1 = make_image(1, 30000, 0, 0, &v1_len), man[OTA_MANIFEST_MAX_LEN];
     for (unsigned bits = 128; bits <= 256; bits += 128) {
-        struct cfx_device d;
+        struct fix_dev d;
         struct ota_boot_result res;
         int at_begin;
         uint8_t *v2 = make_image(2, 31001, 25, bits, &v2_len), *plain = plain_of(v2, v2_len);
@@ -166,7 +166,7 @@ static void test_full_install(void)
         CHECK_EQ(pending_slot(&d), 1);
         /* no ciphertext ever reached the slot: it holds the plaintext image */
         CHECK(slot_equals(&d, 1, plain, v2_len));
-        CHECK_EQ(ota_boot(&d.bd, &res), OTA_OK);
+        CHECK_EQ(ota_boot(&d.dev, &res), OTA_OK);
         CHECK_EQ(res.slot, 1);
         CHECK_EQ(res.info.hdr.version.major, 2);
         CHECK_EQ(res.info.enc_aes_len, bits / 8);
@@ -183,7 +183,7 @@ static void expect_refusal(const char *what, uint8_t *img, size_t img_len, size_
                            const struct ota_enc_privkey *key, int random_access,
                            ota_err want, int want_at_begin, int untouched)
 {
-    struct cfx_device d;
+    struct fix_dev d;
     size_t v1_len, man_len;
     uint8_t *v1 = make_image(1, 30000, 0, 0, &v1_len), man[OTA_MANIFEST_MAX_LEN];
     uint8_t erased[512];
@@ -253,7 +253,7 @@ static void test_encrypted_delta(void)
     uint8_t *p1 = plain_of(v1, v1_len), *p2 = plain_of(v2, v2_len);
     uint8_t *patch = NULL, *sealed = NULL, man[OTA_MANIFEST_MAX_LEN];
     struct ota_delta_stats st;
-    struct cfx_device d;
+    struct fix_dev d;
     struct ota_boot_result res;
     char err[256];
     int at_begin;
@@ -275,7 +275,7 @@ static void test_encrypted_delta(void)
              OTA_OK);
     CHECK_EQ(pending_slot(&d), 1);
     CHECK(slot_equals(&d, 1, p2, v2_len));
-    CHECK_EQ(ota_boot(&d.bd, &res), OTA_OK);
+    CHECK_EQ(ota_boot(&d.dev, &res), OTA_OK);
     CHECK_EQ(res.slot, 1);
     CHECK_EQ(res.info.hdr.version.major, 2);
     ota_sim_free(&d.sim);

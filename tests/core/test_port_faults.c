@@ -193,7 +193,7 @@ static const char *port_name(enum port p)
 /* One scenario: the device before the operation, and what is offered. */
 struct scenario {
     const char *name;
-    struct cfx_device base;        /* the device state the operation starts from */
+    struct fix_dev base;        /* the device state the operation starts from */
     const uint8_t *payload;
     size_t payload_len;
     uint8_t man[OTA_MANIFEST_MAX_LEN];
@@ -259,13 +259,13 @@ static ota_err run_update(const struct ota_boot_dev *bd, const struct scenario *
 }
 
 /* With healthy ports: what is marked verifies, and v1 or v2 boots. */
-static int device_safe(struct cfx_device *d, char *why, size_t n)
+static int device_safe(struct fix_dev *d, char *why, size_t n)
 {
     struct ota_boot_result res;
     ota_err e;
-    if (sim_vouched_check(&d->bd, why, n))
+    if (sim_vouched_check(&d->dev, why, n))
         return 0;
-    e = ota_boot(&d->bd, &res);
+    e = ota_boot(&d->dev, &res);
     if (e || res.slot < 0 || res.info.hdr.version.major < 1 || res.info.hdr.version.major > 2) {
         snprintf(why, n, "boots slot %d (%s, v%d)", res.slot, ota_errname(e),
                  res.slot >= 0 ? res.info.hdr.version.major : 0);
@@ -276,21 +276,21 @@ static int device_safe(struct cfx_device *d, char *why, size_t n)
 
 /* A copy of the scenario's device, its boot core on the failing ports. */
 struct run_dev {
-    struct cfx_device d;
+    struct fix_dev d;
     struct faulty_flash ff;
     struct ota_boot_dev fbd;
 };
 
-static void run_dev_init(struct run_dev *r, const struct cfx_device *base)
+static void run_dev_init(struct run_dev *r, const struct fix_dev *base)
 {
     memset(&r->d, 0, sizeof r->d);
     if (ota_sim_init_geometry(&r->d.sim, ota_sim_geometry_find("generic-4k"), 64) ||
         ota_sim_copy(&r->d.sim, &base->sim))
         abort();
     r->d.cfg = base->cfg;
-    cfx_attach(&r->d, g_c);
+    fix_attach(&r->d, g_c);
     faulty_flash_wrap(&r->ff, &r->d.sim.flash);
-    r->fbd = r->d.bd;
+    r->fbd = r->d.dev;
     r->fbd.flash = &r->ff.f;
     r->fbd.crypto = &g_faulty_crypto;
 }
@@ -381,7 +381,7 @@ static void scenario_make(struct scenario *s, const char *name, const uint8_t *t
     if (resume) {
         /* half the payload written and checkpointed, then a restart */
         struct ota_update *u = calloc(1, sizeof *u);
-        if (run_update(&s->base.bd, s, g_ce, u, payload_len / 2, &s->progress) != OTA_OK ||
+        if (run_update(&s->base.dev, s, g_ce, u, payload_len / 2, &s->progress) != OTA_OK ||
             s->progress.offset == 0)
             abort();
         s->resume = 1;
@@ -419,23 +419,23 @@ static void test_update_engine(void)
 }
 
 /* The device after a complete update of v2: pending in slot B. */
-static void pending_device(struct cfx_device *d)
+static void pending_device(struct fix_dev *d)
 {
     static struct scenario s;
     struct ota_update *u = calloc(1, sizeof *u);
     struct ota_update_progress ck;
     scenario_make(&s, "pending", g_v2, g_v2_len, g_v2, g_v2_len, 0, 0);
-    if (run_update(&s.base.bd, &s, g_ce, u, s.payload_len, &ck) != OTA_OK)
+    if (run_update(&s.base.dev, &s, g_ce, u, s.payload_len, &ck) != OTA_OK)
         abort();
     free(u);
     *d = s.base;
-    cfx_attach(d, g_c);
+    fix_attach(d, g_c);
 }
 
 /* Stage 0 + boot of `dev` with each port call failed once: reported, or
  * booted around (what runs verifies); then safe with a healthy port. With
  * no failure it boots `want_slot` (on trial or not). */
-static void boot_faults(const char *what, const struct cfx_device *dev, enum port p, int want_slot,
+static void boot_faults(const char *what, const struct fix_dev *dev, enum port p, int want_slot,
                         int want_trial)
 {
     unsigned failed = 0, reported = 0, booted = 0;
@@ -464,7 +464,7 @@ static void boot_faults(const char *what, const struct cfx_device *dev, enum por
              * could not be counted is not run): what it runs must verify */
             struct ota_image_info info;
             booted++;
-            if (ota_boot_verify_slot(&r.d.bd, &r.d.cfg, res.slot, 0, &info, NULL)) {
+            if (ota_boot_verify_slot(&r.d.dev, &r.d.cfg, res.slot, 0, &info, NULL)) {
                 fprintf(stderr, "%s: %s call %llu failed: runs slot %d, which does not "
                         "verify\n", what, port_name(p), (unsigned long long)n, res.slot);
                 failed++;
@@ -489,7 +489,7 @@ static void boot_faults(const char *what, const struct cfx_device *dev, enum por
 
 static void test_boot_and_confirm(void)
 {
-    struct cfx_device pend, plain;
+    struct fix_dev pend, plain;
     static const enum port ports[] = {P_FLASH, P_CRYPTO};
     pending_device(&pend);
     /* the factory state: v1 confirmed, its OTP counter not raised yet (the
@@ -497,7 +497,7 @@ static void test_boot_and_confirm(void)
     cfx_provision(&plain, g_c, &g_fw_pub, HW);
     {
         struct ota_install ins;
-        if (ota_install_begin(&ins, &plain.bd, (uint32_t)g_v1_len, NULL) ||
+        if (ota_install_begin(&ins, &plain.dev, (uint32_t)g_v1_len, NULL) ||
             ota_install_write(&ins, g_v1, g_v1_len) || ota_install_finish(&ins, 0, NULL, NULL))
             abort();
         struct ota_boot_state st;
@@ -515,15 +515,15 @@ static void test_boot_and_confirm(void)
         boot_faults("stage 0 + boot of the confirmed v1", &plain, p, 0, 0);
 
         /* confirming the trial (boot state record, OTP counter raised) */
-        struct cfx_device trial;
+        struct fix_dev trial;
         struct ota_boot_result res;
         trial = pend;
         memset(&trial.sim, 0, sizeof trial.sim);
         if (ota_sim_init_geometry(&trial.sim, ota_sim_geometry_find("generic-4k"), 64) ||
             ota_sim_copy(&trial.sim, &pend.sim))
             abort();
-        cfx_attach(&trial, g_c);
-        REQUIRE(ota_boot(&trial.bd, &res) == OTA_OK && res.slot == 1 && res.trial);
+        fix_attach(&trial, g_c);
+        REQUIRE(ota_boot(&trial.dev, &res) == OTA_OK && res.slot == 1 && res.trial);
         failed = reported = 0;
         for (n = 0;; n++) {
             struct run_dev r;
@@ -566,7 +566,7 @@ static void test_boot_and_confirm(void)
 }
 
 /* The factory installer (ota_install_*), confirmed in slot A. */
-static ota_err op_install(const struct ota_boot_dev *bd, const struct cfx_device *base)
+static ota_err op_install(const struct ota_boot_dev *bd, const struct fix_dev *base)
 {
     struct ota_install ins;
     ota_err e;
@@ -579,7 +579,7 @@ static ota_err op_install(const struct ota_boot_dev *bd, const struct cfx_device
 
 /* Provisioning (chip erase, bootloader region, OTP hash, first boot-state
  * record) of a blank device. */
-static ota_err op_provision(const struct ota_boot_dev *bd, const struct cfx_device *base)
+static ota_err op_provision(const struct ota_boot_dev *bd, const struct fix_dev *base)
 {
     return ota_boot_provision(bd, &base->cfg, NULL);
 }
@@ -587,8 +587,8 @@ static ota_err op_provision(const struct ota_boot_dev *bd, const struct cfx_devi
 /* op on a copy of base with each call of port p failed once: always
  * reported as the injected error; without a failure it succeeds and the
  * device passes stage 0. */
-static void op_faults(const char *what, const struct cfx_device *base, enum port p,
-                      ota_err (*op)(const struct ota_boot_dev *, const struct cfx_device *))
+static void op_faults(const char *what, const struct fix_dev *base, enum port p,
+                      ota_err (*op)(const struct ota_boot_dev *, const struct fix_dev *))
 {
     unsigned failed = 0, reported = 0;
     uint64_t n;
@@ -602,7 +602,7 @@ static void op_faults(const char *what, const struct cfx_device *base, enum port
         arm(P_NONE, 0);
         if (!fired) {
             CHECK_EQ(e, OTA_OK);
-            CHECK_EQ(ota_boot_stage0(&r.d.bd, NULL), OTA_OK);
+            CHECK_EQ(ota_boot_stage0(&r.d.dev, NULL), OTA_OK);
             ota_sim_free(&r.d.sim);
             break;
         }
@@ -623,7 +623,7 @@ static void op_faults(const char *what, const struct cfx_device *base, enum port
 
 static void test_installer(void)
 {
-    struct cfx_device base;
+    struct fix_dev base;
     cfx_provision(&base, g_c, &g_fw_pub, HW);
     for (int k = 0; k < 2; k++) {
         op_faults("factory install", &base, k ? P_CRYPTO : P_FLASH, op_install);

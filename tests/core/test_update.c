@@ -19,6 +19,7 @@
 #include "ota/update.h"
 #include "../test.h"
 #include "ota/sim.h"
+#include "../sim_device.h"
 
 #define SECTOR 4096u
 #define SECTORS 64u /* 256 KiB: 16 KiB boot, 2 x ~112 KiB slots */
@@ -30,40 +31,22 @@ static ota_key *g_fw, *g_srv, *g_other;
 static struct ota_pubkey g_fw_pub, g_srv_pub, g_other_pub;
 static const struct ota_crypto *g_c;
 
-struct dev {
-    struct ota_sim sim;
-    struct ota_boot_dev bd;
-    uint8_t scratch[1024];
-};
-
 static uint64_t fixed_now(void *ctx)
 {
     (void)ctx;
     return NOW;
 }
 
-static void dev_init(struct dev *d)
+static void dev_init(struct fix_dev *d)
 {
-    struct ota_boot_config cfg;
-    if (ota_sim_init(&d->sim, 1, PROG, SECTOR, SECTORS) != OTA_OK)
+    memset(d, 0, sizeof *d);
+    if (ota_sim_init(&d->sim, 1, PROG, SECTOR, SECTORS) != OTA_OK ||
+        fix_dev_provision(d, 0, &g_fw_pub, HW, 3, g_c))
         abort();
-    memset(&d->bd, 0, sizeof d->bd);
-    d->bd.flash = &d->sim.flash;
-    d->bd.crypto = g_c;
-    d->bd.buf = d->scratch;
-    d->bd.buf_len = sizeof d->scratch;
-    memset(&cfg, 0, sizeof cfg);
-    if (ota_boot_layout_make(&d->sim.flash, 0, 0, &cfg.layout) != OTA_OK)
-        abort();
-    cfg.key = g_fw_pub;
-    memcpy(cfg.hw_id, HW, strlen(HW));
-    cfg.hw_id_len = (uint8_t)strlen(HW);
-    cfg.max_attempts = 3;
-    if (ota_boot_provision(&d->bd, &cfg, NULL) != OTA_OK)
-        abort();
+    d->dev.prog_chunk = 0; /* the installer's "any length" path */
 }
 
-static void dev_free(struct dev *d)
+static void dev_free(struct fix_dev *d)
 {
     ota_sim_free(&d->sim);
 }
@@ -98,10 +81,10 @@ static uint8_t *make_image(const ota_key *key, int major, uint32_t seccnt, const
 }
 
 /* Put img into slot 0 as the confirmed image (factory state). */
-static void factory_install(struct dev *d, const uint8_t *img, size_t len)
+static void factory_install(struct fix_dev *d, const uint8_t *img, size_t len)
 {
     struct ota_install ins;
-    if (ota_install_begin(&ins, &d->bd, (uint32_t)len, NULL) ||
+    if (ota_install_begin(&ins, &d->dev, (uint32_t)len, NULL) ||
         ota_install_write(&ins, img, len) || ota_install_finish(&ins, 1, NULL, NULL))
         abort();
 }
@@ -154,10 +137,10 @@ static size_t make_manifest(const struct offer *o, const uint8_t *target, size_t
     return len;
 }
 
-static void cfg_for(struct ota_update_cfg *c, struct dev *d)
+static void cfg_for(struct ota_update_cfg *c, struct fix_dev *d)
 {
     memset(c, 0, sizeof *c);
-    c->dev = &d->bd;
+    c->dev = &d->dev;
     c->server_keys = &g_srv_pub;
     c->n_server_keys = 1;
     c->device_id = "dev-1";
@@ -182,10 +165,10 @@ static ota_err feed(struct ota_update *u, const uint8_t *p, size_t len, size_t f
     return OTA_OK;
 }
 
-static int boots_slot(struct dev *d, int *trial, uint8_t *major)
+static int boots_slot(struct fix_dev *d, int *trial, uint8_t *major)
 {
     struct ota_boot_result res;
-    ota_err e = ota_boot(&d->bd, &res);
+    ota_err e = ota_boot(&d->dev, &res);
     if (e || res.slot < 0)
         return -1;
     if (trial)
@@ -209,7 +192,7 @@ static ota_err begin_v2(struct ota_update *u, const struct ota_update_cfg *c,
 
 static void test_full_update_then_trial_boot(void)
 {
-    struct dev d;
+    struct fix_dev d;
     struct ota_update_cfg c;
     struct ota_update u;
     struct ota_image_info info;
@@ -247,7 +230,7 @@ static void test_full_update_then_trial_boot(void)
 
 static void test_refusals_before_any_write(void)
 {
-    struct dev d;
+    struct fix_dev d;
     struct ota_update_cfg c;
     struct ota_update u;
     struct ota_diag diag;
@@ -339,7 +322,7 @@ static void test_refusals_before_any_write(void)
  * before anything is written. */
 static void test_fresh_offers_only(void)
 {
-    struct dev d;
+    struct fix_dev d;
     struct ota_update_cfg c;
     struct ota_update u;
     struct ota_diag diag;
@@ -381,7 +364,7 @@ static void test_fresh_offers_only(void)
 
 static void test_bad_payloads_never_pending(void)
 {
-    struct dev d;
+    struct fix_dev d;
     struct ota_update_cfg c;
     struct ota_update u;
     struct ota_diag diag;
@@ -445,7 +428,7 @@ static void test_bad_payloads_never_pending(void)
 
 static void test_delta_update(void)
 {
-    struct dev d;
+    struct fix_dev d;
     struct ota_update_cfg c;
     struct ota_update u;
     struct ota_diag diag;
@@ -493,7 +476,7 @@ static void test_delta_update(void)
 }
 
 /* Slot offset of slot `slot` on this device. */
-static uint32_t slot_off(struct dev *d, int slot)
+static uint32_t slot_off(struct fix_dev *d, int slot)
 {
     struct ota_boot_config bc;
     if (ota_boot_config_read(&d->sim.flash, &bc, NULL) != OTA_OK)
@@ -501,7 +484,7 @@ static uint32_t slot_off(struct dev *d, int slot)
     return bc.layout.slot_off[slot];
 }
 
-static int pending_slot(struct dev *d)
+static int pending_slot(struct fix_dev *d)
 {
     struct ota_boot_config bc;
     struct ota_boot_state st;
@@ -523,7 +506,7 @@ static void test_worn_slot_never_pending(void)
 {
     for (int how = OTA_SIM_LIE_UNPROGRAMMED; how <= OTA_SIM_LIE_FLIP; how++) {
         for (int delta = 0; delta <= 1; delta++) {
-            struct dev d;
+            struct fix_dev d;
             struct ota_update_cfg c;
             struct ota_update u;
             struct ota_diag diag;
@@ -584,7 +567,7 @@ static void test_worn_slot_never_pending(void)
 static void test_bootloader_refuses_lying_slot(void)
 {
     for (int how = 0; how < 3; how++) {
-        struct dev d;
+        struct fix_dev d;
         struct ota_boot_config bc;
         struct ota_boot_state st;
         struct ota_flash_writer w;
@@ -610,13 +593,13 @@ static void test_bootloader_refuses_lying_slot(void)
         } else {
             /* a correct install, then one cell of the pending slot decays */
             struct ota_install ins;
-            REQUIRE(ota_install_begin(&ins, &d.bd, (uint32_t)g_v2_len, NULL) == OTA_OK);
+            REQUIRE(ota_install_begin(&ins, &d.dev, (uint32_t)g_v2_len, NULL) == OTA_OK);
             REQUIRE(ota_install_write(&ins, g_v2, g_v2_len) == OTA_OK);
             REQUIRE(ota_install_finish(&ins, 0, NULL, NULL) == OTA_OK);
             d.sim.mem[bc.layout.slot_off[1] + g_v2_len / 2] ^= 0x10;
         }
         CHECK_EQ(pending_slot(&d), 1);
-        CHECK(ota_boot(&d.bd, &res) == OTA_OK);
+        CHECK(ota_boot(&d.dev, &res) == OTA_OK);
         CHECK_EQ(res.slot, 0);
         CHECK_EQ(res.info.hdr.version.major, 1);
         CHECK_EQ(boots_slot(&d, &trial, &major), 0); /* and it stays that way */
@@ -643,7 +626,7 @@ static void test_offer_target_digest_disagrees(void)
     }
     REQUIRE(other_len == g_v2_len && memcmp(other, g_v2, g_v2_len) != 0);
     for (int delta = 0; delta <= 1; delta++) {
-        struct dev d;
+        struct fix_dev d;
         struct ota_update_cfg c;
         struct ota_update u;
         struct ota_diag diag;
@@ -714,7 +697,7 @@ static ota_err mem_read(void *ctx, void *buf, size_t cap, size_t *got)
 
 static void test_pump_transport(void)
 {
-    struct dev d;
+    struct fix_dev d;
     struct ota_update_cfg c;
     struct ota_update u;
     struct ota_diag diag;
@@ -771,7 +754,7 @@ static void test_pump_transport(void)
 
 static void test_resume_reverifies_prefix(void)
 {
-    struct dev d;
+    struct fix_dev d;
     struct ota_update_cfg c;
     struct ota_update u;
     struct ota_update_progress p;
@@ -828,7 +811,7 @@ static unsigned g_resumed; /* restarts that continued after a verified prefix */
 static int cut_run(uint64_t n, int torn, int delta, const uint8_t *payload, size_t plen,
                    const uint8_t *man, size_t mlen, uint64_t *total_ops, int *cut_happened)
 {
-    struct dev d;
+    struct fix_dev d;
     struct ota_update_cfg c;
     struct ota_update u;
     struct ota_update_progress saved, p;

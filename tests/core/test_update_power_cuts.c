@@ -63,13 +63,13 @@ static uint8_t *make_image(int major, uint32_t payload_len, int edits, int encry
     return img;
 }
 
-static void attach(struct cfx_device *d)
+static void attach(struct fix_dev *d)
 {
-    cfx_attach(d, g_c);
+    fix_attach(d, g_c);
 }
 
 /* Factory state: provisioned, v1 confirmed in slot A, OTP sector protected. */
-static void factory(struct cfx_device *d)
+static void factory(struct fix_dev *d)
 {
     cfx_provision(d, g_c, &g_fw_pub, HW);
     cfx_factory_install(d, g_v1, g_v1_len, NULL);
@@ -98,11 +98,11 @@ struct outcome {
  * Run the device from the factory state with a cut armed at operation n
  * (n == 0: no cut). *ops receives the operations of an uncut run.
  */
-static void run_case(const struct cfx_device *base, uint64_t n, enum ota_sim_cut mode,
+static void run_case(const struct fix_dev *base, uint64_t n, enum ota_sim_cut mode,
                      enum ota_sim_durability dur, uint64_t seed, struct outcome *out,
                      uint64_t *ops)
 {
-    struct cfx_device d;
+    struct fix_dev d;
     struct ota_update u;
     struct ota_update_cfg uc;
     struct ota_update_progress saved;
@@ -123,7 +123,7 @@ static void run_case(const struct cfx_device *base, uint64_t n, enum ota_sim_cut
     if (n)
         ota_sim_arm_cut(&d.sim, mode, n - 1, seed);
     memset(&uc, 0, sizeof uc);
-    uc.dev = &d.bd;
+    uc.dev = &d.dev;
     uc.server_keys = &g_srv_pub;
     uc.n_server_keys = 1;
     uc.device_id = "dev-sim";
@@ -141,10 +141,10 @@ static void run_case(const struct cfx_device *base, uint64_t n, enum ota_sim_cut
         ota_err e;
 
         /* whatever survived the last cut: nothing marked that is not durable */
-        if (sim_vouched_check(&d.bd, why, sizeof why))
+        if (sim_vouched_check(&d.dev, why, sizeof why))
             FAILF("%s", why);
         /* boot */
-        e = ota_boot(&d.bd, &res);
+        e = ota_boot(&d.dev, &res);
         out->boots++;
         if (e == OTA_ERR_POWER_LOSS) {
             out->cut_fired = 1;
@@ -162,7 +162,7 @@ static void run_case(const struct cfx_device *base, uint64_t n, enum ota_sim_cut
                   res.state.seq, res.state.confirmed, res.state.pending, res.state.attempts);
         if (running == 1) {
             /* v2 on trial (or confirmed): self-test passes, confirm */
-            e = ota_boot_confirm(&d.bd, 1, &diag);
+            e = ota_boot_confirm(&d.dev, 1, &diag);
             if (e == OTA_ERR_POWER_LOSS) {
                 out->cut_fired = 1;
             ota_sim_power_on(&d.sim);
@@ -232,7 +232,7 @@ done:
 
 static void test_cut_everywhere(void)
 {
-    struct cfx_device base;
+    struct fix_dev base;
     struct outcome o;
     uint64_t ops = 0, n, seed, cases = 0, fired = 0;
     int failures = 0, m;
