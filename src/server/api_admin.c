@@ -960,7 +960,7 @@ void api_admin_route(struct server *s, struct http_req *r, struct http_resp *out
 {
     char seg[3][SRV_ID_MAX + 2] = {"", "", ""};
     int nseg = 0;
-    if (!auth_admin(s, r, out))
+    if (!auth_role(s, r, out, role_needed(r->route, r->method)))
         return;
     /* split the path after /v1/ into at most 3 segments */
     const char *p = r->path + 4;

@@ -613,8 +613,7 @@ void api_device_route(struct server *s, struct http_req *r, struct http_resp *ou
     memcpy(id, rest, n);
     id[n] = '\0';
     if (r->route == ROUTE_DEVICE_REPORTS && strcmp(r->method, "GET") == 0) {
-        if (auth_is_admin(s, r)) {
-            snprintf(r->who, sizeof(r->who), "admin");
+        if (auth_is_user(s, r)) {
             if (s->store->ops->device_get(s->store, id, &d) != STORE_OK) {
                 resp_error(out, 404, "not_found", "no device \"%s\"", id);
                 return;

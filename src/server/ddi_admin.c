@@ -50,7 +50,7 @@ void ddi_release_upload(struct server *s, struct http_req *r, struct http_resp *
                *hw_id = req_query(r, "hw_id"), *filename = req_query(r, "filename"),
                *name = req_query(r, "name");
     memset(&rel, 0, sizeof(rel));
-    if (!auth_admin(s, r, out))
+    if (!auth_role(s, r, out, role_needed(r->route, r->method)))
         return;
     if (ct && !media_type_is(ct, "application/octet-stream")) {
         resp_error(out, 415, "unsupported_media_type",
@@ -106,7 +106,7 @@ void ddi_gateway_token_route(struct server *s, struct http_req *r, struct http_r
 {
     char hex[2 * OTA_SHA256_LEN + 1] = "", token[TOKEN_STR_MAX];
     uint8_t h[OTA_SHA256_LEN];
-    if (!auth_admin(s, r, out))
+    if (!auth_role(s, r, out, role_needed(r->route, r->method)))
         return;
     if (strcmp(r->method, "GET") == 0) {
         enum store_rc rc = s->store->ops->setting_get(s->store, DDI_GATEWAY_SETTING, hex,
@@ -148,7 +148,7 @@ void ddi_attributes_route(struct server *s, struct http_req *r, struct http_resp
     char id[SRV_ID_MAX + 1];
     struct srv_device d;
     int64_t at = 0;
-    if (!auth_admin(s, r, out))
+    if (!auth_role(s, r, out, role_needed(r->route, r->method)))
         return;
     if (strcmp(r->method, "GET") != 0) {
         resp_error(out, 405, "method_not_allowed", "use GET");

@@ -82,6 +82,11 @@ const char *req_query(const struct http_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *req_cookie(const struct http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
 static void set_resp(struct http_resp *out, int status, struct MHD_Response *m,
                      uint64_t bytes)
 {
@@ -249,6 +254,7 @@ static enum MHD_Result finish(struct http_daemon *d, struct MHD_Connection *conn
     MHD_destroy_response(out->mhd);
     out->mhd = NULL;
     metrics_request(&s->metrics, req->route, out->status);
+    audit_record(s, req, out->status);
     if (d->access_log) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
@@ -292,16 +298,18 @@ static int refuse_early(struct http_daemon *d, struct MHD_Connection *conn,
     const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_TRANSFER_ENCODING);
     int has_body = te || (cl && strtoull(cl, NULL, 10) > 0);
-    /* Who is calling: release uploads need the admin; any other body needs
-     * a known token (enrollment carries its token in the body, bounded by
-     * --max-body). Handlers check again what exactly the route needs. */
+    /* Who is calling: release uploads need an operator; any other body
+     * needs a known token or session (enrollment and console login carry
+     * their token in the body, bounded by --max-body). Handlers check again
+     * what exactly the route needs. */
     if (is_release_upload(req->method, req->path)) {
-        if (!auth_admin(s, req, out))
+        if (!auth_role(s, req, out, ROLE_OPERATOR))
             return 1;
     } else if (req->route >= ROUTE_DDI_POLL && req->route <= ROUTE_DDI_ARTIFACT) {
         if (ddi_refuse_early(s, req, out)) /* hawkBit's own token schemes */
             return 1;
-    } else if (has_body && strcmp(req->path, "/v1/enroll") != 0 && req->route != ROUTE_UNKNOWN) {
+    } else if (has_body && strcmp(req->path, "/v1/enroll") != 0 &&
+               req->route != ROUTE_SESSION && req->route != ROUTE_UNKNOWN) {
         if (!auth_any(s, req, out))
             return 1;
     }

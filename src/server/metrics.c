@@ -39,6 +39,9 @@ static const char *const ROUTE_NAMES[ROUTE_COUNT] = {
     [ROUTE_DDI_ARTIFACT] = "/{tenant}/controller/v1/{id}/softwaremodules/{m}/artifacts/{f}",
     [ROUTE_DDI_GATEWAY_TOKEN] = "/v1/ddi/gateway-token",
     [ROUTE_DEVICE_ATTRIBUTES] = "/v1/devices/{id}/attributes",
+    [ROUTE_TOKENS] = "/v1/tokens",
+    [ROUTE_SESSION] = "/v1/session",
+    [ROUTE_AUDIT] = "/v1/audit",
 };
 
 /* Status codes tracked individually; anything else lands in the last slot. */

@@ -77,6 +77,12 @@ int route_classify(const char *path)
         return ROUTE_SERVER_KEY;
     if (strcmp(path, "/v1/ddi/gateway-token") == 0)
         return ROUTE_DDI_GATEWAY_TOKEN;
+    if (strcmp(path, "/v1/tokens") == 0 || (strncmp(path, "/v1/tokens/", 11) == 0 && segs == 3))
+        return ROUTE_TOKENS;
+    if (strcmp(path, "/v1/session") == 0)
+        return ROUTE_SESSION;
+    if (strcmp(path, "/v1/audit") == 0)
+        return ROUTE_AUDIT;
     return ROUTE_UNKNOWN;
 }
 
@@ -98,7 +104,7 @@ void route_request(struct server *s, struct http_req *r, struct http_resp *out)
     case ROUTE_METRICS: {
         size_t len = 0;
         char *text;
-        if (!auth_admin(s, r, out))
+        if (!auth_role(s, r, out, role_needed(r->route, r->method)))
             return;
         text = metrics_render(s, &len);
         if (!text) {
@@ -114,14 +120,14 @@ void route_request(struct server *s, struct http_req *r, struct http_resp *out)
         api_device_route(s, r, out);
         return;
     case ROUTE_DEVICE_REPORTS:
-        if (strcmp(r->method, "GET") == 0 || !auth_is_admin(s, r)) {
+        if (strcmp(r->method, "GET") == 0 || !auth_is_user(s, r)) {
             api_device_route(s, r, out);
             return;
         }
         resp_error(out, 403, "forbidden", "reports are written by the device itself");
         return;
     case ROUTE_DEVICE:
-        if (strcmp(r->method, "GET") == 0 && auth_bearer(r) && !auth_is_admin(s, r)) {
+        if (strcmp(r->method, "GET") == 0 && auth_bearer(r) && !auth_is_user(s, r)) {
             /* A device may read its own record. */
             struct srv_device d;
             const char *id = r->path + strlen("/v1/devices/");
@@ -154,6 +160,15 @@ void route_request(struct server *s, struct http_req *r, struct http_resp *out)
         return;
     case ROUTE_DEVICE_ATTRIBUTES:
         ddi_attributes_route(s, r, out);
+        return;
+    case ROUTE_TOKENS:
+        api_tokens_route(s, r, out);
+        return;
+    case ROUTE_SESSION:
+        api_session_route(s, r, out);
+        return;
+    case ROUTE_AUDIT:
+        api_audit_route(s, r, out);
         return;
     case ROUTE_RELEASES: {
         const char *fmt = req_query(r, "format");

@@ -79,6 +79,14 @@ struct http_req {
     const char *body_file;
     int route;              /* enum route (metrics.h), set by the router */
     char who[SRV_ID_MAX + 8]; /* "admin", "device:<id>", for the access log */
+    /* The operator calling, set by the role check (auth.c): user name and
+     * role (enum role; ROLE_NONE for a device token refused there). audit
+     * = 1 once a known credential reached a role check: a state-changing
+     * request is then recorded in the audit log (audit.c), refusals too. */
+    char actor[SRV_ID_MAX + 8];
+    int role;
+    int audit;
+    int via_session;        /* authenticated by the console session cookie */
 };
 
 struct http_resp {
@@ -87,9 +95,10 @@ struct http_resp {
     uint64_t body_bytes;    /* for metrics/logs */
 };
 
-/* Header and query lookups (NULL when absent). */
+/* Header, query and cookie lookups (NULL when absent). */
 const char *req_header(const struct http_req *r, const char *name);
 const char *req_query(const struct http_req *r, const char *name);
+const char *req_cookie(const struct http_req *r, const char *name);
 
 /* Build responses. Each replaces any response already set in out. */
 void resp_json(struct http_resp *out, int status, json_t *body); /* steals body */
@@ -105,10 +114,29 @@ void resp_add_header(struct http_resp *out, const char *name, const char *value)
 
 /* ---- auth (auth.c) ------------------------------------------------------ */
 
+/* Roles of operator API users, ordered: each can do what the previous can
+ * (docs/api.md "Roles"). The first-start admin token is an admin named
+ * "admin"; named tokens (api_tokens.c) carry one of these. */
+enum role { ROLE_NONE = 0, ROLE_VIEWER = 1, ROLE_OPERATOR = 2, ROLE_ADMIN = 3 };
+const char *role_name(int role);  /* "viewer", ...; "none" out of range */
+int role_parse(const char *name); /* ROLE_NONE if not a role name */
+/* The minimum role of an operator route for a method (the table in
+ * docs/api.md): GET/HEAD viewer; releases and campaigns operator; the rest
+ * (devices, tokens, enrollment tokens, settings) admin. */
+int role_needed(int route, const char *method);
+
 /* Bearer token from the Authorization header, or NULL. */
 const char *auth_bearer(const struct http_req *r);
-/* 1 if the admin token is presented; otherwise sets 401 and returns 0. */
-int auth_admin(struct server *s, struct http_req *r, struct http_resp *out);
+/* 1 if the caller is a user (bearer admin/named token, or the console
+ * session cookie) with at least role `need`; records the caller on r
+ * (actor, role, who). Otherwise sets the answer and returns 0: 401 no or
+ * unknown credential, 403 "forbidden" naming the role needed (also for a
+ * device token), 403 "csrf" for a cookie-authenticated request other than
+ * GET/HEAD without the session's X-CSRF-Token, 503 database unavailable. */
+int auth_role(struct server *s, struct http_req *r, struct http_resp *out, int need);
+/* 1 if the request carries a valid user credential (token or session
+ * cookie; no response set either way, caller recorded on r). */
+int auth_is_user(struct server *s, struct http_req *r);
 /* 1 if the request carries the token of device `id` (fills d). Otherwise
  * sets 401 (no/unknown token) or 403 (another device's token) and returns 0. */
 int auth_device(struct server *s, struct http_req *r, struct http_resp *out,
@@ -116,11 +144,41 @@ int auth_device(struct server *s, struct http_req *r, struct http_resp *out,
 /* The same with the token given (hawkBit's "TargetToken <token>", ddi.c). */
 int auth_device_token(struct server *s, struct http_req *r, struct http_resp *out,
                       const char *id, const char *tok, struct srv_device *d);
-/* Any device token or the admin token (artifact downloads, and any request
+/* Any device token or user credential (artifact downloads, and any request
  * with a body before it is read); 503 when the database is unavailable. */
 int auth_any(struct server *s, struct http_req *r, struct http_resp *out);
-/* 1 if the admin token is presented (no response set either way). */
-int auth_is_admin(struct server *s, const struct http_req *r);
+
+/* A user identified from a token hash: the first-start admin ("admin",
+ * token_id 0) or a named token. 1 found, 0 unknown, -1 storage error. */
+struct principal {
+    char name[SRV_ID_MAX + 1];
+    int role;
+    int64_t token_id;
+};
+int auth_principal(struct server *s, const uint8_t hash[OTA_SHA256_LEN], struct principal *p);
+
+/* ---- console sessions (api_session.c) ------------------------------------ */
+
+#define SESSION_COOKIE "ota_session"
+#define SESSION_IDLE_SECONDS (30 * 60)       /* unused this long: logged out */
+#define SESSION_MAX_SECONDS (12 * 3600)      /* from login, whatever the use */
+/* The session of the request's ota_session cookie, checked (not expired,
+ * its token still valid): 1 with p set, 0 none/expired/revoked, -1 storage
+ * error. csrf (65 bytes) receives the session's CSRF token when not NULL. */
+int session_principal(struct server *s, struct http_req *r, struct principal *p,
+                      char *csrf);
+/* /v1/session: POST login, GET the current session, DELETE logout. */
+void api_session_route(struct server *s, struct http_req *r, struct http_resp *out);
+
+/* ---- named API tokens (api_tokens.c) and audit log (audit.c) ------------- */
+
+/* /v1/tokens and /v1/tokens/{id} (admin). */
+void api_tokens_route(struct server *s, struct http_req *r, struct http_resp *out);
+/* GET /v1/audit (viewer). */
+void api_audit_route(struct server *s, struct http_req *r, struct http_resp *out);
+/* After a request is answered: append it to the audit log if it changed
+ * (or tried to change) something as an operator (r->audit, not GET/HEAD). */
+void audit_record(struct server *s, const struct http_req *r, int status);
 
 /* ---- tokens (token.c) --------------------------------------------------- */
 

@@ -202,6 +202,35 @@ struct srv_ddi_action {
     int64_t updated_at; /* of the device's campaign row */
 };
 
+/* Users of the operator API (auth.c, api_tokens.c, api_session.c, audit.c):
+ * named API tokens with a role, console sessions, the audit log. */
+struct srv_api_token {
+    int64_t id;
+    char name[SRV_ID_MAX + 1];
+    int role;                       /* enum role (server.h) */
+    uint8_t token_hash[OTA_SHA256_LEN];
+    int64_t created_at;
+    char created_by[SRV_ID_MAX + 1];
+};
+/* A console login: the cookie's hash, and the hash of the token that logged
+ * in (the session lives only as long as that token does). */
+struct srv_session {
+    uint8_t id_hash[OTA_SHA256_LEN];
+    uint8_t token_hash[OTA_SHA256_LEN];
+    int64_t created_at;
+    int64_t last_used;
+};
+#define SRV_AUDIT_TEXT_MAX 255
+struct srv_audit {
+    int64_t id;
+    int64_t at;
+    char actor[SRV_ID_MAX + 8];     /* a user name, or "device:<id>" */
+    char role[16];                  /* viewer|operator|admin|device */
+    char action[64];                /* "<METHOD> <route>" */
+    char target[SRV_AUDIT_TEXT_MAX + 1]; /* the request path */
+    int status;                     /* HTTP status answered */
+};
+
 struct store;
 
 typedef void (*store_release_cb)(void *ctx, const struct srv_release *r);
@@ -211,6 +240,8 @@ typedef void (*store_report_cb)(void *ctx, const struct srv_report *r);
 typedef void (*store_dc_cb)(void *ctx, const struct srv_dc *dc);
 typedef void (*store_enroll_cb)(void *ctx, const struct srv_enroll_token *t);
 typedef void (*store_ddi_action_cb)(void *ctx, const struct srv_ddi_action *a);
+typedef void (*store_api_token_cb)(void *ctx, const struct srv_api_token *t);
+typedef void (*store_audit_cb)(void *ctx, const struct srv_audit *a);
 
 struct store_ops {
     const char *name;
@@ -336,6 +367,31 @@ struct store_ops {
     /* The stored attributes (NOT_FOUND: the device never sent any). */
     enum store_rc (*ddi_attrs_get)(struct store *s, const char *device_id, char *attrs,
                                    size_t cap, int64_t *updated_at);
+
+    /* users: named API tokens (CONFLICT: name or hash taken), by hash,
+     * all by id; deleting one deletes its console sessions in the same
+     * transaction. */
+    enum store_rc (*api_token_insert)(struct store *s, struct srv_api_token *t); /* sets id */
+    enum store_rc (*api_token_by_hash)(struct store *s, const uint8_t hash[OTA_SHA256_LEN],
+                                       struct srv_api_token *t);
+    enum store_rc (*api_token_list)(struct store *s, store_api_token_cb cb, void *ctx);
+    enum store_rc (*api_token_delete)(struct store *s, int64_t id);
+    /* console sessions: insert one (and, in the same call, delete those idle
+     * since before idle_before or created before created_before), read,
+     * refresh last_used, delete (NOT_FOUND when absent). */
+    enum store_rc (*session_put)(struct store *s, const struct srv_session *ss,
+                                 int64_t idle_before, int64_t created_before);
+    enum store_rc (*session_get)(struct store *s, const uint8_t id_hash[OTA_SHA256_LEN],
+                                 struct srv_session *ss);
+    enum store_rc (*session_touch)(struct store *s, const uint8_t id_hash[OTA_SHA256_LEN],
+                                   int64_t now);
+    enum store_rc (*session_delete)(struct store *s, const uint8_t id_hash[OTA_SHA256_LEN]);
+    /* audit log: append (sets id), entries with id > after_id in id order,
+     * delete entries older than `before`. */
+    enum store_rc (*audit_insert)(struct store *s, struct srv_audit *a);
+    enum store_rc (*audit_list)(struct store *s, int64_t after_id, int limit,
+                                store_audit_cb cb, void *ctx);
+    enum store_rc (*audit_prune)(struct store *s, int64_t before);
 };
 
 struct store {

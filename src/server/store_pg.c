@@ -115,6 +115,19 @@ static const char *const PG_MIGRATIONS[] = {
     /* 2 -> 3: a campaign's stage warnings (placed fewer devices than the
      * stage's min_finished, or none), in store_warnings_encode's text form. */
     "ALTER TABLE campaigns ADD COLUMN warnings text NOT NULL DEFAULT '';",
+    /* 3 -> 4: users of the operator API: named API tokens with a role,
+     * console sessions (hashed cookie, hash of the token that logged in),
+     * and the audit log of state-changing requests. */
+    "CREATE TABLE api_tokens(id bigserial PRIMARY KEY, name text COLLATE \"C\" NOT NULL UNIQUE,"
+    "  role integer NOT NULL, token_hash bytea NOT NULL UNIQUE,"
+    "  created_at bigint NOT NULL, created_by text NOT NULL);"
+    "CREATE TABLE console_sessions(id_hash bytea PRIMARY KEY, token_hash bytea NOT NULL,"
+    "  created_at bigint NOT NULL, last_used bigint NOT NULL);"
+    "CREATE INDEX console_sessions_by_token ON console_sessions(token_hash);"
+    "CREATE TABLE audit_log(id bigserial PRIMARY KEY, at bigint NOT NULL,"
+    "  actor text NOT NULL, role text NOT NULL, action text NOT NULL,"
+    "  target text NOT NULL, status integer NOT NULL);"
+    "CREATE INDEX audit_log_by_at ON audit_log(at);",
 };
 #define PG_N_MIGRATIONS ((int)(sizeof(PG_MIGRATIONS) / sizeof(PG_MIGRATIONS[0])))
 
@@ -174,6 +187,19 @@ enum pstmt {
     P_DDI_SET_HW,
     P_DDI_ATTRS_PUT,
     P_DDI_ATTRS_GET,
+    P_TOK_INSERT,
+    P_TOK_BY_HASH,
+    P_TOK_LIST,
+    P_TOK_SESSIONS_DELETE,
+    P_TOK_DELETE,
+    P_SES_INSERT,
+    P_SES_PRUNE,
+    P_SES_GET,
+    P_SES_TOUCH,
+    P_SES_DELETE,
+    P_AUD_INSERT,
+    P_AUD_LIST,
+    P_AUD_PRUNE,
     P_COUNT
 };
 
@@ -253,6 +279,19 @@ static const char *const PSQL[P_COUNT] = {
     [P_DDI_SET_HW] = SQL_DDI_SET_HW,
     [P_DDI_ATTRS_PUT] = SQL_DDI_ATTRS_PUT,
     [P_DDI_ATTRS_GET] = SQL_DDI_ATTRS_GET,
+    [P_TOK_INSERT] = SQL_TOK_INSERT " RETURNING id",
+    [P_TOK_BY_HASH] = SQL_TOK_BY_HASH,
+    [P_TOK_LIST] = SQL_TOK_LIST,
+    [P_TOK_SESSIONS_DELETE] = SQL_TOK_SESSIONS_DELETE,
+    [P_TOK_DELETE] = SQL_TOK_DELETE,
+    [P_SES_INSERT] = SQL_SES_INSERT,
+    [P_SES_PRUNE] = SQL_SES_PRUNE,
+    [P_SES_GET] = SQL_SES_GET,
+    [P_SES_TOUCH] = SQL_SES_TOUCH,
+    [P_SES_DELETE] = SQL_SES_DELETE,
+    [P_AUD_INSERT] = SQL_AUD_INSERT " RETURNING id",
+    [P_AUD_LIST] = SQL_AUD_LIST,
+    [P_AUD_PRUNE] = SQL_AUD_PRUNE,
 };
 
 /* ---- connections --------------------------------------------------------- */
@@ -1516,6 +1555,200 @@ static enum store_rc pg_ddi_attrs_get(struct store *s, const char *dev, char *at
 
 /* ---- open / migrate / close ---------------------------------------------- */
 
+/* ---- users: API tokens, console sessions, audit log ----------------------- */
+
+static enum store_rc pg_api_token_insert(struct store *s, struct srv_api_token *t)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    enum store_rc rc;
+    a_text(&a, t->name);
+    a_int(&a, t->role);
+    a_blob(&a, t->token_hash, OTA_SHA256_LEN);
+    a_int(&a, t->created_at);
+    a_text(&a, t->created_by);
+    PGresult *r = run(c, P_TOK_INSERT, &a, &rc, "api_token_insert");
+    if (r) {
+        t->id = col_int(r, 0, 0);
+        PQclear(r);
+    }
+    return rc;
+}
+
+static void read_api_token(PGresult *r, int i, struct srv_api_token *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->id = col_int(r, i, 0);
+    col_text(r, i, 1, t->name, sizeof(t->name));
+    t->role = (int)col_int(r, i, 2);
+    col_blob(r, i, 3, t->token_hash, OTA_SHA256_LEN);
+    t->created_at = col_int(r, i, 4);
+    col_text(r, i, 5, t->created_by, sizeof(t->created_by));
+}
+
+static enum store_rc pg_api_token_by_hash(struct store *s, const uint8_t h[OTA_SHA256_LEN],
+                                          struct srv_api_token *t)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    enum store_rc rc;
+    a_blob(&a, h, OTA_SHA256_LEN);
+    PGresult *r = run(c, P_TOK_BY_HASH, &a, &rc, "api_token_by_hash");
+    if (!r)
+        return rc;
+    if (PQntuples(r) == 1)
+        read_api_token(r, 0, t);
+    else
+        rc = STORE_NOT_FOUND;
+    PQclear(r);
+    return rc;
+}
+
+static enum store_rc pg_api_token_list(struct store *s, store_api_token_cb cb, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    enum store_rc rc;
+    struct srv_api_token t;
+    PGresult *r = run(c, P_TOK_LIST, NULL, &rc, "api_token_list");
+    if (!r)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        read_api_token(r, i, &t);
+        cb(ctx, &t);
+    }
+    PQclear(r);
+    return STORE_OK;
+}
+
+static enum store_rc pg_api_token_delete(struct store *s, int64_t id)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    enum store_rc rc;
+    a_int(&a, id);
+    if (!begin(c))
+        return STORE_ERR;
+    rc = write1(c, P_TOK_SESSIONS_DELETE, &a, "api_token_sessions_delete", NULL);
+    if (rc == STORE_OK)
+        rc = update_one(c, P_TOK_DELETE, &a, "api_token_delete");
+    return finish(c, rc);
+}
+
+static enum store_rc pg_session_put(struct store *s, const struct srv_session *ss,
+                                    int64_t idle_before, int64_t created_before)
+{
+    CONN_OR_FAIL(c, s);
+    struct args p = {0}, a = {0};
+    enum store_rc rc;
+    a_int(&p, idle_before);
+    a_int(&p, created_before);
+    a_blob(&a, ss->id_hash, OTA_SHA256_LEN);
+    a_blob(&a, ss->token_hash, OTA_SHA256_LEN);
+    a_int(&a, ss->created_at);
+    a_int(&a, ss->last_used);
+    if (!begin(c))
+        return STORE_ERR;
+    rc = write1(c, P_SES_PRUNE, &p, "session_prune", NULL);
+    if (rc == STORE_OK)
+        rc = write1(c, P_SES_INSERT, &a, "session_insert", NULL);
+    return finish(c, rc);
+}
+
+static enum store_rc pg_session_get(struct store *s, const uint8_t h[OTA_SHA256_LEN],
+                                    struct srv_session *ss)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    enum store_rc rc;
+    a_blob(&a, h, OTA_SHA256_LEN);
+    PGresult *r = run(c, P_SES_GET, &a, &rc, "session_get");
+    if (!r)
+        return rc;
+    if (PQntuples(r) == 1) {
+        memset(ss, 0, sizeof(*ss));
+        col_blob(r, 0, 0, ss->id_hash, OTA_SHA256_LEN);
+        col_blob(r, 0, 1, ss->token_hash, OTA_SHA256_LEN);
+        ss->created_at = col_int(r, 0, 2);
+        ss->last_used = col_int(r, 0, 3);
+    } else {
+        rc = STORE_NOT_FOUND;
+    }
+    PQclear(r);
+    return rc;
+}
+
+static enum store_rc pg_session_touch(struct store *s, const uint8_t h[OTA_SHA256_LEN],
+                                      int64_t now)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    a_blob(&a, h, OTA_SHA256_LEN);
+    a_int(&a, now);
+    return update_one(c, P_SES_TOUCH, &a, "session_touch");
+}
+
+static enum store_rc pg_session_delete(struct store *s, const uint8_t h[OTA_SHA256_LEN])
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    a_blob(&a, h, OTA_SHA256_LEN);
+    return update_one(c, P_SES_DELETE, &a, "session_delete");
+}
+
+static enum store_rc pg_audit_insert(struct store *s, struct srv_audit *au)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    enum store_rc rc;
+    a_int(&a, au->at);
+    a_text(&a, au->actor);
+    a_text(&a, au->role);
+    a_text(&a, au->action);
+    a_text(&a, au->target);
+    a_int(&a, au->status);
+    PGresult *r = run(c, P_AUD_INSERT, &a, &rc, "audit_insert");
+    if (r) {
+        au->id = col_int(r, 0, 0);
+        PQclear(r);
+    }
+    return rc;
+}
+
+static enum store_rc pg_audit_list(struct store *s, int64_t after, int limit,
+                                   store_audit_cb cb, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    enum store_rc rc;
+    struct srv_audit au;
+    a_int(&a, after);
+    a_int(&a, limit);
+    PGresult *r = run(c, P_AUD_LIST, &a, &rc, "audit_list");
+    if (!r)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        memset(&au, 0, sizeof(au));
+        au.id = col_int(r, i, 0);
+        au.at = col_int(r, i, 1);
+        col_text(r, i, 2, au.actor, sizeof(au.actor));
+        col_text(r, i, 3, au.role, sizeof(au.role));
+        col_text(r, i, 4, au.action, sizeof(au.action));
+        col_text(r, i, 5, au.target, sizeof(au.target));
+        au.status = (int)col_int(r, i, 6);
+        cb(ctx, &au);
+    }
+    PQclear(r);
+    return STORE_OK;
+}
+
+static enum store_rc pg_audit_prune(struct store *s, int64_t before)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    a_int(&a, before);
+    return write1(c, P_AUD_PRUNE, &a, "audit_prune", NULL);
+}
+
 static void pg_close(struct store *s)
 {
     struct pg_store *q = PGS(s);
@@ -1577,6 +1810,17 @@ static const struct store_ops PG_OPS = {
     .ddi_cancel_put = pg_ddi_cancel_put,
     .ddi_attrs_put = pg_ddi_attrs_put,
     .ddi_attrs_get = pg_ddi_attrs_get,
+    .api_token_insert = pg_api_token_insert,
+    .api_token_by_hash = pg_api_token_by_hash,
+    .api_token_list = pg_api_token_list,
+    .api_token_delete = pg_api_token_delete,
+    .session_put = pg_session_put,
+    .session_get = pg_session_get,
+    .session_touch = pg_session_touch,
+    .session_delete = pg_session_delete,
+    .audit_insert = pg_audit_insert,
+    .audit_list = pg_audit_list,
+    .audit_prune = pg_audit_prune,
 };
 
 static int exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen, const char *what)

@@ -143,6 +143,34 @@
     "updated_at = excluded.updated_at"
 #define SQL_DDI_ATTRS_GET "SELECT attrs, updated_at FROM ddi_attributes WHERE device_id = ?1"
 
+/* ---- users: API tokens, console sessions, audit log ------------------------ */
+#define SQL_TOK_COLS "id, name, role, token_hash, created_at, created_by"
+#define SQL_TOK_INSERT                                                          \
+    "INSERT INTO api_tokens(name, role, token_hash, created_at, created_by) " \
+    "VALUES(?1, ?2, ?3, ?4, ?5)"
+#define SQL_TOK_BY_HASH "SELECT " SQL_TOK_COLS " FROM api_tokens WHERE token_hash = ?1"
+#define SQL_TOK_LIST "SELECT " SQL_TOK_COLS " FROM api_tokens ORDER BY id"
+#define SQL_TOK_SESSIONS_DELETE                                          \
+    "DELETE FROM console_sessions WHERE token_hash = "                \
+    "(SELECT token_hash FROM api_tokens WHERE id = ?1)"
+#define SQL_TOK_DELETE "DELETE FROM api_tokens WHERE id = ?1"
+#define SQL_SES_INSERT                                                                 \
+    "INSERT INTO console_sessions(id_hash, token_hash, created_at, last_used) "      \
+    "VALUES(?1, ?2, ?3, ?4)"
+#define SQL_SES_PRUNE "DELETE FROM console_sessions WHERE last_used < ?1 OR created_at < ?2"
+#define SQL_SES_GET                                                                  \
+    "SELECT id_hash, token_hash, created_at, last_used FROM console_sessions "   \
+    "WHERE id_hash = ?1"
+#define SQL_SES_TOUCH "UPDATE console_sessions SET last_used = ?2 WHERE id_hash = ?1"
+#define SQL_SES_DELETE "DELETE FROM console_sessions WHERE id_hash = ?1"
+#define SQL_AUD_INSERT                                                                  \
+    "INSERT INTO audit_log(at, actor, role, action, target, status) "                 \
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+#define SQL_AUD_LIST                                                                   \
+    "SELECT id, at, actor, role, action, target, status FROM audit_log WHERE id > ?1 " \
+    "ORDER BY id LIMIT ?2"
+#define SQL_AUD_PRUNE "DELETE FROM audit_log WHERE at < ?1"
+
 /* PostgreSQL's placeholders: in into out with every `?N` written `$N` (the
  * statements have no '?' anywhere else). -1 when out is too small. */
 static inline int store_sql_pg_params(const char *in, char *out, size_t cap)

@@ -101,6 +101,19 @@ static const char *const MIGRATIONS[] = {
     /* 4 -> 5: a campaign's stage warnings (placed fewer devices than the
      * stage's min_finished, or none), in store_warnings_encode's text form. */
     "ALTER TABLE campaigns ADD COLUMN warnings TEXT NOT NULL DEFAULT '';",
+    /* 5 -> 6: users of the operator API: named API tokens with a role,
+     * console sessions (hashed cookie, hash of the token that logged in),
+     * and the audit log of state-changing requests. */
+    ("CREATE TABLE api_tokens(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+     "  role INTEGER NOT NULL, token_hash BLOB NOT NULL UNIQUE,"
+     "  created_at INTEGER NOT NULL, created_by TEXT NOT NULL);"
+     "CREATE TABLE console_sessions(id_hash BLOB PRIMARY KEY, token_hash BLOB NOT NULL,"
+     "  created_at INTEGER NOT NULL, last_used INTEGER NOT NULL) WITHOUT ROWID;"
+     "CREATE INDEX console_sessions_by_token ON console_sessions(token_hash);"
+     "CREATE TABLE audit_log(id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+     "  actor TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,"
+     "  target TEXT NOT NULL, status INTEGER NOT NULL);"
+     "CREATE INDEX audit_log_by_at ON audit_log(at);"),
 };
 #define N_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
 
@@ -158,6 +171,19 @@ enum stmt_id {
     S_DDI_SET_HW,
     S_DDI_ATTRS_PUT,
     S_DDI_ATTRS_GET,
+    S_TOK_INSERT,
+    S_TOK_BY_HASH,
+    S_TOK_LIST,
+    S_TOK_SESSIONS_DELETE,
+    S_TOK_DELETE,
+    S_SES_INSERT,
+    S_SES_PRUNE,
+    S_SES_GET,
+    S_SES_TOUCH,
+    S_SES_DELETE,
+    S_AUD_INSERT,
+    S_AUD_LIST,
+    S_AUD_PRUNE,
     S_BEGIN,
     S_COMMIT,
     S_ROLLBACK,
@@ -230,6 +256,19 @@ static const char *const SQL[S_COUNT] = {
     [S_DDI_SET_HW] = SQL_DDI_SET_HW,
     [S_DDI_ATTRS_PUT] = SQL_DDI_ATTRS_PUT,
     [S_DDI_ATTRS_GET] = SQL_DDI_ATTRS_GET,
+    [S_TOK_INSERT] = SQL_TOK_INSERT,
+    [S_TOK_BY_HASH] = SQL_TOK_BY_HASH,
+    [S_TOK_LIST] = SQL_TOK_LIST,
+    [S_TOK_SESSIONS_DELETE] = SQL_TOK_SESSIONS_DELETE,
+    [S_TOK_DELETE] = SQL_TOK_DELETE,
+    [S_SES_INSERT] = SQL_SES_INSERT,
+    [S_SES_PRUNE] = SQL_SES_PRUNE,
+    [S_SES_GET] = SQL_SES_GET,
+    [S_SES_TOUCH] = SQL_SES_TOUCH,
+    [S_SES_DELETE] = SQL_SES_DELETE,
+    [S_AUD_INSERT] = SQL_AUD_INSERT,
+    [S_AUD_LIST] = SQL_AUD_LIST,
+    [S_AUD_PRUNE] = SQL_AUD_PRUNE,
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
@@ -1346,6 +1385,219 @@ static enum store_rc sq_ddi_attrs_get(struct store *s, const char *dev, char *at
     return r;
 }
 
+/* ---- users: API tokens, console sessions, audit log ----------------------- */
+
+static enum store_rc sq_api_token_insert(struct store *s, struct srv_api_token *t)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_TOK_INSERT);
+    if (!st)
+        return STORE_ERR;
+    bind_text(st, 1, t->name);
+    sqlite3_bind_int(st, 2, t->role);
+    bind_blob(st, 3, t->token_hash, OTA_SHA256_LEN);
+    sqlite3_bind_int64(st, 4, t->created_at);
+    bind_text(st, 5, t->created_by);
+    enum store_rc rc = step_write(c, st, "api_token_insert");
+    if (rc == STORE_OK)
+        t->id = sqlite3_last_insert_rowid(c->db);
+    return rc;
+}
+
+static void read_api_token(sqlite3_stmt *st, struct srv_api_token *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->id = sqlite3_column_int64(st, 0);
+    col_text(st, 1, t->name, sizeof(t->name));
+    t->role = sqlite3_column_int(st, 2);
+    col_blob(st, 3, t->token_hash, OTA_SHA256_LEN);
+    t->created_at = sqlite3_column_int64(st, 4);
+    col_text(st, 5, t->created_by, sizeof(t->created_by));
+}
+
+static enum store_rc sq_api_token_by_hash(struct store *s, const uint8_t h[OTA_SHA256_LEN],
+                                          struct srv_api_token *t)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_TOK_BY_HASH);
+    enum store_rc r = STORE_NOT_FOUND;
+    if (!st)
+        return STORE_ERR;
+    bind_blob(st, 1, h, OTA_SHA256_LEN);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_api_token(st, t);
+        r = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        r = db_fail(c, "api_token_by_hash");
+    }
+    done(st);
+    return r;
+}
+
+static enum store_rc sq_api_token_list(struct store *s, store_api_token_cb cb, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_TOK_LIST);
+    struct srv_api_token t;
+    int rc;
+    if (!st)
+        return STORE_ERR;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_api_token(st, &t);
+        cb(ctx, &t);
+    }
+    done(st);
+    return rc == SQLITE_DONE ? STORE_OK : db_fail(c, "api_token_list");
+}
+
+static enum store_rc sq_api_token_delete(struct store *s, int64_t id)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st;
+    enum store_rc rc = STORE_ERR;
+    if (!tx(c, S_BEGIN))
+        return db_fail(c, "begin");
+    if ((st = stmt(c, S_TOK_SESSIONS_DELETE))) {
+        sqlite3_bind_int64(st, 1, id);
+        rc = step_write(c, st, "api_token_sessions_delete");
+    }
+    if (rc == STORE_OK && (st = stmt(c, S_TOK_DELETE))) {
+        sqlite3_bind_int64(st, 1, id);
+        rc = update_one(c, st, "api_token_delete");
+    }
+    if (rc == STORE_OK)
+        return tx(c, S_COMMIT) ? STORE_OK : db_fail(c, "commit");
+    tx(c, S_ROLLBACK);
+    return rc;
+}
+
+static enum store_rc sq_session_put(struct store *s, const struct srv_session *ss,
+                                    int64_t idle_before, int64_t created_before)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st;
+    enum store_rc rc = STORE_ERR;
+    if (!tx(c, S_BEGIN))
+        return db_fail(c, "begin");
+    if ((st = stmt(c, S_SES_PRUNE))) {
+        sqlite3_bind_int64(st, 1, idle_before);
+        sqlite3_bind_int64(st, 2, created_before);
+        rc = step_write(c, st, "session_prune");
+    }
+    if (rc == STORE_OK && (st = stmt(c, S_SES_INSERT))) {
+        bind_blob(st, 1, ss->id_hash, OTA_SHA256_LEN);
+        bind_blob(st, 2, ss->token_hash, OTA_SHA256_LEN);
+        sqlite3_bind_int64(st, 3, ss->created_at);
+        sqlite3_bind_int64(st, 4, ss->last_used);
+        rc = step_write(c, st, "session_insert");
+    }
+    if (rc == STORE_OK)
+        return tx(c, S_COMMIT) ? STORE_OK : db_fail(c, "commit");
+    tx(c, S_ROLLBACK);
+    return rc;
+}
+
+static enum store_rc sq_session_get(struct store *s, const uint8_t h[OTA_SHA256_LEN],
+                                    struct srv_session *ss)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_SES_GET);
+    enum store_rc r = STORE_NOT_FOUND;
+    if (!st)
+        return STORE_ERR;
+    bind_blob(st, 1, h, OTA_SHA256_LEN);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        memset(ss, 0, sizeof(*ss));
+        col_blob(st, 0, ss->id_hash, OTA_SHA256_LEN);
+        col_blob(st, 1, ss->token_hash, OTA_SHA256_LEN);
+        ss->created_at = sqlite3_column_int64(st, 2);
+        ss->last_used = sqlite3_column_int64(st, 3);
+        r = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        r = db_fail(c, "session_get");
+    }
+    done(st);
+    return r;
+}
+
+static enum store_rc sq_session_touch(struct store *s, const uint8_t h[OTA_SHA256_LEN],
+                                      int64_t now)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_SES_TOUCH);
+    if (!st)
+        return STORE_ERR;
+    bind_blob(st, 1, h, OTA_SHA256_LEN);
+    sqlite3_bind_int64(st, 2, now);
+    return update_one(c, st, "session_touch");
+}
+
+static enum store_rc sq_session_delete(struct store *s, const uint8_t h[OTA_SHA256_LEN])
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_SES_DELETE);
+    if (!st)
+        return STORE_ERR;
+    bind_blob(st, 1, h, OTA_SHA256_LEN);
+    return update_one(c, st, "session_delete");
+}
+
+static enum store_rc sq_audit_insert(struct store *s, struct srv_audit *a)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_AUD_INSERT);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, a->at);
+    bind_text(st, 2, a->actor);
+    bind_text(st, 3, a->role);
+    bind_text(st, 4, a->action);
+    bind_text(st, 5, a->target);
+    sqlite3_bind_int(st, 6, a->status);
+    enum store_rc rc = step_write(c, st, "audit_insert");
+    if (rc == STORE_OK)
+        a->id = sqlite3_last_insert_rowid(c->db);
+    return rc;
+}
+
+static enum store_rc sq_audit_list(struct store *s, int64_t after, int limit,
+                                   store_audit_cb cb, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_AUD_LIST);
+    struct srv_audit a;
+    int rc;
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, after);
+    sqlite3_bind_int(st, 2, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&a, 0, sizeof(a));
+        a.id = sqlite3_column_int64(st, 0);
+        a.at = sqlite3_column_int64(st, 1);
+        col_text(st, 2, a.actor, sizeof(a.actor));
+        col_text(st, 3, a.role, sizeof(a.role));
+        col_text(st, 4, a.action, sizeof(a.action));
+        col_text(st, 5, a.target, sizeof(a.target));
+        a.status = sqlite3_column_int(st, 6);
+        cb(ctx, &a);
+    }
+    done(st);
+    return rc == SQLITE_DONE ? STORE_OK : db_fail(c, "audit_list");
+}
+
+static enum store_rc sq_audit_prune(struct store *s, int64_t before)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_AUD_PRUNE);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, before);
+    return step_write(c, st, "audit_prune");
+}
+
 /* ---- open / migrate / close ---------------------------------------------- */
 
 static void sq_close(struct store *s)
@@ -1408,6 +1660,17 @@ static const struct store_ops SQLITE_OPS = {
     .ddi_cancel_put = sq_ddi_cancel_put,
     .ddi_attrs_put = sq_ddi_attrs_put,
     .ddi_attrs_get = sq_ddi_attrs_get,
+    .api_token_insert = sq_api_token_insert,
+    .api_token_by_hash = sq_api_token_by_hash,
+    .api_token_list = sq_api_token_list,
+    .api_token_delete = sq_api_token_delete,
+    .session_put = sq_session_put,
+    .session_get = sq_session_get,
+    .session_touch = sq_session_touch,
+    .session_delete = sq_session_delete,
+    .audit_insert = sq_audit_insert,
+    .audit_list = sq_audit_list,
+    .audit_prune = sq_audit_prune,
 };
 
 static int migrate(sqlite3 *db, char *err, size_t errlen)
