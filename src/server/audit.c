@@ -4,7 +4,8 @@
  * GET/HEAD that reached a role check with a known credential (users, and
  * device tokens refused there) is appended once answered: who, role,
  * action, target, status, when; refusals (403 forbidden, 403 csrf) too.
- * GET /v1/audit pages through it, oldest first. Entries older than
+ * GET /v1/audit pages through it, oldest first (order=oldest, after=) or
+ * newest first (order=newest, before=). Entries older than
  * AUDIT_RETENTION_SECONDS are deleted as new ones arrive.
  */
 #include <stdio.h>
@@ -71,7 +72,9 @@ static int query_int(const char *v, long long min, long long max, long long *out
 
 void api_audit_route(struct server *s, struct http_req *r, struct http_resp *out)
 {
-    long long after = 0, limit = 100;
+    long long after = 0, before = INT64_MAX, limit = 100;
+    const char *order = req_query(r, "order");
+    int newest = order && strcmp(order, "newest") == 0;
     if (!auth_role(s, r, out, role_needed(r->route, r->method)))
         return;
     if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
@@ -79,20 +82,25 @@ void api_audit_route(struct server *s, struct http_req *r, struct http_resp *out
         resp_add_header(out, "Allow", "GET");
         return;
     }
-    if (!query_int(req_query(r, "after"), 0, INT64_MAX, &after) ||
-        !query_int(req_query(r, "limit"), 1, 1000, &limit)) {
+    if ((order && !newest && strcmp(order, "oldest") != 0) ||
+        !query_int(req_query(r, "after"), 0, INT64_MAX, &after) ||
+        !query_int(req_query(r, "before"), 1, INT64_MAX, &before) ||
+        !query_int(req_query(r, "limit"), 1, 1000, &limit) ||
+        req_query(r, newest ? "after" : "before")) {
         resp_error(out, 400, "invalid_query",
-                   "\"after\" must be an entry id (>= 0) and \"limit\" 1..1000");
+                   "\"order\" is oldest (default; page with \"after\") or newest (page "
+                   "with \"before\"), ids >= 0, \"limit\" 1..1000");
         return;
     }
     struct audit_page p = {json_array(), 0};
-    if (s->store->ops->audit_list(s->store, after, (int)limit, add_entry, &p) != STORE_OK) {
+    if (s->store->ops->audit_list(s->store, newest ? before : after, newest, (int)limit,
+                                  add_entry, &p) != STORE_OK) {
         json_decref(p.arr);
         resp_error(out, 503, "storage", "database unavailable");
         return;
     }
     json_t *body = json_pack("{s:o}", "entries", p.arr);
-    json_object_set_new(body, "next_after",
+    json_object_set_new(body, newest ? "next_before" : "next_after",
                         (long long)json_array_size(p.arr) == limit ? json_integer(p.last)
                                                                    : json_null());
     resp_json(out, 200, body);

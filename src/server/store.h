@@ -386,10 +386,11 @@ struct store_ops {
     enum store_rc (*session_touch)(struct store *s, const uint8_t id_hash[OTA_SHA256_LEN],
                                    int64_t now);
     enum store_rc (*session_delete)(struct store *s, const uint8_t id_hash[OTA_SHA256_LEN]);
-    /* audit log: append (sets id), entries with id > after_id in id order,
-     * delete entries older than `before`. */
+    /* audit log: append (sets id); list: entries with id > from in id
+     * order, or (newest != 0) entries with id < from newest first; delete
+     * entries older than `before`. */
     enum store_rc (*audit_insert)(struct store *s, struct srv_audit *a);
-    enum store_rc (*audit_list)(struct store *s, int64_t after_id, int limit,
+    enum store_rc (*audit_list)(struct store *s, int64_t from, int newest, int limit,
                                 store_audit_cb cb, void *ctx);
     enum store_rc (*audit_prune)(struct store *s, int64_t before);
 };

@@ -199,6 +199,7 @@ enum pstmt {
     P_SES_DELETE,
     P_AUD_INSERT,
     P_AUD_LIST,
+    P_AUD_LIST_DESC,
     P_AUD_PRUNE,
     P_COUNT
 };
@@ -291,6 +292,7 @@ static const char *const PSQL[P_COUNT] = {
     [P_SES_DELETE] = SQL_SES_DELETE,
     [P_AUD_INSERT] = SQL_AUD_INSERT " RETURNING id",
     [P_AUD_LIST] = SQL_AUD_LIST,
+    [P_AUD_LIST_DESC] = SQL_AUD_LIST_DESC,
     [P_AUD_PRUNE] = SQL_AUD_PRUNE,
 };
 
@@ -1714,16 +1716,16 @@ static enum store_rc pg_audit_insert(struct store *s, struct srv_audit *au)
     return rc;
 }
 
-static enum store_rc pg_audit_list(struct store *s, int64_t after, int limit,
+static enum store_rc pg_audit_list(struct store *s, int64_t from, int newest, int limit,
                                    store_audit_cb cb, void *ctx)
 {
     CONN_OR_FAIL(c, s);
     struct args a = {0};
     enum store_rc rc;
     struct srv_audit au;
-    a_int(&a, after);
+    a_int(&a, from);
     a_int(&a, limit);
-    PGresult *r = run(c, P_AUD_LIST, &a, &rc, "audit_list");
+    PGresult *r = run(c, newest ? P_AUD_LIST_DESC : P_AUD_LIST, &a, &rc, "audit_list");
     if (!r)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {

@@ -169,6 +169,10 @@
 #define SQL_AUD_LIST                                                                   \
     "SELECT id, at, actor, role, action, target, status FROM audit_log WHERE id > ?1 " \
     "ORDER BY id LIMIT ?2"
+/* Newest first: entries with id < ?1. */
+#define SQL_AUD_LIST_DESC                                                              \
+    "SELECT id, at, actor, role, action, target, status FROM audit_log WHERE id < ?1 " \
+    "ORDER BY id DESC LIMIT ?2"
 #define SQL_AUD_PRUNE "DELETE FROM audit_log WHERE at < ?1"
 
 /* PostgreSQL's placeholders: in into out with every `?N` written `$N` (the

@@ -183,6 +183,7 @@ enum stmt_id {
     S_SES_DELETE,
     S_AUD_INSERT,
     S_AUD_LIST,
+    S_AUD_LIST_DESC,
     S_AUD_PRUNE,
     S_BEGIN,
     S_COMMIT,
@@ -268,6 +269,7 @@ static const char *const SQL[S_COUNT] = {
     [S_SES_DELETE] = SQL_SES_DELETE,
     [S_AUD_INSERT] = SQL_AUD_INSERT,
     [S_AUD_LIST] = SQL_AUD_LIST,
+    [S_AUD_LIST_DESC] = SQL_AUD_LIST_DESC,
     [S_AUD_PRUNE] = SQL_AUD_PRUNE,
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
@@ -1562,16 +1564,16 @@ static enum store_rc sq_audit_insert(struct store *s, struct srv_audit *a)
     return rc;
 }
 
-static enum store_rc sq_audit_list(struct store *s, int64_t after, int limit,
+static enum store_rc sq_audit_list(struct store *s, int64_t from, int newest, int limit,
                                    store_audit_cb cb, void *ctx)
 {
     CONN_OR_FAIL(c, s);
-    sqlite3_stmt *st = stmt(c, S_AUD_LIST);
+    sqlite3_stmt *st = stmt(c, newest ? S_AUD_LIST_DESC : S_AUD_LIST);
     struct srv_audit a;
     int rc;
     if (!st)
         return STORE_ERR;
-    sqlite3_bind_int64(st, 1, after);
+    sqlite3_bind_int64(st, 1, from);
     sqlite3_bind_int(st, 2, limit);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         memset(&a, 0, sizeof(a));

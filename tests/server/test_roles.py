@@ -441,7 +441,17 @@ def test_audit_log(server, fw):
     p3 = audit(server, after=p2["next_after"], limit=4)
     assert [x["id"] for x in p3["entries"]] == [x["id"] for x in e[8:]]
     assert p3["next_after"] is None
-    for bad in ("limit=0", "limit=1001", "after=-1", "after=x"):
+    # Newest first.
+    rev = [x["id"] for x in reversed(e)]
+    n1 = audit(server, order="newest", limit=4)
+    assert [x["id"] for x in n1["entries"]] == rev[:4] and n1["next_before"] == rev[3]
+    n2 = audit(server, order="newest", before=n1["next_before"], limit=4)
+    assert [x["id"] for x in n2["entries"]] == rev[4:8]
+    n3 = audit(server, order="newest", before=n2["next_before"], limit=4)
+    assert [x["id"] for x in n3["entries"]] == rev[8:] and n3["next_before"] is None
+    assert n3["entries"][-1] == e[0]
+    for bad in ("limit=0", "limit=1001", "after=-1", "after=x", "order=sideways",
+                "order=newest&after=3", "before=3", "order=newest&before=0"):
         assert server.admin("GET", f"/v1/audit?{bad}").status == 400, bad
     # Viewers read it; nobody else does.
     assert server.request("GET", "/v1/audit", token=v).status == 200
