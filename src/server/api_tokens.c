@@ -28,9 +28,12 @@ static int valid_name(const char *n)
 
 static json_t *token_json(const struct srv_api_token *t)
 {
-    return json_pack("{s:I,s:s,s:s,s:I,s:s}", "id", (json_int_t)t->id, "name", t->name,
-                     "role", role_name(t->role), "created_at", (json_int_t)t->created_at,
-                     "created_by", t->created_by);
+    json_t *o = json_pack("{s:I,s:s,s:s,s:I,s:s}", "id", (json_int_t)t->id, "name", t->name,
+                          "role", role_name(t->role), "created_at",
+                          (json_int_t)t->created_at, "created_by", t->created_by);
+    json_object_set_new(o, "last_used_at",
+                        t->last_used_at ? json_integer(t->last_used_at) : json_null());
+    return o;
 }
 
 static void add_token(void *ctx, const struct srv_api_token *t)

@@ -14,6 +14,9 @@
 
 #include "server.h"
 
+/* A named token's last_used_at is written at most this often (seconds). */
+#define TOKEN_TOUCH_EVERY 60
+
 static const char *const ROLE_NAMES[] = {"none", "viewer", "operator", "admin"};
 
 const char *role_name(int role)
@@ -109,6 +112,9 @@ int auth_principal(struct server *s, const uint8_t hash[OTA_SHA256_LEN], struct 
         snprintf(p->name, sizeof(p->name), "%s", t.name);
         p->role = t.role;
         p->token_id = t.id;
+        /* "Last used", for the token list: one write a minute at most. */
+        if (srv_now(s) - t.last_used_at >= TOKEN_TOUCH_EVERY)
+            s->store->ops->api_token_touch(s->store, t.id, srv_now(s));
         return 1;
     case STORE_NOT_FOUND:
         return 0;

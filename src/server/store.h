@@ -211,6 +211,7 @@ struct srv_api_token {
     uint8_t token_hash[OTA_SHA256_LEN];
     int64_t created_at;
     char created_by[SRV_ID_MAX + 1];
+    int64_t last_used_at;           /* 0 = never; kept to the minute */
 };
 /* A console login: the cookie's hash, and the hash of the token that logged
  * in (the session lives only as long as that token does). */
@@ -376,6 +377,7 @@ struct store_ops {
                                        struct srv_api_token *t);
     enum store_rc (*api_token_list)(struct store *s, store_api_token_cb cb, void *ctx);
     enum store_rc (*api_token_delete)(struct store *s, int64_t id);
+    enum store_rc (*api_token_touch)(struct store *s, int64_t id, int64_t now);
     /* console sessions: insert one (and, in the same call, delete those idle
      * since before idle_before or created before created_before), read,
      * refresh last_used, delete (NOT_FOUND when absent). */

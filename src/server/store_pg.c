@@ -128,6 +128,8 @@ static const char *const PG_MIGRATIONS[] = {
     "  actor text NOT NULL, role text NOT NULL, action text NOT NULL,"
     "  target text NOT NULL, status integer NOT NULL);"
     "CREATE INDEX audit_log_by_at ON audit_log(at);",
+    /* 4 -> 5: when each API token was last used (to the minute). */
+    "ALTER TABLE api_tokens ADD COLUMN last_used_at bigint NOT NULL DEFAULT 0;",
 };
 #define PG_N_MIGRATIONS ((int)(sizeof(PG_MIGRATIONS) / sizeof(PG_MIGRATIONS[0])))
 
@@ -192,6 +194,7 @@ enum pstmt {
     P_TOK_LIST,
     P_TOK_SESSIONS_DELETE,
     P_TOK_DELETE,
+    P_TOK_TOUCH,
     P_SES_INSERT,
     P_SES_PRUNE,
     P_SES_GET,
@@ -285,6 +288,7 @@ static const char *const PSQL[P_COUNT] = {
     [P_TOK_LIST] = SQL_TOK_LIST,
     [P_TOK_SESSIONS_DELETE] = SQL_TOK_SESSIONS_DELETE,
     [P_TOK_DELETE] = SQL_TOK_DELETE,
+    [P_TOK_TOUCH] = SQL_TOK_TOUCH,
     [P_SES_INSERT] = SQL_SES_INSERT,
     [P_SES_PRUNE] = SQL_SES_PRUNE,
     [P_SES_GET] = SQL_SES_GET,
@@ -1586,6 +1590,7 @@ static void read_api_token(PGresult *r, int i, struct srv_api_token *t)
     col_blob(r, i, 3, t->token_hash, OTA_SHA256_LEN);
     t->created_at = col_int(r, i, 4);
     col_text(r, i, 5, t->created_by, sizeof(t->created_by));
+    t->last_used_at = col_int(r, i, 6);
 }
 
 static enum store_rc pg_api_token_by_hash(struct store *s, const uint8_t h[OTA_SHA256_LEN],
@@ -1634,6 +1639,15 @@ static enum store_rc pg_api_token_delete(struct store *s, int64_t id)
     if (rc == STORE_OK)
         rc = update_one(c, P_TOK_DELETE, &a, "api_token_delete");
     return finish(c, rc);
+}
+
+static enum store_rc pg_api_token_touch(struct store *s, int64_t id, int64_t now)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    a_int(&a, id);
+    a_int(&a, now);
+    return update_one(c, P_TOK_TOUCH, &a, "api_token_touch");
 }
 
 static enum store_rc pg_session_put(struct store *s, const struct srv_session *ss,
@@ -1816,6 +1830,7 @@ static const struct store_ops PG_OPS = {
     .api_token_by_hash = pg_api_token_by_hash,
     .api_token_list = pg_api_token_list,
     .api_token_delete = pg_api_token_delete,
+    .api_token_touch = pg_api_token_touch,
     .session_put = pg_session_put,
     .session_get = pg_session_get,
     .session_touch = pg_session_touch,

@@ -144,7 +144,7 @@
 #define SQL_DDI_ATTRS_GET "SELECT attrs, updated_at FROM ddi_attributes WHERE device_id = ?1"
 
 /* ---- users: API tokens, console sessions, audit log ------------------------ */
-#define SQL_TOK_COLS "id, name, role, token_hash, created_at, created_by"
+#define SQL_TOK_COLS "id, name, role, token_hash, created_at, created_by, last_used_at"
 #define SQL_TOK_INSERT                                                          \
     "INSERT INTO api_tokens(name, role, token_hash, created_at, created_by) " \
     "VALUES(?1, ?2, ?3, ?4, ?5)"
@@ -154,6 +154,7 @@
     "DELETE FROM console_sessions WHERE token_hash = "                \
     "(SELECT token_hash FROM api_tokens WHERE id = ?1)"
 #define SQL_TOK_DELETE "DELETE FROM api_tokens WHERE id = ?1"
+#define SQL_TOK_TOUCH "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1"
 #define SQL_SES_INSERT                                                                 \
     "INSERT INTO console_sessions(id_hash, token_hash, created_at, last_used) "      \
     "VALUES(?1, ?2, ?3, ?4)"

@@ -114,6 +114,8 @@ static const char *const MIGRATIONS[] = {
      "  actor TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,"
      "  target TEXT NOT NULL, status INTEGER NOT NULL);"
      "CREATE INDEX audit_log_by_at ON audit_log(at);"),
+    /* 6 -> 7: when each API token was last used (to the minute). */
+    "ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
 
@@ -176,6 +178,7 @@ enum stmt_id {
     S_TOK_LIST,
     S_TOK_SESSIONS_DELETE,
     S_TOK_DELETE,
+    S_TOK_TOUCH,
     S_SES_INSERT,
     S_SES_PRUNE,
     S_SES_GET,
@@ -262,6 +265,7 @@ static const char *const SQL[S_COUNT] = {
     [S_TOK_LIST] = SQL_TOK_LIST,
     [S_TOK_SESSIONS_DELETE] = SQL_TOK_SESSIONS_DELETE,
     [S_TOK_DELETE] = SQL_TOK_DELETE,
+    [S_TOK_TOUCH] = SQL_TOK_TOUCH,
     [S_SES_INSERT] = SQL_SES_INSERT,
     [S_SES_PRUNE] = SQL_SES_PRUNE,
     [S_SES_GET] = SQL_SES_GET,
@@ -1415,6 +1419,7 @@ static void read_api_token(sqlite3_stmt *st, struct srv_api_token *t)
     col_blob(st, 3, t->token_hash, OTA_SHA256_LEN);
     t->created_at = sqlite3_column_int64(st, 4);
     col_text(st, 5, t->created_by, sizeof(t->created_by));
+    t->last_used_at = sqlite3_column_int64(st, 6);
 }
 
 static enum store_rc sq_api_token_by_hash(struct store *s, const uint8_t h[OTA_SHA256_LEN],
@@ -1472,6 +1477,17 @@ static enum store_rc sq_api_token_delete(struct store *s, int64_t id)
         return tx(c, S_COMMIT) ? STORE_OK : db_fail(c, "commit");
     tx(c, S_ROLLBACK);
     return rc;
+}
+
+static enum store_rc sq_api_token_touch(struct store *s, int64_t id, int64_t now)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = stmt(c, S_TOK_TOUCH);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    return update_one(c, st, "api_token_touch");
 }
 
 static enum store_rc sq_session_put(struct store *s, const struct srv_session *ss,
@@ -1666,6 +1682,7 @@ static const struct store_ops SQLITE_OPS = {
     .api_token_by_hash = sq_api_token_by_hash,
     .api_token_list = sq_api_token_list,
     .api_token_delete = sq_api_token_delete,
+    .api_token_touch = sq_api_token_touch,
     .session_put = sq_session_put,
     .session_get = sq_session_get,
     .session_touch = sq_session_touch,

@@ -185,7 +185,11 @@ def test_tokens_create_list_revoke(server):
     listed = server.admin("GET", "/v1/tokens").json()["tokens"]
     assert [t["name"] for t in listed] == ["alice", "boss", "bob"]
     assert all("token" not in t for t in listed), listed
-    assert listed[0] == {k: a[k] for k in ("id", "name", "role", "created_at", "created_by")}
+    assert listed[0] == {k: a[k] for k in ("id", "name", "role", "created_at", "created_by",
+                                           "last_used_at")}
+    # Last used: never for alice and bob; boss made bob.
+    assert [t["last_used_at"] for t in listed][::2] == [None, None]
+    assert abs(listed[1]["last_used_at"] - a["created_at"]) < 60, listed
     # Refusals: name taken, the reserved name, bad role, bad name, extra field.
     for body, status, code in [
         ({"name": "alice", "role": "viewer"}, 409, "conflict"),
@@ -208,7 +212,10 @@ def test_tokens_create_list_revoke(server):
     assert rows["alice"] == hashlib.sha256(a["token"].encode()).digest()
     assert a["token"] not in dump and a["token"][5:] not in dump
     # Revocation holds at once.
+    server.advance(3600)
     assert server.request("GET", "/v1/releases", token=a["token"]).status == 200
+    used = server.admin("GET", "/v1/tokens").json()["tokens"][0]["last_used_at"]
+    assert used >= a["created_at"] + 3600, used
     assert server.admin("DELETE", f"/v1/tokens/{a['id']}").status == 204
     r = server.request("GET", "/v1/releases", token=a["token"])
     assert r.status == 401, r
