@@ -38,7 +38,7 @@ def run_contract(binary, url):
 
 def test_store_contract_on_postgres(cluster):
     out = run_contract("test_store", cluster.createdb("contract"))
-    assert "7 passed" in out, out
+    assert "8 passed" in out, out
     # The schema is versioned in the database itself.
     assert cluster.psql("contract", "SELECT max(version) FROM ota_schema_migrations") == "5"
 

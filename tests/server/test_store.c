@@ -4,7 +4,8 @@
  * against the SQLite backend, or PostgreSQL with OTA_TEST_PG. Every backend
  * must pass the same checks: unique keys, enrollment atomicity, conditional
  * campaign transitions, report state rules, counts, inventory batches,
- * delta cache, durability across reopen.
+ * delta cache, durability across reopen, users (API tokens, sessions,
+ * audit log).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -518,6 +519,131 @@ static void test_ddi(void)
     s->ops->close(s);
 }
 
+struct collect_users {
+    int n;
+    int64_t id[8];
+    int64_t last_used[8];
+};
+
+static void add_api_token(void *ctx, const struct srv_api_token *t)
+{
+    struct collect_users *c = ctx;
+    if (c->n < 8) {
+        c->id[c->n] = t->id;
+        c->last_used[c->n] = t->last_used_at;
+    }
+    c->n++;
+}
+
+static void add_audit(void *ctx, const struct srv_audit *a)
+{
+    struct collect_users *c = ctx;
+    if (c->n < 8)
+        c->id[c->n] = a->id;
+    c->n++;
+}
+
+static void api_token(struct srv_api_token *t, const char *name, uint8_t h)
+{
+    memset(t, 0, sizeof(*t));
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    t->role = 2;
+    memset(t->token_hash, h, sizeof(t->token_hash));
+    t->created_at = 100;
+    snprintf(t->created_by, sizeof(t->created_by), "admin");
+}
+
+/* Users of the operator API: unique token names and hashes, revocation
+ * takes the token's sessions along, sessions expire by pruning, the audit
+ * log pages both ways and is pruned by age. */
+static void test_users(void)
+{
+    struct store *s = open_store();
+    REQUIRE(s);
+    const struct store_ops *o = s->ops;
+    struct srv_api_token t, u, got;
+    api_token(&t, "u-ops", 0x61);
+    CHECK_EQ(o->api_token_insert(s, &t), STORE_OK);
+    api_token(&u, "u-ops", 0x62);
+    CHECK_EQ(o->api_token_insert(s, &u), STORE_CONFLICT); /* name taken */
+    api_token(&u, "u-view", 0x61);
+    CHECK_EQ(o->api_token_insert(s, &u), STORE_CONFLICT); /* hash taken */
+    api_token(&u, "u-view", 0x62);
+    u.role = 1;
+    CHECK_EQ(o->api_token_insert(s, &u), STORE_OK);
+    CHECK(u.id > t.id);
+    CHECK_EQ(o->api_token_by_hash(s, t.token_hash, &got), STORE_OK);
+    CHECK(got.id == t.id && got.role == 2 && strcmp(got.name, "u-ops") == 0 &&
+          strcmp(got.created_by, "admin") == 0 && got.created_at == 100 &&
+          got.last_used_at == 0);
+    CHECK_EQ(o->api_token_touch(s, t.id, 700), STORE_OK);
+    struct collect_users l = {0};
+    CHECK_EQ(o->api_token_list(s, add_api_token, &l), STORE_OK);
+    REQUIRE(l.n == 2);
+    CHECK(l.id[0] == t.id && l.last_used[0] == 700 && l.id[1] == u.id && l.last_used[1] == 0);
+
+    /* Sessions: one per login, pruned by idle and absolute age. */
+    struct srv_session a, b, c, sg;
+    memset(&a, 0, sizeof(a));
+    memset(a.id_hash, 0x71, 32);
+    memcpy(a.token_hash, t.token_hash, 32);
+    a.created_at = a.last_used = 1000;
+    b = a;
+    memset(b.id_hash, 0x72, 32);
+    memcpy(b.token_hash, u.token_hash, 32);
+    c = a;
+    memset(c.id_hash, 0x73, 32);
+    CHECK_EQ(o->session_put(s, &a, 0, 0), STORE_OK);
+    CHECK_EQ(o->session_put(s, &b, 0, 0), STORE_OK);
+    CHECK_EQ(o->session_put(s, &a, 0, 0), STORE_CONFLICT);
+    CHECK_EQ(o->session_touch(s, a.id_hash, 1500), STORE_OK);
+    CHECK_EQ(o->session_get(s, a.id_hash, &sg), STORE_OK);
+    CHECK(sg.created_at == 1000 && sg.last_used == 1500 &&
+          memcmp(sg.token_hash, t.token_hash, 32) == 0);
+    /* c's login prunes b (idle since 1000 < 1200), keeps a (used at 1500) */
+    c.created_at = c.last_used = 2000;
+    CHECK_EQ(o->session_put(s, &c, 1200, 0), STORE_OK);
+    CHECK_EQ(o->session_get(s, b.id_hash, &sg), STORE_NOT_FOUND);
+    CHECK_EQ(o->session_get(s, a.id_hash, &sg), STORE_OK);
+    /* revoking t ends a and c, its sessions */
+    CHECK_EQ(o->api_token_delete(s, t.id), STORE_OK);
+    CHECK_EQ(o->api_token_delete(s, t.id), STORE_NOT_FOUND);
+    CHECK_EQ(o->api_token_by_hash(s, t.token_hash, &got), STORE_NOT_FOUND);
+    CHECK_EQ(o->session_get(s, a.id_hash, &sg), STORE_NOT_FOUND);
+    CHECK_EQ(o->session_get(s, c.id_hash, &sg), STORE_NOT_FOUND);
+    CHECK_EQ(o->session_put(s, &b, 0, 0), STORE_OK);
+    CHECK_EQ(o->session_delete(s, b.id_hash), STORE_OK);
+    CHECK_EQ(o->session_delete(s, b.id_hash), STORE_NOT_FOUND);
+    CHECK_EQ(o->api_token_delete(s, u.id), STORE_OK);
+
+    /* Audit log: ids grow; oldest first after an id, newest first before. */
+    struct srv_audit e;
+    int64_t ids[5];
+    for (int i = 0; i < 5; i++) {
+        memset(&e, 0, sizeof(e));
+        e.at = 100 * (i + 1);
+        snprintf(e.actor, sizeof(e.actor), "u-ops");
+        snprintf(e.role, sizeof(e.role), "operator");
+        snprintf(e.action, sizeof(e.action), "POST /v1/campaigns");
+        snprintf(e.target, sizeof(e.target), "/v1/campaigns");
+        e.status = 201;
+        CHECK_EQ(o->audit_insert(s, &e), STORE_OK);
+        ids[i] = e.id;
+        CHECK(i == 0 || ids[i] > ids[i - 1]);
+    }
+    struct collect_users al = {0};
+    CHECK_EQ(o->audit_list(s, ids[1], 0, 2, add_audit, &al), STORE_OK);
+    CHECK(al.n == 2 && al.id[0] == ids[2] && al.id[1] == ids[3]);
+    struct collect_users dl = {0};
+    CHECK_EQ(o->audit_list(s, ids[3], 1, 8, add_audit, &dl), STORE_OK);
+    CHECK(dl.n == 3 && dl.id[0] == ids[2] && dl.id[2] == ids[0]);
+    CHECK_EQ(o->audit_prune(s, 300), STORE_OK); /* entries at 100 and 200 go */
+    struct collect_users pl = {0};
+    CHECK_EQ(o->audit_list(s, 0, 0, 8, add_audit, &pl), STORE_OK);
+    CHECK(pl.n == 3 && pl.id[0] == ids[2]);
+    s->ops->close(s);
+}
+
 int main(void)
 {
     snprintf(g_path, sizeof(g_path), "/tmp/ota-test-store-%d.db", (int)getpid());
@@ -528,6 +654,7 @@ int main(void)
     RUN(test_delete_takes_history);
     RUN(test_enroll_list_revoke);
     RUN(test_ddi);
+    RUN(test_users);
     char p[300];
     unlink(g_path);
     snprintf(p, sizeof(p), "%s-wal", g_path);
