@@ -96,6 +96,14 @@ static void login(struct server *s, struct http_req *r, struct http_resp *out)
     char tok[TOKEN_STR_MAX], cookie[TOKEN_STR_MAX], csrf[2 * OTA_SHA256_LEN + 1];
     struct principal p;
     struct srv_session ss;
+    /* Login CSRF: other sites can POST a body without a Content-Type (or
+     * with text/plain) and no preflight; application/json needs one. */
+    const char *ct = req_header(r, "Content-Type");
+    if (!ct || !media_type_is(ct, "application/json")) {
+        resp_error(out, 415, "unsupported_media_type",
+                   "log in with Content-Type: application/json");
+        return;
+    }
     json_t *o = jv_parse_object(r, out);
     if (!o)
         return;

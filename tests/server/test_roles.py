@@ -272,6 +272,14 @@ def test_session_login_cookie_and_logout(server, fw):
     r = server.request("POST", "/v1/session", {"token": dev})
     assert r.status == 401 and "Set-Cookie" not in r.headers, r
     assert server.request("POST", "/v1/session", {"tok": "x"}).status == 400
+    # Login CSRF: only a JSON login (which other sites cannot send without
+    # a CORS preflight) is taken.
+    raw = ('{"token": "%s"}' % toks["viewer"]).encode()
+    for ctype in ("text/plain", "application/x-www-form-urlencoded"):
+        r = server.request("POST", "/v1/session", raw, ctype=ctype)
+        assert r.status == 415 and "Set-Cookie" not in r.headers, r
+    r = server.request("POST", "/v1/session", raw, headers={"Content-Type": ""})
+    assert r.status == 415, r
     assert server.request("GET", "/v1/session").status == 401
     assert with_cookie(server, "GET", "/v1/session", "otas_" + "1" * 64).status == 401
     # Logout needs the CSRF token, then ends the session and clears the cookie.
