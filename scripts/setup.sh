@@ -47,6 +47,24 @@ if [ -f "$src_list" ] && ! grep -q '^Types:.*deb-src' "$src_list"; then
   $SUDO sed -i 's/^Types: deb$/Types: deb deb-src/' "$src_list" && $SUDO apt-get update -qq
 fi
 
+# The Cortex-M port compiles mbedTLS 3.6 LTS (SHA-256 + the bundled p256-m:
+# a bootloader under 16 KiB) from Debian trixie's mbedtls SOURCE package
+# (src/boot/cortex-m/fetch_mbedtls.sh). Add trixie as a deb-src-only entry,
+# and pin every trixie binary to priority -1 so apt never installs one (the
+# deb-src entry lists no binaries anyway; the pin makes sure of it).
+trixie_src=/etc/apt/sources.list.d/ota-trixie-src.sources
+trixie_pin=/etc/apt/preferences.d/ota-no-trixie-binaries
+if [ ! -f "$trixie_pin" ]; then
+  printf '%s\n' "Explanation: ota: trixie only provides source packages; never install its binaries" \
+    "Package: *" "Pin: release n=trixie" "Pin-Priority: -1" | $SUDO tee "$trixie_pin" >/dev/null
+fi
+if [ ! -f "$trixie_src" ]; then
+  printf '%s\n' "Types: deb-src" "URIs: http://deb.debian.org/debian" "Suites: trixie" \
+    "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" |
+    $SUDO tee "$trixie_src" >/dev/null
+  $SUDO apt-get update -qq
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -13,6 +13,7 @@ can hold several boots.
 Environment (set by ctest): OTA_BIN, OTA_MCU_FLASH_BIN, OTA_BOOT_QEMU_BUILD.
 The test fails, never skips, when the toolchain or QEMU is missing.
 """
+import json
 import os
 import re
 import shutil
@@ -34,6 +35,22 @@ SLOT_A_OFF = 0x10000
 SLOT_B_OFF = 0x80000
 IMAGE_HDR = 0x200
 HW_ID = "mps2-an385"
+
+
+def error_names():
+    """{code: name} of include/ota/error.h: the bootloader prints "ota_err N"
+    (it does not link the core's name table, to stay under 16 KiB)."""
+    with open(os.path.join(ROOT, "include", "ota", "error.h")) as f:
+        return {int(m.group(2)): m.group(1)
+                for m in re.finditer(r"^\s*(OTA_(?:OK|ERR_\w+))\s*=\s*(\d+)", f.read(), re.M)}
+
+
+ERROR_NAMES = error_names()
+
+
+def decode_errors(out):
+    """The console with every "ota_err N" replaced by the code's name."""
+    return re.sub(r"ota_err (\d+)", lambda m: ERROR_NAMES[int(m.group(1))], out)
 
 
 def sh(*args, check=True, timeout=120):
@@ -98,7 +115,7 @@ def qemu(port, flash, cmdline=None):
         env["OTA_PORT_CMDLINE"] = cmdline
     p = subprocess.run([os.path.join(PORT, "run.sh"), port["build"], flash],
                        capture_output=True, text=True, timeout=60, env=env)
-    out = p.stdout.replace("\r", "")
+    out = decode_errors(p.stdout.replace("\r", ""))
     assert p.returncode in (0, 1), f"QEMU exited {p.returncode} (124: timeout)\n{out}\n{p.stderr}"
     assert "FAULT" not in out, out
     return p.returncode, out
@@ -171,6 +188,21 @@ def test_untrusted_key_is_refused(port):
     rc, out = qemu(port, flash)
     assert rc == 1, out
     assert "boot: slot A refused: OTA_ERR_IMAGE_UNKNOWN_KEY" in out
+    assert "RECOVERY" in out and "app:" not in out
+
+
+def test_forged_signature_is_refused(port):
+    """One bit of the signature's s changed (still strict DER): the ECDSA
+    verification itself (p256-m on the MCU) must say no."""
+    flash = new_flash(port, "forged.bin")
+    img = sign(port, "a-1.0.0-confirm", "1.0.0", 1, "fga1.img")
+    install(flash, img, permanent=True)
+    info = json.loads(sh(OTA, "inspect", "--json", img).stdout)
+    sig = [t for t in info["tlvs"]["tlvs"] if t["name"] == "ECDSA256"][0]
+    flip_byte(flash, SLOT_A_OFF + sig["offset"] + 4 + sig["length"] - 1)  # last byte of s
+    rc, out = qemu(port, flash)
+    assert rc == 1, out
+    assert "boot: slot A refused: OTA_ERR_IMAGE_SIG_INVALID" in out
     assert "RECOVERY" in out and "app:" not in out
 
 
@@ -331,5 +363,28 @@ def test_bootloader_links_no_allocator(port):
     names = {line.split()[-1] for line in syms.splitlines() if line.strip()}
     for forbidden in ("malloc", "calloc", "realloc", "free", "_sbrk", "printf", "exit"):
         assert forbidden not in names, f"bootloader links {forbidden}"
-    assert "mbedtls_memory_buffer_alloc_init" in names
+    assert "p256_ecdsa_verify" in names and "mbedtls_sha256_update" in names
+    assert not any(n.startswith("mbedtls_memory_buffer") for n in names)
     assert "ota_boot" in names and "ota_image_verify" in names
+
+
+# Issue 12: ROM check + A/B + ECDSA P-256 + anti-rollback in at most 16 KiB
+# of code (arm-none-eabi-size's text: vectors, code, read-only data). Reached
+# with mbedTLS 3.6's SHA-256 + p256-m and no error-name table (docs/boot-port.md
+# section 3.3); ctest boot.qemu_footprint runs this test alone.
+BOOT_TEXT_BUDGET = 16 * 1024
+
+
+def test_footprint_bootloader_text_within_budget(port):
+    elf = os.path.join(port["build"], "boot.elf")
+    head, row = sh("arm-none-eabi-size", elf).stdout.splitlines()[:2]
+    assert head.split()[0] == "text", head
+    text = int(row.split()[0])
+    if text > BOOT_TEXT_BUDGET:
+        import sys
+        sys.path.insert(0, PORT)
+        import measure  # the per-file table of docs/benchmarks.md, for the message
+        table = "\n".join(measure.table_sizes(measure.map_sizes(
+            os.path.join(port["build"], "boot.map"))))
+        raise AssertionError(f"boot.elf has {text} B of text, budget {BOOT_TEXT_BUDGET} B "
+                             f"(over by {text - BOOT_TEXT_BUDGET}):\n{table}")

@@ -17,7 +17,6 @@
  */
 #include "board.h"
 #include "console.h"
-#include "crypto_heap.h"
 #include "flash_port.h"
 #include "handoff.h"
 #include "jump.h"
@@ -56,7 +55,6 @@ static void confirm(uint32_t slot, uint32_t ops_before)
     struct ota_diag d = {0};
     ota_err e;
 
-    crypto_heap_init();
     flash_port_init(&flash);
     powercut_setup(ops_before);
     dev.flash = &flash;

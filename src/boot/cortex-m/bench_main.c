@@ -11,7 +11,6 @@
  */
 #include "board.h"
 #include "console.h"
-#include "crypto_heap.h"
 #include "flash_port.h"
 #include "report.h"
 #include "semihost.h"
@@ -50,7 +49,6 @@ void program_main(void)
 
     console_init();
     timer_start();
-    crypto_heap_init();
     flash_port_init(&flash);
     dev.flash = &flash;
     dev.crypto = c;
@@ -100,8 +98,6 @@ void program_main(void)
     line("stage0", timer_ticks() - t, e);
     console_puts("bench: stack ");
     console_putu(stack_highwater());
-    console_puts(" heap ");
-    console_putu(crypto_heap_highwater());
     console_puts("\n");
     semihost_exit(1);
 }

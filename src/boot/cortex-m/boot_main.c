@@ -9,7 +9,6 @@
  */
 #include "board.h"
 #include "console.h"
-#include "crypto_heap.h"
 #include "flash_port.h"
 #include "handoff.h"
 #include "jump.h"
@@ -37,10 +36,6 @@ static void report_stats(void)
     console_putu(stack_highwater());
     console_puts(" of ");
     console_putu(stack_size());
-    console_puts(" bytes, mbedtls heap high-water ");
-    console_putu(crypto_heap_highwater());
-    console_puts(" of ");
-    console_putu(OTA_PORT_CRYPTO_HEAP_SIZE);
     console_puts(" bytes, flash ");
     console_putu(fs->progs);
     console_puts(" programs ");
@@ -66,7 +61,7 @@ static void report_slots(void)
             continue;
         console_puts("boot: slot ");
         console_putc(report_slot(s));
-        report_err(" refused", res.slot_err[s], n == 1 ? &res.diag : 0);
+        report_errno(" refused", res.slot_err[s], n == 1 ? &res.diag : 0);
     }
 }
 
@@ -99,7 +94,6 @@ void program_main(void)
 
     console_init();
     console_puts("boot: ota bootloader (" OTA_PORT_CPU ", mps2)\n");
-    crypto_heap_init();
     flash_port_init(&flash);
     powercut_setup(0);
     dev.flash = &flash;
@@ -112,17 +106,17 @@ void program_main(void)
     if (res.reverted)
         console_puts("boot: trial ended without confirmation (or the image failed): reverted\n");
     if (res.slot < 0) {
-        report_err("boot: RECOVERY, nothing to run", res.reason ? res.reason : e, 0);
+        report_errno("boot: RECOVERY, nothing to run", res.reason ? res.reason : e, 0);
         report_stats();
         semihost_exit(0);
     }
     if (e != OTA_OK) { /* flash error: nothing is started on a half-read state */
-        report_err("boot: RECOVERY, flash error", e, &res.diag);
+        report_errno("boot: RECOVERY, flash error", e, &res.diag);
         semihost_exit(0);
     }
     e = ota_boot_config_read(&flash, &cfg, &d);
     if (e != OTA_OK) {
-        report_err("boot: RECOVERY, config block", e, &d);
+        report_errno("boot: RECOVERY, config block", e, &d);
         semihost_exit(0);
     }
 
@@ -162,7 +156,6 @@ void program_main(void)
     HANDOFF->otp_counter = res.otp_counter;
     HANDOFF->boot_ticks = timer_ticks();
     HANDOFF->stack_used = stack_highwater();
-    HANDOFF->heap_used = crypto_heap_highwater();
     HANDOFF->flash_ops = flash_port_ops();
     console_puts("boot: starting slot ");
     console_putc(report_slot(res.slot));

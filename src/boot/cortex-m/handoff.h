@@ -22,7 +22,6 @@ struct handoff {
     uint32_t otp_counter;     /* anti-rollback counter after the boot */
     uint32_t boot_ticks;      /* timer ticks from reset to the jump */
     uint32_t stack_used;      /* bootloader stack high-water (bytes) */
-    uint32_t heap_used;       /* mbedTLS heap high-water (bytes) */
     uint32_t flash_ops;       /* flash program/erase operations so far */
 };
 

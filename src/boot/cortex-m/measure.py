@@ -7,8 +7,8 @@ measure.py - the Cortex-M port's figures for docs/benchmarks.md, measured:
     linker map: what each ota core file, the crypto port, each mbedTLS file,
     the board port and libc contribute after --gc-sections (-Os, Cortex-M3);
   * stack: the bootloader's painted-stack high-water in QEMU, and the largest
-    frames from gcc -fstack-usage;
-  * mbedTLS heap high-water (the buffer allocator's painted heap);
+    frames from gcc -fstack-usage (there is no heap: p256-m works on the
+    stack);
   * boot time in QEMU with -icount shift=0 (1 ns of virtual time per
     instruction; the 25 MHz timer ticks every 40 instructions): a whole
     boot, a trial boot, and the parts (SHA-256 of 64 KiB, one ECDSA P-256
@@ -47,7 +47,7 @@ def group(obj):
         return ("port", os.path.basename(obj).replace(".obj", ""))
     lib, member = m.group(1), m.group(2).replace(".obj", "")
     return {"ota_core": "ota core", "mbedtls_subset": "mbedTLS",
-            "ota_crypto_mbedtls": "crypto port", "ota_port": "port"}.get(lib, "libc/libgcc"), member
+            "ota_crypto_port": "crypto port", "ota_port": "port"}.get(lib, "libc/libgcc"), member
 
 
 def map_sizes(path):
@@ -131,8 +131,8 @@ def stack_frames(build):
     frames.sort(reverse=True)
     want = ("ota_boot", "ota_image_verify", "ota_boot_confirm", "ota_boot_state_write",
             "ota_boot_state_read", "ota_boot_stage0", "ota_boot_config_read",
-            "mbedtls_ecdsa_verify", "mbedtls_ecp_muladd", "mbedtls_sha256_update_ret",
-            "mb_p256_verify")
+            "p256_ecdsa_verify", "scalar_mult", "point_add", "mbedtls_sha256_update",
+            "mcu_p256_verify")
     seen = {}
     for size, fn, f, kind in frames:
         if fn in want and fn not in seen:
@@ -175,8 +175,8 @@ def measure(build, ota, mcu_flash, work):
     boot2 = qemu(os.path.join(build, "rom.elf"), flash)
 
     def stats(out):
-        m = re.search(r"stack high-water (\d+) of \d+ bytes, mbedtls heap high-water (\d+) of "
-                      r"\d+ bytes, flash (\d+) programs (\d+) erases, (\d+) timer ticks", out)
+        m = re.search(r"stack high-water (\d+) of \d+ bytes, "
+                      r"flash (\d+) programs (\d+) erases, (\d+) timer ticks", out)
         if not m:
             sys.exit("boot failed:\n" + out)
         return [int(x) for x in m.groups()]
@@ -185,18 +185,18 @@ def measure(build, ota, mcu_flash, work):
     print("#### Code size (bytes; `arm-none-eabi-gcc 12.2 -Os -mcpu=cortex-m3 -mthumb`, "
           "`--gc-sections`; what is linked into boot.elf)\n")
     print("\n".join(table_sizes(map_sizes(os.path.join(build, "boot.map")))))
-    print("\n(.bss includes the 1 KiB hash buffer and the mbedTLS heap; the 16 KiB stack "
+    print("\n(.bss includes the 1 KiB hash buffer; the 16 KiB stack "
           "reserve is not counted.)\n")
     print("\n".join(core_objects(build)))
     print()
     print("#### RAM and time of one boot (QEMU mps2-an385, `-icount shift=0`)\n")
-    print("| boot | stack high-water | mbedTLS heap high-water | flash programs / erases "
+    print("| boot | stack high-water | flash programs / erases "
           "| ticks (25 MHz) | ≈ instructions |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|")
     for name, s in (("confirmed slot A (ROM stage 0 + ota_boot)", s1),
                     ("pending slot B on trial (+ attempt record)", s2)):
-        print(f"| {name} | {s[0]} B | {s[1]} B | {s[2]} / {s[3]} | {s[4]} | "
-              f"{s[4] * INSN_PER_TICK / 1e6:.1f} M |")
+        print(f"| {name} | {s[0]} B | {s[1]} / {s[2]} | {s[3]} | "
+              f"{s[3] * INSN_PER_TICK / 1e6:.1f} M |")
     cal = b["calibration_20M_insns"]
     print(f"\nCalibration: a loop of exactly 20,000,000 instructions reads {cal} ticks "
           f"({20e6 / cal:.2f} instructions per tick).")
@@ -204,7 +204,7 @@ def measure(build, ota, mcu_flash, work):
     print("|---|---:|---:|")
     for k, label in (("sha256_64k", "SHA-256 of the 64 KiB bootloader region"),
                      ("stage0", "ota_boot_stage0 (config block + the same hash + compare)"),
-                     ("p256_verify", "one ECDSA P-256 verification (mbedTLS, NIST_OPTIM, window 2)"),
+                     ("p256_verify", "one ECDSA P-256 verification (p256-m from mbedTLS 3.6)"),
                      ("image_verify", f"ota_image_verify of the {img}-byte signed app image")):
         print(f"| {label} | {b[k]} | {b[k] * INSN_PER_TICK / 1e6:.2f} M |")
     print("\n#### Largest stack frames (gcc -fstack-usage)\n")

@@ -6,14 +6,8 @@
 
 #include "console.h"
 
-void report_err(const char *what, ota_err e, const struct ota_diag *d)
+static void diag(const struct ota_diag *d)
 {
-    console_puts(what);
-    console_puts(": ");
-    console_puts(ota_errname(e));
-    console_puts(" (");
-    console_puts(ota_strerror(e));
-    console_puts(")");
     if (d && d->field) {
         console_puts(" [");
         console_puts(d->field);
@@ -28,6 +22,25 @@ void report_err(const char *what, ota_err e, const struct ota_diag *d)
         console_puts("]");
     }
     console_puts("\n");
+}
+
+void report_err(const char *what, ota_err e, const struct ota_diag *d)
+{
+    console_puts(what);
+    console_puts(": ");
+    console_puts(ota_errname(e));
+    console_puts(" (");
+    console_puts(ota_strerror(e));
+    console_puts(")");
+    diag(d);
+}
+
+void report_errno(const char *what, ota_err e, const struct ota_diag *d)
+{
+    console_puts(what);
+    console_puts(": ota_err ");
+    console_putu((uint32_t)e);
+    diag(d);
 }
 
 char report_slot(int slot)
