@@ -371,7 +371,7 @@ def test_bootloader_links_no_allocator(port):
 # Issue 12: ROM check + A/B + ECDSA P-256 + anti-rollback in at most 16 KiB
 # of code (arm-none-eabi-size's text: vectors, code, read-only data). Reached
 # with mbedTLS 3.6's SHA-256 + p256-m and no error-name table (docs/boot-port.md
-# section 3.3); ctest boot.qemu_footprint runs this test alone.
+# section 5); ctest boot.qemu_footprint runs this test alone.
 BOOT_TEXT_BUDGET = 16 * 1024
 
 
