@@ -206,6 +206,29 @@ def test_forged_signature_is_refused(port):
     assert "RECOVERY" in out and "app:" not in out
 
 
+def test_mcu_crypto_backend_passes_the_core_crypto_tests(port):
+    """The port's backend (crypto_p256m.c: mbedTLS 3.6 SHA-256 + p256-m, from
+    the tree the ARM build fetched) compiled for the host with
+    tests/core/test_crypto.c unchanged, in place of the host's mbedTLS 2.28
+    backend: NIST SHA-256, the Wycheproof ECDSA subset, invalid keys."""
+    mbed = os.path.join(port["build"], "mbedtls-3.6-src")
+    exe = os.path.join(port["work"], "test_crypto_p256m")
+    core = [os.path.join(ROOT, "src", "core", f)
+            for f in sorted(os.listdir(os.path.join(ROOT, "src", "core"))) if f.endswith(".c")]
+    sh("cc", "-std=c11", "-O1", "-ffunction-sections", "-Wl,--gc-sections",
+       "-I" + os.path.join(ROOT, "include"), "-I" + os.path.join(ROOT, "tests"), "-I" + PORT,
+       "-I" + os.path.join(mbed, "include"), "-I" + os.path.join(mbed, "3rdparty", "p256-m", "p256-m"),
+       '-DMBEDTLS_CONFIG_FILE="ota_mbedtls_config.h"',
+       '-DOTA_TEST_DATA="%s"' % os.path.join(ROOT, "tests", "core", "data"),
+       os.path.join(ROOT, "tests", "core", "test_crypto.c"), os.path.join(PORT, "crypto_p256m.c"),
+       os.path.join(ROOT, "src", "crypto", "crypto_openssl.c"), *core,
+       os.path.join(mbed, "library", "sha256.c"), os.path.join(mbed, "library", "platform_util.c"),
+       os.path.join(mbed, "3rdparty", "p256-m", "p256-m", "p256-m.c"), "-lcrypto", "-o", exe)
+    out = sh(exe).stdout
+    m = re.search(r"wycheproof: (\d+) cases", out)
+    assert m and int(m.group(1)) > 0 and re.search(r"\b0 failed", out), out
+
+
 def test_modified_bootloader_is_refused_by_stage0(port):
     flash = new_flash(port, "rom.bin")
     install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", 1, "ra1.img"), permanent=True)
