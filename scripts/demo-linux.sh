@@ -6,13 +6,25 @@
 # into its other root filesystem slot, reboots into it through GRUB, passes
 # its self-test and confirms. The guest's console is shown as it happens,
 # then the GRUB environment on the disk and the server's reports.
+# --arm64: the same on an arm64 VM (qemu-system-aarch64 -M virt) booted by
+# Debian's U-Boot with dist/linux/boot.cmd, its agent cross-built for arm64
+# (bootloader = uboot); the U-Boot environment is shown instead.
 # Why it exists: the README's "see it" for Linux devices; the same VM as the
 # linux.qemu_* tests (tests/linux/qemudev.py, docs/linux.md).
-# Usage: scripts/demo-linux.sh [--no-build]   (a few minutes under TCG)
+# Usage: scripts/demo-linux.sh [--no-build] [--arm64]   (a few minutes under TCG)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${OTA_BUILD_DIR:-build}
-if [ "${1:-}" != "--no-build" ]; then
+BUILD_IT=1
+export OTA_DEMO_ARCH=x86-64
+for a in "$@"; do
+  case "$a" in
+    --no-build) BUILD_IT=0;;
+    --arm64) OTA_DEMO_ARCH=arm64;;
+    *) echo "usage: $0 [--no-build] [--arm64]" >&2; exit 2;;
+  esac
+done
+if [ "$BUILD_IT" = 1 ]; then
   ./scripts/setup.sh
   cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$BUILD" -j"$(nproc)" --target ota ota-server ota-agent >/dev/null
@@ -37,6 +49,7 @@ import vm as vmmod  # noqa: E402
 
 work = sys.argv[1]
 cache = os.environ["OTA_LINUX_CACHE"]
+arch = os.environ["OTA_DEMO_ARCH"]
 t0 = time.time()
 
 
@@ -68,7 +81,8 @@ def follow(vm, pos, until, timeout=900):
         buf = lines.pop()
         for line in lines:
             line = line.replace("\x1b[H\x1b[J\x1b[1;1H", "").strip()
-            if line.startswith(("OTA-GUEST", "ota: booting")) or re.match(r"\d{4}-\d\d-\d\dT", line):
+            if line.startswith(("OTA-GUEST", "ota: booting", "ota: slot")) \
+                    or re.match(r"\d{4}-\d\d-\d\dT", line):
                 print("    guest| " + line, flush=True)
             if rx.search(line):
                 return pos
@@ -84,22 +98,26 @@ server = E.Server(work, keys.pub).start()
 try:
     say("ota-server on %s; building root filesystems 1.0.0 and 2.0.0 (Debian kernel, "
         "busybox, ota-agent) and signing them" % server.url)
-    v1 = qemudev.Release(work, cache, keys, "1.0.0", 1)
-    v2 = qemudev.Release(work, cache, keys, "2.0.0", 2)
-    dev = qemudev.QemuDevice(work, cache, server, keys, "linux-vm-1", v1, machines)
-    say("disk %s: slot A provisioned with 1.0.0 by ota-agent --provision; GRUB environment: %s"
-        % (dev.disk, dev.grubenv()))
+    v1 = qemudev.Release(work, cache, keys, "1.0.0", 1, arch=arch)
+    v2 = qemudev.Release(work, cache, keys, "2.0.0", 2, arch=arch)
+    dev = qemudev.QemuDevice(work, cache, server, keys, "linux-vm-1", v1, machines, arch=arch)
+    if arch == "arm64":
+        env_name, env = "U-Boot environment (fw_printenv -c)", dev.ubootenv
+    else:
+        env_name, env = "GRUB environment (grub-editenv list)", dev.grubenv
+    say("disk %s: slot A provisioned with 1.0.0 by ota-agent --provision; %s: %s"
+        % (dev.disk, env_name, env()))
     vm = dev.vm
     vm.start()
-    say("QEMU started (%s); the guest reaches the server only through guestfwd "
-        "10.0.2.100:80 -> 127.0.0.1:%d" % (vm.accel, server.port))
+    say("QEMU started (%s, %s); the guest reaches the server only through guestfwd "
+        "10.0.2.100:80 -> 127.0.0.1:%d" % (vm.accel, vm.firmware, server.port))
     pos = follow(vm, 0, r"starting: server")
     c = server.campaign(v2.upload(server), [{"percent": 100}])
     say("campaign %d: release 2.0.0 to 100 %% of the fleet" % c["id"])
     follow(vm, pos, r"update to 2\.0\.0\+0 succeeded")
     dev.wait_report("success", 1, 60)
     vm.stop()
-    say("VM stopped. GRUB environment on the disk (grub-editenv list): %s" % dev.grubenv())
+    say("VM stopped. %s on the disk: %s" % (env_name, env()))
     say("server reports: %s" % ", ".join(dev.report_states()))
     say("campaign: %s" % server.campaign_status(c["id"])["counts"])
 finally:

@@ -32,6 +32,13 @@ PKGS=(
   # sfdisk, mtools and cpio, installed above); the guest's kernel and
   # busybox-static are fetched with apt-get download
   qemu-system-x86 grub-pc-bin grub-efi-amd64-bin ovmf
+  # the arm64 U-Boot VM test (linux.qemu_uboot_update, docs/linux.md): the
+  # agent cross-built for arm64 against arm64 libraries (dpkg multiarch,
+  # enabled below); its kernel and busybox are fetched with apt-get download
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  libssl-dev:arm64 libmbedtls-dev:arm64 libcurl4-openssl-dev:arm64 libjansson-dev:arm64
+  libubootenv-dev:arm64 libmicrohttpd-dev:arm64 libsqlite3-dev:arm64
+  libdivsufsort-dev:arm64 libzstd-dev:arm64 liblzma-dev:arm64
 )
 # npm (only used by benchmarks to fetch the firmware corpus when ../shared is
 # absent) comes with some Node.js builds; install Debian's only if none exists.
@@ -63,6 +70,11 @@ if [ ! -f "$trixie_src" ]; then
     "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" |
     $SUDO tee "$trixie_src" >/dev/null
   $SUDO apt-get update -qq
+fi
+
+# arm64 packages beside the host's (multiarch): once, idempotently
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  $SUDO dpkg --add-architecture arm64
 fi
 
 missing=()

@@ -16,11 +16,35 @@
 #   ota_initrd   initramfs path inside the slot (optional)
 #   ota_cmdline  extra kernel arguments (e.g. "console=ttyAMA0 panic=5")
 #   ota_boot     boot command: booti (arm64, default) or bootz (arm)
+# The environment is where U-Boot keeps it (saveenv: flash, eMMC...), unless
+#   ota_envfile  names a file on ${ota_dev}:${ota_envpart} (e.g. /uboot.env on
+#                the FAT boot partition) that holds it instead: imported at
+#                the start, written back with env export -c + fatwrite (for a
+#                U-Boot built without ENV_IS_IN_FAT, or whose own storage
+#                Linux cannot reach). libubootenv reads and writes the same
+#                file (fw_env.config: "/boot/uboot.env 0x0 0x40000"). Only
+#   ota_envvars  (default: BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT
+#                OTA_SECURITY_COUNTER) are written to it, so the board
+#                settings above keep coming from the default environment;
+#   ota_envsize  its size (default 0x40000), ota_envaddr a scratch address
+#                (default ${kernel_addr_r}).
 # The kernel gets root=${ota_root_X} ota.slot=X, which ota-agent reads.
 # docs/linux.md explains the whole cycle. Keep single quotes out of this
 # file: one inside a double-quoted string makes U-Boot hush stop with
 # "syntax error" (ctest linux.qemu_uboot_script runs it in real U-Boot).
 
+if test -n "${ota_envfile}"; then
+  test -n "${ota_envpart}" || setenv ota_envpart 1
+  test -n "${ota_envsize}" || setenv ota_envsize 0x40000
+  test -n "${ota_envaddr}" || setenv ota_envaddr ${kernel_addr_r}
+  test -n "${ota_envvars}" || setenv ota_envvars "BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT OTA_SECURITY_COUNTER"
+  if load ${ota_dev}:${ota_envpart} ${ota_envaddr} ${ota_envfile}; then
+    env import -c ${ota_envaddr} ${filesize} || echo "ota: ${ota_envfile} does not import (bad CRC): defaults"
+  fi
+  setenv ota_save "env export -c -s ${ota_envsize} ${ota_envaddr} ${ota_envvars}; fatwrite ${ota_dev}:${ota_envpart} ${ota_envaddr} ${ota_envfile} ${ota_envsize}"
+else
+  setenv ota_save saveenv
+fi
 test -n "${BOOT_ORDER}" || setenv BOOT_ORDER "A B"
 test -n "${BOOT_A_LEFT}" || setenv BOOT_A_LEFT 3
 test -n "${BOOT_B_LEFT}" || setenv BOOT_B_LEFT 3
@@ -50,12 +74,12 @@ for BOOT_SLOT in "${BOOT_ORDER}"; do
 done
 
 if test -n "${ota_slot}"; then
-  saveenv
+  run ota_save
 else
   echo "ota: no slot has boots left: resetting both to 3 (as the RAUC example does)"
   setenv BOOT_A_LEFT 3
   setenv BOOT_B_LEFT 3
-  saveenv
+  run ota_save
   reset
 fi
 

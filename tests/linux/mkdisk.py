@@ -8,6 +8,15 @@ images for the A/B slots (`mke2fs -d`), a FAT boot partition (mtools) with
 grub.cfg and grubenv, and an MBR disk (`sfdisk` on a file) booted by GRUB
 i386-pc (boot.img + core.img written into the file) under SeaBIOS.
 
+The arm64 variant (arch="arm64"): the same partitions and root filesystem
+for `qemu-system-aarch64 -M virt` booted by Debian's U-Boot (u-boot-qemu,
+qemu_arm64): Debian's arm64 kernel and busybox-static:arm64 (dpkg multiarch,
+scripts/setup.sh), ota-agent cross-built for arm64 (cross.py), its
+libraries found by their ELF NEEDED entries in the arm64 multiarch
+directories, and a FAT boot partition holding boot.scr (the shipped
+dist/linux/boot.cmd after the board's settings) and uboot.env, the
+environment file U-Boot and libubootenv share.
+
 Why it exists: the QEMU scenarios (test_linux_*.py) and scripts/demo-linux.sh
 need the same guest; this is the one place that knows how it is made.
 Disk layout and boot flow: docs/linux.md, "The QEMU test VM".
@@ -48,6 +57,24 @@ FIRST_MIB = 1                       # the MBR gap that holds GRUB's core.img
 MODULES = ["virtio_pci", "virtio_blk", "virtio_net", "crc32c_generic", "ext4", "vfat",
            "nls_cp437", "nls_ascii"]
 
+# What differs between the guests: Debian architecture, the kernel's
+# metapackage, where the slot keeps the kernel (the boot script's
+# ota_kernel; arm64: Debian's uncompressed Image, gzip'd here, which U-Boot's
+# booti decompresses: 33 MB less to download per update), its modules
+# (arm64 -M virt: virtio over MMIO), and where the arm64 libraries are
+# (multiarch) when the host is not that architecture.
+ARCHES = {
+    "x86-64": {"deb": "amd64", "kernel_meta": "linux-image-amd64", "kernel": "/boot/vmlinuz",
+               "modules": MODULES, "libdirs": None, "slot_mib": SLOT_MIB},
+    "arm64": {"deb": "arm64", "kernel_meta": "linux-image-arm64", "kernel": "/boot/Image.gz",
+              "modules": ["virtio_mmio"] + MODULES[1:], "slot_mib": 96,
+              "libdirs": ["/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu"]},
+}
+# U-Boot's environment file on the boot partition (dist/linux/boot.cmd's
+# ota_envfile; CONFIG_ENV_SIZE of Debian's qemu_arm64 build)
+UBOOT_ENV = "uboot.env"
+UBOOT_ENV_SIZE = 0x40000
+
 # GRUB modules built into core.img (nothing is loaded from the disk later).
 GRUB_MODULES = ["biosdisk", "part_msdos", "fat", "ext2", "normal", "linux", "loadenv",
                 "test", "echo", "configfile", "reboot", "halt", "sleep", "cat",
@@ -82,26 +109,32 @@ class _Lock:
         self.f.close()
 
 
-def kernel_package():
-    """The versioned kernel package linux-image-amd64 depends on today."""
-    out = run(["apt-cache", "depends", "linux-image-amd64"])
-    m = re.search(r"Depends:\s*(linux-image-[0-9][^\s]*-amd64)", out)
+def kernel_package(arch="x86-64"):
+    """The versioned kernel package the kernel metapackage depends on today."""
+    a = ARCHES[arch]
+    meta = "%s:%s" % (a["kernel_meta"], a["deb"])
+    out = run(["apt-cache", "depends", meta])
+    m = re.search(r"Depends:\s*(linux-image-[0-9][^\s:]*-%s)" % a["kernel_meta"].split("-")[-1], out)
     if not m:
-        raise RuntimeError("apt-cache depends linux-image-amd64 names no kernel package:\n" + out)
+        raise RuntimeError("apt-cache depends %s names no kernel package:\n%s" % (meta, out))
     return m.group(1)
 
 
-def _fetch_unpacked(cache, package):
-    """`apt-get download PACKAGE` into cache and `dpkg-deb -x` it once;
+def _fetch_unpacked(cache, package, arch="x86-64"):
+    """`apt-get download PACKAGE:ARCH` into cache and `dpkg-deb -x` it once;
     returns the unpacked directory."""
+    deb_arch = ARCHES[arch]["deb"]
+    pattern = os.path.join(cache, "%s_*_%s.deb" % (package, deb_arch))
     with _Lock(cache):
-        debs = sorted(glob.glob(os.path.join(cache, package + "_*.deb")))
+        debs = sorted(glob.glob(pattern))
         if not debs:
-            log("apt-get download " + package)
-            run(["apt-get", "download", "-q", package], cwd=cache)
-            debs = sorted(glob.glob(os.path.join(cache, package + "_*.deb")))
+            log("apt-get download %s:%s" % (package, deb_arch))
+            run(["apt-get", "download", "-q", "%s:%s" % (package, deb_arch)], cwd=cache)
+            debs = sorted(glob.glob(pattern))
             if not debs:
-                raise RuntimeError("apt-get download %s left no .deb in %s" % (package, cache))
+                raise RuntimeError("apt-get download %s:%s left no .deb in %s (for arm64: "
+                                   "dpkg --add-architecture arm64, scripts/setup.sh)"
+                                   % (package, deb_arch, cache))
         deb = debs[-1]
         out = deb[:-len(".deb")]
         if not os.path.isdir(out):
@@ -112,9 +145,9 @@ def _fetch_unpacked(cache, package):
         return out
 
 
-def kernel(cache):
+def kernel(cache, arch="x86-64"):
     """(vmlinuz path, modules dir) of the unpacked Debian kernel."""
-    root = _fetch_unpacked(cache, kernel_package())
+    root = _fetch_unpacked(cache, kernel_package(arch), arch)
     vmlinuz = glob.glob(os.path.join(root, "boot", "vmlinuz-*"))
     mods = glob.glob(os.path.join(root, "lib", "modules", "*"))
     if len(vmlinuz) != 1 or len(mods) != 1:
@@ -122,8 +155,22 @@ def kernel(cache):
     return vmlinuz[0], mods[0]
 
 
-def busybox(cache):
-    root = _fetch_unpacked(cache, "busybox-static")
+def _kernel_gz(cache, vmlinuz):
+    """vmlinuz gzip'd once into the cache (no timestamp: every release holds
+    the same bytes)."""
+    out = os.path.join(cache, os.path.basename(vmlinuz) + ".gz")
+    with _Lock(cache):
+        if not os.path.exists(out):
+            with open(vmlinuz, "rb") as fi, open(out + ".tmp", "wb") as fo:
+                with gzip.GzipFile(filename="", mode="wb", fileobj=fo, mtime=0,
+                                   compresslevel=6) as z:
+                    shutil.copyfileobj(fi, z)
+            os.rename(out + ".tmp", out)
+    return out
+
+
+def busybox(cache, arch="x86-64"):
+    root = _fetch_unpacked(cache, "busybox-static", arch)
     path = os.path.join(root, "bin", "busybox")
     if not os.path.isfile(path):
         raise RuntimeError("busybox-static has no bin/busybox in " + root)
@@ -204,15 +251,15 @@ exec /bin/busybox switch_root /newroot /sbin/init
 """
 
 
-def build_initramfs(cache, out):
-    _, moddir = kernel(cache)
-    bb = busybox(cache)
+def build_initramfs(cache, out, arch="x86-64"):
+    _, moddir = kernel(cache, arch)
+    bb = busybox(cache, arch)
     with tempfile.TemporaryDirectory() as t:
         os.makedirs(os.path.join(t, "bin"))
         os.makedirs(os.path.join(t, "lib", "modules"))
         shutil.copy(bb, os.path.join(t, "bin", "busybox"))
         order = []
-        for ko in module_files(moddir):
+        for ko in module_files(moddir, ARCHES[arch]["modules"]):
             shutil.copy(ko, os.path.join(t, "lib", "modules", os.path.basename(ko)))
             order.append(os.path.basename(ko))
         with open(os.path.join(t, "modules.order"), "w") as f:
@@ -283,8 +330,34 @@ exit 0
 """
 
 
-def _shared_libs(binary):
-    """(path, path) pairs of the libraries binary links, from ldd."""
+def _elf_libs(binary, libdirs):
+    """The program interpreter and the libraries binary needs, recursively,
+    from their ELF headers (readelf), found in libdirs: for a binary of
+    another architecture, which ldd cannot run."""
+    found, todo = [], [binary]
+    while todo:
+        f = todo.pop()
+        out = run(["readelf", "-d", "-l", "-W", f])
+        names = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+        interp = re.search(r"Requesting program interpreter: ([^\]]+)\]", out)
+        paths = [interp.group(1)] if interp else []
+        for n in names:
+            hits = [os.path.join(d, n) for d in libdirs if os.path.exists(os.path.join(d, n))]
+            if not hits:
+                raise RuntimeError("%s needs %s, not found in %s" % (f, n, libdirs))
+            paths.append(hits[0])
+        for p in paths:
+            if p not in found:
+                found.append(p)
+                todo.append(p)
+    return found
+
+
+def _shared_libs(binary, arch="x86-64"):
+    """The libraries binary links: from ldd on the host's architecture,
+    from the ELF headers for another one."""
+    if ARCHES[arch]["libdirs"]:
+        return _elf_libs(binary, ARCHES[arch]["libdirs"])
     out = run(["ldd", binary])
     libs = []
     for line in out.splitlines():
@@ -302,19 +375,21 @@ def _copy_resolved(src, tree, dest):
 
 
 def build_rootfs(cache, version, out, behaviour="healthy", agent=None, initramfs=None,
-                 extra_bins=()):
+                 extra_bins=(), arch="x86-64"):
     """An ext4 image (no journal: mounted read-only, never changed by a
     boot) holding kernel, initramfs, busybox, ota-agent and its libraries,
     and the host programs extra_bins (e.g. grub-editenv) with theirs.
     Returns out."""
-    vmlinuz, _ = kernel(cache)
-    bb = busybox(cache)
+    vmlinuz, _ = kernel(cache, arch)
+    bb = busybox(cache, arch)
     with tempfile.TemporaryDirectory() as t:
         for d in ["bin", "sbin", "usr/bin", "usr/sbin", "usr/libexec", "etc/ota", "proc",
                   "sys", "dev", "tmp", "run", "var/lib/ota", "boot", "root", "mnt/boot"]:
             os.makedirs(os.path.join(t, d), exist_ok=True)
         shutil.copy(bb, os.path.join(t, "bin", "busybox"))
-        applets = run([bb, "--list-full"]).split()
+        # the applet list of the host's busybox (the same version): the
+        # arm64 one cannot run here
+        applets = run([busybox(cache), "--list-full"]).split()
         for a in applets:
             link = os.path.join(t, a)
             if not os.path.lexists(link):
@@ -332,10 +407,11 @@ def build_rootfs(cache, version, out, behaviour="healthy", agent=None, initramfs
             f.write("OTA_RELEASE=%s\nOTA_BEHAVIOUR=%s\n" % (version, behaviour))
         with open(os.path.join(t, "etc", "passwd"), "w") as f:
             f.write("root:x:0:0:root:/root:/bin/sh\n")
-        shutil.copy(vmlinuz, os.path.join(t, "boot", "vmlinuz"))
+        kdest = os.path.join(t, ARCHES[arch]["kernel"].lstrip("/"))
+        shutil.copy(_kernel_gz(cache, vmlinuz) if kdest.endswith(".gz") else vmlinuz, kdest)
         if initramfs is None:
             initramfs = os.path.join(t, "initrd.tmp")
-            build_initramfs(cache, initramfs)
+            build_initramfs(cache, initramfs, arch)
             shutil.move(initramfs, os.path.join(t, "boot", "initrd.img"))
         else:
             shutil.copy(initramfs, os.path.join(t, "boot", "initrd.img"))
@@ -344,15 +420,17 @@ def build_rootfs(cache, version, out, behaviour="healthy", agent=None, initramfs
         for src, dest in bins:
             dst = os.path.join(t, dest.lstrip("/"))
             shutil.copy(src, dst)
-            run(["strip", "--strip-unneeded", dst])
-            for lib in _shared_libs(src):
+            run(["strip" if arch == "x86-64" else "aarch64-linux-gnu-strip",
+                 "--strip-unneeded", dst])
+            for lib in _shared_libs(src, arch):
                 _copy_resolved(lib, t, lib)
         size = _tree_bytes(t)
         # room for metadata, rounded to whole MiB
         fs_bytes = ((size * 11 // 10 + 2 * MIB) + MIB - 1) // MIB * MIB
-        if fs_bytes > SLOT_MIB * MIB - 4 * MIB:
+        slot_mib = ARCHES[arch]["slot_mib"]
+        if fs_bytes > slot_mib * MIB - 4 * MIB:
             raise RuntimeError("root filesystem of %d bytes does not fit a %d MiB slot"
-                               % (fs_bytes, SLOT_MIB))
+                               % (fs_bytes, slot_mib))
         # one filesystem UUID for every release (as a product's builds keep
         # theirs), fixed timestamps: releases differ only where their files do
         seed = hashlib.sha256(b"ota-test-rootfs").hexdigest()
@@ -380,17 +458,18 @@ def _tree_bytes(root):
     return total
 
 
-def partitions():
+def partitions(arch="x86-64"):
     """[(start_sector, size_sectors)] of p1..p4."""
     parts, start = [], FIRST_MIB * MIB // SECTOR
-    for mib in (BOOT_MIB, SLOT_MIB, SLOT_MIB, DATA_MIB):
+    slot = ARCHES[arch]["slot_mib"]
+    for mib in (BOOT_MIB, slot, slot, DATA_MIB):
         parts.append((start, mib * MIB // SECTOR))
         start += mib * MIB // SECTOR
     return parts
 
 
-def disk_bytes():
-    s, n = partitions()[-1]
+def disk_bytes(arch="x86-64"):
+    s, n = partitions(arch)[-1]
     return (s + n) * SECTOR
 
 
@@ -516,15 +595,79 @@ def disk_grub_files():
             "ota-ab.cfg": os.path.join(HERE_DIR, "..", "..", "dist", "linux", "grub.cfg")}
 
 
-def write_partition(disk, index, src):
+def uboot_script(out):
+    """boot.scr: the board's settings (tests/linux/uboot-disk.cmd, what a
+    product puts in U-Boot's default environment) followed by the shipped
+    dist/linux/boot.cmd, compiled with mkimage -T script."""
+    with tempfile.TemporaryDirectory() as t:
+        cmd = os.path.join(t, "boot.cmd")
+        with open(cmd, "w") as f:
+            for src in (os.path.join(HERE_DIR, "uboot-disk.cmd"),
+                        os.path.join(HERE_DIR, "..", "..", "dist", "linux", "boot.cmd")):
+                with open(src) as g:
+                    f.write(g.read())
+        run(["mkimage", "-A", "arm64", "-T", "script", "-C", "none", "-d", cmd, out])
+    return out
+
+
+def build_uboot_disk(out, slot_a, env_file, data_dir=None, slot_b=None):
+    """The arm64 disk: MBR, FAT boot partition (bootable: U-Boot's distro
+    boot looks there for /boot.scr) with boot.scr and the environment file
+    env_file as /uboot.env, slot A (and B), data."""
+    parts = partitions("arm64")
+    if os.path.getsize(env_file) != UBOOT_ENV_SIZE:
+        raise RuntimeError("%s: %d bytes, U-Boot's environment is %d"
+                           % (env_file, os.path.getsize(env_file), UBOOT_ENV_SIZE))
+    with open(out, "wb") as f:
+        f.truncate(disk_bytes("arm64"))
+    table = "label: dos\nunit: sectors\n"
+    types = ["c", "83", "83", "83"]
+    for i, (s, n) in enumerate(parts):
+        table += "start=%d, size=%d, type=%s%s\n" % (s, n, types[i], ", bootable" if i == 0 else "")
+    run(["sfdisk", "--no-reread", "--no-tell-kernel", "-q", out], input=table)
+    with tempfile.TemporaryDirectory() as t:
+        bootp = os.path.join(t, "boot.vfat")
+        with open(bootp, "wb") as f:
+            f.truncate(BOOT_MIB * MIB)
+        run(["mformat", "-i", bootp, "-T", str(BOOT_MIB * MIB // SECTOR), "-h", "64", "-s", "32",
+             "-v", "OTABOOT", "::"])
+        run(["mcopy", "-i", bootp, uboot_script(os.path.join(t, "boot.scr")), "::/boot.scr"])
+        run(["mcopy", "-i", bootp, env_file, "::/" + UBOOT_ENV])
+        _write_at(out, parts[0][0] * SECTOR, bootp, parts[0][1] * SECTOR)
+        datap = os.path.join(t, "data.ext4")
+        build_data_partition(datap, data_dir)
+        _write_at(out, parts[3][0] * SECTOR, datap, parts[3][1] * SECTOR)
+    _write_at(out, parts[1][0] * SECTOR, slot_a, parts[1][1] * SECTOR)
+    if slot_b:
+        _write_at(out, parts[2][0] * SECTOR, slot_b, parts[2][1] * SECTOR)
+    return out
+
+
+def uboot_env_of(disk, workdir):
+    """The variables of the disk's /uboot.env, read with Debian's
+    `fw_printenv -c` from a copy taken out of the FAT boot partition."""
+    bootp = read_partition(disk, 1, os.path.join(workdir, "boot-copy.vfat"), "arm64")
+    env = os.path.join(workdir, "uboot-env-copy")
+    if os.path.exists(env):
+        os.unlink(env)
+    run(["mcopy", "-i", bootp, "::/" + UBOOT_ENV, env])
+    cfg = os.path.join(workdir, "uboot-env-copy.config")
+    with open(cfg, "w") as f:
+        f.write("%s 0x0 0x%x\n" % (env, UBOOT_ENV_SIZE))
+    out = run(["fw_printenv", "-c", cfg])
+    os.unlink(bootp)
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def write_partition(disk, index, src, arch="x86-64"):
     """Write the image src at the start of partition index (1-based)."""
-    s, n = partitions()[index - 1]
+    s, n = partitions(arch)[index - 1]
     _write_at(disk, s * SECTOR, src, n * SECTOR)
 
 
-def read_partition(disk, index, out):
+def read_partition(disk, index, out, arch="x86-64"):
     """Copy partition index (1-based) of disk to out."""
-    s, n = partitions()[index - 1]
+    s, n = partitions(arch)[index - 1]
     with open(disk, "rb") as fi, open(out, "wb") as fo:
         fi.seek(s * SECTOR)
         left = n * SECTOR

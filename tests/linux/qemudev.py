@@ -6,10 +6,15 @@ with `ota sign`, a disk whose slot A the real `ota-agent --provision` wrote
 (as a factory would), the device registered with a real ota-server, and the
 guest's agent configuration on its data partition.
 
-Why it exists: the QEMU scenarios (test_linux_update.py) and
+arch="arm64": the same device on qemu-system-aarch64 booted by U-Boot with
+the shipped boot.cmd, the agent cross-built for arm64 (cross.py) with
+bootloader = uboot: libubootenv in the guest and U-Boot share /uboot.env on
+the boot partition (fw_env.config on the data partition names it).
+
+Why it exists: the QEMU scenarios (test_linux_*.py) and
 scripts/demo-linux.sh drive the same device; this holds its set-up, the VM
-(vm.py) and the checks from the host (grubenv via grub-editenv, the
-server's reports).
+(vm.py) and the checks from the host (grubenv via grub-editenv, the U-Boot
+environment via fw_printenv, the server's reports).
 """
 
 import os
@@ -18,26 +23,35 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 
+import cross  # noqa: E402
 import mkdisk  # noqa: E402
 import otae2e as E  # noqa: E402
 import vm as vmmod  # noqa: E402
 
 HW = "qemu-x86-64"
+HW_ARCH = {"x86-64": HW, "arm64": "qemu-arm64"}
 # paths inside the guest (data partition mounted on /var/lib/ota, boot
 # partition with grub/grubenv on /mnt/boot: see mkdisk.ROOTFS_INIT)
 G_DATA = "/var/lib/ota"
 G_GRUBENV = "/mnt/boot/grub/grubenv"
+G_UBOOT_ENV = "/mnt/boot/" + mkdisk.UBOOT_ENV
 
 
 class Release:
     """A root filesystem image and its signed form."""
 
-    def __init__(self, work, cache, keys, version, counter, behaviour="healthy", hw=HW):
+    def __init__(self, work, cache, keys, version, counter, behaviour="healthy", hw=None,
+                 arch="x86-64"):
         self.version = version
+        hw = hw or HW_ARCH[arch]
+        if arch == "arm64":
+            agent, extra = cross.arm64_agent(), []
+        else:
+            agent, extra = E.AGENT, ["/usr/bin/grub-editenv"]
         self.fs = mkdisk.build_rootfs(cache, version,
                                       os.path.join(work, "rootfs-%s.ext4" % version),
-                                      behaviour=behaviour, agent=E.AGENT,
-                                      extra_bins=["/usr/bin/grub-editenv"])
+                                      behaviour=behaviour, agent=agent, extra_bins=extra,
+                                      arch=arch)
         self.image = os.path.join(work, "rootfs-%s.img" % version)
         E.run([E.TOOL, "sign", "--key", keys.priv, "--version", version,
                "--security-counter", str(counter), "--hw-id", hw, "-q", self.fs, self.image])
@@ -56,15 +70,18 @@ def _write_conf(path, conf):
 
 
 class QemuDevice:
-    def __init__(self, work, cache, server, keys, name, factory, machines, link_rate=0):
+    def __init__(self, work, cache, server, keys, name, factory, machines, link_rate=0,
+                 arch="x86-64"):
         self.work = work
         self.name = name
+        self.arch = arch
         self.server = server
         self.keys = keys
         self.dir = os.path.join(work, name)
         self.data = os.path.join(self.dir, "data")
         os.makedirs(self.data, exist_ok=True)
-        self.token = server.api("POST", "/v1/devices", {"id": name, "hw_id": HW})["token"]
+        hw = HW_ARCH[arch]
+        self.token = server.api("POST", "/v1/devices", {"id": name, "hw_id": hw})["token"]
         E.run(["cp", keys.pub, os.path.join(self.data, "image-key.pub.pem")])
         E.run(["cp", server.manifest_pub, os.path.join(self.data, "manifest-key.pub.pem")])
         self.conf = {
@@ -72,9 +89,7 @@ class QemuDevice:
             "slot_a": "/dev/vda2",
             "slot_b": "/dev/vda3",
             "image_key": G_DATA + "/image-key.pub.pem",
-            "hw_id": HW,
-            "bootloader": "grub",
-            "grubenv": G_GRUBENV,
+            "hw_id": hw,
             "state_file": G_DATA + "/agent-state.json",
             "selftest_cmd": "/usr/libexec/ota-selftest",
             "server": vmmod.GUEST_SERVER_URL,
@@ -89,11 +104,19 @@ class QemuDevice:
             "stall_timeout": "20",
             "log_level": "info",
         }
+        if arch == "arm64":
+            # libubootenv: the file U-Boot imports and writes back (boot.cmd's
+            # ota_envfile), whole, no redundant copy
+            with open(os.path.join(self.data, "fw_env.config"), "w") as f:
+                f.write("%s 0x0 0x%x\n" % (G_UBOOT_ENV, mkdisk.UBOOT_ENV_SIZE))
+            self.conf.update(bootloader="uboot", uboot_env_config=G_DATA + "/fw_env.config")
+        else:
+            self.conf.update(bootloader="grub", grubenv=G_GRUBENV)
         _write_conf(os.path.join(self.data, "agent.conf"), self.conf)
         self.disk = os.path.join(self.dir, "disk.img")
         self._provision(factory)
         self.vm = machines.vm(self.disk, server_port=server.port, name=name,
-                              link_rate=link_rate)
+                              link_rate=link_rate, arch=arch)
 
     def _provision(self, release):
         """Slot A written by `ota-agent --provision A` on the host, as a
@@ -102,15 +125,25 @@ class QemuDevice:
         slots = [os.path.join(self.dir, "slot-a.img"), os.path.join(self.dir, "slot-b.img")]
         for s in slots:
             with open(s, "wb") as f:
-                f.truncate(mkdisk.SLOT_MIB * mkdisk.MIB)
-        grubenv = os.path.join(self.dir, "factory-grubenv")
-        E.run(["grub-editenv", grubenv, "create"])
+                f.truncate(mkdisk.ARCHES[self.arch]["slot_mib"] * mkdisk.MIB)
+        if self.arch == "arm64":
+            # an empty U-Boot environment (mkenvimage), filled by --provision
+            env = os.path.join(self.dir, "factory-uboot.env")
+            E.run(["mkenvimage", "-s", str(mkdisk.UBOOT_ENV_SIZE), "-o", env, "/dev/null"])
+            envconf = os.path.join(self.dir, "factory-fw_env.config")
+            with open(envconf, "w") as f:
+                f.write("%s 0x0 0x%x\n" % (env, mkdisk.UBOOT_ENV_SIZE))
+            bootenv = {"uboot_env_config": envconf}
+        else:
+            grubenv = os.path.join(self.dir, "factory-grubenv")
+            E.run(["grub-editenv", grubenv, "create"])
+            bootenv = {"grubenv": grubenv}
         # the factory station runs neither slot: its command line names none
         cmdline = os.path.join(self.dir, "factory-cmdline")
         with open(cmdline, "w") as f:
             f.write("console=ttyS0\n")
         conf = dict(self.conf, slot_a=slots[0], slot_b=slots[1],
-                    image_key=self.keys.pub, grubenv=grubenv, cmdline=cmdline,
+                    image_key=self.keys.pub, cmdline=cmdline, **bootenv,
                     state_file=os.path.join(self.data, "agent-state.json"),
                     server_key=self.server.manifest_pub)
         path = os.path.join(self.dir, "factory.conf")
@@ -119,6 +152,11 @@ class QemuDevice:
         if p.returncode != 0:
             raise AssertionError("ota-agent --provision A %s exited %d:\n%s%s"
                                  % (release.image, p.returncode, p.stdout, p.stderr))
+        if self.arch == "arm64":
+            mkdisk.build_uboot_disk(self.disk, slots[0], env, data_dir=self.data)
+            os.unlink(slots[0])
+            os.unlink(slots[1])
+            return
         env = dict(l.split("=", 1) for l in
                    E.run(["grub-editenv", grubenv, "list"]).stdout.splitlines() if "=" in l)
         mkdisk.build_disk(self.disk, slots[0], mkdisk.disk_grub_files(), env, data_dir=self.data)
@@ -128,6 +166,10 @@ class QemuDevice:
     def grubenv(self):
         """The disk's GRUB environment, read with `grub-editenv FILE list`."""
         return mkdisk.grubenv_of(self.disk, self.dir)
+
+    def ubootenv(self):
+        """The disk's U-Boot environment file, read with `fw_printenv -c`."""
+        return mkdisk.uboot_env_of(self.disk, self.dir)
 
     def reports(self):
         return self.server.reports(self.name)

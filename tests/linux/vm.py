@@ -9,7 +9,9 @@ Why it exists: every QEMU scenario and scripts/demo-linux.sh start, watch,
 kill and restart the same machine; the QEMU command line lives here once.
 
 Firmware: OTA_QEMU_FIRMWARE=bios (default: SeaBIOS, GRUB i386-pc) or uefi
-(OVMF, GRUB x86_64-efi from the same disk's ESP).
+(OVMF, GRUB x86_64-efi from the same disk's ESP). VM(arch="arm64"):
+qemu-system-aarch64 -M virt with Debian's U-Boot (qemu_arm64) as its
+firmware, virtio disk and network over MMIO, always TCG.
 
 Acceleration: OTA_QEMU_ACCEL=kvm|tcg forces one; by default KVM when
 /dev/kvm answers KVM_GET_API_VERSION and is not the kvm_pvm module, TCG
@@ -46,6 +48,7 @@ def kvm_usable():
         os.close(fd)
 
 
+UBOOT_BIN = "/usr/lib/u-boot/qemu_arm64/u-boot.bin"
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 
@@ -79,16 +82,19 @@ class VM:
     """One QEMU process over `disk`; the console accumulates across reboots
     and restarts in console.log (mark() remembers where a phase starts)."""
 
-    def __init__(self, workdir, disk, server_port=None, memory=None, name="vm", link_rate=0):
+    def __init__(self, workdir, disk, server_port=None, memory=None, name="vm", link_rate=0,
+                 arch="x86-64"):
         self.workdir = workdir
         self.disk = disk
         self.server_port = server_port
         self.link_rate = link_rate     # bytes/s towards the guest (0: unlimited)
-        self.firmware = firmware()
-        # GRUB x86_64-efi runs out of memory loading the kernel with 256 MiB
-        self.memory = memory or (512 if self.firmware == "uefi" else 256)
+        self.arch = arch
+        self.firmware = "u-boot" if arch == "arm64" else firmware()
+        # GRUB x86_64-efi runs out of memory loading the kernel with 256 MiB;
+        # the arm64 kernel Image is loaded uncompressed (33 MB)
+        self.memory = memory or (256 if self.firmware == "bios" else 512)
         self.name = name
-        self.accel = accel()
+        self.accel = "tcg" if arch == "arm64" else accel()
         self.vars = os.path.join(workdir, name + "-OVMF_VARS.fd")
         self.console_path = os.path.join(workdir, name + "-console.log")
         self.qemu_log = os.path.join(workdir, name + "-qemu.log")
@@ -101,12 +107,18 @@ class VM:
             net += ",guestfwd=tcp:%s:80-cmd:%s %s %d %d" % (
                 GUEST_SERVER_IP, sys.executable if sys.executable else "/usr/bin/python3",
                 os.path.join(HERE, "relay.py"), self.server_port, self.link_rate)
-        cmd = ["qemu-system-x86_64", "-machine", "pc", "-m", str(self.memory),
-               "-nodefaults", "-no-user-config", "-display", "none",
+        common = ["-m", str(self.memory), "-nodefaults", "-no-user-config", "-display", "none",
+                  "-chardev", "file,id=con,path=%s,append=on" % self.console_path,
+                  "-serial", "chardev:con", "-netdev", net]
+        if self.arch == "arm64":
+            return ["qemu-system-aarch64", "-machine", "virt", "-cpu", "cortex-a57",
+                    "-bios", UBOOT_BIN] + common + [
+                    "-drive", "file=%s,format=raw,if=none,id=d0,cache=writeback" % self.disk,
+                    "-device", "virtio-blk-device,drive=d0",
+                    "-device", "virtio-net-device,netdev=n0", "-accel", "tcg"]
+        cmd = ["qemu-system-x86_64", "-machine", "pc"] + common + [
                "-drive", "file=%s,format=raw,if=virtio,cache=writeback" % self.disk,
-               "-chardev", "file,id=con,path=%s,append=on" % self.console_path,
-               "-serial", "chardev:con",
-               "-netdev", net, "-device", "virtio-net-pci,netdev=n0"]
+               "-device", "virtio-net-pci,netdev=n0"]
         if self.firmware == "uefi":
             if not os.path.exists(self.vars):
                 shutil.copy(OVMF_VARS, self.vars)   # the machine's own UEFI variables
