@@ -109,14 +109,21 @@ class _Lock:
         self.f.close()
 
 
+_KERNEL_PACKAGE = {}
+
+
 def kernel_package(arch="x86-64"):
-    """The versioned kernel package the kernel metapackage depends on today."""
+    """The versioned kernel package the kernel metapackage depends on today
+    (asked once per process)."""
+    if arch in _KERNEL_PACKAGE:
+        return _KERNEL_PACKAGE[arch]
     a = ARCHES[arch]
     meta = "%s:%s" % (a["kernel_meta"], a["deb"])
     out = run(["apt-cache", "depends", meta])
     m = re.search(r"Depends:\s*(linux-image-[0-9][^\s:]*-%s)" % a["kernel_meta"].split("-")[-1], out)
     if not m:
         raise RuntimeError("apt-cache depends %s names no kernel package:\n%s" % (meta, out))
+    _KERNEL_PACKAGE[arch] = m.group(1)
     return m.group(1)
 
 
@@ -270,6 +277,19 @@ def build_initramfs(cache, out, arch="x86-64"):
         _cpio_newc(t, out)
 
 
+def cached_initramfs(cache, arch="x86-64"):
+    """The initramfs for this kernel, built once into the cache (named after
+    the kernel package and a hash of /init and the module list, so a change
+    to either builds a new one)."""
+    key = hashlib.sha256((INITRAMFS_INIT + " ".join(ARCHES[arch]["modules"])).encode())
+    out = os.path.join(cache, "initrd-%s-%s.img" % (kernel_package(arch), key.hexdigest()[:12]))
+    with _Lock(os.path.join(cache, "initrd.lock")):   # (build_initramfs locks cache)
+        if not os.path.exists(out):
+            build_initramfs(cache, out + ".tmp", arch)
+            os.rename(out + ".tmp", out)
+    return out
+
+
 # The root filesystem's /sbin/init: mounts, network (QEMU user networking:
 # 10.0.2.15, the ota-server is reached only at the guestfwd address
 # 10.0.2.100:80), the data partition, then runs the agent like a service
@@ -409,12 +429,8 @@ def build_rootfs(cache, version, out, behaviour="healthy", agent=None, initramfs
             f.write("root:x:0:0:root:/root:/bin/sh\n")
         kdest = os.path.join(t, ARCHES[arch]["kernel"].lstrip("/"))
         shutil.copy(_kernel_gz(cache, vmlinuz) if kdest.endswith(".gz") else vmlinuz, kdest)
-        if initramfs is None:
-            initramfs = os.path.join(t, "initrd.tmp")
-            build_initramfs(cache, initramfs, arch)
-            shutil.move(initramfs, os.path.join(t, "boot", "initrd.img"))
-        else:
-            shutil.copy(initramfs, os.path.join(t, "boot", "initrd.img"))
+        shutil.copy(initramfs or cached_initramfs(cache, arch),
+                    os.path.join(t, "boot", "initrd.img"))
         bins = [(agent, "/usr/bin/ota-agent")] if agent else []
         bins += [(b, b) for b in extra_bins]
         for src, dest in bins:
