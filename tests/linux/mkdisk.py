@@ -540,13 +540,19 @@ def grubenv_file(path, variables):
         run(["grub-editenv", path, "set"] + ["%s=%s" % kv for kv in variables.items()])
 
 
-def build_boot_partition(out, grub_files, grubenv_vars):
-    """FAT boot partition: /grub/NAME for each NAME -> source file of
-    grub_files (grub.cfg and what it sources), /grub/grubenv."""
+def _new_fat(out):
+    """An empty FAT file system the size of the boot partition (mformat)."""
     with open(out, "wb") as f:
         f.truncate(BOOT_MIB * MIB)
     run(["mformat", "-i", out, "-T", str(BOOT_MIB * MIB // SECTOR), "-h", "64", "-s", "32",
          "-v", "OTABOOT", "::"])
+    return out
+
+
+def build_boot_partition(out, grub_files, grubenv_vars):
+    """FAT boot partition: /grub/NAME for each NAME -> source file of
+    grub_files (grub.cfg and what it sources), /grub/grubenv."""
+    _new_fat(out)
     run(["mmd", "-i", out, "::/grub"])
     for name, src in sorted(grub_files.items()):
         run(["mcopy", "-i", out, src, "::/grub/" + name])
@@ -568,18 +574,38 @@ def build_data_partition(out, data_dir):
     run(args + [out, "%dk" % (DATA_MIB * 1024)])
 
 
+def _new_disk(out, boot_type, arch):
+    """An empty disk file with its MBR partition table (sfdisk on the file):
+    p1 of boot_type and bootable, p2-p4 Linux."""
+    parts = partitions(arch)
+    with open(out, "wb") as f:
+        f.truncate(disk_bytes(arch))
+    table = "label: dos\nunit: sectors\n"
+    types = [boot_type, "83", "83", "83"]
+    for i, (s, n) in enumerate(parts):
+        table += "start=%d, size=%d, type=%s%s\n" % (s, n, types[i], ", bootable" if i == 0 else "")
+    run(["sfdisk", "--no-reread", "--no-tell-kernel", "-q", out], input=table)
+    return parts
+
+
+def _fill_disk(out, parts, bootp, data_dir, slot_a, slot_b, tmp):
+    """Write the boot partition image bootp, a data partition made from
+    data_dir, and the slot images into the disk."""
+    _write_at(out, parts[0][0] * SECTOR, bootp, parts[0][1] * SECTOR)
+    datap = os.path.join(tmp, "data.ext4")
+    build_data_partition(datap, data_dir)
+    _write_at(out, parts[3][0] * SECTOR, datap, parts[3][1] * SECTOR)
+    _write_at(out, parts[1][0] * SECTOR, slot_a, parts[1][1] * SECTOR)
+    if slot_b:
+        _write_at(out, parts[2][0] * SECTOR, slot_b, parts[2][1] * SECTOR)
+
+
 def build_disk(out, slot_a, grub_files, grubenv_vars, data_dir=None, slot_b=None):
     """The whole disk: MBR + GRUB i386-pc, boot partition (also the ESP with
     GRUB's BOOTX64.EFI: the same disk boots under SeaBIOS and OVMF), slot A
     (and B), data."""
-    parts = partitions()
-    with open(out, "wb") as f:
-        f.truncate(disk_bytes())
-    table = "label: dos\nunit: sectors\n"
-    types = ["ef", "83", "83", "83"]    # p1: the ESP for OVMF, FAT for GRUB i386-pc
-    for i, (s, n) in enumerate(parts):
-        table += "start=%d, size=%d, type=%s%s\n" % (s, n, types[i], ", bootable" if i == 0 else "")
-    run(["sfdisk", "--no-reread", "--no-tell-kernel", "-q", out], input=table)
+    # p1: the ESP for OVMF, FAT for GRUB i386-pc
+    parts = _new_disk(out, "ef", "x86-64")
     with tempfile.TemporaryDirectory() as t:
         core = grub_core(os.path.join(t, "core.img"))
         if os.path.getsize(core) > (parts[0][0] - 1) * SECTOR:
@@ -594,13 +620,7 @@ def build_disk(out, slot_a, grub_files, grubenv_vars, data_dir=None, slot_b=None
                 f.write(c.read())
         bootp = os.path.join(t, "boot.vfat")
         build_boot_partition(bootp, grub_files, grubenv_vars)
-        _write_at(out, parts[0][0] * SECTOR, bootp, parts[0][1] * SECTOR)
-        datap = os.path.join(t, "data.ext4")
-        build_data_partition(datap, data_dir)
-        _write_at(out, parts[3][0] * SECTOR, datap, parts[3][1] * SECTOR)
-    _write_at(out, parts[1][0] * SECTOR, slot_a, parts[1][1] * SECTOR)
-    if slot_b:
-        _write_at(out, parts[2][0] * SECTOR, slot_b, parts[2][1] * SECTOR)
+        _fill_disk(out, parts, bootp, data_dir, slot_a, slot_b, t)
     return out
 
 
@@ -630,32 +650,15 @@ def build_uboot_disk(out, slot_a, env_file, data_dir=None, slot_b=None):
     """The arm64 disk: MBR, FAT boot partition (bootable: U-Boot's distro
     boot looks there for /boot.scr) with boot.scr and the environment file
     env_file as /uboot.env, slot A (and B), data."""
-    parts = partitions("arm64")
     if os.path.getsize(env_file) != UBOOT_ENV_SIZE:
         raise RuntimeError("%s: %d bytes, U-Boot's environment is %d"
                            % (env_file, os.path.getsize(env_file), UBOOT_ENV_SIZE))
-    with open(out, "wb") as f:
-        f.truncate(disk_bytes("arm64"))
-    table = "label: dos\nunit: sectors\n"
-    types = ["c", "83", "83", "83"]
-    for i, (s, n) in enumerate(parts):
-        table += "start=%d, size=%d, type=%s%s\n" % (s, n, types[i], ", bootable" if i == 0 else "")
-    run(["sfdisk", "--no-reread", "--no-tell-kernel", "-q", out], input=table)
+    parts = _new_disk(out, "c", "arm64")     # p1: FAT32 (LBA)
     with tempfile.TemporaryDirectory() as t:
-        bootp = os.path.join(t, "boot.vfat")
-        with open(bootp, "wb") as f:
-            f.truncate(BOOT_MIB * MIB)
-        run(["mformat", "-i", bootp, "-T", str(BOOT_MIB * MIB // SECTOR), "-h", "64", "-s", "32",
-             "-v", "OTABOOT", "::"])
+        bootp = _new_fat(os.path.join(t, "boot.vfat"))
         run(["mcopy", "-i", bootp, uboot_script(os.path.join(t, "boot.scr")), "::/boot.scr"])
         run(["mcopy", "-i", bootp, env_file, "::/" + UBOOT_ENV])
-        _write_at(out, parts[0][0] * SECTOR, bootp, parts[0][1] * SECTOR)
-        datap = os.path.join(t, "data.ext4")
-        build_data_partition(datap, data_dir)
-        _write_at(out, parts[3][0] * SECTOR, datap, parts[3][1] * SECTOR)
-    _write_at(out, parts[1][0] * SECTOR, slot_a, parts[1][1] * SECTOR)
-    if slot_b:
-        _write_at(out, parts[2][0] * SECTOR, slot_b, parts[2][1] * SECTOR)
+        _fill_disk(out, parts, bootp, data_dir, slot_a, slot_b, t)
     return out
 
 

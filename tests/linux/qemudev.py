@@ -18,6 +18,7 @@ environment via fw_printenv, the server's reports).
 """
 
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -181,6 +182,57 @@ class QemuDevice:
         return E.wait_for(lambda: self.report_states().count(state) >= count, timeout,
                           "%d '%s' report(s) from %s (so far: %s)"
                           % (count, state, self.name, self.report_states()))
+
+
+def selftest_rollback(dev, server, bad, trial_slot, back_version, back_slot, boot):
+    """Roll out `bad` (a release built with behaviour fail-selftest) to dev
+    and watch the whole failure: the trial boot of trial_slot fails its
+    self-test, `--confirm` exits 21, the machine reboots into back_version
+    in back_slot, the agent reports rolled-back and the campaign halts.
+    Returns the console mark taken before the campaign."""
+    vm = dev.vm
+    since = vm.mark()
+    c = server.campaign(bad.upload(server), [{"percent": 100, "max_failure_ratio": 0.0}])
+    vm.wait(r"^OTA-GUEST: booted release=%s behaviour=fail-selftest slot=%s$"
+            % (re.escape(bad.version), trial_slot), boot * 2, since=since)
+    vm.wait(r"^OTA-GUEST: self-test FAILED", boot, since=since)
+    vm.wait(r"^OTA-GUEST: ota-agent --confirm exited 21$", boot, since=since)
+    vm.wait(r"^OTA-GUEST: booted release=%s \S+ slot=%s$" % (re.escape(back_version), back_slot),
+            boot, since=since)
+    rolled_back(dev, server, c["id"], "failed its self-test", bad.version, boot)
+    return since
+
+
+def rolled_back(dev, server, campaign_id, why, version, boot):
+    """dev reports rolled-back (its detail naming `why` and `version`) and
+    the campaign halts on it."""
+    dev.wait_report("rolled-back", 1, boot)
+    rep = [r for r in dev.reports() if r["state"] == "rolled-back"][0]
+    assert why in rep["detail"] and version in rep["detail"], rep
+    E.wait_for(lambda: server.campaign_status(campaign_id)["state"] == "halted", 60,
+               "campaign of the failing release %s halted" % version)
+
+
+def full_update(dev, server, release, slot, successes, boot):
+    """Roll out `release` to dev and wait for the full update: the reboot
+    into `slot`, the agent's "succeeded", the server's `successes`-th
+    success report. Returns (console mark before the campaign, campaign)."""
+    vm = dev.vm
+    since = vm.mark()
+    c = server.campaign(release.upload(server), [{"percent": 100}])
+    v = re.escape(release.version)
+    vm.wait(r"^OTA-GUEST: booted release=%s \S+ slot=%s$" % (v, slot), boot * 2, since=since)
+    vm.wait(r"update to %s\+0 succeeded" % v, boot, since=since)
+    dev.wait_report("success", successes, 60)
+    assert "full payload" in vm.console()[since:]
+    return since, c
+
+
+def installed_to_confirmed(console, version, slot, since):
+    """Seconds from the agent's "installed" to the trial boot's confirmation."""
+    t0 = log_time(console, r"installed %s\+0: verified and pending" % re.escape(version), since)
+    t1 = log_time(console, r"trial boot of slot %s: self-test passed, confirmed" % slot, since)
+    return t1 - t0
 
 
 def log_time(console, pattern, since=0):

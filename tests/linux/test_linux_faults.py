@@ -23,7 +23,6 @@ the agent wrote. The link is slowed to LINK_RATE bytes/s towards the guest
 import os
 
 import qemudev
-import otae2e as E
 
 BOOT = 300
 LINK_RATE = 3 * 1024 * 1024
@@ -40,18 +39,7 @@ def test_selftest_rollback_then_killed_mid_write(cache, work, machines, server):
     vm.wait(r"^OTA-GUEST: booted release=1\.0\.0 \S+ slot=A$", BOOT)
 
     # 1. the release fails its self-test in slot B: GRUB falls back to A
-    since = vm.mark()
-    c2 = s.campaign(bad.upload(s), [{"percent": 100, "max_failure_ratio": 0.0}])
-    vm.wait(r"^OTA-GUEST: booted release=2\.0\.0 behaviour=fail-selftest slot=B$", BOOT * 2,
-            since=since)
-    vm.wait(r"^OTA-GUEST: self-test FAILED", BOOT, since=since)
-    vm.wait(r"^OTA-GUEST: ota-agent --confirm exited 21$", BOOT, since=since)
-    vm.wait(r"^OTA-GUEST: booted release=1\.0\.0 \S+ slot=A$", BOOT, since=since)
-    dev.wait_report("rolled-back", 1, BOOT)
-    rep = [r for r in dev.reports() if r["state"] == "rolled-back"][0]
-    assert "failed its self-test" in rep["detail"] and "2.0.0" in rep["detail"], rep
-    E.wait_for(lambda: s.campaign_status(c2["id"])["state"] == "halted", 60,
-               "campaign of the failing release halted")
+    qemudev.selftest_rollback(dev, s, bad, "B", "1.0.0", "A", BOOT)
     assert "success" not in dev.report_states()
     env = dev.grubenv()
     assert (env["ORDER"], env["A_OK"], env["B_OK"]) == ("A B", "1", "0"), env
@@ -96,11 +84,7 @@ def _kernel_panic_rolls_back(cache, work, machines, server):
     panic = vm.wait(r"Kernel panic - not syncing", BOOT, since=since)
     # panic=1: the machine resets; GRUB sees B tried and never confirmed
     vm.wait(r"^OTA-GUEST: booted release=1\.0\.0 \S+ slot=A$", BOOT, since=since + panic.end())
-    dev.wait_report("rolled-back", 1, BOOT)
-    rep = [r for r in dev.reports() if r["state"] == "rolled-back"][0]
-    assert "never confirmed" in rep["detail"] and "2.0.0" in rep["detail"], rep
-    E.wait_for(lambda: s.campaign_status(c["id"])["state"] == "halted", 60,
-               "campaign of the panicking release halted")
+    qemudev.rolled_back(dev, s, c["id"], "never confirmed", "2.0.0", BOOT)
     assert vm.console()[since:].count("=== vm.py: QEMU start") == 0, "QEMU was restarted"
     vm.stop()
     env = dev.grubenv()

@@ -53,13 +53,6 @@ def uboot_picks(console, since):
             re.finditer(r"^ota: slot ([AB]), (\d+) more boots left$", console[since:], re.M)]
 
 
-def installed_to_confirmed(console, version, slot, since):
-    t0 = qemudev.log_time(console, r"installed %s\+0: verified and pending" % version, since)
-    t1 = qemudev.log_time(console, r"trial boot of slot %s: self-test passed, confirmed" % slot,
-                          since)
-    return t1 - t0
-
-
 def test_uboot_update_then_selftest_rollback(cache, work, machines, server):
     s, keys = server
     v1 = qemudev.Release(work, cache, keys, "1.0.0", 1, arch=ARCH)
@@ -81,15 +74,10 @@ def test_uboot_update_then_selftest_rollback(cache, work, machines, server):
     vm.wait(r"slot A marked good", BOOT)
 
     # full update A -> B, a real reboot through U-Boot, confirmed
-    since = vm.mark()
-    c2 = s.campaign(v2.upload(s), [{"percent": 100}])
-    vm.wait(r"^OTA-GUEST: booted release=2\.0\.0 \S+ slot=B$", BOOT * 2, since=since)
-    vm.wait(r"update to 2\.0\.0\+0 succeeded", BOOT, since=since)
-    dev.wait_report("success", 1, 60)
+    since, c2 = qemudev.full_update(dev, s, v2, "B", 1, BOOT)
     con = vm.console()
-    assert "full payload" in con[since:]
     assert uboot_picks(con, since) == [("B", 2)], con[since:][-3000:]
-    t_full = installed_to_confirmed(con, "2.0.0", "B", since)
+    t_full = qemudev.installed_to_confirmed(con, "2.0.0", "B", since)
     env = dev.ubootenv()
     assert (env["BOOT_ORDER"], env["BOOT_B_LEFT"], env["BOOT_A_LEFT"]) == ("B A", "3", "3"), env
     assert env.get("OTA_SECURITY_COUNTER") == "2", env
@@ -97,18 +85,7 @@ def test_uboot_update_then_selftest_rollback(cache, work, machines, server):
                       "campaign 2.0.0 counts the success")
 
     # 3.0.0 fails its self-test in slot A: marked bad, reboot, U-Boot boots B
-    since = vm.mark()
-    c3 = s.campaign(bad.upload(s), [{"percent": 100, "max_failure_ratio": 0.0}])
-    vm.wait(r"^OTA-GUEST: booted release=3\.0\.0 behaviour=fail-selftest slot=A$", BOOT * 2,
-            since=since)
-    vm.wait(r"^OTA-GUEST: self-test FAILED", BOOT, since=since)
-    vm.wait(r"^OTA-GUEST: ota-agent --confirm exited 21$", BOOT, since=since)
-    vm.wait(r"^OTA-GUEST: booted release=2\.0\.0 \S+ slot=B$", BOOT, since=since)
-    dev.wait_report("rolled-back", 1, BOOT)
-    rep = [r for r in dev.reports() if r["state"] == "rolled-back"][0]
-    assert "failed its self-test" in rep["detail"] and "3.0.0" in rep["detail"], rep
-    E.wait_for(lambda: s.campaign_status(c3["id"])["state"] == "halted", 60,
-               "campaign of the failing release halted")
+    since = qemudev.selftest_rollback(dev, s, bad, "A", "2.0.0", "B", BOOT)
     # U-Boot tried A once (the trial), then B with A's boots gone
     assert uboot_picks(vm.console(), since) == [("A", 2), ("B", 2)], vm.console()[since:][-3000:]
     vm.stop()
@@ -136,11 +113,7 @@ def _kernel_panic_takes_uboot_tries(cache, work, machines, server):
     vm.wait(r"^OTA-GUEST: booted release=1\.0\.0 \S+ slot=A$", BOOT, since=since)
     assert uboot_picks(vm.console(), since) == [("B", 2), ("B", 1), ("B", 0), ("A", 2)], \
         vm.console()[since:][-3000:]
-    dev.wait_report("rolled-back", 1, BOOT)
-    rep = [r for r in dev.reports() if r["state"] == "rolled-back"][0]
-    assert "never confirmed" in rep["detail"] and "2.0.0" in rep["detail"], rep
-    E.wait_for(lambda: s.campaign_status(c["id"])["state"] == "halted", 60,
-               "campaign of the panicking release halted")
+    qemudev.rolled_back(dev, s, c["id"], "never confirmed", "2.0.0", BOOT)
     assert vm.console()[since:].count("=== vm.py: QEMU start") == 0, "QEMU was restarted"
     vm.stop()
     env = dev.ubootenv()

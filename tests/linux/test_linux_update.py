@@ -23,13 +23,6 @@ import otae2e as E
 BOOT = 300          # seconds allowed per boot (TCG on a loaded 2-core machine)
 
 
-def installed_to_confirmed(console, version, slot, since):
-    t0 = qemudev.log_time(console, r"installed %s\+0: verified and pending" % version, since)
-    t1 = qemudev.log_time(console, r"trial boot of slot %s: self-test passed, confirmed" % slot,
-                          since)
-    return t1 - t0
-
-
 def test_full_then_delta_update(cache, work, machines, server):
     s, keys = server
     v1 = qemudev.Release(work, cache, keys, "1.0.0", 1)
@@ -44,14 +37,9 @@ def test_full_then_delta_update(cache, work, machines, server):
     vm.wait(r"^OTA-GUEST: booted release=1\.0\.0 \S+ slot=A$", BOOT)
 
     # full update A -> B: download, verify, grub-editenv, reboot, confirm
-    since = vm.mark()
-    c2 = s.campaign(v2.upload(s), [{"percent": 100}])
-    vm.wait(r"^OTA-GUEST: booted release=2\.0\.0 \S+ slot=B$", BOOT * 2, since=since)
-    vm.wait(r"update to 2\.0\.0\+0 succeeded", BOOT, since=since)
-    dev.wait_report( "success", 1, 60)
+    since, c2 = qemudev.full_update(dev, s, v2, "B", 1, BOOT)
     con = vm.console()
-    assert "full payload" in con[since:]
-    t_full = installed_to_confirmed(con, "2.0.0", "B", since)
+    t_full = qemudev.installed_to_confirmed(con, "2.0.0", "B", since)
     env = dev.grubenv()
     assert (env["ORDER"], env["B_OK"], env["B_TRY"], env["A_OK"]) == ("B A", "1", "0", "1"), env
     assert E.wait_for(lambda: s.campaign_status(c2["id"])["counts"].get("success") == 1, 30,
@@ -74,7 +62,7 @@ def test_full_then_delta_update(cache, work, machines, server):
     delta = int(m.group(1))
     full = os.path.getsize(v3.image)
     assert delta < full // 4, "delta of %d bytes for a %d-byte image" % (delta, full)
-    t_delta = installed_to_confirmed(con, "3.0.0", "A", since)
+    t_delta = qemudev.installed_to_confirmed(con, "3.0.0", "A", since)
     vm.stop()
     env = dev.grubenv()
     assert (env["ORDER"], env["A_OK"], env["A_TRY"], env["B_OK"]) == ("A B", "1", "0", "1"), env
