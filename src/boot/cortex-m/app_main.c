@@ -10,7 +10,9 @@
  *   APP_RESET     - crashes into a system reset without confirming: the
  *                   bootloader counts the attempts down and reverts;
  *   APP_HANG      - hangs without confirming or kicking the watchdog the
- *                   bootloader started for the trial: the watchdog resets.
+ *                   bootloader started for the trial: the watchdog resets;
+ *   APP_SMP       - serves SMP on UART 1 forever (smp_app.c, docs/smp.md):
+ *                   the client uploads, tests, resets and confirms.
  * It prints "app: running slot A version 1.0.0" with the version it was
  * built as, and checks that the bootloader started it from the slot it was
  * linked for.
@@ -23,6 +25,7 @@
 #include "powercut.h"
 #include "report.h"
 #include "semihost.h"
+#include "smp_app.h"
 #include "startup.h"
 #include "watchdog.h"
 
@@ -32,6 +35,7 @@
 #define APP_NOCONFIRM 2
 #define APP_RESET 3
 #define APP_HANG 4
+#define APP_SMP 5
 
 #ifndef APP_SLOT
 #error "APP_SLOT (0 or 1) must be defined: images are linked per slot"
@@ -130,6 +134,8 @@ void program_main(void)
     console_puts("app: hang: no confirm, no watchdog kick\n");
     for (;;) /* waiting for an event that never comes */
         __asm__ volatile("wfi");
+#elif APP_BEHAVIOUR == APP_SMP
+    smp_app_run(slot);
 #else
 #error "unknown APP_BEHAVIOUR"
 #endif

@@ -15,6 +15,7 @@
  *                                    and QEMU runs
  *   0x40000000  CMSDK APB timer 0 (free-running boot-time counter)
  *   0x40004000  CMSDK APB UART 0  (console; QEMU's serial0)
+ *   0x40005000  CMSDK APB UART 1  (SMP server of the smp apps; serial1)
  *   0x40008000  CMSDK APB watchdog (interrupt -> NMI, then system reset)
  *
  * The flash is plain RAM to QEMU; NOR rules (erase -> 0xFF, program only
@@ -64,6 +65,7 @@
 
 /* Peripherals. */
 #define BOARD_UART0 0x40004000
+#define BOARD_UART1 0x40005000 /* SMP (smp_uart.c; QEMU's serial1) */
 #define BOARD_TIMER0 0x40000000
 #define BOARD_WATCHDOG 0x40008000
 /* Trial images run under the watchdog: NMI after this, reset after twice. */

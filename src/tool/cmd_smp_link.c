@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * src/tool/cmd_smp_link.c - `ota smp`'s connection to a device (cmd_smp.h):
+ * opening tty / TCP / unix transports, framing requests with smp_serial.c
+ * (shared with the MCU's server), matching answers by sequence number,
+ * decoding them with libcbor, and naming SMP error codes.
+ */
+#include "cmd_smp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "smp_serial.h"
+
+#define HDR 8
+#define RX_CAP 4096
+
+static int open_tcp(struct smp_link *l, const char *hostport)
+{
+    char host[256];
+    const char *colon = strrchr(hostport, ':');
+    struct addrinfo hints = {0}, *res = NULL, *ai;
+    int fd = -1, rc;
+
+    if (!colon || (size_t)(colon - hostport) >= sizeof host) {
+        snprintf(l->err, sizeof l->err, "tcp:%s: expected tcp:HOST:PORT", hostport);
+        return -1;
+    }
+    memcpy(host, hostport, (size_t)(colon - hostport));
+    host[colon - hostport] = 0;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    rc = getaddrinfo(host, colon + 1, &hints, &res);
+    if (rc) {
+        snprintf(l->err, sizeof l->err, "tcp:%s: %s", hostport, gai_strerror(rc));
+        return -1;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+            break;
+        snprintf(l->err, sizeof l->err, "tcp:%s: connect: %s", hostport, strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static int open_unix(struct smp_link *l, const char *path)
+{
+    struct sockaddr_un sa = {0};
+    int fd;
+
+    if (strlen(path) >= sizeof sa.sun_path) {
+        snprintf(l->err, sizeof l->err, "unix:%s: path too long", path);
+        return -1;
+    }
+    sa.sun_family = AF_UNIX;
+    strcpy(sa.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        snprintf(l->err, sizeof l->err, "unix:%s: connect: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static speed_t baud_const(unsigned baud)
+{
+    switch (baud) {
+    case 9600: return B9600;
+    case 19200: return B19200;
+    case 38400: return B38400;
+    case 57600: return B57600;
+    case 230400: return B230400;
+    case 460800: return B460800;
+    case 921600: return B921600;
+    case 1000000: return B1000000;
+    default: return B115200;
+    }
+}
+
+static int open_tty(struct smp_link *l, const char *path, unsigned baud)
+{
+    struct termios t;
+    int fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+    if (fd < 0) {
+        snprintf(l->err, sizeof l->err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (tcgetattr(fd, &t) == 0) {
+        cfmakeraw(&t);
+        cfsetispeed(&t, baud_const(baud));
+        cfsetospeed(&t, baud_const(baud));
+        t.c_cflag |= CLOCAL | CREAD;
+        tcsetattr(fd, TCSANOW, &t);
+    }
+    return fd;
+}
+
+int smp_link_open(struct smp_link *l, const char *spec, unsigned baud)
+{
+    if (strncmp(spec, "tcp:", 4) == 0)
+        l->fd = open_tcp(l, spec + 4);
+    else if (strncmp(spec, "unix:", 5) == 0)
+        l->fd = open_unix(l, spec + 5);
+    else
+        l->fd = open_tty(l, spec, baud);
+    l->seq = (uint8_t)(time(NULL) & 0xff);
+    return l->fd < 0 ? -1 : 0;
+}
+
+void smp_link_close(struct smp_link *l)
+{
+    if (l->fd >= 0)
+        close(l->fd);
+    l->fd = -1;
+}
+
+static int emit(void *ctx, const char *line, size_t n)
+{
+    int fd = *(int *)ctx;
+    while (n) {
+        ssize_t w = write(fd, line, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        line += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Wait for the answer with this seq/group/cmd: 1 got it, 0 timeout, -1 error. */
+static int wait_answer(struct smp_link *l, struct smp_serial_rx *rx, uint8_t seq, uint16_t group,
+                       uint8_t cmd, size_t *len)
+{
+    long deadline = now_ms() + l->timeout_ms;
+
+    for (;;) {
+        uint8_t buf[512];
+        struct pollfd p = {l->fd, POLLIN, 0};
+        long left = deadline - now_ms();
+        ssize_t n, i;
+        int rc;
+
+        if (left <= 0)
+            return 0;
+        rc = poll(&p, 1, (int)left);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0) {
+            snprintf(l->err, sizeof l->err, "poll: %s", strerror(errno));
+            return -1;
+        }
+        if (rc == 0)
+            return 0;
+        n = read(l->fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(l->err, sizeof l->err, "connection closed by the device side%s%s",
+                     n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+            return -1;
+        }
+        for (i = 0; i < n; i++) {
+            enum smp_serial_event ev = smp_serial_rx_byte(rx, buf[i]);
+            const uint8_t *h = rx->buf;
+            if (ev != SMP_SERIAL_PACKET || rx->pkt_len < HDR)
+                continue; /* damaged answers are waited out (then resent) */
+            if ((h[0] & 7u) != 1 && (h[0] & 7u) != 3)
+                continue;
+            if (h[6] != seq || ((h[4] << 8) | h[5]) != group || h[7] != cmd)
+                continue; /* a late answer to an earlier request */
+            *len = rx->pkt_len;
+            return 1;
+        }
+    }
+}
+
+int smp_link_call(struct smp_link *l, int op, uint16_t group, uint8_t cmd, const uint8_t *req,
+                  size_t req_len, cbor_item_t **rsp)
+{
+    static uint8_t rxbuf[RX_CAP];
+    uint8_t pkt[HDR + 4096];
+    struct smp_serial_rx rx;
+    struct cbor_load_result res;
+    size_t len = 0;
+    int attempt, got = 0;
+    uint8_t seq = l->seq++;
+
+    if (req_len > sizeof pkt - HDR) {
+        snprintf(l->err, sizeof l->err, "request of %zu bytes too large", req_len);
+        return -1;
+    }
+    pkt[0] = (uint8_t)(((l->ver & 3) << 3) | (op & 7));
+    pkt[1] = 0;
+    pkt[2] = (uint8_t)(req_len >> 8);
+    pkt[3] = (uint8_t)req_len;
+    pkt[4] = (uint8_t)(group >> 8);
+    pkt[5] = (uint8_t)group;
+    pkt[6] = seq;
+    pkt[7] = cmd;
+    memcpy(pkt + HDR, req, req_len);
+    smp_serial_rx_init(&rx, rxbuf, sizeof rxbuf);
+    for (attempt = 0; attempt <= l->retries && !got; attempt++) {
+        if (smp_serial_send(pkt, HDR + req_len, emit, &l->fd) != 0) {
+            snprintf(l->err, sizeof l->err, "write: %s", strerror(errno));
+            return -1;
+        }
+        got = wait_answer(l, &rx, seq, group, cmd, &len);
+        if (got < 0)
+            return -1;
+    }
+    if (!got) {
+        snprintf(l->err, sizeof l->err,
+                 "no answer to group %u command %u within %d ms (%d attempts)", group, cmd,
+                 l->timeout_ms, l->retries + 1);
+        return -1;
+    }
+    *rsp = cbor_load(rx.buf + HDR, len - HDR, &res);
+    if (!*rsp || !cbor_isa_map(*rsp)) {
+        if (*rsp)
+            cbor_decref(rsp);
+        snprintf(l->err, sizeof l->err, "answer is not a CBOR map (%zu bytes)", len - HDR);
+        return -1;
+    }
+    return 0;
+}
+
+cbor_item_t *smp_map_get(cbor_item_t *map, const char *key)
+{
+    struct cbor_pair *p;
+    size_t i, n, kl = strlen(key);
+
+    if (!map || !cbor_isa_map(map))
+        return NULL;
+    p = cbor_map_handle(map);
+    n = cbor_map_size(map);
+    for (i = 0; i < n; i++)
+        if (cbor_isa_string(p[i].key) && cbor_string_is_definite(p[i].key) &&
+            cbor_string_length(p[i].key) == kl &&
+            memcmp(cbor_string_handle(p[i].key), key, kl) == 0)
+            return p[i].value;
+    return NULL;
+}
+
+uint64_t smp_map_uint(cbor_item_t *map, const char *key, uint64_t def)
+{
+    cbor_item_t *v = smp_map_get(map, key);
+    return v && cbor_isa_uint(v) ? cbor_get_int(v) : def;
+}
+
+int smp_map_bool(cbor_item_t *map, const char *key)
+{
+    cbor_item_t *v = smp_map_get(map, key);
+    return v && cbor_is_bool(v) && cbor_get_bool(v);
+}
+
+static const char *const MGMT_ERR[] = {
+    "MGMT_ERR_EOK",      "MGMT_ERR_EUNKNOWN", "MGMT_ERR_ENOMEM",   "MGMT_ERR_EINVAL",
+    "MGMT_ERR_ETIMEOUT", "MGMT_ERR_ENOENT",   "MGMT_ERR_EBADSTATE", "MGMT_ERR_EMSGSIZE",
+    "MGMT_ERR_ENOTSUP",  "MGMT_ERR_ECORRUPT", "MGMT_ERR_EBUSY",    "MGMT_ERR_EACCESSDENIED",
+};
+
+static const char *img_err_name(uint64_t rc)
+{
+    static const char *const N[] = {
+        "OK", "UNKNOWN", "FLASH_CONFIG_QUERY_FAIL", "NO_IMAGE", "NO_TLVS", "INVALID_TLV",
+        "TLV_MULTIPLE_HASHES_FOUND", "TLV_INVALID_SIZE", "HASH_NOT_FOUND", "NO_FREE_SLOT",
+        "FLASH_OPEN_FAILED", "FLASH_READ_FAILED", "FLASH_WRITE_FAILED", "FLASH_ERASE_FAILED",
+        "INVALID_SLOT", "NO_FREE_MEMORY", "FLASH_CONTEXT_ALREADY_SET", "FLASH_CONTEXT_NOT_SET",
+        "FLASH_AREA_DEVICE_NULL", "INVALID_PAGE_OFFSET", "INVALID_OFFSET", "INVALID_LENGTH",
+        "INVALID_IMAGE_HEADER", "INVALID_IMAGE_HEADER_MAGIC", "INVALID_HASH",
+        "INVALID_FLASH_ADDRESS", "VERSION_GET_FAILED", "CURRENT_VERSION_IS_NEWER",
+        "IMAGE_ALREADY_PENDING", "INVALID_IMAGE_VECTOR_TABLE", "INVALID_IMAGE_TOO_LARGE",
+        "INVALID_IMAGE_DATA_OVERRUN", "IMAGE_CONFIRMATION_DENIED",
+        "IMAGE_SETTING_TEST_TO_ACTIVE_DENIED",
+    };
+    return rc < sizeof N / sizeof N[0] ? N[rc] : "?";
+}
+
+int smp_rsp_error(cbor_item_t *rsp, char *buf, size_t cap)
+{
+    cbor_item_t *err = smp_map_get(rsp, "err"), *rsn = smp_map_get(rsp, "rsn");
+    char reason[160] = "";
+    uint64_t rc;
+
+    if (rsn && cbor_isa_string(rsn) && cbor_string_is_definite(rsn))
+        snprintf(reason, sizeof reason, ": %.*s", (int)cbor_string_length(rsn),
+                 (const char *)cbor_string_handle(rsn));
+    if (err && cbor_isa_map(err)) {
+        uint64_t group = smp_map_uint(err, "group", 0);
+        rc = smp_map_uint(err, "rc", 0);
+        if (rc == 0)
+            return 0;
+        if (group == 1)
+            snprintf(buf, cap, "image group error %llu (IMG_MGMT_ERR_%s)%s",
+                     (unsigned long long)rc, img_err_name(rc), reason);
+        else
+            snprintf(buf, cap, "group %llu error %llu%s", (unsigned long long)group,
+                     (unsigned long long)rc, reason);
+        return (int)rc;
+    }
+    rc = smp_map_uint(rsp, "rc", 0);
+    if (rc == 0)
+        return 0;
+    snprintf(buf, cap, "SMP error %llu (%s)%s", (unsigned long long)rc,
+             rc < sizeof MGMT_ERR / sizeof MGMT_ERR[0] ? MGMT_ERR[rc] : "?", reason);
+    return (int)rc;
+}
+
+static void enc_put(struct smp_enc *e, size_t n)
+{
+    if (n == 0)
+        e->overflow = 1;
+    e->len += n;
+}
+
+void smp_enc_map(struct smp_enc *e, size_t pairs)
+{
+    enc_put(e, cbor_encode_map_start(pairs, e->buf + e->len, sizeof e->buf - e->len));
+}
+
+void smp_enc_tstr(struct smp_enc *e, const char *s)
+{
+    size_t n = strlen(s);
+    enc_put(e, cbor_encode_string_start(n, e->buf + e->len, sizeof e->buf - e->len));
+    if (e->overflow || sizeof e->buf - e->len < n) {
+        e->overflow = 1;
+        return;
+    }
+    memcpy(e->buf + e->len, s, n);
+    e->len += n;
+}
+
+void smp_enc_uint(struct smp_enc *e, uint64_t v)
+{
+    enc_put(e, cbor_encode_uint(v, e->buf + e->len, sizeof e->buf - e->len));
+}
+
+void smp_enc_bstr(struct smp_enc *e, const uint8_t *p, size_t n)
+{
+    enc_put(e, cbor_encode_bytestring_start(n, e->buf + e->len, sizeof e->buf - e->len));
+    if (e->overflow || sizeof e->buf - e->len < n) {
+        e->overflow = 1;
+        return;
+    }
+    memcpy(e->buf + e->len, p, n);
+    e->len += n;
+}
+
+void smp_enc_bool(struct smp_enc *e, int v)
+{
+    enc_put(e, cbor_encode_bool(v != 0, e->buf + e->len, sizeof e->buf - e->len));
+}
