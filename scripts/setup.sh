@@ -39,6 +39,8 @@ PKGS=(
   libssl-dev:arm64 libmbedtls-dev:arm64 libcurl4-openssl-dev:arm64 libjansson-dev:arm64
   libubootenv-dev:arm64 libmicrohttpd-dev:arm64 libsqlite3-dev:arm64
   libdivsufsort-dev:arm64 libzstd-dev:arm64 liblzma-dev:arm64
+  # SMP (docs/smp.md): CBOR for `ota smp`, and the independent test client
+  libcbor-dev python3-cbor2
 )
 # npm (only used by benchmarks to fetch the firmware corpus when ../shared is
 # absent) comes with some Node.js builds; install Debian's only if none exists.

@@ -100,6 +100,21 @@ static enum smp_serial_event line_done(struct smp_serial_rx *rx)
     if (rx->kind == 1) { /* initial line: a new packet, whatever came before */
         rx->assembling = 0;
         rx->pkt_len = 0;
+        if (n < 0) {
+            /* keep the header from the whole quanta before the damage, so
+             * the error can be answered */
+            size_t q = 0;
+            long m;
+            while (q + 4 <= rx->line_len && b64_decode(rx->line + q, 4, raw, 3) == 3)
+                q += 4;
+            m = q ? b64_decode(rx->line, q, raw, sizeof raw) : 0;
+            if (m > 2) {
+                size_t keep = (size_t)m - 2 < rx->cap ? (size_t)m - 2 : rx->cap;
+                memcpy(rx->buf, raw + 2, keep);
+                rx->pkt_len = keep;
+            }
+            return fail(rx, SMP_SERIAL_BAD_BASE64);
+        }
         if (n < 2)
             return fail(rx, SMP_SERIAL_BAD_BASE64);
         rx->total = ((size_t)raw[0] << 8) | raw[1];
