@@ -25,7 +25,7 @@ case "${OTA_QEMU_SMP:-}" in
   unix:*) serial=(-chardev "socket,id=smp,path=${OTA_QEMU_SMP#unix:},server=on,wait=off"
                   -serial stdio -serial chardev:smp) ;;
   tcp:*) hp=${OTA_QEMU_SMP#tcp:}
-         serial=(-chardev "socket,id=smp,host=${hp%:*},port=${hp##*:},server=on,wait=off"
+         serial=(-chardev "socket,id=smp,host=${hp%:*},port=${hp##*:},server=on,wait=off,nodelay=on"
                  -serial stdio -serial chardev:smp) ;;
   *) echo "run.sh: OTA_QEMU_SMP must be unix:PATH or tcp:HOST:PORT" >&2; exit 2 ;;
 esac

@@ -300,7 +300,7 @@ void smp_img_state_write(struct smp_img *g, struct smp_req *r)
         img_err_ota(g, r, e, NULL);
         return;
     }
-    if (st.pending == g->running && st.attempts > 0 && st.confirmed != g->running) {
+    if (st.pending == g->running && st.confirmed != g->running) {
         img_err(r, SMP_IMG_IMAGE_ALREADY_PENDING, "the running image is on trial: confirm it first");
         return;
     }
