@@ -7,7 +7,8 @@
  *   0  the rest is the serial byte stream (frames, base64, CRC, console text)
  *   1  the rest is a sequence of SMP packets, each prefixed by a u16 BE
  *      length (so uploads, state writes and erases can follow each other)
- *   2  the rest is one request map for every group's decoder
+ *   2  the rest is one request map for every group's decoder (OS, image,
+ *      ota group 64 with a device identity block)
  * Any crash or sanitizer report is a bug, and so is: an answer whose header
  * length differs from its size or that is not a CBOR map start; a slot left
  * pending that does not verify as the bootloader will; slot A (the running
@@ -37,6 +38,7 @@ static struct ota_boot_config cfg;
 static uint8_t slot_a[SECTOR * 8];
 static struct smp_server srv;
 static uint8_t rx_buf[SMP_MTU + 2], rsp[SMP_MTU];
+static uint8_t identity[SMP_OTA_IDENTITY_LEN]; /* device id + a manifest key */
 
 static void init(void)
 {
@@ -79,6 +81,16 @@ static void init(void)
         ota_install_finish(&ins, 1, NULL, NULL))
         abort();
     free(img);
+    /* the ota group's identity block (docs/smp.md): offers are refused
+     * (the fuzzer cannot sign manifests) but parsed and checked */
+    memcpy(identity, "OTAI\1\10", 6);
+    memcpy(identity + 8, "fuzz-dev", 8);
+    memcpy(identity + 72, cfg.key.spki, OTA_P256_SPKI_LEN);
+    {
+        uint16_t crc = smp_crc16(0, identity, SMP_OTA_IDENTITY_LEN - 2);
+        identity[SMP_OTA_IDENTITY_LEN - 2] = (uint8_t)(crc >> 8);
+        identity[SMP_OTA_IDENTITY_LEN - 1] = (uint8_t)crc;
+    }
     ota_key_free(fw);
     if (ota_flash_read(&sim.flash, cfg.layout.slot_off[0], slot_a, sizeof slot_a) != OTA_OK ||
         ota_sim_copy(&tmpl, &sim) != OTA_OK)
@@ -107,7 +119,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t i;
 
     init();
-    if (ota_sim_copy(&sim, &tmpl) != OTA_OK || smp_img_init(&srv.img, &dev, 0) != OTA_OK)
+    if (ota_sim_copy(&sim, &tmpl) != OTA_OK || smp_img_init(&srv.img, &dev, 0) != OTA_OK ||
+        smp_ota_init(&srv.ota, &dev, 0, identity, sizeof identity) != OTA_OK)
         abort();
     srv.reset_requested = 0;
     if (size == 0)
@@ -138,13 +151,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     default: {
         /* the same map to every command's decoder, as v1 and v2 requests */
-        static const uint8_t cmds[][3] = {{0, 0, 2}, {0, 5, 2}, {1, 0, 0}, {1, 0, 2},
-                                          {1, 1, 2}, {1, 5, 2}, {0, 6, 0}, {9, 9, 0}};
+        static const uint8_t cmds[][3] = {{0, 0, 2},  {0, 5, 2},  {1, 0, 0},  {1, 0, 2},
+                                          {1, 1, 2},  {1, 5, 2},  {0, 6, 0},  {64, 0, 2},
+                                          {64, 1, 2}, {64, 2, 0}, {9, 9, 0}};
+        enum { NCMD = sizeof cmds / sizeof cmds[0] };
         uint8_t pkt[SMP_HDR_LEN + 2048];
         size_t n = size - 1 < 2048 ? size - 1 : 2048, k;
-        for (k = 0; k < 16; k++) {
-            const uint8_t *c = cmds[k % 8];
-            pkt[0] = (uint8_t)((k / 8) << 3 | c[2]);
+        for (k = 0; k < 2 * NCMD; k++) {
+            const uint8_t *c = cmds[k % NCMD];
+            pkt[0] = (uint8_t)((k / NCMD) << 3 | c[2]);
             pkt[1] = 0;
             pkt[2] = (uint8_t)(n >> 8);
             pkt[3] = (uint8_t)n;

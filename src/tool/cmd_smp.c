@@ -34,6 +34,10 @@ static void help(FILE *f)
             "                   another one permanent\n"
             "  reset            reset the device\n"
             "  erase            erase the slot that is not running (--slot N: that one)\n"
+            "  offer MANIFEST PAYLOAD  ota group: a server-signed manifest, then its\n"
+            "                   payload (full image or delta) through the device's\n"
+            "                   update engine; the target ends verified and pending\n"
+            "  status           ota group: device id, offer phase, offset, last error\n"
             "  echo TEXT        ask the device to echo TEXT\n"
             "  params           the device's SMP buffer size and count\n\n"
             "Options:\n"
@@ -356,6 +360,111 @@ out:
     return rc;
 }
 
+/* ota group 64 (docs/smp.md): a server-signed manifest, then its payload
+ * through the device's update engine; the device marks the target pending. */
+static int do_offer(struct smp_link *l, const struct opts *o, const char *mpath,
+                    const char *ppath)
+{
+    uint8_t *man = NULL, *pay = NULL;
+    size_t man_len = 0, pay_len = 0, off, base;
+    struct smp_enc enc = {0};
+    cbor_item_t *rsp;
+    uint32_t chunk;
+    double t0;
+    int rc = OTA_EXIT_OK, pending = 0;
+    ota_err e;
+
+    if ((e = ota_file_read(mpath, &man, &man_len)) != OTA_OK ||
+        (e = ota_file_read(ppath, &pay, &pay_len)) != OTA_OK) {
+        tool_error(CMD, "%s: %s", man ? ppath : mpath, ota_strerror(e));
+        free(man);
+        return OTA_EXIT_FILE;
+    }
+    chunk = pick_chunk(l, o);
+    smp_enc_map(&enc, 1);
+    smp_enc_tstr(&enc, "manifest");
+    smp_enc_bstr(&enc, man, man_len);
+    if ((rc = call(l, 2, 64, 0, &enc, &rsp)) != 0) {
+        rc = exit_of(rc);
+        goto out;
+    }
+    off = base = (size_t)smp_map_uint(rsp, "off", 0);
+    if (smp_map_uint(rsp, "size", 0) != pay_len || off > pay_len) {
+        tool_error(CMD, "%s: the manifest names a payload of %llu bytes, the file has %zu",
+                   ppath, (unsigned long long)smp_map_uint(rsp, "size", 0), pay_len);
+        cbor_decref(&rsp);
+        rc = OTA_EXIT_USAGE;
+        goto out;
+    }
+    cbor_decref(&rsp);
+    if (off && !o->quiet)
+        fprintf(stderr, "ota smp: resuming at offset %zu (the device has it)\n", off);
+    t0 = now_s();
+    while (off < pay_len) {
+        size_t n = pay_len - off < chunk ? pay_len - off : chunk;
+        uint64_t got;
+        memset(&enc, 0, sizeof enc);
+        smp_enc_map(&enc, 2);
+        smp_enc_tstr(&enc, "off");
+        smp_enc_uint(&enc, off);
+        smp_enc_tstr(&enc, "data");
+        smp_enc_bstr(&enc, pay + off, n);
+        if ((rc = call(l, 2, 64, 1, &enc, &rsp)) != 0) {
+            if (o->progress)
+                fprintf(stderr, "\n");
+            rc = exit_of(rc);
+            goto out;
+        }
+        got = smp_map_uint(rsp, "off", UINT64_MAX);
+        pending = smp_map_bool(rsp, "pending");
+        cbor_decref(&rsp);
+        if (got > pay_len) {
+            tool_error(CMD, "payload answer without a valid \"off\"");
+            rc = OTA_EXIT_ERROR;
+            goto out;
+        }
+        off = (size_t)got;
+        progress(o, off, pay_len, t0, base);
+    }
+    if (o->progress)
+        fprintf(stderr, "\n");
+    if (!pending) {
+        tool_error(CMD, "the device took the payload but did not report the target pending");
+        rc = OTA_EXIT_ERROR;
+    } else if (!o->quiet) {
+        printf("offer accepted: %zu payload bytes, target verified and pending (reset to run it)\n",
+               pay_len);
+    }
+out:
+    free(man);
+    free(pay);
+    return rc;
+}
+
+static int do_status(struct smp_link *l)
+{
+    static const char *const PHASE[] = {"idle", "receiving", "done", "failed"};
+    struct smp_enc e = {0};
+    cbor_item_t *rsp, *id;
+    uint64_t phase, err;
+    int rc;
+
+    smp_enc_map(&e, 0);
+    if ((rc = call(l, 0, 64, 2, &e, &rsp)) != 0)
+        return exit_of(rc);
+    id = smp_map_get(rsp, "device_id");
+    phase = smp_map_uint(rsp, "phase", 0);
+    err = smp_map_uint(rsp, "err", 0);
+    printf("device_id: %.*s\nphase: %s\noff: %llu\nsize: %llu\nerr: %s\n",
+           id && cbor_isa_string(id) ? (int)cbor_string_length(id) : 0,
+           id && cbor_isa_string(id) ? (const char *)cbor_string_handle(id) : "",
+           phase < 4 ? PHASE[phase] : "?", (unsigned long long)smp_map_uint(rsp, "off", 0),
+           (unsigned long long)smp_map_uint(rsp, "size", 0),
+           err ? ota_errname((ota_err)err) : "none");
+    cbor_decref(&rsp);
+    return OTA_EXIT_OK;
+}
+
 static int simple(struct smp_link *l, int op, uint16_t group, uint8_t cmd, const char *what,
                   const struct opts *o, struct smp_enc *e)
 {
@@ -378,6 +487,10 @@ static int run(struct smp_link *l, const struct opts *o, int argc, char **argv)
 
     if (strcmp(sub, "upload") == 0 && argc == 2)
         return do_upload(l, o, argv[1]);
+    if (strcmp(sub, "offer") == 0 && argc == 3)
+        return do_offer(l, o, argv[1], argv[2]);
+    if (strcmp(sub, "status") == 0 && argc == 1)
+        return do_status(l);
     if (strcmp(sub, "state") == 0 && argc == 1)
         return do_state(l, o);
     if (strcmp(sub, "test") == 0 && argc == 2)

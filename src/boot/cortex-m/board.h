@@ -44,6 +44,10 @@
 #define BOARD_SLOT_B_OFF 0x80000
 #define BOARD_STATE_OFF 0xf0000
 #define BOARD_OTP_OFF 0xff000
+/* The device's identity block for SMP's ota group (device id + trusted
+ * manifest key, docs/smp.md), written at the factory into the last sector
+ * before OTP, which the ota layout leaves unused. */
+#define BOARD_IDENTITY_OFF 0xfe000
 
 /* The bootloader's code starts right after the 256-byte config block; its
  * vector table must be aligned to 256 bytes (VTOR, <= 64 vectors). */

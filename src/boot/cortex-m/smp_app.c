@@ -53,6 +53,10 @@ void smp_app_run(uint32_t slot)
     dev.buf = hash_buf;
     dev.buf_len = sizeof hash_buf;
     e = smp_img_init(&srv.img, &dev, (int)slot);
+    if (smp_ota_init(&srv.ota, &dev, (int)slot,
+                     (const uint8_t *)flash_port_addr(BOARD_IDENTITY_OFF),
+                     SMP_OTA_IDENTITY_LEN) != OTA_OK)
+        console_puts("app: SMP: no device identity block: ota group offers refused\n");
     if (e != OTA_OK) {
         console_puts("app: SMP: boot config unreadable\n");
         for (;;)

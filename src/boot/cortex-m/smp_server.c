@@ -130,10 +130,27 @@ static void dispatch(struct smp_server *s, struct smp_req *r)
         }
         if (h->cmd == 1 && wr) {
             smp_img_upload(&s->img, r);
+            if (s->img.up_active)
+                s->ota.active = 0; /* one writer of the inactive slot at a time */
             return;
         }
         if (h->cmd == 5 && wr) {
             smp_img_erase(&s->img, r);
+            return;
+        }
+    } else if (h->group == SMP_GROUP_OTA) {
+        if (h->cmd == 0 && wr) {
+            smp_ota_offer(&s->ota, r);
+            if (s->ota.active)
+                s->img.up_active = 0;
+            return;
+        }
+        if (h->cmd == 1 && wr) {
+            smp_ota_payload(&s->ota, r);
+            return;
+        }
+        if (h->cmd == 2 && rd) {
+            smp_ota_status(&s->ota, r);
             return;
         }
     }

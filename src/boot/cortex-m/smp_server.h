@@ -14,6 +14,7 @@
 
 #include "smp_cbor.h"
 #include "smp_img.h"
+#include "smp_ota.h"
 
 #define SMP_HDR_LEN 8
 /* Largest SMP packet (header + CBOR) the server takes; reported by the OS
@@ -66,6 +67,7 @@ struct smp_req {
 
 struct smp_server {
     struct smp_img img;
+    struct smp_ota ota;  /* group 64: ota manifests (smp_ota.h) */
     int reset_requested; /* the board resets after sending the answer */
 };
 
