@@ -25,6 +25,7 @@
 #include "ota/host.h"
 #include "ota/image_build.h"
 #include "ota/sim.h"
+#include "sim_device.h"
 #include "smp_serial.h"
 #include "smp_server.h"
 
@@ -32,9 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define SECTOR 1024u
 #define SECTORS 64u
-static struct ota_sim sim, tmpl;
-static struct ota_boot_dev dev;
-static struct ota_boot_config cfg;
+static struct fix_dev fd;      /* the device (tests/sim_device.h) */
+static struct ota_sim tmpl;    /* the state each run starts from */
 static uint8_t slot_a[SECTOR * 8];
 static struct smp_server srv;
 static uint8_t rx_buf[SMP_MTU + 2], rsp[SMP_MTU];
@@ -45,30 +45,22 @@ static void init(void)
     static int done;
     struct ota_build_params p;
     struct ota_install ins;
+    struct ota_pubkey pub;
     uint8_t payload[3000], *img = NULL;
     size_t len = 0, i;
     char err[128];
+    uint16_t crc;
     ota_key *fw;
 
     if (done)
         return;
     done = 1;
-    if (ota_sim_init(&sim, 1, 8, SECTOR, SECTORS) != OTA_OK ||
-        ota_sim_init(&tmpl, 1, 8, SECTOR, SECTORS) != OTA_OK)
+    if (ota_sim_init(&fd.sim, 1, 8, SECTOR, SECTORS) != OTA_OK ||
+        ota_sim_init(&tmpl, 1, 8, SECTOR, SECTORS) != OTA_OK ||
+        ota_key_generate(&fw) != OTA_OK || ota_key_pubkey(fw, &pub) != OTA_OK ||
+        fix_dev_provision(&fd, 0, &pub, "fuzz-board", 2, ota_crypto_openssl()) != 0)
         abort();
-    dev.flash = &sim.flash;
-    dev.crypto = ota_crypto_openssl();
-    if (ota_key_generate(&fw) != OTA_OK)
-        abort();
-    if (ota_boot_layout_make(&sim.flash, 4096, 0, &cfg.layout) != OTA_OK ||
-        ota_key_pubkey(fw, &cfg.key) != OTA_OK)
-        abort();
-    memcpy(cfg.hw_id, "fuzz-board", 10);
-    cfg.hw_id_len = 10;
-    cfg.max_attempts = 2;
-    if (ota_boot_provision(&dev, &cfg, NULL) != OTA_OK)
-        abort();
-    ota_sim_protect(&sim, cfg.layout.otp_off / SECTOR, SECTORS - cfg.layout.otp_off / SECTOR);
+    ota_sim_protect(&fd.sim, fd.cfg.layout.otp_off / SECTOR, SECTORS - fd.cfg.layout.otp_off / SECTOR);
     for (i = 0; i < sizeof payload; i++)
         payload[i] = (uint8_t)(i * 7);
     memset(&p, 0, sizeof p);
@@ -77,23 +69,23 @@ static void init(void)
     p.hw_id = (const uint8_t *)"fuzz-board";
     p.hw_id_len = 10;
     if (ota_image_build(&p, payload, sizeof payload, &img, &len, err, sizeof err) != OTA_OK ||
-        ota_install_begin(&ins, &dev, (uint32_t)len, NULL) || ota_install_write(&ins, img, len) ||
+        ota_install_begin(&ins, &fd.dev, (uint32_t)len, NULL) || ota_install_write(&ins, img, len) ||
         ota_install_finish(&ins, 1, NULL, NULL))
         abort();
     free(img);
+    ota_key_free(fw);
     /* the ota group's identity block (docs/smp.md): offers are refused
      * (the fuzzer cannot sign manifests) but parsed and checked */
-    memcpy(identity, "OTAI\1\10", 6);
+    memcpy(identity, "OTAI", 4);
+    identity[4] = 1;
+    identity[5] = 8;
     memcpy(identity + 8, "fuzz-dev", 8);
-    memcpy(identity + 72, cfg.key.spki, OTA_P256_SPKI_LEN);
-    {
-        uint16_t crc = smp_crc16(0, identity, SMP_OTA_IDENTITY_LEN - 2);
-        identity[SMP_OTA_IDENTITY_LEN - 2] = (uint8_t)(crc >> 8);
-        identity[SMP_OTA_IDENTITY_LEN - 1] = (uint8_t)crc;
-    }
-    ota_key_free(fw);
-    if (ota_flash_read(&sim.flash, cfg.layout.slot_off[0], slot_a, sizeof slot_a) != OTA_OK ||
-        ota_sim_copy(&tmpl, &sim) != OTA_OK)
+    memcpy(identity + 72, pub.spki, OTA_P256_SPKI_LEN);
+    crc = smp_crc16(0, identity, SMP_OTA_IDENTITY_LEN - 2);
+    identity[SMP_OTA_IDENTITY_LEN - 2] = (uint8_t)(crc >> 8);
+    identity[SMP_OTA_IDENTITY_LEN - 1] = (uint8_t)crc;
+    if (ota_flash_read(&fd.sim.flash, fd.cfg.layout.slot_off[0], slot_a, sizeof slot_a) != OTA_OK ||
+        ota_sim_copy(&tmpl, &fd.sim) != OTA_OK)
         abort();
 }
 
@@ -119,8 +111,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t i;
 
     init();
-    if (ota_sim_copy(&sim, &tmpl) != OTA_OK || smp_img_init(&srv.img, &dev, 0) != OTA_OK ||
-        smp_ota_init(&srv.ota, &dev, 0, identity, sizeof identity) != OTA_OK)
+    if (ota_sim_copy(&fd.sim, &tmpl) != OTA_OK)
+        abort();
+    fix_attach(&fd, ota_crypto_openssl());
+    if (smp_img_init(&srv.img, &fd.dev, 0) != OTA_OK ||
+        smp_ota_init(&srv.ota, &fd.dev, 0, identity, sizeof identity) != OTA_OK)
         abort();
     srv.reset_requested = 0;
     if (size == 0)
@@ -174,18 +169,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     }
     /* invariants: no unverifiable pending slot, the running image intact */
-    if (ota_boot_state_read(&sim.flash, &cfg.layout, &st, NULL) != OTA_OK)
+    if (ota_boot_state_read(&fd.sim.flash, &fd.cfg.layout, &st, NULL) != OTA_OK)
         abort();
     if (st.pending != OTA_SLOT_NONE || (st.confirmed != 0 && st.confirmed != OTA_SLOT_NONE)) {
         struct ota_image_info info;
         int s = st.pending != OTA_SLOT_NONE ? st.pending : st.confirmed;
-        if (s != 1 || ota_boot_verify_slot(&dev, &cfg, s, 0, &info, NULL) != OTA_OK)
+        if (s != 1 || ota_boot_verify_slot(&fd.dev, &fd.cfg, s, 0, &info, NULL) != OTA_OK)
             abort();
     }
-    if (ota_flash_read(&sim.flash, cfg.layout.slot_off[0], now_a, sizeof now_a) != OTA_OK ||
+    if (ota_flash_read(&fd.sim.flash, fd.cfg.layout.slot_off[0], now_a, sizeof now_a) != OTA_OK ||
         memcmp(now_a, slot_a, sizeof now_a) != 0)
         abort();
-    if (sim.violations)
+    if (fd.sim.violations)
         abort();
     return 0;
 }

@@ -99,61 +99,62 @@ static void os_params(struct smp_req *r)
     r->n_pairs += 2;
 }
 
+static void os_reset(struct smp_server *s, struct smp_req *r)
+{
+    if (smp_req_fields(r, NULL, 0) == 0)
+        s->reset_requested = 1;
+}
+
+static void img_state_read(struct smp_server *s, struct smp_req *r) { smp_img_state_read(&s->img, r); }
+static void img_state_write(struct smp_server *s, struct smp_req *r) { smp_img_state_write(&s->img, r); }
+static void img_erase(struct smp_server *s, struct smp_req *r) { smp_img_erase(&s->img, r); }
+static void ota_payload(struct smp_server *s, struct smp_req *r) { smp_ota_payload(&s->ota, r); }
+static void ota_status(struct smp_server *s, struct smp_req *r) { smp_ota_status(&s->ota, r); }
+
+/* One writer of the inactive slot at a time: an image upload ends an ota
+ * offer in progress and the other way round. */
+static void img_upload(struct smp_server *s, struct smp_req *r)
+{
+    smp_img_upload(&s->img, r);
+    if (s->img.up_active)
+        s->ota.active = 0;
+}
+
+static void ota_offer(struct smp_server *s, struct smp_req *r)
+{
+    smp_ota_offer(&s->ota, r);
+    if (s->ota.active)
+        s->img.up_active = 0;
+}
+
+static void os_echo_h(struct smp_server *s, struct smp_req *r) { (void)s; os_echo(r); }
+static void os_params_h(struct smp_server *s, struct smp_req *r) { (void)s; os_params(r); }
+
+#define RD (1u << SMP_OP_READ)
+#define WR (1u << SMP_OP_WRITE)
+static const struct {
+    uint16_t group;
+    uint8_t cmd;
+    uint8_t ops; /* RD and/or WR */
+    void (*fn)(struct smp_server *s, struct smp_req *r);
+} HANDLERS[] = {
+    {SMP_GROUP_OS, 0, RD | WR, os_echo_h},     {SMP_GROUP_OS, 5, WR, os_reset},
+    {SMP_GROUP_OS, 6, RD, os_params_h},        {SMP_GROUP_IMAGE, 0, RD, img_state_read},
+    {SMP_GROUP_IMAGE, 0, WR, img_state_write}, {SMP_GROUP_IMAGE, 1, WR, img_upload},
+    {SMP_GROUP_IMAGE, 5, WR, img_erase},       {SMP_GROUP_OTA, 0, WR, ota_offer},
+    {SMP_GROUP_OTA, 1, WR, ota_payload},       {SMP_GROUP_OTA, 2, RD, ota_status},
+};
+
 static void dispatch(struct smp_server *s, struct smp_req *r)
 {
-    const struct smp_hdr *h = &r->hdr;
-    int rd = h->op == SMP_OP_READ, wr = h->op == SMP_OP_WRITE;
+    size_t i;
 
-    if (h->group == SMP_GROUP_OS) {
-        if (h->cmd == 0 && (rd || wr)) {
-            os_echo(r);
+    for (i = 0; i < sizeof HANDLERS / sizeof HANDLERS[0]; i++)
+        if (HANDLERS[i].group == r->hdr.group && HANDLERS[i].cmd == r->hdr.cmd &&
+            (HANDLERS[i].ops & (1u << r->hdr.op))) {
+            HANDLERS[i].fn(s, r);
             return;
         }
-        if (h->cmd == 5 && wr) {
-            struct smp_cbor_field none[1] = {{.key = "", .type = SMP_CBOR_UINT}};
-            if (smp_req_fields(r, none, 0) == 0)
-                s->reset_requested = 1;
-            return;
-        }
-        if (h->cmd == 6 && rd) {
-            os_params(r);
-            return;
-        }
-    } else if (h->group == SMP_GROUP_IMAGE) {
-        if (h->cmd == 0 && rd) {
-            smp_img_state_read(&s->img, r);
-            return;
-        }
-        if (h->cmd == 0 && wr) {
-            smp_img_state_write(&s->img, r);
-            return;
-        }
-        if (h->cmd == 1 && wr) {
-            smp_img_upload(&s->img, r);
-            if (s->img.up_active)
-                s->ota.active = 0; /* one writer of the inactive slot at a time */
-            return;
-        }
-        if (h->cmd == 5 && wr) {
-            smp_img_erase(&s->img, r);
-            return;
-        }
-    } else if (h->group == SMP_GROUP_OTA) {
-        if (h->cmd == 0 && wr) {
-            smp_ota_offer(&s->ota, r);
-            if (s->ota.active)
-                s->img.up_active = 0;
-            return;
-        }
-        if (h->cmd == 1 && wr) {
-            smp_ota_payload(&s->ota, r);
-            return;
-        }
-        if (h->cmd == 2 && rd) {
-            smp_ota_status(&s->ota, r);
-            return;
-        }
-    }
     smp_err_rc(r, SMP_RC_ENOTSUP, "unknown group, command or operation");
 }
 
@@ -207,35 +208,40 @@ static size_t finish(struct smp_req *r, uint8_t *rsp)
     return r->w.pos;
 }
 
-static void req_init(struct smp_req *r, const struct smp_hdr *h, uint8_t *rsp, size_t cap)
+/* Start the answer to the request whose header is hdr: 0 when there is
+ * nothing to answer (too short, a response, no room). */
+static int req_start(struct smp_req *r, const uint8_t *hdr, size_t len, uint8_t *rsp, size_t cap)
 {
+    struct smp_hdr h;
+
+    if (len < SMP_HDR_LEN || cap < RSP_PAIRS_AT + 16)
+        return 0;
+    smp_hdr_decode(hdr, &h);
+    if (h.op != SMP_OP_READ && h.op != SMP_OP_WRITE)
+        return 0; /* a response (or reserved op): nothing to answer */
+    if (h.ver > 1)
+        h.ver = 1; /* answer reserved versions in the newest form we speak */
     memset(r, 0, sizeof *r);
-    r->hdr = *h;
+    r->hdr = h;
     smp_cbor_wr_init(&r->w, rsp, cap);
     r->w.pos = RSP_PAIRS_AT;
+    return 1;
 }
 
 size_t smp_server_handle(struct smp_server *s, const uint8_t *pkt, size_t len, uint8_t *rsp,
                          size_t cap)
 {
     struct smp_req r;
-    struct smp_hdr h;
 
-    if (len < SMP_HDR_LEN || cap < RSP_PAIRS_AT + 16)
+    if (!req_start(&r, pkt, len, rsp, cap))
         return 0;
-    smp_hdr_decode(pkt, &h);
-    if (h.op != SMP_OP_READ && h.op != SMP_OP_WRITE)
-        return 0; /* a response (or reserved op): nothing to answer */
-    if (h.ver > 1)
-        h.ver = 1; /* answer reserved versions in the newest form we speak */
-    req_init(&r, &h, rsp, cap);
     r.data = pkt + SMP_HDR_LEN;
     r.data_len = len - SMP_HDR_LEN;
     if (pkt[0] & 0xe0u)
         smp_err_rc(&r, SMP_RC_EINVAL, "reserved header bits set");
     else if ((pkt[0] >> 3 & 3u) > 1)
         smp_err_rc(&r, SMP_RC_ENOTSUP, "SMP version not supported");
-    else if (h.len != len - SMP_HDR_LEN)
+    else if (r.hdr.len != len - SMP_HDR_LEN)
         smp_err_rc(&r, SMP_RC_EINVAL, "header length differs from the packet's");
     else
         dispatch(s, &r);
@@ -246,16 +252,9 @@ size_t smp_server_transport_error(const uint8_t *partial, size_t partial_len, en
                                   uint8_t *rsp, size_t cap)
 {
     struct smp_req r;
-    struct smp_hdr h;
 
-    if (partial_len < SMP_HDR_LEN || cap < RSP_PAIRS_AT + 16)
+    if (!req_start(&r, partial, partial_len, rsp, cap))
         return 0;
-    smp_hdr_decode(partial, &h);
-    if (h.op != SMP_OP_READ && h.op != SMP_OP_WRITE)
-        return 0;
-    if (h.ver > 1)
-        h.ver = 1;
-    req_init(&r, &h, rsp, cap);
     smp_err_rc(&r, rc, rc == SMP_RC_EMSGSIZE ? "packet larger than the server's buffer"
                                              : "packet damaged in transit (CRC, base64 or length)");
     return finish(&r, rsp);
