@@ -351,16 +351,22 @@ void smp_enc_map(struct smp_enc *e, size_t pairs)
     enc_put(e, cbor_encode_map_start(pairs, e->buf + e->len, sizeof e->buf - e->len));
 }
 
-void smp_enc_tstr(struct smp_enc *e, const char *s)
+/* The bytes after a string's head. */
+static void enc_raw(struct smp_enc *e, const void *p, size_t n)
 {
-    size_t n = strlen(s);
-    enc_put(e, cbor_encode_string_start(n, e->buf + e->len, sizeof e->buf - e->len));
     if (e->overflow || sizeof e->buf - e->len < n) {
         e->overflow = 1;
         return;
     }
-    memcpy(e->buf + e->len, s, n);
+    memcpy(e->buf + e->len, p, n);
     e->len += n;
+}
+
+void smp_enc_tstr(struct smp_enc *e, const char *s)
+{
+    size_t n = strlen(s);
+    enc_put(e, cbor_encode_string_start(n, e->buf + e->len, sizeof e->buf - e->len));
+    enc_raw(e, s, n);
 }
 
 void smp_enc_uint(struct smp_enc *e, uint64_t v)
@@ -371,12 +377,7 @@ void smp_enc_uint(struct smp_enc *e, uint64_t v)
 void smp_enc_bstr(struct smp_enc *e, const uint8_t *p, size_t n)
 {
     enc_put(e, cbor_encode_bytestring_start(n, e->buf + e->len, sizeof e->buf - e->len));
-    if (e->overflow || sizeof e->buf - e->len < n) {
-        e->overflow = 1;
-        return;
-    }
-    memcpy(e->buf + e->len, p, n);
-    e->len += n;
+    enc_raw(e, p, n);
 }
 
 void smp_enc_bool(struct smp_enc *e, int v)
