@@ -38,7 +38,8 @@ static struct ota_sim tmpl;    /* the state each run starts from */
 static uint8_t slot_a[SECTOR * 8];
 static struct smp_server srv;
 static uint8_t rx_buf[SMP_MTU + 2], rsp[SMP_MTU];
-static uint8_t identity[SMP_OTA_IDENTITY_LEN]; /* device id + a manifest key */
+static uint8_t identity[SMP_IDENTITY_LEN]; /* device id + a manifest key */
+static struct smp_identity ident;
 
 static void init(void)
 {
@@ -49,7 +50,6 @@ static void init(void)
     uint8_t payload[3000], *img = NULL;
     size_t len = 0, i;
     char err[128];
-    uint16_t crc;
     ota_key *fw;
 
     if (done)
@@ -76,14 +76,10 @@ static void init(void)
     ota_key_free(fw);
     /* the ota group's identity block (docs/smp.md): offers are refused
      * (the fuzzer cannot sign manifests) but parsed and checked */
-    memcpy(identity, "OTAI", 4);
-    identity[4] = 1;
-    identity[5] = 8;
-    memcpy(identity + 8, "fuzz-dev", 8);
-    memcpy(identity + 72, pub.spki, OTA_P256_SPKI_LEN);
-    crc = smp_crc16(0, identity, SMP_OTA_IDENTITY_LEN - 2);
-    identity[SMP_OTA_IDENTITY_LEN - 2] = (uint8_t)(crc >> 8);
-    identity[SMP_OTA_IDENTITY_LEN - 1] = (uint8_t)crc;
+    strcpy(ident.device_id, "fuzz-dev");
+    ident.server_key = pub;
+    if (smp_identity_encode(&ident, identity) != 0)
+        abort();
     if (ota_flash_read(&fd.sim.flash, fd.cfg.layout.slot_off[0], slot_a, sizeof slot_a) != OTA_OK ||
         ota_sim_copy(&tmpl, &fd.sim) != OTA_OK)
         abort();

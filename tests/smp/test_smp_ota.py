@@ -5,7 +5,9 @@ the QEMU board: a server-signed manifest (built here from docs/manifest.md
 with python3-cryptography, not by ota's C code) bound to this device is
 offered with `ota smp offer`, the payload goes through the device's update
 engine, the target ends verified and pending, boots on trial and is
-confirmed; then a delta offer from that image to the next. Offers for
+confirmed; then a delta offer from that image to the next. The identity
+block is written with `ota-mcu-flash identity` and checked byte by byte
+against the documented layout. Offers for
 another device, or signed by a key the device does not trust, are refused
 before any payload byte, with the ota error named, and leave nothing
 pending.
@@ -17,7 +19,7 @@ import struct
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from conftest import OTA, new_flash, sh, sign
+from conftest import MCU_FLASH, OTA, new_flash, sh, sign
 import smp_spec_client as spec
 
 IDENTITY_OFF = 0xfe000  # board.h BOARD_IDENTITY_OFF
@@ -31,16 +33,18 @@ def spki_der(pem_path):
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def write_identity(flash, device_id, spki):
-    """docs/smp.md: OTAI, format 1, id length, 2 reserved, id[64], SPKI[91],
-    pad, CRC-16/XMODEM (big-endian) of the 164 bytes before it."""
+def write_identity(flash, device_id, key_pem, spki):
+    """`ota-mcu-flash identity`, checked against docs/smp.md's layout: OTAI,
+    format 1, id length, 2 reserved, id[64], SPKI[91], pad, CRC-16/XMODEM
+    (big-endian) of the 164 bytes before it."""
+    sh(MCU_FLASH, "identity", flash, "--device-id", device_id, "--server-key", key_pem)
     blk = b"OTAI" + bytes([1, len(device_id), 0, 0]) + device_id.encode().ljust(64, b"\0")
     blk += spki + b"\0"
     assert len(blk) == 164
     blk += struct.pack(">H", spec.crc16(blk))
-    with open(flash, "r+b") as f:
+    with open(flash, "rb") as f:
         f.seek(IDENTITY_OFF)
-        f.write(blk)
+        assert f.read(len(blk)) == blk
 
 
 def version_of(image):
@@ -81,7 +85,7 @@ def test_ota_group_full_and_delta_offers(port, board_factory):
     a3p = sign(port, "a-3.0.0-smp", "3.0.0", "oa3.img")
     a1, b2, a3 = (open(p, "rb").read() for p in (a1p, b2p, a3p))
     flash = new_flash(port, "ota.flash", a1p)
-    write_identity(flash, DEVICE, spki)
+    write_identity(flash, DEVICE, srv_pem, spki)
     board = board_factory(flash)
     w = port["work"] + "/"
 

@@ -55,7 +55,7 @@ void smp_app_run(uint32_t slot)
     e = smp_img_init(&srv.img, &dev, (int)slot);
     if (smp_ota_init(&srv.ota, &dev, (int)slot,
                      (const uint8_t *)flash_port_addr(BOARD_IDENTITY_OFF),
-                     SMP_OTA_IDENTITY_LEN) != OTA_OK)
+                     SMP_IDENTITY_LEN) != OTA_OK)
         console_puts("app: SMP: no device identity block: ota group offers refused\n");
     if (e != OTA_OK) {
         console_puts("app: SMP: boot config unreadable\n");

@@ -11,7 +11,6 @@
 
 #include <string.h>
 
-#include "smp_serial.h"
 #include "smp_server.h"
 
 static const char *rsn_of(struct smp_ota *g, ota_err e, const struct ota_diag *d)
@@ -63,19 +62,12 @@ static void fail(struct smp_ota *g, struct smp_req *r, ota_err e, const struct o
 }
 
 ota_err smp_ota_init(struct smp_ota *g, const struct ota_boot_dev *dev, int running_slot,
-                     const uint8_t *id, size_t len)
+                     const uint8_t *identity, size_t len)
 {
     memset(g, 0, sizeof *g);
     g->dev = dev;
     g->running = running_slot;
-    if (!id || len < SMP_OTA_IDENTITY_LEN || memcmp(id, "OTAI", 4) != 0 || id[4] != 1 ||
-        id[5] == 0 || id[5] > SMP_OTA_ID_MAX ||
-        smp_crc16(0, id, SMP_OTA_IDENTITY_LEN) != 0) /* CRC over [0,164) + itself */
-        return OTA_ERR_MANIFEST_MALFORMED;
-    memcpy(g->device_id, id + 8, id[5]);
-    g->device_id[id[5]] = 0;
-    memcpy(g->server_key.spki, id + 72, OTA_P256_SPKI_LEN);
-    if (!ota_pubkey_point(&g->server_key))
+    if (smp_identity_decode(identity, len, &g->id) != 0)
         return OTA_ERR_MANIFEST_MALFORMED;
     g->have_identity = 1;
     return OTA_OK;
@@ -117,9 +109,9 @@ void smp_ota_offer(struct smp_ota *g, struct smp_req *r)
     g->active = 0;
     memset(&cfg, 0, sizeof cfg);
     cfg.dev = g->dev;
-    cfg.server_keys = &g->server_key;
+    cfg.server_keys = &g->id.server_key;
     cfg.n_server_keys = 1;
-    cfg.device_id = g->device_id;
+    cfg.device_id = g->id.device_id;
     cfg.running_slot = g->running; /* no clock: expiry is not checked (docs/smp.md) */
     memset(&g->diag, 0, sizeof g->diag);
     e = ota_update_begin(&g->u, &cfg, f[0].s, f[0].slen, NULL, &g->diag);
@@ -181,7 +173,7 @@ void smp_ota_payload(struct smp_ota *g, struct smp_req *r)
 void smp_ota_status(struct smp_ota *g, struct smp_req *r)
 {
     smp_cbor_put_tstr(&r->w, "device_id");
-    smp_cbor_put_tstr(&r->w, g->device_id);
+    smp_cbor_put_tstr(&r->w, g->id.device_id);
     r->n_pairs++;
     put_u(r, "phase", g->u.phase);
     put_u(r, "off", g->active ? ota_update_offset(&g->u) : 0);

@@ -15,19 +15,17 @@
 #include <stdint.h>
 
 #include "ota/update.h"
+#include "smp_identity.h"
 
 struct smp_req;
 
 #define SMP_GROUP_OTA 64
-#define SMP_OTA_ID_MAX 64
-#define SMP_OTA_IDENTITY_LEN 166 /* the identity block, docs/smp.md */
 
 struct smp_ota {
     const struct ota_boot_dev *dev;
     int running;
     int have_identity;
-    char device_id[SMP_OTA_ID_MAX + 1];
-    struct ota_pubkey server_key;
+    struct smp_identity id;  /* device id + trusted manifest key */
     uint8_t active;          /* an offer is being received */
     ota_err last_err;
     struct ota_update u;
@@ -35,9 +33,9 @@ struct smp_ota {
     char rsn[96];
 };
 
-/* The device's identity block (device id + trusted manifest key), as the
- * factory wrote it into flash: OTA_OK, or OTA_ERR_MANIFEST_MALFORMED when
- * absent or damaged (the group then refuses offers). */
+/* identity: the device's identity block (smp_identity.h) as the factory
+ * wrote it into flash: OTA_OK, or OTA_ERR_MANIFEST_MALFORMED when absent or
+ * damaged (the group then refuses offers). */
 ota_err smp_ota_init(struct smp_ota *g, const struct ota_boot_dev *dev, int running_slot,
                      const uint8_t *identity, size_t len);
 

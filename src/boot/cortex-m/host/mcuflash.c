@@ -26,6 +26,7 @@
 #include "ota/host.h"
 #include "ota/sim.h"
 #include "ota/version.h"
+#include "smp_identity.h"
 
 #include "exit_codes.h"
 
@@ -37,14 +38,18 @@ static void usage(FILE *f)
             "Usage: ota-mcu-flash create FLASH --bootloader BOOT.bin --key PUB.pem\n"
             "                            [--hw-id ID] [--attempts N]\n"
             "       ota-mcu-flash install FLASH IMAGE [--permanent]\n"
-            "       ota-mcu-flash status FLASH\n\n"
+            "       ota-mcu-flash status FLASH\n"
+            "       ota-mcu-flash identity FLASH --device-id ID --server-key PUB.pem\n\n"
             "Builds and inspects the flash file of ota's Cortex-M port on QEMU mps2-an385\n"
             "(a %u-byte file backing the board's PSRAM at 0x%08x: %u x %u-byte sectors of\n"
             "flash, then unused).\n\n"
+            "identity writes the device identity block SMP's ota group needs (this\n"
+            "device's id and the server's manifest key, docs/smp.md) at 0x%x.\n\n"
             "  -h, --help      this help\n"
             "  -V, --version   print the version\n\n",
             (unsigned)BOARD_PSRAM_SIZE, (unsigned)BOARD_FLASH_BASE,
-            (unsigned)BOARD_FLASH_SECTORS, (unsigned)BOARD_FLASH_SECTOR);
+            (unsigned)BOARD_FLASH_SECTORS, (unsigned)BOARD_FLASH_SECTOR,
+            (unsigned)BOARD_IDENTITY_OFF);
     ota_exit_codes_print(f, OTA_PROG_MCU_FLASH);
 }
 
@@ -383,6 +388,68 @@ out:
     return rc;
 }
 
+/* The identity block for SMP's ota group (smp_identity.h), in its own
+ * sector (BOARD_IDENTITY_OFF), which the ota layout leaves unused. */
+static int cmd_identity(int argc, char **argv)
+{
+    const char *path = NULL, *key_path = NULL, *id = NULL;
+    struct smp_identity ident;
+    uint8_t blk[SMP_IDENTITY_LEN];
+    char err[256];
+    struct device d;
+    ota_key *key = NULL;
+    ota_err e;
+    int i, rc;
+
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--device-id") && i + 1 < argc) id = argv[++i];
+        else if (!strcmp(argv[i], "--server-key") && i + 1 < argc) key_path = argv[++i];
+        else if (argv[i][0] != '-' && !path) path = argv[i];
+        else {
+            fprintf(stderr, "%s identity: unexpected argument '%s'\n", prog, argv[i]);
+            return OTA_EXIT_USAGE;
+        }
+    }
+    if (!path || !id || !key_path) {
+        usage(stderr);
+        return OTA_EXIT_USAGE;
+    }
+    memset(&ident, 0, sizeof ident);
+    if (strlen(id) > SMP_IDENTITY_ID_MAX) {
+        fprintf(stderr, "%s identity: --device-id longer than %d characters\n", prog,
+                SMP_IDENTITY_ID_MAX);
+        return OTA_EXIT_USAGE;
+    }
+    strcpy(ident.device_id, id);
+    if (ota_key_load(key_path, &key, err, sizeof err) != OTA_OK) {
+        fprintf(stderr, "%s identity: %s\n", prog, err);
+        return OTA_EXIT_KEY;
+    }
+    e = ota_key_pubkey(key, &ident.server_key);
+    ota_key_free(key);
+    if (e || smp_identity_encode(&ident, blk) != 0) {
+        fprintf(stderr, "%s identity: empty device id or not a P-256 key\n", prog);
+        return OTA_EXIT_KEY;
+    }
+    rc = device_load(&d, path);
+    if (!rc) {
+        /* whole program units: the block, then 0xFF */
+        uint8_t units[(SMP_IDENTITY_LEN + BOARD_FLASH_PROG - 1) / BOARD_FLASH_PROG *
+                      BOARD_FLASH_PROG];
+        memset(units, 0xff, sizeof units);
+        memcpy(units, blk, sizeof blk);
+        e = ota_flash_erase(&d.sim.flash, BOARD_IDENTITY_OFF, BOARD_FLASH_SECTOR);
+        if (!e)
+            e = ota_flash_prog(&d.sim.flash, BOARD_IDENTITY_OFF, units, sizeof units);
+        rc = e ? fail("identity block", e, NULL) : device_save(&d, path);
+        if (!rc)
+            printf("%s: identity block at 0x%x: device id %s\n", path,
+                   (unsigned)BOARD_IDENTITY_OFF, id);
+    }
+    device_free(&d);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -399,6 +466,8 @@ int main(int argc, char **argv)
         return cmd_install(argc - 2, argv + 2);
     if (!strcmp(argv[1], "status"))
         return cmd_status(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "identity"))
+        return cmd_identity(argc - 2, argv + 2);
     fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[1]);
     usage(stderr);
     return OTA_EXIT_USAGE;
