@@ -8,12 +8,11 @@
  *
  * RAM: the receive and answer buffers (SMP_MTU each), the server state
  * (the installer's writer and an upload's SHA-256) and a 512-byte hash
- * buffer; all static, no heap besides mbedTLS's fixed one.
+ * buffer; all static, no heap.
  */
 #include "smp_app.h"
 
 #include "console.h"
-#include "crypto_heap.h"
 #include "flash_port.h"
 #include "jump.h"
 #include "smp_serial.h"
@@ -46,7 +45,6 @@ void smp_app_run(uint32_t slot)
 {
     ota_err e;
 
-    crypto_heap_init();
     flash_port_init(&flash);
     dev.flash = &flash;
     dev.crypto = ota_crypto_mbedtls();
