@@ -69,7 +69,6 @@ out:
 
 #ifdef OTA_SERVER_HAVE_DELTA
 #define DELTA_QUEUE_MAX 16       /* pairs waiting or being generated */
-#define DELTA_PENDING_MAX_S 60   /* after this, the waiting device gets the full image */
 #define DELTA_DEVICE_INTERVAL_S 60 /* one queued pair per device per interval */
 #define DELTA_DEVICE_SLOTS 1024
 
@@ -210,7 +209,7 @@ enum delta_verdict delta_for(struct server *s, const struct srv_release *target,
     pthread_mutex_lock(&s->delta_lock);
     struct delta_job *j = find_job(base_digest, target->digest);
     if (j) {
-        v = now - j->queued_at < DELTA_PENDING_MAX_S ? DELTA_PENDING : DELTA_FULL;
+        v = now - j->queued_at < s->delta_wait ? DELTA_PENDING : DELTA_FULL;
     } else if (q.n < DELTA_QUEUE_MAX && device_may_queue(device_id, now)) {
         j = &q.jobs[q.n++];
         memset(j, 0, sizeof(*j));

@@ -82,6 +82,8 @@ static void usage(FILE *f)
             "  --body-timeout S       seconds for a request's body to arrive (default 300)\n"
             "  --per-ip-connections N connections per client address, 0 = any (default 64)\n"
             "  --no-delta             always offer full images\n"
+            "  --delta-wait SECONDS   how long devices wait for a delta being generated before\n"
+            "                         they get the full image (default 600, 1..86400)\n"
             "  --inventory-flush S    seconds between batched inventory writes (1..300, "
             "default 5)\n"
             "  --admin-token-file F   when an admin token is created, also write it to F (0600)\n"
@@ -115,7 +117,7 @@ enum {
     O_DATA = 256, O_LISTEN, O_CERT, O_KEY, O_TRUSTED, O_THREADS, O_TTL, O_POLL,
     O_MAXBODY, O_MAXREL, O_NODELTA, O_TOKFILE, O_RESET, O_TESTCLOCK, O_LOGLEVEL,
     O_NOACCESS, O_INVFLUSH, O_MKEY, O_DB, O_HDRTIME, O_BODYTIME, O_PERIP, O_DDI_TENANT,
-    O_DDI_URL, O_DDI_HWATTR, O_DDI_ANON, O_CONFIG,
+    O_DDI_URL, O_DDI_HWATTR, O_DDI_ANON, O_CONFIG, O_DELTAWAIT,
     O_VERSION, O_HELP, O_END
 };
 #define N_OPTS (O_END - O_DATA)
@@ -148,6 +150,7 @@ static const struct option OPTS[] = {
     {"ddi-hw-id-attribute", required_argument, NULL, O_DDI_HWATTR},
     {"ddi-anonymous", no_argument, NULL, O_DDI_ANON},
     {"config", required_argument, NULL, O_CONFIG},
+    {"delta-wait", required_argument, NULL, O_DELTAWAIT},
     {"version", no_argument, NULL, O_VERSION},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
@@ -168,7 +171,7 @@ struct options {
     const char *trusted[MAX_TRUSTED_PATHS];
     unsigned trusted_line[MAX_TRUSTED_PATHS]; /* 0: command line */
     int n_trusted;
-    uint64_t threads, offer_ttl, poll_interval, max_body, max_release, inventory_flush;
+    uint64_t threads, offer_ttl, delta_wait, poll_interval, max_body, max_release, inventory_flush;
     uint64_t header_timeout, body_timeout, per_ip; /* slow clients (http.h) */
     int delta, test_clock, access_log, reset_token;
     enum log_level log_level;
@@ -195,6 +198,7 @@ static void set_defaults(struct options *o)
     if (o->threads > 256)
         o->threads = 256;
     o->offer_ttl = 86400;
+    o->delta_wait = 600;
     o->poll_interval = 300;
     o->max_body = 65536;
     o->max_release = 64u << 20;
@@ -267,6 +271,7 @@ static int apply_option(struct options *o, int id, const char *value, unsigned l
     } NUM[] = {
         {O_THREADS, &o->threads, 1, 256},
         {O_TTL, &o->offer_ttl, 60, 10ull * 366 * 86400},
+        {O_DELTAWAIT, &o->delta_wait, 1, 86400},
         {O_POLL, &o->poll_interval, 1, 7 * 86400},
         {O_MAXBODY, &o->max_body, 1024, 1u << 30},
         {O_MAXREL, &o->max_release, 1024, UINT32_MAX},
@@ -927,6 +932,7 @@ static int start_server(struct server *s, const struct options *o, struct checke
     s->max_body = o->max_body;
     s->max_release = o->max_release;
     s->delta_enabled = o->delta;
+    s->delta_wait = (int64_t)o->delta_wait;
     s->inventory_flush = (int64_t)o->inventory_flush;
     s->test_clock = o->test_clock;
     char derr[256];
@@ -1023,6 +1029,7 @@ static void reload(struct server *s, int argc, char **argv, struct options *cur)
         {O_MAXBODY, cur->max_body != n->max_body},
         {O_MAXREL, cur->max_release != n->max_release},
         {O_NODELTA, cur->delta != n->delta},
+        {O_DELTAWAIT, cur->delta_wait != n->delta_wait},
         {O_TESTCLOCK, cur->test_clock != n->test_clock},
         {O_NOACCESS, cur->access_log != n->access_log},
         {O_INVFLUSH, cur->inventory_flush != n->inventory_flush},

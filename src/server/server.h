@@ -54,6 +54,7 @@ struct server {
     size_t max_body;              /* JSON bodies */
     size_t max_release;           /* release uploads */
     int delta_enabled;
+    int64_t delta_wait;           /* --delta-wait: seconds a pair may be pending */
     int64_t inventory_flush;      /* seconds between inventory batch writes */
     struct seen_queue seen;
     struct metrics metrics;

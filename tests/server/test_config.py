@@ -57,6 +57,7 @@ def test_bad_first_start_creates_nothing(tmp_path, fw):
         (["--manifest-key", fw.pub], EXIT_CONFIG, "not a private key"),
         (["--offer-ttl", "10"], EXIT_CONFIG, "--offer-ttl: '10' is not a number in 60.."),
         (["--inventory-flush", "301"], EXIT_CONFIG, "inventory-flush"),
+        (["--delta-wait", "0"], EXIT_CONFIG, "--delta-wait: '0' is not a number in 1.."),
         (["--admin-token-file", str(tmp_path / "no" / "dir" / "t")], EXIT_CONFIG,
          "missing or not writable"),
         (["--db", "nonsense"], EXIT_CONFIG, "expected postgres://"),
