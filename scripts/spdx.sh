@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # scripts/spdx.sh - keeps an SPDX licence line at the top of every source file
-# git tracks (C, headers, linker scripts, Python, shell, CMake, Lua).
+# git tracks (C, headers, linker scripts, Python, shell, CMake, Lua, and the
+# web console's JavaScript, CSS and HTML).
 #   scripts/spdx.sh --check   list files without one; exit 1 if any (ctest repo.spdx)
 #   scripts/spdx.sh --fix     add the line (after a #! line, in the file's comment style)
 set -euo pipefail
@@ -11,7 +12,9 @@ ID="SPDX-License-Identifier: Apache-2.0"
 
 comment_for() {
   case "$1" in
-    *.c|*.h)            echo "// $ID" ;;
+    *.c|*.h|*.js)       echo "// $ID" ;;
+    *.css)              echo "/* $ID */" ;;
+    *.html)             echo "<!-- $ID -->" ;;
     *.S)                echo "/* $ID */" ;;
     *.lua)              echo "-- $ID" ;;
     *.py|*.sh|*.cmake|*/CMakeLists.txt|CMakeLists.txt|.ci/run) echo "# $ID" ;;

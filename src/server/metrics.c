@@ -42,6 +42,8 @@ static const char *const ROUTE_NAMES[ROUTE_COUNT] = {
     [ROUTE_TOKENS] = "/v1/tokens",
     [ROUTE_SESSION] = "/v1/session",
     [ROUTE_AUDIT] = "/v1/audit",
+    [ROUTE_CONSOLE] = "/console",
+    [ROUTE_FLEET] = "/v1/fleet",
 };
 
 /* Status codes tracked individually; anything else lands in the last slot. */

@@ -43,6 +43,8 @@ enum route {
     ROUTE_TOKENS,
     ROUTE_SESSION,
     ROUTE_AUDIT,
+    ROUTE_CONSOLE,
+    ROUTE_FLEET,
     ROUTE_COUNT
 };
 

@@ -28,6 +28,9 @@ int route_classify(const char *path)
         return ROUTE_HEALTHZ;
     if (strcmp(path, "/metrics") == 0)
         return ROUTE_METRICS;
+    if (strcmp(path, "/") == 0 ||
+        (strncmp(path, "/console/", 9) == 0 && ddi_classify(path) == ROUTE_UNKNOWN))
+        return ROUTE_CONSOLE;
     if (strncmp(path, "/v1/", 4) != 0)
         return ddi_classify(path);
     if (path[strlen(path) - 1] == '/' || strstr(path, "//"))
@@ -55,6 +58,8 @@ int route_classify(const char *path)
             return ROUTE_DEVICE_ATTRIBUTES;
         return ROUTE_UNKNOWN;
     }
+    if (strncmp(path, "/v1/fleet/", 10) == 0)
+        return ROUTE_FLEET;
     if (strcmp(path, "/v1/enroll") == 0)
         return ROUTE_ENROLL;
     if (strcmp(path, "/v1/enrollment-tokens") == 0 ||
@@ -185,6 +190,12 @@ void route_request(struct server *s, struct http_req *r, struct http_resp *out)
         api_admin_route(s, r, out);
         return;
     }
+    case ROUTE_CONSOLE:
+        console_route(s, r, out);
+        return;
+    case ROUTE_FLEET:
+        api_fleet_route(s, r, out);
+        return;
     case ROUTE_UNKNOWN:
         resp_error(out, 404, "not_found", "no route for %s %s", r->method, r->path);
         return;

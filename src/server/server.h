@@ -237,6 +237,11 @@ json_t *release_json(const struct srv_release *r);
 int release_commit(struct server *s, struct http_req *r, struct http_resp *out,
                    struct srv_release *rel);
 
+/* The web console's files at / and /console/... (console.c), and the
+ * read-only fleet views it needs under /v1/fleet/ (api_fleet.c). */
+void console_route(struct server *s, struct http_req *r, struct http_resp *out);
+void api_fleet_route(struct server *s, struct http_req *r, struct http_resp *out);
+
 /* ---- hawkBit DDI (ddi*.c, docs/ddi.md) ----------------------------------- */
 
 /* Check and set the DDI settings: 0, or (with err) 1 bad tenant, 2 bad base

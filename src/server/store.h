@@ -243,6 +243,17 @@ typedef void (*store_enroll_cb)(void *ctx, const struct srv_enroll_token *t);
 typedef void (*store_ddi_action_cb)(void *ctx, const struct srv_ddi_action *a);
 typedef void (*store_api_token_cb)(void *ctx, const struct srv_api_token *t);
 typedef void (*store_audit_cb)(void *ctx, const struct srv_audit *a);
+/* One row of a read-only query (store_ops.query): its columns as text,
+ * NULL for SQL NULL. */
+typedef void (*store_row_cb)(void *ctx, int ncols, const char *const *cols);
+/* A query parameter: text, integer or blob (kind STORE_P_*). */
+enum { STORE_P_TEXT = 0, STORE_P_INT = 1, STORE_P_BLOB = 2 };
+struct store_param {
+    int kind;
+    const char *s;    /* text, or the blob's bytes */
+    int64_t i;        /* integer, or the blob's length */
+};
+#define STORE_QUERY_MAX_PARAMS 16
 
 struct store_ops {
     const char *name;
@@ -395,6 +406,12 @@ struct store_ops {
     enum store_rc (*audit_list)(struct store *s, int64_t from, int newest, int limit,
                                 store_audit_cb cb, void *ctx);
     enum store_rc (*audit_prune)(struct store *s, int64_t before);
+    /* Read-only aggregates and pages of the console (api_fleet.c): run one
+     * statement of store_sql.h's "fleet" section (SQLite's ?N placeholders,
+     * text valid in both dialects) with up to STORE_QUERY_MAX_PARAMS
+     * parameters; cb once per row. */
+    enum store_rc (*query)(struct store *s, const char *sql, const struct store_param *p,
+                           int np, store_row_cb cb, void *ctx);
 };
 
 struct store {

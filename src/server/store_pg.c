@@ -1765,6 +1765,46 @@ static enum store_rc pg_audit_prune(struct store *s, int64_t before)
     return write1(c, P_AUD_PRUNE, &a, "audit_prune", NULL);
 }
 
+/* ---- read-only queries of the console (store.h query) -------------------- */
+
+static enum store_rc pg_query(struct store *s, const char *sql, const struct store_param *p,
+                              int np, store_row_cb cb, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    char text[4096];
+    const char *cols[32];
+    enum store_rc rc = STORE_OK;
+    if (np > STORE_QUERY_MAX_PARAMS || store_sql_pg_params(sql, text, sizeof(text)) != 0) {
+        log_msg(LOG_ERROR, "store_sql_too_long", "statement=query");
+        return STORE_ERR;
+    }
+    for (int i = 0; i < np; i++) {
+        if (p[i].kind == STORE_P_INT)
+            a_int(&a, p[i].i);
+        else if (p[i].kind == STORE_P_BLOB)
+            a_blob(&a, p[i].s, (int)p[i].i);
+        else
+            a_text(&a, p[i].s);
+    }
+    PGresult *r = PQexecParams(c->pg, text, a.n, NULL, a.v, a.len, a.fmt, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = classify(c, r, "query");
+        PQclear(r);
+        return rc;
+    }
+    int n = PQnfields(r);
+    if (n > 32)
+        n = 32;
+    for (int row = 0; row < PQntuples(r); row++) {
+        for (int i = 0; i < n; i++)
+            cols[i] = PQgetisnull(r, row, i) ? NULL : PQgetvalue(r, row, i);
+        cb(ctx, n, cols);
+    }
+    PQclear(r);
+    return rc;
+}
+
 static void pg_close(struct store *s)
 {
     struct pg_store *q = PGS(s);
@@ -1838,6 +1878,7 @@ static const struct store_ops PG_OPS = {
     .audit_insert = pg_audit_insert,
     .audit_list = pg_audit_list,
     .audit_prune = pg_audit_prune,
+    .query = pg_query,
 };
 
 static int exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen, const char *what)

@@ -175,6 +175,68 @@
     "SELECT id, at, actor, role, action, target, status FROM audit_log WHERE id < ?1 " \
     "ORDER BY id DESC LIMIT ?2"
 #define SQL_AUD_PRUNE "DELETE FROM audit_log WHERE at < ?1"
+/* ---- fleet: the console's read endpoints (api_fleet.c, store_ops.query) ---- */
+/* A device's last-seen time, the newer of its row's and device_seen's
+ * (both dialects; NULL-safe: no device_seen row keeps the row's). */
+#define SQL_FLEET_SEEN \
+    "(CASE WHEN s.last_seen > d.last_seen THEN s.last_seen ELSE d.last_seen END)"
+#define SQL_FLEET_FROM " FROM devices d LEFT JOIN device_seen s ON s.id = d.id "
+/* Totals: devices, seen at or after ?1 (online), never seen. */
+#define SQL_FLEET_TOTALS                                                          \
+    "SELECT count(*), coalesce(sum(CASE WHEN " SQL_FLEET_SEEN " >= ?1 THEN 1 "   \
+    "ELSE 0 END), 0), coalesce(sum(CASE WHEN " SQL_FLEET_SEEN " = 0 THEN 1 "     \
+    "ELSE 0 END), 0)" SQL_FLEET_FROM
+#define SQL_FLEET_BY_VERSION                                                      \
+    "SELECT current_version, count(*) FROM devices GROUP BY current_version "    \
+    "ORDER BY 2 DESC, 1 LIMIT ?1"
+#define SQL_FLEET_BY_HW \
+    "SELECT hw_id, count(*) FROM devices GROUP BY hw_id ORDER BY 2 DESC, 1 LIMIT ?1"
+/* Tag sets (",a,b,"): few distinct sets in a real fleet; split in C. */
+#define SQL_FLEET_BY_TAGS \
+    "SELECT tags, count(*) FROM devices GROUP BY tags ORDER BY 2 DESC LIMIT ?1"
+/* Devices per release they run (by reported image digest). */
+#define SQL_FLEET_BY_RELEASE                                                      \
+    "SELECT r.id, count(*) FROM devices d JOIN releases r "                      \
+    "ON r.digest = d.current_digest GROUP BY r.id ORDER BY r.id"
+/* Last results by their first word (reports write "success ...", "failure
+ * code=N ...", "rolled-back ..."). */
+#define SQL_FLEET_RESULTS                                                         \
+    "SELECT CASE WHEN last_result = '' THEN 'none' "                             \
+    "WHEN last_result LIKE 'success%' THEN 'success' "                            \
+    "WHEN last_result LIKE 'failure%' THEN 'failure' "                            \
+    "WHEN last_result LIKE 'rolled-back%' THEN 'rolled-back' "                    \
+    "WHEN last_result LIKE 'downloading%' OR last_result LIKE 'installing%' OR "  \
+    "last_result LIKE 'installed-rebooting%' THEN 'in-progress' "                 \
+    "ELSE 'other' END AS k, count(*) FROM devices GROUP BY k"
+#define SQL_FLEET_TOP_FAILURES                                                    \
+    "SELECT last_result, count(*) FROM devices WHERE last_result <> '' AND "     \
+    "last_result NOT LIKE 'success%' GROUP BY last_result ORDER BY 2 DESC, 1 "   \
+    "LIMIT ?1"
+/* Device list filters: ?1 version, ?2 hw id, ?3 tag pattern (LIKE), ?4 id
+ * pattern, ?5 seen (0 any, 1 online, 2 silent, 3 never) against ?6, ?7 1 to
+ * filter on the digest ?8, ?9 last result pattern; '' = no filter. */
+#define SQL_FLEET_DEV_WHERE                                                       \
+    "WHERE (?1 = '' OR d.current_version = ?1) AND (?2 = '' OR d.hw_id = ?2) "   \
+    "AND (?3 = '' OR d.tags LIKE ?3 ESCAPE '\\') "                               \
+    "AND (?4 = '' OR d.id LIKE ?4 ESCAPE '\\') "                                 \
+    "AND (?5 = 0 OR (?5 = 1 AND " SQL_FLEET_SEEN " >= ?6) "                     \
+    "OR (?5 = 2 AND " SQL_FLEET_SEEN " < ?6 AND " SQL_FLEET_SEEN " > 0) "        \
+    "OR (?5 = 3 AND " SQL_FLEET_SEEN " = 0)) "                                   \
+    "AND (?7 = 0 OR d.current_digest = ?8) "                                     \
+    "AND (?9 = '' OR d.last_result LIKE ?9 ESCAPE '\\')"
+#define SQL_FLEET_DEV_COUNT "SELECT count(*)" SQL_FLEET_FROM SQL_FLEET_DEV_WHERE
+/* One page after ?10, ?11 rows. */
+#define SQL_FLEET_DEV_PAGE                                                        \
+    "SELECT d.id, d.hw_id, d.tags, d.current_version, d.slot_state, "           \
+    "d.last_result, " SQL_FLEET_SEEN ", d.created_at" SQL_FLEET_FROM            \
+    SQL_FLEET_DEV_WHERE " AND d.id > ?10 ORDER BY d.id LIMIT ?11"
+/* A campaign's final reports per time bucket ((created_at - ?2) / ?3), by
+ * the stage of first offer and state. */
+#define SQL_FLEET_TIMELINE                                                        \
+    "SELECT (r.created_at - ?2) / ?3, dc.stage, r.state, count(*) FROM reports r " \
+    "JOIN device_campaigns dc ON dc.campaign_id = r.campaign_id AND "            \
+    "dc.device_id = r.device_id WHERE r.campaign_id = ?1 AND r.state >= 4 "       \
+    "GROUP BY 1, 2, 3 ORDER BY 1"
 
 /* PostgreSQL's placeholders: in into out with every `?N` written `$N` (the
  * statements have no '?' anywhere else). -1 when out is too small. */

@@ -1614,6 +1614,35 @@ static enum store_rc sq_audit_prune(struct store *s, int64_t before)
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, before);
     return step_write(c, st, "audit_prune");
+/* ---- read-only queries of the console (store.h query) -------------------- */
+
+static enum store_rc sq_query(struct store *s, const char *sql, const struct store_param *p,
+                              int np, store_row_cb cb, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st = NULL;
+    const char *cols[32];
+    int rc;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(c, "query_prepare");
+    for (int i = 0; i < np; i++) {
+        if (p[i].kind == STORE_P_INT)
+            sqlite3_bind_int64(st, i + 1, p[i].i);
+        else if (p[i].kind == STORE_P_BLOB)
+            bind_blob(st, i + 1, p[i].s, (int)p[i].i);
+        else
+            bind_text(st, i + 1, p[i].s);
+    }
+    int n = sqlite3_column_count(st);
+    if (n > 32)
+        n = 32;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        for (int i = 0; i < n; i++)
+            cols[i] = (const char *)sqlite3_column_text(st, i);
+        cb(ctx, n, cols);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? STORE_OK : db_fail(c, "query");
 }
 
 /* ---- open / migrate / close ---------------------------------------------- */
@@ -1690,6 +1719,7 @@ static const struct store_ops SQLITE_OPS = {
     .audit_insert = sq_audit_insert,
     .audit_list = sq_audit_list,
     .audit_prune = sq_audit_prune,
+    .query = sq_query,
 };
 
 static int migrate(sqlite3 *db, char *err, size_t errlen)
