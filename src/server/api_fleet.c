@@ -173,8 +173,9 @@ static int tag_cmp(const void *x, const void *y)
 
 static void result_row(void *ctx, int n, const char *const *c)
 {
-    if (n >= 2 && c[0])
-        json_object_set_new(ctx, c[0], json_integer(col_i64(c[1])));
+    int64_t *v = ctx;
+    for (int i = 0; i < n && i < 5; i++)
+        v[i] = col_i64(c[i]);
 }
 
 static void release_row(void *ctx, int n, const char *const *c)
@@ -188,14 +189,14 @@ static void release_row(void *ctx, int n, const char *const *c)
 static void fleet_summary(struct server *s, struct http_req *r, struct http_resp *out)
 {
     struct store *st = s->store;
-    int64_t silent, now = srv_now(s), tot[3] = {0, 0, 0};
+    int64_t silent, now = srv_now(s), tot[3] = {0, 0, 0}, res[5] = {0, 0, 0, 0, 0};
     struct store_param top = p_int(FLEET_TOP);
     struct tag_acc tags = {0};
     if (!silent_after(s, r, out, &silent))
         return;
     struct store_param since = p_int(now - silent);
     json_t *o = json_object(), *by_version = json_array(), *by_hw = json_array(),
-           *by_tag = json_array(), *by_release = json_array(), *results = json_object(),
+           *by_tag = json_array(), *by_release = json_array(),
            *failures = json_array();
     struct pairs pv = {by_version, "version"}, ph = {by_hw, "hw_id"},
                  pf = {failures, "last_result"};
@@ -210,7 +211,7 @@ static void fleet_summary(struct server *s, struct http_req *r, struct http_resp
     if (rc == STORE_OK)
         rc = st->ops->query(st, SQL_FLEET_BY_RELEASE, NULL, 0, release_row, by_release);
     if (rc == STORE_OK)
-        rc = st->ops->query(st, SQL_FLEET_RESULTS, NULL, 0, result_row, results);
+        rc = st->ops->query(st, SQL_FLEET_RESULTS, NULL, 0, result_row, res);
     if (rc == STORE_OK)
         rc = st->ops->query(st, SQL_FLEET_TOP_FAILURES, &ten, 1, pair_row, &pf);
     if (rc != STORE_OK) {
@@ -220,7 +221,6 @@ static void fleet_summary(struct server *s, struct http_req *r, struct http_resp
         json_decref(by_hw);
         json_decref(by_tag);
         json_decref(by_release);
-        json_decref(results);
         json_decref(failures);
         resp_error(out, 503, "storage", "database unavailable");
         return;
@@ -231,11 +231,11 @@ static void fleet_summary(struct server *s, struct http_req *r, struct http_resp
         json_array_append_new(by_tag, json_pack("{s:s,s:I}", "tag", tags.v[i].tag, "devices",
                                                 (json_int_t)tags.v[i].n));
     free(tags.v);
-    static const char *const KINDS[] = {"none",        "success", "failure", "rolled-back",
-                                        "in-progress", "other",   NULL};
-    for (int i = 0; KINDS[i]; i++)
-        if (!json_object_get(results, KINDS[i]))
-            json_object_set_new(results, KINDS[i], json_integer(0));
+    json_t *results = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "none", (json_int_t)res[0],
+                                "success", (json_int_t)res[1], "failure", (json_int_t)res[2],
+                                "rolled-back", (json_int_t)res[3], "in-progress",
+                                (json_int_t)res[4], "other",
+                                (json_int_t)(tot[0] - res[0] - res[1] - res[2] - res[3] - res[4]));
     json_object_set_new(o, "now", json_integer(now));
     json_object_set_new(o, "silent_after", json_integer(silent));
     json_object_set_new(o, "devices", json_integer(tot[0]));

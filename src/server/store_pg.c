@@ -130,6 +130,8 @@ static const char *const PG_MIGRATIONS[] = {
     "CREATE INDEX audit_log_by_at ON audit_log(at);",
     /* 4 -> 5: when each API token was last used (to the minute). */
     "ALTER TABLE api_tokens ADD COLUMN last_used_at bigint NOT NULL DEFAULT 0;",
+    /* 5 -> 6: the console's fleet aggregates (store_sql.h) */
+    SQL_FLEET_INDEXES,
 };
 #define PG_N_MIGRATIONS ((int)(sizeof(PG_MIGRATIONS) / sizeof(PG_MIGRATIONS[0])))
 

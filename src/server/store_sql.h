@@ -176,16 +176,27 @@
     "ORDER BY id DESC LIMIT ?2"
 #define SQL_AUD_PRUNE "DELETE FROM audit_log WHERE at < ?1"
 /* ---- fleet: the console's read endpoints (api_fleet.c, store_ops.query) ---- */
+/* A migration of both stores: GROUP BY over a covering index instead of a
+ * sort of every device row; a campaign's final reports by time. */
+#define SQL_FLEET_INDEXES                                                   \
+    "CREATE INDEX devices_by_version ON devices(current_version);"         \
+    "CREATE INDEX devices_by_hw ON devices(hw_id);"                        \
+    "CREATE INDEX devices_by_tags ON devices(tags);"                       \
+    "CREATE INDEX devices_by_result ON devices(last_result);"              \
+    "CREATE INDEX devices_by_digest ON devices(current_digest);"           \
+    "CREATE INDEX reports_by_campaign ON reports(campaign_id, state, created_at);"
 /* A device's last-seen time, the newer of its row's and device_seen's
  * (both dialects; NULL-safe: no device_seen row keeps the row's). */
 #define SQL_FLEET_SEEN \
     "(CASE WHEN s.last_seen > d.last_seen THEN s.last_seen ELSE d.last_seen END)"
 #define SQL_FLEET_FROM " FROM devices d LEFT JOIN device_seen s ON s.id = d.id "
 /* Totals: devices, seen at or after ?1 (online), never seen. */
+/* (The condition on created_at makes SQLite scan the table in id order,
+ * joining device_seen in step, instead of the narrower token index.) */
 #define SQL_FLEET_TOTALS                                                          \
     "SELECT count(*), coalesce(sum(CASE WHEN " SQL_FLEET_SEEN " >= ?1 THEN 1 "   \
     "ELSE 0 END), 0), coalesce(sum(CASE WHEN " SQL_FLEET_SEEN " = 0 THEN 1 "     \
-    "ELSE 0 END), 0)" SQL_FLEET_FROM
+    "ELSE 0 END), 0)" SQL_FLEET_FROM "WHERE d.created_at >= 0"
 #define SQL_FLEET_BY_VERSION                                                      \
     "SELECT current_version, count(*) FROM devices GROUP BY current_version "    \
     "ORDER BY 2 DESC, 1 LIMIT ?1"
@@ -199,15 +210,20 @@
     "SELECT r.id, count(*) FROM devices d JOIN releases r "                      \
     "ON r.digest = d.current_digest GROUP BY r.id ORDER BY r.id"
 /* Last results by their first word (reports write "success ...", "failure
- * code=N ...", "rolled-back ..."). */
-#define SQL_FLEET_RESULTS                                                         \
-    "SELECT CASE WHEN last_result = '' THEN 'none' "                             \
-    "WHEN last_result LIKE 'success%' THEN 'success' "                            \
-    "WHEN last_result LIKE 'failure%' THEN 'failure' "                            \
-    "WHEN last_result LIKE 'rolled-back%' THEN 'rolled-back' "                    \
-    "WHEN last_result LIKE 'downloading%' OR last_result LIKE 'installing%' OR "  \
-    "last_result LIKE 'installed-rebooting%' THEN 'in-progress' "                 \
-    "ELSE 'other' END AS k, count(*) FROM devices GROUP BY k"
+ * code=N ...", "rolled-back ..."; agents "downloading ..."): one range of
+ * devices_by_result each (the LIKE keeps it exact under any collation);
+ * the rest ("other") is the total minus these. */
+#define SQL_FLEET_RESULT_RANGE(lo, hi) \
+    "(SELECT count(*) FROM devices WHERE last_result >= '" lo "' AND last_result < '" hi \
+    "' AND last_result LIKE '" lo "%')"
+#define SQL_FLEET_RESULTS                                                             \
+    "SELECT (SELECT count(*) FROM devices WHERE last_result = ''), "                 \
+    SQL_FLEET_RESULT_RANGE("success", "succest") ", "                                \
+    SQL_FLEET_RESULT_RANGE("failure", "failurf") ", "                                \
+    SQL_FLEET_RESULT_RANGE("rolled-back", "rolled-bacl") ", "                        \
+    SQL_FLEET_RESULT_RANGE("downloading", "downloadinh") " + "                       \
+    SQL_FLEET_RESULT_RANGE("installing", "installinh") " + "                         \
+    SQL_FLEET_RESULT_RANGE("installed-rebooting", "installed-rebootinh")
 #define SQL_FLEET_TOP_FAILURES                                                    \
     "SELECT last_result, count(*) FROM devices WHERE last_result <> '' AND "     \
     "last_result NOT LIKE 'success%' GROUP BY last_result ORDER BY 2 DESC, 1 "   \

@@ -116,6 +116,8 @@ static const char *const MIGRATIONS[] = {
      "CREATE INDEX audit_log_by_at ON audit_log(at);"),
     /* 6 -> 7: when each API token was last used (to the minute). */
     "ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;",
+    /* 7 -> 8: the console's fleet aggregates (store_sql.h) */
+    SQL_FLEET_INDEXES,
 };
 #define N_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
 

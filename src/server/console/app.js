@@ -74,6 +74,8 @@ async function route() {
     clear(main, root);
     try {
       const c = await page(root, ...m.slice(1).map(decodeURIComponent));
+      // For bench/console: the moment this page's data is on screen.
+      performance.mark(`ota:ready:${nav}`);
       if (typeof c === 'function') {
         if (root.isConnected) cleanup = c; else c();
       }
