@@ -544,7 +544,7 @@ void api_fleet_route(struct server *s, struct http_req *r, struct http_resp *out
         resp_add_header(out, "Allow", "GET, HEAD");
         return;
     }
-    if (!auth_admin(s, r, out))
+    if (!auth_role(s, r, out, ROLE_VIEWER))
         return;
     if (strcmp(p, "summary") == 0) {
         fleet_summary(s, r, out);

@@ -1616,6 +1616,8 @@ static enum store_rc sq_audit_prune(struct store *s, int64_t before)
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, before);
     return step_write(c, st, "audit_prune");
+}
+
 /* ---- read-only queries of the console (store.h query) -------------------- */
 
 static enum store_rc sq_query(struct store *s, const char *sql, const struct store_param *p,
