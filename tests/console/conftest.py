@@ -91,6 +91,18 @@ class Browser:
         from selenium.webdriver.common.by import By
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
+    def click(self, css):
+        """Click an element, found again if a live refresh replaced it."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        def attempt():
+            try:
+                self.el(css).click()
+                return True
+            except StaleElementReferenceException:
+                return False
+        self.wait(attempt, what=f"a click on {css}")
+
     def text(self, css, timeout=WAIT):
         return self.el(css, timeout).text
 
@@ -106,7 +118,7 @@ class Browser:
         self.open()
         box = self.el("#login-token")
         box.send_keys(token)
-        self.el("#login-submit").click()
+        self.click("#login-submit")
         self.wait(lambda: self.el("#nav").is_displayed(), what="the console after login")
 
     def collect(self):

@@ -28,10 +28,31 @@ export async function campaignsPage(root) {
         h('td', null, fmtTime(c.created_at)))), { id: 'campaign-table' }));
 }
 
+// The shape checks of the server's stage validation, so that values being
+// typed are not sent for a preview; the server still decides.
+function stagesProblem(stages) {
+  let prev = 0;
+  for (const [i, st] of stages.entries()) {
+    if (!(st.percent > prev && st.percent <= 100)) return `stage ${i}: percent must be above the previous stage's (${prev}) and at most 100`;
+    if (!Number.isInteger(st.soak_seconds) || st.soak_seconds < 0) return `stage ${i}: soak seconds must be a whole number ≥ 0`;
+    if (!Number.isInteger(st.min_finished) || st.min_finished < 0) return `stage ${i}: min finished must be a whole number ≥ 0`;
+    if (st.max_failure_ratio !== undefined && !(st.max_failure_ratio >= 0 && st.max_failure_ratio <= 1)) return `stage ${i}: max failure ratio must be between 0 and 1`;
+    prev = st.percent;
+  }
+  return null;
+}
+
 function previewer(editor, body, out) {
   let timer = null, seq = 0;
   const run = async () => {
     const n = ++seq;
+    const bad = stagesProblem(body().stages);
+    if (bad) { // half-typed values: say so here rather than ask the server
+      out.textContent = `Preview: ${bad}`;
+      out.classList.add('error');
+      editor.show(null, []);
+      return;
+    }
     try {
       const p = await api('POST', '/v1/campaigns?dry_run=1', body());
       if (n !== seq) return;
