@@ -41,6 +41,9 @@ PKGS=(
   libdivsufsort-dev:arm64 libzstd-dev:arm64 liblzma-dev:arm64
   # SMP (docs/smp.md): CBOR for `ota smp`, and the independent test client
   libcbor-dev python3-cbor2
+  # the web console's browser tests and page-load benchmark (tests/console,
+  # bench/console, docs/console.md): headless Chromium driven by Selenium
+  chromium chromium-driver python3-selenium
 )
 # npm (only used by benchmarks to fetch the firmware corpus when ../shared is
 # absent) comes with some Node.js builds; install Debian's only if none exists.
