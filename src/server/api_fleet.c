@@ -4,7 +4,8 @@
  * 100k devices: fleet aggregates computed by the database (counts by
  * version, hardware, tag and release; online vs silent; last results), a
  * filtered, paged device list with its total, one device's campaigns and
- * the offer it would get now, and a campaign's failure ratio over time.
+ * the offer it would get now, and a campaign's failure ratio over time
+ * (from its devices' final states and the times they were reached).
  * Everything under /v1/fleet/ (docs/api.md, "Fleet views"); SQL in
  * store_sql.h's fleet section, run through store_ops.query.
  */

@@ -984,6 +984,9 @@ static int start_server(struct server *s, const struct options *o, struct checke
     printf("listening on %s://%s%s%s:%u (%u threads%s)\n", o->cert ? "https" : "http",
            v6 ? "[" : "", ck->host, v6 ? "]" : "", bound, (unsigned)o->threads,
            o->cert ? ", TLS 1.3" : "");
+    /* The web console (docs/console.md) on the same port. */
+    printf("web console: %s://%s%s%s:%u/ (log in with a token)\n", o->cert ? "https" : "http",
+           v6 ? "[" : "", ck->host, v6 ? "]" : "", bound);
     log_msg(LOG_INFO, "started", "version=%s listen=%s:%u data=\"%s\" store=%s",
             OTA_VERSION, ck->host, bound, s->data_dir, s->store->ops->name);
     return 0;

@@ -177,14 +177,13 @@
 #define SQL_AUD_PRUNE "DELETE FROM audit_log WHERE at < ?1"
 /* ---- fleet: the console's read endpoints (api_fleet.c, store_ops.query) ---- */
 /* A migration of both stores: GROUP BY over a covering index instead of a
- * sort of every device row; a campaign's final reports by time. */
+ * sort of every device row. */
 #define SQL_FLEET_INDEXES                                                   \
     "CREATE INDEX devices_by_version ON devices(current_version);"         \
     "CREATE INDEX devices_by_hw ON devices(hw_id);"                        \
     "CREATE INDEX devices_by_tags ON devices(tags);"                       \
     "CREATE INDEX devices_by_result ON devices(last_result);"              \
-    "CREATE INDEX devices_by_digest ON devices(current_digest);"           \
-    "CREATE INDEX reports_by_campaign ON reports(campaign_id, state, created_at);"
+    "CREATE INDEX devices_by_digest ON devices(current_digest);"
 /* A device's last-seen time, the newer of its row's and device_seen's
  * (both dialects; NULL-safe: no device_seen row keeps the row's). */
 #define SQL_FLEET_SEEN \
@@ -246,13 +245,13 @@
     "SELECT d.id, d.hw_id, d.tags, d.current_version, d.slot_state, "           \
     "d.last_result, " SQL_FLEET_SEEN ", d.created_at" SQL_FLEET_FROM            \
     SQL_FLEET_DEV_WHERE " AND d.id > ?10 ORDER BY d.id LIMIT ?11"
-/* A campaign's final reports per time bucket ((created_at - ?2) / ?3), by
- * the stage of first offer and state. */
+/* A campaign's finished devices per time bucket ((updated_at - ?2) / ?3),
+ * by the stage of first offer and final state: a final row's updated_at is
+ * the time of its final report (final states are final), so this reads the
+ * campaign's own rows only. */
 #define SQL_FLEET_TIMELINE                                                        \
-    "SELECT (r.created_at - ?2) / ?3, dc.stage, r.state, count(*) FROM reports r " \
-    "JOIN device_campaigns dc ON dc.campaign_id = r.campaign_id AND "            \
-    "dc.device_id = r.device_id WHERE r.campaign_id = ?1 AND r.state >= 4 "       \
-    "GROUP BY 1, 2, 3 ORDER BY 1"
+    "SELECT (updated_at - ?2) / ?3, stage, state, count(*) FROM device_campaigns " \
+    "WHERE campaign_id = ?1 AND state >= 4 GROUP BY 1, 2, 3 ORDER BY 1"
 
 /* PostgreSQL's placeholders: in into out with every `?N` written `$N` (the
  * statements have no '?' anywhere else). -1 when out is too small. */

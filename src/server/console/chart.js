@@ -26,7 +26,7 @@ export function ratioChart(points, { limit, width = 640, height = 220, label = '
   for (let i = 0; i <= 4; i++) {
     const v = (yMax * i) / 4;
     svg.append(s('line', { x1: padL, x2: padL + w, y1: y(v), y2: y(v), class: 'grid' }));
-    svg.append(s('text', { x: padL - 6, y: y(v) + 4, class: 'axis', 'text-anchor': 'end' }, `${Math.round(v * 100)}%`));
+    svg.append(s('text', { x: padL - 6, y: y(v) + 4, class: 'axis', 'text-anchor': 'end' }, `${Math.round(v * 1000) / 10}%`));
   }
   const fmt = (t) => new Date(t * 1000).toISOString().slice(11, 16);
   svg.append(s('text', { x: padL, y: height - 8, class: 'axis' }, fmt(t0)));
