@@ -8,6 +8,8 @@ their security headers and ETag revalidation."""
 import re
 import time
 
+from test_postgres_nodes import cluster, nodes  # noqa: F401 (fixtures)
+
 
 def fleet(server, path):
     r = server.admin("GET", "/v1/fleet/" + path)
@@ -167,8 +169,14 @@ def test_campaign_timeline_failure_ratio(server, fw):
     assert server.admin("GET", "/v1/fleet/campaigns/x/timeline").status == 404
 
 
-def test_fleet_views_need_a_token_and_are_read_only(server):
+def test_fleet_views_need_a_user_and_are_read_only(server):
     assert server.request("GET", "/v1/fleet/summary").status == 401
+    dev = server.add_device("d-1")
+    assert server.request("GET", "/v1/fleet/summary", token=dev).status == 403
+    viewer = server.admin("POST", "/v1/tokens", {"name": "v", "role": "viewer"}).json()["token"]
+    for path in ("summary", "devices", "devices/d-1"):
+        r = server.request("GET", "/v1/fleet/" + path, token=viewer)
+        assert r.status == 200, (path, r)
     r = server.admin("POST", "/v1/fleet/summary", {})
     assert r.status == 405 and "GET" in r.headers["Allow"]
 
@@ -195,3 +203,24 @@ def test_console_files_security_headers_and_etag(server):
     assert css.status == 200 and css.headers["Content-Type"].startswith("text/css")
     assert server.request("GET", "/console/nope.js").status == 404
     assert server.request("POST", "/", b"x", token=server.admin_token).status == 405
+
+
+def test_fleet_views_on_postgres(nodes, fw):  # noqa: F811
+    """The same views, the same answers, with the PostgreSQL store (the SQL
+    is shared: store_sql.h)."""
+    n = nodes("pg").start()
+    assert any("PostgreSQL" in line for line in n.stdout_lines), n.stdout_lines
+    test_summary_counts_match_the_devices(n, fw)
+    for d in [f"dev-{i}" for i in range(6)] + ["other-0"]:
+        assert n.admin("DELETE", f"/v1/devices/{d}").status == 204
+    for r in n.admin("GET", "/v1/campaigns").json()["campaigns"]:
+        assert n.admin("POST", f"/v1/campaigns/{r['id']}/abort").status == 200
+    test_device_list_filters_pages_and_totals(n, fw)
+    for d in [f"dev-{i}" for i in range(6)] + ["other-0"]:
+        assert n.admin("DELETE", f"/v1/devices/{d}").status == 204
+    test_device_view_campaigns_and_current_offer(n, fw)
+    for d in [f"dev-{i}" for i in range(6)] + ["other-0"]:
+        assert n.admin("DELETE", f"/v1/devices/{d}").status == 204
+    for r in n.admin("GET", "/v1/campaigns").json()["campaigns"]:
+        n.admin("POST", f"/v1/campaigns/{r['id']}/abort")
+    test_campaign_timeline_failure_ratio(n, fw)
