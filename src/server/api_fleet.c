@@ -36,6 +36,11 @@ static struct store_param p_int(int64_t i)
     return (struct store_param){.kind = STORE_P_INT, .i = i};
 }
 
+static void storage_error(struct http_resp *out)
+{
+    resp_error(out, 503, "storage", "database unavailable");
+}
+
 static int64_t col_i64(const char *c)
 {
     return c ? strtoll(c, NULL, 10) : 0;
@@ -223,7 +228,7 @@ static void fleet_summary(struct server *s, struct http_req *r, struct http_resp
         json_decref(by_tag);
         json_decref(by_release);
         json_decref(failures);
-        resp_error(out, 503, "storage", "database unavailable");
+        storage_error(out);
         return;
     }
     if (tags.n)
@@ -323,7 +328,7 @@ static void fleet_devices(struct server *s, struct http_req *r, struct http_resp
             return;
         }
         if (rc != STORE_OK) {
-            resp_error(out, 503, "storage", "database unavailable");
+            storage_error(out);
             return;
         }
     }
@@ -347,15 +352,19 @@ static void fleet_devices(struct server *s, struct http_req *r, struct http_resp
     };
     int64_t total[3] = {0, 0, 0};
     struct page pg = {json_array(), 0, ""};
-    enum store_rc rc = st->ops->query(st, SQL_FLEET_DEV_COUNT, p, 9, one_int_row, total);
+    /* The total on the first page only: the next pages keep their filters. */
+    enum store_rc rc =
+        after ? STORE_OK : st->ops->query(st, SQL_FLEET_DEV_COUNT, p, 9, one_int_row, total);
     if (rc == STORE_OK)
         rc = st->ops->query(st, SQL_FLEET_DEV_PAGE, p, 11, device_row, &pg);
     if (rc != STORE_OK) {
         json_decref(pg.arr);
-        resp_error(out, 503, "storage", "database unavailable");
+        storage_error(out);
         return;
     }
-    json_t *o = json_pack("{s:o,s:I}", "devices", pg.arr, "total", (json_int_t)total[0]);
+    json_t *o = json_pack("{s:o}", "devices", pg.arr);
+    if (!after)
+        json_object_set_new(o, "total", json_integer(total[0]));
     if (pg.n == limit)
         json_object_set_new(o, "next_after", json_string(pg.last));
     resp_json(out, 200, o);
@@ -371,15 +380,6 @@ static void action_row(void *ctx, const struct srv_ddi_action *a)
                                          dc_state_name(a->dc_state), "campaign_state",
                                          campaign_state_name(a->campaign_state), "updated_at",
                                          (json_int_t)a->updated_at));
-}
-
-static int runs_release(const struct srv_device *d, const struct srv_release *rel)
-{
-    struct ota_image_version v;
-    if (d->has_digest)
-        return memcmp(d->current_digest, rel->digest, OTA_SHA256_LEN) == 0;
-    return d->current_version[0] && parse_version(d->current_version, &v) &&
-           ota_image_version_cmp(&v, &rel->version) == 0;
 }
 
 /* What the device's next check-in would get, by the check-in's rule (the
@@ -404,7 +404,7 @@ static json_t *current_offer(struct server *s, const struct srv_device *d, int *
             *ok = 0;
             break;
         }
-        if (runs_release(d, rel))
+        if (rollout_runs_release(d, rel))
             why = "runs_release";
         else if (rc == STORE_OK && DC_IS_FINAL(dc.state))
             why = "finished";
@@ -436,7 +436,7 @@ static void fleet_device(struct server *s, struct http_resp *out, const char *id
     if (rc != STORE_OK || !ok) {
         json_decref(camps);
         json_decref(offer);
-        resp_error(out, 503, "storage", "database unavailable");
+        storage_error(out);
         return;
     }
     resp_json(out, 200, json_pack("{s:o,s:o,s:o}", "device", device_json(&d), "campaigns", camps,
@@ -488,7 +488,7 @@ static void fleet_timeline(struct server *s, struct http_req *r, struct http_res
         return;
     }
     if (rc != STORE_OK) {
-        resp_error(out, 503, "storage", "database unavailable");
+        storage_error(out);
         return;
     }
     int64_t now = srv_now(s), span = now - c.created_at + 1;
@@ -505,7 +505,7 @@ static void fleet_timeline(struct server *s, struct http_req *r, struct http_res
     rc = s->store->ops->query(s->store, SQL_FLEET_TIMELINE, p, 3, timeline_row, &t);
     if (rc != STORE_OK) {
         free(t.v);
-        resp_error(out, 503, "storage", "database unavailable");
+        storage_error(out);
         return;
     }
     /* Cumulative, as the rollout engine counts (over the whole campaign). */

@@ -348,16 +348,6 @@ static void version_text(const struct ota_image_version *v, char *buf, size_t n)
     snprintf(buf, n, "%u.%u.%u+%u", v->major, v->minor, v->revision, (unsigned)v->build);
 }
 
-/* 1 if the device already runs the release (as far as the server knows). */
-static int on_target(const struct srv_device *d, const struct srv_release *rel)
-{
-    struct ota_image_version v;
-    if (d->has_digest)
-        return memcmp(d->current_digest, rel->digest, OTA_SHA256_LEN) == 0;
-    return d->current_version[0] && parse_version(d->current_version, &v) &&
-           ota_image_version_cmp(&v, &rel->version) == 0;
-}
-
 /* The newest active campaign that targets the device now: its row is
  * recorded as offered (like a native check-in's offer) at *at. *id 0: none.
  * 0 on storage failure. */
@@ -375,7 +365,7 @@ static int new_offer(struct server *s, const struct srv_device *d, const struct 
         const struct srv_ddi_action *a = NULL;
         if (!rollout_matches(c, d, d->current_version))
             continue;
-        if (on_target(d, rel))
+        if (rollout_runs_release(d, rel))
             break;
         for (int k = 0; k < l->n; k++)
             if (l->v[k].campaign_id == c->id)

@@ -61,6 +61,15 @@ int rollout_matches(const struct srv_campaign *c, const struct srv_device *d,
     return 1;
 }
 
+int rollout_runs_release(const struct srv_device *d, const struct srv_release *rel)
+{
+    struct ota_image_version v;
+    if (d->has_digest)
+        return memcmp(d->current_digest, rel->digest, OTA_SHA256_LEN) == 0;
+    return d->current_version[0] && parse_version(d->current_version, &v) &&
+           ota_image_version_cmp(&v, &rel->version) == 0;
+}
+
 void rollout_totals(const struct srv_counts *k, struct rollout_totals *t)
 {
     memset(t, 0, sizeof(*t));

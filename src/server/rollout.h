@@ -22,6 +22,10 @@ int rollout_in_stage(const struct srv_campaign *c, uint32_t bucket);
 int rollout_matches(const struct srv_campaign *c, const struct srv_device *d,
                     const char *current_version);
 
+/* 1 if the device already runs the release as far as its stored inventory
+ * says (the reported digest, or the version when it reported no digest). */
+int rollout_runs_release(const struct srv_device *d, const struct srv_release *rel);
+
 struct rollout_totals {
     int64_t finished, failed, succeeded, in_progress;
 };

@@ -94,7 +94,7 @@ def test_device_list_filters_pages_and_totals(server, fw):
     assert r["devices"][0]["tags"] == ["beta", "eu"]
     assert r["devices"][0]["current_version"] == "1.0.0" and r["devices"][0]["last_seen"] > 0
     r2 = fleet(server, "devices?limit=3&after=dev-2")
-    assert [d["id"] for d in r2["devices"]] == ["dev-3", "dev-4", "dev-5"] and r2["total"] == 7
+    assert [d["id"] for d in r2["devices"]] == ["dev-3", "dev-4", "dev-5"] and "total" not in r2
     r3 = fleet(server, "devices?limit=3&after=dev-5")
     assert [d["id"] for d in r3["devices"]] == ["other-0"] and "next_after" not in r3
 

@@ -15,6 +15,7 @@ function hashParams() {
 export async function devicesPage(root) {
   const params = hashParams();
   const cursors = [''];
+  let total = 0;
   const field = (name, label, attrs = {}) => h('label', null, label, h('input', { name, value: params.get(name) || '', ...attrs }));
   const select = (name, label, options) => h('label', null, label,
     h('select', { name }, options.map(([v, t]) => h('option', { value: v, selected: (params.get(name) || '') === v }, t))));
@@ -45,7 +46,8 @@ export async function devicesPage(root) {
     if (cursors[page]) p.set('after', cursors[page]);
     const r = await get(`/v1/fleet/devices?${p}`);
     if (r.next_after) cursors[page + 1] = r.next_after;
-    summary.textContent = `${fmtNum(r.total)} matching devices · page ${page + 1} of ${Math.max(1, Math.ceil(r.total / 50))}`;
+    if (r.total !== undefined) total = r.total; // counted with the first page
+    summary.textContent = `${fmtNum(total)} matching devices · page ${page + 1} of ${Math.max(1, Math.ceil(total / 50))}`;
     const now = Date.now() / 1000;
     clear(body, table(['id', 'hardware', 'version', 'tags', 'slot', 'last result', 'last seen'],
       r.devices.map((d) => h('tr', null,
