@@ -131,3 +131,7 @@ def test_halted_campaign_shows_reason_and_ratio_chart(server, fw, browser):
     assert "boom" in browser.text("#device-reports")
     assert "failure" in browser.text("#device-campaigns")
     assert "No active campaign" in browser.text("#device-offer")
+    # The overview lists it among the campaigns to look at, with its ratio.
+    browser.go("#/overview")
+    row = browser.wait_text("#ov-campaigns", lambda t: "halted" in t)
+    assert "66.7%" in row

@@ -15,6 +15,10 @@ const pct = (x) => `${(x * 100).toFixed(1)}%`;
 export async function campaignsPage(root) {
   const [cs, rs] = await Promise.all([get('/v1/campaigns'), get('/v1/releases')]);
   const rel = new Map(rs.releases.map((r) => [r.id, r]));
+  // The list has no counts: the statuses of the newest 20 campaigns do.
+  const newest = cs.campaigns.slice(-20);
+  const full = new Map((await Promise.all(newest.map((c) => get(`/v1/campaigns/${c.id}`)))).map((c) => [c.id, c]));
+  cs.campaigns = cs.campaigns.map((c) => full.get(c.id) || c);
   root.append(h('h1', null, 'Campaigns'),
     can('operator') ? h('p', null, h('a', { href: '#/campaigns/new', class: 'button', id: 'campaign-new' }, 'New campaign')) : null,
     table(['id', 'name', 'release', 'state', 'stage', 'finished', 'failure ratio', 'created'],

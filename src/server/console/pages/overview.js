@@ -17,7 +17,10 @@ function stat(id, label, value, href) {
 export async function overviewPage(root) {
   const render = async () => {
     const [s, cs] = await Promise.all([get('/v1/fleet/summary'), get('/v1/campaigns')]);
-    const active = (cs.campaigns || []).filter((c) => c.state === 'active' || c.state === 'paused' || c.state === 'halted');
+    // The list has no counts: the (few) running campaigns' statuses do.
+    const active = await Promise.all((cs.campaigns || [])
+      .filter((c) => c.state === 'active' || c.state === 'paused' || c.state === 'halted')
+      .slice(-10).reverse().map((c) => get(`/v1/campaigns/${c.id}`)));
     const r = s.last_results;
     root.replaceChildren(
       h('h1', null, 'Fleet overview'),
