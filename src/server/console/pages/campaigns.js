@@ -120,8 +120,14 @@ export async function campaignNewPage(root) {
 const STATES = [['success', 'seg-success'], ['failure', 'seg-failure'], ['rolled-back', 'seg-rolled'],
                 ['installed-rebooting', 'seg-progress'], ['installing', 'seg-progress'], ['downloading', 'seg-progress'], ['offered', 'seg-offered']];
 
+// A stage's health gates (docs/api.md), as text.
+function gatesText(st) {
+  return (st.health_gates || []).map((g) => `${g.metric} ≤ ${g.max_ratio}× control`).join(', ');
+}
+
 function stageTable(c) {
-  return table(['stage', 'percent', 'soak', 'min finished', 'max failure ratio', 'devices (first offered here)', 'progress'],
+  const gates = c.stages.some((st) => (st.health_gates || []).length);
+  return table(['stage', 'percent', 'soak', 'min finished', 'max failure ratio', gates ? 'health gates' : null, 'devices (first offered here)', 'progress'].filter(Boolean),
     c.stages.map((st, i) => {
       const k = (c.counts_by_stage || [])[i] || {};
       const total = Object.values(k).reduce((a, b) => a + b, 0);
@@ -129,6 +135,7 @@ function stageTable(c) {
       return h('tr', { class: cur ? 'current' : i < c.stage ? 'done' : 'todo', dataset: { stage: i } },
         h('td', null, `${i}${cur ? ' ◀' : ''}`), h('td', { class: 'num' }, `${st.percent}%`), h('td', null, fmtDuration(st.soak_seconds)),
         h('td', { class: 'num' }, String(st.min_finished)), h('td', { class: 'num' }, String(st.max_failure_ratio)),
+        gates ? h('td', null, gatesText(st) || '–') : null,
         h('td', { class: 'num stage-count' }, fmtNum(total), total ? ` (${fmtNum(k.success || 0)} ok, ${fmtNum((k.failure || 0) + (k['rolled-back'] || 0))} failed)` : ''),
         h('td', null, stack(STATES.map(([s, cls]) => ({ value: k[s] || 0, cls, title: s })), total)));
     }), { id: 'stage-progress' });

@@ -31,6 +31,7 @@ export function stageEditor({ stages = DEFAULT, locked = 0, onChange = () => {} 
   function addRow(st, ro = false) {
     const input = (name, v, attrs) => h('input', { name, type: 'number', value: v === undefined || v === null ? '' : String(v), disabled: ro, ...attrs });
     const r = {
+      orig: st,
       num: h('td'),
       percent: input('percent', st.percent, { min: '0.01', max: '100', step: 'any', required: true }),
       soak: input('soak_seconds', st.soak_seconds ?? 0, { min: '0', step: '1' }),
@@ -58,7 +59,9 @@ export function stageEditor({ stages = DEFAULT, locked = 0, onChange = () => {} 
     el,
     value() {
       return rows.map((r) => {
-        const st = { percent: Number(r.percent.value), soak_seconds: Number(r.soak.value || 0), min_finished: Number(r.minf.value || 0) };
+        // Fields this editor does not show (e.g. health_gates) are kept as they were.
+        const st = { ...r.orig, percent: Number(r.percent.value), soak_seconds: Number(r.soak.value || 0), min_finished: Number(r.minf.value || 0) };
+        delete st.max_failure_ratio;
         if (r.ratio.value !== '') st.max_failure_ratio = Number(r.ratio.value);
         return st;
       });
