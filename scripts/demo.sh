@@ -230,4 +230,9 @@ for dev in "${DEVS[@]}"; do
 done
 rb=$(api GET "/v1/campaigns/$C2" | jget 'd["counts"]["rolled-back"]')
 [ "$rb" -ge 1 ] || { echo "demo: FAILED: no canary rolled back" >&2; exit 1; }
+say "the web console, served by the same ota-server: $URL/"
+page=$(curl -fsS "$URL/")
+[[ "$page" == *"/console/app.js"* ]] || { echo "demo: FAILED: no web console at $URL/" >&2; exit 1; }
+api GET /v1/fleet/summary | jget '"   what its overview shows: %d devices, %d online; by version: %s" % (d["devices"], d["online"], ", ".join("%s: %d" % (v["version"] or "none", v["devices"]) for v in d["by_version"]))'
+echo "   (log in with the admin token; with --keep, ota-server --data $WORK/server serves it again)"
 say "done: v2.0.0 everywhere; v3.0.0 stopped at the canaries ($rb canary device(s) rolled back on their own)"

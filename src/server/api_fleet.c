@@ -492,6 +492,8 @@ static void fleet_timeline(struct server *s, struct http_req *r, struct http_res
         return;
     }
     int64_t now = srv_now(s), span = now - c.created_at + 1;
+    if (span < 1) /* a campaign created "after" now: a clock set back */
+        span = 1;
     int64_t bucket = (span + points - 1) / points;
     if (bucket < 1)
         bucket = 1;
