@@ -44,6 +44,9 @@ def test_login_overview_matches_api_logout(server, browser):
     assert "1.0.0" in by_version and "1.1.0" in by_version
     tags = browser.text("#ov-by-tag")
     assert "beta" in tags and "eu" in tags
+    # The audit log's newest entries: this login, and the refused one.
+    activity = browser.text("#ov-activity")
+    assert "admin (admin) POST /v1/session 200" in activity, activity
     # The cookie is HttpOnly: the page's script cannot read it.
     assert "ota_session" not in browser.driver.execute_script("return document.cookie")
     assert [c for c in browser.driver.get_cookies() if c["name"] == "ota_session"][0]["httpOnly"]

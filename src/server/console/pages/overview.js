@@ -2,9 +2,10 @@
 // pages/overview.js - the fleet at a glance: device totals (online, silent,
 // never seen), devices by version, hardware and tag, last results, the most
 // common failures and the campaigns running now. All counts are the
-// server's aggregates (GET /v1/fleet/summary), never computed from pages.
+// server's aggregates (GET /v1/fleet/summary), never computed from pages;
+// and the latest entries of the audit log (who changed what).
 import { get } from '../api.js';
-import { h, fmtNum, badge, link, table } from '../ui.js';
+import { h, fmtNum, fmtAgo, fmtTime, badge, link, table } from '../ui.js';
 import { bars } from '../chart.js';
 
 const q = (k, v) => `#/devices?${new URLSearchParams({ [k]: v })}`;
@@ -16,7 +17,8 @@ function stat(id, label, value, href) {
 
 export async function overviewPage(root) {
   const render = async () => {
-    const [s, cs] = await Promise.all([get('/v1/fleet/summary'), get('/v1/campaigns')]);
+    const [s, cs, audit] = await Promise.all([get('/v1/fleet/summary'), get('/v1/campaigns'),
+      get('/v1/audit?order=newest&limit=10')]);
     // The list has no counts: the (few) running campaigns' statuses do.
     const active = await Promise.all((cs.campaigns || [])
       .filter((c) => c.state === 'active' || c.state === 'paused' || c.state === 'halted')
@@ -49,7 +51,12 @@ export async function overviewPage(root) {
             h('td', null, link(`#/campaigns/${c.id}`, c.name)), h('td', null, badge(c.state)),
             h('td', null, `${c.stage} of 0–${c.stages.length - 1} (${c.stage_percent}%)`),
             h('td', { class: 'num' }, c.failure_ratio === undefined ? '–' : `${(c.failure_ratio * 100).toFixed(1)}%`)))),
-          h('p', null, link('#/campaigns', 'All campaigns')))));
+          h('p', null, link('#/campaigns', 'All campaigns')))),
+      h('section', { class: 'card', id: 'ov-activity' }, h('h2', null, 'Recent activity'),
+        table(['when', 'who', 'what', 'status'], audit.entries.map((e) => h('tr', null,
+          h('td', { title: fmtTime(e.at) }, fmtAgo(e.at, s.now)), h('td', null, `${e.actor} (${e.role})`),
+          h('td', { class: 'mono' }, e.target.startsWith('/v1/') ? `${e.action.split(' ')[0]} ${e.target}` : e.action),
+          h('td', { class: e.status >= 400 ? 'num error' : 'num' }, String(e.status)))))));
   };
   await render();
   const timer = setInterval(() => render().catch(() => {}), 15000);
