@@ -47,6 +47,7 @@ def test_device_list_paging_filters_and_device_page(server, fw, browser):
     browser.wait_text("#device-total", lambda t: t.startswith("3 matching"))
 
     browser.go("#/devices/node-010")
+    browser.wait_text("h1", lambda t: t == "Device node-010")
     inv = browser.text("#device-inventory")
     assert "1.0.0" in inv and "lab" in inv and "confirmed" in inv
     offer = browser.text("#device-offer")
@@ -55,5 +56,6 @@ def test_device_list_paging_filters_and_device_page(server, fw, browser):
     assert "47% (28160 of 60250 bytes)" in browser.text("#device-reports")
 
     browser.go("#/devices/node-001")  # not in the campaign's filter
+    browser.wait_text("h1", lambda t: t == "Device node-001")
     assert "No active campaign" in browser.text("#device-offer")
     assert "No reports yet" in browser.text("#device-reports")

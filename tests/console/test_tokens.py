@@ -11,7 +11,8 @@ def test_create_login_revoke(server, browser):
     browser.el("#t-role").send_keys("operator")
     browser.click("#t-create")
     token = browser.wait_text("#token-value", lambda t: len(t) > 20)
-    assert "alice" in browser.text("#token-table") and token not in browser.text("#token-table")
+    table = browser.wait_text("#token-table", lambda t: "alice" in t)
+    assert token not in table and "operator" in table
     listed = server.admin("GET", "/v1/tokens").json()["tokens"]
     assert [(t["name"], t["role"]) for t in listed] == [("alice", "operator")]
 
