@@ -30,14 +30,15 @@ AGENT = os.path.join(BUILD, "src/agent/ota-agent")
 HW = "sim-board"
 
 
-def make_tls_cert(workdir, name="server"):
-    """A self-signed P-256 certificate for 127.0.0.1; returns (cert, key, pubkey)."""
+def make_tls_cert(workdir, name="server", ips=("127.0.0.1",)):
+    """A self-signed P-256 certificate for 127.0.0.1 (and any other address
+    in ips: a QEMU guest's view of the server); returns (cert, key, pubkey)."""
     cert = os.path.join(workdir, name + "-cert.pem")
     key = os.path.join(workdir, name + "-key.pem")
     pub = os.path.join(workdir, name + "-pub.pem")
     run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
          "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"])
+         "-addext", "subjectAltName=" + ",".join("IP:" + ip for ip in ips)])
     p = run(["openssl", "x509", "-in", cert, "-pubkey", "-noout"])
     with open(pub, "w") as f:
         f.write(p.stdout)

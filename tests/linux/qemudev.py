@@ -105,6 +105,13 @@ class QemuDevice:
             "stall_timeout": "20",
             "log_level": "info",
         }
+        if server.tls:
+            # TLS end to end: the relay carries the TLS bytes untouched; the
+            # agent checks the server's certificate (for 10.0.2.100) with it
+            E.run(["cp", server.tls[0], os.path.join(self.data, "server-cert.pem")])
+            del self.conf["allow_http"]
+            self.conf.update(server=vmmod.GUEST_SERVER_TLS_URL,
+                             ca_file=G_DATA + "/server-cert.pem")
         if arch == "arm64":
             # libubootenv: the file U-Boot imports and writes back (boot.cmd's
             # ota_envfile), whole, no redundant copy
@@ -117,7 +124,8 @@ class QemuDevice:
         self.disk = os.path.join(self.dir, "disk.img")
         self._provision(factory)
         self.vm = machines.vm(self.disk, server_port=server.port, name=name,
-                              link_rate=link_rate, arch=arch)
+                              link_rate=link_rate, arch=arch,
+                              guest_port=443 if server.tls else 80)
 
     def _provision(self, release):
         """Slot A written by `ota-agent --provision A` on the host, as a
@@ -147,6 +155,8 @@ class QemuDevice:
                     image_key=self.keys.pub, cmdline=cmdline, **bootenv,
                     state_file=os.path.join(self.data, "agent-state.json"),
                     server_key=self.server.manifest_pub)
+        if "ca_file" in conf:
+            conf["ca_file"] = self.server.tls[0]
         path = os.path.join(self.dir, "factory.conf")
         _write_conf(path, conf)
         p = E.run([E.AGENT, "--config", path, "--provision", "A", release.image], check=False)

@@ -10,7 +10,8 @@ libubootenv (fw_env.config on the data partition) and U-Boot's script read
 and write the same environment: /uboot.env on the boot partition (boot.cmd's
 ota_envfile; docs/linux.md says why not the pflash). The guest reaches the
 real ota-server on 127.0.0.1 only through user networking with restrict=on
-and a guestfwd (relay.py).
+and a guestfwd (relay.py), over TLS (https to 10.0.2.100:443, the server's
+certificate checked by the agent with ca_file).
 
 Scenario: factory 1.0.0 in slot A -> full update to 2.0.0 in slot B, a real
 reboot through U-Boot (which counts the trial boot), confirmed (BOOT_B_LEFT
@@ -30,6 +31,7 @@ import pytest
 
 import qemudev
 import otae2e as E
+import vm as vmmod
 
 BOOT = 300          # seconds allowed per boot (TCG on a loaded 2-core machine)
 ARCH = "arm64"
@@ -37,11 +39,14 @@ ARCH = "arm64"
 
 @pytest.fixture
 def server(work):
-    """conftest's server without deltas: every update here is a full one
-    (generating and applying a 40 MiB delta under TCG would double the
-    test's time; deltas are linux.qemu_update's)."""
+    """conftest's server over TLS and without deltas: the guest's agent
+    talks https to it (a certificate for 127.0.0.1 and the guest's
+    10.0.2.100, the agent's ca_file), through the same guestfwd relay; every
+    update here is a full one (generating and applying a 40 MiB delta under
+    TCG would double the test's time; deltas are linux.qemu_update's)."""
     keys = E.Keys(work)
-    s = E.Server(work, keys.pub, ["--no-delta"]).start()
+    cert, key, _ = E.make_tls_cert(work, ips=("127.0.0.1", vmmod.GUEST_SERVER_IP))
+    s = E.Server(work, keys.pub, ["--no-delta"], tls=(cert, key)).start()
     yield s, keys
     s.stop()
 
@@ -66,7 +71,7 @@ def test_uboot_update_then_selftest_rollback(cache, work, machines, server):
     t_start = time.time()
     vm.start()
     vm.wait(r"^OTA-GUEST: booted release=1\.0\.0 \S+ slot=A$", BOOT)
-    vm.wait(r"starting: server", BOOT)
+    vm.wait(r"starting: server https://10\.0\.2\.100:443,", BOOT)
     # QEMU start -> the agent's first line (the guest's clock is the host's)
     t_boot = qemudev.log_time(vm.console(), r"starting: server") - t_start
     assert uboot_picks(vm.console(), 0) == [("A", 2)], vm.tail()

@@ -32,6 +32,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 GUEST_SERVER_IP = "10.0.2.100"
 GUEST_SERVER_URL = "http://%s:80" % GUEST_SERVER_IP
+# the same server over TLS (its certificate names GUEST_SERVER_IP)
+GUEST_SERVER_TLS_URL = "https://%s:443" % GUEST_SERVER_IP
 KVM_GET_API_VERSION = 0xAE00
 
 
@@ -83,11 +85,12 @@ class VM:
     and restarts in console.log (mark() remembers where a phase starts)."""
 
     def __init__(self, workdir, disk, server_port=None, memory=None, name="vm", link_rate=0,
-                 arch="x86-64"):
+                 arch="x86-64", guest_port=80):
         self.workdir = workdir
         self.disk = disk
         self.server_port = server_port
         self.link_rate = link_rate     # bytes/s towards the guest (0: unlimited)
+        self.guest_port = guest_port   # 80 (http) or 443 (https) at GUEST_SERVER_IP
         self.arch = arch
         self.firmware = "u-boot" if arch == "arm64" else firmware()
         # GRUB x86_64-efi runs out of memory loading the kernel with 256 MiB;
@@ -104,8 +107,8 @@ class VM:
     def command(self):
         net = "user,id=n0,restrict=on"
         if self.server_port:
-            net += ",guestfwd=tcp:%s:80-cmd:%s %s %d %d" % (
-                GUEST_SERVER_IP, sys.executable if sys.executable else "/usr/bin/python3",
+            net += ",guestfwd=tcp:%s:%d-cmd:%s %s %d %d" % (
+                GUEST_SERVER_IP, self.guest_port, sys.executable if sys.executable else "/usr/bin/python3",
                 os.path.join(HERE, "relay.py"), self.server_port, self.link_rate)
         common = ["-m", str(self.memory), "-nodefaults", "-no-user-config", "-display", "none",
                   "-chardev", "file,id=con,path=%s,append=on" % self.console_path,
