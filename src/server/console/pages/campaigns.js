@@ -26,7 +26,7 @@ export async function campaignsPage(root) {
         h('td', null, String(c.id)), h('td', null, link(`#/campaigns/${c.id}`, c.name)),
         h('td', null, rel.has(c.release_id) ? link(`#/releases/${c.release_id}`, rel.get(c.release_id).version) : `#${c.release_id}`),
         h('td', null, badge(c.state), c.warnings && c.warnings.length ? h('span', { class: 'warning', title: c.warnings.map((w) => w.message).join('\n') }, ' ⚠') : null),
-        h('td', null, `${c.stage} of 0–${c.stages.length - 1}${c.rollout_complete ? ' (complete)' : ''}`),
+        h('td', null, `${c.stage} (${c.stage + 1} of ${c.stages.length})${c.rollout_complete ? ' (complete)' : ''}`),
         h('td', { class: 'num' }, fmtNum(c.finished)),
         h('td', { class: 'num' }, c.failure_ratio === undefined ? '–' : pct(c.failure_ratio)),
         h('td', null, fmtTime(c.created_at)))), { id: 'campaign-table' }));

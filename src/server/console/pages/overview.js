@@ -49,7 +49,7 @@ export async function overviewPage(root) {
         h('section', { class: 'card', id: 'ov-campaigns' }, h('h2', null, 'Campaigns'),
           table(['campaign', 'state', 'stage', 'failure ratio'], active.map((c) => h('tr', null,
             h('td', null, link(`#/campaigns/${c.id}`, c.name)), h('td', null, badge(c.state)),
-            h('td', null, `${c.stage} of 0–${c.stages.length - 1} (${c.stage_percent}%)`),
+            h('td', null, `${c.stage} (${c.stage + 1} of ${c.stages.length}, ${c.stage_percent}%)`),
             h('td', { class: 'num' }, c.failure_ratio === undefined ? '–' : `${(c.failure_ratio * 100).toFixed(1)}%`)))),
           h('p', null, link('#/campaigns', 'All campaigns')))),
       h('section', { class: 'card', id: 'ov-activity' }, h('h2', null, 'Recent activity'),

@@ -73,6 +73,6 @@ export async function releasePage(root, id) {
       ['artifact', link(r.url, r.url)]])),
     h('section', { class: 'card' }, h('h2', null, 'Campaigns'),
       table(['campaign', 'state', 'stage'], cs.campaigns.filter((c) => c.release_id === r.id).map((c) => h('tr', null,
-        h('td', null, link(`#/campaigns/${c.id}`, c.name)), h('td', null, badge(c.state)), h('td', null, `${c.stage} of 0–${c.stages.length - 1}`))))),
+        h('td', null, link(`#/campaigns/${c.id}`, c.name)), h('td', null, badge(c.state)), h('td', null, `${c.stage} (${c.stage + 1} of ${c.stages.length})`))))),
     can('operator') ? h('p', null, link(`#/campaigns/new?release=${r.id}`, 'Start a campaign with this release')) : null);
 }
