@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ota_delta_header_decode(patch, plen, &h, NULL) == OTA_OK)
         s.cap = h.new_len;
     struct ota_diag diag;
-    struct ota_delta_apply_cfg cfg = {c, &r, sink_write, &s, 0, &diag};
+    struct ota_delta_apply_cfg cfg = {c, &r, sink_write, &s, 0, &diag, NULL};
     ota_err e = ota_delta_apply_init(&st, &cfg);
     size_t off = 0;
     uint32_t chunk = 1u + (pattern >> 1) * 37u;

@@ -11,6 +11,8 @@ PKGS=(
   libcurl4-openssl-dev libmicrohttpd-dev
   libsqlite3-dev sqlite3 libpq-dev postgresql
   libjansson-dev libdivsufsort-dev libzstd-dev zstd liblzma-dev xz-utils
+  # deflate-aware deltas (docs/delta-format.md, deflate section): zlib
+  zlib1g-dev
   python3 python3-pytest python3-cryptography
   bsdiff xdelta3 wrk nginx-light curl
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm dpkg-dev

@@ -39,7 +39,7 @@ static void *apply(void *arg)
     struct ota_mem_reader mr;
     struct ota_reader r;
     ota_reader_from_mem(&r, &mr, old_data, (uint32_t)old_len);
-    struct ota_delta_apply_cfg cfg = {ota_crypto_mbedtls(), &r, sink, NULL, 0, NULL};
+    struct ota_delta_apply_cfg cfg = {ota_crypto_mbedtls(), &r, sink, NULL, 0, NULL, NULL};
     written = 0;
     ota_err e = ota_delta_apply_init(&st, &cfg);
     for (size_t off = 0; e == OTA_OK && off < patch_len; off += 512)

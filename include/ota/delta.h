@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ota/crypto.h"
+#include "ota/deflate.h"
 #include "ota/error.h"
 #include "ota/io.h"
 
@@ -29,6 +30,9 @@ extern "C" {
 
 #define OTA_DELTA_MAGIC "OTAD"
 #define OTA_DELTA_VERSION 1u
+/* Version 2: the header is followed by a deflate section (streams of the old
+ * and new image the coded stream sees decompressed; needs a deflate port). */
+#define OTA_DELTA_VERSION_DEFLATE 2u
 #define OTA_DELTA_HEADER_SIZE 88u
 
 /* Executable filters (header byte 5): how branch targets are rewritten
@@ -57,7 +61,7 @@ extern "C" {
 
 /* The decoded header of a patch. */
 struct ota_delta_header {
-    uint8_t version;
+    uint8_t version;    /* OTA_DELTA_VERSION or OTA_DELTA_VERSION_DEFLATE */
     uint8_t filter;
     uint8_t flags;      /* OTA_DELTA_PRED_* */
     uint32_t ptr_base;  /* address of image byte 0, for OTA_DELTA_PRED_PTR */
@@ -89,6 +93,19 @@ struct ota_delta_stats {
     uint32_t ptr_base;
     uint32_t map_entries;
     size_t size_by_filter[OTA_DELTA_FILTER_COUNT]; /* 0 = not tried */
+    /* deflate mode: streams expanded in old and new, streams found that zlib
+     * does not reproduce, and the expanded sizes the stream was made on */
+    uint32_t zold, znew, zskipped;
+    uint32_t xold_len, xnew_len;
+};
+
+/* Options of ota_delta_create_ex(). */
+struct ota_delta_create_opts {
+    /* Look for deflate streams (gzip, zlib, zip entries) that zlib
+     * re-compresses bit for bit and diff their decompressed bytes: a
+     * version 2 patch when any is found, which only an applier with a
+     * deflate port (ota/deflate.h) applies. */
+    int deflate;
 };
 
 /*
@@ -100,6 +117,11 @@ struct ota_delta_stats {
 ota_err ota_delta_create(const uint8_t *old, size_t old_len, const uint8_t *new_,
                          size_t new_len, uint8_t **patch, size_t *patch_len,
                          struct ota_delta_stats *stats);
+
+/* ota_delta_create() with options (opts may be NULL: the defaults). */
+ota_err ota_delta_create_ex(const uint8_t *old, size_t old_len, const uint8_t *new_,
+                            size_t new_len, const struct ota_delta_create_opts *opts,
+                            uint8_t **patch, size_t *patch_len, struct ota_delta_stats *stats);
 
 /*
  * Host convenience: apply a whole patch held in memory with the core applier
@@ -128,6 +150,9 @@ struct ota_delta_apply_cfg {
     void *write_ctx;
     uint32_t max_new_len;            /* e.g. slot size; 0 = no limit */
     struct ota_diag *diag;           /* optional: where/why it failed */
+    /* optional: inflate/re-deflate for version 2 patches (ota/deflate.h);
+     * NULL refuses them (OTA_ERR_UNSUPPORTED) */
+    const struct ota_deflate_port *deflate;
 };
 
 /* Sizes of the applier's buffers (all inside struct ota_delta_apply). */
@@ -180,6 +205,17 @@ struct ota_delta_apply {
     uint16_t probs[OTA_DELTA_NPROBS];
     uint8_t in_buf[OTA_DELTA_IN_BUF];
     uint8_t hdr_buf[OTA_DELTA_HEADER_SIZE];
+    /* deflate section (version 2): parse state, then the expanded sizes,
+     * the streams in cfg.deflate->spans ([0, z_nold) old, then new) and
+     * the inflate cursor of the old and the deflate cursor of the new */
+    uint32_t stream_start; /* patch offset of the coded stream */
+    uint32_t z_sec_len, z_sec_pos, z_nold, z_nnew;
+    uint32_t xold_len, xnew_len;
+    uint32_t z_cur, z_raw, z_comp, z_in_pos, z_in_len; /* inflate cursor */
+    uint32_t z_new, z_out;  /* current new stream, its compressed bytes so far */
+    uint32_t real_written;  /* bytes of the real new image written */
+    uint8_t z_buf[16];      /* one section entry being received */
+    uint8_t z_buf_len;
     uint8_t old_buf[OTA_DELTA_OLD_BUF + 16];
     uint8_t out_buf[OTA_DELTA_OUT_BUF];
     ota_sha256_ctx sha;

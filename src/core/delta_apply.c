@@ -28,10 +28,13 @@
 
 enum {
     PH_HEADER = 0,
+    PH_SECTION, /* version 2: the deflate section */
     PH_STREAM,
     PH_DONE,
     PH_FINISHED
 };
+
+#define da_fail ota_delta_fail
 
 enum {
     OP_INIT = 0, /* the range decoder's first 5 bytes */
@@ -49,8 +52,8 @@ enum {
 
 _Static_assert(OTA_DELTA_IN_BUF >= DA_STEP_MAX + 16u, "input buffer too small");
 
-static ota_err da_fail(struct ota_delta_apply *st, ota_err e, const char *field,
-                       uint32_t off, uint32_t expected, uint32_t found, int has_values)
+ota_err ota_delta_fail(struct ota_delta_apply *st, ota_err e, const char *field, uint32_t off,
+                       uint32_t expected, uint32_t found, int has_values)
 {
     st->err = e;
     return ota_diag_fill(st->cfg.diag, e, field, off, expected, found, has_values);
@@ -59,7 +62,7 @@ static ota_err da_fail(struct ota_delta_apply *st, ota_err e, const char *field,
 /* Offset in the patch of the next byte the range decoder reads. */
 static uint32_t da_patch_off(const struct ota_delta_apply *st)
 {
-    return OTA_DELTA_HEADER_SIZE + st->rc_consumed;
+    return st->stream_start + st->rc_consumed;
 }
 
 ota_err ota_delta_apply_init(struct ota_delta_apply *st,
@@ -174,15 +177,15 @@ static uint32_t rc_num(struct ota_delta_apply *st, unsigned kind)
 static ota_err old_byte(struct ota_delta_apply *st, uint32_t pos, uint8_t *out)
 {
     if (pos - st->old_win_pos >= st->old_win_len || pos < st->old_win_pos) {
-        uint32_t old_len = st->hdr.old_len;
+        uint32_t old_len = st->xold_len;
         uint32_t start = pos & ~3u;
         uint32_t rs = start >= 4u ? start - 4u : 0u;
         uint32_t n = old_len - rs;
         if (n > sizeof(st->old_buf))
             n = sizeof(st->old_buf);
-        ota_err e = st->cfg.old->read(st->cfg.old->ctx, rs, st->old_buf, n);
+        ota_err e = ota_delta_old_read(st, rs, st->old_buf, n);
         if (e != OTA_OK)
-            return da_fail(st, e, "old image read", rs, 0, 0, 0);
+            return e;
         ota_delta_filter(st->hdr.filter, 0, st->old_buf, n, rs);
         /* Bytes near a window edge are final only when an instruction
          * covering them fits in the window (or the edge is the image's). */
@@ -200,12 +203,9 @@ static ota_err old_byte(struct ota_delta_apply *st, uint32_t pos, uint8_t *out)
 
 static ota_err out_emit(struct ota_delta_apply *st, size_t n)
 {
-    ota_err e = st->cfg.crypto->sha256_update(&st->sha, st->out_buf, n);
+    ota_err e = ota_delta_new_write(st, st->written, st->out_buf, n);
     if (e != OTA_OK)
-        return da_fail(st, e, "sha256 of the new image", st->written, 0, 0, 0);
-    e = st->cfg.write(st->cfg.write_ctx, st->written, st->out_buf, n);
-    if (e != OTA_OK)
-        return da_fail(st, e, "write of the new image", st->written, 0, 0, 0);
+        return e;
     st->written += (uint32_t)n;
     st->out_len -= (uint32_t)n;
     memmove(st->out_buf, st->out_buf + n, st->out_len);
@@ -235,7 +235,7 @@ static ota_err out_put(struct ota_delta_apply *st, uint8_t b)
 static void after_command(struct ota_delta_apply *st)
 {
     st->op = OP_SEEK;
-    if (st->new_pos == st->hdr.new_len)
+    if (st->new_pos == st->xnew_len)
         st->phase = PH_DONE;
 }
 
@@ -249,7 +249,7 @@ static ota_err op_init(struct ota_delta_apply *st)
     st->rc_range = 0xFFFFFFFFu;
     if (first != 0 || st->rc_code == 0xFFFFFFFFu)
         return da_fail(st, OTA_ERR_DELTA_CORRUPT, "range coder start",
-                       OTA_DELTA_HEADER_SIZE, 0, first, 1);
+                       st->stream_start, 0, first, 1);
     st->op = OP_MAP_COUNT;
     return st->err;
 }
@@ -298,8 +298,7 @@ static ota_err map_entry(struct ota_delta_apply *st, uint32_t i, uint32_t *start
 /* One address map entry (old offset, displacement). */
 static ota_err op_map_entry(struct ota_delta_apply *st)
 {
-    const struct ota_delta_header *h = &st->hdr;
-    ota_err e = map_entry(st, st->map_n, st->map_old, st->map_disp, h->old_len, h->old_len,
+    ota_err e = map_entry(st, st->map_n, st->map_old, st->map_disp, st->xold_len, st->xold_len,
                           "address map offset");
     if (e != OTA_OK)
         return e;
@@ -311,7 +310,6 @@ static ota_err op_map_entry(struct ota_delta_apply *st)
 /* The number of value map entries. */
 static ota_err op_vmap_count(struct ota_delta_apply *st)
 {
-    const struct ota_delta_header *h = &st->hdr;
     uint32_t off = da_patch_off(st);
     uint32_t n = rc_num(st, DM_NUM_MAP);
     if (st->err)
@@ -322,7 +320,7 @@ static ota_err op_vmap_count(struct ota_delta_apply *st)
     st->vmap_count = n;
     st->vmap_n = 0;
     st->op = n ? OP_VMAP_ENTRY : OP_SEEK;
-    if (!n && h->new_len == 0)
+    if (!n && st->xnew_len == 0)
         st->phase = PH_DONE;
     return st->err;
 }
@@ -342,7 +340,6 @@ static ota_err op_vmap_entry(struct ota_delta_apply *st)
 /* The end of the value map's last range. */
 static ota_err op_vmap_end(struct ota_delta_apply *st)
 {
-    const struct ota_delta_header *h = &st->hdr;
     uint32_t off = da_patch_off(st);
     uint32_t d = rc_num(st, DM_NUM_MAP);
     if (st->err)
@@ -353,7 +350,7 @@ static ota_err op_vmap_end(struct ota_delta_apply *st)
                        (uint32_t)end, 1);
     st->vmap_end = (uint32_t)end;
     st->op = OP_SEEK;
-    if (h->new_len == 0)
+    if (st->xnew_len == 0)
         st->phase = PH_DONE;
     return st->err;
 }
@@ -361,7 +358,6 @@ static ota_err op_vmap_end(struct ota_delta_apply *st)
 /* A command's position in the old image: a repeated displacement or a seek. */
 static ota_err op_seek(struct ota_delta_apply *st)
 {
-    const struct ota_delta_header *h = &st->hdr;
     uint32_t off = da_patch_off(st);
     unsigned is_rep = rc_bit(st, st->probs + DM_P_IS_REP + st->last_rep);
     st->last_rep = (uint8_t)is_rep;
@@ -370,9 +366,9 @@ static ota_err op_seek(struct ota_delta_apply *st)
         r = rc_bit(st, st->probs + DM_P_REP_IDX + 1) << 1;
         r |= rc_bit(st, st->probs + DM_P_REP_IDX + 2 + (r >> 1));
         uint32_t to = st->new_pos + st->reps[r];
-        if (to > h->old_len)
+        if (to > st->xold_len)
             return da_fail(st, OTA_ERR_DELTA_CORRUPT, "repeated displacement out of the old image",
-                           off, h->old_len, to, 1);
+                           off, st->xold_len, to, 1);
         st->old_pos = to;
     } else if (rc_bit(st, st->probs + DM_P_SEEK_ZERO)) {
         unsigned neg = rc_bit(st, st->probs + DM_P_SEEK_SIGN);
@@ -380,9 +376,9 @@ static ota_err op_seek(struct ota_delta_apply *st)
         if (st->err)
             return st->err;
         uint64_t m = (uint64_t)mag + 1u;
-        if (neg ? m > st->old_pos : (uint64_t)st->old_pos + m > h->old_len)
+        if (neg ? m > st->old_pos : (uint64_t)st->old_pos + m > st->xold_len)
             return da_fail(st, OTA_ERR_DELTA_CORRUPT, "seek out of the old image",
-                           off, h->old_len, (uint32_t)(neg ? st->old_pos - m : st->old_pos + m), 1);
+                           off, st->xold_len, (uint32_t)(neg ? st->old_pos - m : st->old_pos + m), 1);
         st->old_pos = neg ? st->old_pos - (uint32_t)m : st->old_pos + (uint32_t)m;
     }
     for (; r > 0; r--)
@@ -395,17 +391,16 @@ static ota_err op_seek(struct ota_delta_apply *st)
 /* The length of a command's diff run. */
 static ota_err op_diff_len(struct ota_delta_apply *st)
 {
-    const struct ota_delta_header *h = &st->hdr;
     uint32_t off = da_patch_off(st);
     uint32_t n = rc_num(st, DM_NUM_DIFF_LEN);
     if (st->err)
         return st->err;
-    if ((uint64_t)st->old_pos + n > h->old_len)
+    if ((uint64_t)st->old_pos + n > st->xold_len)
         return da_fail(st, OTA_ERR_DELTA_CORRUPT, "diff run past the old image",
-                       off, h->old_len - st->old_pos, n, 1);
-    if ((uint64_t)st->new_pos + n > h->new_len)
+                       off, st->xold_len - st->old_pos, n, 1);
+    if ((uint64_t)st->new_pos + n > st->xnew_len)
         return da_fail(st, OTA_ERR_DELTA_CORRUPT, "diff run past the new image",
-                       off, h->new_len - st->new_pos, n, 1);
+                       off, st->xnew_len - st->new_pos, n, 1);
     st->remaining = n;
     st->diff_run = n;
     st->pred_left = 0;
@@ -437,7 +432,7 @@ static ota_err op_diff(struct ota_delta_apply *st)
         const struct dm_pred m = {st->map_old,   st->map_disp, st->map_n,
                                   st->vmap_start, st->vmap_disp, st->vmap_n,
                                   st->vmap_end,  h->flags,     h->ptr_base,
-                                  h->old_len};
+                                  st->xold_len};
         if (ota_delta_predict(&m, o4, ctx, st->old_pos, np, st->pred))
             st->pred_left = 4;
     }
@@ -474,14 +469,13 @@ static ota_err op_diff(struct ota_delta_apply *st)
 /* The length of a command's literal run. */
 static ota_err op_extra_len(struct ota_delta_apply *st)
 {
-    const struct ota_delta_header *h = &st->hdr;
     uint32_t off = da_patch_off(st);
     uint32_t n = rc_num(st, DM_NUM_EXTRA_LEN);
     if (st->err)
         return st->err;
-    if ((uint64_t)st->new_pos + n > h->new_len)
+    if ((uint64_t)st->new_pos + n > st->xnew_len)
         return da_fail(st, OTA_ERR_DELTA_CORRUPT, "literal run past the new image",
-                       off, h->new_len - st->new_pos, n, 1);
+                       off, st->xnew_len - st->new_pos, n, 1);
     if (n == 0 && st->diff_run == 0)
         return da_fail(st, OTA_ERR_DELTA_CORRUPT, "empty command", off, 1, 0, 1);
     st->remaining = n;
@@ -547,6 +541,13 @@ static ota_err start_stream(struct ota_delta_apply *st)
         st->err = e;
         return e;
     }
+    /* A version 2 patch needs the deflate port: refused before the base
+     * image is even read. */
+    if (h->version == OTA_DELTA_VERSION_DEFLATE) {
+        e = ota_delta_section_check_port(st);
+        if (e != OTA_OK)
+            return e;
+    }
     if (st->cfg.max_new_len && h->new_len > st->cfg.max_new_len)
         return da_fail(st, OTA_ERR_TOO_LARGE, "new image size vs. slot", 12,
                        st->cfg.max_new_len, h->new_len, 1);
@@ -584,13 +585,17 @@ static ota_err start_stream(struct ota_delta_apply *st)
         return da_fail(st, e, "sha256 of the new image", 0, 0, 0, 0);
     st->old_win_pos = 0;
     st->old_win_len = 0;
-    st->phase = PH_STREAM;
+    st->stream_start = OTA_DELTA_HEADER_SIZE;
+    st->xold_len = h->old_len;
+    st->xnew_len = h->new_len;
+    st->phase = h->version == OTA_DELTA_VERSION_DEFLATE ? PH_SECTION : PH_STREAM;
     return OTA_OK;
 }
 
 static int stream_complete(const struct ota_delta_apply *st)
 {
-    return st->in_total - OTA_DELTA_HEADER_SIZE == st->hdr.stream_len;
+    return st->phase != PH_HEADER && st->phase != PH_SECTION &&
+           st->in_total - st->stream_start == st->hdr.stream_len;
 }
 
 static ota_err run(struct ota_delta_apply *st)
@@ -631,10 +636,22 @@ ota_err ota_delta_apply_feed(struct ota_delta_apply *st, const void *data, size_
             }
             continue;
         }
-        uint32_t left = st->hdr.stream_len - (st->in_total - OTA_DELTA_HEADER_SIZE);
+        if (st->phase == PH_SECTION) {
+            size_t took = 0;
+            ota_err e = ota_delta_section_feed(st, p, len, &took);
+            if (e != OTA_OK)
+                return e;
+            st->in_total += (uint32_t)took;
+            p += took;
+            len -= took;
+            if (st->stream_start > OTA_DELTA_HEADER_SIZE)
+                st->phase = PH_STREAM;
+            continue;
+        }
+        uint32_t left = st->hdr.stream_len - (st->in_total - st->stream_start);
         if (left == 0)
             return da_fail(st, OTA_ERR_DELTA_CORRUPT, "bytes after the stream", st->in_total,
-                           OTA_DELTA_HEADER_SIZE + st->hdr.stream_len,
+                           st->stream_start + st->hdr.stream_len,
                            st->in_total + (uint32_t)(len > 0xFFFFFFFFu - st->in_total ? 0xFFFFFFFFu - st->in_total : len), 1);
         size_t take = len < left ? len : left;
         if (st->phase == PH_STREAM) {
@@ -671,9 +688,13 @@ ota_err ota_delta_apply_finish(struct ota_delta_apply *st)
     if (st->phase == PH_HEADER)
         return da_fail(st, OTA_ERR_DELTA_TRUNCATED, "header", st->in_total,
                        OTA_DELTA_HEADER_SIZE, st->in_total, 1);
+    if (st->phase == PH_SECTION)
+        return da_fail(st, OTA_ERR_DELTA_TRUNCATED, "deflate section", st->in_total,
+                       OTA_DELTA_HEADER_SIZE + (st->z_sec_len ? st->z_sec_len : 12u),
+                       st->in_total, 1);
     if (!stream_complete(st))
         return da_fail(st, OTA_ERR_DELTA_TRUNCATED, "patch length", st->in_total,
-                       OTA_DELTA_HEADER_SIZE + st->hdr.stream_len, st->in_total, 1);
+                       st->stream_start + st->hdr.stream_len, st->in_total, 1);
     ota_err e = run(st);
     if (e != OTA_OK)
         return e;
@@ -689,9 +710,9 @@ ota_err ota_delta_apply_finish(struct ota_delta_apply *st)
     e = st->cfg.crypto->sha256_final(&st->sha, digest);
     if (e != OTA_OK)
         return da_fail(st, e, "sha256 of the new image", 0, 0, 0, 0);
-    if (st->written != st->hdr.new_len)
-        return da_fail(st, OTA_ERR_INTERNAL, "bytes written", st->written, st->hdr.new_len,
-                       st->written, 1);
+    if (st->written != st->xnew_len || st->real_written != st->hdr.new_len)
+        return da_fail(st, OTA_ERR_INTERNAL, "bytes written", st->real_written, st->hdr.new_len,
+                       st->real_written, 1);
     if (memcmp(digest, st->hdr.result_hash, OTA_SHA256_LEN) != 0)
         return da_fail(st, OTA_ERR_DELTA_RESULT_MISMATCH, "result image sha256", 56,
                        ((uint32_t)st->hdr.result_hash[0] << 24) | ((uint32_t)st->hdr.result_hash[1] << 16) |

@@ -3,7 +3,8 @@
  * delta_apply_host.c - ota_delta_apply_buffer(): runs the portable core's
  * streaming applier over in-memory buffers, for the `ota` tool, the server
  * (to check a patch it generated) and tests. The state struct is on the heap
- * here only because it is host code; the core never allocates.
+ * here only because it is host code; the core never allocates. Version 2
+ * patches get the zlib deflate port (delta_zlib.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,16 @@ ota_err ota_delta_apply_buffer(const struct ota_crypto *crypto, const uint8_t *o
     ota_reader_from_mem(&r, &mr, old, (uint32_t)old_len);
     struct ota_delta_apply_cfg cfg = {
         .crypto = crypto, .old = &r, .write = mem_write, .write_ctx = &m, .diag = diag};
+    /* version 2 (deflate section): zlib inflates and re-compresses */
+    struct ota_deflate_port *zp = NULL;
+    if (h.version == OTA_DELTA_VERSION_DEFLATE) {
+        zp = ota_deflate_zlib_new();
+        if (!zp) {
+            free(st);
+            return OTA_ERR_NO_MEMORY;
+        }
+        cfg.deflate = zp;
+    }
     e = ota_delta_apply_init(st, &cfg);
     if (chunk == 0)
         chunk = patch_len ? patch_len : 1u;
@@ -71,6 +82,7 @@ ota_err ota_delta_apply_buffer(const struct ota_crypto *crypto, const uint8_t *o
     if (e == OTA_OK)
         e = ota_delta_apply_finish(st);
     free(st);
+    ota_deflate_zlib_free(zp);
     if (e != OTA_OK) {
         free(m.p);
         return e;

@@ -119,9 +119,86 @@ out:
     return err;
 }
 
+/* The coded stream for old -> new_ (both as the stream sees them): every
+ * applicable filter tried, the smallest kept. */
+static ota_err make_stream(const uint8_t *old, size_t old_len, const uint8_t *new_,
+                           size_t new_len, struct dbuf *best, uint8_t *best_filter,
+                           struct ota_delta_stats *best_st, size_t sizes[OTA_DELTA_FILTER_COUNT])
+{
+    struct ota_delta_stats cur_st;
+    memset(best_st, 0, sizeof(*best_st));
+    memset(best, 0, sizeof(*best));
+    *best_filter = 0;
+    for (uint8_t f = 0; f < OTA_DELTA_FILTER_COUNT; f++) {
+        sizes[f] = 0;
+        /* Filters are the fallback for when no predictor paid off (they
+         * rewrite the same branches less precisely). */
+        if (f != OTA_DELTA_FILTER_NONE &&
+            (best_st->flags || count_candidates(f, new_, new_len) < 16u + new_len / 4096u))
+            continue;
+        struct dbuf cur = {0};
+        ota_err err = encode_with(f, old, (uint32_t)old_len, new_, (uint32_t)new_len, &cur, &cur_st);
+        if (err) {
+            free(cur.p);
+            free(best->p);
+            best->p = NULL;
+            return err;
+        }
+        sizes[f] = OTA_DELTA_HEADER_SIZE + cur.len;
+        if (!best->p || cur.len < best->len) {
+            free(best->p);
+            *best = cur;
+            *best_filter = f;
+            *best_st = cur_st;
+        } else {
+            free(cur.p);
+        }
+    }
+    return OTA_OK;
+}
+
+/* The deflate section (docs/delta-format.md#deflate-section) into sec. */
+static ota_err make_section(const struct dz_image *xo, const struct dz_image *xn,
+                            struct dbuf *sec)
+{
+    uint64_t len = 12u + 12u * (uint64_t)xo->n + 16u * (uint64_t)xn->n;
+    if (len > 0x7FFFFFFFu)
+        return OTA_ERR_TOO_LARGE;
+    uint8_t b[16];
+    ota_le_put32(b, (uint32_t)len);
+    ota_le_put32(b + 4, (uint32_t)xo->n);
+    ota_le_put32(b + 8, (uint32_t)xn->n);
+    ota_err err = OTA_OK;
+    for (unsigned k = 0; k < 12u && !err; k++)
+        err = dbuf_put(sec, b[k]);
+    for (int side = 0; side < 2 && !err; side++) {
+        const struct dz_image *im = side ? xn : xo;
+        for (size_t i = 0; i < im->n && !err; i++) {
+            const struct dz_stream *z = &im->s[i];
+            ota_le_put32(b, z->off);
+            ota_le_put32(b + 4, z->clen);
+            ota_le_put32(b + 8, z->rlen);
+            b[12] = z->par.level;
+            b[13] = z->par.wbits;
+            b[14] = z->par.memlevel;
+            b[15] = z->par.strategy;
+            for (unsigned k = 0; k < (side ? 16u : 12u) && !err; k++)
+                err = dbuf_put(sec, b[k]);
+        }
+    }
+    return err;
+}
+
 ota_err ota_delta_create(const uint8_t *old, size_t old_len, const uint8_t *new_,
                          size_t new_len, uint8_t **patch, size_t *patch_len,
                          struct ota_delta_stats *stats)
+{
+    return ota_delta_create_ex(old, old_len, new_, new_len, NULL, patch, patch_len, stats);
+}
+
+ota_err ota_delta_create_ex(const uint8_t *old, size_t old_len, const uint8_t *new_,
+                            size_t new_len, const struct ota_delta_create_opts *opts,
+                            uint8_t **patch, size_t *patch_len, struct ota_delta_stats *stats)
 {
     if (!patch || !patch_len || (!old && old_len) || (!new_ && new_len))
         return OTA_ERR_INVALID_ARG;
@@ -143,59 +220,77 @@ ota_err ota_delta_create(const uint8_t *old, size_t old_len, const uint8_t *new_
     if (err)
         return err;
 
-    struct ota_delta_stats best_st, cur_st;
-    memset(&best_st, 0, sizeof(best_st));
+    /* Deflate mode: the stream is made between the expanded images. */
+    struct dz_image xo, xn;
+    memset(&xo, 0, sizeof xo);
+    memset(&xn, 0, sizeof xn);
+    struct dbuf sec = {0};
+    if (opts && opts->deflate) {
+        err = dz_expand(old, (uint32_t)old_len, &xo);
+        if (!err)
+            err = dz_expand(new_, (uint32_t)new_len, &xn);
+        if (!err && (xo.n || xn.n)) {
+            hdr[4] = OTA_DELTA_VERSION_DEFLATE;
+            err = make_section(&xo, &xn, &sec);
+        }
+        if (err)
+            goto fail;
+    }
+    const uint8_t *so = old, *sn = new_;
+    size_t sol = old_len, snl = new_len;
+    if (hdr[4] == OTA_DELTA_VERSION_DEFLATE) {
+        so = xo.x;
+        sol = xo.xlen;
+        sn = xn.x;
+        snl = xn.xlen;
+    }
+
+    struct ota_delta_stats best_st;
     struct dbuf best = {0};
     uint8_t best_filter = 0;
     size_t sizes[OTA_DELTA_FILTER_COUNT] = {0};
-    for (uint8_t f = 0; f < OTA_DELTA_FILTER_COUNT; f++) {
-        /* Filters are the fallback for when no predictor paid off (they
-         * rewrite the same branches less precisely). */
-        if (f != OTA_DELTA_FILTER_NONE &&
-            (best_st.flags || count_candidates(f, new_, new_len) < 16u + new_len / 4096u))
-            continue;
-        struct dbuf cur = {0};
-        err = encode_with(f, old, (uint32_t)old_len, new_, (uint32_t)new_len, &cur, &cur_st);
-        if (err) {
-            free(cur.p);
-            free(best.p);
-            return err;
-        }
-        sizes[f] = OTA_DELTA_HEADER_SIZE + cur.len;
-        if (!best.p || cur.len < best.len) {
-            free(best.p);
-            best = cur;
-            best_filter = f;
-            best_st = cur_st;
-        } else {
-            free(cur.p);
-        }
-    }
-    if (best.len > 0xFFFFFFFFu - OTA_DELTA_HEADER_SIZE) {
+    err = make_stream(so, sol, sn, snl, &best, &best_filter, &best_st, sizes);
+    if (err)
+        goto fail;
+    if (best.len + sec.len > 0xFFFFFFFFu - OTA_DELTA_HEADER_SIZE) {
         free(best.p);
-        return OTA_ERR_TOO_LARGE;
+        err = OTA_ERR_TOO_LARGE;
+        goto fail;
     }
     hdr[5] = best_filter;
     hdr[6] = best_st.flags;
     ota_le_put32(hdr + 20, best_st.ptr_base);
     ota_le_put32(hdr + 16, (uint32_t)best.len);
-    uint8_t *p = malloc(OTA_DELTA_HEADER_SIZE + best.len);
+    size_t total = OTA_DELTA_HEADER_SIZE + sec.len + best.len;
+    uint8_t *p = malloc(total);
     if (!p) {
         free(best.p);
-        return OTA_ERR_NO_MEMORY;
+        err = OTA_ERR_NO_MEMORY;
+        goto fail;
     }
     memcpy(p, hdr, OTA_DELTA_HEADER_SIZE);
+    if (sec.len)
+        memcpy(p + OTA_DELTA_HEADER_SIZE, sec.p, sec.len);
     if (best.len)
-        memcpy(p + OTA_DELTA_HEADER_SIZE, best.p, best.len);
+        memcpy(p + OTA_DELTA_HEADER_SIZE + sec.len, best.p, best.len);
     free(best.p);
     *patch = p;
-    *patch_len = OTA_DELTA_HEADER_SIZE + best.len;
+    *patch_len = total;
     if (stats) {
         *stats = best_st;
         stats->old_len = (uint32_t)old_len;
         stats->new_len = (uint32_t)new_len;
         stats->filter = best_filter;
         memcpy(stats->size_by_filter, sizes, sizeof(sizes));
+        stats->zold = (uint32_t)xo.n;
+        stats->znew = (uint32_t)xn.n;
+        stats->zskipped = (uint32_t)(xo.skipped + xn.skipped);
+        stats->xold_len = (uint32_t)sol;
+        stats->xnew_len = (uint32_t)snl;
     }
-    return OTA_OK;
+fail:
+    free(sec.p);
+    dz_image_free(&xo);
+    dz_image_free(&xn);
+    return err;
 }

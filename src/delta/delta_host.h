@@ -76,4 +76,24 @@ ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
                     uint32_t new_len, const struct dctl_list *ctl, const struct dpred *pr,
                     struct dbuf *out);
 
+/* One deflate stream of an image that zlib re-compresses bit for bit. */
+struct dz_stream {
+    uint32_t off, clen, rlen; /* compressed bytes [off, off + clen) of the image */
+    struct ota_deflate_params par;
+};
+
+/* An image with its reproducible deflate streams decompressed. */
+struct dz_image {
+    uint8_t *x; /* the expanded image */
+    size_t xlen;
+    struct dz_stream *s; /* ascending */
+    size_t n;
+    size_t skipped; /* streams found that zlib does not reproduce */
+};
+
+/* Find the streams of img (gzip, zlib, zip entries), keep the reproducible
+ * ones and build the expanded image. Free with dz_image_free(). */
+ota_err dz_expand(const uint8_t *img, uint32_t len, struct dz_image *out);
+void dz_image_free(struct dz_image *im);
+
 #endif

@@ -36,7 +36,7 @@ static void pred_names(uint8_t flags, char *buf, size_t len)
 static void help(FILE *f)
 {
     fprintf(f,
-            "Usage: ota delta create OLD NEW -o PATCH [-v] [--enc-key DEVICE-PRIV.pem [--aes 128|256]]\n"
+            "Usage: ota delta create OLD NEW -o PATCH [-v] [--deflate] [--enc-key DEVICE-PRIV.pem [--aes 128|256]]\n"
             "       ota delta apply OLD PATCH -o NEW [--backend openssl|mbedtls] [--chunk N]\n"
             "       ota delta info PATCH\n\n"
             "create  make a patch that turns exactly OLD into NEW (bsdiff-style matching,\n"
@@ -50,6 +50,9 @@ static void help(FILE *f)
             "      --backend NAME  crypto backend for apply: openssl (default) or mbedtls\n"
             "      --chunk N       feed the patch in chunks of N bytes (default 4096)\n"
             "  -v, --verbose       create: print statistics\n"
+            "      --deflate       create: diff the decompressed bytes of the gzip, zlib\n"
+            "                      and zip streams zlib re-compresses bit for bit (a\n"
+            "                      version 2 patch: only appliers with zlib apply it)\n"
             "      --enc-key FILE  create between ENCRYPTED images: decrypt OLD and NEW in\n"
             "                      memory with the fleet's private decryption key, diff the\n"
             "                      plaintext slot images, and seal the patch for the same\n"
@@ -114,7 +117,7 @@ static int decrypt_both(const ota_key *k, const char *old_path, uint8_t *old, si
 }
 
 static int do_create(const char *old_path, const char *new_path, const char *out, int verbose,
-                     const ota_key *enc, unsigned aes_bits)
+                     int deflate, const ota_key *enc, unsigned aes_bits)
 {
     uint8_t *old = NULL, *nw = NULL, *patch = NULL;
     size_t old_len = 0, new_len = 0, patch_len = 0;
@@ -127,7 +130,8 @@ static int do_create(const char *old_path, const char *new_path, const char *out
     if (ret)
         goto out;
     double t0 = now();
-    ota_err e = ota_delta_create(old, old_len, nw, new_len, &patch, &patch_len, &st);
+    struct ota_delta_create_opts co = {.deflate = deflate};
+    ota_err e = ota_delta_create_ex(old, old_len, nw, new_len, &co, &patch, &patch_len, &st);
     double t1 = now();
     if (e != OTA_OK) {
         tool_error("delta", "create %s -> %s: %s (%s)", old_path, new_path, ota_strerror(e),
@@ -166,6 +170,10 @@ static int do_create(const char *old_path, const char *new_path, const char *out
         printf("  commands %u, diff bytes %u (%u non-zero), literal bytes %u, %.3f s\n",
                st.commands, st.diff_bytes, st.diff_nonzero, st.extra_bytes, t1 - t0);
         printf("  address map %u entries, pointer base 0x%08x\n", st.map_entries, st.ptr_base);
+        if (deflate)
+            printf("  deflate streams re-compressed: old %u, new %u; not reproducible %u;"
+                   " expanded %u -> %u bytes\n",
+                   st.zold, st.znew, st.zskipped, st.xold_len, st.xnew_len);
         for (unsigned f = 0; f < OTA_DELTA_FILTER_COUNT; f++)
             if (st.size_by_filter[f])
                 printf("  filter %-5s %zu bytes\n", FILTER_NAMES[f], st.size_by_filter[f]);
@@ -240,19 +248,27 @@ static int do_info(const char *path)
         printf("ptr base    0x%08x\n", h.ptr_base);
     printf("old size    %u\n", h.old_len);
     printf("new size    %u\n", h.new_len);
+    /* version 2: the deflate section before the stream */
+    size_t sec = 0;
+    if (h.version == OTA_DELTA_VERSION_DEFLATE && len >= OTA_DELTA_HEADER_SIZE + 12u) {
+        const uint8_t *z = patch + OTA_DELTA_HEADER_SIZE;
+        sec = (size_t)z[0] | (size_t)z[1] << 8 | (size_t)z[2] << 16 | (size_t)z[3] << 24;
+        printf("deflate     %zu bytes: %u old, %u new streams\n", sec,
+               (unsigned)(z[4] | z[5] << 8 | z[6] << 16 | (unsigned)z[7] << 24),
+               (unsigned)(z[8] | z[9] << 8 | z[10] << 16 | (unsigned)z[11] << 24));
+    }
+    size_t want = (size_t)OTA_DELTA_HEADER_SIZE + sec + h.stream_len;
     printf("stream      %u bytes (patch %zu bytes%s)\n", h.stream_len, len,
-           len == (size_t)OTA_DELTA_HEADER_SIZE + h.stream_len ? "" : ", LENGTH MISMATCH");
+           len == want ? "" : ", LENGTH MISMATCH");
     ota_hex_encode(h.base_hash, OTA_SHA256_LEN, hex);
     printf("base sha256 %s\n", hex);
     ota_hex_encode(h.result_hash, OTA_SHA256_LEN, hex);
     printf("new sha256  %s\n", hex);
     free(patch);
-    return len == (size_t)OTA_DELTA_HEADER_SIZE + h.stream_len ? OTA_EXIT_OK
-           : len < (size_t)OTA_DELTA_HEADER_SIZE + h.stream_len ? OTA_EXIT_TRUNCATED
-                                                                  : OTA_EXIT_MALFORMED;
+    return len == want ? OTA_EXIT_OK : len < want ? OTA_EXIT_TRUNCATED : OTA_EXIT_MALFORMED;
 }
 
-enum { OPT_BACKEND = 256, OPT_CHUNK, OPT_ENC_KEY, OPT_AES };
+enum { OPT_BACKEND = 256, OPT_CHUNK, OPT_ENC_KEY, OPT_AES, OPT_DEFLATE };
 
 int ota_cmd_delta(int argc, char **argv)
 {
@@ -261,6 +277,7 @@ int ota_cmd_delta(int argc, char **argv)
         {"backend", required_argument, 0, OPT_BACKEND},
         {"chunk", required_argument, 0, OPT_CHUNK},
         {"verbose", no_argument, 0, 'v'},
+        {"deflate", no_argument, 0, OPT_DEFLATE},
         {"enc-key", required_argument, 0, OPT_ENC_KEY},
         {"aes", required_argument, 0, OPT_AES},
         {"help", no_argument, 0, 'h'},
@@ -271,13 +288,14 @@ int ota_cmd_delta(int argc, char **argv)
     uint32_t chunk = 4096;
     const char *enc_path = NULL;
     unsigned aes_bits = 128;
-    int verbose = 0, c;
+    int verbose = 0, deflate = 0, c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:vh", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'v': verbose = 1; break;
+        case OPT_DEFLATE: deflate = 1; break;
         case OPT_BACKEND:
             crypto = tool_parse_backend("delta", optarg);
             if (!crypto)
@@ -350,7 +368,7 @@ int ota_cmd_delta(int argc, char **argv)
             return ota_exit_code(e);
         }
     }
-    int ret = do_create(a[1], a[2], out, verbose, enc, aes_bits);
+    int ret = do_create(a[1], a[2], out, verbose, deflate, enc, aes_bits);
     ota_key_free(enc);
     return ret;
 }

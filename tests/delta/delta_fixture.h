@@ -155,6 +155,9 @@ static inline ota_err fx_sink_write(void *ctx, uint32_t off, const void *data, s
     return OTA_OK;
 }
 
+/* The deflate port fx_apply() gives the applier (NULL: none, as on an MCU). */
+static const struct ota_deflate_port *fx_port;
+
 /*
  * Apply patch to old through the core with chunk sizes from `chunk` (>0:
  * fixed; 0: random 1..4096; -1: random 1..16). Output in sink (cap = the
@@ -175,6 +178,7 @@ static inline ota_err fx_apply(const struct ota_crypto *c, const uint8_t *old, s
     cfg.write = fx_sink_write;
     cfg.write_ctx = sink;
     cfg.diag = diag;
+    cfg.deflate = fx_port;
     ota_err e = ota_delta_apply_init(&st, &cfg);
     size_t off = 0;
     while (e == OTA_OK && off < patch_len) {

@@ -375,7 +375,10 @@ static void test_header_refusals(void)
         ota_err want;
     } cases[] = {
         {0, 'X', OTA_ERR_DELTA_BAD_MAGIC},   {3, 0, OTA_ERR_DELTA_BAD_MAGIC},
-        {4, 2, OTA_ERR_DELTA_VERSION},       {4, 0, OTA_ERR_DELTA_VERSION},
+        {4, 3, OTA_ERR_DELTA_VERSION},       {4, 0, OTA_ERR_DELTA_VERSION},
+        /* version 2 (deflate section) without a deflate port: refused
+         * before the base is read, as an unsupported feature */
+        {4, 2, OTA_ERR_UNSUPPORTED},
         {5, 3, OTA_ERR_DELTA_CORRUPT},       {6, 0x80, OTA_ERR_DELTA_CORRUPT},
         {7, 1, OTA_ERR_DELTA_CORRUPT},       {24, 0, OTA_ERR_DELTA_BASE_MISMATCH},
     };
@@ -782,7 +785,7 @@ static void test_base_refused_before_write(void)
     ota_reader_from_mem(&r, &mr, p.old, (uint32_t)p.old_len);
     struct fx_sink s2 = {malloc(p.new_len), p.new_len, 0, 0, 0, OTA_OK, 0};
     struct ota_delta_apply_cfg cfg = {ota_crypto_openssl(), &r, fx_sink_write, &s2,
-                                      (uint32_t)p.new_len - 1, &d};
+                                      (uint32_t)p.new_len - 1, &d, NULL};
     CHECK_EQ(ota_delta_apply_init(&st, &cfg), OTA_OK);
     CHECK_EQ(ota_delta_apply_feed(&st, p.patch, p.patch_len), OTA_ERR_TOO_LARGE);
     CHECK_EQ(s2.calls, 0);
@@ -808,7 +811,7 @@ static void test_write_error_and_state(void)
     struct ota_reader r;
     ota_reader_from_mem(&r, &mr, p.old, (uint32_t)p.old_len);
     struct fx_sink s2 = {malloc(p.new_len), p.new_len, 0, 0, 0, OTA_OK, 0};
-    struct ota_delta_apply_cfg cfg = {ota_crypto_openssl(), &r, fx_sink_write, &s2, 0, NULL};
+    struct ota_delta_apply_cfg cfg = {ota_crypto_openssl(), &r, fx_sink_write, &s2, 0, NULL, NULL};
     CHECK_EQ(ota_delta_apply_init(&st, &cfg), OTA_OK);
     CHECK(ota_delta_apply_header(&st) == NULL);
     CHECK_EQ(ota_delta_apply_feed(&st, p.patch, p.patch_len), OTA_OK);

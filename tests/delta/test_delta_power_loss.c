@@ -28,6 +28,7 @@
 #include "ota/sim.h"
 #include "../test.h"
 #include "delta_fixture.h"
+#include "delta_fixture_zlib.h"
 
 #ifndef OTA_CORPUS_DIR
 #define OTA_CORPUS_DIR ""
@@ -42,6 +43,7 @@ struct pl_ctx {
     uint8_t *old_img, *new_img, *patch;
     size_t old_len, new_len, patch_len;
     uint32_t slot_size, slot_a, slot_b;
+    struct ota_deflate_port *port; /* deflate mode: created with it, applied with it */
 };
 
 static uint8_t *sign(const struct pl_ctx *c, const uint8_t *payload, size_t len, uint8_t major,
@@ -96,6 +98,7 @@ static ota_err install(const struct pl_ctx *c, struct ota_sim *s)
     cfg.write = ota_delta_write_flash;
     cfg.write_ctx = &w;
     cfg.max_new_len = c->slot_size;
+    cfg.deflate = c->port;
     e = ota_delta_apply_init(&st, &cfg);
     for (size_t off = 0; e == OTA_OK && off < c->patch_len; off += FEED_CHUNK) {
         size_t n = c->patch_len - off < FEED_CHUNK ? c->patch_len - off : FEED_CHUNK;
@@ -115,8 +118,12 @@ static int setup(struct pl_ctx *c, const uint8_t *old_payload, size_t old_pl,
     c->new_img = sign(c, new_payload, new_pl, 2, &c->new_len);
     if (!c->old_img || !c->new_img)
         return 0;
-    return ota_delta_create(c->old_img, c->old_len, c->new_img, c->new_len, &c->patch,
-                            &c->patch_len, NULL) == OTA_OK;
+    struct ota_delta_create_opts o = {.deflate = c->port != NULL};
+    if (ota_delta_create_ex(c->old_img, c->old_len, c->new_img, c->new_len, &o, &c->patch,
+                            &c->patch_len, NULL) != OTA_OK)
+        return 0;
+    /* deflate mode: the patch really is version 2 */
+    return !c->port || c->patch[4] == OTA_DELTA_VERSION_DEFLATE;
 }
 
 static void run_cuts(struct pl_ctx *c, const char *name)
@@ -217,6 +224,7 @@ static void free_ctx(struct pl_ctx *c)
     free(c->new_img);
     free(c->patch);
     ota_key_free(c->key);
+    ota_deflate_zlib_free(c->port);
 }
 
 static void test_power_cuts_synthetic(void)
@@ -265,8 +273,32 @@ static void test_power_cuts_corpus(void)
     free_ctx(&c);
 }
 
+/* A version 2 patch (gzip/zlib/zip members inflated from slot A and
+ * re-compressed into slot B through the zlib port), cut at every operation. */
+static void test_power_cuts_deflate(void)
+{
+    struct pl_ctx c;
+    memset(&c, 0, sizeof(c));
+    REQUIRE(ota_key_generate(&c.key) == OTA_OK);
+    REQUIRE(ota_key_pubkey(c.key, &c.pub) == OTA_OK);
+    c.port = ota_deflate_zlib_new();
+    REQUIRE(c.port);
+    static const int levels[] = {9, 6, 1};
+    size_t ol, nl;
+    uint8_t *o = zx_archive(0, 6, 12000, levels, 3, 1, &ol);
+    uint8_t *n = zx_archive(1, 6, 12000, levels, 3, 1, &nl);
+    int ok = setup(&c, o, ol, n, nl);
+    free(o);
+    free(n);
+    if (ok)
+        run_cuts(&c, "compressed members (deflate mode)");
+    CHECK(ok);
+    free_ctx(&c);
+}
+
 int main(void)
 {
+    RUN(test_power_cuts_deflate);
     RUN(test_power_cuts_synthetic);
     RUN(test_power_cuts_corpus);
     return test_summary();

@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * delta_deflate.c - the deflate section of a version 2 delta patch
+ * (docs/delta-format.md#deflate-section), on the device side: parses the
+ * table of old and new deflate streams, presents the coded stream with the
+ * "expanded" old image (old streams inflated on demand through the deflate
+ * port) and turns the expanded new image it produces back into the real one
+ * (new streams re-compressed through the port with their recorded zlib
+ * parameters). Freestanding: the compressor is the port's (ota/deflate.h);
+ * this file only keeps cursors and checks, and all memory is the caller's.
+ *
+ * Version 1 patches go straight through (old reads and new writes are
+ * unchanged), so their behaviour is exactly the one before version 2.
+ */
+#include <string.h>
+
+#include "delta_internal.h"
+#include "le.h"
+
+#define ZS_HEAD 12u /* sec_len, n_old, n_new */
+#define ZS_OLD 12u  /* off, clen, rlen */
+#define ZS_NEW 16u  /* off, clen, rlen, level, wbits, memlevel, strategy */
+
+ota_err ota_delta_section_check_port(struct ota_delta_apply *st)
+{
+    const struct ota_deflate_port *z = st->cfg.deflate;
+    if (!z)
+        return ota_delta_fail(st, OTA_ERR_UNSUPPORTED,
+                              "version 2 (deflate section): no deflate port in this applier", 4,
+                              OTA_DELTA_VERSION, OTA_DELTA_VERSION_DEFLATE, 1);
+    if (!z->inflate_reset || !z->inflate || !z->deflate_reset || !z->deflate || !z->spans ||
+        !z->work || z->work_len < OTA_DEFLATE_WORK_MIN)
+        return ota_delta_fail(st, OTA_ERR_INVALID_ARG, "deflate port (functions, spans, work)",
+                              0, OTA_DEFLATE_WORK_MIN, (uint32_t)z->work_len, 1);
+    return OTA_OK;
+}
+
+static int params_ok(const struct ota_deflate_params *p)
+{
+    return p->level <= 9u && p->wbits >= 9u && p->wbits <= 15u && p->memlevel >= 1u &&
+           p->memlevel <= 9u && p->strategy <= 4u;
+}
+
+/* One entry: index i of the table (old streams first), entry bytes in b. */
+static ota_err section_entry(struct ota_delta_apply *st, uint32_t i, const uint8_t *b,
+                             uint32_t at)
+{
+    struct ota_delta_zspan *spans = st->cfg.deflate->spans;
+    int is_old = i < st->z_nold;
+    uint32_t first = is_old ? 0u : st->z_nold;
+    uint32_t len = is_old ? st->hdr.old_len : st->hdr.new_len;
+    struct ota_delta_zspan *s = &spans[i];
+    memset(s, 0, sizeof(*s));
+    s->off = ota_le_get32(b);
+    s->clen = ota_le_get32(b + 4);
+    s->rlen = ota_le_get32(b + 8);
+    if (!is_old) {
+        s->par.level = b[12];
+        s->par.wbits = b[13];
+        s->par.memlevel = b[14];
+        s->par.strategy = b[15];
+        if (!params_ok(&s->par))
+            return ota_delta_fail(st, OTA_ERR_DELTA_CORRUPT,
+                                  "deflate section: zlib parameters (level, wbits, memlevel, strategy)",
+                                  at + 12u, 0, ota_le_get32(b + 12), 1);
+    }
+    /* Streams ascend, do not overlap, lie inside the image, are not empty. */
+    uint64_t prev_end = i > first ? (uint64_t)spans[i - 1u].off + spans[i - 1u].clen : 0u;
+    if (s->off < prev_end)
+        return ota_delta_fail(st, OTA_ERR_DELTA_CORRUPT, "deflate section: stream offset", at,
+                              (uint32_t)prev_end, s->off, 1);
+    if (s->clen == 0 || s->rlen == 0 || (uint64_t)s->off + s->clen > len)
+        return ota_delta_fail(st, OTA_ERR_DELTA_CORRUPT, "deflate section: stream length", at + 4u,
+                              len - s->off, s->clen, 1);
+    uint64_t xoff = i > first ? (uint64_t)spans[i - 1u].xoff + spans[i - 1u].rlen +
+                                    (s->off - prev_end)
+                              : s->off;
+    if (xoff + s->rlen > 0xFFFFFFFFu)
+        return ota_delta_fail(st, OTA_ERR_DELTA_CORRUPT, "deflate section: expanded size", at + 8u,
+                              0xFFFFFFFFu, s->rlen, 1);
+    s->xoff = (uint32_t)xoff;
+    return OTA_OK;
+}
+
+/* Expanded length of an image of len bytes whose streams are spans[a, b). */
+static uint64_t expanded_len(const struct ota_delta_zspan *spans, uint32_t a, uint32_t b,
+                             uint32_t len)
+{
+    if (a == b)
+        return len;
+    const struct ota_delta_zspan *l = &spans[b - 1u];
+    return (uint64_t)l->xoff + l->rlen + (len - l->off - l->clen);
+}
+
+/* The whole section is in: expanded sizes, where the coded stream starts. */
+static ota_err section_done(struct ota_delta_apply *st)
+{
+    const struct ota_delta_zspan *spans = st->cfg.deflate->spans;
+    uint32_t n = st->z_nold + st->z_nnew;
+    uint64_t xo = expanded_len(spans, 0, st->z_nold, st->hdr.old_len);
+    uint64_t xn = expanded_len(spans, st->z_nold, n, st->hdr.new_len);
+    if (xo > 0xFFFFFFFFu || xn > 0xFFFFFFFFu)
+        return ota_delta_fail(st, OTA_ERR_DELTA_CORRUPT, "deflate section: expanded size",
+                              OTA_DELTA_HEADER_SIZE, 0xFFFFFFFFu,
+                              (uint32_t)((xo > xn ? xo : xn) >> 32), 1);
+    if ((uint64_t)OTA_DELTA_HEADER_SIZE + st->z_sec_len + st->hdr.stream_len > 0xFFFFFFFFu)
+        return ota_delta_fail(st, OTA_ERR_DELTA_CORRUPT, "deflate section: patch size", 16,
+                              0xFFFFFFFFu - OTA_DELTA_HEADER_SIZE - st->z_sec_len,
+                              st->hdr.stream_len, 1);
+    st->xold_len = (uint32_t)xo;
+    st->xnew_len = (uint32_t)xn;
+    st->z_cur = 0;
+    st->z_new = 0;
+    st->z_out = 0;
+    st->stream_start = OTA_DELTA_HEADER_SIZE + st->z_sec_len;
+    return OTA_OK;
+}
+
+ota_err ota_delta_section_feed(struct ota_delta_apply *st, const uint8_t *p, size_t len,
+                               size_t *took)
+{
+    *took = 0;
+    while (len && st->stream_start == OTA_DELTA_HEADER_SIZE) {
+        uint32_t at = OTA_DELTA_HEADER_SIZE + st->z_sec_pos;
+        uint32_t idx = st->z_sec_pos < ZS_HEAD ? 0u : 1u;
+        uint32_t want = ZS_HEAD;
+        uint32_t entry = 0;
+        if (idx) {
+            uint32_t rel = st->z_sec_pos - ZS_HEAD;
+            uint32_t old_bytes = st->z_nold * ZS_OLD;
+            entry = rel < old_bytes ? rel / ZS_OLD : st->z_nold + (rel - old_bytes) / ZS_NEW;
+            want = entry < st->z_nold ? ZS_OLD : ZS_NEW;
+            at = OTA_DELTA_HEADER_SIZE + ZS_HEAD +
+                 (entry < st->z_nold ? entry * ZS_OLD
+                                     : old_bytes + (entry - st->z_nold) * ZS_NEW);
+        }
+        size_t take = want - st->z_buf_len;
+        if (take > len)
+            take = len;
+        memcpy(st->z_buf + st->z_buf_len, p, take);
+        st->z_buf_len = (uint8_t)(st->z_buf_len + take);
+        st->z_sec_pos += (uint32_t)take;
+        *took += take;
+        p += take;
+        len -= take;
+        if (st->z_buf_len < want)
+            break;
+        st->z_buf_len = 0;
+        ota_err e;
+        if (!idx) {
+            st->z_sec_len = ota_le_get32(st->z_buf);
+            st->z_nold = ota_le_get32(st->z_buf + 4);
+            st->z_nnew = ota_le_get32(st->z_buf + 8);
+            uint64_t n = (uint64_t)st->z_nold + st->z_nnew;
+            uint64_t need = ZS_HEAD + (uint64_t)st->z_nold * ZS_OLD + (uint64_t)st->z_nnew * ZS_NEW;
+            if (need != st->z_sec_len)
+                return ota_delta_fail(st, OTA_ERR_DELTA_CORRUPT,
+                                      "deflate section: sec_len vs. 12 + 12 n_old + 16 n_new",
+                                      OTA_DELTA_HEADER_SIZE, (uint32_t)need, st->z_sec_len, 1);
+            if (n > st->cfg.deflate->span_cap)
+                return ota_delta_fail(st, OTA_ERR_TOO_LARGE,
+                                      "deflate section: streams vs. the port's span table",
+                                      OTA_DELTA_HEADER_SIZE + 4u, st->cfg.deflate->span_cap,
+                                      (uint32_t)n, 1);
+        } else {
+            e = section_entry(st, entry, st->z_buf, at);
+            if (e != OTA_OK)
+                return e;
+        }
+        if (st->z_sec_pos == st->z_sec_len) {
+            e = section_done(st);
+            if (e != OTA_OK)
+                return e;
+        }
+    }
+    return OTA_OK;
+}
+
+/* ---- the expanded old image ------------------------------------------- */
+
+static ota_err old_raw(struct ota_delta_apply *st, uint32_t off, uint8_t *buf, uint32_t n)
+{
+    ota_err e = st->cfg.old->read(st->cfg.old->ctx, off, buf, n);
+    if (e != OTA_OK)
+        return ota_delta_fail(st, e, "old image read", off, 0, 0, 0);
+    return OTA_OK;
+}
+
+/*
+ * n decompressed bytes of old stream k from its byte r. One inflate cursor:
+ * reading on from where it stands continues it, anything before restarts
+ * the stream (the coded stream mostly reads forward).
+ */
+static ota_err old_inflated(struct ota_delta_apply *st, uint32_t k, uint32_t r, uint8_t *buf,
+                            uint32_t n)
+{
+    const struct ota_deflate_port *z = st->cfg.deflate;
+    const struct ota_delta_zspan *s = &z->spans[k];
+    size_t half = z->work_len / 2u;
+    uint8_t *in = z->work, *scratch = z->work + half;
+    ota_err e;
+    if (st->z_cur != k + 1u || r < st->z_raw) {
+        e = z->inflate_reset(z->ctx);
+        if (e != OTA_OK)
+            return ota_delta_fail(st, e, "inflate reset (old deflate stream)", s->off, 0, 0, 0);
+        st->z_cur = k + 1u;
+        st->z_raw = st->z_comp = st->z_in_pos = st->z_in_len = 0;
+    }
+    while (n) {
+        if (st->z_in_pos == st->z_in_len && st->z_comp < s->clen) {
+            uint32_t m = s->clen - st->z_comp;
+            if (m > half)
+                m = (uint32_t)half;
+            e = old_raw(st, s->off + st->z_comp, in, m);
+            if (e != OTA_OK)
+                return e;
+            st->z_comp += m;
+            st->z_in_pos = 0;
+            st->z_in_len = m;
+        }
+        uint8_t *dst = buf;
+        size_t ol = n;
+        if (st->z_raw < r) {
+            dst = scratch;
+            ol = r - st->z_raw < half ? r - st->z_raw : half;
+        }
+        size_t il = st->z_in_len - st->z_in_pos;
+        int end = 0;
+        e = z->inflate(z->ctx, in + st->z_in_pos, &il, dst, &ol, &end);
+        if (e != OTA_OK)
+            return ota_delta_fail(st, OTA_ERR_DELTA_CORRUPT, "old deflate stream: inflate",
+                                  s->off + st->z_comp, 0, e, 1);
+        if (il == 0 && ol == 0)
+            return ota_delta_fail(st, OTA_ERR_DELTA_CORRUPT,
+                                  "old deflate stream: ends before its rlen", s->off, s->rlen,
+                                  st->z_raw, 1);
+        st->z_in_pos += (uint32_t)il;
+        st->z_raw += (uint32_t)ol;
+        if (dst == buf) {
+            buf += ol;
+            n -= (uint32_t)ol;
+            r += (uint32_t)ol;
+        }
+    }
+    return OTA_OK;
+}
+
+ota_err ota_delta_old_read(struct ota_delta_apply *st, uint32_t pos, uint8_t *buf, uint32_t n)
+{
+    if (st->hdr.version != OTA_DELTA_VERSION_DEFLATE || st->z_nold == 0)
+        return old_raw(st, pos, buf, n);
+    const struct ota_delta_zspan *spans = st->cfg.deflate->spans;
+    while (n) {
+        /* k: the last stream starting at or before pos (binary search) */
+        uint32_t lo = 0, hi = st->z_nold;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2u;
+            if (spans[mid].xoff <= pos)
+                lo = mid + 1u;
+            else
+                hi = mid;
+        }
+        uint32_t take;
+        ota_err e;
+        if (lo && pos - spans[lo - 1u].xoff < spans[lo - 1u].rlen) {
+            const struct ota_delta_zspan *s = &spans[lo - 1u];
+            uint32_t r = pos - s->xoff;
+            take = s->rlen - r < n ? s->rlen - r : n;
+            e = old_inflated(st, lo - 1u, r, buf, take);
+        } else {
+            /* plain bytes: shifted by what the streams before pos grew */
+            uint32_t real = lo ? pos - (spans[lo - 1u].xoff + spans[lo - 1u].rlen) +
+                                     spans[lo - 1u].off + spans[lo - 1u].clen
+                               : pos;
+            uint32_t limit = lo < st->z_nold ? spans[lo].xoff - pos : n;
+            take = limit < n ? limit : n;
+            e = old_raw(st, real, buf, take);
+        }
+        if (e != OTA_OK)
+            return e;
+        pos += take;
+        buf += take;
+        n -= take;
+    }
+    return OTA_OK;
+}
+
+/* ---- the real new image ------------------------------------------------- */
+
+static ota_err new_real(struct ota_delta_apply *st, const uint8_t *data, size_t n)
+{
+    ota_err e = st->cfg.crypto->sha256_update(&st->sha, data, n);
+    if (e != OTA_OK)
+        return ota_delta_fail(st, e, "sha256 of the new image", st->real_written, 0, 0, 0);
+    e = st->cfg.write(st->cfg.write_ctx, st->real_written, data, n);
+    if (e != OTA_OK)
+        return ota_delta_fail(st, e, "write of the new image", st->real_written, 0, 0, 0);
+    st->real_written += (uint32_t)n;
+    return OTA_OK;
+}
+
+/* Feed n expanded bytes of new stream s into the compressor (last: they end
+ * it) and write what comes out. */
+static ota_err new_deflate(struct ota_delta_apply *st, const struct ota_delta_zspan *s,
+                           const uint8_t *data, size_t n, int last)
+{
+    const struct ota_deflate_port *z = st->cfg.deflate;
+    size_t half = z->work_len / 2u;
+    uint8_t *scratch = z->work + half;
+    int end = 0;
+    while (n || (last && !end)) {
+        size_t il = n, ol = half;
+        ota_err e = z->deflate(z->ctx, data, &il, last, scratch, &ol, &end);
+        if (e != OTA_OK)
+            return ota_delta_fail(st, e, "re-compression of a new deflate stream", s->off, 0, 0, 0);
+        if (il == 0 && ol == 0 && !end)
+            return ota_delta_fail(st, OTA_ERR_INTERNAL, "re-compression made no progress", s->off,
+                                  0, 0, 0);
+        data += il;
+        n -= il;
+        if (ol) {
+            if ((uint64_t)st->z_out + ol > s->clen)
+                return ota_delta_fail(st, OTA_ERR_DELTA_RESULT_MISMATCH,
+                                      "re-compressed new deflate stream: longer than clen",
+                                      s->off, s->clen, (uint32_t)(st->z_out + ol), 1);
+            e = new_real(st, scratch, ol);
+            if (e != OTA_OK)
+                return e;
+            st->z_out += (uint32_t)ol;
+        }
+    }
+    if (last && st->z_out != s->clen)
+        return ota_delta_fail(st, OTA_ERR_DELTA_RESULT_MISMATCH,
+                              "re-compressed new deflate stream: length vs. clen", s->off, s->clen,
+                              st->z_out, 1);
+    return OTA_OK;
+}
+
+ota_err ota_delta_new_write(struct ota_delta_apply *st, uint32_t xpos, const uint8_t *data,
+                            size_t n)
+{
+    if (st->hdr.version != OTA_DELTA_VERSION_DEFLATE || st->z_nnew == 0)
+        return new_real(st, data, n);
+    const struct ota_deflate_port *z = st->cfg.deflate;
+    while (n) {
+        const struct ota_delta_zspan *s =
+            st->z_new < st->z_nnew ? &z->spans[st->z_nold + st->z_new] : NULL;
+        size_t take = n;
+        ota_err e;
+        if (s && xpos >= s->xoff) {
+            if (xpos == s->xoff) {
+                e = z->deflate_reset(z->ctx, &s->par);
+                if (e != OTA_OK)
+                    return ota_delta_fail(st, e, "deflate reset (new deflate stream)", s->off,
+                                          0, 0, 0);
+                st->z_out = 0;
+            }
+            uint32_t left = s->xoff + s->rlen - xpos;
+            if (take > left)
+                take = left;
+            e = new_deflate(st, s, data, take, take == left);
+            if (e == OTA_OK && take == left)
+                st->z_new++;
+        } else {
+            if (s && take > s->xoff - xpos)
+                take = s->xoff - xpos;
+            e = new_real(st, data, take);
+        }
+        if (e != OTA_OK)
+            return e;
+        xpos += (uint32_t)take;
+        data += take;
+        n -= take;
+    }
+    return OTA_OK;
+}

@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * tests/delta/test_delta_deflate.c - the deflate mode of delta patches
+ * (version 2, docs/delta-format.md#deflate-section): round trips byte for
+ * byte on gzip/zlib/zip content made by zlib at several levels, window sizes,
+ * memLevels and strategies; content zlib cannot reproduce (kept compressed,
+ * still applies); an applier without a deflate port refusing the patch
+ * before writing; every section field refused with its error; wrong
+ * recorded parameters caught; the memory bound of the zlib port measured.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ota/delta.h"
+#include "../test.h"
+#include "delta_fixture.h"
+#include "delta_fixture_zlib.h"
+#include "le.h"
+
+static const int LEVELS[] = {1, 6, 9, 3, 5};
+
+struct pair {
+    uint8_t *old, *new_, *patch;
+    size_t old_len, new_len, patch_len;
+    struct ota_delta_stats st;
+};
+
+static void make_pair(struct pair *p, int nfiles, size_t text_len, int unrepro, int deflate)
+{
+    memset(p, 0, sizeof(*p));
+    p->old = zx_archive(0, nfiles, text_len, LEVELS, 5, unrepro, &p->old_len);
+    p->new_ = zx_archive(1, nfiles, text_len, LEVELS, 5, unrepro, &p->new_len);
+    struct ota_delta_create_opts o = {.deflate = deflate};
+    ota_err e = ota_delta_create_ex(p->old, p->old_len, p->new_, p->new_len, &o, &p->patch,
+                                    &p->patch_len, &p->st);
+    if (e != OTA_OK) {
+        free(p->patch);
+        p->patch = NULL;
+    }
+}
+
+static void free_pair(struct pair *p)
+{
+    free(p->old);
+    free(p->new_);
+    free(p->patch);
+}
+
+/* Apply through the core with the port, chunked; 1 when the result is new_. */
+static ota_err apply_port(const struct pair *p, const uint8_t *patch, size_t len,
+                          const struct ota_deflate_port *port, long chunk, struct fx_sink *s,
+                          struct ota_diag *d)
+{
+    s->buf = malloc(p->new_len + 1);
+    s->cap = p->new_len;
+    s->len = 0;
+    s->calls = 0;
+    s->order_violation = 0;
+    s->fail_with = OTA_OK;
+    fx_port = port;
+    ota_err e = fx_apply(ota_crypto_mbedtls(), p->old, p->old_len, patch, len, chunk, s, d);
+    fx_port = NULL;
+    return e;
+}
+
+static void test_roundtrip_levels(void)
+{
+    struct pair p;
+    make_pair(&p, 15, 20000, 0, 1);
+    REQUIRE(p.patch);
+    CHECK_EQ(p.patch[4], OTA_DELTA_VERSION_DEFLATE);
+    CHECK_EQ(p.st.zold, 15);
+    CHECK_EQ(p.st.znew, 15); /* every level, window, memLevel, strategy found */
+    CHECK_EQ(p.st.zskipped, 0);
+    /* the same pair without deflate mode: version 1, much larger */
+    struct pair q;
+    make_pair(&q, 15, 20000, 0, 0);
+    REQUIRE(q.patch);
+    CHECK_EQ(q.patch[4], OTA_DELTA_VERSION);
+    CHECK(p.patch_len * 10u < q.patch_len);
+    printf("     15 members (gzip/zlib/zip, levels 1-9): %zu -> %zu bytes; patch %zu bytes "
+           "(version 1: %zu)\n", p.old_len, p.new_len, p.patch_len, q.patch_len);
+    struct ota_deflate_port *port = ota_deflate_zlib_new();
+    REQUIRE(port);
+    const long chunks[] = {0, 1, 7, -1, 100000};
+    for (unsigned i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        struct fx_sink s;
+        struct ota_diag d;
+        memset(&d, 0, sizeof d);
+        ota_err e = apply_port(&p, p.patch, p.patch_len, port, chunks[i], &s, &d);
+        CHECK_EQ(e, OTA_OK);
+        CHECK_EQ(s.len, p.new_len);
+        CHECK(s.len == p.new_len && memcmp(s.buf, p.new_, p.new_len) == 0);
+        CHECK_EQ(s.order_violation, 0);
+        free(s.buf);
+    }
+    ota_deflate_zlib_free(port);
+    /* the host convenience (openssl) and the `ota delta apply` path */
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    CHECK_EQ(ota_delta_apply_buffer(ota_crypto_openssl(), p.old, p.old_len, p.patch, p.patch_len,
+                                    333, &out, &out_len, NULL),
+             OTA_OK);
+    CHECK(out_len == p.new_len && out && memcmp(out, p.new_, p.new_len) == 0);
+    free(out);
+    free_pair(&q);
+    free_pair(&p);
+}
+
+static void test_unreproducible_falls_back(void)
+{
+    /* the last member has full flushes: found, inflated, but not
+     * reproducible: it stays compressed on both sides */
+    struct pair p;
+    make_pair(&p, 4, 20000, 1, 1);
+    REQUIRE(p.patch);
+    CHECK_EQ(p.st.znew, 3);
+    CHECK_EQ(p.st.zold, 3);
+    CHECK_EQ(p.st.zskipped, 2); /* one in old, one in new */
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    CHECK_EQ(ota_delta_apply_buffer(ota_crypto_openssl(), p.old, p.old_len, p.patch, p.patch_len,
+                                    0, &out, &out_len, NULL),
+             OTA_OK);
+    CHECK(out_len == p.new_len && out && memcmp(out, p.new_, p.new_len) == 0);
+    free(out);
+    free_pair(&p);
+    /* only unreproducible content: a plain version 1 patch */
+    struct zx_buf a = {0}, b = {0};
+    uint8_t *t = zx_text(30000, 5);
+    zx_gzip(&a, t, 30000, 6, 8, Z_DEFAULT_STRATEGY, 1000);
+    zx_evolve(t, 30000, 6);
+    zx_gzip(&b, t, 30000, 6, 8, Z_DEFAULT_STRATEGY, 1000);
+    free(t);
+    uint8_t *patch = NULL;
+    size_t plen = 0;
+    struct ota_delta_stats st;
+    struct ota_delta_create_opts o = {.deflate = 1};
+    CHECK_EQ(ota_delta_create_ex(a.p, a.len, b.p, b.len, &o, &patch, &plen, &st), OTA_OK);
+    REQUIRE(patch);
+    CHECK_EQ(patch[4], OTA_DELTA_VERSION);
+    CHECK_EQ(st.zskipped, 2);
+    CHECK_EQ(ota_delta_apply_buffer(ota_crypto_openssl(), a.p, a.len, patch, plen, 0, &out,
+                                    &out_len, NULL),
+             OTA_OK);
+    CHECK(out_len == b.len && memcmp(out, b.p, b.len) == 0);
+    free(out);
+    free(patch);
+    free(a.p);
+    free(b.p);
+}
+
+static void test_no_port_refused(void)
+{
+    struct pair p;
+    make_pair(&p, 3, 5000, 0, 1);
+    REQUIRE(p.patch);
+    struct fx_sink s;
+    struct ota_diag d;
+    memset(&d, 0, sizeof d);
+    CHECK_EQ(apply_port(&p, p.patch, p.patch_len, NULL, 0, &s, &d), OTA_ERR_UNSUPPORTED);
+    CHECK_EQ(s.calls, 0);
+    CHECK(d.field && strstr(d.field, "no deflate port"));
+    free(s.buf);
+    /* a port missing its work buffer is a configuration error */
+    struct ota_deflate_port *port = ota_deflate_zlib_new();
+    REQUIRE(port);
+    struct ota_deflate_port bad = *port;
+    bad.work_len = OTA_DEFLATE_WORK_MIN - 1u;
+    CHECK_EQ(apply_port(&p, p.patch, p.patch_len, &bad, 0, &s, NULL), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(s.calls, 0);
+    free(s.buf);
+    /* a span table too small for the patch's streams */
+    bad = *port;
+    bad.span_cap = 5;
+    CHECK_EQ(apply_port(&p, p.patch, p.patch_len, &bad, 0, &s, NULL), OTA_ERR_TOO_LARGE);
+    CHECK_EQ(s.calls, 0);
+    free(s.buf);
+    ota_deflate_zlib_free(port);
+    free_pair(&p);
+}
+
+/* Section field refusals: each edit gives its error and writes nothing. */
+static void test_section_refusals(void)
+{
+    struct pair p;
+    make_pair(&p, 3, 5000, 0, 1);
+    REQUIRE(p.patch);
+    const uint8_t *sec = p.patch + OTA_DELTA_HEADER_SIZE;
+    uint32_t nold = ota_le_get32(sec + 4), nnew = ota_le_get32(sec + 8);
+    REQUIRE(nold == 3 && nnew == 3);
+    size_t o0 = OTA_DELTA_HEADER_SIZE + 12u;        /* first old entry */
+    size_t n0 = o0 + 12u * nold;                    /* first new entry */
+    struct {
+        size_t off;
+        uint32_t val;
+        int width;
+        ota_err want;
+        const char *what;
+    } cases[] = {
+        {OTA_DELTA_HEADER_SIZE, 13, 4, OTA_ERR_DELTA_CORRUPT, "sec_len"},
+        {OTA_DELTA_HEADER_SIZE + 4, 2, 4, OTA_ERR_DELTA_CORRUPT, "sec_len"},
+        {OTA_DELTA_HEADER_SIZE + 4, 0x40000000u, 4, OTA_ERR_DELTA_CORRUPT, "sec_len"},
+        {o0 + 12, 0, 4, OTA_ERR_DELTA_CORRUPT, "stream offset"},     /* 2nd before 1st */
+        {o0 + 4, 0, 4, OTA_ERR_DELTA_CORRUPT, "stream length"},      /* clen 0 */
+        {o0 + 8, 0, 4, OTA_ERR_DELTA_CORRUPT, "stream length"},      /* rlen 0 */
+        {o0 + 4, 0x7FFFFFFFu, 4, OTA_ERR_DELTA_CORRUPT, "stream"},   /* past the image */
+        {n0 + 12, 10, 1, OTA_ERR_DELTA_CORRUPT, "zlib parameters"},  /* level 10 */
+        {n0 + 13, 8, 1, OTA_ERR_DELTA_CORRUPT, "zlib parameters"},   /* wbits 8 */
+        {n0 + 14, 0, 1, OTA_ERR_DELTA_CORRUPT, "zlib parameters"},   /* memLevel 0 */
+        {n0 + 15, 5, 1, OTA_ERR_DELTA_CORRUPT, "zlib parameters"},   /* strategy 5 */
+        {n0 + 8, 0xFFFFFFF0u, 4, OTA_ERR_DELTA_CORRUPT, "expanded size"},
+    };
+    struct ota_deflate_port *port = ota_deflate_zlib_new();
+    REQUIRE(port);
+    uint8_t *bad = malloc(p.patch_len);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(bad, p.patch, p.patch_len);
+        if (cases[i].width == 4)
+            ota_le_put32(bad + cases[i].off, cases[i].val);
+        else
+            bad[cases[i].off] = (uint8_t)cases[i].val;
+        struct fx_sink s;
+        struct ota_diag d;
+        memset(&d, 0, sizeof d);
+        ota_err e = apply_port(&p, bad, p.patch_len, port, 0, &s, &d);
+        CHECK_EQ(e, cases[i].want);
+        CHECK_EQ(s.calls, 0);
+        CHECK(d.field && strstr(d.field, cases[i].what));
+        if (e != cases[i].want || !d.field || !strstr(d.field, cases[i].what))
+            fprintf(stderr, "     case %zu: %s (%s)\n", i, d.field ? d.field : "-",
+                    ota_errname(e));
+        free(s.buf);
+    }
+    /* truncated inside the section, at every length */
+    size_t sec_end = OTA_DELTA_HEADER_SIZE + ota_le_get32(sec);
+    for (size_t cut = OTA_DELTA_HEADER_SIZE; cut < sec_end; cut++) {
+        struct fx_sink s;
+        ota_err e = apply_port(&p, p.patch, cut, port, 3, &s, NULL);
+        CHECK_EQ(e, OTA_ERR_DELTA_TRUNCATED);
+        CHECK_EQ(s.calls, 0);
+        free(s.buf);
+    }
+    /* wrong parameters recorded for a new stream (level 9 -> 1 etc.): the
+     * re-compressed bytes differ; caught, never a wrong image accepted */
+    for (uint32_t k = 0; k < nnew; k++) {
+        memcpy(bad, p.patch, p.patch_len);
+        size_t at = n0 + 16u * k + 12u;
+        bad[at] = bad[at] == 1 ? 9 : 1;
+        struct fx_sink s;
+        struct ota_diag d;
+        memset(&d, 0, sizeof d);
+        ota_err e = apply_port(&p, bad, p.patch_len, port, 0, &s, &d);
+        CHECK_EQ(e, OTA_ERR_DELTA_RESULT_MISMATCH);
+        free(s.buf);
+    }
+    /* an old stream pointed one byte off: not deflate there (or another
+     * stream): refused as corrupt or as the wrong result */
+    for (uint32_t k = 0; k < nold; k++) {
+        memcpy(bad, p.patch, p.patch_len);
+        size_t at = o0 + 12u * k;
+        ota_le_put32(bad + at, ota_le_get32(bad + at) + 1u);
+        struct fx_sink s;
+        ota_err e = apply_port(&p, bad, p.patch_len, port, 0, &s, NULL);
+        CHECK(e == OTA_ERR_DELTA_CORRUPT || e == OTA_ERR_DELTA_RESULT_MISMATCH);
+        free(s.buf);
+    }
+    free(bad);
+    ota_deflate_zlib_free(port);
+    free_pair(&p);
+}
+
+/* Every byte of the section and stream flipped: refused or right, never
+ * a crash or a wrong image accepted (ASan build). */
+static void test_bitflips(void)
+{
+    struct pair p;
+    make_pair(&p, 3, 3000, 0, 1);
+    REQUIRE(p.patch);
+    struct ota_deflate_port *port = ota_deflate_zlib_new();
+    REQUIRE(port);
+    uint8_t *bad = malloc(p.patch_len);
+    unsigned refused = 0, right = 0;
+    for (size_t i = OTA_DELTA_HEADER_SIZE; i < p.patch_len; i += 3) {
+        memcpy(bad, p.patch, p.patch_len);
+        bad[i] ^= (uint8_t)(1u << (i % 8u));
+        struct fx_sink s;
+        ota_err e = apply_port(&p, bad, p.patch_len, port, 0, &s, NULL);
+        if (e == OTA_OK) {
+            CHECK(s.len == p.new_len && memcmp(s.buf, p.new_, p.new_len) == 0);
+            right++;
+        } else {
+            refused++;
+        }
+        free(s.buf);
+    }
+    printf("     %u flipped patches refused, %u decoded to the right image\n", refused, right);
+    CHECK(refused > 0);
+    free(bad);
+    ota_deflate_zlib_free(port);
+    free_pair(&p);
+}
+
+/*
+ * The memory of the deflate mode: the applier state, the zlib port's own
+ * block (span table + work buffer) and what zlib allocates at most: raw
+ * inflate 32 KiB window + ~7 KiB state; raw deflate 2^(wbits+2) +
+ * 2^(memLevel+9) + ~6 KiB (zlib.h's formula), at most 128 + 256 + 6 KiB for
+ * wbits 15, memLevel 9: ZLIB_HEAP_BOUND; with the rest, at most 1 MiB.
+ */
+#define ZLIB_HEAP_BOUND (32u * 1024u + 8u * 1024u + 128u * 1024u + 256u * 1024u + 8u * 1024u)
+
+static void test_memory_bound(void)
+{
+    struct pair p;
+    make_pair(&p, 6, 60000, 0, 1);
+    REQUIRE(p.patch);
+    struct ota_deflate_port *port = ota_deflate_zlib_new();
+    REQUIRE(port);
+    struct fx_sink s;
+    CHECK_EQ(apply_port(&p, p.patch, p.patch_len, port, 0, &s, NULL), OTA_OK);
+    CHECK(s.len == p.new_len && memcmp(s.buf, p.new_, p.new_len) == 0);
+    free(s.buf);
+    size_t peak_apply = ota_deflate_zlib_peak(port);
+    /* the worst parameters a patch may record (level 9, window 15,
+     * memLevel 9) with an inflate open at the same time */
+    const struct ota_deflate_params worst = {9, 15, 9, 0};
+    CHECK_EQ(port->inflate_reset(port->ctx), OTA_OK);
+    CHECK_EQ(port->deflate_reset(port->ctx, &worst), OTA_OK);
+    uint8_t *t = zx_text(200000, 77), out[4096];
+    size_t fed = 0;
+    int end = 0;
+    while (!end) {
+        size_t il = 200000 - fed, ol = sizeof out;
+        CHECK_EQ(port->deflate(port->ctx, t + fed, &il, 1, out, &ol, &end), OTA_OK);
+        fed += il;
+    }
+    free(t);
+    size_t peak = ota_deflate_zlib_peak(port);
+    size_t own = sizeof(struct ota_delta_zspan) * OTA_DEFLATE_ZLIB_SPANS + OTA_DEFLATE_ZLIB_WORK;
+    size_t total = sizeof(struct ota_delta_apply) + own + peak;
+    printf("     deflate mode memory: applier state %zu + port tables %zu + zlib peak %zu "
+           "(this patch: %zu) = %zu bytes (zlib bound %u, total bound 1 MiB)\n",
+           sizeof(struct ota_delta_apply), own, peak, peak_apply, total, ZLIB_HEAP_BOUND);
+    CHECK(peak_apply > 32u * 1024u && peak_apply <= peak);
+    CHECK(peak > 128u * 1024u + 256u * 1024u); /* really measured the worst case */
+    CHECK(peak <= ZLIB_HEAP_BOUND);
+    CHECK(total <= 1024u * 1024u);
+    ota_deflate_zlib_free(port);
+    free_pair(&p);
+}
+
+/* Identical images with compressed content; old streams only; empty new. */
+static void test_edges(void)
+{
+    size_t l1, l2;
+    int lv[] = {6};
+    uint8_t *a = zx_archive(0, 3, 4000, lv, 1, 0, &l1);
+    uint8_t *b = zx_archive(1, 3, 4000, lv, 1, 0, &l2);
+    const struct {
+        const uint8_t *o, *n;
+        size_t ol, nl;
+    } cases[] = {{a, a, l1, l1}, {a, (const uint8_t *)"plain", l1, 5}, {a, NULL, l1, 0},
+                 {(const uint8_t *)"plain", b, 5, l2}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t *patch = NULL, *out = NULL;
+        size_t plen = 0, out_len = 0;
+        struct ota_delta_create_opts o = {.deflate = 1};
+        CHECK_EQ(ota_delta_create_ex(cases[i].o, cases[i].ol, cases[i].n, cases[i].nl, &o,
+                                     &patch, &plen, NULL),
+                 OTA_OK);
+        REQUIRE(patch);
+        CHECK_EQ(ota_delta_apply_buffer(ota_crypto_openssl(), cases[i].o, cases[i].ol, patch,
+                                        plen, 5, &out, &out_len, NULL),
+                 OTA_OK);
+        CHECK(out_len == cases[i].nl && (!out_len || memcmp(out, cases[i].n, out_len) == 0));
+        free(out);
+        free(patch);
+    }
+    free(a);
+    free(b);
+}
+
+int main(void)
+{
+    RUN(test_roundtrip_levels);
+    RUN(test_unreproducible_falls_back);
+    RUN(test_no_port_refused);
+    RUN(test_section_refusals);
+    RUN(test_bitflips);
+    RUN(test_memory_bound);
+    RUN(test_edges);
+    return test_summary();
+}
