@@ -141,3 +141,58 @@ def test_corpus_pair(tmp_path):
     assert r.returncode == 0, r.stderr
     with open(pn, "rb") as f:
         assert out.read_bytes() == f.read()
+
+
+def _tar_of_gzips(files):
+    """An uncompressed tar of gzip'd files (Python's gzip is zlib), like a
+    package's data or a root filesystem of man pages."""
+    import gzip
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        for name, data, level in files:
+            z = gzip.compress(data, compresslevel=level, mtime=0)
+            info = tarfile.TarInfo(name + ".gz")
+            info.size = len(z)
+            info.mtime = 0
+            t.addfile(info, io.BytesIO(z))
+    return buf.getvalue()
+
+
+def test_deflate_mode(tmp_path):
+    """--deflate: a version 2 patch between the decompressed members, much
+    smaller than version 1, applied byte for byte; without --deflate the
+    patch stays version 1."""
+    rnd = random.Random(11)
+    words = [bytes(rnd.choice(b"abcdefghijklmnop") for _ in range(rnd.randint(2, 8)))
+             for _ in range(300)]
+    texts = [b" ".join(rnd.choice(words) for _ in range(6000)) for _ in range(5)]
+    old_files = [(f"usr/share/man/man1/t{i}.1", t, (1, 6, 9)[i % 3]) for i, t in enumerate(texts)]
+    new_files = [(n, t.replace(b"abc", b"ABC", 3) + b"\n.SH NEW\n", lv) for n, t, lv in old_files]
+    po, pn = tmp_path / "old.tar", tmp_path / "new.tar"
+    po.write_bytes(_tar_of_gzips(old_files))
+    pn.write_bytes(_tar_of_gzips(new_files))
+    p1, p2 = tmp_path / "p1.otad", tmp_path / "p2.otad"
+    r = run("delta", "create", po, pn, "-o", p1)
+    assert r.returncode == 0, r.stderr
+    r = run("delta", "create", po, pn, "-o", p2, "--deflate", "-v")
+    assert r.returncode == 0, r.stderr
+    assert "re-compressed: old 5, new 5; not reproducible 0" in r.stdout
+    assert p2.stat().st_size * 5 < p1.stat().st_size
+    r = run("delta", "info", p2)
+    assert r.returncode == 0, r.stderr
+    assert "version 2" in r.stdout and "5 old, 5 new streams" in r.stdout
+    assert "version 1" in run("delta", "info", p1).stdout
+    for backend, chunk in (("openssl", "4096"), ("mbedtls", "7")):
+        out = tmp_path / f"out-{backend}.tar"
+        r = run("delta", "apply", po, p2, "-o", out, "--backend", backend, "--chunk", chunk)
+        assert r.returncode == 0, r.stderr
+        assert out.read_bytes() == pn.read_bytes()
+    # a truncated version 2 patch: exit 6, no output
+    cut = tmp_path / "cut.otad"
+    cut.write_bytes(p2.read_bytes()[:100])
+    out = tmp_path / "never.tar"
+    r = run("delta", "apply", po, cut, "-o", out)
+    assert r.returncode == 6, (r.returncode, r.stderr)
+    assert not out.exists()
