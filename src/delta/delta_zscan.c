@@ -17,7 +17,7 @@
 #include "le.h"
 
 #define DZ_MIN_CLEN 16u /* shorter streams are not worth a table entry */
-#define DZ_CMP_BUF 16384u
+#define DZ_CMP_BUF 4096u
 
 static ota_err dz_reserve(uint8_t **p, size_t *cap, size_t need)
 {
@@ -69,10 +69,13 @@ static int dz_inflate(z_stream *zs, const uint8_t *img, size_t d, size_t len, ui
     return 1;
 }
 
-/* Does deflate with p reproduce c[0..clen) from raw exactly? Stops at the
- * first output byte that differs. */
+/*
+ * Does deflate with p reproduce c[0..clen) from raw exactly? Stops at the
+ * first output byte that differs. Returns 1 when it does; else 0 and in
+ * *same how many output bytes were equal before the difference.
+ */
 static int dz_try(const uint8_t *raw, uint32_t rlen, const uint8_t *c, uint32_t clen,
-                  const struct ota_deflate_params *p)
+                  const struct ota_deflate_params *p, size_t *same)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
@@ -88,8 +91,13 @@ static int dz_try(const uint8_t *raw, uint32_t rlen, const uint8_t *c, uint32_t 
         zs.avail_out = sizeof out;
         int r = deflate(&zs, Z_FINISH);
         size_t got = sizeof out - zs.avail_out;
-        if (got > clen - done || memcmp(out, c + done, got) != 0)
+        if (got > clen - done || memcmp(out, c + done, got) != 0) {
+            size_t k = 0;
+            while (k < got && done + k < clen && out[k] == c[done + k])
+                k++;
+            done += k;
             break;
+        }
         done += got;
         if (r == Z_STREAM_END) {
             ok = done == clen;
@@ -99,46 +107,73 @@ static int dz_try(const uint8_t *raw, uint32_t rlen, const uint8_t *c, uint32_t 
             break;
     }
     deflateEnd(&zs);
+    *same = done;
     return ok;
 }
 
+/* A try that reproduced this many output bytes before differing had the
+ * right parameters and the compressor's block splitting was another's
+ * (GNU gzip's): no other parameters will do, the search stops. */
+#define DZ_SAME_GIVE_UP 8192u
+
 /*
  * Search zlib parameters that reproduce the stream; *hint (the last ones
- * that worked in this image) first. flevel: the zlib header's FLEVEL (0..3)
- * or -1. Level 0 (stored blocks) only when the first block is stored.
+ * that worked in this image) first. flevel: the level class the wrapper
+ * announces, as zlib writes it: 0 = level 0 or 1 (or Huffman-only / RLE),
+ * 1 = levels 2-5, 2 = level 6, 3 = levels 7-9 (zlib FLEVEL; gzip XFL 4 and
+ * 2 are classes 0 and 3); 4 = gzip XFL 0 (levels 2-6 first, then all);
+ * -1 unknown (zip: every level, 6 and 9 first). Level 0 only when the first block is stored. Levels with
+ * memLevel 8, then with 9; the filtered strategy only for zlib streams
+ * (PNG's default). Each try stops at the first output byte that differs.
  */
 static int dz_search(const uint8_t *raw, uint32_t rlen, const uint8_t *c, uint32_t clen,
-                     uint8_t wbits, int flevel, struct ota_deflate_params *hint,
+                     uint8_t wbits, int flevel, int kind, struct ota_deflate_params *hint,
                      struct ota_deflate_params *found)
 {
-    if (hint->level <= 9u && hint->wbits == wbits && dz_try(raw, rlen, c, clen, hint)) {
-        *found = *hint;
-        return 1;
+    size_t same = 0;
+    if (hint->level <= 9u && hint->wbits == wbits) {
+        if (dz_try(raw, rlen, c, clen, hint, &same)) {
+            *found = *hint;
+            return 1;
+        }
+        if (same >= DZ_SAME_GIVE_UP)
+            return 0;
     }
-    static const uint8_t by_flevel[4][10] = {
-        {1, 0, 2, 3, 4, 5, 6, 7, 8, 9},
-        {2, 3, 4, 5, 1, 6, 9, 7, 8, 0},
-        {6, 9, 5, 7, 8, 4, 3, 2, 1, 0},
-        {9, 7, 8, 6, 5, 4, 3, 2, 1, 0},
+    static const uint8_t by_class[5][11] = {
+        {1, 0, 0xFF},
+        {2, 3, 4, 5, 0xFF},
+        {6, 0xFF},
+        {9, 7, 8, 0xFF},
+        {6, 9, 1, 5, 4, 3, 2, 7, 8, 0, 0xFF},
     };
-    const uint8_t *levels = by_flevel[flevel >= 0 ? flevel : 2];
+    /* gzip's XFL only says "9", "1" or "other"; writers that do not set it
+     * (Java's GZIPOutputStream) write "other" too: every level, 2-6 first */
+    const uint8_t gz_other[] = {6, 2, 3, 4, 5, 9, 1, 7, 8, 0, 0xFF};
+    const uint8_t *levels = flevel == 4 ? gz_other : by_class[flevel >= 0 && flevel < 4 ? flevel : 4];
     static const uint8_t memlevels[] = {8, 9};
     static const uint8_t strategies[] = {Z_DEFAULT_STRATEGY, Z_FILTERED, Z_RLE, Z_HUFFMAN_ONLY};
     int stored = (c[0] & 6u) == 0;
     for (unsigned si = 0; si < sizeof strategies; si++) {
-        for (unsigned li = 0; li < 10; li++) {
-            uint8_t lv = levels[li];
-            if ((lv == 0) != stored)
-                continue;
-            /* Huffman-only and RLE do not depend on the level above 0 */
-            if (strategies[si] >= Z_HUFFMAN_ONLY && lv != 1 && lv != 0)
-                continue;
-            for (unsigned mi = 0; mi < sizeof memlevels; mi++) {
+        if (strategies[si] == Z_FILTERED && kind != 2)
+            continue;
+        /* Huffman-only and RLE: the wrapper announces level class 0 */
+        if (strategies[si] >= Z_RLE && flevel > 0)
+            continue;
+        for (unsigned mi = 0; mi < sizeof memlevels; mi++) {
+            for (unsigned li = 0; levels[li] != 0xFF; li++) {
+                uint8_t lv = levels[li];
+                if ((lv == 0) != stored)
+                    continue;
+                /* Huffman-only and RLE do not depend on the level above 0 */
+                if (strategies[si] >= Z_RLE && lv > 1)
+                    continue;
                 struct ota_deflate_params p = {lv, wbits, memlevels[mi], strategies[si]};
-                if (dz_try(raw, rlen, c, clen, &p)) {
+                if (dz_try(raw, rlen, c, clen, &p, &same)) {
                     *found = *hint = p;
                     return 1;
                 }
+                if (same >= DZ_SAME_GIVE_UP)
+                    return 0;
             }
         }
     }
@@ -172,12 +207,15 @@ static size_t dz_candidate(const uint8_t *img, size_t len, size_t i, uint8_t *wb
         if (b[3] & 2)
             d += 2;
         *kind = 1;
+        *flevel = b[8] == 2 ? 3 : b[8] == 4 ? 0 : 4; /* XFL: 9 / 0-1 / other */
         return d < left ? i + d : 0;
     }
     if (left >= 30 && b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4 &&
         ota_le_get16(b + 8) == 8) {
         size_t d = 30u + ota_le_get16(b + 26) + ota_le_get16(b + 28);
         *kind = 3;
+        unsigned opt = (ota_le_get16(b + 6) >> 1) & 3u; /* 1 maximum, 2/3 fast */
+        *flevel = opt == 1 ? 3 : opt ? 0 : -1; /* 0 "normal": often unset */
         return d < left ? i + d : 0;
     }
     if (left >= 8 && (b[0] & 0x0F) == 8 && (b[0] >> 4) <= 7 && !(b[1] & 0x20) &&
@@ -245,7 +283,7 @@ ota_err dz_expand(const uint8_t *img, uint32_t len, struct dz_image *out)
             i++;
             continue;
         }
-        if (!dz_search(out->x + mark, rlen, img + d, clen, wbits, flevel, &hint, &par)) {
+        if (!dz_search(out->x + mark, rlen, img + d, clen, wbits, flevel, kind, &hint, &par)) {
             /* a real stream zlib does not reproduce: stays compressed */
             out->skipped++;
             i = d + clen;

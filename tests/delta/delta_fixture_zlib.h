@@ -106,7 +106,9 @@ static inline void zx_deflate(struct zx_buf *out, const uint8_t *d, size_t n, in
 static inline void zx_gzip(struct zx_buf *out, const uint8_t *d, size_t n, int level,
                            int memlevel, int strategy, size_t flush_every)
 {
-    static const uint8_t h[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+    /* XFL as zlib's gzip writer sets it: 2 for level 9, 4 for level 1 */
+    uint8_t h[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+    h[8] = level == 9 ? 2 : level == 1 ? 4 : 0;
     zx_put(out, h, sizeof h);
     zx_deflate(out, d, n, level, 15, memlevel, strategy, flush_every);
     zx_put32le(out, (uint32_t)crc32(0, d, (uInt)n));
@@ -114,7 +116,8 @@ static inline void zx_gzip(struct zx_buf *out, const uint8_t *d, size_t n, int l
 }
 
 /* A zlib stream (header with this window, Adler-32 trailer). */
-static inline void zx_zlib(struct zx_buf *out, const uint8_t *d, size_t n, int level, int wbits)
+static inline void zx_zlib(struct zx_buf *out, const uint8_t *d, size_t n, int level, int wbits,
+                           int strategy)
 {
     uint8_t h[2];
     h[0] = (uint8_t)(((wbits - 8) << 4) | 8);
@@ -122,7 +125,7 @@ static inline void zx_zlib(struct zx_buf *out, const uint8_t *d, size_t n, int l
     h[1] = (uint8_t)(fl << 6);
     h[1] = (uint8_t)(h[1] + (31 - ((h[0] << 8) | h[1]) % 31));
     zx_put(out, h, 2);
-    zx_deflate(out, d, n, level, wbits, 8, Z_DEFAULT_STRATEGY, 0);
+    zx_deflate(out, d, n, level, wbits, 8, strategy, 0);
     uint32_t a = (uint32_t)adler32(1, d, (uInt)n);
     uint8_t t[4] = {(uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a};
     zx_put(out, t, 4);
@@ -172,9 +175,10 @@ static inline uint8_t *zx_archive(int release, int nfiles, size_t text_len, cons
         if (unreproducible && f == nfiles - 1)
             zx_gzip(&b, t, text_len, lv, 8, Z_DEFAULT_STRATEGY, 3000);
         else if (f % 3 == 0)
-            zx_gzip(&b, t, text_len, lv, f % 2 ? 9 : 8, f % 4 == 2 ? Z_FILTERED : Z_DEFAULT_STRATEGY, 0);
-        else if (f % 3 == 1)
-            zx_zlib(&b, t, text_len, lv, f % 2 ? 15 : 12);
+            zx_gzip(&b, t, text_len, lv, f % 2 ? 9 : 8, Z_DEFAULT_STRATEGY, 0);
+        else if (f % 3 == 1) /* PNG-style: filtered strategy */
+            zx_zlib(&b, t, text_len, lv, f % 2 ? 15 : 12,
+                    f % 4 == 2 ? Z_FILTERED : Z_DEFAULT_STRATEGY);
         else
             zx_zip_entry(&b, "doc/file.txt", t, text_len, lv);
         free(t);
