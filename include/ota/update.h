@@ -93,6 +93,10 @@ struct ota_update_cfg {
     const struct ota_enc_privkey *enc_key;
     const struct ota_crypto_enc *enc;
     struct ota_update_payload_at payload_at;
+    /* Delta payloads in the deflate format (version 2, docs/delta-format.md):
+     * the applier's deflate port (ota/deflate.h); NULL refuses them with
+     * OTA_ERR_UNSUPPORTED, as a microcontroller does. */
+    const struct ota_deflate_port *deflate;
 };
 
 /* What a device persists to resume an interrupted download. */

@@ -220,6 +220,13 @@ static ota_err lx_begin(void *ctx, const uint8_t *manifest, size_t len, uint64_t
     uc.enc_key = b->cfg->lx.has_enc_key ? &b->cfg->lx.enc_priv : NULL;
     if (payload_at)
         uc.payload_at = *payload_at;
+    /* Delta patches with a deflate section (ota delta create --deflate):
+     * inflated and re-compressed with zlib; one port for the process,
+     * allocated at the first update (its memory: docs/delta-format.md). */
+    static struct ota_deflate_port *zport;
+    if (!zport)
+        zport = ota_deflate_zlib_new();
+    uc.deflate = zport;
     b->diag = d;
     /* Every check of the offer first: nothing is written until it passes. */
     e = ota_update_begin(&b->up, &uc, manifest, len, resume, d);

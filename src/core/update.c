@@ -435,6 +435,7 @@ ota_err ota_update_begin(struct ota_update *u, const struct ota_update_cfg *cfg,
         dc.write_ctx = u;
         dc.max_new_len = l->slot_size;
         dc.diag = diag;
+        dc.deflate = u->cfg.deflate;
         e = ota_delta_apply_init(&u->delta, &dc);
         if (e)
             return fail(u, e, "delta applier", 0);
