@@ -106,7 +106,7 @@ TABLE=$WORK/table.md
 awk '
 function mib(k) { return sprintf("%.0f", k / 1024) }
 BEGIN {
-  print "| payload | old → new | new size | bsdiff | xdelta3 -9 | zstd -19 --long | ota (v1) | **ota --deflate** | ota/bsdiff | streams kept / not reproducible |"
+  print "| payload | old → new | new size | bsdiff | xdelta3 -9 | zstd -19 --long | ota (v1) | **ota --deflate** | ota/bsdiff | streams re-compressed (new) / not reproducible (old + new) |"
   print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 }
 {

@@ -33,53 +33,9 @@ static inline uint32_t dm_p(uint16_t cell)
 
 #ifndef DM_LIT_SHIFT
 #define DM_LIT_SHIFT 4u /* literals: a little slower */
-/* ---- applier internals shared by delta_apply.c and delta_deflate.c ---- */
-
-/* Record a failure in st (sticky) and in the diag; returns e. */
-ota_err ota_delta_fail(struct ota_delta_apply *st, ota_err e, const char *field, uint32_t off,
-                       uint32_t expected, uint32_t found, int has_values);
-
-/* Version 2: refuse the patch unless cfg.deflate is a usable port. */
-ota_err ota_delta_section_check_port(struct ota_delta_apply *st);
-
-/* Version 2: take deflate-section bytes (*took of len); once the whole
- * section is in, sets stream_start, xold_len and xnew_len. */
-ota_err ota_delta_section_feed(struct ota_delta_apply *st, const uint8_t *p, size_t len,
-                               size_t *took);
-
-/* n bytes of the expanded old image from pos (version 1: the old image). */
-ota_err ota_delta_old_read(struct ota_delta_apply *st, uint32_t pos, uint8_t *buf, uint32_t n);
-
-/* The next n bytes of the expanded new image, at expanded offset xpos:
- * hashed and written (version 2: new streams re-compressed first). */
-ota_err ota_delta_new_write(struct ota_delta_apply *st, uint32_t xpos, const uint8_t *data,
-                            size_t n);
-
 #endif
 #ifndef DM_DIFF_SHIFT
 #define DM_DIFF_SHIFT 3u /* difference values */
-/* ---- applier internals shared by delta_apply.c and delta_deflate.c ---- */
-
-/* Record a failure in st (sticky) and in the diag; returns e. */
-ota_err ota_delta_fail(struct ota_delta_apply *st, ota_err e, const char *field, uint32_t off,
-                       uint32_t expected, uint32_t found, int has_values);
-
-/* Version 2: refuse the patch unless cfg.deflate is a usable port. */
-ota_err ota_delta_section_check_port(struct ota_delta_apply *st);
-
-/* Version 2: take deflate-section bytes (*took of len); once the whole
- * section is in, sets stream_start, xold_len and xnew_len. */
-ota_err ota_delta_section_feed(struct ota_delta_apply *st, const uint8_t *p, size_t len,
-                               size_t *took);
-
-/* n bytes of the expanded old image from pos (version 1: the old image). */
-ota_err ota_delta_old_read(struct ota_delta_apply *st, uint32_t pos, uint8_t *buf, uint32_t n);
-
-/* The next n bytes of the expanded new image, at expanded offset xpos:
- * hashed and written (version 2: new streams re-compressed first). */
-ota_err ota_delta_new_write(struct ota_delta_apply *st, uint32_t xpos, const uint8_t *data,
-                            size_t n);
-
 #endif
 
 static inline void dm_update(uint16_t *cell, unsigned bit, unsigned shift)
