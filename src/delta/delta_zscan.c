@@ -310,7 +310,7 @@ ota_err dz_expand(const uint8_t *img, uint32_t len, struct dz_image *out)
     }
     if (!err) {
         err = dz_reserve(&out->x, &xcap, out->xlen + (len - plain) + 1u);
-        if (!err) {
+        if (!err && len > plain) {
             memcpy(out->x + out->xlen, img + plain, len - plain);
             out->xlen += len - plain;
         }
