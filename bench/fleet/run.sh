@@ -9,11 +9,13 @@
 # summary and one line of figures.
 #
 #   bench/fleet/run.sh [--devices N] [--interval S] [--pool N] [--clock-rate R]
-#                      [--keep DIR] [-- extra ota-fleet options]
+#                      [--threads N] [--tmpfs] [--keep DIR] [-- ota-fleet options]
+# --tmpfs puts the server's data directory in /dev/shm, where fsync costs
+# nothing (docs/benchmarks.md says why the figures are given both ways).
 # Environment: OTA_BUILD_DIR (default ./build).
 set -eu
 
-devices=100000 interval=120 pool=48 clock_rate=120 keep= threads=2
+devices=100000 interval=120 pool=48 clock_rate=120 keep= threads=4 tmpfs=
 while [ $# -gt 0 ]; do
     case "$1" in
     --devices) devices=$2; shift 2 ;;
@@ -22,8 +24,9 @@ while [ $# -gt 0 ]; do
     --clock-rate) clock_rate=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
+    --tmpfs) tmpfs=1; shift ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -37,11 +40,14 @@ for b in "$ota" "$server" "$fleet"; do
     [ -x "$b" ] || { echo "run.sh: $b not built" >&2; exit 1; }
 done
 if [ -n "$keep" ]; then work=$keep; mkdir -p "$work"; else work=$(mktemp -d); fi
+data=$work/data
+if [ -n "$tmpfs" ]; then data=$(mktemp -d /dev/shm/ota-fleet-data.XXXXXX); fi
 spid=
 samp=
 cleanup() {
     [ -n "$samp" ] && kill "$samp" 2>/dev/null || true
     if [ -n "$spid" ]; then kill "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true; fi
+    [ -n "$tmpfs" ] && rm -rf "$data"
     [ -n "$keep" ] || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -60,7 +66,7 @@ for v in 1.0.0 1.1.0 1.2.0; do
 done
 
 # --- server ------------------------------------------------------------------
-"$server" --data "$work/data" --listen 127.0.0.1:0 --test-clock --no-access-log \
+"$server" --data "$data" --listen 127.0.0.1:0 --test-clock --no-access-log \
     --per-ip-connections 0 --threads "$threads" --poll-interval "$interval" \
     --trusted-key "$work/fw.pub.pem" --admin-token-file "$work/admin.token" \
     >"$work/server.out" 2>"$work/server.log" &

@@ -72,6 +72,10 @@ struct ota_fd_reader {
 void ota_reader_from_fd(struct ota_reader *r, struct ota_fd_reader *f, int fd,
                         uint32_t size);
 
+/* Standard base64 with padding into out (at most cap bytes): 0 and *len,
+ * or -1 when the text is not base64 or decodes to more than cap bytes. */
+int ota_base64_decode(const char *in, uint8_t *out, size_t cap, size_t *len);
+
 /* Hex helpers: out must hold 2*len+1 chars. ota_hex_decode returns bytes
  * written or -1 on a bad digit / odd length / overflow of max. */
 void ota_hex_encode(const uint8_t *in, size_t len, char *out);

@@ -3,38 +3,16 @@
  * api.c - the device side of ota-server's device API (docs/api.md):
  * check-in (what I run -> nothing to do, or a signed manifest + where to
  * download its payload) and status reports. JSON through jansson; the
- * manifest arrives base64-encoded and is decoded with OpenSSL.
+ * manifest arrives base64-encoded (ota_base64_decode, src/host/base64.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "agent.h"
 #include "ota/host.h"
-
-static int b64_decode(const char *in, uint8_t *out, size_t cap, size_t *len)
-{
-    size_t n = strlen(in), pad = 0;
-    unsigned char tmp[4 * ((OTA_MANIFEST_MAX_LEN + 2) / 3) + 4];
-    int r;
-    if (n == 0 || n % 4 || n / 4 * 3 > sizeof tmp)
-        return -1;
-    r = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)n);
-    if (r < 0)
-        return -1;
-    if (in[n - 1] == '=')
-        pad++;
-    if (in[n - 2] == '=')
-        pad++;
-    if ((size_t)r < pad || (size_t)r - pad > cap)
-        return -1;
-    *len = (size_t)r - pad;
-    memcpy(out, tmp, *len);
-    return 0;
-}
 
 static const char *api_error_text(const char *body)
 {
@@ -95,7 +73,8 @@ ota_err agent_api_checkin(struct agent_http *h, const struct agent_config *c,
     action = json_string_value(json_object_get(o, "action"));
     if (action && !strcmp(action, "none")) {
         const char *no = json_string_value(json_object_get(o, "no_offer"));
-        if (no && b64_decode(no, offer->no_offer, sizeof offer->no_offer, &offer->no_offer_len))
+        if (no && ota_base64_decode(no, offer->no_offer, sizeof offer->no_offer,
+                                    &offer->no_offer_len))
             offer->no_offer_len = 0; /* unusable: as if absent (the engine decides nothing) */
         json_decref(o);
         return OTA_OK;
@@ -109,7 +88,7 @@ ota_err agent_api_checkin(struct agent_http *h, const struct agent_config *c,
         snprintf(err, errlen, "check-in: answer has no valid action/manifest/payload.url");
         return OTA_ERR_PROTOCOL;
     }
-    if (b64_decode(man, offer->manifest, sizeof offer->manifest, &offer->manifest_len)) {
+    if (ota_base64_decode(man, offer->manifest, sizeof offer->manifest, &offer->manifest_len)) {
         json_decref(o);
         snprintf(err, errlen, "check-in: manifest is not valid base64 of at most %u bytes",
                  (unsigned)OTA_MANIFEST_MAX_LEN);

@@ -37,6 +37,7 @@ static void usage(FILE *f)
           "  --prefix P                device ids P-000001... (default fleet)\n"
           "  --tokens FILE             keep device tokens here across runs (0600)\n"
           "  --pool N                  concurrent requests = connections (1..1024, 32)\n"
+          "                            (ota-server --per-ip-connections: 64 per address)\n"
           "  --interval S              check-in interval, wall seconds (default: the\n"
           "                            server's poll_interval)\n"
           "  --jitter F                +-fraction of the interval (0..0.9, default 0.1)\n"
@@ -66,17 +67,10 @@ static void usage(FILE *f)
           "  -h, --help                this help\n"
           "  -V, --version             print the version\n"
           "\n"
-          "Exit codes:\n"
-          "   0  ran to the end; every campaign ended as expected\n"
-          "   1  a campaign did not end as expected, the duration ran out first, a\n"
-          "      tampered manifest was accepted, or another failure (stderr)\n"
-          "   2  bad command line (unknown option, missing argument, bad value)\n"
-          "   3  a file (image, tokens, summary) could not be read or written\n"
-          "   4  key unusable (not ECDSA P-256 PEM/DER)\n"
-          "   5  the --image is not a valid image\n"
-          "  15  configuration invalid (e.g. --clock-rate without a test clock)\n"
-          "  (one table for every ota program: docs/exit-codes.md)\n",
+          "Exit status 1 also when a campaign did not end as expected, the duration\n"
+          "ran out first, or a tampered manifest was accepted.\n",
           f);
+    ota_exit_codes_print(f, OTA_PROG_FLEET);
 }
 
 static int num(const char *opt, const char *v, double lo, double hi, double *out)

@@ -91,8 +91,7 @@ void fleet_dev_schedule_first(struct fleet *f, uint32_t i)
     d->last_health = fleet_now();
     d->health_at = d->last_health + health_interval(f) * fleet_rand01(&s);
     if (!d->token[0]) {
-        d->step = DS_ENROLL;
-        at(f, i, 0);
+        d->step = DS_ENROLL; /* started by fleet_dev_enroll_next(), in id order */
         return;
     }
     d->step = DS_CHECKIN;
@@ -207,7 +206,7 @@ static void on_checkin(struct fleet_req *q, void *ctx)
     }
     if (strcmp(action, "update") != 0) {
         b64 = json_string_value(json_object_get(o, "no_offer"));
-        if (b64 && fleet_b64_decode(b64, man, sizeof man, &len) == 0)
+        if (b64 && ota_base64_decode(b64, man, sizeof man, &len) == 0)
             fleet_take_no_offer(f, i, man, len);
         json_decref(o);
         if (health_due(f, d)) {
@@ -220,7 +219,7 @@ static void on_checkin(struct fleet_req *q, void *ctx)
     }
     f->st.offers++;
     b64 = json_string_value(json_object_get(o, "manifest"));
-    if (!b64 || fleet_b64_decode(b64, man, sizeof man, &len)) {
+    if (!b64 || ota_base64_decode(b64, man, sizeof man, &len)) {
         json_decref(o);
         f->st.checkin_errors++;
         next_checkin(f, i);
@@ -439,31 +438,50 @@ static void reboot_done(struct fleet *f, uint32_t i)
     }
 }
 
+static void start_enroll(struct fleet *f, uint32_t i, struct fleet_req *q)
+{
+    char id[80], hw[OTA_HW_ID_TEXT_MAX];
+    double now = fleet_now();
+    json_t *o;
+    q->tag = i;
+    fleet_dev_id(f, i, id, sizeof id);
+    f->enroll_next = (f->enroll_next > now - 1.0 ? f->enroll_next : now) + 1.0 / f->o->enroll_rate;
+    ota_hw_id_format(f->hw_id, f->hw_id_len, hw);
+    o = json_pack("{s:s,s:s,s:s}", "enrollment_token", f->o->enrollment_token, "device_id", id,
+                  "hw_id", hw);
+    fleet_net_start(f->net, q, "POST", "/v1/enroll", NULL, json_dumps(o, JSON_COMPACT),
+                    on_enroll, f);
+    json_decref(o);
+}
+
+/* First enrollments go in id order at --enroll-rate, ahead of the timer
+ * heap: were they in the heap, a rate-limited device would keep taking a
+ * later due time and lose every free slot to the backlog of check-ins. */
+int fleet_dev_enroll_next(struct fleet *f, struct fleet_req *q)
+{
+    while (f->enroll_cursor < f->n && f->dev[f->enroll_cursor].step != DS_ENROLL)
+        f->enroll_cursor++;
+    if (f->enroll_cursor >= f->n || fleet_now() < f->enroll_next)
+        return 0;
+    start_enroll(f, f->enroll_cursor++, q);
+    return 1;
+}
+
 int fleet_dev_start(struct fleet *f, uint32_t i, struct fleet_req *q)
 {
     struct fleet_dev *d = &f->dev[i];
     char id[80], path[256], hex[2 * OTA_SHA256_LEN + 1];
     double now = fleet_now();
-    json_t *o;
     q->tag = i;
     fleet_dev_id(f, i, id, sizeof id);
     switch ((enum dev_step)d->step) {
-    case DS_ENROLL: {
-        char hw[OTA_HW_ID_TEXT_MAX];
+    case DS_ENROLL: /* again (the server forgot the token): rate-limited too */
         if (now < f->enroll_next) {
-            fleet_sched_at(&f->sched, i, f->enroll_next);
+            fleet_sched_at(&f->sched, i, f->enroll_next + 0.5);
             return 0;
         }
-        f->enroll_next = (f->enroll_next > now - 1.0 ? f->enroll_next : now) +
-                         1.0 / f->o->enroll_rate;
-        ota_hw_id_format(f->hw_id, f->hw_id_len, hw);
-        o = json_pack("{s:s,s:s,s:s}", "enrollment_token", f->o->enrollment_token,
-                      "device_id", id, "hw_id", hw);
-        fleet_net_start(f->net, q, "POST", "/v1/enroll", NULL, json_dumps(o, JSON_COMPACT),
-                        on_enroll, f);
-        json_decref(o);
+        start_enroll(f, i, q);
         return 1;
-    }
     case DS_CHECKIN:
         snprintf(path, sizeof path, "/v1/devices/%s/checkin", id);
         fleet_net_start(f->net, q, "POST", path, d->token, checkin_body(f, d), on_checkin, f);

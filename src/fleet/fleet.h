@@ -268,6 +268,7 @@ struct fleet {
     int64_t clock_offset;     /* server clock - wall clock (test clock) */
     double clock_debt;        /* test clock seconds not yet sent */
     double enroll_next;       /* rate limiter: next enrollment allowed at */
+    uint32_t enroll_cursor;   /* devices below it had their first enrollment started */
     uint8_t last_no_offer[OTA_NO_OFFER_MAX_LEN];  /* verified statement (cache) */
     size_t last_no_offer_len;
     int stop;                 /* signal or end reached */
@@ -292,13 +293,14 @@ void fleet_dev_id(const struct fleet *f, uint32_t i, char *out, size_t cap);
 /* device.c */
 /* Device i is due: start its request in q (1), or act without one (0). */
 int fleet_dev_start(struct fleet *f, uint32_t i, struct fleet_req *q);
+/* The next first enrollment, when the rate allows: 1 if it used q. */
+int fleet_dev_enroll_next(struct fleet *f, struct fleet_req *q);
 void fleet_dev_schedule_first(struct fleet *f, uint32_t i);
 
 /* verify.c */
 ota_err fleet_verify_offer(struct fleet *f, uint32_t i, const uint8_t *man, size_t len,
                            struct ota_manifest *m, char *why, size_t cap);
 void fleet_take_no_offer(struct fleet *f, uint32_t i, const uint8_t *st, size_t len);
-int fleet_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *len);
 
 /* payload.c */
 /* Verify an image (firmware signature, hardware id) and add it as a

@@ -39,7 +39,10 @@ static void dispatch(struct fleet *f, double now)
 {
     struct fleet_req *q;
     while ((q = fleet_net_slot(f->net))) {
-        uint32_t i = fleet_sched_pop_due(&f->sched, now);
+        uint32_t i;
+        if (fleet_dev_enroll_next(f, q))
+            continue;
+        i = fleet_sched_pop_due(&f->sched, now);
         if (i == UINT32_MAX)
             return;
         (void)fleet_dev_start(f, i, q);
@@ -58,6 +61,8 @@ static int run(struct fleet *f)
         fleet_driver_tick(f);
         dispatch(f, now);
         wait = fleet_sched_next(&f->sched) - fleet_now();
+        if (f->enroll_cursor < f->n && f->enroll_next - fleet_now() < wait)
+            wait = f->enroll_next - fleet_now();
         if (fleet_net_slot(f->net) == NULL || wait > 0.05)
             wait = 0.05;
         fleet_net_run(f->net, wait > 0 ? (int)(wait * 1000) : 0);

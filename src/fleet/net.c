@@ -17,6 +17,7 @@ struct fleet_net {
     char base[256];
     struct fleet_req *slots;
     unsigned n, in_flight;
+    double t0;          /* when the pool was made: connections open one by one */
 };
 
 static size_t on_data(char *p, size_t sz, size_t nm, void *ctx)
@@ -52,6 +53,7 @@ struct fleet_net *fleet_net_new(const char *base, unsigned pool)
     }
     snprintf(n->base, sizeof n->base, "%s", base);
     n->n = pool;
+    n->t0 = fleet_now();
     curl_multi_setopt(n->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)pool);
     curl_multi_setopt(n->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)pool);
     curl_multi_setopt(n->multi, CURLMOPT_MAXCONNECTS, (long)pool);
@@ -85,9 +87,16 @@ void fleet_net_free(struct fleet_net *n)
     free(n);
 }
 
+/* Connections are opened one every RAMP seconds rather than in one burst:
+ * ota-server's worker threads share one listening socket, and a burst of
+ * connects is accepted by whichever worker wakes first -- often all of them
+ * by one thread, which then serves the whole fleet alone. */
+#define RAMP 0.05
+
 struct fleet_req *fleet_net_slot(struct fleet_net *n)
 {
-    if (n->in_flight >= n->n)
+    double allowed = 1 + (fleet_now() - n->t0) / RAMP;
+    if (n->in_flight >= n->n || n->in_flight >= allowed)
         return NULL;
     for (unsigned i = 0; i < n->n; i++)
         if (!n->slots[i].busy)

@@ -13,28 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
 #include "fleet.h"
 #include "ota/host.h"
-
-int fleet_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *len)
-{
-    size_t n = strlen(in), pad = 0;
-    unsigned char tmp[4 * ((OTA_MANIFEST_MAX_LEN + 2) / 3) + 4];
-    int r;
-    if (n == 0 || n % 4 || n / 4 * 3 > sizeof tmp)
-        return -1;
-    r = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)n);
-    if (r < 0)
-        return -1;
-    pad = (in[n - 1] == '=') + (in[n - 2] == '=');
-    if ((size_t)r < pad || (size_t)r - pad > cap)
-        return -1;
-    *len = (size_t)r - pad;
-    memcpy(out, tmp, *len);
-    return 0;
-}
 
 ota_err fleet_verify_offer(struct fleet *f, uint32_t i, const uint8_t *man, size_t len,
                            struct ota_manifest *m, char *why, size_t cap)

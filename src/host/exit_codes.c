@@ -13,7 +13,9 @@ struct exit_row {
     const char *meaning;
 };
 
-#define ALL (OTA_PROG_OTA | OTA_PROG_SERVER | OTA_PROG_AGENT | OTA_PROG_SIM | OTA_PROG_MCU_FLASH)
+#define ALL                                                                             \
+    (OTA_PROG_OTA | OTA_PROG_SERVER | OTA_PROG_AGENT | OTA_PROG_SIM | OTA_PROG_MCU_FLASH |  \
+     OTA_PROG_FLEET)
 #define IMG (OTA_PROG_OTA | OTA_PROG_SIM | OTA_PROG_AGENT) /* agent: --provision */
 
 static const struct exit_row ROWS[] = {
@@ -21,7 +23,8 @@ static const struct exit_row ROWS[] = {
     {OTA_EXIT_ERROR, ALL, "refused or failed, reason on stderr; internal error"},
     {OTA_EXIT_USAGE, ALL, "bad command line (unknown option, missing argument, bad value)"},
     {OTA_EXIT_FILE, ALL, "a file (flash, key, image, state) could not be read or written"},
-    {OTA_EXIT_KEY, OTA_PROG_OTA | OTA_PROG_SIM | OTA_PROG_MCU_FLASH | OTA_PROG_SERVER,
+    {OTA_EXIT_KEY,
+     OTA_PROG_OTA | OTA_PROG_SIM | OTA_PROG_MCU_FLASH | OTA_PROG_SERVER | OTA_PROG_FLEET,
      "key unusable (not ECDSA P-256 PEM/DER, or no private part to sign)"},
     {OTA_EXIT_MALFORMED, IMG, "image structure invalid (magic, header field, TLV area, duplicate TLV)"},
     {OTA_EXIT_TRUNCATED, IMG, "image truncated (ends before a region its header or TLVs declare)"},
@@ -33,7 +36,7 @@ static const struct exit_row ROWS[] = {
     {OTA_EXIT_ROLLBACK, IMG, "security counter below the floor (rollback)"},
     {OTA_EXIT_TOO_LARGE, IMG, "image larger than the slot"},
     {OTA_EXIT_UNSUPPORTED, IMG, "unsupported feature (e.g. an RSA or X25519 encrypted image)"},
-    {OTA_EXIT_CONFIG, OTA_PROG_AGENT | OTA_PROG_SERVER | OTA_PROG_SIM,
+    {OTA_EXIT_CONFIG, OTA_PROG_AGENT | OTA_PROG_SERVER | OTA_PROG_SIM | OTA_PROG_FLEET,
      "configuration invalid (config file or option value)"},
     {OTA_EXIT_ENC_KEY, IMG,
      "encrypted image: no device key given, or its key TLV does not open with it"},

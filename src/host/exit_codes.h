@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * src/host/exit_codes.h - the one table of process exit codes shared by every
- * ota program (ota, ota-server, ota-agent, ota-sim, ota-mcu-flash), so that a
+ * ota program (ota, ota-server, ota-agent, ota-sim, ota-mcu-flash, ota-fleet), so that a
  * number means the same thing whichever program returns it. Documented in
  * docs/exit-codes.md and each program's --help; never renumber.
  *
@@ -63,6 +63,7 @@ enum ota_program {
     OTA_PROG_AGENT = 1u << 2,
     OTA_PROG_SIM = 1u << 3,
     OTA_PROG_MCU_FLASH = 1u << 4,
+    OTA_PROG_FLEET = 1u << 5,
 };
 
 /* The --help block: the codes `program` (an OTA_PROG_*) can return, with

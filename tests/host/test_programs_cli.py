@@ -18,7 +18,7 @@ ROOT = os.environ.get("OTA_SOURCE_DIR") or os.path.dirname(
 PROGRAMS = dict(item.split("=", 1) for item in os.environ.get("OTA_PROGRAMS", "").split(",")
                 if item)
 # The programs whose --help prints their rows of the shared exit-code table.
-WITH_EXIT_TABLE = ["ota", "ota-sim", "ota-agent", "ota-mcu-flash"]
+WITH_EXIT_TABLE = ["ota", "ota-sim", "ota-agent", "ota-mcu-flash", "ota-fleet"]
 
 
 def run(prog, *args):
@@ -52,7 +52,8 @@ def help_rows(text):
             for m in re.finditer(r"^\s+(\d+)\s+(\S.*)$", block, re.M)}
 
 
-@pytest.mark.parametrize("prog", ["ota", "ota-sim", "ota-agent", "ota-mcu-flash", "ota-server"])
+@pytest.mark.parametrize("prog", ["ota", "ota-sim", "ota-agent", "ota-mcu-flash", "ota-server",
+                                  "ota-fleet"])
 def test_version(prog):
     for flag in ("--version", "-V") if prog != "ota-server" else ("--version",):
         p = run(prog, flag)
@@ -60,7 +61,8 @@ def test_version(prog):
         assert p.stdout == "%s %s\n" % (prog, project_version()), (prog, flag)
 
 
-@pytest.mark.parametrize("prog", ["ota", "ota-sim", "ota-agent", "ota-mcu-flash", "ota-server"])
+@pytest.mark.parametrize("prog", ["ota", "ota-sim", "ota-agent", "ota-mcu-flash", "ota-server",
+                                  "ota-fleet"])
 def test_help_on_stdout_exit_0(prog):
     p = run(prog, "--help")
     assert p.returncode == 0 and "usage" in p.stdout.lower() and p.stderr == "", (prog, p.stderr)

@@ -61,7 +61,7 @@ def test_control(deb, tmp_path):
 
 
 def test_layout(root):
-    for p in ["ota", "ota-server", "ota-agent", "ota-sim"]:
+    for p in ["ota", "ota-server", "ota-agent", "ota-sim", "ota-fleet"]:
         assert (root / "usr/bin" / p).is_file(), p
         assert (root / "usr/share/man/man1" / f"{p}.1").is_file(), p
     assert (root / "usr/lib/systemd/system/ota-server.service").is_file()

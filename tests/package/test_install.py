@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conftest import run
 
-PROGRAMS = ["ota", "ota-server", "ota-agent", "ota-sim"]
+PROGRAMS = ["ota", "ota-server", "ota-agent", "ota-sim", "ota-fleet"]
 
 
 def libdir(prefix):

@@ -18,6 +18,7 @@ PROGRAMS = {
     "ota-server": BUILD / "src/server/ota-server",
     "ota-agent": BUILD / "src/agent/ota-agent",
     "ota-sim": BUILD / "src/sim/ota-sim",
+    "ota-fleet": BUILD / "src/fleet/ota-fleet",
 }
 LONG_OPT = re.compile(r"(?<![\w-])--([a-z][a-z0-9_-]*[a-z0-9])")
 
