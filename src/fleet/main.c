@@ -34,18 +34,23 @@ double fleet_elapsed(const struct fleet *f)
     return fleet_now() - f->t0;
 }
 
-/* Hand free pool slots to due devices; the earliest due first. */
+/* Hand free pool slots to due devices, the earliest due first, taking
+ * turns with first enrollments (were enrollments first, the first
+ * check-ins of a large fleet would wait until every device had enrolled and
+ * then come in one wave). */
 static void dispatch(struct fleet *f, double now)
 {
     struct fleet_req *q;
+    unsigned turn = 0;
     while ((q = fleet_net_slot(f->net))) {
         uint32_t i;
-        if (fleet_dev_enroll_next(f, q))
+        if ((turn++ & 1u) == 0 && fleet_dev_enroll_next(f, q))
             continue;
         i = fleet_sched_pop_due(&f->sched, now);
-        if (i == UINT32_MAX)
+        if (i != UINT32_MAX)
+            (void)fleet_dev_start(f, i, q);
+        else if (!fleet_dev_enroll_next(f, q))
             return;
-        (void)fleet_dev_start(f, i, q);
     }
 }
 
