@@ -31,12 +31,27 @@ static int load_pub(const char *path, struct ota_pubkey *out, char *err, size_t 
     return 0;
 }
 
-static int server_key(struct fleet *f, char *err, size_t cap)
+/* GET an admin route: its HTTP status (0: transport failure, err says why)
+ * and its JSON answer in *o (NULL when it is not JSON; caller decrefs). */
+static long admin_get(struct fleet *f, const char *path, json_t **o, char *raw, size_t rawcap,
+                      char *err, size_t cap)
 {
     char *resp = NULL;
+    long st = fleet_http_sync(f->o->server, "GET", path, f->o->admin_token, NULL, &resp, err,
+                              cap);
+    *o = resp ? json_loads(resp, 0, NULL) : NULL;
+    snprintf(raw, rawcap, "%s", resp ? resp : "");
+    free(resp);
+    return st;
+}
+
+static int server_key(struct fleet *f, char *err, size_t cap)
+{
+    char raw[320];
     const char *hex;
     json_t *o;
     long st;
+    int ok;
     if (f->o->server_key[0])
         return load_pub(f->o->server_key, &f->server_key, err, cap) ? OTA_EXIT_KEY : 0;
     if (!f->o->admin_token[0]) {
@@ -44,49 +59,42 @@ static int server_key(struct fleet *f, char *err, size_t cap)
                  "--admin-token-file to fetch it");
         return OTA_EXIT_USAGE;
     }
-    st = fleet_http_sync(f->o->server, "GET", "/v1/server-key", f->o->admin_token, NULL, &resp,
-                         err, cap);
+    st = admin_get(f, "/v1/server-key", &o, raw, sizeof raw, err, cap);
     if (st == 0)
         return OTA_EXIT_ERROR;
-    o = json_loads(resp, 0, NULL);
-    hex = o ? json_string_value(json_object_get(o, "spki")) : NULL;
-    if (st != 200 || !hex ||
-        ota_hex_decode(hex, f->server_key.spki, sizeof f->server_key.spki) !=
-            (int)sizeof f->server_key.spki) {
-        snprintf(err, cap, "GET /v1/server-key: HTTP %ld: %.300s", st, resp);
-        json_decref(o);
-        free(resp);
+    hex = json_string_value(json_object_get(o, "spki"));
+    ok = st == 200 && hex &&
+         ota_hex_decode(hex, f->server_key.spki, sizeof f->server_key.spki) ==
+             (int)sizeof f->server_key.spki;
+    json_decref(o);
+    if (!ok) {
+        snprintf(err, cap, "GET /v1/server-key: HTTP %ld: %s", st, raw);
         return OTA_EXIT_ERROR;
     }
-    json_decref(o);
-    free(resp);
     return 0;
 }
 
 static int clock_offset(struct fleet *f, char *err, size_t cap)
 {
-    char *resp = NULL;
+    char raw[320];
     json_t *o;
     long st;
+    int ok;
     if (!f->o->admin_token[0])
         return f->o->clock_rate > 0 ? (snprintf(err, cap, "--clock-rate needs the admin token"),
                                        OTA_EXIT_USAGE) : 0;
-    st = fleet_http_sync(f->o->server, "GET", "/v1/admin/clock", f->o->admin_token, NULL, &resp,
-                         err, cap);
+    st = admin_get(f, "/v1/admin/clock", &o, raw, sizeof raw, err, cap);
     if (st == 0)
         return OTA_EXIT_ERROR;
-    o = json_loads(resp, 0, NULL);
-    if (st == 200 && json_is_integer(json_object_get(o, "offset")))
+    ok = st == 200 && json_is_integer(json_object_get(o, "offset"));
+    if (ok)
         f->clock_offset = json_integer_value(json_object_get(o, "offset"));
-    else if (f->o->clock_rate > 0) {
+    json_decref(o);
+    if (!ok && f->o->clock_rate > 0) {
         snprintf(err, cap, "--clock-rate: the server has no test clock (GET /v1/admin/clock: "
                  "HTTP %ld; start it with --test-clock)", st);
-        json_decref(o);
-        free(resp);
         return OTA_EXIT_CONFIG;
     }
-    json_decref(o);
-    free(resp);
     return 0;
 }
 
