@@ -18,13 +18,15 @@
 #include "ota/host.h"
 #include "ota/io.h"
 
+/* 0, or the exit code: 3 unreadable file, 4 not a usable key. */
 static int load_pub(const char *path, struct ota_pubkey *out, char *err, size_t cap)
 {
     ota_key *k = NULL;
     char kerr[256];
-    if (ota_key_load(path, &k, kerr, sizeof kerr) != OTA_OK) {
+    ota_err e = ota_key_load(path, &k, kerr, sizeof kerr);
+    if (e != OTA_OK) {
         snprintf(err, cap, "%s", kerr);
-        return -1;
+        return e == OTA_ERR_FILE || e == OTA_ERR_IO ? OTA_EXIT_FILE : OTA_EXIT_KEY;
     }
     ota_key_pubkey(k, out);
     ota_key_free(k);
@@ -53,7 +55,7 @@ static int server_key(struct fleet *f, char *err, size_t cap)
     long st;
     int ok;
     if (f->o->server_key[0])
-        return load_pub(f->o->server_key, &f->server_key, err, cap) ? OTA_EXIT_KEY : 0;
+        return load_pub(f->o->server_key, &f->server_key, err, cap);
     if (!f->o->admin_token[0]) {
         snprintf(err, cap, "give --server-key (the server's manifest public key) or "
                  "--admin-token-file to fetch it");
@@ -142,9 +144,8 @@ int fleet_setup(struct fleet *f, char *err, size_t cap)
         }
         f->hw_id_len = (size_t)n;
     }
-    if (load_pub(f->o->trusted_key, &f->fw_key, err, cap))
-        return OTA_EXIT_KEY;
-    if ((rc = initial_image(f, err, cap)) || (rc = server_key(f, err, cap)) ||
+    if ((rc = load_pub(f->o->trusted_key, &f->fw_key, err, cap)) ||
+        (rc = initial_image(f, err, cap)) || (rc = server_key(f, err, cap)) ||
         (rc = clock_offset(f, err, cap)))
         return rc;
     if (fleet_tokens_load(f) < 0)

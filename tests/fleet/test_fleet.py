@@ -29,6 +29,13 @@ def test_help_and_bad_option():
     p = subprocess.run([FLEET_BIN, "--devices", "0", "--trusted-key", "k", "--image", "i"],
                        capture_output=True, text=True)
     assert p.returncode == 2 and "--devices" in p.stderr
+    # an unreadable key file is a file error (3), a file that is no key a key error (4)
+    p = subprocess.run([FLEET_BIN, "--trusted-key", "/nonexistent.pem", "--image", "i"],
+                       capture_output=True, text=True)
+    assert p.returncode == 3 and "/nonexistent.pem" in p.stderr, p.stderr
+    p = subprocess.run([FLEET_BIN, "--trusted-key", __file__, "--image", "i"],
+                       capture_output=True, text=True)
+    assert p.returncode == 4 and "key" in p.stderr, p.stderr
 
 
 def test_rollout_completes_halts_and_refuses_tampering(tmp_path):
