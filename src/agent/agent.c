@@ -816,6 +816,7 @@ enum agent_outcome agent_step(struct agent *a)
         ota_image_version_str(&dev.version, ver, sizeof ver);
         LOG_D("check-in: nothing to do (running %s, slot %c)", ver,
               dev.running_slot >= 0 ? 'A' + dev.running_slot : '-');
+        agent_health_tick(a, &dev);
         return AGENT_IDLE;
     }
     return do_update(a, &offer);
@@ -844,6 +845,8 @@ enum agent_outcome agent_run(struct agent *a, int once)
             break;
         }
         default:
+            if (o == AGENT_REBOOT || o == AGENT_TRIAL_FAILED)
+                agent_health_before_reboot(a);
             return o;
         }
         if (a->stop && a->stop(a->stop_ctx))

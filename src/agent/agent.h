@@ -84,6 +84,9 @@ struct agent_config {
     int n_artifact_origins;
     char state_file[AGENT_STR];   /* persisted progress */
     char selftest_cmd[AGENT_STR]; /* run after a trial boot; exit 0 = healthy */
+    double health_interval;       /* seconds between health reports (0: none) */
+    char health_cmd[AGENT_STR];   /* prints "NAME TOTAL" lines (health.c) */
+    char boot_id_file[AGENT_STR]; /* the kernel's boot id (unexpected reboots) */
     char flash_file[AGENT_STR];   /* simulated device (ota-sim flash file) */
     struct agent_linux_config lx; /* backend = linux */
     int max_download_attempts;    /* per offer before reporting failure */
@@ -290,6 +293,39 @@ ota_err agent_api_report(struct agent_http *h, const struct agent_config *c,
                          uint64_t campaign, const char *state, int64_t code,
                          const char *detail, char *err, size_t errlen);
 
+/* ---- health reports (health.c) ------------------------------------------ */
+#define AGENT_HEALTH_NAME_MAX 32
+#define AGENT_HEALTH_TOTALS 18 /* crashes, resets and 16 counters */
+/* What the agent has seen since its last delivered health report. Owned by
+ * whoever runs the agent (it outlives one agent_run: ota-sim keeps one
+ * across simulated boots). */
+struct agent_health {
+    double period_start;          /* monotonic seconds; < 0: not started */
+    char version[32];             /* the release of the current period */
+    int64_t crashes, resets;      /* not yet delivered */
+    /* health_command's totals as last delivered */
+    int n_totals;
+    char total_names[AGENT_HEALTH_TOTALS][AGENT_HEALTH_NAME_MAX + 1];
+    int64_t totals[AGENT_HEALTH_TOTALS];
+    /* Linux: boot id, and whether the agent asked for the coming reboot */
+    char boot_id[64];
+    int reboot_expected;
+    char path[AGENT_STR];         /* where the above persist ("": nowhere) */
+    unsigned sent, failed;
+};
+/* Start empty; with track_boots (a real device), load STATE_FILE.health and
+ * count a reset when the boot id changed without an expected reboot. */
+void agent_health_init(struct agent_health *h, const struct agent_config *c, int track_boots);
+/* The host saw crashes/resets (ota-sim's firmware behaviours). */
+void agent_health_note(struct agent_health *h, int64_t crashes, int64_t resets);
+/* After an idle check-in: send a report when health_interval has passed
+ * (or the running release changed). */
+struct agent;
+void agent_health_tick(struct agent *a, const struct agent_device_info *dev);
+/* The agent is about to ask for a reboot: deliver what is pending, and
+ * remember that this reboot is expected. */
+void agent_health_before_reboot(struct agent *a);
+
 /* ---- the agent loop (agent.c) ------------------------------------------ */
 enum agent_outcome {
     AGENT_IDLE = 0,       /* nothing to do now; check in again later */
@@ -330,6 +366,7 @@ struct agent {
     uint8_t stale[OTA_MANIFEST_MAX_LEN]; /* the stale offer last refused and reported */
     size_t stale_len;
     enum agent_fault fault;       /* why the last check-in failed */
+    struct agent_health *health;  /* NULL: no health reports */
     /* counters for logs and tests */
     unsigned checkins, downloads, download_errors, resumes, restarts;
 };

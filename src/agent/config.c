@@ -45,6 +45,12 @@ const char agent_config_help[] =
     "  state_file      where download progress and pending reports persist\n"
     "                  (default: FLASH.agent-state for a simulated device)\n"
     "  selftest_cmd    command run after a trial boot; exit 0 = healthy\n"
+    "  health_interval seconds between health reports (crashes, resets, counters;\n"
+    "                  default 600; 0: none)\n"
+    "  health_command  command printing 'NAME TOTAL' lines: running totals of\n"
+    "                  crashes, resets and custom counters (docs/agent.md)\n"
+    "  boot_id_file    the kernel's boot id, to notice unexpected reboots (default\n"
+    "                  /proc/sys/kernel/random/boot_id)\n"
     "  flash           simulated device flash file (ota-sim format)\n"
     "  max_download_attempts  attempts per offer before reporting failure (default 8)\n"
     "  log_level       error, warn, info (default) or debug\n"
@@ -60,6 +66,8 @@ void agent_config_defaults(struct agent_config *c)
     c->stall_timeout = 10;
     c->min_rate_bps = 256;
     c->max_download_attempts = 8;
+    c->health_interval = 600;
+    snprintf(c->boot_id_file, sizeof c->boot_id_file, "/proc/sys/kernel/random/boot_id");
     c->log_level = AGENT_LOG_INFO;
     agent_linux_config_defaults(&c->lx);
 }
@@ -154,6 +162,12 @@ ota_err agent_config_set(struct agent_config *c, const char *key, const char *v,
         bad = copy_str(c->state_file, sizeof c->state_file, v);
     } else if (!strcmp(key, "selftest_cmd") || !strcmp(key, "selftest-cmd")) {
         bad = copy_str(c->selftest_cmd, sizeof c->selftest_cmd, v);
+    } else if (!strcmp(key, "health_interval") || !strcmp(key, "health-interval")) {
+        bad = parse_seconds(v, 0, &c->health_interval);
+    } else if (!strcmp(key, "health_command") || !strcmp(key, "health-command")) {
+        bad = copy_str(c->health_cmd, sizeof c->health_cmd, v);
+    } else if (!strcmp(key, "boot_id_file") || !strcmp(key, "boot-id-file")) {
+        bad = copy_str(c->boot_id_file, sizeof c->boot_id_file, v);
     } else if (!strcmp(key, "flash")) {
         bad = copy_str(c->flash_file, sizeof c->flash_file, v);
     } else if (!strcmp(key, "max_download_attempts") || !strcmp(key, "max-download-attempts")) {

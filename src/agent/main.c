@@ -62,6 +62,7 @@ int main(int argc, char **argv)
     struct agent_sim_backend *sb = NULL;
     struct agent_linux_backend *lb = NULL;
     struct agent a;
+    struct agent_health health;
     char err[512];
     const char *config = NULL, *prov_slot = NULL, *prov_image = NULL, *verify_slot = NULL;
     int once = 0, confirm = 0, skip = 0, i, rc;
@@ -164,11 +165,15 @@ int main(int argc, char **argv)
     LOG_I("starting: server %s, state %s, device %s (slot %c)", cfg.server_url,
           cfg.state_file, cfg.flash_file, 'A' + sim.running_slot);
 run:
+    agent_health_init(&health, &cfg, cfg.lx.enabled);
+    a.health = &health;
     a.selftest = agent_selftest_command;
     a.selftest_ctx = &cfg;
     a.stop = agent_stop_requested;
     if (!skip)
         o = agent_run(&a, once);
+    else if (o == AGENT_REBOOT || o == AGENT_TRIAL_FAILED)
+        agent_health_before_reboot(&a);
     rc = o == AGENT_REBOOT ? OTA_EXIT_AGENT_REBOOT
        : o == AGENT_TRIAL_FAILED ? OTA_EXIT_AGENT_TRIAL_FAILED
        : o == AGENT_POWER_LOST ? OTA_EXIT_AGENT_POWER_LOST : OTA_EXIT_OK;

@@ -13,6 +13,7 @@
 
 #include "artifact.h"
 #include "campaign_cache.h"
+#include "health.h"
 #include "jsonv.h"
 #include "log.h"
 #include "rollout.h"
@@ -530,10 +531,11 @@ json_t *campaign_json(struct server *s, const struct srv_campaign *c, int with_c
     json_t *stages = json_array();
     for (int i = 0; i < c->n_stages; i++)
         json_array_append_new(
-            stages, json_pack("{s:f,s:I,s:I,s:f}", "percent", c->stages[i].percent,
+            stages, json_pack("{s:f,s:I,s:I,s:f,s:o}", "percent", c->stages[i].percent,
                               "soak_seconds", (json_int_t)c->stages[i].soak_seconds,
                               "min_finished", (json_int_t)c->stages[i].min_finished,
-                              "max_failure_ratio", c->stages[i].max_failure_ratio));
+                              "max_failure_ratio", c->stages[i].max_failure_ratio,
+                              "health_gates", health_gates_json(&c->stages[i])));
     json_t *filter = json_pack("{s:s*,s:o,s:s*,s:s*}", "hw_id",
                                c->f_hw_id[0] ? c->f_hw_id : NULL, "tags", tags_json(c->f_tags),
                                "min_version", c->f_min_version[0] ? c->f_min_version : NULL,
@@ -567,6 +569,7 @@ json_t *campaign_json(struct server *s, const struct srv_campaign *c, int with_c
     for (int j = 0; j < DC_STATE_COUNT; j++)
         json_object_set_new(per_state, dc_state_name(j), json_integer(tot[j]));
     json_object_set_new(o, "counts_by_stage", per_stage);
+    json_object_set_new(o, "health", health_campaign_json(s, c));
     json_object_set_new(o, "counts", per_state);
     json_object_set_new(o, "finished", json_integer(t.finished));
     json_object_set_new(o, "failed", json_integer(t.failed));
@@ -588,7 +591,7 @@ json_t *campaign_json(struct server *s, const struct srv_campaign *c, int with_c
 int campaign_parse_stages(json_t *arr, struct srv_campaign *c, struct http_resp *out)
 {
     static const char *const FIELDS[] = {"percent", "soak_seconds", "min_finished",
-                                         "max_failure_ratio", NULL};
+                                         "max_failure_ratio", "health_gates", NULL};
     size_t i;
     json_t *e;
     if (!json_is_array(arr) || json_array_size(arr) == 0 ||
@@ -614,7 +617,8 @@ int campaign_parse_stages(json_t *arr, struct srv_campaign *c, struct http_resp 
             !jv_number(e, "percent", 1, 0.01, 100.0, &st->percent, out) ||
             !jv_int(e, "soak_seconds", 0, 0, 365LL * 86400, &st->soak_seconds, out) ||
             !jv_int(e, "min_finished", 0, 0, 100000000, &st->min_finished, out) ||
-            !jv_number(e, "max_failure_ratio", 0, 0.0, 1.0, &st->max_failure_ratio, out))
+            !jv_number(e, "max_failure_ratio", 0, 0.0, 1.0, &st->max_failure_ratio, out) ||
+            !health_gates_parse(e, i, st, i ? &c->stages[i - 1] : NULL, out))
             return 0;
         if (st->percent <= prev) {
             resp_error(out, 400, "invalid_field",

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "campaign_cache.h"
+#include "health.h"
 #include "jsonv.h"
 #include "log.h"
 #include "rollout.h"
@@ -142,7 +143,8 @@ void campaign_patch(struct server *s, struct http_req *r, struct srv_campaign *c
     for (int i = 0; i <= c->stage; i++) {
         const struct srv_stage *a = &c->stages[i], *b = &n.stages[i];
         if (i >= n.n_stages || a->percent != b->percent || a->soak_seconds != b->soak_seconds ||
-            a->min_finished != b->min_finished || a->max_failure_ratio != b->max_failure_ratio) {
+            a->min_finished != b->min_finished || a->max_failure_ratio != b->max_failure_ratio ||
+            !health_gates_equal(a, b)) {
             resp_error(out, 409, "stage_started",
                        "stages[%d] has already %s (the campaign is at stage %d): it must be "
                        "sent unchanged (percent %g, soak_seconds %lld, min_finished %lld, "
@@ -187,11 +189,11 @@ void campaign_preview(struct server *s, const struct srv_campaign *c,
         const struct srv_stage *st = &p.stages[i];
         rollout_warn_stage(&p, i, pl.placed[i]);
         json_array_append_new(
-            stages, json_pack("{s:i,s:f,s:I,s:I,s:f,s:I}", "stage", i, "percent", st->percent,
-                              "soak_seconds", (json_int_t)st->soak_seconds, "min_finished",
-                              (json_int_t)st->min_finished, "max_failure_ratio",
-                              st->max_failure_ratio, "expected_devices",
-                              (json_int_t)pl.placed[i]));
+            stages, json_pack("{s:i,s:f,s:I,s:I,s:f,s:I,s:o}", "stage", i, "percent",
+                              st->percent, "soak_seconds", (json_int_t)st->soak_seconds,
+                              "min_finished", (json_int_t)st->min_finished,
+                              "max_failure_ratio", st->max_failure_ratio, "expected_devices",
+                              (json_int_t)pl.placed[i], "health_gates", health_gates_json(st)));
     }
     json_t *filter = json_pack("{s:s,s:o}", "hw_id", p.f_hw_id, "tags", tags_json(p.f_tags));
     resp_json(out, 200,

@@ -145,7 +145,7 @@ int jv_number(json_t *o, const char *key, int required, double min, double max,
     return 1;
 }
 
-static int tag_ok(const char *t)
+int valid_tag(const char *t)
 {
     size_t n = strlen(t);
     if (n == 0 || n > 32)
@@ -174,7 +174,7 @@ int jv_tags(json_t *o, const char *key, char *dst, size_t cap, struct http_resp 
         return 0;
     }
     json_array_foreach(v, i, e) {
-        if (!json_is_string(e) || !tag_ok(json_string_value(e))) {
+        if (!json_is_string(e) || !valid_tag(json_string_value(e))) {
             resp_error(out, 400, "invalid_field",
                        "field \"%s\": tag %zu must be 1..32 characters of A-Z a-z 0-9 . _ -",
                        key, i);

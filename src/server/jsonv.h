@@ -28,6 +28,8 @@ int jv_number(json_t *o, const char *key, int required, double min, double max,
 /* Array of tags ([A-Za-z0-9._-]{1,32}) -> ",a,b," sorted and de-duplicated. */
 int jv_tags(json_t *o, const char *key, char *dst, size_t cap, struct http_resp *out);
 
+/* A tag (also a health counter name): 1..32 of [A-Za-z0-9._-]. */
+int valid_tag(const char *t);
 /* Device ids: 1..64 of [A-Za-z0-9._:-] (the manifest alphabet). */
 int valid_device_id(const char *id);
 /* Hardware ids: 1..32 printable ASCII (no spaces, quotes, backslashes; not

@@ -44,6 +44,7 @@ static const char *const ROUTE_NAMES[ROUTE_COUNT] = {
     [ROUTE_AUDIT] = "/v1/audit",
     [ROUTE_CONSOLE] = "/console",
     [ROUTE_FLEET] = "/v1/fleet",
+    [ROUTE_DEVICE_HEALTH] = "/v1/devices/{id}/health",
 };
 
 /* Status codes tracked individually; anything else lands in the last slot. */

@@ -45,6 +45,7 @@ enum route {
     ROUTE_AUDIT,
     ROUTE_CONSOLE,
     ROUTE_FLEET,
+    ROUTE_DEVICE_HEALTH,
     ROUTE_COUNT
 };
 

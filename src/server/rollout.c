@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "campaign_cache.h"
+#include "health.h"
 #include "jsonv.h"
 #include "log.h"
 #include "rollout.h"
@@ -196,6 +197,10 @@ static int step(struct server *s, int64_t id)
     const struct srv_stage *sg = &c.stages[c.stage];
     int old_stage = c.stage;
     int64_t sample = sg->min_finished > 0 ? sg->min_finished : 1;
+    char health_reason[SRV_DETAIL_MAX + 1];
+    /* Health gates (health_gate.c) watch the rollout until it completes. */
+    int health = c.complete ? HEALTH_PASS
+                            : health_stage_verdict(s, &c, health_reason, sizeof(health_reason));
     if (t.finished >= sample && (double)t.failed / (double)t.finished > sg->max_failure_ratio) {
         c.state = CAMPAIGN_HALTED;
         snprintf(c.halt_reason, sizeof(c.halt_reason),
@@ -203,13 +208,18 @@ static int step(struct server *s, int64_t id)
                  "exceeded the maximum %.3f of stage %d/%d",
                  (double)t.failed / (double)t.finished, (long long)t.failed,
                  (long long)t.finished, sg->max_failure_ratio, c.stage + 1, c.n_stages);
+    } else if (health == HEALTH_BREACH) {
+        c.state = CAMPAIGN_HALTED;
+        snprintf(c.halt_reason, sizeof(c.halt_reason), "%s", health_reason);
     } else if (!c.complete && now - c.stage_started_at >= sg->soak_seconds &&
-               t.finished >= sg->min_finished && c.stage + 1 < c.n_stages) {
+               t.finished >= sg->min_finished && c.stage + 1 < c.n_stages &&
+               health == HEALTH_PASS) {
         c.stage++;
         c.stage_started_at = now;
         rollout_warn_current_stage(s, &c);
     } else if (!c.complete && now - c.stage_started_at >= sg->soak_seconds &&
-               c.stage + 1 == c.n_stages && t.finished >= sample && t.in_progress == 0) {
+               c.stage + 1 == c.n_stages && t.finished >= sample && t.in_progress == 0 &&
+               health == HEALTH_PASS) {
         /* The last stage has finished: soaked, its gate holds, at least one
          * device finished and none is still on its way. */
         c.complete = 1;
@@ -276,11 +286,14 @@ static void collect(void *ctx, const struct srv_campaign *c)
 void rollout_evaluate_all(struct server *s)
 {
     struct ids ids = {NULL, 0, 0, 0};
+    health_maintain(s);
     s->store->ops->campaign_list(s->store, 1, collect, &ids);
     if (ids.oom)
         log_msg(LOG_ERROR, "rollout_out_of_memory", "campaigns_evaluated=%zu", ids.n);
     /* Every active campaign, whatever their number. */
-    for (size_t i = 0; i < ids.n; i++)
+    for (size_t i = 0; i < ids.n; i++) {
+        health_prepare(s, ids.v[i]);
         rollout_evaluate(s, ids.v[i]);
+    }
     free(ids.v);
 }

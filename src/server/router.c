@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "health.h"
 #include "jsonv.h"
 #include "server.h"
 
@@ -56,6 +57,8 @@ int route_classify(const char *path)
             return ROUTE_DEVICE_TOKEN;
         if (segs == 4 && strcmp(tail, "/attributes") == 0)
             return ROUTE_DEVICE_ATTRIBUTES;
+        if (segs == 4 && strcmp(tail, "/health") == 0)
+            return ROUTE_DEVICE_HEALTH;
         return ROUTE_UNKNOWN;
     }
     if (strncmp(path, "/v1/fleet/", 10) == 0)
@@ -165,6 +168,9 @@ void route_request(struct server *s, struct http_req *r, struct http_resp *out)
         return;
     case ROUTE_DEVICE_ATTRIBUTES:
         ddi_attributes_route(s, r, out);
+        return;
+    case ROUTE_DEVICE_HEALTH:
+        api_health_route(s, r, out);
         return;
     case ROUTE_TOKENS:
         api_tokens_route(s, r, out);

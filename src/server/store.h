@@ -73,12 +73,29 @@ struct srv_device {
     int64_t created_at;
 };
 
+/* A stage's health gate on device telemetry (health_gate.c, docs/health.md):
+ * the updated cohort's rate of `metric` per device-hour must stay at or
+ * below max_ratio x the control's, judged once both cohorts reach
+ * min_devices and min_device_hours. */
+#define SRV_GATES_MAX 4
+#define SRV_HEALTH_NAME_MAX 32 /* custom counter names: [A-Za-z0-9._-]{1,32} */
+struct srv_health_gate {
+    char metric[8 + SRV_HEALTH_NAME_MAX + 1]; /* crashes, resets, counter:<name> */
+    double max_ratio;
+    int64_t min_devices;
+    double min_device_hours;
+};
+
 struct srv_stage {
     double percent;          /* cumulative share of matching devices, (0, 100] */
     int64_t soak_seconds;    /* minimum time in this stage */
     int64_t min_finished;    /* finished devices needed (gate and halt sample) */
     double max_failure_ratio;/* (failure + rolled_back) / finished */
+    int n_gates;
+    struct srv_health_gate gates[SRV_GATES_MAX];
 };
+/* Room for store_stages_encode()'s text of SRV_STAGES_MAX stages. */
+#define SRV_STAGES_TEXT_MAX (SRV_STAGES_MAX * (96 + SRV_GATES_MAX * 128))
 
 /* A stage that places too few devices to ever open its gate (warned at
  * creation and when the stage starts; api_campaign_edit.c). */
@@ -232,6 +249,32 @@ struct srv_audit {
     int status;                     /* HTTP status answered */
 };
 
+/* One health report of a device (api_health.c): increments over period_s
+ * seconds of uptime on `release` (canonical "M.m.r+b"). */
+#define SRV_HEALTH_COUNTERS_MAX 16
+struct srv_health_report {
+    char device_id[SRV_ID_MAX + 1];
+    char release[24];
+    int64_t period_s, crashes, resets;
+    int n_counters;
+    char names[SRV_HEALTH_COUNTERS_MAX][SRV_HEALTH_NAME_MAX + 1];
+    int64_t values[SRV_HEALTH_COUNTERS_MAX];
+    int64_t at;
+};
+/* One row of a health aggregation: sums over devices (devices = how many).
+ * name "" carries devices/period_s/crashes/resets; a counter's row carries
+ * its name and value. Updated cohort rows: stage = the stage of the
+ * devices' first offer; control rows: release, hw_id and tags of the group
+ * (the campaign filter is applied by the caller), stage -1. */
+struct srv_health_row {
+    int stage;
+    char release[24];
+    char hw_id[SRV_HWID_MAX + 1];
+    char tags[SRV_TAGS_MAX + 1];
+    char name[SRV_HEALTH_NAME_MAX + 1];
+    int64_t devices, period_s, crashes, resets, value;
+};
+
 struct store;
 
 typedef void (*store_release_cb)(void *ctx, const struct srv_release *r);
@@ -241,6 +284,7 @@ typedef void (*store_report_cb)(void *ctx, const struct srv_report *r);
 typedef void (*store_dc_cb)(void *ctx, const struct srv_dc *dc);
 typedef void (*store_enroll_cb)(void *ctx, const struct srv_enroll_token *t);
 typedef void (*store_ddi_action_cb)(void *ctx, const struct srv_ddi_action *a);
+typedef void (*store_health_cb)(void *ctx, const struct srv_health_row *r);
 typedef void (*store_api_token_cb)(void *ctx, const struct srv_api_token *t);
 typedef void (*store_audit_cb)(void *ctx, const struct srv_audit *a);
 /* One row of a read-only query (store_ops.query): its columns as text,
@@ -412,6 +456,22 @@ struct store_ops {
      * parameters; cb once per row. */
     enum store_rc (*query)(struct store *s, const char *sql, const struct store_param *p,
                            int np, store_row_cb cb, void *ctx);
+
+    /* device health (api_health.c, health_gate.c): one row per device and
+     * release holding sums (reports, period, crashes, resets) and one per
+     * device, release and counter name; a report adds to them in one
+     * transaction. */
+    enum store_rc (*health_add)(struct store *s, const struct srv_health_report *h);
+    /* The updated cohort: sums over the devices of campaign_id running
+     * `release`, by stage of first offer (base rows, then counter rows). */
+    enum store_rc (*health_updated)(struct store *s, int64_t campaign_id, const char *release,
+                                    store_health_cb cb, void *ctx);
+    /* The control: sums over every other release's rows, by release,
+     * hardware id and tags, leaving out devices this campaign updated. */
+    enum store_rc (*health_control)(struct store *s, int64_t campaign_id, const char *release,
+                                    store_health_cb cb, void *ctx);
+    /* Retention: forget rows not added to since `before`. */
+    enum store_rc (*health_prune)(struct store *s, int64_t before);
 };
 
 struct store {

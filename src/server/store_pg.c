@@ -132,6 +132,17 @@ static const char *const PG_MIGRATIONS[] = {
     "ALTER TABLE api_tokens ADD COLUMN last_used_at bigint NOT NULL DEFAULT 0;",
     /* 5 -> 6: the console's fleet aggregates (store_sql.h) */
     SQL_FLEET_INDEXES,
+    /* 6 -> 7: device health (api_health.c): sums per device and release, and
+     * per custom counter, gone with their device; pruned by updated_at. */
+    "CREATE TABLE device_health(device_id text COLLATE \"C\" NOT NULL"
+    "  REFERENCES devices(id) ON DELETE CASCADE, release text NOT NULL,"
+    "  reports bigint NOT NULL, period_s bigint NOT NULL, crashes bigint NOT NULL,"
+    "  resets bigint NOT NULL, first_at bigint NOT NULL, updated_at bigint NOT NULL,"
+    "  PRIMARY KEY(device_id, release));"
+    "CREATE TABLE device_health_counters(device_id text COLLATE \"C\" NOT NULL"
+    "  REFERENCES devices(id) ON DELETE CASCADE, release text NOT NULL,"
+    "  name text NOT NULL, value bigint NOT NULL, updated_at bigint NOT NULL,"
+    "  PRIMARY KEY(device_id, release, name));",
 };
 #define PG_N_MIGRATIONS ((int)(sizeof(PG_MIGRATIONS) / sizeof(PG_MIGRATIONS[0])))
 
@@ -206,6 +217,14 @@ enum pstmt {
     P_AUD_LIST,
     P_AUD_LIST_DESC,
     P_AUD_PRUNE,
+    P_HEALTH_ADD,
+    P_HEALTH_COUNTER_ADD,
+    P_HEALTH_UPDATED,
+    P_HEALTH_UPDATED_COUNTERS,
+    P_HEALTH_CONTROL,
+    P_HEALTH_CONTROL_COUNTERS,
+    P_HEALTH_PRUNE,
+    P_HEALTH_PRUNE_COUNTERS,
     P_COUNT
 };
 
@@ -300,6 +319,14 @@ static const char *const PSQL[P_COUNT] = {
     [P_AUD_LIST] = SQL_AUD_LIST,
     [P_AUD_LIST_DESC] = SQL_AUD_LIST_DESC,
     [P_AUD_PRUNE] = SQL_AUD_PRUNE,
+    [P_HEALTH_ADD] = SQL_HEALTH_ADD,
+    [P_HEALTH_COUNTER_ADD] = SQL_HEALTH_COUNTER_ADD,
+    [P_HEALTH_UPDATED] = SQL_HEALTH_UPDATED,
+    [P_HEALTH_UPDATED_COUNTERS] = SQL_HEALTH_UPDATED_COUNTERS,
+    [P_HEALTH_CONTROL] = SQL_HEALTH_CONTROL,
+    [P_HEALTH_CONTROL_COUNTERS] = SQL_HEALTH_CONTROL_COUNTERS,
+    [P_HEALTH_PRUNE] = SQL_HEALTH_PRUNE,
+    [P_HEALTH_PRUNE_COUNTERS] = SQL_HEALTH_PRUNE_COUNTERS,
 };
 
 /* ---- connections --------------------------------------------------------- */
@@ -1085,7 +1112,7 @@ static enum store_rc pg_enroll_use(struct store *s, const uint8_t h[OTA_SHA256_L
  * text as the SQLite backend, so a migration tool can copy rows as they are). */
 static void read_campaign(PGresult *r, int i, struct srv_campaign *cp)
 {
-    char stages[SRV_STAGES_MAX * 96];
+    char stages[SRV_STAGES_TEXT_MAX];
     memset(cp, 0, sizeof(*cp));
     cp->id = col_int(r, i, 0);
     col_text(r, i, 1, cp->name, sizeof(cp->name));
@@ -1110,7 +1137,7 @@ static void read_campaign(PGresult *r, int i, struct srv_campaign *cp)
 static enum store_rc pg_campaign_insert(struct store *s, struct srv_campaign *cp)
 {
     CONN_OR_FAIL(c, s);
-    char stages[SRV_STAGES_MAX * 96], warnings[SRV_STAGES_MAX * 96];
+    char stages[SRV_STAGES_TEXT_MAX], warnings[SRV_STAGES_MAX * 96];
     struct args a = {0};
     enum store_rc rc;
     store_stages_encode(cp, stages, sizeof(stages));
@@ -1181,7 +1208,7 @@ static enum store_rc pg_campaign_update(struct store *s, const struct srv_campai
                                         int expect_state, int expect_stage)
 {
     CONN_OR_FAIL(c, s);
-    char stages[SRV_STAGES_MAX * 96], warnings[SRV_STAGES_MAX * 96];
+    char stages[SRV_STAGES_TEXT_MAX], warnings[SRV_STAGES_MAX * 96];
     struct args a = {0};
     long changed = 0;
     store_stages_encode(cp, stages, sizeof(stages));
@@ -1807,6 +1834,100 @@ static enum store_rc pg_query(struct store *s, const char *sql, const struct sto
     return rc;
 }
 
+/* ---- device health ------------------------------------------------------ */
+
+static enum store_rc pg_health_add(struct store *s, const struct srv_health_report *h)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    a_text(&a, h->device_id);
+    a_text(&a, h->release);
+    a_int(&a, h->period_s);
+    a_int(&a, h->crashes);
+    a_int(&a, h->resets);
+    a_int(&a, h->at);
+    if (!begin(c))
+        return STORE_ERR;
+    enum store_rc rc = write1(c, P_HEALTH_ADD, &a, "health_add", NULL);
+    for (int i = 0; i < h->n_counters && rc == STORE_OK; i++) {
+        struct args b = {0};
+        a_text(&b, h->device_id);
+        a_text(&b, h->release);
+        a_text(&b, h->names[i]);
+        a_int(&b, h->values[i]);
+        a_int(&b, h->at);
+        rc = write1(c, P_HEALTH_COUNTER_ADD, &b, "health_add", NULL);
+    }
+    return finish(c, rc);
+}
+
+/* Rows of one aggregation; `control` says which column layout. */
+static enum store_rc health_rows(struct pconn *c, enum pstmt id, int64_t cid,
+                                 const char *release, int control, int counters,
+                                 store_health_cb cb, void *ctx)
+{
+    struct args a = {0};
+    enum store_rc rc;
+    struct srv_health_row row;
+    a_int(&a, cid);
+    a_text(&a, release);
+    PGresult *r = run(c, id, &a, &rc, "health_rows");
+    if (!r)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        int k = 0;
+        memset(&row, 0, sizeof(row));
+        row.stage = -1;
+        if (control) {
+            col_text(r, i, k++, row.release, sizeof(row.release));
+            col_text(r, i, k++, row.hw_id, sizeof(row.hw_id));
+            col_text(r, i, k++, row.tags, sizeof(row.tags));
+        } else {
+            row.stage = (int)col_int(r, i, k++);
+            snprintf(row.release, sizeof(row.release), "%s", release);
+        }
+        if (counters) {
+            col_text(r, i, k++, row.name, sizeof(row.name));
+            row.value = col_int(r, i, k);
+        } else {
+            row.devices = col_int(r, i, k);
+            row.period_s = col_int(r, i, k + 1);
+            row.crashes = col_int(r, i, k + 2);
+            row.resets = col_int(r, i, k + 3);
+        }
+        cb(ctx, &row);
+    }
+    PQclear(r);
+    return STORE_OK;
+}
+
+static enum store_rc pg_health_updated(struct store *s, int64_t cid, const char *release,
+                                       store_health_cb cb, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    enum store_rc rc = health_rows(c, P_HEALTH_UPDATED, cid, release, 0, 0, cb, ctx);
+    return rc == STORE_OK ? health_rows(c, P_HEALTH_UPDATED_COUNTERS, cid, release, 0, 1, cb, ctx)
+                          : rc;
+}
+
+static enum store_rc pg_health_control(struct store *s, int64_t cid, const char *release,
+                                       store_health_cb cb, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    enum store_rc rc = health_rows(c, P_HEALTH_CONTROL, cid, release, 1, 0, cb, ctx);
+    return rc == STORE_OK ? health_rows(c, P_HEALTH_CONTROL_COUNTERS, cid, release, 1, 1, cb, ctx)
+                          : rc;
+}
+
+static enum store_rc pg_health_prune(struct store *s, int64_t before)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0};
+    a_int(&a, before);
+    enum store_rc rc = write1(c, P_HEALTH_PRUNE, &a, "health_prune", NULL);
+    return rc == STORE_OK ? write1(c, P_HEALTH_PRUNE_COUNTERS, &a, "health_prune", NULL) : rc;
+}
+
 static void pg_close(struct store *s)
 {
     struct pg_store *q = PGS(s);
@@ -1881,6 +2002,10 @@ static const struct store_ops PG_OPS = {
     .audit_list = pg_audit_list,
     .audit_prune = pg_audit_prune,
     .query = pg_query,
+    .health_add = pg_health_add,
+    .health_updated = pg_health_updated,
+    .health_control = pg_health_control,
+    .health_prune = pg_health_prune,
 };
 
 static int exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen, const char *what)

@@ -253,6 +253,49 @@
     "SELECT (updated_at - ?2) / ?3, stage, state, count(*) FROM device_campaigns " \
     "WHERE campaign_id = ?1 AND state >= 4 GROUP BY 1, 2, 3 ORDER BY 1"
 
+/* ---- device health (api_health.c, health_gate.c) ---------------------------- */
+/* Sums per device and release: a report adds to its row (never one row per
+ * report). Table-qualified on the right: PostgreSQL needs it, SQLite takes it. */
+#define SQL_HEALTH_ADD                                                                 \
+    "INSERT INTO device_health(device_id, release, reports, period_s, crashes, resets, " \
+    "first_at, updated_at) VALUES(?1, ?2, 1, ?3, ?4, ?5, ?6, ?6) "                      \
+    "ON CONFLICT(device_id, release) DO UPDATE SET "                                   \
+    "reports = device_health.reports + 1, "                                            \
+    "period_s = device_health.period_s + excluded.period_s, "                          \
+    "crashes = device_health.crashes + excluded.crashes, "                             \
+    "resets = device_health.resets + excluded.resets, updated_at = excluded.updated_at"
+#define SQL_HEALTH_COUNTER_ADD                                                          \
+    "INSERT INTO device_health_counters(device_id, release, name, value, updated_at) " \
+    "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(device_id, release, name) DO UPDATE SET "  \
+    "value = device_health_counters.value + excluded.value, "                           \
+    "updated_at = excluded.updated_at"
+/* The updated cohort: this campaign's devices with rows for its release. */
+#define SQL_HEALTH_UPDATED                                                               \
+    "SELECT dc.stage, count(*), sum(h.period_s), sum(h.crashes), sum(h.resets) "        \
+    "FROM device_campaigns dc JOIN device_health h ON h.device_id = dc.device_id "       \
+    "AND h.release = ?2 WHERE dc.campaign_id = ?1 GROUP BY dc.stage ORDER BY dc.stage"
+#define SQL_HEALTH_UPDATED_COUNTERS                                                       \
+    "SELECT dc.stage, k.name, sum(k.value) FROM device_campaigns dc "                     \
+    "JOIN device_health_counters k ON k.device_id = dc.device_id AND k.release = ?2 "    \
+    "WHERE dc.campaign_id = ?1 GROUP BY dc.stage, k.name ORDER BY dc.stage, k.name"
+/* The control: other releases' rows, grouped so the caller can apply the
+ * campaign filter per group; devices this campaign updated (state 4,
+ * success) are left out. */
+#define SQL_HEALTH_CONTROL                                                                \
+    "SELECT h.release, d.hw_id, d.tags, count(*), sum(h.period_s), sum(h.crashes), "     \
+    "sum(h.resets) FROM device_health h JOIN devices d ON d.id = h.device_id "           \
+    "LEFT JOIN device_campaigns dc ON dc.campaign_id = ?1 AND dc.device_id = h.device_id " \
+    "WHERE h.release <> ?2 AND (dc.state IS NULL OR dc.state <> 4) "                      \
+    "GROUP BY h.release, d.hw_id, d.tags"
+#define SQL_HEALTH_CONTROL_COUNTERS                                                       \
+    "SELECT k.release, d.hw_id, d.tags, k.name, sum(k.value) "                           \
+    "FROM device_health_counters k JOIN devices d ON d.id = k.device_id "                \
+    "LEFT JOIN device_campaigns dc ON dc.campaign_id = ?1 AND dc.device_id = k.device_id " \
+    "WHERE k.release <> ?2 AND (dc.state IS NULL OR dc.state <> 4) "                      \
+    "GROUP BY k.release, d.hw_id, d.tags, k.name"
+#define SQL_HEALTH_PRUNE "DELETE FROM device_health WHERE updated_at < ?1"
+#define SQL_HEALTH_PRUNE_COUNTERS "DELETE FROM device_health_counters WHERE updated_at < ?1"
+
 /* PostgreSQL's placeholders: in into out with every `?N` written `$N` (the
  * statements have no '?' anywhere else). -1 when out is too small. */
 static inline int store_sql_pg_params(const char *in, char *out, size_t cap)

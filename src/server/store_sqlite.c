@@ -118,6 +118,18 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;",
     /* 7 -> 8: the console's fleet aggregates (store_sql.h) */
     SQL_FLEET_INDEXES,
+    /* 8 -> 9: device health (api_health.c): sums per device and release, and
+     * per custom counter, gone with their device; pruned by updated_at (an
+     * hourly full scan: no index, so the control's scan stays in key order). */
+    ("CREATE TABLE device_health(device_id TEXT NOT NULL"
+     "  REFERENCES devices(id) ON DELETE CASCADE, release TEXT NOT NULL,"
+     "  reports INTEGER NOT NULL, period_s INTEGER NOT NULL, crashes INTEGER NOT NULL,"
+     "  resets INTEGER NOT NULL, first_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+     "  PRIMARY KEY(device_id, release)) WITHOUT ROWID;"
+     "CREATE TABLE device_health_counters(device_id TEXT NOT NULL"
+     "  REFERENCES devices(id) ON DELETE CASCADE, release TEXT NOT NULL,"
+     "  name TEXT NOT NULL, value INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+     "  PRIMARY KEY(device_id, release, name)) WITHOUT ROWID;"),
 };
 #define N_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
 
@@ -190,6 +202,14 @@ enum stmt_id {
     S_AUD_LIST,
     S_AUD_LIST_DESC,
     S_AUD_PRUNE,
+    S_HEALTH_ADD,
+    S_HEALTH_COUNTER_ADD,
+    S_HEALTH_UPDATED,
+    S_HEALTH_UPDATED_COUNTERS,
+    S_HEALTH_CONTROL,
+    S_HEALTH_CONTROL_COUNTERS,
+    S_HEALTH_PRUNE,
+    S_HEALTH_PRUNE_COUNTERS,
     S_BEGIN,
     S_COMMIT,
     S_ROLLBACK,
@@ -277,6 +297,14 @@ static const char *const SQL[S_COUNT] = {
     [S_AUD_LIST] = SQL_AUD_LIST,
     [S_AUD_LIST_DESC] = SQL_AUD_LIST_DESC,
     [S_AUD_PRUNE] = SQL_AUD_PRUNE,
+    [S_HEALTH_ADD] = SQL_HEALTH_ADD,
+    [S_HEALTH_COUNTER_ADD] = SQL_HEALTH_COUNTER_ADD,
+    [S_HEALTH_UPDATED] = SQL_HEALTH_UPDATED,
+    [S_HEALTH_UPDATED_COUNTERS] = SQL_HEALTH_UPDATED_COUNTERS,
+    [S_HEALTH_CONTROL] = SQL_HEALTH_CONTROL,
+    [S_HEALTH_CONTROL_COUNTERS] = SQL_HEALTH_CONTROL_COUNTERS,
+    [S_HEALTH_PRUNE] = SQL_HEALTH_PRUNE,
+    [S_HEALTH_PRUNE_COUNTERS] = SQL_HEALTH_PRUNE_COUNTERS,
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
@@ -905,7 +933,7 @@ static enum store_rc sq_enroll_use(struct store *s, const uint8_t h[OTA_SHA256_L
 /* Stages are stored as "percent:soak:min_finished:max_ratio;..." */
 static void read_campaign(sqlite3_stmt *st, struct srv_campaign *cp)
 {
-    char stages[SRV_STAGES_MAX * 96];
+    char stages[SRV_STAGES_TEXT_MAX];
     memset(cp, 0, sizeof(*cp));
     cp->id = sqlite3_column_int64(st, 0);
     col_text(st, 1, cp->name, sizeof(cp->name));
@@ -936,7 +964,7 @@ static int bump_generation(struct conn *c)
 static enum store_rc sq_campaign_insert(struct store *s, struct srv_campaign *cp)
 {
     CONN_OR_FAIL(c, s);
-    char stages[SRV_STAGES_MAX * 96], warnings[SRV_STAGES_MAX * 96];
+    char stages[SRV_STAGES_TEXT_MAX], warnings[SRV_STAGES_MAX * 96];
     sqlite3_stmt *st;
     enum store_rc rc = STORE_ERR;
     store_stages_encode(cp, stages, sizeof(stages));
@@ -1011,7 +1039,7 @@ static enum store_rc sq_campaign_update(struct store *s, const struct srv_campai
                                         int expect_state, int expect_stage)
 {
     CONN_OR_FAIL(c, s);
-    char stages[SRV_STAGES_MAX * 96], warnings[SRV_STAGES_MAX * 96];
+    char stages[SRV_STAGES_TEXT_MAX], warnings[SRV_STAGES_MAX * 96];
     sqlite3_stmt *st;
     enum store_rc rc = STORE_ERR;
     store_stages_encode(cp, stages, sizeof(stages));
@@ -1651,6 +1679,114 @@ static enum store_rc sq_query(struct store *s, const char *sql, const struct sto
 
 /* ---- open / migrate / close ---------------------------------------------- */
 
+/* ---- device health ------------------------------------------------------ */
+
+static enum store_rc sq_health_add(struct store *s, const struct srv_health_report *h)
+{
+    CONN_OR_FAIL(c, s);
+    sqlite3_stmt *st;
+    enum store_rc rc = STORE_ERR;
+    if (!tx(c, S_BEGIN))
+        return db_fail(c, "begin");
+    if ((st = stmt(c, S_HEALTH_ADD))) {
+        bind_text(st, 1, h->device_id);
+        bind_text(st, 2, h->release);
+        sqlite3_bind_int64(st, 3, h->period_s);
+        sqlite3_bind_int64(st, 4, h->crashes);
+        sqlite3_bind_int64(st, 5, h->resets);
+        sqlite3_bind_int64(st, 6, h->at);
+        rc = step_write(c, st, "health_add");
+    }
+    for (int i = 0; i < h->n_counters && rc == STORE_OK; i++) {
+        rc = STORE_ERR;
+        if ((st = stmt(c, S_HEALTH_COUNTER_ADD))) {
+            bind_text(st, 1, h->device_id);
+            bind_text(st, 2, h->release);
+            bind_text(st, 3, h->names[i]);
+            sqlite3_bind_int64(st, 4, h->values[i]);
+            sqlite3_bind_int64(st, 5, h->at);
+            rc = step_write(c, st, "health_add");
+        }
+    }
+    if (rc == STORE_OK)
+        return tx(c, S_COMMIT) ? STORE_OK : db_fail(c, "commit");
+    tx(c, S_ROLLBACK);
+    return rc;
+}
+
+/* Rows of one aggregation; `control` says which column layout. */
+static enum store_rc health_rows(struct conn *c, enum stmt_id id, int64_t cid,
+                                 const char *release, int control, int counters,
+                                 store_health_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = stmt(c, id);
+    struct srv_health_row row;
+    int r;
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, cid);
+    bind_text(st, 2, release);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        int k = 0;
+        memset(&row, 0, sizeof(row));
+        row.stage = -1;
+        if (control) {
+            col_text(st, k++, row.release, sizeof(row.release));
+            col_text(st, k++, row.hw_id, sizeof(row.hw_id));
+            col_text(st, k++, row.tags, sizeof(row.tags));
+        } else {
+            row.stage = sqlite3_column_int(st, k++);
+            snprintf(row.release, sizeof(row.release), "%s", release);
+        }
+        if (counters) {
+            col_text(st, k++, row.name, sizeof(row.name));
+            row.value = sqlite3_column_int64(st, k);
+        } else {
+            row.devices = sqlite3_column_int64(st, k);
+            row.period_s = sqlite3_column_int64(st, k + 1);
+            row.crashes = sqlite3_column_int64(st, k + 2);
+            row.resets = sqlite3_column_int64(st, k + 3);
+        }
+        cb(ctx, &row);
+    }
+    done(st);
+    return r == SQLITE_DONE ? STORE_OK : db_fail(c, "health_rows");
+}
+
+static enum store_rc sq_health_updated(struct store *s, int64_t cid, const char *release,
+                                       store_health_cb cb, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    enum store_rc rc = health_rows(c, S_HEALTH_UPDATED, cid, release, 0, 0, cb, ctx);
+    return rc == STORE_OK ? health_rows(c, S_HEALTH_UPDATED_COUNTERS, cid, release, 0, 1, cb, ctx)
+                          : rc;
+}
+
+static enum store_rc sq_health_control(struct store *s, int64_t cid, const char *release,
+                                       store_health_cb cb, void *ctx)
+{
+    CONN_OR_FAIL(c, s);
+    enum store_rc rc = health_rows(c, S_HEALTH_CONTROL, cid, release, 1, 0, cb, ctx);
+    return rc == STORE_OK ? health_rows(c, S_HEALTH_CONTROL_COUNTERS, cid, release, 1, 1, cb, ctx)
+                          : rc;
+}
+
+static enum store_rc sq_health_prune(struct store *s, int64_t before)
+{
+    CONN_OR_FAIL(c, s);
+    static const enum stmt_id IDS[] = {S_HEALTH_PRUNE, S_HEALTH_PRUNE_COUNTERS};
+    for (size_t i = 0; i < sizeof(IDS) / sizeof(IDS[0]); i++) {
+        sqlite3_stmt *st = stmt(c, IDS[i]);
+        if (!st)
+            return STORE_ERR;
+        sqlite3_bind_int64(st, 1, before);
+        enum store_rc rc = step_write(c, st, "health_prune");
+        if (rc != STORE_OK)
+            return rc;
+    }
+    return STORE_OK;
+}
+
 static void sq_close(struct store *s)
 {
     struct sq_store *q = SQ(s);
@@ -1724,6 +1860,10 @@ static const struct store_ops SQLITE_OPS = {
     .audit_list = sq_audit_list,
     .audit_prune = sq_audit_prune,
     .query = sq_query,
+    .health_add = sq_health_add,
+    .health_updated = sq_health_updated,
+    .health_control = sq_health_control,
+    .health_prune = sq_health_prune,
 };
 
 static int migrate(sqlite3 *db, char *err, size_t errlen)

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * store_stages.c - the text form a campaign's rollout stages are stored in
- * ("percent:soak:min_finished:max_ratio;...") and its warnings, shared by every storage
+ * ("percent:soak:min_finished:max_ratio[@metric,max_ratio,min_devices,min_hours]...;...",
+ * one "@..." per health gate) and its warnings, shared by every storage
  * backend so SQLite and PostgreSQL rows mean exactly the same thing.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store.h"
 
@@ -21,7 +23,36 @@ void store_stages_encode(const struct srv_campaign *cp, char *out, size_t cap)
         if (n < 0)
             break;
         used += (size_t)n;
+        for (int g = 0; g < st->n_gates && used < cap; g++) {
+            const struct srv_health_gate *h = &st->gates[g];
+            n = snprintf(out + used, cap - used, "@%s,%.17g,%lld,%.17g", h->metric,
+                         h->max_ratio, (long long)h->min_devices, h->min_device_hours);
+            if (n < 0)
+                return;
+            used += (size_t)n;
+        }
     }
+}
+
+/* One "@metric,max_ratio,min_devices,min_hours" after a stage; p at '@'. */
+static const char *decode_gate(const char *p, struct srv_stage *st)
+{
+    struct srv_health_gate *h = &st->gates[st->n_gates];
+    const char *comma = strchr(p + 1, ',');
+    char *end;
+    if (!comma || (size_t)(comma - p - 1) >= sizeof(h->metric))
+        return NULL;
+    memcpy(h->metric, p + 1, (size_t)(comma - p - 1));
+    h->metric[comma - p - 1] = '\0';
+    h->max_ratio = strtod(comma + 1, &end);
+    if (*end != ',')
+        return NULL;
+    h->min_devices = strtoll(end + 1, &end, 10);
+    if (*end != ',')
+        return NULL;
+    h->min_device_hours = strtod(end + 1, &end);
+    st->n_gates++;
+    return end;
 }
 
 void store_stages_decode(const char *in, struct srv_campaign *cp)
@@ -41,6 +72,13 @@ void store_stages_decode(const char *in, struct srv_campaign *cp)
         if (*end != ':')
             break;
         st->max_failure_ratio = strtod(end + 1, &end);
+        st->n_gates = 0;
+        while (*end == '@' && st->n_gates < SRV_GATES_MAX) {
+            const char *next = decode_gate(end, st);
+            if (!next)
+                break;
+            end = (char *)next;
+        }
         cp->n_stages++;
         if (*end != ';')
             break;

@@ -12,7 +12,12 @@
  *   crash-at-boot  resets right after boot, never confirms
  *   hang           stops responding; the watchdog resets it
  *   fail-selftest  runs the agent, whose self-test then fails
- * so every rollback path of the bootloader and the agent runs end to end.
+ *   crash-sometimes  runs the agent, passes its self-test and confirms, then
+ *                  crashes (resets) at random, on average every
+ *                  "OTA-SIM-CRASH-EVERY=<seconds>" (default 60) of running;
+ *                  each crash is counted in the agent's health reports
+ * so every rollback path of the bootloader and the agent runs end to end,
+ * and the health gates see a release that installs fine but is unstable.
  *
  * The flash can also be made less kind than the default (every program
  * durable at once, every program exact): --durability on-sync keeps programs
@@ -22,6 +27,7 @@
  * re-download run end to end.
  */
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,10 +37,11 @@
 #include "sim_cli.h"
 
 #define MARKER "OTA-SIM-BEHAVIOUR="
+#define CRASH_EVERY_MARKER "OTA-SIM-CRASH-EVERY="
 
-enum behaviour { B_HEALTHY, B_CRASH, B_HANG, B_FAIL_SELFTEST };
-static const char *const BEHAVIOUR_NAMES[] = {"healthy", "crash-at-boot", "hang",
-                                              "fail-selftest"};
+enum behaviour { B_HEALTHY, B_CRASH, B_HANG, B_FAIL_SELFTEST, B_CRASH_SOMETIMES, B_COUNT };
+static const char *const BEHAVIOUR_NAMES[B_COUNT] = {"healthy", "crash-at-boot", "hang",
+                                                     "fail-selftest", "crash-sometimes"};
 
 static void help(FILE *f)
 {
@@ -65,12 +72,16 @@ static void help(FILE *f)
             "  --worn-mode MODE      unprogrammed (default: a bit stays 1) or flip\n"
             "  --worn-seed N         which byte and bit are wrong (default 1)\n\n"
             "Firmware behaviour (marker \"" MARKER "<word>\" in the payload's first\n"
-            "4 KiB): healthy (default), crash-at-boot, hang, fail-selftest.\n\n");
+            "4 KiB): healthy (default), crash-at-boot, hang, fail-selftest, crash-sometimes\n"
+            "(confirms, then crashes at random on average every \"" CRASH_EVERY_MARKER "<s>\"\n"
+            "seconds, default 60; crashes go into the agent's health reports).\n\n");
     ota_exit_codes_print(f, OTA_PROG_SIM);
 }
 
-/* What the firmware in `slot` will do, from its payload. */
-static enum behaviour read_behaviour(struct sim_device *d, const struct ota_boot_result *res)
+/* What the firmware in `slot` will do, from its payload; *crash_every: the
+ * mean seconds between crashes of crash-sometimes firmware. */
+static enum behaviour read_behaviour(struct sim_device *d, const struct ota_boot_result *res,
+                                     double *crash_every)
 {
     uint8_t buf[4096 + 1];
     uint32_t off = d->cfg.layout.slot_off[res->slot] + res->info.hdr.hdr_size;
@@ -80,11 +91,15 @@ static enum behaviour read_behaviour(struct sim_device *d, const struct ota_boot
     if (ota_flash_read(&d->sim.flash, off, buf, n) != OTA_OK)
         return B_HEALTHY;
     buf[n] = 0;
+    *crash_every = 60;
+    p = memmem(buf, n, CRASH_EVERY_MARKER, strlen(CRASH_EVERY_MARKER));
+    if (p && atof(p + strlen(CRASH_EVERY_MARKER)) > 0)
+        *crash_every = atof(p + strlen(CRASH_EVERY_MARKER));
     p = memmem(buf, n, MARKER, strlen(MARKER));
     if (!p)
         return B_HEALTHY;
     p += strlen(MARKER);
-    for (i = 3; i > 0; i--)
+    for (i = B_COUNT - 1; i > 0; i--)
         if (strncmp(p, BEHAVIOUR_NAMES[i], strlen(BEHAVIOUR_NAMES[i])) == 0)
             return (enum behaviour)i;
     return B_HEALTHY;
@@ -103,6 +118,24 @@ static int sim_selftest(void *ctx, const struct agent_device_info *dev)
         return 1;
     }
     return agent_selftest_command(s->cfg, dev);
+}
+
+/* crash-sometimes: the agent's stop hook ends its run at the crash time. */
+struct crash_clock {
+    double at; /* monotonic seconds; 0: never */
+};
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int crash_or_stop(void *ctx)
+{
+    const struct crash_clock *k = ctx;
+    return agent_stop_requested(NULL) || (k->at > 0 && mono_s() >= k->at);
 }
 
 static void sleep_s(double s)
@@ -159,6 +192,10 @@ int sim_cmd_run(int argc, char **argv)
     unsigned long worn_lies = 0;
     enum ota_sim_lie worn_mode = OTA_SIM_LIE_UNPROGRAMMED;
     unsigned long long worn_seed = 1;
+    struct agent_health health;
+    struct crash_clock crash = {0};
+    double crash_every = 60;
+    unsigned rng;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -285,6 +322,8 @@ int sim_cmd_run(int argc, char **argv)
               cut_mode == OTA_SIM_CUT_TORN ? "inside" : "before", cut_at);
     }
 
+    agent_health_init(&health, &cfg, 0);
+    rng = (unsigned)(cfg.seed ? cfg.seed : (uint64_t)time(NULL) ^ (uint64_t)getpid());
     while (!agent_stop_requested(NULL)) {
         struct ota_boot_result res;
         struct agent_sim_backend *sb;
@@ -320,7 +359,7 @@ int sim_cmd_run(int argc, char **argv)
         }
         sim_device_save(d);
         ota_image_version_str(&res.info.hdr.version, ver, sizeof ver);
-        b = read_behaviour(d, &res);
+        b = read_behaviour(d, &res, &crash_every);
         LOG_I("boot #%u: running slot %s, version %s%s%s%s", d->sim.boot_count,
               sim_slot_name(res.slot), ver, res.trial ? " (TRIAL" : "",
               res.trial ? (res.attempts_left ? ", attempts left)" : ", last attempt)") : "",
@@ -346,13 +385,27 @@ int sim_cmd_run(int argc, char **argv)
         stc.cfg = &cfg;
         a.selftest = sim_selftest;
         a.selftest_ctx = &stc;
-        a.stop = agent_stop_requested;
+        a.health = &health;
+        crash.at = 0;
+        if (b == B_CRASH_SOMETIMES) { /* exponential: crashes as a Poisson process */
+            double u = ((double)rand_r(&rng) + 1.0) / ((double)RAND_MAX + 2.0);
+            crash.at = mono_s() - crash_every * log(u);
+        }
+        a.stop = crash_or_stop;
+        a.stop_ctx = &crash;
         o = agent_run(&a, exit_idle);
         agent_http_free(a.http);
         agent_sim_backend_free(sb);
         if (agent_stop_requested(NULL)) {
             LOG_I("stopped (signal)");
             break;
+        }
+        if (crash.at > 0 && mono_s() >= crash.at) {
+            LOG_W("firmware %s crashes (declared crash-sometimes, on average every %gs): reset",
+                  ver, crash_every);
+            n_crash++;
+            agent_health_note(&health, 1, 0);
+            continue;
         }
         if (o == AGENT_REBOOT) {
             LOG_I("rebooting into the new image");
@@ -372,11 +425,12 @@ int sim_cmd_run(int argc, char **argv)
             break;
         }
     }
-    LOG_I("summary: %lu boots, %lu updates installed, %lu failed self-tests, %lu crashes at "
-          "boot, %lu watchdog resets, %lu power cuts, %llu programs on worn cells; running "
-          "slot %s",
+    LOG_I("summary: %lu boots, %lu updates installed, %lu failed self-tests, %lu crashes, "
+          "%lu watchdog resets, %lu power cuts, %llu programs on worn cells, %u health "
+          "reports; running slot %s",
           boots, n_updates, n_trial_failed, n_crash, n_hang, n_cuts,
-          (unsigned long long)d->sim.stats.lies, sim_slot_name(d->sim.running_slot));
+          (unsigned long long)d->sim.stats.lies, health.sent,
+          sim_slot_name(d->sim.running_slot));
     sim_device_save(d);
     sim_device_free(d);
     return rc;

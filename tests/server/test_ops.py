@@ -181,7 +181,7 @@ def test_schema_migrations_and_counts_consistent(server, fw):
         server.report(d, t, cid, "downloading")  # late, must not change final states
     st = server.status(cid)
     db = sqlite3.connect(f"{server.data_dir}/ota.db")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 8  # 8: fleet indexes
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 9  # 9: device health
     direct = dict(db.execute("SELECT state, count(*) FROM device_campaigns GROUP BY state"))
     db.close()
     names = ["offered", "downloading", "installing", "installed-rebooting", "success",

@@ -40,7 +40,7 @@ def test_store_contract_on_postgres(cluster):
     out = run_contract("test_store", cluster.createdb("contract"))
     assert "8 passed" in out, out
     # The schema is versioned in the database itself.
-    assert cluster.psql("contract", "SELECT max(version) FROM ota_schema_migrations") == "6"
+    assert cluster.psql("contract", "SELECT max(version) FROM ota_schema_migrations") == "7"
 
 
 def test_store_multi_node_contract(cluster):
