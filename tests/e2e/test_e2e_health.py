@@ -46,26 +46,29 @@ def crashy_image(env, version, counter, every):
     return img
 
 
-def fleet(env, prefix, v1):
+def rollout(env, prefix, v2, soak):
+    """Server, 10 devices on 1.0.0 sending health every second (5 placed in
+    the 50 % canary stage, 5 not), and a campaign for v2 whose canary stage
+    has the crashes gate. Returns (server, campaign, devices, canary, control)."""
+    s = env.start_server("--no-delta")
+    v1 = env.image("1.0.0", 1)
+    s.upload(v1)
+    rel = s.upload(v2)
     canary, control = names(prefix, 1, 5, 5)
     devs = {n: env.device(n, v1, extra_conf={"health_interval": "1"}) for n in canary + control}
     for d in devs.values():
         d.start()
-    return devs, canary, control
-
-
-def test_crashing_release_halts_at_canary(env):
-    s = env.start_server("--no-delta")
-    v1 = env.image("1.0.0", 1)
-    v2 = crashy_image(env, "2.0.0", 2, every=1.0)
-    s.upload(v1)
-    rel = s.upload(v2)
-    devs, canary, control = fleet(env, "crashy", v1)
     c = s.campaign(rel["id"], [
-        {"percent": 50, "min_finished": 1, "soak_seconds": 3600, "max_failure_ratio": 0.5,
+        {"percent": 50, "min_finished": 1, "soak_seconds": soak, "max_failure_ratio": 0.5,
          "health_gates": [GATE]},
         {"percent": 100, "health_gates": []}])
     assert c["id"] == 1, "names() placed the devices for campaign 1"
+    return s, c, devs, canary, control
+
+
+def test_crashing_release_halts_at_canary(env):
+    s, c, devs, canary, control = rollout(env, "crashy", crashy_image(env, "2.0.0", 2, 1.0),
+                                          soak=3600)
 
     def halted():
         st = s.campaign_status(c["id"])
@@ -89,17 +92,7 @@ def test_crashing_release_halts_at_canary(env):
 
 
 def test_healthy_release_passes_the_gate(env):
-    s = env.start_server("--no-delta")
-    v1 = env.image("1.0.0", 1)
-    v2 = env.image("2.0.0", 2)
-    s.upload(v1)
-    rel = s.upload(v2)
-    devs, canary, control = fleet(env, "steady", v1)
-    c = s.campaign(rel["id"], [
-        {"percent": 50, "min_finished": 1, "soak_seconds": 0, "max_failure_ratio": 0.5,
-         "health_gates": [GATE]},
-        {"percent": 100, "health_gates": []}])
-    assert c["id"] == 1
+    s, c, devs, canary, control = rollout(env, "steady", env.image("2.0.0", 2), soak=0)
 
     def everyone_updated():
         st = s.campaign_status(c["id"])
