@@ -29,7 +29,7 @@ tok = s.add_device("probe")
 gate = {"metric": "crashes", "max_ratio": 2.0, "min_devices": 20, "min_device_hours": 10}
 c = s.campaign(rel["id"], stages=[{"percent": 50, "soak_seconds": 86400, "health_gates": [gate]},
                                   {"percent": 100}])
-s.stop()
+s.stop(timeout=180)
 
 t0 = time.time()
 db = sqlite3.connect(os.path.join(tmp, "data", "ota.db"))
@@ -83,7 +83,7 @@ post = [timed(lambda: s.request("POST", "/v1/devices/probe/health",
                                  "counters": {"oom": 1}}, token=tok))[0] for _ in range(20)]
 with open(f"/proc/{s.proc.pid}/status") as f:
     rss = [line.split()[1] for line in f if line.startswith("VmRSS:")][0]
-s.stop()
+s.stop(timeout=180)
 print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 print(f"{n} devices, {len(rows)} health rows + {len(rows)} counter rows (seeded in {seeded:.1f} s)")
 print(f"cohorts: updated {h['updated']['devices']} devices / {h['updated']['device_hours']:.0f} "
