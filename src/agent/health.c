@@ -59,7 +59,9 @@ static void save(const struct agent_health *h)
 
 static void load(struct agent_health *h, char *boot_id, size_t cap)
 {
-    char line[256], a[AGENT_HEALTH_NAME_MAX + 8], b[64];
+    /* %40s below reads up to 40 characters and a NUL: longer than a name, so
+     * name_ok() sees (and refuses) an overlong one */
+    char line[256], a[AGENT_HEALTH_NAME_MAX + 9], b[64];
     long long v;
     FILE *f = fopen(h->path, "r");
     boot_id[0] = 0;
@@ -74,7 +76,8 @@ static void load(struct agent_health *h, char *boot_id, size_t cap)
             h->resets += v;
         else if (sscanf(line, "total %40s %lld", a, &v) == 2 && name_ok(a) && v >= 0 &&
                  h->n_totals < AGENT_HEALTH_TOTALS) {
-            snprintf(h->total_names[h->n_totals], sizeof h->total_names[0], "%s", a);
+            snprintf(h->total_names[h->n_totals], sizeof h->total_names[0], "%.*s",
+                     AGENT_HEALTH_NAME_MAX, a); /* name_ok: at most that long */
             h->totals[h->n_totals++] = v;
         }
     }
@@ -135,7 +138,7 @@ struct reading {
  * when it could not run or failed (nothing from it this time). */
 static int run_command(const char *cmd, struct reading *r)
 {
-    char line[256], name[AGENT_HEALTH_NAME_MAX + 8];
+    char line[256], name[AGENT_HEALTH_NAME_MAX + 9];
     long long v;
     int rc;
     FILE *p = popen(cmd, "r");
@@ -158,7 +161,8 @@ static int run_command(const char *cmd, struct reading *r)
             LOG_W("health_command: more than %d names; '%s' ignored", AGENT_HEALTH_TOTALS, name);
             continue;
         }
-        snprintf(r->names[r->n], sizeof r->names[0], "%s", name);
+        snprintf(r->names[r->n], sizeof r->names[0], "%.*s", AGENT_HEALTH_NAME_MAX,
+                 name); /* name_ok: at most that long */
         r->values[r->n++] = v;
     }
     rc = pclose(p);
