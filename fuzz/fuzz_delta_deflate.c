@@ -15,20 +15,8 @@
 
 #include "ota/delta.h"
 #include "fuzz_delta_deflate_input.h"
+#include "fuzz_sink.h"
 #include "le.h"
-
-struct sink {
-    uint32_t pos, cap;
-};
-
-static ota_err sink_write(void *ctx, uint32_t off, const void *data, size_t len)
-{
-    struct sink *s = ctx;
-    if (off != s->pos || len > s->cap - s->pos || (!data && len))
-        __builtin_trap();
-    s->pos += (uint32_t)len;
-    return OTA_OK;
-}
 
 static uint8_t old_img[FZZ_OLD_MAX];
 static uint32_t old_len;

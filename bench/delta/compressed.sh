@@ -19,14 +19,9 @@
 # The pairs name exact archive versions: when Debian drops one, the fetch
 # fails and says which (pick the versions `apt-cache madison PKG` lists).
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${OTA_BUILD_DIR:-$ROOT/build}
+. "$(dirname "$0")/common.sh"
 CACHE=${OTA_COMPRESSED_CACHE:-$HOME/.cache/ota-bench-compressed}
-WRITE=0
-[ "${1:-}" = "--write" ] && WRITE=1
-for t in bsdiff bspatch xdelta3 zstd apt-get dpkg-deb; do
-  command -v $t >/dev/null || { echo "missing $t (scripts/setup.sh installs it)" >&2; exit 1; }
-done
+need_tools bsdiff bspatch xdelta3 zstd apt-get dpkg-deb
 
 # name package old-version new-version [file inside the package, glob]
 PAIRS=(
@@ -36,11 +31,7 @@ PAIRS=(
   "tomcat10-catalina.jar libtomcat10-java 10.1.55-1~deb12u1 10.1.60-1~deb12u1 usr/share/java/tomcat10-catalina-1*.jar"
 )
 
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-fi
-cmake --build "$BUILD" -j2 --target ota >/dev/null
-OTA="$BUILD/src/tool/ota"
+build_targets ota
 
 # payload PKG VERSION [GLOB]: the package's data tar (or one file of it)
 payload() {

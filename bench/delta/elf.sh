@@ -14,15 +14,10 @@
 # The pairs name exact archive versions: when Debian drops one, the fetch
 # fails and says which (pick the versions `apt-cache madison PKG` lists).
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${OTA_BUILD_DIR:-$ROOT/build}
+. "$(dirname "$0")/common.sh"
 REPS=${OTA_BENCH_REPS:-3}
 CACHE=${OTA_ELF_CACHE:-$HOME/.cache/ota-bench-elf}
-WRITE=0
-[ "${1:-}" = "--write" ] && WRITE=1
-for t in bsdiff bspatch xdelta3 zstd apt-get dpkg-deb; do
-  command -v $t >/dev/null || { echo "missing $t (scripts/setup.sh installs it)" >&2; exit 1; }
-done
+need_tools bsdiff bspatch xdelta3 zstd apt-get dpkg-deb
 
 # package old-version new-version path-in-package
 PAIRS=(
@@ -33,11 +28,7 @@ PAIRS=(
   "libcurl4 7.88.1-10+deb12u5 7.88.1-10+deb12u15 usr/lib/x86_64-linux-gnu/libcurl.so.4.8.0"
 )
 
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-fi
-cmake --build "$BUILD" -j2 --target ota >/dev/null
-OTA="$BUILD/src/tool/ota"
+build_targets ota
 
 # extracted PKG VERSION: the package's files under $CACHE/x/PKG_VERSION
 extracted() {

@@ -13,20 +13,11 @@
 #        OTA_CORPUS_DIR (default ../shared/corpus/firmware; fetched with
 #        `npm pack @pybricks/firmware@VERSION` when absent).
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${OTA_BUILD_DIR:-$ROOT/build}
+. "$(dirname "$0")/common.sh"
 REPS=${OTA_BENCH_REPS:-3}
-WRITE=0
-[ "${1:-}" = "--write" ] && WRITE=1
-for t in bsdiff bspatch xdelta3 zstd; do
-  command -v $t >/dev/null || { echo "missing $t (scripts/setup.sh installs it)" >&2; exit 1; }
-done
+need_tools bsdiff bspatch xdelta3 zstd
 
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-fi
-cmake --build "$BUILD" -j2 --target ota bench_delta_ram >/dev/null
-OTA="$BUILD/src/tool/ota"
+build_targets ota bench_delta_ram
 RAMPROBE="$BUILD/bench/delta/bench_delta_ram"
 
 WORK=$(mktemp -d)

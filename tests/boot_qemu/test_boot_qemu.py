@@ -22,19 +22,11 @@ import tempfile
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-PORT = os.path.join(ROOT, "src", "boot", "cortex-m")
-OTA = os.environ.get("OTA_BIN", "")
-MCU_FLASH = os.environ.get("OTA_MCU_FLASH_BIN", "")
+from mcu_port import (IMAGE_HDR, MCU_FLASH, OTA, PORT, ROOT, SLOT_A_OFF, built_port, install,
+                      new_flash, sh, sign)
+
 ARM_BUILD = os.environ.get("OTA_BOOT_QEMU_BUILD") or os.path.join(
     tempfile.gettempdir(), "ota-boot-qemu-arm")
-
-# board.h
-SLOT_A_OFF = 0x10000
-SLOT_B_OFF = 0x80000
-IMAGE_HDR = 0x200
-HW_ID = "mps2-an385"
 
 
 def error_names():
@@ -53,52 +45,10 @@ def decode_errors(out):
     return re.sub(r"ota_err (\d+)", lambda m: ERROR_NAMES[int(m.group(1))], out)
 
 
-def sh(*args, check=True, timeout=120):
-    p = subprocess.run([str(a) for a in args], capture_output=True, text=True,
-                       timeout=timeout)
-    if check and p.returncode != 0:
-        raise AssertionError(f"{args} exited {p.returncode}\nstdout:\n{p.stdout}\n"
-                             f"stderr:\n{p.stderr}")
-    return p
-
-
 @pytest.fixture(scope="session")
 def port():
     """The cross-built port and a signing key (built once per session)."""
-    for tool in ("arm-none-eabi-gcc", "arm-none-eabi-objcopy", "qemu-system-arm"):
-        assert shutil.which(tool), f"{tool} not found: run scripts/setup.sh"
-    assert OTA and os.access(OTA, os.X_OK), "OTA_BIN must point at the ota tool"
-    assert MCU_FLASH and os.access(MCU_FLASH, os.X_OK), \
-        "OTA_MCU_FLASH_BIN must point at ota-mcu-flash"
-    sh(os.path.join(PORT, "build.sh"), ARM_BUILD, timeout=600)
-    work = tempfile.mkdtemp(prefix="ota-boot-qemu-")
-    key = os.path.join(work, "key.pem")
-    pub = os.path.join(work, "pub.pem")
-    sh(OTA, "keygen", "-o", key)
-    sh(OTA, "pubkey", key, "-o", pub)
-    yield {"build": ARM_BUILD, "work": work, "key": key, "pub": pub}
-    shutil.rmtree(work, ignore_errors=True)
-
-
-def sign(port, app, version, counter, out, key=None, extra=()):
-    """Sign build/app-<app>.bin as an image (vector table 0x200 into the slot)."""
-    dst = os.path.join(port["work"], out)
-    sh(OTA, "sign", "-q", "--key", key or port["key"], "--version", version,
-       "--security-counter", str(counter), "--hw-id", HW_ID, "-H", hex(IMAGE_HDR),
-       *extra, os.path.join(port["build"], f"app-{app}.bin"), dst)
-    return dst
-
-
-def new_flash(port, name):
-    path = os.path.join(port["work"], name)
-    sh(MCU_FLASH, "create", path, "--bootloader", os.path.join(port["build"], "boot.bin"),
-       "--key", port["pub"], "--hw-id", HW_ID)
-    return path
-
-
-def install(flash, image, permanent=False):
-    args = [MCU_FLASH, "install", flash, image] + (["--permanent"] if permanent else [])
-    return sh(*args)
+    yield from built_port(ARM_BUILD, "ota-boot-qemu-")
 
 
 def status(flash):
@@ -131,7 +81,7 @@ def flip_byte(path, offset):
 
 def test_good_image_in_slot_a_boots(port):
     flash = new_flash(port, "good.bin")
-    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", 1, "a1.img"), permanent=True)
+    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", "a1.img", counter=1), permanent=True)
     rc, out = qemu(port, flash)
     assert rc == 0, out
     assert "rom: bootloader region matches the OTP hash" in out
@@ -145,7 +95,7 @@ def test_good_image_in_slot_a_boots(port):
 
 def test_tampered_image_is_refused_recovery(port):
     flash = new_flash(port, "tampered.bin")
-    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", 1, "a1t.img"), permanent=True)
+    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", "a1t.img", counter=1), permanent=True)
     flip_byte(flash, SLOT_A_OFF + IMAGE_HDR + 100)  # one bit of the payload
     rc, out = qemu(port, flash)
     assert rc == 1, out
@@ -156,11 +106,11 @@ def test_tampered_image_is_refused_recovery(port):
 
 def test_tampered_image_falls_back_to_other_slot(port):
     flash = new_flash(port, "fallback.bin")
-    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", 1, "fa1.img"), permanent=True)
-    install(flash, sign(port, "b-2.0.0-confirm", "2.0.0", 1, "fb2.img"), permanent=True)
+    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", "fa1.img", counter=1), permanent=True)
+    install(flash, sign(port, "b-2.0.0-confirm", "2.0.0", "fb2.img", counter=1), permanent=True)
     # Back to A (the installer writes the slot that is not confirmed): B stays
     # a valid, inactive image.
-    install(flash, sign(port, "a-1.0.0-confirm", "1.0.1", 1, "fa101.img"), permanent=True)
+    install(flash, sign(port, "a-1.0.0-confirm", "1.0.1", "fa101.img", counter=1), permanent=True)
     assert status(flash)["state.confirmed"] == "A"
     flip_byte(flash, SLOT_A_OFF + IMAGE_HDR + 4)  # the app's reset vector
     rc, out = qemu(port, flash)
@@ -175,11 +125,11 @@ def test_untrusted_key_is_refused(port):
     other = os.path.join(port["work"], "other.pem")
     sh(OTA, "keygen", "-o", other)
     flash = new_flash(port, "untrusted.bin")
-    good = sign(port, "a-1.0.0-confirm", "1.0.0", 1, "ua1.img")
+    good = sign(port, "a-1.0.0-confirm", "1.0.0", "ua1.img", counter=1)
     install(flash, good, permanent=True)
     # Same firmware, same layout, signed by a key the bootloader does not trust,
     # written over slot A behind the installer's back.
-    bad = sign(port, "a-1.0.0-confirm", "1.0.0", 1, "ua1-other.img", key=other)
+    bad = sign(port, "a-1.0.0-confirm", "1.0.0", "ua1-other.img", counter=1, key=other)
     with open(bad, "rb") as f:
         data = f.read()
     with open(flash, "r+b") as f:
@@ -195,7 +145,7 @@ def test_forged_signature_is_refused(port):
     """One bit of the signature's s changed (still strict DER): the ECDSA
     verification itself (p256-m on the MCU) must say no."""
     flash = new_flash(port, "forged.bin")
-    img = sign(port, "a-1.0.0-confirm", "1.0.0", 1, "fga1.img")
+    img = sign(port, "a-1.0.0-confirm", "1.0.0", "fga1.img", counter=1)
     install(flash, img, permanent=True)
     info = json.loads(sh(OTA, "inspect", "--json", img).stdout)
     sig = [t for t in info["tlvs"]["tlvs"] if t["name"] == "ECDSA256"][0]
@@ -231,7 +181,7 @@ def test_mcu_crypto_backend_passes_the_core_crypto_tests(port):
 
 def test_modified_bootloader_is_refused_by_stage0(port):
     flash = new_flash(port, "rom.bin")
-    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", 1, "ra1.img"), permanent=True)
+    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", "ra1.img", counter=1), permanent=True)
     flip_byte(flash, 0x100 + 0x800)  # inside the bootloader's code
     rc, out = qemu(port, flash)
     assert rc == 1, out
@@ -241,10 +191,10 @@ def test_modified_bootloader_is_refused_by_stage0(port):
 
 def pending_b_over_confirmed_a(port, name, app_b):
     flash = new_flash(port, name)
-    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", 1, name + ".a1.img"), permanent=True)
+    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", name + ".a1.img", counter=1), permanent=True)
     rc, out = qemu(port, flash)  # first boot: A runs, OTP counter 1
     assert rc == 0 and "app: running slot A version 1.0.0" in out, out
-    install(flash, sign(port, app_b, "2.0.0", 2, name + ".b2.img"))
+    install(flash, sign(port, app_b, "2.0.0", name + ".b2.img", counter=2))
     st = status(flash)
     assert st["state.pending"] == "B" and st["state.attempts"] == "3", st
     return flash
@@ -309,8 +259,8 @@ def test_image_linked_for_the_other_slot_is_not_started(port):
     # verifies it, the port sees its vector table points outside slot B, does
     # not jump, and resets; the counted trial attempts run out and A returns.
     flash = new_flash(port, "misplaced.bin")
-    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", 1, "ma1.img"), permanent=True)
-    install(flash, sign(port, "a-1.0.0-confirm", "1.1.0", 1, "ma11.img"))
+    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", "ma1.img", counter=1), permanent=True)
+    install(flash, sign(port, "a-1.0.0-confirm", "1.1.0", "ma11.img", counter=1))
     assert status(flash)["state.pending"] == "B"
     rc, out = qemu(port, flash)
     assert rc == 0, out
@@ -324,11 +274,11 @@ def test_rom_fixed_address_is_enforced(port):
     # A; the same image installed into B is verified but never started there.
     fixed = ("--rom-fixed", hex(0x21000000 + SLOT_A_OFF))
     flash = new_flash(port, "romfixed.bin")
-    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", 1, "rf1.img", extra=fixed),
+    install(flash, sign(port, "a-1.0.0-confirm", "1.0.0", "rf1.img", counter=1, extra=fixed),
             permanent=True)
     rc, out = qemu(port, flash)
     assert rc == 0 and "app: running slot A version 1.0.0\n" in out, out
-    install(flash, sign(port, "a-1.0.0-confirm", "1.2.0", 1, "rf12.img", extra=fixed))
+    install(flash, sign(port, "a-1.0.0-confirm", "1.2.0", "rf12.img", counter=1, extra=fixed))
     rc, out = qemu(port, flash)
     assert rc == 0, out
     assert out.count("boot: slot B cannot be started here: image is linked for another "

@@ -9,7 +9,6 @@ Environment (set by ctest): OTA_BIN, OTA_MCU_FLASH_BIN, OTA_SMP_ARM_BUILD.
 Fails, never skips, when the toolchain or QEMU is missing.
 """
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,56 +18,26 @@ import time
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-PORT = os.path.join(ROOT, "src", "boot", "cortex-m")
-OTA = os.environ.get("OTA_BIN", "")
-MCU_FLASH = os.environ.get("OTA_MCU_FLASH_BIN", "")
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "boot_qemu"))
+
+import mcu_port  # noqa: E402
+# MCU_FLASH and sign are for the tests (from conftest import ...)
+from mcu_port import MCU_FLASH, OTA, PORT, install, sh, sign  # noqa: E402,F401
+
 ARM_BUILD = os.environ.get("OTA_SMP_ARM_BUILD") or os.path.join(
     tempfile.gettempdir(), "ota-smp-arm")
-HW_ID = "mps2-an385"
-IMAGE_HDR = 0x200
-
-sys.path.insert(0, HERE)
-
-
-def sh(*args, check=True, timeout=120, env=None):
-    p = subprocess.run([str(a) for a in args], capture_output=True, text=True,
-                       timeout=timeout, env=env)
-    if check and p.returncode != 0:
-        raise AssertionError(f"{args} exited {p.returncode}\nstdout:\n{p.stdout}\n"
-                             f"stderr:\n{p.stderr}")
-    return p
 
 
 @pytest.fixture(scope="session")
 def port():
-    for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
-        assert shutil.which(tool), f"{tool} not found: run scripts/setup.sh"
-    assert OTA and os.access(OTA, os.X_OK), "OTA_BIN must point at the ota tool"
-    assert MCU_FLASH and os.access(MCU_FLASH, os.X_OK), "OTA_MCU_FLASH_BIN must be set"
-    sh(os.path.join(PORT, "build.sh"), ARM_BUILD, timeout=900)
-    work = tempfile.mkdtemp(prefix="ota-smp-")
-    key = os.path.join(work, "key.pem")
-    pub = os.path.join(work, "pub.pem")
-    sh(OTA, "keygen", "-o", key)
-    sh(OTA, "pubkey", key, "-o", pub)
-    yield {"build": ARM_BUILD, "work": work, "key": key, "pub": pub}
-    shutil.rmtree(work, ignore_errors=True)
-
-
-def sign(port, app, version, out, key=None, hw_id=HW_ID, counter=1):
-    dst = os.path.join(port["work"], out)
-    sh(OTA, "sign", "-q", "--key", key or port["key"], "--version", version,
-       "--security-counter", str(counter), "--hw-id", hw_id, "-H", hex(IMAGE_HDR),
-       os.path.join(port["build"], f"app-{app}.bin"), dst)
-    return dst
+    yield from mcu_port.built_port(ARM_BUILD, "ota-smp-", timeout=900)
 
 
 def new_flash(port, name, first_image):
-    path = os.path.join(port["work"], name)
-    sh(MCU_FLASH, "create", path, "--bootloader", os.path.join(port["build"], "boot.bin"),
-       "--key", port["pub"], "--hw-id", HW_ID)
-    sh(MCU_FLASH, "install", path, first_image, "--permanent")
+    """A provisioned flash file with first_image installed permanent."""
+    path = mcu_port.new_flash(port, name)
+    install(path, first_image, permanent=True)
     return path
 
 
