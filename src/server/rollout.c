@@ -180,6 +180,17 @@ void rollout_warn_current_stage(struct server *s, struct srv_campaign *c)
     rollout_warn_stage(c, c->stage, p.placed[c->stage]);
 }
 
+/* How long the last stage runs at least before the rollout may complete:
+ * its soak time, and one poll interval. Devices the last stage newly places
+ * have no row until they check in, so "none in progress" right after the
+ * stage starts would complete the rollout before any of them was offered
+ * (and the health gates would stop watching the largest cohort); after one
+ * poll interval every online device has checked in and been offered. */
+static int64_t last_stage_settle(const struct server *s, const struct srv_stage *sg)
+{
+    return sg->soak_seconds > s->poll_interval ? sg->soak_seconds : s->poll_interval;
+}
+
 /* One step; returns 1 if the campaign changed (evaluate again). */
 static int step(struct server *s, int64_t id)
 {
@@ -217,11 +228,12 @@ static int step(struct server *s, int64_t id)
         c.stage++;
         c.stage_started_at = now;
         rollout_warn_current_stage(s, &c);
-    } else if (!c.complete && now - c.stage_started_at >= sg->soak_seconds &&
+    } else if (!c.complete && now - c.stage_started_at >= last_stage_settle(s, sg) &&
                c.stage + 1 == c.n_stages && t.finished >= sample && t.in_progress == 0 &&
                health == HEALTH_PASS) {
-        /* The last stage has finished: soaked, its gate holds, at least one
-         * device finished and none is still on its way. */
+        /* The last stage has finished: soaked, every device that follows the
+         * suggested poll interval has checked in since it began, its gate
+         * holds, at least one device finished and none is still on its way. */
         c.complete = 1;
     } else {
         return 0;

@@ -100,8 +100,15 @@ def test_healthy_release_passes_the_gate(env):
         return st if st["counts"]["success"] == 10 else None
 
     # Stage 1 starts only once the gate passed (soak 0, min_finished 1).
-    st = E.wait_for(everyone_updated, 120, "every device updated")
-    assert st["stage"] == 1 and st["rollout_complete"], st
+    E.wait_for(everyone_updated, 120, "every device updated")
+
+    def complete():
+        st = s.campaign_status(c["id"])
+        return st if st["rollout_complete"] else None
+
+    # Complete once the last stage has run a poll interval (1 s here).
+    st = E.wait_for(complete, 20, "the rollout complete")
+    assert st["stage"] == 1 and st["counts"]["success"] == 10, st
     for d in devs.values():
         assert "success" in d.report_states(), (d.name, d.log_tail())
     h = st["health"]

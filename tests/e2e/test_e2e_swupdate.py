@@ -275,6 +275,8 @@ def test_swupdate_installs_reboots_confirms(env, swupdates, work):
     E.wait_for(lambda: s.campaign_status(c["id"])["counts"]["success"] == 1, 60,
                "campaign records the success")
     elapsed = time.time() - t0
+    # complete once the stage has run a poll interval (1 s here)
+    E.wait_for(lambda: s.campaign_status(c["id"])["rollout_complete"], 20, "rollout complete")
     st = s.campaign_status(c["id"])
     assert st["finished"] == 1 and st["failed"] == 0 and st["rollout_complete"], st
     reps = s.reports("swu-1")
@@ -375,6 +377,7 @@ def test_native_and_ddi_devices_in_one_campaign(env):
     E.wait_for(lambda: native.confirmed_version() == "2.0.0+0", 60, "native-1 on 2.0.0")
     E.wait_for(lambda: s.campaign_status(c["id"])["counts"]["success"] == 2, 30,
                "both devices counted")
+    E.wait_for(lambda: s.campaign_status(c["id"])["rollout_complete"], 20, "rollout complete")
     st = s.campaign_status(c["id"])
     assert st["finished"] == 2 and st["failed"] == 0 and st["rollout_complete"], st
     assert s.api("GET", "/v1/devices/zephyr-1")["current_version"] == "2.0.0+0"

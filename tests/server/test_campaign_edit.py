@@ -52,6 +52,9 @@ def test_stuck_stage_warns_and_advance_completes(server, fw):
     assert offered(server, toks) == rest
     for d in sorted(rest):
         assert server.report(d, toks[d], 1, "success").status == 201
+    # Complete once a poll interval (300 s) has passed since the stage began.
+    assert server.status(1)["rollout_complete"] is False
+    server.advance(300)
     st = server.status(1)
     assert st["rollout_complete"] is True and st["finished"] == 12, st
     # Complete, at its last stage: nothing to advance to.

@@ -158,6 +158,8 @@ def test_ratios_print_short_and_completion_waits(server, fw):
     assert server.report("r0", toks["r0"], cid, "success").status == 201
     assert server.status(cid)["rollout_complete"] is False
     assert server.report("r1", toks["r1"], cid, "success").status == 201
+    assert server.status(cid)["rollout_complete"] is False  # within a poll interval
+    server.advance(300)
     st = server.status(cid)
     assert st["rollout_complete"] is True, st
     log = server.read_log()

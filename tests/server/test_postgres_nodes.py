@@ -152,6 +152,7 @@ def test_two_nodes_staged_rollout_and_halt(nodes, fw, cluster):
         assert st["counts_by_stage"][2]["offered"] == len(toks) - len(in50), st
     for i, d in enumerate(sorted(set(toks) - done)):
         assert both[i % 2].report(d, toks[d], cid, "success").status == 201
+    advance(both, 300)  # the last stage runs at least one poll interval
     for n in both:
         st = n.status(cid)
         assert st["rollout_complete"] is True and st["counts"]["success"] == len(toks), st

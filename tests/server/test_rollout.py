@@ -72,9 +72,45 @@ def test_staged_rollout_advances_with_time_and_gates(server, fw):
     rest = set(toks) - in10 - set(sorted(in50 - in10)[:need])
     for d in sorted(rest):
         assert server.report(d, toks[d], cid, "success").status == 201
+    assert server.status(cid)["rollout_complete"] is False  # within a poll interval
+    server.advance(300)
     st = server.status(cid)
     assert st["rollout_complete"] is True, st
     assert st["failure_ratio"] == 0
+
+
+def test_last_stage_waits_for_devices_that_have_not_checked_in(server, fw):
+    """A last stage with no soak must not complete the moment it starts: the
+    devices it newly places have not checked in yet, so nothing is "in
+    progress". It runs at least one poll interval (300 s here), and the
+    health gates watch it until then."""
+    rel = server.upload(fw.image("2.0.0")).json()
+    toks = {f"ls-{i:02d}": server.add_device(f"ls-{i:02d}") for i in range(30)}
+    c = server.campaign(rel["id"], stages=[
+        {"percent": 20, "soak_seconds": 0, "min_finished": 1, "max_failure_ratio": 0.5},
+        {"percent": 100, "soak_seconds": 0, "min_finished": 0, "max_failure_ratio": 0.5}])
+    cid = c["id"]
+    first = {d for d in toks if bucket(cid, d) < 2000}
+    assert first and len(first) < len(toks), "placement too lopsided for this test"
+    assert offered(server, toks) == first
+    for d in sorted(first):
+        assert server.report(d, toks[d], cid, "success").status == 201
+    st = server.status(cid)
+    assert st["stage"] == 1, st
+    # Nobody of the last stage has checked in: it has not finished.
+    assert st["rollout_complete"] is False, st
+    server.advance(299)
+    assert server.status(cid)["rollout_complete"] is False
+    rest = offered(server, toks)
+    assert rest == set(toks) - first
+    server.advance(1)
+    # A poll interval has passed, but devices are on their way: still open.
+    assert server.status(cid)["rollout_complete"] is False
+    for d in sorted(rest):
+        assert server.report(d, toks[d], cid, "failure" if d == min(rest) else "success").status == 201
+    st = server.status(cid)
+    assert st["rollout_complete"] is True and st["state"] == "active", st
+    assert st["counts"]["failure"] == 1 and st["counts"]["success"] == len(toks) - 1, st
 
 
 def test_bad_release_halts_at_first_stage(server, fw):
