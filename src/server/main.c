@@ -394,6 +394,13 @@ static int load_options(int argc, char **argv, struct options *o)
     while (rc < 0 && (c = getopt_long(argc, argv, "", OPTS, NULL)) != -1) {
         if (c == O_VERSION) {
             printf("ota-server %s\n", OTA_VERSION);
+#ifdef OTA_SERVER_HAVE_PG
+            printf("database schema: sqlite %d, postgresql %d\n", store_sqlite_schema_version(),
+                   store_pg_schema_version());
+#else
+            printf("database schema: sqlite %d (built without PostgreSQL)\n",
+                   store_sqlite_schema_version());
+#endif
             rc = OTA_EXIT_OK;
         } else if (c == O_HELP) {
             usage(stdout);

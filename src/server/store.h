@@ -480,10 +480,15 @@ struct store {
 
 /* SQLite backend (store_sqlite.c): opens or creates path, runs migrations. */
 struct store *store_sqlite_open(const char *path, char *err, size_t errlen);
+/* The schema version this build migrates a SQLite database to (its number
+ * of migrations; `ota-server --version` prints it). */
+int store_sqlite_schema_version(void);
 /* PostgreSQL backend (store_pg.c): conninfo is a libpq connection string or
  * postgres:// URI; connects, runs migrations. Built when libpq is found
  * (OTA_SERVER_HAVE_PG). */
 struct store *store_pg_open(const char *conninfo, char *err, size_t errlen);
+/* The schema version this build migrates a PostgreSQL database to. */
+int store_pg_schema_version(void);
 
 /* The stored text form of a campaign's stages (store_stages.c), shared by
  * the backends. Decoding stops at the first malformed stage. */

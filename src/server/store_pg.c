@@ -146,6 +146,11 @@ static const char *const PG_MIGRATIONS[] = {
 };
 #define PG_N_MIGRATIONS ((int)(sizeof(PG_MIGRATIONS) / sizeof(PG_MIGRATIONS[0])))
 
+int store_pg_schema_version(void)
+{
+    return PG_N_MIGRATIONS;
+}
+
 /* ---- statements ---------------------------------------------------------- */
 
 enum pstmt {

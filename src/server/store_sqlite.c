@@ -133,6 +133,11 @@ static const char *const MIGRATIONS[] = {
 };
 #define N_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
 
+int store_sqlite_schema_version(void)
+{
+    return N_MIGRATIONS;
+}
+
 /* ---- prepared statements ----------------------------------------------- */
 
 enum stmt_id {

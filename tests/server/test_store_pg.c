@@ -65,9 +65,10 @@ static void test_two_nodes_migrate_at_once(void)
         CHECK(o[i].s != NULL);
     }
     REQUIRE(o[0].s && o[1].s && o[2].s && o[3].s);
-    /* every migration applied exactly once (7: device health) */
-    CHECK_EQ(scalar("SELECT count(*) FROM ota_schema_migrations"), 7);
-    CHECK_EQ(scalar("SELECT max(version) FROM ota_schema_migrations"), 7);
+    /* every migration applied exactly once */
+    CHECK_EQ(scalar("SELECT count(*) FROM ota_schema_migrations"), store_pg_schema_version());
+    CHECK_EQ(scalar("SELECT max(version) FROM ota_schema_migrations"), store_pg_schema_version());
+    CHECK(store_pg_schema_version() >= 7); /* 7: device health */
     g_a = o[0].s;
     g_b = o[1].s;
     o[2].s->ops->close(o[2].s);
