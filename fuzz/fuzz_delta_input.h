@@ -2,7 +2,8 @@
 /*
  * fuzz/fuzz_delta_input.h - what fuzz_delta.c and its seed maker share: the
  * fixed old image the patches apply to (deterministic Thumb-like bytes with
- * BL instructions and pointers, so every predictor path is reachable) and the
+ * BL instructions and pointers, and AArch64 ADRP pairs, so every predictor
+ * path is reachable) and the
  * layout of a fuzz input (a header built from a few input bytes, so the
  * fuzzer does not have to guess a SHA-256, then the raw patch stream).
  *
@@ -46,6 +47,17 @@ static void fzd_old_image(uint8_t *b)
         }
         b[i] = (uint8_t)hw;
         b[i + 1] = (uint8_t)(hw >> 8);
+    }
+    /* AArch64 ADRP pairs (ADRP Xd then ADD Xd, Xd, #lo12 or LDR X, [Xd,
+     * #lo12], adjacent or one word apart), so the ADRP predictor's paths
+     * are reachable too */
+    for (uint32_t i = 64, k = 0; i + 12u <= FZD_OLD_LEN; i += 256u, k++) {
+        uint32_t d = k & 15u, imm = (k * 3u - 8u) & 0x1FFFFFu, lo = (i * 5u) & 0xFF8u;
+        uint32_t adrp = 0x90000000u | ((imm & 3u) << 29) | ((imm >> 2) << 5) | d;
+        uint32_t use = (k & 1u) ? 0xF9400000u | ((lo >> 3) << 10) | (d << 5) | 1u
+                                : 0x91000000u | (lo << 10) | (d << 5) | d;
+        memcpy(b + i, &adrp, 4);
+        memcpy(b + i + ((k & 2u) ? 8u : 4u), &use, 4);
     }
 }
 

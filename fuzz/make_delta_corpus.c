@@ -67,6 +67,11 @@ int main(int argc, char **argv)
              * reached; it decodes to another image (result mismatch) */
             p[6] |= OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP | OTA_DELTA_PRED_A64_BR;
             emit(dir, 8, p, pl, 3);
+            /* seed-09: with the AArch64 ADRP predictor (look-ahead and the
+             * pending completer) and B/BL, without the x86 ones */
+            p[6] = (uint8_t)((p[6] & ~(OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP)) |
+                             OTA_DELTA_PRED_A64_ADRP);
+            emit(dir, 9, p, pl, 5);
         }
         free(p);
     }

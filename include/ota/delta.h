@@ -53,7 +53,8 @@ extern "C" {
 #define OTA_DELTA_PRED_X86_BR 0x10u   /* x86 CALL/JMP/Jcc rel32 targets */
 #define OTA_DELTA_PRED_X86_RIP 0x20u  /* x86-64 RIP-relative disp32 targets */
 #define OTA_DELTA_PRED_A64_BR 0x40u   /* AArch64 B / BL imm26 targets */
-#define OTA_DELTA_PRED_ALL 0x7Fu
+#define OTA_DELTA_PRED_A64_ADRP 0x80u /* AArch64 ADRP + ADD/LDR/STR targets */
+#define OTA_DELTA_PRED_ALL 0xFFu
 
 /* Most entries of the address map and of the value map a patch may carry. */
 #define OTA_DELTA_MAP_MAX 256u
@@ -196,6 +197,9 @@ struct ota_delta_apply {
     uint8_t pred[4];    /* predicted bytes for the next pred_left outputs */
     uint8_t pred_left;
     uint8_t last_rep;   /* previous command used a repeated displacement */
+    uint16_t a64_lo;    /* an AArch64 ADRP's pending completer: 0x8000 | the
+                           new low 12 bits of its target (0: none) ... */
+    uint32_t a64_q, a64_p; /* ... for the word at old/new offset q/p */
     uint32_t reps[4];   /* recent displacements old - new (mod 2^32) */
     uint32_t vmap_n, vmap_count, vmap_end;
     uint32_t map_old[OTA_DELTA_MAP_MAX]; /* ascending old offsets */

@@ -429,12 +429,31 @@ static ota_err op_diff(struct ota_delta_apply *st)
             if (e != OTA_OK)
                 return e;
         }
+        /* AArch64 ADRP: the instructions after it, for the low 12 bits */
+        uint8_t ahead[DM_A64_AHEAD];
+        uint32_t na = 0;
+        if ((h->flags & OTA_DELTA_PRED_A64_ADRP) && dm_a64_wants_ahead(o4)) {
+            na = st->xold_len - st->old_pos - 4u;
+            if (na > DM_A64_AHEAD)
+                na = DM_A64_AHEAD;
+            for (uint32_t i = 0; i < na; i++) {
+                e = old_byte(st, st->old_pos + 4u + i, &ahead[i]);
+                if (e != OTA_OK)
+                    return e;
+            }
+        }
+        struct dm_a64 a = {st->a64_q, st->a64_p, (uint16_t)(st->a64_lo & 0xFFFu),
+                           (uint8_t)(st->a64_lo >> 15)};
         const struct dm_pred m = {st->map_old,   st->map_disp, st->map_n,
                                   st->vmap_start, st->vmap_disp, st->vmap_n,
                                   st->vmap_end,  h->flags,     h->ptr_base,
-                                  st->xold_len};
+                                  st->xold_len,  ahead,        na,
+                                  &a};
         if (ota_delta_predict(&m, o4, ctx, st->old_pos, np, st->pred))
             st->pred_left = 4;
+        st->a64_q = a.q;
+        st->a64_p = a.p;
+        st->a64_lo = (uint16_t)(a.on ? 0x8000u | a.lo : 0u);
     }
     unsigned predicted = st->pred_left != 0;
     if (predicted) {

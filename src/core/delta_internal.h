@@ -159,6 +159,14 @@ size_t ota_delta_filter(uint8_t filter, int inverse, uint8_t *buf, size_t len,
  * last k with vmap_start[k] <= w (pointers into RAM or other images, whose
  * targets moved but are not in the patched image).
  */
+/* An AArch64 ADRP's pending second half: the ADD/LDR/STR at old offset q,
+ * new offset p gets lo as the low 12 bits of its address (on = 1). */
+struct dm_a64 {
+    uint32_t q, p;
+    uint16_t lo;
+    uint8_t on;
+};
+
 struct dm_pred {
     const uint32_t *map_old;
     const int32_t *map_disp;
@@ -170,7 +178,23 @@ struct dm_pred {
     uint8_t flags;
     uint32_t ptr_base;
     uint32_t old_len;
+    /* OTA_DELTA_PRED_A64_ADRP only: the n_ahead (<= DM_A64_AHEAD) old bytes
+     * after o[] (fewer only at the image end), read when
+     * dm_a64_wants_ahead(o); and the pending state, kept by the caller
+     * across calls (zeroed at the start of the stream) */
+    const uint8_t *ahead;
+    uint32_t n_ahead;
+    struct dm_a64 *a64;
 };
+
+/* Bytes after an ADRP searched for the ADD/LDR/STR that completes it. */
+#define DM_A64_AHEAD 16u
+
+/* Is o[] an AArch64 ADRP (whose prediction reads ahead[])? */
+static inline int dm_a64_wants_ahead(const uint8_t o[4])
+{
+    return (o[3] & 0x9Fu) == 0x90u;
+}
 
 /*
  * At new offset p, old offset q, with the 4 old bytes o[] there (the run has

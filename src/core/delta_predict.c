@@ -10,7 +10,8 @@
  * difference to that prediction (zero when the guess is right). The x86
  * predictors do the same for rel32 branch targets and RIP-relative operands
  * (the opcode before the 32-bit field tells them apart), and for AArch64
- * B/BL. Shared by the
+ * B/BL and ADRP with the ADD/LDR/STR that completes its address. Shared
+ * by the
  * host encoder and the device applier so both predict bit-identically.
  */
 #include "delta_internal.h"
@@ -69,6 +70,81 @@ static int x86_rip(const uint8_t ctx[3])
     }
 }
 
+/* Sign-extend the low `bits` bits of v. */
+static uint32_t sext(uint32_t v, unsigned bits)
+{
+    uint32_t m = 1u << (bits - 1u);
+    v &= (m << 1) - 1u;
+    return (v ^ m) - m;
+}
+
+/*
+ * The instruction completing an ADRP to register rd: ADD (immediate, not
+ * shifted) or a load/store with an unsigned offset whose base is rd. *lo
+ * gets the low 12 bits of the address it forms (the offset scaled by the
+ * access size), *sc the scale; 0 when w is neither (or the offset reaches
+ * past 4 KiB, so it is no :lo12: operand).
+ */
+static int a64_lo12(uint32_t w, uint32_t rd, uint32_t *lo, unsigned *sc)
+{
+    if (((w >> 5) & 31u) != rd)
+        return 0;
+    if ((w & 0x7FC00000u) == 0x11000000u) { /* ADD Xd|Wd, Xn, #imm12 */
+        *sc = 0;
+    } else if ((w & 0x3B000000u) == 0x39000000u) { /* LDR/STR [Xn, #imm12 << size] */
+        *sc = w >> 30;
+        if (*sc == 0u && (w & 0x04800000u) == 0x04800000u)
+            *sc = 4u; /* 128-bit SIMD&FP register */
+    } else {
+        return 0;
+    }
+    *lo = ((w >> 10) & 0xFFFu) << *sc;
+    return *lo < 0x1000u;
+}
+
+/*
+ * OTA_DELTA_PRED_A64_ADRP at a 4-aligned q, p: the pending second half of
+ * an ADRP, or an ADRP whose register is the base of an ADD/LDR/STR among the
+ * next 4 instructions (m->ahead): the whole target (page + low 12 bits) is
+ * mapped, the ADRP re-encoded for the new page relative to p's, and the
+ * second instruction's new low 12 bits left pending for when the caller
+ * reaches it. ADR, LDR (literal), B.cond, CBZ/CBNZ and TBZ/TBNZ are not
+ * predicted: on the Debian arm64 corpus each cost more bytes (data words
+ * that look like them) than it saved.
+ */
+static int a64_adrp(const struct dm_pred *m, uint32_t w, uint32_t q, uint32_t p, uint8_t out[4])
+{
+    struct dm_a64 *a = m->a64;
+    uint32_t lo = 0;
+    unsigned sc = 0;
+    if (a && a->on && a->q == q && a->p == p) {
+        a->on = 0;
+        if (a64_lo12(w, (w >> 5) & 31u, &lo, &sc)) {
+            ota_le_put32(out, (w & ~(0xFFFu << 10)) | (((uint32_t)a->lo >> sc) << 10));
+            return 1;
+        }
+    }
+    if ((w & 0x9F000000u) != 0x90000000u) /* ADRP Xd, page */
+        return 0;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i + 4u <= m->n_ahead && i < DM_A64_AHEAD && !k; i += 4u)
+        if (a64_lo12(ota_le_get32(m->ahead + i), w & 31u, &lo, &sc))
+            k = i + 4u;
+    if (!k)
+        return 0; /* the page alone is a worse guess than the old bytes */
+    uint32_t page = (q & ~0xFFFu) + (sext(((w >> 3) & 0x1FFFFCu) | ((w >> 29) & 3u), 21) << 12);
+    uint32_t nt = map_lookup(m, page + lo);
+    uint32_t imm = ((nt >> 12) - (p >> 12)) & 0x1FFFFFu;
+    ota_le_put32(out, (w & 0x9F00001Fu) | ((imm & 3u) << 29) | ((imm >> 2) << 5));
+    if (a) {
+        a->q = q + k;
+        a->p = p + k;
+        a->lo = (uint16_t)(nt & 0xFFFu);
+        a->on = 1;
+    }
+    return 1;
+}
+
 int ota_delta_predict(const struct dm_pred *m, const uint8_t o[4], const uint8_t ctx[3],
                       uint32_t q, uint32_t p, uint8_t out[4])
 {
@@ -116,6 +192,9 @@ int ota_delta_predict(const struct dm_pred *m, const uint8_t o[4], const uint8_t
         ota_le_put32(out, (w & 0xFC000000u) | (((nt - p) >> 2) & 0x3FFFFFFu));
         return 1;
     }
+    if ((flags & OTA_DELTA_PRED_A64_ADRP) && !(q & 3u) && !(p & 3u) &&
+        a64_adrp(m, ota_le_get32(o), q, p, out))
+        return 1;
     if ((flags & (OTA_DELTA_PRED_PTR | OTA_DELTA_PRED_VALUE)) && !(q & 3u) && !(p & 3u)) {
         uint32_t w = (uint32_t)o[0] | ((uint32_t)o[1] << 8) | ((uint32_t)o[2] << 16) |
                      ((uint32_t)o[3] << 24);

@@ -164,8 +164,10 @@ ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
     }
     if (vn)
         renc_num(e, DM_NUM_MAP, pr->vend - pr->vstart[vn - 1] - 1u);
-    const struct dm_pred pm = {pr->old,    pr->disp, pr->n,        pr->vstart,   pr->vdisp,
-                               vn,         pr->vend, pr->flags,    pr->ptr_base, old_len};
+    struct dm_a64 a64 = {0, 0, 0, 0};
+    struct dm_pred pm = {pr->old,    pr->disp, pr->n,        pr->vstart,   pr->vdisp,
+                         vn,         pr->vend, pr->flags,    pr->ptr_base, old_len,
+                         NULL,       0,        &a64};
     for (size_t c = 0; c < ctl->n; c++) {
         const struct dctl *k = &ctl->v[c];
         int64_t to = k->old_start;
@@ -207,6 +209,7 @@ ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
             if (pred_left == 0 && pr->flags && k->diff_len - i >= 4u) {
                 uint8_t ctx[3];
                 dpred_ctx(old, op, ctx);
+                dpred_ahead(&pm, old, old_len, op);
                 if (ota_delta_predict(&pm, old + op, ctx, op, np, pred))
                     pred_left = 4;
             }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "ota/delta.h"
 #include "ota/error.h"
+#include "delta_internal.h" /* struct dm_pred, for dpred_ahead() */
 
 /* One command: the old position moves by seek, then diff_len bytes are
  * produced as old + difference, then extra_len literal bytes. */
@@ -69,6 +70,16 @@ static inline void dpred_ctx(const uint8_t *old, uint32_t q, uint8_t ctx[3])
 {
     for (uint32_t i = 0; i < 3u; i++)
         ctx[i] = q + i >= 3u ? old[q + i - 3u] : 0u;
+}
+
+/* The old bytes after the 4 at q, as the applier reads them for an AArch64
+ * ADRP (m->ahead, m->n_ahead). */
+static inline void dpred_ahead(struct dm_pred *m, const uint8_t *old, uint32_t old_len,
+                               uint32_t q)
+{
+    uint32_t n = old_len - q - 4u;
+    m->ahead = old + q + 4u;
+    m->n_ahead = n < DM_A64_AHEAD ? n : DM_A64_AHEAD;
 }
 
 /* Entropy-code the commands into out (appended). pr may be NULL. */

@@ -5,6 +5,7 @@
  * matcher found) and finds the address the image is linked at (for pointer
  * prediction) by trying candidate bases against the words that changed.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -209,8 +210,10 @@ static void build_vmap(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
 static long net_gain(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
                      const struct dctl_list *ctl, const struct dpred *pr, uint8_t flag)
 {
-    const struct dm_pred m = {pr->old,  pr->disp, pr->n,        pr->vstart,   pr->vdisp,
-                              pr->vn,   pr->vend, flag,         pr->ptr_base, old_len};
+    struct dm_a64 a64 = {0, 0, 0, 0};
+    struct dm_pred m = {pr->old,  pr->disp, pr->n,        pr->vstart,   pr->vdisp,
+                        pr->vn,   pr->vend, flag,         pr->ptr_base, old_len,
+                        NULL,     0,        &a64};
     long gain = 0;
     uint32_t np = 0;
     for (size_t c = 0; c < ctl->n; c++) {
@@ -218,6 +221,7 @@ static long net_gain(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
         for (uint32_t i = 0; i + 4u <= len;) {
             uint8_t out[4], cx[3];
             dpred_ctx(old, op + i, cx);
+            dpred_ahead(&m, old, old_len, op + i);
             if (ota_delta_predict(&m, old + op + i, cx, op + i, np + i, out)) {
                 for (unsigned k = 0; k < 4; k++)
                     gain += (old[op + i + k] != nw[np + i + k]) - (out[k] != nw[np + i + k]);
@@ -238,7 +242,7 @@ uint8_t dpred_useful(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
     static const uint8_t kinds[] = {OTA_DELTA_PRED_THUMB_BL, OTA_DELTA_PRED_ARM_BL,
                                     OTA_DELTA_PRED_PTR,     OTA_DELTA_PRED_VALUE,
                                     OTA_DELTA_PRED_X86_BR,  OTA_DELTA_PRED_X86_RIP,
-                                    OTA_DELTA_PRED_A64_BR};
+                                    OTA_DELTA_PRED_A64_BR,  OTA_DELTA_PRED_A64_ADRP};
     for (unsigned i = 0; i < sizeof(kinds); i++) {
         if (kinds[i] == OTA_DELTA_PRED_PTR && !have_ptr_base)
             continue;
@@ -247,10 +251,13 @@ uint8_t dpred_useful(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
         /* one architecture per image: when a 32-bit ARM branch predictor
          * pays, the x86 and AArch64 ones are not even tried (saves passes) */
         if ((kinds[i] & (OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP |
-                         OTA_DELTA_PRED_A64_BR)) &&
+                         OTA_DELTA_PRED_A64_BR | OTA_DELTA_PRED_A64_ADRP)) &&
             (f & (OTA_DELTA_PRED_THUMB_BL | OTA_DELTA_PRED_ARM_BL)))
             continue;
-        if (net_gain(old, old_len, nw, ctl, pr, kinds[i]) > 0)
+        long g = net_gain(old, old_len, nw, ctl, pr, kinds[i]);
+        if (getenv("OTA_DELTA_DEBUG"))
+            fprintf(stderr, "predictor 0x%02x: net gain %ld bytes\n", kinds[i], g);
+        if (g > 0)
             f |= kinds[i];
     }
     return f;

@@ -20,14 +20,15 @@ static const char *const FILTER_NAMES[OTA_DELTA_FILTER_COUNT] = {"none", "thumb"
 
 static void pred_names(uint8_t flags, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s%s%s%s%s%s%s%s", flags ? "" : "none",
+    snprintf(buf, len, "%s%s%s%s%s%s%s%s%s", flags ? "" : "none",
              flags & OTA_DELTA_PRED_THUMB_BL ? "thumb-bl " : "",
              flags & OTA_DELTA_PRED_ARM_BL ? "arm-bl " : "",
              flags & OTA_DELTA_PRED_PTR ? "pointers " : "",
              flags & OTA_DELTA_PRED_VALUE ? "values " : "",
              flags & OTA_DELTA_PRED_X86_BR ? "x86-branch " : "",
              flags & OTA_DELTA_PRED_X86_RIP ? "x86-rip " : "",
-             flags & OTA_DELTA_PRED_A64_BR ? "a64-branch" : "");
+             flags & OTA_DELTA_PRED_A64_BR ? "a64-branch " : "",
+             flags & OTA_DELTA_PRED_A64_ADRP ? "a64-adrp" : "");
     size_t n = strlen(buf);
     if (n && buf[n - 1] == ' ')
         buf[n - 1] = 0;

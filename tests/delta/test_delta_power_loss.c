@@ -29,6 +29,7 @@
 #include "../test.h"
 #include "delta_fixture.h"
 #include "delta_fixture_zlib.h"
+#include "delta_fixture_a64.h"
 
 #ifndef OTA_CORPUS_DIR
 #define OTA_CORPUS_DIR ""
@@ -248,6 +249,32 @@ static void test_power_cuts_synthetic(void)
     free_ctx(&c);
 }
 
+/* Relinked AArch64 code: the patch predicts ADRP pairs (the applier keeps a
+ * pending completer across calls and reads ahead of the ADRP), cut at
+ * every operation. */
+static void test_power_cuts_a64(void)
+{
+    struct pl_ctx c;
+    memset(&c, 0, sizeof(c));
+    REQUIRE(ota_key_generate(&c.key) == OTA_OK);
+    REQUIRE(ota_key_pubkey(c.key, &c.pub) == OTA_OK);
+    static struct fx_fw fw;
+    size_t ol, nl;
+    fx_fw_init(&fw, 150, 5151);
+    uint8_t *o = fxa64_render(&fw, &ol);
+    fx_fw_evolve(&fw, 5252, 6);
+    uint8_t *n = fxa64_render(&fw, &nl);
+    int ok = setup(&c, o, ol, n, nl);
+    free(o);
+    free(n);
+    CHECK(ok);
+    if (ok) {
+        CHECK(c.patch[6] & OTA_DELTA_PRED_A64_ADRP);
+        run_cuts(&c, "relinked AArch64 code (ADRP predictor)");
+    }
+    free_ctx(&c);
+}
+
 static void test_power_cuts_corpus(void)
 {
     char po[512], pn[512];
@@ -300,6 +327,7 @@ int main(void)
 {
     RUN(test_power_cuts_deflate);
     RUN(test_power_cuts_synthetic);
+    RUN(test_power_cuts_a64);
     RUN(test_power_cuts_corpus);
     return test_summary();
 }
