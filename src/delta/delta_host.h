@@ -53,9 +53,31 @@ struct dpred {
     uint32_t vn, vend;
     uint32_t vstart[OTA_DELTA_VMAP_MAX];
     int32_t vdisp[OTA_DELTA_VMAP_MAX];
+    uint16_t elf_machine; /* both images ELF for this machine (else 0): the
+                             map is keyed by load address, and only this
+                             machine's predictors are tried */
 };
 
-/* Build the address map from the difference runs; pick a pointer base for
+/* ELF images (delta_elf.c): the machine and the loadable segments. */
+#define DELF_MAX_SEG 16u
+struct delf_seg {
+    uint32_t off, vaddr, len; /* file bytes [off, off + len) load at vaddr */
+    uint8_t exec;
+};
+struct delf {
+    uint16_t machine; /* e_machine: 3 i386, 40 ARM, 62 x86-64, 183 AArch64 */
+    unsigned nseg;
+    struct delf_seg seg[DELF_MAX_SEG];
+};
+/* 1 when img is a little-endian ELF file with loadable segments below 4 GiB
+ * (out filled), else 0. */
+int delf_parse(const uint8_t *img, size_t len, struct delf *out);
+/* The address file offset x loads at and the end of its segment's file
+ * bytes; 0 when x is in no loadable segment. */
+int delf_addr(const struct delf *e, uint32_t x, uint32_t *addr, uint32_t *seg_end);
+
+/* Build the address map from the difference runs (keyed by load address
+ * when both images are ELF for the same machine); pick a pointer base for
  * OTA_DELTA_PRED_PTR (*have_ptr_base = 0 when no base predicts enough
  * pointers); build the value map (pr->vn = 0 when none pays). */
 void dpred_build(const uint8_t *old, uint32_t old_len, const uint8_t *new_,

@@ -2,7 +2,8 @@
 /*
  * delta_pred.c - host side of the executable-aware predictors: builds the
  * old-to-new address map a patch carries (from the difference runs the
- * matcher found) and finds the address the image is linked at (for pointer
+ * matcher found; keyed by load address when both images are ELF files,
+ * delta_elf.c) and finds the address the image is linked at (for pointer
  * prediction) by trying candidate bases against the words that changed.
  */
 #include <stdio.h>
@@ -248,6 +249,24 @@ uint8_t dpred_useful(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
             continue;
         if (kinds[i] == OTA_DELTA_PRED_VALUE && !pr->vn)
             continue;
+        /* an ELF pair says its machine: only its branch predictors */
+        static const struct {
+            uint16_t machine;
+            uint8_t kinds;
+        } arch[] = {
+            {3, OTA_DELTA_PRED_X86_BR},
+            {62, OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP},
+            {40, OTA_DELTA_PRED_THUMB_BL | OTA_DELTA_PRED_ARM_BL},
+            {183, OTA_DELTA_PRED_A64_BR | OTA_DELTA_PRED_A64_ADRP},
+        };
+        const uint8_t branchy = (uint8_t)(OTA_DELTA_PRED_ALL & ~(OTA_DELTA_PRED_PTR |
+                                                                OTA_DELTA_PRED_VALUE));
+        int skip = 0;
+        for (unsigned a = 0; a < sizeof(arch) / sizeof(arch[0]); a++)
+            if (pr->elf_machine == arch[a].machine)
+                skip = (kinds[i] & branchy & ~arch[a].kinds) != 0;
+        if (skip)
+            continue;
         /* one architecture per image: when a 32-bit ARM branch predictor
          * pays, the x86 and AArch64 ones are not even tried (saves passes) */
         if ((kinds[i] & (OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP |
@@ -268,19 +287,55 @@ void dpred_build(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
 {
     memset(pr, 0, sizeof(*pr));
     *have_ptr_base = 0;
-    struct seg *s = malloc((ctl->n ? ctl->n : 1u) * sizeof(*s));
+    uint32_t np = 0;
+    for (size_t c = 0; c < ctl->n; c++)
+        np += ctl->v[c].diff_len + ctl->v[c].extra_len;
+    /* ELF on both sides: key the map by load address (what branches and
+     * pointers hold), each run cut at the end of its old segment */
+    struct delf eo, en;
+    int elf = delf_parse(old, old_len, &eo) && delf_parse(nw, np, &en) &&
+              eo.machine == en.machine;
+    if (elf)
+        pr->elf_machine = eo.machine;
+    size_t scap = ctl->n + 2u * DELF_MAX_SEG;
+    struct seg *s = malloc(scap * sizeof(*s));
     if (!s)
         return;
     size_t n = 0;
-    uint32_t np = 0;
+    np = 0;
     for (size_t c = 0; c < ctl->n; c++) {
-        if (ctl->v[c].diff_len >= MAP_MIN_RUN) {
-            s[n].old = ctl->v[c].old_start;
-            s[n].len = ctl->v[c].diff_len;
-            s[n].disp = (int32_t)((int64_t)np - ctl->v[c].old_start);
-            n++;
-        }
+        uint32_t o = ctl->v[c].old_start, len = ctl->v[c].diff_len, p = np;
         np += ctl->v[c].diff_len + ctl->v[c].extra_len;
+        while (len >= MAP_MIN_RUN && n < scap) {
+            uint32_t piece = len, ko = o, kn = p, end;
+            if (elf) {
+                if (!delf_addr(&eo, o, &ko, &end)) {
+                    /* not loaded (headers of sections, debug link): only
+                     * the loaded part of the run says where code went */
+                    uint32_t next = 0xFFFFFFFFu;
+                    for (unsigned i = 0; i < eo.nseg; i++)
+                        if (eo.seg[i].off > o && eo.seg[i].off < next)
+                            next = eo.seg[i].off;
+                    if (next - o >= len)
+                        break;
+                    p += next - o, len -= next - o, o = next;
+                    continue;
+                }
+                if (end - o < piece)
+                    piece = end - o;
+                if (!delf_addr(&en, p, &kn, &end))
+                    kn = p;
+                if (ko >= old_len)
+                    break; /* the applier's map holds keys below old_len */
+            }
+            if (piece >= MAP_MIN_RUN) {
+                s[n].old = ko;
+                s[n].len = piece;
+                s[n].disp = (int32_t)((int64_t)kn - ko);
+                n++;
+            }
+            o += piece, p += piece, len -= piece;
+        }
     }
     qsort(s, n, sizeof(*s), by_len_desc);
     if (n > OTA_DELTA_MAP_MAX)

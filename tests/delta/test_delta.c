@@ -395,6 +395,108 @@ static void test_predict_x86(void)
     CHECK(!ota_delta_predict(&m, o, none, 0x200u, 0x240u, out));
 }
 
+/* A little-endian ELF64 file for machine `mach`: text [0x100, text_end)
+ * loaded at its offset, data (n_ptr 64-byte slots of fixed noise, each
+ * starting with a 64-bit pointer to another slot; with ins, 0x40 more bytes
+ * before slot ins) right after it, loaded at offset + bias. */
+static uint8_t *elf_image(uint16_t mach, uint32_t text_len, uint32_t bias, uint32_t n_ptr,
+                          uint32_t ins, size_t *len)
+{
+    uint32_t text_end = 0x100u + text_len, data = (text_end + 15u) & ~15u;
+    uint32_t dlen = n_ptr * 64u + (ins ? 0x40u : 0u);
+    *len = data + dlen;
+    uint8_t *b = calloc(1, *len);
+    fx_seed(5);
+    for (uint32_t i = 0x100u; i < text_end; i++)
+        b[i] = (uint8_t)fx_rand();
+    memcpy(b, "\x7F" "ELF\x02\x01\x01", 7);
+    b[16] = 3; /* ET_DYN */
+    b[18] = (uint8_t)mach, b[19] = (uint8_t)(mach >> 8);
+    b[32] = 64;            /* e_phoff */
+    b[54] = 56, b[56] = 2; /* e_phentsize, e_phnum */
+    for (int k = 0; k < 2; k++) {
+        uint8_t *ph = b + 64 + 56 * k;
+        uint32_t off = k ? data : 0, va = k ? data + bias : 0, sz = k ? dlen : text_end;
+        ph[0] = 1;          /* PT_LOAD */
+        ph[4] = k ? 6 : 5;  /* RW / RX */
+        ota_le_put32(ph + 8, off);
+        ota_le_put32(ph + 16, va);
+        ota_le_put32(ph + 24, va);
+        ota_le_put32(ph + 32, sz);
+        ota_le_put32(ph + 40, sz);
+    }
+    fx_seed(99);
+    for (uint32_t k = 0; k < n_ptr; k++) {
+        uint32_t at = data + 64u * k + (ins && k >= ins ? 0x40u : 0u);
+        uint32_t t = (k * 37u) % n_ptr; /* slot k -> slot t */
+        for (uint32_t i = 8; i < 64u; i++)
+            b[at + i] = (uint8_t)fx_rand();
+        ota_le_put32(b + at, data + bias + 64u * t + (ins && t >= ins ? 0x40u : 0u));
+    }
+    return b;
+}
+
+/* ELF pairs: the address map keyed by load address (the data segment's
+ * pointers predicted exactly through it), only the machine's predictors
+ * tried; malformed headers make an image "not ELF". */
+static void test_elf_map(void)
+{
+    size_t ol, nl;
+    /* the new text is 0x40 bytes longer, and 0x40 bytes come in before data
+     * slot 300: the pointers to slots from 300 on move by +0x80, the others
+     * by +0x40 */
+    uint8_t *old = elf_image(183, 0x3000u, 0x1000u, 600, 0, &ol);
+    uint8_t *nw = elf_image(183, 0x3040u, 0x1000u, 600, 300, &nl);
+    struct delf e;
+    CHECK(delf_parse(old, ol, &e));
+    CHECK_EQ(e.machine, 183);
+    CHECK_EQ(e.nseg, 2);
+    uint32_t a = 0, end = 0;
+    CHECK(delf_addr(&e, 0x3110u, &a, &end));
+    CHECK_EQ(a, 0x4110u);
+    CHECK(!delf_addr(&e, (uint32_t)ol, &a, &end));
+    struct dctl_list ctl = {0};
+    static struct dpred pr;
+    int have_base = 0;
+    REQUIRE(dmatch_run(old, (uint32_t)ol, nw, (uint32_t)nl, 1, &ctl) == OTA_OK);
+    dpred_build(old, (uint32_t)ol, nw, &ctl, &pr, &have_base);
+    CHECK_EQ(pr.elf_machine, 183);
+    int keyed = 0; /* an entry at a data address (offset + 0x1000), moved +0x40 */
+    for (uint32_t i = 0; i < pr.n; i++)
+        keyed |= pr.old[i] >= 0x4100u && pr.old[i] < 0x4100u + 300u * 64u && pr.disp[i] == 0x40;
+    CHECK(keyed);
+    uint8_t f = dpred_useful(old, (uint32_t)ol, nw, &ctl, &pr, have_base);
+    CHECK(f & OTA_DELTA_PRED_PTR);
+    CHECK(!(f & (OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP | OTA_DELTA_PRED_THUMB_BL |
+                 OTA_DELTA_PRED_ARM_BL)));
+    free(ctl.v);
+    uint8_t *patch = NULL;
+    size_t patch_len = 0;
+    struct ota_delta_stats st;
+    REQUIRE(ota_delta_create(old, ol, nw, nl, &patch, &patch_len, &st) == OTA_OK);
+    CHECK(st.flags & OTA_DELTA_PRED_PTR);
+    CHECK(roundtrip(old, ol, nw, nl, NULL));
+    free(patch);
+    /* not ELF: big-endian, program headers past the end, an address
+     * beyond 4 GiB, no magic */
+    uint8_t *bad = malloc(ol);
+    memcpy(bad, old, ol);
+    bad[5] = 2;
+    CHECK(!delf_parse(bad, ol, &e));
+    memcpy(bad, old, ol);
+    ota_le_put32(bad + 32, (uint32_t)ol - 8u);
+    CHECK(!delf_parse(bad, ol, &e));
+    memcpy(bad, old, ol);
+    bad[64 + 56 + 20] = 1; /* data p_vaddr + 2^32 */
+    CHECK(!delf_parse(bad, ol, &e));
+    bad[0] = 0;
+    CHECK(!delf_parse(bad, ol, &e));
+    CHECK(!delf_parse(bad, 40, &e));
+    free(bad);
+    free(old);
+    free(nw);
+}
+
 static uint8_t *read_corpus(const char *hub, const char *ver, size_t *len)
 {
     char path[512];
@@ -1054,6 +1156,7 @@ int main(void)
     RUN(test_roundtrip_x86);
     RUN(test_roundtrip_a64);
     RUN(test_predict_a64);
+    RUN(test_elf_map);
     RUN(test_predict_x86);
     RUN(test_roundtrip_corpus);
     RUN(test_header_refusals);
