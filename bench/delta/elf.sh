@@ -110,19 +110,23 @@ if [ "$WRITE" = 1 ]; then
 import sys
 table, day, reps = sys.argv[1:]
 body = open(table).read().rstrip() + "\n"
-section = ("## Delta patches: x86-64 ELF (`bench/delta/elf.sh`)\n\n"
+section = ("## Delta patches: x86-64 and AArch64 ELF (`bench/delta/elf.sh`)\n\n"
            f"Measured {day} with `bench/delta/elf.sh --write`; create times are CPU ms "
            f"(user + sys, best of {reps} runs), CLI to CLI; sizes in bytes. The pairs are real "
-           "Debian 12 amd64 files from `apt-get download` (the bookworm point release and "
+           "Debian 12 amd64 and arm64 files from `apt-get download` (the bookworm point release and "
            "bookworm-security or -updates builds of the same package), kept out of git in a "
            "cache. Every patch of every tool is applied and its result compared byte for "
            "byte with the real new file.\n\n" + body +
-           "\nThe x86 predictors (CALL/JMP/Jcc rel32 and RIP-relative disp32 targets "
-           "re-derived through the patch's address map, [format](delta-format.md#predictors)) "
-           "do most of the work; the 32-bit pointer predictor (base 0) catches the low "
-           "halves of absolute pointers and relocation offsets.\n")
+           "\nThe x86 predictors (CALL/JMP/Jcc rel32 and RIP-relative disp32 targets) and "
+           "the AArch64 ones (B/BL imm26, ADRP with the ADD/LDR/STR completing its address) "
+           "re-derive targets through the patch's address map "
+           "([format](delta-format.md#predictors)), keyed by load address from the ELF "
+           "program headers; the 32-bit pointer predictor (base 0) catches the low "
+           "halves of absolute 64-bit pointers and relocation offsets. Without the ADRP "
+           "predictor (before it existed) the arm64 pairs measured 0.717 of bsdiff "
+           "(geometric mean; libcrypto 0.838).\n")
 print(section, end="")
 PY
-  /usr/bin/python3 "$ROOT/bench/delta/write_section.py" "$DOC" '## Delta patches: x86-64 ELF (`bench/delta/elf.sh`)' "$WORK/section.md"
+  /usr/bin/python3 "$ROOT/bench/delta/write_section.py" "$DOC" '## Delta patches: x86-64 and AArch64 ELF (`bench/delta/elf.sh`)' "$WORK/section.md"
   echo "updated docs/benchmarks.md"
 fi
