@@ -171,6 +171,29 @@ static void relinked_pair(fx_render_fn render, uint64_t seed, int round, uint8_t
     *nw = render(&fw, nl);
 }
 
+/* The same commands and map of old -> nw coded with predictors `with` and
+ * with `without` (0: no predictors at all): the two stream sizes. */
+static void coded_sizes(const uint8_t *old, size_t ol, const uint8_t *nw, size_t nl,
+                        uint8_t with, uint8_t without, size_t *with_len, size_t *without_len)
+{
+    struct dctl_list ctl = {0};
+    static struct dpred pr;
+    int have_base = 0;
+    REQUIRE(dmatch_run(old, (uint32_t)ol, nw, (uint32_t)nl, 1, &ctl) == OTA_OK);
+    dpred_build(old, (uint32_t)ol, nw, &ctl, &pr, &have_base);
+    struct dbuf a = {0}, b = {0};
+    pr.flags = with;
+    REQUIRE(dencode_run(old, (uint32_t)ol, nw, (uint32_t)nl, &ctl, &pr, &a) == OTA_OK);
+    pr.flags = without;
+    REQUIRE(dencode_run(old, (uint32_t)ol, nw, (uint32_t)nl, &ctl, without ? &pr : NULL, &b) ==
+            OTA_OK);
+    *with_len = a.len;
+    *without_len = b.len;
+    free(a.p);
+    free(b.p);
+    free(ctl.v);
+}
+
 static void test_roundtrip_x86(void)
 {
     /* Relinked x86-64 code: both x86 predictors must pay and stay exact,
@@ -187,22 +210,12 @@ static void test_roundtrip_x86(void)
         CHECK(st.flags & OTA_DELTA_PRED_X86_RIP);
         CHECK_EQ(patch[6], st.flags);
         /* the same commands and map coded without the x86 predictors */
-        struct dctl_list ctl = {0};
-        static struct dpred pr;
-        int have_base = 0;
-        REQUIRE(dmatch_run(old, (uint32_t)ol, nw, (uint32_t)nl, 1, &ctl) == OTA_OK);
-        dpred_build(old, (uint32_t)ol, nw, &ctl, &pr, &have_base);
-        struct dbuf with = {0}, without = {0};
-        pr.flags = OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP;
-        REQUIRE(dencode_run(old, (uint32_t)ol, nw, (uint32_t)nl, &ctl, &pr, &with) == OTA_OK);
-        REQUIRE(dencode_run(old, (uint32_t)ol, nw, (uint32_t)nl, &ctl, NULL, &without) ==
-                OTA_OK);
-        if (with.len * 2u >= without.len)
-            fprintf(stderr, "x86 predictors: %zu bytes, without: %zu\n", with.len, without.len);
-        CHECK(with.len * 2u < without.len);
-        free(with.p);
-        free(without.p);
-        free(ctl.v);
+        size_t with, without;
+        coded_sizes(old, ol, nw, nl, OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP, 0, &with,
+                    &without);
+        if (with * 2u >= without)
+            fprintf(stderr, "x86 predictors: %zu bytes, without: %zu\n", with, without);
+        CHECK(with * 2u < without);
         free(patch);
         CHECK(roundtrip(old, ol, nw, nl, NULL));
         free(old);
@@ -225,23 +238,12 @@ static void test_roundtrip_a64(void)
         CHECK(st.flags & OTA_DELTA_PRED_A64_BR);
         CHECK(st.flags & OTA_DELTA_PRED_A64_ADRP);
         CHECK_EQ(patch[6], st.flags);
-        struct dctl_list ctl = {0};
-        static struct dpred pr;
-        int have_base = 0;
-        REQUIRE(dmatch_run(old, (uint32_t)ol, nw, (uint32_t)nl, 1, &ctl) == OTA_OK);
-        dpred_build(old, (uint32_t)ol, nw, &ctl, &pr, &have_base);
-        struct dbuf with = {0}, without = {0};
-        pr.flags = OTA_DELTA_PRED_A64_BR | OTA_DELTA_PRED_A64_ADRP;
-        REQUIRE(dencode_run(old, (uint32_t)ol, nw, (uint32_t)nl, &ctl, &pr, &with) == OTA_OK);
-        pr.flags = OTA_DELTA_PRED_A64_BR;
-        REQUIRE(dencode_run(old, (uint32_t)ol, nw, (uint32_t)nl, &ctl, &pr, &without) ==
-                OTA_OK);
-        if (with.len * 4u >= without.len * 3u)
-            fprintf(stderr, "ADRP predictor: %zu bytes, without: %zu\n", with.len, without.len);
-        CHECK(with.len * 4u < without.len * 3u);
-        free(with.p);
-        free(without.p);
-        free(ctl.v);
+        size_t with, without;
+        coded_sizes(old, ol, nw, nl, OTA_DELTA_PRED_A64_BR | OTA_DELTA_PRED_A64_ADRP,
+                    OTA_DELTA_PRED_A64_BR, &with, &without);
+        if (with * 4u >= without * 3u)
+            fprintf(stderr, "ADRP predictor: %zu bytes, without: %zu\n", with, without);
+        CHECK(with * 4u < without * 3u);
         free(patch);
         CHECK(roundtrip(old, ol, nw, nl, NULL));
         free(old);

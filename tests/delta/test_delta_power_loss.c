@@ -228,7 +228,11 @@ static void free_ctx(struct pl_ctx *c)
     ota_deflate_zlib_free(c->port);
 }
 
-static void test_power_cuts_synthetic(void)
+/* A relinked pair of nfunc synthetic functions (6 edits) rendered by
+ * render, signed and cut at every operation; the patch must use want
+ * (predictor flags, 0 for any). */
+static void cuts_relinked(uint8_t *(*render)(const struct fx_fw *, size_t *), int nfunc,
+                          uint64_t seed, uint8_t want, const char *name)
 {
     struct pl_ctx c;
     memset(&c, 0, sizeof(c));
@@ -236,43 +240,37 @@ static void test_power_cuts_synthetic(void)
     REQUIRE(ota_key_pubkey(c.key, &c.pub) == OTA_OK);
     static struct fx_fw fw;
     size_t ol, nl;
-    fx_fw_init(&fw, 200, 4242);
-    uint8_t *o = fx_fw_render(&fw, 0x08008000u, &ol);
-    fx_fw_evolve(&fw, 4343, 6);
-    uint8_t *n = fx_fw_render(&fw, 0x08008000u, &nl);
-    int ok = setup(&c, o, ol, n, nl);
-    free(o);
-    free(n);
-    if (ok)
-        run_cuts(&c, "synthetic firmware");
-    CHECK(ok);
-    free_ctx(&c);
-}
-
-/* Relinked AArch64 code: the patch predicts ADRP pairs (the applier keeps a
- * pending completer across calls and reads ahead of the ADRP), cut at
- * every operation. */
-static void test_power_cuts_a64(void)
-{
-    struct pl_ctx c;
-    memset(&c, 0, sizeof(c));
-    REQUIRE(ota_key_generate(&c.key) == OTA_OK);
-    REQUIRE(ota_key_pubkey(c.key, &c.pub) == OTA_OK);
-    static struct fx_fw fw;
-    size_t ol, nl;
-    fx_fw_init(&fw, 150, 5151);
-    uint8_t *o = fxa64_render(&fw, &ol);
-    fx_fw_evolve(&fw, 5252, 6);
-    uint8_t *n = fxa64_render(&fw, &nl);
+    fx_fw_init(&fw, nfunc, seed);
+    uint8_t *o = render(&fw, &ol);
+    fx_fw_evolve(&fw, seed + 101u, 6);
+    uint8_t *n = render(&fw, &nl);
     int ok = setup(&c, o, ol, n, nl);
     free(o);
     free(n);
     CHECK(ok);
     if (ok) {
-        CHECK(c.patch[6] & OTA_DELTA_PRED_A64_ADRP);
-        run_cuts(&c, "relinked AArch64 code (ADRP predictor)");
+        CHECK((c.patch[6] & want) == want);
+        run_cuts(&c, name);
     }
     free_ctx(&c);
+}
+
+static uint8_t *thumb_render(const struct fx_fw *fw, size_t *len)
+{
+    return fx_fw_render(fw, 0x08008000u, len);
+}
+
+static void test_power_cuts_synthetic(void)
+{
+    cuts_relinked(thumb_render, 200, 4242, 0, "synthetic firmware");
+}
+
+/* Relinked AArch64 code: the patch predicts ADRP pairs (the applier keeps a
+ * pending completer across calls and reads ahead of the ADRP). */
+static void test_power_cuts_a64(void)
+{
+    cuts_relinked(fxa64_render, 150, 5151, OTA_DELTA_PRED_A64_ADRP,
+                  "relinked AArch64 code (ADRP predictor)");
 }
 
 static void test_power_cuts_corpus(void)
