@@ -144,7 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* the same map to every command's decoder, as v1 and v2 requests */
         static const uint8_t cmds[][3] = {{0, 0, 2},  {0, 5, 2},  {1, 0, 0},  {1, 0, 2},
                                           {1, 1, 2},  {1, 5, 2},  {0, 6, 0},  {64, 0, 2},
-                                          {64, 1, 2}, {64, 2, 0}, {9, 9, 0}};
+                                          {64, 1, 2}, {64, 2, 0}, {64, 3, 0}, {9, 9, 0}};
         enum { NCMD = sizeof cmds / sizeof cmds[0] };
         uint8_t pkt[SMP_HDR_LEN + 2048];
         size_t n = size - 1 < 2048 ? size - 1 : 2048, k;

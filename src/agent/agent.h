@@ -49,6 +49,21 @@ struct agent_linux_config {
 };
 enum { AGENT_BOOTLOADER_NONE = 0, AGENT_BOOTLOADER_GRUB = 1, AGENT_BOOTLOADER_UBOOT = 2 };
 
+/* SMP gateway settings (backend = smp; backend_smp_config.c, docs/smp.md):
+ * the agent updates an MCU over its SMP serial port on the MCU's behalf. */
+struct agent_smp_config {
+    int enabled;                   /* backend = smp */
+    char serial[AGENT_STR];        /* smp_serial: DEVICE | unix:PATH | tcp:HOST:PORT */
+    unsigned baud;                 /* smp_baud: a tty's line rate */
+    double timeout;                /* smp_timeout: seconds to wait for one answer */
+    double boot_timeout;           /* smp_boot_timeout: seconds the MCU may take to answer
+                                      again after a reset (trial boots, a revert) */
+    uint32_t chunk;                /* smp_chunk: payload bytes per request (0: from the
+                                      device's buffer size) */
+    uint32_t checkpoint_every;     /* smp_checkpoint: payload bytes between the device's
+                                      resume records */
+};
+
 /* ---- logging (log.c) ---------------------------------------------------- */
 enum agent_log_level { AGENT_LOG_ERROR = 0, AGENT_LOG_WARN, AGENT_LOG_INFO, AGENT_LOG_DEBUG };
 void agent_log_setup(const char *prefix, int level);
@@ -89,6 +104,7 @@ struct agent_config {
     char boot_id_file[AGENT_STR]; /* the kernel's boot id (unexpected reboots) */
     char flash_file[AGENT_STR];   /* simulated device (ota-sim flash file) */
     struct agent_linux_config lx; /* backend = linux */
+    struct agent_smp_config smp;  /* backend = smp (an MCU behind this gateway) */
     int max_download_attempts;    /* per offer before reporting failure */
     int log_level;
     uint64_t seed;                /* jitter (0: from time and pid) */
@@ -226,6 +242,27 @@ struct agent; /* below */
 struct agent_sim_backend *agent_sim_start(struct agent *a, struct agent_config *cfg,
                                           struct ota_sim *sim, const char *flash_path,
                                           int running_slot, uint64_t seed_salt);
+
+/* SMP gateway (backend = smp): backend_smp*.c, docs/smp.md "Gateway". */
+extern const char agent_smp_config_help[];
+void agent_smp_config_defaults(struct agent_smp_config *c);
+/* 1 when key is one of the gateway's (then *bad says whether v was bad; err
+ * may explain), 0 otherwise. `backend = smp` is handled here too. */
+int agent_smp_config_set(struct agent_smp_config *c, const char *key, const char *v, int *bad,
+                         char *err, size_t errlen);
+struct agent_smp_backend;
+ota_err agent_smp_backend_new(const struct agent_config *cfg, struct agent_smp_backend **out);
+void agent_smp_backend_free(struct agent_smp_backend *b);
+void agent_smp_backend_bind(struct agent_smp_backend *b, struct agent_backend *out);
+/* Wait (up to smp_boot_timeout) until the MCU answers, then read its device
+ * id (ota group status) into id. */
+ota_err agent_smp_device_id(struct agent_smp_backend *b, char *id, size_t cap, char *err,
+                            size_t errlen);
+/* Reset the MCU (OS group) and wait until it answers again with no slot
+ * pending: it booted the trial, or the bootloader reverted. */
+ota_err agent_smp_reset_and_wait(struct agent_smp_backend *b);
+/* The whole gateway run for `ota-agent` (backend_smp_run.c): an exit code. */
+int agent_smp_main(struct agent_config *cfg, int once);
 
 /* Zero `a`, then cfg, a new HTTP transport, the persisted agent state and
  * the backoff seeded with cfg->seed + seed_salt (time and pid when

@@ -70,6 +70,7 @@ void agent_config_defaults(struct agent_config *c)
     snprintf(c->boot_id_file, sizeof c->boot_id_file, "/proc/sys/kernel/random/boot_id");
     c->log_level = AGENT_LOG_INFO;
     agent_linux_config_defaults(&c->lx);
+    agent_smp_config_defaults(&c->smp);
 }
 
 static int copy_str(char *dst, size_t cap, const char *v)
@@ -188,6 +189,11 @@ ota_err agent_config_set(struct agent_config *c, const char *key, const char *v,
         char *end;
         c->seed = strtoull(v, &end, 10);
         bad = *v == 0 || *end;
+    } else if (agent_smp_config_set(&c->smp, key, v, &bad, err, errlen)) {
+        if (bad && err[0])
+            return OTA_ERR_CONFIG;
+        if (!bad && !strcmp(key, "backend"))
+            c->lx.enabled = 0;
     } else if (!agent_linux_config_set(&c->lx, key, v, &bad)) {
         snprintf(err, errlen, "unknown key '%s' (see ota-agent --help)", key);
         return OTA_ERR_CONFIG;
@@ -264,10 +270,11 @@ ota_err agent_config_load_file(struct agent_config *c, const char *path, char *e
 ota_err agent_config_finish(struct agent_config *c, char *err, size_t errlen)
 {
     int i;
-    if (!c->server_url[0] || !c->device_id[0] || (!c->token[0] && !c->enrollment_token[0]) ||
-        !c->n_server_keys) {
+    /* a gateway reads its MCU's device id over SMP (agent_smp_main) */
+    if (!c->server_url[0] || (!c->device_id[0] && !c->smp.enabled) ||
+        (!c->token[0] && !c->enrollment_token[0]) || !c->n_server_keys) {
         snprintf(err, errlen, "missing required setting: %s",
-                 !c->server_url[0] ? "server" : !c->device_id[0] ? "device_id"
+                 !c->server_url[0] ? "server" : (!c->device_id[0] && !c->smp.enabled) ? "device_id"
                  : (!c->token[0] && !c->enrollment_token[0]) ? "token (or enrollment_token)"
                  : "server_key");
         return OTA_ERR_CONFIG;
@@ -305,6 +312,11 @@ ota_err agent_config_finish(struct agent_config *c, char *err, size_t errlen)
     }
     if (!c->state_file[0]) {
         snprintf(err, errlen, "missing required setting: state_file");
+        return OTA_ERR_CONFIG;
+    }
+    if (c->smp.enabled && !c->smp.serial[0]) {
+        snprintf(err, errlen, "backend = smp: missing required setting: smp_serial "
+                 "(DEVICE, unix:PATH or tcp:HOST:PORT)");
         return OTA_ERR_CONFIG;
     }
     return agent_linux_config_finish(&c->lx, c->state_file, err, errlen);

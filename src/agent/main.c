@@ -48,6 +48,8 @@ static void usage(FILE *f)
     fputc('\n', f);
     fputs(agent_linux_config_help, f);
     fputc('\n', f);
+    fputs(agent_smp_config_help, f);
+    fputc('\n', f);
     ota_exit_codes_print(f, OTA_PROG_AGENT);
     fprintf(f, "\nExample (simulated device):\n"
                "  ota-sim boot dev.flash\n"
@@ -123,6 +125,16 @@ int main(int argc, char **argv)
     if (agent_config_finish(&cfg, err, sizeof err)) {
         fprintf(stderr, "ota-agent: %s\n", err);
         return OTA_EXIT_CONFIG;
+    }
+    if (cfg.smp.enabled) {
+        if (confirm) {
+            fprintf(stderr, "ota-agent: --confirm is for backend = linux (a gateway confirms "
+                            "its MCU in its loop)\n");
+            return OTA_EXIT_CONFIG;
+        }
+        agent_log_setup("ota-agent", cfg.log_level);
+        agent_stop_on_signals();
+        return agent_smp_main(&cfg, once);
     }
     if (!cfg.flash_file[0] && !cfg.lx.enabled) {
         fprintf(stderr, "ota-agent: no device backend: set 'backend = linux' (slot_a, slot_b, "

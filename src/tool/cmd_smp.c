@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "cmd_smp.h"
+#include "smp_client.h"
 #include "ota/host.h"
 #include "tool.h"
 
@@ -74,73 +74,68 @@ struct opts {
 static int call(struct smp_link *l, int op, uint16_t group, uint8_t cmd, const struct smp_enc *e,
                 cbor_item_t **rsp)
 {
-    char msg[512];
+    int rc = smpc_request(l, op, group, cmd, e, rsp);
 
-    if (e->overflow) {
-        tool_error(CMD, "request too large to encode");
-        return -1;
-    }
-    if (smp_link_call(l, op, group, cmd, e->buf, e->len, rsp) != 0) {
+    if (rc > 0)
+        tool_error(CMD, "device refused: %s", l->err);
+    else if (rc < 0)
         tool_error(CMD, "%s", l->err);
-        return -1;
-    }
-    if (smp_rsp_error(*rsp, msg, sizeof msg)) {
-        tool_error(CMD, "device refused: %s", msg);
-        cbor_decref(rsp);
-        return 1;
-    }
-    return 0;
+    return rc;
+}
+
+/* The same for the helpers of smp_client.h that return smpc_request's codes. */
+static int said(struct smp_link *l, int rc)
+{
+    if (rc > 0)
+        tool_error(CMD, "device refused: %s", l->err);
+    else if (rc < 0)
+        tool_error(CMD, "%s", l->err);
+    return rc;
 }
 
 static int exit_of(int rc) { return rc == 0 ? OTA_EXIT_OK : OTA_EXIT_ERROR; }
 
 static void hex(const uint8_t *p, size_t n, char *out) { ota_hex_encode(p, n, out); }
 
-static int print_state(cbor_item_t *rsp, const struct opts *o)
+static int print_state(struct smp_link *l, cbor_item_t *rsp, const struct opts *o)
 {
-    cbor_item_t *images = smp_map_get(rsp, "images");
     static const char *const FLAGS[] = {"active", "confirmed", "pending", "permanent", "bootable"};
+    struct smpc_slot slots[8];
     json_t *arr = json_array();
-    size_t i, k;
+    size_t i, k, n;
 
-    if (!images || !cbor_isa_array(images)) {
-        tool_error(CMD, "state answer has no \"images\" array");
+    if (smpc_state_parse(l, rsp, slots, 8, &n) != 0) {
+        tool_error(CMD, "%s", l->err);
         json_decref(arr);
         return OTA_EXIT_ERROR;
     }
-    for (i = 0; i < cbor_array_size(images); i++) {
-        cbor_item_t *im = cbor_array_handle(images)[i];
-        cbor_item_t *ver = smp_map_get(im, "version"), *h = smp_map_get(im, "hash");
-        char vs[64] = "?", hs[2 * 64 + 1] = "";
+    for (i = 0; i < n; i++) {
+        const struct smpc_slot *sl = &slots[i];
+        const int flag[] = {sl->active, sl->confirmed, sl->pending, sl->permanent, sl->bootable};
+        char hs[2 * 64 + 1] = "";
         json_t *j = json_object();
 
-        if (ver && cbor_isa_string(ver) && cbor_string_is_definite(ver))
-            snprintf(vs, sizeof vs, "%.*s", (int)cbor_string_length(ver),
-                     (const char *)cbor_string_handle(ver));
-        if (h && cbor_isa_bytestring(h) && cbor_bytestring_is_definite(h) &&
-            cbor_bytestring_length(h) <= 64)
-            hex(cbor_bytestring_handle(h), cbor_bytestring_length(h), hs);
-        json_object_set_new(j, "image", json_integer((json_int_t)smp_map_uint(im, "image", 0)));
-        json_object_set_new(j, "slot", json_integer((json_int_t)smp_map_uint(im, "slot", 0)));
-        json_object_set_new(j, "version", json_string(vs));
+        hex(sl->hash, sl->hash_len, hs);
+        json_object_set_new(j, "image", json_integer(0));
+        json_object_set_new(j, "slot", json_integer((json_int_t)sl->slot));
+        json_object_set_new(j, "version", json_string(sl->version));
         json_object_set_new(j, "hash", json_string(hs));
         for (k = 0; k < sizeof FLAGS / sizeof FLAGS[0]; k++)
-            json_object_set_new(j, FLAGS[k], json_boolean(smp_map_bool(im, FLAGS[k])));
+            json_object_set_new(j, FLAGS[k], json_boolean(flag[k]));
         json_array_append_new(arr, j);
         if (!o->json) {
-            printf("slot %llu: version %s hash %s", (unsigned long long)smp_map_uint(im, "slot", 0),
-                   vs, hs);
+            printf("slot %u: version %s hash %s", sl->slot, sl->version, hs);
             for (k = 0; k < sizeof FLAGS / sizeof FLAGS[0]; k++)
-                if (smp_map_bool(im, FLAGS[k]))
+                if (flag[k])
                     printf(" %s", FLAGS[k]);
             printf("\n");
         }
     }
     if (o->json) {
         json_t *root = json_pack("{s:o}", "images", arr);
-        char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        printf("%s\n", s ? s : "{}");
-        free(s);
+        char *js = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s\n", js ? js : "{}");
+        free(js);
         json_decref(root);
     } else {
         json_decref(arr);
@@ -158,7 +153,7 @@ static int do_state(struct smp_link *l, const struct opts *o)
     rc = call(l, 0, 1, 0, &e, &rsp);
     if (rc)
         return exit_of(rc);
-    rc = print_state(rsp, o);
+    rc = print_state(l, rsp, o);
     cbor_decref(&rsp);
     return rc;
 }
@@ -196,43 +191,14 @@ static int image_hash(const char *arg, uint8_t hash[OTA_SHA256_LEN])
 
 static int set_state(struct smp_link *l, const struct opts *o, const uint8_t *hash, int confirm)
 {
-    struct smp_enc e = {0};
     cbor_item_t *rsp;
-    int rc;
+    int rc = said(l, smpc_state_write(l, hash, confirm, &rsp));
 
-    smp_enc_map(&e, hash ? 2 : 1);
-    if (hash) {
-        smp_enc_tstr(&e, "hash");
-        smp_enc_bstr(&e, hash, OTA_SHA256_LEN);
-    }
-    smp_enc_tstr(&e, "confirm");
-    smp_enc_bool(&e, confirm);
-    rc = call(l, 2, 1, 0, &e, &rsp);
     if (rc)
         return exit_of(rc);
-    rc = o->quiet ? OTA_EXIT_OK : print_state(rsp, o);
+    rc = o->quiet ? OTA_EXIT_OK : print_state(l, rsp, o);
     cbor_decref(&rsp);
     return rc;
-}
-
-static uint32_t pick_chunk(struct smp_link *l, const struct opts *o)
-{
-    struct smp_enc e = {0};
-    cbor_item_t *rsp;
-    uint64_t buf_size;
-    char msg[256];
-
-    if (o->chunk)
-        return o->chunk;
-    smp_enc_map(&e, 0);
-    if (smp_link_call(l, 0, 0, 6, e.buf, e.len, &rsp) != 0)
-        return 128;
-    buf_size = smp_rsp_error(rsp, msg, sizeof msg) ? 0 : smp_map_uint(rsp, "buf_size", 0);
-    cbor_decref(&rsp);
-    /* room for the header and the first request's other fields */
-    if (buf_size < 256)
-        return 128;
-    return (uint32_t)(buf_size > 4096 ? 4096 - 128 : buf_size - 128);
 }
 
 static double now_s(void)
@@ -284,7 +250,7 @@ static int do_upload(struct smp_link *l, const struct opts *o, const char *path)
         return OTA_EXIT_MALFORMED;
     }
     ota_sha256(ota_crypto_openssl(), img, len, sha);
-    chunk = pick_chunk(l, o);
+    chunk = smpc_chunk(l, o->chunk);
     t0 = now_s();
     while (off < len || first) {
         struct smp_enc enc = {0};
@@ -366,9 +332,8 @@ static int do_offer(struct smp_link *l, const struct opts *o, const char *mpath,
                     const char *ppath)
 {
     uint8_t *man = NULL, *pay = NULL;
-    size_t man_len = 0, pay_len = 0, off, base;
-    struct smp_enc enc = {0};
-    cbor_item_t *rsp;
+    size_t man_len = 0, pay_len = 0;
+    uint64_t off, size, base;
     uint32_t chunk;
     double t0;
     int rc = OTA_EXIT_OK, pending = 0;
@@ -380,51 +345,38 @@ static int do_offer(struct smp_link *l, const struct opts *o, const char *mpath,
         free(man);
         return OTA_EXIT_FILE;
     }
-    chunk = pick_chunk(l, o);
-    smp_enc_map(&enc, 1);
-    smp_enc_tstr(&enc, "manifest");
-    smp_enc_bstr(&enc, man, man_len);
-    if ((rc = call(l, 2, 64, 0, &enc, &rsp)) != 0) {
+    chunk = smpc_chunk(l, o->chunk);
+    if ((rc = said(l, smpc_ota_offer(l, man, man_len, NULL, &off, &size))) != 0) {
         rc = exit_of(rc);
         goto out;
     }
-    off = base = (size_t)smp_map_uint(rsp, "off", 0);
-    if (smp_map_uint(rsp, "size", 0) != pay_len || off > pay_len) {
+    if (size != pay_len) {
         tool_error(CMD, "%s: the manifest names a payload of %llu bytes, the file has %zu",
-                   ppath, (unsigned long long)smp_map_uint(rsp, "size", 0), pay_len);
-        cbor_decref(&rsp);
+                   ppath, (unsigned long long)size, pay_len);
         rc = OTA_EXIT_USAGE;
         goto out;
     }
-    cbor_decref(&rsp);
+    base = off;
     if (off && !o->quiet)
-        fprintf(stderr, "ota smp: resuming at offset %zu (the device has it)\n", off);
+        fprintf(stderr, "ota smp: resuming at offset %llu (the device has it)\n",
+                (unsigned long long)off);
     t0 = now_s();
     while (off < pay_len) {
         size_t n = pay_len - off < chunk ? pay_len - off : chunk;
         uint64_t got;
-        memset(&enc, 0, sizeof enc);
-        smp_enc_map(&enc, 2);
-        smp_enc_tstr(&enc, "off");
-        smp_enc_uint(&enc, off);
-        smp_enc_tstr(&enc, "data");
-        smp_enc_bstr(&enc, pay + off, n);
-        if ((rc = call(l, 2, 64, 1, &enc, &rsp)) != 0) {
+        if ((rc = said(l, smpc_ota_payload(l, off, pay + off, n, &got, &pending))) != 0) {
             if (o->progress)
                 fprintf(stderr, "\n");
             rc = exit_of(rc);
             goto out;
         }
-        got = smp_map_uint(rsp, "off", UINT64_MAX);
-        pending = smp_map_bool(rsp, "pending");
-        cbor_decref(&rsp);
         if (got > pay_len) {
             tool_error(CMD, "payload answer without a valid \"off\"");
             rc = OTA_EXIT_ERROR;
             goto out;
         }
-        off = (size_t)got;
-        progress(o, off, pay_len, t0, base);
+        off = got;
+        progress(o, (size_t)off, pay_len, t0, (size_t)base);
     }
     if (o->progress)
         fprintf(stderr, "\n");
@@ -444,24 +396,14 @@ out:
 static int do_status(struct smp_link *l)
 {
     static const char *const PHASE[] = {"idle", "receiving", "done", "failed"};
-    struct smp_enc e = {0};
-    cbor_item_t *rsp, *id;
-    uint64_t phase, err;
+    struct smpc_ota_status st;
     int rc;
 
-    smp_enc_map(&e, 0);
-    if ((rc = call(l, 0, 64, 2, &e, &rsp)) != 0)
+    if ((rc = said(l, smpc_ota_status(l, &st))) != 0)
         return exit_of(rc);
-    id = smp_map_get(rsp, "device_id");
-    phase = smp_map_uint(rsp, "phase", 0);
-    err = smp_map_uint(rsp, "err", 0);
-    printf("device_id: %.*s\nphase: %s\noff: %llu\nsize: %llu\nerr: %s\n",
-           id && cbor_isa_string(id) ? (int)cbor_string_length(id) : 0,
-           id && cbor_isa_string(id) ? (const char *)cbor_string_handle(id) : "",
-           phase < 4 ? PHASE[phase] : "?", (unsigned long long)smp_map_uint(rsp, "off", 0),
-           (unsigned long long)smp_map_uint(rsp, "size", 0),
-           err ? ota_errname((ota_err)err) : "none");
-    cbor_decref(&rsp);
+    printf("device_id: %s\nphase: %s\noff: %llu\nsize: %llu\nerr: %s\n", st.device_id,
+           st.phase < 4 ? PHASE[st.phase] : "?", (unsigned long long)st.off,
+           (unsigned long long)st.size, st.err ? ota_errname((ota_err)st.err) : "none");
     return OTA_EXIT_OK;
 }
 

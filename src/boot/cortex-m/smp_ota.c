@@ -4,6 +4,10 @@
  *   0 offer   (write) {"manifest": bstr} -> {"off", "size"}
  *   1 payload (write) {"off", "data"}    -> {"off"} ... {"off", "pending": true}
  *   2 status  (read)  {}                 -> {"device_id", "phase", "off", "size", "err"}
+ *   3 checkpoint (read) {}               -> {"resume": bstr(69)}
+ * An offer may carry "resume", a record a checkpoint answered earlier (kept
+ * by the gateway across device resets): the engine re-hashes that payload
+ * prefix in flash and continues after it only if it matches.
  * Errors: {"err": {"group": 64, "rc": <ota_err>}} (version 2), the ota error
  * translated to an mcumgr_err_t "rc" in version 1; "rsn" names it.
  */
@@ -80,15 +84,42 @@ static void put_u(struct smp_req *r, const char *k, uint64_t v)
     r->n_pairs++;
 }
 
+/* The 69-byte resume record (docs/smp.md): payload digest, prefix digest,
+ * offset (u32 big-endian), slot. */
+static void resume_encode(const struct ota_update_progress *p, uint8_t out[SMP_OTA_RESUME_LEN])
+{
+    memcpy(out, p->payload_digest, OTA_SHA256_LEN);
+    memcpy(out + 32, p->prefix_digest, OTA_SHA256_LEN);
+    out[64] = (uint8_t)(p->offset >> 24);
+    out[65] = (uint8_t)(p->offset >> 16);
+    out[66] = (uint8_t)(p->offset >> 8);
+    out[67] = (uint8_t)p->offset;
+    out[68] = p->slot;
+}
+
+static void resume_decode(const uint8_t in[SMP_OTA_RESUME_LEN], struct ota_update_progress *p)
+{
+    memcpy(p->payload_digest, in, OTA_SHA256_LEN);
+    memcpy(p->prefix_digest, in + 32, OTA_SHA256_LEN);
+    p->offset = (uint32_t)in[64] << 24 | (uint32_t)in[65] << 16 | (uint32_t)in[66] << 8 | in[67];
+    p->slot = in[68];
+}
+
 void smp_ota_offer(struct smp_ota *g, struct smp_req *r)
 {
-    struct smp_cbor_field f[] = {{.key = "manifest", .type = SMP_CBOR_BSTR}};
+    struct smp_cbor_field f[] = {{.key = "manifest", .type = SMP_CBOR_BSTR},
+                                 {.key = "resume", .type = SMP_CBOR_BSTR}};
+    struct ota_update_progress resume;
     struct ota_update_cfg cfg;
     struct ota_manifest m;
     ota_err e;
 
-    if (smp_req_fields(r, f, 1))
+    if (smp_req_fields(r, f, 2))
         return;
+    if (f[1].present && f[1].slen != SMP_OTA_RESUME_LEN) {
+        smp_err_rc(r, SMP_RC_EINVAL, "\"resume\" must be 69 bytes");
+        return;
+    }
     if (!f[0].present) {
         smp_err_rc(r, SMP_RC_EINVAL, "offer needs \"manifest\"");
         return;
@@ -114,7 +145,11 @@ void smp_ota_offer(struct smp_ota *g, struct smp_req *r)
     cfg.device_id = g->id.device_id;
     cfg.running_slot = g->running; /* no clock: expiry is not checked (docs/smp.md) */
     memset(&g->diag, 0, sizeof g->diag);
-    e = ota_update_begin(&g->u, &cfg, f[0].s, f[0].slen, NULL, &g->diag);
+    if (f[1].present)
+        resume_decode(f[1].s, &resume);
+    /* a record that does not match the flash is ignored: the engine starts at 0 */
+    e = ota_update_begin(&g->u, &cfg, f[0].s, f[0].slen, f[1].present ? &resume : NULL,
+                         &g->diag);
     if (e) {
         fail(g, r, e, &g->diag);
         return;
@@ -179,4 +214,25 @@ void smp_ota_status(struct smp_ota *g, struct smp_req *r)
     put_u(r, "off", g->active ? ota_update_offset(&g->u) : 0);
     put_u(r, "size", g->active ? g->u.m.payload_size : 0);
     put_u(r, "err", (uint64_t)g->last_err);
+}
+
+void smp_ota_checkpoint(struct smp_ota *g, struct smp_req *r)
+{
+    struct ota_update_progress p;
+    uint8_t rec[SMP_OTA_RESUME_LEN];
+    ota_err e;
+
+    if (!g->active) {
+        fail(g, r, OTA_ERR_UPDATE_STATE, &(struct ota_diag){.field = "no offer being received"});
+        return;
+    }
+    e = ota_update_checkpoint(&g->u, &p);
+    if (e) {
+        fail(g, r, e, &g->diag);
+        return;
+    }
+    resume_encode(&p, rec);
+    smp_cbor_put_tstr(&r->w, "resume");
+    smp_cbor_put_bstr(&r->w, rec, sizeof rec);
+    r->n_pairs++;
 }

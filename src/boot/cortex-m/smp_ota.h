@@ -20,6 +20,8 @@
 struct smp_req;
 
 #define SMP_GROUP_OTA 64
+/* payload digest, prefix digest, offset (u32 BE), slot (docs/smp.md) */
+#define SMP_OTA_RESUME_LEN 69
 
 struct smp_ota {
     const struct ota_boot_dev *dev;
@@ -42,5 +44,7 @@ ota_err smp_ota_init(struct smp_ota *g, const struct ota_boot_dev *dev, int runn
 void smp_ota_offer(struct smp_ota *g, struct smp_req *r);
 void smp_ota_payload(struct smp_ota *g, struct smp_req *r);
 void smp_ota_status(struct smp_ota *g, struct smp_req *r);
+/* The engine's progress record (flash synced), for a later offer's "resume". */
+void smp_ota_checkpoint(struct smp_ota *g, struct smp_req *r);
 
 #endif

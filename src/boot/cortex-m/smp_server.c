@@ -110,6 +110,7 @@ static void img_state_write(struct smp_server *s, struct smp_req *r) { smp_img_s
 static void img_erase(struct smp_server *s, struct smp_req *r) { smp_img_erase(&s->img, r); }
 static void ota_payload(struct smp_server *s, struct smp_req *r) { smp_ota_payload(&s->ota, r); }
 static void ota_status(struct smp_server *s, struct smp_req *r) { smp_ota_status(&s->ota, r); }
+static void ota_checkpoint(struct smp_server *s, struct smp_req *r) { smp_ota_checkpoint(&s->ota, r); }
 
 /* One writer of the inactive slot at a time: an image upload ends an ota
  * offer in progress and the other way round. */
@@ -143,6 +144,7 @@ static const struct {
     {SMP_GROUP_IMAGE, 0, WR, img_state_write}, {SMP_GROUP_IMAGE, 1, WR, img_upload},
     {SMP_GROUP_IMAGE, 5, WR, img_erase},       {SMP_GROUP_OTA, 0, WR, ota_offer},
     {SMP_GROUP_OTA, 1, WR, ota_payload},       {SMP_GROUP_OTA, 2, RD, ota_status},
+    {SMP_GROUP_OTA, 3, RD, ota_checkpoint},
 };
 
 static void dispatch(struct smp_server *s, struct smp_req *r)

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * src/tool/cmd_smp_link.c - `ota smp`'s connection to a device (cmd_smp.h):
- * opening tty / TCP / unix transports, framing requests with smp_serial.c
- * (shared with the MCU's server), matching answers by sequence number,
- * decoding them with libcbor, and naming SMP error codes.
+ * src/host/smp_client.c - the host's SMP client (smp_client.h), shared by
+ * `ota smp` and ota-agent's gateway backend: opening tty / TCP / unix
+ * transports, framing requests with smp_serial.c (shared with the MCU's
+ * server), matching answers by sequence number, decoding them with libcbor,
+ * naming SMP error codes, and the image / OS / ota group requests.
  */
-#include "cmd_smp.h"
+#include "smp_client.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -384,3 +385,230 @@ void smp_enc_bool(struct smp_enc *e, int v)
 {
     enc_put(e, cbor_encode_bool(v != 0, e->buf + e->len, sizeof e->buf - e->len));
 }
+
+/* ---- requests ------------------------------------------------------------ */
+
+int smpc_request(struct smp_link *l, int op, uint16_t group, uint8_t cmd,
+                 const struct smp_enc *e, cbor_item_t **rsp)
+{
+    char msg[sizeof l->err];
+    cbor_item_t *err;
+
+    l->rc = l->rc_group = 0;
+    if (e->overflow) {
+        snprintf(l->err, sizeof l->err, "request too large to encode");
+        return -1;
+    }
+    if (smp_link_call(l, op, group, cmd, e->buf, e->len, rsp) != 0)
+        return -1;
+    if (smp_rsp_error(*rsp, msg, sizeof msg)) {
+        err = smp_map_get(*rsp, "err");
+        if (err && cbor_isa_map(err)) {
+            l->rc = smp_map_uint(err, "rc", 0);
+            l->rc_group = smp_map_uint(err, "group", 0);
+        } else {
+            l->rc = smp_map_uint(*rsp, "rc", 0);
+        }
+        snprintf(l->err, sizeof l->err, "%s", msg);
+        cbor_decref(rsp);
+        return 1;
+    }
+    return 0;
+}
+
+uint32_t smpc_chunk(struct smp_link *l, uint32_t want)
+{
+    struct smp_enc e = {0};
+    cbor_item_t *rsp;
+    uint64_t buf_size;
+
+    if (want)
+        return want;
+    smp_enc_map(&e, 0);
+    if (smpc_request(l, 0, 0, 6, &e, &rsp) != 0)
+        return 128;
+    buf_size = smp_map_uint(rsp, "buf_size", 0);
+    cbor_decref(&rsp);
+    /* room for the header and the first request's other fields */
+    if (buf_size < 256)
+        return 128;
+    return (uint32_t)(buf_size > 4096 ? 4096 - 128 : buf_size - 128);
+}
+
+int smpc_state_parse(struct smp_link *l, cbor_item_t *rsp, struct smpc_slot *out, size_t cap,
+                     size_t *n)
+{
+    cbor_item_t *images = smp_map_get(rsp, "images");
+    size_t i;
+
+    *n = 0;
+    if (!images || !cbor_isa_array(images)) {
+        snprintf(l->err, sizeof l->err, "state answer has no \"images\" array");
+        return -1;
+    }
+    for (i = 0; i < cbor_array_size(images) && *n < cap; i++) {
+        cbor_item_t *im = cbor_array_handle(images)[i];
+        cbor_item_t *ver = smp_map_get(im, "version"), *h = smp_map_get(im, "hash");
+        struct smpc_slot *s = &out[(*n)++];
+
+        memset(s, 0, sizeof *s);
+        snprintf(s->version, sizeof s->version, "?");
+        s->slot = (unsigned)smp_map_uint(im, "slot", 0);
+        if (ver && cbor_isa_string(ver) && cbor_string_is_definite(ver))
+            snprintf(s->version, sizeof s->version, "%.*s", (int)cbor_string_length(ver),
+                     (const char *)cbor_string_handle(ver));
+        if (h && cbor_isa_bytestring(h) && cbor_bytestring_is_definite(h) &&
+            cbor_bytestring_length(h) <= sizeof s->hash) {
+            s->hash_len = cbor_bytestring_length(h);
+            memcpy(s->hash, cbor_bytestring_handle(h), s->hash_len);
+        }
+        s->active = smp_map_bool(im, "active");
+        s->confirmed = smp_map_bool(im, "confirmed");
+        s->pending = smp_map_bool(im, "pending");
+        s->permanent = smp_map_bool(im, "permanent");
+        s->bootable = smp_map_bool(im, "bootable");
+    }
+    return 0;
+}
+
+int smpc_state_read(struct smp_link *l, struct smpc_slot *out, size_t cap, size_t *n)
+{
+    struct smp_enc e = {0};
+    cbor_item_t *rsp;
+    int rc;
+
+    smp_enc_map(&e, 0);
+    rc = smpc_request(l, 0, 1, 0, &e, &rsp);
+    if (rc)
+        return rc;
+    rc = smpc_state_parse(l, rsp, out, cap, n);
+    cbor_decref(&rsp);
+    return rc;
+}
+
+int smpc_state_write(struct smp_link *l, const uint8_t hash[32], int confirm, cbor_item_t **rsp)
+{
+    struct smp_enc e = {0};
+
+    smp_enc_map(&e, hash ? 2 : 1);
+    if (hash) {
+        smp_enc_tstr(&e, "hash");
+        smp_enc_bstr(&e, hash, 32);
+    }
+    smp_enc_tstr(&e, "confirm");
+    smp_enc_bool(&e, confirm);
+    return smpc_request(l, 2, 1, 0, &e, rsp);
+}
+
+int smpc_reset(struct smp_link *l)
+{
+    struct smp_enc e = {0};
+    cbor_item_t *rsp;
+    int rc;
+
+    smp_enc_map(&e, 0);
+    rc = smpc_request(l, 2, 0, 5, &e, &rsp);
+    if (rc == 0)
+        cbor_decref(&rsp);
+    return rc;
+}
+
+int smpc_ota_offer(struct smp_link *l, const uint8_t *manifest, size_t len,
+                   const uint8_t *resume, uint64_t *off, uint64_t *size)
+{
+    struct smp_enc e = {0};
+    cbor_item_t *rsp;
+    int rc;
+
+    smp_enc_map(&e, resume ? 2 : 1);
+    smp_enc_tstr(&e, "manifest");
+    smp_enc_bstr(&e, manifest, len);
+    if (resume) {
+        smp_enc_tstr(&e, "resume");
+        smp_enc_bstr(&e, resume, SMPC_RESUME_LEN);
+    }
+    rc = smpc_request(l, 2, 64, 0, &e, &rsp);
+    if (rc)
+        return rc;
+    *off = smp_map_uint(rsp, "off", UINT64_MAX);
+    *size = smp_map_uint(rsp, "size", UINT64_MAX);
+    cbor_decref(&rsp);
+    if (*off == UINT64_MAX || *size == UINT64_MAX || *off > *size) {
+        snprintf(l->err, sizeof l->err, "offer answer without a valid \"off\" and \"size\"");
+        return -1;
+    }
+    return 0;
+}
+
+int smpc_ota_payload(struct smp_link *l, uint64_t off, const uint8_t *data, size_t n,
+                     uint64_t *next, int *pending)
+{
+    struct smp_enc e = {0};
+    cbor_item_t *rsp;
+    int rc;
+
+    smp_enc_map(&e, 2);
+    smp_enc_tstr(&e, "off");
+    smp_enc_uint(&e, off);
+    smp_enc_tstr(&e, "data");
+    smp_enc_bstr(&e, data, n);
+    rc = smpc_request(l, 2, 64, 1, &e, &rsp);
+    if (rc)
+        return rc;
+    *next = smp_map_uint(rsp, "off", UINT64_MAX);
+    *pending = smp_map_bool(rsp, "pending");
+    cbor_decref(&rsp);
+    if (*next == UINT64_MAX) {
+        snprintf(l->err, sizeof l->err, "payload answer without a valid \"off\"");
+        return -1;
+    }
+    return 0;
+}
+
+int smpc_ota_status(struct smp_link *l, struct smpc_ota_status *st)
+{
+    struct smp_enc e = {0};
+    cbor_item_t *rsp, *id;
+    int rc;
+
+    memset(st, 0, sizeof *st);
+    smp_enc_map(&e, 0);
+    rc = smpc_request(l, 0, 64, 2, &e, &rsp);
+    if (rc)
+        return rc;
+    id = smp_map_get(rsp, "device_id");
+    if (id && cbor_isa_string(id) && cbor_string_is_definite(id) &&
+        cbor_string_length(id) < sizeof st->device_id)
+        snprintf(st->device_id, sizeof st->device_id, "%.*s", (int)cbor_string_length(id),
+                 (const char *)cbor_string_handle(id));
+    st->phase = smp_map_uint(rsp, "phase", 0);
+    st->off = smp_map_uint(rsp, "off", 0);
+    st->size = smp_map_uint(rsp, "size", 0);
+    st->err = smp_map_uint(rsp, "err", 0);
+    cbor_decref(&rsp);
+    return 0;
+}
+
+int smpc_ota_checkpoint(struct smp_link *l, uint8_t rec[SMPC_RESUME_LEN])
+{
+    struct smp_enc e = {0};
+    cbor_item_t *rsp, *r;
+    int rc;
+
+    smp_enc_map(&e, 0);
+    rc = smpc_request(l, 0, 64, 3, &e, &rsp);
+    if (rc)
+        return rc;
+    r = smp_map_get(rsp, "resume");
+    if (!r || !cbor_isa_bytestring(r) || !cbor_bytestring_is_definite(r) ||
+        cbor_bytestring_length(r) != SMPC_RESUME_LEN) {
+        cbor_decref(&rsp);
+        snprintf(l->err, sizeof l->err, "checkpoint answer without a %d-byte \"resume\"",
+                 SMPC_RESUME_LEN);
+        return -1;
+    }
+    memcpy(rec, cbor_bytestring_handle(r), SMPC_RESUME_LEN);
+    cbor_decref(&rsp);
+    return 0;
+}
+
