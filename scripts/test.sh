@@ -35,16 +35,16 @@ run_config build -- -DCMAKE_BUILD_TYPE=RelWithDebInfo
 [ "${1:-}" = "--quick" ] && exit 0
 # The QEMU Linux VM tests (linux.qemu_*) run in the normal build only: they
 # boot whole machines and the agent they run is the normal build's. So do the
-# SMP tests on the QEMU Cortex-M board (smp.qemu_*) and the browser tests
+# SMP tests on the QEMU Cortex-M board (smp.qemu_*, mcu.*) and the browser tests
 # (console.*: the server's side of them is the server.* suite's, run here too).
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  run_config build-asan -E '^((linux|smp)\.qemu_|console\.)' -- -DCMAKE_BUILD_TYPE=Debug -DOTA_SANITIZE=ON
+  run_config build-asan -E '^((linux|smp)\.qemu_|console\.|mcu\.)' -- -DCMAKE_BUILD_TYPE=Debug -DOTA_SANITIZE=ON
 
 if command -v clang >/dev/null 2>&1; then
   # A second compiler at full optimisation (what a packager builds): every
   # test but the end-to-end suites and the QEMU boot (which the builds above
   # already ran and which do not depend on the host compiler's optimiser).
-  run_config build-clang-release -E '^(e2e\.|boot\.qemu($|_)|linux\.qemu_|smp\.qemu_|console\.)' -- \
+  run_config build-clang-release -E '^(e2e\.|boot\.qemu($|_)|linux\.qemu_|smp\.qemu_|console\.|mcu\.)' -- \
     -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang
 
   echo "== fuzz (${FUZZ_SECONDS}s per target)"

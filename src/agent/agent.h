@@ -190,7 +190,8 @@ struct agent_device_info {
     int running_slot;          /* -1: unknown */
     int trial;                 /* running a pending image on trial */
     struct ota_image_version version;
-    uint8_t digest[OTA_SHA256_LEN]; /* SHA-256 of the running image file */
+    uint8_t digest[OTA_SHA256_LEN]; /* SHA-256 of the running image file (all zero:
+                                       unknown, not reported) */
     uint32_t security_counter;
     uint32_t otp_counter;
     char slot_state[32];       /* "confirmed", "trial", ... for the server */

@@ -43,6 +43,10 @@ ota_err agent_api_checkin(struct agent_http *h, const struct agent_config *c,
     snprintf(last, sizeof last, "%s", last_result ? last_result : "");
     ota_image_version_str(&dev->version, ver, sizeof ver);
     ota_hex_encode(dev->digest, OTA_SHA256_LEN, hex);
+    /* an all-zero digest: the backend does not know it (an SMP gateway lists
+     * the image's hash TLV, not the file's digest): the version stands alone */
+    if (!memcmp(dev->digest, (const uint8_t[OTA_SHA256_LEN]){0}, OTA_SHA256_LEN))
+        hex[0] = 0;
     o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s}", "hw_id", dev->hw_id, "current_version",
                   dev->running_slot >= 0 ? ver : "", "current_digest",
                   dev->running_slot >= 0 ? hex : "", "slot_state", dev->slot_state,

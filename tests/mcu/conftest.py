@@ -39,6 +39,18 @@ sign, sh, MCU_FLASH = smp_board.sign, smp_board.sh, smp_board.MCU_FLASH
 HW_ID = "mps2-an385"
 
 
+def kill_board(board):
+    """Power loss: SIGKILL the QEMU process itself. run.sh execs `timeout`,
+    whose child QEMU is (killing `timeout` alone would leave QEMU running)."""
+    pid = board.proc.pid
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        children = [int(c) for c in f.read().split()]
+    assert children, "no QEMU under run.sh's timeout"
+    for c in children:
+        os.kill(c, signal.SIGKILL)
+    board.proc.wait(timeout=10)
+
+
 class Gateway(E.AgentLog):
     """ota-agent with backend = smp, its config, state and log."""
 
