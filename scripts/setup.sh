@@ -39,7 +39,7 @@ PKGS=(
   # enabled below); its kernel and busybox are fetched with apt-get download
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   libssl-dev:arm64 libmbedtls-dev:arm64 libcurl4-openssl-dev:arm64 libjansson-dev:arm64
-  libubootenv-dev:arm64 libmicrohttpd-dev:arm64 libsqlite3-dev:arm64
+  libubootenv-dev:arm64 libmicrohttpd-dev:arm64 libsqlite3-dev:arm64 libcbor-dev:arm64
   libdivsufsort-dev:arm64 libzstd-dev:arm64 liblzma-dev:arm64 zlib1g-dev:arm64
   # SMP (docs/smp.md): CBOR for `ota smp`, and the independent test client
   libcbor-dev python3-cbor2

@@ -128,6 +128,8 @@ ota_err agent_config_override(struct agent_config *c, const char *key, const cha
 /* Check required fields and load the server keys. */
 ota_err agent_config_finish(struct agent_config *c, char *err, size_t errlen);
 extern const char agent_config_help[];
+/* key names "a_b" (the name) also spelled "a-b": 1 when key is name. */
+int agent_key_is(const char *key, const char *name);
 
 /* ---- backoff (backoff.c) ------------------------------------------------ */
 struct agent_backoff {

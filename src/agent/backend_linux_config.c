@@ -54,60 +54,49 @@ static int copy(char *dst, size_t cap, const char *v)
     return 0;
 }
 
-/* Accept "a_b" and "a-b" spellings like the other keys. */
-static int key_is(const char *key, const char *name)
-{
-    size_t i;
-    for (i = 0; name[i]; i++) {
-        char k = key[i] == '-' ? '_' : key[i];
-        if (k != name[i])
-            return 0;
-    }
-    return key[i] == 0;
-}
 
 int agent_linux_config_set(struct agent_linux_config *c, const char *key, const char *v,
                            int *bad)
 {
     *bad = 0;
-    if (key_is(key, "backend")) {
+    if (agent_key_is(key, "backend")) {
         if (!strcmp(v, "linux"))
             c->enabled = 1;
         else if (!strcmp(v, "sim"))
             c->enabled = 0;
         else
             *bad = 1;
-    } else if (key_is(key, "slot_a")) {
+    } else if (agent_key_is(key, "slot_a")) {
         *bad = !*v || copy(c->slot[0], sizeof c->slot[0], v);
-    } else if (key_is(key, "slot_b")) {
+    } else if (agent_key_is(key, "slot_b")) {
         *bad = !*v || copy(c->slot[1], sizeof c->slot[1], v);
-    } else if (key_is(key, "image_key")) {
+    } else if (agent_key_is(key, "image_key")) {
         *bad = copy(c->image_key, sizeof c->image_key, v);
-    } else if (key_is(key, "hw_id")) {
+    } else if (agent_key_is(key, "hw_id")) {
         int n = *v ? ota_hw_id_parse(v, c->hw_id_raw) : 0;
         *bad = n < 0 || copy(c->hw_id, sizeof c->hw_id, v);
         c->hw_id_len = n < 0 ? 0 : n;
-    } else if (key_is(key, "bootloader")) {
+    } else if (agent_key_is(key, "bootloader")) {
         if (!strcmp(v, "grub"))
             c->bootloader = AGENT_BOOTLOADER_GRUB;
         else if (!strcmp(v, "uboot") || !strcmp(v, "u-boot"))
             c->bootloader = AGENT_BOOTLOADER_UBOOT;
         else
             *bad = 1;
-    } else if (key_is(key, "grubenv")) {
+    } else if (agent_key_is(key, "grubenv")) {
         *bad = !*v || copy(c->grubenv, sizeof c->grubenv, v);
-    } else if (key_is(key, "grub_editenv")) {
+    } else if (agent_key_is(key, "grub_editenv")) {
         *bad = !*v || copy(c->grub_editenv, sizeof c->grub_editenv, v);
-    } else if (key_is(key, "uboot_env_config")) {
+    } else if (agent_key_is(key, "uboot_env_config")) {
         *bad = !*v || copy(c->uboot_env_config, sizeof c->uboot_env_config, v);
-    } else if (key_is(key, "boot_attempts")) {
+    } else if (agent_key_is(key, "boot_attempts")) {
         char *end;
         long n = strtol(v, &end, 10);
         *bad = !*v || *end || n < 1 || n > 99;
         c->boot_attempts = (int)n;
-    } else if (key_is(key, "cmdline")) {
+    } else if (agent_key_is(key, "cmdline")) {
         *bad = !*v || copy(c->cmdline, sizeof c->cmdline, v);
-    } else if (key_is(key, "running_slot")) {
+    } else if (agent_key_is(key, "running_slot")) {
         if (!strcmp(v, "A") || !strcmp(v, "a"))
             c->running_slot = 0;
         else if (!strcmp(v, "B") || !strcmp(v, "b"))
@@ -116,11 +105,11 @@ int agent_linux_config_set(struct agent_linux_config *c, const char *key, const 
             c->running_slot = -1;
         else
             *bad = 1;
-    } else if (key_is(key, "linux_state")) {
+    } else if (agent_key_is(key, "linux_state")) {
         *bad = !*v || copy(c->state, sizeof c->state, v);
-    } else if (key_is(key, "reboot_cmd")) {
+    } else if (agent_key_is(key, "reboot_cmd")) {
         *bad = copy(c->reboot_cmd, sizeof c->reboot_cmd, v);
-    } else if (key_is(key, "enc_key")) {
+    } else if (agent_key_is(key, "enc_key")) {
         *bad = copy(c->enc_key, sizeof c->enc_key, v);
     } else {
         return 0;

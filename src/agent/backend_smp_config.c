@@ -37,18 +37,6 @@ void agent_smp_config_defaults(struct agent_smp_config *c)
     c->checkpoint_every = 8192;
 }
 
-/* "smp_x" and "smp-x" alike. */
-static int key_is(const char *key, const char *name)
-{
-    size_t i;
-    for (i = 0; name[i]; i++) {
-        char k = key[i] == '-' ? '_' : key[i];
-        if (k != name[i])
-            return 0;
-    }
-    return key[i] == 0;
-}
-
 static int parse_num(const char *v, double lo, double hi, double *out)
 {
     char *end;
@@ -69,30 +57,30 @@ int agent_smp_config_set(struct agent_smp_config *c, const char *key, const char
     *bad = 0;
     if (errlen)
         err[0] = 0;
-    if (key_is(key, "backend")) {
+    if (agent_key_is(key, "backend")) {
         c->enabled = !strcmp(v, "smp");
         return c->enabled; /* sim / linux: the Linux backend's keys decide */
     }
-    if (key_is(key, "smp_serial")) {
+    if (agent_key_is(key, "smp_serial")) {
         size_t n = strlen(v);
         *bad = n == 0 || n >= sizeof c->serial;
         if (!*bad)
             memcpy(c->serial, v, n + 1);
-    } else if (key_is(key, "smp_udp")) {
+    } else if (agent_key_is(key, "smp_udp")) {
         *bad = 1;
         snprintf(err, errlen, "smp_udp: the SMP UDP transport is not available (the QEMU "
                  "board has no network stack; docs/smp.md, \"UDP\"): use smp_serial");
-    } else if (key_is(key, "smp_baud")) {
+    } else if (agent_key_is(key, "smp_baud")) {
         *bad = parse_num(v, 300, 4000000, &d);
         c->baud = (unsigned)d;
-    } else if (key_is(key, "smp_timeout")) {
+    } else if (agent_key_is(key, "smp_timeout")) {
         *bad = parse_num(v, 0.05, 3600, &c->timeout);
-    } else if (key_is(key, "smp_boot_timeout")) {
+    } else if (agent_key_is(key, "smp_boot_timeout")) {
         *bad = parse_num(v, 1, 86400, &c->boot_timeout);
-    } else if (key_is(key, "smp_chunk")) {
+    } else if (agent_key_is(key, "smp_chunk")) {
         *bad = parse_num(v, 32, 3968, &d);
         c->chunk = (uint32_t)d;
-    } else if (key_is(key, "smp_checkpoint")) {
+    } else if (agent_key_is(key, "smp_checkpoint")) {
         *bad = parse_num(v, 1024, 1 << 30, &d);
         c->checkpoint_every = (uint32_t)d;
     } else {

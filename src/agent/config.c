@@ -73,6 +73,17 @@ void agent_config_defaults(struct agent_config *c)
     agent_smp_config_defaults(&c->smp);
 }
 
+int agent_key_is(const char *key, const char *name)
+{
+    size_t i;
+    for (i = 0; name[i]; i++) {
+        char k = key[i] == '-' ? '_' : key[i];
+        if (k != name[i])
+            return 0;
+    }
+    return key[i] == 0;
+}
+
 static int copy_str(char *dst, size_t cap, const char *v)
 {
     size_t n = strlen(v);

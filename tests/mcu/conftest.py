@@ -25,10 +25,19 @@ TESTS = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(TESTS, "e2e"))
 
-_spec = importlib.util.spec_from_file_location("smp_board", os.path.join(TESTS, "smp",
-                                                                         "conftest.py"))
-smp_board = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(smp_board)
+
+
+def _load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+smp_board = _load("smp_board", os.path.join(TESTS, "smp", "conftest.py"))
+e2e_conftest = _load("e2e_conftest", os.path.join(TESTS, "e2e", "conftest.py"))
+# the test's outcome on the item (env's teardown prints logs on failure)
+pytest_runtest_makereport = e2e_conftest.pytest_runtest_makereport
 
 import otae2e as E  # noqa: E402
 from smp_tap import Tap  # noqa: E402
@@ -109,6 +118,7 @@ class Env:
 
     def board(self, flash):
         b = Board(self.port, flash)
+        b.flash = flash
         self.boards.append(b)
         return b
 
@@ -124,6 +134,21 @@ class Env:
         g = Gateway(self.work, self.server, name, token, serial, extra)
         self.gateways.append(g)
         return g
+
+    def mcu(self, device_id, first_app, first_version="1.0.0", extra=None):
+        """A board running first_app (installed permanent, identity block for
+        device_id), the tap on its SMP socket, the device registered, and the
+        gateway started through the tap; returns (board, tap, gateway) after
+        the gateway's first check-in (the device id read from the MCU)."""
+        flash = self.board_flash(f"{device_id}.flash", device_id,
+                                 self.image(first_app, first_version))
+        board = self.board(flash)
+        tap = self.tap(board)
+        gw = self.gateway(device_id, self.register(device_id), tap.spec_path, extra).start()
+        E.wait_for(lambda: self.server.api("GET", "/v1/devices/" + device_id)
+                   ["current_version"] == first_version + "+0", 30,
+                   f"first check-in; log:\n{gw.log_tail(20)}")
+        return board, tap, gw
 
     def close(self, failed):
         for g in self.gateways:
@@ -143,13 +168,6 @@ class Env:
             for c in consoles:
                 print(f"--- board console:\n{c[-3000:]}")
             print(f"--- server log:\n{open(self.server.log_path).read()[-3000:]}")
-
-
-@pytest.hookimpl(tryfirst=True, hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    setattr(item, "rep_" + rep.when, rep)
 
 
 @pytest.fixture

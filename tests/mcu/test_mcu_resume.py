@@ -42,18 +42,12 @@ def resumed_offer(tap, after, gw):
 
 
 def test_upload_resumes_at_the_boards_offset(env):
-    a1 = env.image("a-1.0.0-smp", "1.0.0")
-    b2 = env.image("b-2.0.0-smp", "2.0.0")
-    size = os.path.getsize(b2)
-    flash = env.board_flash("resume.flash", DEVICE, a1)
-    board = env.board(flash)
-    tap = env.tap(board)
-    token = env.register(DEVICE)
     # small checkpoints: the board's resume record follows the upload closely
     extra = {"smp_checkpoint": "4096", "smp_chunk": "512"}
-    gw = env.gateway(DEVICE, token, tap.spec_path, extra).start()
-    E.wait_for(lambda: env.server.api("GET", "/v1/devices/" + DEVICE)["current_version"] ==
-               "1.0.0+0", 30, "first check-in")
+    board, tap, gw = env.mcu(DEVICE, "a-1.0.0-smp", extra=extra)
+    flash = board.flash
+    b2 = env.image("b-2.0.0-smp", "2.0.0")
+    size = os.path.getsize(b2)
     rel = env.server.upload(b2)
     env.server.campaign(rel["id"], [{"percent": 100}])
 

@@ -16,15 +16,8 @@ DEVICE = "board-3"
 
 @pytest.mark.parametrize("behaviour", ["reset", "hang"])
 def test_bad_trial_is_reverted_and_reported_rolled_back(env, behaviour):
-    a1 = env.image("a-1.0.0-smp", "1.0.0")
+    board, tap, gw = env.mcu(DEVICE, "a-1.0.0-smp")
     bad = env.image(f"b-2.0.0-{behaviour}", "2.0.0")
-    flash = env.board_flash(f"rb-{behaviour}.flash", DEVICE, a1)
-    board = env.board(flash)
-    tap = env.tap(board)
-    token = env.register(DEVICE)
-    gw = env.gateway(DEVICE, token, tap.spec_path).start()
-    E.wait_for(lambda: env.server.api("GET", "/v1/devices/" + DEVICE)["current_version"] ==
-               "1.0.0+0", 30, "first check-in")
     rel = env.server.upload(bad)
     c = env.server.campaign(rel["id"], [{"percent": 100, "max_failure_ratio": 0.0}])
 
