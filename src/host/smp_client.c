@@ -122,6 +122,7 @@ static int open_tty(struct smp_link *l, const char *path, unsigned baud)
 
 int smp_link_open(struct smp_link *l, const char *spec, unsigned baud)
 {
+    l->is_sock = strncmp(spec, "tcp:", 4) == 0 || strncmp(spec, "unix:", 5) == 0;
     if (strncmp(spec, "tcp:", 4) == 0)
         l->fd = open_tcp(l, spec + 4);
     else if (strncmp(spec, "unix:", 5) == 0)
@@ -141,9 +142,11 @@ void smp_link_close(struct smp_link *l)
 
 static int emit(void *ctx, const char *line, size_t n)
 {
-    int fd = *(int *)ctx;
+    const struct smp_link *l = ctx;
     while (n) {
-        ssize_t w = write(fd, line, n);
+        /* a socket whose peer went away (QEMU killed) must be an error, not
+         * a SIGPIPE that ends the program */
+        ssize_t w = l->is_sock ? send(l->fd, line, n, MSG_NOSIGNAL) : write(l->fd, line, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -234,7 +237,7 @@ int smp_link_call(struct smp_link *l, int op, uint16_t group, uint8_t cmd, const
     memcpy(pkt + HDR, req, req_len);
     smp_serial_rx_init(&rx, rxbuf, sizeof rxbuf);
     for (attempt = 0; attempt <= l->retries && !got; attempt++) {
-        if (smp_serial_send(pkt, HDR + req_len, emit, &l->fd) != 0) {
+        if (smp_serial_send(pkt, HDR + req_len, emit, l) != 0) {
             snprintf(l->err, sizeof l->err, "write: %s", strerror(errno));
             return -1;
         }

@@ -19,6 +19,7 @@
 
 struct smp_link {
     int fd;
+    int is_sock;      /* tcp: or unix: (sent with MSG_NOSIGNAL) */
     uint8_t seq;
     int ver;          /* 1: SMP version 2 header (default), 0: version 1 */
     int timeout_ms;   /* per answer */

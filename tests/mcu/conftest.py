@@ -76,7 +76,7 @@ class Gateway(E.AgentLog):
             "server": server.url, "token": token, "server_key": server.manifest_pub,
             "allow_http": "yes", "state_file": self.state, "poll_interval": "0.5",
             "backoff_min": "0.1", "backoff_max": "1", "timeout": "5",
-            "smp_timeout": "2", "smp_boot_timeout": "60", "log_level": "info", "seed": "7",
+            "smp_timeout": "3", "smp_boot_timeout": "60", "log_level": "info", "seed": "7",
         }
         conf.update(extra or {})
         with open(self.conf, "w") as f:
