@@ -28,8 +28,9 @@ import smp_spec_client as spec  # noqa: E402
 class Packet:
     """One decoded SMP packet on the wire."""
 
-    def __init__(self, direction, conn, raw):
+    def __init__(self, direction, conn, raw, wire=0):
         a = spec.Answer(raw)  # header + CBOR decoding from the spec client
+        self.wire = wire      # bytes of its frames on the line (markers, base64, newlines)
         self.dir = direction  # "req" (gateway -> board) or "rsp"
         self.conn = conn      # which connection of the tap carried it
         self.op, self.group, self.cmd, self.seq = a.op, a.group, a.cmd, a.seq
@@ -87,7 +88,7 @@ class Tap:
             threading.Thread(target=self._pump, args=(up, c, "rsp", n), daemon=True).start()
 
     def _pump(self, src, dst, direction, conn):
-        lines, pending = [], b""
+        lines, pending, wire = [], b"", 0
         while True:
             try:
                 data = src.recv(4096)
@@ -109,8 +110,9 @@ class Tap:
                 if len(line) + 1 > spec.FRAME_MAX:
                     self._error(f"{direction}: a line of {len(line) + 1} bytes (> 127)")
                 if line.startswith(b"\x06\x09"):
-                    lines = []
+                    lines, wire = [], 0
                 lines.append(line)
+                wire += len(line) + 1
                 try:
                     pkts = spec.parse_frames(lines)
                 except Exception as e:  # noqa: BLE001 - every violation is recorded
@@ -120,7 +122,7 @@ class Tap:
                 for raw in pkts:
                     lines = []
                     try:
-                        self._add(Packet(direction, conn, raw))
+                        self._add(Packet(direction, conn, raw, wire))
                     except Exception as e:  # noqa: BLE001
                         self._error(f"{direction}: bad packet {raw[:16].hex()}: {e!r}")
         for s in (src, dst):
