@@ -93,3 +93,22 @@ def test_log_lines_carry_the_date(tmp_path, keys):
                  line)
     assert m, line
     assert abs(int(m.group(1)) - time.gmtime().tm_year) <= 1
+
+
+def test_smp_gateway_settings(tmp_path, keys):
+    """backend = smp (docs/smp.md "Gateway"): smp_serial required, smp_udp
+    refused with the reason, hw_id required, and a board that does not
+    answer is an error naming the port (exit 1, not a hang)."""
+    conf = write_conf(tmp_path / "agent.conf", keys / "m.pub.pem")
+    p = run(AGENT, "--config", conf, "--backend", "smp", expect=15)
+    assert "smp_serial" in p.stderr
+    p = run(AGENT, "--config", conf, "--backend", "smp", "--smp_udp", "127.0.0.1:1337",
+            expect=15)
+    assert "smp_udp" in p.stderr and "not available" in p.stderr and "smp_serial" in p.stderr
+    sock = tmp_path / "nobody.sock"
+    p = run(AGENT, "--config", conf, "--backend", "smp", "--smp_serial", f"unix:{sock}",
+            expect=15)
+    assert "hw_id" in p.stderr
+    p = run(AGENT, "--config", conf, "--backend", "smp", "--smp_serial", f"unix:{sock}",
+            "--hw_id", "mps2-an385", "--smp_boot_timeout", "1", expect=1)
+    assert f"unix:{sock}" in p.stderr and "does not answer" in p.stderr
