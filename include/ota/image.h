@@ -50,6 +50,8 @@ extern "C" {
 #define OTA_TLV_ENC_X25519_SHA512 0x34u /* 0x34) */
 #define OTA_TLV_SEC_CNT 0x50u   /* security counter, uint32 LE (protected) */
 #define OTA_TLV_HW_ID 0xa0u     /* ota: hardware/product id, 1..32 bytes (protected) */
+#define OTA_TLV_LINK_SLOT 0xa1u /* ota: slot the image is linked for, 1 byte: 0 A, 1 B
+                                 * (protected; read on the host: ota/image_slot.h) */
 
 /* Header flags (MCUboot). */
 #define OTA_IMAGE_F_PIC 0x00000001u

@@ -40,6 +40,8 @@ struct ota_build_params {
     uint32_t security_counter;
     const uint8_t *hw_id;          /* NULL/0: no hardware id TLV */
     size_t hw_id_len;              /* 1..OTA_HW_ID_MAX */
+    uint8_t has_link_slot;         /* write the LINK_SLOT TLV (0xa1, ota/image_slot.h) */
+    uint8_t link_slot;             /* 0: linked for slot A, 1: for slot B */
     /* Padding to a slot (imgtool --slot-size/--pad/--confirm). */
     uint32_t slot_size;            /* 0: no slot; else the image + trailer must fit */
     uint8_t pad;                   /* pad to slot_size and write the trailer magic */

@@ -189,7 +189,8 @@ ota_err agent_http_range(struct agent_http *h, const char *path, uint64_t off, s
 /* ---- device backend ---------------------------------------------------- */
 struct agent_device_info {
     char hw_id[OTA_HW_ID_MAX + 1];
-    int running_slot;          /* -1: unknown */
+    int running_slot;          /* 0 = slot A (primary), 1 = slot B, -1 = unknown;
+                                * sent in the check-in as "running_slot" */
     int trial;                 /* running a pending image on trial */
     struct ota_image_version version;
     uint8_t digest[OTA_SHA256_LEN]; /* SHA-256 of the running image file (all zero:

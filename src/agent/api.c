@@ -51,6 +51,10 @@ ota_err agent_api_checkin(struct agent_http *h, const struct agent_config *c,
                   dev->running_slot >= 0 ? ver : "", "current_digest",
                   dev->running_slot >= 0 ? hex : "", "slot_state", dev->slot_state,
                   "manifest_format", (int)OTA_MANIFEST_FORMAT, "last_result", last);
+    /* the slot the firmware runs from: the server offers per-slot releases'
+     * build for the other one (docs/api.md); unknown: not sent */
+    if (dev->running_slot == 0 || dev->running_slot == 1)
+        json_object_set_new(o, "running_slot", json_string(dev->running_slot ? "B" : "A"));
     req = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!req)

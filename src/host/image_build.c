@@ -171,6 +171,11 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
                       p->hw_id_len, (unsigned)OTA_HW_ID_MAX);
         return OTA_ERR_USAGE;
     }
+    if (p->has_link_slot && p->link_slot > 1) {
+        ota_host_errf(err, errlen, "link slot must be 0 (A) or 1 (B), not %u",
+                      (unsigned)p->link_slot);
+        return OTA_ERR_USAGE;
+    }
     if (pad && p->slot_size == 0) {
         ota_host_errf(err, errlen, "padding (--pad/--confirm) needs a slot size");
         return OTA_ERR_USAGE;
@@ -206,6 +211,8 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
         prot_size += OTA_TLV_HDR_SIZE + 4;
     if (p->hw_id)
         prot_size += OTA_TLV_HDR_SIZE + (uint32_t)p->hw_id_len;
+    if (p->has_link_slot)
+        prot_size += OTA_TLV_HDR_SIZE + 1;
     if (prot_size)
         prot_size += OTA_TLV_INFO_SIZE;
 
@@ -272,6 +279,8 @@ ota_err ota_image_build(const struct ota_build_params *p, const uint8_t *payload
         }
         if (p->hw_id)
             put_tlv(buf, &off, OTA_TLV_HW_ID, p->hw_id, (uint16_t)p->hw_id_len);
+        if (p->has_link_slot)
+            put_tlv(buf, &off, OTA_TLV_LINK_SLOT, &p->link_slot, 1);
     }
 
     rc = ota_sha256(ota_crypto_openssl(), buf, off, digest);

@@ -16,6 +16,8 @@
 #include "health.h"
 #include "jsonv.h"
 #include "log.h"
+#include "ota/image_slot.h"
+#include "release_slot.h"
 #include "rollout.h"
 #include "trusted.h"
 
@@ -55,6 +57,18 @@ static void storage_error(struct http_resp *out)
 
 /* ---- releases ----------------------------------------------------------- */
 
+/* One image of a release: its link slot (null: any slot), digest, size, URL. */
+static json_t *image_json(const char *link_slot, const uint8_t digest[OTA_SHA256_LEN],
+                          uint64_t size)
+{
+    char url[128], hex[65];
+    ota_hex_encode(digest, OTA_SHA256_LEN, hex);
+    snprintf(url, sizeof(url), "/v1/artifacts/%s", hex);
+    return json_pack("{s:o,s:s,s:I,s:s}", "link_slot",
+                     link_slot[0] ? json_string(link_slot) : json_null(), "digest", hex, "size",
+                     (json_int_t)size, "url", url);
+}
+
 json_t *release_json(const struct srv_release *r)
 {
     char ver[32], url[128], hex[65];
@@ -70,39 +84,44 @@ json_t *release_json(const struct srv_release *r)
     json_object_set_new(o, "format", json_string(r->raw ? "raw" : "image"));
     if (r->filename[0])
         json_object_set_new(o, "filename", json_string(r->filename));
+    /* per-slot builds: the slot of the image above, and every image */
+    json_object_set_new(o, "link_slot", r->link_slot[0] ? json_string(r->link_slot) : json_null());
+    json_t *imgs = json_array();
+    json_array_append_new(imgs, image_json(r->link_slot, r->digest, r->size));
+    if (r->has_other) {
+        struct srv_release v;
+        release_view_digest(r, r->other_digest, &v);
+        json_array_append_new(imgs, image_json(v.link_slot, v.digest, v.size));
+    }
+    json_object_set_new(o, "images", imgs);
     return o;
 }
 
-static void release_upload(struct server *s, struct http_req *r, struct http_resp *out)
+/* Verify an uploaded image against the trusted keys (streamed from its
+ * temporary file): 1 with *info and *link_slot (OTA_LINK_SLOT_ANY, 0, 1),
+ * else the answer is written. */
+static int verify_upload(struct server *s, struct http_req *r, struct http_resp *out,
+                         struct ota_image_info *info, int *link_slot)
 {
-    struct srv_release rel;
     struct ota_reader rd;
     struct ota_mem_reader mr;
     struct ota_fd_reader fr;
-    struct ota_image_info info;
     struct ota_diag diag;
     struct ota_verify_params vp;
     uint8_t scratch[4096];
     const char *ct = req_header(r, "Content-Type");
-    const char *name = req_query(r, "name");
-    memset(&rel, 0, sizeof(rel));
     if (ct && !media_type_is(ct, "application/octet-stream")) {
         resp_error(out, 415, "unsupported_media_type",
                    "upload the signed image as application/octet-stream");
-        return;
+        return 0;
     }
     if (r->body_len == 0) {
         resp_error(out, 400, "empty_body", "the body must be a signed ota image");
-        return;
-    }
-    if (name && (strlen(name) == 0 || strlen(name) > SRV_ID_MAX || !valid_device_id(name))) {
-        resp_error(out, 400, "invalid_field",
-                   "query \"name\" must be 1..64 characters of A-Z a-z 0-9 - _ . :");
-        return;
+        return 0;
     }
     if (r->body_len > UINT32_MAX) {
         resp_error(out, 413, "body_too_large", "image larger than 4 GiB");
-        return;
+        return 0;
     }
     /* The set of this moment: a SIGHUP reload swaps in a new one. */
     struct trusted_set *trusted = trusted_acquire(s);
@@ -111,7 +130,7 @@ static void release_upload(struct server *s, struct http_req *r, struct http_res
         resp_error(out, 422, "no_trusted_keys",
                    "the server has no trusted firmware keys: start it with --trusted-key "
                    "PUB.pem (or put keys in DATA/trusted-keys/)");
-        return;
+        return 0;
     }
     memset(&vp, 0, sizeof(vp));
     vp.crypto = ota_crypto_openssl();
@@ -128,16 +147,19 @@ static void release_upload(struct server *s, struct http_req *r, struct http_res
         ota_reader_from_fd(&rd, &fr, r->body_fd, (uint32_t)r->body_len);
     else
         ota_reader_from_mem(&rd, &mr, r->body, (uint32_t)r->body_len);
-    ota_err e = ota_image_verify(&rd, &vp, &info, &diag);
+    ota_err e = ota_image_verify(&rd, &vp, info, &diag);
     trusted_release(trusted);
-    if (e == OTA_OK && info.total_size != r->body_len) {
+    if (e == OTA_OK && info->total_size != r->body_len) {
         e = OTA_ERR_IMAGE_TRAILING_DATA;
         diag.field = "image end";
-        diag.offset = info.total_size;
+        diag.offset = info->total_size;
         diag.has_values = 1;
-        diag.expected = info.total_size;
+        diag.expected = info->total_size;
         diag.found = (uint32_t)r->body_len;
     }
+    /* the link slot TLV (signed: read only now) */
+    if (e == OTA_OK)
+        e = ota_image_link_slot(&rd, info, link_slot, &diag);
     if (e != OTA_OK) {
         char where[OTA_DIAG_STR_MAX + 4] = "", dd[OTA_DIAG_STR_MAX];
         if (ota_diag_str(&diag, dd, sizeof(dd))[0])
@@ -149,19 +171,38 @@ static void release_upload(struct server *s, struct http_req *r, struct http_res
         snprintf(msg, sizeof(msg), "image refused: %s%s", ota_strerror(e), where);
         json_object_set_new(json_object_get(body, "error"), "message", json_string(msg));
         resp_json(out, 422, body);
-        return;
+        return 0;
     }
-    if (info.hw_id_len == 0) {
+    if (info->hw_id_len == 0) {
         resp_error(out, 422, "image_refused",
                    "image has no hardware id TLV; sign it with a hardware id so devices "
                    "of other hardware can never be offered it");
+        return 0;
+    }
+    return 1;
+}
+
+static void release_upload(struct server *s, struct http_req *r, struct http_resp *out)
+{
+    struct srv_release rel;
+    struct ota_image_info info;
+    int slot;
+    const char *name = req_query(r, "name");
+    memset(&rel, 0, sizeof(rel));
+    if (name && (strlen(name) == 0 || strlen(name) > SRV_ID_MAX || !valid_device_id(name))) {
+        resp_error(out, 400, "invalid_field",
+                   "query \"name\" must be 1..64 characters of A-Z a-z 0-9 - _ . :");
         return;
     }
+    if (!verify_upload(s, r, out, &info, &slot))
+        return;
     hw_id_to_text(info.hw_id, info.hw_id_len, rel.hw_id);
     rel.version = info.hdr.version;
     rel.security_counter = info.has_security_counter ? info.security_counter : 0;
     rel.size = r->body_len;
     rel.created_at = srv_now(s);
+    if (slot != OTA_LINK_SLOT_ANY)
+        snprintf(rel.link_slot, sizeof(rel.link_slot), "%s", ota_link_slot_name(slot));
     if (artifact_hash_body(r, rel.digest) != OTA_OK) {
         resp_error(out, 500, "internal", "cannot hash the uploaded image");
         return;
@@ -174,24 +215,141 @@ static void release_upload(struct server *s, struct http_req *r, struct http_res
         resp_json(out, 201, release_json(&rel));
 }
 
+/* 409 with the release that already holds this file. */
+static int already_a_release(struct server *s, struct http_resp *out,
+                             const uint8_t digest[OTA_SHA256_LEN])
+{
+    struct srv_release old;
+    if (s->store->ops->release_by_digest(s->store, digest, &old) != STORE_OK)
+        return 0;
+    resp_json(out, 409,
+              json_pack("{s:{s:s,s:s},s:o}", "error", "code", "conflict", "message",
+                        "this file is already a release", "release", release_json(&old)));
+    return 1;
+}
+
+/* POST /v1/releases/{id}/images: the same release built for the other slot
+ * (per-slot builds, docs/api.md). Its version, security counter and
+ * hardware id must be the release's, and it must be linked for the slot
+ * the release has no image for yet. */
+void release_image_upload(struct server *s, struct http_req *r, struct http_resp *out,
+                          const char *idstr)
+{
+    struct srv_release rel;
+    struct ota_image_info info;
+    uint8_t digest[OTA_SHA256_LEN];
+    char hw[SRV_HWID_MAX + 1], want[32], got[32];
+    int64_t id;
+    int slot;
+    if (strcmp(r->method, "POST") != 0) {
+        resp_error(out, 405, "method_not_allowed", "use POST");
+        resp_add_header(out, "Allow", "POST");
+        return;
+    }
+    if (!parse_id(idstr, &id)) {
+        resp_error(out, 404, "not_found", "release ids are positive integers");
+        return;
+    }
+    enum store_rc rc = s->store->ops->release_get(s->store, id, &rel);
+    if (rc != STORE_OK) {
+        if (rc == STORE_NOT_FOUND)
+            resp_error(out, 404, "not_found", "no release %lld", (long long)id);
+        else
+            storage_error(out);
+        return;
+    }
+    if (rel.raw || !rel.link_slot[0]) {
+        resp_error(out, 409, "not_per_slot",
+                   "release %lld %s: it takes no per-slot image (a per-slot release starts "
+                   "with an image signed with 'ota sign --link-slot A' or B)",
+                   (long long)id,
+                   rel.raw ? "is a raw artifact" : "runs from any slot (no link slot TLV)");
+        return;
+    }
+    if (rel.has_other) {
+        resp_error(out, 409, "conflict", "release %lld already has images for slots A and B",
+                   (long long)id);
+        return;
+    }
+    if (!verify_upload(s, r, out, &info, &slot))
+        return;
+    const char *other = slot_index(rel.link_slot) == 0 ? "B" : "A";
+    hw_id_to_text(info.hw_id, info.hw_id_len, hw);
+    version_str(&info.hdr.version, got, sizeof(got));
+    version_str(&rel.version, want, sizeof(want));
+    if (slot == OTA_LINK_SLOT_ANY || strcmp(ota_link_slot_name(slot), other) != 0) {
+        resp_error(out, 422, "image_mismatch",
+                   "link slot: release %lld has the image linked for slot %s and needs the one "
+                   "linked for slot %s; this image is linked for %s",
+                   (long long)id, rel.link_slot, other,
+                   slot == OTA_LINK_SLOT_ANY ? "any slot (no link slot TLV)"
+                                             : ota_link_slot_name(slot));
+        return;
+    }
+    if (ota_image_version_cmp(&info.hdr.version, &rel.version) != 0) {
+        resp_error(out, 422, "image_mismatch",
+                   "version: release %lld is %s, this image is %s (both slots' builds of a "
+                   "release have the same version)",
+                   (long long)id, want, got);
+        return;
+    }
+    uint32_t sc = info.has_security_counter ? info.security_counter : 0;
+    if (sc != rel.security_counter) {
+        resp_error(out, 422, "image_mismatch",
+                   "security counter: release %lld has %u, this image %u (both slots' "
+                   "builds of a release have the same security counter)",
+                   (long long)id, (unsigned)rel.security_counter, (unsigned)sc);
+        return;
+    }
+    if (strcmp(hw, rel.hw_id) != 0) {
+        resp_error(out, 422, "image_mismatch",
+                   "hardware id: release %lld is for \"%s\", this image for \"%s\"",
+                   (long long)id, rel.hw_id, hw);
+        return;
+    }
+    if (artifact_hash_body(r, digest) != OTA_OK) {
+        resp_error(out, 500, "internal", "cannot hash the uploaded image");
+        return;
+    }
+    if (already_a_release(s, out, digest))
+        return;
+    if (artifact_store_body(s, r, digest) != OTA_OK) {
+        resp_error(out, 507, "storage", "cannot write the artifact file");
+        return;
+    }
+    rc = s->store->ops->release_set_other(s->store, id, digest, r->body_len);
+    if (rc == STORE_CONFLICT) {
+        if (!already_a_release(s, out, digest))
+            resp_error(out, 409, "conflict",
+                       "release %lld got its slot %s image meanwhile", (long long)id, other);
+        return;
+    }
+    if (rc != STORE_OK) {
+        storage_error(out);
+        return;
+    }
+    log_msg(LOG_INFO, "release_image_added", "id=%lld link_slot=%s size=%llu", (long long)id,
+            other, (unsigned long long)r->body_len);
+    if (s->store->ops->release_get(s->store, id, &rel) != STORE_OK) {
+        storage_error(out);
+        return;
+    }
+    resp_json(out, 201, release_json(&rel));
+}
+
 int release_commit(struct server *s, struct http_req *r, struct http_resp *out,
                    struct srv_release *rel)
 {
+    /* a file may be one release's image only (either slot's) */
+    if (already_a_release(s, out, rel->digest))
+        return 0;
     if (artifact_store_body(s, r, rel->digest) != OTA_OK) {
         resp_error(out, 507, "storage", "cannot write the artifact file");
         return 0;
     }
     enum store_rc rc = s->store->ops->release_insert(s->store, rel);
-    if (rc == STORE_CONFLICT) {
-        struct srv_release old;
-        if (s->store->ops->release_by_digest(s->store, rel->digest, &old) == STORE_OK) {
-            json_t *body = json_pack("{s:{s:s,s:s},s:o}", "error", "code", "conflict",
-                                     "message", "this file is already a release", "release",
-                                     release_json(&old));
-            resp_json(out, 409, body);
-            return 0;
-        }
-    }
+    if (rc == STORE_CONFLICT && already_a_release(s, out, rel->digest))
+        return 0;
     if (rc != STORE_OK) {
         storage_error(out);
         return 0;
@@ -258,6 +416,8 @@ static void release_one(struct server *s, struct http_req *r, struct http_resp *
             return;
         }
         artifact_remove(s, rel.digest);
+        if (rel.has_other)
+            artifact_remove(s, rel.other_digest);
         log_msg(LOG_INFO, "release_deleted", "id=%lld", (long long)id);
         resp_empty(out, 204);
     } else {
@@ -278,6 +438,8 @@ json_t *device_json(const struct srv_device *d)
     json_object_set_new(o, "current_digest",
                         d->has_digest ? hex_json(d->current_digest, OTA_SHA256_LEN)
                                       : json_null());
+    json_object_set_new(o, "running_slot",
+                        d->running_slot[0] ? json_string(d->running_slot) : json_null());
     return o;
 }
 
@@ -991,6 +1153,9 @@ void api_admin_route(struct server *s, struct http_req *r, struct http_resp *out
         break;
     case ROUTE_RELEASE_DELTAS:
         sealed_delta_upload(s, r, out, seg[1]);
+        break;
+    case ROUTE_RELEASE_IMAGES:
+        release_image_upload(s, r, out, seg[1]);
         break;
     case ROUTE_DEVICES:
         devices(s, r, out);

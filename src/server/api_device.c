@@ -18,6 +18,7 @@
 #include "jsonv.h"
 #include "log.h"
 #include "ota/manifest_sign.h"
+#include "release_slot.h"
 #include "rollout.h"
 
 #define MANIFEST_MEDIA_TYPE "application/vnd.ota.manifest"
@@ -56,6 +57,7 @@ struct checkin_info {
     char hw_id[SRV_HWID_MAX + 1];
     char version[24];
     char slot_state[32];
+    char running_slot[2]; /* "A", "B", "" */
     uint8_t digest[OTA_SHA256_LEN];
     int has_digest;
     int64_t manifest_format;
@@ -66,11 +68,12 @@ static void version_str(const struct ota_image_version *v, char *buf, size_t n)
     snprintf(buf, n, "%u.%u.%u+%u", v->major, v->minor, v->revision, (unsigned)v->build);
 }
 
-/* 1 if the device already runs the campaign's target. */
+/* 1 if the device already runs the campaign's target (either slot's build
+ * of a per-slot release). */
 static int on_target(const struct checkin_info *ci, const struct srv_release *rel)
 {
     if (ci->has_digest)
-        return memcmp(ci->digest, rel->digest, OTA_SHA256_LEN) == 0;
+        return release_has_image(rel, ci->digest);
     struct ota_image_version v;
     return ci->version[0] && parse_version(ci->version, &v) &&
            ota_image_version_cmp(&v, &rel->version) == 0;
@@ -275,12 +278,56 @@ static void nothing(struct server *s, struct http_req *r, struct http_resp *out,
     resp_text(out, 200, "application/json", body);
 }
 
+/* What the campaigns decide for one device: campaign index (-1: nothing
+ * to do), its progress row (dc_rc: STORE_OK or STORE_NOT_FOUND), the image
+ * picked for the device's slot, or why no image fits (per-slot releases). */
+struct pick {
+    int i;
+    enum store_rc dc_rc;
+    struct srv_dc dc;
+    struct srv_release view;
+    char why[SRV_DETAIL_MAX + 1];
+};
+
+/* The newest active campaign whose filter matches decides. 0 on storage
+ * failure. No writes. */
+static int pick_campaign(struct server *s, const struct campaign_snapshot *snap,
+                         const struct srv_device *d, const struct checkin_info *ci, struct pick *p)
+{
+    struct store *st = s->store;
+    p->i = -1;
+    p->why[0] = '\0';
+    for (int i = 0; i < snap->n; i++) {
+        const struct srv_campaign *c = &snap->v[i].c;
+        const struct srv_release *rel = &snap->v[i].rel;
+        if (rel->raw) /* an opaque artifact: for hawkBit DDI devices only (ddi.c) */
+            continue;
+        if (!rollout_matches(c, d, ci->version))
+            continue;
+        if (on_target(ci, rel))
+            return 1;
+        p->dc_rc = st->ops->dc_get(st, c->id, d->id, &p->dc);
+        if (p->dc_rc == STORE_OK && DC_IS_FINAL(p->dc.state))
+            return 1; /* finished with this campaign (success, failure, rollback) */
+        if (p->dc_rc != STORE_OK && p->dc_rc != STORE_NOT_FOUND)
+            return 0;
+        if (p->dc_rc == STORE_NOT_FOUND && !rollout_in_stage(c, rollout_bucket(c->id, d->id)))
+            return 1;
+        /* per-slot release: the build for the slot the update goes into */
+        if (release_for_device(rel, ci->running_slot, &p->view, p->why, sizeof(p->why)))
+            p->i = i;
+        return 1;
+    }
+    return 1;
+}
+
 static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
                     const struct srv_device *d)
 {
     static const char *const FIELDS[] = {"hw_id",           "current_version",
                                          "current_digest",  "slot_state",
-                                         "manifest_format", "last_result", NULL};
+                                         "manifest_format", "last_result",
+                                         "running_slot",    NULL};
     struct checkin_info ci;
     char digest_hex[80] = "";
     struct store *st = s->store;
@@ -295,10 +342,16 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
              jv_string(o, "current_digest", 0, sizeof(digest_hex) - 1, digest_hex, out) &&
              jv_string(o, "slot_state", 0, sizeof(ci.slot_state) - 1, ci.slot_state, out) &&
              jv_int(o, "manifest_format", 0, 1, 255, &ci.manifest_format, out) &&
-             jv_string(o, "last_result", 0, SRV_DETAIL_MAX, ci.last_result, out);
+             jv_string(o, "last_result", 0, SRV_DETAIL_MAX, ci.last_result, out) &&
+             jv_string(o, "running_slot", 0, sizeof(ci.running_slot) - 1, ci.running_slot,
+                       out);
     json_decref(o);
     if (!ok)
         return;
+    if (ci.running_slot[0] && slot_index(ci.running_slot) < 0) {
+        resp_error(out, 400, "invalid_field", "field \"running_slot\" must be \"A\" or \"B\"");
+        return;
+    }
     struct ota_image_version v;
     if (ci.version[0] && !parse_version(ci.version, &v)) {
         resp_error(out, 400, "invalid_field",
@@ -334,14 +387,22 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
     memcpy(seen.current_digest, ci.digest, OTA_SHA256_LEN);
     seen.has_digest = (uint8_t)ci.has_digest;
     snprintf(seen.slot_state, sizeof(seen.slot_state), "%s", ci.slot_state);
+    snprintf(seen.running_slot, sizeof(seen.running_slot), "%s", ci.running_slot);
+
+    struct campaign_snapshot *snap = campaign_cache_get(s);
+    struct pick pk;
+    int picked = snap && pick_campaign(s, snap, d, &ci, &pk);
+    /* A per-slot release with no image for this device's slot: the
+     * inventory says why instead of the device's own last result. */
+    const char *result = picked && pk.why[0] ? pk.why : ci.last_result;
     /* Keep at most SRV_SEEN_RESULT_MAX bytes, cut on a UTF-8 boundary. */
-    size_t rl = strlen(ci.last_result);
+    size_t rl = strlen(result);
     if (rl > SRV_SEEN_RESULT_MAX) {
         rl = SRV_SEEN_RESULT_MAX;
-        while (rl > 0 && ((unsigned char)ci.last_result[rl] & 0xC0) == 0x80)
+        while (rl > 0 && ((unsigned char)result[rl] & 0xC0) == 0x80)
             rl--;
     }
-    memcpy(seen.last_result, ci.last_result, rl);
+    memcpy(seen.last_result, result, rl);
     seen.last_result[rl] = '\0';
     /* Last seen is refreshed by every check-in (a narrow row, batched); the
      * device row itself only when the reported state changed. */
@@ -350,65 +411,52 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
         seen.has_digest != d->has_digest ||
         memcmp(seen.current_digest, d->current_digest, OTA_SHA256_LEN) != 0 ||
         strcmp(seen.slot_state, d->slot_state) != 0 ||
+        strcmp(seen.running_slot, d->running_slot) != 0 ||
         (seen.last_result[0] && strcmp(seen.last_result, d->last_result) != 0);
     seen_push(s, &seen);
     atomic_fetch_add_explicit(&s->metrics.checkins, 1, memory_order_relaxed);
 
-    struct campaign_snapshot *snap = campaign_cache_get(s);
-    if (!snap) {
+    if (!picked) {
+        if (snap)
+            campaign_cache_put(snap);
         resp_error(out, 503, "storage", "database unavailable");
         return;
     }
-    /* The newest active campaign whose filter matches decides. */
-    for (int i = 0; i < snap->n; i++) {
-        const struct srv_campaign *c = &snap->v[i].c;
-        const struct srv_release *rel = &snap->v[i].rel;
+    if (pk.i < 0) {
+        campaign_cache_put(snap);
+        nothing(s, r, out, &ci);
+        return;
+    }
+    const struct srv_campaign *c = &snap->v[pk.i].c;
+    const struct srv_release *rel = &pk.view;
+    /* The payload first: while its delta is being generated the device is
+     * told to come back, and no offer is recorded (a campaign halted
+     * meanwhile must not count it as in progress). The delta pairs the
+     * image the device runs with the image picked for its slot. */
+    uint8_t pdig[OTA_SHA256_LEN];
+    uint64_t psize = 0;
+    enum delta_verdict dv =
+        ci.has_digest ? delta_for(s, rel, ci.digest, d->id, pdig, &psize) : DELTA_FULL;
+    if (dv == DELTA_PENDING) {
+        campaign_cache_put(snap);
+        retry_later(s, r, out);
+        return;
+    }
+    if (pk.dc_rc == STORE_NOT_FOUND) {
         struct srv_dc dc;
-        if (rel->raw) /* an opaque artifact: for hawkBit DDI devices only (ddi.c) */
-            continue;
-        if (!rollout_matches(c, d, ci.version))
-            continue;
-        if (on_target(&ci, rel))
-            break;
-        enum store_rc rc = st->ops->dc_get(st, c->id, d->id, &dc);
-        if (rc == STORE_OK && DC_IS_FINAL(dc.state))
-            break; /* finished with this campaign (success, failure, rollback) */
-        if (rc == STORE_NOT_FOUND && !rollout_in_stage(c, rollout_bucket(c->id, d->id)))
-            break;
-        /* The payload first: while its delta is being generated the device
-         * is told to come back, and no offer is recorded (a campaign halted
-         * meanwhile must not count it as in progress). */
-        uint8_t pdig[OTA_SHA256_LEN];
-        uint64_t psize = 0;
-        enum delta_verdict dv =
-            ci.has_digest ? delta_for(s, rel, ci.digest, d->id, pdig, &psize) : DELTA_FULL;
-        if (dv == DELTA_PENDING) {
-            campaign_cache_put(snap);
-            retry_later(s, r, out);
-            return;
-        }
-        if (rc == STORE_NOT_FOUND) {
-            memset(&dc, 0, sizeof(dc));
-            dc.campaign_id = c->id;
-            snprintf(dc.device_id, sizeof(dc.device_id), "%s", d->id);
-            dc.stage = c->stage;
-            dc.updated_at = srv_now(s);
-            if (st->ops->dc_offer(st, &dc) != STORE_OK) {
-                campaign_cache_put(snap);
-                resp_error(out, 503, "storage", "database unavailable");
-                return;
-            }
-        } else if (rc != STORE_OK) {
+        memset(&dc, 0, sizeof(dc));
+        dc.campaign_id = c->id;
+        snprintf(dc.device_id, sizeof(dc.device_id), "%s", d->id);
+        dc.stage = c->stage;
+        dc.updated_at = srv_now(s);
+        if (st->ops->dc_offer(st, &dc) != STORE_OK) {
             campaign_cache_put(snap);
             resp_error(out, 503, "storage", "database unavailable");
             return;
         }
-        send_offer(s, r, out, d, &ci, c, rel, dv, pdig, psize);
-        campaign_cache_put(snap);
-        return;
     }
+    send_offer(s, r, out, d, &ci, c, rel, dv, pdig, psize);
     campaign_cache_put(snap);
-    nothing(s, r, out, &ci);
 }
 
 /* ---- reports ------------------------------------------------------------ */

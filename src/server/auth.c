@@ -45,6 +45,7 @@ int role_needed(int route, const char *method)
     case ROUTE_RELEASES:
     case ROUTE_RELEASE:
     case ROUTE_RELEASE_DELTAS:
+    case ROUTE_RELEASE_IMAGES:
     case ROUTE_CAMPAIGNS:
     case ROUTE_CAMPAIGN:
     case ROUTE_CAMPAIGN_ACTION:

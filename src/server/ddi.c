@@ -302,6 +302,7 @@ static void seen_of(struct server *s, const struct srv_device *d, struct srv_see
     memcpy(v->current_digest, d->current_digest, OTA_SHA256_LEN);
     v->has_digest = d->has_digest;
     snprintf(v->slot_state, sizeof(v->slot_state), "%s", d->slot_state);
+    snprintf(v->running_slot, sizeof(v->running_slot), "%s", d->running_slot);
 }
 
 struct actions {
@@ -363,6 +364,11 @@ static int new_offer(struct server *s, const struct srv_device *d, const struct 
         const struct srv_campaign *c = &snap->v[i].c;
         const struct srv_release *rel = &snap->v[i].rel;
         const struct srv_ddi_action *a = NULL;
+        /* A per-slot release (execute-in-place builds, release_slot.c) needs
+         * the slot the device runs from, which DDI does not report: never
+         * offered here rather than risk the wrong slot's build (docs/ddi.md). */
+        if (rel->link_slot[0])
+            continue;
         if (!rollout_matches(c, d, d->current_version))
             continue;
         if (rollout_runs_release(d, rel))

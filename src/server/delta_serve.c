@@ -19,6 +19,7 @@
 
 #include "artifact.h"
 #include "log.h"
+#include "release_slot.h"
 #ifdef OTA_SERVER_HAVE_DELTA
 #include "ota/delta.h"
 #endif
@@ -185,13 +186,19 @@ enum delta_verdict delta_for(struct server *s, const struct srv_release *target,
                              uint8_t payload[OTA_SHA256_LEN], uint64_t *size)
 {
 #ifdef OTA_SERVER_HAVE_DELTA
-    struct srv_release base;
+    struct srv_release row, base;
     struct store *st = s->store;
     enum store_rc rc;
     if (!s->delta_enabled || memcmp(base_digest, target->digest, OTA_SHA256_LEN) == 0)
         return DELTA_FULL;
-    if (st->ops->release_by_digest(st, base_digest, &base) != STORE_OK ||
-        strcmp(base.hw_id, target->hw_id) != 0)
+    if (st->ops->release_by_digest(st, base_digest, &row) != STORE_OK)
+        return DELTA_FULL;
+    /* Per-slot releases: the base is the build the device runs (linked for
+     * its slot), the target the build picked for the other slot; the cache
+     * and the queue are keyed by these two image digests, so A->B and B->A
+     * pairs of the same releases are different deltas. */
+    release_view_digest(&row, base_digest, &base);
+    if (strcmp(base.hw_id, target->hw_id) != 0)
         return DELTA_FULL;
     rc = st->ops->delta_get(st, base_digest, target->digest, payload, size);
     if (rc == STORE_OK)

@@ -159,14 +159,16 @@ void resp_add_header(struct http_resp *out, const char *name, const char *value)
 }
 
 /* Large admin uploads (--max-release, streamed to a file): a release image,
- * or a sealed delta (POST /v1/releases/{id}/deltas). */
+ * a sealed delta (POST /v1/releases/{id}/deltas) or the other slot's image
+ * of a per-slot release (POST /v1/releases/{id}/images). */
 static int is_release_upload(const char *method, const char *url)
 {
     size_t n = strlen(url);
     return strcmp(method, "POST") == 0 &&
            (strcmp(url, "/v1/releases") == 0 ||
             (strncmp(url, "/v1/releases/", 13) == 0 && n > 20 &&
-             strcmp(url + n - 7, "/deltas") == 0 && !memchr(url + 13, '/', n - 20)));
+             (strcmp(url + n - 7, "/deltas") == 0 || strcmp(url + n - 7, "/images") == 0) &&
+             !memchr(url + 13, '/', n - 20)));
 }
 
 static size_t body_limit(struct server *s, const char *method, const char *url)

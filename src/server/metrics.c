@@ -18,6 +18,7 @@ static const char *const ROUTE_NAMES[ROUTE_COUNT] = {
     [ROUTE_RELEASES] = "/v1/releases",
     [ROUTE_RELEASE] = "/v1/releases/{id}",
     [ROUTE_RELEASE_DELTAS] = "/v1/releases/{id}/deltas",
+    [ROUTE_RELEASE_IMAGES] = "/v1/releases/{id}/images",
     [ROUTE_DEVICES] = "/v1/devices",
     [ROUTE_DEVICE] = "/v1/devices/{id}",
     [ROUTE_DEVICE_TOKEN] = "/v1/devices/{id}/token",

@@ -13,6 +13,7 @@
 #include "health.h"
 #include "jsonv.h"
 #include "log.h"
+#include "release_slot.h"
 #include "rollout.h"
 
 uint32_t rollout_bucket(int64_t campaign_id, const char *device_id)
@@ -65,8 +66,8 @@ int rollout_matches(const struct srv_campaign *c, const struct srv_device *d,
 int rollout_runs_release(const struct srv_device *d, const struct srv_release *rel)
 {
     struct ota_image_version v;
-    if (d->has_digest)
-        return memcmp(d->current_digest, rel->digest, OTA_SHA256_LEN) == 0;
+    if (d->has_digest) /* either slot's build of a per-slot release */
+        return release_has_image(rel, d->current_digest);
     return d->current_version[0] && parse_version(d->current_version, &v) &&
            ota_image_version_cmp(&v, &rel->version) == 0;
 }

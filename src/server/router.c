@@ -43,6 +43,9 @@ int route_classify(const char *path)
     if (strncmp(path, "/v1/releases/", 13) == 0 && segs == 4 &&
         strcmp(strrchr(path, '/'), "/deltas") == 0)
         return ROUTE_RELEASE_DELTAS;
+    if (strncmp(path, "/v1/releases/", 13) == 0 && segs == 4 &&
+        strcmp(strrchr(path, '/'), "/images") == 0)
+        return ROUTE_RELEASE_IMAGES;
     if (strcmp(path, "/v1/devices") == 0)
         return ROUTE_DEVICES;
     if (strncmp(path, "/v1/devices/", 12) == 0) {

@@ -194,6 +194,10 @@ void api_admin_route(struct server *s, struct http_req *r, struct http_resp *out
 void api_device_route(struct server *s, struct http_req *r, struct http_resp *out);
 /* POST /v1/releases/{to}/deltas?from={from}: a build-side sealed delta
  * between two encrypted releases (api_sealed_delta.c). */
+/* POST /v1/releases/{id}/images: the other slot's build of a per-slot
+ * release (api_admin.c). */
+void release_image_upload(struct server *s, struct http_req *r, struct http_resp *out,
+                          const char *idstr);
 void sealed_delta_upload(struct server *s, struct http_req *r, struct http_resp *out,
                          const char *to_id);
 void api_artifact(struct server *s, struct http_req *r, struct http_resp *out,

@@ -56,6 +56,15 @@ struct srv_release {
     char filename[SRV_FILENAME_MAX + 1];
     uint8_t md5[16];
     uint8_t sha1[20];
+    /* Per-slot builds (execute-in-place parts, release_slot.c): the slot the
+     * image above is linked for ("A", "B", or "" for any slot: no LINK_SLOT
+     * TLV), and the same release built for the other slot, when uploaded
+     * (POST /v1/releases/{id}/images): same version, security counter and
+     * hardware id, linked for the other slot. */
+    char link_slot[2];
+    uint8_t has_other;
+    uint8_t other_digest[OTA_SHA256_LEN];
+    uint64_t other_size;
 };
 
 struct srv_device {
@@ -68,6 +77,7 @@ struct srv_device {
     uint8_t current_digest[OTA_SHA256_LEN];
     uint8_t has_digest;
     char slot_state[32];
+    char running_slot[2]; /* "A", "B", or "" when the device does not say */
     char last_result[SRV_DETAIL_MAX + 1];
     int64_t last_seen; /* 0 = never */
     int64_t created_at;
@@ -198,6 +208,7 @@ struct srv_seen {
     uint8_t current_digest[OTA_SHA256_LEN];
     uint8_t has_digest;
     char slot_state[32];
+    char running_slot[2]; /* "A", "B" or "" */
     char last_result[SRV_SEEN_RESULT_MAX + 1]; /* "" = unchanged */
     uint8_t state_changed; /* version/digest/slot/result differ from the stored row */
     uint64_t seq; /* arrival order (the queue keeps the latest per device last) */
@@ -314,11 +325,19 @@ struct store_ops {
     /* releases */
     enum store_rc (*release_insert)(struct store *s, struct srv_release *r); /* sets id */
     enum store_rc (*release_get)(struct store *s, int64_t id, struct srv_release *r);
+    /* The release holding an image of this digest, as its first image or
+     * as its other slot's image (compare with r->digest to tell which). */
     enum store_rc (*release_by_digest)(struct store *s, const uint8_t d[OTA_SHA256_LEN],
                                        struct srv_release *r);
     enum store_rc (*release_list)(struct store *s, store_release_cb cb, void *ctx);
     /* STORE_CONFLICT when a campaign still refers to it. */
     enum store_rc (*release_delete)(struct store *s, int64_t id);
+    /* Add the other slot's image to a per-slot release (release_slot.c):
+     * NOT_FOUND: no such release; CONFLICT: it has one already, or the
+     * digest is already a release's image. (release_insert checks only
+     * first images: the API looks a new file up with release_by_digest.) */
+    enum store_rc (*release_set_other)(struct store *s, int64_t id,
+                                       const uint8_t digest[OTA_SHA256_LEN], uint64_t size);
 
     /* devices */
     enum store_rc (*device_insert)(struct store *s, const struct srv_device *d);

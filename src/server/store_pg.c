@@ -143,6 +143,14 @@ static const char *const PG_MIGRATIONS[] = {
     "  REFERENCES devices(id) ON DELETE CASCADE, release text NOT NULL,"
     "  name text NOT NULL, value bigint NOT NULL, updated_at bigint NOT NULL,"
     "  PRIMARY KEY(device_id, release, name));",
+    /* 7 -> 8: per-slot builds (release_slot.c): the slot a release's image
+     * is linked for, the image built for the other slot, and the slot each
+     * device reports running from. */
+    "ALTER TABLE releases ADD COLUMN link_slot text NOT NULL DEFAULT '';"
+    "ALTER TABLE releases ADD COLUMN other_digest bytea;"
+    "ALTER TABLE releases ADD COLUMN other_size bigint NOT NULL DEFAULT 0;"
+    "CREATE UNIQUE INDEX releases_by_other_digest ON releases(other_digest);"
+    "ALTER TABLE devices ADD COLUMN running_slot text NOT NULL DEFAULT '';",
 };
 #define PG_N_MIGRATIONS ((int)(sizeof(PG_MIGRATIONS) / sizeof(PG_MIGRATIONS[0])))
 
@@ -201,6 +209,7 @@ enum pstmt {
     P_CAMP_LOCK,
     P_CAMP_UNLOCK,
     P_REL_SET_HASHES,
+    P_REL_SET_OTHER,
     P_DDI_ACTIONS,
     P_DDI_CANCEL_PUT,
     P_DDI_DEV_HW,
@@ -265,7 +274,8 @@ static const char *const PSQL[P_COUNT] = {
      * with older check-ins of the same device after this one. */
     [P_DEV_SEEN] = "UPDATE devices SET current_version = $3, current_digest = $4, "
                    "slot_state = $5, last_result = CASE WHEN $6 = '' THEN last_result "
-                   "ELSE $6 END, state_at = $2 WHERE id = $1 AND state_at <= $2",
+                   "ELSE $6 END, running_slot = $7, state_at = $2 "
+                   "WHERE id = $1 AND state_at <= $2",
     /* A whole batch in one statement, rows locked in key order (nodes
      * flushing overlapping batches cannot deadlock). */
     [P_SEEN_UPSERT] = "INSERT INTO device_seen(id, last_seen) SELECT u.id, max(u.at) "
@@ -302,6 +312,7 @@ static const char *const PSQL[P_COUNT] = {
     [P_CAMP_LOCK] = "SELECT pg_advisory_lock(7633249, $1::integer)",
     [P_CAMP_UNLOCK] = "SELECT pg_advisory_unlock(7633249, $1::integer)",
     [P_REL_SET_HASHES] = SQL_REL_SET_HASHES,
+    [P_REL_SET_OTHER] = SQL_REL_SET_OTHER,
     [P_DDI_ACTIONS] = SQL_DDI_ACTIONS,
     [P_DDI_CANCEL_PUT] = SQL_DDI_CANCEL_PUT,
     /* FOR UPDATE: two configData of one device set its hardware id once */
@@ -666,6 +677,9 @@ static void read_release(PGresult *r, int i, struct srv_release *rel)
     col_text(r, i, 12, rel->filename, sizeof(rel->filename));
     rel->has_hashes = (uint8_t)(col_blob(r, i, 13, rel->md5, sizeof(rel->md5)) &
                                 col_blob(r, i, 14, rel->sha1, sizeof(rel->sha1)));
+    col_text(r, i, 15, rel->link_slot, sizeof(rel->link_slot));
+    rel->has_other = (uint8_t)col_blob(r, i, 16, rel->other_digest, sizeof(rel->other_digest));
+    rel->other_size = (uint64_t)col_int(r, i, 17);
 }
 
 static enum store_rc pg_release_insert(struct store *s, struct srv_release *rel)
@@ -692,6 +706,7 @@ static enum store_rc pg_release_insert(struct store *s, struct srv_release *rel)
         a_null(&a);
         a_null(&a);
     }
+    a_text(&a, rel->link_slot);
     PGresult *r = run(c, P_REL_INSERT, &a, &rc, "release_insert");
     if (r) {
         rel->id = col_int(r, 0, 0);
@@ -772,6 +787,25 @@ static enum store_rc pg_release_delete(struct store *s, int64_t id)
     return finish(c, rc);
 }
 
+static enum store_rc pg_release_set_other(struct store *s, int64_t id,
+                                          const uint8_t digest[OTA_SHA256_LEN], uint64_t size)
+{
+    CONN_OR_FAIL(c, s);
+    struct args a = {0}, g = {0};
+    struct srv_release rel;
+    long changed = 0;
+    a_int(&g, id);
+    enum store_rc rc = one_release(c, P_REL_GET, &g, &rel);
+    if (rc != STORE_OK)
+        return rc;
+    a_int(&a, id);
+    a_blob(&a, digest, OTA_SHA256_LEN);
+    a_int(&a, (int64_t)size);
+    /* one statement: the unique index and the IS NULL guard decide races */
+    rc = write1(c, P_REL_SET_OTHER, &a, "release_set_other", &changed);
+    return rc == STORE_OK && changed == 0 ? STORE_CONFLICT : rc;
+}
+
 /* ---- devices ------------------------------------------------------------- */
 
 static void read_device(PGresult *r, int i, struct srv_device *d)
@@ -787,6 +821,7 @@ static void read_device(PGresult *r, int i, struct srv_device *d)
     col_text(r, i, 7, d->last_result, sizeof(d->last_result));
     d->last_seen = col_int(r, i, 8);
     d->created_at = col_int(r, i, 9);
+    col_text(r, i, 10, d->running_slot, sizeof(d->running_slot));
 }
 
 static enum store_rc insert_device(struct pconn *c, const struct srv_device *d)
@@ -851,8 +886,8 @@ static enum store_rc pg_device_get_auth(struct store *s, const char *id,
         read_device(r, 0, d);
         /* The check-in that follows asks for the generation: it gets this
          * one, read in the same round trip (see pg_campaign_generation). */
-        if (!PQgetisnull(r, 0, 10)) {
-            c->gen = col_int(r, 0, 10);
+        if (!PQgetisnull(r, 0, 11)) {
+            c->gen = col_int(r, 0, 11);
             c->gen_at_ms = mono_ms();
         }
     } else {
@@ -999,6 +1034,7 @@ static enum store_rc pg_devices_seen(struct store *s, const struct srv_seen *v, 
             a_null(&a);
         a_text(&a, v[i].slot_state);
         a_text(&a, v[i].last_result);
+        a_text(&a, v[i].running_slot);
         rc = write1(c, P_DEV_SEEN, &a, "devices_seen", NULL);
     }
     return finish(c, rc == STORE_CONFLICT ? STORE_ERR : rc);
@@ -1960,6 +1996,7 @@ static const struct store_ops PG_OPS = {
     .release_by_digest = pg_release_by_digest,
     .release_list = pg_release_list,
     .release_delete = pg_release_delete,
+    .release_set_other = pg_release_set_other,
     .device_insert = pg_device_insert,
     .device_get = pg_device_get,
     .device_get_auth = pg_device_get_auth,

@@ -24,16 +24,16 @@
 /* ---- column lists ---------------------------------------------------------- */
 #define SQL_DEV_COLS                                                             \
     "id, token_hash, hw_id, tags, current_version, current_digest, slot_state, " \
-    "last_result, last_seen, created_at"
+    "last_result, last_seen, created_at, running_slot"
 /* The device columns with last_seen from device_seen when newer: `newest` is
  * the dialect's "larger of two, NULL-safe" over d.last_seen, s.last_seen. */
 #define SQL_DEV_COLS_J(newest)                                                   \
     "d.id, d.token_hash, d.hw_id, d.tags, d.current_version, d.current_digest, " \
-    "d.slot_state, d.last_result, " newest ", d.created_at "                     \
+    "d.slot_state, d.last_result, " newest ", d.created_at, d.running_slot "     \
     "FROM devices d LEFT JOIN device_seen s ON s.id = d.id"
 #define SQL_REL_COLS                                                                \
     "id, name, v_major, v_minor, v_rev, v_build, security_counter, hw_id, digest, " \
-    "size, created_at, raw, filename, md5, sha1"
+    "size, created_at, raw, filename, md5, sha1, link_slot, other_digest, other_size"
 #define SQL_CAMP_COLS                                                               \
     "id, name, release_id, f_hw_id, f_tags, f_min_version, f_max_version, stages, " \
     "state, stage, stage_started_at, complete, halt_reason, created_at, updated_at, " \
@@ -50,14 +50,21 @@
 /* ---- releases -------------------------------------------------------------- */
 #define SQL_REL_INSERT                                                            \
     "INSERT INTO releases(name, v_major, v_minor, v_rev, v_build, "            \
-    "security_counter, hw_id, digest, size, created_at, raw, filename, md5, sha1) " \
-    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    "security_counter, hw_id, digest, size, created_at, raw, filename, md5, sha1, " \
+    "link_slot) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
 #define SQL_REL_GET "SELECT " SQL_REL_COLS " FROM releases WHERE id = ?1"
-#define SQL_REL_BY_DIGEST "SELECT " SQL_REL_COLS " FROM releases WHERE digest = ?1"
+#define SQL_REL_BY_DIGEST \
+    "SELECT " SQL_REL_COLS " FROM releases WHERE digest = ?1 OR other_digest = ?1"
 #define SQL_REL_LIST "SELECT " SQL_REL_COLS " FROM releases ORDER BY id"
 #define SQL_REL_IN_USE "SELECT count(*) FROM campaigns WHERE release_id = ?1"
 #define SQL_REL_DELETE "DELETE FROM releases WHERE id = ?1"
 #define SQL_REL_SET_HASHES "UPDATE releases SET md5 = ?2, sha1 = ?3 WHERE id = ?1"
+/* The other slot's image, once, and never a file that is already another
+ * release's first image (the unique index covers other_digest): 0 rows
+ * changed = taken. */
+#define SQL_REL_SET_OTHER                                                             \
+    "UPDATE releases SET other_digest = ?2, other_size = ?3 WHERE id = ?1 AND "       \
+    "other_digest IS NULL AND NOT EXISTS (SELECT 1 FROM releases r2 WHERE r2.digest = ?2)"
 
 /* ---- devices --------------------------------------------------------------- */
 #define SQL_DEV_INSERT \

@@ -130,6 +130,14 @@ static const char *const MIGRATIONS[] = {
      "  REFERENCES devices(id) ON DELETE CASCADE, release TEXT NOT NULL,"
      "  name TEXT NOT NULL, value INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
      "  PRIMARY KEY(device_id, release, name)) WITHOUT ROWID;"),
+    /* 9 -> 10: per-slot builds (release_slot.c): the slot a release's image
+     * is linked for, the image built for the other slot, and the slot each
+     * device reports running from. */
+    ("ALTER TABLE releases ADD COLUMN link_slot TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE releases ADD COLUMN other_digest BLOB;"
+     "ALTER TABLE releases ADD COLUMN other_size INTEGER NOT NULL DEFAULT 0;"
+     "CREATE UNIQUE INDEX releases_by_other_digest ON releases(other_digest);"
+     "ALTER TABLE devices ADD COLUMN running_slot TEXT NOT NULL DEFAULT '';"),
 };
 #define N_MIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
 
@@ -186,6 +194,7 @@ enum stmt_id {
     S_DELTA_GET,
     S_DELTA_PUT,
     S_REL_SET_HASHES,
+    S_REL_SET_OTHER,
     S_DDI_ACTIONS,
     S_DDI_CANCEL_PUT,
     S_DDI_DEV_HW,
@@ -247,8 +256,8 @@ static const char *const SQL[S_COUNT] = {
     [S_DEV_DC_DELETE] = SQL_DEV_DC_DELETE,
     [S_DEV_SEEN] = "UPDATE devices SET "
                    "current_version = ?3, current_digest = ?4, slot_state = ?5, "
-                   "last_result = CASE WHEN ?6 = '' THEN last_result ELSE ?6 END "
-                   "WHERE id = ?1",
+                   "last_result = CASE WHEN ?6 = '' THEN last_result ELSE ?6 END, "
+                   "running_slot = ?7 WHERE id = ?1",
     /* No existence check: a row left by a device deleted meanwhile is never
      * joined to anything and is removed if the id is deleted again. */
     [S_SEEN_UPSERT] = "INSERT INTO device_seen(id, last_seen) VALUES(?1, ?2) "
@@ -281,6 +290,7 @@ static const char *const SQL[S_COUNT] = {
     [S_DELTA_GET] = SQL_DELTA_GET,
     [S_DELTA_PUT] = "INSERT OR REPLACE INTO " SQL_DELTA_PUT_VALUES,
     [S_REL_SET_HASHES] = SQL_REL_SET_HASHES,
+    [S_REL_SET_OTHER] = SQL_REL_SET_OTHER,
     [S_DDI_ACTIONS] = SQL_DDI_ACTIONS,
     [S_DDI_CANCEL_PUT] = SQL_DDI_CANCEL_PUT,
     [S_DDI_DEV_HW] = SQL_DDI_DEV_HW,
@@ -502,6 +512,9 @@ static void read_release(sqlite3_stmt *st, struct srv_release *r)
     col_text(st, 12, r->filename, sizeof(r->filename));
     r->has_hashes = (uint8_t)(col_blob(st, 13, r->md5, sizeof(r->md5)) &
                               col_blob(st, 14, r->sha1, sizeof(r->sha1)));
+    col_text(st, 15, r->link_slot, sizeof(r->link_slot));
+    r->has_other = (uint8_t)col_blob(st, 16, r->other_digest, sizeof(r->other_digest));
+    r->other_size = (uint64_t)sqlite3_column_int64(st, 17);
 }
 
 static enum store_rc sq_release_insert(struct store *s, struct srv_release *r)
@@ -526,6 +539,7 @@ static enum store_rc sq_release_insert(struct store *s, struct srv_release *r)
         bind_blob(st, 13, r->md5, sizeof(r->md5));
         bind_blob(st, 14, r->sha1, sizeof(r->sha1));
     }
+    bind_text(st, 15, r->link_slot);
     enum store_rc rc = step_write(c, st, "release_insert");
     if (rc == STORE_OK)
         r->id = sqlite3_last_insert_rowid(c->db);
@@ -611,6 +625,33 @@ static enum store_rc sq_release_delete(struct store *s, int64_t id)
     return rc;
 }
 
+static enum store_rc sq_release_set_other(struct store *s, int64_t id,
+                                          const uint8_t digest[OTA_SHA256_LEN], uint64_t size)
+{
+    CONN_OR_FAIL(c, s);
+    struct srv_release r;
+    sqlite3_stmt *st;
+    enum store_rc rc = STORE_ERR;
+    if (!tx(c, S_BEGIN))
+        return db_fail(c, "begin");
+    if ((st = stmt(c, S_REL_GET))) {
+        sqlite3_bind_int64(st, 1, id);
+        rc = one_release(c, st, &r);
+    }
+    if (rc == STORE_OK && (st = stmt(c, S_REL_SET_OTHER))) {
+        sqlite3_bind_int64(st, 1, id);
+        bind_blob(st, 2, digest, OTA_SHA256_LEN);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)size);
+        rc = step_write(c, st, "release_set_other");
+        if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
+            rc = STORE_CONFLICT;
+    }
+    if (rc == STORE_OK)
+        return tx(c, S_COMMIT) ? STORE_OK : db_fail(c, "commit");
+    tx(c, S_ROLLBACK);
+    return rc;
+}
+
 /* ---- devices ------------------------------------------------------------- */
 
 static void read_device(sqlite3_stmt *st, struct srv_device *d)
@@ -626,6 +667,7 @@ static void read_device(sqlite3_stmt *st, struct srv_device *d)
     col_text(st, 7, d->last_result, sizeof(d->last_result));
     d->last_seen = sqlite3_column_int64(st, 8);
     d->created_at = sqlite3_column_int64(st, 9);
+    col_text(st, 10, d->running_slot, sizeof(d->running_slot));
 }
 
 static enum store_rc insert_device(struct conn *c, const struct srv_device *d)
@@ -807,6 +849,7 @@ static enum store_rc devices_seen_tx(struct conn *c, const struct srv_seen *v, s
             sqlite3_bind_null(st, 4);
         bind_text(st, 5, v[i].slot_state);
         bind_text(st, 6, v[i].last_result);
+        bind_text(st, 7, v[i].running_slot);
         if (step_write(c, st, "devices_seen") == STORE_ERR) {
             tx(c, S_ROLLBACK);
             return STORE_ERR;
@@ -1820,6 +1863,7 @@ static const struct store_ops SQLITE_OPS = {
     .release_by_digest = sq_release_by_digest,
     .release_list = sq_release_list,
     .release_delete = sq_release_delete,
+    .release_set_other = sq_release_set_other,
     .device_insert = sq_device_insert,
     .device_get = sq_device_get,
     .device_get_auth = sq_device_get_auth,

@@ -19,6 +19,7 @@
 
 #include "ota/host.h"
 #include "ota/image_build.h"
+#include "ota/image_slot.h"
 #include "tool.h"
 #include "le.h"
 
@@ -59,6 +60,7 @@ static const char *tlv_name(uint16_t t)
     case 0x50: return "SEC_CNT";
     case 0x60: return "BOOT_RECORD";
     case 0xa0: return "HW_ID (ota)";
+    case 0xa1: return "LINK_SLOT (ota)";
     default: return t >= 0xa0 && t <= 0xfffe ? "vendor" : "unknown";
     }
 }
@@ -121,6 +123,8 @@ static void walk(const uint8_t *d, size_t n, uint64_t off, uint16_t magic, json_
             ota_hw_id_format(d + pos + 4, len, id);
             json_object_set_new(t, "hw_id", json_string(id));
         }
+        if (type == OTA_TLV_LINK_SLOT && len == 1 && d[pos + 4] <= OTA_LINK_SLOT_B)
+            json_object_set_new(t, "link_slot", json_string(ota_link_slot_name(d[pos + 4])));
         pos += 4u + len;
     }
     if (pos != end && !*problem)
@@ -202,6 +206,8 @@ static void print_tlvs(const json_t *area, const char *title)
             printf(" %lld", (long long)json_integer_value(json_object_get(t, "security_counter")));
         else if (json_object_get(t, "hw_id"))
             printf(" \"%s\"", json_string_value(json_object_get(t, "hw_id")));
+        else if (json_object_get(t, "link_slot"))
+            printf(" slot %s", json_string_value(json_object_get(t, "link_slot")));
         else if (val)
             printf(" %s", val);
         printf("\n");
@@ -217,6 +223,9 @@ struct inspection {
     struct ota_image_info info;
     struct ota_diag diag;
     ota_err rc;
+    int link_slot;          /* ota_image_link_slot: 0 A, 1 B, -1 any */
+    ota_err slot_rc;        /* its verdict (OTA_OK when rc is not OTA_OK) */
+    struct ota_diag slot_diag;
     const char *prot_problem, *unprot_problem;
     uint64_t prot_end; /* end of the protected TLV area (as the header says) */
     char vs[32];       /* the header's version as text */
@@ -322,6 +331,12 @@ static void add_metadata(json_t *root, const struct inspection *in)
         ota_hw_id_format(info->hw_id, info->hw_id_len, id);
         json_object_set_new(root, "hw_id", json_string(id));
     }
+    /* Per-slot builds: the slot the image is linked for (TLV 0xa1) and the
+     * flash address it runs at (ROM_FIXED), docs/image-format.md. */
+    if (in->rc == OTA_OK && in->slot_rc == OTA_OK)
+        json_object_set_new(root, "link_slot", json_string(ota_link_slot_name(in->link_slot)));
+    if (in->h.flags & OTA_IMAGE_F_ROM_FIXED)
+        json_object_set_new(root, "rom_fixed", json_integer(in->h.load_addr));
 }
 
 static json_t *sizes_json(const struct inspection *in)
@@ -344,12 +359,14 @@ static json_t *sizes_json(const struct inspection *in)
 /* The core parser's verdict, with the failing field when it refused. */
 static json_t *structure_json(const struct inspection *in)
 {
-    const struct ota_diag *diag = &in->diag;
+    /* the parser's refusal, else the link slot TLV's (ota's own rules) */
+    ota_err rc = in->rc != OTA_OK ? in->rc : in->slot_rc;
+    const struct ota_diag *diag = in->rc != OTA_OK ? &in->diag : &in->slot_diag;
     json_t *st = json_object();
-    json_object_set_new(st, "ok", json_boolean(in->rc == OTA_OK));
-    if (in->rc != OTA_OK) {
-        json_object_set_new(st, "error", json_string(ota_errname(in->rc)));
-        json_object_set_new(st, "message", json_string(ota_strerror(in->rc)));
+    json_object_set_new(st, "ok", json_boolean(rc == OTA_OK));
+    if (rc != OTA_OK) {
+        json_object_set_new(st, "error", json_string(ota_errname(rc)));
+        json_object_set_new(st, "message", json_string(ota_strerror(rc)));
         if (diag->field) {
             json_object_set_new(st, "field", json_string(diag->field));
             json_object_set_new(st, "offset", json_integer(diag->offset));
@@ -408,6 +425,14 @@ static void print_header_text(const json_t *root, const struct inspection *in)
         printf("security counter: %lu\n", (unsigned long)in->info.security_counter);
     if (json_object_get(root, "hw_id"))
         printf("hardware id:      %s\n", str_at(root, "hw_id"));
+    if (json_object_get(root, "link_slot"))
+        printf("link slot:        %s\n",
+               in->link_slot == OTA_LINK_SLOT_ANY ? "any (no LINK_SLOT TLV: runs from either slot)"
+               : in->link_slot == OTA_LINK_SLOT_A ? "A (built to run from slot A)"
+                                                  : "B (built to run from slot B)");
+    if (json_object_get(root, "rom_fixed"))
+        printf("ROM_FIXED:        0x%08lx (runs only at this flash address)\n",
+               (unsigned long)h->load_addr);
 }
 
 static void print_trailer_text(const json_t *trailer, const struct inspection *in)
@@ -461,7 +486,7 @@ static void print_text(const json_t *root, const struct inspection *in)
                (unsigned long)info->signed_size, (unsigned long)info->total_size,
                (unsigned long)(in->n - info->total_size));
     print_trailer_text(json_object_get(root, "trailer"), in);
-    printf("structure:        %s\n", in->rc == OTA_OK ? "ok" : "INVALID");
+    printf("structure:        %s\n", in->rc == OTA_OK && in->slot_rc == OTA_OK ? "ok" : "INVALID");
 }
 
 /* Options and the one IMAGE argument: returns -1 to go on, else an exit code. */
@@ -534,6 +559,9 @@ int ota_cmd_inspect(int argc, char **argv)
     ota_reader_from_mem(&r, &mr, d, (uint32_t)in.n);
     in.rc = ota_image_parse(&r, &in.info, &in.diag);
     ota_image_header_decode(d, &in.h);
+    in.link_slot = OTA_LINK_SLOT_ANY;
+    if (in.rc == OTA_OK)
+        in.slot_rc = ota_image_link_slot(&r, &in.info, &in.link_slot, &in.slot_diag);
 
     root = inspection_json(&in);
     if (as_json) {
@@ -548,6 +576,9 @@ int ota_cmd_inspect(int argc, char **argv)
     if (in.rc != OTA_OK) {
         tool_error_diag("inspect", in.path, in.rc, &in.diag);
         ret = ota_exit_code(in.rc);
+    } else if (in.slot_rc != OTA_OK) {
+        tool_error_diag("inspect", in.path, in.slot_rc, &in.slot_diag);
+        ret = ota_exit_code(in.slot_rc);
     }
     json_decref(root);
     free(d);

@@ -14,6 +14,7 @@
 
 #include "ota/host.h"
 #include "ota/image_build.h"
+#include "ota/image_slot.h"
 #include "tool.h"
 
 static void help(FILE *f)
@@ -37,6 +38,9 @@ static void help(FILE *f)
             "                             0x200 for vector-table alignment)\n"
             "  -x, --load-addr A          RAM-load address (sets the RAM_LOAD flag)\n"
             "      --rom-fixed A          fixed flash address (sets the ROM_FIXED flag)\n"
+            "      --link-slot A|B        the slot this build is linked for (execute in\n"
+            "                             place; protected TLV 0xa1): the server offers\n"
+            "                             it to devices whose update goes into that slot\n"
             "  -S, --slot-size N          slot size: the image plus the trailer must fit\n"
             "      --pad                  pad OUT to the slot size and write the boot\n"
             "                             trailer magic (marks the image for test/upgrade)\n"
@@ -68,6 +72,7 @@ static void help(FILE *f)
 enum {
     OPT_HW_ID = 256,
     OPT_ROM_FIXED,
+    OPT_LINK_SLOT,
     OPT_PAD,
     OPT_CONFIRM,
     OPT_ALIGN,
@@ -102,6 +107,7 @@ static const struct option SIGN_OPTS[] = {
     {"header-size", required_argument, 0, 'H'},
     {"load-addr", required_argument, 0, 'x'},
     {"rom-fixed", required_argument, 0, OPT_ROM_FIXED},
+    {"link-slot", required_argument, 0, OPT_LINK_SLOT},
     {"slot-size", required_argument, 0, 'S'},
     {"pad", no_argument, 0, OPT_PAD},
     {"confirm", no_argument, 0, OPT_CONFIRM},
@@ -136,6 +142,14 @@ static int parse_layout_option(int c, const char *arg, struct ota_build_params *
         if (tool_parse_u32(arg, 0xffffffffu, 0, &bp->rom_fixed) || !bp->rom_fixed)
             return bad_value("--rom-fixed", arg, "a non-zero 32-bit address");
         break;
+    case OPT_LINK_SLOT: {
+        int slot = ota_link_slot_parse(arg);
+        if (slot < 0)
+            return bad_value("--link-slot", arg, "A or B");
+        bp->link_slot = (uint8_t)slot;
+        bp->has_link_slot = 1;
+        break;
+    }
     case 'S':
         if (tool_parse_u32(arg, 0xffffffffu, 1, &bp->slot_size) || !bp->slot_size)
             return bad_value("--slot-size", arg, "a non-zero size");
@@ -341,9 +355,11 @@ static int sign_payload(struct sign_args *a, ota_key *key)
     } else if ((ret = write_image(a, image, image_len)) == SIGN_GO) {
         if (!a->quiet) {
             char vs[32];
-            printf("%s: signed %s (%zu payload bytes) as version %s, %zu bytes%s%s\n", a->out,
-                   a->in, payload_len, ota_image_version_str(&bp->version, vs, sizeof(vs)),
-                   image_len,
+            printf("%s: signed %s (%zu payload bytes) as version %s%s%s, %zu bytes%s%s\n",
+                   a->out, a->in, payload_len,
+                   ota_image_version_str(&bp->version, vs, sizeof(vs)),
+                   bp->has_link_slot ? ", linked for slot " : "",
+                   bp->has_link_slot ? ota_link_slot_name(bp->link_slot) : "", image_len,
                    bp->pad || bp->confirm ? (bp->confirm ? " (padded, confirmed)" : " (padded)")
                                           : "",
                    !bp->enc_key ? ""

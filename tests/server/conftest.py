@@ -193,7 +193,8 @@ class Firmware:
                                    capture_output=True).stdout)
         self.n = 0
 
-    def image(self, version, payload=None, hw_id="hub-a", security_counter=1, key=None):
+    def image(self, version, payload=None, hw_id="hub-a", security_counter=1, key=None,
+              link_slot=None):
         self.n += 1
         raw = os.path.join(self.tmp, f"app{self.n}.bin")
         out = os.path.join(self.tmp, f"app{self.n}.img")
@@ -205,6 +206,8 @@ class Firmware:
                 str(security_counter)]
         if hw_id:
             args += ["--hw-id", hw_id]
+        if link_slot:  # a per-slot build (ota sign --link-slot)
+            args += ["--link-slot", link_slot]
         subprocess.run(args + [raw, out], check=True, capture_output=True)
         with open(out, "rb") as f:
             return f.read()

@@ -79,6 +79,7 @@ static void test_devices_and_tokens(void)
     snprintf(v[0].device_id, sizeof(v[0].device_id), "a");
     v[0].at = 500;
     snprintf(v[0].current_version, sizeof(v[0].current_version), "1.2.3");
+    snprintf(v[0].running_slot, sizeof(v[0].running_slot), "B");
     v[0].state_changed = 1;
     snprintf(v[1].device_id, sizeof(v[1].device_id), "ghost"); /* unknown: never shown */
     v[1].at = 600;
@@ -86,6 +87,11 @@ static void test_devices_and_tokens(void)
     CHECK_EQ(o->device_get(s, "a", &got), STORE_OK);
     CHECK_EQ(got.last_seen, 500);
     CHECK(strcmp(got.current_version, "1.2.3") == 0 && strcmp(got.tags, ",eu,") == 0);
+    CHECK(strcmp(got.running_slot, "B") == 0);
+    CHECK_EQ(o->device_get_auth(s, "a", &got), STORE_OK); /* the check-in path's read */
+    CHECK(strcmp(got.running_slot, "B") == 0);
+    CHECK_EQ(o->device_get(s, "b", &got), STORE_OK);
+    CHECK(got.running_slot[0] == '\0'); /* never reported */
     v[0].at = 400; /* older: last seen never goes back */
     v[0].state_changed = 0;
     snprintf(v[0].current_version, sizeof(v[0].current_version), "9.9.9");
@@ -157,6 +163,34 @@ static void test_releases_campaigns_reports(void)
     CHECK_EQ(o->release_insert(s, &r), STORE_CONFLICT); /* same digest */
     CHECK_EQ(o->release_by_digest(s, r.digest, &got), STORE_OK);
     CHECK(got.id == r.id && got.size == 1234 && got.version.major == 1);
+    CHECK(got.link_slot[0] == '\0' && !got.has_other);
+
+    /* Per-slot release: the slot-A image, then the slot-B image, once. */
+    struct srv_release ps;
+    uint8_t other[32], third[32];
+    memset(&ps, 0, sizeof(ps));
+    snprintf(ps.name, sizeof(ps.name), "v2");
+    snprintf(ps.hw_id, sizeof(ps.hw_id), "hw");
+    snprintf(ps.link_slot, sizeof(ps.link_slot), "A");
+    memset(ps.digest, 0xa2, 32);
+    ps.size = 100;
+    memset(other, 0xb2, 32);
+    memset(third, 0xc2, 32);
+    CHECK_EQ(o->release_insert(s, &ps), STORE_OK);
+    CHECK_EQ(o->release_set_other(s, ps.id + 1000, other, 101), STORE_NOT_FOUND);
+    CHECK_EQ(o->release_set_other(s, ps.id, r.digest, 101), STORE_CONFLICT); /* r's image */
+    CHECK_EQ(o->release_set_other(s, ps.id, other, 101), STORE_OK);
+    CHECK_EQ(o->release_set_other(s, ps.id, third, 102), STORE_CONFLICT); /* has one */
+    CHECK_EQ(o->release_set_other(s, r.id, other, 101), STORE_CONFLICT); /* ps's image */
+    CHECK_EQ(o->release_by_digest(s, other, &got), STORE_OK); /* by either image */
+    CHECK(got.id == ps.id && strcmp(got.link_slot, "A") == 0 && got.has_other &&
+          memcmp(got.other_digest, other, 32) == 0 && got.other_size == 101 &&
+          memcmp(got.digest, ps.digest, 32) == 0);
+    CHECK_EQ(o->release_get(s, ps.id, &got), STORE_OK);
+    CHECK(got.has_other && got.other_size == 101);
+    CHECK_EQ(o->release_by_digest(s, third, &got), STORE_NOT_FOUND);
+    CHECK_EQ(o->release_delete(s, ps.id), STORE_OK);
+    CHECK_EQ(o->release_by_digest(s, other, &got), STORE_NOT_FOUND);
 
     struct srv_campaign c, cg;
     memset(&c, 0, sizeof(c));
