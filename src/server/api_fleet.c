@@ -16,6 +16,7 @@
 
 #include "campaign_cache.h"
 #include "jsonv.h"
+#include "release_slot.h"
 #include "rollout.h"
 #include "server.h"
 #include "store_sql.h"
@@ -269,14 +270,15 @@ struct page {
 static void device_row(void *ctx, int n, const char *const *c)
 {
     struct page *p = ctx;
-    if (n < 8 || !c[0])
+    if (n < 9 || !c[0])
         return;
     json_array_append_new(
-        p->arr, json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:I,s:I}", "id", c[0], "hw_id",
+        p->arr, json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:I,s:I,s:o}", "id", c[0], "hw_id",
                           c[1] ? c[1] : "", "tags", tags_json(c[2] ? c[2] : ""),
                           "current_version", c[3] ? c[3] : "", "slot_state", c[4] ? c[4] : "",
                           "last_result", c[5] ? c[5] : "", "last_seen",
-                          (json_int_t)col_i64(c[6]), "created_at", (json_int_t)col_i64(c[7])));
+                          (json_int_t)col_i64(c[6]), "created_at", (json_int_t)col_i64(c[7]),
+                          "running_slot", c[8] && c[8][0] ? json_string(c[8]) : json_null()));
     snprintf(p->last, sizeof(p->last), "%s", c[0]);
     p->n++;
 }
@@ -336,7 +338,9 @@ static void fleet_devices(struct server *s, struct http_req *r, struct http_resp
         like_pattern("%,", tag, ",%", tag_pat, sizeof(tag_pat));
     if (q && *q)
         like_pattern("", q, "%", id_pat, sizeof(id_pat));
-    struct store_param p[11] = {
+    /* a per-slot release: devices running either slot's build */
+    const uint8_t *other = release_id && rel.has_other ? rel.other_digest : rel.digest;
+    struct store_param p[12] = {
         p_text(version ? version : ""),
         p_text(hw ? hw : ""),
         p_text(tag_pat),
@@ -346,6 +350,8 @@ static void fleet_devices(struct server *s, struct http_req *r, struct http_resp
         p_int(release_id ? 1 : 0),
         {.kind = STORE_P_BLOB, .s = release_id ? (const char *)rel.digest : "",
          .i = release_id ? OTA_SHA256_LEN : 0},
+        {.kind = STORE_P_BLOB, .s = release_id ? (const char *)other : "",
+         .i = release_id ? OTA_SHA256_LEN : 0},
         p_text(res_pat),
         p_text(after ? after : ""),
         p_int(limit),
@@ -354,9 +360,9 @@ static void fleet_devices(struct server *s, struct http_req *r, struct http_resp
     struct page pg = {json_array(), 0, ""};
     /* The total on the first page only: the next pages keep their filters. */
     enum store_rc rc =
-        after ? STORE_OK : st->ops->query(st, SQL_FLEET_DEV_COUNT, p, 9, one_int_row, total);
+        after ? STORE_OK : st->ops->query(st, SQL_FLEET_DEV_COUNT, p, 10, one_int_row, total);
     if (rc == STORE_OK)
-        rc = st->ops->query(st, SQL_FLEET_DEV_PAGE, p, 11, device_row, &pg);
+        rc = st->ops->query(st, SQL_FLEET_DEV_PAGE, p, 12, device_row, &pg);
     if (rc != STORE_OK) {
         json_decref(pg.arr);
         storage_error(out);
@@ -396,7 +402,9 @@ static json_t *current_offer(struct server *s, const struct srv_device *d, int *
         const struct srv_release *rel = &snap->v[i].rel;
         const char *why = NULL;
         struct srv_dc dc;
-        char ver[32];
+        struct srv_release view;
+        char ver[32], note[SRV_DETAIL_MAX + 1];
+        view.link_slot[0] = '\0';
         if (rel->raw || !rollout_matches(c, d, d->current_version))
             continue;
         enum store_rc rc = s->store->ops->dc_get(s->store, c->id, d->id, &dc);
@@ -410,10 +418,14 @@ static json_t *current_offer(struct server *s, const struct srv_device *d, int *
             why = "finished";
         else if (rc == STORE_NOT_FOUND && !rollout_in_stage(c, rollout_bucket(c->id, d->id)))
             why = "not_in_stage_yet";
+        else if (!release_for_device(rel, d->running_slot, &view, note, sizeof(note)))
+            why = "no_image_for_slot"; /* per-slot release (release_slot.c) */
         version_text(&rel->version, ver, sizeof(ver));
         o = json_pack("{s:I,s:s,s:I,s:s,s:i,s:b,s:s}", "campaign_id", (json_int_t)c->id,
                       "campaign_name", c->name, "release_id", (json_int_t)rel->id, "version",
                       ver, "stage", c->stage, "offered", !why, "reason", why ? why : "offered");
+        if (!why && view.link_slot[0]) /* the build it gets */
+            json_object_set_new(o, "link_slot", json_string(view.link_slot));
     }
     campaign_cache_put(snap);
     return o;

@@ -211,10 +211,12 @@
 /* Tag sets (",a,b,"): few distinct sets in a real fleet; split in C. */
 #define SQL_FLEET_BY_TAGS \
     "SELECT tags, count(*) FROM devices GROUP BY tags ORDER BY 2 DESC LIMIT ?1"
-/* Devices per release they run (by reported image digest). */
+/* Devices per release they run (by reported image digest: either slot's
+ * build of a per-slot release). */
 #define SQL_FLEET_BY_RELEASE                                                      \
     "SELECT r.id, count(*) FROM devices d JOIN releases r "                      \
-    "ON r.digest = d.current_digest GROUP BY r.id ORDER BY r.id"
+    "ON r.digest = d.current_digest OR r.other_digest = d.current_digest "       \
+    "GROUP BY r.id ORDER BY r.id"
 /* Last results by their first word (reports write "success ...", "failure
  * code=N ...", "rolled-back ..."; agents "downloading ..."): one range of
  * devices_by_result each (the LIKE keeps it exact under any collation);
@@ -236,7 +238,8 @@
     "LIMIT ?1"
 /* Device list filters: ?1 version, ?2 hw id, ?3 tag pattern (LIKE), ?4 id
  * pattern, ?5 seen (0 any, 1 online, 2 silent, 3 never) against ?6, ?7 1 to
- * filter on the digest ?8, ?9 last result pattern; '' = no filter. */
+ * filter on the digests ?8 or ?9 (a release's images), ?10 last result
+ * pattern; '' = no filter. */
 #define SQL_FLEET_DEV_WHERE                                                       \
     "WHERE (?1 = '' OR d.current_version = ?1) AND (?2 = '' OR d.hw_id = ?2) "   \
     "AND (?3 = '' OR d.tags LIKE ?3 ESCAPE '\\') "                               \
@@ -244,14 +247,14 @@
     "AND (?5 = 0 OR (?5 = 1 AND " SQL_FLEET_SEEN " >= ?6) "                     \
     "OR (?5 = 2 AND " SQL_FLEET_SEEN " < ?6 AND " SQL_FLEET_SEEN " > 0) "        \
     "OR (?5 = 3 AND " SQL_FLEET_SEEN " = 0)) "                                   \
-    "AND (?7 = 0 OR d.current_digest = ?8) "                                     \
-    "AND (?9 = '' OR d.last_result LIKE ?9 ESCAPE '\\')"
+    "AND (?7 = 0 OR d.current_digest = ?8 OR d.current_digest = ?9) "            \
+    "AND (?10 = '' OR d.last_result LIKE ?10 ESCAPE '\\')"
 #define SQL_FLEET_DEV_COUNT "SELECT count(*)" SQL_FLEET_FROM SQL_FLEET_DEV_WHERE
-/* One page after ?10, ?11 rows. */
+/* One page after ?11, ?12 rows. */
 #define SQL_FLEET_DEV_PAGE                                                        \
     "SELECT d.id, d.hw_id, d.tags, d.current_version, d.slot_state, "           \
-    "d.last_result, " SQL_FLEET_SEEN ", d.created_at" SQL_FLEET_FROM            \
-    SQL_FLEET_DEV_WHERE " AND d.id > ?10 ORDER BY d.id LIMIT ?11"
+    "d.last_result, " SQL_FLEET_SEEN ", d.created_at, d.running_slot"           \
+    SQL_FLEET_FROM SQL_FLEET_DEV_WHERE " AND d.id > ?11 ORDER BY d.id LIMIT ?12"
 /* A campaign's finished devices per time bucket ((updated_at - ?2) / ?3),
  * by the stage of first offer and final state: a final row's updated_at is
  * the time of its final report (final states are final), so this reads the

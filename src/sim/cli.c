@@ -11,6 +11,7 @@
 
 #include "ota/host.h"
 #include "ota/image_enc.h"
+#include "ota/image_slot.h"
 #include "sim_cli.h"
 
 int sim_is_help(const char *arg)
@@ -21,6 +22,22 @@ int sim_is_help(const char *arg)
 const char *sim_slot_name(int slot)
 {
     return slot == 0 ? "A" : slot == 1 ? "B" : "none";
+}
+
+int sim_link_slot(struct sim_device *d, int slot)
+{
+    struct ota_flash_area a;
+    struct ota_reader r;
+    struct ota_image_info info;
+    int link = OTA_LINK_SLOT_ANY;
+    if (!d->cfg_ok || slot < 0 || slot > 1)
+        return OTA_LINK_SLOT_ANY;
+    ota_reader_from_flash(&r, &a, &d->sim.flash, d->cfg.layout.slot_off[slot],
+                          d->cfg.layout.slot_size);
+    if (ota_image_parse(&r, &info, NULL) != OTA_OK ||
+        ota_image_link_slot(&r, &info, &link, NULL) != OTA_OK)
+        return OTA_LINK_SLOT_ANY;
+    return link;
 }
 
 void sim_print_err(const char *cmd, const char *what, int err, const struct ota_diag *d)

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "ota/host.h"
+#include "ota/image_slot.h"
 #include "sim_cli.h"
 
 static void help(FILE *f)
@@ -83,12 +84,23 @@ int sim_cmd_boot(int argc, char **argv)
         return rc;
     }
     ota_image_version_str(&res.info.hdr.version, ver, sizeof ver);
+    /* A per-slot build in the other slot cannot run there (the Cortex-M
+     * port's ROM_FIXED check): nothing starts; a trial's attempt is counted,
+     * so the next boots revert it. */
+    int link = sim_link_slot(d, res.slot);
+    int wrong_slot = res.slot >= 0 && link != OTA_LINK_SLOT_ANY && link != res.slot;
+    if (wrong_slot)
+        d->sim.running_slot = -1;
 
     if (json) {
         json_t *o = json_object(), *errs = json_object();
         char *txt;
-        json_object_set_new(o, "running", res.slot >= 0 ? json_string(sim_slot_name(res.slot))
-                                                        : json_null());
+        json_object_set_new(o, "running", res.slot >= 0 && !wrong_slot
+                                              ? json_string(sim_slot_name(res.slot))
+                                              : json_null());
+        if (wrong_slot)
+            json_object_set_new(o, "cannot_start",
+                                json_string(link ? "linked for slot B" : "linked for slot A"));
         json_object_set_new(o, "recovery", json_boolean(res.slot < 0));
         if (res.slot >= 0) {
             json_object_set_new(o, "version", json_string(ver));
@@ -118,7 +130,11 @@ int sim_cmd_boot(int argc, char **argv)
                        ota_strerror(res.slot_err[i]), ota_errname(res.slot_err[i]));
         if (res.reverted)
             printf("trial ended without confirmation: reverted\n");
-        if (res.slot >= 0) {
+        if (wrong_slot) {
+            printf("cannot start slot %s: version %s is the build linked for slot %s%s\n",
+                   sim_slot_name(res.slot), ver, sim_slot_name(link),
+                   res.trial ? " (on trial: the attempt is counted; boot again to revert)" : "");
+        } else if (res.slot >= 0) {
             printf("booted slot %s: version %s, security counter %u", sim_slot_name(res.slot),
                    ver, res.info.security_counter);
             if (res.trial)
@@ -132,7 +148,7 @@ int sim_cmd_boot(int argc, char **argv)
         }
     }
     (void)e;
-    rc = sim_device_save_rc(d, res.slot < 0 ? OTA_EXIT_SIM_RECOVERY : OTA_EXIT_OK);
+    rc = sim_device_save_rc(d, res.slot < 0 || wrong_slot ? OTA_EXIT_SIM_RECOVERY : OTA_EXIT_OK);
     sim_device_free(d);
     return rc;
 }

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "ota/image_slot.h"
 #include "sim_cli.h"
 
 #define MARKER "OTA-SIM-BEHAVIOUR="
@@ -184,6 +185,7 @@ int sim_cmd_run(int argc, char **argv)
     double watchdog = 1.0;
     unsigned long max_boots = 0, boots = 0;
     unsigned long n_updates = 0, n_trial_failed = 0, n_cuts = 0, n_crash = 0, n_hang = 0;
+    unsigned long n_wrong_slot = 0; /* per-slot builds started from the other slot */
     long long cut_at = -1;
     enum ota_sim_cut cut_mode = OTA_SIM_CUT_BEFORE;
     unsigned long long cut_seed = 1;
@@ -359,6 +361,21 @@ int sim_cmd_run(int argc, char **argv)
         }
         sim_device_save(d);
         ota_image_version_str(&res.info.hdr.version, ver, sizeof ver);
+        int link = sim_link_slot(d, res.slot);
+        if (link != OTA_LINK_SLOT_ANY && link != res.slot) {
+            /* a per-slot build in the other slot: its code would run at the
+             * wrong addresses (the Cortex-M port's ROM_FIXED check) */
+            LOG_W("boot #%u: cannot start version %s: slot %s holds the build linked for slot "
+                  "%s%s", d->sim.boot_count, ver, sim_slot_name(res.slot),
+                  sim_slot_name(link),
+                  res.trial ? " (on trial: reset; the attempt is counted)" : "");
+            n_wrong_slot++;
+            if (!res.trial) {
+                rc = OTA_EXIT_SIM_RECOVERY;
+                break;
+            }
+            continue;
+        }
         b = read_behaviour(d, &res, &crash_every);
         LOG_I("boot #%u: running slot %s, version %s%s%s%s", d->sim.boot_count,
               sim_slot_name(res.slot), ver, res.trial ? " (TRIAL" : "",
@@ -426,9 +443,9 @@ int sim_cmd_run(int argc, char **argv)
         }
     }
     LOG_I("summary: %lu boots, %lu updates installed, %lu failed self-tests, %lu crashes, "
-          "%lu watchdog resets, %lu power cuts, %llu programs on worn cells, %u health "
-          "reports; running slot %s",
-          boots, n_updates, n_trial_failed, n_crash, n_hang, n_cuts,
+          "%lu watchdog resets, %lu power cuts, %lu wrong-slot builds not started, %llu "
+          "programs on worn cells, %u health reports; running slot %s",
+          boots, n_updates, n_trial_failed, n_crash, n_hang, n_cuts, n_wrong_slot,
           (unsigned long long)d->sim.stats.lies, health.sent,
           sim_slot_name(d->sim.running_slot));
     sim_device_save(d);

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "ota/host.h"
+#include "ota/image_slot.h"
 #include "sim_cli.h"
 
 static void help(FILE *f)
@@ -170,6 +171,8 @@ int sim_cmd_status(int argc, char **argv)
                 json_object_set_new(s, "image_size", json_integer(info[i].total_size));
                 ota_hex_encode(info[i].hash, OTA_SHA256_LEN, hex);
                 json_object_set_new(s, "hash", json_string(hex));
+                json_object_set_new(s, "link_slot",
+                                    json_string(ota_link_slot_name(sim_link_slot(d, i))));
             } else {
                 json_object_set_new(s, "version", json_null());
             }

@@ -86,6 +86,11 @@ void sim_cut_arm(struct sim_device *d, const struct sim_cut_opts *o);
 int sim_cut_finish(struct sim_device *d, const struct sim_cut_opts *o, const char *cmd);
 
 const char *sim_slot_name(int slot); /* "A", "B", or "none" */
+/* The slot the image in `slot` is linked for (its LINK_SLOT TLV, per-slot
+ * builds): 0, 1, or OTA_LINK_SLOT_ANY (-1) when it has none or does not
+ * parse. The simulator refuses to start an image linked for the other slot,
+ * as the Cortex-M port refuses a ROM_FIXED image at another address. */
+int sim_link_slot(struct sim_device *d, int slot);
 int sim_is_help(const char *arg);
 /* "ota-sim CMD: what: ERRNAME: text (field at offset N: expected X, found Y)" */
 void sim_print_err(const char *cmd, const char *what, int err, const struct ota_diag *d);

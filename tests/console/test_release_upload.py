@@ -5,6 +5,7 @@ release appears with its version and in the API; a file that is not a
 signed image is refused with the server's reason on the page; the
 release's page lists the devices running it."""
 import base64
+import hashlib
 import time
 
 DROP = """
@@ -60,3 +61,55 @@ def test_drop_upload_and_refusal(server, fw, browser):
     browser.el('#release-facts a[href="#/devices?release=%d"]' % rels[0]["id"]).click()
     browser.wait_text("#device-total", lambda t: t.startswith("1 matching"))
     assert browser.text("#device-table tbody tr").split()[0] == "d-1"
+
+
+PICK = """
+const [b64, name, sel] = arguments;
+const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+const dt = new DataTransfer();
+dt.items.add(new File([bytes], name, {type: 'application/octet-stream'}));
+const input = document.querySelector(sel);
+input.files = dt.files;
+input.dispatchEvent(new Event('change', {bubbles: true}));
+"""
+
+
+def test_per_slot_release_page(server, fw, browser):
+    """A per-slot release: the list says which slots it has, its page lists
+    each image; the operator adds the other slot's build there (a mismatch
+    is refused with the server's reason), and a device's page says which
+    slot it runs from and which build it would get."""
+    r = server.admin("POST", "/v1/tokens", {"name": "ops", "role": "operator"})
+    browser.login(r.json()["token"])
+    rel = server.upload(fw.image("4.0.0", link_slot="A")).json()
+    browser.go(f"#/releases/{rel['id']}")
+    browser.wait_text("#release-images", lambda t: "slot A" in t)
+    assert len(browser.els("#release-images tbody tr")) == 1
+    # the wrong build (another version) is refused on the page
+    browser.allowed_errors.append(f"/v1/releases/{rel['id']}/images - Failed to load "
+                                  "resource: the server responded with a status of 422")
+    bad = fw.image("4.0.1", link_slot="B")
+    browser.driver.execute_script(PICK, base64.b64encode(bad).decode(), "b.img",
+                                  "#slot-upload-file")
+    status = browser.wait_text("#slot-upload-status", lambda t: "refused" in t)
+    assert "version" in status and "4.0.1+0" in status
+    good = fw.image("4.0.0", link_slot="B")
+    browser.driver.execute_script(PICK, base64.b64encode(good).decode(), "b.img",
+                                  "#slot-upload-file")
+    browser.wait(lambda: len(browser.els("#release-images tbody tr")) == 2, what="two images")
+    text = browser.text("#release-images")
+    assert "slot A" in text and "slot B" in text and hashlib.sha256(good).hexdigest() in text
+    assert not browser.els("#slot-upload")  # both slots have their build
+    browser.go("#/releases")
+    browser.wait(lambda: "A + B" in browser.text("#release-table"), what="the slots column")
+
+    tok = server.add_device("mcu-1")
+    server.campaign(rel["id"])
+    assert server.checkin("mcu-1", tok, {"running_slot": "A"}).status == 200
+    deadline = time.time() + 10
+    while time.time() < deadline and not server.admin("GET", "/v1/devices/mcu-1").json()[
+            "running_slot"]:
+        time.sleep(0.2)
+    browser.go("#/devices/mcu-1")
+    browser.wait_text("#device-inventory", lambda t: "running slot" in t and "A" in t)
+    browser.wait_text("#device-offer", lambda t: "linked for slot B" in t)

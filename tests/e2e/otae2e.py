@@ -99,18 +99,25 @@ def firmware_payload(version_seed, behaviour="healthy", size=60000, base_seed=1)
 
 
 def build_image(workdir, keys, version, security_counter, behaviour="healthy", hw=HW,
-                seed=None, size=60000, encrypt=None, aes=None):
+                seed=None, size=60000, encrypt=None, aes=None, link_slot=None):
     """Sign a test firmware; returns the image path. encrypt: a device
     encryption public key (PEM) to encrypt it for (`ota sign --encrypt`),
-    aes: 128 or 256."""
+    aes: 128 or 256. link_slot: "A" or "B", a per-slot build (`ota sign
+    --link-slot`; its payload says which, as a relinked build differs)."""
     major = int(version.split(".")[0])
     seed = major * 10 + int(version.split(".")[1]) if seed is None else seed
     tag = behaviour + ("-enc%s-%s" % (aes or "", os.path.basename(encrypt)) if encrypt else "")
-    raw = os.path.join(workdir, "app-%s-%s.bin" % (version, behaviour))
+    tag += "-slot" + link_slot if link_slot else ""
+    raw = os.path.join(workdir, "app-%s-%s.bin" % (version, tag))
     img = os.path.join(workdir, "app-%s-%s.img" % (version, tag))
+    payload = firmware_payload(seed, behaviour, size)
+    if link_slot:
+        payload = ("linked-for-slot=%s\n" % link_slot).encode() + payload
     with open(raw, "wb") as f:
-        f.write(firmware_payload(seed, behaviour, size))
+        f.write(payload)
     extra = ["--encrypt", encrypt] if encrypt else []
+    if link_slot:
+        extra += ["--link-slot", link_slot]
     if aes:
         extra += ["--aes", str(aes)]
     run([TOOL, "sign", "--key", keys.priv, "--version", version, "--security-counter",
@@ -209,6 +216,12 @@ class Server:
     def upload(self, image):
         with open(image, "rb") as f:
             return self.api("POST", "/v1/releases", raw=f.read())
+
+    def upload_pair(self, image_a, image_b):
+        """A per-slot release: the slot-A build, then the slot-B build."""
+        rel = self.upload(image_a)
+        with open(image_b, "rb") as f:
+            return self.api("POST", "/v1/releases/%d/images" % rel["id"], raw=f.read())
 
     def campaign(self, release_id, stages, name=None):
         body = {"release_id": release_id, "stages": stages}

@@ -49,10 +49,11 @@ export async function devicesPage(root) {
     if (r.total !== undefined) total = r.total; // counted with the first page
     summary.textContent = `${fmtNum(total)} matching devices · page ${page + 1} of ${Math.max(1, Math.ceil(total / 50))}`;
     const now = Date.now() / 1000;
-    clear(body, table(['id', 'hardware', 'version', 'tags', 'slot', 'last result', 'last seen'],
+    clear(body, table(['id', 'hardware', 'version', 'tags', 'slot', 'runs from', 'last result', 'last seen'],
       r.devices.map((d) => h('tr', null,
         h('td', null, link(`#/devices/${encodeURIComponent(d.id)}`, d.id)), h('td', null, d.hw_id),
         h('td', null, d.current_version || '–'), h('td', null, d.tags.join(', ')), h('td', null, d.slot_state || '–'),
+        h('td', null, d.running_slot ? `slot ${d.running_slot}` : '–'),
         h('td', { class: 'mono clip' }, d.last_result || '–'), h('td', { title: fmtTime(d.last_seen) }, fmtAgo(d.last_seen, now)))),
       { id: 'device-table' }));
     clear(pager,
@@ -74,19 +75,22 @@ export async function devicePage(root, id) {
   const d = v.device;
   const offer = v.offer;
   const REASONS = { offered: 'offered now', runs_release: 'already runs this release', finished: 'finished with this campaign',
-                    not_in_stage_yet: 'matches, not placed in the current stage yet' };
+                    not_in_stage_yet: 'matches, not placed in the current stage yet',
+                    no_image_for_slot: 'no image of the release for the slot its update goes into (see last result)' };
   root.append(
     h('h1', null, `Device ${d.id}`),
     h('div', { class: 'grid2' },
       h('section', { class: 'card', id: 'device-inventory' }, h('h2', null, 'Inventory'), facts([
         ['hardware', d.hw_id], ['tags', d.tags.join(', ') || '–'], ['version', d.current_version || '–'],
         ['image digest', h('span', { class: 'mono' }, d.current_digest || '–')], ['slot state', d.slot_state || '–'],
+        ['running slot', d.running_slot || 'not reported'],
         ['last result', h('span', { class: 'mono' }, d.last_result || '–')], ['last seen', `${fmtTime(d.last_seen)} (${fmtAgo(d.last_seen)})`],
         ['registered', fmtTime(d.created_at)]])),
       h('section', { class: 'card', id: 'device-offer' }, h('h2', null, 'Current offer'),
         offer ? facts([['campaign', link(`#/campaigns/${offer.campaign_id}`, offer.campaign_name)],
                        ['release', link(`#/releases/${offer.release_id}`, offer.version)],
-                       ['stage', String(offer.stage)], ['status', REASONS[offer.reason] || offer.reason]])
+                       ['stage', String(offer.stage)], ['status', REASONS[offer.reason] || offer.reason],
+                       ...(offer.link_slot ? [['image', `the build linked for slot ${offer.link_slot}`]] : [])])
               : h('p', { class: 'muted' }, 'No active campaign targets this device.'))),
     h('section', { class: 'card', id: 'device-campaigns' }, h('h2', null, 'Campaigns'),
       table(['campaign', 'release', 'device state', 'campaign state', 'updated'], v.campaigns.map((c) => h('tr', null,
