@@ -69,13 +69,13 @@ def test_sign_writes_the_link_slot_tlv_byte_for_byte(ota, keys, firmware, slot, 
 
 def test_inspect_shows_link_slot_and_rom_fixed(ota, keys, firmware):
     ota("sign", "-k", keys / "a.pem", "-v", "1.0.0", "--link-slot", "B", "--rom-fixed",
-        "0x21090000", firmware, "b.img", check=0)
+        "0x21080000", firmware, "b.img", check=0)
     text = ota("inspect", "b.img", check=0).stdout
     assert "link slot:        B" in text
-    assert "ROM_FIXED:        0x21090000" in text
+    assert "ROM_FIXED:        0x21080000" in text
     assert "LINK_SLOT (ota) len 1   slot B" in text
     j = json.loads(ota("inspect", "--json", "b.img", check=0).stdout)
-    assert j["link_slot"] == "B" and j["rom_fixed"] == 0x21090000
+    assert j["link_slot"] == "B" and j["rom_fixed"] == 0x21080000
     assert j["header"]["flag_names"] == ["ROM_FIXED"]
     tlv = [t for t in j["protected_tlvs"]["tlvs"] if t["type"] == LINK_SLOT]
     assert tlv == [{"offset": tlv[0]["offset"], "type": LINK_SLOT, "name": "LINK_SLOT (ota)",
