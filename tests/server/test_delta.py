@@ -20,6 +20,16 @@ def payloads():
     return v1, bytes(v2)
 
 
+def delta_apply(tmp_path, old, patch):
+    """The image `ota delta apply` rebuilds from old and patch (bytes)."""
+    (tmp_path / "old.img").write_bytes(old)
+    (tmp_path / "p.bin").write_bytes(patch)
+    subprocess.run([TOOL_BIN, "delta", "apply", str(tmp_path / "old.img"),
+                    str(tmp_path / "p.bin"), "-o", str(tmp_path / "new.img")],
+                   check=True, capture_output=True)
+    return (tmp_path / "new.img").read_bytes()
+
+
 def offer_after_generation(server, dev, tok, body, timeout=60):
     """Deltas are generated in the background: until one is ready for the
     device's pair, its check-ins are told to come back shortly."""
@@ -55,12 +65,7 @@ def test_delta_offered_cached_and_applies(server, fw, tmp_path):
     patch = server.request("GET", body["payload"]["url"], token=toks["d-old"]).body
     assert hashlib.sha256(patch).hexdigest() == m["payload_digest"]
     assert len(patch) == m["payload_size"]
-    (tmp_path / "old.img").write_bytes(img1)
-    (tmp_path / "p.bin").write_bytes(patch)
-    subprocess.run([TOOL_BIN, "delta", "apply", str(tmp_path / "old.img"),
-                    str(tmp_path / "p.bin"), "-o", str(tmp_path / "new.img")],
-                   check=True, capture_output=True)
-    assert (tmp_path / "new.img").read_bytes() == img2
+    assert delta_apply(tmp_path, img1, patch) == img2
     # Resumable like any artifact.
     part = server.request("GET", body["payload"]["url"], token=toks["d-old"],
                           headers={"Range": "bytes=10-"})

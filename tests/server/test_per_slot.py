@@ -12,7 +12,7 @@ import subprocess
 import time
 
 from conftest import TOOL_BIN, offer_manifest, verify_manifest
-from test_delta import offer_after_generation
+from test_delta import delta_apply, offer_after_generation
 
 
 def builds(seed=3, size=40 * 1024):
@@ -213,12 +213,7 @@ def test_deltas_pair_matching_builds(server, fw, tmp_path):
         assert m["base_digest"] == digest(base) and m["target_digest"] == digest(target)
         assert m["payload_size"] < len(target) // 2
         patch = server.request("GET", r.json()["payload"]["url"], token=toks[dev]).body
-        (tmp_path / "old.img").write_bytes(base)
-        (tmp_path / "p.bin").write_bytes(patch)
-        subprocess.run([TOOL_BIN, "delta", "apply", str(tmp_path / "old.img"),
-                        str(tmp_path / "p.bin"), "-o", str(tmp_path / "new.img")],
-                       check=True, capture_output=True)
-        assert (tmp_path / "new.img").read_bytes() == target
+        assert delta_apply(tmp_path, base, patch) == target
         seen[slot] = m["payload_digest"]
     assert seen["A"] != seen["B"]  # two cached pairs, one per direction
 
