@@ -262,6 +262,8 @@ void agent_smp_backend_bind(struct agent_smp_backend *b, struct agent_backend *o
  * id (ota group status) into id. */
 ota_err agent_smp_device_id(struct agent_smp_backend *b, char *id, size_t cap, char *err,
                             size_t errlen);
+/* 1: the MCU has a slot pending its trial boot, 0: none, -1: no answer. */
+int agent_smp_pending(struct agent_smp_backend *b);
 /* Reset the MCU (OS group) and wait until it answers again with no slot
  * pending: it booted the trial, or the bootloader reverted. */
 ota_err agent_smp_reset_and_wait(struct agent_smp_backend *b);

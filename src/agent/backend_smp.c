@@ -285,6 +285,21 @@ ota_err agent_smp_device_id(struct agent_smp_backend *b, char *id, size_t cap, c
     return OTA_OK;
 }
 
+int agent_smp_pending(struct agent_smp_backend *b)
+{
+    struct smpc_slot slots[2];
+    size_t n, i;
+    int pending = 0;
+
+    if (link_up(b) != 0 || smpc_state_read(&b->l, slots, 2, &n) != 0) {
+        drop(b);
+        return -1;
+    }
+    for (i = 0; i < n; i++)
+        pending |= slots[i].pending;
+    return pending;
+}
+
 ota_err agent_smp_reset_and_wait(struct agent_smp_backend *b)
 {
     struct smpc_slot slots[2];

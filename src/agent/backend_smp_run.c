@@ -14,6 +14,17 @@
 #include "agent.h"
 #include "exit_codes.h"
 
+/* Reset the MCU until it answers with no slot pending (or we are stopped). */
+static void reset_until_back(struct agent *a, struct agent_smp_backend *b)
+{
+    while (agent_smp_reset_and_wait(b) != OTA_OK && !agent_stop_requested(NULL)) {
+        LOG_W("the MCU did not come back from its reset with no slot pending; resetting "
+              "it again");
+        agent_sleep(a, agent_backoff_next(&a->backoff));
+    }
+    agent_backoff_reset(&a->backoff);
+}
+
 int agent_smp_main(struct agent_config *cfg, int once)
 {
     struct agent_smp_backend *b;
@@ -59,6 +70,13 @@ int agent_smp_main(struct agent_config *cfg, int once)
     a.selftest = agent_selftest_command;
     a.selftest_ctx = cfg;
     a.stop = agent_stop_requested;
+    /* stopped between "installed" and the reset (or the reset never came
+     * back): the MCU still waits for its trial boot -- reset it first, or
+     * the loop would take the old image running for a rollback */
+    if (a.st.phase == AGENT_PHASE_INSTALLED && agent_smp_pending(b) == 1) {
+        LOG_I("an update is pending on the MCU and waits for its reset");
+        reset_until_back(&a, b);
+    }
     for (;;) {
         o = agent_run(&a, once);
         if (agent_stop_requested(NULL) || (o != AGENT_REBOOT && o != AGENT_TRIAL_FAILED))
@@ -67,8 +85,7 @@ int agent_smp_main(struct agent_config *cfg, int once)
          * attempt, until the bootloader reverts */
         LOG_I("%s: resetting the MCU", o == AGENT_REBOOT ? "update pending"
                                                           : "trial self-test failed");
-        if (agent_smp_reset_and_wait(b) != OTA_OK)
-            LOG_W("the MCU did not come back yet; the loop keeps asking");
+        reset_until_back(&a, b);
     }
     rc = o == AGENT_FAULT ? (a.fault == AGENT_FAULT_UNAUTHORIZED ? OTA_EXIT_AGENT_UNAUTHORIZED
                              : a.fault == AGENT_FAULT_HW_MISMATCH ? OTA_EXIT_AGENT_HW_MISMATCH

@@ -11,7 +11,8 @@ the offer, every payload request's offset, the resume after a lost board,
 the reset and the confirm -- checked by a decoder that is not the one under
 test. Every packet is checked (frame length <= 127, CRC, header length,
 reserved bits, CBOR map, an answer matching a request's group, command,
-sequence and OP + 1); violations are collected in `errors`.
+sequence and OP + 1); violations are collected in `errors`. `drop` makes the
+tap lose chosen requests (the tests' lost reset).
 """
 import os
 import socket
@@ -37,6 +38,7 @@ class Packet:
         self.ver, self.body = a.ver, a.body
         # group 64 status answers carry "err": uint (the last ota_err), not
         # SMP version 2's error map: only a map is an error here
+        self.dropped = False
         self.error = a.error() if isinstance(a.body.get("err", {}), dict) else \
             (("rc", a.body["rc"]) if a.body.get("rc", 0) else None)
         self.t = time.monotonic()
@@ -61,6 +63,9 @@ class Tap:
         self.srv.listen(4)
         self.stopping = False
         self.socks = []
+        # (group, command) of requests not passed on to the board (a lost
+        # request); while set, requests are forwarded a whole packet at a time
+        self.drop = set()
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -97,7 +102,8 @@ class Tap:
             if not data:
                 break
             try:
-                dst.sendall(data)
+                if direction == "rsp" or not self.drop:
+                    dst.sendall(data)
             except OSError:
                 break
             with self.lock:
@@ -120,11 +126,22 @@ class Tap:
                     lines = []
                     continue
                 for raw in pkts:
-                    lines = []
+                    frames, lines = lines, []
                     try:
-                        self._add(Packet(direction, conn, raw, wire))
+                        p = Packet(direction, conn, raw, wire)
+                        self._add(p)
                     except Exception as e:  # noqa: BLE001
                         self._error(f"{direction}: bad packet {raw[:16].hex()}: {e!r}")
+                        continue
+                    if direction == "req" and self.drop:
+                        # dropping: requests go on a whole packet at a time
+                        if (p.group, p.cmd) in self.drop:
+                            p.dropped = True
+                            continue
+                        try:
+                            dst.sendall(b"".join(f + b"\n" for f in frames))
+                        except OSError:
+                            break
         for s in (src, dst):
             try:
                 s.shutdown(socket.SHUT_RDWR)

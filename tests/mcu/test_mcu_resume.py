@@ -88,3 +88,29 @@ def test_upload_resumes_at_the_boards_offset(env):
         env.server.api("GET", "/v1/devices/" + DEVICE)), 30, "inventory: confirmed on 2.0.0")
     assert gw.report_states()[-1] == "success"
     assert tap.errors == [], tap.errors
+
+
+def test_gateway_restarted_before_the_boards_reset(env):
+    """The gateway dies after the upload, before its reset reached the
+    board (the tap loses the reset requests): the board still runs 1.0.0
+    with 2.0.0 pending. Restarted, the gateway resets it first -- it must not
+    take the old image running for a rollback -- then confirms the trial."""
+    board, tap, gw = env.mcu("board-4", "a-1.0.0-smp", extra={"smp_boot_timeout": "5"})
+    tap.drop = {(0, 5)}  # OS group reset
+    rel = env.server.upload(env.image("b-2.0.0-smp", "2.0.0"))
+    env.server.campaign(rel["id"], [{"percent": 100}])
+    E.wait_for(lambda: "installed-rebooting" in gw.report_states() and tap.find(0, 5), 120,
+               f"a reset request after the upload; log:\n{gw.log_tail(20)}")
+    gw.stop(signal.SIGKILL)
+    assert all(p.dropped for p in tap.find(0, 5))
+    assert "app: SMP reset" not in board.console()
+    tap.drop = set()
+    gw.start()
+    E.wait_for(lambda: "success" in gw.report_states(), 90,
+               f"success after the restart; log:\n{gw.log_tail(30)}")
+    assert gw.report_states() == ["downloading", "installing", "installed-rebooting", "success"]
+    assert "an update is pending on the MCU and waits for its reset" in gw.log_text()
+    out = board.console()
+    assert out.count("app: SMP reset") == 1, out
+    assert "app: running slot B version 2.0.0 (trial" in out, out
+    assert tap.errors == [], tap.errors
