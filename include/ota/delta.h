@@ -56,6 +56,13 @@ extern "C" {
 #define OTA_DELTA_PRED_A64_ADRP 0x80u /* AArch64 ADRP + ADD/LDR/STR targets */
 #define OTA_DELTA_PRED_ALL 0xFFu
 
+/* Predictor options (header byte 7). */
+#define OTA_DELTA_OPT_CODE 0x01u /* the stream lists code regions: the branch
+                                    predictors apply inside them, the pointer
+                                    and value predictors outside */
+#define OTA_DELTA_OPT_ALL 0x01u
+#define OTA_DELTA_CODE_MAX 8u    /* code regions a patch may list */
+
 /* Most entries of the address map and of the value map a patch may carry. */
 #define OTA_DELTA_MAP_MAX 256u
 #define OTA_DELTA_VMAP_MAX 64u
@@ -65,6 +72,7 @@ struct ota_delta_header {
     uint8_t version;    /* OTA_DELTA_VERSION or OTA_DELTA_VERSION_DEFLATE */
     uint8_t filter;
     uint8_t flags;      /* OTA_DELTA_PRED_* */
+    uint8_t opts;       /* OTA_DELTA_OPT_* */
     uint32_t ptr_base;  /* address of image byte 0, for OTA_DELTA_PRED_PTR */
     uint32_t old_len;
     uint32_t new_len;
@@ -91,6 +99,8 @@ struct ota_delta_stats {
     uint32_t extra_bytes;   /* bytes coded as literals */
     uint8_t filter;         /* OTA_DELTA_FILTER_* chosen */
     uint8_t flags;          /* OTA_DELTA_PRED_* chosen */
+    uint8_t opts;           /* OTA_DELTA_OPT_* chosen */
+    uint32_t code_regions;  /* ... code regions listed (OTA_DELTA_OPT_CODE) */
     uint32_t ptr_base;
     uint32_t map_entries;
     size_t size_by_filter[OTA_DELTA_FILTER_COUNT]; /* 0 = not tried */
@@ -206,6 +216,9 @@ struct ota_delta_apply {
     int32_t map_disp[OTA_DELTA_MAP_MAX]; /* new - old from there on */
     uint32_t vmap_start[OTA_DELTA_VMAP_MAX]; /* ascending word values */
     int32_t vmap_disp[OTA_DELTA_VMAP_MAX];   /* new - old from there on */
+    uint32_t code_start[OTA_DELTA_CODE_MAX]; /* code regions [start, end) */
+    uint32_t code_end[OTA_DELTA_CODE_MAX];
+    uint32_t code_n, code_count;
     uint16_t probs[OTA_DELTA_NPROBS];
     uint8_t in_buf[OTA_DELTA_IN_BUF];
     uint8_t hdr_buf[OTA_DELTA_HEADER_SIZE];

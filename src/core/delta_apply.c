@@ -43,6 +43,8 @@ enum {
     OP_VMAP_COUNT,
     OP_VMAP_ENTRY,
     OP_VMAP_END,
+    OP_CODE_COUNT,
+    OP_CODE_ENTRY,
     OP_SEEK,
     OP_DIFF_LEN,
     OP_DIFF,
@@ -254,6 +256,19 @@ static ota_err op_init(struct ota_delta_apply *st)
     return st->err;
 }
 
+/* After the value map (vmap = 1: the code regions follow when the header
+ * says so) or the code regions: the commands. */
+static void maps_done(struct ota_delta_apply *st, int vmap)
+{
+    if (vmap && (st->hdr.opts & OTA_DELTA_OPT_CODE)) {
+        st->op = OP_CODE_COUNT;
+        return;
+    }
+    st->op = OP_SEEK;
+    if (st->xnew_len == 0)
+        st->phase = PH_DONE;
+}
+
 /* The number of address map entries. */
 static ota_err op_map_count(struct ota_delta_apply *st)
 {
@@ -319,9 +334,10 @@ static ota_err op_vmap_count(struct ota_delta_apply *st)
                        OTA_DELTA_VMAP_MAX, n, 1);
     st->vmap_count = n;
     st->vmap_n = 0;
-    st->op = n ? OP_VMAP_ENTRY : OP_SEEK;
-    if (!n && st->xnew_len == 0)
-        st->phase = PH_DONE;
+    if (n)
+        st->op = OP_VMAP_ENTRY;
+    else
+        maps_done(st, 1);
     return st->err;
 }
 
@@ -349,9 +365,46 @@ static ota_err op_vmap_end(struct ota_delta_apply *st)
         return da_fail(st, OTA_ERR_DELTA_CORRUPT, "value map end", off, 0xFFFFFFFFu,
                        (uint32_t)end, 1);
     st->vmap_end = (uint32_t)end;
-    st->op = OP_SEEK;
-    if (st->xnew_len == 0)
-        st->phase = PH_DONE;
+    maps_done(st, 1);
+    return st->err;
+}
+
+/* The number of code regions (OTA_DELTA_OPT_CODE). */
+static ota_err op_code_count(struct ota_delta_apply *st)
+{
+    uint32_t off = da_patch_off(st);
+    uint32_t n = rc_num(st, DM_NUM_MAP);
+    if (st->err)
+        return st->err;
+    if (n > OTA_DELTA_CODE_MAX)
+        return da_fail(st, OTA_ERR_DELTA_CORRUPT, "code regions", off, OTA_DELTA_CODE_MAX, n, 1);
+    st->code_count = n;
+    st->code_n = 0;
+    if (n)
+        st->op = OP_CODE_ENTRY;
+    else
+        maps_done(st, 0);
+    return st->err;
+}
+
+/* One code region: its start after the previous one's end (gap), its length;
+ * inside the old image, ascending, not overlapping, not empty. */
+static ota_err op_code_entry(struct ota_delta_apply *st)
+{
+    uint32_t off = da_patch_off(st);
+    uint32_t gap = rc_num(st, DM_NUM_MAP);
+    uint32_t len = rc_num(st, DM_NUM_MAP);
+    if (st->err)
+        return st->err;
+    uint32_t i = st->code_n;
+    uint64_t start = (uint64_t)(i ? st->code_end[i - 1u] : 0u) + gap, end = start + len;
+    if (len == 0 || end > st->xold_len)
+        return da_fail(st, OTA_ERR_DELTA_CORRUPT, "code region", off, st->xold_len,
+                       (uint32_t)(len ? end : 0u), 1);
+    st->code_start[i] = (uint32_t)start;
+    st->code_end[i] = (uint32_t)end;
+    if (++st->code_n == st->code_count)
+        maps_done(st, 0);
     return st->err;
 }
 
@@ -448,7 +501,8 @@ static ota_err op_diff(struct ota_delta_apply *st)
                                   st->vmap_start, st->vmap_disp, st->vmap_n,
                                   st->vmap_end,  h->flags,     h->ptr_base,
                                   st->xold_len,  ahead,        na,
-                                  &a};
+                                  &a,            h->opts,      st->code_start,
+                                  st->code_end,  st->code_n};
         if (ota_delta_predict(&m, o4, ctx, st->old_pos, np, st->pred))
             st->pred_left = 4;
         st->a64_q = a.q;
@@ -535,6 +589,10 @@ static ota_err step(struct ota_delta_apply *st)
         return op_vmap_entry(st);
     case OP_VMAP_END:
         return op_vmap_end(st);
+    case OP_CODE_COUNT:
+        return op_code_count(st);
+    case OP_CODE_ENTRY:
+        return op_code_entry(st);
     case OP_SEEK:
         return op_seek(st);
     case OP_DIFF_LEN:

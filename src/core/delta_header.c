@@ -33,11 +33,13 @@ ota_err ota_delta_header_decode(const uint8_t *raw, size_t len,
     if (raw[6] & ~OTA_DELTA_PRED_ALL)
         return ota_diag_fill(diag, OTA_ERR_DELTA_CORRUPT, "predictor flags", 6, OTA_DELTA_PRED_ALL,
                              raw[6], 1);
-    if (raw[7])
-        return ota_diag_fill(diag, OTA_ERR_DELTA_CORRUPT, "reserved", 7, 0, raw[7], 1);
+    if (raw[7] & ~OTA_DELTA_OPT_ALL)
+        return ota_diag_fill(diag, OTA_ERR_DELTA_CORRUPT, "predictor options", 7,
+                             OTA_DELTA_OPT_ALL, raw[7], 1);
     hdr->version = raw[4];
     hdr->filter = raw[5];
     hdr->flags = raw[6];
+    hdr->opts = raw[7];
     hdr->ptr_base = ota_le_get32(raw + 20);
     hdr->old_len = ota_le_get32(raw + 8);
     hdr->new_len = ota_le_get32(raw + 12);

@@ -185,6 +185,12 @@ struct dm_pred {
     const uint8_t *ahead;
     uint32_t n_ahead;
     struct dm_a64 *a64;
+    /* OTA_DELTA_OPT_CODE in opts: the code regions [code_start[i],
+     * code_end[i]) of the old image (branch predictors inside, pointer and
+     * value predictors outside) */
+    uint8_t opts;
+    const uint32_t *code_start, *code_end;
+    uint32_t code_n;
 };
 
 /* Bytes after an ADRP searched for the ADD/LDR/STR that completes it. */

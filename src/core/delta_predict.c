@@ -148,7 +148,14 @@ static int a64_adrp(const struct dm_pred *m, uint32_t w, uint32_t q, uint32_t p,
 int ota_delta_predict(const struct dm_pred *m, const uint8_t o[4], const uint8_t ctx[3],
                       uint32_t q, uint32_t p, uint8_t out[4])
 {
-    const uint8_t flags = m->flags;
+    uint8_t flags = m->flags;
+    if (m->opts & OTA_DELTA_OPT_CODE) {
+        int code = 0;
+        for (uint32_t i = 0; i < m->code_n; i++)
+            code |= q - m->code_start[i] < m->code_end[i] - m->code_start[i];
+        flags &= (uint8_t)(code ? ~(OTA_DELTA_PRED_PTR | OTA_DELTA_PRED_VALUE)
+                                : (OTA_DELTA_PRED_PTR | OTA_DELTA_PRED_VALUE));
+    }
     if (((flags & OTA_DELTA_PRED_X86_BR) && x86_branch(ctx)) ||
         ((flags & OTA_DELTA_PRED_X86_RIP) && x86_rip(ctx))) {
         uint32_t t = q + 4u + ota_le_get32(o);

@@ -64,7 +64,7 @@ static ota_err encode_with(uint8_t filter, const uint8_t *old, uint32_t old_len,
         goto out;
     }
     int have_base = 0;
-    uint8_t best_flags = 0;
+    uint8_t best_flags = 0, best_opts = 0;
     if (filter == OTA_DELTA_FILTER_NONE && old_len)
         dpred_build(old, old_len, nw, &ctl, pr, &have_base);
     err = dencode_run(old, old_len, nw, new_len, &ctl, NULL, out);
@@ -72,25 +72,31 @@ static ota_err encode_with(uint8_t filter, const uint8_t *old, uint32_t old_len,
      * (or a pointer base); the plain stream above is the fallback. */
     /* The predictors that each pay on their own, coded together; kept only
      * when that beats the plain coding above. */
-    uint8_t sets[2] = {0, 0};
-    if (filter == OTA_DELTA_FILTER_NONE && (pr->n || have_base || pr->vn))
-        sets[0] = dpred_useful(old, old_len, nw, &ctl, pr, have_base);
-    /* The value map is a coarser guess: also try without it. */
-    if (sets[0] & OTA_DELTA_PRED_VALUE)
-        sets[1] = (uint8_t)(sets[0] & ~OTA_DELTA_PRED_VALUE);
-    for (unsigned si = 0; !err && si < 2; si++) {
-        uint8_t f = sets[si];
-        if (!f)
-            continue;
-        struct dbuf cur = {0};
-        pr->flags = f;
-        err = dencode_run(old, old_len, nw, new_len, &ctl, pr, &cur);
-        if (!err && cur.len < out->len) {
-            free(out->p);
-            *out = cur;
-            best_flags = f;
-        } else {
-            free(cur.p);
+    /* With the old image's code regions (ELF sections) too, when it has
+     * them: each predictor set chosen and coded again with them. */
+    for (uint8_t opts = 0; !err && opts <= (pr->code_n ? OTA_DELTA_OPT_CODE : 0u); opts++) {
+        uint8_t sets[2] = {0, 0};
+        pr->opts = opts;
+        if (filter == OTA_DELTA_FILTER_NONE && (pr->n || have_base || pr->vn))
+            sets[0] = dpred_useful(old, old_len, nw, &ctl, pr, have_base);
+        /* The value map is a coarser guess: also try without it. */
+        if (sets[0] & OTA_DELTA_PRED_VALUE)
+            sets[1] = (uint8_t)(sets[0] & ~OTA_DELTA_PRED_VALUE);
+        for (unsigned si = 0; !err && si < 2; si++) {
+            uint8_t f = sets[si];
+            if (!f)
+                continue;
+            struct dbuf cur = {0};
+            pr->flags = f;
+            err = dencode_run(old, old_len, nw, new_len, &ctl, pr, &cur);
+            if (!err && cur.len < out->len) {
+                free(out->p);
+                *out = cur;
+                best_flags = f;
+                best_opts = opts;
+            } else {
+                free(cur.p);
+            }
         }
     }
     if (err)
@@ -99,6 +105,8 @@ static ota_err encode_with(uint8_t filter, const uint8_t *old, uint32_t old_len,
         memset(st, 0, sizeof(*st));
         st->commands = (uint32_t)ctl.n;
         st->flags = best_flags;
+        st->opts = best_opts;
+        st->code_regions = best_opts ? pr->code_n : 0;
         st->ptr_base = best_flags & OTA_DELTA_PRED_PTR ? pr->ptr_base : 0;
         st->map_entries = best_flags ? pr->n : 0;
         uint32_t np = 0;
@@ -259,6 +267,7 @@ ota_err ota_delta_create_ex(const uint8_t *old, size_t old_len, const uint8_t *n
     }
     hdr[5] = best_filter;
     hdr[6] = best_st.flags;
+    hdr[7] = best_st.opts;
     ota_le_put32(hdr + 20, best_st.ptr_base);
     ota_le_put32(hdr + 16, (uint32_t)best.len);
     size_t total = OTA_DELTA_HEADER_SIZE + sec.len + best.len;

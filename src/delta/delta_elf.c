@@ -4,8 +4,10 @@
  * images are ELF files (little-endian, 32 or 64 bit): the machine, and the
  * loadable segments, so the predictors' address map can be keyed by the
  * addresses branches and pointers hold instead of by file offsets, and only
- * the predictors of that machine are tried. Creator side only: a patch made
- * with it is an ordinary patch (the applier never sees an ELF header).
+ * the predictors of that machine are tried; and the executable sections,
+ * which become the patch's code regions (branch predictors inside, pointer
+ * predictors outside). Creator side only: the applier never sees an ELF
+ * header, only the map and the regions the patch states.
  * Anything malformed or unusual (big-endian, addresses past 4 GiB, more than
  * DELF_MAX_SEG loadable segments) makes the image "not ELF" here, and the
  * creator falls back to scanning.
@@ -66,6 +68,70 @@ int delf_parse(const uint8_t *img, size_t len, struct delf *out)
         s->exec = (flags & 1u) != 0; /* PF_X */
     }
     return out->nseg > 0;
+}
+
+int delf_code(const uint8_t *img, size_t len, uint32_t start[OTA_DELTA_CODE_MAX],
+              uint32_t end[OTA_DELTA_CODE_MAX])
+{
+    if (len < 64 || memcmp(img, "\x7F" "ELF", 4) != 0 || img[5] != 1)
+        return 0;
+    int is64 = img[4] == 2;
+    if (!is64 && img[4] != 1)
+        return 0;
+    uint64_t shoff = is64 ? get64(img + 40) : ota_le_get32(img + 32);
+    uint32_t shentsize = (uint32_t)img[is64 ? 58 : 46] | ((uint32_t)img[is64 ? 59 : 47] << 8);
+    uint32_t shnum = (uint32_t)img[is64 ? 60 : 48] | ((uint32_t)img[is64 ? 61 : 49] << 8);
+    if (shentsize < (is64 ? 64u : 40u) || shoff > len ||
+        (uint64_t)shnum * shentsize > len - shoff)
+        return 0;
+    /* executable, allocated PROGBITS sections, merged when less than 64
+     * bytes apart, in file order */
+    uint32_t s[64], e[64];
+    unsigned n = 0;
+    for (uint32_t i = 0; i < shnum; i++) {
+        const uint8_t *sh = img + shoff + (uint64_t)i * shentsize;
+        uint64_t flags = is64 ? get64(sh + 8) : ota_le_get32(sh + 8);
+        uint64_t off = is64 ? get64(sh + 24) : ota_le_get32(sh + 16);
+        uint64_t size = is64 ? get64(sh + 32) : ota_le_get32(sh + 20);
+        if (ota_le_get32(sh + 4) != 1u || (flags & 6u) != 6u || !size || off > len ||
+            size > len - off)
+            continue; /* SHT_PROGBITS with SHF_ALLOC | SHF_EXECINSTR */
+        unsigned k = n;
+        while (k && s[k - 1] > off)
+            k--;
+        if (n == 64)
+            return 0;
+        memmove(s + k + 1, s + k, (n - k) * sizeof(s[0]));
+        memmove(e + k + 1, e + k, (n - k) * sizeof(e[0]));
+        s[k] = (uint32_t)off;
+        e[k] = (uint32_t)(off + size);
+        n++;
+    }
+    unsigned m = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (m && s[i] < e[m - 1] + 64u) {
+            if (e[i] > e[m - 1])
+                e[m - 1] = e[i];
+        } else {
+            s[m] = s[i];
+            e[m] = e[i];
+            m++;
+        }
+    }
+    /* too many: close the smallest gaps */
+    while (m > OTA_DELTA_CODE_MAX) {
+        unsigned best = 1;
+        for (unsigned i = 2; i < m; i++)
+            if (s[i] - e[i - 1] < s[best] - e[best - 1])
+                best = i;
+        e[best - 1] = e[best];
+        memmove(s + best, s + best + 1, (m - best - 1) * sizeof(s[0]));
+        memmove(e + best, e + best + 1, (m - best - 1) * sizeof(e[0]));
+        m--;
+    }
+    memcpy(start, s, m * sizeof(s[0]));
+    memcpy(end, e, m * sizeof(e[0]));
+    return (int)m;
 }
 
 /* The loadable segment holding file offset x (the last one when the

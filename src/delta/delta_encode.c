@@ -164,10 +164,18 @@ ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
     }
     if (vn)
         renc_num(e, DM_NUM_MAP, pr->vend - pr->vstart[vn - 1] - 1u);
+    if (pr->opts & OTA_DELTA_OPT_CODE) {
+        renc_num(e, DM_NUM_MAP, pr->code_n);
+        for (uint32_t i = 0; i < pr->code_n && i < OTA_DELTA_CODE_MAX; i++) {
+            renc_num(e, DM_NUM_MAP, pr->code_start[i] - (i ? pr->code_end[i - 1] : 0u));
+            renc_num(e, DM_NUM_MAP, pr->code_end[i] - pr->code_start[i]);
+        }
+    }
     struct dm_a64 a64 = {0, 0, 0, 0};
     struct dm_pred pm = {pr->old,    pr->disp, pr->n,        pr->vstart,   pr->vdisp,
                          vn,         pr->vend, pr->flags,    pr->ptr_base, old_len,
-                         NULL,       0,        &a64};
+                         NULL,       0,        &a64,         pr->opts,     pr->code_start,
+                         pr->code_end, pr->code_n};
     for (size_t c = 0; c < ctl->n; c++) {
         const struct dctl *k = &ctl->v[c];
         int64_t to = k->old_start;

@@ -53,6 +53,9 @@ struct dpred {
     uint32_t vn, vend;
     uint32_t vstart[OTA_DELTA_VMAP_MAX];
     int32_t vdisp[OTA_DELTA_VMAP_MAX];
+    uint8_t opts;         /* OTA_DELTA_OPT_* the stream is coded with */
+    uint32_t code_n;      /* code regions of the old image (ELF sections) */
+    uint32_t code_start[OTA_DELTA_CODE_MAX], code_end[OTA_DELTA_CODE_MAX];
     uint16_t elf_machine; /* both images ELF for this machine (else 0): the
                              map is keyed by load address, and only this
                              machine's predictors are tried */
@@ -72,6 +75,11 @@ struct delf {
 /* 1 when img is a little-endian ELF file with loadable segments below 4 GiB
  * (out filled), else 0. */
 int delf_parse(const uint8_t *img, size_t len, struct delf *out);
+/* The executable sections of an ELF image as at most OTA_DELTA_CODE_MAX
+ * ascending file ranges [start, end) (close ones merged); 0 when none or not
+ * ELF. */
+int delf_code(const uint8_t *img, size_t len, uint32_t start[OTA_DELTA_CODE_MAX],
+              uint32_t end[OTA_DELTA_CODE_MAX]);
 /* The address file offset x loads at and the end of its segment's file
  * bytes; 0 when x is in no loadable segment. */
 int delf_addr(const struct delf *e, uint32_t x, uint32_t *addr, uint32_t *seg_end);

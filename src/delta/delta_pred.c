@@ -214,7 +214,8 @@ static long net_gain(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
     struct dm_a64 a64 = {0, 0, 0, 0};
     struct dm_pred m = {pr->old,  pr->disp, pr->n,        pr->vstart,   pr->vdisp,
                         pr->vn,   pr->vend, flag,         pr->ptr_base, old_len,
-                        NULL,     0,        &a64};
+                        NULL,     0,        &a64,         pr->opts,     pr->code_start,
+                        pr->code_end, pr->code_n};
     long gain = 0;
     uint32_t np = 0;
     for (size_t c = 0; c < ctl->n; c++) {
@@ -295,8 +296,10 @@ void dpred_build(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
     struct delf eo, en;
     int elf = delf_parse(old, old_len, &eo) && delf_parse(nw, np, &en) &&
               eo.machine == en.machine;
-    if (elf)
+    if (elf) {
         pr->elf_machine = eo.machine;
+        pr->code_n = (uint32_t)delf_code(old, old_len, pr->code_start, pr->code_end);
+    }
     size_t scap = ctl->n + 2u * DELF_MAX_SEG;
     struct seg *s = malloc(scap * sizeof(*s));
     if (!s)

@@ -170,7 +170,8 @@ static int do_create(const char *old_path, const char *new_path, const char *out
     if (verbose) {
         printf("  commands %u, diff bytes %u (%u non-zero), literal bytes %u, %.3f s\n",
                st.commands, st.diff_bytes, st.diff_nonzero, st.extra_bytes, t1 - t0);
-        printf("  address map %u entries, pointer base 0x%08x\n", st.map_entries, st.ptr_base);
+        printf("  address map %u entries, pointer base 0x%08x, code regions %u\n",
+               st.map_entries, st.ptr_base, st.code_regions);
         if (deflate)
             printf("  deflate streams re-compressed: old %u, new %u; not reproducible %u;"
                    " expanded %u -> %u bytes\n",
@@ -244,7 +245,8 @@ static int do_info(const char *path)
     char preds[96];
     pred_names(h.flags, preds, sizeof(preds));
     printf("filter      %s\n", FILTER_NAMES[h.filter]);
-    printf("predictors  %s\n", preds);
+    printf("predictors  %s%s\n", preds,
+           h.opts & OTA_DELTA_OPT_CODE ? " (by code region)" : "");
     if (h.flags & OTA_DELTA_PRED_PTR)
         printf("ptr base    0x%08x\n", h.ptr_base);
     printf("old size    %u\n", h.old_len);

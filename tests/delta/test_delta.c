@@ -278,7 +278,7 @@ static void test_predict_a64(void)
     static int32_t map_disp[OTA_DELTA_MAP_MAX];
     struct dm_a64 a = {0, 0, 0, 0};
     struct dm_pred m = {map_old, map_disp, 2, NULL, NULL, 0, 0,
-                        OTA_DELTA_PRED_A64_ADRP, 0, 0x100000u, NULL, 0, &a};
+                        OTA_DELTA_PRED_A64_ADRP, 0, 0x100000u, NULL, 0, &a, 0, NULL, NULL, 0};
     map_old[0] = 0x20000u, map_disp[0] = 0x1F8; /* data from 0x20000 moved +0x1F8 */
     map_old[1] = 0x30000u, map_disp[1] = -0x2010; /* ... from 0x30000 moved back */
     uint32_t out;
@@ -339,6 +339,26 @@ static void test_predict_a64(void)
     CHECK_EQ(out, fxa64_adrp(0x100u, nl, 0));
     CHECK(a64_call(&m, add, NULL, 0, 0x104u, 0x104u, &out));
     CHECK_EQ(out, fxa64_lo12(nl, 0, 0));
+
+    /* code regions: [0x100, 0x200) and [0x400, 0x404): branch predictors
+     * only inside, the pointer predictor only outside (its region edges
+     * included) */
+    const uint32_t cs[2] = {0x100u, 0x400u}, ce[2] = {0x200u, 0x404u};
+    m.flags = OTA_DELTA_PRED_A64_ADRP | OTA_DELTA_PRED_PTR;
+    m.opts = OTA_DELTA_OPT_CODE;
+    m.code_start = cs, m.code_end = ce, m.code_n = 2;
+    uint32_t adrp = fxa64_adrp(0x100u, last, 0);
+    CHECK(a64_call(&m, adrp, &add, 1, 0x100u, 0x100u, &out));   /* first byte inside */
+    CHECK(a64_call(&m, adrp, &add, 1, 0x400u, 0x400u, &out));
+    CHECK(!a64_call(&m, adrp, &add, 1, 0x200u, 0x200u, &out));  /* end: outside */
+    CHECK(!a64_call(&m, adrp, &add, 1, 0x0FCu, 0x0FCu, &out));
+    CHECK(!a64_call(&m, 0x00000800u, NULL, 0, 0x1FCu, 0x1FCu, &out)); /* pointer in code */
+    CHECK(a64_call(&m, 0x00000800u, NULL, 0, 0x200u, 0x200u, &out));  /* ... in data */
+    CHECK_EQ(out, 0x800u);
+    m.code_n = 0; /* no region: no branch prediction anywhere */
+    CHECK(!a64_call(&m, adrp, &add, 1, 0x100u, 0x100u, &out));
+    m.opts = 0;
+    CHECK(a64_call(&m, adrp, &add, 1, 0x100u, 0x100u, &out));
 }
 
 /* ota_delta_predict on single x86 instructions with a one-entry map. */
@@ -347,7 +367,8 @@ static void test_predict_x86(void)
     const uint32_t map_old[1] = {0x1000u};
     const int32_t map_disp[1] = {0x40};
     struct dm_pred m = {map_old, map_disp, 1, NULL, NULL, 0, 0,
-                        OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP, 0, 0x10000u, NULL, 0, NULL};
+                        OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP, 0, 0x10000u, NULL, 0, NULL,
+                        0, NULL, NULL, 0};
     uint8_t o[4], out[4];
     /* CALL at old 0x100 (field at 0x101) to 0x2000, now at new 0x180 */
     const uint8_t call[3] = {0x90, 0x90, 0xE8};
@@ -405,8 +426,8 @@ static uint8_t *elf_image(uint16_t mach, uint32_t text_len, uint32_t bias, uint3
                           uint32_t ins, size_t *len)
 {
     uint32_t text_end = 0x100u + text_len, data = (text_end + 15u) & ~15u;
-    uint32_t dlen = n_ptr * 64u + (ins ? 0x40u : 0u);
-    *len = data + dlen;
+    uint32_t dlen = n_ptr * 64u + (ins ? 0x40u : 0u), sh = data + dlen;
+    *len = sh + 3u * 64u; /* section headers: none, .text, .data */
     uint8_t *b = calloc(1, *len);
     fx_seed(5);
     for (uint32_t i = 0x100u; i < text_end; i++)
@@ -416,6 +437,15 @@ static uint8_t *elf_image(uint16_t mach, uint32_t text_len, uint32_t bias, uint3
     b[18] = (uint8_t)mach, b[19] = (uint8_t)(mach >> 8);
     b[32] = 64;            /* e_phoff */
     b[54] = 56, b[56] = 2; /* e_phentsize, e_phnum */
+    ota_le_put32(b + 40, sh); /* e_shoff */
+    b[58] = 64, b[60] = 3;    /* e_shentsize, e_shnum */
+    for (int k = 1; k < 3; k++) {
+        uint8_t *h = b + sh + 64 * k;
+        h[4] = 1;              /* SHT_PROGBITS */
+        h[8] = k == 1 ? 6 : 3; /* ALLOC | EXECINSTR, WRITE | ALLOC */
+        ota_le_put32(h + 24, k == 1 ? 0x100u : data);
+        ota_le_put32(h + 32, k == 1 ? text_len : dlen);
+    }
     for (int k = 0; k < 2; k++) {
         uint8_t *ph = b + 64 + 56 * k;
         uint32_t off = k ? data : 0, va = k ? data + bias : 0, sz = k ? dlen : text_end;
@@ -457,6 +487,9 @@ static void test_elf_map(void)
     CHECK(delf_addr(&e, 0x3110u, &a, &end));
     CHECK_EQ(a, 0x4110u);
     CHECK(!delf_addr(&e, (uint32_t)ol, &a, &end));
+    uint32_t cs[OTA_DELTA_CODE_MAX], ce[OTA_DELTA_CODE_MAX];
+    CHECK_EQ(delf_code(old, ol, cs, ce), 1); /* .text only */
+    CHECK(cs[0] == 0x100u && ce[0] == 0x3100u);
     struct dctl_list ctl = {0};
     static struct dpred pr;
     int have_base = 0;
@@ -477,7 +510,18 @@ static void test_elf_map(void)
     struct ota_delta_stats st;
     REQUIRE(ota_delta_create(old, ol, nw, nl, &patch, &patch_len, &st) == OTA_OK);
     CHECK(st.flags & OTA_DELTA_PRED_PTR);
+    CHECK_EQ(patch[7], st.opts);
+    CHECK_EQ(st.code_regions, st.opts ? 1u : 0u);
     CHECK(roundtrip(old, ol, nw, nl, NULL));
+    /* the same pair coded with its code region: pointers still predicted
+     * in the data, applied exactly */
+    struct dctl_list ctl2 = {0};
+    REQUIRE(dmatch_run(old, (uint32_t)ol, nw, (uint32_t)nl, 1, &ctl2) == OTA_OK);
+    dpred_build(old, (uint32_t)ol, nw, &ctl2, &pr, &have_base);
+    CHECK_EQ(pr.code_n, 1);
+    pr.opts = OTA_DELTA_OPT_CODE;
+    CHECK(dpred_useful(old, (uint32_t)ol, nw, &ctl2, &pr, have_base) & OTA_DELTA_PRED_PTR);
+    free(ctl2.v);
     free(patch);
     /* not ELF: big-endian, program headers past the end, an address
      * beyond 4 GiB, no magic */
@@ -593,7 +637,7 @@ static void test_header_refusals(void)
          * before the base is read, as an unsupported feature */
         {4, 2, OTA_ERR_UNSUPPORTED},
         {5, 3, OTA_ERR_DELTA_CORRUPT},
-        {7, 1, OTA_ERR_DELTA_CORRUPT},       {24, 0, OTA_ERR_DELTA_BASE_MISMATCH},
+        {7, 2, OTA_ERR_DELTA_CORRUPT},       {24, 0, OTA_ERR_DELTA_BASE_MISMATCH},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         memcpy(bad, p.patch, p.patch_len);
@@ -740,6 +784,7 @@ static ota_err map_case(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
     memcpy(mine, patch, OTA_DELTA_HEADER_SIZE);
     mine[5] = 0;         /* filter: none */
     mine[6] = pr->flags; /* predictors */
+    mine[7] = pr->opts;  /* predictor options */
     memcpy(mine + 16, &sl, 4);
     memcpy(mine + OTA_DELTA_HEADER_SIZE, stream.p, stream.len);
     *stream_end = OTA_DELTA_HEADER_SIZE + sl;
@@ -842,6 +887,29 @@ static void test_map_entries_exact_refusals(void)
     for (uint32_t i = 0; i < pr.vn; i++)
         pr.vstart[i] = 0x1000u * (i + 1u), pr.vdisp[i] = (int32_t)i;
     pr.vend = 0x1000u * (OTA_DELTA_VMAP_MAX + 1u);
+    map_accepted(old, old_len, nw, new_len, &pr);
+
+    /* code regions: the most a patch may list, the last ending at old_len */
+    memset(&pr, 0, sizeof pr);
+    pr.flags = OTA_DELTA_PRED_PTR | OTA_DELTA_PRED_A64_BR;
+    pr.opts = OTA_DELTA_OPT_CODE;
+    pr.code_n = OTA_DELTA_CODE_MAX;
+    for (uint32_t i = 0; i < pr.code_n; i++)
+        pr.code_start[i] = 100u * i, pr.code_end[i] = 100u * i + 50u;
+    pr.code_end[pr.code_n - 1] = old_len;
+    map_accepted(old, old_len, nw, new_len, &pr);
+    /* ... one past the old image */
+    pr.code_end[pr.code_n - 1] = old_len + 1u;
+    map_refused(old, old_len, nw, new_len, &pr, "code region", old_len, old_len + 1u);
+    /* ... an empty region (found: 0) */
+    pr.code_end[pr.code_n - 1] = pr.code_start[pr.code_n - 1];
+    map_refused(old, old_len, nw, new_len, &pr, "code region", old_len, 0);
+    /* ... one region too many */
+    pr.code_n = OTA_DELTA_CODE_MAX + 1u;
+    map_refused(old, old_len, nw, new_len, &pr, "code regions", OTA_DELTA_CODE_MAX,
+                OTA_DELTA_CODE_MAX + 1u);
+    /* ... none at all: accepted (every branch predictor off) */
+    pr.code_n = 0;
     map_accepted(old, old_len, nw, new_len, &pr);
     free(old);
     free(nw);
