@@ -44,6 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         patch[4] = OTA_DELTA_VERSION;
         patch[5] = data[1];
         patch[6] = data[2];
+        patch[7] = (uint8_t)((data[0] >> 1) & 1u); /* code regions */
         ota_le_put32(patch + 8, FZD_OLD_LEN);
         ota_le_put32(patch + 12, (uint32_t)data[7] | ((uint32_t)data[8] << 8));
         ota_le_put32(patch + 16, (uint32_t)(size - FZD_PREFIX));

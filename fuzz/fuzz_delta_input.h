@@ -7,7 +7,8 @@
  * layout of a fuzz input (a header built from a few input bytes, so the
  * fuzzer does not have to guess a SHA-256, then the raw patch stream).
  *
- *   byte 0      bit 0 set: the whole input is a raw patch (header parsing)
+ *   byte 0      bit 0 set: the whole input is a raw patch (header parsing);
+ *               bit 1: header byte 7 bit 0 (the stream lists code regions)
  *   byte 1      filter        byte 2  predictor flags
  *   bytes 3-6   pointer base  bytes 7-8  new size (LE, < 64 KiB)
  *   byte 9      feeding pattern (chunk sizes)

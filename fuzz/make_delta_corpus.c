@@ -15,7 +15,8 @@
 #include "ota/delta.h"
 #include "fuzz_delta_input.h"
 
-static void emit(const char *dir, int idx, const uint8_t *patch, size_t len, uint8_t pattern)
+static void emit(const char *dir, int idx, const uint8_t *patch, size_t len, uint8_t pattern,
+                 uint8_t opts)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/seed-%02d", dir, idx);
@@ -23,7 +24,7 @@ static void emit(const char *dir, int idx, const uint8_t *patch, size_t len, uin
     if (!f)
         return;
     uint8_t pre[FZD_PREFIX];
-    pre[0] = 0;
+    pre[0] = (uint8_t)(opts << 1);
     pre[1] = patch[5];
     pre[2] = patch[6];
     memcpy(pre + 3, patch + 20, 4);
@@ -60,18 +61,22 @@ int main(int argc, char **argv)
         size_t pl = 0;
         if (ota_delta_create(old, FZD_OLD_LEN, nw, nl, &p, &pl, NULL) != OTA_OK)
             return 1;
-        emit(dir, k, p, pl, (uint8_t)(k * 5));
+        emit(dir, k, p, pl, (uint8_t)(k * 5), 0);
         if (k == 1) {
             /* seed-08: the same stream with the x86 and AArch64 predictors on,
              * so their decoding paths (opcode context before the field) are
              * reached; it decodes to another image (result mismatch) */
             p[6] |= OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP | OTA_DELTA_PRED_A64_BR;
-            emit(dir, 8, p, pl, 3);
+            emit(dir, 8, p, pl, 3, 0);
             /* seed-09: with the AArch64 ADRP predictor (look-ahead and the
              * pending completer) and B/BL, without the x86 ones */
             p[6] = (uint8_t)((p[6] & ~(OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP)) |
                              OTA_DELTA_PRED_A64_ADRP);
-            emit(dir, 9, p, pl, 5);
+            emit(dir, 9, p, pl, 5, 0);
+            /* seed-10: the same with code regions announced (the stream
+             * then reads its first numbers as regions: the region
+             * decoder's paths, mostly refusals) */
+            emit(dir, 10, p, pl, 5, OTA_DELTA_OPT_CODE);
         }
         free(p);
     }
