@@ -122,7 +122,10 @@ section = ("## Delta patches: x86-64 and AArch64 ELF (`bench/delta/elf.sh`)\n\n"
            "re-derive targets through the patch's address map "
            "([format](delta-format.md#predictors)), keyed by load address from the ELF "
            "program headers; the 32-bit pointer predictor (base 0) catches the low "
-           "halves of absolute 64-bit pointers and relocation offsets. Without the ADRP "
+           "halves of absolute 64-bit pointers and relocation offsets. The patches list "
+           "the executable sections as code regions: branch predictors only there, "
+           "pointer predictors only elsewhere (2-19 % smaller than one set for the "
+           "whole file). Without the ADRP "
            "predictor (before it existed) the arm64 pairs measured 0.717 of bsdiff "
            "(geometric mean; libcrypto 0.838).\n")
 print(section, end="")
