@@ -22,21 +22,35 @@ static uint64_t get64(const uint8_t *p)
     return (uint64_t)ota_le_get32(p) | ((uint64_t)ota_le_get32(p + 4) << 32);
 }
 
+/*
+ * The program (sections = 0) or section header table of a little-endian ELF
+ * image: *is64, the table's offset *tab, entry size *ent (at least the
+ * standard one) and count *num, all inside the image; 0 when not so.
+ */
+static int table(const uint8_t *img, size_t len, int sections, int *is64, uint64_t *tab,
+                 uint32_t *ent, uint32_t *num)
+{
+    if (len < 64 || memcmp(img, "\x7F" "ELF", 4) != 0 || img[5] != 1 /* LE */ ||
+        (img[4] != 1 && img[4] != 2))
+        return 0;
+    *is64 = img[4] == 2;
+    /* e_phoff / e_shoff, then e_phentsize, e_phnum / e_shentsize, e_shnum */
+    unsigned off = *is64 ? (sections ? 40u : 32u) : (sections ? 32u : 28u);
+    unsigned sz = *is64 ? (sections ? 58u : 54u) : (sections ? 46u : 42u);
+    *tab = *is64 ? get64(img + off) : ota_le_get32(img + off);
+    *ent = (uint32_t)img[sz] | ((uint32_t)img[sz + 1] << 8);
+    *num = (uint32_t)img[sz + 2] | ((uint32_t)img[sz + 3] << 8);
+    uint32_t min = *is64 ? (sections ? 64u : 56u) : (sections ? 40u : 32u);
+    return *ent >= min && *tab <= len && (uint64_t)*num * *ent <= len - *tab;
+}
+
 int delf_parse(const uint8_t *img, size_t len, struct delf *out)
 {
     memset(out, 0, sizeof(*out));
-    if (len < 52 || memcmp(img, "\x7F" "ELF", 4) != 0 || img[5] != 1 /* LE */)
-        return 0;
-    int is64 = img[4] == 2;
-    if (!is64 && img[4] != 1)
-        return 0;
-    if (is64 && len < 64)
-        return 0;
-    uint64_t phoff = is64 ? get64(img + 32) : ota_le_get32(img + 28);
-    uint32_t phentsize = (uint32_t)img[is64 ? 54 : 42] | ((uint32_t)img[is64 ? 55 : 43] << 8);
-    uint32_t phnum = (uint32_t)img[is64 ? 56 : 44] | ((uint32_t)img[is64 ? 57 : 45] << 8);
-    if (phentsize < (is64 ? 56u : 32u) || phoff > len ||
-        (uint64_t)phnum * phentsize > len - phoff)
+    int is64;
+    uint64_t phoff;
+    uint32_t phentsize, phnum;
+    if (!table(img, len, 0, &is64, &phoff, &phentsize, &phnum))
         return 0;
     out->machine = (uint16_t)(img[18] | (img[19] << 8));
     for (uint32_t i = 0; i < phnum; i++) {
@@ -73,16 +87,10 @@ int delf_parse(const uint8_t *img, size_t len, struct delf *out)
 int delf_code(const uint8_t *img, size_t len, uint32_t start[OTA_DELTA_CODE_MAX],
               uint32_t end[OTA_DELTA_CODE_MAX])
 {
-    if (len < 64 || memcmp(img, "\x7F" "ELF", 4) != 0 || img[5] != 1)
-        return 0;
-    int is64 = img[4] == 2;
-    if (!is64 && img[4] != 1)
-        return 0;
-    uint64_t shoff = is64 ? get64(img + 40) : ota_le_get32(img + 32);
-    uint32_t shentsize = (uint32_t)img[is64 ? 58 : 46] | ((uint32_t)img[is64 ? 59 : 47] << 8);
-    uint32_t shnum = (uint32_t)img[is64 ? 60 : 48] | ((uint32_t)img[is64 ? 61 : 49] << 8);
-    if (shentsize < (is64 ? 64u : 40u) || shoff > len ||
-        (uint64_t)shnum * shentsize > len - shoff)
+    int is64;
+    uint64_t shoff;
+    uint32_t shentsize, shnum;
+    if (!table(img, len, 1, &is64, &shoff, &shentsize, &shnum))
         return 0;
     /* executable, allocated PROGBITS sections, merged when less than 64
      * bytes apart, in file order */
