@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "ota/dtok.h"
 #include "ota/error.h"
 
 #ifdef __cplusplus
@@ -34,6 +35,10 @@ struct ota_deflate_params {
     uint8_t memlevel; /* 1 .. 9 */
     uint8_t strategy; /* 0 default, 1 filtered, 2 Huffman only, 3 RLE, 4 fixed */
 };
+
+/* level of a stream kept in token form (version 3; the other fields 0):
+ * re-encoded from its tokens (ota/dtok.h), not by zlib. */
+#define OTA_DEFLATE_TOKENS 0xFFu
 
 /*
  * One deflate stream of the old or new image, as the core keeps it: the
@@ -78,11 +83,15 @@ struct ota_deflate_port {
     /* Work buffer (>= OTA_DEFLATE_WORK_MIN bytes). */
     uint8_t *work;
     size_t work_len;
+    /* Token codec state for version 3 patches (streams in token form);
+     * NULL: such patches are refused with OTA_ERR_UNSUPPORTED. */
+    struct ota_dtok *tok;
 };
 
 /*
  * The zlib port (library ota_delta, Linux and host): a heap-allocated port
- * with its own span table (OTA_DEFLATE_ZLIB_SPANS entries) and work buffer;
+ * with its own span table (OTA_DEFLATE_ZLIB_SPANS entries), work buffer and
+ * token codec state;
  * one per applier at a time. zlib's allocations go through a counting
  * allocator: ota_deflate_zlib_peak() is the most bytes zlib held at once.
  * NULL when out of memory.

@@ -33,6 +33,10 @@ extern "C" {
 /* Version 2: the header is followed by a deflate section (streams of the old
  * and new image the coded stream sees decompressed; needs a deflate port). */
 #define OTA_DELTA_VERSION_DEFLATE 2u
+/* Version 3: the deflate section's old entries carry parameters too, and a
+ * stream may be kept in token form (ota/dtok.h: any encoder's deflate). */
+#define OTA_DELTA_VERSION_TOKENS 3u
+#define OTA_DELTA_HAS_SECTION(v) ((v) == OTA_DELTA_VERSION_DEFLATE || (v) == OTA_DELTA_VERSION_TOKENS)
 #define OTA_DELTA_HEADER_SIZE 88u
 
 /* Executable filters (header byte 5): how branch targets are rewritten
@@ -107,6 +111,7 @@ struct ota_delta_stats {
     /* deflate mode: streams expanded in old and new, streams found that zlib
      * does not reproduce, and the expanded sizes the stream was made on */
     uint32_t zold, znew, zskipped;
+    uint32_t ztokens; /* of zold + znew: streams kept in token form (version 3) */
     uint32_t xold_len, xnew_len;
 };
 
@@ -231,7 +236,8 @@ struct ota_delta_apply {
     uint32_t z_cur, z_raw, z_comp, z_in_pos, z_in_len; /* inflate cursor */
     uint32_t z_new, z_out;  /* current new stream, its compressed bytes so far */
     uint32_t real_written;  /* bytes of the real new image written */
-    uint8_t z_buf[16];      /* one section entry being received */
+    uint8_t z_buf[16];      /* one section entry being received; then the last
+                             * bytes the old-stream cursor produced */
     uint8_t z_buf_len;
     uint8_t old_buf[OTA_DELTA_OLD_BUF + 16];
     uint8_t out_buf[OTA_DELTA_OUT_BUF];

@@ -620,7 +620,7 @@ static ota_err start_stream(struct ota_delta_apply *st)
     }
     /* A version 2 patch needs the deflate port: refused before the base
      * image is even read. */
-    if (h->version == OTA_DELTA_VERSION_DEFLATE) {
+    if (OTA_DELTA_HAS_SECTION(h->version)) {
         e = ota_delta_section_check_port(st);
         if (e != OTA_OK)
             return e;
@@ -665,7 +665,7 @@ static ota_err start_stream(struct ota_delta_apply *st)
     st->stream_start = OTA_DELTA_HEADER_SIZE;
     st->xold_len = h->old_len;
     st->xnew_len = h->new_len;
-    st->phase = h->version == OTA_DELTA_VERSION_DEFLATE ? PH_SECTION : PH_STREAM;
+    st->phase = OTA_DELTA_HAS_SECTION(h->version) ? PH_SECTION : PH_STREAM;
     return OTA_OK;
 }
 

@@ -9,6 +9,10 @@
  * parameters). Freestanding: the compressor is the port's (ota/deflate.h);
  * this file only keeps cursors and checks, and all memory is the caller's.
  *
+ * Version 3 adds streams in token form (ota/dtok.h): old ones are rewritten
+ * as tokens by the port's token codec instead of inflated, new ones are
+ * re-encoded from their tokens instead of re-compressed by zlib.
+ *
  * Version 1 patches go straight through (old reads and new writes are
  * unchanged), so their behaviour is exactly the one before version 2.
  */
@@ -18,8 +22,19 @@
 #include "le.h"
 
 #define ZS_HEAD 12u /* sec_len, n_old, n_new */
-#define ZS_OLD 12u  /* off, clen, rlen */
+#define ZS_OLD 12u  /* off, clen, rlen (version 2) */
 #define ZS_NEW 16u  /* off, clen, rlen, level, wbits, memlevel, strategy */
+
+/* Old entries: 12 bytes in version 2, 16 (with parameters) in version 3. */
+static uint32_t old_entry_size(const struct ota_delta_apply *st)
+{
+    return st->hdr.version == OTA_DELTA_VERSION_TOKENS ? ZS_NEW : ZS_OLD;
+}
+
+static int is_tokens(const struct ota_delta_zspan *s)
+{
+    return s->par.level == OTA_DEFLATE_TOKENS;
+}
 
 ota_err ota_delta_section_check_port(struct ota_delta_apply *st)
 {
@@ -32,6 +47,10 @@ ota_err ota_delta_section_check_port(struct ota_delta_apply *st)
         !z->work || z->work_len < OTA_DEFLATE_WORK_MIN)
         return ota_delta_fail(st, OTA_ERR_INVALID_ARG, "deflate port (functions, spans, work)",
                               0, OTA_DEFLATE_WORK_MIN, (uint32_t)z->work_len, 1);
+    if (st->hdr.version == OTA_DELTA_VERSION_TOKENS && !z->tok)
+        return ota_delta_fail(st, OTA_ERR_UNSUPPORTED,
+                              "version 3 (token form): no token codec in this deflate port", 4,
+                              OTA_DELTA_VERSION_DEFLATE, OTA_DELTA_VERSION_TOKENS, 1);
     return OTA_OK;
 }
 
@@ -54,12 +73,14 @@ static ota_err section_entry(struct ota_delta_apply *st, uint32_t i, const uint8
     s->off = ota_le_get32(b);
     s->clen = ota_le_get32(b + 4);
     s->rlen = ota_le_get32(b + 8);
-    if (!is_old) {
+    if (!is_old || st->hdr.version == OTA_DELTA_VERSION_TOKENS) {
         s->par.level = b[12];
         s->par.wbits = b[13];
         s->par.memlevel = b[14];
         s->par.strategy = b[15];
-        if (!params_ok(&s->par))
+        int tokens = st->hdr.version == OTA_DELTA_VERSION_TOKENS && is_tokens(s) &&
+                     !s->par.wbits && !s->par.memlevel && !s->par.strategy;
+        if (!tokens && !params_ok(&s->par))
             return ota_delta_fail(st, OTA_ERR_DELTA_CORRUPT,
                                   "deflate section: zlib parameters (level, wbits, memlevel, strategy)",
                                   at + 12u, 0, ota_le_get32(b + 12), 1);
@@ -127,12 +148,12 @@ ota_err ota_delta_section_feed(struct ota_delta_apply *st, const uint8_t *p, siz
         uint32_t entry = 0;
         if (idx) {
             uint32_t rel = st->z_sec_pos - ZS_HEAD;
-            uint32_t old_bytes = st->z_nold * ZS_OLD;
-            entry = rel < old_bytes ? rel / ZS_OLD : st->z_nold + (rel - old_bytes) / ZS_NEW;
-            want = entry < st->z_nold ? ZS_OLD : ZS_NEW;
+            uint32_t eo = old_entry_size(st);
+            uint32_t old_bytes = st->z_nold * eo;
+            entry = rel < old_bytes ? rel / eo : st->z_nold + (rel - old_bytes) / ZS_NEW;
+            want = entry < st->z_nold ? eo : ZS_NEW;
             at = OTA_DELTA_HEADER_SIZE + ZS_HEAD +
-                 (entry < st->z_nold ? entry * ZS_OLD
-                                     : old_bytes + (entry - st->z_nold) * ZS_NEW);
+                 (entry < st->z_nold ? entry * eo : old_bytes + (entry - st->z_nold) * ZS_NEW);
         }
         size_t take = want - st->z_buf_len;
         if (take > len)
@@ -152,10 +173,13 @@ ota_err ota_delta_section_feed(struct ota_delta_apply *st, const uint8_t *p, siz
             st->z_nold = ota_le_get32(st->z_buf + 4);
             st->z_nnew = ota_le_get32(st->z_buf + 8);
             uint64_t n = (uint64_t)st->z_nold + st->z_nnew;
-            uint64_t need = ZS_HEAD + (uint64_t)st->z_nold * ZS_OLD + (uint64_t)st->z_nnew * ZS_NEW;
+            uint64_t need = ZS_HEAD + (uint64_t)st->z_nold * old_entry_size(st) +
+                            (uint64_t)st->z_nnew * ZS_NEW;
             if (need != st->z_sec_len)
                 return ota_delta_fail(st, OTA_ERR_DELTA_CORRUPT,
-                                      "deflate section: sec_len vs. 12 + 12 n_old + 16 n_new",
+                                      st->hdr.version == OTA_DELTA_VERSION_TOKENS
+                                          ? "deflate section: sec_len vs. 12 + 16 (n_old + n_new)"
+                                          : "deflate section: sec_len vs. 12 + 12 n_old + 16 n_new",
                                       OTA_DELTA_HEADER_SIZE, (uint32_t)need, st->z_sec_len, 1);
             if (n > st->cfg.deflate->span_cap)
                 return ota_delta_fail(st, OTA_ERR_TOO_LARGE,
@@ -187,6 +211,90 @@ static ota_err old_raw(struct ota_delta_apply *st, uint32_t off, uint8_t *buf, u
 }
 
 /*
+ * The last bytes the old-stream cursor produced, in z_buf (free once the
+ * section is parsed; z_buf_len of them valid): the applier's old window
+ * re-reads a few bytes before where its last read ended (instruction
+ * context at the window edge), which must not restart the stream.
+ */
+#define ZS_HIST sizeof(((struct ota_delta_apply *)0)->z_buf)
+
+static void hist_push(struct ota_delta_apply *st, const uint8_t *d, size_t n)
+{
+    if (n >= ZS_HIST) {
+        memcpy(st->z_buf, d + n - ZS_HIST, ZS_HIST);
+        st->z_buf_len = (uint8_t)ZS_HIST;
+        return;
+    }
+    memmove(st->z_buf, st->z_buf + n, ZS_HIST - n);
+    memcpy(st->z_buf + ZS_HIST - n, d, n);
+    st->z_buf_len = (uint8_t)(st->z_buf_len + n > ZS_HIST ? ZS_HIST : st->z_buf_len + n);
+}
+
+/* The token codec reads the current old stream's compressed bytes. */
+static ota_err tok_read(void *ctx, uint32_t off, uint8_t *buf, uint32_t n)
+{
+    struct ota_delta_apply *st = ctx;
+    const struct ota_delta_zspan *s = &st->cfg.deflate->spans[st->z_cur - 1u];
+    return old_raw(st, s->off + off, buf, n);
+}
+
+/* A token codec failure: recorded unless the read under it already was. */
+static ota_err tok_fail(struct ota_delta_apply *st, ota_err e, const char *why, uint32_t off,
+                        ota_err code)
+{
+    if (st->err != OTA_OK)
+        return st->err;
+    return ota_delta_fail(st, e == OTA_ERR_DELTA_CORRUPT ? code : e, why ? why : "token form",
+                          off, 0, 0, 0);
+}
+
+/* n token-form bytes of old stream k from its byte r: as old_inflated(),
+ * one cursor, which a read before it moves back to the last checkpoint
+ * (block start) before r. */
+static ota_err old_tokens(struct ota_delta_apply *st, uint32_t k, uint32_t r, uint8_t *buf,
+                          uint32_t n)
+{
+    const struct ota_deflate_port *z = st->cfg.deflate;
+    const struct ota_delta_zspan *s = &z->spans[k];
+    size_t half = z->work_len / 2u;
+    uint8_t *scratch = z->work + half;
+    if (st->z_cur != k + 1u) {
+        st->z_cur = k + 1u;
+        st->z_raw = 0;
+        st->z_buf_len = 0;
+        ota_dtok_puff_reset(z->tok, tok_read, st, s->clen);
+    } else if (r < st->z_raw || ota_dtok_puff_checkpoint(z->tok, r) > st->z_raw) {
+        /* back, or forward past a checkpoint: restart from the checkpoint */
+        ota_dtok_puff_rewind(z->tok, r, &st->z_raw);
+        st->z_buf_len = 0;
+    }
+    while (n) {
+        uint8_t *dst = buf;
+        size_t ol = n;
+        if (st->z_raw < r) {
+            dst = scratch;
+            ol = r - st->z_raw < half ? r - st->z_raw : half;
+        }
+        const char *why = NULL;
+        ota_err e = ota_dtok_puff_read(z->tok, dst, &ol, &why);
+        if (e != OTA_OK)
+            return tok_fail(st, e, why, s->off, OTA_ERR_DELTA_CORRUPT);
+        if (ol == 0)
+            return ota_delta_fail(st, OTA_ERR_DELTA_CORRUPT,
+                                  "old deflate stream (token form): ends before its rlen", s->off,
+                                  s->rlen, st->z_raw, 1);
+        st->z_raw += (uint32_t)ol;
+        hist_push(st, dst, ol);
+        if (dst == buf) {
+            buf += ol;
+            n -= (uint32_t)ol;
+            r += (uint32_t)ol;
+        }
+    }
+    return OTA_OK;
+}
+
+/*
  * n decompressed bytes of old stream k from its byte r. One inflate cursor:
  * reading on from where it stands continues it, anything before restarts
  * the stream (the coded stream mostly reads forward).
@@ -205,6 +313,7 @@ static ota_err old_inflated(struct ota_delta_apply *st, uint32_t k, uint32_t r, 
             return ota_delta_fail(st, e, "inflate reset (old deflate stream)", s->off, 0, 0, 0);
         st->z_cur = k + 1u;
         st->z_raw = st->z_comp = st->z_in_pos = st->z_in_len = 0;
+        st->z_buf_len = 0;
     }
     while (n) {
         if (st->z_in_pos == st->z_in_len && st->z_comp < s->clen) {
@@ -236,6 +345,7 @@ static ota_err old_inflated(struct ota_delta_apply *st, uint32_t k, uint32_t r, 
                                   st->z_raw, 1);
         st->z_in_pos += (uint32_t)il;
         st->z_raw += (uint32_t)ol;
+        hist_push(st, dst, ol);
         if (dst == buf) {
             buf += ol;
             n -= (uint32_t)ol;
@@ -247,7 +357,7 @@ static ota_err old_inflated(struct ota_delta_apply *st, uint32_t k, uint32_t r, 
 
 ota_err ota_delta_old_read(struct ota_delta_apply *st, uint32_t pos, uint8_t *buf, uint32_t n)
 {
-    if (st->hdr.version != OTA_DELTA_VERSION_DEFLATE || st->z_nold == 0)
+    if (!OTA_DELTA_HAS_SECTION(st->hdr.version) || st->z_nold == 0)
         return old_raw(st, pos, buf, n);
     const struct ota_delta_zspan *spans = st->cfg.deflate->spans;
     while (n) {
@@ -266,7 +376,15 @@ ota_err ota_delta_old_read(struct ota_delta_apply *st, uint32_t pos, uint8_t *bu
             const struct ota_delta_zspan *s = &spans[lo - 1u];
             uint32_t r = pos - s->xoff;
             take = s->rlen - r < n ? s->rlen - r : n;
-            e = old_inflated(st, lo - 1u, r, buf, take);
+            if (st->z_cur == lo && r < st->z_raw && st->z_raw - r <= st->z_buf_len) {
+                uint32_t back = st->z_raw - r;
+                take = back < take ? back : take;
+                memcpy(buf, st->z_buf + ZS_HIST - back, take);
+                e = OTA_OK;
+            } else {
+                e = is_tokens(s) ? old_tokens(st, lo - 1u, r, buf, take)
+                                 : old_inflated(st, lo - 1u, r, buf, take);
+            }
         } else {
             /* plain bytes: shifted by what the streams before pos grew */
             uint32_t real = lo ? pos - (spans[lo - 1u].xoff + spans[lo - 1u].rlen) +
@@ -336,10 +454,43 @@ static ota_err new_deflate(struct ota_delta_apply *st, const struct ota_delta_zs
     return OTA_OK;
 }
 
+/* Compressed bytes of the current new stream from the token codec. */
+static ota_err tok_emit(void *ctx, const uint8_t *data, size_t n)
+{
+    struct ota_delta_apply *st = ctx;
+    const struct ota_delta_zspan *s = &st->cfg.deflate->spans[st->z_nold + st->z_new];
+    if ((uint64_t)st->z_out + n > s->clen)
+        return ota_delta_fail(st, OTA_ERR_DELTA_RESULT_MISMATCH,
+                              "re-encoded new deflate stream (token form): longer than clen",
+                              s->off, s->clen, (uint32_t)(st->z_out + n), 1);
+    ota_err e = new_real(st, data, n);
+    st->z_out += (uint32_t)n;
+    return e;
+}
+
+/* n token-form bytes of new stream s into the token codec (last: they end
+ * it): it writes the compressed bytes. */
+static ota_err new_tokens(struct ota_delta_apply *st, const struct ota_delta_zspan *s,
+                          const uint8_t *data, size_t n, int last)
+{
+    struct ota_dtok *t = st->cfg.deflate->tok;
+    const char *why = NULL;
+    ota_err e = ota_dtok_huff_feed(t, data, n, tok_emit, st, &why);
+    if (e == OTA_OK && last)
+        e = ota_dtok_huff_finish(t, tok_emit, st, &why);
+    if (e != OTA_OK)
+        return tok_fail(st, e, why, s->off, OTA_ERR_DELTA_RESULT_MISMATCH);
+    if (last && st->z_out != s->clen)
+        return ota_delta_fail(st, OTA_ERR_DELTA_RESULT_MISMATCH,
+                              "re-encoded new deflate stream (token form): length vs. clen",
+                              s->off, s->clen, st->z_out, 1);
+    return OTA_OK;
+}
+
 ota_err ota_delta_new_write(struct ota_delta_apply *st, uint32_t xpos, const uint8_t *data,
                             size_t n)
 {
-    if (st->hdr.version != OTA_DELTA_VERSION_DEFLATE || st->z_nnew == 0)
+    if (!OTA_DELTA_HAS_SECTION(st->hdr.version) || st->z_nnew == 0)
         return new_real(st, data, n);
     const struct ota_deflate_port *z = st->cfg.deflate;
     while (n) {
@@ -348,7 +499,10 @@ ota_err ota_delta_new_write(struct ota_delta_apply *st, uint32_t xpos, const uin
         size_t take = n;
         ota_err e;
         if (s && xpos >= s->xoff) {
-            if (xpos == s->xoff) {
+            if (xpos == s->xoff && is_tokens(s)) {
+                ota_dtok_huff_reset(z->tok);
+                st->z_out = 0;
+            } else if (xpos == s->xoff) {
                 e = z->deflate_reset(z->ctx, &s->par);
                 if (e != OTA_OK)
                     return ota_delta_fail(st, e, "deflate reset (new deflate stream)", s->off,
@@ -358,7 +512,8 @@ ota_err ota_delta_new_write(struct ota_delta_apply *st, uint32_t xpos, const uin
             uint32_t left = s->xoff + s->rlen - xpos;
             if (take > left)
                 take = left;
-            e = new_deflate(st, s, data, take, take == left);
+            e = is_tokens(s) ? new_tokens(st, s, data, take, take == left)
+                             : new_deflate(st, s, data, take, take == left);
             if (e == OTA_OK && take == left)
                 st->z_new++;
         } else {

@@ -24,7 +24,7 @@ ota_err ota_delta_header_decode(const uint8_t *raw, size_t len,
     if (len < OTA_DELTA_HEADER_SIZE)
         return ota_diag_fill(diag, OTA_ERR_DELTA_TRUNCATED, "header", 0,
                              OTA_DELTA_HEADER_SIZE, (uint32_t)len, 1);
-    if (raw[4] != OTA_DELTA_VERSION && raw[4] != OTA_DELTA_VERSION_DEFLATE)
+    if (raw[4] != OTA_DELTA_VERSION && !OTA_DELTA_HAS_SECTION(raw[4]))
         return ota_diag_fill(diag, OTA_ERR_DELTA_VERSION, "version", 4, OTA_DELTA_VERSION,
                              raw[4], 1);
     if (raw[5] >= OTA_DELTA_FILTER_COUNT)

@@ -64,7 +64,7 @@ ota_err ota_delta_apply_buffer(const struct ota_crypto *crypto, const uint8_t *o
         .crypto = crypto, .old = &r, .write = mem_write, .write_ctx = &m, .diag = diag};
     /* version 2 (deflate section): zlib inflates and re-compresses */
     struct ota_deflate_port *zp = NULL;
-    if (h.version == OTA_DELTA_VERSION_DEFLATE) {
+    if (OTA_DELTA_HAS_SECTION(h.version)) {
         zp = ota_deflate_zlib_new();
         if (!zp) {
             free(st);

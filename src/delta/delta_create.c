@@ -169,7 +169,9 @@ static ota_err make_stream(const uint8_t *old, size_t old_len, const uint8_t *ne
 static ota_err make_section(const struct dz_image *xo, const struct dz_image *xn,
                             struct dbuf *sec)
 {
-    uint64_t len = 12u + 12u * (uint64_t)xo->n + 16u * (uint64_t)xn->n;
+    /* version 3 (any stream in token form): old entries carry parameters */
+    unsigned eo = xo->tokens || xn->tokens ? 16u : 12u;
+    uint64_t len = 12u + eo * (uint64_t)xo->n + 16u * (uint64_t)xn->n;
     if (len > 0x7FFFFFFFu)
         return OTA_ERR_TOO_LARGE;
     uint8_t b[16];
@@ -190,7 +192,7 @@ static ota_err make_section(const struct dz_image *xo, const struct dz_image *xn
             b[13] = z->par.wbits;
             b[14] = z->par.memlevel;
             b[15] = z->par.strategy;
-            for (unsigned k = 0; k < (side ? 16u : 12u) && !err; k++)
+            for (unsigned k = 0; k < (side ? 16u : eo) && !err; k++)
                 err = dbuf_put(sec, b[k]);
         }
     }
@@ -238,7 +240,7 @@ ota_err ota_delta_create_ex(const uint8_t *old, size_t old_len, const uint8_t *n
         if (!err)
             err = dz_expand(new_, (uint32_t)new_len, &xn);
         if (!err && (xo.n || xn.n)) {
-            hdr[4] = OTA_DELTA_VERSION_DEFLATE;
+            hdr[4] = xo.tokens || xn.tokens ? OTA_DELTA_VERSION_TOKENS : OTA_DELTA_VERSION_DEFLATE;
             err = make_section(&xo, &xn, &sec);
         }
         if (err)
@@ -246,7 +248,7 @@ ota_err ota_delta_create_ex(const uint8_t *old, size_t old_len, const uint8_t *n
     }
     const uint8_t *so = old, *sn = new_;
     size_t sol = old_len, snl = new_len;
-    if (hdr[4] == OTA_DELTA_VERSION_DEFLATE) {
+    if (OTA_DELTA_HAS_SECTION(hdr[4])) {
         so = xo.x;
         sol = xo.xlen;
         sn = xn.x;
@@ -294,6 +296,7 @@ ota_err ota_delta_create_ex(const uint8_t *old, size_t old_len, const uint8_t *n
         stats->zold = (uint32_t)xo.n;
         stats->znew = (uint32_t)xn.n;
         stats->zskipped = (uint32_t)(xo.skipped + xn.skipped);
+        stats->ztokens = (uint32_t)(xo.tokens + xn.tokens);
         stats->xold_len = (uint32_t)sol;
         stats->xnew_len = (uint32_t)snl;
     }

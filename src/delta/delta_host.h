@@ -117,7 +117,9 @@ ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
                     uint32_t new_len, const struct dctl_list *ctl, const struct dpred *pr,
                     struct dbuf *out);
 
-/* One deflate stream of an image that zlib re-compresses bit for bit. */
+/* One deflate stream of an image that zlib re-compresses bit for bit
+ * (par: its parameters), or that is kept in token form (par.level
+ * OTA_DEFLATE_TOKENS). */
 struct dz_stream {
     uint32_t off, clen, rlen; /* compressed bytes [off, off + clen) of the image */
     struct ota_deflate_params par;
@@ -129,7 +131,8 @@ struct dz_image {
     size_t xlen;
     struct dz_stream *s; /* ascending */
     size_t n;
-    size_t skipped; /* streams found that zlib does not reproduce */
+    size_t skipped; /* streams found that neither zlib nor tokens reproduce */
+    size_t tokens;  /* of the n streams: kept in token form */
 };
 
 /* Find the streams of img (gzip, zlib, zip entries), keep the reproducible

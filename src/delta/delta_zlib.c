@@ -129,6 +129,7 @@ struct zport_all {
     struct zport z;
     struct ota_delta_zspan spans[OTA_DEFLATE_ZLIB_SPANS];
     uint8_t work[OTA_DEFLATE_ZLIB_WORK];
+    struct ota_dtok tok;
 };
 
 struct ota_deflate_port *ota_deflate_zlib_new(void)
@@ -146,6 +147,7 @@ struct ota_deflate_port *ota_deflate_zlib_new(void)
     a->port.span_cap = OTA_DEFLATE_ZLIB_SPANS;
     a->port.work = a->work;
     a->port.work_len = sizeof(a->work);
+    a->port.tok = &a->tok;
     return &a->port;
 }
 

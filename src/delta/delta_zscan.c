@@ -6,8 +6,10 @@
  * parameters (searched: level, memLevel, strategy; windowBits from the zlib
  * header, else 15), and builds the "expanded" image in which each kept
  * stream is replaced by its decompressed bytes. Streams zlib cannot
- * reproduce (another compressor, e.g. GNU gzip on large files, zopfli,
- * 7-Zip) stay as compressed bytes. Format: docs/delta-format.md.
+ * reproduce (another compressor, e.g. GNU gzip on large files, pigz,
+ * zopfli, 7-Zip) are replaced by their token form (ota/dtok.h) when the
+ * token codec re-encodes them bit for bit (checked here, on every stream),
+ * else stay as compressed bytes. Format: docs/delta-format.md.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 
 #include "delta_host.h"
 #include "le.h"
+#include "ota/dtok.h"
 
 #define DZ_MIN_CLEN 16u /* shorter streams are not worth a table entry */
 #define DZ_CMP_BUF 4096u
@@ -180,6 +183,63 @@ static int dz_search(const uint8_t *raw, uint32_t rlen, const uint8_t *c, uint32
     return 0;
 }
 
+static ota_err dz_mem_read(void *ctx, uint32_t off, uint8_t *buf, uint32_t n)
+{
+    memcpy(buf, (const uint8_t *)ctx + off, n);
+    return OTA_OK;
+}
+
+/* The huffer's output compared with the original compressed bytes. */
+struct dz_cmp {
+    const uint8_t *c;
+    uint32_t clen, at;
+};
+
+static ota_err dz_cmp_emit(void *ctx, const uint8_t *b, size_t n)
+{
+    struct dz_cmp *k = ctx;
+    if (n > k->clen - k->at || memcmp(k->c + k->at, b, n) != 0)
+        return OTA_ERR_DELTA_RESULT_MISMATCH;
+    k->at += (uint32_t)n;
+    return OTA_OK;
+}
+
+/*
+ * The token form of the raw deflate stream c[0..clen) onto *x from mark,
+ * checked to re-encode to exactly c (the device runs the same code). 1 with
+ * *xl the new end; 0 when the form does not cover the stream or does not
+ * round-trip (the buffer is then to be ignored from mark).
+ */
+static int dz_tokens(struct ota_dtok *t, const uint8_t *c, uint32_t clen, uint8_t **x,
+                     size_t mark, size_t *xl, size_t *xcap, ota_err *err)
+{
+    ota_dtok_puff_reset(t, dz_mem_read, (void *)(uintptr_t)c, clen);
+    size_t pos = mark;
+    for (;;) {
+        if (dz_reserve(x, xcap, pos + 65536u) != OTA_OK) {
+            *err = OTA_ERR_NO_MEMORY;
+            return 0;
+        }
+        size_t n = 65536u;
+        if (ota_dtok_puff_read(t, *x + pos, &n, NULL) != OTA_OK)
+            return 0;
+        if (!n)
+            break;
+        pos += n;
+        if (pos - mark > 0x7FFFFFFFu)
+            return 0;
+    }
+    if (ota_dtok_puff_consumed(t) != clen)
+        return 0;
+    struct dz_cmp k = {c, clen, 0};
+    ota_dtok_huff_reset(t);
+    if (ota_dtok_huff_feed(t, *x + mark, pos - mark, dz_cmp_emit, &k, NULL) != OTA_OK ||
+        ota_dtok_huff_finish(t, dz_cmp_emit, &k, NULL) != OTA_OK || k.at != clen)
+        return 0;
+    *xl = pos;
+    return 1;
+}
+
 /* Where a stream could start at i: the raw deflate offset, the window bits
  * and FLEVEL; 0 when nothing starts there. */
 static size_t dz_candidate(const uint8_t *img, size_t len, size_t i, uint8_t *wbits,
@@ -257,6 +317,11 @@ ota_err dz_expand(const uint8_t *img, uint32_t len, struct dz_image *out)
     memset(&zs, 0, sizeof zs);
     if (inflateInit2(&zs, -15) != Z_OK)
         return OTA_ERR_NO_MEMORY;
+    struct ota_dtok *tok = malloc(sizeof(*tok));
+    if (!tok) {
+        inflateEnd(&zs);
+        return OTA_ERR_NO_MEMORY;
+    }
     ota_err err = OTA_OK;
     size_t xcap = 0, scap = 0;
     size_t plain = 0; /* img[plain..i) not yet copied */
@@ -284,10 +349,17 @@ ota_err dz_expand(const uint8_t *img, uint32_t len, struct dz_image *out)
             continue;
         }
         if (!dz_search(out->x + mark, rlen, img + d, clen, wbits, flevel, kind, &hint, &par)) {
-            /* a real stream zlib does not reproduce: stays compressed */
-            out->skipped++;
-            i = d + clen;
-            continue;
+            /* a real stream zlib does not reproduce: its token form, or
+             * it stays compressed */
+            if (!dz_tokens(tok, img + d, clen, &out->x, mark, &xl, &xcap, &err)) {
+                out->skipped++;
+                i = d + clen;
+                continue;
+            }
+            rlen = (uint32_t)(xl - mark);
+            memset(&par, 0, sizeof par);
+            par.level = OTA_DEFLATE_TOKENS;
+            out->tokens++;
         }
         if (out->n == scap) {
             size_t nc = scap ? scap * 2u : 64u;
@@ -316,6 +388,7 @@ ota_err dz_expand(const uint8_t *img, uint32_t len, struct dz_image *out)
         }
     }
     inflateEnd(&zs);
+    free(tok);
     if (!err && out->xlen > 0x7FFFFFFFu)
         err = OTA_ERR_TOO_LARGE;
     if (err)

@@ -174,8 +174,8 @@ static int do_create(const char *old_path, const char *new_path, const char *out
                st.map_entries, st.ptr_base, st.code_regions);
         if (deflate)
             printf("  deflate streams re-compressed: old %u, new %u; not reproducible %u;"
-                   " expanded %u -> %u bytes\n",
-                   st.zold, st.znew, st.zskipped, st.xold_len, st.xnew_len);
+                   " in token form %u; expanded %u -> %u bytes\n",
+                   st.zold, st.znew, st.zskipped, st.ztokens, st.xold_len, st.xnew_len);
         for (unsigned f = 0; f < OTA_DELTA_FILTER_COUNT; f++)
             if (st.size_by_filter[f])
                 printf("  filter %-5s %zu bytes\n", FILTER_NAMES[f], st.size_by_filter[f]);
@@ -253,7 +253,7 @@ static int do_info(const char *path)
     printf("new size    %u\n", h.new_len);
     /* version 2: the deflate section before the stream */
     size_t sec = 0;
-    if (h.version == OTA_DELTA_VERSION_DEFLATE && len >= OTA_DELTA_HEADER_SIZE + 12u) {
+    if (OTA_DELTA_HAS_SECTION(h.version) && len >= OTA_DELTA_HEADER_SIZE + 12u) {
         const uint8_t *z = patch + OTA_DELTA_HEADER_SIZE;
         sec = (size_t)z[0] | (size_t)z[1] << 8 | (size_t)z[2] << 16 | (size_t)z[3] << 24;
         printf("deflate     %zu bytes: %u old, %u new streams\n", sec,

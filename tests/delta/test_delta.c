@@ -632,10 +632,10 @@ static void test_header_refusals(void)
         ota_err want;
     } cases[] = {
         {0, 'X', OTA_ERR_DELTA_BAD_MAGIC},   {3, 0, OTA_ERR_DELTA_BAD_MAGIC},
-        {4, 3, OTA_ERR_DELTA_VERSION},       {4, 0, OTA_ERR_DELTA_VERSION},
-        /* version 2 (deflate section) without a deflate port: refused
-         * before the base is read, as an unsupported feature */
-        {4, 2, OTA_ERR_UNSUPPORTED},
+        {4, 4, OTA_ERR_DELTA_VERSION},       {4, 0, OTA_ERR_DELTA_VERSION},
+        /* versions 2 and 3 (deflate section) without a deflate port:
+         * refused before the base is read, as an unsupported feature */
+        {4, 2, OTA_ERR_UNSUPPORTED},         {4, 3, OTA_ERR_UNSUPPORTED},
         {5, 3, OTA_ERR_DELTA_CORRUPT},
         {7, 2, OTA_ERR_DELTA_CORRUPT},       {24, 0, OTA_ERR_DELTA_BASE_MISMATCH},
     };
