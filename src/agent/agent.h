@@ -198,6 +198,8 @@ struct agent_device_info {
     uint32_t security_counter;
     uint32_t otp_counter;
     char slot_state[32];       /* "confirmed", "trial", ... for the server */
+    int delta_deflate;         /* the applier has a deflate port: the check-in
+                                * says "delta_features": ["deflate"] */
 };
 
 struct agent_backend {

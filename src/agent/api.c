@@ -55,6 +55,9 @@ ota_err agent_api_checkin(struct agent_http *h, const struct agent_config *c,
      * build for the other one (docs/api.md); unknown: not sent */
     if (dev->running_slot == 0 || dev->running_slot == 1)
         json_object_set_new(o, "running_slot", json_string(dev->running_slot ? "B" : "A"));
+    /* delta patch versions beyond 1 this device applies (docs/api.md) */
+    if (o && dev->delta_deflate)
+        json_object_set_new(o, "delta_features", json_pack("[s]", "deflate"));
     req = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!req)

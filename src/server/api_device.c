@@ -61,7 +61,35 @@ struct checkin_info {
     uint8_t digest[OTA_SHA256_LEN];
     int has_digest;
     int64_t manifest_format;
+    unsigned delta_features; /* SRV_DELTA_* */
 };
+
+/* "delta_features": what the device's delta applier supports (optional; an
+ * array of strings, unknown ones ignored so newer devices keep working). */
+static int checkin_delta_features(json_t *o, unsigned *features, struct http_resp *out)
+{
+    json_t *a = json_object_get(o, "delta_features");
+    size_t i;
+    json_t *v;
+    *features = 0;
+    if (!a)
+        return 1;
+    if (!json_is_array(a) || json_array_size(a) > 16) {
+        resp_error(out, 400, "invalid_field",
+                   "field \"delta_features\" must be an array of at most 16 strings");
+        return 0;
+    }
+    json_array_foreach(a, i, v) {
+        if (!json_is_string(v)) {
+            resp_error(out, 400, "invalid_field",
+                       "field \"delta_features\" item %zu must be a string", i);
+            return 0;
+        }
+        if (strcmp(json_string_value(v), "deflate") == 0)
+            *features |= SRV_DELTA_DEFLATE;
+    }
+    return 1;
+}
 
 static void version_str(const struct ota_image_version *v, char *buf, size_t n)
 {
@@ -327,7 +355,8 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
     static const char *const FIELDS[] = {"hw_id",           "current_version",
                                          "current_digest",  "slot_state",
                                          "manifest_format", "last_result",
-                                         "running_slot",    NULL};
+                                         "running_slot",    "delta_features",
+                                         NULL};
     struct checkin_info ci;
     char digest_hex[80] = "";
     struct store *st = s->store;
@@ -344,7 +373,8 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
              jv_int(o, "manifest_format", 0, 1, 255, &ci.manifest_format, out) &&
              jv_string(o, "last_result", 0, SRV_DETAIL_MAX, ci.last_result, out) &&
              jv_string(o, "running_slot", 0, sizeof(ci.running_slot) - 1, ci.running_slot,
-                       out);
+                       out) &&
+             checkin_delta_features(o, &ci.delta_features, out);
     json_decref(o);
     if (!ok)
         return;
@@ -436,7 +466,8 @@ static void checkin(struct server *s, struct http_req *r, struct http_resp *out,
     uint8_t pdig[OTA_SHA256_LEN];
     uint64_t psize = 0;
     enum delta_verdict dv =
-        ci.has_digest ? delta_for(s, rel, ci.digest, d->id, pdig, &psize) : DELTA_FULL;
+        ci.has_digest ? delta_for(s, rel, ci.digest, d->id, ci.delta_features, pdig, &psize)
+                      : DELTA_FULL;
     if (dv == DELTA_PENDING) {
         campaign_cache_put(snap);
         retry_later(s, r, out);

@@ -45,9 +45,13 @@ void artifact_remove(struct server *s, const uint8_t digest[OTA_SHA256_LEN]);
  * the device to check in again shortly); FULL: send the full image. Never
  * generates on the caller's thread. */
 enum delta_verdict { DELTA_FULL = 0, DELTA_READY = 1, DELTA_PENDING = 2 };
+/* What the device's delta applier supports beyond version 1 patches, from
+ * the check-in's "delta_features" (docs/api.md): a feature set is part of
+ * the delta cache key, and a device never gets a patch it cannot apply. */
+#define SRV_DELTA_DEFLATE 1u /* "deflate": versions 2 and 3 (deflate section) */
 enum delta_verdict delta_for(struct server *s, const struct srv_release *target,
                              const uint8_t base_digest[OTA_SHA256_LEN], const char *device_id,
-                             uint8_t payload[OTA_SHA256_LEN], uint64_t *size);
+                             unsigned features, uint8_t payload[OTA_SHA256_LEN], uint64_t *size);
 /* The background generator: started and stopped with the HTTP front end. */
 void delta_queue_start(struct server *s);
 void delta_queue_stop(struct server *s);

@@ -12,6 +12,16 @@
  * entry per pair, at most one queued pair per device a minute) and is told
  * to come back shortly; a full queue, a rate-limited device or a pair that
  * waits too long gets the full image instead.
+ *
+ * Devices say which patch versions their applier takes (the check-in's
+ * "delta_features"): a device with "deflate" (ota-agent's Linux backend)
+ * gets a patch made with ota_delta_create_ex(.deflate = 1) (version 2 or 3
+ * when the images hold gzip/zlib/zip streams, docs/delta-format.md), every
+ * other device a version 1 patch. The feature set is part of the cache key:
+ * the deltas table keeps (base, target) for version 1 and (key(base, set),
+ * target) for a set, key = SHA-256(base || "ota-delta-features" || set), so
+ * no schema change was needed and no device can be served another set's
+ * patch.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +35,28 @@
 #endif
 
 #ifdef OTA_SERVER_HAVE_DELTA
-static int generate(struct server *s, const struct srv_release *base,
-                    const struct srv_release *target, uint8_t payload[OTA_SHA256_LEN],
-                    uint64_t *size)
+/* The deltas table's base column for this feature set (see the top). */
+static void delta_key(const uint8_t base[OTA_SHA256_LEN], unsigned features,
+                      uint8_t key[OTA_SHA256_LEN])
 {
+    if (!features) {
+        memcpy(key, base, OTA_SHA256_LEN);
+        return;
+    }
+    uint8_t in[OTA_SHA256_LEN + 19];
+    memcpy(in, base, OTA_SHA256_LEN);
+    memcpy(in + OTA_SHA256_LEN, "ota-delta-features", 18);
+    in[OTA_SHA256_LEN + 18] = (uint8_t)features;
+    ota_sha256(ota_crypto_openssl(), in, sizeof in, key);
+}
+
+static int generate(struct server *s, const struct srv_release *base,
+                    const struct srv_release *target, unsigned features,
+                    uint8_t payload[OTA_SHA256_LEN], uint64_t *size)
+{
+    uint8_t key[OTA_SHA256_LEN];
+    delta_key(base->digest, features, key);
+    struct ota_delta_create_opts opts = {.deflate = (features & SRV_DELTA_DEFLATE) != 0};
     uint8_t *old = NULL, *new_ = NULL, *patch = NULL;
     size_t old_len = 0, new_len = 0, patch_len = 0;
     int ok = 0;
@@ -36,7 +64,7 @@ static int generate(struct server *s, const struct srv_release *base,
     if (e == OTA_OK)
         e = artifact_read(s, target->digest, &new_, &new_len);
     if (e == OTA_OK)
-        e = ota_delta_create(old, old_len, new_, new_len, &patch, &patch_len, NULL);
+        e = ota_delta_create_ex(old, old_len, new_, new_len, &opts, &patch, &patch_len, NULL);
     if (e != OTA_OK) {
         log_msg(LOG_WARN, "delta_failed", "base=%lld target=%lld err=%s",
                 (long long)base->id, (long long)target->id, ota_errname(e));
@@ -46,20 +74,19 @@ static int generate(struct server *s, const struct srv_release *base,
     atomic_fetch_add_explicit(&s->metrics.deltas_generated, 1, memory_order_relaxed);
     if (patch_len >= new_len) {
         memset(payload, 0, OTA_SHA256_LEN);
-        s->store->ops->delta_put(s->store, base->digest, target->digest, payload, 0);
+        s->store->ops->delta_put(s->store, key, target->digest, payload, 0);
         log_msg(LOG_INFO, "delta_not_smaller", "base=%lld target=%lld patch=%zu full=%zu",
                 (long long)base->id, (long long)target->id, patch_len, new_len);
         goto out;
     }
     ota_sha256(ota_crypto_openssl(), patch, patch_len, payload);
     if (artifact_put(s, patch, patch_len, payload) != OTA_OK ||
-        s->store->ops->delta_put(s->store, base->digest, target->digest, payload,
-                                 patch_len) != STORE_OK)
+        s->store->ops->delta_put(s->store, key, target->digest, payload, patch_len) != STORE_OK)
         goto out;
     *size = patch_len;
     ok = 1;
-    log_msg(LOG_INFO, "delta_generated", "base=%lld target=%lld patch=%zu full=%zu",
-            (long long)base->id, (long long)target->id, patch_len, new_len);
+    log_msg(LOG_INFO, "delta_generated", "base=%lld target=%lld features=%u version=%u patch=%zu full=%zu",
+            (long long)base->id, (long long)target->id, features, patch[4], patch_len, new_len);
 out:
     free(old);
     free(new_);
@@ -75,6 +102,7 @@ out:
 
 struct delta_job {
     struct srv_release base, target;
+    unsigned features;
     int64_t queued_at;
 };
 
@@ -101,10 +129,10 @@ static int64_t mono_s(void)
 }
 
 static struct delta_job *find_job(const uint8_t base[OTA_SHA256_LEN],
-                                  const uint8_t target[OTA_SHA256_LEN])
+                                  const uint8_t target[OTA_SHA256_LEN], unsigned features)
 {
     for (int i = 0; i < q.n; i++)
-        if (memcmp(q.jobs[i].base.digest, base, OTA_SHA256_LEN) == 0 &&
+        if (memcmp(q.jobs[i].base.digest, base, OTA_SHA256_LEN) == 0 && q.jobs[i].features == features &&
             memcmp(q.jobs[i].target.digest, target, OTA_SHA256_LEN) == 0)
             return &q.jobs[i];
     return NULL;
@@ -137,7 +165,7 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&s->delta_lock);
         uint8_t payload[OTA_SHA256_LEN];
         uint64_t size = 0;
-        generate(s, &job.base, &job.target, payload, &size);
+        generate(s, &job.base, &job.target, job.features, payload, &size);
         pthread_mutex_lock(&s->delta_lock);
         /* Done (cached in the store, or failed: a later check-in may queue
          * it again); the pair leaves the queue. */
@@ -183,9 +211,12 @@ void delta_queue_stop(struct server *s)
 
 enum delta_verdict delta_for(struct server *s, const struct srv_release *target,
                              const uint8_t base_digest[OTA_SHA256_LEN], const char *device_id,
-                             uint8_t payload[OTA_SHA256_LEN], uint64_t *size)
+                             unsigned features, uint8_t payload[OTA_SHA256_LEN], uint64_t *size)
 {
 #ifdef OTA_SERVER_HAVE_DELTA
+    uint8_t key[OTA_SHA256_LEN];
+    features &= SRV_DELTA_DEFLATE; /* the sets this server makes patches for */
+    delta_key(base_digest, features, key);
     struct srv_release row, base;
     struct store *st = s->store;
     enum store_rc rc;
@@ -200,21 +231,26 @@ enum delta_verdict delta_for(struct server *s, const struct srv_release *target,
     release_view_digest(&row, base_digest, &base);
     if (strcmp(base.hw_id, target->hw_id) != 0)
         return DELTA_FULL;
-    rc = st->ops->delta_get(st, base_digest, target->digest, payload, size);
+    rc = st->ops->delta_get(st, key, target->digest, payload, size);
+    int encrypted = artifact_encrypted(s, base_digest) || artifact_encrypted(s, target->digest);
+    /* an encrypted pair's sealed delta (api_sealed_delta.c) is kept under
+     * the plain key, whatever the device's features */
+    if (rc == STORE_NOT_FOUND && encrypted && features)
+        rc = st->ops->delta_get(st, base_digest, target->digest, payload, size);
     if (rc == STORE_OK)
         return *size > 0 && *size < target->size && artifact_exists(s, payload) ? DELTA_READY
                                                                                 : DELTA_FULL;
     /* ciphertext does not diff (and the device's slot holds plaintext): an
      * encrypted pair gets only the sealed delta an admin uploaded
      * (api_sealed_delta.c), found above; never one generated here */
-    if (artifact_encrypted(s, base_digest) || artifact_encrypted(s, target->digest))
+    if (encrypted)
         return DELTA_FULL;
     if (rc != STORE_NOT_FOUND || !q.running)
         return DELTA_FULL;
     int64_t now = mono_s();
     enum delta_verdict v = DELTA_FULL;
     pthread_mutex_lock(&s->delta_lock);
-    struct delta_job *j = find_job(base_digest, target->digest);
+    struct delta_job *j = find_job(base_digest, target->digest, features);
     if (j) {
         v = now - j->queued_at < s->delta_wait ? DELTA_PENDING : DELTA_FULL;
     } else if (q.n < DELTA_QUEUE_MAX && device_may_queue(device_id, now)) {
@@ -222,6 +258,7 @@ enum delta_verdict delta_for(struct server *s, const struct srv_release *target,
         memset(j, 0, sizeof(*j));
         j->base = base;
         j->target = *target;
+        j->features = features;
         j->queued_at = now;
         pthread_cond_signal(&q.wake);
         v = DELTA_PENDING;
@@ -235,6 +272,7 @@ enum delta_verdict delta_for(struct server *s, const struct srv_release *target,
     (void)target;
     (void)base_digest;
     (void)device_id;
+    (void)features;
     (void)payload;
     (void)size;
     return DELTA_FULL;

@@ -98,12 +98,14 @@ static size_t roundtrip(const uint8_t *c, size_t clen)
 
 static void test_zlib_streams(void)
 {
-    size_t n = 300000;
+    size_t n = 100000;
     uint8_t *text = zx_text(n, 7);
     for (int strategy = 0; strategy <= 4; strategy++) {
         for (int level = 0; level <= 9; level++) {
+            if (strategy && level % 3 != 1) /* other strategies: levels 1, 4, 7 */
+                continue;
             struct zx_buf c = {0};
-            zx_deflate(&c, text, level == 0 ? 70000 : n, level, 15, 8, strategy, 0);
+            zx_deflate(&c, text, n, level, 15, 8, strategy, 0);
             CHECK(roundtrip(c.p, c.len) > 0);
             free(c.p);
         }
@@ -187,7 +189,7 @@ static void test_gnu_gzip(void)
  * token form as one sequential pass. */
 static void test_rewind(void)
 {
-    size_t n = 2000000, off = 0, clen = 0;
+    size_t n = 1000000, off = 0, clen = 0;
     uint8_t *text = zx_text(n, 5);
     uint8_t *gz = gnu_gzip(text, n, &off, &clen);
     REQUIRE(gz);
@@ -201,7 +203,7 @@ static void test_rewind(void)
     uint32_t pos = 0;
     fx_seed(9);
     int mismatches = 0, jumps = 0;
-    for (int k = 0; k < 3000; k++) {
+    for (int k = 0; k < 1500; k++) {
         /* one jump in ten to the first few hundred bytes, before the first
          * checkpoint */
         uint32_t want = (uint32_t)(fx_rand() % (k % 10 ? len : 300));
@@ -226,7 +228,7 @@ static void test_rewind(void)
         pos = at + (uint32_t)m;
     }
     CHECK_EQ(mismatches, 0);
-    CHECK(jumps > 1000);
+    CHECK(jumps > 500);
     free(buf);
     free(ref);
     free(gz);
@@ -276,7 +278,7 @@ static void test_refusals(void)
     }
     CHECK(refused > 0);
     fx_seed(4);
-    for (int k = 0; k < 2000; k++) {
+    for (int k = 0; k < 500; k++) {
         uint8_t *m = malloc(len);
         memcpy(m, tok, len);
         m[fx_rand() % len] ^= (uint8_t)(1u << (fx_rand() % 8u));
@@ -291,7 +293,7 @@ static void test_refusals(void)
     }
     /* random bytes as a deflate stream, as a token form */
     uint8_t *rnd = malloc(5000);
-    for (int k = 0; k < 500; k++) {
+    for (int k = 0; k < 200; k++) {
         for (size_t i = 0; i < 5000; i++)
             rnd[i] = (uint8_t)fx_rand();
         size_t l4 = 0;
