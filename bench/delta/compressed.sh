@@ -7,8 +7,9 @@
 # bookworm-security), fetched with `apt-get download` into a cache outside
 # git and unpacked to the package's uncompressed data tar (what a root
 # filesystem image holds), plus one jar on its own. ota with --deflate
-# (version 2 patches, docs/delta-format.md#deflate-section) and without,
-# bsdiff 4.3, xdelta3 -9 and zstd -19 --patch-from --long: patch size,
+# (version 2/3 patches, docs/delta-format.md#deflate-section) and without,
+# bsdiff 4.3, xdelta3 -9 (-D: on the bytes as they are, not gunzipped by
+# xdelta3 itself) and zstd -19 --patch-from --long: patch size,
 # create and apply CPU time and peak RSS (one run each, from wait4); every
 # patch is applied and its result compared byte for byte with the real new
 # file.
