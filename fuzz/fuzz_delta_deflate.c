@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * fuzz/fuzz_delta_deflate.c - libFuzzer target for version 2 delta patches
- * (the deflate section and a coded stream over expanded images): a hostile
+ * fuzz/fuzz_delta_deflate.c - libFuzzer target for version 2 and 3 delta
+ * patches (the deflate section and a coded stream over expanded images,
+ * streams inflated/re-compressed by zlib or rewritten as tokens and
+ * re-encoded by the token codec): a hostile
  * section or stream gives an error, never an out-of-bounds access, a hang
  * or an out-of-order write. The input becomes a version 2 patch against a
  * fixed old image holding zlib, gzip and zip streams (see
@@ -43,10 +45,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t stream_len = sec_len < body && body - sec_len >= 5u ? (uint32_t)(body - sec_len) : 5u;
     memset(patch, 0, OTA_DELTA_HEADER_SIZE);
     memcpy(patch, OTA_DELTA_MAGIC, 4);
-    patch[4] = OTA_DELTA_VERSION_DEFLATE;
+    uint32_t new_len = (uint32_t)data[2] | ((uint32_t)(data[3] & 0x7Fu) << 8);
+    patch[4] = data[3] & 0x80u ? OTA_DELTA_VERSION_TOKENS : OTA_DELTA_VERSION_DEFLATE;
     patch[6] = data[1] & OTA_DELTA_PRED_ALL;
     ota_le_put32(patch + 8, old_len);
-    ota_le_put32(patch + 12, (uint32_t)data[2] | ((uint32_t)data[3] << 8));
+    ota_le_put32(patch + 12, new_len);
     ota_le_put32(patch + 16, stream_len);
     memcpy(patch + 24, old_hash, OTA_SHA256_LEN);
     memcpy(patch + OTA_DELTA_HEADER_SIZE, data + FZZ_PREFIX, body);
@@ -55,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ota_mem_reader mr;
     struct ota_reader r;
     ota_reader_from_mem(&r, &mr, old_img, old_len);
-    struct sink s = {0, (uint32_t)data[2] | ((uint32_t)data[3] << 8)};
+    struct sink s = {0, new_len};
     struct ota_diag diag;
     const struct ota_crypto *c = (data[0] & 1) ? ota_crypto_openssl() : ota_crypto_mbedtls();
     struct ota_delta_apply_cfg cfg = {c, &r, sink_write, &s, 0, &diag, port};

@@ -9,7 +9,8 @@
  *
  *   byte 0      feeding pattern (chunk sizes)
  *   byte 1      predictor flags
- *   bytes 2-3   new size (LE, < 64 KiB)
+ *   bytes 2-3   new size (LE, 15 bits, < 32 KiB); bit 15: version 3 (16-byte
+ *               old entries, streams in token form) instead of 2
  *   bytes 4-    deflate section (its first 4 bytes: sec_len), then the
  *               coded stream (stream_len = the rest after sec_len bytes)
  */
