@@ -230,6 +230,21 @@ static void hist_push(struct ota_delta_apply *st, const uint8_t *d, size_t n)
     st->z_buf_len = (uint8_t)(st->z_buf_len + n > ZS_HIST ? ZS_HIST : st->z_buf_len + n);
 }
 
+/* The old-stream cursor produced ol bytes into dst (the caller's buffer,
+ * or scratch while it skips ahead to r): count them, keep the last ones,
+ * and move the caller's request on when they were its bytes. */
+static void cursor_took(struct ota_delta_apply *st, const uint8_t *dst, size_t ol, uint8_t **buf,
+                        uint32_t *n, uint32_t *r)
+{
+    st->z_raw += (uint32_t)ol;
+    hist_push(st, dst, ol);
+    if (dst == *buf) {
+        *buf += ol;
+        *n -= (uint32_t)ol;
+        *r += (uint32_t)ol;
+    }
+}
+
 /* The token codec reads the current old stream's compressed bytes. */
 static ota_err tok_read(void *ctx, uint32_t off, uint8_t *buf, uint32_t n)
 {
@@ -283,13 +298,7 @@ static ota_err old_tokens(struct ota_delta_apply *st, uint32_t k, uint32_t r, ui
             return ota_delta_fail(st, OTA_ERR_DELTA_CORRUPT,
                                   "old deflate stream (token form): ends before its rlen", s->off,
                                   s->rlen, st->z_raw, 1);
-        st->z_raw += (uint32_t)ol;
-        hist_push(st, dst, ol);
-        if (dst == buf) {
-            buf += ol;
-            n -= (uint32_t)ol;
-            r += (uint32_t)ol;
-        }
+        cursor_took(st, dst, ol, &buf, &n, &r);
     }
     return OTA_OK;
 }
@@ -344,13 +353,7 @@ static ota_err old_inflated(struct ota_delta_apply *st, uint32_t k, uint32_t r, 
                                   "old deflate stream: ends before its rlen", s->off, s->rlen,
                                   st->z_raw, 1);
         st->z_in_pos += (uint32_t)il;
-        st->z_raw += (uint32_t)ol;
-        hist_push(st, dst, ol);
-        if (dst == buf) {
-            buf += ol;
-            n -= (uint32_t)ol;
-            r += (uint32_t)ol;
-        }
+        cursor_took(st, dst, ol, &buf, &n, &r);
     }
     return OTA_OK;
 }

@@ -38,6 +38,20 @@ def keys(work):
     return E.Keys(work)
 
 
+@pytest.fixture
+def servers(work, keys):
+    """servers(*extra_args): an ota-server started for the test, stopped after."""
+    started = []
+
+    def start(*extra):
+        s = E.Server(work, keys.pub, list(extra)).start()
+        started.append(s)
+        return s
+    yield start
+    for s in started:
+        s.stop()
+
+
 def make_rootfs(work, version, size_mib=4, extra=b""):
     """An ext4 image built as distributions do (mke2fs -d), reproducibly."""
     root = os.path.join(work, "root-" + version)

@@ -16,23 +16,8 @@ import signal
 import struct
 import time
 
-import pytest
-
 import linuxdev as L
-from linuxdev import E, keys, work  # noqa: F401 (fixtures)
-
-
-@pytest.fixture
-def servers(work, keys):
-    started = []
-
-    def start(*extra):
-        s = E.Server(work, keys.pub, list(extra)).start()
-        started.append(s)
-        return s
-    yield start
-    for s in started:
-        s.stop()
+from linuxdev import E, keys, servers, work  # noqa: F401 (fixtures)
 
 
 def digest(path):
