@@ -9,7 +9,7 @@ include(CMakePackageConfigHelpers)
 # manifest_sign.h, sim.h) describe libraries that are not installed.
 install(FILES
         ${CMAKE_SOURCE_DIR}/include/ota/boot.h ${CMAKE_SOURCE_DIR}/include/ota/crypto.h
-        ${CMAKE_SOURCE_DIR}/include/ota/deflate.h
+        ${CMAKE_SOURCE_DIR}/include/ota/deflate.h ${CMAKE_SOURCE_DIR}/include/ota/dtok.h
         ${CMAKE_SOURCE_DIR}/include/ota/delta.h ${CMAKE_SOURCE_DIR}/include/ota/error.h
         ${CMAKE_SOURCE_DIR}/include/ota/flash.h ${CMAKE_SOURCE_DIR}/include/ota/image.h
         ${CMAKE_SOURCE_DIR}/include/ota/image_enc.h
