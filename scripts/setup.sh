@@ -15,6 +15,8 @@ PKGS=(
   zlib1g-dev
   python3 python3-pytest python3-cryptography
   bsdiff xdelta3 wrk nginx-light curl
+  # root filesystem images of the rootfs delta benchmark (bench/delta/rootfs.sh)
+  squashfs-tools e2fsprogs
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm dpkg-dev
   # packaging (docs/install.md): man pages, `man`, systemd-analyze and
   # systemd-sysusers for the unit checks, `file` for cpack's shlibdeps

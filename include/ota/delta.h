@@ -113,6 +113,7 @@ struct ota_delta_stats {
     uint32_t zold, znew, zskipped;
     uint32_t ztokens; /* of zold + znew: streams kept in token form (version 3) */
     uint32_t xold_len, xnew_len;
+    uint8_t index;          /* OTA_DELTA_INDEX_SA or _HASH: the finder used */
 };
 
 /* Options of ota_delta_create_ex(). */
@@ -122,7 +123,14 @@ struct ota_delta_create_opts {
      * version 2 patch when any is found, which only an applier with a
      * deflate port (ota/deflate.h) applies. */
     int deflate;
+    /* Match finder: OTA_DELTA_INDEX_AUTO (a suffix array below
+     * OTA_DELTA_HASH_MIN bytes of old image, the hash index from there on),
+     * _SA or _HASH. The hash index bounds the creator's memory for root
+     * filesystem images (docs/delta-format.md#creation-host). */
+    int index;
 };
+enum { OTA_DELTA_INDEX_AUTO = 0, OTA_DELTA_INDEX_SA = 1, OTA_DELTA_INDEX_HASH = 2 };
+#define OTA_DELTA_HASH_MIN (256u << 20)
 
 /*
  * Create a patch from old to new_. *patch is malloc'd (caller frees) and
@@ -256,6 +264,21 @@ ota_err ota_delta_apply_init(struct ota_delta_apply *st,
  */
 ota_err ota_delta_apply_feed(struct ota_delta_apply *st, const void *data,
                              size_t len);
+
+/*
+ * Resuming after a restart (Linux root filesystem slots; docs/delta-format.md
+ * #resuming). Between two feed() calls, once the header was accepted and
+ * everything handed to the write callback is durable, suspend copies the
+ * applier's state (its configuration's pointers left out) into *snap, which
+ * the caller stores; OTA_ERR_UNSUPPORTED before the stream started (nothing
+ * was written: start again) and for version 2 patches (zlib state lives in
+ * the port). resume = init with cfg, then continue from *snap: feed the patch
+ * from byte snap->in_total on. A snapshot whose buffer indices or positions
+ * are out of range is refused (OTA_ERR_INVALID_ARG, diag names the part).
+ */
+ota_err ota_delta_apply_suspend(const struct ota_delta_apply *st, struct ota_delta_apply *snap);
+ota_err ota_delta_apply_resume(struct ota_delta_apply *st, const struct ota_delta_apply_cfg *cfg,
+                               const struct ota_delta_apply *snap);
 
 /* All bytes were fed: decode the rest, flush, and check the result hash
  * (OTA_ERR_DELTA_RESULT_MISMATCH) and that the patch was complete

@@ -97,6 +97,10 @@ struct ota_update_cfg {
      * the applier's deflate port (ota/deflate.h); NULL refuses them with
      * OTA_ERR_UNSUPPORTED, as a microcontroller does. */
     const struct ota_deflate_port *deflate;
+    /* Delta payloads, resuming (NULL: a delta starts from byte 0): the state
+     * ota_update_checkpoint_delta() filled before the interruption. Used
+     * when it names the same payload and slot; otherwise ignored. */
+    const struct ota_update_delta_state *delta_resume;
 };
 
 /* What a device persists to resume an interrupted download. */
@@ -112,6 +116,22 @@ enum ota_update_phase {
     OTA_UPDATE_RECEIVING = 1,
     OTA_UPDATE_DONE = 2,   /* verified and pending */
     OTA_UPDATE_FAILED = 3, /* sticky: begin again */
+};
+
+/*
+ * What resumes an interrupted delta install (version 1 patches, not sealed):
+ * the payload bytes taken and their hash, the slot writer and the suspended
+ * applier (ota_delta_apply_suspend). About 14 KiB; a Linux device stores it
+ * in a file beside its state (docs/linux.md#delta-updates-of-the-root-filesystem).
+ */
+#define OTA_UPDATE_DELTA_MAGIC 0x5244544fu /* "OTDR" */
+struct ota_update_delta_state {
+    uint32_t magic;                     /* OTA_UPDATE_DELTA_MAGIC */
+    uint32_t size;                      /* sizeof(struct ota_update_delta_state) */
+    struct ota_update_progress p;       /* payload, slot, offset, prefix digest */
+    ota_sha256_ctx sha;                 /* over payload[0, p.offset) */
+    struct ota_flash_writer w;          /* the slot writer (flash pointer cleared) */
+    struct ota_delta_apply delta;       /* the applier, suspended */
 };
 
 /* The engine's state. Treat as opaque. */
@@ -178,6 +198,12 @@ ota_err ota_update_write(struct ota_update *u, const void *data, size_t len);
 
 /* Sync flash and fill *p with the furthest durable resume point. */
 ota_err ota_update_checkpoint(struct ota_update *u, struct ota_update_progress *p);
+
+/* Delta payloads: sync flash and fill *ds with what resumes the install
+ * exactly here (cfg.delta_resume of the next begin). OTA_ERR_UNSUPPORTED
+ * for a full image, a sealed patch, a version 2 patch or before the patch
+ * header was taken (nothing worth keeping yet). */
+ota_err ota_update_checkpoint_delta(struct ota_update *u, struct ota_update_delta_state *ds);
 
 /*
  * All payload bytes were written: check size and payload digest, finish the

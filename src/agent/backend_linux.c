@@ -27,6 +27,9 @@
 
 #define LX_SCRATCH (256u * 1024u)
 #define LX_CHECKPOINT_EVERY (4u << 20)
+/* Delta payloads: keep a resume state every this many patch bytes (a small
+ * patch can rewrite a whole root filesystem). */
+#define LX_DELTA_CHECKPOINT_EVERY (256u * 1024u)
 
 struct agent_linux_backend {
     const struct agent_config *cfg;
@@ -42,6 +45,8 @@ struct agent_linux_backend {
     uint8_t digest[OTA_SHA256_LEN];
     struct ota_update up;
     struct ota_diag *diag;
+    struct ota_update_delta_state *ds; /* delta resume state (docs/linux.md) */
+    uint32_t delta_since;              /* patch bytes since it was kept */
 };
 
 static ota_err env_fail(struct ota_diag *d, const char *what, const char *err)
@@ -65,7 +70,9 @@ static ota_err open_backend(const struct agent_config *cfg, int running,
 
     *out = NULL;
     b = calloc(1, sizeof *b);
-    if (!b || !(b->scratch = malloc(LX_SCRATCH))) {
+    if (!b || !(b->scratch = malloc(LX_SCRATCH)) || !(b->ds = malloc(sizeof *b->ds))) {
+        if (b)
+            free(b->scratch);
         free(b);
         snprintf(err, errlen, "out of memory");
         return OTA_ERR_NO_MEMORY;
@@ -107,6 +114,7 @@ void agent_linux_backend_free(struct agent_linux_backend *b)
         return;
     lx_flash_close(&b->fl);
     free(b->scratch);
+    free(b->ds);
     free(b);
 }
 
@@ -229,10 +237,23 @@ static ota_err lx_begin(void *ctx, const uint8_t *manifest, size_t len, uint64_t
         zport = ota_deflate_zlib_new();
     uc.deflate = zport;
     b->diag = d;
+    /* A delta install interrupted here before continues from its state
+     * (the engine uses it only for the same payload and slot). */
+    int had_delta = lx_delta_load(b->cfg->lx.state, b->ds);
+    if (had_delta)
+        uc.delta_resume = b->ds;
+    b->delta_since = 0;
     /* Every check of the offer first: nothing is written until it passes. */
     e = ota_update_begin(&b->up, &uc, manifest, len, resume, d);
     if (e)
         return e;
+    if (had_delta && ota_update_manifest(&b->up)->payload_kind == OTA_PAYLOAD_DELTA &&
+        ota_update_offset(&b->up) > 0)
+        LOG_I("delta install resumed at patch byte %u of %u (slot %c written up to byte %u)",
+              ota_update_offset(&b->up), ota_update_manifest(&b->up)->payload_size,
+              'A' + target, b->ds->w.pos);
+    else if (had_delta)
+        lx_delta_remove(b->cfg->lx.state); /* another payload's: stale */
     /* The first write of all: the bootloader must not boot the target
      * while it is being rewritten. */
     e = bootenv_bad(&b->env, target, err, sizeof err);
@@ -251,16 +272,44 @@ static ota_err lx_begin(void *ctx, const uint8_t *manifest, size_t len, uint64_t
     return OTA_OK;
 }
 
+/* Delta payloads: sync the slot and keep the state that resumes the
+ * install exactly here (nothing to keep before the patch's stream). */
+static ota_err keep_delta_state(struct agent_linux_backend *b)
+{
+    char err[512];
+    const struct ota_manifest *m = ota_update_manifest(&b->up);
+    b->delta_since = 0;
+    if (!m || m->payload_kind != OTA_PAYLOAD_DELTA)
+        return OTA_OK;
+    ota_err e = ota_update_checkpoint_delta(&b->up, b->ds);
+    if (e == OTA_ERR_UNSUPPORTED)
+        return OTA_OK;
+    if (!e)
+        e = lx_delta_save(b->cfg->lx.state, b->ds, err, sizeof err);
+    if (e)
+        LOG_W("delta resume state not kept: %s", e == OTA_ERR_FILE ? err : ota_strerror(e));
+    return e;
+}
+
 static ota_err lx_write(void *ctx, const void *data, size_t len)
 {
     struct agent_linux_backend *b = ctx;
-    return ota_update_write(&b->up, data, len);
+    ota_err e = ota_update_write(&b->up, data, len);
+    if (e)
+        return e;
+    b->delta_since += (uint32_t)len;
+    if (b->delta_since >= LX_DELTA_CHECKPOINT_EVERY)
+        (void)keep_delta_state(b); /* a failure costs a longer restart only */
+    return OTA_OK;
 }
 
 static ota_err lx_checkpoint(void *ctx, struct ota_update_progress *p)
 {
     struct agent_linux_backend *b = ctx;
-    return ota_update_checkpoint(&b->up, p);
+    ota_err e = ota_update_checkpoint(&b->up, p);
+    if (!e)
+        (void)keep_delta_state(b);
+    return e;
 }
 
 static ota_err lx_finish(void *ctx, struct ota_diag *d)
@@ -272,6 +321,7 @@ static ota_err lx_finish(void *ctx, struct ota_diag *d)
     ota_err e;
     (void)d; /* the engine fills the diag given to begin */
     e = ota_update_finish(&b->up, &info);
+    lx_delta_remove(b->cfg->lx.state); /* done, or refused: never resumed */
     if (e)
         return e;
     /* Recorded before the bootloader may boot it: a cut in between leaves

@@ -6,14 +6,21 @@
  * highest security counter ever confirmed; mirrored in the bootloader
  * environment). Text "key=value" lines, written atomically (temp file,
  * fsync, rename). A missing file is a fresh device: nothing pending, floor 0.
+ *
+ * Beside it, linux_state.delta: the state that resumes an interrupted delta
+ * install (struct ota_update_delta_state, binary, written atomically at each
+ * checkpoint, removed when the install finishes; docs/linux.md).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "linux.h"
 #include "ota/host.h"
+#include "ota/update.h"
 
 ota_err lx_state_load(struct lx_state *s, const char *path, char *err, size_t errlen)
 {
@@ -49,4 +56,45 @@ ota_err lx_state_save(const struct lx_state *s, const char *path, char *err, siz
     if (e)
         snprintf(err, errlen, "linux_state '%s': cannot write: %s", path, strerror(errno));
     return e;
+}
+
+static void delta_path(const char *state, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s.delta", state);
+}
+
+int lx_delta_load(const char *state, struct ota_update_delta_state *ds)
+{
+    char path[4096 + 8];
+    delta_path(state, path, sizeof path);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t n = fread(ds, 1, sizeof *ds, f);
+    int extra = fgetc(f) != EOF;
+    fclose(f);
+    if (n != sizeof *ds || extra || ds->magic != OTA_UPDATE_DELTA_MAGIC || ds->size != sizeof *ds) {
+        LOG_W("%s: not a delta resume state of this build (%zu bytes): ignored", path, n);
+        return 0;
+    }
+    return 1;
+}
+
+ota_err lx_delta_save(const char *state, const struct ota_update_delta_state *ds, char *err,
+                      size_t errlen)
+{
+    char path[4096 + 8];
+    delta_path(state, path, sizeof path);
+    ota_err e = ota_file_write_atomic_mode(path, ds, sizeof *ds, 0600);
+    if (e)
+        snprintf(err, errlen, "delta resume state '%s': cannot write: %s", path, strerror(errno));
+    return e;
+}
+
+void lx_delta_remove(const char *state)
+{
+    char path[4096 + 8];
+    delta_path(state, path, sizeof path);
+    if (unlink(path) != 0 && errno != ENOENT)
+        LOG_W("%s: cannot remove: %s", path, strerror(errno));
 }

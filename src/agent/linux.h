@@ -126,6 +126,13 @@ struct lx_state {
 };
 ota_err lx_state_load(struct lx_state *s, const char *path, char *err, size_t errlen);
 ota_err lx_state_save(const struct lx_state *s, const char *path, char *err, size_t errlen);
+/* The delta resume state beside linux_state (path + ".delta"): load (1 when
+ * a state of this build was read), save atomically, remove. */
+struct ota_update_delta_state;
+int lx_delta_load(const char *state, struct ota_update_delta_state *ds);
+ota_err lx_delta_save(const char *state, const struct ota_update_delta_state *ds, char *err,
+                      size_t errlen);
+void lx_delta_remove(const char *state);
 
 /* ---- the backend (backend_linux.c) ----------------------------------------- */
 struct agent_linux_backend;

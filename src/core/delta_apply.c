@@ -800,3 +800,65 @@ ota_err ota_delta_apply_finish(struct ota_delta_apply *st)
     st->phase = PH_FINISHED;
     return OTA_OK;
 }
+
+/* ---- suspend / resume (docs/delta-format.md#resuming) ------------------- */
+
+ota_err ota_delta_apply_suspend(const struct ota_delta_apply *st, struct ota_delta_apply *snap)
+{
+    if (!st || !snap)
+        return OTA_ERR_INVALID_ARG;
+    /* Only inside a version 1 stream: before it nothing was written (a
+     * restart costs nothing), and version 2 keeps zlib state in its port. */
+    if (st->err != OTA_OK || (st->phase != PH_STREAM && st->phase != PH_DONE) ||
+        st->hdr.version != OTA_DELTA_VERSION)
+        return OTA_ERR_UNSUPPORTED;
+    memcpy(snap, st, sizeof(*snap));
+    memset(&snap->cfg, 0, sizeof(snap->cfg));
+    return OTA_OK;
+}
+
+ota_err ota_delta_apply_resume(struct ota_delta_apply *st, const struct ota_delta_apply_cfg *cfg,
+                               const struct ota_delta_apply *snap)
+{
+    ota_err e = ota_delta_apply_init(st, cfg);
+    if (e != OTA_OK)
+        return e;
+    if (!snap)
+        return OTA_ERR_INVALID_ARG;
+    const struct ota_delta_header *h = &snap->hdr;
+    /* A snapshot is the applier's own RAM written to storage: checked like
+     * input anyway, so that no index in it can reach outside a buffer. */
+    const char *bad = NULL;
+    if (snap->err != OTA_OK || (snap->phase != PH_STREAM && snap->phase != PH_DONE))
+        bad = "phase";
+    else if (h->version != OTA_DELTA_VERSION || h->filter >= OTA_DELTA_FILTER_COUNT)
+        bad = "header";
+    else if (snap->in_pos > snap->in_len || snap->in_len > OTA_DELTA_IN_BUF)
+        bad = "input buffer";
+    else if (snap->out_len > OTA_DELTA_OUT_BUF || snap->pred_left > 4u)
+        bad = "output buffer";
+    else if (snap->op > OP_EXTRA || snap->last_rep > 1u)
+        bad = "decoder state";
+    else if (snap->old_win_len > sizeof(snap->old_buf) || snap->old_win_pos < snap->old_buf_base ||
+             snap->old_win_pos - snap->old_buf_base + snap->old_win_len > sizeof(snap->old_buf))
+        bad = "old window";
+    else if (snap->map_n > OTA_DELTA_MAP_MAX || snap->map_count > OTA_DELTA_MAP_MAX ||
+             snap->vmap_n > OTA_DELTA_VMAP_MAX || snap->vmap_count > OTA_DELTA_VMAP_MAX)
+        bad = "maps";
+    else if (snap->xold_len != h->old_len || snap->xnew_len != h->new_len ||
+             snap->new_pos > h->new_len || snap->written > snap->new_pos ||
+             snap->old_pos > h->old_len || snap->stream_start != OTA_DELTA_HEADER_SIZE ||
+             snap->rc_consumed > h->stream_len || snap->in_total > snap->stream_start + h->stream_len)
+        bad = "positions";
+    else if (cfg->max_new_len && h->new_len > cfg->max_new_len)
+        bad = "new size";
+    else if (cfg->old->size < h->old_len)
+        bad = "old image size";
+    if (bad) {
+        ota_diag_fill(cfg->diag, OTA_ERR_INVALID_ARG, bad, 0, 0, 0, 0);
+        return OTA_ERR_INVALID_ARG;
+    }
+    memcpy(st, snap, sizeof(*st));
+    st->cfg = *cfg;
+    return OTA_OK;
+}

@@ -226,6 +226,43 @@ static uint32_t try_resume(struct ota_update *u, const struct ota_update_progres
     return p->offset;
 }
 
+enum { ENV_UNDECIDED = 0, ENV_PLAIN = 1, ENV_HEADER = 2, ENV_OPEN = 3 };
+
+/*
+ * Continue a delta install where ota_update_checkpoint_delta() left it, when
+ * ds names this payload and slot, its hash matches, and the writer and the
+ * applier accept it (otherwise the install starts at 0, as before).
+ */
+static void delta_resume(struct ota_update *u, const struct ota_delta_apply_cfg *dc,
+                         const struct ota_update_delta_state *ds)
+{
+    const struct ota_boot_dev *dev = u->cfg.dev;
+    uint8_t digest[OTA_SHA256_LEN];
+    ota_sha256_ctx sha = ds->sha;
+    struct ota_flash_writer w = ds->w;
+    if (ds->magic != OTA_UPDATE_DELTA_MAGIC || ds->size != sizeof(*ds) ||
+        memcmp(ds->p.payload_digest, u->m.payload_digest, OTA_SHA256_LEN) != 0 ||
+        ds->p.slot != (uint8_t)u->ins.slot || ds->p.offset == 0 ||
+        ds->p.offset > u->m.payload_size || ds->delta.in_total != ds->p.offset ||
+        w.off != u->ins.w.off || w.size != u->ins.w.size || w.pos > w.size ||
+        w.fill >= OTA_FLASH_PROG_MAX || w.fill > w.pos || w.erased_end > w.size ||
+        w.chunk != u->ins.w.chunk || w.pos != ds->delta.written ||
+        digest_copy(dev->crypto, &sha, digest) ||
+        memcmp(digest, ds->p.prefix_digest, OTA_SHA256_LEN) != 0)
+        return;
+    if (ota_delta_apply_resume(&u->delta, dc, &ds->delta) != OTA_OK) {
+        (void)ota_delta_apply_init(&u->delta, dc);
+        return;
+    }
+    w.flash = u->ins.w.flash;
+    u->ins.w = w;
+    u->sha = ds->sha;
+    u->received = ds->p.offset;
+    u->start = ds->p.offset;
+    u->resumed = 1;
+    u->env_state = ENV_PLAIN;
+}
+
 /*
  * A full image that is encrypted: read its header and TLV areas through
  * payload_at (the key TLV is at the end of the image) and open the key with
@@ -439,6 +476,8 @@ ota_err ota_update_begin(struct ota_update *u, const struct ota_update_cfg *cfg,
         e = ota_delta_apply_init(&u->delta, &dc);
         if (e)
             return fail(u, e, "delta applier", 0);
+        if (cfg->delta_resume && !u->start)
+            delta_resume(u, &dc, cfg->delta_resume);
     }
     u->err = OTA_OK;
     u->phase = OTA_UPDATE_RECEIVING;
@@ -459,8 +498,6 @@ int ota_update_slot(const struct ota_update *u)
 {
     return u ? u->ins.slot : -1;
 }
-
-enum { ENV_UNDECIDED = 0, ENV_PLAIN = 1, ENV_HEADER = 2, ENV_OPEN = 3 };
 
 /* Feed patch bytes at payload offset off to the applier, decrypting them
  * first when the patch came sealed. */
@@ -593,6 +630,38 @@ ota_err ota_update_write(struct ota_update *u, const void *data, size_t len)
         len -= n;
     }
     return OTA_OK;
+}
+
+ota_err ota_update_checkpoint_delta(struct ota_update *u, struct ota_update_delta_state *ds)
+{
+    const struct ota_crypto *c;
+    ota_err e;
+
+    if (!u || !ds || !u->cfg.dev)
+        return OTA_ERR_INVALID_ARG;
+    if (u->phase != OTA_UPDATE_RECEIVING)
+        return u->err ? u->err : OTA_ERR_UPDATE_STATE;
+    if (u->m.payload_kind != OTA_PAYLOAD_DELTA || u->env_state != ENV_PLAIN)
+        return OTA_ERR_UNSUPPORTED;
+    c = u->cfg.dev->crypto;
+    memset(ds, 0, sizeof *ds);
+    e = ota_delta_apply_suspend(&u->delta, &ds->delta);
+    if (e)
+        return e;
+    /* everything the applier handed to the writer, and the writer to the
+     * flash, is durable before the state that relies on it is kept */
+    e = ota_flash_sync(u->cfg.dev->flash);
+    if (e)
+        return e;
+    ds->magic = OTA_UPDATE_DELTA_MAGIC;
+    ds->size = sizeof *ds;
+    memcpy(ds->p.payload_digest, u->m.payload_digest, OTA_SHA256_LEN);
+    ds->p.slot = (uint8_t)u->ins.slot;
+    ds->p.offset = u->received;
+    ds->sha = u->sha;
+    ds->w = u->ins.w;
+    ds->w.flash = NULL;
+    return digest_copy(c, &u->sha, ds->p.prefix_digest);
 }
 
 ota_err ota_update_checkpoint(struct ota_update *u, struct ota_update_progress *p)

@@ -29,9 +29,29 @@ struct dctl_list {
 
 /* Approximate matching of new against old (both already filtered). Fills
  * seek and old_start of every command. With refine, literal runs are then
- * searched for shorter matches (new or repeated displacements) that pay. */
+ * searched for shorter matches (new or repeated displacements) that pay.
+ * hashed: find matches through the hash index (delta_hindex.c) instead of a
+ * suffix array (large images). */
+ota_err dmatch_run_idx(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
+                       uint32_t new_len, int refine, int hashed, struct dctl_list *out);
+/* dmatch_run_idx() with the suffix array. */
 ota_err dmatch_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
                    uint32_t new_len, int refine, struct dctl_list *out);
+
+/* Hash index of the old image for large images (delta_hindex.c): windows of
+ * DHX_WIN bytes at every DHX_STRIDE-th old offset. */
+#define DHX_WIN 16u
+#define DHX_STRIDE 16u
+struct dhindex {
+    const uint8_t *old;
+    uint32_t old_len;
+    unsigned bits;  /* the table has 2^bits slots */
+    uint32_t *tab;  /* old offset + 1, 0 = empty */
+};
+ota_err dhindex_build(const uint8_t *old, uint32_t old_len, struct dhindex *ix);
+void dhindex_free(struct dhindex *ix);
+/* Length of the match found for nw[0..nlen) (0: none), its old offset in *pos. */
+uint32_t dhindex_find(const struct dhindex *ix, const uint8_t *nw, uint32_t nlen, uint32_t *pos);
 
 /* Repeated displacements (old position - new position) the coder tracks. */
 #define DREP_N 4u

@@ -60,10 +60,12 @@ static uint32_t search(const saidx_t *sa, const uint8_t *old, uint32_t old_len,
     return lhi;
 }
 
-/* SA index ranges per 2-byte prefix: bkt[k] .. bkt[k + 1] - 1. */
+/* SA index ranges per 2-byte prefix: bkt[k] .. bkt[k + 1] - 1; or, for
+ * large images, the hash index (hx.tab set, sa and bkt NULL). */
 struct sa_idx {
     const saidx_t *sa;
     uint32_t *bkt;
+    struct dhindex hx;
 };
 
 static uint32_t *build_buckets(const saidx_t *sa, const uint8_t *old, uint32_t old_len)
@@ -87,6 +89,8 @@ static uint32_t *build_buckets(const saidx_t *sa, const uint8_t *old, uint32_t o
 static uint32_t search2(const struct sa_idx *ix, const uint8_t *old, uint32_t old_len,
                         const uint8_t *nw, uint32_t nlen, uint32_t *pos)
 {
+    if (ix->hx.tab)
+        return dhindex_find(&ix->hx, nw, nlen, pos);
     if (nlen >= 2u) {
         uint32_t key = ((uint32_t)nw[0] << 8) | nw[1];
         uint32_t st = ix->bkt[key], en = ix->bkt[key + 1u];
@@ -204,6 +208,12 @@ static ota_err refine(const struct sa_idx *ix, const uint8_t *old, uint32_t old_
 ota_err dmatch_run(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
                    uint32_t new_len, int do_refine, struct dctl_list *out)
 {
+    return dmatch_run_idx(old, old_len, nw, new_len, do_refine, 0, out);
+}
+
+ota_err dmatch_run_idx(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
+                       uint32_t new_len, int do_refine, int hashed, struct dctl_list *out)
+{
     if (new_len == 0)
         return OTA_OK;
     if (old_len == 0) {
@@ -213,18 +223,29 @@ ota_err dmatch_run(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
         return e;
     }
 
-    saidx_t *sa = malloc((size_t)old_len * sizeof(*sa));
-    if (!sa)
-        return OTA_ERR_NO_MEMORY;
-    if (divsufsort(old, sa, (saidx_t)old_len) != 0) {
-        free(sa);
-        return OTA_ERR_INTERNAL;
-    }
-
-    struct sa_idx ix = {sa, build_buckets(sa, old, old_len)};
-    if (!ix.bkt) {
-        free(sa);
-        return OTA_ERR_NO_MEMORY;
+    struct sa_idx ix;
+    memset(&ix, 0, sizeof(ix));
+    saidx_t *sa = NULL;
+    if (hashed) {
+        ota_err e = dhindex_build(old, old_len, &ix.hx);
+        if (e) {
+            dhindex_free(&ix.hx);
+            return e;
+        }
+    } else {
+        sa = malloc((size_t)old_len * sizeof(*sa));
+        if (!sa)
+            return OTA_ERR_NO_MEMORY;
+        if (divsufsort(old, sa, (saidx_t)old_len) != 0) {
+            free(sa);
+            return OTA_ERR_INTERNAL;
+        }
+        ix.sa = sa;
+        ix.bkt = build_buckets(sa, old, old_len);
+        if (!ix.bkt) {
+            free(sa);
+            return OTA_ERR_NO_MEMORY;
+        }
     }
     ota_err err = OTA_OK;
     int64_t pending = 0; /* seek before the next command */
@@ -240,6 +261,11 @@ ota_err dmatch_run(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
                     old[scsc + lastoffset] == nw[scsc])
                     oldscore++;
             if ((len == oldscore && len != 0) || len > oldscore + 8)
+                break;
+            /* Hash index (large images): a long match that is only a little
+             * better than the current alignment is taken too, or the scan
+             * would re-extend it at every following position. */
+            if (hashed && len >= 64 && len > oldscore)
                 break;
             if (scan + lastoffset < olen && scan + lastoffset >= 0 &&
                 old[scan + lastoffset] == nw[scan])
@@ -320,5 +346,6 @@ ota_err dmatch_run(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
     }
     free(ix.bkt);
     free(sa);
+    dhindex_free(&ix.hx);
     return err;
 }

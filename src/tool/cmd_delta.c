@@ -6,11 +6,16 @@
  * patch's header. Exit codes: 0 ok, 2 usage, 3 file, 5 malformed patch,
  * 6 truncated patch, 8 base or result hash mismatch, 13 too large, 1 other.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "ota/deflate.h"
 #include "ota/delta.h"
 #include "ota/host.h"
 #include "ota/image_build.h"
@@ -37,7 +42,8 @@ static void pred_names(uint8_t flags, char *buf, size_t len)
 static void help(FILE *f)
 {
     fprintf(f,
-            "Usage: ota delta create OLD NEW -o PATCH [-v] [--deflate] [--enc-key DEVICE-PRIV.pem [--aes 128|256]]\n"
+            "Usage: ota delta create OLD NEW -o PATCH [-v] [--deflate] [--index auto|sa|hash]\n"
+            "                        [--enc-key DEVICE-PRIV.pem [--aes 128|256]]\n"
             "       ota delta apply OLD PATCH -o NEW [--backend openssl|mbedtls] [--chunk N]\n"
             "       ota delta info PATCH\n\n"
             "create  make a patch that turns exactly OLD into NEW (bsdiff-style matching,\n"
@@ -54,6 +60,9 @@ static void help(FILE *f)
             "      --deflate       create: diff the decompressed bytes of the gzip, zlib\n"
             "                      and zip streams zlib re-compresses bit for bit (a\n"
             "                      version 2 patch: only appliers with zlib apply it)\n"
+            "      --index KIND    create: how matches are found: sa (a suffix array of OLD,\n"
+            "                      about 5x OLD of memory), hash (a hash index, OLD / 2: for\n"
+            "                      root filesystem images), auto (default: hash from 256 MiB)\n"
             "      --enc-key FILE  create between ENCRYPTED images: decrypt OLD and NEW in\n"
             "                      memory with the fleet's private decryption key, diff the\n"
             "                      plaintext slot images, and seal the patch for the same\n"
@@ -118,7 +127,7 @@ static int decrypt_both(const ota_key *k, const char *old_path, uint8_t *old, si
 }
 
 static int do_create(const char *old_path, const char *new_path, const char *out, int verbose,
-                     int deflate, const ota_key *enc, unsigned aes_bits)
+                     int deflate, int index, const ota_key *enc, unsigned aes_bits)
 {
     uint8_t *old = NULL, *nw = NULL, *patch = NULL;
     size_t old_len = 0, new_len = 0, patch_len = 0;
@@ -131,7 +140,7 @@ static int do_create(const char *old_path, const char *new_path, const char *out
     if (ret)
         goto out;
     double t0 = now();
-    struct ota_delta_create_opts co = {.deflate = deflate};
+    struct ota_delta_create_opts co = {.deflate = deflate, .index = index};
     ota_err e = ota_delta_create_ex(old, old_len, nw, new_len, &co, &patch, &patch_len, &st);
     double t1 = now();
     if (e != OTA_OK) {
@@ -168,8 +177,9 @@ static int do_create(const char *old_path, const char *new_path, const char *out
            FILTER_NAMES[st.filter], preds,
            enc ? ", between decrypted images, sealed for the device key" : "");
     if (verbose) {
-        printf("  commands %u, diff bytes %u (%u non-zero), literal bytes %u, %.3f s\n",
-               st.commands, st.diff_bytes, st.diff_nonzero, st.extra_bytes, t1 - t0);
+        printf("  commands %u, diff bytes %u (%u non-zero), literal bytes %u, %.3f s, %s\n",
+               st.commands, st.diff_bytes, st.diff_nonzero, st.extra_bytes, t1 - t0,
+               st.index == OTA_DELTA_INDEX_HASH ? "hash index" : "suffix array");
         printf("  address map %u entries, pointer base 0x%08x, code regions %u\n",
                st.map_entries, st.ptr_base, st.code_regions);
         if (deflate)
@@ -187,20 +197,93 @@ out:
     return ret;
 }
 
+/* The new image goes to a temporary file next to NEW, renamed over NEW only
+ * after the applier checked the result hash. */
+struct file_sink {
+    FILE *f;
+};
+
+static ota_err file_write(void *ctx, uint32_t off, const void *data, size_t len)
+{
+    struct file_sink *s = ctx;
+    (void)off; /* the applier writes strictly in order */
+    return fwrite(data, 1, len, s->f) == len ? OTA_OK : OTA_ERR_IO;
+}
+
+/* Streamed: OLD is read where the patch points (pread), PATCH in chunks, NEW
+ * written as it is decoded, so memory does not depend on the image size
+ * (root filesystem images; docs/delta-format.md). */
 static int do_apply(const char *old_path, const char *patch_path, const char *out,
                     const struct ota_crypto *crypto, size_t chunk)
 {
-    uint8_t *old = NULL, *patch = NULL, *nw = NULL;
-    size_t old_len = 0, patch_len = 0, new_len = 0;
     struct ota_diag diag;
+    struct ota_delta_apply *st = NULL;
+    struct ota_deflate_port *zp = NULL;
+    FILE *pf = NULL;
+    struct file_sink sink = {NULL};
+    uint8_t *buf = NULL;
+    char *tmp = NULL;
+    int ret = OTA_EXIT_FILE, fd = -1;
+    ota_err e = OTA_OK;
     memset(&diag, 0, sizeof(diag));
-    int ret = read_file(old_path, &old, &old_len);
-    if (!ret)
-        ret = read_file(patch_path, &patch, &patch_len);
-    if (ret)
+    fd = open(old_path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        tool_error("delta", "%s: cannot read: %s", old_path, strerror(errno));
         goto out;
-    ota_err e = ota_delta_apply_buffer(crypto, old, old_len, patch, patch_len, chunk, &nw,
-                                       &new_len, &diag);
+    }
+    pf = fopen(patch_path, "rb");
+    if (!pf) {
+        tool_error("delta", "%s: cannot read: %s", patch_path, strerror(errno));
+        goto out;
+    }
+    size_t tl = strlen(out) + 32;
+    buf = malloc(chunk > OTA_DELTA_HEADER_SIZE ? chunk : OTA_DELTA_HEADER_SIZE);
+    tmp = calloc(1, tl);
+    st = malloc(sizeof(*st));
+    if (!buf || !tmp || !st) {
+        tool_error("delta", "out of memory");
+        ret = OTA_EXIT_ERROR;
+        goto out;
+    }
+    /* The header says whether the deflate port is needed (version 2). */
+    size_t n = fread(buf, 1, OTA_DELTA_HEADER_SIZE, pf);
+    struct ota_delta_header h;
+    e = ota_delta_header_decode(buf, n, &h, &diag);
+    if (e != OTA_OK) {
+        tool_error_diag("delta", patch_path, e, &diag);
+        ret = exit_code(e);
+        goto out;
+    }
+    if (h.version == OTA_DELTA_VERSION_DEFLATE && !(zp = ota_deflate_zlib_new())) {
+        tool_error("delta", "out of memory");
+        ret = OTA_EXIT_ERROR;
+        goto out;
+    }
+    snprintf(tmp, tl, "%s.tmp.%ld", out, (long)getpid());
+    sink.f = fopen(tmp, "wb");
+    if (!sink.f) {
+        tool_error("delta", "%s: cannot write: %s", tmp, strerror(errno));
+        goto out;
+    }
+    setvbuf(sink.f, NULL, _IOFBF, 1u << 20);
+    struct ota_fd_reader fr;
+    struct ota_reader r;
+    ota_reader_from_fd(&r, &fr, fd,
+                       (uint64_t)sb.st_size > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)sb.st_size);
+    struct ota_delta_apply_cfg cfg = {.crypto = crypto, .old = &r, .write = file_write,
+                                      .write_ctx = &sink, .diag = &diag, .deflate = zp};
+    e = ota_delta_apply_init(st, &cfg);
+    if (e == OTA_OK)
+        e = ota_delta_apply_feed(st, buf, n);
+    while (e == OTA_OK && (n = fread(buf, 1, chunk, pf)) > 0)
+        e = ota_delta_apply_feed(st, buf, n);
+    if (e == OTA_OK && ferror(pf)) {
+        tool_error("delta", "%s: cannot read: %s", patch_path, strerror(errno));
+        goto out;
+    }
+    if (e == OTA_OK)
+        e = ota_delta_apply_finish(st);
     if (e != OTA_OK) {
         tool_error_diag("delta", e == OTA_ERR_DELTA_BASE_MISMATCH ? old_path : patch_path, e,
                         &diag);
@@ -210,17 +293,28 @@ static int do_apply(const char *old_path, const char *patch_path, const char *ou
         ret = exit_code(e);
         goto out;
     }
-    e = ota_file_write_atomic(out, nw, new_len);
-    if (e != OTA_OK) {
-        tool_error("delta", "%s: cannot write: %s", out, ota_strerror(e));
-        ret = OTA_EXIT_FILE;
+    int ok = fflush(sink.f) == 0 && fsync(fileno(sink.f)) == 0;
+    ok = fclose(sink.f) == 0 && ok;
+    sink.f = NULL;
+    if (!ok || rename(tmp, out) != 0) {
+        tool_error("delta", "%s: cannot write: %s", out, strerror(errno));
         goto out;
     }
-    printf("%s: %zu bytes, sha256 verified\n", out, new_len);
+    printf("%s: %u bytes, sha256 verified\n", out, h.new_len);
+    ret = OTA_EXIT_OK;
 out:
-    free(old);
-    free(patch);
-    free(nw);
+    if (sink.f)
+        fclose(sink.f);
+    if (ret != OTA_EXIT_OK && tmp && tmp[0])
+        unlink(tmp);
+    if (pf)
+        fclose(pf);
+    if (fd >= 0)
+        close(fd);
+    ota_deflate_zlib_free(zp);
+    free(st);
+    free(buf);
+    free(tmp);
     return ret;
 }
 
@@ -271,7 +365,7 @@ static int do_info(const char *path)
     return len == want ? OTA_EXIT_OK : len < want ? OTA_EXIT_TRUNCATED : OTA_EXIT_MALFORMED;
 }
 
-enum { OPT_BACKEND = 256, OPT_CHUNK, OPT_ENC_KEY, OPT_AES, OPT_DEFLATE };
+enum { OPT_BACKEND = 256, OPT_CHUNK, OPT_ENC_KEY, OPT_AES, OPT_DEFLATE, OPT_INDEX };
 
 int ota_cmd_delta(int argc, char **argv)
 {
@@ -281,6 +375,7 @@ int ota_cmd_delta(int argc, char **argv)
         {"chunk", required_argument, 0, OPT_CHUNK},
         {"verbose", no_argument, 0, 'v'},
         {"deflate", no_argument, 0, OPT_DEFLATE},
+        {"index", required_argument, 0, OPT_INDEX},
         {"enc-key", required_argument, 0, OPT_ENC_KEY},
         {"aes", required_argument, 0, OPT_AES},
         {"help", no_argument, 0, 'h'},
@@ -291,7 +386,7 @@ int ota_cmd_delta(int argc, char **argv)
     uint32_t chunk = 4096;
     const char *enc_path = NULL;
     unsigned aes_bits = 128;
-    int verbose = 0, deflate = 0, c;
+    int verbose = 0, deflate = 0, index = OTA_DELTA_INDEX_AUTO, c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:vh", opts, NULL)) != -1) {
@@ -299,6 +394,18 @@ int ota_cmd_delta(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'v': verbose = 1; break;
         case OPT_DEFLATE: deflate = 1; break;
+        case OPT_INDEX:
+            if (!strcmp(optarg, "auto"))
+                index = OTA_DELTA_INDEX_AUTO;
+            else if (!strcmp(optarg, "sa"))
+                index = OTA_DELTA_INDEX_SA;
+            else if (!strcmp(optarg, "hash"))
+                index = OTA_DELTA_INDEX_HASH;
+            else {
+                tool_error("delta", "invalid --index '%s': expected auto, sa or hash", optarg);
+                return OTA_EXIT_USAGE;
+            }
+            break;
         case OPT_BACKEND:
             crypto = tool_parse_backend("delta", optarg);
             if (!crypto)
@@ -371,7 +478,7 @@ int ota_cmd_delta(int argc, char **argv)
             return ota_exit_code(e);
         }
     }
-    int ret = do_create(a[1], a[2], out, verbose, deflate, enc, aes_bits);
+    int ret = do_create(a[1], a[2], out, verbose, deflate, index, enc, aes_bits);
     ota_key_free(enc);
     return ret;
 }

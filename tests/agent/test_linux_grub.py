@@ -211,6 +211,58 @@ def test_download_killed_then_resumed_by_next_process(work, keys, servers):
     E.wait_for(lambda: "success" in d.report_states(), 20, "success report")
 
 
+def test_delta_killed_mid_apply_then_resumed(work, keys, servers):
+    """A delta install killed half way (SIGKILL after a resume state was
+    kept) continues in the next process from that state -- patch byte,
+    decoder and slot writer -- instead of byte 0, and gives the exact new
+    filesystem (docs/linux.md#delta-updates-of-the-root-filesystem)."""
+    from faultproxy import FaultProxy
+    s = servers()
+    d = L.LinuxDevice(work, "dresume-1", s, keys)
+    fs1 = L.make_rootfs(work, "1.0.0", size_mib=10, extra=os.urandom(3 << 20))
+    v1 = L.sign(work, keys, fs1, "1.0.0", 1)
+    s.upload(v1)
+    d.provision("A", v1)
+    assert d.boot() == "A"
+    d.agent("--confirm", check_rc=0)
+    fs2 = L.make_rootfs(work, "1.1.0", size_mib=10, extra=os.urandom(3 << 20))
+    v2 = L.sign(work, keys, fs2, "1.1.0", 2)
+    r2 = s.upload(v2)
+    slot_a = digest(d.slots[0])
+    delta_state = d.dir + "/agent-state.json.linux.delta"
+    proxy = FaultProxy(("127.0.0.1", s.port), bytes_per_s=384 << 10).start()
+    try:
+        d.write_conf({"server": "http://127.0.0.1:%d" % proxy.port})
+        s.campaign(r2["id"], [{"percent": 100}])
+        p = d.spawn()
+        E.wait_for(lambda: os.path.exists(delta_state) and
+                   os.path.getsize(delta_state) > 10000, 90, "a kept delta resume state")
+        time.sleep(0.3)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    finally:
+        proxy.stop()
+    log = d.log_text()
+    assert "delta payload" in log, log
+    assert digest(d.slots[0]) == slot_a, "the running slot was written"
+    assert d.env()["B_OK"] == "0", "a half-written slot must not be bootable"
+    d.write_conf()  # straight to the server
+    d.agent("--once", check_rc=20)
+    log = d.log_text()
+    assert "delta install resumed at patch byte " in log, log
+    at = int(log.split("delta install resumed at patch byte ")[1].split(" ")[0])
+    size = int(log.split("delta payload ")[1].split(" ")[0])
+    assert 0 < at < size, (at, size)
+    assert "RESUMING at byte %d" % at in log
+    assert not os.path.exists(delta_state), "kept after the install finished"
+    assert digest(d.slots[0]) == slot_a
+    assert d.slot_bytes("B", os.path.getsize(fs2)) == file_bytes(fs2)
+    assert d.boot() == "B"
+    d.agent("--confirm", check_rc=0)
+    d.agent("--once", check_rc=0)
+    E.wait_for(lambda: "success" in d.report_states(), 20, "success report")
+
+
 def test_selftest_failure_falls_back_and_reports_rolled_back(work, keys, servers):
     s = servers("--no-delta")
     d, fs1, v1 = provisioned(work, keys, s, "fail-1")
