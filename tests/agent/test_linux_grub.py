@@ -219,24 +219,28 @@ def test_delta_killed_mid_apply_then_resumed(work, keys, servers):
     from faultproxy import FaultProxy
     s = servers()
     d = L.LinuxDevice(work, "dresume-1", s, keys)
-    fs1 = L.make_rootfs(work, "1.0.0", size_mib=10, extra=os.urandom(3 << 20))
+    fs1 = L.make_rootfs(work, "1.0.0", size_mib=10, extra=os.urandom(2 << 20))
     v1 = L.sign(work, keys, fs1, "1.0.0", 1)
     s.upload(v1)
     d.provision("A", v1)
     assert d.boot() == "A"
     d.agent("--confirm", check_rc=0)
-    fs2 = L.make_rootfs(work, "1.1.0", size_mib=10, extra=os.urandom(3 << 20))
+    fs2 = L.make_rootfs(work, "1.1.0", size_mib=10, extra=os.urandom(2 << 20))
     v2 = L.sign(work, keys, fs2, "1.1.0", 2)
     r2 = s.upload(v2)
     slot_a = digest(d.slots[0])
     delta_state = d.dir + "/agent-state.json.linux.delta"
-    proxy = FaultProxy(("127.0.0.1", s.port), bytes_per_s=384 << 10).start()
+    proxy = FaultProxy(("127.0.0.1", s.port), bytes_per_s=256 << 10).start()
     try:
         d.write_conf({"server": "http://127.0.0.1:%d" % proxy.port})
         s.campaign(r2["id"], [{"percent": 100}])
         p = d.spawn()
+        # the server makes the delta first (the agent waits for it)
+        E.wait_for(lambda: "delta payload" in d.log_text() or p.poll() is not None, 240,
+                   "the delta offer")
+        assert "delta payload" in d.log_text(), d.log_tail()
         E.wait_for(lambda: os.path.exists(delta_state) and
-                   os.path.getsize(delta_state) > 10000, 90, "a kept delta resume state")
+                   os.path.getsize(delta_state) > 10000, 60, "a kept delta resume state")
         time.sleep(0.3)
         p.send_signal(signal.SIGKILL)
         p.wait()
