@@ -11,6 +11,7 @@
 # Usage: bench/delta/rootfs.sh [--write] [SIZE_MIB]   (default 1024; --write
 #        also replaces the rootfs section of docs/benchmarks.md)
 # Env:   OTA_BUILD_DIR, OTA_ROOTFS_CACHE (see rootfs_corpus.sh),
+#        OTA_ROOTFS_KINDS (default "ext4 sqfs": which images),
 #        OTA_BENCH_MEM_MIB (default 8192): a tool whose known peak (bsdiff:
 #        about 17x the old image) would pass it is not run, and the table says so.
 # HDiffPatch is not packaged in Debian 12, so it is not compared.
@@ -43,13 +44,13 @@ row() {
   rm -f "$6" "$3"
 }
 
-for kind in ext4 sqfs; do
+for kind in ${OTA_ROOTFS_KINDS:-ext4 sqfs}; do
   o="$DIR/old.$kind"; n="$DIR/new.$kind"
   osz=$(stat -L -c %s "$o")
   name="$kind $((osz / 1048576)) MiB"
   [ "$kind" = sqfs ] && name="squashfs $((osz / 1048576)) MiB"
   name=${name// /_}
-  # ota (auto: the hash index from 256 MiB)
+  # ota (auto: the hash index from 64 MiB)
   timed "$WORK/c" "$OTA" delta create "$o" "$n" -o "$WORK/p.otad"
   timed "$WORK/a" "$OTA" delta apply "$o" "$WORK/p.otad" -o "$WORK/n.ota"
   row "$name" ota "$WORK/p.otad" "$WORK/c" "$WORK/a" "$WORK/n.ota" "$n"

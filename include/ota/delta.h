@@ -130,7 +130,7 @@ struct ota_delta_create_opts {
     int index;
 };
 enum { OTA_DELTA_INDEX_AUTO = 0, OTA_DELTA_INDEX_SA = 1, OTA_DELTA_INDEX_HASH = 2 };
-#define OTA_DELTA_HASH_MIN (256u << 20)
+#define OTA_DELTA_HASH_MIN (64u << 20)
 
 /*
  * Create a patch from old to new_. *patch is malloc'd (caller frees) and

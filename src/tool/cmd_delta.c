@@ -62,7 +62,7 @@ static void help(FILE *f)
             "                      version 2 patch: only appliers with zlib apply it)\n"
             "      --index KIND    create: how matches are found: sa (a suffix array of OLD,\n"
             "                      about 5x OLD of memory), hash (a hash index, OLD / 2: for\n"
-            "                      root filesystem images), auto (default: hash from 256 MiB)\n"
+            "                      root filesystem images), auto (default: hash from 64 MiB)\n"
             "      --enc-key FILE  create between ENCRYPTED images: decrypt OLD and NEW in\n"
             "                      memory with the fleet's private decryption key, diff the\n"
             "                      plaintext slot images, and seal the patch for the same\n"
