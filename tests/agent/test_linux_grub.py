@@ -170,6 +170,17 @@ def test_encrypted_image_lands_as_plaintext_filesystem(work, keys, servers):
     assert d.agent("--verify-slot", "B") == 0
 
 
+def rerun_after_kill(d, slot_a):
+    """After the agent was killed mid-install: the running slot untouched, the
+    target not bootable; the next agent (straight to the server) installs.
+    Returns the log."""
+    assert digest(d.slots[0]) == slot_a, "the running slot was written"
+    assert d.env()["B_OK"] == "0", "a half-written slot must not be bootable"
+    d.write_conf()  # straight to the server
+    d.agent("--once", check_rc=20)
+    return d.log_text()
+
+
 def test_download_killed_then_resumed_by_next_process(work, keys, servers):
     from faultproxy import FaultProxy
     s = servers("--no-delta")
@@ -196,11 +207,7 @@ def test_download_killed_then_resumed_by_next_process(work, keys, servers):
         p.wait()
     finally:
         proxy.stop()
-    assert digest(d.slots[0]) == slot_a
-    assert d.env()["B_OK"] == "0", "a half-written slot must not be bootable"
-    d.write_conf()  # straight to the server
-    d.agent("--once", check_rc=20)
-    log = d.log_text()
+    log = rerun_after_kill(d, slot_a)
     assert "RESUMING at byte" in log, log
     at = int(log.split("RESUMING at byte ")[1].split(" ")[0])
     assert at >= 4 << 20 and at % 65536 == 0
@@ -246,13 +253,8 @@ def test_delta_killed_mid_apply_then_resumed(work, keys, servers):
         p.wait()
     finally:
         proxy.stop()
-    log = d.log_text()
-    assert "delta payload" in log, log
-    assert digest(d.slots[0]) == slot_a, "the running slot was written"
-    assert d.env()["B_OK"] == "0", "a half-written slot must not be bootable"
-    d.write_conf()  # straight to the server
-    d.agent("--once", check_rc=20)
-    log = d.log_text()
+    assert "delta payload" in d.log_text(), d.log_tail()
+    log = rerun_after_kill(d, slot_a)
     assert "delta install resumed at patch byte " in log, log
     at = int(log.split("delta install resumed at patch byte ")[1].split(" ")[0])
     size = int(log.split("delta payload ")[1].split(" ")[0])

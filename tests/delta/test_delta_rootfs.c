@@ -190,13 +190,20 @@ static int apply_with_cuts(struct resumable *x, const struct fsimg *o, const uin
     return resumes;
 }
 
+/* Both releases of a block image and the hash-index patch between them. */
+static uint8_t *release_pair(size_t blocks, uint64_t seed, struct fsimg *o, struct fsimg *n,
+                             size_t *plen)
+{
+    fs_make(o, blocks, seed, 0);
+    fs_make(n, blocks, seed, 1);
+    return create(o, n, OTA_DELTA_INDEX_HASH, plen, NULL);
+}
+
 static void test_suspend_resume(void)
 {
     struct fsimg o, n;
-    fs_make(&o, 1024, 11, 0);
-    fs_make(&n, 1024, 11, 1);
     size_t plen = 0;
-    uint8_t *patch = create(&o, &n, OTA_DELTA_INDEX_HASH, &plen, NULL);
+    uint8_t *patch = release_pair(1024, 11, &o, &n, &plen);
     REQUIRE(patch);
     static struct resumable x;
     int total = 0;
@@ -219,10 +226,8 @@ static void test_suspend_resume(void)
 static void test_hostile_snapshots(void)
 {
     struct fsimg o, n;
-    fs_make(&o, 512, 3, 0);
-    fs_make(&n, 512, 3, 1);
     size_t plen = 0;
-    uint8_t *patch = create(&o, &n, OTA_DELTA_INDEX_HASH, &plen, NULL);
+    uint8_t *patch = release_pair(512, 3, &o, &n, &plen);
     REQUIRE(patch && plen > 400);
     static struct resumable x;
     static struct ota_delta_apply bad;
