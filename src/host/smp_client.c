@@ -587,7 +587,7 @@ int smpc_ota_status(struct smp_link *l, struct smpc_ota_status *st)
     st->phase = smp_map_uint(rsp, "phase", 0);
     st->off = smp_map_uint(rsp, "off", 0);
     st->size = smp_map_uint(rsp, "size", 0);
-    st->err = smp_map_uint(rsp, "err", 0);
+    st->err = smp_map_uint(rsp, "last_err", 0);
     cbor_decref(&rsp);
     return 0;
 }

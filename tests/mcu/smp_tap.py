@@ -36,11 +36,8 @@ class Packet:
         self.conn = conn      # which connection of the tap carried it
         self.op, self.group, self.cmd, self.seq = a.op, a.group, a.cmd, a.seq
         self.ver, self.body = a.ver, a.body
-        # group 64 status answers carry "err": uint (the last ota_err), not
-        # SMP version 2's error map: only a map is an error here
         self.dropped = False
-        self.error = a.error() if isinstance(a.body.get("err", {}), dict) else \
-            (("rc", a.body["rc"]) if a.body.get("rc", 0) else None)
+        self.error = a.error()
         self.t = time.monotonic()
 
     def __repr__(self):

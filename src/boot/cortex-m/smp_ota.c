@@ -3,7 +3,7 @@
  * smp_ota.c - ota's SMP group 64 (smp_ota.h) on the update engine:
  *   0 offer   (write) {"manifest": bstr} -> {"off", "size"}
  *   1 payload (write) {"off", "data"}    -> {"off"} ... {"off", "pending": true}
- *   2 status  (read)  {}                 -> {"device_id", "phase", "off", "size", "err"}
+ *   2 status  (read)  {}                 -> {"device_id", "phase", "off", "size", "last_err"}
  *   3 checkpoint (read) {}               -> {"resume": bstr(69)}
  * An offer may carry "resume", a record a checkpoint answered earlier (kept
  * by the gateway across device resets): the engine re-hashes that payload
@@ -213,7 +213,7 @@ void smp_ota_status(struct smp_ota *g, struct smp_req *r)
     put_u(r, "phase", g->u.phase);
     put_u(r, "off", g->active ? ota_update_offset(&g->u) : 0);
     put_u(r, "size", g->active ? g->u.m.payload_size : 0);
-    put_u(r, "err", (uint64_t)g->last_err);
+    put_u(r, "last_err", (uint64_t)g->last_err);
 }
 
 void smp_ota_checkpoint(struct smp_ota *g, struct smp_req *r)
