@@ -8,6 +8,9 @@
  * which become the patch's code regions (branch predictors inside, pointer
  * predictors outside). Creator side only: the applier never sees an ELF
  * header, only the map and the regions the patch states.
+ * The ELF may also sit behind a signed image's header (what ota-server
+ * diffs: the release files are images), found through the header's
+ * hdr_size; offsets reported are then offsets in the whole image.
  * Anything malformed or unusual (big-endian, addresses past 4 GiB, more than
  * DELF_MAX_SEG loadable segments) makes the image "not ELF" here, and the
  * creator falls back to scanning.
@@ -16,6 +19,7 @@
 
 #include "delta_host.h"
 #include "le.h"
+#include "ota/image.h"
 
 static uint64_t get64(const uint8_t *p)
 {
@@ -44,9 +48,31 @@ static int table(const uint8_t *img, size_t len, int sections, int *is64, uint64
     return *ent >= min && *tab <= len && (uint64_t)*num * *ent <= len - *tab;
 }
 
-int delf_parse(const uint8_t *img, size_t len, struct delf *out)
+/* Where the ELF file starts in img: 0 for a bare ELF file, the header
+ * size for one wrapped in an image header (magic, then hdr_size at byte 8
+ * and img_size at byte 12, image.h); *elf_len its length. -1: neither. */
+static long elf_start(const uint8_t *img, size_t len, size_t *elf_len)
+{
+    *elf_len = len;
+    if (len >= 4 && memcmp(img, "\x7F" "ELF", 4) == 0)
+        return 0;
+    if (len < 32 || ota_le_get32(img) != OTA_IMAGE_MAGIC)
+        return -1;
+    size_t hdr = (size_t)img[8] | ((size_t)img[9] << 8), body = ota_le_get32(img + 12);
+    if (hdr < 32 || hdr > len || body > len - hdr || memcmp(img + hdr, "\x7F" "ELF", 4) != 0)
+        return -1;
+    *elf_len = body;
+    return (long)hdr;
+}
+
+int delf_parse(const uint8_t *whole, size_t whole_len, struct delf *out)
 {
     memset(out, 0, sizeof(*out));
+    size_t len;
+    long base = elf_start(whole, whole_len, &len);
+    if (base < 0)
+        return 0;
+    const uint8_t *img = whole + base;
     int is64;
     uint64_t phoff;
     uint32_t phentsize, phnum;
@@ -76,7 +102,7 @@ int delf_parse(const uint8_t *img, size_t len, struct delf *out)
             vaddr + filesz > 0xFFFFFFFFu || vaddr + filesz < vaddr)
             return 0;
         struct delf_seg *s = &out->seg[out->nseg++];
-        s->off = (uint32_t)off;
+        s->off = (uint32_t)(off + (uint64_t)base);
         s->vaddr = (uint32_t)vaddr;
         s->len = (uint32_t)filesz;
         s->exec = (flags & 1u) != 0; /* PF_X */
@@ -84,9 +110,14 @@ int delf_parse(const uint8_t *img, size_t len, struct delf *out)
     return out->nseg > 0;
 }
 
-int delf_code(const uint8_t *img, size_t len, uint32_t start[OTA_DELTA_CODE_MAX],
+int delf_code(const uint8_t *whole, size_t whole_len, uint32_t start[OTA_DELTA_CODE_MAX],
               uint32_t end[OTA_DELTA_CODE_MAX])
 {
+    size_t len;
+    long base = elf_start(whole, whole_len, &len);
+    if (base < 0)
+        return 0;
+    const uint8_t *img = whole + base;
     int is64;
     uint64_t shoff;
     uint32_t shentsize, shnum;
@@ -111,8 +142,8 @@ int delf_code(const uint8_t *img, size_t len, uint32_t start[OTA_DELTA_CODE_MAX]
             return 0;
         memmove(s + k + 1, s + k, (n - k) * sizeof(s[0]));
         memmove(e + k + 1, e + k, (n - k) * sizeof(e[0]));
-        s[k] = (uint32_t)off;
-        e[k] = (uint32_t)(off + size);
+        s[k] = (uint32_t)(off + (uint64_t)base);
+        e[k] = (uint32_t)(off + size + (uint64_t)base);
         n++;
     }
     unsigned m = 0;

@@ -93,11 +93,12 @@ struct delf {
     struct delf_seg seg[DELF_MAX_SEG];
 };
 /* 1 when img is a little-endian ELF file with loadable segments below 4 GiB
- * (out filled), else 0. */
+ * (out filled), else 0. img may also be a signed image whose payload is
+ * such a file (offsets are then the whole image's). */
 int delf_parse(const uint8_t *img, size_t len, struct delf *out);
-/* The executable sections of an ELF image as at most OTA_DELTA_CODE_MAX
- * ascending file ranges [start, end) (close ones merged); 0 when none or not
- * ELF. */
+/* The executable sections of an ELF image (bare or behind an image header,
+ * as delf_parse) as at most OTA_DELTA_CODE_MAX ascending file ranges
+ * [start, end) (close ones merged); 0 when none or not ELF. */
 int delf_code(const uint8_t *img, size_t len, uint32_t start[OTA_DELTA_CODE_MAX],
               uint32_t end[OTA_DELTA_CODE_MAX]);
 /* The address file offset x loads at and the end of its segment's file

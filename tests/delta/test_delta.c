@@ -523,6 +523,44 @@ static void test_elf_map(void)
     CHECK(dpred_useful(old, (uint32_t)ol, nw, &ctl2, &pr, have_base) & OTA_DELTA_PRED_PTR);
     free(ctl2.v);
     free(patch);
+    /* the same ELF files behind a 0x200-byte image header (what the server
+     * diffs): the same segments and code, at offsets moved by the header */
+    {
+        enum { H = 0x200 };
+        uint8_t *wo = calloc(1, H + ol + 64), *wn = calloc(1, H + nl + 64);
+        REQUIRE(wo && wn);
+        ota_le_put32(wo, OTA_IMAGE_MAGIC);
+        wo[8] = H & 0xff, wo[9] = H >> 8;
+        ota_le_put32(wo + 12, (uint32_t)ol);
+        memcpy(wo + H, old, ol);
+        memset(wo + H + ol, 0x5a, 64); /* TLVs after the payload */
+        memcpy(wn, wo, 16);
+        ota_le_put32(wn + 12, (uint32_t)nl);
+        memcpy(wn + H, nw, nl);
+        struct delf w;
+        CHECK(delf_parse(old, ol, &e) && delf_parse(wo, H + ol + 64, &w));
+        CHECK_EQ(w.nseg, e.nseg);
+        for (unsigned i = 0; i < w.nseg && i < e.nseg; i++)
+            CHECK(w.seg[i].off == e.seg[i].off + H && w.seg[i].vaddr == e.seg[i].vaddr &&
+                  w.seg[i].len == e.seg[i].len);
+        CHECK_EQ(delf_code(wo, H + ol + 64, cs, ce), 1);
+        CHECK(cs[0] == 0x100u + H && ce[0] == 0x3100u + H);
+        struct ota_delta_stats ws;
+        REQUIRE(ota_delta_create(wo, H + ol + 64, wn, H + nl + 64, &patch, &patch_len, &ws) ==
+                OTA_OK);
+        CHECK(ws.flags & OTA_DELTA_PRED_PTR);
+        CHECK_EQ(ws.code_regions, st.code_regions);
+        free(patch);
+        CHECK(roundtrip(wo, H + ol + 64, wn, H + nl + 64, NULL));
+        wo[H] = 0; /* no ELF behind the header */
+        CHECK(!delf_parse(wo, H + ol + 64, &w));
+        CHECK_EQ(delf_code(wo, H + ol + 64, cs, ce), 0);
+        wo[H] = 0x7f;
+        wo[8] = 0xff, wo[9] = 0xff; /* header size past the end */
+        CHECK(!delf_parse(wo, H + ol + 64, &w));
+        free(wo);
+        free(wn);
+    }
     /* not ELF: big-endian, program headers past the end, an address
      * beyond 4 GiB, no magic */
     uint8_t *bad = malloc(ol);
