@@ -26,28 +26,6 @@ static uint64_t get64(const uint8_t *p)
     return (uint64_t)ota_le_get32(p) | ((uint64_t)ota_le_get32(p + 4) << 32);
 }
 
-/*
- * The program (sections = 0) or section header table of a little-endian ELF
- * image: *is64, the table's offset *tab, entry size *ent (at least the
- * standard one) and count *num, all inside the image; 0 when not so.
- */
-static int table(const uint8_t *img, size_t len, int sections, int *is64, uint64_t *tab,
-                 uint32_t *ent, uint32_t *num)
-{
-    if (len < 64 || memcmp(img, "\x7F" "ELF", 4) != 0 || img[5] != 1 /* LE */ ||
-        (img[4] != 1 && img[4] != 2))
-        return 0;
-    *is64 = img[4] == 2;
-    /* e_phoff / e_shoff, then e_phentsize, e_phnum / e_shentsize, e_shnum */
-    unsigned off = *is64 ? (sections ? 40u : 32u) : (sections ? 32u : 28u);
-    unsigned sz = *is64 ? (sections ? 58u : 54u) : (sections ? 46u : 42u);
-    *tab = *is64 ? get64(img + off) : ota_le_get32(img + off);
-    *ent = (uint32_t)img[sz] | ((uint32_t)img[sz + 1] << 8);
-    *num = (uint32_t)img[sz + 2] | ((uint32_t)img[sz + 3] << 8);
-    uint32_t min = *is64 ? (sections ? 64u : 56u) : (sections ? 40u : 32u);
-    return *ent >= min && *tab <= len && (uint64_t)*num * *ent <= len - *tab;
-}
-
 /* Where the ELF file starts in img: 0 for a bare ELF file, the header
  * size for one wrapped in an image header (magic, then hdr_size at byte 8
  * and img_size at byte 12, image.h); *elf_len its length. -1: neither. */
@@ -65,18 +43,44 @@ static long elf_start(const uint8_t *img, size_t len, size_t *elf_len)
     return (long)hdr;
 }
 
+/*
+ * The program (sections = 0) or section header table of the little-endian
+ * ELF file in `whole` (bare or behind an image header, elf_start): returns
+ * where the file starts (NULL when not so), with its offset in `whole`
+ * *base, its length *len, *is64, the table's offset *tab, entry size *ent
+ * (at least the standard one) and count *num, all inside the file.
+ */
+static const uint8_t *table(const uint8_t *whole, size_t whole_len, int sections, long *base,
+                            size_t *len, int *is64, uint64_t *tab, uint32_t *ent, uint32_t *num)
+{
+    *base = elf_start(whole, whole_len, len);
+    if (*base < 0)
+        return NULL;
+    const uint8_t *img = whole + *base;
+    if (*len < 64 || memcmp(img, "\x7F" "ELF", 4) != 0 || img[5] != 1 /* LE */ ||
+        (img[4] != 1 && img[4] != 2))
+        return NULL;
+    *is64 = img[4] == 2;
+    /* e_phoff / e_shoff, then e_phentsize, e_phnum / e_shentsize, e_shnum */
+    unsigned off = *is64 ? (sections ? 40u : 32u) : (sections ? 32u : 28u);
+    unsigned sz = *is64 ? (sections ? 58u : 54u) : (sections ? 46u : 42u);
+    *tab = *is64 ? get64(img + off) : ota_le_get32(img + off);
+    *ent = (uint32_t)img[sz] | ((uint32_t)img[sz + 1] << 8);
+    *num = (uint32_t)img[sz + 2] | ((uint32_t)img[sz + 3] << 8);
+    uint32_t min = *is64 ? (sections ? 64u : 56u) : (sections ? 40u : 32u);
+    return *ent >= min && *tab <= *len && (uint64_t)*num * *ent <= *len - *tab ? img : NULL;
+}
+
 int delf_parse(const uint8_t *whole, size_t whole_len, struct delf *out)
 {
     memset(out, 0, sizeof(*out));
     size_t len;
-    long base = elf_start(whole, whole_len, &len);
-    if (base < 0)
-        return 0;
-    const uint8_t *img = whole + base;
+    long base;
     int is64;
     uint64_t phoff;
     uint32_t phentsize, phnum;
-    if (!table(img, len, 0, &is64, &phoff, &phentsize, &phnum))
+    const uint8_t *img = table(whole, whole_len, 0, &base, &len, &is64, &phoff, &phentsize, &phnum);
+    if (!img)
         return 0;
     out->machine = (uint16_t)(img[18] | (img[19] << 8));
     for (uint32_t i = 0; i < phnum; i++) {
@@ -114,14 +118,12 @@ int delf_code(const uint8_t *whole, size_t whole_len, uint32_t start[OTA_DELTA_C
               uint32_t end[OTA_DELTA_CODE_MAX])
 {
     size_t len;
-    long base = elf_start(whole, whole_len, &len);
-    if (base < 0)
-        return 0;
-    const uint8_t *img = whole + base;
+    long base;
     int is64;
     uint64_t shoff;
     uint32_t shentsize, shnum;
-    if (!table(img, len, 1, &is64, &shoff, &shentsize, &shnum))
+    const uint8_t *img = table(whole, whole_len, 1, &base, &len, &is64, &shoff, &shentsize, &shnum);
+    if (!img)
         return 0;
     /* executable, allocated PROGBITS sections, merged when less than 64
      * bytes apart, in file order */
