@@ -246,7 +246,7 @@ static int do_apply(const char *old_path, const char *patch_path, const char *ou
         ret = OTA_EXIT_ERROR;
         goto out;
     }
-    /* The header says whether the deflate port is needed (version 2). */
+    /* The header says whether the deflate port is needed (versions 2, 3). */
     size_t n = fread(buf, 1, OTA_DELTA_HEADER_SIZE, pf);
     struct ota_delta_header h;
     e = ota_delta_header_decode(buf, n, &h, &diag);
@@ -255,7 +255,7 @@ static int do_apply(const char *old_path, const char *patch_path, const char *ou
         ret = exit_code(e);
         goto out;
     }
-    if (h.version == OTA_DELTA_VERSION_DEFLATE && !(zp = ota_deflate_zlib_new())) {
+    if (OTA_DELTA_HAS_SECTION(h.version) && !(zp = ota_deflate_zlib_new())) {
         tool_error("delta", "out of memory");
         ret = OTA_EXIT_ERROR;
         goto out;

@@ -196,3 +196,32 @@ def test_deflate_mode(tmp_path):
     r = run("delta", "apply", po, cut, "-o", out)
     assert r.returncode == 6, (r.returncode, r.stderr)
     assert not out.exists()
+
+
+def test_token_form_applied_streamed(tmp_path):
+    """A version 3 patch (GNU gzip members zlib does not reproduce: the token
+    form) applied by the streamed `ota delta apply` (which gives it the
+    zlib port as for version 2): the exact new file."""
+    rnd = random.Random(5)
+    words = [bytes(rnd.choice(b"qrstuvwxyz0123") for _ in range(rnd.randint(2, 9)))
+             for _ in range(500)]
+    # text and binary stretches in turn: GNU gzip splits its blocks where
+    # zlib would not (checked below: the patch must be version 3)
+    text = b"".join(b" ".join(rnd.choice(words) for _ in range(4000)) +
+                    bytes(rnd.getrandbits(8) & rnd.getrandbits(8) for _ in range(16384))
+                    for _ in range(24))
+    edited = text[:5000] + b"CHANGED" + text[5007:]
+    files = {}
+    for name, data in (("old", text), ("new", edited)):
+        raw = tmp_path / name
+        raw.write_bytes(data)
+        subprocess.run(["gzip", "-9", "-n", "-f", str(raw)], check=True)
+        files[name] = tmp_path / (name + ".gz")
+    p = tmp_path / "p.otad"
+    r = run("delta", "create", files["old"], files["new"], "-o", p, "--deflate")
+    assert r.returncode == 0, r.stderr
+    assert "version 3" in run("delta", "info", p).stdout
+    out = tmp_path / "out.gz"
+    r = run("delta", "apply", files["old"], p, "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes() == files["new"].read_bytes()
