@@ -41,8 +41,8 @@ ota_err ota_delta_section_check_port(struct ota_delta_apply *st)
     const struct ota_deflate_port *z = st->cfg.deflate;
     if (!z)
         return ota_delta_fail(st, OTA_ERR_UNSUPPORTED,
-                              "version 2 (deflate section): no deflate port in this applier", 4,
-                              OTA_DELTA_VERSION, OTA_DELTA_VERSION_DEFLATE, 1);
+                              "version 2/3 (deflate section): no deflate port in this applier",
+                              4, OTA_DELTA_VERSION, st->hdr.version, 1);
     if (!z->inflate_reset || !z->inflate || !z->deflate_reset || !z->deflate || !z->spans ||
         !z->work || z->work_len < OTA_DEFLATE_WORK_MIN)
         return ota_delta_fail(st, OTA_ERR_INVALID_ARG, "deflate port (functions, spans, work)",

@@ -203,7 +203,19 @@ static void test_no_port_refused(void)
     CHECK_EQ(apply_port(&p, p.patch, p.patch_len, NULL, 0, &s, &d), OTA_ERR_UNSUPPORTED);
     CHECK_EQ(s.calls, 0);
     CHECK(d.field && strstr(d.field, "no deflate port"));
+    CHECK(d.has_values && d.expected == 1 && d.found == 2 && p.patch[4] == 2);
     free(s.buf);
+    {
+        struct pair t; /* a version 3 patch names its own version */
+        make_pair(&t, 4, 20000, 1, 1);
+        REQUIRE(t.patch && t.patch[4] == OTA_DELTA_VERSION_TOKENS);
+        memset(&d, 0, sizeof d);
+        CHECK_EQ(apply_port(&t, t.patch, t.patch_len, NULL, 0, &s, &d), OTA_ERR_UNSUPPORTED);
+        CHECK_EQ(s.calls, 0);
+        CHECK(d.has_values && d.found == OTA_DELTA_VERSION_TOKENS);
+        free(s.buf);
+        free_pair(&t);
+    }
     /* a port missing its work buffer is a configuration error */
     struct ota_deflate_port *port = ota_deflate_zlib_new();
     REQUIRE(port);
