@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "exit_codes.h"
 #include "ota/host.h"
 
 #define CHECKPOINT_EVERY (32u * 1024u)
@@ -185,7 +186,16 @@ static enum agent_outcome handle_installed(struct agent *a, const struct agent_d
  * tests). */
 #define STAGE_BLOCK 4096u
 
-static double monotonic_now(void)
+int agent_fault_exit(enum agent_fault f)
+{
+    return f == AGENT_FAULT_UNAUTHORIZED ? OTA_EXIT_AGENT_UNAUTHORIZED
+         : f == AGENT_FAULT_HW_MISMATCH  ? OTA_EXIT_AGENT_HW_MISMATCH
+         : f == AGENT_FAULT_UNREACHABLE  ? OTA_EXIT_AGENT_UNREACHABLE
+         : f == AGENT_FAULT_TLS          ? OTA_EXIT_AGENT_TLS
+                                         : OTA_EXIT_ERROR;
+}
+
+double agent_monotonic(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -241,7 +251,7 @@ static ota_err sink_flush(struct sink_ctx *s)
 static void progress_text(const struct sink_ctx *s, char *out, size_t cap)
 {
     uint64_t at = s->start + s->taken;
-    double dt = monotonic_now() - s->t0;
+    double dt = agent_monotonic() - s->t0;
     snprintf(out, cap, "%u%% (%llu of %u bytes), %.1f KiB/s",
              s->total ? (unsigned)(at * 100 / s->total) : 0, (unsigned long long)at, s->total,
              dt > 0 ? (double)s->taken / 1024.0 / dt : 0.0);
@@ -553,7 +563,7 @@ static int offer_download(struct agent *a, struct offer_run *r, enum agent_outco
         sc.a = a;
         sc.start = r->offset;
         sc.total = m->payload_size;
-        sc.t0 = monotonic_now();
+        sc.t0 = agent_monotonic();
         sc.next_pct = (unsigned)((uint64_t)r->offset * 100 / m->payload_size / 25 + 1) * 25;
         e = agent_http_download(a->http, r->offer->artifact_path, r->offset, deadline, sink, &sc,
                                 &status, &got, &deadline_hit, err, sizeof err);

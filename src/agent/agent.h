@@ -130,6 +130,9 @@ ota_err agent_config_finish(struct agent_config *c, char *err, size_t errlen);
 extern const char agent_config_help[];
 /* key names "a_b" (the name) also spelled "a-b": 1 when key is name. */
 int agent_key_is(const char *key, const char *name);
+/* A configuration number: all of v is a number in [lo, hi] -> *out, 0;
+ * else -1 and *out untouched (config.c; every backend's keys use it). */
+int agent_parse_num(const char *v, double lo, double hi, double *out);
 
 /* ---- backoff (backoff.c) ------------------------------------------------ */
 struct agent_backoff {
@@ -389,6 +392,15 @@ enum agent_fault {
     AGENT_FAULT_UNREACHABLE,  /* DNS, connect or timeout */
     AGENT_FAULT_TLS,          /* certificate or public-key pin refused */
 };
+/* The process exit code for a fault (src/host/exit_codes.h; agent.c). */
+int agent_fault_exit(enum agent_fault f);
+/* Seconds on the monotonic clock (agent.c). */
+double agent_monotonic(void);
+/* A byte string in a JSON state file as hex (state.c): put; get exactly
+ * max bytes (len NULL) or up to max (*len set); -1 when missing or bad. */
+struct json_t;
+void agent_json_put_hex(struct json_t *o, const char *key, const uint8_t *p, size_t n);
+int agent_json_get_hex(struct json_t *o, const char *key, uint8_t *out, size_t max, size_t *len);
 /* Self-test hook: 0 = healthy. */
 typedef int (*agent_selftest_fn)(void *ctx, const struct agent_device_info *dev);
 

@@ -59,15 +59,9 @@ struct agent_smp_backend {
     size_t manifest_len;
     FILE *spool;
     uint32_t spooled;
+    ota_sha256_ctx spool_sha; /* SHA-256 of the spooled bytes so far */
     char rsn[sizeof((struct smp_link *)0)->err + 8]; /* the MCU's refusal, for the diag */
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void sleep_s(double s)
 {
@@ -77,19 +71,6 @@ static void sleep_s(double s)
 
 /* ---- STATE_FILE.smp: the MCU's resume record and the learned digests ------ */
 
-static void put_hex(json_t *o, const char *k, const uint8_t *p, size_t n)
-{
-    char h[2 * SMPC_RESUME_LEN + 1];
-    ota_hex_encode(p, n, h);
-    json_object_set_new(o, k, json_string(h));
-}
-
-static int get_hex(json_t *o, const char *k, uint8_t *out, size_t n)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s && strlen(s) == 2 * n && ota_hex_decode(s, out, n) == (int)n ? 0 : -1;
-}
-
 static void gw_save(struct agent_smp_backend *b)
 {
     json_t *o = json_object(), *arr = json_array();
@@ -98,13 +79,13 @@ static void gw_save(struct agent_smp_backend *b)
     ota_err e;
 
     if (b->has_rec) {
-        put_hex(o, "resume_payload", b->rec_payload, OTA_SHA256_LEN);
-        put_hex(o, "resume", b->rec, SMPC_RESUME_LEN);
+        agent_json_put_hex(o, "resume_payload", b->rec_payload, OTA_SHA256_LEN);
+        agent_json_put_hex(o, "resume", b->rec, SMPC_RESUME_LEN);
     }
     for (i = 0; i < b->n_known; i++) {
         json_t *k = json_object();
-        put_hex(k, "hash", b->known[i].hash, OTA_SHA256_LEN);
-        put_hex(k, "digest", b->known[i].digest, OTA_SHA256_LEN);
+        agent_json_put_hex(k, "hash", b->known[i].hash, OTA_SHA256_LEN);
+        agent_json_put_hex(k, "digest", b->known[i].digest, OTA_SHA256_LEN);
         json_array_append_new(arr, k);
     }
     json_object_set_new(o, "known", arr);
@@ -123,13 +104,13 @@ static void gw_load(struct agent_smp_backend *b)
 
     if (!o)
         return;
-    b->has_rec = get_hex(o, "resume_payload", b->rec_payload, OTA_SHA256_LEN) == 0 &&
-                 get_hex(o, "resume", b->rec, SMPC_RESUME_LEN) == 0;
+    b->has_rec = agent_json_get_hex(o, "resume_payload", b->rec_payload, OTA_SHA256_LEN, NULL) == 0 &&
+                 agent_json_get_hex(o, "resume", b->rec, SMPC_RESUME_LEN, NULL) == 0;
     arr = json_object_get(o, "known");
     for (i = 0; json_is_array(arr) && i < json_array_size(arr) && b->n_known < KNOWN_MAX; i++) {
         json_t *k = json_array_get(arr, i);
-        if (get_hex(k, "hash", b->known[b->n_known].hash, OTA_SHA256_LEN) == 0 &&
-            get_hex(k, "digest", b->known[b->n_known].digest, OTA_SHA256_LEN) == 0)
+        if (agent_json_get_hex(k, "hash", b->known[b->n_known].hash, OTA_SHA256_LEN, NULL) == 0 &&
+            agent_json_get_hex(k, "digest", b->known[b->n_known].digest, OTA_SHA256_LEN, NULL) == 0)
             b->n_known++;
     }
     json_decref(o);
@@ -227,12 +208,20 @@ void agent_smp_backend_free(struct agent_smp_backend *b)
     free(b);
 }
 
+static int any_pending(const struct smpc_slot *slots, size_t n)
+{
+    int pending = 0;
+    for (size_t i = 0; i < n; i++)
+        pending |= slots[i].pending;
+    return pending;
+}
+
 /* Wait until the MCU answers a state read (after a reset, a power-on):
  * OTA_OK, or OTA_ERR_IO after smp_boot_timeout. */
 static ota_err wait_answer(struct agent_smp_backend *b, struct smpc_slot *slots, size_t *n,
                            int no_pending)
 {
-    double deadline = now_s() + b->cfg->smp.boot_timeout;
+    double deadline = agent_monotonic() + b->cfg->smp.boot_timeout;
     int rc;
 
     do {
@@ -244,18 +233,14 @@ static ota_err wait_answer(struct agent_smp_backend *b, struct smpc_slot *slots,
             rc = smpc_state_read(&b->l, slots, 2, n);
             b->l.retries = retries;
             if (rc == 0) {
-                size_t i;
-                int pending = 0;
-                for (i = 0; i < *n; i++)
-                    pending |= slots[i].pending;
-                if (!no_pending || !pending)
+                if (!no_pending || !any_pending(slots, *n))
                     return OTA_OK;
             } else if (rc < 0) {
                 drop(b); /* a socket that closed (QEMU gone): connect again */
             }
         }
         sleep_s(0.3);
-    } while (now_s() < deadline);
+    } while (agent_monotonic() < deadline);
     LOG_E("SMP %s: no answer from the MCU within smp_boot_timeout (%.0fs)%s",
           b->cfg->smp.serial, b->cfg->smp.boot_timeout,
           no_pending ? " with no slot pending" : "");
@@ -288,16 +273,13 @@ ota_err agent_smp_device_id(struct agent_smp_backend *b, char *id, size_t cap, c
 int agent_smp_pending(struct agent_smp_backend *b)
 {
     struct smpc_slot slots[2];
-    size_t n, i;
-    int pending = 0;
+    size_t n;
 
     if (link_up(b) != 0 || smpc_state_read(&b->l, slots, 2, &n) != 0) {
         drop(b);
         return -1;
     }
-    for (i = 0; i < n; i++)
-        pending |= slots[i].pending;
-    return pending;
+    return any_pending(slots, n);
 }
 
 ota_err agent_smp_reset_and_wait(struct agent_smp_backend *b)
@@ -369,20 +351,27 @@ static ota_err smp_describe(void *ctx, struct agent_device_info *out)
 }
 
 /* The spool holds a valid prefix of this payload when its first p->offset
- * bytes hash to p->prefix_digest. */
+ * bytes hash to p->prefix_digest. Leaves b->spool_sha hashing the prefix
+ * kept (carried on by smp_write, read by smp_checkpoint). */
 static uint32_t spool_resume(struct agent_smp_backend *b, const struct ota_update_progress *p)
 {
+    const struct ota_crypto *c = ota_crypto_openssl();
     uint8_t *data = NULL, dg[OTA_SHA256_LEN];
     size_t len = 0;
     uint32_t at = 0;
+    ota_sha256_ctx t;
 
+    c->sha256_init(&b->spool_sha);
     if (!p || memcmp(p->payload_digest, b->m.payload_digest, OTA_SHA256_LEN) != 0 ||
         p->offset > b->m.payload_size)
         return 0;
     if (ota_file_read(b->spool_path, &data, &len) == OTA_OK && len >= p->offset &&
-        ota_sha256(ota_crypto_openssl(), data, p->offset, dg) == OTA_OK &&
+        c->sha256_update(&b->spool_sha, data, p->offset) == OTA_OK &&
+        (t = b->spool_sha, c->sha256_final(&t, dg)) == OTA_OK &&
         memcmp(dg, p->prefix_digest, OTA_SHA256_LEN) == 0)
         at = p->offset;
+    else
+        c->sha256_init(&b->spool_sha);
     free(data);
     return at;
 }
@@ -462,15 +451,12 @@ static ota_err smp_write(void *ctx, const void *data, size_t len)
         return OTA_ERR_FILE;
     }
     b->spooled += (uint32_t)len;
-    return OTA_OK;
+    return ota_crypto_openssl()->sha256_update(&b->spool_sha, data, len);
 }
 
 static ota_err smp_checkpoint(void *ctx, struct ota_update_progress *p)
 {
     struct agent_smp_backend *b = ctx;
-    uint8_t *data = NULL;
-    size_t len = 0;
-    ota_err e;
 
     if (!b->spool)
         return OTA_ERR_UPDATE_STATE;
@@ -479,13 +465,9 @@ static ota_err smp_checkpoint(void *ctx, struct ota_update_progress *p)
     memset(p, 0, sizeof *p);
     memcpy(p->payload_digest, b->m.payload_digest, OTA_SHA256_LEN);
     p->offset = b->spooled;
-    e = ota_file_read(b->spool_path, &data, &len);
-    if (!e && len < b->spooled)
-        e = OTA_ERR_FILE;
-    if (!e)
-        e = ota_sha256(ota_crypto_openssl(), data, b->spooled, p->prefix_digest);
-    free(data);
-    return e;
+    /* the running hash of what was written: no re-read of the spool */
+    ota_sha256_ctx t = b->spool_sha;
+    return ota_crypto_openssl()->sha256_final(&t, p->prefix_digest);
 }
 
 /* Keep the MCU's resume record (STATE_FILE.smp). */
@@ -506,7 +488,7 @@ static void device_checkpoint(struct agent_smp_backend *b)
  * the prefix our resume record proves in its flash). */
 static ota_err reoffer(struct agent_smp_backend *b, uint64_t *off, struct ota_diag *d)
 {
-    double deadline = now_s() + b->cfg->smp.boot_timeout;
+    double deadline = agent_monotonic() + b->cfg->smp.boot_timeout;
     uint64_t size;
 
     for (;;) {
@@ -518,7 +500,7 @@ static ota_err reoffer(struct agent_smp_backend *b, uint64_t *off, struct ota_di
         if (rc == 0)
             return OTA_OK;
         drop(b);
-        if (now_s() >= deadline || agent_stop_requested(NULL))
+        if (agent_monotonic() >= deadline || agent_stop_requested(NULL))
             return OTA_ERR_IO;
         sleep_s(0.3);
     }
@@ -530,7 +512,7 @@ static ota_err upload(struct agent_smp_backend *b, const uint8_t *pay, uint32_t 
 {
     uint32_t chunk = smpc_chunk(&b->l, b->cfg->smp.chunk), since = 0;
     uint64_t off = 0, start;
-    double t0 = now_s(), dt;
+    double t0 = agent_monotonic(), dt;
     unsigned resumes = 0;
     int pending = 0;
     ota_err e = reoffer(b, &off, d);
@@ -571,7 +553,7 @@ static ota_err upload(struct agent_smp_backend *b, const uint8_t *pay, uint32_t 
         LOG_I("SMP upload RESUMED at byte %llu of %u (the MCU's offset)",
               (unsigned long long)off, size);
     }
-    dt = now_s() - t0;
+    dt = agent_monotonic() - t0;
     LOG_I("SMP upload complete: %llu payload bytes sent in %.2fs: %.0f B/s (%u resume%s); "
           "target verified and pending on the MCU", (unsigned long long)(size - start), dt,
           dt > 0 ? (double)(size - start) / dt : 0.0, resumes, resumes == 1 ? "" : "s");

@@ -5,7 +5,6 @@
  * smp_chunk, smp_checkpoint; smp_udp is refused with the reason), kept apart
  * from config.c like the Linux backend's keys.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,18 +36,6 @@ void agent_smp_config_defaults(struct agent_smp_config *c)
     c->checkpoint_every = 8192;
 }
 
-static int parse_num(const char *v, double lo, double hi, double *out)
-{
-    char *end;
-    double d;
-    errno = 0;
-    d = strtod(v, &end);
-    if (errno || end == v || *end || !(d >= lo && d <= hi))
-        return 1;
-    *out = d;
-    return 0;
-}
-
 int agent_smp_config_set(struct agent_smp_config *c, const char *key, const char *v, int *bad,
                          char *err, size_t errlen)
 {
@@ -71,17 +58,17 @@ int agent_smp_config_set(struct agent_smp_config *c, const char *key, const char
         snprintf(err, errlen, "smp_udp: the SMP UDP transport is not available (the QEMU "
                  "board has no network stack; docs/smp.md, \"UDP\"): use smp_serial");
     } else if (agent_key_is(key, "smp_baud")) {
-        *bad = parse_num(v, 300, 4000000, &d);
+        *bad = !!agent_parse_num(v, 300, 4000000, &d);
         c->baud = (unsigned)d;
     } else if (agent_key_is(key, "smp_timeout")) {
-        *bad = parse_num(v, 0.05, 3600, &c->timeout);
+        *bad = !!agent_parse_num(v, 0.05, 3600, &c->timeout);
     } else if (agent_key_is(key, "smp_boot_timeout")) {
-        *bad = parse_num(v, 1, 86400, &c->boot_timeout);
+        *bad = !!agent_parse_num(v, 1, 86400, &c->boot_timeout);
     } else if (agent_key_is(key, "smp_chunk")) {
-        *bad = parse_num(v, 32, 3968, &d);
+        *bad = !!agent_parse_num(v, 32, 3968, &d);
         c->chunk = (uint32_t)d;
     } else if (agent_key_is(key, "smp_checkpoint")) {
-        *bad = parse_num(v, 1024, 1 << 30, &d);
+        *bad = !!agent_parse_num(v, 1024, 1 << 30, &d);
         c->checkpoint_every = (uint32_t)d;
     } else {
         return 0;

@@ -87,11 +87,7 @@ int agent_smp_main(struct agent_config *cfg, int once)
                                                           : "trial self-test failed");
         reset_until_back(&a, b);
     }
-    rc = o == AGENT_FAULT ? (a.fault == AGENT_FAULT_UNAUTHORIZED ? OTA_EXIT_AGENT_UNAUTHORIZED
-                             : a.fault == AGENT_FAULT_HW_MISMATCH ? OTA_EXIT_AGENT_HW_MISMATCH
-                             : a.fault == AGENT_FAULT_UNREACHABLE ? OTA_EXIT_AGENT_UNREACHABLE
-                             : a.fault == AGENT_FAULT_TLS ? OTA_EXIT_AGENT_TLS : OTA_EXIT_ERROR)
-                          : OTA_EXIT_OK;
+    rc = o == AGENT_FAULT ? agent_fault_exit(a.fault) : OTA_EXIT_OK;
     LOG_I("exiting: %u check-ins, %u downloads, %u interrupted, %u resumed", a.checkins,
           a.downloads, a.download_errors, a.resumes);
     agent_http_free(a.http);

@@ -93,16 +93,21 @@ static int copy_str(char *dst, size_t cap, const char *v)
     return 0;
 }
 
-static int parse_seconds(const char *v, double lo, double *out)
+int agent_parse_num(const char *v, double lo, double hi, double *out)
 {
     char *end;
     double d;
     errno = 0;
     d = strtod(v, &end);
-    if (errno || end == v || *end || d < lo || d > 86400.0 * 30)
+    if (errno || end == v || *end || !(d >= lo && d <= hi))
         return -1;
     *out = d;
     return 0;
+}
+
+static int parse_seconds(const char *v, double lo, double *out)
+{
+    return agent_parse_num(v, lo, 86400.0 * 30, out);
 }
 
 static int parse_bool(const char *v, int *out)
@@ -160,10 +165,7 @@ ota_err agent_config_set(struct agent_config *c, const char *key, const char *v,
     } else if (!strcmp(key, "stall_timeout") || !strcmp(key, "stall-timeout")) {
         bad = parse_seconds(v, 1, &c->stall_timeout);
     } else if (!strcmp(key, "min_rate_bps") || !strcmp(key, "min-rate-bps")) {
-        char *end;
-        errno = 0;
-        c->min_rate_bps = strtod(v, &end);
-        bad = errno || end == v || *end || !(c->min_rate_bps >= 1 && c->min_rate_bps <= 1e12);
+        bad = agent_parse_num(v, 1, 1e12, &c->min_rate_bps);
     } else if (!strcmp(key, "attempt_deadline") || !strcmp(key, "attempt-deadline")) {
         bad = parse_seconds(v, 0, &c->attempt_deadline);
     } else if (!strcmp(key, "artifact_origin") || !strcmp(key, "artifact-origin")) {

@@ -20,13 +20,6 @@
 
 #include "agent.h"
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int name_ok(const char *n)
 {
     static const char ALPHABET[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -258,7 +251,7 @@ void agent_health_tick(struct agent *a, const struct agent_device_info *dev)
 {
     struct agent_health *h = a->health;
     char ver[32];
-    double now = mono();
+    double now = agent_monotonic();
     if (!h || a->cfg->health_interval <= 0)
         return;
     ota_image_version_str(&dev->version, ver, sizeof ver);
@@ -296,7 +289,7 @@ void agent_health_before_reboot(struct agent *a)
     if (!h)
         return;
     if (a->cfg->health_interval > 0 && h->period_start >= 0 && h->version[0])
-        send_period(a, mono());
+        send_period(a, agent_monotonic());
     h->reboot_expected = 1;
     save(h);
 }

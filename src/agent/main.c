@@ -190,11 +190,7 @@ run:
        : o == AGENT_TRIAL_FAILED ? OTA_EXIT_AGENT_TRIAL_FAILED
        : o == AGENT_POWER_LOST ? OTA_EXIT_AGENT_POWER_LOST : OTA_EXIT_OK;
     if (o == AGENT_FAULT)
-        rc = a.fault == AGENT_FAULT_UNAUTHORIZED ? OTA_EXIT_AGENT_UNAUTHORIZED
-           : a.fault == AGENT_FAULT_HW_MISMATCH  ? OTA_EXIT_AGENT_HW_MISMATCH
-           : a.fault == AGENT_FAULT_UNREACHABLE  ? OTA_EXIT_AGENT_UNREACHABLE
-           : a.fault == AGENT_FAULT_TLS          ? OTA_EXIT_AGENT_TLS
-                                                 : OTA_EXIT_ERROR;
+        rc = agent_fault_exit(a.fault);
     LOG_I("exiting (%s): %u check-ins, %u downloads, %u interrupted, %u resumed",
           rc == OTA_EXIT_AGENT_REBOOT ? "reboot requested"
           : rc == OTA_EXIT_AGENT_TRIAL_FAILED ? "trial failed"

@@ -27,14 +27,14 @@ void agent_state_clear(struct agent_state *s)
     s->offer_seq = seq;
 }
 
-static void put_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
+void agent_json_put_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
 {
     char hex[2 * OTA_MANIFEST_MAX_LEN + 1];
     ota_hex_encode(p, n, hex);
     json_object_set_new(o, key, json_string(hex));
 }
 
-static int get_hex(json_t *o, const char *key, uint8_t *out, size_t max, size_t *len)
+int agent_json_get_hex(json_t *o, const char *key, uint8_t *out, size_t max, size_t *len)
 {
     const char *s = json_string_value(json_object_get(o, key));
     int n;
@@ -65,14 +65,14 @@ ota_err agent_state_save(const struct agent_state *s, const char *path)
 
     json_object_set_new(o, "phase", json_integer(s->phase));
     if (s->manifest_len)
-        put_hex(o, "manifest", s->manifest, s->manifest_len);
+        agent_json_put_hex(o, "manifest", s->manifest, s->manifest_len);
     json_object_set_new(o, "campaign_id", json_integer((json_int_t)s->campaign_id));
-    put_hex(o, "target_digest", s->target_digest, OTA_SHA256_LEN);
+    agent_json_put_hex(o, "target_digest", s->target_digest, OTA_SHA256_LEN);
     json_object_set_new(o, "target_version", json_string(s->target_version));
     if (s->has_progress) {
         json_t *p = json_object();
-        put_hex(p, "payload_digest", s->progress.payload_digest, OTA_SHA256_LEN);
-        put_hex(p, "prefix_digest", s->progress.prefix_digest, OTA_SHA256_LEN);
+        agent_json_put_hex(p, "payload_digest", s->progress.payload_digest, OTA_SHA256_LEN);
+        agent_json_put_hex(p, "prefix_digest", s->progress.prefix_digest, OTA_SHA256_LEN);
         json_object_set_new(p, "offset", json_integer(s->progress.offset));
         json_object_set_new(p, "slot", json_integer(s->progress.slot));
         json_object_set_new(o, "progress", p);
@@ -124,14 +124,14 @@ ota_err agent_state_load(struct agent_state *s, const char *path)
     }
     s->phase = (int)json_integer_value(json_object_get(o, "phase"));
     if (json_object_get(o, "manifest") &&
-        get_hex(o, "manifest", s->manifest, sizeof s->manifest, &s->manifest_len))
+        agent_json_get_hex(o, "manifest", s->manifest, sizeof s->manifest, &s->manifest_len))
         s->manifest_len = 0;
     s->campaign_id = (uint64_t)json_integer_value(json_object_get(o, "campaign_id"));
-    get_hex(o, "target_digest", s->target_digest, OTA_SHA256_LEN, NULL);
+    agent_json_get_hex(o, "target_digest", s->target_digest, OTA_SHA256_LEN, NULL);
     get_str(o, "target_version", s->target_version, sizeof s->target_version);
     p = json_object_get(o, "progress");
-    if (p && !get_hex(p, "payload_digest", s->progress.payload_digest, OTA_SHA256_LEN, NULL) &&
-        !get_hex(p, "prefix_digest", s->progress.prefix_digest, OTA_SHA256_LEN, NULL)) {
+    if (p && !agent_json_get_hex(p, "payload_digest", s->progress.payload_digest, OTA_SHA256_LEN, NULL) &&
+        !agent_json_get_hex(p, "prefix_digest", s->progress.prefix_digest, OTA_SHA256_LEN, NULL)) {
         s->progress.offset = (uint32_t)json_integer_value(json_object_get(p, "offset"));
         s->progress.slot = (uint8_t)json_integer_value(json_object_get(p, "slot"));
         s->has_progress = 1;
