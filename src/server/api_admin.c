@@ -88,11 +88,9 @@ json_t *release_json(const struct srv_release *r)
     json_object_set_new(o, "link_slot", r->link_slot[0] ? json_string(r->link_slot) : json_null());
     json_t *imgs = json_array();
     json_array_append_new(imgs, image_json(r->link_slot, r->digest, r->size));
-    if (r->has_other) {
-        struct srv_release v;
-        release_view_digest(r, r->other_digest, &v);
-        json_array_append_new(imgs, image_json(v.link_slot, v.digest, v.size));
-    }
+    if (r->has_other)
+        json_array_append_new(imgs, image_json(other_slot_name(r->link_slot), r->other_digest,
+                                               r->other_size));
     json_object_set_new(o, "images", imgs);
     return o;
 }
@@ -273,7 +271,7 @@ void release_image_upload(struct server *s, struct http_req *r, struct http_resp
     }
     if (!verify_upload(s, r, out, &info, &slot))
         return;
-    const char *other = slot_index(rel.link_slot) == 0 ? "B" : "A";
+    const char *other = other_slot_name(rel.link_slot);
     hw_id_to_text(info.hw_id, info.hw_id_len, hw);
     version_str(&info.hdr.version, got, sizeof(got));
     version_str(&rel.version, want, sizeof(want));

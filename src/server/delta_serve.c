@@ -215,8 +215,6 @@ enum delta_verdict delta_for(struct server *s, const struct srv_release *target,
 {
 #ifdef OTA_SERVER_HAVE_DELTA
     uint8_t key[OTA_SHA256_LEN];
-    features &= SRV_DELTA_DEFLATE; /* the sets this server makes patches for */
-    delta_key(base_digest, features, key);
     struct srv_release row, base;
     struct store *st = s->store;
     enum store_rc rc;
@@ -231,12 +229,18 @@ enum delta_verdict delta_for(struct server *s, const struct srv_release *target,
     release_view_digest(&row, base_digest, &base);
     if (strcmp(base.hw_id, target->hw_id) != 0)
         return DELTA_FULL;
+    features &= SRV_DELTA_DEFLATE; /* the sets this server makes patches for */
+    delta_key(base_digest, features, key);
     rc = st->ops->delta_get(st, key, target->digest, payload, size);
-    int encrypted = artifact_encrypted(s, base_digest) || artifact_encrypted(s, target->digest);
-    /* an encrypted pair's sealed delta (api_sealed_delta.c) is kept under
-     * the plain key, whatever the device's features */
-    if (rc == STORE_NOT_FOUND && encrypted && features)
-        rc = st->ops->delta_get(st, base_digest, target->digest, payload, size);
+    /* the artifact files are read only on a cache miss (not per offer) */
+    int encrypted = 0;
+    if (rc == STORE_NOT_FOUND) {
+        encrypted = artifact_encrypted(s, base_digest) || artifact_encrypted(s, target->digest);
+        /* an encrypted pair's sealed delta (api_sealed_delta.c) is kept
+         * under the plain key, whatever the device's features */
+        if (encrypted && features)
+            rc = st->ops->delta_get(st, base_digest, target->digest, payload, size);
+    }
     if (rc == STORE_OK)
         return *size > 0 && *size < target->size && artifact_exists(s, payload) ? DELTA_READY
                                                                                 : DELTA_FULL;

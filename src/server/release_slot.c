@@ -18,6 +18,11 @@ int slot_index(const char *name)
     return !strcmp(name, "A") ? 0 : !strcmp(name, "B") ? 1 : -1;
 }
 
+const char *other_slot_name(const char *link_slot)
+{
+    return slot_index(link_slot) == 0 ? "B" : "A";
+}
+
 int release_has_image(const struct srv_release *rel, const uint8_t d[OTA_SHA256_LEN])
 {
     return memcmp(rel->digest, d, OTA_SHA256_LEN) == 0 ||
@@ -32,8 +37,7 @@ void release_view_digest(const struct srv_release *rel, const uint8_t d[OTA_SHA2
         return;
     memcpy(view->digest, rel->other_digest, OTA_SHA256_LEN);
     view->size = rel->other_size;
-    snprintf(view->link_slot, sizeof(view->link_slot), "%s",
-             slot_index(rel->link_slot) == 0 ? "B" : "A");
+    snprintf(view->link_slot, sizeof(view->link_slot), "%s", other_slot_name(rel->link_slot));
     /* the MD5/SHA-1 kept for DDI are the first image's */
     view->has_hashes = 0;
 }

@@ -10,6 +10,9 @@
 
 /* "A" -> 0, "B" -> 1, anything else (""): -1. */
 int slot_index(const char *name);
+/* The slot a per-slot release's second image is linked for: the other one
+ * than link_slot ("A" -> "B", else "A"). */
+const char *other_slot_name(const char *link_slot);
 
 /* 1 when d is the digest of one of rel's images. */
 int release_has_image(const struct srv_release *rel, const uint8_t d[OTA_SHA256_LEN]);

@@ -311,3 +311,12 @@ def server_factory(tmp_path, fw):
 @pytest.fixture
 def server(server_factory):
     return server_factory().start()
+
+
+def schema_version(backend):
+    """The schema version `ota-server --version` says this build migrates to."""
+    out = subprocess.run([SERVER_BIN, "--version"], capture_output=True, text=True,
+                         check=True).stdout
+    m = re.search(r"^database schema: .*\b%s (\d+)" % backend, out, re.M)
+    assert m, out
+    return int(m.group(1))

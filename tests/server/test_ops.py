@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import SERVER_BIN, Server, offer_manifest
+from conftest import SERVER_BIN, Server, offer_manifest, schema_version
 
 
 def test_healthz_metrics_and_logs(server, fw):
@@ -152,15 +152,6 @@ def test_command_line_errors(server, tmp_path):
         assert msg in p.stderr, (args, p.stderr)
     p = subprocess.run([SERVER_BIN, "--help"], capture_output=True, text=True)
     assert p.returncode == 0 and "--trusted-key" in p.stdout
-
-
-def schema_version(backend):
-    """The schema version `ota-server --version` says this build migrates to."""
-    out = subprocess.run([SERVER_BIN, "--version"], capture_output=True, text=True,
-                         check=True).stdout
-    m = re.search(r"^database schema: .*\b%s (\d+)" % backend, out, re.M)
-    assert m, out
-    return int(m.group(1))
 
 
 def test_version_names_the_schema():

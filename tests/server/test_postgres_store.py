@@ -4,12 +4,11 @@ SQLite backend passes (test_store, with OTA_TEST_PG), and the multi-node
 checks only a shared database needs (test_store_pg). Each runs on a fresh
 database of a throwaway cluster; a cluster that cannot start fails the test."""
 import os
-import re
 import subprocess
 
 import pytest
 
-from conftest import BUILD, SERVER_BIN
+from conftest import BUILD, schema_version
 from pgcluster import PgCluster
 
 TESTS = os.path.join(BUILD, "tests/server")
@@ -41,11 +40,9 @@ def test_store_contract_on_postgres(cluster):
     out = run_contract("test_store", cluster.createdb("contract"))
     assert "8 passed" in out, out
     # The schema is versioned in the database itself.
-    out = subprocess.run([SERVER_BIN, "--version"], capture_output=True, text=True,
-                         check=True).stdout
-    latest = re.search(r"postgresql (\d+)", out).group(1)
-    assert int(latest) >= 7, out  # 7: device health
-    assert cluster.psql("contract", "SELECT max(version) FROM ota_schema_migrations") == latest
+    latest = schema_version("postgresql")
+    assert latest >= 7  # 7: device health
+    assert cluster.psql("contract", "SELECT max(version) FROM ota_schema_migrations") == str(latest)
 
 
 def test_store_multi_node_contract(cluster):
