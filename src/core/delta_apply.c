@@ -843,7 +843,8 @@ ota_err ota_delta_apply_resume(struct ota_delta_apply *st, const struct ota_delt
              snap->old_win_pos - snap->old_buf_base + snap->old_win_len > sizeof(snap->old_buf))
         bad = "old window";
     else if (snap->map_n > OTA_DELTA_MAP_MAX || snap->map_count > OTA_DELTA_MAP_MAX ||
-             snap->vmap_n > OTA_DELTA_VMAP_MAX || snap->vmap_count > OTA_DELTA_VMAP_MAX)
+             snap->vmap_n > OTA_DELTA_VMAP_MAX || snap->vmap_count > OTA_DELTA_VMAP_MAX ||
+             snap->code_count > OTA_DELTA_CODE_MAX || snap->code_n > snap->code_count)
         bad = "maps";
     else if (snap->xold_len != h->old_len || snap->xnew_len != h->new_len ||
              snap->new_pos > h->new_len || snap->written > snap->new_pos ||

@@ -238,7 +238,6 @@ static void delta_resume(struct ota_update *u, const struct ota_delta_apply_cfg 
 {
     const struct ota_boot_dev *dev = u->cfg.dev;
     uint8_t digest[OTA_SHA256_LEN];
-    ota_sha256_ctx sha = ds->sha;
     struct ota_flash_writer w = ds->w;
     if (ds->magic != OTA_UPDATE_DELTA_MAGIC || ds->size != sizeof(*ds) ||
         memcmp(ds->p.payload_digest, u->m.payload_digest, OTA_SHA256_LEN) != 0 ||
@@ -247,7 +246,7 @@ static void delta_resume(struct ota_update *u, const struct ota_delta_apply_cfg 
         w.off != u->ins.w.off || w.size != u->ins.w.size || w.pos > w.size ||
         w.fill >= OTA_FLASH_PROG_MAX || w.fill > w.pos || w.erased_end > w.size ||
         w.chunk != u->ins.w.chunk || w.pos != ds->delta.written ||
-        digest_copy(dev->crypto, &sha, digest) ||
+        digest_copy(dev->crypto, &ds->sha, digest) ||
         memcmp(digest, ds->p.prefix_digest, OTA_SHA256_LEN) != 0)
         return;
     if (ota_delta_apply_resume(&u->delta, dc, &ds->delta) != OTA_OK) {

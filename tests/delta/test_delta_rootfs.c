@@ -260,6 +260,8 @@ static void test_hostile_snapshots(void)
         {"old window", offsetof(struct ota_delta_apply, old_buf_base), 4, 0x7FFFFFFFu},
         {"maps", offsetof(struct ota_delta_apply, map_n), 4, OTA_DELTA_MAP_MAX + 1},
         {"maps", offsetof(struct ota_delta_apply, vmap_count), 4, OTA_DELTA_VMAP_MAX + 1},
+        {"maps", offsetof(struct ota_delta_apply, code_count), 4, OTA_DELTA_CODE_MAX + 1},
+        {"maps", offsetof(struct ota_delta_apply, code_n), 4, OTA_DELTA_CODE_MAX + 1},
         {"positions", offsetof(struct ota_delta_apply, new_pos), 4, 0x7FFFFFFFu},
         {"positions", offsetof(struct ota_delta_apply, old_pos), 4, 0x7FFFFFFFu},
         {"positions", offsetof(struct ota_delta_apply, written), 4, 0x7FFFFFFFu},
