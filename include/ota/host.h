@@ -64,6 +64,13 @@ ota_err ota_file_write_atomic(const char *path, const void *data, size_t len);
 /* Same, with an explicit file mode (e.g. 0600 for private keys). */
 ota_err ota_file_write_atomic_mode(const char *path, const void *data, size_t len,
                                    unsigned mode);
+/* The same, streamed: ota_file_tmp_open creates path.tmp.PID with exactly
+ * `mode` and returns its descriptor (*tmp: its name, the caller frees; -1
+ * and *tmp NULL on failure, errno set); the caller writes, fsyncs and
+ * closes it, then ota_file_tmp_commit renames it over path and syncs the
+ * directory (-1 and the temporary removed on failure). */
+int ota_file_tmp_open(const char *path, unsigned mode, char **tmp);
+int ota_file_tmp_commit(const char *tmp, const char *path);
 
 /* A reader over an open file descriptor (pread). */
 struct ota_fd_reader {

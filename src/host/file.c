@@ -112,10 +112,47 @@ static void sync_parent_dir(const char *path)
     free(copy);
 }
 
+int ota_file_tmp_open(const char *path, unsigned mode, char **tmp)
+{
+    size_t plen = strlen(path);
+    int fd, saved;
+    *tmp = malloc(plen + 32);
+    if (!*tmp)
+        return -1;
+    snprintf(*tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+    fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    if (fd < 0)
+        goto fail;
+    /* The umask may have widened nothing but may have narrowed; set exactly. */
+    if (fchmod(fd, (mode_t)mode) == 0)
+        return fd;
+    saved = errno;
+    close(fd);
+    unlink(*tmp);
+    errno = saved;
+fail:
+    saved = errno;
+    free(*tmp);
+    *tmp = NULL;
+    errno = saved;
+    return -1;
+}
+
+int ota_file_tmp_commit(const char *tmp, const char *path)
+{
+    if (rename(tmp, path) != 0) {
+        int saved = errno;
+        unlink(tmp);
+        errno = saved;
+        return -1;
+    }
+    sync_parent_dir(path);
+    return 0;
+}
+
 ota_err ota_file_write_atomic_mode(const char *path, const void *data, size_t len,
                                    unsigned mode)
 {
-    size_t plen;
     char *tmp;
     int fd, saved;
 
@@ -123,36 +160,27 @@ ota_err ota_file_write_atomic_mode(const char *path, const void *data, size_t le
         errno = EINVAL;
         return OTA_ERR_INVALID_ARG;
     }
-    plen = strlen(path);
-    tmp = malloc(plen + 32);
-    if (!tmp)
-        return OTA_ERR_NO_MEMORY;
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    fd = ota_file_tmp_open(path, mode, &tmp);
     if (fd < 0)
-        goto fail_nofd;
-    /* The umask may have widened nothing but may have narrowed; set exactly. */
-    if (fchmod(fd, (mode_t)mode) != 0)
-        goto fail;
-    if (write_all(fd, data, len) != 0 || fsync(fd) != 0)
-        goto fail;
-    if (close(fd) != 0) {
-        fd = -1;
+        return errno == ENOMEM ? OTA_ERR_NO_MEMORY : OTA_ERR_FILE;
+    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+        saved = errno;
+        close(fd);
+        unlink(tmp);
+        errno = saved;
         goto fail;
     }
-    fd = -1;
-    if (rename(tmp, path) != 0)
+    if (close(fd) != 0) {
+        saved = errno;
+        unlink(tmp);
+        errno = saved;
         goto fail;
-    sync_parent_dir(path);
+    }
+    if (ota_file_tmp_commit(tmp, path) != 0)
+        goto fail;
     free(tmp);
     return OTA_OK;
 fail:
-    saved = errno;
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    errno = saved;
-fail_nofd:
     saved = errno;
     free(tmp);
     errno = saved;

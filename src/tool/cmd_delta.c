@@ -197,17 +197,12 @@ out:
     return ret;
 }
 
-/* The new image goes to a temporary file next to NEW, renamed over NEW only
- * after the applier checked the result hash. */
-struct file_sink {
-    FILE *f;
-};
-
+/* The new image goes to a temporary file next to NEW (ota_file_tmp_open),
+ * renamed over NEW only after the applier checked the result hash. */
 static ota_err file_write(void *ctx, uint32_t off, const void *data, size_t len)
 {
-    struct file_sink *s = ctx;
     (void)off; /* the applier writes strictly in order */
-    return fwrite(data, 1, len, s->f) == len ? OTA_OK : OTA_ERR_IO;
+    return fwrite(data, 1, len, (FILE *)ctx) == len ? OTA_OK : OTA_ERR_IO;
 }
 
 /* Streamed: OLD is read where the patch points (pread), PATCH in chunks, NEW
@@ -220,7 +215,7 @@ static int do_apply(const char *old_path, const char *patch_path, const char *ou
     struct ota_delta_apply *st = NULL;
     struct ota_deflate_port *zp = NULL;
     FILE *pf = NULL;
-    struct file_sink sink = {NULL};
+    FILE *nf = NULL;
     uint8_t *buf = NULL;
     char *tmp = NULL;
     int ret = OTA_EXIT_FILE, fd = -1;
@@ -237,11 +232,9 @@ static int do_apply(const char *old_path, const char *patch_path, const char *ou
         tool_error("delta", "%s: cannot read: %s", patch_path, strerror(errno));
         goto out;
     }
-    size_t tl = strlen(out) + 32;
     buf = malloc(chunk > OTA_DELTA_HEADER_SIZE ? chunk : OTA_DELTA_HEADER_SIZE);
-    tmp = calloc(1, tl);
     st = malloc(sizeof(*st));
-    if (!buf || !tmp || !st) {
+    if (!buf || !st) {
         tool_error("delta", "out of memory");
         ret = OTA_EXIT_ERROR;
         goto out;
@@ -260,19 +253,21 @@ static int do_apply(const char *old_path, const char *patch_path, const char *ou
         ret = OTA_EXIT_ERROR;
         goto out;
     }
-    snprintf(tmp, tl, "%s.tmp.%ld", out, (long)getpid());
-    sink.f = fopen(tmp, "wb");
-    if (!sink.f) {
-        tool_error("delta", "%s: cannot write: %s", tmp, strerror(errno));
+    int tfd = ota_file_tmp_open(out, 0644, &tmp);
+    nf = tfd >= 0 ? fdopen(tfd, "wb") : NULL;
+    if (!nf) {
+        tool_error("delta", "%s: cannot write: %s", out, strerror(errno));
+        if (tfd >= 0)
+            close(tfd);
         goto out;
     }
-    setvbuf(sink.f, NULL, _IOFBF, 1u << 20);
+    setvbuf(nf, NULL, _IOFBF, 1u << 20);
     struct ota_fd_reader fr;
     struct ota_reader r;
     ota_reader_from_fd(&r, &fr, fd,
                        (uint64_t)sb.st_size > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)sb.st_size);
     struct ota_delta_apply_cfg cfg = {.crypto = crypto, .old = &r, .write = file_write,
-                                      .write_ctx = &sink, .diag = &diag, .deflate = zp};
+                                      .write_ctx = nf, .diag = &diag, .deflate = zp};
     e = ota_delta_apply_init(st, &cfg);
     if (e == OTA_OK)
         e = ota_delta_apply_feed(st, buf, n);
@@ -293,19 +288,19 @@ static int do_apply(const char *old_path, const char *patch_path, const char *ou
         ret = exit_code(e);
         goto out;
     }
-    int ok = fflush(sink.f) == 0 && fsync(fileno(sink.f)) == 0;
-    ok = fclose(sink.f) == 0 && ok;
-    sink.f = NULL;
-    if (!ok || rename(tmp, out) != 0) {
+    int ok = fflush(nf) == 0 && fsync(fileno(nf)) == 0;
+    ok = fclose(nf) == 0 && ok;
+    nf = NULL;
+    if (!ok || ota_file_tmp_commit(tmp, out) != 0) {
         tool_error("delta", "%s: cannot write: %s", out, strerror(errno));
         goto out;
     }
     printf("%s: %u bytes, sha256 verified\n", out, h.new_len);
     ret = OTA_EXIT_OK;
 out:
-    if (sink.f)
-        fclose(sink.f);
-    if (ret != OTA_EXIT_OK && tmp && tmp[0])
+    if (nf)
+        fclose(nf);
+    if (ret != OTA_EXIT_OK && tmp)
         unlink(tmp);
     if (pf)
         fclose(pf);
