@@ -45,9 +45,9 @@ PKGS=${OTA_ROOTFS_PKGS:-"base-files netbase media-types ncurses-base readline-co
   openssh-server openssh-client openssh-sftp-server iproute2 libmnl0 libelf1 libbpf1
   e2fsprogs libext2fs2 libss2 logsave"}
 
-for t in apt-get apt-cache dpkg-deb dpkg mkfs.ext4 mksquashfs; do
-  command -v "$t" >/dev/null || { echo "missing $t (scripts/setup.sh installs it)" >&2; exit 1; }
-done
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
+need_tools apt-get apt-cache dpkg-deb dpkg mkfs.ext4 mksquashfs
 
 # pick old|new: "PKG VERSION" for every package of PKGS, at the lowest
 # (old) or highest (new) amd64 version the archive offers

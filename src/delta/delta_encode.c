@@ -172,10 +172,7 @@ ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
         }
     }
     struct dm_a64 a64 = {0, 0, 0, 0};
-    struct dm_pred pm = {pr->old,    pr->disp, pr->n,        pr->vstart,   pr->vdisp,
-                         vn,         pr->vend, pr->flags,    pr->ptr_base, old_len,
-                         NULL,       0,        &a64,         pr->opts,     pr->code_start,
-                         pr->code_end, pr->code_n};
+    struct dm_pred pm = dpred_view(pr, pr->flags, vn, old_len, &a64);
     for (size_t c = 0; c < ctl->n; c++) {
         const struct dctl *k = &ctl->v[c];
         int64_t to = k->old_start;

@@ -109,6 +109,11 @@ int delf_addr(const struct delf *e, uint32_t x, uint32_t *addr, uint32_t *seg_en
  * when both images are ELF for the same machine); pick a pointer base for
  * OTA_DELTA_PRED_PTR (*have_ptr_base = 0 when no base predicts enough
  * pointers); build the value map (pr->vn = 0 when none pays). */
+/* The core's predictor view (struct dm_pred) of pr, predicting `flags`
+ * with vn value-map entries; a64: the caller's ADRP state (zeroed). */
+struct dm_pred dpred_view(const struct dpred *pr, uint8_t flags, uint32_t vn, uint32_t old_len,
+                          struct dm_a64 *a64);
+
 void dpred_build(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
                  const struct dctl_list *ctl, struct dpred *pr, int *have_ptr_base);
 

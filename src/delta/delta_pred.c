@@ -206,16 +206,33 @@ static void build_vmap(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
     pr->vend = last + 1u;
 }
 
+struct dm_pred dpred_view(const struct dpred *pr, uint8_t flags, uint32_t vn, uint32_t old_len,
+                          struct dm_a64 *a64)
+{
+    return (struct dm_pred){.map_old = pr->old,
+                            .map_disp = pr->disp,
+                            .map_n = pr->n,
+                            .vmap_start = pr->vstart,
+                            .vmap_disp = pr->vdisp,
+                            .vmap_n = vn,
+                            .vmap_end = pr->vend,
+                            .flags = flags,
+                            .ptr_base = pr->ptr_base,
+                            .old_len = old_len,
+                            .a64 = a64,
+                            .opts = pr->opts,
+                            .code_start = pr->code_start,
+                            .code_end = pr->code_end,
+                            .code_n = pr->code_n};
+}
+
 /* Bytes a predictor alone would turn from changed into predicted-right,
  * minus the bytes it would get wrong that were unchanged. */
 static long net_gain(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
                      const struct dctl_list *ctl, const struct dpred *pr, uint8_t flag)
 {
     struct dm_a64 a64 = {0, 0, 0, 0};
-    struct dm_pred m = {pr->old,  pr->disp, pr->n,        pr->vstart,   pr->vdisp,
-                        pr->vn,   pr->vend, flag,         pr->ptr_base, old_len,
-                        NULL,     0,        &a64,         pr->opts,     pr->code_start,
-                        pr->code_end, pr->code_n};
+    struct dm_pred m = dpred_view(pr, flag, pr->vn, old_len, &a64);
     long gain = 0;
     uint32_t np = 0;
     for (size_t c = 0; c < ctl->n; c++) {
@@ -245,28 +262,27 @@ uint8_t dpred_useful(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
                                     OTA_DELTA_PRED_PTR,     OTA_DELTA_PRED_VALUE,
                                     OTA_DELTA_PRED_X86_BR,  OTA_DELTA_PRED_X86_RIP,
                                     OTA_DELTA_PRED_A64_BR,  OTA_DELTA_PRED_A64_ADRP};
+    /* an ELF pair says its machine: only its branch predictors */
+    static const struct {
+        uint16_t machine;
+        uint8_t kinds;
+    } arch[] = {
+        {3, OTA_DELTA_PRED_X86_BR},
+        {62, OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP},
+        {40, OTA_DELTA_PRED_THUMB_BL | OTA_DELTA_PRED_ARM_BL},
+        {183, OTA_DELTA_PRED_A64_BR | OTA_DELTA_PRED_A64_ADRP},
+    };
+    uint8_t allowed = 0xFF;
+    for (unsigned a = 0; a < sizeof(arch) / sizeof(arch[0]); a++)
+        if (pr->elf_machine == arch[a].machine)
+            allowed = (uint8_t)(arch[a].kinds | OTA_DELTA_PRED_PTR | OTA_DELTA_PRED_VALUE);
+    int debug = getenv("OTA_DELTA_DEBUG") != NULL;
     for (unsigned i = 0; i < sizeof(kinds); i++) {
         if (kinds[i] == OTA_DELTA_PRED_PTR && !have_ptr_base)
             continue;
         if (kinds[i] == OTA_DELTA_PRED_VALUE && !pr->vn)
             continue;
-        /* an ELF pair says its machine: only its branch predictors */
-        static const struct {
-            uint16_t machine;
-            uint8_t kinds;
-        } arch[] = {
-            {3, OTA_DELTA_PRED_X86_BR},
-            {62, OTA_DELTA_PRED_X86_BR | OTA_DELTA_PRED_X86_RIP},
-            {40, OTA_DELTA_PRED_THUMB_BL | OTA_DELTA_PRED_ARM_BL},
-            {183, OTA_DELTA_PRED_A64_BR | OTA_DELTA_PRED_A64_ADRP},
-        };
-        const uint8_t branchy = (uint8_t)(OTA_DELTA_PRED_ALL & ~(OTA_DELTA_PRED_PTR |
-                                                                OTA_DELTA_PRED_VALUE));
-        int skip = 0;
-        for (unsigned a = 0; a < sizeof(arch) / sizeof(arch[0]); a++)
-            if (pr->elf_machine == arch[a].machine)
-                skip = (kinds[i] & branchy & ~arch[a].kinds) != 0;
-        if (skip)
+        if (!(kinds[i] & allowed))
             continue;
         /* one architecture per image: when a 32-bit ARM branch predictor
          * pays, the x86 and AArch64 ones are not even tried (saves passes) */
@@ -275,7 +291,7 @@ uint8_t dpred_useful(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
             (f & (OTA_DELTA_PRED_THUMB_BL | OTA_DELTA_PRED_ARM_BL)))
             continue;
         long g = net_gain(old, old_len, nw, ctl, pr, kinds[i]);
-        if (getenv("OTA_DELTA_DEBUG"))
+        if (debug)
             fprintf(stderr, "predictor 0x%02x: net gain %ld bytes\n", kinds[i], g);
         if (g > 0)
             f |= kinds[i];

@@ -8,20 +8,8 @@
 #include <string.h>
 
 #include "ota/image_slot.h"
+#include "diag.h"
 #include "le.h"
-
-static ota_err fail(struct ota_diag *d, ota_err e, const char *field, uint32_t off,
-                    uint32_t expected, uint32_t found)
-{
-    if (d) {
-        d->field = field;
-        d->offset = off;
-        d->expected = expected;
-        d->found = found;
-        d->has_values = 1;
-    }
-    return e;
-}
 
 /* Look through the TLV area [start, end) (its info header at start). */
 static ota_err scan(const struct ota_reader *r, uint32_t start, uint32_t end, int prot, int *slot,
@@ -33,22 +21,25 @@ static ota_err scan(const struct ota_reader *r, uint32_t start, uint32_t end, in
 
     while (pos + OTA_TLV_HDR_SIZE <= end) {
         if ((e = r->read(r->ctx, pos, h, sizeof h)) != OTA_OK)
-            return fail(d, e, "TLV entry", pos, 0, 0);
+            return ota_diag_fail_vals(d, e, "TLV entry", pos, 0, 0);
         uint16_t type = ota_le_get16(h), len = ota_le_get16(h + 2);
         if (type == OTA_TLV_LINK_SLOT) {
             if (!prot)
-                return fail(d, OTA_ERR_IMAGE_TLV_UNPROTECTED, "link slot TLV (must be protected)",
-                            pos, OTA_TLV_PROT_INFO_MAGIC, OTA_TLV_INFO_MAGIC);
+                return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_UNPROTECTED,
+                                          "link slot TLV (must be protected)", pos,
+                                          OTA_TLV_PROT_INFO_MAGIC, OTA_TLV_INFO_MAGIC);
             if (*slot != OTA_LINK_SLOT_ANY)
-                return fail(d, OTA_ERR_IMAGE_TLV_DUPLICATE, "link slot TLV", pos, 0, type);
+                return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_DUPLICATE, "link slot TLV", pos,
+                                          0, type);
             if (len != 1)
-                return fail(d, OTA_ERR_IMAGE_TLV_MALFORMED, "link slot TLV length", pos + 2, 1,
-                            len);
+                return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED, "link slot TLV length",
+                                          pos + 2, 1, len);
             if ((e = r->read(r->ctx, pos + OTA_TLV_HDR_SIZE, &v, 1)) != OTA_OK)
-                return fail(d, e, "link slot TLV", pos + OTA_TLV_HDR_SIZE, 0, 0);
+                return ota_diag_fail_vals(d, e, "link slot TLV", pos + OTA_TLV_HDR_SIZE, 0, 0);
             if (v > OTA_LINK_SLOT_B)
-                return fail(d, OTA_ERR_IMAGE_TLV_MALFORMED, "link slot TLV value (0 A, 1 B)",
-                            pos + OTA_TLV_HDR_SIZE, OTA_LINK_SLOT_B, v);
+                return ota_diag_fail_vals(d, OTA_ERR_IMAGE_TLV_MALFORMED,
+                                          "link slot TLV value (0 A, 1 B)",
+                                          pos + OTA_TLV_HDR_SIZE, OTA_LINK_SLOT_B, v);
             *slot = v;
         }
         pos += OTA_TLV_HDR_SIZE + len;
