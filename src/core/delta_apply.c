@@ -180,7 +180,14 @@ static ota_err old_byte(struct ota_delta_apply *st, uint32_t pos, uint8_t *out)
 {
     if (pos - st->old_win_pos >= st->old_win_len || pos < st->old_win_pos) {
         uint32_t old_len = st->xold_len;
-        uint32_t start = pos & ~3u;
+        /* Start at the earliest byte op_diff may still ask for (its
+         * context, 3 bytes before old_pos), not at pos: a window that began
+         * at pos = old_pos + 3 (the end of the 4 bytes predicted) made the
+         * next byte at old_pos a backward reload, two reads per edge -- and
+         * with a deflate section a backward read re-inflates its stream
+         * from the start. Every request lies in [old_pos - 3, old_pos + 19]. */
+        uint32_t at = st->old_pos > 3u ? st->old_pos - 3u : 0u;
+        uint32_t start = (pos < at ? pos : at) & ~3u;
         uint32_t rs = start >= 4u ? start - 4u : 0u;
         uint32_t n = old_len - rs;
         if (n > sizeof(st->old_buf))
