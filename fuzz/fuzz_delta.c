@@ -13,7 +13,6 @@
 #include "ota/delta.h"
 #include "fuzz_delta_input.h"
 #include "fuzz_sink.h"
-#include "le.h"
 
 static uint8_t old_img[FZD_OLD_LEN];
 static uint8_t old_hash[OTA_SHA256_LEN];
@@ -32,27 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size < FZD_PREFIX || size > 60000)
         return 0;
-    size_t plen;
     uint8_t pattern = data[9];
     const struct ota_crypto *c = (pattern & 1) ? ota_crypto_openssl() : ota_crypto_mbedtls();
-    if (data[0] & 1u) {
-        plen = size - 1;
-        memcpy(patch, data + 1, plen);
-    } else {
-        memset(patch, 0, OTA_DELTA_HEADER_SIZE);
-        memcpy(patch, OTA_DELTA_MAGIC, 4);
-        patch[4] = OTA_DELTA_VERSION;
-        patch[5] = data[1];
-        patch[6] = data[2];
-        patch[7] = (uint8_t)((data[0] >> 1) & 1u); /* code regions */
-        ota_le_put32(patch + 8, FZD_OLD_LEN);
-        ota_le_put32(patch + 12, (uint32_t)data[7] | ((uint32_t)data[8] << 8));
-        ota_le_put32(patch + 16, (uint32_t)(size - FZD_PREFIX));
-        memcpy(patch + 20, data + 3, 4);
-        memcpy(patch + 24, old_hash, OTA_SHA256_LEN);
-        memcpy(patch + OTA_DELTA_HEADER_SIZE, data + FZD_PREFIX, size - FZD_PREFIX);
-        plen = OTA_DELTA_HEADER_SIZE + size - FZD_PREFIX;
-    }
+    size_t plen = fzd_patch(data, size, old_hash, patch);
     struct ota_mem_reader mr;
     struct ota_reader r;
     ota_reader_from_mem(&r, &mr, old_img, FZD_OLD_LEN);

@@ -17,8 +17,12 @@
 #ifndef OTA_FUZZ_DELTA_INPUT_H
 #define OTA_FUZZ_DELTA_INPUT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "ota/delta.h"
+#include "le.h"
 
 #define FZD_OLD_LEN 4096u
 #define FZD_PREFIX 10u
@@ -60,6 +64,30 @@ static void fzd_old_image(uint8_t *b)
         memcpy(b + i, &adrp, 4);
         memcpy(b + i + ((k & 2u) ? 8u : 4u), &use, 4);
     }
+}
+
+/* The patch an input of this layout stands for (size >= FZD_PREFIX; out
+ * holds OTA_DELTA_HEADER_SIZE + size bytes), against the image whose SHA-256
+ * is old_hash. Returns its length. */
+static inline size_t fzd_patch(const uint8_t *data, size_t size, const uint8_t *old_hash, uint8_t *out)
+{
+    if (data[0] & 1u) {
+        memcpy(out, data + 1, size - 1);
+        return size - 1;
+    }
+    memset(out, 0, OTA_DELTA_HEADER_SIZE);
+    memcpy(out, OTA_DELTA_MAGIC, 4);
+    out[4] = OTA_DELTA_VERSION;
+    out[5] = data[1];
+    out[6] = data[2];
+    out[7] = (uint8_t)((data[0] >> 1) & 1u); /* code regions */
+    ota_le_put32(out + 8, FZD_OLD_LEN);
+    ota_le_put32(out + 12, (uint32_t)data[7] | ((uint32_t)data[8] << 8));
+    ota_le_put32(out + 16, (uint32_t)(size - FZD_PREFIX));
+    memcpy(out + 20, data + 3, 4);
+    memcpy(out + 24, old_hash, OTA_SHA256_LEN);
+    memcpy(out + OTA_DELTA_HEADER_SIZE, data + FZD_PREFIX, size - FZD_PREFIX);
+    return OTA_DELTA_HEADER_SIZE + size - FZD_PREFIX;
 }
 
 #endif

@@ -4,7 +4,7 @@
  * fuzz/corpus/delta/: real patches (created by ota_delta_create) from the
  * fuzz target's fixed old image to edited versions of it, in the fuzz input
  * layout of fuzz_delta_input.h. Not part of the build; run by hand:
- *   cc -Iinclude fuzz/make_delta_corpus.c build/src/delta/libota_delta.a \
+ *   cc -Iinclude -Isrc/core fuzz/make_delta_corpus.c build/src/delta/libota_delta.a \
  *      build/src/core/libota-crypto-openssl.a build/src/core/libota-core.a \
  *      -ldivsufsort -lcrypto -lm -o /tmp/mk && /tmp/mk fuzz/corpus/delta
  */

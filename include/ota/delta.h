@@ -274,7 +274,9 @@ ota_err ota_delta_apply_feed(struct ota_delta_apply *st, const void *data,
  * was written: start again) and for version 2 patches (zlib state lives in
  * the port). resume = init with cfg, then continue from *snap: feed the patch
  * from byte snap->in_total on. A snapshot whose buffer indices or positions
- * are out of range is refused (OTA_ERR_INVALID_ARG, diag names the part).
+ * are out of range, or whose counts, header, run in progress or range coder
+ * are inconsistent, is refused (OTA_ERR_INVALID_ARG, diag names the part);
+ * its hash context is the crypto port's and is used as it is.
  */
 ota_err ota_delta_apply_suspend(const struct ota_delta_apply *st, struct ota_delta_apply *snap);
 ota_err ota_delta_apply_resume(struct ota_delta_apply *st, const struct ota_delta_apply_cfg *cfg,

@@ -22,6 +22,9 @@
  *     each sector changed since the last sync old, new or torn (seeded);
  *     each sync is then also an operation on the cut clock (a cut "before"
  *     or "inside" it: nothing of it happens);
+ *   - rewritable (ota_sim_set_rewritable): a block device instead (the
+ *     slot of a Linux device): a program overwrites in place whatever is
+ *     there, a torn one leaves a mix of old and new bytes;
  *   - worn cells (ota_sim_set_worn): programs into a region silently leave a
  *     byte wrong (a bit that should be cleared stays 1, or a bit flipped),
  *     report success, and reads return what is really there.
@@ -106,6 +109,8 @@ struct ota_sim {
     uint32_t lie_budget;      /* programs left that lie (0: no limit) */
     uint64_t lie_rng;
 
+    int rewritable;           /* programs overwrite (a block device) */
+
     uint32_t protect_first;   /* sectors that may never be erased (OTP) */
     uint32_t protect_count;
 
@@ -157,6 +162,10 @@ void ota_sim_power_cut(struct ota_sim *s, uint64_t seed);
  * OTA_SIM_LIE_NONE heals the region. */
 void ota_sim_set_worn(struct ota_sim *s, uint32_t off, uint32_t len, enum ota_sim_lie how,
                       uint64_t seed, uint32_t budget);
+
+/* on = 1: programs overwrite in place, as on a block device (see above);
+ * 0: NOR rules (the default). ota_sim_copy keeps dst's setting. */
+void ota_sim_set_rewritable(struct ota_sim *s, int on);
 
 /* Sectors [first, first + count) refuse erase (OTA_ERR_FLASH_PROTECTED). */
 void ota_sim_protect(struct ota_sim *s, uint32_t first, uint32_t count);

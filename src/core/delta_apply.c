@@ -824,6 +824,115 @@ ota_err ota_delta_apply_suspend(const struct ota_delta_apply *st, struct ota_del
     return OTA_OK;
 }
 
+/* What is wrong with a snapshot (NULL: nothing), and the values compared. */
+struct snap_bad {
+    const char *field;
+    uint32_t expected, found;
+    int has_values;
+};
+
+static const char *snap_bad(struct snap_bad *b, const char *field, uint32_t expected,
+                            uint32_t found)
+{
+    b->field = field;
+    b->expected = expected;
+    b->found = found;
+    b->has_values = 1;
+    return field;
+}
+
+/*
+ * The invariants every state between two feed() calls keeps, checked on a
+ * snapshot before it is used: each buffer index in range, each position
+ * inside the images, the runs in progress inside both images, the byte
+ * counts consistent with each other (patch bytes taken = decoded +
+ * buffered; new bytes decoded = written + buffered), the header the same as
+ * its raw bytes, and the range coder in a state from which every step makes
+ * progress (a range below 2^24 would never renormalise: a hang).
+ */
+static const char *snap_check(const struct ota_delta_apply *snap,
+                              const struct ota_delta_apply_cfg *cfg, struct snap_bad *b)
+{
+    const struct ota_delta_header *h = &snap->hdr;
+    struct ota_delta_header raw;
+    memset(b, 0, sizeof(*b));
+    memset(&raw, 0, sizeof(raw));
+    if (snap->err != OTA_OK || (snap->phase != PH_STREAM && snap->phase != PH_DONE))
+        return snap_bad(b, "phase", PH_STREAM, snap->phase);
+    if (h->version != OTA_DELTA_VERSION || h->filter >= OTA_DELTA_FILTER_COUNT)
+        return snap_bad(b, "header", OTA_DELTA_VERSION, h->version);
+    if (snap->hdr_len != OTA_DELTA_HEADER_SIZE ||
+        ota_delta_header_decode(snap->hdr_buf, OTA_DELTA_HEADER_SIZE, &raw, NULL) != OTA_OK ||
+        memcmp(&raw, h, sizeof(raw)) != 0)
+        return snap_bad(b, "header", OTA_DELTA_HEADER_SIZE, snap->hdr_len);
+    if (snap->in_pos > snap->in_len || snap->in_len > OTA_DELTA_IN_BUF)
+        return snap_bad(b, "input buffer", OTA_DELTA_IN_BUF, snap->in_len);
+    if (snap->out_len > OTA_DELTA_OUT_BUF || snap->pred_left > 4u)
+        return snap_bad(b, "output buffer", OTA_DELTA_OUT_BUF, snap->out_len);
+    if (snap->op > OP_EXTRA || snap->last_rep > 1u)
+        return snap_bad(b, "decoder state", OP_EXTRA, snap->op);
+    if (snap->old_win_len > sizeof(snap->old_buf) || snap->old_win_pos < snap->old_buf_base ||
+        snap->old_win_pos - snap->old_buf_base + snap->old_win_len > sizeof(snap->old_buf))
+        return snap_bad(b, "old window", (uint32_t)sizeof(snap->old_buf), snap->old_win_len);
+    if (snap->map_n > OTA_DELTA_MAP_MAX || snap->map_count > OTA_DELTA_MAP_MAX ||
+        snap->vmap_n > OTA_DELTA_VMAP_MAX || snap->vmap_count > OTA_DELTA_VMAP_MAX ||
+        snap->code_count > OTA_DELTA_CODE_MAX || snap->code_n > snap->code_count ||
+        snap->map_n > snap->map_count || snap->vmap_n > snap->vmap_count)
+        return snap_bad(b, "maps", OTA_DELTA_MAP_MAX, snap->map_n);
+    if (snap->xold_len != h->old_len || snap->xnew_len != h->new_len ||
+        snap->new_pos > h->new_len || snap->written > snap->new_pos ||
+        snap->old_pos > h->old_len || snap->stream_start != OTA_DELTA_HEADER_SIZE ||
+        snap->rc_consumed > h->stream_len || snap->in_total > snap->stream_start + h->stream_len)
+        return snap_bad(b, "positions", h->new_len, snap->new_pos);
+    /* new bytes: decoded = written + waiting in out_buf, all of them real
+     * (no deflate section) */
+    if (snap->written + snap->out_len != snap->new_pos || snap->real_written != snap->written)
+        return snap_bad(b, "output count", snap->new_pos, snap->written + snap->out_len);
+    /* patch bytes: taken = decoded + buffered (after the last command,
+     * further stream bytes are counted only) */
+    uint32_t taken = snap->in_total - snap->stream_start;
+    uint32_t seen = snap->rc_consumed + (snap->in_len - snap->in_pos);
+    if (snap->in_total < snap->stream_start ||
+        (snap->phase == PH_STREAM ? seen != taken : seen > taken))
+        return snap_bad(b, "input count", taken, seen);
+    if (snap->phase == PH_DONE && snap->new_pos != h->new_len)
+        return snap_bad(b, "positions", h->new_len, snap->new_pos);
+    if (snap->op == OP_INIT ? snap->rc_consumed != 0 : snap->rc_range < DM_TOP)
+        return snap_bad(b, "range coder", DM_TOP, snap->rc_range);
+    /* the step the decoder takes next stays inside its tables and images */
+    int ok = 1;
+    switch (snap->op) {
+    case OP_MAP_ENTRY:
+        ok = snap->map_n < snap->map_count;
+        break;
+    case OP_VMAP_ENTRY:
+        ok = snap->vmap_n < snap->vmap_count;
+        break;
+    case OP_VMAP_END:
+        ok = snap->vmap_n != 0 && snap->vmap_n == snap->vmap_count;
+        break;
+    case OP_CODE_ENTRY:
+        ok = snap->code_n < snap->code_count;
+        break;
+    case OP_DIFF:
+        ok = snap->remaining != 0 && snap->remaining <= h->old_len - snap->old_pos &&
+             snap->remaining <= h->new_len - snap->new_pos && snap->pred_left <= snap->remaining;
+        break;
+    case OP_EXTRA:
+        ok = snap->remaining != 0 && snap->remaining <= h->new_len - snap->new_pos;
+        break;
+    default:
+        break;
+    }
+    if (!ok)
+        return snap_bad(b, "run in progress", h->new_len - snap->new_pos, snap->remaining);
+    if (cfg->max_new_len && h->new_len > cfg->max_new_len)
+        return snap_bad(b, "new size", cfg->max_new_len, h->new_len);
+    if (cfg->old->size < h->old_len)
+        return snap_bad(b, "old image size", h->old_len, cfg->old->size);
+    return NULL;
+}
+
 ota_err ota_delta_apply_resume(struct ota_delta_apply *st, const struct ota_delta_apply_cfg *cfg,
                                const struct ota_delta_apply *snap)
 {
@@ -832,38 +941,12 @@ ota_err ota_delta_apply_resume(struct ota_delta_apply *st, const struct ota_delt
         return e;
     if (!snap)
         return OTA_ERR_INVALID_ARG;
-    const struct ota_delta_header *h = &snap->hdr;
     /* A snapshot is the applier's own RAM written to storage: checked like
      * input anyway, so that no index in it can reach outside a buffer. */
-    const char *bad = NULL;
-    if (snap->err != OTA_OK || (snap->phase != PH_STREAM && snap->phase != PH_DONE))
-        bad = "phase";
-    else if (h->version != OTA_DELTA_VERSION || h->filter >= OTA_DELTA_FILTER_COUNT)
-        bad = "header";
-    else if (snap->in_pos > snap->in_len || snap->in_len > OTA_DELTA_IN_BUF)
-        bad = "input buffer";
-    else if (snap->out_len > OTA_DELTA_OUT_BUF || snap->pred_left > 4u)
-        bad = "output buffer";
-    else if (snap->op > OP_EXTRA || snap->last_rep > 1u)
-        bad = "decoder state";
-    else if (snap->old_win_len > sizeof(snap->old_buf) || snap->old_win_pos < snap->old_buf_base ||
-             snap->old_win_pos - snap->old_buf_base + snap->old_win_len > sizeof(snap->old_buf))
-        bad = "old window";
-    else if (snap->map_n > OTA_DELTA_MAP_MAX || snap->map_count > OTA_DELTA_MAP_MAX ||
-             snap->vmap_n > OTA_DELTA_VMAP_MAX || snap->vmap_count > OTA_DELTA_VMAP_MAX ||
-             snap->code_count > OTA_DELTA_CODE_MAX || snap->code_n > snap->code_count)
-        bad = "maps";
-    else if (snap->xold_len != h->old_len || snap->xnew_len != h->new_len ||
-             snap->new_pos > h->new_len || snap->written > snap->new_pos ||
-             snap->old_pos > h->old_len || snap->stream_start != OTA_DELTA_HEADER_SIZE ||
-             snap->rc_consumed > h->stream_len || snap->in_total > snap->stream_start + h->stream_len)
-        bad = "positions";
-    else if (cfg->max_new_len && h->new_len > cfg->max_new_len)
-        bad = "new size";
-    else if (cfg->old->size < h->old_len)
-        bad = "old image size";
-    if (bad) {
-        ota_diag_fill(cfg->diag, OTA_ERR_INVALID_ARG, bad, 0, 0, 0, 0);
+    struct snap_bad b;
+    if (snap_check(snap, cfg, &b)) {
+        ota_diag_fill(cfg->diag, OTA_ERR_INVALID_ARG, b.field, snap->in_total, b.expected,
+                      b.found, b.has_values);
         return OTA_ERR_INVALID_ARG;
     }
     memcpy(st, snap, sizeof(*st));

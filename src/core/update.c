@@ -749,9 +749,11 @@ ota_err ota_update_finish(struct ota_update *u, struct ota_image_info *info)
             return fail(u, OTA_ERR_IMAGE_HASH_MISMATCH,
                         "image the payload produces vs manifest target_digest", 0);
     }
-    if (u->start + u->ins.w.pos != u->m.target_size)
+    /* the writer starts at image byte ins.base (a resumed full download;
+     * a resumed delta continues the whole slot's writer: 0) */
+    if (u->ins.base + u->ins.w.pos != u->m.target_size)
         return fail_values(u, OTA_ERR_UPDATE_PAYLOAD_SIZE, "image bytes written", 0,
-                           u->m.target_size, u->start + u->ins.w.pos);
+                           u->m.target_size, u->ins.base + u->ins.w.pos);
     e = ota_flash_writer_finish(&u->ins.w);
     if (e)
         return fail(u, e, "slot write", u->ins.w.pos);

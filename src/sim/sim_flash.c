@@ -187,7 +187,7 @@ static ota_err sim_prog(void *ctx, uint32_t off, const void *buf, size_t len)
     if (off % s->flash.prog_size || len % s->flash.prog_size)
         return OTA_ERR_FLASH_ALIGN;
     dst = s->mem + off;
-    for (i = 0; i < len; i++)
+    for (i = 0; i < len && !s->rewritable; i++)
         if (dst[i] != 0xff) {
             violation(s, "program of a non-erased location", off + (uint32_t)i);
             return OTA_ERR_FLASH_NOT_ERASED;
@@ -201,16 +201,25 @@ static ota_err sim_prog(void *ctx, uint32_t off, const void *buf, size_t len)
         for (i = sector_of(s, off); i <= sector_of(s, off + (uint32_t)len - 1); i++)
             mark_dirty(s, (uint32_t)i);
     if (cut) {
-        torn_prog(s, dst, src, len);
+        if (s->rewritable) /* a block device: runs of old and new bytes */
+            for (i = 0; i < len; i++)
+                dst[i] = rnd(s) & 1 ? src[i] : dst[i];
+        else
+            torn_prog(s, dst, src, len);
         power_lost(s);
         return OTA_ERR_POWER_LOSS;
     }
     for (i = 0; i < len; i++)
-        dst[i] &= src[i];
+        dst[i] = s->rewritable ? src[i] : (uint8_t)(dst[i] & src[i]);
     lie(s, off, len, src);
     s->stats.progs++;
     s->stats.bytes_programmed += len;
     return OTA_OK;
+}
+
+void ota_sim_set_rewritable(struct ota_sim *s, int on)
+{
+    s->rewritable = on != 0;
 }
 
 static ota_err sim_erase(void *ctx, uint32_t sector)
@@ -395,6 +404,7 @@ ota_err ota_sim_copy(struct ota_sim *dst, const struct ota_sim *src)
     uint8_t *mem, *durable, *dirty;
     uint32_t *wear;
     enum ota_sim_durability durability;
+    int rewritable;
     size_t size;
 
     if (!dst || !src || dst->flash.sector_size != src->flash.sector_size ||
@@ -407,6 +417,7 @@ ota_err ota_sim_copy(struct ota_sim *dst, const struct ota_sim *src)
     durable = dst->durable;
     dirty = dst->dirty;
     durability = dst->durability;
+    rewritable = dst->rewritable;
     size = ota_flash_size(&src->flash);
     memcpy(mem, src->mem, size);
     memcpy(wear, src->erase_count, src->flash.sector_count * sizeof *wear);
@@ -421,6 +432,7 @@ ota_err ota_sim_copy(struct ota_sim *dst, const struct ota_sim *src)
     dst->mem = mem;
     dst->erase_count = wear;
     dst->durable = durable;
+    dst->rewritable = rewritable;
     dst->dirty = dirty;
     dst->durability = durability;
     dst->flash.ctx = dst;

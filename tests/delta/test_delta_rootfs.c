@@ -270,6 +270,11 @@ static void test_hostile_snapshots(void)
         {"phase", offsetof(struct ota_delta_apply, err), sizeof(ota_err), OTA_ERR_IO},
         {"header", offsetof(struct ota_delta_apply, hdr.version), 1, OTA_DELTA_VERSION_DEFLATE},
         {"header", offsetof(struct ota_delta_apply, hdr.filter), 1, 9},
+        /* consistent with each other (fuzz/fuzz_delta_resume.c) */
+        {"header", offsetof(struct ota_delta_apply, hdr_buf) + 12, 1, 0x77},
+        {"range coder", offsetof(struct ota_delta_apply, rc_range), 4, 0},
+        {"output count", offsetof(struct ota_delta_apply, real_written), 4, 1},
+        {"input count", offsetof(struct ota_delta_apply, in_total), 4, 100},
     };
     struct ota_diag d;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

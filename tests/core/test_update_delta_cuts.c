@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * tests/core/test_update_delta_cuts.c - power cuts while the update engine
+ * installs a delta in its resumable mode (ota_update_checkpoint_delta, as
+ * ota-agent's Linux backend runs it: docs/delta-format.md "Resuming"), on the
+ * flash simulator (src/sim, the cut clock of test_update_power_cuts.c) in
+ * its rewritable mode: the slot of a Linux device is a block device, and a
+ * resumed install programs again what was written after its checkpoint
+ * (which NOR flash refuses; ota/update.h).
+ *
+ * The device runs v1 from slot A and installs a patch to v2 into slot B,
+ * taking a checkpoint every few hundred patch bytes; a checkpoint's state is
+ * kept (as the agent's atomically replaced state file) only when
+ * ota_update_checkpoint_delta returned with the power still on. Power is cut
+ * at every flash operation of the install (and every sync, with writes
+ * volatile until sync), before it and torn; on odd seeds once more during
+ * the resumed install. After each cut the device powers on and begins again
+ * with the last kept state, as ota-agent does. Asserted:
+ *   - slot A is byte for byte untouched, and its sectors were never erased;
+ *   - the kept state never claims slot B bytes the cut lost: the prefix it
+ *     says was programmed is v2's (it was kept after the sync);
+ *   - a begin with a kept state resumes exactly at its patch byte (not 0),
+ *     and only from a state kept before the cut;
+ *   - the install ends with success, and a success means slot B holds v2
+ *     byte for byte, also after one more cut right after it returned;
+ *   - the simulator saw no NOR rule violation.
+ * OTA_DELTA_CUT_SEEDS=n runs n seeds (chunkings, checkpoint spacing, second
+ * cut) per cut model instead of 2: the exhaustive form.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ota/delta.h"
+#include "ota/update.h"
+#include "../test.h"
+#include "fixture.h"
+
+#define HW "hub-sim"
+#define NOW 1800000000ull
+
+static ota_key *g_fw, *g_srv;
+static struct ota_pubkey g_fw_pub, g_srv_pub;
+static const struct ota_crypto *g_c;
+static uint8_t *g_v1, *g_v2, *g_patch;
+static size_t g_v1_len, g_v2_len, g_patch_len;
+static uint8_t g_man[OTA_MANIFEST_MAX_LEN];
+static size_t g_man_len;
+static struct ota_deflate_port *g_port; /* version 2/3 patches */
+
+static uint64_t fixed_now(void *ctx)
+{
+    (void)ctx;
+    return NOW;
+}
+
+struct outcome {
+    int failures;
+    unsigned cuts;      /* cuts that fired */
+    unsigned resumes;   /* begins that continued from a kept state */
+    unsigned kept;      /* states kept */
+    uint64_t ops;       /* flash operations (uncut run) */
+};
+
+#define FAILF(...)                                                                          \
+    do {                                                                                    \
+        fprintf(stderr, "cut %llu %s seed %llu%s: ", (unsigned long long)n,                 \
+                mode == OTA_SIM_CUT_TORN ? "torn" : "before", (unsigned long long)seed,    \
+                dur == OTA_SIM_DURABLE_ON_SYNC ? " (volatile until sync)" : "");           \
+        fprintf(stderr, __VA_ARGS__);                                                       \
+        fputc('\n', stderr);                                                                \
+        out->failures++;                                                                    \
+        goto done;                                                                          \
+    } while (0)
+
+/* What the device keeps between boots: the last state a checkpoint
+ * completed (the agent's linux_state.delta) and when it was taken. */
+static struct ota_update_delta_state g_kept, g_tmp;
+
+/*
+ * From the factory state, install the delta with a cut armed at operation n
+ * (0: none), power on after each cut and begin again with the kept state,
+ * until the install succeeds.
+ */
+static void run_case(const struct fix_dev *base, uint64_t n, enum ota_sim_cut mode,
+                     enum ota_sim_durability dur, uint64_t seed, struct outcome *out)
+{
+    static struct fix_dev d;
+    static struct ota_update u;
+    struct ota_update_cfg uc;
+    struct ota_diag diag;
+    const struct ota_boot_layout *l = &base->cfg.layout;
+    uint32_t x = (uint32_t)(seed * 2654435761u + 99);
+    uint32_t every = 97u + (uint32_t)(seed * 61u % 400u); /* patch bytes between checkpoints */
+    int have_kept = 0, done_ok = 0, second_cut = (seed & 1) != 0;
+    uint64_t start, kept_ops = 0;
+
+    memset(out, 0, sizeof *out);
+    memset(&d.sim, 0, sizeof d.sim);
+    if (ota_sim_init_geometry(&d.sim, ota_sim_geometry_find("generic-4k"), 64) ||
+        ota_sim_set_durability(&d.sim, dur) || ota_sim_copy(&d.sim, &base->sim))
+        abort();
+    ota_sim_set_rewritable(&d.sim, 1);
+    d.cfg = base->cfg;
+    fix_attach(&d, g_c);
+    start = d.sim.ops;
+    if (n)
+        ota_sim_arm_cut(&d.sim, mode, n - 1, seed);
+    memset(&uc, 0, sizeof uc);
+    uc.dev = &d.dev;
+    uc.server_keys = &g_srv_pub;
+    uc.n_server_keys = 1;
+    uc.device_id = "dev-sim";
+    uc.clock.now = fixed_now;
+    uc.deflate = g_port;
+
+    for (int iter = 0; iter < 8 && !done_ok; iter++) {
+        uint64_t cut_ops = d.sim.ops;
+        ota_err e;
+        if (iter > 0) {
+            /* after a cut: slot A as the factory left it */
+            if (memcmp(d.sim.mem + l->slot_off[0], base->sim.mem + l->slot_off[0],
+                       l->slot_size) != 0)
+                FAILF("slot A changed");
+            for (uint32_t s = 0; s < l->slot_size / d.sim.flash.sector_size; s++)
+                if (d.sim.erase_count[l->slot_off[0] / d.sim.flash.sector_size + s] !=
+                    base->sim.erase_count[l->slot_off[0] / d.sim.flash.sector_size + s])
+                    FAILF("slot A sector %u erased", s);
+            /* the kept state claims only what survived the cut */
+            if (have_kept) {
+                uint32_t durable = g_kept.w.pos - g_kept.w.fill;
+                if (kept_ops > cut_ops)
+                    FAILF("state kept after the cut");
+                if (durable > g_v2_len ||
+                    memcmp(d.sim.mem + l->slot_off[1], g_v2, durable) != 0)
+                    FAILF("kept state at patch byte %u claims slot B bytes [0, %u) the cut "
+                          "lost",
+                          g_kept.p.offset, durable);
+            }
+            if (second_cut && iter == 1) {
+                /* cut the resumed install too, somewhere in its first ops */
+                x = x * 1103515245u + 12345u;
+                ota_sim_arm_cut(&d.sim, mode, 1 + (x >> 16) % 40u, seed + 7);
+            }
+        }
+        uc.delta_resume = have_kept ? &g_kept : NULL;
+        e = ota_update_begin(&u, &uc, g_man, g_man_len, NULL, &diag);
+        if (!e && have_kept) {
+            if (ota_update_offset(&u) != g_kept.p.offset)
+                FAILF("begin with a state kept at patch byte %u continued at %u (%s)",
+                      g_kept.p.offset, ota_update_offset(&u), diag.field ? diag.field : "-");
+            out->resumes++;
+        }
+        if (!e) {
+            uint32_t off = ota_update_offset(&u), since = 0;
+            while (!e && off < g_patch_len) {
+                size_t k;
+                x = x * 1103515245u + 12345u;
+                k = 1 + (x >> 16) % 700; /* the network's chunking varies with the seed */
+                if (k > g_patch_len - off)
+                    k = g_patch_len - off;
+                e = ota_update_write(&u, g_patch + off, k);
+                off += (uint32_t)k;
+                since += (uint32_t)k;
+                if (!e && since >= every) {
+                    ota_err ce = ota_update_checkpoint_delta(&u, &g_tmp);
+                    since = 0;
+                    if (ce == OTA_OK && d.sim.powered) {
+                        g_kept = g_tmp; /* the state file, replaced atomically */
+                        kept_ops = d.sim.ops;
+                        have_kept = 1;
+                        out->kept++;
+                    } else if (ce != OTA_OK && ce != OTA_ERR_UNSUPPORTED &&
+                               ce != OTA_ERR_POWER_LOSS) {
+                        FAILF("checkpoint: %s", ota_errname(ce));
+                    }
+                }
+            }
+            if (!e)
+                e = ota_update_finish(&u, NULL);
+        }
+        if (e == OTA_ERR_POWER_LOSS || !d.sim.powered) {
+            out->cuts++;
+            ota_sim_power_on(&d.sim);
+            continue;
+        }
+        if (e)
+            FAILF("install failed without a cut: %s (%s at %u)", ota_errname(e),
+                  diag.field ? diag.field : "-", diag.offset);
+        done_ok = 1;
+        /* a success is durable and is v2, byte for byte */
+        ota_sim_power_cut(&d.sim, seed + 1000u);
+        ota_sim_power_on(&d.sim);
+        if (memcmp(d.sim.mem + l->slot_off[1], g_v2, g_v2_len) != 0)
+            FAILF("install reported success, slot B is not v2");
+        if (memcmp(d.sim.mem + l->slot_off[0], base->sim.mem + l->slot_off[0], l->slot_size))
+            FAILF("slot A changed");
+    }
+    if (!done_ok)
+        FAILF("no successful install after %u cuts", out->cuts);
+    if (d.sim.violations)
+        FAILF("NOR rule violated: %s", d.sim.violation);
+done:
+    out->ops = d.sim.ops - start;
+    ota_sim_free(&d.sim);
+}
+
+static void cut_everywhere(const char *what)
+{
+    static struct fix_dev base;
+    struct outcome o;
+    const enum ota_sim_cut modes[4] = {OTA_SIM_CUT_BEFORE, OTA_SIM_CUT_TORN, OTA_SIM_CUT_BEFORE,
+                                       OTA_SIM_CUT_TORN};
+    const enum ota_sim_durability durs[4] = {OTA_SIM_DURABLE_AT_ONCE, OTA_SIM_DURABLE_AT_ONCE,
+                                             OTA_SIM_DURABLE_ON_SYNC, OTA_SIM_DURABLE_ON_SYNC};
+    const char *env = getenv("OTA_DELTA_CUT_SEEDS");
+    uint64_t seeds = env ? strtoull(env, NULL, 10) : 2, cases = 0, fired = 0, resumes = 0;
+    uint64_t kept = 0, ops = 0;
+    int failures = 0;
+    if (seeds < 1)
+        seeds = 1;
+    cfx_provision(&base, g_c, &g_fw_pub, HW);
+    cfx_factory_install(&base, g_v1, g_v1_len, NULL);
+    ota_sim_protect(&base.sim, base.cfg.layout.otp_off / base.sim.flash.sector_size, 1);
+    for (int m = 0; m < 4; m++) {
+        for (uint64_t seed = 1; seed <= seeds; seed++) {
+            run_case(&base, 0, OTA_SIM_CUT_NONE, durs[m], seed, &o);
+            failures += o.failures;
+            REQUIRE(o.kept > 2);
+            if (m == 0 && seed == 1)
+                ops = o.ops;
+            /* ON_SYNC: every other op (syncs are on the clock too) */
+            for (uint64_t n = 1; n <= o.ops; n += durs[m] == OTA_SIM_DURABLE_ON_SYNC ? 2 : 1) {
+                struct outcome c;
+                run_case(&base, n, modes[m], durs[m], seed, &c);
+                failures += c.failures;
+                fired += c.cuts > 0;
+                resumes += c.resumes;
+                kept += c.kept;
+                cases++;
+            }
+        }
+    }
+    printf("     %s: patch %zu bytes, ~%llu flash ops per install; %llu cut cases "
+           "(before/torn x durable/volatile until sync x %llu seeds), %llu cuts taken, "
+           "%llu begins resumed from a kept state (%llu states kept), %d failures\n",
+           what, g_patch_len, (unsigned long long)ops, (unsigned long long)cases,
+           (unsigned long long)seeds, (unsigned long long)fired, (unsigned long long)resumes,
+           (unsigned long long)kept, failures);
+    CHECK_EQ(failures, 0);
+    CHECK_EQ(fired, cases);
+    CHECK(resumes > cases / 2); /* most cuts came after a checkpoint */
+    ota_sim_free(&base.sim);
+}
+
+/* Signed images, the patch between them, the offer. deflate: --deflate. */
+static void make_release(int deflate)
+{
+    uint8_t *p1 = cfx_payload(30000, 0), *p2 = cfx_payload(31000, 600);
+    struct ota_delta_create_opts o = {.deflate = deflate};
+    g_v1 = cfx_image(g_fw, 1, HW, p1, 30000, NULL, 0, &g_v1_len);
+    g_v2 = cfx_image(g_fw, 2, HW, p2, 31000, NULL, 0, &g_v2_len);
+    free(p1);
+    free(p2);
+    if (ota_delta_create_ex(g_v1, g_v1_len, g_v2, g_v2_len, &o, &g_patch, &g_patch_len, NULL))
+        abort();
+    g_man_len = cfx_offer(g_srv, g_c, "dev-sim", HW, NOW, g_v2, g_v2_len, g_patch, g_patch_len,
+                          g_v1, g_v1_len, g_man);
+    if (!g_man_len)
+        abort();
+}
+
+static void free_release(void)
+{
+    free(g_v1);
+    free(g_v2);
+    free(g_patch);
+}
+
+static void test_delta_v1(void)
+{
+    make_release(0);
+    REQUIRE(g_patch[4] == OTA_DELTA_VERSION);
+    cut_everywhere("version 1 patch");
+    free_release();
+}
+
+int main(void)
+{
+    g_c = ota_crypto_openssl();
+    if (ota_key_generate(&g_fw) || ota_key_generate(&g_srv))
+        return 2;
+    ota_key_pubkey(g_fw, &g_fw_pub);
+    ota_key_pubkey(g_srv, &g_srv_pub);
+    RUN(test_delta_v1);
+    ota_key_free(g_fw);
+    ota_key_free(g_srv);
+    return test_summary();
+}
