@@ -23,12 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int init;
-    if (!init) {
-        fzd_old_image(old_img);
-        ota_sha256(ota_crypto_mbedtls(), old_img, FZD_OLD_LEN, old_hash);
-        init = 1;
-    }
+    fzd_init(old_img, old_hash);
     if (size < FZD_PREFIX || size > 60000)
         return 0;
     uint8_t pattern = data[9];

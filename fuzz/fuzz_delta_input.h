@@ -66,6 +66,17 @@ static void fzd_old_image(uint8_t *b)
     }
 }
 
+/* The fixed old image and its SHA-256, made at the first call. */
+static inline void fzd_init(uint8_t *old_img, uint8_t *old_hash)
+{
+    static int ready;
+    if (!ready) {
+        fzd_old_image(old_img);
+        ota_sha256(ota_crypto_mbedtls(), old_img, FZD_OLD_LEN, old_hash);
+        ready = 1;
+    }
+}
+
 /* The patch an input of this layout stands for (size >= FZD_PREFIX; out
  * holds OTA_DELTA_HEADER_SIZE + size bytes), against the image whose SHA-256
  * is old_hash. Returns its length. */

@@ -24,6 +24,7 @@
 #include "ota/image_enc.h"
 #include "ota/manifest_sign.h"
 #include "ota/sim.h"
+#include "ota/update.h"
 #include "../sim_device.h"
 
 /* `len` bytes of a fixed pseudo-random sequence with `edits` bytes changed
@@ -148,4 +149,52 @@ static inline size_t cfx_offer(const ota_key *srv, const struct ota_crypto *c, c
     return n;
 }
 
+/* A power-cut case's device: a copy of base (contents, wear, OTP
+ * protection) with writes durable as dur says, attached for crypto c. */
+static inline void cfx_case_device(struct fix_dev *d, const struct fix_dev *base,
+                                   enum ota_sim_durability dur, const struct ota_crypto *c)
+{
+    memset(&d->sim, 0, sizeof d->sim);
+    if (ota_sim_init_geometry(&d->sim, ota_sim_geometry_find("generic-4k"), 64) ||
+        ota_sim_set_durability(&d->sim, dur) || ota_sim_copy(&d->sim, &base->sim))
+        abort();
+    ota_sim_protect(&d->sim, base->sim.protect_first, base->sim.protect_count);
+    fix_attach(d, c);
+}
+
+static inline uint64_t cfx_fixed_now(void *ctx);
+
+/* The update engine's configuration of the power-cut loops: device
+ * "dev-sim" on d, offers signed by srv, the fixed clock. */
+static inline void cfx_update_cfg(struct ota_update_cfg *uc, struct fix_dev *d,
+                                  const struct ota_pubkey *srv)
+{
+    memset(uc, 0, sizeof *uc);
+    uc->dev = &d->dev;
+    uc->server_keys = srv;
+    uc->n_server_keys = 1;
+    uc->device_id = "dev-sim";
+    uc->clock.now = cfx_fixed_now;
+}
+
+/* The fixed clock of the power-cut loops (ota_update_cfg.clock.now). */
+#define CFX_NOW 1800000000ull
+static inline uint64_t cfx_fixed_now(void *ctx)
+{
+    (void)ctx;
+    return CFX_NOW;
+}
+
+/* A power-cut loop's case failed: say which (its locals n, mode, seed, dur),
+ * count it in out->failures and leave through its label `done`. */
+#define CFX_CUT_FAILF(...)                                                                  \
+    do {                                                                                    \
+        fprintf(stderr, "cut %llu %s seed %llu%s: ", (unsigned long long)n,                 \
+                mode == OTA_SIM_CUT_TORN ? "torn" : "before", (unsigned long long)seed,    \
+                dur == OTA_SIM_DURABLE_ON_SYNC ? " (volatile until sync)" : "");           \
+        fprintf(stderr, __VA_ARGS__);                                                       \
+        fputc('\n', stderr);                                                                \
+        out->failures++;                                                                    \
+        goto done;                                                                          \
+    } while (0)
 #endif

@@ -37,7 +37,7 @@
 #include "fixture.h"
 
 #define HW "hub-sim"
-#define NOW 1800000000ull
+#define NOW CFX_NOW
 
 static ota_key *g_fw, *g_srv;
 static struct ota_pubkey g_fw_pub, g_srv_pub;
@@ -48,12 +48,6 @@ static uint8_t g_man[OTA_MANIFEST_MAX_LEN];
 static size_t g_man_len;
 static struct ota_deflate_port *g_port; /* version 2/3 patches */
 
-static uint64_t fixed_now(void *ctx)
-{
-    (void)ctx;
-    return NOW;
-}
-
 struct outcome {
     int failures;
     unsigned cuts;      /* cuts that fired */
@@ -62,16 +56,7 @@ struct outcome {
     uint64_t ops;       /* flash operations (uncut run) */
 };
 
-#define FAILF(...)                                                                          \
-    do {                                                                                    \
-        fprintf(stderr, "cut %llu %s seed %llu%s: ", (unsigned long long)n,                 \
-                mode == OTA_SIM_CUT_TORN ? "torn" : "before", (unsigned long long)seed,    \
-                dur == OTA_SIM_DURABLE_ON_SYNC ? " (volatile until sync)" : "");           \
-        fprintf(stderr, __VA_ARGS__);                                                       \
-        fputc('\n', stderr);                                                                \
-        out->failures++;                                                                    \
-        goto done;                                                                          \
-    } while (0)
+#define FAILF CFX_CUT_FAILF
 
 /* What the device keeps between boots: the last state a checkpoint
  * completed (the agent's linux_state.delta) and when it was taken. */
@@ -96,22 +81,12 @@ static void run_case(const struct fix_dev *base, uint64_t n, enum ota_sim_cut mo
     uint64_t start, kept_ops = 0;
 
     memset(out, 0, sizeof *out);
-    memset(&d.sim, 0, sizeof d.sim);
-    if (ota_sim_init_geometry(&d.sim, ota_sim_geometry_find("generic-4k"), 64) ||
-        ota_sim_set_durability(&d.sim, dur) || ota_sim_copy(&d.sim, &base->sim))
-        abort();
+    cfx_case_device(&d, base, dur, g_c);
     ota_sim_set_rewritable(&d.sim, 1);
-    d.cfg = base->cfg;
-    fix_attach(&d, g_c);
     start = d.sim.ops;
     if (n)
         ota_sim_arm_cut(&d.sim, mode, n - 1, seed);
-    memset(&uc, 0, sizeof uc);
-    uc.dev = &d.dev;
-    uc.server_keys = &g_srv_pub;
-    uc.n_server_keys = 1;
-    uc.device_id = "dev-sim";
-    uc.clock.now = fixed_now;
+    cfx_update_cfg(&uc, &d, &g_srv_pub);
     uc.deflate = g_port;
 
     for (int iter = 0; iter < 8 && !done_ok; iter++) {

@@ -34,7 +34,7 @@
 #include "fixture.h"
 
 #define HW "hub-sim"
-#define NOW 1800000000ull
+#define NOW CFX_NOW
 
 static ota_key *g_fw, *g_srv;
 static struct ota_pubkey g_fw_pub, g_srv_pub;
@@ -47,12 +47,6 @@ static ota_key *g_dev;               /* the device's decryption key */
 static struct ota_enc_privkey g_dev_d;
 static int g_encrypted;              /* this round installs an encrypted v2 */
 
-static uint64_t fixed_now(void *ctx)
-{
-    (void)ctx;
-    return NOW;
-}
-
 static uint8_t *make_image(int major, uint32_t payload_len, int edits, int encrypt,
                            size_t *len)
 {
@@ -61,11 +55,6 @@ static uint8_t *make_image(int major, uint32_t payload_len, int edits, int encry
                              len);
     free(payload);
     return img;
-}
-
-static void attach(struct fix_dev *d)
-{
-    fix_attach(d, g_c);
 }
 
 /* Factory state: provisioned, v1 confirmed in slot A, OTP sector protected. */
@@ -83,16 +72,7 @@ struct outcome {
     unsigned boots;
 };
 
-#define FAILF(...)                                                                          \
-    do {                                                                                    \
-        fprintf(stderr, "cut %llu %s seed %llu%s: ", (unsigned long long)n,                 \
-                mode == OTA_SIM_CUT_TORN ? "torn" : "before", (unsigned long long)seed,    \
-                dur == OTA_SIM_DURABLE_ON_SYNC ? " (volatile until sync)" : "");           \
-        fprintf(stderr, __VA_ARGS__);                                                       \
-        fputc('\n', stderr);                                                                \
-        out->failures++;                                                                    \
-        goto done;                                                                          \
-    } while (0)
+#define FAILF CFX_CUT_FAILF
 
 /*
  * Run the device from the factory state with a cut armed at operation n
@@ -113,21 +93,11 @@ static void run_case(const struct fix_dev *base, uint64_t n, enum ota_sim_cut mo
     struct cfx_mem_payload v2_at = {g_v2, g_v2_len}; /* the key TLV, for encrypted v2 */
 
     memset(out, 0, sizeof *out);
-    memset(&d.sim, 0, sizeof d.sim);
-    if (ota_sim_init_geometry(&d.sim, ota_sim_geometry_find("generic-4k"), 64) ||
-        ota_sim_set_durability(&d.sim, dur) || ota_sim_copy(&d.sim, &base->sim))
-        abort();
-    ota_sim_protect(&d.sim, base->sim.protect_first, base->sim.protect_count);
-    attach(&d);
+    cfx_case_device(&d, base, dur, g_c);
     start = d.sim.ops;
     if (n)
         ota_sim_arm_cut(&d.sim, mode, n - 1, seed);
-    memset(&uc, 0, sizeof uc);
-    uc.dev = &d.dev;
-    uc.server_keys = &g_srv_pub;
-    uc.n_server_keys = 1;
-    uc.device_id = "dev-sim";
-    uc.clock.now = fixed_now;
+    cfx_update_cfg(&uc, &d, &g_srv_pub);
     if (g_encrypted) {
         uc.enc_key = &g_dev_d;
         uc.enc = ota_crypto_enc_openssl();
