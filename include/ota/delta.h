@@ -128,6 +128,14 @@ struct ota_delta_create_opts {
      * _SA or _HASH. The hash index bounds the creator's memory for root
      * filesystem images (docs/delta-format.md#creation-host). */
     int index;
+    /* When set, called once the creator will not read the caller's old
+     * (which 0) or new (which 1) image again: in deflate mode, after that
+     * image was hashed and expanded (the patch is made between the expanded
+     * copies). A caller that mapped the files can drop their pages there
+     * (`ota delta create` does: docs/delta-format.md, memory bound of
+     * create). Never called for an image without deflate streams. */
+    void (*release)(void *ctx, int which);
+    void *release_ctx;
 };
 enum { OTA_DELTA_INDEX_AUTO = 0, OTA_DELTA_INDEX_SA = 1, OTA_DELTA_INDEX_HASH = 2 };
 #define OTA_DELTA_HASH_MIN (64u << 20)

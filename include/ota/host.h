@@ -59,6 +59,21 @@ ota_err ota_payload_seal(const uint8_t *payload, size_t len, const ota_key *dev,
 
 /* Whole-file helpers. ota_file_read mallocs *data (caller frees). */
 ota_err ota_file_read(const char *path, uint8_t **data, size_t *len);
+/* A whole file mapped read-only (regular files; anything else, e.g. a
+ * pipe, is read into memory as ota_file_read does). ota_file_map_drop()
+ * gives the resident pages of a mapping back to the kernel (the bytes stay
+ * readable: they are read from the file again if touched), so a caller that
+ * is done with a large input does not keep it in its memory; it does
+ * nothing for a file read into memory. The file must not change while
+ * mapped. */
+struct ota_file_map {
+    uint8_t *data;
+    size_t len;
+    int mapped;
+};
+ota_err ota_file_map(const char *path, struct ota_file_map *m);
+void ota_file_map_drop(struct ota_file_map *m);
+void ota_file_unmap(struct ota_file_map *m);
 /* Write to path.tmp, fsync, rename over path. */
 ota_err ota_file_write_atomic(const char *path, const void *data, size_t len);
 /* Same, with an explicit file mode (e.g. 0600 for private keys). */

@@ -205,6 +205,25 @@ static ota_err make_section(const struct dz_image *xo, const struct dz_image *xn
     return err;
 }
 
+/* Expand img (deflate mode). Without streams the copy is dropped (the
+ * image is its own expansion); with streams the caller's image is no longer
+ * read: opts->release is told. */
+static ota_err expand_one(const uint8_t *img, size_t len, int which,
+                          const struct ota_delta_create_opts *opts, struct dz_image *x)
+{
+    ota_err err = dz_expand(img, (uint32_t)len, x);
+    if (err)
+        return err;
+    if (!x->n) {
+        free(x->x);
+        x->x = NULL;
+        x->xlen = len;
+    } else if (opts->release) {
+        opts->release(opts->release_ctx, which);
+    }
+    return OTA_OK;
+}
+
 ota_err ota_delta_create(const uint8_t *old, size_t old_len, const uint8_t *new_,
                          size_t new_len, uint8_t **patch, size_t *patch_len,
                          struct ota_delta_stats *stats)
@@ -224,42 +243,36 @@ ota_err ota_delta_create_ex(const uint8_t *old, size_t old_len, const uint8_t *n
         return OTA_ERR_TOO_LARGE;
 
     const struct ota_crypto *c = ota_crypto_openssl();
+    int deflate = opts && opts->deflate;
     uint8_t hdr[OTA_DELTA_HEADER_SIZE];
     memset(hdr, 0, sizeof(hdr));
     memcpy(hdr, OTA_DELTA_MAGIC, 4);
     hdr[4] = OTA_DELTA_VERSION;
     ota_le_put32(hdr + 8, (uint32_t)old_len);
     ota_le_put32(hdr + 12, (uint32_t)new_len);
-    ota_err err = ota_sha256(c, old, old_len, hdr + 24);
-    if (!err)
-        err = ota_sha256(c, new_, new_len, hdr + 56);
-    if (err)
-        return err;
-
-    /* Deflate mode: the stream is made between the expanded images. */
+    /* Deflate mode: the stream is made between the expanded images. Each
+     * image is hashed and expanded in turn, then released, so that at most
+     * one of the caller's images is read beside the expanded ones. */
     struct dz_image xo, xn;
     memset(&xo, 0, sizeof xo);
     memset(&xn, 0, sizeof xn);
     struct dbuf sec = {0};
-    if (opts && opts->deflate) {
-        err = dz_expand(old, (uint32_t)old_len, &xo);
-        if (!err)
-            err = dz_expand(new_, (uint32_t)new_len, &xn);
-        if (!err && (xo.n || xn.n)) {
-            hdr[4] = xo.tokens || xn.tokens ? OTA_DELTA_VERSION_TOKENS : OTA_DELTA_VERSION_DEFLATE;
-            err = make_section(&xo, &xn, &sec);
-        }
-        if (err)
-            goto fail;
+    ota_err err = ota_sha256(c, old, old_len, hdr + 24);
+    if (!err && deflate)
+        err = expand_one(old, old_len, 0, opts, &xo);
+    if (!err)
+        err = ota_sha256(c, new_, new_len, hdr + 56);
+    if (!err && deflate)
+        err = expand_one(new_, new_len, 1, opts, &xn);
+    if (!err && (xo.n || xn.n)) {
+        hdr[4] = xo.tokens || xn.tokens ? OTA_DELTA_VERSION_TOKENS : OTA_DELTA_VERSION_DEFLATE;
+        err = make_section(&xo, &xn, &sec);
     }
-    const uint8_t *so = old, *sn = new_;
-    size_t sol = old_len, snl = new_len;
-    if (OTA_DELTA_HAS_SECTION(hdr[4])) {
-        so = xo.x;
-        sol = xo.xlen;
-        sn = xn.x;
-        snl = xn.xlen;
-    }
+    if (err)
+        goto fail;
+    /* An image without streams expands to itself: its own bytes are used */
+    const uint8_t *so = xo.n ? xo.x : old, *sn = xn.n ? xn.x : new_;
+    size_t sol = xo.n ? xo.xlen : old_len, snl = xn.n ? xn.xlen : new_len;
 
     struct ota_delta_stats best_st;
     struct dbuf best = {0};

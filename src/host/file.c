@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * src/host/file.c - whole-file read, crash-safe file write, and a reader over
- * a file descriptor.
+ * src/host/file.c - whole-file read (or read-only mapping), crash-safe file
+ * write, and a reader over a file descriptor.
  *
  * Why it exists: host tools must never leave a half-written image or key
  * behind (write to a temporary, fsync, rename), and the core's streaming
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,6 +81,48 @@ fail:
     close(fd);
     errno = saved;
     return OTA_ERR_FILE;
+}
+
+ota_err ota_file_map(const char *path, struct ota_file_map *m)
+{
+    struct stat st;
+    memset(m, 0, sizeof(*m));
+    int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0)
+        return path ? OTA_ERR_FILE : OTA_ERR_INVALID_ARG;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        (uint64_t)st.st_size > (size_t)-1) {
+        close(fd);
+        return ota_file_read(path, &m->data, &m->len);
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int saved = errno;
+    close(fd);
+    if (p == MAP_FAILED) {
+        errno = saved;
+        return saved == ENOMEM ? OTA_ERR_NO_MEMORY : OTA_ERR_FILE;
+    }
+    m->data = p;
+    m->len = (size_t)st.st_size;
+    m->mapped = 1;
+    return OTA_OK;
+}
+
+void ota_file_map_drop(struct ota_file_map *m)
+{
+    /* a private read-only mapping: dropped pages are read from the file
+     * again if touched (the bytes never change) */
+    if (m->mapped)
+        (void)madvise(m->data, m->len, MADV_DONTNEED);
+}
+
+void ota_file_unmap(struct ota_file_map *m)
+{
+    if (m->mapped)
+        munmap(m->data, m->len);
+    else
+        free(m->data);
+    memset(m, 0, sizeof(*m));
 }
 
 static int write_all(int fd, const uint8_t *p, size_t len)

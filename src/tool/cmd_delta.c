@@ -126,21 +126,55 @@ static int decrypt_both(const ota_key *k, const char *old_path, uint8_t *old, si
     return OTA_EXIT_OK;
 }
 
+/* The creator is done reading one of the mapped inputs (deflate mode: it
+ * diffs the expanded copies): its pages leave this process's memory. */
+static void release_input(void *ctx, int which)
+{
+    ota_file_map_drop(&((struct ota_file_map *)ctx)[which]);
+}
+
+static int map_file(const char *path, struct ota_file_map *m)
+{
+    ota_err e = ota_file_map(path, m);
+    if (e != OTA_OK) {
+        tool_error("delta", "%s: cannot read: %s", path, ota_strerror(e));
+        return OTA_EXIT_FILE;
+    }
+    return OTA_EXIT_OK;
+}
+
 static int do_create(const char *old_path, const char *new_path, const char *out, int verbose,
                      int deflate, int index, const ota_key *enc, unsigned aes_bits)
 {
     uint8_t *old = NULL, *nw = NULL, *patch = NULL;
     size_t old_len = 0, new_len = 0, patch_len = 0;
     struct ota_delta_stats st;
-    int ret = read_file(old_path, &old, &old_len);
-    if (!ret)
-        ret = read_file(new_path, &nw, &new_len);
-    if (!ret && enc)
-        ret = decrypt_both(enc, old_path, old, old_len, new_path, nw, new_len);
+    /* Plain images are mapped read-only (never copied, dropped once read);
+     * encrypted ones are read into memory and decrypted in place. */
+    struct ota_file_map in[2];
+    memset(in, 0, sizeof in);
+    int ret;
+    if (enc) {
+        ret = read_file(old_path, &in[0].data, &in[0].len);
+        if (!ret)
+            ret = read_file(new_path, &in[1].data, &in[1].len);
+        if (!ret)
+            ret = decrypt_both(enc, old_path, in[0].data, in[0].len, new_path, in[1].data,
+                               in[1].len);
+    } else {
+        ret = map_file(old_path, &in[0]);
+        if (!ret)
+            ret = map_file(new_path, &in[1]);
+    }
     if (ret)
         goto out;
+    old = in[0].data;
+    old_len = in[0].len;
+    nw = in[1].data;
+    new_len = in[1].len;
     double t0 = now();
-    struct ota_delta_create_opts co = {.deflate = deflate, .index = index};
+    struct ota_delta_create_opts co = {.deflate = deflate, .index = index,
+                                       .release = release_input, .release_ctx = in};
     ota_err e = ota_delta_create_ex(old, old_len, nw, new_len, &co, &patch, &patch_len, &st);
     double t1 = now();
     if (e != OTA_OK) {
@@ -191,8 +225,8 @@ static int do_create(const char *old_path, const char *new_path, const char *out
                 printf("  filter %-5s %zu bytes\n", FILTER_NAMES[f], st.size_by_filter[f]);
     }
 out:
-    free(old);
-    free(nw);
+    ota_file_unmap(&in[0]);
+    ota_file_unmap(&in[1]);
     free(patch);
     return ret;
 }
