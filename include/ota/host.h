@@ -93,6 +93,21 @@ struct ota_fd_reader {
 };
 void ota_reader_from_fd(struct ota_reader *r, struct ota_fd_reader *f, int fd,
                         uint32_t size);
+/* The same with a read-ahead window of up to cap bytes (buf: the caller's):
+ * a miss reads a window from the page holding the request on, so the core's
+ * small reads (the delta applier asks for 512 bytes at a time) cost one
+ * pread per window instead of one each. The window doubles while the reads
+ * continue it and starts at 16 KiB again after a jump. Reads larger than
+ * cap go straight to the file. */
+struct ota_fd_reader_buf {
+    int fd;
+    uint8_t *buf;
+    size_t cap, len; /* buf holds the file's bytes [base, base + len) */
+    size_t want;     /* the last window's size */
+    uint32_t base, size;
+};
+void ota_reader_from_fd_buffered(struct ota_reader *r, struct ota_fd_reader_buf *f, int fd,
+                                 uint32_t size, uint8_t *buf, size_t cap);
 
 /* Standard base64 with padding into out (at most cap bytes): 0 and *len,
  * or -1 when the text is not base64 or decodes to more than cap bytes. */

@@ -175,34 +175,43 @@ static uint32_t rc_num(struct ota_delta_apply *st, unsigned kind)
 
 /* ---- old image window --------------------------------------------------- */
 
+/* Load the window holding pos (see old_byte). */
+static ota_err old_reload(struct ota_delta_apply *st, uint32_t pos)
+{
+    uint32_t old_len = st->xold_len;
+    /* Start at the earliest byte op_diff may still ask for (its
+     * context, 3 bytes before old_pos), not at pos: a window that began
+     * at pos = old_pos + 3 (the end of the 4 bytes predicted) made the
+     * next byte at old_pos a backward reload, two reads per edge -- and
+     * with a deflate section a backward read re-inflates its stream
+     * from the start. Every request lies in [old_pos - 3, old_pos + 19]. */
+    uint32_t at = st->old_pos > 3u ? st->old_pos - 3u : 0u;
+    uint32_t start = (pos < at ? pos : at) & ~3u;
+    uint32_t rs = start >= 4u ? start - 4u : 0u;
+    uint32_t n = old_len - rs;
+    if (n > sizeof(st->old_buf))
+        n = sizeof(st->old_buf);
+    ota_err e = ota_delta_old_read(st, rs, st->old_buf, n);
+    if (e != OTA_OK)
+        return e;
+    ota_delta_filter(st->hdr.filter, 0, st->old_buf, n, rs);
+    /* Bytes near a window edge are final only when an instruction
+     * covering them fits in the window (or the edge is the image's). */
+    uint32_t lo = rs ? rs + 4u : 0u;
+    uint32_t hi = rs + n < old_len ? rs + n - 4u : old_len;
+    st->old_win_pos = lo;
+    st->old_win_len = hi - lo;
+    st->old_buf_base = rs;
+    return OTA_OK;
+}
+
 /* Filtered old byte at pos (pos < old_len is checked by the caller). */
-static ota_err old_byte(struct ota_delta_apply *st, uint32_t pos, uint8_t *out)
+static inline ota_err old_byte(struct ota_delta_apply *st, uint32_t pos, uint8_t *out)
 {
     if (pos - st->old_win_pos >= st->old_win_len || pos < st->old_win_pos) {
-        uint32_t old_len = st->xold_len;
-        /* Start at the earliest byte op_diff may still ask for (its
-         * context, 3 bytes before old_pos), not at pos: a window that began
-         * at pos = old_pos + 3 (the end of the 4 bytes predicted) made the
-         * next byte at old_pos a backward reload, two reads per edge -- and
-         * with a deflate section a backward read re-inflates its stream
-         * from the start. Every request lies in [old_pos - 3, old_pos + 19]. */
-        uint32_t at = st->old_pos > 3u ? st->old_pos - 3u : 0u;
-        uint32_t start = (pos < at ? pos : at) & ~3u;
-        uint32_t rs = start >= 4u ? start - 4u : 0u;
-        uint32_t n = old_len - rs;
-        if (n > sizeof(st->old_buf))
-            n = sizeof(st->old_buf);
-        ota_err e = ota_delta_old_read(st, rs, st->old_buf, n);
+        ota_err e = old_reload(st, pos);
         if (e != OTA_OK)
             return e;
-        ota_delta_filter(st->hdr.filter, 0, st->old_buf, n, rs);
-        /* Bytes near a window edge are final only when an instruction
-         * covering them fits in the window (or the edge is the image's). */
-        uint32_t lo = rs ? rs + 4u : 0u;
-        uint32_t hi = rs + n < old_len ? rs + n - 4u : old_len;
-        st->old_win_pos = lo;
-        st->old_win_len = hi - lo;
-        st->old_buf_base = rs;
     }
     *out = st->old_buf[pos - st->old_buf_base];
     return OTA_OK;
@@ -469,7 +478,7 @@ static ota_err op_diff_len(struct ota_delta_apply *st)
 }
 
 /* One byte of a diff run: old (or predicted) byte plus the coded difference. */
-static ota_err op_diff(struct ota_delta_apply *st)
+static ota_err diff_byte(struct ota_delta_apply *st)
 {
     const struct ota_delta_header *h = &st->hdr;
     uint8_t ob, d;
@@ -544,6 +553,21 @@ static ota_err op_diff(struct ota_delta_apply *st)
     if (--st->remaining == 0)
         st->op = OP_EXTRA_LEN;
     return st->err;
+}
+
+static int stream_complete(const struct ota_delta_apply *st);
+
+/* Bytes of a diff run, as long as the run lasts and input for a step is
+ * buffered: what run() would check before each step, without going round
+ * it per byte (a root filesystem patch is a GiB of diff runs). */
+static ota_err op_diff(struct ota_delta_apply *st)
+{
+    ota_err e;
+    do
+        e = diff_byte(st);
+    while (e == OTA_OK && st->op == OP_DIFF &&
+           (st->in_len - st->in_pos >= DA_STEP_MAX || stream_complete(st)));
+    return e;
 }
 
 /* The length of a command's literal run. */

@@ -235,12 +235,10 @@ ota_err ota_file_write_atomic(const char *path, const void *data, size_t len)
     return ota_file_write_atomic_mode(path, data, len, 0644);
 }
 
-static ota_err fd_read(void *ctx, uint32_t off, void *buf, size_t len)
+static ota_err pread_all(int fd, uint8_t *p, size_t len, uint32_t off)
 {
-    struct ota_fd_reader *f = ctx;
-    uint8_t *p = buf;
     while (len) {
-        ssize_t r = pread(f->fd, p, len, (off_t)off);
+        ssize_t r = pread(fd, p, len, (off_t)off);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -253,6 +251,57 @@ static ota_err fd_read(void *ctx, uint32_t off, void *buf, size_t len)
         len -= (size_t)r;
     }
     return OTA_OK;
+}
+
+static ota_err fd_read(void *ctx, uint32_t off, void *buf, size_t len)
+{
+    struct ota_fd_reader *f = ctx;
+    return pread_all(f->fd, buf, len, off);
+}
+
+static ota_err fd_read_buffered(void *ctx, uint32_t off, void *buf, size_t len)
+{
+    struct ota_fd_reader_buf *f = ctx;
+    if (len > f->cap)
+        return pread_all(f->fd, buf, len, off);
+    uint64_t end = (uint64_t)f->base + f->len;
+    if (off < f->base || (uint64_t)off + len > end) {
+        /* A miss. Continuing the window: read ahead twice as much as last
+         * time (up to cap); a jump elsewhere (a seek of the patch): 16 KiB,
+         * as the run there may be short. From the page holding off on. */
+        int seq = f->len && off >= f->base && off <= end + 4096u;
+        size_t want = seq ? (f->want < f->cap / 2u ? 2u * f->want : f->cap) : 16384u;
+        if (want < len + 4096u)
+            want = len + 4096u;
+        if (want > f->cap)
+            want = f->cap;
+        uint32_t start = off & ~(uint32_t)4095u;
+        if (off - start + len > want)
+            start = off;
+        size_t n = f->size - start < want ? f->size - start : want;
+        f->len = 0;
+        ota_err e = pread_all(f->fd, f->buf, n, start);
+        if (e != OTA_OK)
+            return e;
+        f->base = start;
+        f->len = n;
+        f->want = want;
+    }
+    memcpy(buf, f->buf + (off - f->base), len);
+    return OTA_OK;
+}
+
+void ota_reader_from_fd_buffered(struct ota_reader *r, struct ota_fd_reader_buf *f, int fd,
+                                 uint32_t size, uint8_t *buf, size_t cap)
+{
+    memset(f, 0, sizeof(*f));
+    f->fd = fd;
+    f->buf = buf;
+    f->cap = cap;
+    f->size = size;
+    r->read = fd_read_buffered;
+    r->ctx = f;
+    r->size = size;
 }
 
 void ota_reader_from_fd(struct ota_reader *r, struct ota_fd_reader *f, int fd,

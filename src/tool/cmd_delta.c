@@ -239,6 +239,8 @@ static ota_err file_write(void *ctx, uint32_t off, const void *data, size_t len)
     return fwrite(data, 1, len, (FILE *)ctx) == len ? OTA_OK : OTA_ERR_IO;
 }
 
+#define OLD_WINDOW (256u * 1024u) /* read-ahead of OLD for apply */
+
 /* Streamed: OLD is read where the patch points (pread), PATCH in chunks, NEW
  * written as it is decoded, so memory does not depend on the image size
  * (root filesystem images; docs/delta-format.md). */
@@ -250,7 +252,7 @@ static int do_apply(const char *old_path, const char *patch_path, const char *ou
     struct ota_deflate_port *zp = NULL;
     FILE *pf = NULL;
     FILE *nf = NULL;
-    uint8_t *buf = NULL;
+    uint8_t *buf = NULL, *win = NULL;
     char *tmp = NULL;
     int ret = OTA_EXIT_FILE, fd = -1;
     ota_err e = OTA_OK;
@@ -268,7 +270,8 @@ static int do_apply(const char *old_path, const char *patch_path, const char *ou
     }
     buf = malloc(chunk > OTA_DELTA_HEADER_SIZE ? chunk : OTA_DELTA_HEADER_SIZE);
     st = malloc(sizeof(*st));
-    if (!buf || !st) {
+    win = malloc(OLD_WINDOW);
+    if (!buf || !st || !win) {
         tool_error("delta", "out of memory");
         ret = OTA_EXIT_ERROR;
         goto out;
@@ -296,10 +299,13 @@ static int do_apply(const char *old_path, const char *patch_path, const char *ou
         goto out;
     }
     setvbuf(nf, NULL, _IOFBF, 1u << 20);
-    struct ota_fd_reader fr;
+    /* the applier reads OLD 512 bytes at a time: one pread per window */
+    struct ota_fd_reader_buf fr;
     struct ota_reader r;
-    ota_reader_from_fd(&r, &fr, fd,
-                       (uint64_t)sb.st_size > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)sb.st_size);
+    ota_reader_from_fd_buffered(&r, &fr, fd,
+                                (uint64_t)sb.st_size > 0xFFFFFFFFu ? 0xFFFFFFFFu
+                                                                   : (uint32_t)sb.st_size,
+                                win, OLD_WINDOW);
     struct ota_delta_apply_cfg cfg = {.crypto = crypto, .old = &r, .write = file_write,
                                       .write_ctx = nf, .diag = &diag, .deflate = zp};
     e = ota_delta_apply_init(st, &cfg);
@@ -343,6 +349,7 @@ out:
     ota_deflate_zlib_free(zp);
     free(st);
     free(buf);
+    free(win);
     free(tmp);
     return ret;
 }

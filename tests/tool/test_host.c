@@ -262,6 +262,63 @@ static void test_files(void)
     close(fd);
 }
 
+/* ota_file_map (read-only mapping, dropped pages read again) and the fd
+ * reader with a read-ahead window: every read equals the file's bytes,
+ * sequential 512-byte reads, jumps back and forth, reads across the
+ * window's edge and larger than it. */
+static void test_file_map_and_window(void)
+{
+    static uint8_t big[300000], got[70000], win[65536];
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (uint8_t)(i * 7 + (i >> 9));
+    CHECK_EQ(ota_file_write_atomic(path_in("w.bin"), big, sizeof(big)), OTA_OK);
+    struct ota_file_map m;
+    REQUIRE(ota_file_map(path_in("w.bin"), &m) == OTA_OK);
+    CHECK(m.mapped && m.len == sizeof(big) && memcmp(m.data, big, m.len) == 0);
+    ota_file_map_drop(&m);
+    CHECK(memcmp(m.data, big, m.len) == 0); /* read from the file again */
+    ota_file_unmap(&m);
+    CHECK(m.data == NULL && m.len == 0);
+    /* an empty file is read (nothing to map); a directory is refused */
+    CHECK_EQ(ota_file_write_atomic(path_in("e0.bin"), NULL, 0), OTA_OK);
+    CHECK_EQ(ota_file_map(path_in("e0.bin"), &m), OTA_OK);
+    CHECK(!m.mapped && m.len == 0);
+    ota_file_map_drop(&m);
+    ota_file_unmap(&m);
+    CHECK_EQ(ota_file_map(dir, &m), OTA_ERR_FILE);
+    CHECK_EQ(ota_file_map(path_in("nope"), &m), OTA_ERR_FILE);
+
+    int fd = open(path_in("w.bin"), O_RDONLY);
+    REQUIRE(fd >= 0);
+    struct ota_reader r;
+    struct ota_fd_reader_buf fr;
+    ota_reader_from_fd_buffered(&r, &fr, fd, sizeof(big), win, sizeof(win));
+    CHECK_EQ(r.size, sizeof(big));
+    int bad = 0;
+    for (uint32_t off = 0; off + 512u <= sizeof(big); off += 500u) { /* sequential */
+        bad += r.read(r.ctx, off, got, 512) != OTA_OK || memcmp(got, big + off, 512) != 0;
+    }
+    CHECK(fr.want == sizeof(win)); /* the window grew to its cap */
+    uint64_t x = 12345;
+    for (int k = 0; k < 2000; k++) { /* jumps, edges, larger than the window */
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t len = (uint32_t)(x >> 33) % (k % 50 ? 600u : sizeof(got));
+        uint32_t off = (uint32_t)(x >> 13) % (uint32_t)(sizeof(big) - len + 1u);
+        if (k % 7 == 0 && fr.len) /* straddle the window's end */
+            off = fr.base + (uint32_t)fr.len - (len / 2u) > sizeof(big) - len
+                      ? (uint32_t)(sizeof(big) - len)
+                      : fr.base + (uint32_t)fr.len - len / 2u;
+        bad += r.read(r.ctx, off, got, len) != OTA_OK || memcmp(got, big + off, len) != 0;
+    }
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(r.read(r.ctx, sizeof(big) - 8, got, 8), OTA_OK);
+    CHECK(memcmp(got, big + sizeof(big) - 8, 8) == 0);
+    /* the file shrank under the reader: an error, not stale bytes */
+    ota_reader_from_fd_buffered(&r, &fr, fd, sizeof(big) + 100u, win, sizeof(win));
+    CHECK_EQ(r.read(r.ctx, sizeof(big) - 8, got, 16), OTA_ERR_IO);
+    close(fd);
+}
+
 static void test_hex(void)
 {
     uint8_t in[] = {0x00, 0x7f, 0x80, 0xff, 0xab};
@@ -431,6 +488,7 @@ int main(void)
     RUN(test_load_refusals);
     RUN(test_sign_digest_both_backends);
     RUN(test_files);
+    RUN(test_file_map_and_window);
     RUN(test_hex);
     RUN(test_version_parse);
     RUN(test_build_params);
