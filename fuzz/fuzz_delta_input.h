@@ -8,7 +8,8 @@
  * fuzzer does not have to guess a SHA-256, then the raw patch stream).
  *
  *   byte 0      bit 0 set: the whole input is a raw patch (header parsing);
- *               bit 1: header byte 7 bit 0 (the stream lists code regions)
+ *               bits 1-3: header byte 7 bits 0-2 (code regions, coder
+ *               model 2, 3-bit literal contexts)
  *   byte 1      filter        byte 2  predictor flags
  *   bytes 3-6   pointer base  bytes 7-8  new size (LE, < 64 KiB)
  *   byte 9      feeding pattern (chunk sizes)
@@ -91,7 +92,7 @@ static inline size_t fzd_patch(const uint8_t *data, size_t size, const uint8_t *
     out[4] = OTA_DELTA_VERSION;
     out[5] = data[1];
     out[6] = data[2];
-    out[7] = (uint8_t)((data[0] >> 1) & 1u); /* code regions */
+    out[7] = (uint8_t)((data[0] >> 1) & 7u); /* code regions, model 2, lit3 */
     ota_le_put32(out + 8, FZD_OLD_LEN);
     ota_le_put32(out + 12, (uint32_t)data[7] | ((uint32_t)data[8] << 8));
     ota_le_put32(out + 16, (uint32_t)(size - FZD_PREFIX));

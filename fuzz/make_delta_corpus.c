@@ -5,8 +5,9 @@
  * fuzz target's fixed old image to edited versions of it, in the fuzz input
  * layout of fuzz_delta_input.h. Not part of the build; run by hand:
  *   cc -Iinclude -Isrc/core fuzz/make_delta_corpus.c build/src/delta/libota_delta.a \
- *      build/src/core/libota-crypto-openssl.a build/src/core/libota-core.a \
- *      -ldivsufsort -lcrypto -lm -o /tmp/mk && /tmp/mk fuzz/corpus/delta
+ *      build/src/delta/libota_deflate_zlib.a build/src/core/libota-crypto-openssl.a \
+ *      build/src/core/libota-core.a -ldivsufsort -lcrypto -lz -lm -o /tmp/mk &&
+ *      /tmp/mk fuzz/corpus/delta
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +60,22 @@ int main(int argc, char **argv)
                 nw[i] = (uint8_t)(i * 7u);
         uint8_t *p = NULL;
         size_t pl = 0;
-        if (ota_delta_create(old, FZD_OLD_LEN, nw, nl, &p, &pl, NULL) != OTA_OK)
+        /* seeds 00-10: coder model 1; 11-14: model 2 (k = 0, 1, 3, 6),
+         * 15: model 2 with 3-bit literal contexts */
+        struct ota_delta_create_opts m1 = {.model = OTA_DELTA_MODEL_1};
+        struct ota_delta_create_opts m2 = {.model = OTA_DELTA_MODEL_2};
+        if (k == 0 || k == 1 || k == 3 || k == 6) {
+            if (ota_delta_create_ex(old, FZD_OLD_LEN, nw, nl, &m2, &p, &pl, NULL) != OTA_OK)
+                return 1;
+            int idx = k == 0 ? 11 : k == 1 ? 12 : k == 3 ? 13 : 14;
+            emit(dir, idx, p, pl, (uint8_t)(k * 5 + 1), (uint8_t)(p[7] & 7u));
+            if (k == 6) {
+                /* the same stream read with 3-bit literal contexts */
+                emit(dir, 15, p, pl, 2, (uint8_t)((p[7] & 7u) | OTA_DELTA_OPT_LIT3));
+            }
+            free(p);
+        }
+        if (ota_delta_create_ex(old, FZD_OLD_LEN, nw, nl, &m1, &p, &pl, NULL) != OTA_OK)
             return 1;
         emit(dir, k, p, pl, (uint8_t)(k * 5), 0);
         if (k == 1) {

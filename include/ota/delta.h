@@ -64,7 +64,13 @@ extern "C" {
 #define OTA_DELTA_OPT_CODE 0x01u /* the stream lists code regions: the branch
                                     predictors apply inside them, the pointer
                                     and value predictors outside */
-#define OTA_DELTA_OPT_ALL 0x01u
+#define OTA_DELTA_OPT_MODEL2 0x02u /* coder model 2: finer zero/non-zero flags of
+                                      the differences, literals in the context of
+                                      the previous byte (docs/delta-format.md) */
+#define OTA_DELTA_OPT_LIT3 0x04u   /* model 2 only: literals in the context of the
+                                      top 3 bits of the previous byte (without
+                                      it: its top 2 and the position's parity) */
+#define OTA_DELTA_OPT_ALL 0x07u
 #define OTA_DELTA_CODE_MAX 8u    /* code regions a patch may list */
 
 /* Most entries of the address map and of the value map a patch may carry. */
@@ -136,7 +142,13 @@ struct ota_delta_create_opts {
      * create). Never called for an image without deflate streams. */
     void (*release)(void *ctx, int which);
     void *release_ctx;
+    /* Coder model: OTA_DELTA_MODEL_DEFAULT (= 2), 1 (every applier decodes
+     * it) or 2 (OTA_DELTA_OPT_MODEL2: smaller patches, above all for large
+     * images; appliers older than it refuse the patch with
+     * OTA_ERR_DELTA_CORRUPT, field "predictor options", before writing). */
+    int model;
 };
+enum { OTA_DELTA_MODEL_DEFAULT = 0, OTA_DELTA_MODEL_1 = 1, OTA_DELTA_MODEL_2 = 2 };
 enum { OTA_DELTA_INDEX_AUTO = 0, OTA_DELTA_INDEX_SA = 1, OTA_DELTA_INDEX_HASH = 2 };
 #define OTA_DELTA_HASH_MIN (64u << 20)
 
@@ -193,7 +205,7 @@ struct ota_delta_apply_cfg {
 #define OTA_DELTA_OUT_BUF 512u /* new bytes before the write callback */
 
 /* Number of 16-bit adaptive probabilities of the model. */
-#define OTA_DELTA_NPROBS 4532u
+#define OTA_DELTA_NPROBS 4660u
 
 /*
  * The whole applier state: every buffer and the complete decoder model. Treat

@@ -203,6 +203,8 @@ struct agent_device_info {
     char slot_state[32];       /* "confirmed", "trial", ... for the server */
     int delta_deflate;         /* the applier has a deflate port: the check-in
                                 * says "delta_features": ["deflate"] */
+    int delta_model2;          /* this build's core applies the patch: it
+                                * decodes coder model 2 ("model2") */
 };
 
 struct agent_backend {

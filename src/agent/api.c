@@ -56,8 +56,14 @@ ota_err agent_api_checkin(struct agent_http *h, const struct agent_config *c,
     if (dev->running_slot == 0 || dev->running_slot == 1)
         json_object_set_new(o, "running_slot", json_string(dev->running_slot ? "B" : "A"));
     /* delta patch versions beyond 1 this device applies (docs/api.md) */
-    if (o && dev->delta_deflate)
-        json_object_set_new(o, "delta_features", json_pack("[s]", "deflate"));
+    json_t *feat = json_array();
+    if (feat && dev->delta_deflate)
+        json_array_append_new(feat, json_string("deflate"));
+    if (feat && dev->delta_model2)
+        json_array_append_new(feat, json_string("model2"));
+    if (o && feat && json_array_size(feat))
+        json_object_set(o, "delta_features", feat);
+    json_decref(feat);
     req = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!req)

@@ -191,6 +191,7 @@ static ota_err lx_describe(void *ctx, struct agent_device_info *out)
         memcpy(out->digest, b->digest, OTA_SHA256_LEN);
     }
     out->delta_deflate = 1; /* lx_begin gives the engine the zlib port */
+    out->delta_model2 = 1;  /* ... of this build */
     out->trial = b->st.pending == b->running;
     snprintf(out->slot_state, sizeof out->slot_state, "%s",
              out->trial ? "trial" : b->have_running ? "confirmed" : "unknown");

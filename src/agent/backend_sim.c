@@ -120,6 +120,7 @@ static ota_err sim_describe(void *ctx, struct agent_device_info *out)
     memset(out, 0, sizeof *out);
     memset(&ek, 0, sizeof ek);
     out->running_slot = -1;
+    out->delta_model2 = 1; /* the simulated device runs this build's core */
     e = ota_boot_config_read(&b->sim->flash, &bc, NULL);
     if (e)
         return e;

@@ -76,8 +76,7 @@ ota_err ota_delta_apply_init(struct ota_delta_apply *st,
     st->cfg = *cfg;
     st->phase = PH_HEADER;
     st->op = OP_INIT;
-    for (uint32_t i = 0; i < OTA_DELTA_NPROBS; i++)
-        st->probs[i] = (uint16_t)DM_PROB_INIT;
+    dm_model_init(st->probs, OTA_DELTA_NPROBS, 0); /* model 2: again in op_init */
     return OTA_OK;
 }
 
@@ -99,9 +98,10 @@ static uint8_t rc_byte(struct ota_delta_apply *st)
     return 0;
 }
 
-static unsigned rc_bit_s(struct ota_delta_apply *st, uint16_t *p, unsigned shift)
+/* One bit with a probability of the given precision (bits, one = 2^bits). */
+static unsigned rc_bit_p(struct ota_delta_apply *st, uint16_t *p, unsigned shift, unsigned bits)
 {
-    uint32_t bound = (st->rc_range >> DM_PROB_BITS) * dm_p(*p);
+    uint32_t bound = (st->rc_range >> bits) * dm_p(*p);
     unsigned bit;
     if (st->rc_code < bound) {
         st->rc_range = bound;
@@ -111,12 +111,17 @@ static unsigned rc_bit_s(struct ota_delta_apply *st, uint16_t *p, unsigned shift
         st->rc_range -= bound;
         bit = 1;
     }
-    dm_update(p, bit, shift);
+    dm_update(p, bit, shift, 1u << bits);
     while (st->rc_range < DM_TOP) {
         st->rc_range <<= 8;
         st->rc_code = (st->rc_code << 8) | rc_byte(st);
     }
     return bit;
+}
+
+static unsigned rc_bit_s(struct ota_delta_apply *st, uint16_t *p, unsigned shift)
+{
+    return rc_bit_p(st, p, shift, DM_PROB_BITS);
 }
 
 static unsigned rc_bit(struct ota_delta_apply *st, uint16_t *p)
@@ -268,6 +273,8 @@ static ota_err op_init(struct ota_delta_apply *st)
     if (first != 0 || st->rc_code == 0xFFFFFFFFu)
         return da_fail(st, OTA_ERR_DELTA_CORRUPT, "range coder start",
                        st->stream_start, 0, first, 1);
+    if (st->hdr.opts & OTA_DELTA_OPT_MODEL2)
+        dm_model_init(st->probs, OTA_DELTA_NPROBS, 1);
     st->op = OP_MAP_COUNT;
     return st->err;
 }
@@ -534,7 +541,9 @@ static ota_err diff_byte(struct ota_delta_apply *st)
         if (e != OTA_OK)
             return e;
     }
-    if (!rc_bit(st, st->probs + DM_P_ZERO + dm_zero_ctx(np, st->hist, predicted))) {
+    unsigned m2 = (st->hdr.opts & OTA_DELTA_OPT_MODEL2) != 0;
+    if (!rc_bit_p(st, st->probs + DM_P_ZERO + dm_zero_ctx(np, st->hist, predicted, m2, ob),
+                  DM_MOVE_BITS, m2 ? DM_ZPROB_BITS : DM_PROB_BITS)) {
         d = 0;
         st->hist <<= 1;
     } else {
@@ -547,6 +556,8 @@ static ota_err diff_byte(struct ota_delta_apply *st)
         st->hist = (st->hist << 1) | 1u;
     }
     st->old_pos++;
+    if (m2)
+        st->last_lit = (uint8_t)(ob + d); /* model 2: literals' context */
     e = out_put(st, (uint8_t)(ob + d));
     if (e != OTA_OK)
         return e;
@@ -593,8 +604,8 @@ static ota_err op_extra_len(struct ota_delta_apply *st)
 /* One literal byte. */
 static ota_err op_extra(struct ota_delta_apply *st)
 {
-    uint8_t b = (uint8_t)rc_tree8(st, st->probs + DM_P_LIT + dm_lit_ctx(st->last_lit, st->new_pos) * 256u,
-                                    DM_LIT_SHIFT);
+    uint32_t ctx = dm_lit_ctx(st->last_lit, st->new_pos, st->hdr.opts & OTA_DELTA_OPT_LIT3);
+    uint8_t b = (uint8_t)rc_tree8(st, st->probs + DM_P_LIT + ctx * 256u, DM_LIT_SHIFT);
     st->last_lit = b;
     ota_err e = out_put(st, b);
     if (e != OTA_OK)

@@ -36,6 +36,9 @@ ota_err ota_delta_header_decode(const uint8_t *raw, size_t len,
     if (raw[7] & ~OTA_DELTA_OPT_ALL)
         return ota_diag_fill(diag, OTA_ERR_DELTA_CORRUPT, "predictor options", 7,
                              OTA_DELTA_OPT_ALL, raw[7], 1);
+    if ((raw[7] & OTA_DELTA_OPT_LIT3) && !(raw[7] & OTA_DELTA_OPT_MODEL2))
+        return ota_diag_fill(diag, OTA_ERR_DELTA_CORRUPT, "predictor options (bit 2 needs bit 1)",
+                             7, OTA_DELTA_OPT_MODEL2 | OTA_DELTA_OPT_LIT3, raw[7], 1);
     hdr->version = raw[4];
     hdr->filter = raw[5];
     hdr->flags = raw[6];

@@ -34,8 +34,8 @@ static size_t count_candidates(uint8_t filter, const uint8_t *img, size_t len)
 /* Match once for this filter, then code with each useful predictor set and
  * keep the smallest stream in out (pr_out receives the chosen set). */
 static ota_err encode_with(uint8_t filter, const uint8_t *old, uint32_t old_len,
-                           const uint8_t *nw, uint32_t new_len, int hashed, struct dbuf *out,
-                           struct ota_delta_stats *st)
+                           const uint8_t *nw, uint32_t new_len, int hashed, unsigned model2,
+                           struct dbuf *out, struct ota_delta_stats *st)
 {
     uint8_t *fo = NULL, *fn = NULL;
     struct dctl_list ctl = {0};
@@ -65,13 +65,22 @@ static ota_err encode_with(uint8_t filter, const uint8_t *old, uint32_t old_len,
     }
     int have_base = 0;
     uint8_t best_flags = 0, best_opts = 0;
-    /* Large images (hash index): no predictors; building their maps scans
-     * the difference runs again for each candidate (on the 1 GiB ext4 root
-     * filesystem of bench/delta/rootfs.sh: 272 s of a 311 s create, for a
-     * patch 3.5 % smaller). */
-    if (filter == OTA_DELTA_FILTER_NONE && old_len && !hashed)
+    /* Large images (hash index): only the predictors of the machine the
+     * ELF files inside are for, none without ELF files; each candidate
+     * scans all difference runs again (the 1 GiB ext4 root filesystem of
+     * bench/delta/rootfs.sh, x86-64: RIP-relative operands pay, 8 % smaller
+     * patch; trying every predictor took 272 s of a 311 s create). */
+    uint16_t inside = hashed ? delf_embedded_machine(nw, new_len) : 0;
+    if (filter == OTA_DELTA_FILTER_NONE && old_len && (!hashed || inside)) {
         dpred_build(old, old_len, nw, &ctl, pr, &have_base);
-    err = dencode_run(old, old_len, nw, new_len, &ctl, NULL, out);
+        if (!pr->elf_machine)
+            pr->elf_machine = inside;
+    }
+    /* Coder model 2: literals by 3 bits of the previous byte for large
+     * images; for the others, tried below on the best predictor set. */
+    uint8_t copts = model2 ? (uint8_t)(OTA_DELTA_OPT_MODEL2 | (hashed ? OTA_DELTA_OPT_LIT3 : 0u))
+                           : 0u;
+    err = dencode_run(old, old_len, nw, new_len, &ctl, NULL, copts, out);
     /* Predictor sets: only with the unfiltered images and a non-empty map
      * (or a pointer base); the plain stream above is the fallback. */
     /* The predictors that each pay on their own, coded together; kept only
@@ -92,7 +101,7 @@ static ota_err encode_with(uint8_t filter, const uint8_t *old, uint32_t old_len,
                 continue;
             struct dbuf cur = {0};
             pr->flags = f;
-            err = dencode_run(old, old_len, nw, new_len, &ctl, pr, &cur);
+            err = dencode_run(old, old_len, nw, new_len, &ctl, pr, copts, &cur);
             if (!err && cur.len < out->len) {
                 free(out->p);
                 *out = cur;
@@ -103,13 +112,27 @@ static ota_err encode_with(uint8_t filter, const uint8_t *old, uint32_t old_len,
             }
         }
     }
+    if (!err && model2 && !hashed) {
+        struct dbuf cur = {0};
+        pr->flags = best_flags;
+        pr->opts = best_opts;
+        err = dencode_run(old, old_len, nw, new_len, &ctl, best_flags ? pr : NULL,
+                          (uint8_t)(copts | OTA_DELTA_OPT_LIT3), &cur);
+        if (!err && cur.len < out->len) {
+            free(out->p);
+            *out = cur;
+            copts |= OTA_DELTA_OPT_LIT3;
+        } else {
+            free(cur.p);
+        }
+    }
     if (err)
         goto out;
     if (st) {
         memset(st, 0, sizeof(*st));
         st->commands = (uint32_t)ctl.n;
         st->flags = best_flags;
-        st->opts = best_opts;
+        st->opts = (uint8_t)(best_opts | copts);
         st->code_regions = best_opts ? pr->code_n : 0;
         st->ptr_base = best_flags & OTA_DELTA_PRED_PTR ? pr->ptr_base : 0;
         st->map_entries = best_flags ? pr->n : 0;
@@ -134,7 +157,8 @@ out:
 /* The coded stream for old -> new_ (both as the stream sees them): every
  * applicable filter tried, the smallest kept. */
 static ota_err make_stream(const uint8_t *old, size_t old_len, const uint8_t *new_,
-                           size_t new_len, int hashed, struct dbuf *best, uint8_t *best_filter,
+                           size_t new_len, int hashed, unsigned model2, struct dbuf *best,
+                           uint8_t *best_filter,
                            struct ota_delta_stats *best_st, size_t sizes[OTA_DELTA_FILTER_COUNT])
 {
     struct ota_delta_stats cur_st;
@@ -150,8 +174,8 @@ static ota_err make_stream(const uint8_t *old, size_t old_len, const uint8_t *ne
              count_candidates(f, new_, new_len) < 16u + new_len / 4096u))
             continue;
         struct dbuf cur = {0};
-        ota_err err = encode_with(f, old, (uint32_t)old_len, new_, (uint32_t)new_len, hashed, &cur,
-                                  &cur_st);
+        ota_err err = encode_with(f, old, (uint32_t)old_len, new_, (uint32_t)new_len, hashed,
+                                  model2, &cur, &cur_st);
         if (err) {
             free(cur.p);
             free(best->p);
@@ -283,7 +307,8 @@ ota_err ota_delta_create_ex(const uint8_t *old, size_t old_len, const uint8_t *n
     int index = opts ? opts->index : OTA_DELTA_INDEX_AUTO;
     int hashed = index == OTA_DELTA_INDEX_HASH ||
                  (index == OTA_DELTA_INDEX_AUTO && sol >= OTA_DELTA_HASH_MIN);
-    err = make_stream(so, sol, sn, snl, hashed, &best, &best_filter, &best_st, sizes);
+    unsigned model2 = !opts || opts->model != OTA_DELTA_MODEL_1;
+    err = make_stream(so, sol, sn, snl, hashed, model2, &best, &best_filter, &best_st, sizes);
     if (err)
         goto fail;
     if (best.len + sec.len > 0xFFFFFFFFu - OTA_DELTA_HEADER_SIZE) {

@@ -11,6 +11,9 @@
  * The ELF may also sit behind a signed image's header (what ota-server
  * diffs: the release files are images), found through the header's
  * hdr_size; offsets reported are then offsets in the whole image.
+ * In a filesystem image (too large for one ELF file's model), the machine
+ * of the ELF files inside it (delf_embedded_machine) still says which
+ * predictors to try.
  * Anything malformed or unusual (big-endian, addresses past 4 GiB, more than
  * DELF_MAX_SEG loadable segments) makes the image "not ELF" here, and the
  * creator falls back to scanning.
@@ -69,6 +72,25 @@ static const uint8_t *table(const uint8_t *whole, size_t whole_len, int sections
     *num = (uint32_t)img[sz + 2] | ((uint32_t)img[sz + 3] << 8);
     uint32_t min = *is64 ? (sections ? 64u : 56u) : (sections ? 40u : 32u);
     return *ent >= min && *tab <= *len && (uint64_t)*num * *ent <= *len - *tab ? img : NULL;
+}
+
+uint16_t delf_embedded_machine(const uint8_t *img, size_t len)
+{
+    static const uint16_t machines[] = {3, 40, 62, 183};
+    size_t count[4] = {0, 0, 0, 0};
+    for (size_t off = 0; len >= 20 && off <= len - 20; off += 4096) {
+        const uint8_t *h = img + off;
+        if (memcmp(h, "\x7F" "ELF", 4) != 0 || (h[4] != 1 && h[4] != 2) || h[5] != 1)
+            continue;
+        uint16_t m = (uint16_t)(h[18] | (h[19] << 8));
+        for (unsigned i = 0; i < 4; i++)
+            count[i] += m == machines[i];
+    }
+    unsigned best = 0;
+    for (unsigned i = 1; i < 4; i++)
+        if (count[i] > count[best])
+            best = i;
+    return count[best] ? machines[best] : 0;
 }
 
 int delf_parse(const uint8_t *whole, size_t whole_len, struct delf *out)

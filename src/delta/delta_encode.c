@@ -57,22 +57,29 @@ static void renc_shift_low(struct renc *e)
     e->low = (e->low & 0x00FFFFFFu) << 8;
 }
 
-static void renc_bit_s(struct renc *e, uint16_t *p, unsigned bit, unsigned shift)
+/* One bit with a probability of the given precision (bits, one = 2^bits). */
+static void renc_bit_p(struct renc *e, uint16_t *p, unsigned bit, unsigned shift, unsigned bits)
 {
+    uint32_t one = 1u << bits;
     if (e->debug)
-        e->cost[e->cat] -= log2((bit ? DM_PROB_ONE - dm_p(*p) : dm_p(*p)) / (double)DM_PROB_ONE);
-    uint32_t bound = (e->range >> DM_PROB_BITS) * dm_p(*p);
+        e->cost[e->cat] -= log2((bit ? one - dm_p(*p) : dm_p(*p)) / (double)one);
+    uint32_t bound = (e->range >> bits) * dm_p(*p);
     if (!bit) {
         e->range = bound;
     } else {
         e->low += bound;
         e->range -= bound;
     }
-    dm_update(p, bit, shift);
+    dm_update(p, bit, shift, one);
     while (e->range < DM_TOP) {
         e->range <<= 8;
         renc_shift_low(e);
     }
+}
+
+static void renc_bit_s(struct renc *e, uint16_t *p, unsigned bit, unsigned shift)
+{
+    renc_bit_p(e, p, bit, shift, DM_PROB_BITS);
 }
 
 static void renc_bit(struct renc *e, uint16_t *p, unsigned bit)
@@ -127,8 +134,9 @@ static void renc_num(struct renc *e, unsigned kind, uint32_t v)
 
 ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
                     uint32_t new_len, const struct dctl_list *ctl, const struct dpred *pr,
-                    struct dbuf *out)
+                    uint8_t copts, struct dbuf *out)
 {
+    unsigned model2 = (copts & OTA_DELTA_OPT_MODEL2) != 0, lit3 = (copts & OTA_DELTA_OPT_LIT3) != 0;
     static const struct dpred none;
     if (!pr)
         pr = &none;
@@ -139,8 +147,7 @@ ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
     e->cache_size = 1;
     e->out = out;
     e->debug = getenv("OTA_DELTA_DEBUG") != NULL;
-    for (size_t i = 0; i < OTA_DELTA_NPROBS; i++)
-        e->probs[i] = (uint16_t)DM_PROB_INIT;
+    dm_model_init(e->probs, OTA_DELTA_NPROBS, model2);
 
     uint32_t np = 0, op = 0, hist = 0, last_diff = 0;
     int64_t rep[DM_REPS] = {0};
@@ -222,13 +229,13 @@ ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
             uint8_t base = predicted ? pred[4u - pred_left--] : old[op];
             uint8_t d = (uint8_t)(new_[np] - base);
             uint32_t lane = dm_lane(np);
+            uint16_t *zc = e->probs + DM_P_ZERO + dm_zero_ctx(np, hist, predicted, model2, base);
+            unsigned zbits = model2 ? DM_ZPROB_BITS : DM_PROB_BITS;
+            e->cat = 2;
+            renc_bit_p(e, zc, d != 0, DM_MOVE_BITS, zbits);
             if (d == 0) {
-                e->cat = 2;
-                renc_bit(e, e->probs + DM_P_ZERO + dm_zero_ctx(np, hist, predicted), 0);
                 hist <<= 1;
             } else {
-                e->cat = 2;
-                renc_bit(e, e->probs + DM_P_ZERO + dm_zero_ctx(np, hist, predicted), 1);
                 e->cat = 3;
                 uint8_t last = (uint8_t)(last_diff >> (8u * lane));
                 unsigned same = d == last;
@@ -238,6 +245,8 @@ ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
                 last_diff = (last_diff & ~(0xFFu << (8u * lane))) | ((uint32_t)d << (8u * lane));
                 hist = (hist << 1) | 1u;
             }
+            if (model2)
+                last_lit = new_[np]; /* model 2: literals' context */
             np++;
             op++;
         }
@@ -245,7 +254,7 @@ ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
         renc_num(e, DM_NUM_EXTRA_LEN, k->extra_len);
         e->cat = 6;
         for (uint32_t i = 0; i < k->extra_len; i++) {
-            renc_tree8(e, e->probs + DM_P_LIT + dm_lit_ctx(last_lit, np) * 256u, new_[np],
+            renc_tree8(e, e->probs + DM_P_LIT + dm_lit_ctx(last_lit, np, lit3) * 256u, new_[np],
                        DM_LIT_SHIFT);
             last_lit = new_[np];
             np++;

@@ -96,6 +96,11 @@ struct delf {
  * (out filled), else 0. img may also be a signed image whose payload is
  * such a file (offsets are then the whole image's). */
 int delf_parse(const uint8_t *img, size_t len, struct delf *out);
+/* The machine most ELF files inside a filesystem image are for: the
+ * e_machine of little-endian ELF headers at 4 KiB-aligned offsets (where
+ * ext4, squashfs-expanded and cpio-aligned files start), the most frequent
+ * one of i386, ARM, x86-64 and AArch64; 0 when there is none. */
+uint16_t delf_embedded_machine(const uint8_t *img, size_t len);
 /* The executable sections of an ELF image (bare or behind an image header,
  * as delf_parse) as at most OTA_DELTA_CODE_MAX ascending file ranges
  * [start, end) (close ones merged); 0 when none or not ELF. */
@@ -138,10 +143,11 @@ static inline void dpred_ahead(struct dm_pred *m, const uint8_t *old, uint32_t o
     m->n_ahead = n < DM_A64_AHEAD ? n : DM_A64_AHEAD;
 }
 
-/* Entropy-code the commands into out (appended). pr may be NULL. */
+/* Entropy-code the commands into out (appended). pr may be NULL. copts:
+ * the coder's options of header byte 7 (OTA_DELTA_OPT_MODEL2, _LIT3). */
 ota_err dencode_run(const uint8_t *old, uint32_t old_len, const uint8_t *new_,
                     uint32_t new_len, const struct dctl_list *ctl, const struct dpred *pr,
-                    struct dbuf *out);
+                    uint8_t copts, struct dbuf *out);
 
 /* One deflate stream of an image that zlib re-compresses bit for bit
  * (par: its parameters), or that is kept in token form (par.level

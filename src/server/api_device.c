@@ -87,6 +87,8 @@ static int checkin_delta_features(json_t *o, unsigned *features, struct http_res
         }
         if (strcmp(json_string_value(v), "deflate") == 0)
             *features |= SRV_DELTA_DEFLATE;
+        else if (strcmp(json_string_value(v), "model2") == 0)
+            *features |= SRV_DELTA_MODEL2;
     }
     return 1;
 }

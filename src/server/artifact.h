@@ -49,6 +49,7 @@ enum delta_verdict { DELTA_FULL = 0, DELTA_READY = 1, DELTA_PENDING = 2 };
  * the check-in's "delta_features" (docs/api.md): a feature set is part of
  * the delta cache key, and a device never gets a patch it cannot apply. */
 #define SRV_DELTA_DEFLATE 1u /* "deflate": versions 2 and 3 (deflate section) */
+#define SRV_DELTA_MODEL2 2u  /* "model2": coder model 2 (OTA_DELTA_OPT_MODEL2) */
 enum delta_verdict delta_for(struct server *s, const struct srv_release *target,
                              const uint8_t base_digest[OTA_SHA256_LEN], const char *device_id,
                              unsigned features, uint8_t payload[OTA_SHA256_LEN], uint64_t *size);

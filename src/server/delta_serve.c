@@ -17,7 +17,9 @@
  * "delta_features"): a device with "deflate" (ota-agent's Linux backend)
  * gets a patch made with ota_delta_create_ex(.deflate = 1) (version 2 or 3
  * when the images hold gzip/zlib/zip streams, docs/delta-format.md), every
- * other device a version 1 patch. The feature set is part of the cache key:
+ * other device a version 1 patch; a device with "model2" (this build's
+ * ota-agent applying in-process) gets coder model 2, every other device
+ * model 1, which every applier decodes. The feature set is part of the cache key:
  * the deltas table keeps (base, target) for version 1 and (key(base, set),
  * target) for a set, key = SHA-256(base || "ota-delta-features" || set), so
  * no schema change was needed and no device can be served another set's
@@ -56,7 +58,9 @@ static int generate(struct server *s, const struct srv_release *base,
 {
     uint8_t key[OTA_SHA256_LEN];
     delta_key(base->digest, features, key);
-    struct ota_delta_create_opts opts = {.deflate = (features & SRV_DELTA_DEFLATE) != 0};
+    struct ota_delta_create_opts opts = {
+        .deflate = (features & SRV_DELTA_DEFLATE) != 0,
+        .model = features & SRV_DELTA_MODEL2 ? OTA_DELTA_MODEL_2 : OTA_DELTA_MODEL_1};
     uint8_t *old = NULL, *new_ = NULL, *patch = NULL;
     size_t old_len = 0, new_len = 0, patch_len = 0;
     int ok = 0;
@@ -229,7 +233,7 @@ enum delta_verdict delta_for(struct server *s, const struct srv_release *target,
     release_view_digest(&row, base_digest, &base);
     if (strcmp(base.hw_id, target->hw_id) != 0)
         return DELTA_FULL;
-    features &= SRV_DELTA_DEFLATE; /* the sets this server makes patches for */
+    features &= SRV_DELTA_DEFLATE | SRV_DELTA_MODEL2; /* the sets this server makes patches for */
     delta_key(base_digest, features, key);
     rc = st->ops->delta_get(st, key, target->digest, payload, size);
     /* the artifact files are read only on a cache miss (not per offer) */

@@ -43,7 +43,7 @@ static void help(FILE *f)
 {
     fprintf(f,
             "Usage: ota delta create OLD NEW -o PATCH [-v] [--deflate] [--index auto|sa|hash]\n"
-            "                        [--enc-key DEVICE-PRIV.pem [--aes 128|256]]\n"
+            "                        [--model 1|2] [--enc-key DEVICE-PRIV.pem [--aes 128|256]]\n"
             "       ota delta apply OLD PATCH -o NEW [--backend openssl|mbedtls] [--chunk N]\n"
             "       ota delta info PATCH\n\n"
             "create  make a patch that turns exactly OLD into NEW (bsdiff-style matching,\n"
@@ -63,6 +63,8 @@ static void help(FILE *f)
             "      --index KIND    create: how matches are found: sa (a suffix array of OLD,\n"
             "                      about 5x OLD of memory), hash (a hash index, OLD / 2: for\n"
             "                      root filesystem images), auto (default: hash from 64 MiB)\n"
+            "      --model N       create: coder model 2 (default; smaller patches) or 1\n"
+            "                      (for appliers built before model 2, which refuse 2)\n"
             "      --enc-key FILE  create between ENCRYPTED images: decrypt OLD and NEW in\n"
             "                      memory with the fleet's private decryption key, diff the\n"
             "                      plaintext slot images, and seal the patch for the same\n"
@@ -144,7 +146,8 @@ static int map_file(const char *path, struct ota_file_map *m)
 }
 
 static int do_create(const char *old_path, const char *new_path, const char *out, int verbose,
-                     int deflate, int index, const ota_key *enc, unsigned aes_bits)
+                     const struct ota_delta_create_opts *co, const ota_key *enc,
+                     unsigned aes_bits)
 {
     uint8_t *old = NULL, *nw = NULL, *patch = NULL;
     size_t old_len = 0, new_len = 0, patch_len = 0;
@@ -173,9 +176,10 @@ static int do_create(const char *old_path, const char *new_path, const char *out
     nw = in[1].data;
     new_len = in[1].len;
     double t0 = now();
-    struct ota_delta_create_opts co = {.deflate = deflate, .index = index,
-                                       .release = release_input, .release_ctx = in};
-    ota_err e = ota_delta_create_ex(old, old_len, nw, new_len, &co, &patch, &patch_len, &st);
+    struct ota_delta_create_opts o = *co;
+    o.release = release_input;
+    o.release_ctx = in;
+    ota_err e = ota_delta_create_ex(old, old_len, nw, new_len, &o, &patch, &patch_len, &st);
     double t1 = now();
     if (e != OTA_OK) {
         tool_error("delta", "create %s -> %s: %s (%s)", old_path, new_path, ota_strerror(e),
@@ -216,7 +220,7 @@ static int do_create(const char *old_path, const char *new_path, const char *out
                st.index == OTA_DELTA_INDEX_HASH ? "hash index" : "suffix array");
         printf("  address map %u entries, pointer base 0x%08x, code regions %u\n",
                st.map_entries, st.ptr_base, st.code_regions);
-        if (deflate)
+        if (co->deflate)
             printf("  deflate streams re-compressed: old %u, new %u; not reproducible %u;"
                    " in token form %u; expanded %u -> %u bytes\n",
                    st.zold, st.znew, st.zskipped, st.ztokens, st.xold_len, st.xnew_len);
@@ -375,6 +379,7 @@ static int do_info(const char *path)
     char preds[96];
     pred_names(h.flags, preds, sizeof(preds));
     printf("filter      %s\n", FILTER_NAMES[h.filter]);
+    printf("model       %u\n", h.opts & OTA_DELTA_OPT_MODEL2 ? 2u : 1u);
     printf("predictors  %s%s\n", preds,
            h.opts & OTA_DELTA_OPT_CODE ? " (by code region)" : "");
     if (h.flags & OTA_DELTA_PRED_PTR)
@@ -401,7 +406,7 @@ static int do_info(const char *path)
     return len == want ? OTA_EXIT_OK : len < want ? OTA_EXIT_TRUNCATED : OTA_EXIT_MALFORMED;
 }
 
-enum { OPT_BACKEND = 256, OPT_CHUNK, OPT_ENC_KEY, OPT_AES, OPT_DEFLATE, OPT_INDEX };
+enum { OPT_BACKEND = 256, OPT_CHUNK, OPT_ENC_KEY, OPT_AES, OPT_DEFLATE, OPT_INDEX, OPT_MODEL };
 
 int ota_cmd_delta(int argc, char **argv)
 {
@@ -412,6 +417,7 @@ int ota_cmd_delta(int argc, char **argv)
         {"verbose", no_argument, 0, 'v'},
         {"deflate", no_argument, 0, OPT_DEFLATE},
         {"index", required_argument, 0, OPT_INDEX},
+        {"model", required_argument, 0, OPT_MODEL},
         {"enc-key", required_argument, 0, OPT_ENC_KEY},
         {"aes", required_argument, 0, OPT_AES},
         {"help", no_argument, 0, 'h'},
@@ -422,7 +428,7 @@ int ota_cmd_delta(int argc, char **argv)
     uint32_t chunk = 4096;
     const char *enc_path = NULL;
     unsigned aes_bits = 128;
-    int verbose = 0, deflate = 0, index = OTA_DELTA_INDEX_AUTO, c;
+    int verbose = 0, deflate = 0, index = OTA_DELTA_INDEX_AUTO, model = OTA_DELTA_MODEL_DEFAULT, c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:vh", opts, NULL)) != -1) {
@@ -439,6 +445,16 @@ int ota_cmd_delta(int argc, char **argv)
                 index = OTA_DELTA_INDEX_HASH;
             else {
                 tool_error("delta", "invalid --index '%s': expected auto, sa or hash", optarg);
+                return OTA_EXIT_USAGE;
+            }
+            break;
+        case OPT_MODEL:
+            if (!strcmp(optarg, "1"))
+                model = OTA_DELTA_MODEL_1;
+            else if (!strcmp(optarg, "2"))
+                model = OTA_DELTA_MODEL_2;
+            else {
+                tool_error("delta", "invalid --model '%s': expected 1 or 2", optarg);
                 return OTA_EXIT_USAGE;
             }
             break;
@@ -514,7 +530,8 @@ int ota_cmd_delta(int argc, char **argv)
             return ota_exit_code(e);
         }
     }
-    int ret = do_create(a[1], a[2], out, verbose, deflate, index, enc, aes_bits);
+    struct ota_delta_create_opts co = {.deflate = deflate, .index = index, .model = model};
+    int ret = do_create(a[1], a[2], out, verbose, &co, enc, aes_bits);
     ota_key_free(enc);
     return ret;
 }

@@ -7,7 +7,8 @@ generating patches per delta feature set, the real ota-agent (Linux backend
 on plain-file slots, linuxdev.py) saying "delta_features": ["deflate"] and
 installing the version 3 patch byte for byte, and a device that does not
 say it (a raw check-in, as ota-sim and microcontrollers make) offered a
-version 1 patch of the same pair.
+version 1 patch of the same pair in coder model 1, which every applier
+decodes; one that says only "model2" a version 1 patch in model 2.
 """
 
 import hashlib
@@ -82,10 +83,10 @@ def make_rootfs(work, version, edits):
     return img
 
 
-def patch_of(work, old, new, deflate):
-    out = os.path.join(work, "local-%d.otad" % deflate)
-    r = E.run([E.TOOL, "delta", "create", "-v"] + (["--deflate"] if deflate else []) +
-              [old, new, "-o", out])
+def patch_of(work, old, new, deflate, model=2):
+    out = os.path.join(work, "local-%d-%d.otad" % (deflate, model))
+    r = E.run([E.TOOL, "delta", "create", "-v", "--model", str(model)] +
+              (["--deflate"] if deflate else []) + [old, new, "-o", out])
     with open(out, "rb") as f:
         return f.read(), r.stdout
 
@@ -113,9 +114,13 @@ def test_deflate_capable_device_gets_version_3_others_version_1(work, keys, serv
     v1 = L.sign(work, keys, fs1, "1.0.0", 1)
     v2 = L.sign(work, keys, fs2, "1.1.0", 2)
     p3, verbose = patch_of(work, v1, v2, 1)
-    p1, _ = patch_of(work, v1, v2, 0)
+    p1, _ = patch_of(work, v1, v2, 0, model=1)
+    p1m2, _ = patch_of(work, v1, v2, 0, model=2)
     # the pair really exercises the token form, and it pays
     assert p3[4] == 3, verbose
+    # header byte 7 bit 1: coder model 2
+    assert p3[7] & 2 and p1m2[7] & 2 and not p1[7] & 2, (p3[7], p1m2[7], p1[7])
+    assert len(p1m2) != len(p1)
     assert "in token form 0;" not in verbose, verbose
     assert len(p3) * 2 < len(p1), (len(p3), len(p1))
 
@@ -133,11 +138,17 @@ def test_deflate_capable_device_gets_version_3_others_version_1(work, keys, serv
     # unknown features are ignored; a malformed list is refused
     r = checkin(s, "plain-1", tok, dict(body, delta_features=["xz-someday"]))
     assert r["payload"]["size"] == len(p1)
+    # "model2" alone: version 1 in coder model 2, cached apart from model 1
+    # (another device: the server queues one delta per device a minute)
+    tok2 = s.api("POST", "/v1/devices", {"id": "model2-1", "hw_id": L.HW})["token"]
+    r = checkin(s, "model2-1", tok2, dict(body, delta_features=["model2"]))
+    assert r["payload"]["size"] == len(p1m2), (r["payload"], len(p1m2))
     bad = s.api("POST", "/v1/devices/plain-1/checkin", dict(body, delta_features="deflate"),
                 token=tok, ok=(400,))
     assert "delta_features" in str(bad), bad
 
-    # the Linux agent says "deflate": it gets and installs the version 3 patch
+    # the Linux agent says "deflate" and "model2": it gets and installs the
+    # version 3 model 2 patch
     d = L.LinuxDevice(work, "deflate-1", s, keys)
     d.provision("A", v1)
     assert d.boot() == "A"

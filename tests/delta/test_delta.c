@@ -44,14 +44,16 @@ static const struct ota_crypto *backend(int i)
     return i ? ota_crypto_mbedtls() : ota_crypto_openssl();
 }
 
-/* Create old -> new, apply back in several chunkings with both backends. */
-static int roundtrip(const uint8_t *old, size_t old_len, const uint8_t *nw, size_t new_len,
-                     size_t *patch_len_out)
+/* Create old -> new with coder model `model` (1 or 2), apply back in several
+ * chunkings with both backends. */
+static int roundtrip_model(const uint8_t *old, size_t old_len, const uint8_t *nw,
+                           size_t new_len, int model, size_t *patch_len_out)
 {
     uint8_t *patch = NULL;
     size_t patch_len = 0;
     struct ota_delta_stats st;
-    ota_err e = ota_delta_create(old, old_len, nw, new_len, &patch, &patch_len, &st);
+    struct ota_delta_create_opts o = {.model = model};
+    ota_err e = ota_delta_create_ex(old, old_len, nw, new_len, &o, &patch, &patch_len, &st);
     if (e != OTA_OK) {
         fprintf(stderr, "create: %s\n", ota_strerror(e));
         return 0;
@@ -59,6 +61,11 @@ static int roundtrip(const uint8_t *old, size_t old_len, const uint8_t *nw, size
     if (patch_len_out)
         *patch_len_out = patch_len;
     int ok = 1;
+    /* the header says the model it was coded with */
+    if (!(patch[7] & OTA_DELTA_OPT_MODEL2) != (model == OTA_DELTA_MODEL_1)) {
+        fprintf(stderr, "model %d: header byte 7 = 0x%02x\n", model, patch[7]);
+        ok = 0;
+    }
     static const long chunks[] = {0, 1, -1, 7, 1 << 20};
     for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
         if (chunks[k] == 1 && patch_len > 20000)
@@ -86,6 +93,15 @@ static int roundtrip(const uint8_t *old, size_t old_len, const uint8_t *nw, size
     free(out);
     free(patch);
     return ok;
+}
+
+/* Both coder models: model 2 (the default; its size is reported) and model 1,
+ * which patches made before model 2 use and every applier still decodes. */
+static int roundtrip(const uint8_t *old, size_t old_len, const uint8_t *nw, size_t new_len,
+                     size_t *patch_len_out)
+{
+    return roundtrip_model(old, old_len, nw, new_len, OTA_DELTA_MODEL_1, NULL) &&
+           roundtrip_model(old, old_len, nw, new_len, OTA_DELTA_MODEL_DEFAULT, patch_len_out);
 }
 
 static uint8_t *random_bytes(size_t n, uint64_t seed)
@@ -183,9 +199,11 @@ static void coded_sizes(const uint8_t *old, size_t ol, const uint8_t *nw, size_t
     dpred_build(old, (uint32_t)ol, nw, &ctl, &pr, &have_base);
     struct dbuf a = {0}, b = {0};
     pr.flags = with;
-    REQUIRE(dencode_run(old, (uint32_t)ol, nw, (uint32_t)nl, &ctl, &pr, &a) == OTA_OK);
+    REQUIRE(dencode_run(old, (uint32_t)ol, nw, (uint32_t)nl, &ctl, &pr, OTA_DELTA_OPT_MODEL2, &a) ==
+            OTA_OK);
     pr.flags = without;
-    REQUIRE(dencode_run(old, (uint32_t)ol, nw, (uint32_t)nl, &ctl, without ? &pr : NULL, &b) ==
+    REQUIRE(dencode_run(old, (uint32_t)ol, nw, (uint32_t)nl, &ctl, without ? &pr : NULL,
+                        OTA_DELTA_OPT_MODEL2, &b) ==
             OTA_OK);
     *with_len = a.len;
     *without_len = b.len;
@@ -511,7 +529,7 @@ static void test_elf_map(void)
     REQUIRE(ota_delta_create(old, ol, nw, nl, &patch, &patch_len, &st) == OTA_OK);
     CHECK(st.flags & OTA_DELTA_PRED_PTR);
     CHECK_EQ(patch[7], st.opts);
-    CHECK_EQ(st.code_regions, st.opts ? 1u : 0u);
+    CHECK_EQ(st.code_regions, (st.opts & OTA_DELTA_OPT_CODE) ? 1u : 0u);
     CHECK(roundtrip(old, ol, nw, nl, NULL));
     /* the same pair coded with its code region: pointers still predicted
      * in the data, applied exactly */
@@ -675,7 +693,9 @@ static void test_header_refusals(void)
          * refused before the base is read, as an unsupported feature */
         {4, 2, OTA_ERR_UNSUPPORTED},         {4, 3, OTA_ERR_UNSUPPORTED},
         {5, 3, OTA_ERR_DELTA_CORRUPT},
-        {7, 2, OTA_ERR_DELTA_CORRUPT},       {24, 0, OTA_ERR_DELTA_BASE_MISMATCH},
+        /* byte 7: an unknown option bit; literal context 3 without model 2 */
+        {7, 8, OTA_ERR_DELTA_CORRUPT},       {7, 4, OTA_ERR_DELTA_CORRUPT},
+        {24, 0, OTA_ERR_DELTA_BASE_MISMATCH},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         memcpy(bad, p.patch, p.patch_len);
@@ -812,7 +832,8 @@ static ota_err map_case(const uint8_t *old, uint32_t old_len, const uint8_t *nw,
     struct dctl one = {0, 0, 0, new_len};
     struct dctl_list ctl = {&one, 1, 1};
     if (ota_delta_create(old, old_len, nw, new_len, &patch, &plen, NULL) != OTA_OK ||
-        dencode_run(old, old_len, nw, new_len, &ctl, pr, &stream) != OTA_OK) {
+        dencode_run(old, old_len, nw, new_len, &ctl, pr,
+                    pr->opts & (OTA_DELTA_OPT_MODEL2 | OTA_DELTA_OPT_LIT3), &stream) != OTA_OK) {
         free(patch);
         free(stream.p);
         return OTA_ERR_INTERNAL;
