@@ -8,8 +8,10 @@
  * fsync, rename). A missing file is a fresh device: nothing pending, floor 0.
  *
  * Beside it, linux_state.delta: the state that resumes an interrupted delta
- * install (struct ota_update_delta_state, binary, written atomically at each
- * checkpoint, removed when the install finishes; docs/linux.md).
+ * install (struct ota_update_delta_state, binary, then its SHA-256; written
+ * atomically at each checkpoint, removed when the install finishes;
+ * docs/linux.md). The hash keeps a damaged file from being used: the state
+ * holds hash contexts that OpenSSL trusts as they are.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -70,11 +72,19 @@ int lx_delta_load(const char *state, struct ota_update_delta_state *ds)
     FILE *f = fopen(path, "rb");
     if (!f)
         return 0;
+    uint8_t sum[OTA_SHA256_LEN], want[OTA_SHA256_LEN];
     size_t n = fread(ds, 1, sizeof *ds, f);
+    size_t k = fread(sum, 1, sizeof sum, f);
     int extra = fgetc(f) != EOF;
     fclose(f);
-    if (n != sizeof *ds || extra || ds->magic != OTA_UPDATE_DELTA_MAGIC || ds->size != sizeof *ds) {
-        LOG_W("%s: not a delta resume state of this build (%zu bytes): ignored", path, n);
+    if (n != sizeof *ds || k != sizeof sum || extra || ds->magic != OTA_UPDATE_DELTA_MAGIC ||
+        ds->size != sizeof *ds) {
+        LOG_W("%s: not a delta resume state of this build (%zu bytes): ignored", path, n + k);
+        return 0;
+    }
+    if (ota_sha256(ota_crypto_openssl(), ds, sizeof *ds, want) != OTA_OK ||
+        memcmp(sum, want, sizeof sum) != 0) {
+        LOG_W("%s: damaged (its SHA-256 does not match): ignored", path);
         return 0;
     }
     return 1;
@@ -85,7 +95,16 @@ ota_err lx_delta_save(const char *state, const struct ota_update_delta_state *ds
 {
     char path[4096 + 8];
     delta_path(state, path, sizeof path);
-    ota_err e = ota_file_write_atomic_mode(path, ds, sizeof *ds, 0600);
+    uint8_t *buf = malloc(sizeof *ds + OTA_SHA256_LEN);
+    if (!buf) {
+        snprintf(err, errlen, "delta resume state '%s': out of memory", path);
+        return OTA_ERR_NO_MEMORY;
+    }
+    memcpy(buf, ds, sizeof *ds);
+    ota_err e = ota_sha256(ota_crypto_openssl(), ds, sizeof *ds, buf + sizeof *ds);
+    if (e == OTA_OK)
+        e = ota_file_write_atomic_mode(path, buf, sizeof *ds + OTA_SHA256_LEN, 0600);
+    free(buf);
     if (e)
         snprintf(err, errlen, "delta resume state '%s': cannot write: %s", path, strerror(errno));
     return e;

@@ -3,7 +3,8 @@
  * test_agent_units.c - unit tests of the agent's small pieces: configuration
  * parsing and validation (clear errors naming file:line), exponential
  * backoff with jitter (bounds, growth, cap, reset, determinism), and the
- * persisted state (round trip, absent and corrupt files).
+ * persisted state (round trip, absent and corrupt files), also the Linux
+ * backend's delta resume state (a damaged one is never loaded).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,9 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "linux.h"
 #include "ota/host.h"
+#include "ota/update.h"
 #include "../test.h"
 
 static char g_dir[256];
@@ -268,6 +271,42 @@ static void test_token_origins(void)
     agent_http_free(h);
 }
 
+/* linux_state.delta: kept with its SHA-256; a flipped byte, a truncated
+ * file or one without the hash (an older build) is ignored, never loaded. */
+static void test_linux_delta_state_file(void)
+{
+    static struct ota_update_delta_state ds, back;
+    char state[512], path[600], err[256];
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    snprintf(state, sizeof state, "%s", path_in("linux_state"));
+    snprintf(path, sizeof path, "%s.delta", state);
+    for (size_t i = 0; i < sizeof ds; i++)
+        ((uint8_t *)&ds)[i] = (uint8_t)(i * 7u);
+    ds.magic = OTA_UPDATE_DELTA_MAGIC;
+    ds.size = sizeof ds;
+    REQUIRE(lx_delta_save(state, &ds, err, sizeof err) == OTA_OK);
+    CHECK_EQ(lx_delta_load(state, &back), 1);
+    CHECK(memcmp(&ds, &back, sizeof ds) == 0);
+    REQUIRE(ota_file_read(path, &raw, &len) == OTA_OK);
+    CHECK_EQ(len, sizeof ds + OTA_SHA256_LEN);
+    size_t flips[] = {offsetof(struct ota_update_delta_state, sha) + 40, sizeof ds / 2,
+                      sizeof ds + 3};
+    for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
+        raw[flips[i]] ^= 0x10u;
+        REQUIRE(ota_file_write_atomic(path, raw, len) == OTA_OK);
+        CHECK_EQ(lx_delta_load(state, &back), 0);
+        raw[flips[i]] ^= 0x10u;
+    }
+    REQUIRE(ota_file_write_atomic(path, raw, sizeof ds) == OTA_OK); /* no hash */
+    CHECK_EQ(lx_delta_load(state, &back), 0);
+    REQUIRE(ota_file_write_atomic(path, raw, len) == OTA_OK);
+    CHECK_EQ(lx_delta_load(state, &back), 1);
+    lx_delta_remove(state);
+    CHECK_EQ(lx_delta_load(state, &back), 0);
+    free(raw);
+}
+
 int main(void)
 {
     ota_key *k;
@@ -285,6 +324,7 @@ int main(void)
     RUN(test_backoff);
     RUN(test_state_round_trip);
     RUN(test_token_origins);
+    RUN(test_linux_delta_state_file);
 
     {
         char cmd[600];

@@ -260,6 +260,9 @@ def test_delta_killed_mid_apply_then_resumed(work, keys, servers):
     size = int(log.split("delta payload ")[1].split(" ")[0])
     assert 0 < at < size, (at, size)
     assert "RESUMING at byte %d" % at in log
+    # the resumed install itself succeeded (not a restart from byte 0 after
+    # it failed: ota_update_finish once refused every resumed delta)
+    assert "did not verify" not in log and "from byte 0 of" not in log.split("RESUMING")[1], log
     assert not os.path.exists(delta_state), "kept after the install finished"
     assert digest(d.slots[0]) == slot_a
     assert d.slot_bytes("B", os.path.getsize(fs2)) == file_bytes(fs2)
