@@ -58,7 +58,10 @@ def test_upload_resumes_at_the_boards_offset(env):
     q, a = resumed_offer(tap, t_kill1, gw)
     off1 = a.body["off"]
     assert 0 < off1 <= sent1 and off1 % 4096 == 0, (off1, sent1)  # a flash sector
-    after1 = E.wait_for(lambda: payload_offsets(tap, a.t), 30, "payload after the resume")
+    # requests after the offer's request: the tap decodes each direction on
+    # its own thread, so a payload request may be stamped before the offer's
+    # answer it follows (seen under load), never before the offer itself
+    after1 = E.wait_for(lambda: payload_offsets(tap, q.t), 30, "payload after the resume")
     assert after1 and after1[0] == off1 and 0 not in after1, after1[:5]
     assert f"SMP upload RESUMED at byte {off1} of {size}" in gw.log_text()
 
@@ -73,7 +76,7 @@ def test_upload_resumes_at_the_boards_offset(env):
     q, a = resumed_offer(tap, t_kill2, gw)
     off2 = a.body["off"]
     assert off1 < off2 <= sent2, (off1, off2, sent2)
-    after2 = payload_offsets(tap, a.t)
+    after2 = payload_offsets(tap, q.t)
     assert after2[0] == off2 and 0 not in after2, after2[:5]
     log = gw.log_text()
     assert f"SMP upload: {size} payload bytes, 512 per request, RESUMING at the MCU's " \
