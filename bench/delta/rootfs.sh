@@ -15,6 +15,7 @@
 #        OTA_ROOTFS_KINDS (default "ext4 sqfs": which images),
 #        OTA_BENCH_MEM_MIB (default 8192): a tool whose known peak (bsdiff:
 #        about 17x the old image) would pass it is not run, and the table says so;
+#        OTA_ROOTFS_TOOLS (default "ota xdelta3 zstd bsdiff": which tools),
 #        OTA_BENCH_BSDIFF_TIMEOUT (default 3600 s): bsdiff is stopped after it
 #        (its search can spend hours in memcmp over long equal runs), and the
 #        table says so.
@@ -29,6 +30,8 @@ set -euo pipefail
 SIZE=${1:-1024}
 MEM=${OTA_BENCH_MEM_MIB:-8192}
 BSTIME=${OTA_BENCH_BSDIFF_TIMEOUT:-3600}
+# want TOOL: TOOL is one of OTA_ROOTFS_TOOLS
+want() { case " ${OTA_ROOTFS_TOOLS:-ota xdelta3 zstd bsdiff} " in *" $1 "*) return 0 ;; esac; return 1; }
 need_tools bsdiff bspatch xdelta3 zstd /usr/bin/time cmp
 build_targets ota
 
@@ -60,6 +63,7 @@ for kind in ${OTA_ROOTFS_KINDS:-ext4 sqfs}; do
   [ "$kind" = sqfs ] && name="squashfs $((osz / 1048576)) MiB"
   name=${name// /_}
   # ota (auto: the hash index from 64 MiB)
+  if want ota; then
   timed "$WORK/c" "$OTA" delta create "$o" "$n" -o "$WORK/p.otad"
   timed "$WORK/a" "$OTA" delta apply "$o" "$WORK/p.otad" -o "$WORK/n.ota"
   row "$name" ota "$WORK/p.otad" "$WORK/c" "$WORK/a" "$WORK/n.ota" "$n"
@@ -68,20 +72,27 @@ for kind in ${OTA_ROOTFS_KINDS:-ext4 sqfs}; do
   timed "$WORK/c" "$OTA" delta create --deflate "$o" "$n" -o "$WORK/p.otad"
   timed "$WORK/a" "$OTA" delta apply "$o" "$WORK/p.otad" -o "$WORK/n.ota"
   row "$name" ota_--deflate "$WORK/p.otad" "$WORK/c" "$WORK/a" "$WORK/n.ota" "$n"
+  fi
   # xdelta3 -9, source window = the whole old image
   B=$(( (osz + 1048575) / 1048576 * 1048576 ))
+  if want xdelta3; then
   timed "$WORK/c" xdelta3 -9 -B "$B" -e -f -s "$o" "$n" "$WORK/p.xd3"
   timed "$WORK/a" xdelta3 -B "$B" -d -f -s "$o" "$WORK/p.xd3" "$WORK/n.xd3"
   row "$name" xdelta3_-9 "$WORK/p.xd3" "$WORK/c" "$WORK/a" "$WORK/n.xd3" "$n"
+  fi
   # zstd -19 --patch-from, window covering the old image
   wl=27
   while [ $((1 << wl)) -lt "$osz" ]; do wl=$((wl + 1)); done
+  if want zstd; then
   timed "$WORK/c" zstd -q -19 --long=$wl -f --patch-from="$o" "$n" -o "$WORK/p.zst"
   timed "$WORK/a" zstd -q -d --long=$wl -f --patch-from="$o" "$WORK/p.zst" -o "$WORK/n.zst"
   row "$name" zstd_-19_--long=$wl "$WORK/p.zst" "$WORK/c" "$WORK/a" "$WORK/n.zst" "$n"
+  fi
   # bsdiff: suffix array of 8 bytes per old byte plus both images (~17x)
   need=$(( osz * 17 / 1048576 ))
-  if [ "$need" -le "$MEM" ]; then
+  if ! want bsdiff; then
+    :
+  elif [ "$need" -le "$MEM" ]; then
     # its search can degenerate (memcmp over long equal runs): bounded
     rc=0
     timeout --signal=KILL "$BSTIME" /usr/bin/time -f "%e %M" -o "$WORK/c" \
