@@ -141,6 +141,7 @@ if [ "$WRITE" = 1 ]; then
   [ "$SIZE" = 1024 ] || HEAD="## Delta patches: root filesystem images at $SIZE MiB (\`bench/delta/rootfs.sh $SIZE\`)"
   CMD="bench/delta/rootfs.sh --write $SIZE"
   [ -z "${OTA_ROOTFS_KINDS:-}" ] || CMD="OTA_ROOTFS_KINDS=\"$OTA_ROOTFS_KINDS\" $CMD"
+  [ -z "${OTA_ROOTFS_TOOLS:-}" ] || CMD="OTA_ROOTFS_TOOLS=\"$OTA_ROOTFS_TOOLS\" $CMD"
   /usr/bin/python3 - "$TABLE" "$(date -u +%Y-%m-%d)" "$SIZE" "$(wc -l < "$(dirname "$DIR")/old.list")" "$DIFFN" "$HEAD" "$CMD" "${OTA_ROOTFS_KINDS:-ext4 sqfs}" > "$WORK/section.md" <<'PY'
 import sys
 table, day, size, npk, ndiff, head, cmd, kinds = sys.argv[1:]
