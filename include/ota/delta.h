@@ -291,12 +291,26 @@ ota_err ota_delta_apply_feed(struct ota_delta_apply *st, const void *data,
  * everything handed to the write callback is durable, suspend copies the
  * applier's state (its configuration's pointers left out) into *snap, which
  * the caller stores; OTA_ERR_UNSUPPORTED before the stream started (nothing
- * was written: start again) and for version 2 patches (zlib state lives in
- * the port). resume = init with cfg, then continue from *snap: feed the patch
- * from byte snap->in_total on. A snapshot whose buffer indices or positions
- * are out of range, or whose counts, header, run in progress or range coder
- * are inconsistent, is refused (OTA_ERR_INVALID_ARG, diag names the part);
- * its hash context is the crypto port's and is used as it is.
+ * was written: start again). Versions 2/3 (deflate section): only while no
+ * new deflate stream is open, i.e. every byte written so far (written) lies
+ * at or before the expanded offset of the next new stream not finished
+ * (its compressor state lives in the port and cannot be kept); otherwise
+ * OTA_ERR_UNSUPPORTED with diag field "suspend: inside a new deflate
+ * stream ..." (offset: in_total, expected: that stream's expanded end,
+ * found: written): try again after a later feed. On images whose streams
+ * lie back to back (squashfs) that is rarely the case. The stream table is
+ * not in the snapshot: it is cfg.deflate->spans[0, z_nold + z_nnew), which
+ * the caller keeps beside the snapshot and puts back into the port given
+ * to resume before calling it. resume = init with cfg, then continue from
+ * *snap: feed the patch from byte snap->in_total on. A snapshot whose buffer
+ * indices or positions are out of range, or whose counts, header, run in
+ * progress or range coder are inconsistent, or (versions 2/3) whose
+ * restored stream table is not one the section parser accepts, does not
+ * add up to the expanded sizes, or has a new stream open, or whose real
+ * bytes written differ from written - sum(rlen - clen) over the finished
+ * new streams, is refused (OTA_ERR_INVALID_ARG, diag names the part); its
+ * hash context is the crypto port's and is used as it is. The old-stream
+ * inflate cursor restarts that stream from its start on the next read.
  */
 ota_err ota_delta_apply_suspend(const struct ota_delta_apply *st, struct ota_delta_apply *snap);
 ota_err ota_delta_apply_resume(struct ota_delta_apply *st, const struct ota_delta_apply_cfg *cfg,

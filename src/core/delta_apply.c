@@ -849,11 +849,20 @@ ota_err ota_delta_apply_suspend(const struct ota_delta_apply *st, struct ota_del
 {
     if (!st || !snap)
         return OTA_ERR_INVALID_ARG;
-    /* Only inside a version 1 stream: before it nothing was written (a
-     * restart costs nothing), and version 2 keeps zlib state in its port. */
-    if (st->err != OTA_OK || (st->phase != PH_STREAM && st->phase != PH_DONE) ||
-        st->hdr.version != OTA_DELTA_VERSION)
+    /* Only inside the coded stream: before it nothing was written (a
+     * restart costs nothing). */
+    if (st->err != OTA_OK || (st->phase != PH_STREAM && st->phase != PH_DONE))
         return OTA_ERR_UNSUPPORTED;
+    /* Versions 2/3: not while a new deflate stream is open (its compressor
+     * state lives in the port and cannot be kept): later, between two
+     * streams. The old-stream cursor is restarted on resume. */
+    if (!ota_delta_section_suspendable(st)) {
+        const struct ota_delta_zspan *s = &st->cfg.deflate->spans[st->z_nold + st->z_new];
+        ota_diag_fill(st->cfg.diag, OTA_ERR_UNSUPPORTED,
+                      "suspend: inside a new deflate stream (possible again after it ends)",
+                      st->in_total, s->xoff + s->rlen, st->written, 1);
+        return OTA_ERR_UNSUPPORTED;
+    }
     memcpy(snap, st, sizeof(*snap));
     memset(&snap->cfg, 0, sizeof(snap->cfg));
     return OTA_OK;
@@ -894,7 +903,8 @@ static const char *snap_check(const struct ota_delta_apply *snap,
     memset(&raw, 0, sizeof(raw));
     if (snap->err != OTA_OK || (snap->phase != PH_STREAM && snap->phase != PH_DONE))
         return snap_bad(b, "phase", PH_STREAM, snap->phase);
-    if (h->version != OTA_DELTA_VERSION || h->filter >= OTA_DELTA_FILTER_COUNT)
+    int sec = OTA_DELTA_HAS_SECTION(h->version);
+    if ((h->version != OTA_DELTA_VERSION && !sec) || h->filter >= OTA_DELTA_FILTER_COUNT)
         return snap_bad(b, "header", OTA_DELTA_VERSION, h->version);
     if (snap->hdr_len != OTA_DELTA_HEADER_SIZE ||
         ota_delta_header_decode(snap->hdr_buf, OTA_DELTA_HEADER_SIZE, &raw, NULL) != OTA_OK ||
@@ -914,14 +924,25 @@ static const char *snap_check(const struct ota_delta_apply *snap,
         snap->code_count > OTA_DELTA_CODE_MAX || snap->code_n > snap->code_count ||
         snap->map_n > snap->map_count || snap->vmap_n > snap->vmap_count)
         return snap_bad(b, "maps", OTA_DELTA_MAP_MAX, snap->map_n);
-    if (snap->xold_len != h->old_len || snap->xnew_len != h->new_len ||
-        snap->new_pos > h->new_len || snap->written > snap->new_pos ||
-        snap->old_pos > h->old_len || snap->stream_start != OTA_DELTA_HEADER_SIZE ||
-        snap->rc_consumed > h->stream_len || snap->in_total > snap->stream_start + h->stream_len)
-        return snap_bad(b, "positions", h->new_len, snap->new_pos);
-    /* new bytes: decoded = written + waiting in out_buf, all of them real
-     * (no deflate section) */
-    if (snap->written + snap->out_len != snap->new_pos || snap->real_written != snap->written)
+    /* versions 2/3: the section's counts and the stream table the caller
+     * put back into cfg->deflate->spans, consistent with the expanded
+     * sizes and with the real bytes written */
+    if (sec) {
+        uint32_t ex, fd;
+        const char *why = ota_delta_section_snap_check(snap, cfg, &ex, &fd);
+        if (why)
+            return snap_bad(b, why, ex, fd);
+    } else if (snap->xold_len != h->old_len || snap->xnew_len != h->new_len ||
+               snap->stream_start != OTA_DELTA_HEADER_SIZE || snap->real_written != snap->written) {
+        return snap_bad(b, "positions", h->new_len, snap->xnew_len);
+    }
+    /* positions in the (expanded) images the coded stream sees */
+    if (snap->new_pos > snap->xnew_len || snap->written > snap->new_pos ||
+        snap->old_pos > snap->xold_len || snap->rc_consumed > h->stream_len ||
+        (uint64_t)snap->in_total > (uint64_t)snap->stream_start + h->stream_len)
+        return snap_bad(b, "positions", snap->xnew_len, snap->new_pos);
+    /* new bytes: decoded = written + waiting in out_buf */
+    if (snap->written + snap->out_len != snap->new_pos)
         return snap_bad(b, "output count", snap->new_pos, snap->written + snap->out_len);
     /* patch bytes: taken = decoded + buffered (after the last command,
      * further stream bytes are counted only) */
@@ -930,8 +951,8 @@ static const char *snap_check(const struct ota_delta_apply *snap,
     if (snap->in_total < snap->stream_start ||
         (snap->phase == PH_STREAM ? seen != taken : seen > taken))
         return snap_bad(b, "input count", taken, seen);
-    if (snap->phase == PH_DONE && snap->new_pos != h->new_len)
-        return snap_bad(b, "positions", h->new_len, snap->new_pos);
+    if (snap->phase == PH_DONE && snap->new_pos != snap->xnew_len)
+        return snap_bad(b, "positions", snap->xnew_len, snap->new_pos);
     if (snap->op == OP_INIT ? snap->rc_consumed != 0 : snap->rc_range < DM_TOP)
         return snap_bad(b, "range coder", DM_TOP, snap->rc_range);
     /* the step the decoder takes next stays inside its tables and images */
@@ -950,17 +971,17 @@ static const char *snap_check(const struct ota_delta_apply *snap,
         ok = snap->code_n < snap->code_count;
         break;
     case OP_DIFF:
-        ok = snap->remaining != 0 && snap->remaining <= h->old_len - snap->old_pos &&
-             snap->remaining <= h->new_len - snap->new_pos && snap->pred_left <= snap->remaining;
+        ok = snap->remaining != 0 && snap->remaining <= snap->xold_len - snap->old_pos &&
+             snap->remaining <= snap->xnew_len - snap->new_pos && snap->pred_left <= snap->remaining;
         break;
     case OP_EXTRA:
-        ok = snap->remaining != 0 && snap->remaining <= h->new_len - snap->new_pos;
+        ok = snap->remaining != 0 && snap->remaining <= snap->xnew_len - snap->new_pos;
         break;
     default:
         break;
     }
     if (!ok)
-        return snap_bad(b, "run in progress", h->new_len - snap->new_pos, snap->remaining);
+        return snap_bad(b, "run in progress", snap->xnew_len - snap->new_pos, snap->remaining);
     if (cfg->max_new_len && h->new_len > cfg->max_new_len)
         return snap_bad(b, "new size", cfg->max_new_len, h->new_len);
     if (cfg->old->size < h->old_len)
@@ -986,5 +1007,7 @@ ota_err ota_delta_apply_resume(struct ota_delta_apply *st, const struct ota_delt
     }
     memcpy(st, snap, sizeof(*st));
     st->cfg = *cfg;
+    if (OTA_DELTA_HAS_SECTION(st->hdr.version))
+        ota_delta_section_resumed(st);
     return OTA_OK;
 }

@@ -60,6 +60,34 @@ static int params_ok(const struct ota_deflate_params *p)
            p->memlevel <= 9u && p->strategy <= 4u;
 }
 
+static int params_ok_entry(uint8_t version, const struct ota_delta_zspan *s)
+{
+    int tokens = version == OTA_DELTA_VERSION_TOKENS && is_tokens(s) && !s->par.wbits &&
+                 !s->par.memlevel && !s->par.strategy;
+    return tokens || params_ok(&s->par);
+}
+
+/* What is wrong with entry i of a stream table whose entries [first, i)
+ * were accepted (streams ascend, do not overlap, lie inside the image of
+ * len bytes, are not empty): 0 nothing (*xoff: where it starts expanded),
+ * 1 its offset, 2 its length, 3 its expanded end. Shared by the section
+ * parser and the resume check of a restored table. */
+static int span_bad(const struct ota_delta_zspan *spans, uint32_t first, uint32_t i, uint32_t len,
+                    uint64_t *xoff)
+{
+    const struct ota_delta_zspan *s = &spans[i];
+    uint64_t prev_end = i > first ? (uint64_t)spans[i - 1u].off + spans[i - 1u].clen : 0u;
+    if (s->off < prev_end)
+        return 1;
+    if (s->clen == 0 || s->rlen == 0 || (uint64_t)s->off + s->clen > len)
+        return 2;
+    *xoff = i > first ? (uint64_t)spans[i - 1u].xoff + spans[i - 1u].rlen + (s->off - prev_end)
+                      : s->off;
+    if (*xoff + s->rlen > 0xFFFFFFFFu)
+        return 3;
+    return 0;
+}
+
 /* One entry: index i of the table (old streams first), entry bytes in b. */
 static ota_err section_entry(struct ota_delta_apply *st, uint32_t i, const uint8_t *b,
                              uint32_t at)
@@ -78,27 +106,25 @@ static ota_err section_entry(struct ota_delta_apply *st, uint32_t i, const uint8
         s->par.wbits = b[13];
         s->par.memlevel = b[14];
         s->par.strategy = b[15];
-        int tokens = st->hdr.version == OTA_DELTA_VERSION_TOKENS && is_tokens(s) &&
-                     !s->par.wbits && !s->par.memlevel && !s->par.strategy;
-        if (!tokens && !params_ok(&s->par))
+        if (!params_ok_entry(st->hdr.version, s))
             return ota_delta_fail(st, OTA_ERR_DELTA_CORRUPT,
                                   "deflate section: zlib parameters (level, wbits, memlevel, strategy)",
                                   at + 12u, 0, ota_le_get32(b + 12), 1);
     }
-    /* Streams ascend, do not overlap, lie inside the image, are not empty. */
-    uint64_t prev_end = i > first ? (uint64_t)spans[i - 1u].off + spans[i - 1u].clen : 0u;
-    if (s->off < prev_end)
+    uint64_t xoff = 0;
+    switch (span_bad(spans, first, i, len, &xoff)) {
+    case 1:
         return ota_delta_fail(st, OTA_ERR_DELTA_CORRUPT, "deflate section: stream offset", at,
-                              (uint32_t)prev_end, s->off, 1);
-    if (s->clen == 0 || s->rlen == 0 || (uint64_t)s->off + s->clen > len)
+                              i > first ? spans[i - 1u].off + spans[i - 1u].clen : 0u, s->off, 1);
+    case 2:
         return ota_delta_fail(st, OTA_ERR_DELTA_CORRUPT, "deflate section: stream length", at + 4u,
                               len - s->off, s->clen, 1);
-    uint64_t xoff = i > first ? (uint64_t)spans[i - 1u].xoff + spans[i - 1u].rlen +
-                                    (s->off - prev_end)
-                              : s->off;
-    if (xoff + s->rlen > 0xFFFFFFFFu)
+    case 3:
         return ota_delta_fail(st, OTA_ERR_DELTA_CORRUPT, "deflate section: expanded size", at + 8u,
                               0xFFFFFFFFu, s->rlen, 1);
+    default:
+        break;
+    }
     s->xoff = (uint32_t)xoff;
     return OTA_OK;
 }
@@ -531,4 +557,92 @@ ota_err ota_delta_new_write(struct ota_delta_apply *st, uint32_t xpos, const uin
         n -= take;
     }
     return OTA_OK;
+}
+
+/* ---- suspend / resume (docs/delta-format.md#resuming) ------------------- */
+
+/* No new stream open in st, whose stream table is spans. */
+static int no_new_open(const struct ota_delta_apply *st, const struct ota_delta_zspan *spans)
+{
+    if (st->z_new >= st->z_nnew)
+        return 1;
+    /* the next new stream starts at or after every byte written so far:
+     * its compressor was not reset yet (ota_delta_new_write resets it when
+     * the byte at its xoff is written) */
+    return st->written <= spans[st->z_nold + st->z_new].xoff;
+}
+
+int ota_delta_section_suspendable(const struct ota_delta_apply *st)
+{
+    return !OTA_DELTA_HAS_SECTION(st->hdr.version) || no_new_open(st, st->cfg.deflate->spans);
+}
+
+const char *ota_delta_section_snap_check(const struct ota_delta_apply *snap,
+                                         const struct ota_delta_apply_cfg *cfg, uint32_t *expected,
+                                         uint32_t *found)
+{
+    const struct ota_deflate_port *z = cfg->deflate;
+    uint8_t v = snap->hdr.version;
+    uint32_t n = snap->z_nold + snap->z_nnew;
+    *expected = *found = 0;
+    if (!z || !z->inflate_reset || !z->inflate || !z->deflate_reset || !z->deflate || !z->spans ||
+        !z->work || z->work_len < OTA_DEFLATE_WORK_MIN || (v == OTA_DELTA_VERSION_TOKENS && !z->tok))
+        return "deflate port (functions, spans, work, token codec)";
+    uint64_t need = ZS_HEAD + (uint64_t)snap->z_nold * (v == OTA_DELTA_VERSION_TOKENS ? ZS_NEW : ZS_OLD) +
+                    (uint64_t)snap->z_nnew * ZS_NEW;
+    *expected = (uint32_t)need;
+    *found = snap->z_sec_len;
+    if (snap->z_nold > z->span_cap || snap->z_nnew > z->span_cap - snap->z_nold ||
+        need != snap->z_sec_len || snap->z_sec_pos != snap->z_sec_len ||
+        snap->stream_start != OTA_DELTA_HEADER_SIZE + snap->z_sec_len)
+        return "deflate section (counts, length)";
+    /* the restored table, checked as the section parser checks it */
+    const struct ota_delta_zspan *spans = z->spans;
+    for (uint32_t i = 0; i < n; i++) {
+        int is_old = i < snap->z_nold;
+        uint64_t xoff = 0;
+        *expected = i;
+        *found = spans[i].off;
+        if ((!is_old || v == OTA_DELTA_VERSION_TOKENS) && !params_ok_entry(v, &spans[i]))
+            return "deflate section: restored stream parameters";
+        if (span_bad(spans, is_old ? 0u : snap->z_nold, i, is_old ? snap->hdr.old_len : snap->hdr.new_len,
+                     &xoff) ||
+            spans[i].xoff != xoff)
+            return "deflate section: restored stream table";
+    }
+    uint64_t xo = expanded_len(spans, 0, snap->z_nold, snap->hdr.old_len);
+    uint64_t xn = expanded_len(spans, snap->z_nold, n, snap->hdr.new_len);
+    *expected = (uint32_t)xo;
+    *found = snap->xold_len;
+    if (xo != snap->xold_len)
+        return "deflate section: restored table vs. expanded old size";
+    *expected = (uint32_t)xn;
+    *found = snap->xnew_len;
+    if (xn != snap->xnew_len)
+        return "deflate section: restored table vs. expanded new size";
+    /* no new stream open; those before the next one all finished */
+    *expected = snap->z_nnew;
+    *found = snap->z_new;
+    if (snap->z_new > snap->z_nnew || !no_new_open(snap, spans))
+        return "deflate section: inside a new deflate stream";
+    uint64_t shrink = 0;
+    for (uint32_t k = 0; k < snap->z_new; k++)
+        shrink += (uint64_t)spans[snap->z_nold + k].rlen - spans[snap->z_nold + k].clen;
+    if (snap->z_new && spans[snap->z_nold + snap->z_new - 1u].xoff +
+                               (uint64_t)spans[snap->z_nold + snap->z_new - 1u].rlen > snap->written)
+        return "deflate section: inside a new deflate stream";
+    *expected = (uint32_t)(snap->written - shrink);
+    *found = snap->real_written;
+    if (shrink > snap->written || snap->real_written != snap->written - shrink)
+        return "output count (real image)";
+    return NULL;
+}
+
+void ota_delta_section_resumed(struct ota_delta_apply *st)
+{
+    /* the inflate/token cursor of the old streams lives in the port, which
+     * is new: the next read of an old stream restarts it from its start */
+    st->z_cur = st->z_raw = st->z_comp = st->z_in_pos = st->z_in_len = 0;
+    st->z_buf_len = 0;
+    st->z_out = 0;
 }

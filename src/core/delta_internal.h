@@ -270,6 +270,17 @@ ota_err ota_delta_old_read(struct ota_delta_apply *st, uint32_t pos, uint8_t *bu
 
 /* The next n bytes of the expanded new image, at expanded offset xpos:
  * hashed and written (version 2: new streams re-compressed first). */
+/* Suspend/resume of a version 2/3 applier: 1 when no new deflate stream
+ * is open (a snapshot is possible); the snapshot's section fields and the
+ * restored stream table in cfg->deflate->spans (NULL: consistent, else
+ * which part is not, with the values compared); the old-stream cursor
+ * reset after a resume. */
+int ota_delta_section_suspendable(const struct ota_delta_apply *st);
+const char *ota_delta_section_snap_check(const struct ota_delta_apply *snap,
+                                         const struct ota_delta_apply_cfg *cfg, uint32_t *expected,
+                                         uint32_t *found);
+void ota_delta_section_resumed(struct ota_delta_apply *st);
+
 ota_err ota_delta_new_write(struct ota_delta_apply *st, uint32_t xpos, const uint8_t *data,
                             size_t n);
 

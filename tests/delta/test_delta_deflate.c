@@ -6,7 +6,8 @@
  * memLevels and strategies; content zlib cannot reproduce (kept compressed,
  * still applies); an applier without a deflate port refusing the patch
  * before writing; every section field refused with its error; wrong
- * recorded parameters caught; the memory bound of the zlib port measured.
+ * recorded parameters caught; the memory bound of the zlib port measured;
+ * suspend/resume of version 2 and 3 patches at every feed boundary allowed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -437,6 +438,158 @@ static void test_edges(void)
     free(b);
 }
 
+/* ---- suspend / resume of version 2 and 3 patches ------------------------ */
+
+struct rs_ctx {
+    struct ota_delta_apply_cfg cfg;
+    struct ota_reader r;
+    struct ota_mem_reader mr;
+    struct fx_sink sink;
+    struct ota_deflate_port *port;
+    struct ota_diag diag;
+};
+
+static void rs_init(struct rs_ctx *c, const struct pair *p)
+{
+    memset(c, 0, sizeof(*c));
+    ota_reader_from_mem(&c->r, &c->mr, p->old, (uint32_t)p->old_len);
+    c->sink.buf = malloc(p->new_len + 1);
+    c->sink.cap = p->new_len;
+    c->port = ota_deflate_zlib_new();
+    c->cfg.crypto = ota_crypto_mbedtls();
+    c->cfg.old = &c->r;
+    c->cfg.write = fx_sink_write;
+    c->cfg.write_ctx = &c->sink;
+    c->cfg.diag = &c->diag;
+    c->cfg.deflate = c->port;
+}
+
+static void rs_free(struct rs_ctx *c)
+{
+    free(c->sink.buf);
+    ota_deflate_zlib_free(c->port);
+}
+
+/*
+ * Feed the patch in chunks of `chunk` bytes; at every boundary try a
+ * suspend. Every `step`-th snapshot taken is resumed in a fresh applier
+ * with a fresh port (the stream table put back, the new image's bytes so
+ * far copied, as the slot keeps them) and must give exactly the new image.
+ * Refusals inside a new stream must name it. Returns snapshots resumed;
+ * *mid_old: of them, taken while an old stream's cursor stood inside it.
+ */
+static unsigned resume_everywhere(const struct pair *p, size_t chunk, unsigned step,
+                                  unsigned *mid_old, unsigned *refused)
+{
+    static struct ota_delta_apply a, b, snap;
+    struct rs_ctx ca, cb;
+    rs_init(&ca, p);
+    unsigned taken = 0, resumed = 0;
+    *mid_old = *refused = 0;
+    ota_err ea = ota_delta_apply_init(&a, &ca.cfg);
+    CHECK_EQ(ea, OTA_OK);
+    for (size_t off = 0; ea == OTA_OK && off < p->patch_len;) {
+        size_t n = p->patch_len - off < chunk ? p->patch_len - off : chunk;
+        ea = ota_delta_apply_feed(&a, p->patch + off, n);
+        CHECK_EQ(ea, OTA_OK);
+        off += n;
+        memset(&ca.diag, 0, sizeof ca.diag);
+        ota_err e = ota_delta_apply_suspend(&a, &snap);
+        if (e != OTA_OK) {
+            CHECK_EQ(e, OTA_ERR_UNSUPPORTED);
+            if (a.written > 0) { /* in the stream: only inside a new deflate stream */
+                CHECK(ca.diag.field && strstr(ca.diag.field, "inside a new deflate stream"));
+                (*refused)++;
+            }
+            continue;
+        }
+        if (taken++ % step)
+            continue;
+        /* a fresh process: new applier, new port, table restored */
+        rs_init(&cb, p);
+        uint32_t nspans = snap.z_nold + snap.z_nnew;
+        memcpy(cb.port->spans, ca.port->spans, nspans * sizeof(*cb.port->spans));
+        memcpy(cb.sink.buf, ca.sink.buf, ca.sink.len);
+        cb.sink.len = ca.sink.len;
+        CHECK_EQ(snap.real_written, ca.sink.len);
+        if (snap.z_cur != 0 && snap.z_raw < ca.port->spans[snap.z_cur - 1u].rlen)
+            (*mid_old)++;
+        ota_err r = ota_delta_apply_resume(&b, &cb.cfg, &snap);
+        CHECK_EQ(r, OTA_OK);
+        for (size_t o2 = snap.in_total; r == OTA_OK && o2 < p->patch_len;) {
+            size_t m = p->patch_len - o2 < chunk ? p->patch_len - o2 : chunk;
+            r = ota_delta_apply_feed(&b, p->patch + o2, m);
+            o2 += m;
+        }
+        if (r == OTA_OK)
+            r = ota_delta_apply_finish(&b);
+        CHECK_EQ(r, OTA_OK);
+        CHECK(cb.sink.len == p->new_len && memcmp(cb.sink.buf, p->new_, p->new_len) == 0);
+        if (nspans > snap.z_nold) {
+            /* a restored table that does not match the snapshot is refused */
+            cb.port->spans[snap.z_nold].rlen++;
+            CHECK_EQ(ota_delta_apply_resume(&b, &cb.cfg, &snap), OTA_ERR_INVALID_ARG);
+            cb.port->spans[snap.z_nold].rlen--;
+            snap.real_written++;
+            CHECK_EQ(ota_delta_apply_resume(&b, &cb.cfg, &snap), OTA_ERR_INVALID_ARG);
+            snap.real_written--;
+        }
+        rs_free(&cb);
+        resumed++;
+    }
+    CHECK_EQ(ota_delta_apply_finish(&a), OTA_OK);
+    CHECK(ca.sink.len == p->new_len && memcmp(ca.sink.buf, p->new_, p->new_len) == 0);
+    rs_free(&ca);
+    return resumed;
+}
+
+/* An ext4-like image: gzip members between blocks of plain bytes that
+ * change between releases (random: coded as literals). */
+static uint8_t *rs_image(int release, int unrepro, size_t *len)
+{
+    struct zx_buf b = {0};
+    for (int f = 0; f < 5; f++) {
+        uint8_t plain[1500];
+        for (size_t i = 0; i < sizeof plain; i++)
+            plain[i] = (uint8_t)((i * 131u + (unsigned)f * 7u) >> 3);
+        for (size_t i = (size_t)release * 700u; i < (size_t)release * 700u + 300u; i++)
+            plain[i] = (uint8_t)(fx_rand() >> 3);
+        zx_put(&b, plain, sizeof plain);
+        uint8_t *t = zx_text(6000, 1000u + (uint64_t)f);
+        if (release)
+            zx_evolve(t, 6000, 2000u + (uint64_t)f);
+        zx_gzip(&b, t, 6000, 6, 8, Z_DEFAULT_STRATEGY, unrepro && f == 4 ? 1500 : 0);
+        free(t);
+    }
+    *len = b.len;
+    return b.p;
+}
+
+static void test_suspend_resume(void)
+{
+    /* version 2 (zlib streams) and 3 (one stream each side in token form) */
+    for (int unrepro = 0; unrepro <= 1; unrepro++) {
+        struct pair p;
+        memset(&p, 0, sizeof p);
+        p.old = rs_image(0, unrepro, &p.old_len);
+        p.new_ = rs_image(1, unrepro, &p.new_len);
+        struct ota_delta_create_opts o = {.deflate = 1};
+        CHECK_EQ(ota_delta_create_ex(p.old, p.old_len, p.new_, p.new_len, &o, &p.patch,
+                                     &p.patch_len, &p.st),
+                 OTA_OK);
+        REQUIRE(p.patch);
+        CHECK_EQ(p.patch[4], unrepro ? OTA_DELTA_VERSION_TOKENS : OTA_DELTA_VERSION_DEFLATE);
+        unsigned mid_old = 0, refused = 0;
+        unsigned n = resume_everywhere(&p, 7, 1, &mid_old, &refused);
+        printf("  version %u: %zu patch bytes, %u resumed (%u inside an old stream), %u refused\n",
+               p.patch[4], p.patch_len, n, mid_old, refused);
+        CHECK(n >= 5);
+        CHECK(refused > 0);   /* feed boundaries inside new streams exist */
+        CHECK(mid_old > 0);   /* and ones where the old cursor must restart */
+        free_pair(&p);
+    }
+}
+
 int main(void)
 {
     RUN(test_roundtrip_levels);
@@ -446,5 +599,6 @@ int main(void)
     RUN(test_bitflips);
     RUN(test_memory_bound);
     RUN(test_edges);
+    RUN(test_suspend_resume);
     return test_summary();
 }
