@@ -47,6 +47,9 @@ struct agent_linux_backend {
     struct ota_diag *diag;
     struct ota_update_delta_state *ds; /* delta resume state (docs/linux.md) */
     uint32_t delta_since;              /* patch bytes since it was kept */
+    /* delta patches with a deflate section: one port for the process,
+     * allocated at the first update (its memory: docs/delta-format.md) */
+    struct ota_deflate_port *zport;
 };
 
 static ota_err env_fail(struct ota_diag *d, const char *what, const char *err)
@@ -115,6 +118,7 @@ void agent_linux_backend_free(struct agent_linux_backend *b)
     lx_flash_close(&b->fl);
     free(b->scratch);
     free(b->ds);
+    ota_deflate_zlib_free(b->zport);
     free(b);
 }
 
@@ -231,16 +235,20 @@ static ota_err lx_begin(void *ctx, const uint8_t *manifest, size_t len, uint64_t
     if (payload_at)
         uc.payload_at = *payload_at;
     /* Delta patches with a deflate section (ota delta create --deflate):
-     * inflated and re-compressed with zlib; one port for the process,
-     * allocated at the first update (its memory: docs/delta-format.md). */
-    static struct ota_deflate_port *zport;
-    if (!zport)
-        zport = ota_deflate_zlib_new();
-    uc.deflate = zport;
+     * inflated and re-compressed with zlib. */
+    if (!b->zport)
+        b->zport = ota_deflate_zlib_new();
+    uc.deflate = b->zport;
     b->diag = d;
     /* A delta install interrupted here before continues from its state
-     * (the engine uses it only for the same payload and slot). */
-    int had_delta = lx_delta_load(b->cfg->lx.state, b->ds);
+     * (the engine uses it only for the same payload and slot); a version
+     * 2/3 patch's stream table goes back into the port first (the applier
+     * checks it against the state). Without a port only a state without a
+     * table is usable. */
+    uint32_t nspans = 0;
+    struct ota_delta_zspan none;
+    int had_delta = lx_delta_load(b->cfg->lx.state, b->ds, b->zport ? b->zport->spans : &none,
+                                  b->zport ? b->zport->span_cap : 0, &nspans);
     if (had_delta)
         uc.delta_resume = b->ds;
     b->delta_since = 0;
@@ -250,9 +258,10 @@ static ota_err lx_begin(void *ctx, const uint8_t *manifest, size_t len, uint64_t
         return e;
     if (had_delta && ota_update_manifest(&b->up)->payload_kind == OTA_PAYLOAD_DELTA &&
         ota_update_offset(&b->up) > 0)
-        LOG_I("delta install resumed at patch byte %u of %u (slot %c written up to byte %u)",
+        LOG_I("delta install resumed at patch byte %u of %u (patch version %u, slot %c "
+              "written up to byte %u)",
               ota_update_offset(&b->up), ota_update_manifest(&b->up)->payload_size,
-              'A' + target, b->ds->w.pos);
+              b->ds->delta.hdr.version, 'A' + target, b->ds->w.pos);
     else if (had_delta)
         lx_delta_remove(b->cfg->lx.state); /* another payload's: stale */
     /* The first write of all: the bootloader must not boot the target
@@ -274,19 +283,27 @@ static ota_err lx_begin(void *ctx, const uint8_t *manifest, size_t len, uint64_t
 }
 
 /* Delta payloads: sync the slot and keep the state that resumes the
- * install exactly here (nothing to keep before the patch's stream). */
+ * install exactly here. OTA_ERR_UNSUPPORTED: not possible here (before the
+ * patch's stream, or inside a new deflate stream of a version 2/3 patch):
+ * delta_since is left as it is, so that the next write tries again. */
 static ota_err keep_delta_state(struct agent_linux_backend *b)
 {
     char err[512];
     const struct ota_manifest *m = ota_update_manifest(&b->up);
-    b->delta_since = 0;
-    if (!m || m->payload_kind != OTA_PAYLOAD_DELTA)
+    if (!m || m->payload_kind != OTA_PAYLOAD_DELTA) {
+        b->delta_since = 0;
         return OTA_OK;
+    }
     ota_err e = ota_update_checkpoint_delta(&b->up, b->ds);
     if (e == OTA_ERR_UNSUPPORTED)
-        return OTA_OK;
-    if (!e)
-        e = lx_delta_save(b->cfg->lx.state, b->ds, err, sizeof err);
+        return e;
+    b->delta_since = 0;
+    if (!e) {
+        const struct ota_delta_apply *da = &b->ds->delta;
+        uint32_t n = OTA_DELTA_HAS_SECTION(da->hdr.version) ? da->z_nold + da->z_nnew : 0;
+        e = lx_delta_save(b->cfg->lx.state, b->ds, n ? b->zport->spans : NULL, n, err,
+                          sizeof err);
+    }
     if (e)
         LOG_W("delta resume state not kept: %s", e == OTA_ERR_FILE ? err : ota_strerror(e));
     return e;
@@ -298,6 +315,8 @@ static ota_err lx_write(void *ctx, const void *data, size_t len)
     ota_err e = ota_update_write(&b->up, data, len);
     if (e)
         return e;
+    /* once LX_DELTA_CHECKPOINT_EVERY bytes passed: after every write until
+     * a state is kept (inside a new deflate stream it cannot be) */
     b->delta_since += (uint32_t)len;
     if (b->delta_since >= LX_DELTA_CHECKPOINT_EVERY)
         (void)keep_delta_state(b); /* a failure costs a longer restart only */

@@ -8,7 +8,9 @@
  * fsync, rename). A missing file is a fresh device: nothing pending, floor 0.
  *
  * Beside it, linux_state.delta: the state that resumes an interrupted delta
- * install (struct ota_update_delta_state, binary, then its SHA-256; written
+ * install (struct ota_update_delta_state, binary, then the stream table of
+ * a version 2/3 patch's deflate section, which the applier keeps in its
+ * deflate port, not in the state; then the SHA-256 of both; written
  * atomically at each checkpoint, removed when the install finishes;
  * docs/linux.md). The hash keeps a damaged file from being used: the state
  * holds hash contexts that OpenSSL trusts as they are.
@@ -65,45 +67,65 @@ static void delta_path(const char *state, char *out, size_t cap)
     snprintf(out, cap, "%s.delta", state);
 }
 
-int lx_delta_load(const char *state, struct ota_update_delta_state *ds)
+/* The file: the state, the stream-table length n (uint32, host order), n
+ * stream-table entries (struct ota_delta_zspan), then the SHA-256 of all
+ * that. */
+int lx_delta_load(const char *state, struct ota_update_delta_state *ds,
+                  struct ota_delta_zspan *spans, uint32_t cap, uint32_t *nspans)
 {
     char path[4096 + 8];
     delta_path(state, path, sizeof path);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    *nspans = 0;
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    if (access(path, F_OK) != 0 || ota_file_read(path, &raw, &len) != OTA_OK)
         return 0;
-    uint8_t sum[OTA_SHA256_LEN], want[OTA_SHA256_LEN];
-    size_t n = fread(ds, 1, sizeof *ds, f);
-    size_t k = fread(sum, 1, sizeof sum, f);
-    int extra = fgetc(f) != EOF;
-    fclose(f);
-    if (n != sizeof *ds || k != sizeof sum || extra || ds->magic != OTA_UPDATE_DELTA_MAGIC ||
-        ds->size != sizeof *ds) {
-        LOG_W("%s: not a delta resume state of this build (%zu bytes): ignored", path, n + k);
+    uint8_t want[OTA_SHA256_LEN];
+    uint32_t n = 0;
+    size_t head = sizeof *ds + sizeof n;
+    if (len >= head)
+        memcpy(&n, raw + sizeof *ds, sizeof n);
+    memcpy(ds, raw, len < sizeof *ds ? len : sizeof *ds);
+    if (len < head + OTA_SHA256_LEN || n > cap ||
+        len != head + (size_t)n * sizeof *spans + OTA_SHA256_LEN ||
+        ds->magic != OTA_UPDATE_DELTA_MAGIC || ds->size != sizeof *ds) {
+        LOG_W("%s: not a delta resume state of this build (%zu bytes): ignored", path, len);
+        free(raw);
         return 0;
     }
-    if (ota_sha256(ota_crypto_openssl(), ds, sizeof *ds, want) != OTA_OK ||
-        memcmp(sum, want, sizeof sum) != 0) {
+    if (ota_sha256(ota_crypto_openssl(), raw, len - OTA_SHA256_LEN, want) != OTA_OK ||
+        memcmp(raw + len - OTA_SHA256_LEN, want, sizeof want) != 0) {
         LOG_W("%s: damaged (its SHA-256 does not match): ignored", path);
+        free(raw);
         return 0;
     }
+    if (n)
+        memcpy(spans, raw + head, (size_t)n * sizeof *spans);
+    *nspans = n;
+    free(raw);
     return 1;
 }
 
-ota_err lx_delta_save(const char *state, const struct ota_update_delta_state *ds, char *err,
+ota_err lx_delta_save(const char *state, const struct ota_update_delta_state *ds,
+                      const struct ota_delta_zspan *spans, uint32_t nspans, char *err,
                       size_t errlen)
 {
     char path[4096 + 8];
     delta_path(state, path, sizeof path);
-    uint8_t *buf = malloc(sizeof *ds + OTA_SHA256_LEN);
+    size_t head = sizeof *ds + sizeof nspans;
+    size_t body = head + (size_t)nspans * sizeof *spans;
+    uint8_t *buf = malloc(body + OTA_SHA256_LEN);
     if (!buf) {
         snprintf(err, errlen, "delta resume state '%s': out of memory", path);
         return OTA_ERR_NO_MEMORY;
     }
     memcpy(buf, ds, sizeof *ds);
-    ota_err e = ota_sha256(ota_crypto_openssl(), ds, sizeof *ds, buf + sizeof *ds);
+    memcpy(buf + sizeof *ds, &nspans, sizeof nspans);
+    if (nspans)
+        memcpy(buf + head, spans, (size_t)nspans * sizeof *spans);
+    ota_err e = ota_sha256(ota_crypto_openssl(), buf, body, buf + body);
     if (e == OTA_OK)
-        e = ota_file_write_atomic_mode(path, buf, sizeof *ds + OTA_SHA256_LEN, 0600);
+        e = ota_file_write_atomic_mode(path, buf, body + OTA_SHA256_LEN, 0600);
     free(buf);
     if (e)
         snprintf(err, errlen, "delta resume state '%s': cannot write: %s", path, strerror(errno));

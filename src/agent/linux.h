@@ -126,11 +126,16 @@ struct lx_state {
 };
 ota_err lx_state_load(struct lx_state *s, const char *path, char *err, size_t errlen);
 ota_err lx_state_save(const struct lx_state *s, const char *path, char *err, size_t errlen);
-/* The delta resume state beside linux_state (path + ".delta"): load (1 when
- * a state of this build was read), save atomically, remove. */
+/* The delta resume state beside linux_state (path + ".delta") with the
+ * stream table of a version 2/3 patch (nspans entries; at most cap are
+ * loaded into spans): load (1 when a state of this build was read), save
+ * atomically, remove. */
 struct ota_update_delta_state;
-int lx_delta_load(const char *state, struct ota_update_delta_state *ds);
-ota_err lx_delta_save(const char *state, const struct ota_update_delta_state *ds, char *err,
+struct ota_delta_zspan;
+int lx_delta_load(const char *state, struct ota_update_delta_state *ds,
+                  struct ota_delta_zspan *spans, uint32_t cap, uint32_t *nspans);
+ota_err lx_delta_save(const char *state, const struct ota_update_delta_state *ds,
+                      const struct ota_delta_zspan *spans, uint32_t nspans, char *err,
                       size_t errlen);
 void lx_delta_remove(const char *state);
 

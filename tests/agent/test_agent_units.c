@@ -285,25 +285,39 @@ static void test_linux_delta_state_file(void)
         ((uint8_t *)&ds)[i] = (uint8_t)(i * 7u);
     ds.magic = OTA_UPDATE_DELTA_MAGIC;
     ds.size = sizeof ds;
-    REQUIRE(lx_delta_save(state, &ds, err, sizeof err) == OTA_OK);
-    CHECK_EQ(lx_delta_load(state, &back), 1);
+    /* with the stream table of a version 2/3 patch */
+    struct ota_delta_zspan spans[3], sback[3];
+    uint32_t n = 0;
+    for (size_t i = 0; i < sizeof spans; i++)
+        ((uint8_t *)spans)[i] = (uint8_t)(i * 5u + 1u);
+    REQUIRE(lx_delta_save(state, &ds, spans, 3, err, sizeof err) == OTA_OK);
+    memset(sback, 0, sizeof sback);
+    CHECK_EQ(lx_delta_load(state, &back, sback, 3, &n), 1);
     CHECK(memcmp(&ds, &back, sizeof ds) == 0);
+    CHECK(n == 3 && memcmp(spans, sback, sizeof spans) == 0);
+    CHECK_EQ(lx_delta_load(state, &back, sback, 2, &n), 0); /* more than the port holds */
     REQUIRE(ota_file_read(path, &raw, &len) == OTA_OK);
-    CHECK_EQ(len, sizeof ds + OTA_SHA256_LEN);
+    CHECK_EQ(len, sizeof ds + 4 + sizeof spans + OTA_SHA256_LEN);
+    free(raw);
+    REQUIRE(lx_delta_save(state, &ds, NULL, 0, err, sizeof err) == OTA_OK);
+    CHECK_EQ(lx_delta_load(state, &back, sback, 3, &n), 1);
+    CHECK(memcmp(&ds, &back, sizeof ds) == 0 && n == 0);
+    REQUIRE(ota_file_read(path, &raw, &len) == OTA_OK);
+    CHECK_EQ(len, sizeof ds + 4 + OTA_SHA256_LEN);
     size_t flips[] = {offsetof(struct ota_update_delta_state, sha) + 40, sizeof ds / 2,
-                      sizeof ds + 3};
+                      sizeof ds, sizeof ds + 4 + 3};
     for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
         raw[flips[i]] ^= 0x10u;
         REQUIRE(ota_file_write_atomic(path, raw, len) == OTA_OK);
-        CHECK_EQ(lx_delta_load(state, &back), 0);
+        CHECK_EQ(lx_delta_load(state, &back, sback, 3, &n), 0);
         raw[flips[i]] ^= 0x10u;
     }
-    REQUIRE(ota_file_write_atomic(path, raw, sizeof ds) == OTA_OK); /* no hash */
-    CHECK_EQ(lx_delta_load(state, &back), 0);
+    REQUIRE(ota_file_write_atomic(path, raw, sizeof ds + 4) == OTA_OK); /* no hash */
+    CHECK_EQ(lx_delta_load(state, &back, sback, 3, &n), 0);
     REQUIRE(ota_file_write_atomic(path, raw, len) == OTA_OK);
-    CHECK_EQ(lx_delta_load(state, &back), 1);
+    CHECK_EQ(lx_delta_load(state, &back, sback, 3, &n), 1);
     lx_delta_remove(state);
-    CHECK_EQ(lx_delta_load(state, &back), 0);
+    CHECK_EQ(lx_delta_load(state, &back, sback, 3, &n), 0);
     free(raw);
 }
 
