@@ -245,7 +245,7 @@ static void delta_resume(struct ota_update *u, const struct ota_delta_apply_cfg 
         ds->p.offset > u->m.payload_size || ds->delta.in_total != ds->p.offset ||
         w.off != u->ins.w.off || w.size != u->ins.w.size || w.pos > w.size ||
         w.fill >= OTA_FLASH_PROG_MAX || w.fill > w.pos || w.erased_end > w.size ||
-        w.chunk != u->ins.w.chunk || w.pos != ds->delta.written ||
+        w.chunk != u->ins.w.chunk || w.pos != ds->delta.real_written ||
         digest_copy(dev->crypto, &ds->sha, digest) ||
         memcmp(digest, ds->p.prefix_digest, OTA_SHA256_LEN) != 0)
         return;

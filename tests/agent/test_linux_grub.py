@@ -223,16 +223,44 @@ def test_delta_killed_mid_apply_then_resumed(work, keys, servers):
     kept) continues in the next process from that state -- patch byte,
     decoder and slot writer -- instead of byte 0, and gives the exact new
     filesystem (docs/linux.md#delta-updates-of-the-root-filesystem)."""
+    delta_killed_and_resumed(work, keys, servers, "dresume-1", lambda v: os.urandom(2 << 20),
+                             (1,))
+
+
+def gzip_pages(version):
+    """Man-page sized gzip members zlib reproduces (a --deflate patch finds
+    them: version 2 or 3), a few words changed between versions, between
+    random blocks (coded as literals: most of the patch lies outside the
+    new deflate streams, where the applier can be suspended)."""
+    import gzip
+    out = []
+    for k in range(8):
+        words = ["page%d word%d %s" % (k, i, version if i % 997 == 0 else "")
+                 for i in range(12000)]
+        out.append(os.urandom(128 << 10))
+        out.append(gzip.compress(" ".join(words).encode(), 6, mtime=0))
+    return b"".join(out + [os.urandom(1 << 20)])
+
+
+def test_delta_deflate_killed_mid_apply_then_resumed(work, keys, servers):
+    """The same with a --deflate patch (version 2/3: the server's default
+    for a filesystem with gzip members): the state kept between two new
+    deflate streams, with the patch's stream table, resumes at a non-zero
+    patch byte and gives the exact new filesystem."""
+    delta_killed_and_resumed(work, keys, servers, "dresume-2", gzip_pages, (2, 3))
+
+
+def delta_killed_and_resumed(work, keys, servers, name, extra, versions):
     from faultproxy import FaultProxy
     s = servers()
-    d = L.LinuxDevice(work, "dresume-1", s, keys)
-    fs1 = L.make_rootfs(work, "1.0.0", size_mib=10, extra=os.urandom(2 << 20))
+    d = L.LinuxDevice(work, name, s, keys)
+    fs1 = L.make_rootfs(work, "1.0.0", size_mib=10, extra=extra("1.0.0"))
     v1 = L.sign(work, keys, fs1, "1.0.0", 1)
     s.upload(v1)
     d.provision("A", v1)
     assert d.boot() == "A"
     d.agent("--confirm", check_rc=0)
-    fs2 = L.make_rootfs(work, "1.1.0", size_mib=10, extra=os.urandom(2 << 20))
+    fs2 = L.make_rootfs(work, "1.1.0", size_mib=10, extra=extra("1.1.0"))
     v2 = L.sign(work, keys, fs2, "1.1.0", 2)
     r2 = s.upload(v2)
     slot_a = digest(d.slots[0])
@@ -259,6 +287,8 @@ def test_delta_killed_mid_apply_then_resumed(work, keys, servers):
     at = int(log.split("delta install resumed at patch byte ")[1].split(" ")[0])
     size = int(log.split("delta payload ")[1].split(" ")[0])
     assert 0 < at < size, (at, size)
+    version = int(log.split("(patch version ")[1].split(",")[0])
+    assert version in versions, (version, versions)
     assert "RESUMING at byte %d" % at in log
     # the resumed install itself succeeded (not a restart from byte 0 after
     # it failed: ota_update_finish once refused every resumed delta)
