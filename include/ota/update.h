@@ -119,7 +119,9 @@ enum ota_update_phase {
 };
 
 /*
- * What resumes an interrupted delta install (version 1 patches, not sealed):
+ * What resumes an interrupted delta install (not sealed; versions 2/3 only
+ * between new deflate streams, with the port's stream table kept beside it
+ * and restored before begin: ota_delta_apply_suspend in ota/delta.h):
  * the payload bytes taken and their hash, the slot writer and the suspended
  * applier (ota_delta_apply_suspend). About 14 KiB; a Linux device stores it
  * in a file beside its state (docs/linux.md#delta-updates-of-the-root-filesystem).
