@@ -933,7 +933,7 @@ static const char *snap_check(const struct ota_delta_apply *snap,
         if (why)
             return snap_bad(b, why, ex, fd);
     } else if (snap->xold_len != h->old_len || snap->xnew_len != h->new_len ||
-               snap->stream_start != OTA_DELTA_HEADER_SIZE || snap->real_written != snap->written) {
+               snap->stream_start != OTA_DELTA_HEADER_SIZE) {
         return snap_bad(b, "positions", h->new_len, snap->xnew_len);
     }
     /* positions in the (expanded) images the coded stream sees */
@@ -941,8 +941,9 @@ static const char *snap_check(const struct ota_delta_apply *snap,
         snap->old_pos > snap->xold_len || snap->rc_consumed > h->stream_len ||
         (uint64_t)snap->in_total > (uint64_t)snap->stream_start + h->stream_len)
         return snap_bad(b, "positions", snap->xnew_len, snap->new_pos);
-    /* new bytes: decoded = written + waiting in out_buf */
-    if (snap->written + snap->out_len != snap->new_pos)
+    /* new bytes: decoded = written + waiting in out_buf, all of them real
+     * without a deflate section */
+    if (snap->written + snap->out_len != snap->new_pos || (!sec && snap->real_written != snap->written))
         return snap_bad(b, "output count", snap->new_pos, snap->written + snap->out_len);
     /* patch bytes: taken = decoded + buffered (after the last command,
      * further stream bytes are counted only) */
