@@ -203,8 +203,11 @@ ota_err ota_update_checkpoint(struct ota_update *u, struct ota_update_progress *
 
 /* Delta payloads: sync flash and fill *ds with what resumes the install
  * exactly here (cfg.delta_resume of the next begin). OTA_ERR_UNSUPPORTED
- * for a full image, a sealed patch, a version 2 patch or before the patch
- * header was taken (nothing worth keeping yet). A resumed install programs
+ * for a full image, a sealed patch, before the patch's coded stream
+ * (nothing worth keeping yet) or, for a version 2/3 patch, inside a new
+ * deflate stream (try again after a later write; the port's stream table
+ * must be kept beside *ds and restored into the port before the next
+ * begin: ota_delta_apply_suspend). A resumed install programs
  * again what was written after the checkpoint: the slot must be rewritable
  * in place (a block device; not NOR flash). */
 ota_err ota_update_checkpoint_delta(struct ota_update *u, struct ota_update_delta_state *ds);
