@@ -644,9 +644,17 @@ ota_err ota_update_checkpoint_delta(struct ota_update *u, struct ota_update_delt
         return OTA_ERR_UNSUPPORTED;
     c = u->cfg.dev->crypto;
     memset(ds, 0, sizeof *ds);
+    /* a refused attempt (inside a new deflate stream: the caller tries
+     * again later) is no failure of the install: its diag stays as it was */
+    struct ota_diag kept;
+    if (u->diag)
+        kept = *u->diag;
     e = ota_delta_apply_suspend(&u->delta, &ds->delta);
-    if (e)
+    if (e) {
+        if (u->diag)
+            *u->diag = kept;
         return e;
+    }
     /* everything the applier handed to the writer, and the writer to the
      * flash, is durable before the state that relies on it is kept */
     e = ota_flash_sync(u->cfg.dev->flash);
