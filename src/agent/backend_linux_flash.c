@@ -17,13 +17,20 @@
  * ends, so the mapping is always read back from the slot itself. A slot
  * without a valid header reads as its metadata area followed by 0xFF.
  *
- * Writes: body bytes go through a 1 MiB write-behind buffer (pwrite of
+ * Writes: body bytes go through a 768 KiB write-behind buffer (pwrite of
  * large sequential runs), header/TLV bytes straight to the metadata area;
  * sync flushes and fdatasync()s, which is the durability contract of
  * ota/flash.h, then drops the slot's cached pages so that reads after it
  * (the engine's read-back) come from the device. The running slot is opened read-only and every program or
- * erase aimed at it is refused. The other regions (bootloader config, boot
- * state, OTP) live in memory, synthesized at open.
+ * erase aimed at it is refused. Reads of the running slot's body (the old
+ * image a delta patch is applied against, a few hundred bytes at a time)
+ * go through a read-ahead window (ota_reader_from_fd_buffered: 16 KiB after
+ * a jump, doubling up to LX_RBUF while the reads continue it); the slot is
+ * never written, so the window never goes stale. The other regions
+ * (bootloader config, boot state, OTP) live in memory, synthesized at open.
+ *
+ * Memory: the write-behind and read-ahead buffers are 1 MiB together,
+ * allocated at open; nothing depends on the image size.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +45,11 @@
 #include "linux.h"
 #include "ota/image.h"
 
-#define LX_WBUF (1u << 20)
+#define LX_WBUF (768u * 1024u)
+#define LX_RBUF (256u * 1024u)
+/* Running-slot body reads from this size on bypass the window (the engine's
+ * hashing reads 256 KiB at a time: a copy through the window gains nothing). */
+#define LX_RDIRECT (64u * 1024u)
 /* Start writeback after this many buffered body bytes (bounded dirty pages). */
 #define LX_KICK (8u << 20)
 
@@ -238,7 +249,16 @@ static ota_err lx_read(void *ctx, uint32_t off, void *buf, size_t len)
             }
             if (map(&x->s[s], rel, left, &dev, &n))
                 memset(p, 0xff, n);
-            else if ((e = pread_all(x->s[s].fd, dev, p, n)) != OTA_OK) {
+            else if (s == x->running && x->rar.read && n < LX_RDIRECT &&
+                     dev + n <= x->rar.size) {
+                /* the running slot's body: through the read-ahead window */
+                e = x->rar.read(x->rar.ctx, (uint32_t)dev, p, n);
+                if (e) {
+                    LOG_E("reading slot %c at byte %llu: %s", 'A' + s,
+                          (unsigned long long)dev, strerror(errno));
+                    return e;
+                }
+            } else if ((e = pread_all(x->s[s].fd, dev, p, n)) != OTA_OK) {
                 LOG_E("reading slot %c at byte %llu: %s", 'A' + s, (unsigned long long)dev,
                       strerror(errno));
                 return e;
@@ -439,7 +459,8 @@ ota_err lx_flash_open(struct lx_flash *x, const struct agent_linux_config *c, in
     slot_sectors = (uint32_t)(z / LX_SECTOR);
     x->emu = malloc(4 * LX_SECTOR);
     x->wbuf = malloc(LX_WBUF);
-    if (!x->emu || !x->wbuf) {
+    x->rbuf = malloc(LX_RBUF);
+    if (!x->emu || !x->wbuf || !x->rbuf) {
         snprintf(err, errlen, "out of memory");
         return OTA_ERR_NO_MEMORY;
     }
@@ -460,6 +481,11 @@ ota_err lx_flash_open(struct lx_flash *x, const struct agent_linux_config *c, in
     }
     for (i = 0; i < 2; i++)
         refresh_map(x, i);
+    /* The running slot's body, as its header says (it is never written
+     * here, so neither the mapping nor the bytes change while open). */
+    if (running >= 0 && x->s[running].mapped)
+        ota_reader_from_fd_buffered(&x->rar, &x->ra, x->s[running].fd,
+                                    x->s[running].img_size, x->rbuf, LX_RBUF);
 
     /* The bootloader's configuration as the engine expects to find it. */
     memset(&bc, 0, sizeof bc);
@@ -494,6 +520,7 @@ void lx_flash_close(struct lx_flash *x)
             close(x->s[i].fd);
     free(x->emu);
     free(x->wbuf);
+    free(x->rbuf);
     memset(x, 0, sizeof *x);
     x->s[0].fd = x->s[1].fd = -1;
 }

@@ -21,6 +21,7 @@
 #include "agent.h"
 #include "ota/boot.h"
 #include "ota/flash.h"
+#include "ota/host.h"
 
 /* ---- configuration keys (backend_linux_config.c) ------------------------- */
 void agent_linux_config_defaults(struct agent_linux_config *c);
@@ -67,6 +68,12 @@ struct lx_flash {
     uint64_t woff;
     size_t wlen;
     uint64_t unsynced;   /* body bytes written since the last writeback kick */
+    /* read-ahead window over the running slot's body (never written: the
+     * window never goes stale); a delta applier reads the old image there
+     * a few hundred bytes at a time */
+    uint8_t *rbuf;
+    struct ota_fd_reader_buf ra;
+    struct ota_reader rar;
 };
 
 /* Open both slots (the running one read-only), check sizes, build the

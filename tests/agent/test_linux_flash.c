@@ -6,7 +6,10 @@
  * program calls' sizes; reads give the image back as published; a slot with
  * no header reads as erased past its metadata area; the running slot refuses
  * every program and erase; a body that would run into the metadata area is
- * refused; a slot too small is refused at open. (ctest linux.flash)
+ * refused; a slot too small is refused at open; the running slot read as a
+ * delta applier reads its base (small reads, forward runs, jumps back and
+ * across the body's end, large reads) gives the image back through the
+ * read-ahead window. (ctest linux.flash)
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -177,6 +180,67 @@ static void test_blank_slot_and_limits(void)
     lx_flash_close(&x);
 }
 
+/* The running slot's image read back in an applier-like pattern: mostly
+ * short reads continuing the last one, jumps anywhere (back, into the
+ * header, across the end of the body into the TLVs) and a few large reads
+ * (which bypass the window) -- every byte as programmed. */
+static void test_running_slot_read_ahead(void)
+{
+    struct agent_linux_config c;
+    struct lx_flash x;
+    char err[256];
+    uint32_t total, off, n, i, pos = 0, seed = 12345, body = 700000;
+    uint8_t *img = fake_image(body, &total), *buf = malloc(100000);
+
+    cfg_init(&c, SLOT, SLOT);
+    /* program slot A while B runs, then run from A */
+    REQUIRE(lx_flash_open(&x, &c, 1, 0, err, sizeof err) == OTA_OK);
+    REQUIRE(ota_flash_prog(&x.f, x.l.slot_off[0], img, total) == OTA_OK);
+    REQUIRE(ota_flash_sync(&x.f) == OTA_OK);
+    lx_flash_close(&x);
+    REQUIRE(lx_flash_open(&x, &c, 0, 0, err, sizeof err) == OTA_OK);
+    off = x.l.slot_off[0];
+
+    /* large reads only: straight to the slot, the window stays empty */
+    REQUIRE(ota_flash_read(&x.f, off + 64, buf, 100000) == OTA_OK);
+    CHECK(memcmp(buf, img + 64, 100000) == 0);
+    CHECK(x.ra.len == 0);
+
+    for (i = 0; i < 20000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        switch ((seed >> 16) % 16) {
+        case 0: /* a jump anywhere */
+            pos = (seed >> 4) % total;
+            break;
+        case 1: /* back a little (a match reaching behind) */
+            pos = pos > 5000 ? pos - 5000 : 0;
+            break;
+        case 2: /* across the end of the body */
+            pos = 64 + body - 300;
+            break;
+        default:
+            break;
+        }
+        n = (seed >> 8) % 97 == 0 ? 70000 : 1 + (seed >> 3) % 1024;
+        if (pos + n > total)
+            pos = total - n;
+        if (ota_flash_read(&x.f, off + pos, buf, n) != OTA_OK ||
+            memcmp(buf, img + pos, n) != 0) {
+            CHECK(!"running slot read differs from the image");
+            printf("  read %u: %u bytes at image byte %u\n", i, n, pos);
+            break;
+        }
+        pos += n;
+        if (pos >= total)
+            pos = 0;
+    }
+    /* the short reads went through the window */
+    CHECK(x.ra.len > 0 && x.ra.len <= x.ra.cap);
+    lx_flash_close(&x);
+    free(img);
+    free(buf);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/ota-linux-flash-XXXXXX");
@@ -185,6 +249,7 @@ int main(void)
     RUN(test_remap_round_trip);
     RUN(test_running_slot_refused);
     RUN(test_blank_slot_and_limits);
+    RUN(test_running_slot_read_ahead);
     unlink(strcat(strcpy((char[96]){0}, dir), "/a"));
     unlink(strcat(strcpy((char[96]){0}, dir), "/b"));
     rmdir(dir);
