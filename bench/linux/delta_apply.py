@@ -28,7 +28,8 @@ fresh slot files:
              resumed from (its log), the bytes downloaded again, slot B
              compared byte for byte
 Run from the repository root after building; at 256 MiB a few minutes
-(mostly the server generating the patch):
+(mostly the server generating the patch; at 1 GiB the server reads both
+images into memory beside the creator's ~3 GB, docs/benchmarks.md):
     /usr/bin/python3 bench/linux/delta_apply.py [--image ext4-256|ext4-1024|sqfs]
         [--agent PATH ...] [--rounds N] [--no-kill] [--dir DIR]
 """
@@ -101,6 +102,15 @@ def run_measured(cmd, log_path, kill_when=None):
     return dt, (ru.ru_utime, ru.ru_stime), peak, syscr, p.returncode, text
 
 
+def hwm(pid):
+    """A running process's peak RSS so far (VmHWM), KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
 def sha256(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -152,7 +162,8 @@ def main():
     ap.add_argument("--agent", action="append", default=None,
                     help="an ota-agent binary (repeatable: compared in the same run; "
                          "default: this build's)")
-    ap.add_argument("--rounds", type=int, default=1, help="apply runs per agent")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="apply runs per agent (0: only the kill -9 run)")
     ap.add_argument("--no-kill", action="store_true", help="skip the kill -9 run")
     ap.add_argument("--dir", default=None, help="work directory (default: a temporary one)")
     a = ap.parse_args()
@@ -184,8 +195,9 @@ def run(work, old, new, agents, rounds, kill):
         payload, gen_s = warm_delta(s, v1, 3600)
         assert payload["kind"] == "delta", payload
         psize = payload["size"]
-        print("%s -> %s: patch %d bytes (server --deflate delta, generated in %.1f s); "
-              "new image %d bytes" % (old, new, psize, gen_s, os.path.getsize(new)))
+        print("%s -> %s: patch %d bytes (server --deflate delta, generated in %.1f s, "
+              "server peak RSS %.0f MiB); new image %d bytes"
+              % (old, new, psize, gen_s, hwm(s.proc.pid) / 1024.0, os.path.getsize(new)))
         sys.stdout.flush()
 
         for rnd in range(rounds):
