@@ -267,6 +267,9 @@ struct ota_delta_apply {
     uint8_t z_buf[16];      /* one section entry being received; then the last
                              * bytes the old-stream cursor produced */
     uint8_t z_buf_len;
+    uint8_t z_cut;          /* inside ota_delta_apply_feed_part: 1 = stop where
+                             * the next new stream starts, 2 = stopped there;
+                             * 0 between calls */
     uint8_t old_buf[OTA_DELTA_OLD_BUF + 16];
     uint8_t out_buf[OTA_DELTA_OUT_BUF];
     ota_sha256_ctx sha;
@@ -286,6 +289,23 @@ ota_err ota_delta_apply_feed(struct ota_delta_apply *st, const void *data,
                              size_t len);
 
 /*
+ * ota_delta_apply_feed() that returns early at a point where the applier can
+ * be suspended: for a version 2/3 patch (deflate section) without an
+ * executable filter, it stops as soon as the bytes handed to the new-image
+ * side end exactly where the next new deflate stream starts (its compressor
+ * not yet reset: every earlier new stream finished), and *used says how
+ * many of the len bytes it took (the rest is fed by the next call, which
+ * goes on from there). ota_delta_apply_suspend() then succeeds. Otherwise
+ * (version 1, a filter, no new stream left) it is feed() and *used = len.
+ * On images whose streams lie back to back (squashfs) this is the only
+ * place a suspend is possible: the update engine uses it while a checkpoint
+ * is wanted (ota_update_want_checkpoint_delta, ota/update.h). An error is
+ * sticky as with feed (*used is then meaningless).
+ */
+ota_err ota_delta_apply_feed_part(struct ota_delta_apply *st, const void *data, size_t len,
+                                  size_t *used);
+
+/*
  * Resuming after a restart (Linux root filesystem slots; docs/delta-format.md
  * #resuming). Between two feed() calls, once the header was accepted and
  * everything handed to the write callback is durable, suspend copies the
@@ -297,8 +317,10 @@ ota_err ota_delta_apply_feed(struct ota_delta_apply *st, const void *data,
  * (its compressor state lives in the port and cannot be kept); otherwise
  * OTA_ERR_UNSUPPORTED with diag field "suspend: inside a new deflate
  * stream ..." (offset: in_total, expected: that stream's expanded end,
- * found: written): try again after a later feed. On images whose streams
- * lie back to back (squashfs) that is rarely the case. The stream table is
+ * found: written): try again after a later feed, or stop the feed where
+ * the next stream starts (ota_delta_apply_feed_part: on images whose
+ * streams lie back to back, squashfs, a feed() boundary is almost never
+ * outside a stream). The stream table is
  * not in the snapshot: it is cfg.deflate->spans[0, z_nold + z_nnew), which
  * the caller keeps beside the snapshot and puts back into the port given
  * to resume before calling it. resume = init with cfg, then continue from

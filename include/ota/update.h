@@ -162,6 +162,9 @@ struct ota_update {
     uint8_t env_len;                 /* header bytes buffered */
     uint8_t env[OTA_ENC_PAYLOAD_HDR_MAX];
     struct ota_enc_key penc;         /* the patch key once open */
+    /* ota_update_want_checkpoint_delta: the caller's state to fill at the
+     * next points where the delta applier can be suspended (NULL: none) */
+    struct ota_update_delta_state *want;
 };
 
 /*
@@ -211,6 +214,25 @@ ota_err ota_update_checkpoint(struct ota_update *u, struct ota_update_progress *
  * again what was written after the checkpoint: the slot must be rewritable
  * in place (a block device; not NOR flash). */
 ota_err ota_update_checkpoint_delta(struct ota_update *u, struct ota_update_delta_state *ds);
+
+/*
+ * Delta payloads: ask for a checkpoint inside the next writes. A version 2/3
+ * patch can be suspended only outside new deflate streams, and on images
+ * whose streams lie back to back (squashfs) the end of a write almost never
+ * is: while ds is registered, each ota_update_write() stops the applier
+ * where the next new stream starts (ota_delta_apply_feed_part), hashes the
+ * payload exactly up to the byte consumed there and fills *ds with the
+ * latest such point (or the write's end, when the applier can be suspended
+ * there: every write, for version 1). ds->magic is cleared here and is
+ * OTA_UPDATE_DELTA_MAGIC once ds was filled. ota_update_checkpoint_delta()
+ * with this ds then syncs the flash and succeeds (with the state at its own
+ * point when possible, else the one kept) and ends the registration; NULL
+ * cancels it. The engine keeps only the pointer: a device that never
+ * registers (an MCU) pays nothing else. Bytes written after ds's point are
+ * written again on resume (block devices only, as for checkpoint_delta).
+ * OTA_ERR_UNSUPPORTED for a full image or a sealed patch.
+ */
+ota_err ota_update_want_checkpoint_delta(struct ota_update *u, struct ota_update_delta_state *ds);
 
 /*
  * All payload bytes were written: check size and payload digest, finish the

@@ -283,9 +283,11 @@ static ota_err lx_begin(void *ctx, const uint8_t *manifest, size_t len, uint64_t
 }
 
 /* Delta payloads: sync the slot and keep the state that resumes the
- * install exactly here. OTA_ERR_UNSUPPORTED: not possible here (before the
- * patch's stream, or inside a new deflate stream of a version 2/3 patch):
- * delta_since is left as it is, so that the next write tries again. */
+ * install here, or at the latest point the writes since the checkpoint was
+ * wanted kept (lx_write). OTA_ERR_UNSUPPORTED: neither (before the patch's
+ * stream, or a version 2/3 patch inside a new deflate stream with no new
+ * stream started since): delta_since is left as it is, so that the next
+ * write tries again. */
 static ota_err keep_delta_state(struct agent_linux_backend *b)
 {
     char err[512];
@@ -312,11 +314,15 @@ static ota_err keep_delta_state(struct agent_linux_backend *b)
 static ota_err lx_write(void *ctx, const void *data, size_t len)
 {
     struct agent_linux_backend *b = ctx;
+    /* once LX_DELTA_CHECKPOINT_EVERY bytes passed: the engine keeps the
+     * state at the latest point inside each write where the applier can be
+     * suspended (for a version 2/3 patch, where a new deflate stream
+     * starts), and after every write it is kept until one was */
+    if (b->delta_since + len >= LX_DELTA_CHECKPOINT_EVERY)
+        (void)ota_update_want_checkpoint_delta(&b->up, b->ds); /* full images: no */
     ota_err e = ota_update_write(&b->up, data, len);
     if (e)
         return e;
-    /* once LX_DELTA_CHECKPOINT_EVERY bytes passed: after every write until
-     * a state is kept (inside a new deflate stream it cannot be) */
     b->delta_since += (uint32_t)len;
     if (b->delta_since >= LX_DELTA_CHECKPOINT_EVERY)
         (void)keep_delta_state(b); /* a failure costs a longer restart only */

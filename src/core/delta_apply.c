@@ -226,6 +226,14 @@ static inline ota_err old_byte(struct ota_delta_apply *st, uint32_t pos, uint8_t
 
 static ota_err out_emit(struct ota_delta_apply *st, size_t n)
 {
+    /* ota_delta_apply_feed_part: stop where the next new stream starts */
+    if (st->z_cut) {
+        uint32_t cut = ota_delta_section_cut(st);
+        if (cut && cut - st->written <= n) {
+            n = cut - st->written;
+            st->z_cut = 2;
+        }
+    }
     ota_err e = ota_delta_new_write(st, st->written, st->out_buf, n);
     if (e != OTA_OK)
         return e;
@@ -576,7 +584,7 @@ static ota_err op_diff(struct ota_delta_apply *st)
     ota_err e;
     do
         e = diff_byte(st);
-    while (e == OTA_OK && st->op == OP_DIFF &&
+    while (e == OTA_OK && st->op == OP_DIFF && st->z_cut != 2 &&
            (st->in_len - st->in_pos >= DA_STEP_MAX || stream_complete(st)));
     return e;
 }
@@ -719,7 +727,7 @@ static int stream_complete(const struct ota_delta_apply *st)
 
 static ota_err run(struct ota_delta_apply *st)
 {
-    while (st->phase == PH_STREAM) {
+    while (st->phase == PH_STREAM && st->z_cut != 2) {
         if (!stream_complete(st) && st->in_len - st->in_pos < DA_STEP_MAX)
             break;
         ota_err e = step(st);
@@ -729,8 +737,10 @@ static ota_err run(struct ota_delta_apply *st)
     return OTA_OK;
 }
 
-ota_err ota_delta_apply_feed(struct ota_delta_apply *st, const void *data, size_t len)
+/* feed() and feed_part(): *used = the bytes of data taken */
+static ota_err feed(struct ota_delta_apply *st, const void *data, size_t len, size_t *used)
 {
+    *used = 0;
     if (!st || (!data && len))
         return OTA_ERR_INVALID_ARG;
     if (st->err != OTA_OK)
@@ -738,7 +748,7 @@ ota_err ota_delta_apply_feed(struct ota_delta_apply *st, const void *data, size_
     if (st->phase == PH_FINISHED)
         return OTA_ERR_UPDATE_STATE;
     const uint8_t *p = data;
-    while (len) {
+    while (len && st->z_cut != 2) {
         if (st->phase == PH_HEADER) {
             size_t take = OTA_DELTA_HEADER_SIZE - st->hdr_len;
             if (take > len)
@@ -793,7 +803,29 @@ ota_err ota_delta_apply_feed(struct ota_delta_apply *st, const void *data, size_
         if (e != OTA_OK)
             return e;
     }
+    *used = (size_t)(p - (const uint8_t *)data);
     return OTA_OK;
+}
+
+ota_err ota_delta_apply_feed(struct ota_delta_apply *st, const void *data, size_t len)
+{
+    size_t used;
+    return feed(st, data, len, &used);
+}
+
+ota_err ota_delta_apply_feed_part(struct ota_delta_apply *st, const void *data, size_t len,
+                                  size_t *used)
+{
+    if (!used)
+        return OTA_ERR_INVALID_ARG;
+    if (!st) {
+        *used = 0;
+        return OTA_ERR_INVALID_ARG;
+    }
+    st->z_cut = 1;
+    ota_err e = feed(st, data, len, used);
+    st->z_cut = 0;
+    return e;
 }
 
 ota_err ota_delta_apply_finish(struct ota_delta_apply *st)
@@ -1008,6 +1040,7 @@ ota_err ota_delta_apply_resume(struct ota_delta_apply *st, const struct ota_delt
     }
     memcpy(st, snap, sizeof(*st));
     st->cfg = *cfg;
+    st->z_cut = 0;
     if (OTA_DELTA_HAS_SECTION(st->hdr.version))
         ota_delta_section_resumed(st);
     return OTA_OK;

@@ -577,6 +577,19 @@ int ota_delta_section_suspendable(const struct ota_delta_apply *st)
     return !OTA_DELTA_HAS_SECTION(st->hdr.version) || no_new_open(st, st->cfg.deflate->spans);
 }
 
+uint32_t ota_delta_section_cut(const struct ota_delta_apply *st)
+{
+    /* with a filter, the bytes after a cut would already be filtered: no cut */
+    if (!OTA_DELTA_HAS_SECTION(st->hdr.version) || st->hdr.filter != OTA_DELTA_FILTER_NONE)
+        return 0;
+    const struct ota_delta_zspan *spans = st->cfg.deflate->spans;
+    uint32_t i = st->z_new;
+    /* the stream z_new is open (or about to be, at its start): the next */
+    if (i < st->z_nnew && st->written >= spans[st->z_nold + i].xoff)
+        i++;
+    return i < st->z_nnew ? spans[st->z_nold + i].xoff : 0u;
+}
+
 const char *ota_delta_section_snap_check(const struct ota_delta_apply *snap,
                                          const struct ota_delta_apply_cfg *cfg, uint32_t *expected,
                                          uint32_t *found)

@@ -281,6 +281,11 @@ const char *ota_delta_section_snap_check(const struct ota_delta_apply *snap,
                                          uint32_t *found);
 void ota_delta_section_resumed(struct ota_delta_apply *st);
 
+/* ota_delta_apply_feed_part: the expanded offset after written where the
+ * next new stream starts (a point where the applier can be suspended), or
+ * 0 when there is none to stop at (version 1, a filter, no stream left). */
+uint32_t ota_delta_section_cut(const struct ota_delta_apply *st);
+
 ota_err ota_delta_new_write(struct ota_delta_apply *st, uint32_t xpos, const uint8_t *data,
                             size_t n);
 

@@ -574,10 +574,70 @@ static ota_err take_delta(struct ota_update *u, const uint8_t *p, uint32_t n)
     return n ? feed_patch(u, off, p, n) : OTA_OK;
 }
 
+/*
+ * Fill *ds with what resumes the install at this point (the flash not
+ * synced: the caller does). OTA_ERR_UNSUPPORTED where the applier cannot be
+ * suspended: *ds and the install's diag are then left as they were (a
+ * refused attempt is no failure of the install).
+ */
+static ota_err delta_state_fill(struct ota_update *u, struct ota_update_delta_state *ds)
+{
+    struct ota_diag kept;
+    if (u->diag)
+        kept = *u->diag;
+    ota_err e = ota_delta_apply_suspend(&u->delta, &ds->delta);
+    if (e) {
+        if (u->diag)
+            *u->diag = kept;
+        return e;
+    }
+    ds->magic = 0; /* until the rest matches the applier's snapshot */
+    ds->size = sizeof *ds;
+    memset(&ds->p, 0, sizeof ds->p);
+    memcpy(ds->p.payload_digest, u->m.payload_digest, OTA_SHA256_LEN);
+    ds->p.slot = (uint8_t)u->ins.slot;
+    ds->p.offset = u->received;
+    ds->sha = u->sha;
+    ds->w = u->ins.w;
+    ds->w.flash = NULL;
+    e = digest_copy(u->cfg.dev->crypto, &u->sha, ds->p.prefix_digest);
+    if (!e)
+        ds->magic = OTA_UPDATE_DELTA_MAGIC;
+    return e;
+}
+
+/*
+ * Plain patch bytes while a checkpoint is wanted: fed up to each point where
+ * the applier can be suspended (ota_delta_apply_feed_part: for version 2/3,
+ * where the next new deflate stream starts), the payload hashed exactly up
+ * to the byte consumed there, and the latest such point kept in *u->want.
+ */
+static ota_err take_delta_cuts(struct ota_update *u, const uint8_t *p, uint32_t n)
+{
+    const struct ota_crypto *c = u->cfg.dev->crypto;
+    while (n) {
+        size_t used = 0;
+        ota_err e = ota_delta_apply_feed_part(&u->delta, p, n, &used);
+        if (!e)
+            e = c->sha256_update(&u->sha, p, used);
+        if (e)
+            return e;
+        u->received += (uint32_t)used;
+        p += used;
+        n -= (uint32_t)used;
+        e = delta_state_fill(u, u->want);
+        if (e && e != OTA_ERR_UNSUPPORTED)
+            return e;
+    }
+    return OTA_OK;
+}
+
 /* Consume n payload bytes (n never crosses a sector boundary of a full image). */
 static ota_err take(struct ota_update *u, const uint8_t *p, uint32_t n)
 {
     const struct ota_boot_dev *dev = u->cfg.dev;
+    if (u->m.payload_kind == OTA_PAYLOAD_DELTA && u->want && u->env_state == ENV_PLAIN)
+        return take_delta_cuts(u, p, n);
     ota_err e = dev->crypto->sha256_update(&u->sha, p, n);
     if (e)
         return e;
@@ -631,9 +691,26 @@ ota_err ota_update_write(struct ota_update *u, const void *data, size_t len)
     return OTA_OK;
 }
 
+ota_err ota_update_want_checkpoint_delta(struct ota_update *u, struct ota_update_delta_state *ds)
+{
+    if (!u)
+        return OTA_ERR_INVALID_ARG;
+    if (!ds) {
+        u->want = NULL;
+        return OTA_OK;
+    }
+    if (u->phase != OTA_UPDATE_RECEIVING)
+        return u->err ? u->err : OTA_ERR_UPDATE_STATE;
+    if (u->m.payload_kind != OTA_PAYLOAD_DELTA ||
+        (u->env_state != ENV_PLAIN && u->env_state != ENV_UNDECIDED))
+        return OTA_ERR_UNSUPPORTED;
+    ds->magic = 0;
+    u->want = ds;
+    return OTA_OK;
+}
+
 ota_err ota_update_checkpoint_delta(struct ota_update *u, struct ota_update_delta_state *ds)
 {
-    const struct ota_crypto *c;
     ota_err e;
 
     if (!u || !ds || !u->cfg.dev)
@@ -642,33 +719,27 @@ ota_err ota_update_checkpoint_delta(struct ota_update *u, struct ota_update_delt
         return u->err ? u->err : OTA_ERR_UPDATE_STATE;
     if (u->m.payload_kind != OTA_PAYLOAD_DELTA || u->env_state != ENV_PLAIN)
         return OTA_ERR_UNSUPPORTED;
-    c = u->cfg.dev->crypto;
-    memset(ds, 0, sizeof *ds);
-    /* a refused attempt (inside a new deflate stream: the caller tries
-     * again later) is no failure of the install: its diag stays as it was */
-    struct ota_diag kept;
-    if (u->diag)
-        kept = *u->diag;
-    e = ota_delta_apply_suspend(&u->delta, &ds->delta);
-    if (e) {
-        if (u->diag)
-            *u->diag = kept;
-        return e;
+    if (ds == u->want) {
+        /* here if possible (the latest point), else the point the writes
+         * since ota_update_want_checkpoint_delta() kept in it */
+        e = delta_state_fill(u, ds);
+        if (e == OTA_ERR_UNSUPPORTED && ds->magic == OTA_UPDATE_DELTA_MAGIC)
+            e = OTA_OK;
+    } else {
+        memset(ds, 0, sizeof *ds);
+        e = delta_state_fill(u, ds);
     }
+    if (e)
+        return e;
     /* everything the applier handed to the writer, and the writer to the
-     * flash, is durable before the state that relies on it is kept */
+     * flash, is durable before the state that relies on it is kept (bytes
+     * written after the state's point are written again on resume) */
     e = ota_flash_sync(u->cfg.dev->flash);
     if (e)
         return e;
-    ds->magic = OTA_UPDATE_DELTA_MAGIC;
-    ds->size = sizeof *ds;
-    memcpy(ds->p.payload_digest, u->m.payload_digest, OTA_SHA256_LEN);
-    ds->p.slot = (uint8_t)u->ins.slot;
-    ds->p.offset = u->received;
-    ds->sha = u->sha;
-    ds->w = u->ins.w;
-    ds->w.flash = NULL;
-    return digest_copy(c, &u->sha, ds->p.prefix_digest);
+    if (ds == u->want)
+        u->want = NULL;
+    return OTA_OK;
 }
 
 ota_err ota_update_checkpoint(struct ota_update *u, struct ota_update_progress *p)

@@ -478,21 +478,37 @@ static void rs_free(struct rs_ctx *c)
  * Refusals inside a new stream must name it. Returns snapshots resumed;
  * *mid_old: of them, taken while an old stream's cursor stood inside it.
  */
-static unsigned resume_everywhere(const struct pair *p, size_t chunk, unsigned step,
-                                  unsigned *mid_old, unsigned *refused)
+/* Feed n bytes: with part, through ota_delta_apply_feed_part (which may
+ * take fewer: *took says how many). */
+static ota_err rs_feed(struct ota_delta_apply *st, const uint8_t *d, size_t n, int part,
+                       size_t *took)
+{
+    *took = n;
+    return part ? ota_delta_apply_feed_part(st, d, n, took) : ota_delta_apply_feed(st, d, n);
+}
+
+/* part: fed through ota_delta_apply_feed_part, which also stops inside a
+ * chunk where a new stream starts (each stop a boundary tried; the resumed
+ * applier is fed the same way). *at_start: snapshots taken exactly where a
+ * new stream starts with bytes of the image still to come. */
+static unsigned resume_everywhere(const struct pair *p, size_t chunk, unsigned step, int part,
+                                  unsigned *mid_old, unsigned *refused, unsigned *at_start)
 {
     static struct ota_delta_apply a, b, snap;
     struct rs_ctx ca, cb;
     rs_init(&ca, p);
     unsigned taken = 0, resumed = 0;
-    *mid_old = *refused = 0;
+    *mid_old = *refused = *at_start = 0;
     ota_err ea = ota_delta_apply_init(&a, &ca.cfg);
     CHECK_EQ(ea, OTA_OK);
-    for (size_t off = 0; ea == OTA_OK && off < p->patch_len;) {
-        size_t n = p->patch_len - off < chunk ? p->patch_len - off : chunk;
-        ea = ota_delta_apply_feed(&a, p->patch + off, n);
+    for (size_t off = 0, end = 0; ea == OTA_OK && off < p->patch_len;) {
+        if (off == end)
+            end = p->patch_len - off < chunk ? p->patch_len : off + chunk;
+        size_t took = 0;
+        ea = rs_feed(&a, p->patch + off, end - off, part, &took);
         CHECK_EQ(ea, OTA_OK);
-        off += n;
+        CHECK(took <= end - off);
+        off += took;
         memset(&ca.diag, 0, sizeof ca.diag);
         ota_err e = ota_delta_apply_suspend(&a, &snap);
         if (e != OTA_OK) {
@@ -503,6 +519,8 @@ static unsigned resume_everywhere(const struct pair *p, size_t chunk, unsigned s
             }
             continue;
         }
+        for (uint32_t k = snap.z_new; k < snap.z_nnew; k++)
+            *at_start += ca.port->spans[snap.z_nold + k].xoff == snap.written;
         if (taken++ % step)
             continue;
         /* a fresh process: new applier, new port, table restored */
@@ -517,9 +535,9 @@ static unsigned resume_everywhere(const struct pair *p, size_t chunk, unsigned s
         ota_err r = ota_delta_apply_resume(&b, &cb.cfg, &snap);
         CHECK_EQ(r, OTA_OK);
         for (size_t o2 = snap.in_total; r == OTA_OK && o2 < p->patch_len;) {
-            size_t m = p->patch_len - o2 < chunk ? p->patch_len - o2 : chunk;
-            r = ota_delta_apply_feed(&b, p->patch + o2, m);
-            o2 += m;
+            size_t m = p->patch_len - o2 < chunk ? p->patch_len - o2 : chunk, t2 = 0;
+            r = rs_feed(&b, p->patch + o2, m, part, &t2);
+            o2 += t2;
         }
         if (r == OTA_OK)
             r = ota_delta_apply_finish(&b);
@@ -579,8 +597,8 @@ static void test_suspend_resume(void)
                  OTA_OK);
         REQUIRE(p.patch);
         CHECK_EQ(p.patch[4], unrepro ? OTA_DELTA_VERSION_TOKENS : OTA_DELTA_VERSION_DEFLATE);
-        unsigned mid_old = 0, refused = 0;
-        unsigned n = resume_everywhere(&p, 7, 1, &mid_old, &refused);
+        unsigned mid_old = 0, refused = 0, at_start = 0;
+        unsigned n = resume_everywhere(&p, 7, 1, 0, &mid_old, &refused, &at_start);
         printf("  version %u: %zu patch bytes, %u resumed (%u inside an old stream), %u refused\n",
                p.patch[4], p.patch_len, n, mid_old, refused);
         CHECK(n >= 5);
@@ -588,6 +606,73 @@ static void test_suspend_resume(void)
         CHECK(mid_old > 0);   /* and ones where the old cursor must restart */
         free_pair(&p);
     }
+}
+
+/* A squashfs-like image: a 96-byte superblock, then data blocks that are
+ * each a zlib stream, back to back (mksquashfs with gzip), then a table.
+ * Between releases every block changes a little (in its random tail, coded
+ * as literals: the patch's bytes lie inside new streams). */
+static uint8_t *sq_image(int release, size_t *len)
+{
+    struct zx_buf b = {0};
+    uint8_t head[96];
+    for (size_t i = 0; i < sizeof head; i++)
+        head[i] = (uint8_t)(i * 7u + (unsigned)release);
+    zx_put(&b, head, sizeof head);
+    for (int k = 0; k < 10; k++) {
+        uint8_t *t = zx_text(3000, 500u + (uint64_t)k);
+        fx_seed(900u + (uint64_t)k * 2u + (uint64_t)release);
+        for (size_t i = 2600; i < 3000; i++)
+            t[i] = (uint8_t)fx_rand();
+        zx_zlib(&b, t, 3000, 9, 15, Z_DEFAULT_STRATEGY);
+        free(t);
+    }
+    zx_put(&b, head, 40);
+    *len = b.len;
+    return b.p;
+}
+
+/*
+ * Streams back to back: fed in writes, suspend is almost never allowed at
+ * a write's end; ota_delta_apply_feed_part stops where each new stream
+ * starts, and every such stop resumes (fresh applier, fresh port) to the
+ * exact image.
+ */
+static void test_feed_part_resume(void)
+{
+    struct pair p;
+    memset(&p, 0, sizeof p);
+    p.old = sq_image(0, &p.old_len);
+    p.new_ = sq_image(1, &p.new_len);
+    struct ota_delta_create_opts o = {.deflate = 1};
+    CHECK_EQ(ota_delta_create_ex(p.old, p.old_len, p.new_, p.new_len, &o, &p.patch,
+                                 &p.patch_len, &p.st),
+             OTA_OK);
+    REQUIRE(p.patch);
+    CHECK_EQ(p.patch[4], OTA_DELTA_VERSION_DEFLATE);
+    CHECK_EQ(p.st.znew, 10u);
+    for (size_t chunk = 61; chunk <= 4096; chunk *= 4) {
+        unsigned mid_old = 0, refused = 0, feed_start = 0, part_start = 0;
+        unsigned nf = resume_everywhere(&p, chunk, 1, 0, &mid_old, &refused, &feed_start);
+        unsigned np = resume_everywhere(&p, chunk, 1, 1, &mid_old, &refused, &part_start);
+        printf("  %zu-byte writes, %zu patch bytes: %u resumed with feed (%u at a stream start), "
+               "%u with feed_part (%u at a stream start)\n",
+               chunk, p.patch_len, nf, feed_start, np, part_start);
+        /* every new stream starts at a stop */
+        CHECK(part_start >= 10u);
+        CHECK(np > nf);
+    }
+    /* version 1 and an applier never stopped: feed_part is feed */
+    struct rs_ctx c;
+    static struct ota_delta_apply st;
+    rs_init(&c, &p);
+    size_t took = 1;
+    CHECK_EQ(ota_delta_apply_feed_part(NULL, p.patch, 1, &took), OTA_ERR_INVALID_ARG);
+    CHECK_EQ(took, 0u);
+    CHECK_EQ(ota_delta_apply_init(&st, &c.cfg), OTA_OK);
+    CHECK_EQ(ota_delta_apply_feed_part(&st, p.patch, 1, NULL), OTA_ERR_INVALID_ARG);
+    rs_free(&c);
+    free_pair(&p);
 }
 
 int main(void)
@@ -600,5 +685,6 @@ int main(void)
     RUN(test_memory_bound);
     RUN(test_edges);
     RUN(test_suspend_resume);
+    RUN(test_feed_part_resume);
     return test_summary();
 }
