@@ -208,7 +208,9 @@ ota_err ota_update_checkpoint(struct ota_update *u, struct ota_update_progress *
  * exactly here (cfg.delta_resume of the next begin). OTA_ERR_UNSUPPORTED
  * for a full image, a sealed patch, before the patch's coded stream
  * (nothing worth keeping yet) or, for a version 2/3 patch, inside a new
- * deflate stream (try again after a later write; the port's stream table
+ * deflate stream (try again after a later write, or register ds with
+ * ota_update_want_checkpoint_delta first: then the state kept inside the
+ * writes since is used; the port's stream table
  * must be kept beside *ds and restored into the port before the next
  * begin: ota_delta_apply_suspend). A resumed install programs
  * again what was written after the checkpoint: the slot must be rewritable

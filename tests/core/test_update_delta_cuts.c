@@ -31,6 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
+#include "ota/deflate.h"
 #include "ota/delta.h"
 #include "ota/update.h"
 #include "../test.h"
@@ -47,6 +50,7 @@ static size_t g_v1_len, g_v2_len, g_patch_len;
 static uint8_t g_man[OTA_MANIFEST_MAX_LEN];
 static size_t g_man_len;
 static struct ota_deflate_port *g_port; /* version 2/3 patches */
+static int g_want; /* checkpoints wanted inside the writes (ota_update_want_checkpoint_delta) */
 
 struct outcome {
     int failures;
@@ -134,6 +138,9 @@ static void run_case(const struct fix_dev *base, uint64_t n, enum ota_sim_cut mo
                 k = 1 + (x >> 16) % 700; /* the network's chunking varies with the seed */
                 if (k > g_patch_len - off)
                     k = g_patch_len - off;
+                if (g_want && since + k >= every &&
+                    ota_update_want_checkpoint_delta(&u, &g_tmp) != OTA_OK)
+                    FAILF("want_checkpoint_delta refused");
                 e = ota_update_write(&u, g_patch + off, k);
                 off += (uint32_t)k;
                 since += (uint32_t)k;
@@ -245,6 +252,52 @@ static void make_release(int deflate)
         abort();
 }
 
+/* A payload like a squashfs image: zlib streams back to back, each a
+ * block of text and a tail that changes between releases (coded as
+ * literals inside the new streams: a write's end is almost never outside
+ * one, so only the checkpoints wanted inside the writes keep states). */
+static uint8_t *zlib_payload(int release, uint32_t *len)
+{
+    static const char words[] = "the delta slot image patch flash boot stream block ";
+    uint8_t *out = malloc(8 * 2600);
+    uint32_t n = 0, x = 11u + (uint32_t)release;
+    if (!out)
+        abort();
+    for (uint32_t k = 0; k < 8; k++) {
+        uint8_t blk[2300];
+        for (uint32_t i = 0; i < 2000; i++)
+            blk[i] = (uint8_t)words[(i * 7u + k) % (sizeof words - 1u)];
+        for (uint32_t i = 2000; i < sizeof blk; i++) {
+            x = x * 1664525u + 1013904223u;
+            blk[i] = (uint8_t)(x >> 24);
+        }
+        uLongf cl = 2600;
+        if (compress2(out + n, &cl, blk, sizeof blk, 9) != Z_OK)
+            abort();
+        n += (uint32_t)cl;
+    }
+    *len = n;
+    return out;
+}
+
+/* make_release with the payloads of zlib_payload and a --deflate patch. */
+static void make_release_zlib(void)
+{
+    uint32_t l1, l2;
+    uint8_t *p1 = zlib_payload(0, &l1), *p2 = zlib_payload(1, &l2);
+    struct ota_delta_create_opts o = {.deflate = 1};
+    g_v1 = cfx_image(g_fw, 1, HW, p1, l1, NULL, 0, &g_v1_len);
+    g_v2 = cfx_image(g_fw, 2, HW, p2, l2, NULL, 0, &g_v2_len);
+    free(p1);
+    free(p2);
+    if (ota_delta_create_ex(g_v1, g_v1_len, g_v2, g_v2_len, &o, &g_patch, &g_patch_len, NULL))
+        abort();
+    g_man_len = cfx_offer(g_srv, g_c, "dev-sim", HW, NOW, g_v2, g_v2_len, g_patch, g_patch_len,
+                          g_v1, g_v1_len, g_man);
+    if (!g_man_len)
+        abort();
+}
+
 static void free_release(void)
 {
     free(g_v1);
@@ -260,6 +313,23 @@ static void test_delta_v1(void)
     free_release();
 }
 
+/* zlib streams back to back, version 2/3: the states kept are the ones
+ * the engine took where a new stream starts, inside the writes (without
+ * them, fewer than half the cuts find a kept state). */
+static void test_delta_deflate_wanted(void)
+{
+    g_port = ota_deflate_zlib_new();
+    REQUIRE(g_port);
+    g_want = 1;
+    make_release_zlib();
+    REQUIRE(OTA_DELTA_HAS_SECTION(g_patch[4]));
+    cut_everywhere("version 2/3 patch, zlib streams back to back, checkpoints wanted");
+    free_release();
+    g_want = 0;
+    ota_deflate_zlib_free(g_port);
+    g_port = NULL;
+}
+
 int main(void)
 {
     g_c = ota_crypto_openssl();
@@ -268,6 +338,7 @@ int main(void)
     ota_key_pubkey(g_fw, &g_fw_pub);
     ota_key_pubkey(g_srv, &g_srv_pub);
     RUN(test_delta_v1);
+    RUN(test_delta_deflate_wanted);
     ota_key_free(g_fw);
     ota_key_free(g_srv);
     return test_summary();
