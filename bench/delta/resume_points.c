@@ -38,14 +38,18 @@ struct gaps {
     unsigned long points, tries;
     uint32_t last_in, last_out; /* patch / new-image bytes at the last point */
     uint32_t max_in, max_out;   /* largest gaps */
+    uint32_t out_at, out_in;    /* where the largest new-image gap starts (new, patch) */
 };
 
 static void gap_to(struct gaps *g, uint32_t in, uint32_t out)
 {
     if (in - g->last_in > g->max_in)
         g->max_in = in - g->last_in;
-    if (out - g->last_out > g->max_out)
+    if (out - g->last_out > g->max_out) {
         g->max_out = out - g->last_out;
+        g->out_at = g->last_out;
+        g->out_in = g->last_in;
+    }
     g->last_in = in;
     g->last_out = out;
 }
@@ -118,8 +122,15 @@ int main(int argc, char **argv)
     printf("patch %zu bytes (version %u), new image %u bytes, %zu-byte writes, mode %s\n",
            patch.len, h->version, h->new_len, chunk, cuts ? "cuts" : "feed");
     printf("suspend tried %lu times, succeeded %lu times\n", g.tries, g.points);
-    printf("largest gap between resume points: %u patch bytes, %u new-image bytes\n", g.max_in,
-           g.max_out);
+    printf("largest gap between resume points: %u patch bytes, %u new-image bytes "
+           "(that one from new-image byte %u, patch byte %u)\n",
+           g.max_in, g.max_out, g.out_at, g.out_in);
+    /* a new stream is never cut: the largest bounds the gap from below */
+    uint32_t big = 0, nnew = st.z_nnew;
+    for (uint32_t i = 0; i < nnew; i++)
+        if (z->spans[st.z_nold + i].rlen > big)
+            big = z->spans[st.z_nold + i].rlen;
+    printf("new deflate streams: %u, the largest %u bytes expanded\n", nnew, big);
     ota_deflate_zlib_free(z);
     ota_file_unmap(&old);
     ota_file_unmap(&patch);
