@@ -229,8 +229,10 @@ ota_err ota_update_checkpoint_delta(struct ota_update *u, struct ota_update_delt
  * OTA_UPDATE_DELTA_MAGIC once ds was filled. ota_update_checkpoint_delta()
  * with this ds then syncs the flash and succeeds (with the state at its own
  * point when possible, else the one kept) and ends the registration; NULL
- * cancels it. The engine keeps only the pointer: a device that never
- * registers (an MCU) pays nothing else. Bytes written after ds's point are
+ * cancels it; ds must stay valid while registered (a new begin forgets
+ * it). The engine keeps only the pointer: a device that never registers
+ * (an MCU) pays nothing else (sizeof(struct ota_update) on x86-64 is
+ * unchanged, the pointer fits in its tail padding). Bytes written after ds's point are
  * written again on resume (block devices only, as for checkpoint_delta).
  * OTA_ERR_UNSUPPORTED for a full image or a sealed patch.
  */

@@ -235,13 +235,13 @@ static void cut_everywhere(const char *what)
     ota_sim_free(&base.sim);
 }
 
-/* Signed images, the patch between them, the offer. deflate: --deflate. */
-static void make_release(int deflate)
+/* Signed images of the payloads p1 and p2 (freed here), the patch between
+ * them, the offer. deflate: --deflate. */
+static void make_release(uint8_t *p1, uint32_t l1, uint8_t *p2, uint32_t l2, int deflate)
 {
-    uint8_t *p1 = cfx_payload(30000, 0), *p2 = cfx_payload(31000, 600);
     struct ota_delta_create_opts o = {.deflate = deflate};
-    g_v1 = cfx_image(g_fw, 1, HW, p1, 30000, NULL, 0, &g_v1_len);
-    g_v2 = cfx_image(g_fw, 2, HW, p2, 31000, NULL, 0, &g_v2_len);
+    g_v1 = cfx_image(g_fw, 1, HW, p1, l1, NULL, 0, &g_v1_len);
+    g_v2 = cfx_image(g_fw, 2, HW, p2, l2, NULL, 0, &g_v2_len);
     free(p1);
     free(p2);
     if (ota_delta_create_ex(g_v1, g_v1_len, g_v2, g_v2_len, &o, &g_patch, &g_patch_len, NULL))
@@ -280,24 +280,6 @@ static uint8_t *zlib_payload(int release, uint32_t *len)
     return out;
 }
 
-/* make_release with the payloads of zlib_payload and a --deflate patch. */
-static void make_release_zlib(void)
-{
-    uint32_t l1, l2;
-    uint8_t *p1 = zlib_payload(0, &l1), *p2 = zlib_payload(1, &l2);
-    struct ota_delta_create_opts o = {.deflate = 1};
-    g_v1 = cfx_image(g_fw, 1, HW, p1, l1, NULL, 0, &g_v1_len);
-    g_v2 = cfx_image(g_fw, 2, HW, p2, l2, NULL, 0, &g_v2_len);
-    free(p1);
-    free(p2);
-    if (ota_delta_create_ex(g_v1, g_v1_len, g_v2, g_v2_len, &o, &g_patch, &g_patch_len, NULL))
-        abort();
-    g_man_len = cfx_offer(g_srv, g_c, "dev-sim", HW, NOW, g_v2, g_v2_len, g_patch, g_patch_len,
-                          g_v1, g_v1_len, g_man);
-    if (!g_man_len)
-        abort();
-}
-
 static void free_release(void)
 {
     free(g_v1);
@@ -307,7 +289,7 @@ static void free_release(void)
 
 static void test_delta_v1(void)
 {
-    make_release(0);
+    make_release(cfx_payload(30000, 0), 30000, cfx_payload(31000, 600), 31000, 0);
     REQUIRE(g_patch[4] == OTA_DELTA_VERSION);
     cut_everywhere("version 1 patch");
     free_release();
@@ -321,7 +303,9 @@ static void test_delta_deflate_wanted(void)
     g_port = ota_deflate_zlib_new();
     REQUIRE(g_port);
     g_want = 1;
-    make_release_zlib();
+    uint32_t l1, l2;
+    uint8_t *p1 = zlib_payload(0, &l1), *p2 = zlib_payload(1, &l2);
+    make_release(p1, l1, p2, l2, 1);
     REQUIRE(OTA_DELTA_HAS_SECTION(g_patch[4]));
     cut_everywhere("version 2/3 patch, zlib streams back to back, checkpoints wanted");
     free_release();
