@@ -18,11 +18,7 @@
  *   byte 2      bits 0-3: feeding pattern (chunk sizes); bit 4: OpenSSL
  *               instead of mbedTLS for SHA-256
  *   byte 3      number of edits (at most FZR_EDITS_MAX)
- *   7 bytes per edit: where (LE 16), how, value (LE 32). how bit 4 clear:
- *               `where` picks one of the state's scalar fields (mod their
- *               number, FIELDS below); set: a byte offset in the snapshot
- *               (mod its size) and bits 0-1 the width (1, 2, 4 or 1 bytes).
- *               how bits 2-3: set, xor, add, set
+ *   7 bytes per edit: where (LE 16), how, value (LE 32): fuzz_snap_edit.h
  *   then        the fuzz_delta input (FZD_PREFIX bytes + stream)
  *
  * The hash context inside a snapshot is the crypto port's own state: mbedTLS
@@ -35,9 +31,9 @@
 
 #include "ota/delta.h"
 #include "fuzz_delta_input.h"
+#include "fuzz_snap_edit.h"
 
 #define FZR_PREFIX 4u
-#define FZR_EDIT 7u
 #define FZR_EDITS_MAX 24u
 #define FZR_NEW_MAX 65536u
 
@@ -47,22 +43,6 @@ static uint8_t patch[OTA_DELTA_HEADER_SIZE + 70000];
 static uint8_t out[FZR_NEW_MAX];
 static struct ota_delta_apply st, snap;
 
-/* The new image as written: in order, inside the slot (cap), kept to check
- * the bytes a successful apply claims. */
-struct rsink {
-    uint32_t pos, cap;
-};
-
-static ota_err rsink_write(void *ctx, uint32_t off, const void *data, size_t len)
-{
-    struct rsink *s = ctx;
-    if (off != s->pos || len > s->cap - s->pos || !data || !len)
-        __builtin_trap();
-    memcpy(out + off, data, len);
-    s->pos += (uint32_t)len;
-    return OTA_OK;
-}
-
 static ota_err feed(const uint8_t *p, size_t len, uint32_t chunk)
 {
     ota_err e = OTA_OK;
@@ -71,53 +51,6 @@ static ota_err feed(const uint8_t *p, size_t len, uint32_t chunk)
         e = ota_delta_apply_feed(&st, p + off, n);
     }
     return e;
-}
-
-/* The scalar fields of the state: where a decoder's invariants live. */
-#define F(m) {offsetof(struct ota_delta_apply, m), sizeof(((struct ota_delta_apply *)0)->m)}
-static const struct {
-    size_t off, size;
-} fields[] = {
-    F(err),          F(phase),       F(op),          F(hdr_len),      F(last_lit),
-    F(in_total),     F(in_pos),      F(in_len),      F(rc_range),     F(rc_code),
-    F(rc_consumed),  F(remaining),   F(extra_len),   F(old_pos),      F(new_pos),
-    F(written),      F(old_win_pos), F(old_win_len), F(old_buf_base), F(diff_run),
-    F(hist),         F(last_diff),   F(out_len),     F(map_n),        F(map_count),
-    F(pred_left),    F(last_rep),    F(a64_lo),      F(a64_q),        F(a64_p),
-    F(reps[0]),      F(reps[3]),     F(vmap_n),      F(vmap_count),   F(vmap_end),
-    F(map_old[0]),   F(map_disp[0]), F(vmap_start[0]), F(code_start[0]), F(code_end[0]),
-    F(code_n),       F(code_count),  F(stream_start), F(z_sec_len),   F(z_nold),
-    F(z_nnew),       F(xold_len),    F(xnew_len),    F(z_cur),        F(z_raw),
-    F(z_new),        F(z_out),       F(real_written), F(z_buf_len),   F(hdr.version),
-    F(hdr.filter),   F(hdr.flags),   F(hdr.opts),    F(hdr.old_len),  F(hdr.new_len),
-    F(hdr.stream_len), F(hdr_buf[4]), F(hdr_buf[12]), F(hdr_buf[16]),
-};
-#undef F
-
-static void edit(const uint8_t *r, const struct ota_crypto *c)
-{
-    size_t where = (size_t)r[0] | ((size_t)r[1] << 8), off, width;
-    unsigned how = (r[2] >> 2) & 3u;
-    if (r[2] & 0x10u) {
-        off = where % sizeof(snap);
-        width = (r[2] & 3u) == 1u ? 2u : (r[2] & 3u) == 2u ? 4u : 1u;
-    } else {
-        size_t f = where % (sizeof(fields) / sizeof(fields[0]));
-        off = fields[f].off;
-        width = fields[f].size;
-    }
-    uint32_t v = ota_le_get32(r + 3), cur = 0;
-    if (off + width > sizeof(snap))
-        off = sizeof(snap) - width;
-    if (c == ota_crypto_openssl() && off + width > offsetof(struct ota_delta_apply, sha) &&
-        off < offsetof(struct ota_delta_apply, sha) + sizeof(snap.sha))
-        return;
-    uint8_t *p = (uint8_t *)&snap + off;
-    for (size_t i = 0; i < width; i++)
-        cur |= (uint32_t)p[i] << (8u * i);
-    cur = how == 1u ? cur ^ v : how == 2u ? cur + v : v;
-    for (size_t i = 0; i < width; i++)
-        p[i] = (uint8_t)(cur >> (8u * i));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -142,18 +75,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ota_mem_reader mr;
     struct ota_reader r;
     ota_reader_from_mem(&r, &mr, old_img, FZD_OLD_LEN);
-    struct rsink s = {0, h.new_len};
+    struct fzr_sink s = {0, h.new_len, out};
     struct ota_diag diag;
     /* the slot is as large as the patch's image: a snapshot claiming a
      * larger one is refused */
-    struct ota_delta_apply_cfg cfg = {c, &r, rsink_write, &s, h.new_len ? h.new_len : 1u, &diag,
+    struct ota_delta_apply_cfg cfg = {c, &r, fzr_sink_write, &s, h.new_len ? h.new_len : 1u, &diag,
                                       NULL};
     memset(out, 0, h.new_len);
     if (ota_delta_apply_init(&st, &cfg) != OTA_OK || feed(patch, at, chunk) != OTA_OK ||
         ota_delta_apply_suspend(&st, &snap) != OTA_OK)
         return 0;
     for (size_t i = 0; i < nedit; i++)
-        edit(data + FZR_PREFIX + i * FZR_EDIT, c);
+        fzr_edit(&snap, data + FZR_PREFIX + i * FZR_EDIT, c);
 
     /* the restart: the applier's RAM is gone, only the snapshot is left */
     memset(&st, 0xA5, sizeof(st));
