@@ -125,6 +125,16 @@ enum ota_update_phase {
  * the payload bytes taken and their hash, the slot writer and the suspended
  * applier (ota_delta_apply_suspend). About 14 KiB; a Linux device stores it
  * in a file beside its state (docs/linux.md#delta-updates-of-the-root-filesystem).
+ *
+ * Contract: pass back the bytes ota_update_checkpoint_delta() wrote, all
+ * sizeof(struct ota_update_delta_state) of them (padding included: copy it
+ * with memcpy or as a whole struct). The two SHA-256 contexts inside are the
+ * crypto port's own state, which no port can check (OpenSSL's SHA256_CTX
+ * trusts its block index: a damaged one overruns it), so begin first checks
+ * state_digest, the SHA-256 of every byte before it, and ignores a state
+ * that does not match (the install starts at 0): a torn or damaged state
+ * never reaches a context. A state forged with a matching digest is trusted
+ * like the device's own storage.
  */
 #define OTA_UPDATE_DELTA_MAGIC 0x5244544fu /* "OTDR" */
 struct ota_update_delta_state {
@@ -134,6 +144,7 @@ struct ota_update_delta_state {
     ota_sha256_ctx sha;                 /* over payload[0, p.offset) */
     struct ota_flash_writer w;          /* the slot writer (flash pointer cleared) */
     struct ota_delta_apply delta;       /* the applier, suspended */
+    uint8_t state_digest[OTA_SHA256_LEN]; /* SHA-256 of the bytes above */
 };
 
 /* The engine's state. Treat as opaque. */

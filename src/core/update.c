@@ -11,6 +11,7 @@
  */
 #include "ota/update.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "hash_range.h"
@@ -233,13 +234,24 @@ enum { ENV_UNDECIDED = 0, ENV_PLAIN = 1, ENV_HEADER = 2, ENV_OPEN = 3 };
  * ds names this payload and slot, its hash matches, and the writer and the
  * applier accept it (otherwise the install starts at 0, as before).
  */
+/* SHA-256 of a delta state's bytes before state_digest. */
+static ota_err delta_state_digest(const struct ota_crypto *c, const struct ota_update_delta_state *ds,
+                                  uint8_t out[OTA_SHA256_LEN])
+{
+    return ota_sha256(c, ds, offsetof(struct ota_update_delta_state, state_digest), out);
+}
+
 static void delta_resume(struct ota_update *u, const struct ota_delta_apply_cfg *dc,
                          const struct ota_update_delta_state *ds)
 {
     const struct ota_boot_dev *dev = u->cfg.dev;
     uint8_t digest[OTA_SHA256_LEN];
     struct ota_flash_writer w = ds->w;
+    /* the state's own digest first: the hash contexts in it are used as
+     * they are (ota/update.h), a damaged one must never reach the port */
     if (ds->magic != OTA_UPDATE_DELTA_MAGIC || ds->size != sizeof(*ds) ||
+        delta_state_digest(dev->crypto, ds, digest) ||
+        memcmp(digest, ds->state_digest, OTA_SHA256_LEN) != 0 ||
         memcmp(ds->p.payload_digest, u->m.payload_digest, OTA_SHA256_LEN) != 0 ||
         ds->p.slot != (uint8_t)u->ins.slot || ds->p.offset == 0 ||
         ds->p.offset > u->m.payload_size || ds->delta.in_total != ds->p.offset ||
@@ -739,7 +751,9 @@ ota_err ota_update_checkpoint_delta(struct ota_update *u, struct ota_update_delt
         return e;
     if (ds == u->want)
         u->want = NULL;
-    return OTA_OK;
+    /* last, over the state as handed out: its own digest, which resume
+     * checks before anything else (ota/update.h) */
+    return delta_state_digest(u->cfg.dev->crypto, ds, ds->state_digest);
 }
 
 ota_err ota_update_checkpoint(struct ota_update *u, struct ota_update_progress *p)

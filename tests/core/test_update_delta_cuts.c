@@ -24,13 +24,17 @@
  *   - the install ends with success, and a success means slot B holds v2
  *     byte for byte, also after one more cut right after it returned;
  *   - the simulator saw no NOR rule violation.
+ * And a kept state damaged inside a hash context is ignored, never used
+ * (test_damaged_state).
  * OTA_DELTA_CUT_SEEDS=n runs n seeds (chunkings, checkpoint spacing, second
  * cut) per cut model instead of 2: the exhaustive form.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/sha.h>
 #include <zlib.h>
 
 #include "ota/deflate.h"
@@ -314,6 +318,65 @@ static void test_delta_deflate_wanted(void)
     g_port = NULL;
 }
 
+/*
+ * A kept state damaged where no check of the engine's could see it: in a
+ * SHA-256 context (OpenSSL's SHA256_CTX: its block index `num`, which
+ * SHA256_Final trusts). The engine must ignore the state (start at 0) and
+ * never hand the context to the port: before state_digest, begin copied and
+ * finalised the payload hash context first and overran it (a crash; under
+ * ASan a memset overflow), and the applier's own context reached
+ * SHA256_Update on the first write after the resume. An intact state still
+ * resumes at its byte.
+ */
+static void test_damaged_state(void)
+{
+    static struct fix_dev base, d;
+    static struct ota_update u;
+    struct ota_update_cfg uc;
+    struct ota_diag diag;
+    make_release(cfx_payload(30000, 0), 30000, cfx_payload(31000, 600), 31000, 0);
+    cfx_provision(&base, g_c, &g_fw_pub, HW);
+    cfx_factory_install(&base, g_v1, g_v1_len, NULL);
+    /* a state kept at a checkpoint about half way */
+    cfx_case_device(&d, &base, OTA_SIM_DURABLE_AT_ONCE, g_c);
+    ota_sim_set_rewritable(&d.sim, 1);
+    cfx_update_cfg(&uc, &d, &g_srv_pub);
+    REQUIRE(ota_update_begin(&u, &uc, g_man, g_man_len, NULL, &diag) == OTA_OK);
+    uint32_t off = 0;
+    int kept = 0;
+    while (!kept && off < g_patch_len) {
+        size_t k = g_patch_len - off < 256 ? g_patch_len - off : 256;
+        REQUIRE(ota_update_write(&u, g_patch + off, k) == OTA_OK);
+        off += (uint32_t)k;
+        kept = off >= g_patch_len / 2 && ota_update_checkpoint_delta(&u, &g_kept) == OTA_OK;
+    }
+    REQUIRE(kept);
+    /* block index of the payload hash context, then of the applier's */
+    size_t num = offsetof(SHA256_CTX, num);
+    size_t at[2] = {offsetof(struct ota_update_delta_state, sha) + num,
+                    offsetof(struct ota_update_delta_state, delta) +
+                        offsetof(struct ota_delta_apply, sha) + num};
+    for (int i = 0; i < 3; i++) {
+        memcpy(&g_tmp, &g_kept, sizeof g_tmp);
+        if (i < 2) {
+            uint32_t bad = 0x40000000u;
+            memcpy((uint8_t *)&g_tmp + at[i], &bad, sizeof bad);
+        }
+        uc.delta_resume = &g_tmp;
+        CHECK_EQ(ota_update_begin(&u, &uc, g_man, g_man_len, NULL, &diag), OTA_OK);
+        CHECK_EQ(ota_update_offset(&u), i < 2 ? 0u : off);
+        /* and the install completes from there */
+        ota_err e = OTA_OK;
+        for (uint32_t o = ota_update_offset(&u); !e && o < g_patch_len; o += 256)
+            e = ota_update_write(&u, g_patch + o, g_patch_len - o < 256 ? g_patch_len - o : 256);
+        CHECK_EQ(e, OTA_OK);
+        CHECK_EQ(ota_update_finish(&u, NULL), OTA_OK);
+    }
+    ota_sim_free(&d.sim);
+    ota_sim_free(&base.sim);
+    free_release();
+}
+
 int main(void)
 {
     g_c = ota_crypto_openssl();
@@ -321,6 +384,7 @@ int main(void)
         return 2;
     ota_key_pubkey(g_fw, &g_fw_pub);
     ota_key_pubkey(g_srv, &g_srv_pub);
+    RUN(test_damaged_state);
     RUN(test_delta_v1);
     RUN(test_delta_deflate_wanted);
     ota_key_free(g_fw);
