@@ -12,7 +12,7 @@
  * those patches whole (seed-06's does not apply: its old streams are read
  * as tokens), suspended from the start of the coded stream, a third, two
  * thirds and the end on (seed-NN-atK), without edits; patches to images
- * whose new streams lie far apart (seed-07..09, spread_image); and seed-07
+ * whose new streams lie far apart (seed-07..10, spread_image); and seed-07
  * suspended at the end with one edit of the snapshot or of the kept stream
  * table (seed-07-edit-field, -table).
  * Not part of the build; run by hand (the second directory is optional; a
@@ -83,13 +83,27 @@ static uint32_t member(uint8_t *b, const uint8_t *t, uint32_t n, int gzip, int l
  * pieces can be suspended between two new streams, and after the last
  * (ext4-like, docs/delta-format.md#resuming). variant 1: also a gzip member
  * only the token form reproduces (version 3); 2: also a tiny zlib stream,
- * larger compressed than expanded.
+ * larger compressed than expanded; 3: first a gzip member of random bytes
+ * (stored blocks: larger compressed than expanded too).
  */
 static uint32_t spread_image(uint8_t *b, int variant)
 {
     static uint8_t t[FZZ_TEXT];
     uint32_t n = 300;
     fzz_text(b, 300, 1);
+    if (variant == 3) {
+        /* an incompressible member (a compressed file gzipped again) */
+        uint32_t x = 2463534242u;
+        for (uint32_t i = 0; i < 2000u; i++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            t[i] = (uint8_t)(x >> 11);
+        }
+        n += member(b + n, t, 2000u, 1, 6);
+        fzz_text(b + n, 1800, 44);
+        n += 1800;
+    }
     fzz_text(t, FZZ_TEXT, 10);
     memcpy(t + 700, "EDITED", 6);
     n += member(b + n, t, FZZ_TEXT, 0, 6);
@@ -246,8 +260,8 @@ int main(int argc, char **argv)
         }
         free(p);
     }
-    /* resume seeds only: new streams far apart (seed-07..09) */
-    for (int k = 7; rdir && k < 10; k++) {
+    /* resume seeds only: new streams far apart (seed-07..10) */
+    for (int k = 7; rdir && k < 11; k++) {
         static uint8_t sw[3 * FZZ_OLD_MAX];
         uint32_t nl = spread_image(sw, k - 7);
         uint8_t *p = NULL;

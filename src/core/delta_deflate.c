@@ -638,15 +638,18 @@ const char *ota_delta_section_snap_check(const struct ota_delta_apply *snap,
     *found = snap->z_new;
     if (snap->z_new > snap->z_nnew || !no_new_open(snap, spans))
         return "deflate section: inside a new deflate stream";
-    uint64_t shrink = 0;
+    /* signed: a stream may be larger compressed than expanded (stored
+     * blocks of incompressible data) */
+    int64_t shrink = 0;
     for (uint32_t k = 0; k < snap->z_new; k++)
-        shrink += (uint64_t)spans[snap->z_nold + k].rlen - spans[snap->z_nold + k].clen;
+        shrink += (int64_t)spans[snap->z_nold + k].rlen - spans[snap->z_nold + k].clen;
     if (snap->z_new && spans[snap->z_nold + snap->z_new - 1u].xoff +
                                (uint64_t)spans[snap->z_nold + snap->z_new - 1u].rlen > snap->written)
         return "deflate section: inside a new deflate stream";
-    *expected = (uint32_t)(snap->written - shrink);
+    int64_t real = (int64_t)snap->written - shrink;
+    *expected = (uint32_t)real;
     *found = snap->real_written;
-    if (shrink > snap->written || snap->real_written != snap->written - shrink)
+    if (real < 0 || real != (int64_t)snap->real_written)
         return "output count (real image)";
     return NULL;
 }
