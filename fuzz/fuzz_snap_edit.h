@@ -2,8 +2,8 @@
 /*
  * fuzz/fuzz_snap_edit.h - what the two resume fuzzers (fuzz_delta_resume.c,
  * version 1 patches; fuzz_delta_resume_deflate.c, versions 2/3) share: one
- * edit of a delta applier snapshot, read from 7 input bytes, and the
- * recording write callback that checks the applier's writes.
+ * edit of a delta applier snapshot, read from 7 input bytes, the feeding in
+ * pieces, and the recording write callback that checks the applier's writes.
  *
  * An edit: where (LE 16), how, value (LE 32). how bit 4 clear: `where` picks
  * one of the state's scalar fields (mod their number, fzr_fields below);
@@ -83,6 +83,17 @@ static void fzr_edit(struct ota_delta_apply *snap, const uint8_t *r, const struc
     fzr_apply((uint8_t *)snap + off, width, (r[2] >> 2) & 3u, ota_le_get32(r + 3));
 }
 
+/* Feed len patch bytes to st in pieces of chunk bytes. */
+static ota_err fzr_feed(struct ota_delta_apply *st, const uint8_t *p, size_t len, uint32_t chunk)
+{
+    ota_err e = OTA_OK;
+    for (size_t off = 0; e == OTA_OK && off < len; off += chunk) {
+        size_t n = len - off < chunk ? len - off : chunk;
+        e = ota_delta_apply_feed(st, p + off, n);
+    }
+    return e;
+}
+
 /* The new image as written: in order, inside the slot (cap), kept in buf
  * to check the bytes a successful apply claims. */
 struct fzr_sink {
@@ -98,6 +109,16 @@ static ota_err fzr_sink_write(void *ctx, uint32_t off, const void *data, size_t 
     memcpy(s->buf + off, data, len);
     s->pos += (uint32_t)len;
     return OTA_OK;
+}
+
+/* A resumed apply succeeded: it wrote the whole image, and exactly the one
+ * the patch names (else trap). */
+static void fzr_check_image(const struct fzr_sink *s, const struct ota_delta_header *h)
+{
+    uint8_t digest[OTA_SHA256_LEN];
+    ota_sha256(ota_crypto_mbedtls(), s->buf, h->new_len, digest);
+    if (s->pos != h->new_len || memcmp(digest, h->result_hash, OTA_SHA256_LEN) != 0)
+        __builtin_trap();
 }
 
 #endif
