@@ -128,7 +128,9 @@ enum ota_update_phase {
  *
  * Contract: pass back the bytes ota_update_checkpoint_delta() wrote, all
  * sizeof(struct ota_update_delta_state) of them (padding included: copy it
- * with memcpy or as a whole struct). The two SHA-256 contexts inside are the
+ * with memcpy or as a whole struct), once it returned OTA_OK (a state
+ * registered with ota_update_want_checkpoint_delta gets its digest there,
+ * not while the writes fill it). The two SHA-256 contexts inside are the
  * crypto port's own state, which no port can check (OpenSSL's SHA256_CTX
  * trusts its block index: a damaged one overruns it), so begin first checks
  * state_digest, the SHA-256 of every byte before it, and ignores a state
