@@ -105,9 +105,13 @@ for kind in ${OTA_ROOTFS_KINDS:-ext4 sqfs}; do
     # The cut bytes would cost bsdiff one control triple and a bzip2 block
     # of zeros (49 bytes for 20 MiB).
     bn=$n; btool=bsdiff
-    nz=$(/usr/bin/python3 -c 'import sys
-d = open(sys.argv[1], "rb").read()
-print(len(d) - len(d.rstrip(b"\0")))' "$n")
+    nz=$(/usr/bin/python3 -c 'import os, sys
+f = open(sys.argv[1], "rb"); end = f.seek(0, os.SEEK_END); z = 0
+while end > 0:  # 1 MiB blocks from the end, until one holds a non-zero byte
+    k = min(end, 1 << 20); f.seek(end - k); b = f.read(k); t = len(b.rstrip(b"\0"))
+    z += k - t; end -= k
+    if t: break
+print(z)' "$n")
     if [ "${OTA_BENCH_BSDIFF_FULL:-0}" != 1 ] && [ "$nz" -ge 1048576 ]; then
       bn=$WORK/new.cut
       head -c $(( $(stat -L -c %s "$n") - nz )) "$n" > "$bn"

@@ -247,21 +247,20 @@ static ota_err lx_read(void *ctx, uint32_t off, void *buf, size_t len)
                 if (e)
                     return e;
             }
-            if (map(&x->s[s], rel, left, &dev, &n))
+            if (map(&x->s[s], rel, left, &dev, &n)) {
                 memset(p, 0xff, n);
-            else if (s == x->running && x->rar.read && n < LX_RDIRECT &&
-                     dev + n <= x->rar.size) {
-                /* the running slot's body: through the read-ahead window */
-                e = x->rar.read(x->rar.ctx, (uint32_t)dev, p, n);
-                if (e) {
+            } else {
+                /* the running slot's body in small reads: through the
+                 * read-ahead window; everything else straight from the fd */
+                int window = s == x->running && x->rar.read && n < LX_RDIRECT &&
+                             dev + n <= x->rar.size;
+                e = window ? x->rar.read(x->rar.ctx, (uint32_t)dev, p, n)
+                           : pread_all(x->s[s].fd, dev, p, n);
+                if (e != OTA_OK) {
                     LOG_E("reading slot %c at byte %llu: %s", 'A' + s,
                           (unsigned long long)dev, strerror(errno));
                     return e;
                 }
-            } else if ((e = pread_all(x->s[s].fd, dev, p, n)) != OTA_OK) {
-                LOG_E("reading slot %c at byte %llu: %s", 'A' + s, (unsigned long long)dev,
-                      strerror(errno));
-                return e;
             }
         }
         off += n;
